@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# Sets up a Debian 12 machine (as root) to build, run and test gpupool; safe to run again.
+#   1. installs the Debian packages gpupool needs, if any is missing
+#   2. builds build/gpupool (CMake + Ninja)
+#   3. makes sure a container engine answers (starts dockerd if none does)
+#   4. builds the default session image if the engine lacks it
+# Set GPUPOOL_SKIP_IMAGE=1 to skip step 4.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PACKAGES=(
+  build-essential cmake ninja-build pkg-config
+  libboost1.81-dev libboost-url1.81-dev libboost-json1.81-dev nlohmann-json3-dev
+  libsqlite3-dev libpq-dev libsodium-dev libssl-dev libspdlog-dev libfmt-dev libcli11-dev libtomlplusplus-dev
+  libgtest-dev libgmock-dev
+  docker.io debootstrap openssh-client curl ca-certificates
+  python3 python3-pytest python3-websocket python3-requests
+)
+
+missing=()
+for package in "${PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q 'install ok installed' || missing+=("$package")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "setup: installing ${missing[*]}"
+  apt-get update -q
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
+
+cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+ninja -C build
+
+engine_answers() {
+  curl -sf --unix-socket /var/run/docker.sock http://localhost/_ping >/dev/null 2>&1 ||
+    curl -sf --unix-socket /run/podman/podman.sock http://localhost/_ping >/dev/null 2>&1
+}
+if ! engine_answers; then
+  echo "setup: starting dockerd"
+  mkdir -p /var/log
+  nohup dockerd >/var/log/gpupool-dockerd.log 2>&1 &
+  for _ in $(seq 1 60); do engine_answers && break; sleep 1; done
+  engine_answers || { echo "setup: dockerd did not start; see /var/log/gpupool-dockerd.log" >&2; exit 1; }
+fi
+
+if [ "${GPUPOOL_SKIP_IMAGE:-0}" != 1 ]; then
+  images/debian-jupyter/build.sh
+fi

@@ -1,0 +1,261 @@
+#include "agent/agent.hpp"
+
+#include <algorithm>
+#include <iterator>
+
+#include <fmt/format.h>
+
+#include "core/http_client.hpp"
+#include "core/log.hpp"
+
+namespace gpupool::agent {
+
+using namespace std::chrono_literals;
+
+Agent::Agent(AgentSettings settings, SyncChannel& channel, ContainerEngine& engine, GpuProbe& probe)
+    : settings_(std::move(settings)), channel_(channel), engine_(engine), probe_(probe) {}
+
+Agent::~Agent() { stop(); }
+
+void Agent::start() {
+  channel_.on_change([this] { wake(); });
+  loop_ = std::thread([this] { run_loop(); });
+}
+
+void Agent::stop() {
+  if (stopping_.exchange(true)) return;
+  wake();
+  if (loop_.joinable()) loop_.join();
+  std::vector<Worker> workers;
+  {
+    std::lock_guard lock(mutex_);
+    workers.swap(workers_);
+  }
+  for (auto& worker : workers) worker.thread.join();
+}
+
+void Agent::wake() {
+  {
+    std::lock_guard lock(mutex_);
+    wake_requested_ = true;
+  }
+  wake_condition_.notify_all();
+}
+
+void Agent::run_loop() {
+  std::string last_error;
+  while (!stopping_) {
+    auto status = reconcile_once();
+    // Log a failure once, not at every sync, until it changes.
+    std::string error = status ? "" : status.error().message;
+    if (error != last_error && !error.empty()) spdlog::warn("agent: {}", error);
+    if (error != last_error && error.empty()) spdlog::info("agent: sync recovered");
+    last_error = error;
+    join_finished_workers();
+    std::unique_lock lock(mutex_);
+    wake_condition_.wait_for(lock, settings_.sync_interval, [this] { return wake_requested_ || stopping_; });
+    wake_requested_ = false;
+  }
+}
+
+Status Agent::reconcile_once() {
+  auto request = observe();
+  if (!request) return request.error();
+  auto response = channel_.sync(*request);
+  if (!response) return response.error();
+  last_sync_ok_ = std::chrono::duration_cast<std::chrono::milliseconds>(
+                      std::chrono::steady_clock::now().time_since_epoch())
+                      .count();
+  std::vector<ContainerInfo> containers;
+  {
+    std::lock_guard lock(mutex_);
+    containers = last_containers_;
+  }
+  converge(*response, containers);
+  return {};
+}
+
+Result<SyncRequest> Agent::observe() {
+  SyncRequest request;
+  request.node = settings_.node;
+  auto inventory = probe_.discover();
+  if (!inventory) return inventory.error();
+  request.node.gpus = inventory->gpus;
+  request.node.driver_cuda = inventory->driver_cuda;
+  request.node.simulated = inventory->simulated;
+
+  // Local state first, then the engine: a worker finishing in between is then seen in the
+  // container list, so no session falls between the two and looks vanished.
+  LocalState local;
+  {
+    std::lock_guard lock(mutex_);
+    local = local_;
+  }
+  auto containers = engine_.list_containers(kSessionLabel);
+  if (!containers) return containers.error();
+
+  std::set<std::string> reported;
+  auto report = [&](const std::string& id, ObservedPhase phase, std::string message = "") {
+    if (reported.insert(id).second) request.observed.push_back({id, phase, std::move(message)});
+  };
+  for (const auto& [id, why] : local.failures) report(id, ObservedPhase::failed, why);
+  for (const auto& container : *containers) {
+    const std::string& id = container.labels.at(kSessionLabel);
+    if (container.running() && local.ready.contains(id)) {
+      report(id, ObservedPhase::running);
+    } else {
+      report(id, ObservedPhase::starting);
+    }
+  }
+  for (const auto& id : local.in_flight) report(id, ObservedPhase::starting);
+  {
+    std::lock_guard lock(mutex_);
+    last_containers_ = *containers;
+  }
+  return request;
+}
+
+void Agent::converge(const SyncResponse& response, const std::vector<ContainerInfo>& containers) {
+  std::map<std::string, const ContainerInfo*> by_session;
+  for (const auto& container : containers) by_session[container.labels.at(kSessionLabel)] = &container;
+  std::set<std::string> desired_ids;
+
+  for (const auto& session : response.desired) {
+    desired_ids.insert(session.session_id);
+    bool busy = false;
+    bool ready = false;
+    {
+      std::lock_guard lock(mutex_);
+      busy = local_.in_flight.contains(session.session_id) || local_.failures.contains(session.session_id);
+      ready = local_.ready.contains(session.session_id);
+    }
+    if (busy) continue;
+    auto found = by_session.find(session.session_id);
+    if (found == by_session.end()) {
+      launch(session.session_id, [this, session] { start_session(session, false); });
+    } else if (found->second->running()) {
+      if (!ready) launch(session.session_id, [this, session] { start_session(session, true); });
+    } else if (ready) {
+      std::lock_guard lock(mutex_);
+      local_.failures[session.session_id] = "the container stopped unexpectedly";
+      local_.ready.erase(session.session_id);
+    } else {
+      // Created but never started (a crash mid-start): start afresh.
+      std::string stale = found->second->id;
+      launch(session.session_id, [this, session, stale] {
+        (void)engine_.remove_container(stale);
+        start_session(session, false);
+      });
+    }
+  }
+
+  for (const auto& [id, container] : by_session) {
+    if (desired_ids.contains(id)) continue;
+    bool busy = false;
+    {
+      std::lock_guard lock(mutex_);
+      busy = local_.in_flight.contains(id);
+    }
+    if (!busy) launch(id, [this, id, container_id = container->id] { remove_container(id, container_id); });
+  }
+
+  // Forget what neither the server nor the engine knows any more.
+  std::lock_guard lock(mutex_);
+  for (auto it = local_.failures.begin(); it != local_.failures.end();) {
+    bool known = desired_ids.contains(it->first) || by_session.contains(it->first);
+    it = known ? std::next(it) : local_.failures.erase(it);
+  }
+  for (auto it = local_.ready.begin(); it != local_.ready.end();) {
+    bool known = desired_ids.contains(*it) || by_session.contains(*it);
+    it = known ? std::next(it) : local_.ready.erase(it);
+  }
+}
+
+void Agent::launch(const std::string& session_id, std::function<void()> work) {
+  std::lock_guard lock(mutex_);
+  if (stopping_ || !local_.in_flight.insert(session_id).second) return;
+  auto done = std::make_shared<std::atomic<bool>>(false);
+  std::thread thread([this, session_id, done, work = std::move(work)] {
+    work();
+    {
+      std::lock_guard worker_lock(mutex_);
+      local_.in_flight.erase(session_id);
+    }
+    *done = true;
+    wake();
+  });
+  workers_.push_back({std::move(thread), std::move(done)});
+}
+
+void Agent::join_finished_workers() {
+  std::vector<Worker> finished;
+  {
+    std::lock_guard lock(mutex_);
+    auto split = std::partition(workers_.begin(), workers_.end(), [](const Worker& worker) { return !*worker.done; });
+    std::move(split, workers_.end(), std::back_inserter(finished));
+    workers_.erase(split, workers_.end());
+  }
+  for (auto& worker : finished) worker.thread.join();
+}
+
+void Agent::start_session(const DesiredSession& session, bool container_exists) {
+  auto fail = [&](const std::string& why) {
+    spdlog::warn("agent: session {} failed to start: {}", session.session_id, why);
+    std::lock_guard lock(mutex_);
+    local_.failures[session.session_id] = why;
+  };
+  if (!container_exists) {
+    auto spec = make_session_container(session, settings_.container);
+    auto volume = engine_.ensure_volume(home_volume_name(session.username),
+                                        {{kUserLabel, session.username}});
+    if (!volume) return fail(volume.error().message);
+    auto created = engine_.create_container(spec);
+    if (!created && created.error().code == ErrorCode::conflict) {
+      // A leftover with our name and no label match: remove it and try once more.
+      (void)engine_.remove_container(spec.name);
+      created = engine_.create_container(spec);
+    }
+    if (!created) return fail(created.error().message);
+    auto started = engine_.start_container(*created);
+    if (!started) return fail(started.error().message);
+  }
+  switch (wait_until_ready(session)) {
+    case ReadyOutcome::ready: break;
+    case ReadyOutcome::exited: return fail("the container exited before Jupyter answered (see its logs)");
+    case ReadyOutcome::timed_out:
+      if (!stopping_) fail(fmt::format("Jupyter did not answer within {} s", settings_.ready_timeout.count() / 1000));
+      return;
+  }
+  std::lock_guard lock(mutex_);
+  local_.ready.insert(session.session_id);
+}
+
+Agent::ReadyOutcome Agent::wait_until_ready(const DesiredSession& session) {
+  HttpEndpoint endpoint{false, "", settings_.readiness_host, static_cast<std::uint16_t>(session.jupyter_port)};
+  HttpRequest request{"GET", fmt::format("/s/{}/api", session.session_id), "", {}};
+  auto deadline = std::chrono::steady_clock::now() + settings_.ready_timeout;
+  for (int attempt = 1; !stopping_ && std::chrono::steady_clock::now() < deadline; ++attempt) {
+    auto response = http_call(endpoint, request, 2s);
+    if (response && response->status == 200) return ReadyOutcome::ready;
+    // Every second, make sure there is still something to wait for.
+    if (attempt % 20 == 0) {
+      auto state = engine_.container_state(container_name(session.session_id));
+      if (state && *state != "running") return ReadyOutcome::exited;
+    }
+    std::this_thread::sleep_for(50ms);
+  }
+  return ReadyOutcome::timed_out;
+}
+
+void Agent::remove_container(const std::string& session_id, const std::string& container_id) {
+  auto removed = engine_.remove_container(container_id);
+  if (!removed) {
+    spdlog::warn("agent: cannot remove container of session {}: {}", session_id, removed.error().message);
+    return;
+  }
+  std::lock_guard lock(mutex_);
+  local_.ready.erase(session_id);
+  local_.failures.erase(session_id);
+}
+
+}  // namespace gpupool::agent

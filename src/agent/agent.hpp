@@ -1,0 +1,91 @@
+// Agent: makes the containers on one node match the server's desired state.
+//
+// A reconcile loop runs on its own thread: sync (report → desired), then converge. Starting
+// or removing a container is slow (seconds), so each runs on its own worker thread and the
+// loop never blocks on one session; the next sync reports progress. Thread-safe; stop()
+// joins every thread.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "agent/session_container.hpp"
+#include "agent/sync_channel.hpp"
+#include "core/clock.hpp"
+#include "engine/container_engine.hpp"
+#include "gpu/gpu_probe.hpp"
+
+namespace gpupool::agent {
+
+struct AgentSettings {
+  Node node;  // name, address, cpus, memory, port range; GPUs come from the probe
+  ContainerSettings container;
+  std::chrono::milliseconds sync_interval{1000};
+  std::chrono::milliseconds ready_timeout{180'000};
+  std::string readiness_host = "127.0.0.1";  // where published Jupyter ports answer
+};
+
+class Agent {
+ public:
+  Agent(AgentSettings settings, SyncChannel& channel, ContainerEngine& engine, GpuProbe& probe);
+  ~Agent();
+  Agent(const Agent&) = delete;
+  Agent& operator=(const Agent&) = delete;
+
+  void start();
+  void stop();
+  // Asks for a sync now rather than at the next interval.
+  void wake();
+
+  // One sync-and-converge pass; public so tests can drive the agent step by step.
+  Status reconcile_once();
+
+  // Steady-clock time of the last sync the server answered; 0 before the first.
+  std::int64_t last_successful_sync_millis() const { return last_sync_ok_.load(); }
+
+ private:
+  struct LocalState {
+    std::set<std::string> in_flight;              // a worker is starting or removing it
+    std::set<std::string> ready;                  // Jupyter answered
+    std::map<std::string, std::string> failures;  // session → why it failed
+  };
+
+  void run_loop();
+  Result<SyncRequest> observe();
+  void converge(const SyncResponse& response, const std::vector<ContainerInfo>& containers);
+  void launch(const std::string& session_id, std::function<void()> work);
+  void start_session(const DesiredSession& session, bool container_exists);
+  void remove_container(const std::string& session_id, const std::string& container_id);
+  enum class ReadyOutcome { ready, exited, timed_out };
+  ReadyOutcome wait_until_ready(const DesiredSession& session);
+
+  const AgentSettings settings_;
+  SyncChannel& channel_;
+  ContainerEngine& engine_;
+  GpuProbe& probe_;
+
+  std::mutex mutex_;
+  std::condition_variable wake_condition_;
+  bool wake_requested_ = false;           // guarded by mutex_
+  LocalState local_;                      // guarded by mutex_
+  struct Worker {
+    std::thread thread;
+    std::shared_ptr<std::atomic<bool>> done;
+  };
+  void join_finished_workers();
+
+  std::vector<Worker> workers_;           // guarded by mutex_
+  std::vector<ContainerInfo> last_containers_;  // guarded by mutex_
+  std::atomic<bool> stopping_{false};
+  std::atomic<std::int64_t> last_sync_ok_{0};
+  std::thread loop_;
+};
+
+}  // namespace gpupool::agent

@@ -1,0 +1,110 @@
+#include "agent/session_container.hpp"
+
+#include <fmt/format.h>
+
+namespace gpupool::agent {
+
+namespace {
+
+// Root is needed only to add the user entry, write its files and drop to it; these are the
+// least capabilities that do that. setpriv then clears them all (CapEff 0 for the user).
+const std::vector<std::string> kInitCapabilities = {"CHOWN", "SETUID", "SETGID", "DAC_OVERRIDE", "FOWNER"};
+
+constexpr std::int64_t kPidsLimit = 4096;
+
+std::string join(const std::vector<std::string>& items, std::string_view separator) {
+  std::string joined;
+  for (const auto& item : items) {
+    if (!joined.empty()) joined += separator;
+    joined += item;
+  }
+  return joined;
+}
+
+}  // namespace
+
+std::string container_name(const std::string& session_id) { return "gpupool-" + session_id; }
+
+std::string home_volume_name(const std::string& username) { return "gpupool-home-" + username; }
+
+ContainerSpec make_session_container(const DesiredSession& session, const ContainerSettings& settings) {
+  ContainerSpec spec;
+  spec.name = container_name(session.session_id);
+  spec.image = session.image_reference;
+  spec.command = {"/bin/sh", "-c", session_init_script()};
+  spec.env = {
+      "GPUPOOL_SESSION=" + session.session_id,
+      "GPUPOOL_USER=" + session.username,
+      fmt::format("GPUPOOL_UID={}", session.uid),
+      "GPUPOOL_TOKEN=" + session.jupyter_token,
+      "GPUPOOL_AUTHORIZED_KEYS=" + join(session.authorized_keys, "\n"),
+      // In simulation this is the only GPU assignment; with the NVIDIA runtime it matches
+      // the DeviceRequests below.
+      "NVIDIA_VISIBLE_DEVICES=" + (session.gpu_uuids.empty() ? std::string("void") : join(session.gpu_uuids, ",")),
+  };
+  spec.labels = {{kSessionLabel, session.session_id}, {kUserLabel, session.username}, {kNodeLabel, settings.node_name}};
+  spec.user = "0";
+  spec.cap_add = kInitCapabilities;
+  spec.memory_bytes = session.memory_mb * 1024 * 1024;
+  spec.nano_cpus = static_cast<std::int64_t>(session.cpus * 1e9);
+  spec.pids_limit = kPidsLimit;
+  spec.ports = {{kJupyterContainerPort, settings.publish_ip, session.jupyter_port},
+                {kSshContainerPort, settings.publish_ip, session.ssh_port}};
+  spec.mounts = {{home_volume_name(session.username), "/home/" + session.username}};
+  if (settings.real_gpus) spec.gpu_uuids = session.gpu_uuids;
+  spec.hostname = session.session_id;
+  return spec;
+}
+
+const std::string& session_init_script() {
+  static const std::string script = R"init(set -eu
+user="$GPUPOOL_USER"; uid="$GPUPOOL_UID"; session="$GPUPOOL_SESSION"
+home="/home/$user"; run=/run/gpupool
+shell=/bin/bash; [ -x "$shell" ] || shell=/bin/sh
+# The container may be restarted: add only what is missing.
+grep -q "^$user:" /etc/passwd || echo "$user:x:$uid:$uid:gpupool user:$home:$shell" >> /etc/passwd
+grep -q "^$user:" /etc/group || echo "$user:x:$uid:" >> /etc/group
+mkdir -p "$home/.ssh" "$run" /run/sshd
+chown "$uid:$uid" "$home" "$home/.ssh" "$run"
+chmod 0700 "$home/.ssh" "$run"
+printf '%s\n' "$GPUPOOL_AUTHORIZED_KEYS" > "$home/.ssh/authorized_keys"
+chown "$uid:$uid" "$home/.ssh/authorized_keys"
+chmod 0600 "$home/.ssh/authorized_keys"
+cat > "$run/sshd_config" <<EOF
+Port 2222
+HostKey $run/ssh_host_ed25519_key
+PidFile $run/sshd.pid
+UsePAM no
+PermitRootLogin no
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+PermitEmptyPasswords no
+PubkeyAuthentication yes
+AuthenticationMethods publickey
+AllowUsers $user
+AuthorizedKeysFile .ssh/authorized_keys
+PermitUserEnvironment no
+X11Forwarding no
+SetEnv NVIDIA_VISIBLE_DEVICES=$NVIDIA_VISIBLE_DEVICES
+Subsystem sftp internal-sftp
+EOF
+chown "$uid:$uid" "$run/sshd_config"
+export GPUPOOL_RUN="$run" GPUPOOL_HOME="$home"
+unset GPUPOOL_AUTHORIZED_KEYS
+exec setpriv --reuid="$uid" --regid="$uid" --clear-groups --inh-caps=-all \
+  env HOME="$home" USER="$user" LOGNAME="$user" SHELL="$shell" /bin/sh -c '
+set -eu
+cd "$HOME"
+[ -f "$GPUPOOL_RUN/ssh_host_ed25519_key" ] || ssh-keygen -q -t ed25519 -N "" -f "$GPUPOOL_RUN/ssh_host_ed25519_key"
+/usr/sbin/sshd -f "$GPUPOOL_RUN/sshd_config" -D -e &
+token="$GPUPOOL_TOKEN"; unset GPUPOOL_TOKEN
+# Debian ships the notebook module without the `jupyter` front command; both work here.
+if command -v jupyter >/dev/null 2>&1; then notebook="jupyter notebook"; else notebook="python3 -m notebook"; fi
+exec $notebook --no-browser --ip=0.0.0.0 --port=8888 \
+  --NotebookApp.base_url="/s/$GPUPOOL_SESSION/" --NotebookApp.token="$token" \
+  --NotebookApp.notebook_dir="$HOME"'
+)init";
+  return script;
+}
+
+}  // namespace gpupool::agent

@@ -1,0 +1,34 @@
+// The container contract for one session: name, labels, limits, ports, home volume, GPUs,
+// and the init script gpupool ships (images only need python3, Jupyter and openssh-server).
+// Pure functions; thread-safe.
+#pragma once
+
+#include <string>
+
+#include "engine/container_engine.hpp"
+#include "model/sync.hpp"
+
+namespace gpupool::agent {
+
+inline constexpr const char* kSessionLabel = "io.gpupool.session";
+inline constexpr const char* kUserLabel = "io.gpupool.user";
+inline constexpr const char* kNodeLabel = "io.gpupool.node";
+inline constexpr int kJupyterContainerPort = 8888;
+inline constexpr int kSshContainerPort = 2222;
+
+struct ContainerSettings {
+  std::string node_name;
+  std::string publish_ip;  // host address the ports are published on; "" for all
+  bool real_gpus = false;  // request devices from the NVIDIA runtime, not only the env var
+};
+
+std::string container_name(const std::string& session_id);
+std::string home_volume_name(const std::string& username);
+
+ContainerSpec make_session_container(const DesiredSession& session, const ContainerSettings& settings);
+
+// The POSIX shell script that runs as PID 1's child: user entry, authorized_keys, hardened
+// sshd config, then drops to the user to run sshd and Jupyter.
+const std::string& session_init_script();
+
+}  // namespace gpupool::agent

@@ -1,0 +1,79 @@
+// gpupool: one binary for the server, the agent, `up` (both on one machine) and the CLI.
+#include <CLI/CLI.hpp>
+
+#include "app/up_command.hpp"
+#include "cli/commands.hpp"
+
+int main(int argc, char** argv) {
+  CLI::App app{"gpupool: self-hosted GPU sharing — Jupyter and SSH sessions on pooled GPUs"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", "gpupool 0.1.0");
+
+  gpupool::app::UpOptions up;
+  auto* up_command = app.add_subcommand("up", "run server and local agent on this machine");
+  up_command->add_option("--data-dir", up.data_dir, "where the database and secrets live")->capture_default_str();
+  up_command->add_option("--listen", up.listen, "HOST:PORT of the gateway")->capture_default_str();
+  up_command->add_option("--simulate-gpus", up.simulate_gpus, "simulate GPUs, e.g. 4xA100-80GB (default: NVML)");
+  up_command->add_option("--engine", up.engine, "container engine socket, unix:///path (default: detect)");
+  up_command->add_option("--public-host", up.public_host, "host name users reach sessions at (default: hostname)");
+  up_command->add_option("--node-name", up.node_name, "this node's name (default: hostname)");
+  up_command->add_option("--port-range", up.port_range, "host ports for session Jupyter/SSH")->capture_default_str();
+  up_command->add_option("--log-level", up.log_level, "debug, info, warn or error")->capture_default_str();
+  up_command->add_option("--http-threads", up.http_threads, "gateway threads (default: one per core)");
+
+  std::string url;
+  std::string username;
+  bool password_stdin = false;
+  auto* login_command = app.add_subcommand("login", "log in to a gpupool server and save an API token");
+  login_command->add_option("url", url, "server URL, e.g. http://gpu-head:8080")->required();
+  login_command->add_option("-u,--username", username, "user name (asked if absent)");
+  login_command->add_flag("--password-stdin", password_stdin, "read the password from standard input");
+
+  gpupool::cli::RunOptions run;
+  bool no_wait = false;
+  double cpus = 0;
+  double memory_gb = 0;
+  double max_hours = 0;
+  auto* run_command = app.add_subcommand("run", "request a session with GPUs");
+  run_command->add_option("--gpus", run.gpus, "number of whole GPUs")->capture_default_str();
+  run_command->add_option("--image", run.image, "catalog image tag (default: the pool's default)");
+  run_command->add_option("--gpu-model", run.gpu_model, "GPU model, e.g. A100-80GB");
+  auto* cpus_option = run_command->add_option("--cpus", cpus, "CPU cores");
+  auto* memory_option = run_command->add_option("--memory-gb", memory_gb, "memory in GB");
+  auto* hours_option = run_command->add_option("--max-hours", max_hours, "end the session after this long");
+  run_command->add_flag("--no-wait", no_wait, "return at once instead of waiting for running");
+
+  bool everyone = false;
+  auto* ls_command = app.add_subcommand("ls", "list my sessions");
+  ls_command->add_flag("--all", everyone, "everyone's sessions (admins)");
+
+  std::string session_id;
+  auto* stop_command = app.add_subcommand("stop", "stop a session (the home volume is kept)");
+  stop_command->add_option("id", session_id, "session id")->required();
+
+  std::vector<std::string> ssh_extra;
+  auto* ssh_command = app.add_subcommand("ssh", "open an SSH shell in a running session");
+  ssh_command->add_option("id", session_id, "session id")->required();
+  ssh_command->add_option("command", ssh_extra, "command to run instead of a shell");
+
+  auto* images_command = app.add_subcommand("images", "list the image catalog");
+  auto* pool_command = app.add_subcommand("pool", "show free GPUs by model");
+
+  CLI11_PARSE(app, argc, argv);
+
+  if (*up_command) return gpupool::app::run_up(up);
+  if (*login_command) return gpupool::cli::login(url, username, password_stdin);
+  if (*run_command) {
+    if (*cpus_option) run.cpus = cpus;
+    if (*memory_option) run.memory_gb = memory_gb;
+    if (*hours_option) run.max_hours = max_hours;
+    run.wait = !no_wait;
+    return gpupool::cli::run(run);
+  }
+  if (*ls_command) return gpupool::cli::list(everyone);
+  if (*stop_command) return gpupool::cli::stop(session_id);
+  if (*ssh_command) return gpupool::cli::ssh(session_id, ssh_extra);
+  if (*images_command) return gpupool::cli::images();
+  if (*pool_command) return gpupool::cli::pool();
+  return 0;
+}

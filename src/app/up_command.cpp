@@ -1,0 +1,206 @@
+#include "app/up_command.hpp"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <csignal>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <thread>
+
+#include <fmt/format.h>
+
+#include "agent/agent.hpp"
+#include "catalog/image_tag.hpp"
+#include "core/http_client.hpp"
+#include "core/log.hpp"
+#include "core/random.hpp"
+#include "server/api.hpp"
+#include "server/local_sync_channel.hpp"
+#include "store/sqlite/sqlite_store.hpp"
+
+namespace gpupool::app {
+
+namespace {
+
+constexpr const char* kDefaultSimulation = "4xA100-80GB";
+constexpr const char* kDefaultImageTag = "pytorch1.13-cpu-debian12-runtime";
+constexpr const char* kDefaultImageReference = "gpupool/session:pytorch1.13-cpu-debian12-runtime";
+
+int fail(const std::string& message) {
+  spdlog::error("{}", message);
+  return 1;
+}
+
+std::string host_name() {
+  char name[256] = {};
+  if (gethostname(name, sizeof name - 1) != 0 || name[0] == '\0') return "localhost";
+  return name;
+}
+
+Result<std::pair<int, int>> parse_port_range(const std::string& text) {
+  int low = 0;
+  int high = 0;
+  char dash = 0;
+  std::istringstream in(text);
+  if (!(in >> low >> dash >> high) || dash != '-' || low < 1024 || high > 65535 || high - low < 1) {
+    return make_error(ErrorCode::invalid_argument,
+                      fmt::format("--port-range \"{}\": expected LOW-HIGH within 1024-65535", text));
+  }
+  return std::pair{low, high};
+}
+
+Result<std::unique_ptr<GpuProbe>> choose_gpu_probe(const std::string& simulate) {
+  if (!simulate.empty()) return make_simulated_gpu_probe(simulate);
+  auto nvml = make_nvml_gpu_probe();
+  if (nvml) return nvml;
+  spdlog::warn("no NVIDIA GPUs found ({}); SIMULATING {} — sessions get no real GPU", nvml.error().message,
+               kDefaultSimulation);
+  return make_simulated_gpu_probe(kDefaultSimulation);
+}
+
+// First start: the admin password from GPUPOOL_ADMIN_PASSWORD, or a random one shown once
+// and kept in DIR/admin-password (0600) for the operator.
+Status bootstrap_admin(server::AuthService& auth, const std::filesystem::path& data_dir) {
+  const char* from_env = std::getenv("GPUPOOL_ADMIN_PASSWORD");
+  std::string password = from_env && *from_env ? from_env : random_token(18);
+  auto created = auth.bootstrap_admin(password);
+  if (!created) return created.error();
+  if (!*created) return {};
+  if (from_env && *from_env) {
+    spdlog::info("created user admin with the password from GPUPOOL_ADMIN_PASSWORD");
+    return {};
+  }
+  auto path = data_dir / "admin-password";
+  {
+    std::ofstream out(path, std::ios::trunc);
+    out << password << "\n";
+  }
+  std::filesystem::permissions(path, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
+  std::cout << fmt::format("\n  Created user admin with password: {}\n  (saved to {}, mode 0600)\n\n", password,
+                           path.string())
+            << std::flush;
+  return {};
+}
+
+Status register_default_image(Store& store, ContainerEngine& engine) {
+  auto tag = catalog::parse_image_tag(kDefaultImageTag);
+  if (!tag) return tag.error();
+  auto present = engine.image_present(kDefaultImageReference);
+  if (!present) return present.error();
+  if (!*present) {
+    spdlog::warn("default image {} is not in the engine; build it with images/debian-jupyter/build.sh",
+                 kDefaultImageReference);
+  }
+  return store.upsert_image({kDefaultImageTag, kDefaultImageReference, tag->framework, tag->framework_version,
+                             tag->cuda, tag->cudnn, tag->flavor, true, *present ? "available" : "missing"});
+}
+
+std::int64_t physical_memory_mb() {
+  return static_cast<std::int64_t>(sysconf(_SC_PHYS_PAGES)) * sysconf(_SC_PAGE_SIZE) / (1024 * 1024);
+}
+
+}  // namespace
+
+int run_up(const UpOptions& options) {
+  configure_logging(options.log_level);
+  init_crypto();
+
+  // Block the stop signals in every thread; main waits for them below.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGINT);
+  sigaddset(&stop_signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+
+  auto listen = parse_http_endpoint("http://" + options.listen);
+  if (!listen) return fail(fmt::format("--listen: {}", listen.error().message));
+  auto ports = parse_port_range(options.port_range);
+  if (!ports) return fail(ports.error().message);
+
+  std::filesystem::path data_dir(options.data_dir);
+  std::error_code ec;
+  std::filesystem::create_directories(data_dir, ec);
+  if (ec) return fail(fmt::format("cannot create data dir {}: {}", data_dir.string(), ec.message()));
+  chmod(data_dir.c_str(), 0700);
+
+  auto store = SqliteStore::open((data_dir / "gpupool.db").string());
+  if (!store) return fail(store.error().message);
+
+  auto probe = choose_gpu_probe(options.simulate_gpus);
+  if (!probe) return fail(probe.error().message);
+  auto inventory = (*probe)->discover();
+  if (!inventory) return fail(inventory.error().message);
+
+  std::string engine_address = options.engine;
+  if (engine_address.empty()) {
+    auto detected = detect_engine_address();
+    if (!detected) return fail(detected.error().message);
+    engine_address = *detected;
+  }
+  auto engine = make_docker_api_engine(engine_address);
+  if (!engine) return fail(engine.error().message);
+  auto engine_version = (*engine)->version();
+  if (!engine_version) return fail(engine_version.error().message);
+  spdlog::info("container engine at {}: {}", engine_address, *engine_version);
+
+  SystemClock clock;
+  server::AuthService auth(**store, clock);
+  if (auto admin = bootstrap_admin(auth, data_dir); !admin) return fail(admin.error().message);
+  if (auto image = register_default_image(**store, **engine); !image) return fail(image.error().message);
+
+  std::string host = host_name();
+  std::string public_host = options.public_host.empty() ? host : options.public_host;
+  server::SessionService sessions(**store, clock);
+  server::LocalSyncChannel channel(sessions);
+
+  agent::AgentSettings agent_settings;
+  agent_settings.node.name = options.node_name.empty() ? host : options.node_name;
+  agent_settings.node.address = public_host;
+  agent_settings.node.cpus = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  agent_settings.node.memory_mb = physical_memory_mb();
+  agent_settings.node.port_min = ports->first;
+  agent_settings.node.port_max = ports->second;
+  agent_settings.container.node_name = agent_settings.node.name;
+  agent_settings.container.real_gpus = !inventory->simulated;
+  agent::Agent agent(agent_settings, channel, **engine, **probe);
+
+  server::ApiSettings api_settings;
+  api_settings.view = {public_host, inventory->simulated};
+  api_settings.ready = [&agent, &store] {
+    auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                   std::chrono::steady_clock::now().time_since_epoch())
+                   .count();
+    auto last = agent.last_successful_sync_millis();
+    return last != 0 && now - last < 10'000 && (*store)->count_users().ok();
+  };
+  server::Api api(api_settings, auth, sessions, **store);
+  server::HttpServer http([&api](const server::HttpExchange& exchange) { return api.handle(exchange); });
+  auto bound = http.listen(listen->host, listen->port);
+  if (!bound) return fail(bound.error().message);
+  int threads = options.http_threads > 0 ? options.http_threads
+                                         : static_cast<int>(std::max(2u, std::thread::hardware_concurrency()));
+  http.start(threads);
+  agent.start();
+
+  if (inventory->simulated) {
+    spdlog::warn("GPUs are SIMULATED: {} × {} (no real GPU is given to sessions)", inventory->gpus.size(),
+                 inventory->gpus.empty() ? "?" : inventory->gpus.front().model);
+  } else {
+    spdlog::info("{} NVIDIA GPU(s), driver supports CUDA {}", inventory->gpus.size(), inventory->driver_cuda);
+  }
+  spdlog::info("gpupool is up: http://{}:{}/ (data in {})", listen->host == "0.0.0.0" ? public_host : listen->host,
+               *bound, data_dir.string());
+  std::cout << fmt::format("listening on port {}", *bound) << std::endl;
+
+  int signal_number = 0;
+  sigwait(&stop_signals, &signal_number);
+  spdlog::info("received {}, shutting down; session containers keep running", strsignal(signal_number));
+  http.stop();
+  agent.stop();
+  return 0;
+}
+
+}  // namespace gpupool::app

@@ -1,0 +1,24 @@
+// `gpupool up`: server and local agent in one process, on one machine.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+namespace gpupool::app {
+
+struct UpOptions {
+  std::string data_dir = "/var/lib/gpupool";
+  std::string listen = "0.0.0.0:8080";
+  std::string simulate_gpus;  // empty: NVML, else the default simulation
+  std::string engine;         // empty: auto-detect
+  std::string public_host;    // empty: this host's name
+  std::string node_name;      // empty: this host's name
+  std::string port_range = "30000-30999";
+  std::string log_level = "info";
+  int http_threads = 0;  // 0: one per core, at least 2
+};
+
+// Runs until SIGINT or SIGTERM; returns the process exit code.
+int run_up(const UpOptions& options);
+
+}  // namespace gpupool::app

@@ -1,0 +1,80 @@
+#include "cli/client.hpp"
+
+#include <sys/stat.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include <fmt/format.h>
+
+namespace gpupool::cli {
+
+using nlohmann::json;
+using namespace std::chrono_literals;
+
+std::string config_path() {
+  const char* xdg = std::getenv("XDG_CONFIG_HOME");
+  const char* home = std::getenv("HOME");
+  std::string base = xdg && *xdg ? xdg : std::string(home ? home : ".") + "/.config";
+  return base + "/gpupool/config.json";
+}
+
+Result<ClientConfig> load_config() {
+  ClientConfig config;
+  std::ifstream in(config_path());
+  if (in) {
+    auto parsed = json::parse(in, nullptr, false);
+    if (parsed.is_object()) {
+      config.url = parsed.value("url", "");
+      config.token = parsed.value("token", "");
+    }
+  }
+  if (const char* url = std::getenv("GPUPOOL_URL"); url && *url) config.url = url;
+  if (const char* token = std::getenv("GPUPOOL_TOKEN"); token && *token) config.token = token;
+  if (config.url.empty() || config.token.empty()) {
+    return make_error(ErrorCode::unauthorized, "not logged in: run `gpupool login URL` first");
+  }
+  return config;
+}
+
+Status save_config(const ClientConfig& config) {
+  std::filesystem::path path = config_path();
+  std::error_code ec;
+  std::filesystem::create_directories(path.parent_path(), ec);
+  if (ec) return make_error(ErrorCode::internal, fmt::format("cannot create {}: {}", path.parent_path().string(), ec.message()));
+  std::string temporary = path.string() + ".tmp";
+  {
+    std::ofstream out(temporary, std::ios::trunc);
+    if (!out) return make_error(ErrorCode::internal, "cannot write " + temporary);
+    chmod(temporary.c_str(), 0600);  // the token is a credential
+    out << json{{"url", config.url}, {"token", config.token}}.dump(2) << "\n";
+  }
+  std::filesystem::rename(temporary, path, ec);
+  if (ec) return make_error(ErrorCode::internal, fmt::format("cannot write {}: {}", path.string(), ec.message()));
+  return {};
+}
+
+Result<json> api_call(const ClientConfig& config, const std::string& method, const std::string& path,
+                      const json& body, const std::vector<std::pair<std::string, std::string>>& headers,
+                      std::string* set_cookie) {
+  auto endpoint = parse_http_endpoint(config.url);
+  if (!endpoint) return endpoint.error();
+  HttpRequest request{method, path, body.is_null() ? "" : body.dump(), headers};
+  if (!config.token.empty()) request.headers.emplace_back("Authorization", "Bearer " + config.token);
+  auto response = http_call(*endpoint, request, 60s);
+  if (!response) return response.error();
+  auto parsed = json::parse(response->body, nullptr, false);
+  if (response->status >= 400) {
+    std::string message = parsed.is_object() && parsed.contains("error")
+                              ? parsed["error"].value("message", response->body)
+                              : fmt::format("HTTP {}", response->status);
+    return make_error(response->status == 404 ? ErrorCode::not_found : ErrorCode::invalid_argument, message);
+  }
+  if (parsed.is_discarded()) return make_error(ErrorCode::internal, "the server sent something that is not JSON");
+  if (set_cookie != nullptr) *set_cookie = response->header("Set-Cookie");
+  return parsed;
+}
+
+}  // namespace gpupool::cli

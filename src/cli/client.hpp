@@ -1,0 +1,30 @@
+// The CLI's connection to a gpupool server: where it is and the API token, kept in
+// ~/.config/gpupool/config.json (mode 0600), overridable by GPUPOOL_URL and GPUPOOL_TOKEN.
+#pragma once
+
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "core/http_client.hpp"
+#include "core/result.hpp"
+
+namespace gpupool::cli {
+
+struct ClientConfig {
+  std::string url;    // "http://host:port"
+  std::string token;  // API token
+};
+
+std::string config_path();
+Result<ClientConfig> load_config();
+Status save_config(const ClientConfig& config);
+
+// One JSON call. A reply with an {"error":…} body becomes an Error with its message.
+// `set_cookie`, when given, receives the reply's Set-Cookie header.
+Result<nlohmann::json> api_call(const ClientConfig& config, const std::string& method, const std::string& path,
+                                const nlohmann::json& body = nullptr,
+                                const std::vector<std::pair<std::string, std::string>>& headers = {},
+                                std::string* set_cookie = nullptr);
+
+}  // namespace gpupool::cli

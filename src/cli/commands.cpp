@@ -1,0 +1,188 @@
+#include "cli/commands.hpp"
+
+#include <termios.h>
+#include <unistd.h>
+
+#include <iostream>
+#include <thread>
+
+#include <fmt/format.h>
+
+#include "cli/client.hpp"
+
+namespace gpupool::cli {
+
+using nlohmann::json;
+
+namespace {
+
+int report(const Error& error) {
+  std::cerr << "error: " << error.message << "\n";
+  return 1;
+}
+
+std::string read_password(bool from_stdin) {
+  std::string password;
+  if (from_stdin || !isatty(STDIN_FILENO)) {
+    std::getline(std::cin, password);
+    return password;
+  }
+  std::cerr << "Password: " << std::flush;
+  termios saved{};
+  tcgetattr(STDIN_FILENO, &saved);
+  termios quiet = saved;
+  quiet.c_lflag &= ~static_cast<tcflag_t>(ECHO);
+  tcsetattr(STDIN_FILENO, TCSANOW, &quiet);
+  std::getline(std::cin, password);
+  tcsetattr(STDIN_FILENO, TCSANOW, &saved);
+  std::cerr << "\n";
+  return password;
+}
+
+std::string text_or_dash(const json& value) {
+  if (value.is_string()) return value.get<std::string>();
+  if (value.is_null()) return "-";
+  return value.dump();
+}
+
+void print_session(const json& session) {
+  std::cout << fmt::format("session {}  {}", session.value("id", ""), session.value("state", "")) << "\n";
+  if (!session.value("reason", "").empty()) std::cout << "  reason:  " << session.value("reason", "") << "\n";
+  const auto& gpus = session["gpus"];
+  std::cout << fmt::format("  gpus:    {} {}{}\n", gpus.value("count", 0), text_or_dash(gpus["model"]),
+                           gpus.value("simulated", false) ? " (simulated)" : "");
+  std::cout << "  image:   " << session.value("image", "") << "\n";
+  if (session["jupyter"].is_object()) std::cout << "  jupyter: " << session["jupyter"].value("url", "") << "\n";
+  if (session["ssh"].is_object()) std::cout << "  ssh:     " << session["ssh"].value("command", "") << "\n";
+}
+
+}  // namespace
+
+int login(const std::string& url, std::string username, bool password_from_stdin) {
+  if (username.empty()) {
+    std::cerr << "Username: " << std::flush;
+    std::getline(std::cin, username);
+  }
+  std::string password = read_password(password_from_stdin);
+  ClientConfig anonymous{url, ""};
+  std::string cookie;
+  auto login = api_call(anonymous, "POST", "/api/v1/auth/login", {{"username", username}, {"password", password}},
+                        {}, &cookie);
+  if (!login) return report(login.error());
+  cookie = cookie.substr(0, cookie.find(';'));
+  auto token = api_call(anonymous, "POST", "/api/v1/tokens", {{"name", "cli"}},
+                        {{"Cookie", cookie}, {"X-CSRF-Token", (*login)["csrf_token"].get<std::string>()}});
+  if (!token) return report(token.error());
+  auto saved = save_config({url, (*token)["token"].get<std::string>()});
+  if (!saved) return report(saved.error());
+  std::cout << fmt::format("logged in to {} as {} (token saved in {})\n", url, (*login)["user"]["username"].get<std::string>(),
+                           config_path());
+  return 0;
+}
+
+int run(const RunOptions& options) {
+  auto config = load_config();
+  if (!config) return report(config.error());
+  json body = {{"gpus", options.gpus}};
+  if (!options.image.empty()) body["image"] = options.image;
+  if (!options.gpu_model.empty()) body["gpu_model"] = options.gpu_model;
+  if (options.cpus) body["cpus"] = *options.cpus;
+  if (options.memory_gb) body["memory_gb"] = *options.memory_gb;
+  if (options.max_hours) body["max_hours"] = *options.max_hours;
+  auto session = api_call(*config, "POST", "/api/v1/sessions", body);
+  if (!session) return report(session.error());
+  std::string id = (*session)["id"].get<std::string>();
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(options.wait_seconds);
+  std::string last_state;
+  while (options.wait) {
+    std::string state = (*session)["state"].get<std::string>();
+    if (state != last_state) std::cerr << fmt::format("{}: {}\n", id, state);
+    last_state = state;
+    if (state == "running" || state == "ended") break;
+    if (std::chrono::steady_clock::now() > deadline) {
+      std::cerr << "still not running; check with `gpupool ls`\n";
+      break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    session = api_call(*config, "GET", "/api/v1/sessions/" + id);
+    if (!session) return report(session.error());
+  }
+  print_session(*session);
+  return (*session)["state"] == "ended" ? 1 : 0;
+}
+
+int list(bool everyone) {
+  auto config = load_config();
+  if (!config) return report(config.error());
+  auto result = api_call(*config, "GET", everyone ? "/api/v1/sessions?all=true" : "/api/v1/sessions");
+  if (!result) return report(result.error());
+  std::cout << fmt::format("{:<14} {:<10} {:<9} {:<12} {:<34} {}\n", "ID", "USER", "STATE", "GPUS", "IMAGE", "SSH");
+  for (const auto& session : (*result)["sessions"]) {
+    const auto& gpus = session["gpus"];
+    std::string gpu_text = fmt::format("{}×{}", gpus.value("count", 0), text_or_dash(gpus["model"]));
+    std::string ssh = session["ssh"].is_object() ? session["ssh"].value("command", "") : session.value("reason", "");
+    std::cout << fmt::format("{:<14} {:<10} {:<9} {:<12} {:<34} {}\n", session.value("id", ""),
+                             session.value("user", ""), session.value("state", ""), gpu_text,
+                             session.value("image", ""), ssh);
+  }
+  return 0;
+}
+
+int stop(const std::string& id) {
+  auto config = load_config();
+  if (!config) return report(config.error());
+  auto result = api_call(*config, "DELETE", "/api/v1/sessions/" + id);
+  if (!result) return report(result.error());
+  std::cout << fmt::format("{}: {}\n", id, (*result)["state"].get<std::string>());
+  return 0;
+}
+
+int ssh(const std::string& id, const std::vector<std::string>& extra) {
+  auto config = load_config();
+  if (!config) return report(config.error());
+  auto session = api_call(*config, "GET", "/api/v1/sessions/" + id);
+  if (!session) return report(session.error());
+  if (!(*session)["ssh"].is_object()) {
+    return report(make_error(ErrorCode::conflict, fmt::format("session {} is {}, not running", id,
+                                                              (*session)["state"].get<std::string>())));
+  }
+  const auto& info = (*session)["ssh"];
+  std::vector<std::string> arguments = {"ssh", "-p", std::to_string(info["port"].get<int>()),
+                                        info["user"].get<std::string>() + "@" + info["host"].get<std::string>()};
+  arguments.insert(arguments.end(), extra.begin(), extra.end());
+  std::vector<char*> argv;
+  for (auto& argument : arguments) argv.push_back(argument.data());
+  argv.push_back(nullptr);
+  execvp("ssh", argv.data());
+  return report(make_error(ErrorCode::unavailable, "cannot run ssh: is openssh-client installed?"));
+}
+
+int images() {
+  auto config = load_config();
+  if (!config) return report(config.error());
+  auto result = api_call(*config, "GET", "/api/v1/images");
+  if (!result) return report(result.error());
+  std::cout << fmt::format("{:<40} {:<10} {:<8} {}\n", "TAG", "CUDA", "STATUS", "DEFAULT");
+  for (const auto& image : (*result)["images"]) {
+    std::cout << fmt::format("{:<40} {:<10} {:<8} {}\n", image.value("tag", ""), text_or_dash(image["cuda"]),
+                             image.value("status", ""), image.value("default", false) ? "yes" : "");
+  }
+  return 0;
+}
+
+int pool() {
+  auto config = load_config();
+  if (!config) return report(config.error());
+  auto result = api_call(*config, "GET", "/api/v1/pool");
+  if (!result) return report(result.error());
+  std::cout << fmt::format("{:<16} {:>6} {:>6}\n", "GPU MODEL", "FREE", "TOTAL");
+  for (const auto& model : (*result)["gpu_models"]) {
+    std::cout << fmt::format("{:<16} {:>6} {:>6}\n", model.value("model", ""), model.value("free", 0),
+                             model.value("total", 0));
+  }
+  std::cout << fmt::format("queued sessions: {}{}\n", (*result).value("queue_length", 0),
+                           (*result).value("simulated", false) ? "  (GPUs are simulated)" : "");
+  return 0;
+}
+
+}  // namespace gpupool::cli

@@ -1,0 +1,55 @@
+#include "engine/docker_api/create_body.hpp"
+
+#include <string>
+
+namespace gpupool::docker_api {
+
+nlohmann::json create_body(const ContainerSpec& spec) {
+  using nlohmann::json;
+  json exposed = json::object();
+  json bindings = json::object();
+  for (const auto& port : spec.ports) {
+    std::string key = std::to_string(port.container_port) + "/tcp";
+    exposed[key] = json::object();
+    bindings[key] = json::array({{{"HostIp", port.host_ip}, {"HostPort", std::to_string(port.host_port)}}});
+  }
+  json mounts = json::array();
+  for (const auto& mount : spec.mounts) {
+    mounts.push_back({{"Type", "volume"}, {"Source", mount.volume}, {"Target", mount.target}});
+  }
+  json host_config = {
+      {"Init", true},  // the engine's tiny init is PID 1 and reaps zombies
+      {"Privileged", false},
+      {"CapDrop", json::array({"ALL"})},
+      {"CapAdd", spec.cap_add},
+      {"SecurityOpt", json::array({"no-new-privileges"})},
+      {"ReadonlyRootfs", false},
+      {"NetworkMode", "bridge"},
+      {"IpcMode", "private"},
+      {"PidMode", ""},
+      {"Memory", spec.memory_bytes},
+      {"MemorySwap", spec.memory_bytes},  // no swap beyond the memory limit
+      {"NanoCpus", spec.nano_cpus},
+      {"PidsLimit", spec.pids_limit},
+      {"PortBindings", bindings},
+      {"Mounts", mounts},
+      {"RestartPolicy", {{"Name", "no"}}},
+  };
+  if (!spec.gpu_uuids.empty()) {
+    host_config["DeviceRequests"] = json::array(
+        {{{"Driver", "nvidia"}, {"DeviceIDs", spec.gpu_uuids}, {"Capabilities", json::array({json::array({"gpu"})})}}});
+  }
+  return {
+      {"Image", spec.image},
+      {"Cmd", spec.command},
+      {"Entrypoint", json::array()},
+      {"Env", spec.env},
+      {"Labels", spec.labels},
+      {"User", spec.user},
+      {"Hostname", spec.hostname},
+      {"ExposedPorts", exposed},
+      {"HostConfig", host_config},
+  };
+}
+
+}  // namespace gpupool::docker_api

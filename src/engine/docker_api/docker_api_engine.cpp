@@ -1,0 +1,175 @@
+// ContainerEngine over the Docker Engine API, HTTP/1.1 on a unix socket.
+//
+// Every call opens its own connection (core/http_client), so parallel session starts never
+// queue behind each other inside gpupool.
+#include <sys/stat.h>
+
+#include <cstdlib>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "core/http_client.hpp"
+#include "engine/container_engine.hpp"
+#include "engine/docker_api/create_body.hpp"
+
+namespace gpupool {
+
+namespace {
+
+using nlohmann::json;
+using namespace std::chrono_literals;
+
+constexpr std::string_view kApiPrefix = "/v1.41";
+
+std::string url_encode(std::string_view text) {
+  std::string out;
+  for (unsigned char c : text) {
+    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
+      out += static_cast<char>(c);
+    } else {
+      out += fmt::format("%{:02X}", c);
+    }
+  }
+  return out;
+}
+
+class DockerApiEngine final : public ContainerEngine {
+ public:
+  explicit DockerApiEngine(HttpEndpoint endpoint) : endpoint_(std::move(endpoint)) {}
+
+  Result<std::string> version() override {
+    auto response = call("GET", "/version", "", 5s);
+    if (!response) return response.error();
+    auto body = json::parse(response->body, nullptr, false);
+    if (response->status != 200 || body.is_discarded()) return engine_error("version", *response);
+    return body.value("Version", std::string("unknown")) + " (API " +
+           body.value("ApiVersion", std::string("?")) + ")";
+  }
+
+  Result<bool> image_present(const std::string& reference) override {
+    auto response = call("GET", "/images/" + url_encode(reference) + "/json", "", 10s);
+    if (!response) return response.error();
+    if (response->status == 404) return false;
+    if (response->status != 200) return engine_error("image inspect", *response);
+    return true;
+  }
+
+  Status ensure_volume(const std::string& name, const std::map<std::string, std::string>& labels) override {
+    json body = {{"Name", name}, {"Labels", labels}};
+    auto response = call("POST", "/volumes/create", body.dump(), 30s);
+    if (!response) return response.error();
+    // Creating an existing volume answers 201 with the existing one: idempotent.
+    if (response->status != 201 && response->status != 200) return engine_error("volume create", *response);
+    return {};
+  }
+
+  Result<std::string> create_container(const ContainerSpec& spec) override {
+    auto response = call("POST", "/containers/create?name=" + url_encode(spec.name),
+                         docker_api::create_body(spec).dump(), 60s);
+    if (!response) return response.error();
+    if (response->status == 409) {
+      return make_error(ErrorCode::conflict, fmt::format("container {} already exists", spec.name));
+    }
+    auto body = json::parse(response->body, nullptr, false);
+    if (response->status != 201 || body.is_discarded() || !body.contains("Id")) {
+      return engine_error("container create", *response);
+    }
+    return body["Id"].get<std::string>();
+  }
+
+  Status start_container(const std::string& id) override {
+    auto response = call("POST", "/containers/" + url_encode(id) + "/start", "", 60s);
+    if (!response) return response.error();
+    if (response->status != 204 && response->status != 304) return engine_error("container start", *response);
+    return {};
+  }
+
+  Result<std::string> container_state(const std::string& id_or_name) override {
+    auto response = call("GET", "/containers/" + url_encode(id_or_name) + "/json", "", 10s);
+    if (!response) return response.error();
+    auto body = json::parse(response->body, nullptr, false);
+    if (response->status != 200 || !body.is_object()) return engine_error("container inspect", *response);
+    return body["State"].value("Status", std::string("unknown"));
+  }
+
+  Status remove_container(const std::string& id) override {
+    auto response = call("DELETE", "/containers/" + url_encode(id) + "?force=true&v=false", "", 60s);
+    if (!response) return response.error();
+    if (response->status != 204 && response->status != 404) return engine_error("container remove", *response);
+    return {};
+  }
+
+  Result<std::vector<ContainerInfo>> list_containers(const std::string& label_key) override {
+    json filters = {{"label", json::array({label_key})}};
+    auto response = call("GET", "/containers/json?all=true&filters=" + url_encode(filters.dump()), "", 30s);
+    if (!response) return response.error();
+    auto body = json::parse(response->body, nullptr, false);
+    if (response->status != 200 || !body.is_array()) return engine_error("container list", *response);
+    std::vector<ContainerInfo> containers;
+    for (const auto& item : body) {
+      ContainerInfo info;
+      info.id = item.value("Id", "");
+      if (item.contains("Names") && !item["Names"].empty()) {
+        info.name = item["Names"][0].get<std::string>();
+        if (info.name.starts_with("/")) info.name.erase(0, 1);
+      }
+      if (item.contains("Labels") && item["Labels"].is_object()) {
+        info.labels = item["Labels"].get<std::map<std::string, std::string>>();
+      }
+      info.state = item.value("State", "");
+      containers.push_back(std::move(info));
+    }
+    return containers;
+  }
+
+ private:
+  Result<HttpResponse> call(const std::string& method, const std::string& path, std::string body,
+                            std::chrono::milliseconds timeout) {
+    HttpRequest request{method, std::string(kApiPrefix) + path, std::move(body), {}};
+    return http_call(endpoint_, request, timeout);
+  }
+
+  static Error engine_error(std::string_view what, const HttpResponse& response) {
+    auto body = json::parse(response.body, nullptr, false);
+    std::string message = body.is_object() ? body.value("message", response.body) : response.body;
+    return make_error(response.status == 404 ? ErrorCode::not_found : ErrorCode::unavailable,
+                      fmt::format("engine {} failed ({}): {}", what, response.status, message.substr(0, 500)));
+  }
+
+  const HttpEndpoint endpoint_;
+};
+
+bool is_socket(const std::string& path) {
+  struct stat info {};
+  return stat(path.c_str(), &info) == 0 && S_ISSOCK(info.st_mode);
+}
+
+}  // namespace
+
+Result<std::unique_ptr<ContainerEngine>> make_docker_api_engine(const std::string& address) {
+  auto endpoint = parse_http_endpoint(address);
+  if (!endpoint) return endpoint.error();
+  if (!endpoint->is_unix) {
+    return make_error(ErrorCode::invalid_argument,
+                      fmt::format("engine address \"{}\" must be unix:///path/to/socket", address));
+  }
+  return std::unique_ptr<ContainerEngine>(new DockerApiEngine(std::move(*endpoint)));
+}
+
+Result<std::string> detect_engine_address() {
+  std::vector<std::string> candidates = {"/var/run/docker.sock", "/run/podman/podman.sock"};
+  if (const char* runtime_dir = std::getenv("XDG_RUNTIME_DIR")) {
+    candidates.push_back(std::string(runtime_dir) + "/podman/podman.sock");
+  }
+  for (const auto& path : candidates) {
+    if (!is_socket(path)) continue;
+    auto engine = make_docker_api_engine("unix://" + path);
+    if (engine && (*engine)->version()) return "unix://" + path;
+  }
+  return make_error(ErrorCode::unavailable,
+                    "no container engine answers at /var/run/docker.sock or Podman's socket; "
+                    "start dockerd (or podman system service) or pass --engine unix:///path");
+}
+
+}  // namespace gpupool

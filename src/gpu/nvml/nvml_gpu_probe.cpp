@@ -1,0 +1,113 @@
+// NVML loaded at run time with dlopen, so gpupool builds and runs on hosts without NVIDIA
+// packages. Only the handful of entry points discovery needs are resolved.
+#include <dlfcn.h>
+
+#include <mutex>
+
+#include <fmt/format.h>
+
+#include "gpu/gpu_probe.hpp"
+
+namespace gpupool {
+
+namespace {
+
+using NvmlReturn = int;  // nvmlReturn_t; 0 is NVML_SUCCESS
+using NvmlDevice = void*;
+struct NvmlMemory {
+  unsigned long long total;
+  unsigned long long free;
+  unsigned long long used;
+};
+
+struct NvmlApi {
+  NvmlReturn (*init)();
+  NvmlReturn (*device_count)(unsigned int*);
+  NvmlReturn (*device_by_index)(unsigned int, NvmlDevice*);
+  NvmlReturn (*device_name)(NvmlDevice, char*, unsigned int);
+  NvmlReturn (*device_uuid)(NvmlDevice, char*, unsigned int);
+  NvmlReturn (*device_memory)(NvmlDevice, NvmlMemory*);
+  NvmlReturn (*driver_cuda_version)(int*);
+};
+
+template <typename Function>
+bool resolve(void* library, const char* name, Function& target) {
+  target = reinterpret_cast<Function>(dlsym(library, name));
+  return target != nullptr;
+}
+
+// "NVIDIA A100-SXM4-80GB" → "A100-SXM4-80GB": the vendor prefix says nothing to users.
+std::string short_model(std::string name) {
+  constexpr std::string_view kPrefix = "NVIDIA ";
+  if (name.starts_with(kPrefix)) name = name.substr(kPrefix.size());
+  for (char& c : name) {
+    if (c == ' ') c = '-';
+  }
+  return name;
+}
+
+class NvmlGpuProbe final : public GpuProbe {
+ public:
+  explicit NvmlGpuProbe(NvmlApi api) : api_(api) {}
+
+  Result<GpuInventory> discover() override {
+    std::lock_guard lock(mutex_);
+    GpuInventory inventory;
+    unsigned int count = 0;
+    if (api_.device_count(&count) != 0) return unavailable("nvmlDeviceGetCount failed");
+    for (unsigned int i = 0; i < count; ++i) {
+      NvmlDevice device = nullptr;
+      if (api_.device_by_index(i, &device) != 0) return unavailable("nvmlDeviceGetHandleByIndex failed");
+      char name[96] = {};
+      char uuid[96] = {};
+      NvmlMemory memory{};
+      if (api_.device_name(device, name, sizeof name) != 0 ||
+          api_.device_uuid(device, uuid, sizeof uuid) != 0 ||
+          api_.device_memory(device, &memory) != 0) {
+        return unavailable(fmt::format("cannot read GPU {}", i));
+      }
+      inventory.gpus.push_back({static_cast<int>(i), uuid, short_model(name),
+                                static_cast<std::int64_t>(memory.total / (1024 * 1024)), false});
+    }
+    int cuda = 0;
+    if (api_.driver_cuda_version(&cuda) == 0 && cuda > 0) {
+      inventory.driver_cuda = fmt::format("{}.{}", cuda / 1000, (cuda % 1000) / 10);
+    }
+    return inventory;
+  }
+
+ private:
+  static Error unavailable(std::string message) {
+    return make_error(ErrorCode::unavailable, "NVML: " + message);
+  }
+
+  std::mutex mutex_;  // NVML is thread-safe, but one probe at a time keeps reads consistent
+  NvmlApi api_;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<GpuProbe>> make_nvml_gpu_probe() {
+  void* library = dlopen("libnvidia-ml.so.1", RTLD_NOW | RTLD_LOCAL);
+  if (library == nullptr) {
+    return make_error(ErrorCode::unavailable, "NVML library libnvidia-ml.so.1 not found");
+  }
+  NvmlApi api{};
+  bool resolved = resolve(library, "nvmlInit_v2", api.init) &&
+                  resolve(library, "nvmlDeviceGetCount_v2", api.device_count) &&
+                  resolve(library, "nvmlDeviceGetHandleByIndex_v2", api.device_by_index) &&
+                  resolve(library, "nvmlDeviceGetName", api.device_name) &&
+                  resolve(library, "nvmlDeviceGetUUID", api.device_uuid) &&
+                  resolve(library, "nvmlDeviceGetMemoryInfo", api.device_memory) &&
+                  resolve(library, "nvmlSystemGetCudaDriverVersion_v2", api.driver_cuda_version);
+  if (!resolved) return make_error(ErrorCode::unavailable, "NVML library lacks expected symbols");
+  if (api.init() != 0) return make_error(ErrorCode::unavailable, "nvmlInit failed (no driver loaded?)");
+  unsigned int count = 0;
+  if (api.device_count(&count) != 0 || count == 0) {
+    return make_error(ErrorCode::unavailable, "NVML reports no GPUs");
+  }
+  // The library stays loaded for the life of the process: NVML has no safe unload.
+  return std::unique_ptr<GpuProbe>(new NvmlGpuProbe(api));
+}
+
+}  // namespace gpupool

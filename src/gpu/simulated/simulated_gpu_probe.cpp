@@ -1,0 +1,70 @@
+#include <charconv>
+
+#include <fmt/format.h>
+
+#include "gpu/gpu_probe.hpp"
+
+namespace gpupool {
+
+namespace {
+
+class SimulatedGpuProbe final : public GpuProbe {
+ public:
+  explicit SimulatedGpuProbe(GpuInventory inventory) : inventory_(std::move(inventory)) {}
+  Result<GpuInventory> discover() override { return inventory_; }
+
+ private:
+  const GpuInventory inventory_;
+};
+
+Error bad_spec(const std::string& spec) {
+  return make_error(ErrorCode::invalid_argument,
+                    fmt::format("--simulate-gpus \"{}\": expected COUNTxMODEL[,COUNTxMODEL…], "
+                                "e.g. 4xA100-80GB",
+                                spec));
+}
+
+std::int64_t memory_mb_from_model(const std::string& model) {
+  auto dash = model.rfind('-');
+  if (dash == std::string::npos || !model.ends_with("GB")) return 16 * 1024;
+  int gigabytes = 0;
+  auto digits = std::string_view(model).substr(dash + 1, model.size() - dash - 3);
+  auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), gigabytes);
+  if (ec != std::errc() || end != digits.data() + digits.size() || gigabytes <= 0) return 16 * 1024;
+  return std::int64_t{gigabytes} * 1024;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<GpuProbe>> make_simulated_gpu_probe(const std::string& spec) {
+  GpuInventory inventory;
+  inventory.simulated = true;
+  inventory.driver_cuda = "12.4";
+  std::size_t start = 0;
+  while (start <= spec.size()) {
+    auto end = spec.find(',', start);
+    std::string part = spec.substr(start, end - start);
+    auto x = part.find('x');
+    if (x == std::string::npos || x == 0 || x + 1 >= part.size()) return bad_spec(spec);
+    int count = 0;
+    auto [digits_end, ec] = std::from_chars(part.data(), part.data() + x, count);
+    if (ec != std::errc() || digits_end != part.data() + x || count < 1 || count > 64) {
+      return bad_spec(spec);
+    }
+    std::string model = part.substr(x + 1);
+    for (char c : model) {
+      if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-') return bad_spec(spec);
+    }
+    for (int i = 0; i < count; ++i) {
+      int index = static_cast<int>(inventory.gpus.size());
+      inventory.gpus.push_back({index, fmt::format("GPU-sim-{:08x}-{:04}", 0x5eed, index), model,
+                                memory_mb_from_model(model), true});
+    }
+    if (end == std::string::npos) break;
+    start = end + 1;
+  }
+  if (inventory.gpus.size() > 64) return bad_spec(spec);
+  return std::unique_ptr<GpuProbe>(new SimulatedGpuProbe(std::move(inventory)));
+}
+
+}  // namespace gpupool

@@ -1,0 +1,71 @@
+// Session: one user's container with GPUs, from request to end. Plain data, no behaviour
+// beyond naming its states.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/clock.hpp"
+
+namespace gpupool {
+
+// queued → scheduled → starting → running → stopping → ended (design.md).
+enum class SessionState { queued, scheduled, starting, running, stopping, ended };
+
+enum class EndReason {
+  none,
+  user_stopped,
+  time_limit,
+  idle_reclaimed,
+  balance_exhausted,
+  admin_stopped,
+  failed,
+  node_lost,
+  preempted,
+};
+
+std::string_view to_string(SessionState state);
+std::optional<SessionState> parse_session_state(std::string_view text);
+std::string_view to_string(EndReason reason);
+std::optional<EndReason> parse_end_reason(std::string_view text);
+
+// True while the session holds (or may hold) resources on a node.
+bool holds_resources(SessionState state);
+
+// What the user asked for, already validated.
+struct SessionRequest {
+  std::string image_tag;
+  int gpus = 1;
+  std::string gpu_model;  // empty: any model
+  double cpus = 2;
+  std::int64_t memory_mb = 8192;
+  std::optional<double> max_hours;
+};
+
+struct Session {
+  std::string id;
+  std::int64_t user_id = 0;
+  std::string username;
+  int uid = 0;  // the user's Linux uid inside the container
+  SessionRequest request;
+  std::string image_reference;  // engine reference resolved from the catalog at request time
+  SessionState state = SessionState::queued;
+  EndReason end_reason = EndReason::none;
+  std::string reason;  // why it is queued, or why it ended, in words
+  std::string node;    // empty until scheduled
+  std::vector<int> gpu_indices;
+  std::vector<std::string> gpu_uuids;
+  int jupyter_port = 0;
+  int ssh_port = 0;
+  std::string jupyter_token;
+  std::string ssh_host_key_fingerprint;
+  UnixMillis created_at = 0;
+  UnixMillis updated_at = 0;
+  UnixMillis started_at = 0;  // when it became running; 0 before
+  UnixMillis ended_at = 0;    // 0 until ended
+};
+
+}  // namespace gpupool

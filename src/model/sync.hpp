@@ -1,0 +1,55 @@
+// The desired-state sync between server and agents (design.md: POST /api/v1/agent/sync).
+//
+// Level-triggered: each sync carries the agent's whole inventory and everything it observes,
+// and the answer is the whole desired state for that node, so lost or repeated messages
+// converge at the next sync. The local agent of `gpupool up` uses the same types in-process.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "model/node.hpp"
+
+namespace gpupool {
+
+// What the agent is doing about one session, as it reports it.
+enum class ObservedPhase {
+  starting,  // container being created, started, or Jupyter not answering yet
+  running,   // container running and Jupyter answering
+  failed,    // could not start, or exited on its own; `message` says why
+  stopping,  // being removed
+};
+
+struct ObservedSession {
+  std::string session_id;
+  ObservedPhase phase = ObservedPhase::starting;
+  std::string message;
+};
+
+struct SyncRequest {
+  Node node;  // inventory; `last_seen` is set by the server
+  std::vector<ObservedSession> observed;
+};
+
+// Everything the agent needs to run one session's container.
+struct DesiredSession {
+  std::string session_id;
+  std::string username;
+  int uid = 0;
+  std::string image_reference;
+  std::vector<int> gpu_indices;
+  std::vector<std::string> gpu_uuids;
+  int jupyter_port = 0;
+  int ssh_port = 0;
+  std::string jupyter_token;
+  std::vector<std::string> authorized_keys;
+  double cpus = 1;
+  std::int64_t memory_mb = 1024;
+};
+
+struct SyncResponse {
+  std::vector<DesiredSession> desired;
+};
+
+}  // namespace gpupool

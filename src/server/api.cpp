@@ -1,0 +1,290 @@
+#include "server/api.hpp"
+
+#include <sodium.h>
+
+#include <fmt/format.h>
+
+#include "auth/ssh_key.hpp"
+#include "core/json_input.hpp"
+#include "core/log.hpp"
+#include "server/session_request.hpp"
+
+namespace gpupool::server {
+
+using nlohmann::json;
+
+namespace {
+
+int status_for(ErrorCode code) {
+  switch (code) {
+    case ErrorCode::invalid_argument: return 400;
+    case ErrorCode::unauthorized: return 401;
+    case ErrorCode::forbidden: return 403;
+    case ErrorCode::quota_exceeded: return 403;
+    case ErrorCode::not_found: return 404;
+    case ErrorCode::conflict: return 409;
+    case ErrorCode::payload_too_large: return 413;
+    case ErrorCode::rate_limited: return 429;
+    case ErrorCode::unavailable: return 503;
+    case ErrorCode::internal: return 500;
+  }
+  return 500;
+}
+
+HttpReply json_reply(int status, const json& body) {
+  return {status, "application/json", body.dump(-1, ' ', false, json::error_handler_t::replace), {}};
+}
+
+HttpReply error_reply(const Error& error) {
+  if (error.code == ErrorCode::internal || error.code == ErrorCode::unavailable) {
+    spdlog::warn("api: {}: {}", error_code_name(error.code), error.message);
+  }
+  return json_reply(status_for(error.code),
+                    {{"error", {{"code", error_code_name(error.code)}, {"message", error.message}}}});
+}
+
+HttpReply error_reply(ErrorCode code, std::string message) { return error_reply(make_error(code, std::move(message))); }
+
+bool is_safe_method(const std::string& method) { return method == "GET" || method == "HEAD"; }
+
+// Same-origin: the Origin header's authority must be the Host the browser sent to.
+bool origin_matches_host(const std::string& origin, const std::string& host) {
+  auto scheme_end = origin.find("://");
+  if (scheme_end == std::string::npos) return false;
+  return origin.substr(scheme_end + 3) == host;
+}
+
+bool equal_secrets(const std::string& a, const std::string& b) {
+  return a.size() == b.size() && sodium_memcmp(a.data(), b.data(), a.size()) == 0;
+}
+
+}  // namespace
+
+std::string cookie_value(std::string_view header, std::string_view name) {
+  while (!header.empty()) {
+    auto end = header.find(';');
+    auto pair = header.substr(0, end);
+    while (!pair.empty() && pair.front() == ' ') pair.remove_prefix(1);
+    auto equals = pair.find('=');
+    if (equals != std::string_view::npos && pair.substr(0, equals) == name) {
+      return std::string(pair.substr(equals + 1));
+    }
+    if (end == std::string_view::npos) break;
+    header.remove_prefix(end + 1);
+  }
+  return {};
+}
+
+HttpReply Api::handle(const HttpExchange& exchange) {
+  HttpReply reply = route(exchange);
+  return reply;
+}
+
+Result<Principal> Api::authenticate(const HttpExchange& exchange) {
+  std::string authorization = exchange.header("Authorization");
+  if (!authorization.empty()) {
+    constexpr std::string_view kBearer = "Bearer ";
+    if (!authorization.starts_with(kBearer)) {
+      return make_error(ErrorCode::unauthorized, "Authorization must be \"Bearer <token>\"");
+    }
+    return auth_.authenticate(authorization.substr(kBearer.size()), CredentialKind::api_token);
+  }
+  std::string secret = cookie_value(exchange.header("Cookie"), kSessionCookie);
+  auto principal = auth_.authenticate(secret, CredentialKind::login);
+  if (!principal) return principal;
+  // Cookies ride along on cross-site requests; writes must prove they come from our pages.
+  if (!is_safe_method(exchange.method)) {
+    std::string origin = exchange.header("Origin");
+    if (!origin.empty() && !origin_matches_host(origin, exchange.header("Host"))) {
+      return make_error(ErrorCode::forbidden, "cross-origin request refused");
+    }
+    if (!equal_secrets(exchange.header("X-CSRF-Token"), principal->csrf_token)) {
+      return make_error(ErrorCode::forbidden, "missing or wrong X-CSRF-Token header");
+    }
+  }
+  return principal;
+}
+
+HttpReply Api::route(const HttpExchange& exchange) {
+  const std::string& path = exchange.path;
+  const std::string& method = exchange.method;
+  if (path == "/healthz") return json_reply(200, {{"status", "ok"}});
+  if (path == "/readyz") {
+    bool ready = settings_.ready && settings_.ready();
+    return json_reply(ready ? 200 : 503, {{"status", ready ? "ready" : "not ready"}});
+  }
+  if (!path.starts_with("/api/v1/")) return error_reply(ErrorCode::not_found, "no such page");
+  if (path == "/api/v1/auth/login") {
+    if (method != "POST") return error_reply(ErrorCode::invalid_argument, "use POST");
+    return login(exchange);
+  }
+
+  auto principal = authenticate(exchange);
+  if (!principal) return error_reply(principal.error());
+
+  constexpr std::string_view kSessionsPrefix = "/api/v1/sessions/";
+  auto method_not_allowed = [&] {
+    return json_reply(405, {{"error", {{"code", "method_not_allowed"}, {"message", method + " is not allowed here"}}}});
+  };
+  if (path == "/api/v1/auth/logout") return method == "POST" ? logout(*principal) : method_not_allowed();
+  if (path == "/api/v1/tokens") return method == "POST" ? mint_token(exchange, *principal) : method_not_allowed();
+  if (path == "/api/v1/me") return method == "GET" ? me(*principal) : method_not_allowed();
+  if (path == "/api/v1/me/ssh-keys") return method == "PUT" ? put_ssh_keys(exchange, *principal) : method_not_allowed();
+  if (path == "/api/v1/users") return method == "POST" ? create_user(exchange, *principal) : method_not_allowed();
+  if (path == "/api/v1/pool") return method == "GET" ? pool() : method_not_allowed();
+  if (path == "/api/v1/images") return method == "GET" ? images() : method_not_allowed();
+  if (path == "/api/v1/sessions") {
+    if (method == "POST") return create_session(exchange, *principal);
+    if (method == "GET") return list_sessions(exchange, *principal);
+    return method_not_allowed();
+  }
+  if (path.starts_with(kSessionsPrefix)) {
+    std::string id = path.substr(kSessionsPrefix.size());
+    if (id.empty() || id.size() > 64 || id.find('/') != std::string::npos) {
+      return error_reply(ErrorCode::not_found, "no such session");
+    }
+    if (method == "GET") return get_session(*principal, id);
+    if (method == "DELETE") return stop_session(*principal, id);
+    return method_not_allowed();
+  }
+  return error_reply(ErrorCode::not_found, "no such API endpoint");
+}
+
+HttpReply Api::login(const HttpExchange& exchange) {
+  auto body = parse_json_object(exchange.body);
+  if (!body) return error_reply(body.error());
+  auto username = required_string(*body, "username", 256);
+  if (!username) return error_reply(username.error());
+  auto password = required_string(*body, "password", 1024);
+  if (!password) return error_reply(password.error());
+  auto result = auth_.login(*username, *password, exchange.remote_address);
+  if (!result) return error_reply(result.error());
+  HttpReply reply = json_reply(200, {{"user", user_view(result->user)}, {"csrf_token", result->csrf_token}});
+  reply.headers.emplace_back(
+      "Set-Cookie", fmt::format("{}={}; Path=/; HttpOnly; SameSite=Lax; Max-Age={}{}", kSessionCookie,
+                                result->cookie_secret, kLoginLifetimeMillis / 1000,
+                                settings_.secure_cookies ? "; Secure" : ""));
+  return reply;
+}
+
+HttpReply Api::logout(const Principal& principal) {
+  auto status = auth_.logout(principal);
+  if (!status) return error_reply(status.error());
+  HttpReply reply = json_reply(200, {{"status", "logged out"}});
+  reply.headers.emplace_back("Set-Cookie", fmt::format("{}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0", kSessionCookie));
+  return reply;
+}
+
+HttpReply Api::mint_token(const HttpExchange& exchange, const Principal& principal) {
+  auto body = parse_json_object(exchange.body.empty() ? "{}" : exchange.body);
+  if (!body) return error_reply(body.error());
+  auto known = reject_unknown_fields(*body, {"name", "expires_in_days"});
+  if (!known) return error_reply(known.error());
+  auto name = optional_string(*body, "name", 64);
+  if (!name) return error_reply(name.error());
+  auto days = optional_integer(*body, "expires_in_days", 1, 3650);
+  if (!days) return error_reply(days.error());
+  std::optional<int> lifetime;
+  if (*days) lifetime = static_cast<int>(**days);
+  auto minted = auth_.mint_token(principal, name->value_or("api"), lifetime);
+  if (!minted) return error_reply(minted.error());
+  return json_reply(201, {{"token", minted->token},
+                          {"name", minted->name},
+                          {"expires_at", minted->expires_at ? json(format_rfc3339(minted->expires_at)) : json(nullptr)}});
+}
+
+HttpReply Api::me(const Principal& principal) {
+  auto keys = store_.ssh_keys(principal.user.id);
+  if (!keys) return error_reply(keys.error());
+  json key_list = json::array();
+  for (const auto& key : *keys) key_list.push_back({{"key", key}, {"fingerprint", auth::ssh_key_fingerprint(key)}});
+  json view = user_view(principal.user);
+  view["groups"] = json::array();
+  view["quota"] = nullptr;
+  view["balance"] = nullptr;
+  view["ssh_keys"] = key_list;
+  return json_reply(200, view);
+}
+
+HttpReply Api::put_ssh_keys(const HttpExchange& exchange, const Principal& principal) {
+  auto body = parse_json_object(exchange.body);
+  if (!body) return error_reply(body.error());
+  auto known = reject_unknown_fields(*body, {"keys"});
+  if (!known) return error_reply(known.error());
+  auto keys = required_string_array(*body, "keys", auth::kMaxSshKeysPerUser, auth::kMaxSshKeyLength);
+  if (!keys) return error_reply(keys.error());
+  std::vector<std::string> normalized;
+  for (std::size_t i = 0; i < keys->size(); ++i) {
+    auto key = auth::normalize_ssh_public_key((*keys)[i]);
+    if (!key) return error_reply(ErrorCode::invalid_argument, fmt::format("keys[{}]: {}", i, key.error().message));
+    normalized.push_back(std::move(*key));
+  }
+  auto stored = store_.replace_ssh_keys(principal.user.id, normalized);
+  if (!stored) return error_reply(stored.error());
+  return me(principal);
+}
+
+HttpReply Api::create_user(const HttpExchange& exchange, const Principal& principal) {
+  if (!principal.user.admin) return error_reply(ErrorCode::forbidden, "only admins can create users");
+  auto body = parse_json_object(exchange.body);
+  if (!body) return error_reply(body.error());
+  auto known = reject_unknown_fields(*body, {"username", "password", "admin"});
+  if (!known) return error_reply(known.error());
+  auto username = required_string(*body, "username", 256);
+  if (!username) return error_reply(username.error());
+  auto password = required_string(*body, "password", 1024);
+  if (!password) return error_reply(password.error());
+  auto admin = optional_bool(*body, "admin");
+  if (!admin) return error_reply(admin.error());
+  auto user = auth_.create_user(principal, *username, *password, admin->value_or(false));
+  if (!user) return error_reply(user.error());
+  return json_reply(201, user_view(*user));
+}
+
+HttpReply Api::create_session(const HttpExchange& exchange, const Principal& principal) {
+  auto body = parse_json_object(exchange.body);
+  if (!body) return error_reply(body.error());
+  auto request = parse_session_request(*body);
+  if (!request) return error_reply(request.error());
+  auto session = sessions_.request_session(principal.user, std::move(*request));
+  if (!session) return error_reply(session.error());
+  return json_reply(201, session_view(*session, settings_.view));
+}
+
+HttpReply Api::list_sessions(const HttpExchange& exchange, const Principal& principal) {
+  bool everyone = exchange.query.find("all=true") != std::string::npos;
+  if (everyone && !principal.user.admin) return error_reply(ErrorCode::forbidden, "only admins can list all sessions");
+  auto sessions = sessions_.list_sessions(principal.user, everyone);
+  if (!sessions) return error_reply(sessions.error());
+  json list = json::array();
+  for (const auto& session : *sessions) list.push_back(session_view(session, settings_.view));
+  return json_reply(200, {{"sessions", list}});
+}
+
+HttpReply Api::get_session(const Principal& principal, const std::string& id) {
+  auto session = sessions_.get_session(principal.user, id);
+  if (!session) return error_reply(session.error());
+  return json_reply(200, session_view(*session, settings_.view));
+}
+
+HttpReply Api::stop_session(const Principal& principal, const std::string& id) {
+  auto session = sessions_.stop_session(principal.user, id);
+  if (!session) return error_reply(session.error());
+  return json_reply(200, session_view(*session, settings_.view));
+}
+
+HttpReply Api::pool() {
+  auto summary = sessions_.pool();
+  if (!summary) return error_reply(summary.error());
+  return json_reply(200, pool_view(*summary));
+}
+
+HttpReply Api::images() {
+  auto images = store_.list_images();
+  if (!images) return error_reply(images.error());
+  json list = json::array();
+  for (const auto& image : *images) list.push_back(image_view(image));
+  return json_reply(200, {{"images", list}});
+}
+
+}  // namespace gpupool::server

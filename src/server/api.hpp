@@ -1,0 +1,57 @@
+// Api: the REST API v1 (design.md) as one HttpHandler: routing, authentication, CSRF,
+// input validation and JSON replies. Errors are {"error":{"code","message"}} with a fitting
+// status. Thread-safe; it owns nothing but references to the services.
+#pragma once
+
+#include <functional>
+#include <string>
+
+#include "server/auth_service.hpp"
+#include "server/http_server.hpp"
+#include "server/session_service.hpp"
+#include "server/views.hpp"
+
+namespace gpupool::server {
+
+struct ApiSettings {
+  ViewContext view;
+  bool secure_cookies = false;  // under TLS
+  std::function<bool()> ready;  // /readyz: store and engine answering
+};
+
+class Api {
+ public:
+  Api(ApiSettings settings, AuthService& auth, SessionService& sessions, Store& store)
+      : settings_(std::move(settings)), auth_(auth), sessions_(sessions), store_(store) {}
+
+  HttpReply handle(const HttpExchange& exchange);
+
+ private:
+  HttpReply route(const HttpExchange& exchange);
+  Result<Principal> authenticate(const HttpExchange& exchange);
+
+  HttpReply login(const HttpExchange& exchange);
+  HttpReply logout(const Principal& principal);
+  HttpReply mint_token(const HttpExchange& exchange, const Principal& principal);
+  HttpReply me(const Principal& principal);
+  HttpReply put_ssh_keys(const HttpExchange& exchange, const Principal& principal);
+  HttpReply create_user(const HttpExchange& exchange, const Principal& principal);
+  HttpReply create_session(const HttpExchange& exchange, const Principal& principal);
+  HttpReply list_sessions(const HttpExchange& exchange, const Principal& principal);
+  HttpReply get_session(const Principal& principal, const std::string& id);
+  HttpReply stop_session(const Principal& principal, const std::string& id);
+  HttpReply pool();
+  HttpReply images();
+
+  const ApiSettings settings_;
+  AuthService& auth_;
+  SessionService& sessions_;
+  Store& store_;
+};
+
+// Pulls the value of cookie `name` out of a Cookie header.
+std::string cookie_value(std::string_view header, std::string_view name);
+
+inline constexpr const char* kSessionCookie = "gpupool_session";
+
+}  // namespace gpupool::server

@@ -1,0 +1,187 @@
+#include "server/http_server.hpp"
+
+#include <strings.h>
+
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <thread>
+
+#include <fmt/format.h>
+
+#include "core/log.hpp"
+
+namespace gpupool::server {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = asio::ip::tcp;
+using namespace std::chrono_literals;
+
+std::string HttpExchange::header(std::string_view name) const {
+  for (const auto& [key, value] : headers) {
+    if (key.size() == name.size() && strncasecmp(key.data(), name.data(), name.size()) == 0) return value;
+  }
+  return {};
+}
+
+namespace {
+
+http::response<http::string_body> to_beast(const HttpReply& reply, unsigned version, bool keep_alive) {
+  http::response<http::string_body> response{static_cast<http::status>(reply.status), version};
+  response.set(http::field::server, "gpupool");
+  response.set(http::field::content_type, reply.content_type);
+  response.set("X-Content-Type-Options", "nosniff");
+  response.set(http::field::cache_control, "no-store");
+  for (const auto& [key, value] : reply.headers) response.insert(key, value);
+  response.body() = reply.body;
+  response.keep_alive(keep_alive);
+  response.prepare_payload();
+  return response;
+}
+
+HttpReply plain_error(int status, std::string_view code, std::string_view message) {
+  return {status, "application/json",
+          fmt::format(R"({{"error":{{"code":"{}","message":"{}"}}}})", code, message), {}};
+}
+
+class Connection : public std::enable_shared_from_this<Connection> {
+ public:
+  Connection(tcp::socket socket, const HttpHandler& handler) : stream_(std::move(socket)), handler_(handler) {}
+
+  void start() {
+    asio::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->read(); });
+  }
+
+ private:
+  void read() {
+    parser_.emplace();
+    parser_->body_limit(kMaxRequestBody);
+    parser_->header_limit(kMaxRequestHeaders);
+    stream_.expires_after(30s);
+    http::async_read(stream_, buffer_, *parser_,
+                     [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_read(ec); });
+  }
+
+  void on_read(beast::error_code ec) {
+    if (ec == http::error::end_of_stream || ec == beast::error::timeout || ec == asio::error::connection_reset ||
+        ec == asio::error::operation_aborted) {
+      return close();
+    }
+    if (ec == http::error::body_limit) {
+      return reply_and_close(plain_error(413, "payload_too_large", "request body is over 1 MiB"));
+    }
+    if (ec == http::error::header_limit) {
+      return reply_and_close(plain_error(431, "invalid_argument", "request headers are over 16 KiB"));
+    }
+    if (ec) return reply_and_close(plain_error(400, "invalid_argument", "malformed HTTP request"));
+
+    auto& request = parser_->get();
+    HttpExchange exchange;
+    exchange.method = std::string(request.method_string());
+    exchange.target = std::string(request.target());
+    auto question = exchange.target.find('?');
+    exchange.path = exchange.target.substr(0, question);
+    if (question != std::string::npos) exchange.query = exchange.target.substr(question + 1);
+    for (const auto& field : request) {
+      exchange.headers.emplace_back(std::string(field.name_string()), std::string(field.value()));
+    }
+    exchange.body = std::move(request.body());
+    beast::error_code endpoint_error;
+    auto remote = stream_.socket().remote_endpoint(endpoint_error);
+    if (!endpoint_error) exchange.remote_address = remote.address().to_string();
+
+    HttpReply reply;
+    try {
+      reply = handler_(exchange);
+    } catch (const std::exception& error) {
+      // A handler bug must not take the gateway down for everyone else.
+      spdlog::error("handler for {} {} threw: {}", exchange.method, exchange.path, error.what());
+      reply = plain_error(500, "internal", "internal error");
+    }
+    write(to_beast(reply, request.version(), request.keep_alive()));
+  }
+
+  void write(http::response<http::string_body> response) {
+    auto shared = std::make_shared<http::response<http::string_body>>(std::move(response));
+    bool keep_alive = shared->keep_alive();
+    stream_.expires_after(30s);
+    http::async_write(stream_, *shared,
+                      [self = shared_from_this(), shared, keep_alive](beast::error_code ec, std::size_t) {
+                        if (ec || !keep_alive) return self->close();
+                        self->read();
+                      });
+  }
+
+  void reply_and_close(const HttpReply& reply) { write(to_beast(reply, 11, false)); }
+
+  void close() {
+    beast::error_code ignored;
+    stream_.socket().shutdown(tcp::socket::shutdown_both, ignored);
+  }
+
+  beast::tcp_stream stream_;
+  beast::flat_buffer buffer_;
+  std::optional<http::request_parser<http::string_body>> parser_;
+  const HttpHandler& handler_;
+};
+
+}  // namespace
+
+struct HttpServer::Impl {
+  explicit Impl(HttpHandler h) : handler(std::move(h)), acceptor(io) {}
+
+  void accept() {
+    acceptor.async_accept(asio::make_strand(io), [this](beast::error_code ec, tcp::socket socket) {
+      if (ec == asio::error::operation_aborted) return;
+      if (!ec) std::make_shared<Connection>(std::move(socket), handler)->start();
+      accept();
+    });
+  }
+
+  HttpHandler handler;
+  asio::io_context io;
+  tcp::acceptor acceptor;
+  std::vector<std::thread> threads;
+};
+
+HttpServer::HttpServer(HttpHandler handler) : impl_(std::make_unique<Impl>(std::move(handler))) {}
+
+HttpServer::~HttpServer() { stop(); }
+
+Result<std::uint16_t> HttpServer::listen(const std::string& host, std::uint16_t port) {
+  beast::error_code ec;
+  auto address = asio::ip::make_address(host, ec);
+  if (ec) return make_error(ErrorCode::invalid_argument, fmt::format("bad listen address \"{}\"", host));
+  tcp::endpoint endpoint(address, port);
+  auto& acceptor = impl_->acceptor;
+  acceptor.open(endpoint.protocol(), ec);
+  if (!ec) acceptor.set_option(asio::socket_base::reuse_address(true), ec);
+  if (!ec) acceptor.bind(endpoint, ec);
+  if (!ec) acceptor.listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) {
+    return make_error(ErrorCode::unavailable, fmt::format("cannot listen on {}:{}: {}", host, port, ec.message()));
+  }
+  return acceptor.local_endpoint().port();
+}
+
+void HttpServer::start(int threads) {
+  impl_->accept();
+  for (int i = 0; i < threads; ++i) impl_->threads.emplace_back([this] { impl_->io.run(); });
+}
+
+void HttpServer::stop() {
+  if (!impl_ || impl_->threads.empty()) return;
+  asio::post(impl_->io, [this] {
+    beast::error_code ignored;
+    impl_->acceptor.close(ignored);
+  });
+  impl_->io.stop();
+  for (auto& thread : impl_->threads) thread.join();
+  impl_->threads.clear();
+}
+
+}  // namespace gpupool::server

@@ -1,0 +1,64 @@
+// HttpServer: the gateway's HTTP/1.1 listener (Boost.Beast), handing each request to one
+// synchronous handler.
+//
+// Threads: run() drives the io_context on `threads` threads; the handler is called on any of
+// them, concurrently, so it must be thread-safe. Bounded: headers 16 KiB, bodies 1 MiB
+// (413 beyond), 30 s to send a request (slowloris), keep-alive otherwise.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "core/result.hpp"
+
+namespace gpupool::server {
+
+struct HttpExchange {
+  std::string method;
+  std::string target;  // as sent: path and query
+  std::string path;    // target before '?'
+  std::string query;   // after '?', without it
+  std::vector<std::pair<std::string, std::string>> headers;
+  std::string body;
+  std::string remote_address;
+
+  // The first header of that name (case-insensitive), or "".
+  std::string header(std::string_view name) const;
+};
+
+struct HttpReply {
+  int status = 200;
+  std::string content_type = "application/json";
+  std::string body;
+  std::vector<std::pair<std::string, std::string>> headers;
+};
+
+using HttpHandler = std::function<HttpReply(const HttpExchange&)>;
+
+inline constexpr std::size_t kMaxRequestBody = 1024 * 1024;
+inline constexpr std::size_t kMaxRequestHeaders = 16 * 1024;
+
+class HttpServer {
+ public:
+  explicit HttpServer(HttpHandler handler);
+  ~HttpServer();
+  HttpServer(const HttpServer&) = delete;
+  HttpServer& operator=(const HttpServer&) = delete;
+
+  // Binds host:port (port 0 picks a free one) and returns the bound port.
+  Result<std::uint16_t> listen(const std::string& host, std::uint16_t port);
+  // Serves on `threads` threads until stop(); returns at once.
+  void start(int threads);
+  // Stops accepting, closes connections and joins the threads.
+  void stop();
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace gpupool::server

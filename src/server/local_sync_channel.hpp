@@ -1,0 +1,37 @@
+// The in-process SyncChannel of `gpupool up`: the local agent calls the SessionService
+// directly, through the same request/response types a remote agent sends over HTTP.
+#pragma once
+
+#include <functional>
+#include <mutex>
+#include <vector>
+
+#include "agent/sync_channel.hpp"
+#include "server/session_service.hpp"
+
+namespace gpupool::server {
+
+class LocalSyncChannel final : public agent::SyncChannel {
+ public:
+  // Registers itself with `service`; both must outlive any sync.
+  explicit LocalSyncChannel(SessionService& service) : service_(service) {
+    service_.on_desired_change([this] {
+      std::lock_guard lock(mutex_);
+      for (const auto& callback : callbacks_) callback();
+    });
+  }
+
+  Result<SyncResponse> sync(const SyncRequest& request) override { return service_.sync(request); }
+
+  void on_change(std::function<void()> callback) override {
+    std::lock_guard lock(mutex_);
+    callbacks_.push_back(std::move(callback));
+  }
+
+ private:
+  SessionService& service_;
+  std::mutex mutex_;
+  std::vector<std::function<void()>> callbacks_;  // guarded by mutex_
+};
+
+}  // namespace gpupool::server

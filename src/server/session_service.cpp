@@ -1,0 +1,320 @@
+#include "server/session_service.hpp"
+
+#include <algorithm>
+#include <map>
+#include <set>
+
+#include <fmt/format.h>
+
+#include "core/log.hpp"
+#include "core/random.hpp"
+#include "scheduler/schedule.hpp"
+
+namespace gpupool::server {
+
+namespace {
+
+Error invalid(std::string message) { return make_error(ErrorCode::invalid_argument, std::move(message)); }
+
+bool is_live(const Node& node, UnixMillis now) {
+  return now - node.last_seen <= scheduler::kNodeSilenceLimitMillis;
+}
+
+void end_session(Session& session, EndReason reason, std::string why, UnixMillis now) {
+  session.state = SessionState::ended;
+  session.end_reason = reason;
+  session.reason = std::move(why);
+  session.ended_at = now;
+  session.updated_at = now;
+}
+
+// Checks that some node of the pool could ever hold the request, so that an impossible
+// request is refused now rather than queued forever.
+Status check_request_fits_pool(const SessionRequest& request, const std::vector<Node>& nodes) {
+  if (nodes.empty()) return make_error(ErrorCode::unavailable, "the pool has no nodes yet");
+  int most_gpus = 0;
+  std::set<std::string> models;
+  bool cpus_fit = false;
+  bool memory_fit = false;
+  for (const auto& node : nodes) {
+    int matching = 0;
+    for (const auto& gpu : node.gpus) {
+      models.insert(gpu.model);
+      if (request.gpu_model.empty() || gpu.model == request.gpu_model) ++matching;
+    }
+    most_gpus = std::max(most_gpus, matching);
+    cpus_fit = cpus_fit || request.cpus <= node.cpus;
+    memory_fit = memory_fit || request.memory_mb <= node.memory_mb;
+  }
+  if (!request.gpu_model.empty() && !models.contains(request.gpu_model)) {
+    std::string known;
+    for (const auto& model : models) known += (known.empty() ? "" : ", ") + model;
+    return invalid(fmt::format("no GPU model \"{}\" in the pool (it has: {})", request.gpu_model, known));
+  }
+  if (request.gpus > most_gpus) {
+    return invalid(fmt::format("asked for {} GPUs but the largest node has {}{}", request.gpus, most_gpus,
+                               request.gpu_model.empty() ? "" : " " + request.gpu_model));
+  }
+  if (!cpus_fit) return invalid(fmt::format("asked for {} CPUs, more than any node has", request.cpus));
+  if (!memory_fit) {
+    return invalid(fmt::format("asked for {} GB of memory, more than any node has",
+                               static_cast<double>(request.memory_mb) / 1024));
+  }
+  return {};
+}
+
+}  // namespace
+
+void SessionService::on_desired_change(std::function<void()> callback) {
+  listeners_.push_back(std::move(callback));
+}
+
+void SessionService::notify() {
+  for (const auto& listener : listeners_) listener();
+}
+
+Result<Session> SessionService::request_session(const User& user, SessionRequest request) {
+  auto images = store_.list_images();
+  if (!images) return images.error();
+  const Image* image = nullptr;
+  for (const auto& candidate : *images) {
+    if (request.image_tag.empty() ? candidate.is_default : candidate.tag == request.image_tag) image = &candidate;
+  }
+  if (image == nullptr) {
+    if (request.image_tag.empty()) return make_error(ErrorCode::unavailable, "no default image in the catalog");
+    return make_error(ErrorCode::not_found,
+                      fmt::format("image \"{}\" is not in the catalog (GET /api/v1/images lists them)",
+                                  request.image_tag.substr(0, 128)));
+  }
+  if (image->status != "available") {
+    return make_error(ErrorCode::unavailable,
+                      fmt::format("image \"{}\" is in the catalog but not present on any node yet", image->tag));
+  }
+  request.image_tag = image->tag;
+
+  Session session;
+  {
+    std::lock_guard lock(mutex_);
+    auto nodes = store_.list_nodes();
+    if (!nodes) return nodes.error();
+    GPUPOOL_TRY(check_request_fits_pool(request, *nodes));
+    UnixMillis now = clock_.now();
+    session.id = new_session_id();
+    session.user_id = user.id;
+    session.username = user.username;
+    session.uid = user.uid;
+    session.request = request;
+    session.image_reference = image->reference;
+    session.state = SessionState::queued;
+    session.reason = "waiting for the scheduler";
+    session.jupyter_token = random_hex(24);
+    session.created_at = now;
+    session.updated_at = now;
+    GPUPOOL_TRY(store_.in_transaction([&]() -> Status {
+      GPUPOOL_TRY(store_.insert_session(session));
+      return schedule_locked(now);
+    }));
+  }
+  spdlog::info("session {} requested by {}: {} GPU(s), image {}", session.id, user.username, request.gpus,
+               request.image_tag);
+  notify();
+  return get_session(user, session.id);
+}
+
+Result<std::vector<Session>> SessionService::list_sessions(const User& user, bool everyone) {
+  SessionFilter filter;
+  if (!everyone || !user.admin) filter.user_id = user.id;
+  return store_.list_sessions(filter);
+}
+
+Result<Session> SessionService::get_session(const User& user, const std::string& id) {
+  auto session = store_.get_session(id);
+  if (!session) return session.error();
+  if (!session->has_value() || (!user.admin && (*session)->user_id != user.id)) {
+    return make_error(ErrorCode::not_found, "no such session");
+  }
+  return std::move(**session);
+}
+
+Result<Session> SessionService::stop_session(const User& user, const std::string& id) {
+  {
+    std::lock_guard lock(mutex_);
+    auto found = get_session(user, id);
+    if (!found) return found.error();
+    Session session = std::move(*found);
+    UnixMillis now = clock_.now();
+    EndReason reason = session.user_id == user.id ? EndReason::user_stopped : EndReason::admin_stopped;
+    std::string why = reason == EndReason::user_stopped ? "stopped by the user" : "stopped by an admin";
+    if (session.state == SessionState::queued) {
+      end_session(session, reason, why, now);
+    } else if (holds_resources(session.state) && session.state != SessionState::stopping) {
+      // Resources stay held until the agent reports the container gone.
+      session.state = SessionState::stopping;
+      session.end_reason = reason;
+      session.reason = why;
+      session.updated_at = now;
+    } else {
+      return session;  // already stopping or ended: stopping twice is not an error
+    }
+    GPUPOOL_TRY(store_.in_transaction([&]() -> Status {
+      GPUPOOL_TRY(store_.update_session(session));
+      return schedule_locked(now);
+    }));
+  }
+  notify();
+  return get_session(user, id);
+}
+
+Status SessionService::schedule_locked(UnixMillis now) {
+  scheduler::Snapshot snapshot;
+  auto nodes = store_.list_nodes();
+  if (!nodes) return nodes.error();
+  snapshot.nodes = std::move(*nodes);
+  auto active = store_.list_sessions({std::nullopt, std::nullopt, true});
+  if (!active) return active.error();
+  std::map<std::string, Session*> queued;
+  for (auto& session : *active) {
+    if (holds_resources(session.state)) {
+      snapshot.allocations.push_back(
+          {session.id, session.node, session.gpu_indices, session.jupyter_port, session.ssh_port});
+    } else if (session.state == SessionState::queued) {
+      snapshot.pending.push_back({session.id, session.request, session.created_at});
+      queued[session.id] = &session;
+    }
+  }
+  if (snapshot.pending.empty()) return {};
+  auto plan = scheduler::schedule(snapshot, now);
+  for (const auto& placement : plan.placements) {
+    Session& session = *queued.at(placement.session_id);
+    session.state = SessionState::scheduled;
+    session.reason = "";
+    session.node = placement.node;
+    session.gpu_indices = placement.gpu_indices;
+    session.gpu_uuids = placement.gpu_uuids;
+    session.jupyter_port = placement.jupyter_port;
+    session.ssh_port = placement.ssh_port;
+    session.updated_at = now;
+    GPUPOOL_TRY(store_.update_session(session));
+  }
+  for (const auto& entry : plan.queued) {
+    Session& session = *queued.at(entry.session_id);
+    std::string reason = fmt::format("{}; position {}", entry.reason, entry.position);
+    if (session.reason == reason) continue;
+    session.reason = reason;
+    session.updated_at = now;
+    GPUPOOL_TRY(store_.update_session(session));
+  }
+  return {};
+}
+
+Result<SyncResponse> SessionService::sync(const SyncRequest& request) {
+  Result<SyncResponse> response = SyncResponse{};
+  {
+    std::lock_guard lock(mutex_);
+    UnixMillis now = clock_.now();
+    auto applied = store_.in_transaction([&]() -> Status {
+      Node node = request.node;
+      node.last_seen = now;
+      GPUPOOL_TRY(store_.upsert_node(node));
+      GPUPOOL_TRY(apply_observations_locked(request, now));
+      GPUPOOL_TRY(schedule_locked(now));
+      response = desired_for_locked(node.name);
+      return response ? Status{} : response.error();
+    });
+    if (!applied) return applied.error();
+  }
+  return response;
+}
+
+Status SessionService::apply_observations_locked(const SyncRequest& request, UnixMillis now) {
+  std::map<std::string, const ObservedSession*> observed;
+  for (const auto& item : request.observed) observed[item.session_id] = &item;
+  auto sessions = store_.list_sessions({std::nullopt, request.node.name, true});
+  if (!sessions) return sessions.error();
+  for (auto& session : *sessions) {
+    if (!holds_resources(session.state)) continue;
+    Session before = session;
+    auto found = observed.find(session.id);
+    if (found == observed.end()) {
+      // The agent reports every container it has: absence is authoritative.
+      if (session.state == SessionState::stopping) {
+        end_session(session, session.end_reason, session.reason, now);
+      } else if (session.state == SessionState::starting || session.state == SessionState::running) {
+        end_session(session, EndReason::failed, "the container disappeared from the node", now);
+      }
+    } else if (found->second->phase == ObservedPhase::failed && session.state != SessionState::stopping) {
+      end_session(session, EndReason::failed, found->second->message, now);
+    } else if (found->second->phase == ObservedPhase::starting && session.state == SessionState::scheduled) {
+      session.state = SessionState::starting;
+    } else if (found->second->phase == ObservedPhase::running &&
+               (session.state == SessionState::scheduled || session.state == SessionState::starting)) {
+      session.state = SessionState::running;
+      session.started_at = now;
+    }
+    if (session.state != before.state) {
+      session.updated_at = now;
+      spdlog::info("session {}: {} → {}{}", session.id, to_string(before.state), to_string(session.state),
+                   session.reason.empty() ? "" : " (" + session.reason + ")");
+      GPUPOOL_TRY(store_.update_session(session));
+    }
+  }
+  return {};
+}
+
+Result<SyncResponse> SessionService::desired_for_locked(const std::string& node) {
+  auto sessions = store_.list_sessions({std::nullopt, node, true});
+  if (!sessions) return sessions.error();
+  SyncResponse response;
+  std::map<std::int64_t, std::vector<std::string>> keys_by_user;
+  for (const auto& session : *sessions) {
+    if (!holds_resources(session.state) || session.state == SessionState::stopping) continue;
+    if (!keys_by_user.contains(session.user_id)) {
+      auto keys = store_.ssh_keys(session.user_id);
+      if (!keys) return keys.error();
+      keys_by_user[session.user_id] = std::move(*keys);
+    }
+    response.desired.push_back({session.id, session.username, session.uid, session.image_reference,
+                                session.gpu_indices, session.gpu_uuids, session.jupyter_port, session.ssh_port,
+                                session.jupyter_token, keys_by_user[session.user_id], session.request.cpus,
+                                session.request.memory_mb});
+  }
+  return response;
+}
+
+Result<PoolSummary> SessionService::pool() {
+  auto nodes = store_.list_nodes();
+  if (!nodes) return nodes.error();
+  auto active = store_.list_sessions({std::nullopt, std::nullopt, true});
+  if (!active) return active.error();
+  UnixMillis now = clock_.now();
+  PoolSummary summary;
+  std::map<std::string, std::set<int>> busy;
+  for (const auto& session : *active) {
+    if (session.state == SessionState::queued) ++summary.queue_length;
+    if (!holds_resources(session.state)) continue;
+    busy[session.node].insert(session.gpu_indices.begin(), session.gpu_indices.end());
+  }
+  std::map<std::string, ModelCapacity> models;
+  for (const auto& node : *nodes) {
+    bool live = is_live(node, now);
+    int free = 0;
+    for (const auto& gpu : node.gpus) {
+      auto& model = models[gpu.model];
+      model.model = gpu.model;
+      model.memory_mb = gpu.memory_mb;
+      ++model.total;
+      if (live && !busy[node.name].contains(gpu.index)) {
+        ++model.free;
+        ++free;
+      }
+    }
+    summary.simulated = summary.simulated || node.simulated;
+    summary.node_live.push_back(live);
+    summary.node_free_gpus.push_back(free);
+  }
+  summary.nodes = std::move(*nodes);
+  for (auto& [name, model] : models) summary.models.push_back(model);
+  return summary;
+}
+
+}  // namespace gpupool::server

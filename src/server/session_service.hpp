@@ -1,0 +1,66 @@
+// SessionService: the session lifecycle on the server, and the server side of agent sync.
+//
+// Requests are validated against the catalog and the pool, stored as `queued`, and the pure
+// scheduler places them; every state change is one store transaction. Agents report what
+// they observe and get back their node's desired sessions. Thread-safe: one mutex
+// serializes lifecycle changes so that the scheduler always sees a consistent snapshot.
+#pragma once
+
+#include <functional>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "core/clock.hpp"
+#include "core/result.hpp"
+#include "model/sync.hpp"
+#include "store/store.hpp"
+
+namespace gpupool::server {
+
+struct ModelCapacity {
+  std::string model;
+  std::int64_t memory_mb = 0;
+  int total = 0;
+  int free = 0;
+};
+
+struct PoolSummary {
+  std::vector<Node> nodes;
+  std::vector<bool> node_live;
+  std::vector<int> node_free_gpus;
+  std::vector<ModelCapacity> models;
+  int queue_length = 0;
+  bool simulated = false;
+};
+
+class SessionService {
+ public:
+  SessionService(Store& store, const Clock& clock) : store_(store), clock_(clock) {}
+
+  Result<Session> request_session(const User& user, SessionRequest request);
+  // Sessions the caller may see: their own; with `everyone`, all (admins only).
+  Result<std::vector<Session>> list_sessions(const User& user, bool everyone);
+  // Another user's session is not_found, never forbidden: its existence is not revealed.
+  Result<Session> get_session(const User& user, const std::string& id);
+  Result<Session> stop_session(const User& user, const std::string& id);
+
+  Result<SyncResponse> sync(const SyncRequest& request);
+  Result<PoolSummary> pool();
+
+  // Called (on the thread that made the change) when some node's desired state changed.
+  void on_desired_change(std::function<void()> callback);
+
+ private:
+  Status schedule_locked(UnixMillis now);
+  Status apply_observations_locked(const SyncRequest& request, UnixMillis now);
+  Result<SyncResponse> desired_for_locked(const std::string& node);
+  void notify();
+
+  Store& store_;
+  const Clock& clock_;
+  std::mutex mutex_;
+  std::vector<std::function<void()>> listeners_;  // set at start-up, before concurrent use
+};
+
+}  // namespace gpupool::server

@@ -1,0 +1,99 @@
+#include "server/views.hpp"
+
+#include <fmt/format.h>
+
+
+namespace gpupool::server {
+
+using nlohmann::json;
+
+namespace {
+
+json optional_time(UnixMillis time) { return time == 0 ? json(nullptr) : json(format_rfc3339(time)); }
+
+}  // namespace
+
+json session_view(const Session& session, const ViewContext& context) {
+  bool reachable = session.state == SessionState::running;
+  json view = {
+      {"id", session.id},
+      {"user", session.username},
+      {"state", to_string(session.state)},
+      {"reason", session.reason},
+      {"end_reason", session.end_reason == EndReason::none ? json(nullptr) : json(to_string(session.end_reason))},
+      {"image", session.request.image_tag},
+      {"node", session.node.empty() ? json(nullptr) : json(session.node)},
+      {"gpus",
+       {{"count", session.request.gpus},
+        {"model", session.request.gpu_model.empty() ? json(nullptr) : json(session.request.gpu_model)},
+        {"indices", session.gpu_indices},
+        {"uuids", session.gpu_uuids},
+        {"simulated", context.simulated}}},
+      {"cpus", session.request.cpus},
+      {"memory_gb", static_cast<double>(session.request.memory_mb) / 1024.0},
+      {"max_hours", session.request.max_hours ? json(*session.request.max_hours) : json(nullptr)},
+      {"created_at", format_rfc3339(session.created_at)},
+      {"started_at", optional_time(session.started_at)},
+      {"ended_at", optional_time(session.ended_at)},
+      {"jupyter", nullptr},
+      {"ssh", nullptr},
+  };
+  if (reachable) {
+    std::string base = fmt::format("http://{}:{}/s/{}/", context.public_host, session.jupyter_port, session.id);
+    view["jupyter"] = {{"url", base + "?token=" + session.jupyter_token},
+                       {"base_url", base},
+                       {"token", session.jupyter_token}};
+    view["ssh"] = {{"host", context.public_host},
+                   {"port", session.ssh_port},
+                   {"user", session.username},
+                   {"command", fmt::format("ssh -p {} {}@{}", session.ssh_port, session.username,
+                                           context.public_host)}};
+  }
+  return view;
+}
+
+json user_view(const User& user) {
+  return {{"id", user.id},
+          {"username", user.username},
+          {"admin", user.admin},
+          {"uid", user.uid},
+          {"created_at", format_rfc3339(user.created_at)}};
+}
+
+json image_view(const Image& image) {
+  return {{"tag", image.tag},
+          {"framework", image.framework},
+          {"framework_version", image.framework_version},
+          {"cuda", image.cuda.empty() ? json(nullptr) : json(image.cuda)},
+          {"cudnn", image.cudnn.empty() ? json(nullptr) : json(image.cudnn)},
+          {"flavor", image.flavor},
+          {"default", image.is_default},
+          {"status", image.status}};
+}
+
+json pool_view(const PoolSummary& pool) {
+  json nodes = json::array();
+  for (std::size_t i = 0; i < pool.nodes.size(); ++i) {
+    const Node& node = pool.nodes[i];
+    nodes.push_back({{"name", node.name},
+                     {"state", pool.node_live[i] ? "up" : "down"},
+                     {"simulated", node.simulated},
+                     {"gpus_total", node.gpus.size()},
+                     {"gpus_free", pool.node_free_gpus[i]},
+                     {"cpus", node.cpus},
+                     {"memory_gb", node.memory_mb / 1024},
+                     {"driver_cuda", node.driver_cuda.empty() ? json(nullptr) : json(node.driver_cuda)},
+                     {"last_seen", format_rfc3339(node.last_seen)}});
+  }
+  json models = json::array();
+  for (const auto& model : pool.models) {
+    models.push_back({{"model", model.model},
+                      {"memory_gb", model.memory_mb / 1024},
+                      {"total", model.total},
+                      {"free", model.free}});
+  }
+  return {{"nodes", nodes}, {"gpu_models", models}, {"queue_length", pool.queue_length},
+          {"simulated", pool.simulated}};
+}
+
+}  // namespace gpupool::server

@@ -1,0 +1,24 @@
+// JSON views of model objects for the REST API: what callers see, nothing more (no hashes,
+// no other users' data). Pure functions.
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include "model/session.hpp"
+#include "model/user.hpp"
+#include "server/session_service.hpp"
+
+namespace gpupool::server {
+
+// Where users reach published session ports, and whether GPUs are simulated.
+struct ViewContext {
+  std::string public_host;  // host name or address for SSH and Jupyter links
+  bool simulated = false;
+};
+
+nlohmann::json session_view(const Session& session, const ViewContext& context);
+nlohmann::json user_view(const User& user);
+nlohmann::json image_view(const Image& image);
+nlohmann::json pool_view(const PoolSummary& pool);
+
+}  // namespace gpupool::server

@@ -1,0 +1,119 @@
+#include "store/sqlite/database.hpp"
+
+#include <sqlite3.h>
+
+#include <fmt/format.h>
+
+namespace gpupool::sqlite {
+
+namespace {
+
+Error sql_error(sqlite3* db, std::string_view what) {
+  int code = sqlite3_extended_errcode(db);
+  auto error_code = (code & 0xff) == SQLITE_BUSY || (code & 0xff) == SQLITE_LOCKED
+                        ? ErrorCode::unavailable
+                        : ErrorCode::internal;
+  if ((code & 0xff) == SQLITE_CONSTRAINT) error_code = ErrorCode::conflict;
+  return make_error(error_code, fmt::format("database: {}: {}", what, sqlite3_errmsg(db)));
+}
+
+}  // namespace
+
+Statement::Statement(Statement&& other) noexcept : db_(other.db_), statement_(other.statement_) {
+  other.statement_ = nullptr;
+}
+
+Statement::~Statement() { sqlite3_finalize(statement_); }
+
+Statement& Statement::bind(int index, std::int64_t value) {
+  sqlite3_bind_int64(statement_, index, value);
+  return *this;
+}
+
+Statement& Statement::bind(int index, double value) {
+  sqlite3_bind_double(statement_, index, value);
+  return *this;
+}
+
+Statement& Statement::bind(int index, std::string_view value) {
+  sqlite3_bind_text(statement_, index, value.data(), static_cast<int>(value.size()),
+                    SQLITE_TRANSIENT);
+  return *this;
+}
+
+Result<bool> Statement::step() {
+  int code = sqlite3_step(statement_);
+  if (code == SQLITE_ROW) return true;
+  if (code == SQLITE_DONE) return false;
+  return sql_error(db_, sqlite3_sql(statement_));
+}
+
+Status Statement::run() {
+  while (true) {
+    auto row = step();
+    if (!row) return row.error();
+    if (!*row) return {};
+  }
+}
+
+std::int64_t Statement::column_int(int index) const { return sqlite3_column_int64(statement_, index); }
+
+double Statement::column_double(int index) const { return sqlite3_column_double(statement_, index); }
+
+std::string Statement::column_text(int index) const {
+  const auto* text = sqlite3_column_text(statement_, index);
+  if (text == nullptr) return {};
+  return {reinterpret_cast<const char*>(text), static_cast<std::size_t>(sqlite3_column_bytes(statement_, index))};
+}
+
+Result<Database> Database::open(const std::string& path) {
+  sqlite3* handle = nullptr;
+  int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
+  if (sqlite3_open_v2(path.c_str(), &handle, flags, nullptr) != SQLITE_OK) {
+    std::string message = handle ? sqlite3_errmsg(handle) : "out of memory";
+    sqlite3_close(handle);
+    return make_error(ErrorCode::unavailable, fmt::format("cannot open database {}: {}", path, message));
+  }
+  Database database(handle);
+  sqlite3_busy_timeout(handle, 5000);
+  // Reading the schema first makes a corrupt or foreign file fail here, clearly.
+  auto check = database.execute(
+      "PRAGMA schema_version; PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; "
+      "PRAGMA foreign_keys=ON;");
+  if (!check) {
+    return make_error(ErrorCode::unavailable,
+                      fmt::format("{} is not a usable gpupool database ({}); refusing to start",
+                                  path, check.error().message));
+  }
+  return database;
+}
+
+Database::~Database() { sqlite3_close(db_); }
+
+Result<Statement> Database::prepare(std::string_view sql) {
+  sqlite3_stmt* statement = nullptr;
+  if (sqlite3_prepare_v2(db_, sql.data(), static_cast<int>(sql.size()), &statement, nullptr) !=
+      SQLITE_OK) {
+    return sql_error(db_, sql);
+  }
+  return Statement(db_, statement);
+}
+
+Status Database::execute(std::string_view sql) {
+  std::string text(sql);
+  char* message = nullptr;
+  if (sqlite3_exec(db_, text.c_str(), nullptr, nullptr, &message) != SQLITE_OK) {
+    std::string detail = message ? message : "unknown error";
+    sqlite3_free(message);
+    auto error = sql_error(db_, "exec");
+    error.message = "database: " + detail;
+    return error;
+  }
+  return {};
+}
+
+std::int64_t Database::last_insert_rowid() const { return sqlite3_last_insert_rowid(db_); }
+
+int Database::changes() const { return sqlite3_changes(db_); }
+
+}  // namespace gpupool::sqlite

@@ -1,0 +1,71 @@
+// A thin RAII layer over the SQLite C API: one connection and prepared statements.
+//
+// Not thread-safe by itself: SqliteStore serializes all use behind its mutex. SQLite
+// result codes become Errors here, once.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "core/result.hpp"
+
+struct sqlite3;
+struct sqlite3_stmt;
+
+namespace gpupool::sqlite {
+
+class Statement {
+ public:
+  Statement(sqlite3* db, sqlite3_stmt* statement) : db_(db), statement_(statement) {}
+  Statement(Statement&& other) noexcept;
+  Statement(const Statement&) = delete;
+  Statement& operator=(const Statement&) = delete;
+  Statement& operator=(Statement&&) = delete;
+  ~Statement();
+
+  Statement& bind(int index, std::int64_t value);
+  Statement& bind(int index, double value);
+  Statement& bind(int index, std::string_view value);
+  Statement& bind(int index, const char* value) { return bind(index, std::string_view(value)); }
+  Statement& bind(int index, const std::string& value) { return bind(index, std::string_view(value)); }
+  Statement& bind(int index, int value) { return bind(index, std::int64_t{value}); }
+  Statement& bind(int index, bool value) { return bind(index, std::int64_t{value ? 1 : 0}); }
+
+  // Advances to the next row: true with a row, false when done; an Error on failure.
+  Result<bool> step();
+  // Runs to completion, for statements that return no rows.
+  Status run();
+
+  std::int64_t column_int(int index) const;
+  double column_double(int index) const;
+  std::string column_text(int index) const;
+
+ private:
+  sqlite3* db_;
+  sqlite3_stmt* statement_;
+};
+
+class Database {
+ public:
+  // Opens (creating if needed) the file, with WAL and synchronous=FULL so an acknowledged
+  // write survives a power cut. A file that is not a database is an error, not a reset.
+  static Result<Database> open(const std::string& path);
+
+  Database(Database&& other) noexcept : db_(other.db_) { other.db_ = nullptr; }
+  Database(const Database&) = delete;
+  Database& operator=(const Database&) = delete;
+  Database& operator=(Database&&) = delete;
+  ~Database();
+
+  Result<Statement> prepare(std::string_view sql);
+  Status execute(std::string_view sql);  // one or more statements, no rows
+  std::int64_t last_insert_rowid() const;
+  int changes() const;
+
+ private:
+  explicit Database(sqlite3* db) : db_(db) {}
+  sqlite3* db_;
+};
+
+}  // namespace gpupool::sqlite

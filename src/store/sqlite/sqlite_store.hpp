@@ -1,0 +1,61 @@
+// SqliteStore: the Store on one SQLite file (WAL, synchronous=FULL).
+//
+// Thread-safe: one connection guarded by a recursive mutex, held for the whole of an
+// `in_transaction` unit so that the work's own store calls join it (BEGIN IMMEDIATE on the
+// outermost level only). Opening applies pending migrations.
+#pragma once
+
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "store/sqlite/database.hpp"
+#include "store/store.hpp"
+
+namespace gpupool {
+
+class SqliteStore final : public Store {
+ public:
+  // `path` may be ":memory:" for tests.
+  static Result<std::unique_ptr<SqliteStore>> open(const std::string& path);
+
+  Status in_transaction(const std::function<Status()>& work) override;
+
+  Result<User> create_user(const std::string& username, const std::string& password_hash,
+                           bool admin, UnixMillis now) override;
+  Result<std::optional<StoredUser>> find_user_by_name(const std::string& username) override;
+  Result<std::optional<User>> find_user(std::int64_t id) override;
+  Result<std::int64_t> count_users() override;
+
+  Status add_credential(const Credential& credential) override;
+  Result<std::optional<Credential>> find_credential(const std::string& secret_digest,
+                                                    UnixMillis now) override;
+  Status delete_credential(const std::string& secret_digest) override;
+
+  Status replace_ssh_keys(std::int64_t user_id, const std::vector<std::string>& keys) override;
+  Result<std::vector<std::string>> ssh_keys(std::int64_t user_id) override;
+
+  Status upsert_image(const Image& image) override;
+  Result<std::vector<Image>> list_images() override;
+
+  Status upsert_node(const Node& node) override;
+  Result<std::vector<Node>> list_nodes() override;
+
+  Status insert_session(const Session& session) override;
+  Result<std::optional<Session>> get_session(const std::string& id) override;
+  Result<std::vector<Session>> list_sessions(const SessionFilter& filter) override;
+  Status update_session(const Session& session) override;
+  Result<std::vector<SessionEvent>> session_events(const std::string& id) override;
+
+ private:
+  explicit SqliteStore(sqlite::Database database) : db_(std::move(database)) {}
+  Status migrate();
+  Status record_event(const std::string& session_id, UnixMillis at, SessionState state,
+                      const std::string& reason);
+
+  std::recursive_mutex mutex_;
+  sqlite::Database db_;  // guarded by mutex_
+  int transaction_depth_ = 0;  // guarded by mutex_
+};
+
+}  // namespace gpupool

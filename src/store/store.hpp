@@ -1,0 +1,90 @@
+// Store: the server's source of truth (users, credentials, keys, images, nodes, sessions).
+//
+// One interface, two back-ends planned: SQLite (sqlite/, the embedded default) and
+// PostgreSQL. Implementations are thread-safe: every method may be called from any thread.
+// `in_transaction` runs a unit of work atomically; store calls made by that work on the same
+// thread join the transaction. Every session state change is also recorded as an event.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/clock.hpp"
+#include "core/result.hpp"
+#include "model/node.hpp"
+#include "model/session.hpp"
+#include "model/user.hpp"
+
+namespace gpupool {
+
+enum class CredentialKind { login, api_token };
+
+// A login cookie or an API token, stored by the digest of its secret only.
+struct Credential {
+  std::string secret_digest;
+  std::int64_t user_id = 0;
+  CredentialKind kind = CredentialKind::login;
+  std::string name;        // API tokens: the label the user gave it
+  std::string csrf_token;  // logins: what cookie-authenticated writes must echo
+  UnixMillis created_at = 0;
+  UnixMillis expires_at = 0;  // 0: never
+};
+
+struct StoredUser {
+  User user;
+  std::string password_hash;
+};
+
+struct SessionEvent {
+  UnixMillis at = 0;
+  SessionState state = SessionState::queued;
+  std::string reason;
+};
+
+struct SessionFilter {
+  std::optional<std::int64_t> user_id;
+  std::optional<std::string> node;
+  bool active_only = false;  // everything not ended
+};
+
+class Store {
+ public:
+  virtual ~Store() = default;
+
+  virtual Status in_transaction(const std::function<Status()>& work) = 0;
+
+  // Users. create_user assigns id and uid; a taken name is a conflict.
+  virtual Result<User> create_user(const std::string& username, const std::string& password_hash,
+                                   bool admin, UnixMillis now) = 0;
+  virtual Result<std::optional<StoredUser>> find_user_by_name(const std::string& username) = 0;
+  virtual Result<std::optional<User>> find_user(std::int64_t id) = 0;
+  virtual Result<std::int64_t> count_users() = 0;
+
+  // Credentials. find_credential ignores expired ones.
+  virtual Status add_credential(const Credential& credential) = 0;
+  virtual Result<std::optional<Credential>> find_credential(const std::string& secret_digest,
+                                                            UnixMillis now) = 0;
+  virtual Status delete_credential(const std::string& secret_digest) = 0;
+
+  virtual Status replace_ssh_keys(std::int64_t user_id, const std::vector<std::string>& keys) = 0;
+  virtual Result<std::vector<std::string>> ssh_keys(std::int64_t user_id) = 0;
+
+  virtual Status upsert_image(const Image& image) = 0;
+  virtual Result<std::vector<Image>> list_images() = 0;
+
+  virtual Status upsert_node(const Node& node) = 0;
+  virtual Result<std::vector<Node>> list_nodes() = 0;
+
+  // Sessions. update_session writes the whole row and, when the state or reason changed,
+  // an event.
+  virtual Status insert_session(const Session& session) = 0;
+  virtual Result<std::optional<Session>> get_session(const std::string& id) = 0;
+  virtual Result<std::vector<Session>> list_sessions(const SessionFilter& filter) = 0;
+  virtual Status update_session(const Session& session) = 0;
+  virtual Result<std::vector<SessionEvent>> session_events(const std::string& id) = 0;
+};
+
+}  // namespace gpupool

@@ -1,0 +1,104 @@
+#include <gtest/gtest.h>
+
+#include <algorithm>
+
+#include "agent/session_container.hpp"
+#include "engine/docker_api/create_body.hpp"
+#include "gpu/gpu_probe.hpp"
+
+namespace gpupool::agent {
+namespace {
+
+DesiredSession desired() {
+  DesiredSession session;
+  session.session_id = "sabc";
+  session.username = "alice";
+  session.uid = 20001;
+  session.image_reference = "gpupool/session:test";
+  session.gpu_indices = {1};
+  session.gpu_uuids = {"GPU-1"};
+  session.jupyter_port = 30010;
+  session.ssh_port = 30011;
+  session.jupyter_token = "tok";
+  session.authorized_keys = {"ssh-ed25519 AAAA one", "ssh-ed25519 BBBB two"};
+  session.cpus = 2;
+  session.memory_mb = 4096;
+  return session;
+}
+
+bool has(const std::vector<std::string>& list, const std::string& item) {
+  return std::find(list.begin(), list.end(), item) != list.end();
+}
+
+TEST(SessionContainer, FollowsTheContainerContract) {
+  auto spec = make_session_container(desired(), {"node-1", "", false});
+  EXPECT_EQ(spec.name, "gpupool-sabc");
+  EXPECT_EQ(spec.labels.at(kSessionLabel), "sabc");
+  EXPECT_EQ(spec.labels.at(kUserLabel), "alice");
+  EXPECT_EQ(spec.labels.at(kNodeLabel), "node-1");
+  EXPECT_EQ(spec.cap_add, (std::vector<std::string>{"CHOWN", "SETUID", "SETGID", "DAC_OVERRIDE", "FOWNER"}));
+  EXPECT_EQ(spec.memory_bytes, 4096LL * 1024 * 1024);
+  EXPECT_EQ(spec.nano_cpus, 2'000'000'000LL);
+  EXPECT_GT(spec.pids_limit, 0);
+  ASSERT_EQ(spec.mounts.size(), 1u);
+  EXPECT_EQ(spec.mounts[0].volume, "gpupool-home-alice");
+  EXPECT_EQ(spec.mounts[0].target, "/home/alice");
+  EXPECT_TRUE(has(spec.env, "NVIDIA_VISIBLE_DEVICES=GPU-1"));
+  EXPECT_TRUE(has(spec.env, "GPUPOOL_AUTHORIZED_KEYS=ssh-ed25519 AAAA one\nssh-ed25519 BBBB two"));
+  EXPECT_TRUE(spec.gpu_uuids.empty()) << "simulated GPUs must not be requested from the engine";
+  EXPECT_EQ(spec.ports[0].host_port, 30010);
+  EXPECT_EQ(spec.ports[1].host_port, 30011);
+}
+
+TEST(SessionContainer, RequestsRealGpusFromTheEngine) {
+  auto spec = make_session_container(desired(), {"node-1", "", true});
+  EXPECT_EQ(spec.gpu_uuids, (std::vector<std::string>{"GPU-1"}));
+}
+
+TEST(SessionContainer, InitScriptHardensSshAndDropsToTheUser) {
+  const auto& script = session_init_script();
+  for (const char* line : {"PermitRootLogin no", "PasswordAuthentication no", "KbdInteractiveAuthentication no",
+                           "UsePAM no", "AllowUsers $user", "setpriv --reuid=\"$uid\"", "--clear-groups",
+                           "--NotebookApp.base_url=\"/s/$GPUPOOL_SESSION/\""}) {
+    EXPECT_NE(script.find(line), std::string::npos) << line;
+  }
+}
+
+TEST(DockerCreateBody, DropsAllCapabilitiesAndForbidsNewPrivileges) {
+  auto body = docker_api::create_body(make_session_container(desired(), {"node-1", "127.0.0.1", true}));
+  const auto& host = body["HostConfig"];
+  EXPECT_EQ(host["CapDrop"], nlohmann::json::array({"ALL"}));
+  EXPECT_EQ(host["SecurityOpt"], nlohmann::json::array({"no-new-privileges"}));
+  EXPECT_EQ(host["Privileged"], false);
+  EXPECT_EQ(host["Init"], true);
+  EXPECT_EQ(host["Memory"], host["MemorySwap"]);
+  EXPECT_EQ(host["PortBindings"]["8888/tcp"][0]["HostPort"], "30010");
+  EXPECT_EQ(host["PortBindings"]["2222/tcp"][0]["HostIp"], "127.0.0.1");
+  EXPECT_EQ(host["Mounts"][0]["Type"], "volume");
+  EXPECT_EQ(host["DeviceRequests"][0]["DeviceIDs"][0], "GPU-1");
+  EXPECT_FALSE(host.contains("Binds")) << "no host paths, and never the engine socket";
+  EXPECT_EQ(body["Labels"]["io.gpupool.session"], "sabc");
+}
+
+TEST(SimulatedGpus, ParseCountsModelsAndMemory) {
+  auto probe = make_simulated_gpu_probe("2xA100-80GB,1xT4-16GB");
+  ASSERT_TRUE(probe.ok());
+  auto inventory = (*probe)->discover();
+  ASSERT_TRUE(inventory.ok());
+  ASSERT_EQ(inventory->gpus.size(), 3u);
+  EXPECT_TRUE(inventory->simulated);
+  EXPECT_EQ(inventory->gpus[1].model, "A100-80GB");
+  EXPECT_EQ(inventory->gpus[1].memory_mb, 80 * 1024);
+  EXPECT_EQ(inventory->gpus[2].index, 2);
+  EXPECT_EQ(inventory->gpus[2].memory_mb, 16 * 1024);
+  EXPECT_NE(inventory->gpus[0].uuid, inventory->gpus[1].uuid);
+}
+
+TEST(SimulatedGpus, RefuseBadSpecs) {
+  for (const char* bad : {"", "A100", "0xA100", "x", "4x", "4xA 100", "1000xA100", "4xA100,"}) {
+    EXPECT_FALSE(make_simulated_gpu_probe(bad).ok()) << bad;
+  }
+}
+
+}  // namespace
+}  // namespace gpupool::agent

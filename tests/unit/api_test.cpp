@@ -1,0 +1,229 @@
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "service_fixture.hpp"
+#include "server/session_request.hpp"
+
+namespace gpupool::testing {
+namespace {
+
+using nlohmann::json;
+
+constexpr const char* kKey =
+    "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHCfYdbpEfNo85EvyD2Uq3+hSzhdPwnGB1mw03IQsEYs root@vm";
+
+class Api : public ServiceFixture {
+ protected:
+  Api() : api_({{"pool.example", true}, false, [] { return true; }}, *auth_, *sessions_, *store_) {}
+
+  server::HttpReply call(const std::string& method, const std::string& path, const std::string& body = "",
+                         std::vector<std::pair<std::string, std::string>> headers = {}) {
+    server::HttpExchange exchange;
+    exchange.method = method;
+    exchange.target = path;
+    auto question = path.find('?');
+    exchange.path = path.substr(0, question);
+    if (question != std::string::npos) exchange.query = path.substr(question + 1);
+    exchange.body = body;
+    exchange.headers = std::move(headers);
+    exchange.headers.emplace_back("Host", "pool.example:8080");
+    exchange.remote_address = "192.0.2.1";
+    return api_.handle(exchange);
+  }
+
+  std::string token_for(const std::string& name) {
+    auto reply = call("POST", "/api/v1/auth/login", json{{"username", name}, {"password", "password-" + name}}.dump());
+    EXPECT_EQ(reply.status, 200) << reply.body;
+    std::string cookie;
+    for (const auto& [key, value] : reply.headers) {
+      if (key == "Set-Cookie") cookie = value.substr(0, value.find(';'));
+    }
+    auto csrf = json::parse(reply.body)["csrf_token"].get<std::string>();
+    auto minted = call("POST", "/api/v1/tokens", "{}", {{"Cookie", cookie}, {"X-CSRF-Token", csrf}});
+    EXPECT_EQ(minted.status, 201) << minted.body;
+    return json::parse(minted.body)["token"].get<std::string>();
+  }
+
+  server::HttpReply as(const std::string& token, const std::string& method, const std::string& path,
+                       const std::string& body = "") {
+    return call(method, path, body, {{"Authorization", "Bearer " + token}});
+  }
+
+  static std::string error_code(const server::HttpReply& reply) {
+    return json::parse(reply.body)["error"]["code"].get<std::string>();
+  }
+
+  server::Api api_;
+};
+
+TEST_F(Api, HealthNeedsNoLogin) {
+  EXPECT_EQ(call("GET", "/healthz").status, 200);
+  EXPECT_EQ(call("GET", "/readyz").status, 200);
+}
+
+TEST_F(Api, EverythingElseNeedsCredentials) {
+  EXPECT_EQ(call("GET", "/api/v1/me").status, 401);
+  EXPECT_EQ(call("GET", "/api/v1/sessions", "", {{"Authorization", "Bearer gp_forged"}}).status, 401);
+  EXPECT_EQ(call("GET", "/api/v1/me", "", {{"Authorization", "Basic YWxpY2U6eA=="}}).status, 401);
+}
+
+TEST_F(Api, LoginSetsAnHttpOnlyCookieAndWrongPasswordsFail) {
+  auto reply = call("POST", "/api/v1/auth/login", R"({"username":"ALICE","password":"password-alice"})");
+  ASSERT_EQ(reply.status, 200);
+  ASSERT_EQ(reply.headers.size(), 1u);
+  EXPECT_NE(reply.headers[0].second.find("HttpOnly"), std::string::npos);
+  EXPECT_NE(reply.headers[0].second.find("SameSite=Lax"), std::string::npos);
+  auto wrong = call("POST", "/api/v1/auth/login", R"({"username":"alice","password":"nope-nope"})");
+  EXPECT_EQ(wrong.status, 401);
+}
+
+TEST_F(Api, LoginIsRateLimited) {
+  int last = 0;
+  for (int i = 0; i < 12; ++i) {
+    last = call("POST", "/api/v1/auth/login", R"({"username":"alice","password":"wrong-password"})").status;
+  }
+  EXPECT_EQ(last, 429);
+  EXPECT_EQ(call("POST", "/api/v1/auth/login", R"({"username":"alice","password":"password-alice"})").status, 429);
+  clock_.advance(6 * 60 * 1000);
+  EXPECT_EQ(call("POST", "/api/v1/auth/login", R"({"username":"alice","password":"password-alice"})").status, 200);
+}
+
+TEST_F(Api, CookieWritesNeedTheCsrfTokenAndOurOrigin) {
+  auto login = call("POST", "/api/v1/auth/login", R"({"username":"alice","password":"password-alice"})");
+  std::string cookie = login.headers[0].second.substr(0, login.headers[0].second.find(';'));
+  std::string csrf = json::parse(login.body)["csrf_token"];
+  EXPECT_EQ(call("GET", "/api/v1/me", "", {{"Cookie", cookie}}).status, 200);
+  EXPECT_EQ(call("POST", "/api/v1/tokens", "{}", {{"Cookie", cookie}}).status, 403);
+  EXPECT_EQ(call("POST", "/api/v1/tokens", "{}", {{"Cookie", cookie}, {"X-CSRF-Token", "x" + csrf}}).status, 403);
+  EXPECT_EQ(call("POST", "/api/v1/tokens", "{}",
+                 {{"Cookie", cookie}, {"X-CSRF-Token", csrf}, {"Origin", "http://evil.example"}})
+                .status,
+            403);
+  EXPECT_EQ(call("POST", "/api/v1/tokens", "{}",
+                 {{"Cookie", cookie}, {"X-CSRF-Token", csrf}, {"Origin", "http://pool.example:8080"}})
+                .status,
+            201);
+}
+
+TEST_F(Api, LogoutRevokesTheCookie) {
+  auto login = call("POST", "/api/v1/auth/login", R"({"username":"alice","password":"password-alice"})");
+  std::string cookie = login.headers[0].second.substr(0, login.headers[0].second.find(';'));
+  std::string csrf = json::parse(login.body)["csrf_token"];
+  EXPECT_EQ(call("POST", "/api/v1/auth/logout", "", {{"Cookie", cookie}, {"X-CSRF-Token", csrf}}).status, 200);
+  EXPECT_EQ(call("GET", "/api/v1/me", "", {{"Cookie", cookie}}).status, 401);
+}
+
+TEST_F(Api, ExpiredTokensFail) {
+  auto token = token_for("alice");
+  auto minted = as(token, "POST", "/api/v1/tokens", R"({"name":"short","expires_in_days":1})");
+  auto short_lived = json::parse(minted.body)["token"].get<std::string>();
+  EXPECT_EQ(as(short_lived, "GET", "/api/v1/me").status, 200);
+  clock_.advance(25LL * 3600 * 1000);
+  EXPECT_EQ(as(short_lived, "GET", "/api/v1/me").status, 401);
+}
+
+TEST_F(Api, SshKeysAreValidatedAndShownWithFingerprints) {
+  auto token = token_for("alice");
+  auto reply = as(token, "PUT", "/api/v1/me/ssh-keys", json{{"keys", {kKey}}}.dump());
+  ASSERT_EQ(reply.status, 200) << reply.body;
+  EXPECT_EQ(json::parse(reply.body)["ssh_keys"][0]["fingerprint"], "SHA256:FylJdAj+HQetj7dwRRPsUxwffv7b5iSXFfVwBtTWd2Y");
+  auto bad = as(token, "PUT", "/api/v1/me/ssh-keys", R"({"keys":["ssh-ed25519 AAAA\nroot"]})");
+  EXPECT_EQ(bad.status, 400);
+  EXPECT_NE(bad.body.find("keys[0]"), std::string::npos);
+  EXPECT_EQ(as(token, "PUT", "/api/v1/me/ssh-keys", R"({"keys":"not a list"})").status, 400);
+  EXPECT_EQ(json::parse(as(token, "GET", "/api/v1/me").body)["ssh_keys"].size(), 1u) << "a bad upload changes nothing";
+}
+
+TEST_F(Api, OnlyAdminsCreateUsersAndNobodyGrantsThemselvesAdmin) {
+  auto alice = token_for("alice");
+  auto refused = as(alice, "POST", "/api/v1/users", R"({"username":"mallory","password":"long-password","admin":true})");
+  EXPECT_EQ(refused.status, 403);
+  auto admin = token_for("root-admin");
+  auto created = as(admin, "POST", "/api/v1/users", R"({"username":"Carol","password":"long-password"})");
+  ASSERT_EQ(created.status, 201) << created.body;
+  EXPECT_EQ(json::parse(created.body)["username"], "carol");
+  EXPECT_EQ(json::parse(created.body)["admin"], false);
+  EXPECT_EQ(as(admin, "POST", "/api/v1/users", R"({"username":"carol","password":"long-password"})").status, 409);
+  EXPECT_EQ(as(admin, "POST", "/api/v1/users", R"({"username":"c a","password":"long-password"})").status, 400);
+  EXPECT_EQ(as(admin, "POST", "/api/v1/users", R"({"username":"dave","password":"short"})").status, 400);
+}
+
+TEST_F(Api, CreatesAndShowsASession) {
+  auto token = token_for("alice");
+  auto created = as(token, "POST", "/api/v1/sessions", R"({"gpus":1})");
+  ASSERT_EQ(created.status, 201) << created.body;
+  auto session = json::parse(created.body);
+  EXPECT_EQ(session["state"], "scheduled");
+  EXPECT_EQ(session["image"], "pytorch1.13-cpu-debian12-runtime");
+  EXPECT_TRUE(session["jupyter"].is_null()) << "no links before it runs";
+  sync({{session["id"], ObservedPhase::running, ""}});
+  auto shown = json::parse(as(token, "GET", "/api/v1/sessions/" + session["id"].get<std::string>()).body);
+  EXPECT_EQ(shown["state"], "running");
+  EXPECT_EQ(shown["ssh"]["user"], "alice");
+  EXPECT_EQ(shown["ssh"]["command"], "ssh -p " + std::to_string(shown["ssh"]["port"].get<int>()) + " alice@pool.example");
+  EXPECT_NE(shown["jupyter"]["url"].get<std::string>().find("/s/" + session["id"].get<std::string>() + "/?token="),
+            std::string::npos);
+  EXPECT_EQ(shown["gpus"]["simulated"], true);
+}
+
+TEST_F(Api, AnotherUsersSessionAnswers404) {
+  auto alice = token_for("alice");
+  auto bob = token_for("bob");
+  auto id = json::parse(as(alice, "POST", "/api/v1/sessions", R"({"gpus":1})").body)["id"].get<std::string>();
+  EXPECT_EQ(as(bob, "GET", "/api/v1/sessions/" + id).status, 404);
+  EXPECT_EQ(as(bob, "DELETE", "/api/v1/sessions/" + id).status, 404);
+  EXPECT_EQ(json::parse(as(bob, "GET", "/api/v1/sessions").body)["sessions"].size(), 0u);
+  EXPECT_EQ(as(bob, "GET", "/api/v1/sessions?all=true").status, 403);
+}
+
+TEST_F(Api, BadSessionRequestsGetClear4xx) {
+  auto token = token_for("alice");
+  struct Case {
+    const char* body;
+    int status;
+  };
+  for (const Case& c : {Case{"{", 400}, Case{"[]", 400}, Case{R"({"gpus":"1"})", 400}, Case{R"({"gpus":0})", 400},
+                        Case{R"({"gpus":1000000000})", 400}, Case{R"({"gpus":-1})", 400}, Case{R"({"gpus":1.5})", 400},
+                        Case{R"({"gpus":5})", 400}, Case{R"({"gpu":1})", 400}, Case{R"({"cpus":1e308})", 400},
+                        Case{R"({"memory_gb":-4})", 400}, Case{R"({"image":"ubuntu:latest"})", 404},
+                        Case{R"({"image":"registry.evil/pytorch1.13-cpu-debian12-runtime"})", 404},
+                        Case{R"({"image":7})", 400}, Case{R"({"gpu_memory_gb":8})", 400}}) {
+    auto reply = as(token, "POST", "/api/v1/sessions", c.body);
+    EXPECT_EQ(reply.status, c.status) << c.body << " → " << reply.body;
+    auto parsed = json::parse(reply.body);
+    EXPECT_TRUE(parsed["error"]["message"].is_string()) << c.body;
+  }
+  EXPECT_TRUE(sessions_->list_sessions(alice_, false)->empty());
+}
+
+TEST_F(Api, UnknownPathsAndMethods) {
+  auto token = token_for("alice");
+  EXPECT_EQ(as(token, "GET", "/api/v1/nope").status, 404);
+  EXPECT_EQ(as(token, "PATCH", "/api/v1/sessions").status, 405);
+  EXPECT_EQ(as(token, "GET", "/api/v1/sessions/a/b").status, 404);
+  EXPECT_EQ(error_code(as(token, "GET", "/api/v1/sessions/unknown")), "not_found");
+}
+
+TEST_F(Api, PoolAndImagesAreListed) {
+  auto token = token_for("alice");
+  auto pool = json::parse(as(token, "GET", "/api/v1/pool").body);
+  EXPECT_EQ(pool["gpu_models"][0]["model"], "A100-80GB");
+  EXPECT_EQ(pool["gpu_models"][0]["free"], 4);
+  EXPECT_EQ(pool["simulated"], true);
+  auto images = json::parse(as(token, "GET", "/api/v1/images").body);
+  EXPECT_EQ(images["images"][0]["tag"], "pytorch1.13-cpu-debian12-runtime");
+  EXPECT_EQ(images["images"][0]["default"], true);
+}
+
+TEST(SessionRequest, DefaultsAndConversions) {
+  auto request = server::parse_session_request(json::parse(R"({"memory_gb": 0.5, "max_hours": 2})"));
+  ASSERT_TRUE(request.ok());
+  EXPECT_EQ(request->gpus, 1);
+  EXPECT_EQ(request->memory_mb, 512);
+  EXPECT_EQ(request->max_hours, 2.0);
+  EXPECT_EQ(request->image_tag, "");
+}
+
+}  // namespace
+}  // namespace gpupool::testing

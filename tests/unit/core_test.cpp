@@ -1,0 +1,86 @@
+#include <gtest/gtest.h>
+
+#include <string>
+
+#include "core/clock.hpp"
+#include "core/http_client.hpp"
+#include "core/json_input.hpp"
+
+namespace gpupool {
+namespace {
+
+TEST(JsonInput, ParsesAnObject) {
+  auto parsed = parse_json_object(R"({"gpus": 2})");
+  ASSERT_TRUE(parsed.ok());
+  EXPECT_EQ((*parsed)["gpus"], 2);
+}
+
+TEST(JsonInput, RejectsInvalidSyntaxNonObjectsAndBadUtf8) {
+  EXPECT_EQ(parse_json_object("{\"gpus\": ").error().code, ErrorCode::invalid_argument);
+  EXPECT_FALSE(parse_json_object("[1, 2]").ok());
+  EXPECT_FALSE(parse_json_object("\"text\"").ok());
+  EXPECT_FALSE(parse_json_object("{\"a\": \"\xff\xfe\"}").ok());
+  EXPECT_FALSE(parse_json_object("").ok());
+}
+
+TEST(JsonInput, RejectsDeepNestingWithoutRecursingIntoIt) {
+  std::string deep = "{\"a\":" + std::string(100000, '[') + std::string(100000, ']') + "}";
+  auto parsed = parse_json_object(deep);
+  ASSERT_FALSE(parsed.ok());
+  EXPECT_NE(parsed.error().message.find("nested"), std::string::npos);
+}
+
+TEST(JsonInput, NamesTheFieldWithTheWrongType) {
+  auto body = *parse_json_object(R"({"gpus": "two", "cpus": true})");
+  auto gpus = optional_integer(body, "gpus", 1, 8);
+  ASSERT_FALSE(gpus.ok());
+  EXPECT_EQ(gpus.error().message, "\"gpus\" must be a whole number");
+  EXPECT_FALSE(optional_number(body, "cpus", 0, 8).ok());
+}
+
+TEST(JsonInput, EnforcesIntegerRangesIncludingHugeUnsignedValues) {
+  auto body = *parse_json_object(R"({"a": 0, "b": 1000000000, "c": 18446744073709551615, "d": 1.5})");
+  EXPECT_FALSE(optional_integer(body, "a", 1, 64).ok());
+  EXPECT_FALSE(optional_integer(body, "b", 1, 64).ok());
+  EXPECT_FALSE(optional_integer(body, "c", 1, 64).ok());
+  EXPECT_FALSE(optional_integer(body, "d", 1, 64).ok());
+  EXPECT_FALSE(optional_integer(body, "missing", 1, 64)->has_value());
+}
+
+TEST(JsonInput, RejectsUnknownFields) {
+  auto body = *parse_json_object(R"({"gpu": 1})");
+  auto status = reject_unknown_fields(body, {"gpus"});
+  ASSERT_FALSE(status.ok());
+  EXPECT_EQ(status.error().message, "unknown field \"gpu\"");
+}
+
+TEST(JsonInput, LimitsStringLengthAndArrayItems) {
+  auto body = *parse_json_object(R"({"s": "abcdef", "list": ["a", "b", "c"], "mixed": ["a", 1]})");
+  EXPECT_FALSE(optional_string(body, "s", 5).ok());
+  EXPECT_TRUE(optional_string(body, "s", 6).ok());
+  EXPECT_FALSE(required_string_array(body, "list", 2, 10).ok());
+  EXPECT_FALSE(required_string_array(body, "mixed", 10, 10).ok());
+  EXPECT_EQ(required_string_array(body, "list", 3, 10)->size(), 3u);
+}
+
+TEST(HttpEndpoint, ParsesUnixAndTcpAddresses) {
+  auto unix_endpoint = parse_http_endpoint("unix:///var/run/docker.sock");
+  ASSERT_TRUE(unix_endpoint.ok());
+  EXPECT_TRUE(unix_endpoint->is_unix);
+  EXPECT_EQ(unix_endpoint->socket_path, "/var/run/docker.sock");
+  auto tcp = parse_http_endpoint("http://gpu-head:8080/");
+  ASSERT_TRUE(tcp.ok());
+  EXPECT_EQ(tcp->host, "gpu-head");
+  EXPECT_EQ(tcp->port, 8080);
+  EXPECT_FALSE(parse_http_endpoint("http://host:99999").ok());
+  EXPECT_FALSE(parse_http_endpoint("http://host:80x").ok());
+  EXPECT_FALSE(parse_http_endpoint("unix://").ok());
+}
+
+TEST(Clock, FormatsRfc3339InUtcWithMilliseconds) {
+  EXPECT_EQ(format_rfc3339(0), "1970-01-01T00:00:00.000Z");
+  EXPECT_EQ(format_rfc3339(1'795'000'000'123), "2026-11-18T11:06:40.123Z");
+}
+
+}  // namespace
+}  // namespace gpupool

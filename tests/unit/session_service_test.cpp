@@ -1,0 +1,135 @@
+#include <gtest/gtest.h>
+
+#include "service_fixture.hpp"
+
+namespace gpupool::testing {
+namespace {
+
+using SessionService = ServiceFixture;
+
+TEST_F(SessionService, RequestIsScheduledAndHandedToTheAgent) {
+  auto session = request(alice_, 2);
+  EXPECT_EQ(session.state, SessionState::scheduled);
+  EXPECT_EQ(session.node, "node-1");
+  EXPECT_EQ(session.gpu_indices.size(), 2u);
+  EXPECT_EQ(session.jupyter_token.size(), 48u);
+  auto response = sync({});
+  ASSERT_EQ(response.desired.size(), 1u);
+  EXPECT_EQ(response.desired[0].session_id, session.id);
+  EXPECT_EQ(response.desired[0].username, "alice");
+  EXPECT_EQ(response.desired[0].uid, alice_.uid);
+  EXPECT_EQ(response.desired[0].image_reference, "gpupool/session:test");
+}
+
+TEST_F(SessionService, BecomesRunningOnlyWhenTheAgentSaysJupyterAnswers) {
+  auto session = request(alice_, 1);
+  sync({{session.id, ObservedPhase::starting, ""}});
+  EXPECT_EQ(fetch(session.id).state, SessionState::starting);
+  clock_.advance(1500);
+  sync({{session.id, ObservedPhase::running, ""}});
+  auto running = fetch(session.id);
+  EXPECT_EQ(running.state, SessionState::running);
+  EXPECT_EQ(running.started_at, clock_.now());
+  auto events = *store_->session_events(session.id);
+  ASSERT_EQ(events.size(), 4u);  // queued, scheduled, starting, running
+  EXPECT_EQ(events[3].state, SessionState::running);
+}
+
+TEST_F(SessionService, StopKeepsGpusUntilTheContainerIsGone) {
+  auto session = request(alice_, 4);
+  sync({{session.id, ObservedPhase::running, ""}});
+  auto stopped = sessions_->stop_session(alice_, session.id);
+  ASSERT_TRUE(stopped.ok());
+  EXPECT_EQ(stopped->state, SessionState::stopping);
+  auto waiting = request(bob_, 1);
+  EXPECT_EQ(waiting.state, SessionState::queued) << "GPUs of a stopping session are not free yet";
+  auto response = sync({{session.id, ObservedPhase::stopping, ""}});
+  EXPECT_EQ(fetch(session.id).state, SessionState::stopping);
+  response = sync({});  // the container is gone
+  auto ended = fetch(session.id);
+  EXPECT_EQ(ended.state, SessionState::ended);
+  EXPECT_EQ(ended.end_reason, EndReason::user_stopped);
+  EXPECT_EQ(fetch(waiting.id).state, SessionState::scheduled) << "the queued session starts by itself";
+}
+
+TEST_F(SessionService, QueuedSessionSaysWhyAndWhere) {
+  request(alice_, 3);
+  auto second = request(bob_, 2);
+  EXPECT_EQ(second.state, SessionState::queued);
+  EXPECT_EQ(second.reason, "waiting for 2 free GPUs on one node; position 1");
+  auto stopped = sessions_->stop_session(bob_, second.id);
+  EXPECT_EQ(stopped->state, SessionState::ended) << "a queued session ends at once";
+}
+
+TEST_F(SessionService, AnotherUsersSessionIsNotFound) {
+  auto session = request(alice_, 1);
+  auto seen = sessions_->get_session(bob_, session.id);
+  ASSERT_FALSE(seen.ok());
+  EXPECT_EQ(seen.error().code, ErrorCode::not_found);
+  EXPECT_FALSE(sessions_->stop_session(bob_, session.id).ok());
+  EXPECT_EQ(fetch(session.id).state, SessionState::scheduled);
+  EXPECT_TRUE(sessions_->get_session(admin_, session.id).ok());
+  EXPECT_TRUE(sessions_->list_sessions(bob_, true)->empty()) << "non-admins never list everyone";
+}
+
+TEST_F(SessionService, VanishedContainerEndsTheSessionWithAReason) {
+  auto session = request(alice_, 1);
+  sync({{session.id, ObservedPhase::running, ""}});
+  sync({});
+  auto ended = fetch(session.id);
+  EXPECT_EQ(ended.state, SessionState::ended);
+  EXPECT_EQ(ended.end_reason, EndReason::failed);
+  EXPECT_EQ(ended.reason, "the container disappeared from the node");
+}
+
+TEST_F(SessionService, ScheduledSessionIsNotEndedBeforeTheAgentSawIt) {
+  auto session = request(alice_, 1);
+  sync({});
+  EXPECT_EQ(fetch(session.id).state, SessionState::scheduled);
+}
+
+TEST_F(SessionService, FailureReportedByTheAgentEndsTheSession) {
+  auto session = request(alice_, 1);
+  sync({{session.id, ObservedPhase::failed, "image not found"}});
+  auto ended = fetch(session.id);
+  EXPECT_EQ(ended.end_reason, EndReason::failed);
+  EXPECT_EQ(ended.reason, "image not found");
+  EXPECT_TRUE(sync({}).desired.empty());
+}
+
+TEST_F(SessionService, ImpossibleRequestsAreRefusedNotQueued) {
+  SessionRequest too_many;
+  too_many.gpus = 5;
+  auto refused = sessions_->request_session(alice_, too_many);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error().message, "asked for 5 GPUs but the largest node has 4");
+  SessionRequest unknown_model;
+  unknown_model.gpu_model = "B200";
+  EXPECT_EQ(sessions_->request_session(alice_, unknown_model).error().code, ErrorCode::invalid_argument);
+  SessionRequest unknown_image;
+  unknown_image.image_tag = "docker.io/library/ubuntu:latest";
+  EXPECT_EQ(sessions_->request_session(alice_, unknown_image).error().code, ErrorCode::not_found);
+}
+
+TEST_F(SessionService, PoolCountsFreeGpusAndTheQueue) {
+  request(alice_, 3);
+  request(bob_, 2);
+  auto pool = sessions_->pool();
+  ASSERT_TRUE(pool.ok());
+  ASSERT_EQ(pool->models.size(), 1u);
+  EXPECT_EQ(pool->models[0].total, 4);
+  EXPECT_EQ(pool->models[0].free, 1);
+  EXPECT_EQ(pool->queue_length, 1);
+  EXPECT_TRUE(pool->simulated);
+}
+
+TEST_F(SessionService, SilentNodeGetsNoNewSessions) {
+  clock_.advance(scheduler::kNodeSilenceLimitMillis + 1000);
+  auto session = request(alice_, 1);
+  EXPECT_EQ(session.state, SessionState::queued);
+  sync({});  // the node speaks again
+  EXPECT_EQ(fetch(session.id).state, SessionState::scheduled);
+}
+
+}  // namespace
+}  // namespace gpupool::testing
