@@ -91,8 +91,10 @@ Result<SyncRequest> Agent::observe() {
     std::lock_guard lock(mutex_);
     local = local_;
   }
-  auto containers = engine_.list_containers(kSessionLabel);
+  // Only this node's containers: another gpupool on the same engine is none of our business.
+  auto containers = engine_.list_containers(std::string(kNodeLabel) + "=" + settings_.container.node_name);
   if (!containers) return containers.error();
+  std::erase_if(*containers, [](const ContainerInfo& container) { return !container.labels.contains(kSessionLabel); });
 
   std::set<std::string> reported;
   auto report = [&](const std::string& id, ObservedPhase phase, std::string message = "") {
@@ -221,7 +223,7 @@ void Agent::start_session(const DesiredSession& session, bool container_exists) 
   }
   switch (wait_until_ready(session)) {
     case ReadyOutcome::ready: break;
-    case ReadyOutcome::exited: return fail("the container exited before Jupyter answered (see its logs)");
+    case ReadyOutcome::exited: return fail("the container exited or was removed before Jupyter answered");
     case ReadyOutcome::timed_out:
       if (!stopping_) fail(fmt::format("Jupyter did not answer within {} s", settings_.ready_timeout.count() / 1000));
       return;
@@ -240,7 +242,8 @@ Agent::ReadyOutcome Agent::wait_until_ready(const DesiredSession& session) {
     // Every second, make sure there is still something to wait for.
     if (attempt % 20 == 0) {
       auto state = engine_.container_state(container_name(session.session_id));
-      if (state && *state != "running") return ReadyOutcome::exited;
+      bool gone = !state && state.error().code == ErrorCode::not_found;
+      if (gone || (state && *state != "running")) return ReadyOutcome::exited;
     }
     std::this_thread::sleep_for(50ms);
   }

@@ -65,8 +65,8 @@ class ContainerEngine {
   virtual Result<std::string> container_state(const std::string& id_or_name) = 0;
   // Force-removes; removing a container that is already gone succeeds.
   virtual Status remove_container(const std::string& id) = 0;
-  // All containers (running or not) that carry the label key.
-  virtual Result<std::vector<ContainerInfo>> list_containers(const std::string& label_key) = 0;
+  // All containers (running or not) matching a label filter: "key" or "key=value".
+  virtual Result<std::vector<ContainerInfo>> list_containers(const std::string& label_filter) = 0;
 };
 
 // Connects to an engine at "unix:///path"; does not contact it yet.

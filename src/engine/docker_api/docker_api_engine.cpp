@@ -100,8 +100,8 @@ class DockerApiEngine final : public ContainerEngine {
     return {};
   }
 
-  Result<std::vector<ContainerInfo>> list_containers(const std::string& label_key) override {
-    json filters = {{"label", json::array({label_key})}};
+  Result<std::vector<ContainerInfo>> list_containers(const std::string& label_filter) override {
+    json filters = {{"label", json::array({label_filter})}};
     auto response = call("GET", "/containers/json?all=true&filters=" + url_encode(filters.dump()), "", 30s);
     if (!response) return response.error();
     auto body = json::parse(response->body, nullptr, false);

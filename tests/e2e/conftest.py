@@ -1,0 +1,176 @@
+"""A real `gpupool up` for the end-to-end tests, and small helpers to talk to it.
+
+The server runs on a free port with its own data dir, node name and host-port range, so it
+never touches the containers of another gpupool on the same engine. Teardown removes this
+run's containers and home volumes.
+"""
+import json
+import os
+import random
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+import urllib.error
+import urllib.request
+
+import pytest
+
+BINARY = os.environ.get("GPUPOOL_BINARY", os.path.join(os.path.dirname(__file__), "..", "..", "build", "gpupool"))
+ADMIN_PASSWORD = "e2e-" + secrets.token_hex(8)
+
+
+def free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class Api:
+    """JSON over HTTP with an optional bearer token; returns (status, parsed body)."""
+
+    def __init__(self, base, token=None):
+        self.base = base
+        self.token = token
+
+    def call(self, method, path, body=None, raw=None, headers=None):
+        data = raw if raw is not None else (json.dumps(body).encode() if body is not None else None)
+        request = urllib.request.Request(self.base + path, data=data, method=method)
+        request.add_header("Content-Type", "application/json")
+        if self.token:
+            request.add_header("Authorization", "Bearer " + self.token)
+        for key, value in (headers or {}).items():
+            request.add_header(key, value)
+        try:
+            with urllib.request.urlopen(request, timeout=60) as response:
+                return response.status, json.loads(response.read() or b"null")
+        except urllib.error.HTTPError as error:
+            text = error.read()
+            try:
+                return error.code, json.loads(text)
+            except ValueError:
+                return error.code, text.decode(errors="replace")
+
+    def get(self, path):
+        return self.call("GET", path)
+
+    def post(self, path, body=None, **kwargs):
+        return self.call("POST", path, body, **kwargs)
+
+
+class Server:
+    def __init__(self):
+        self.data_dir = tempfile.mkdtemp(prefix="gpupool-e2e-")
+        self.port = free_port()
+        self.node = "e2e-" + secrets.token_hex(4)
+        low = random.randrange(31000, 39000, 100)
+        self.port_range = f"{low}-{low + 99}"
+        self.base = f"http://127.0.0.1:{self.port}"
+        self.process = None
+        self.log_path = os.path.join(self.data_dir, "server.log")
+
+    def start(self):
+        env = dict(os.environ, GPUPOOL_ADMIN_PASSWORD=ADMIN_PASSWORD)
+        log = open(self.log_path, "a")
+        self.process = subprocess.Popen(
+            [BINARY, "up", "--data-dir", self.data_dir, "--listen", f"127.0.0.1:{self.port}",
+             "--simulate-gpus", "4xA100-80GB", "--public-host", "127.0.0.1", "--node-name", self.node,
+             "--port-range", self.port_range],
+            stdout=log, stderr=subprocess.STDOUT, env=env)
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            assert self.process.poll() is None, "gpupool up exited:\n" + self.log()
+            status, _ = Api(self.base).get("/readyz") if self._answers() else (0, None)
+            if status == 200:
+                return
+            time.sleep(0.2)
+        raise AssertionError("gpupool up did not become ready:\n" + self.log())
+
+    def _answers(self):
+        try:
+            with socket.create_connection(("127.0.0.1", self.port), timeout=1):
+                return True
+        except OSError:
+            return False
+
+    def stop(self):
+        if self.process and self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            self.process.wait(timeout=30)
+
+    def log(self):
+        with open(self.log_path) as handle:
+            return handle.read()[-5000:]
+
+
+def docker(*args):
+    return subprocess.run(["docker", *args], capture_output=True, text=True)
+
+
+@pytest.fixture(scope="session")
+def server():
+    instance = Server()
+    instance.start()
+    yield instance
+    instance.stop()
+    ids = docker("ps", "-aq", "--filter", f"label=io.gpupool.node={instance.node}").stdout.split()
+    if ids:
+        docker("rm", "-f", *ids)
+    print(instance.log())
+    shutil.rmtree(instance.data_dir, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def admin(server):
+    api = Api(server.base)
+    status, body = api.post("/api/v1/auth/login", {"username": "admin", "password": ADMIN_PASSWORD})
+    assert status == 200, body
+    return Api(server.base, mint_token(server.base, "admin", ADMIN_PASSWORD))
+
+
+def mint_token(base, username, password):
+    """Logs in with the password (cookie + CSRF token) and mints an API token, as the CLI does."""
+    request = urllib.request.Request(base + "/api/v1/auth/login", method="POST",
+                                     data=json.dumps({"username": username, "password": password}).encode())
+    with urllib.request.urlopen(request, timeout=30) as response:
+        cookie = response.headers["Set-Cookie"].split(";")[0]
+        csrf = json.loads(response.read())["csrf_token"]
+    request = urllib.request.Request(base + "/api/v1/tokens", method="POST", data=b"{}",
+                                     headers={"Cookie": cookie, "X-CSRF-Token": csrf})
+    with urllib.request.urlopen(request, timeout=30) as response:
+        return json.loads(response.read())["token"]
+
+
+created_volumes = []
+
+
+@pytest.fixture(scope="session")
+def make_user(server, admin):
+    """Creates a fresh user (random name, so homes never carry over between runs)."""
+    def create(prefix):
+        name = prefix + secrets.token_hex(3)
+        password = "pw-" + secrets.token_hex(8)
+        status, body = admin.post("/api/v1/users", {"username": name, "password": password})
+        assert status == 201, body
+        created_volumes.append("gpupool-home-" + name)
+        return name, Api(server.base, mint_token(server.base, name, password))
+    yield create
+    for volume in created_volumes:
+        docker("volume", "rm", "-f", volume)
+
+
+def wait_for_state(api, session_id, wanted, timeout=180):
+    deadline = time.time() + timeout
+    body = None
+    while time.time() < deadline:
+        status, body = api.get(f"/api/v1/sessions/{session_id}")
+        assert status == 200, body
+        if body["state"] in wanted:
+            return body
+        if body["state"] == "ended":
+            break
+        time.sleep(0.25)
+    raise AssertionError(f"session {session_id} never reached {wanted}: {body}")

@@ -1,0 +1,144 @@
+"""What a user does, against a real `gpupool up`, Docker engine, Jupyter and OpenSSH."""
+import json
+import os
+import subprocess
+import tempfile
+import uuid
+from datetime import datetime, timezone
+
+import pytest
+import websocket
+
+from conftest import docker, wait_for_state
+
+SSH_OPTIONS = ["-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR",
+               "-o", "ConnectTimeout=10"]
+
+
+@pytest.fixture(scope="module")
+def key_pair():
+    directory = tempfile.mkdtemp(prefix="gpupool-e2e-key-")
+    path = os.path.join(directory, "id_ed25519")
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", path], check=True)
+    with open(path + ".pub") as handle:
+        return path, handle.read().strip()
+
+
+def ssh(session, key, command, user=None, extra=()):
+    info = session["ssh"]
+    return subprocess.run(
+        ["ssh", *SSH_OPTIONS, "-o", "BatchMode=yes", *extra, "-i", key, "-p", str(info["port"]),
+         f"{user or info['user']}@{info['host']}", command],
+        capture_output=True, text=True, timeout=60)
+
+
+def run_in_kernel(session, code):
+    """Starts a kernel through Jupyter's REST API and runs `code` over the kernel WebSocket."""
+    jupyter = session["jupyter"]
+    base = jupyter["base_url"]
+    token = jupyter["token"]
+    import urllib.request
+    request = urllib.request.Request(f"{base}api/kernels?token={token}", method="POST", data=b"{}")
+    with urllib.request.urlopen(request, timeout=60) as response:
+        kernel = json.loads(response.read())
+    ws_url = base.replace("http://", "ws://") + f"api/kernels/{kernel['id']}/channels?token={token}"
+    connection = websocket.create_connection(ws_url, timeout=60)
+    try:
+        message_id = uuid.uuid4().hex
+        connection.send(json.dumps({
+            "header": {"msg_id": message_id, "username": "e2e", "session": uuid.uuid4().hex,
+                       "msg_type": "execute_request", "version": "5.3",
+                       "date": datetime.now(timezone.utc).isoformat()},
+            "parent_header": {}, "metadata": {}, "channel": "shell", "buffers": [],
+            "content": {"code": code, "silent": False, "store_history": False, "user_expressions": {},
+                        "allow_stdin": False, "stop_on_error": True},
+        }))
+        output = ""
+        while True:
+            message = json.loads(connection.recv())
+            if message.get("parent_header", {}).get("msg_id") != message_id:
+                continue
+            if message["msg_type"] == "stream":
+                output += message["content"]["text"]
+            if message["msg_type"] == "error":
+                raise AssertionError("kernel error: " + "\n".join(message["content"]["traceback"]))
+            if message["msg_type"] == "status" and message["content"]["execution_state"] == "idle":
+                return output
+    finally:
+        connection.close()
+
+
+def test_user_gets_jupyter_and_ssh_and_keeps_a_home(server, make_user, key_pair):
+    key_path, public_key = key_pair
+    name, alice = make_user("alice")
+    _, bob = make_user("bob")
+    status, me = alice.call("PUT", "/api/v1/me/ssh-keys", {"keys": [public_key]})
+    assert status == 200, me
+
+    status, pool = alice.get("/api/v1/pool")
+    free_before = pool["gpu_models"][0]["free"]
+
+    status, session = alice.post("/api/v1/sessions", {"gpus": 1})
+    assert status == 201, session
+    session = wait_for_state(alice, session["id"], {"running"})
+    assert session["gpus"]["simulated"] is True
+    assert session["node"] == server.node
+
+    # Jupyter: a real kernel runs code through Jupyter's own API.
+    assert run_in_kernel(session, "print(6 * 7)") == "42\n"
+
+    # SSH: public key as the non-root user; torch imports; no passwords, no root.
+    result = ssh(session, key_path, "id -u && python3 -c 'import torch; print(torch.__version__)'")
+    assert result.returncode == 0, result.stderr
+    uid, torch_version = result.stdout.split()
+    assert int(uid) != 0
+    assert torch_version.startswith("1.13")
+    capabilities = ssh(session, key_path, "grep CapEff /proc/self/status").stdout
+    assert capabilities.split()[1] == "0000000000000000"
+    effective = ssh(session, key_path, "/usr/sbin/sshd -T -f /run/gpupool/sshd_config").stdout
+    assert "permitrootlogin no" in effective
+    assert "passwordauthentication no" in effective
+    assert "kbdinteractiveauthentication no" in effective
+    assert f"allowusers {name}" in effective
+    password_attempt = subprocess.run(
+        ["ssh", *SSH_OPTIONS, "-o", "BatchMode=yes", "-o", "PubkeyAuthentication=no",
+         "-o", "PreferredAuthentications=password,keyboard-interactive", "-p", str(session["ssh"]["port"]),
+         f"{name}@127.0.0.1", "true"], capture_output=True, text=True, timeout=60)
+    assert password_attempt.returncode == 255
+    assert "Permission denied (publickey)" in password_attempt.stderr
+    assert ssh(session, key_path, "true", user="root").returncode == 255
+    other_key = key_path + "-other"
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", other_key], check=True)
+    assert ssh(session, other_key, "true").returncode == 255
+
+    # The home survives the session.
+    marker = uuid.uuid4().hex
+    assert ssh(session, key_path, f"echo {marker} > ~/keep.txt").returncode == 0
+
+    # Another user cannot see or stop it.
+    assert bob.get(f"/api/v1/sessions/{session['id']}")[0] == 404
+    assert bob.call("DELETE", f"/api/v1/sessions/{session['id']}")[0] == 404
+
+    container = f"gpupool-{session['id']}"
+    inspect = json.loads(docker("inspect", container).stdout)[0]
+    host_config = inspect["HostConfig"]
+    assert host_config["CapDrop"] == ["ALL"]
+    assert "no-new-privileges" in host_config["SecurityOpt"]
+    assert host_config["Privileged"] is False
+    assert host_config["PidsLimit"] > 0 and host_config["Memory"] > 0 and host_config["NanoCpus"] > 0
+    assert not any("docker.sock" in (mount.get("Source") or "") for mount in inspect["Mounts"])
+
+    status, stopped = alice.call("DELETE", f"/api/v1/sessions/{session['id']}")
+    assert status == 200, stopped
+    ended = wait_for_state(alice, session["id"], {"ended"}, timeout=60)
+    assert ended["end_reason"] == "user_stopped"
+    assert docker("inspect", container).returncode != 0, "the container is gone"
+    status, pool = alice.get("/api/v1/pool")
+    assert pool["gpu_models"][0]["free"] == free_before, "the GPU is free again"
+
+    status, second = alice.post("/api/v1/sessions", {"gpus": 1})
+    assert status == 201, second
+    second = wait_for_state(alice, second["id"], {"running"})
+    assert ssh(second, key_path, "cat ~/keep.txt").stdout.strip() == marker
+    alice.call("DELETE", f"/api/v1/sessions/{second['id']}")
+    wait_for_state(alice, second["id"], {"ended"}, timeout=60)
