@@ -1,0 +1,165 @@
+// The agent against the real container engine: a desired session becomes a running
+// container whose Jupyter answers, and an undesired one is removed. Needs a Docker-API
+// engine and the default session image; skipped without them unless GPUPOOL_REQUIRE_ENGINE=1.
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <mutex>
+#include <random>
+#include <thread>
+
+#include "agent/agent.hpp"
+#include "core/random.hpp"
+#include "engine/container_engine.hpp"
+#include "gpu/gpu_probe.hpp"
+
+namespace gpupool {
+namespace {
+
+using namespace std::chrono_literals;
+
+constexpr const char* kImage = "gpupool/session:pytorch1.13-cpu-debian12-runtime";
+
+// A server stand-in: hands out a fixed desired state and records what the agent reports.
+class ScriptedChannel final : public agent::SyncChannel {
+ public:
+  Result<SyncResponse> sync(const SyncRequest& request) override {
+    std::lock_guard lock(mutex_);
+    last_request_ = request;
+    return desired_;
+  }
+  void on_change(std::function<void()> callback) override { callback_ = std::move(callback); }
+
+  void set_desired(std::vector<DesiredSession> desired) {
+    {
+      std::lock_guard lock(mutex_);
+      desired_.desired = std::move(desired);
+    }
+    if (callback_) callback_();
+  }
+  std::optional<ObservedPhase> phase_of(const std::string& id) {
+    std::lock_guard lock(mutex_);
+    for (const auto& observed : last_request_.observed) {
+      if (observed.session_id == id) return observed.phase;
+    }
+    return std::nullopt;
+  }
+
+ private:
+  std::mutex mutex_;
+  SyncResponse desired_;
+  SyncRequest last_request_;
+  std::function<void()> callback_;
+};
+
+class RealEngine : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    init_crypto();
+    auto address = detect_engine_address();
+    bool required = std::getenv("GPUPOOL_REQUIRE_ENGINE") != nullptr;
+    if (!address) {
+      if (required) FAIL() << address.error().message;
+      GTEST_SKIP() << address.error().message;
+    }
+    engine_ = std::move(*make_docker_api_engine(*address));
+    auto present = engine_->image_present(kImage);
+    ASSERT_TRUE(present.ok()) << present.error().message;
+    if (!*present) {
+      if (required) FAIL() << kImage << " is missing; run images/debian-jupyter/build.sh";
+      GTEST_SKIP() << kImage << " is missing";
+    }
+    node_ = "it-" + random_hex(4);
+    std::random_device seed;
+    port_ = 40000 + static_cast<int>(seed() % 20000);
+  }
+
+  void TearDown() override {
+    if (!engine_) return;
+    auto left = engine_->list_containers(std::string(agent::kNodeLabel) + "=" + node_);
+    if (left) {
+      for (const auto& container : *left) (void)engine_->remove_container(container.id);
+    }
+  }
+
+  DesiredSession desired(const std::string& id) {
+    DesiredSession session;
+    session.session_id = id;
+    session.username = "it" + random_hex(3);
+    session.uid = 29999;
+    session.image_reference = kImage;
+    session.jupyter_port = port_;
+    session.ssh_port = port_ + 1;
+    session.jupyter_token = random_hex(16);
+    session.cpus = 1;
+    session.memory_mb = 2048;
+    return session;
+  }
+
+  std::unique_ptr<ContainerEngine> engine_;
+  std::string node_;
+  int port_ = 0;
+};
+
+TEST_F(RealEngine, AnswersVersionAndImageQueries) {
+  EXPECT_TRUE(engine_->version().ok());
+  EXPECT_FALSE(*engine_->image_present("gpupool/no-such-image:none"));
+  EXPECT_EQ(engine_->container_state("gpupool-no-such-container").error().code, ErrorCode::not_found);
+  EXPECT_TRUE(engine_->remove_container("gpupool-no-such-container").ok()) << "removing twice is fine";
+}
+
+TEST_F(RealEngine, AgentStartsADesiredSessionAndRemovesItWhenNoLongerDesired) {
+  ScriptedChannel channel;
+  auto probe = std::move(*make_simulated_gpu_probe("1xA100-80GB"));
+  agent::AgentSettings settings;
+  settings.node.name = node_;
+  settings.container.node_name = node_;
+  settings.sync_interval = 200ms;
+  settings.ready_timeout = 120s;
+  agent::Agent agent(settings, channel, *engine_, *probe);
+  agent.start();
+
+  std::string id = "sit" + random_hex(4);
+  channel.set_desired({desired(id)});
+  auto deadline = std::chrono::steady_clock::now() + 120s;
+  while (channel.phase_of(id) != ObservedPhase::running && std::chrono::steady_clock::now() < deadline) {
+    ASSERT_NE(channel.phase_of(id), ObservedPhase::failed);
+    std::this_thread::sleep_for(100ms);
+  }
+  ASSERT_EQ(channel.phase_of(id), ObservedPhase::running);
+  auto containers = engine_->list_containers(std::string(agent::kNodeLabel) + "=" + node_);
+  ASSERT_EQ(containers->size(), 1u);
+  EXPECT_EQ(containers->front().labels.at(agent::kSessionLabel), id);
+
+  channel.set_desired({});
+  deadline = std::chrono::steady_clock::now() + 60s;
+  while (channel.phase_of(id).has_value() && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(100ms);
+  }
+  EXPECT_FALSE(channel.phase_of(id).has_value());
+  EXPECT_TRUE(engine_->list_containers(std::string(agent::kNodeLabel) + "=" + node_)->empty());
+  agent.stop();
+}
+
+TEST_F(RealEngine, AgentReportsAContainerThatCannotStart) {
+  ScriptedChannel channel;
+  auto probe = std::move(*make_simulated_gpu_probe("1xA100-80GB"));
+  agent::AgentSettings settings;
+  settings.node.name = node_;
+  settings.container.node_name = node_;
+  settings.sync_interval = 200ms;
+  agent::Agent agent(settings, channel, *engine_, *probe);
+  agent.start();
+  auto session = desired("sbad" + random_hex(4));
+  session.image_reference = "gpupool/no-such-image:none";
+  channel.set_desired({session});
+  auto deadline = std::chrono::steady_clock::now() + 30s;
+  while (channel.phase_of(session.session_id) != ObservedPhase::failed && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(100ms);
+  }
+  EXPECT_EQ(channel.phase_of(session.session_id), ObservedPhase::failed);
+  agent.stop();
+}
+
+}  // namespace
+}  // namespace gpupool

@@ -1,0 +1,101 @@
+// The gateway's HTTP server over real sockets: limits, malformed requests, keep-alive, and a
+// handler that throws, none of which may take it down.
+#include <gtest/gtest.h>
+
+#include <arpa/inet.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "core/http_client.hpp"
+#include "server/http_server.hpp"
+
+namespace gpupool::server {
+namespace {
+
+using namespace std::chrono_literals;
+
+class LiveServer : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    server_ = std::make_unique<HttpServer>([](const HttpExchange& exchange) {
+      if (exchange.path == "/throw") throw std::runtime_error("bug");
+      return HttpReply{200, "text/plain", exchange.method + " " + exchange.path + " " + std::to_string(exchange.body.size()), {}};
+    });
+    auto port = server_->listen("127.0.0.1", 0);
+    ASSERT_TRUE(port.ok());
+    port_ = *port;
+    server_->start(2);
+  }
+  void TearDown() override { server_->stop(); }
+
+  // Sends raw bytes and returns what comes back before the server closes or 2 s pass.
+  std::string raw(const std::string& bytes) {
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_port = htons(port_);
+    inet_pton(AF_INET, "127.0.0.1", &address.sin_addr);
+    EXPECT_EQ(connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address), 0);
+    timeval timeout{2, 0};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
+    (void)!write(fd, bytes.data(), bytes.size());
+    std::string reply;
+    char buffer[4096];
+    ssize_t got = 0;
+    while ((got = read(fd, buffer, sizeof buffer)) > 0) reply.append(buffer, static_cast<std::size_t>(got));
+    close(fd);
+    return reply;
+  }
+
+  Result<HttpResponse> get(const std::string& path) {
+    return http_call({false, "", "127.0.0.1", port_}, {"GET", path, "", {}}, 5s);
+  }
+
+  std::unique_ptr<HttpServer> server_;
+  std::uint16_t port_ = 0;
+};
+
+TEST_F(LiveServer, AnswersRequests) {
+  auto response = get("/hello?x=1");
+  ASSERT_TRUE(response.ok());
+  EXPECT_EQ(response->status, 200);
+  EXPECT_EQ(response->body, "GET /hello 0");
+  EXPECT_EQ(response->header("X-Content-Type-Options"), "nosniff");
+}
+
+TEST_F(LiveServer, RefusesOversizedBodiesWith413) {
+  auto reply = raw("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 2000000\r\n\r\n");
+  EXPECT_TRUE(reply.starts_with("HTTP/1.1 413")) << reply;
+  EXPECT_EQ(get("/").value().status, 200);
+}
+
+TEST_F(LiveServer, RefusesOversizedHeaders) {
+  auto reply = raw("GET / HTTP/1.1\r\nHost: x\r\nX-Big: " + std::string(20000, 'a') + "\r\n\r\n");
+  EXPECT_TRUE(reply.starts_with("HTTP/1.1 431")) << reply.substr(0, 40);
+}
+
+TEST_F(LiveServer, RefusesMalformedAndSmugglingShapes) {
+  for (const std::string& request :
+       {std::string("BLAH\r\n\r\n"), std::string("GET / HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nab"),
+        std::string("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: -5\r\n\r\n")}) {
+    auto reply = raw(request);
+    EXPECT_TRUE(reply.starts_with("HTTP/1.1 400")) << request << " → " << reply.substr(0, 40);
+  }
+  EXPECT_EQ(get("/").value().status, 200);
+}
+
+TEST_F(LiveServer, AHandlerThatThrowsGets500AndTheServerStaysUp) {
+  auto response = get("/throw");
+  ASSERT_TRUE(response.ok());
+  EXPECT_EQ(response->status, 500);
+  EXPECT_EQ(get("/").value().status, 200);
+}
+
+TEST_F(LiveServer, KeepsConnectionsAlive) {
+  auto reply = raw("GET /a HTTP/1.1\r\nHost: x\r\n\r\nGET /b HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+  EXPECT_NE(reply.find("GET /a 0"), std::string::npos);
+  EXPECT_NE(reply.find("GET /b 0"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace gpupool::server

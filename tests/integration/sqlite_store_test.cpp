@@ -1,0 +1,134 @@
+// The SQLite store on real files: migrations, durability across reopen, refusal of a
+// corrupt file, constraints and atomic transactions.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "store/sqlite/sqlite_store.hpp"
+
+namespace gpupool {
+namespace {
+
+class SqliteFile : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char pattern[] = "/tmp/gpupool-store-XXXXXX";
+    directory_ = mkdtemp(pattern);
+    path_ = directory_ + "/gpupool.db";
+  }
+  void TearDown() override { std::filesystem::remove_all(directory_); }
+
+  std::string directory_;
+  std::string path_;
+};
+
+Session sample_session(std::int64_t user_id) {
+  Session session;
+  session.id = "s1";
+  session.user_id = user_id;
+  session.request.image_tag = "pytorch1.13-cpu-debian12-runtime";
+  session.request.gpus = 2;
+  session.request.max_hours = 1.5;
+  session.image_reference = "gpupool/session:x";
+  session.jupyter_token = "token";
+  session.gpu_indices = {1, 3};
+  session.gpu_uuids = {"GPU-a", "GPU-b"};
+  session.created_at = 10;
+  session.updated_at = 10;
+  return session;
+}
+
+TEST_F(SqliteFile, KeepsDataAcrossReopen) {
+  {
+    auto store = SqliteStore::open(path_);
+    ASSERT_TRUE(store.ok()) << store.error().message;
+    auto user = (*store)->create_user("alice", "hash", false, 1);
+    ASSERT_TRUE(user.ok());
+    EXPECT_EQ(user->uid, kFirstSessionUid);
+    ASSERT_TRUE((*store)->insert_session(sample_session(user->id)).ok());
+  }
+  auto reopened = SqliteStore::open(path_);
+  ASSERT_TRUE(reopened.ok()) << reopened.error().message;
+  auto user = (*reopened)->find_user_by_name("alice");
+  ASSERT_TRUE(user.ok() && user->has_value());
+  auto session = (*reopened)->get_session("s1");
+  ASSERT_TRUE(session.ok() && session->has_value());
+  EXPECT_EQ((*session)->gpu_indices, (std::vector<int>{1, 3}));
+  EXPECT_EQ((*session)->gpu_uuids, (std::vector<std::string>{"GPU-a", "GPU-b"}));
+  EXPECT_EQ((*session)->request.max_hours, 1.5);
+  EXPECT_EQ((*session)->username, "alice");
+  EXPECT_EQ((*session)->uid, kFirstSessionUid);
+}
+
+TEST_F(SqliteFile, RefusesACorruptFileWithAClearMessage) {
+  {
+    std::ofstream out(path_);
+    out << std::string(8192, 'x');
+  }
+  auto store = SqliteStore::open(path_);
+  ASSERT_FALSE(store.ok());
+  EXPECT_NE(store.error().message.find("refusing to start"), std::string::npos) << store.error().message;
+}
+
+TEST_F(SqliteFile, RefusesADatabaseFromANewerGpupool) {
+  { ASSERT_TRUE(SqliteStore::open(path_).ok()); }
+  {
+    auto database = sqlite::Database::open(path_);
+    ASSERT_TRUE(database->execute("PRAGMA user_version = 999").ok());
+  }
+  auto store = SqliteStore::open(path_);
+  ASSERT_FALSE(store.ok());
+  EXPECT_NE(store.error().message.find("newer"), std::string::npos);
+}
+
+TEST_F(SqliteFile, UsernamesAreUniqueAndUidsDistinct) {
+  auto store = std::move(*SqliteStore::open(path_));
+  auto first = store->create_user("alice", "h", false, 1);
+  auto second = store->create_user("bob", "h", false, 1);
+  EXPECT_NE(first->uid, second->uid);
+  auto duplicate = store->create_user("alice", "h", true, 2);
+  ASSERT_FALSE(duplicate.ok());
+  EXPECT_EQ(duplicate.error().code, ErrorCode::conflict);
+}
+
+TEST_F(SqliteFile, FailedTransactionLeavesNothingBehind) {
+  auto store = std::move(*SqliteStore::open(path_));
+  auto user = *store->create_user("alice", "h", false, 1);
+  auto status = store->in_transaction([&]() -> Status {
+    EXPECT_TRUE(store->insert_session(sample_session(user.id)).ok());
+    return make_error(ErrorCode::conflict, "changed my mind");
+  });
+  EXPECT_FALSE(status.ok());
+  EXPECT_FALSE(store->get_session("s1")->has_value());
+  EXPECT_TRUE(store->session_events("s1")->empty());
+}
+
+TEST_F(SqliteFile, RecordsEveryStateChangeAsAnEvent) {
+  auto store = std::move(*SqliteStore::open(path_));
+  auto user = *store->create_user("alice", "h", false, 1);
+  Session session = sample_session(user.id);
+  ASSERT_TRUE(store->insert_session(session).ok());
+  session.state = SessionState::running;
+  session.updated_at = 20;
+  ASSERT_TRUE(store->update_session(session).ok());
+  ASSERT_TRUE(store->update_session(session).ok());  // no change, no event
+  auto events = *store->session_events("s1");
+  ASSERT_EQ(events.size(), 2u);
+  EXPECT_EQ(events[1].state, SessionState::running);
+  EXPECT_EQ(events[1].at, 20);
+}
+
+TEST_F(SqliteFile, CredentialsExpire) {
+  auto store = std::move(*SqliteStore::open(path_));
+  auto user = *store->create_user("alice", "h", false, 1);
+  ASSERT_TRUE(store->add_credential({"digest", user.id, CredentialKind::api_token, "cli", "", 1, 100}).ok());
+  EXPECT_TRUE(store->find_credential("digest", 99)->has_value());
+  EXPECT_FALSE(store->find_credential("digest", 100)->has_value());
+  ASSERT_TRUE(store->delete_credential("digest").ok());
+  EXPECT_FALSE(store->find_credential("digest", 50)->has_value());
+}
+
+}  // namespace
+}  // namespace gpupool
