@@ -1,3 +1,4 @@
+cmake_minimum_required(VERSION 3.25)
 # Fails when a source file includes a header from a layer it must not depend on.
 # Each layer lists the layers it may include (besides itself); dependencies point down.
 set(allowed_core "")

@@ -28,6 +28,7 @@ namespace {
 constexpr const char* kDefaultSimulation = "4xA100-80GB";
 constexpr const char* kDefaultImageTag = "pytorch1.13-cpu-debian12-runtime";
 constexpr const char* kDefaultImageReference = "gpupool/session:pytorch1.13-cpu-debian12-runtime";
+constexpr const char* kImageTagLabel = "io.gpupool.image.tag";
 
 int fail(const std::string& message) {
   spdlog::error("{}", message);
@@ -85,17 +86,33 @@ Status bootstrap_admin(server::AuthService& auth, const std::filesystem::path& d
   return {};
 }
 
-Status register_default_image(Store& store, ContainerEngine& engine) {
-  auto tag = catalog::parse_image_tag(kDefaultImageTag);
-  if (!tag) return tag.error();
-  auto present = engine.image_present(kDefaultImageReference);
-  if (!present) return present.error();
-  if (!*present) {
+// The catalog: every engine image labelled io.gpupool.image.tag with a valid semantic tag
+// (images/*/ recipes set it); the offline Debian image is the default.
+Status register_catalog_images(Store& store, ContainerEngine& engine) {
+  auto images = engine.list_images(kImageTagLabel);
+  if (!images) return images.error();
+  bool default_present = false;
+  for (const auto& image : *images) {
+    const std::string& tag_text = image.labels.at(kImageTagLabel);
+    auto tag = catalog::parse_image_tag(tag_text);
+    if (!tag) {
+      spdlog::warn("image {} skipped: {}", image.reference, tag.error().message);
+      continue;
+    }
+    bool is_default = tag_text == kDefaultImageTag;
+    default_present = default_present || is_default;
+    GPUPOOL_TRY(store.upsert_image({tag_text, image.reference, tag->framework, tag->framework_version, tag->cuda,
+                                    tag->cudnn, tag->flavor, is_default, "available"}));
+    spdlog::info("catalog: {} ({})", tag_text, image.reference);
+  }
+  if (!default_present) {
     spdlog::warn("default image {} is not in the engine; build it with images/debian-jupyter/build.sh",
                  kDefaultImageReference);
+    auto tag = catalog::parse_image_tag(kDefaultImageTag);
+    GPUPOOL_TRY(store.upsert_image({kDefaultImageTag, kDefaultImageReference, tag->framework, tag->framework_version,
+                                    tag->cuda, tag->cudnn, tag->flavor, true, "missing"}));
   }
-  return store.upsert_image({kDefaultImageTag, kDefaultImageReference, tag->framework, tag->framework_version,
-                             tag->cuda, tag->cudnn, tag->flavor, true, *present ? "available" : "missing"});
+  return {};
 }
 
 std::int64_t physical_memory_mb() {
@@ -149,7 +166,7 @@ int run_up(const UpOptions& options) {
   SystemClock clock;
   server::AuthService auth(**store, clock);
   if (auto admin = bootstrap_admin(auth, data_dir); !admin) return fail(admin.error().message);
-  if (auto image = register_default_image(**store, **engine); !image) return fail(image.error().message);
+  if (auto images = register_catalog_images(**store, **engine); !images) return fail(images.error().message);
 
   std::string host = host_name();
   std::string public_host = options.public_host.empty() ? host : options.public_host;

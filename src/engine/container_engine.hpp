@@ -51,6 +51,11 @@ struct ContainerInfo {
   bool running() const { return state == "running"; }
 };
 
+struct ImageInfo {
+  std::string reference;  // first repository:tag
+  std::map<std::string, std::string> labels;
+};
+
 class ContainerEngine {
  public:
   virtual ~ContainerEngine() = default;
@@ -58,6 +63,8 @@ class ContainerEngine {
   // The engine's version string; an `unavailable` Error when it does not answer.
   virtual Result<std::string> version() = 0;
   virtual Result<bool> image_present(const std::string& reference) = 0;
+  // Tagged images carrying the label key.
+  virtual Result<std::vector<ImageInfo>> list_images(const std::string& label_key) = 0;
   virtual Status ensure_volume(const std::string& name, const std::map<std::string, std::string>& labels) = 0;
   virtual Result<std::string> create_container(const ContainerSpec& spec) = 0;  // → id
   virtual Status start_container(const std::string& id) = 0;

@@ -55,6 +55,24 @@ class DockerApiEngine final : public ContainerEngine {
     return true;
   }
 
+  Result<std::vector<ImageInfo>> list_images(const std::string& label_key) override {
+    json filters = {{"label", json::array({label_key})}};
+    auto response = call("GET", "/images/json?filters=" + url_encode(filters.dump()), "", 30s);
+    if (!response) return response.error();
+    auto body = json::parse(response->body, nullptr, false);
+    if (response->status != 200 || !body.is_array()) return engine_error("image list", *response);
+    std::vector<ImageInfo> images;
+    for (const auto& item : body) {
+      if (!item.contains("RepoTags") || !item["RepoTags"].is_array() || item["RepoTags"].empty()) continue;
+      ImageInfo info{item["RepoTags"][0].get<std::string>(), {}};
+      if (item.contains("Labels") && item["Labels"].is_object()) {
+        info.labels = item["Labels"].get<std::map<std::string, std::string>>();
+      }
+      images.push_back(std::move(info));
+    }
+    return images;
+  }
+
   Status ensure_volume(const std::string& name, const std::map<std::string, std::string>& labels) override {
     json body = {{"Name", name}, {"Labels", labels}};
     auto response = call("POST", "/volumes/create", body.dump(), 30s);
