@@ -239,13 +239,13 @@ Agent::ReadyOutcome Agent::wait_until_ready(const DesiredSession& session) {
   for (int attempt = 1; !stopping_ && std::chrono::steady_clock::now() < deadline; ++attempt) {
     auto response = http_call(endpoint, request, 2s);
     if (response && response->status == 200) return ReadyOutcome::ready;
-    // Every second, make sure there is still something to wait for.
-    if (attempt % 20 == 0) {
+    // Every second or so, make sure there is still something to wait for.
+    if (attempt % 50 == 0) {
       auto state = engine_.container_state(container_name(session.session_id));
       bool gone = !state && state.error().code == ErrorCode::not_found;
       if (gone || (state && *state != "running")) return ReadyOutcome::exited;
     }
-    std::this_thread::sleep_for(50ms);
+    std::this_thread::sleep_for(20ms);
   }
   return ReadyOutcome::timed_out;
 }

@@ -51,10 +51,10 @@ int main(int argc, char** argv) {
   auto* stop_command = app.add_subcommand("stop", "stop a session (the home volume is kept)");
   stop_command->add_option("id", session_id, "session id")->required();
 
-  std::vector<std::string> ssh_extra;
-  auto* ssh_command = app.add_subcommand("ssh", "open an SSH shell in a running session");
+  auto* ssh_command = app.add_subcommand(
+      "ssh", "open an SSH shell in a running session: gpupool ssh ID [ssh options --] [command]");
   ssh_command->add_option("id", session_id, "session id")->required();
-  ssh_command->add_option("command", ssh_extra, "command to run instead of a shell");
+  ssh_command->prefix_command();  // everything after the id goes to ssh untouched
 
   auto* images_command = app.add_subcommand("images", "list the image catalog");
   auto* pool_command = app.add_subcommand("pool", "show free GPUs by model");
@@ -72,7 +72,7 @@ int main(int argc, char** argv) {
   }
   if (*ls_command) return gpupool::cli::list(everyone);
   if (*stop_command) return gpupool::cli::stop(session_id);
-  if (*ssh_command) return gpupool::cli::ssh(session_id, ssh_extra);
+  if (*ssh_command) return gpupool::cli::ssh(session_id, ssh_command->remaining());
   if (*images_command) return gpupool::cli::images();
   if (*pool_command) return gpupool::cli::pool();
   return 0;

@@ -3,6 +3,7 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <iostream>
 #include <thread>
 
@@ -147,9 +148,14 @@ int ssh(const std::string& id, const std::vector<std::string>& extra) {
                                                               (*session)["state"].get<std::string>())));
   }
   const auto& info = (*session)["ssh"];
-  std::vector<std::string> arguments = {"ssh", "-p", std::to_string(info["port"].get<int>()),
-                                        info["user"].get<std::string>() + "@" + info["host"].get<std::string>()};
-  arguments.insert(arguments.end(), extra.begin(), extra.end());
+  // Arguments before "--" are ssh options and go before the destination; the rest is the
+  // remote command.
+  auto separator = std::find(extra.begin(), extra.end(), "--");
+  auto command_start = separator == extra.end() ? extra.begin() : std::next(separator);
+  std::vector<std::string> arguments = {"ssh", "-p", std::to_string(info["port"].get<int>())};
+  if (separator != extra.end()) arguments.insert(arguments.end(), extra.begin(), separator);
+  arguments.push_back(info["user"].get<std::string>() + "@" + info["host"].get<std::string>());
+  arguments.insert(arguments.end(), command_start, extra.end());
   std::vector<char*> argv;
   for (auto& argument : arguments) argv.push_back(argument.data());
   argv.push_back(nullptr);

@@ -1,0 +1,56 @@
+"""The CLI, thin over the API: login, run, ls, ssh, stop — as a user types them."""
+import os
+import subprocess
+import tempfile
+
+from conftest import BINARY, ADMIN_PASSWORD
+
+
+def cli(home, *args, stdin=None):
+    env = dict(os.environ, HOME=home, XDG_CONFIG_HOME=os.path.join(home, ".config"))
+    env.pop("GPUPOOL_URL", None)
+    env.pop("GPUPOOL_TOKEN", None)
+    return subprocess.run([BINARY, *args], input=stdin, capture_output=True, text=True, env=env, timeout=300)
+
+
+def test_cli_login_run_ls_ssh_stop(server, admin):
+    home = tempfile.mkdtemp(prefix="gpupool-cli-")
+    key = os.path.join(home, "id_ed25519")
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", key], check=True)
+    with open(key + ".pub") as handle:
+        status, _ = admin.call("PUT", "/api/v1/me/ssh-keys", {"keys": [handle.read().strip()]})
+    assert status == 200
+
+    assert cli(home, "ls").returncode == 1, "not logged in yet"
+    wrong = cli(home, "login", server.base, "-u", "admin", "--password-stdin", stdin="wrong-password\n")
+    assert wrong.returncode == 1 and "wrong username or password" in wrong.stderr
+
+    login = cli(home, "login", server.base, "-u", "admin", "--password-stdin", stdin=ADMIN_PASSWORD + "\n")
+    assert login.returncode == 0, login.stderr
+    config = os.path.join(home, ".config", "gpupool", "config.json")
+    assert oct(os.stat(config).st_mode & 0o777) == "0o600"
+
+    run = cli(home, "run", "--gpus", "1")
+    assert run.returncode == 0, run.stderr
+    first_line = run.stdout.splitlines()[0]
+    session_id = first_line.split()[1]
+    assert first_line.endswith("running")
+    assert "jupyter: http://127.0.0.1:" in run.stdout
+    assert "ssh -p " in run.stdout
+
+    listing = cli(home, "ls")
+    assert listing.returncode == 0
+    assert any(session_id in line and "running" in line for line in listing.stdout.splitlines())
+
+    shell = cli(home, "ssh", session_id, "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
+                "-o", "BatchMode=yes", "-i", key, "--", "whoami")
+    # `gpupool ssh ID [ssh options] -- command`: the options go to ssh before the destination.
+    assert shell.returncode == 0, shell.stderr
+    assert shell.stdout.strip() == "admin"
+
+    assert "A100-80GB" in cli(home, "pool").stdout
+    assert "pytorch1.13-cpu-debian12-runtime" in cli(home, "images").stdout
+
+    stop = cli(home, "stop", session_id)
+    assert stop.returncode == 0 and "stopping" in stop.stdout
+    assert cli(home, "stop", "s-no-such").returncode == 1
