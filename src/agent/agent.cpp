@@ -15,7 +15,9 @@ using namespace std::chrono_literals;
 Agent::Agent(AgentSettings settings, SyncChannel& channel, ContainerEngine& engine, GpuProbe& probe)
     : settings_(std::move(settings)), channel_(channel), engine_(engine), probe_(probe) {}
 
-Agent::~Agent() { stop(); }
+Agent::~Agent() {
+  stop();
+}
 
 void Agent::start() {
   channel_.on_change([this] { wake(); });
@@ -53,7 +55,8 @@ void Agent::run_loop() {
     last_error = error;
     join_finished_workers();
     std::unique_lock lock(mutex_);
-    wake_condition_.wait_for(lock, settings_.sync_interval, [this] { return wake_requested_ || stopping_; });
+    wake_condition_.wait_for(lock, settings_.sync_interval,
+                             [this] { return wake_requested_ || stopping_; });
     wake_requested_ = false;
   }
 }
@@ -92,9 +95,12 @@ Result<SyncRequest> Agent::observe() {
     local = local_;
   }
   // Only this node's containers: another gpupool on the same engine is none of our business.
-  auto containers = engine_.list_containers(std::string(kNodeLabel) + "=" + settings_.container.node_name);
+  auto containers =
+      engine_.list_containers(std::string(kNodeLabel) + "=" + settings_.container.node_name);
   if (!containers) return containers.error();
-  std::erase_if(*containers, [](const ContainerInfo& container) { return !container.labels.contains(kSessionLabel); });
+  std::erase_if(*containers, [](const ContainerInfo& container) {
+    return !container.labels.contains(kSessionLabel);
+  });
 
   std::set<std::string> reported;
   auto report = [&](const std::string& id, ObservedPhase phase, std::string message = "") {
@@ -119,7 +125,8 @@ Result<SyncRequest> Agent::observe() {
 
 void Agent::converge(const SyncResponse& response, const std::vector<ContainerInfo>& containers) {
   std::map<std::string, const ContainerInfo*> by_session;
-  for (const auto& container : containers) by_session[container.labels.at(kSessionLabel)] = &container;
+  for (const auto& container : containers)
+    by_session[container.labels.at(kSessionLabel)] = &container;
   std::set<std::string> desired_ids;
 
   for (const auto& session : response.desired) {
@@ -128,7 +135,8 @@ void Agent::converge(const SyncResponse& response, const std::vector<ContainerIn
     bool ready = false;
     {
       std::lock_guard lock(mutex_);
-      busy = local_.in_flight.contains(session.session_id) || local_.failures.contains(session.session_id);
+      busy = local_.in_flight.contains(session.session_id) ||
+             local_.failures.contains(session.session_id);
       ready = local_.ready.contains(session.session_id);
     }
     if (busy) continue;
@@ -158,7 +166,8 @@ void Agent::converge(const SyncResponse& response, const std::vector<ContainerIn
       std::lock_guard lock(mutex_);
       busy = local_.in_flight.contains(id);
     }
-    if (!busy) launch(id, [this, id, container_id = container->id] { remove_container(id, container_id); });
+    if (!busy)
+      launch(id, [this, id, container_id = container->id] { remove_container(id, container_id); });
   }
 
   // Forget what neither the server nor the engine knows any more.
@@ -193,7 +202,8 @@ void Agent::join_finished_workers() {
   std::vector<Worker> finished;
   {
     std::lock_guard lock(mutex_);
-    auto split = std::partition(workers_.begin(), workers_.end(), [](const Worker& worker) { return !*worker.done; });
+    auto split = std::partition(workers_.begin(), workers_.end(),
+                                [](const Worker& worker) { return !*worker.done; });
     std::move(split, workers_.end(), std::back_inserter(finished));
     workers_.erase(split, workers_.end());
   }
@@ -208,8 +218,8 @@ void Agent::start_session(const DesiredSession& session, bool container_exists) 
   };
   if (!container_exists) {
     auto spec = make_session_container(session, settings_.container);
-    auto volume = engine_.ensure_volume(home_volume_name(session.username),
-                                        {{kUserLabel, session.username}});
+    auto volume =
+        engine_.ensure_volume(home_volume_name(session.username), {{kUserLabel, session.username}});
     if (!volume) return fail(volume.error().message);
     auto created = engine_.create_container(spec);
     if (!created && created.error().code == ErrorCode::conflict) {
@@ -222,10 +232,14 @@ void Agent::start_session(const DesiredSession& session, bool container_exists) 
     if (!started) return fail(started.error().message);
   }
   switch (wait_until_ready(session)) {
-    case ReadyOutcome::ready: break;
-    case ReadyOutcome::exited: return fail("the container exited or was removed before Jupyter answered");
+    case ReadyOutcome::ready:
+      break;
+    case ReadyOutcome::exited:
+      return fail("the container exited or was removed before Jupyter answered");
     case ReadyOutcome::timed_out:
-      if (!stopping_) fail(fmt::format("Jupyter did not answer within {} s", settings_.ready_timeout.count() / 1000));
+      if (!stopping_)
+        fail(fmt::format("Jupyter did not answer within {} s",
+                         settings_.ready_timeout.count() / 1000));
       return;
   }
   std::lock_guard lock(mutex_);
@@ -233,7 +247,8 @@ void Agent::start_session(const DesiredSession& session, bool container_exists) 
 }
 
 Agent::ReadyOutcome Agent::wait_until_ready(const DesiredSession& session) {
-  HttpEndpoint endpoint{false, "", settings_.readiness_host, static_cast<std::uint16_t>(session.jupyter_port)};
+  HttpEndpoint endpoint{false, "", settings_.readiness_host,
+                        static_cast<std::uint16_t>(session.jupyter_port)};
   HttpRequest request{"GET", fmt::format("/s/{}/api", session.session_id), "", {}};
   auto deadline = std::chrono::steady_clock::now() + settings_.ready_timeout;
   for (int attempt = 1; !stopping_ && std::chrono::steady_clock::now() < deadline; ++attempt) {
@@ -253,7 +268,8 @@ Agent::ReadyOutcome Agent::wait_until_ready(const DesiredSession& session) {
 void Agent::remove_container(const std::string& session_id, const std::string& container_id) {
   auto removed = engine_.remove_container(container_id);
   if (!removed) {
-    spdlog::warn("agent: cannot remove container of session {}: {}", session_id, removed.error().message);
+    spdlog::warn("agent: cannot remove container of session {}: {}", session_id,
+                 removed.error().message);
     return;
   }
   std::lock_guard lock(mutex_);

@@ -73,15 +73,15 @@ class Agent {
 
   std::mutex mutex_;
   std::condition_variable wake_condition_;
-  bool wake_requested_ = false;           // guarded by mutex_
-  LocalState local_;                      // guarded by mutex_
+  bool wake_requested_ = false;  // guarded by mutex_
+  LocalState local_;             // guarded by mutex_
   struct Worker {
     std::thread thread;
     std::shared_ptr<std::atomic<bool>> done;
   };
   void join_finished_workers();
 
-  std::vector<Worker> workers_;           // guarded by mutex_
+  std::vector<Worker> workers_;                 // guarded by mutex_
   std::vector<ContainerInfo> last_containers_;  // guarded by mutex_
   std::atomic<bool> stopping_{false};
   std::atomic<std::int64_t> last_sync_ok_{0};

@@ -8,7 +8,8 @@ namespace {
 
 // Root is needed only to add the user entry, write its files and drop to it; these are the
 // least capabilities that do that. setpriv then clears them all (CapEff 0 for the user).
-const std::vector<std::string> kInitCapabilities = {"CHOWN", "SETUID", "SETGID", "DAC_OVERRIDE", "FOWNER"};
+const std::vector<std::string> kInitCapabilities = {"CHOWN", "SETUID", "SETGID", "DAC_OVERRIDE",
+                                                    "FOWNER"};
 
 constexpr std::int64_t kPidsLimit = 4096;
 
@@ -23,11 +24,16 @@ std::string join(const std::vector<std::string>& items, std::string_view separat
 
 }  // namespace
 
-std::string container_name(const std::string& session_id) { return "gpupool-" + session_id; }
+std::string container_name(const std::string& session_id) {
+  return "gpupool-" + session_id;
+}
 
-std::string home_volume_name(const std::string& username) { return "gpupool-home-" + username; }
+std::string home_volume_name(const std::string& username) {
+  return "gpupool-home-" + username;
+}
 
-ContainerSpec make_session_container(const DesiredSession& session, const ContainerSettings& settings) {
+ContainerSpec make_session_container(const DesiredSession& session,
+                                     const ContainerSettings& settings) {
   ContainerSpec spec;
   spec.name = container_name(session.session_id);
   spec.image = session.image_reference;
@@ -40,9 +46,12 @@ ContainerSpec make_session_container(const DesiredSession& session, const Contai
       "GPUPOOL_AUTHORIZED_KEYS=" + join(session.authorized_keys, "\n"),
       // In simulation this is the only GPU assignment; with the NVIDIA runtime it matches
       // the DeviceRequests below.
-      "NVIDIA_VISIBLE_DEVICES=" + (session.gpu_uuids.empty() ? std::string("void") : join(session.gpu_uuids, ",")),
+      "NVIDIA_VISIBLE_DEVICES=" +
+          (session.gpu_uuids.empty() ? std::string("void") : join(session.gpu_uuids, ",")),
   };
-  spec.labels = {{kSessionLabel, session.session_id}, {kUserLabel, session.username}, {kNodeLabel, settings.node_name}};
+  spec.labels = {{kSessionLabel, session.session_id},
+                 {kUserLabel, session.username},
+                 {kNodeLabel, settings.node_name}};
   spec.user = "0";
   spec.cap_add = kInitCapabilities;
   spec.memory_bytes = session.memory_mb * 1024 * 1024;

@@ -25,7 +25,8 @@ struct ContainerSettings {
 std::string container_name(const std::string& session_id);
 std::string home_volume_name(const std::string& username);
 
-ContainerSpec make_session_container(const DesiredSession& session, const ContainerSettings& settings);
+ContainerSpec make_session_container(const DesiredSession& session,
+                                     const ContainerSettings& settings);
 
 // The POSIX shell script that runs as PID 1's child: user entry, authorized_keys, hardened
 // sshd config, then drops to the user to run sshd and Jupyter.

@@ -11,23 +11,32 @@ int main(int argc, char** argv) {
 
   gpupool::app::UpOptions up;
   auto* up_command = app.add_subcommand("up", "run server and local agent on this machine");
-  up_command->add_option("--data-dir", up.data_dir, "where the database and secrets live")->capture_default_str();
+  up_command->add_option("--data-dir", up.data_dir, "where the database and secrets live")
+      ->capture_default_str();
   up_command->add_option("--listen", up.listen, "HOST:PORT of the gateway")->capture_default_str();
-  up_command->add_option("--simulate-gpus", up.simulate_gpus, "simulate GPUs, e.g. 4xA100-80GB (default: NVML)");
-  up_command->add_option("--engine", up.engine, "container engine socket, unix:///path (default: detect)");
-  up_command->add_option("--public-host", up.public_host, "host name users reach sessions at (default: hostname)");
+  up_command->add_option("--simulate-gpus", up.simulate_gpus,
+                         "simulate GPUs, e.g. 4xA100-80GB (default: NVML)");
+  up_command->add_option("--engine", up.engine,
+                         "container engine socket, unix:///path (default: detect)");
+  up_command->add_option("--public-host", up.public_host,
+                         "host name users reach sessions at (default: hostname)");
   up_command->add_option("--node-name", up.node_name, "this node's name (default: hostname)");
-  up_command->add_option("--port-range", up.port_range, "host ports for session Jupyter/SSH")->capture_default_str();
-  up_command->add_option("--log-level", up.log_level, "debug, info, warn or error")->capture_default_str();
-  up_command->add_option("--http-threads", up.http_threads, "gateway threads (default: one per core)");
+  up_command->add_option("--port-range", up.port_range, "host ports for session Jupyter/SSH")
+      ->capture_default_str();
+  up_command->add_option("--log-level", up.log_level, "debug, info, warn or error")
+      ->capture_default_str();
+  up_command->add_option("--http-threads", up.http_threads,
+                         "gateway threads (default: one per core)");
 
   std::string url;
   std::string username;
   bool password_stdin = false;
-  auto* login_command = app.add_subcommand("login", "log in to a gpupool server and save an API token");
+  auto* login_command =
+      app.add_subcommand("login", "log in to a gpupool server and save an API token");
   login_command->add_option("url", url, "server URL, e.g. http://gpu-head:8080")->required();
   login_command->add_option("-u,--username", username, "user name (asked if absent)");
-  login_command->add_flag("--password-stdin", password_stdin, "read the password from standard input");
+  login_command->add_flag("--password-stdin", password_stdin,
+                          "read the password from standard input");
 
   gpupool::cli::RunOptions run;
   bool no_wait = false;
@@ -40,7 +49,8 @@ int main(int argc, char** argv) {
   run_command->add_option("--gpu-model", run.gpu_model, "GPU model, e.g. A100-80GB");
   auto* cpus_option = run_command->add_option("--cpus", cpus, "CPU cores");
   auto* memory_option = run_command->add_option("--memory-gb", memory_gb, "memory in GB");
-  auto* hours_option = run_command->add_option("--max-hours", max_hours, "end the session after this long");
+  auto* hours_option =
+      run_command->add_option("--max-hours", max_hours, "end the session after this long");
   run_command->add_flag("--no-wait", no_wait, "return at once instead of waiting for running");
 
   bool everyone = false;

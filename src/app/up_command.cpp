@@ -47,8 +47,9 @@ Result<std::pair<int, int>> parse_port_range(const std::string& text) {
   char dash = 0;
   std::istringstream in(text);
   if (!(in >> low >> dash >> high) || dash != '-' || low < 1024 || high > 65535 || high - low < 1) {
-    return make_error(ErrorCode::invalid_argument,
-                      fmt::format("--port-range \"{}\": expected LOW-HIGH within 1024-65535", text));
+    return make_error(
+        ErrorCode::invalid_argument,
+        fmt::format("--port-range \"{}\": expected LOW-HIGH within 1024-65535", text));
   }
   return std::pair{low, high};
 }
@@ -57,8 +58,8 @@ Result<std::unique_ptr<GpuProbe>> choose_gpu_probe(const std::string& simulate) 
   if (!simulate.empty()) return make_simulated_gpu_probe(simulate);
   auto nvml = make_nvml_gpu_probe();
   if (nvml) return nvml;
-  spdlog::warn("no NVIDIA GPUs found ({}); SIMULATING {} — sessions get no real GPU", nvml.error().message,
-               kDefaultSimulation);
+  spdlog::warn("no NVIDIA GPUs found ({}); SIMULATING {} — sessions get no real GPU",
+               nvml.error().message, kDefaultSimulation);
   return make_simulated_gpu_probe(kDefaultSimulation);
 }
 
@@ -79,9 +80,11 @@ Status bootstrap_admin(server::AuthService& auth, const std::filesystem::path& d
     std::ofstream out(path, std::ios::trunc);
     out << password << "\n";
   }
-  std::filesystem::permissions(path, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
-  std::cout << fmt::format("\n  Created user admin with password: {}\n  (saved to {}, mode 0600)\n\n", password,
-                           path.string())
+  std::filesystem::permissions(
+      path, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
+  std::cout << fmt::format(
+                   "\n  Created user admin with password: {}\n  (saved to {}, mode 0600)\n\n",
+                   password, path.string())
             << std::flush;
   return {};
 }
@@ -101,22 +104,26 @@ Status register_catalog_images(Store& store, ContainerEngine& engine) {
     }
     bool is_default = tag_text == kDefaultImageTag;
     default_present = default_present || is_default;
-    GPUPOOL_TRY(store.upsert_image({tag_text, image.reference, tag->framework, tag->framework_version, tag->cuda,
-                                    tag->cudnn, tag->flavor, is_default, "available"}));
+    GPUPOOL_TRY(
+        store.upsert_image({tag_text, image.reference, tag->framework, tag->framework_version,
+                            tag->cuda, tag->cudnn, tag->flavor, is_default, "available"}));
     spdlog::info("catalog: {} ({})", tag_text, image.reference);
   }
   if (!default_present) {
-    spdlog::warn("default image {} is not in the engine; build it with images/debian-jupyter/build.sh",
-                 kDefaultImageReference);
+    spdlog::warn(
+        "default image {} is not in the engine; build it with images/debian-jupyter/build.sh",
+        kDefaultImageReference);
     auto tag = catalog::parse_image_tag(kDefaultImageTag);
-    GPUPOOL_TRY(store.upsert_image({kDefaultImageTag, kDefaultImageReference, tag->framework, tag->framework_version,
-                                    tag->cuda, tag->cudnn, tag->flavor, true, "missing"}));
+    GPUPOOL_TRY(store.upsert_image({kDefaultImageTag, kDefaultImageReference, tag->framework,
+                                    tag->framework_version, tag->cuda, tag->cudnn, tag->flavor,
+                                    true, "missing"}));
   }
   return {};
 }
 
 std::int64_t physical_memory_mb() {
-  return static_cast<std::int64_t>(sysconf(_SC_PHYS_PAGES)) * sysconf(_SC_PAGE_SIZE) / (1024 * 1024);
+  return static_cast<std::int64_t>(sysconf(_SC_PHYS_PAGES)) * sysconf(_SC_PAGE_SIZE) /
+         (1024 * 1024);
 }
 
 }  // namespace
@@ -140,7 +147,8 @@ int run_up(const UpOptions& options) {
   std::filesystem::path data_dir(options.data_dir);
   std::error_code ec;
   std::filesystem::create_directories(data_dir, ec);
-  if (ec) return fail(fmt::format("cannot create data dir {}: {}", data_dir.string(), ec.message()));
+  if (ec)
+    return fail(fmt::format("cannot create data dir {}: {}", data_dir.string(), ec.message()));
   chmod(data_dir.c_str(), 0700);
 
   auto store = SqliteStore::open((data_dir / "gpupool.db").string());
@@ -166,7 +174,8 @@ int run_up(const UpOptions& options) {
   SystemClock clock;
   server::AuthService auth(**store, clock);
   if (auto admin = bootstrap_admin(auth, data_dir); !admin) return fail(admin.error().message);
-  if (auto images = register_catalog_images(**store, **engine); !images) return fail(images.error().message);
+  if (auto images = register_catalog_images(**store, **engine); !images)
+    return fail(images.error().message);
 
   std::string host = host_name();
   std::string public_host = options.public_host.empty() ? host : options.public_host;
@@ -194,27 +203,32 @@ int run_up(const UpOptions& options) {
     return last != 0 && now - last < 10'000 && (*store)->count_users().ok();
   };
   server::Api api(api_settings, auth, sessions, **store);
-  server::HttpServer http([&api](const server::HttpExchange& exchange) { return api.handle(exchange); });
+  server::HttpServer http(
+      [&api](const server::HttpExchange& exchange) { return api.handle(exchange); });
   auto bound = http.listen(listen->host, listen->port);
   if (!bound) return fail(bound.error().message);
-  int threads = options.http_threads > 0 ? options.http_threads
-                                         : static_cast<int>(std::max(2u, std::thread::hardware_concurrency()));
+  int threads = options.http_threads > 0
+                    ? options.http_threads
+                    : static_cast<int>(std::max(2u, std::thread::hardware_concurrency()));
   http.start(threads);
   agent.start();
 
   if (inventory->simulated) {
-    spdlog::warn("GPUs are SIMULATED: {} × {} (no real GPU is given to sessions)", inventory->gpus.size(),
+    spdlog::warn("GPUs are SIMULATED: {} × {} (no real GPU is given to sessions)",
+                 inventory->gpus.size(),
                  inventory->gpus.empty() ? "?" : inventory->gpus.front().model);
   } else {
-    spdlog::info("{} NVIDIA GPU(s), driver supports CUDA {}", inventory->gpus.size(), inventory->driver_cuda);
+    spdlog::info("{} NVIDIA GPU(s), driver supports CUDA {}", inventory->gpus.size(),
+                 inventory->driver_cuda);
   }
-  spdlog::info("gpupool is up: http://{}:{}/ (data in {})", listen->host == "0.0.0.0" ? public_host : listen->host,
-               *bound, data_dir.string());
+  spdlog::info("gpupool is up: http://{}:{}/ (data in {})",
+               listen->host == "0.0.0.0" ? public_host : listen->host, *bound, data_dir.string());
   std::cout << fmt::format("listening on port {}", *bound) << std::endl;
 
   int signal_number = 0;
   sigwait(&stop_signals, &signal_number);
-  spdlog::info("received {}, shutting down; session containers keep running", strsignal(signal_number));
+  spdlog::info("received {}, shutting down; session containers keep running",
+               strsignal(signal_number));
   http.stop();
   agent.stop();
   return 0;

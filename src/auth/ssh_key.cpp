@@ -49,7 +49,8 @@ Result<std::string> normalize_ssh_public_key(std::string_view line) {
     if (byte < 0x20 || byte == 0x7f) return invalid("contains control characters or line breaks");
   }
   auto first_space = line.find(' ');
-  if (first_space == std::string_view::npos) return invalid("expected \"<type> <base64> [comment]\"");
+  if (first_space == std::string_view::npos)
+    return invalid("expected \"<type> <base64> [comment]\"");
   std::string_view algorithm = line.substr(0, first_space);
   bool known = false;
   for (auto candidate : kAlgorithms) known = known || candidate == algorithm;
@@ -58,7 +59,8 @@ Result<std::string> normalize_ssh_public_key(std::string_view line) {
   std::string_view rest = line.substr(first_space + 1);
   auto second_space = rest.find(' ');
   std::string_view body = rest.substr(0, second_space);
-  std::string_view comment = second_space == std::string_view::npos ? "" : rest.substr(second_space + 1);
+  std::string_view comment =
+      second_space == std::string_view::npos ? "" : rest.substr(second_space + 1);
 
   bool decoded = false;
   auto blob = decode_base64(body, decoded);

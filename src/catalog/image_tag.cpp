@@ -48,7 +48,8 @@ Error bad_tag(std::string_view tag, std::string_view why) {
 Result<ImageTag> parse_image_tag(std::string_view tag) {
   if (tag.empty() || tag.size() > 128) return bad_tag(tag, "must be 1 to 128 characters");
   auto parts = split(tag, '-');
-  if (parts.size() < 3) return bad_tag(tag, "expected <framework><version>-<cudaX.Y|cpu>-…-<flavor>");
+  if (parts.size() < 3)
+    return bad_tag(tag, "expected <framework><version>-<cudaX.Y|cpu>-…-<flavor>");
 
   ImageTag parsed;
   auto [framework, version] = split_name_version(parts.front());
@@ -80,7 +81,8 @@ Result<ImageTag> parse_image_tag(std::string_view tag) {
     }
   }
   if (!saw_accelerator) return bad_tag(tag, "must name cudaX.Y or cpu");
-  if (!parsed.cudnn.empty() && parsed.cuda.empty()) return bad_tag(tag, "cudnn needs a cuda version");
+  if (!parsed.cudnn.empty() && parsed.cuda.empty())
+    return bad_tag(tag, "cudnn needs a cuda version");
   return parsed;
 }
 

@@ -43,7 +43,9 @@ Status save_config(const ClientConfig& config) {
   std::filesystem::path path = config_path();
   std::error_code ec;
   std::filesystem::create_directories(path.parent_path(), ec);
-  if (ec) return make_error(ErrorCode::internal, fmt::format("cannot create {}: {}", path.parent_path().string(), ec.message()));
+  if (ec)
+    return make_error(ErrorCode::internal, fmt::format("cannot create {}: {}",
+                                                       path.parent_path().string(), ec.message()));
   std::string temporary = path.string() + ".tmp";
   {
     std::ofstream out(temporary, std::ios::trunc);
@@ -52,17 +54,21 @@ Status save_config(const ClientConfig& config) {
     out << json{{"url", config.url}, {"token", config.token}}.dump(2) << "\n";
   }
   std::filesystem::rename(temporary, path, ec);
-  if (ec) return make_error(ErrorCode::internal, fmt::format("cannot write {}: {}", path.string(), ec.message()));
+  if (ec)
+    return make_error(ErrorCode::internal,
+                      fmt::format("cannot write {}: {}", path.string(), ec.message()));
   return {};
 }
 
-Result<json> api_call(const ClientConfig& config, const std::string& method, const std::string& path,
-                      const json& body, const std::vector<std::pair<std::string, std::string>>& headers,
+Result<json> api_call(const ClientConfig& config, const std::string& method,
+                      const std::string& path, const json& body,
+                      const std::vector<std::pair<std::string, std::string>>& headers,
                       std::string* set_cookie) {
   auto endpoint = parse_http_endpoint(config.url);
   if (!endpoint) return endpoint.error();
   HttpRequest request{method, path, body.is_null() ? "" : body.dump(), headers};
-  if (!config.token.empty()) request.headers.emplace_back("Authorization", "Bearer " + config.token);
+  if (!config.token.empty())
+    request.headers.emplace_back("Authorization", "Bearer " + config.token);
   auto response = http_call(*endpoint, request, 60s);
   if (!response) return response.error();
   auto parsed = json::parse(response->body, nullptr, false);
@@ -70,9 +76,11 @@ Result<json> api_call(const ClientConfig& config, const std::string& method, con
     std::string message = parsed.is_object() && parsed.contains("error")
                               ? parsed["error"].value("message", response->body)
                               : fmt::format("HTTP {}", response->status);
-    return make_error(response->status == 404 ? ErrorCode::not_found : ErrorCode::invalid_argument, message);
+    return make_error(response->status == 404 ? ErrorCode::not_found : ErrorCode::invalid_argument,
+                      message);
   }
-  if (parsed.is_discarded()) return make_error(ErrorCode::internal, "the server sent something that is not JSON");
+  if (parsed.is_discarded())
+    return make_error(ErrorCode::internal, "the server sent something that is not JSON");
   if (set_cookie != nullptr) *set_cookie = response->header("Set-Cookie");
   return parsed;
 }

@@ -22,9 +22,10 @@ Status save_config(const ClientConfig& config);
 
 // One JSON call. A reply with an {"error":…} body becomes an Error with its message.
 // `set_cookie`, when given, receives the reply's Set-Cookie header.
-Result<nlohmann::json> api_call(const ClientConfig& config, const std::string& method, const std::string& path,
-                                const nlohmann::json& body = nullptr,
-                                const std::vector<std::pair<std::string, std::string>>& headers = {},
-                                std::string* set_cookie = nullptr);
+Result<nlohmann::json> api_call(
+    const ClientConfig& config, const std::string& method, const std::string& path,
+    const nlohmann::json& body = nullptr,
+    const std::vector<std::pair<std::string, std::string>>& headers = {},
+    std::string* set_cookie = nullptr);
 
 }  // namespace gpupool::cli

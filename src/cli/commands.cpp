@@ -47,14 +47,19 @@ std::string text_or_dash(const json& value) {
 }
 
 void print_session(const json& session) {
-  std::cout << fmt::format("session {}  {}", session.value("id", ""), session.value("state", "")) << "\n";
-  if (!session.value("reason", "").empty()) std::cout << "  reason:  " << session.value("reason", "") << "\n";
+  std::cout << fmt::format("session {}  {}", session.value("id", ""), session.value("state", ""))
+            << "\n";
+  if (!session.value("reason", "").empty())
+    std::cout << "  reason:  " << session.value("reason", "") << "\n";
   const auto& gpus = session["gpus"];
-  std::cout << fmt::format("  gpus:    {} {}{}\n", gpus.value("count", 0), text_or_dash(gpus["model"]),
+  std::cout << fmt::format("  gpus:    {} {}{}\n", gpus.value("count", 0),
+                           text_or_dash(gpus["model"]),
                            gpus.value("simulated", false) ? " (simulated)" : "");
   std::cout << "  image:   " << session.value("image", "") << "\n";
-  if (session["jupyter"].is_object()) std::cout << "  jupyter: " << session["jupyter"].value("url", "") << "\n";
-  if (session["ssh"].is_object()) std::cout << "  ssh:     " << session["ssh"].value("command", "") << "\n";
+  if (session["jupyter"].is_object())
+    std::cout << "  jupyter: " << session["jupyter"].value("url", "") << "\n";
+  if (session["ssh"].is_object())
+    std::cout << "  ssh:     " << session["ssh"].value("command", "") << "\n";
 }
 
 }  // namespace
@@ -67,17 +72,18 @@ int login(const std::string& url, std::string username, bool password_from_stdin
   std::string password = read_password(password_from_stdin);
   ClientConfig anonymous{url, ""};
   std::string cookie;
-  auto login = api_call(anonymous, "POST", "/api/v1/auth/login", {{"username", username}, {"password", password}},
-                        {}, &cookie);
+  auto login = api_call(anonymous, "POST", "/api/v1/auth/login",
+                        {{"username", username}, {"password", password}}, {}, &cookie);
   if (!login) return report(login.error());
   cookie = cookie.substr(0, cookie.find(';'));
-  auto token = api_call(anonymous, "POST", "/api/v1/tokens", {{"name", "cli"}},
-                        {{"Cookie", cookie}, {"X-CSRF-Token", (*login)["csrf_token"].get<std::string>()}});
+  auto token =
+      api_call(anonymous, "POST", "/api/v1/tokens", {{"name", "cli"}},
+               {{"Cookie", cookie}, {"X-CSRF-Token", (*login)["csrf_token"].get<std::string>()}});
   if (!token) return report(token.error());
   auto saved = save_config({url, (*token)["token"].get<std::string>()});
   if (!saved) return report(saved.error());
-  std::cout << fmt::format("logged in to {} as {} (token saved in {})\n", url, (*login)["user"]["username"].get<std::string>(),
-                           config_path());
+  std::cout << fmt::format("logged in to {} as {} (token saved in {})\n", url,
+                           (*login)["user"]["username"].get<std::string>(), config_path());
   return 0;
 }
 
@@ -115,13 +121,17 @@ int run(const RunOptions& options) {
 int list(bool everyone) {
   auto config = load_config();
   if (!config) return report(config.error());
-  auto result = api_call(*config, "GET", everyone ? "/api/v1/sessions?all=true" : "/api/v1/sessions");
+  auto result =
+      api_call(*config, "GET", everyone ? "/api/v1/sessions?all=true" : "/api/v1/sessions");
   if (!result) return report(result.error());
-  std::cout << fmt::format("{:<14} {:<10} {:<9} {:<12} {:<34} {}\n", "ID", "USER", "STATE", "GPUS", "IMAGE", "SSH");
+  std::cout << fmt::format("{:<14} {:<10} {:<9} {:<12} {:<34} {}\n", "ID", "USER", "STATE", "GPUS",
+                           "IMAGE", "SSH");
   for (const auto& session : (*result)["sessions"]) {
     const auto& gpus = session["gpus"];
-    std::string gpu_text = fmt::format("{}×{}", gpus.value("count", 0), text_or_dash(gpus["model"]));
-    std::string ssh = session["ssh"].is_object() ? session["ssh"].value("command", "") : session.value("reason", "");
+    std::string gpu_text =
+        fmt::format("{}×{}", gpus.value("count", 0), text_or_dash(gpus["model"]));
+    std::string ssh = session["ssh"].is_object() ? session["ssh"].value("command", "")
+                                                 : session.value("reason", "");
     std::cout << fmt::format("{:<14} {:<10} {:<9} {:<12} {:<34} {}\n", session.value("id", ""),
                              session.value("user", ""), session.value("state", ""), gpu_text,
                              session.value("image", ""), ssh);
@@ -144,8 +154,9 @@ int ssh(const std::string& id, const std::vector<std::string>& extra) {
   auto session = api_call(*config, "GET", "/api/v1/sessions/" + id);
   if (!session) return report(session.error());
   if (!(*session)["ssh"].is_object()) {
-    return report(make_error(ErrorCode::conflict, fmt::format("session {} is {}, not running", id,
-                                                              (*session)["state"].get<std::string>())));
+    return report(make_error(
+        ErrorCode::conflict,
+        fmt::format("session {} is {}, not running", id, (*session)["state"].get<std::string>())));
   }
   const auto& info = (*session)["ssh"];
   // Arguments before "--" are ssh options and go before the destination; the rest is the
@@ -170,8 +181,9 @@ int images() {
   if (!result) return report(result.error());
   std::cout << fmt::format("{:<40} {:<10} {:<8} {}\n", "TAG", "CUDA", "STATUS", "DEFAULT");
   for (const auto& image : (*result)["images"]) {
-    std::cout << fmt::format("{:<40} {:<10} {:<8} {}\n", image.value("tag", ""), text_or_dash(image["cuda"]),
-                             image.value("status", ""), image.value("default", false) ? "yes" : "");
+    std::cout << fmt::format("{:<40} {:<10} {:<8} {}\n", image.value("tag", ""),
+                             text_or_dash(image["cuda"]), image.value("status", ""),
+                             image.value("default", false) ? "yes" : "");
   }
   return 0;
 }
@@ -183,8 +195,8 @@ int pool() {
   if (!result) return report(result.error());
   std::cout << fmt::format("{:<16} {:>6} {:>6}\n", "GPU MODEL", "FREE", "TOTAL");
   for (const auto& model : (*result)["gpu_models"]) {
-    std::cout << fmt::format("{:<16} {:>6} {:>6}\n", model.value("model", ""), model.value("free", 0),
-                             model.value("total", 0));
+    std::cout << fmt::format("{:<16} {:>6} {:>6}\n", model.value("model", ""),
+                             model.value("free", 0), model.value("total", 0));
   }
   std::cout << fmt::format("queued sessions: {}{}\n", (*result).value("queue_length", 0),
                            (*result).value("simulated", false) ? "  (GPUs are simulated)" : "");

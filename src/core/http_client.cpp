@@ -1,5 +1,6 @@
 #include "core/http_client.hpp"
 
+#include <strings.h>
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -7,7 +8,6 @@
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http.hpp>
 #include <charconv>
-#include <strings.h>
 
 #include <fmt/format.h>
 
@@ -127,8 +127,8 @@ Result<HttpResponse> http_call(const HttpEndpoint& endpoint, const HttpRequest& 
     asio::local::stream_protocol::socket socket(io);
     socket.connect(asio::local::stream_protocol::endpoint(endpoint.socket_path), ec);
     if (ec) {
-      return make_error(ErrorCode::unavailable,
-                        fmt::format("cannot connect to {}: {}", endpoint.socket_path, ec.message()));
+      return make_error(ErrorCode::unavailable, fmt::format("cannot connect to {}: {}",
+                                                            endpoint.socket_path, ec.message()));
     }
     return exchange(io, socket, endpoint, request, timeout, response_limit);
   }
@@ -141,8 +141,9 @@ Result<HttpResponse> http_call(const HttpEndpoint& endpoint, const HttpRequest& 
   asio::ip::tcp::socket socket(io);
   asio::connect(socket, addresses, ec);
   if (ec) {
-    return make_error(ErrorCode::unavailable, fmt::format("cannot connect to {}:{}: {}",
-                                                          endpoint.host, endpoint.port, ec.message()));
+    return make_error(
+        ErrorCode::unavailable,
+        fmt::format("cannot connect to {}:{}: {}", endpoint.host, endpoint.port, ec.message()));
   }
   return exchange(io, socket, endpoint, request, timeout, response_limit);
 }

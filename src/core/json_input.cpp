@@ -9,7 +9,9 @@ namespace gpupool {
 
 namespace {
 
-Error invalid(std::string message) { return make_error(ErrorCode::invalid_argument, std::move(message)); }
+Error invalid(std::string message) {
+  return make_error(ErrorCode::invalid_argument, std::move(message));
+}
 
 const Json* find_member(const Json& object, std::string_view key) {
   auto it = object.find(key);
@@ -72,7 +74,8 @@ Result<std::optional<std::int64_t>> optional_integer(const Json& object, std::st
   bool out_of_range = false;
   if (member->is_number_unsigned()) {
     auto value = member->get<std::uint64_t>();
-    out_of_range = value > static_cast<std::uint64_t>(max) || (min > 0 && value < static_cast<std::uint64_t>(min));
+    out_of_range = value > static_cast<std::uint64_t>(max) ||
+                   (min > 0 && value < static_cast<std::uint64_t>(min));
   } else {
     auto value = member->get<std::int64_t>();
     out_of_range = value < min || value > max;
@@ -81,8 +84,8 @@ Result<std::optional<std::int64_t>> optional_integer(const Json& object, std::st
   return std::optional<std::int64_t>{member->get<std::int64_t>()};
 }
 
-Result<std::optional<double>> optional_number(const Json& object, std::string_view key,
-                                              double min, double max) {
+Result<std::optional<double>> optional_number(const Json& object, std::string_view key, double min,
+                                              double max) {
   const Json* member = find_member(object, key);
   if (member == nullptr) return std::optional<double>{};
   if (!member->is_number()) return invalid(fmt::format("\"{}\" must be a number", key));
@@ -115,7 +118,8 @@ Result<std::vector<std::string>> required_string_array(const Json& object, std::
     if (!item.is_string()) return invalid(fmt::format("\"{}\" must be an array of strings", key));
     const auto& text = item.get_ref<const std::string&>();
     if (text.size() > max_length) {
-      return invalid(fmt::format("an item of \"{}\" is longer than {} characters", key, max_length));
+      return invalid(
+          fmt::format("an item of \"{}\" is longer than {} characters", key, max_length));
     }
     items.push_back(text);
   }

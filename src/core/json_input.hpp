@@ -34,8 +34,8 @@ Result<std::string> required_string(const Json& object, std::string_view key,
                                     std::size_t max_length);
 Result<std::optional<std::int64_t>> optional_integer(const Json& object, std::string_view key,
                                                      std::int64_t min, std::int64_t max);
-Result<std::optional<double>> optional_number(const Json& object, std::string_view key,
-                                              double min, double max);
+Result<std::optional<double>> optional_number(const Json& object, std::string_view key, double min,
+                                              double max);
 Result<std::optional<bool>> optional_bool(const Json& object, std::string_view key);
 Result<std::vector<std::string>> required_string_array(const Json& object, std::string_view key,
                                                        std::size_t max_items,

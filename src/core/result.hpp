@@ -32,12 +32,14 @@ struct Error {
   std::string message;
 };
 
-inline Error make_error(ErrorCode code, std::string message) { return Error{code, std::move(message)}; }
+inline Error make_error(ErrorCode code, std::string message) {
+  return Error{code, std::move(message)};
+}
 
 template <typename T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : state_(std::move(value)) {}  // NOLINT(google-explicit-constructor)
+  Result(T value) : state_(std::move(value)) {}      // NOLINT(google-explicit-constructor)
   Result(Error error) : state_(std::move(error)) {}  // NOLINT(google-explicit-constructor)
 
   bool ok() const { return state_.index() == 0; }
@@ -63,7 +65,8 @@ template <>
 class [[nodiscard]] Result<void> {
  public:
   Result() = default;
-  Result(Error error) : error_(std::move(error)), ok_(false) {}  // NOLINT(google-explicit-constructor)
+  Result(Error error)
+      : error_(std::move(error)), ok_(false) {}  // NOLINT(google-explicit-constructor)
 
   bool ok() const { return ok_; }
   explicit operator bool() const { return ok_; }
@@ -79,8 +82,8 @@ using Status = Result<void>;
 }  // namespace gpupool
 
 // Propagates the error of a Result-returning expression out of the current function.
-#define GPUPOOL_TRY(expr)                                       \
-  do {                                                          \
-    auto gpupool_try_result_ = (expr);                          \
+#define GPUPOOL_TRY(expr)                                              \
+  do {                                                                 \
+    auto gpupool_try_result_ = (expr);                                 \
     if (!gpupool_try_result_.ok()) return gpupool_try_result_.error(); \
   } while (false)

@@ -32,7 +32,7 @@ struct ContainerSpec {
   std::vector<std::string> command;
   std::vector<std::string> env;  // "KEY=value"
   std::map<std::string, std::string> labels;
-  std::string user;  // "uid:gid" or "0" for the init step
+  std::string user;                  // "uid:gid" or "0" for the init step
   std::vector<std::string> cap_add;  // everything else is dropped
   std::int64_t memory_bytes = 0;
   std::int64_t nano_cpus = 0;
@@ -65,7 +65,8 @@ class ContainerEngine {
   virtual Result<bool> image_present(const std::string& reference) = 0;
   // Tagged images carrying the label key.
   virtual Result<std::vector<ImageInfo>> list_images(const std::string& label_key) = 0;
-  virtual Status ensure_volume(const std::string& name, const std::map<std::string, std::string>& labels) = 0;
+  virtual Status ensure_volume(const std::string& name,
+                               const std::map<std::string, std::string>& labels) = 0;
   virtual Result<std::string> create_container(const ContainerSpec& spec) = 0;  // → id
   virtual Status start_container(const std::string& id) = 0;
   // The container's state ("running", "exited", …); not_found when there is none.

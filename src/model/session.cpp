@@ -29,7 +29,8 @@ constexpr std::array<std::pair<EndReason, std::string_view>, 9> kReasons{{
 }};
 
 template <typename Enum, std::size_t N>
-std::string_view name_of(const std::array<std::pair<Enum, std::string_view>, N>& table, Enum value) {
+std::string_view name_of(const std::array<std::pair<Enum, std::string_view>, N>& table,
+                         Enum value) {
   for (const auto& [candidate, name] : table) {
     if (candidate == value) return name;
   }
@@ -47,10 +48,18 @@ std::optional<Enum> value_of(const std::array<std::pair<Enum, std::string_view>,
 
 }  // namespace
 
-std::string_view to_string(SessionState state) { return name_of(kStates, state); }
-std::optional<SessionState> parse_session_state(std::string_view text) { return value_of(kStates, text); }
-std::string_view to_string(EndReason reason) { return name_of(kReasons, reason); }
-std::optional<EndReason> parse_end_reason(std::string_view text) { return value_of(kReasons, text); }
+std::string_view to_string(SessionState state) {
+  return name_of(kStates, state);
+}
+std::optional<SessionState> parse_session_state(std::string_view text) {
+  return value_of(kStates, text);
+}
+std::string_view to_string(EndReason reason) {
+  return name_of(kReasons, reason);
+}
+std::optional<EndReason> parse_end_reason(std::string_view text) {
+  return value_of(kReasons, text);
+}
 
 bool holds_resources(SessionState state) {
   return state == SessionState::scheduled || state == SessionState::starting ||

@@ -23,9 +23,9 @@ bool is_live(const Node& node, UnixMillis now) {
 
 int count_free_of_model(const NodeState& state, const std::string& model) {
   if (model.empty()) return static_cast<int>(state.free_gpus.size());
-  return static_cast<int>(std::count_if(state.free_gpus.begin(), state.free_gpus.end(), [&](int index) {
-    return state.node->gpus[static_cast<std::size_t>(index)].model == model;
-  }));
+  return static_cast<int>(std::count_if(
+      state.free_gpus.begin(), state.free_gpus.end(),
+      [&](int index) { return state.node->gpus[static_cast<std::size_t>(index)].model == model; }));
 }
 
 // The two lowest free ports of the node's range, or fewer if the range is exhausted.
@@ -91,8 +91,8 @@ Plan schedule(const Snapshot& snapshot, UnixMillis now) {
       }
     }
     if (best == nullptr) {
-      plan.queued.push_back({pending->session_id, static_cast<int>(plan.queued.size()) + 1,
-                             describe_wait(request)});
+      plan.queued.push_back(
+          {pending->session_id, static_cast<int>(plan.queued.size()) + 1, describe_wait(request)});
       continue;
     }
     Placement placement{pending->session_id, best->node->name, {}, {}, 0, 0};

@@ -17,35 +17,51 @@ namespace {
 
 int status_for(ErrorCode code) {
   switch (code) {
-    case ErrorCode::invalid_argument: return 400;
-    case ErrorCode::unauthorized: return 401;
-    case ErrorCode::forbidden: return 403;
-    case ErrorCode::quota_exceeded: return 403;
-    case ErrorCode::not_found: return 404;
-    case ErrorCode::conflict: return 409;
-    case ErrorCode::payload_too_large: return 413;
-    case ErrorCode::rate_limited: return 429;
-    case ErrorCode::unavailable: return 503;
-    case ErrorCode::internal: return 500;
+    case ErrorCode::invalid_argument:
+      return 400;
+    case ErrorCode::unauthorized:
+      return 401;
+    case ErrorCode::forbidden:
+      return 403;
+    case ErrorCode::quota_exceeded:
+      return 403;
+    case ErrorCode::not_found:
+      return 404;
+    case ErrorCode::conflict:
+      return 409;
+    case ErrorCode::payload_too_large:
+      return 413;
+    case ErrorCode::rate_limited:
+      return 429;
+    case ErrorCode::unavailable:
+      return 503;
+    case ErrorCode::internal:
+      return 500;
   }
   return 500;
 }
 
 HttpReply json_reply(int status, const json& body) {
-  return {status, "application/json", body.dump(-1, ' ', false, json::error_handler_t::replace), {}};
+  return {
+      status, "application/json", body.dump(-1, ' ', false, json::error_handler_t::replace), {}};
 }
 
 HttpReply error_reply(const Error& error) {
   if (error.code == ErrorCode::internal || error.code == ErrorCode::unavailable) {
     spdlog::warn("api: {}: {}", error_code_name(error.code), error.message);
   }
-  return json_reply(status_for(error.code),
-                    {{"error", {{"code", error_code_name(error.code)}, {"message", error.message}}}});
+  return json_reply(
+      status_for(error.code),
+      {{"error", {{"code", error_code_name(error.code)}, {"message", error.message}}}});
 }
 
-HttpReply error_reply(ErrorCode code, std::string message) { return error_reply(make_error(code, std::move(message))); }
+HttpReply error_reply(ErrorCode code, std::string message) {
+  return error_reply(make_error(code, std::move(message)));
+}
 
-bool is_safe_method(const std::string& method) { return method == "GET" || method == "HEAD"; }
+bool is_safe_method(const std::string& method) {
+  return method == "GET" || method == "HEAD";
+}
 
 // Same-origin: the Origin header's authority must be the Host the browser sent to.
 bool origin_matches_host(const std::string& origin, const std::string& host) {
@@ -124,13 +140,19 @@ HttpReply Api::route(const HttpExchange& exchange) {
 
   constexpr std::string_view kSessionsPrefix = "/api/v1/sessions/";
   auto method_not_allowed = [&] {
-    return json_reply(405, {{"error", {{"code", "method_not_allowed"}, {"message", method + " is not allowed here"}}}});
+    return json_reply(
+        405, {{"error",
+               {{"code", "method_not_allowed"}, {"message", method + " is not allowed here"}}}});
   };
-  if (path == "/api/v1/auth/logout") return method == "POST" ? logout(*principal) : method_not_allowed();
-  if (path == "/api/v1/tokens") return method == "POST" ? mint_token(exchange, *principal) : method_not_allowed();
+  if (path == "/api/v1/auth/logout")
+    return method == "POST" ? logout(*principal) : method_not_allowed();
+  if (path == "/api/v1/tokens")
+    return method == "POST" ? mint_token(exchange, *principal) : method_not_allowed();
   if (path == "/api/v1/me") return method == "GET" ? me(*principal) : method_not_allowed();
-  if (path == "/api/v1/me/ssh-keys") return method == "PUT" ? put_ssh_keys(exchange, *principal) : method_not_allowed();
-  if (path == "/api/v1/users") return method == "POST" ? create_user(exchange, *principal) : method_not_allowed();
+  if (path == "/api/v1/me/ssh-keys")
+    return method == "PUT" ? put_ssh_keys(exchange, *principal) : method_not_allowed();
+  if (path == "/api/v1/users")
+    return method == "POST" ? create_user(exchange, *principal) : method_not_allowed();
   if (path == "/api/v1/pool") return method == "GET" ? pool() : method_not_allowed();
   if (path == "/api/v1/images") return method == "GET" ? images() : method_not_allowed();
   if (path == "/api/v1/sessions") {
@@ -159,10 +181,11 @@ HttpReply Api::login(const HttpExchange& exchange) {
   if (!password) return error_reply(password.error());
   auto result = auth_.login(*username, *password, exchange.remote_address);
   if (!result) return error_reply(result.error());
-  HttpReply reply = json_reply(200, {{"user", user_view(result->user)}, {"csrf_token", result->csrf_token}});
+  HttpReply reply =
+      json_reply(200, {{"user", user_view(result->user)}, {"csrf_token", result->csrf_token}});
   reply.headers.emplace_back(
-      "Set-Cookie", fmt::format("{}={}; Path=/; HttpOnly; SameSite=Lax; Max-Age={}{}", kSessionCookie,
-                                result->cookie_secret, kLoginLifetimeMillis / 1000,
+      "Set-Cookie", fmt::format("{}={}; Path=/; HttpOnly; SameSite=Lax; Max-Age={}{}",
+                                kSessionCookie, result->cookie_secret, kLoginLifetimeMillis / 1000,
                                 settings_.secure_cookies ? "; Secure" : ""));
   return reply;
 }
@@ -171,7 +194,8 @@ HttpReply Api::logout(const Principal& principal) {
   auto status = auth_.logout(principal);
   if (!status) return error_reply(status.error());
   HttpReply reply = json_reply(200, {{"status", "logged out"}});
-  reply.headers.emplace_back("Set-Cookie", fmt::format("{}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0", kSessionCookie));
+  reply.headers.emplace_back(
+      "Set-Cookie", fmt::format("{}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0", kSessionCookie));
   return reply;
 }
 
@@ -188,16 +212,19 @@ HttpReply Api::mint_token(const HttpExchange& exchange, const Principal& princip
   if (*days) lifetime = static_cast<int>(**days);
   auto minted = auth_.mint_token(principal, name->value_or("api"), lifetime);
   if (!minted) return error_reply(minted.error());
-  return json_reply(201, {{"token", minted->token},
-                          {"name", minted->name},
-                          {"expires_at", minted->expires_at ? json(format_rfc3339(minted->expires_at)) : json(nullptr)}});
+  return json_reply(
+      201, {{"token", minted->token},
+            {"name", minted->name},
+            {"expires_at",
+             minted->expires_at ? json(format_rfc3339(minted->expires_at)) : json(nullptr)}});
 }
 
 HttpReply Api::me(const Principal& principal) {
   auto keys = store_.ssh_keys(principal.user.id);
   if (!keys) return error_reply(keys.error());
   json key_list = json::array();
-  for (const auto& key : *keys) key_list.push_back({{"key", key}, {"fingerprint", auth::ssh_key_fingerprint(key)}});
+  for (const auto& key : *keys)
+    key_list.push_back({{"key", key}, {"fingerprint", auth::ssh_key_fingerprint(key)}});
   json view = user_view(principal.user);
   view["groups"] = json::array();
   view["quota"] = nullptr;
@@ -211,12 +238,15 @@ HttpReply Api::put_ssh_keys(const HttpExchange& exchange, const Principal& princ
   if (!body) return error_reply(body.error());
   auto known = reject_unknown_fields(*body, {"keys"});
   if (!known) return error_reply(known.error());
-  auto keys = required_string_array(*body, "keys", auth::kMaxSshKeysPerUser, auth::kMaxSshKeyLength);
+  auto keys =
+      required_string_array(*body, "keys", auth::kMaxSshKeysPerUser, auth::kMaxSshKeyLength);
   if (!keys) return error_reply(keys.error());
   std::vector<std::string> normalized;
   for (std::size_t i = 0; i < keys->size(); ++i) {
     auto key = auth::normalize_ssh_public_key((*keys)[i]);
-    if (!key) return error_reply(ErrorCode::invalid_argument, fmt::format("keys[{}]: {}", i, key.error().message));
+    if (!key)
+      return error_reply(ErrorCode::invalid_argument,
+                         fmt::format("keys[{}]: {}", i, key.error().message));
     normalized.push_back(std::move(*key));
   }
   auto stored = store_.replace_ssh_keys(principal.user.id, normalized);
@@ -225,7 +255,8 @@ HttpReply Api::put_ssh_keys(const HttpExchange& exchange, const Principal& princ
 }
 
 HttpReply Api::create_user(const HttpExchange& exchange, const Principal& principal) {
-  if (!principal.user.admin) return error_reply(ErrorCode::forbidden, "only admins can create users");
+  if (!principal.user.admin)
+    return error_reply(ErrorCode::forbidden, "only admins can create users");
   auto body = parse_json_object(exchange.body);
   if (!body) return error_reply(body.error());
   auto known = reject_unknown_fields(*body, {"username", "password", "admin"});
@@ -253,7 +284,8 @@ HttpReply Api::create_session(const HttpExchange& exchange, const Principal& pri
 
 HttpReply Api::list_sessions(const HttpExchange& exchange, const Principal& principal) {
   bool everyone = exchange.query.find("all=true") != std::string::npos;
-  if (everyone && !principal.user.admin) return error_reply(ErrorCode::forbidden, "only admins can list all sessions");
+  if (everyone && !principal.user.admin)
+    return error_reply(ErrorCode::forbidden, "only admins can list all sessions");
   auto sessions = sessions_.list_sessions(principal.user, everyone);
   if (!sessions) return error_reply(sessions.error());
   json list = json::array();

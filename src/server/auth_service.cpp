@@ -16,7 +16,9 @@ constexpr int kFailuresPerUser = 10;
 constexpr int kFailuresPerAddress = 50;
 constexpr std::size_t kMaxTrackedKeys = 100'000;
 
-Error bad_credentials() { return make_error(ErrorCode::unauthorized, "wrong username or password"); }
+Error bad_credentials() {
+  return make_error(ErrorCode::unauthorized, "wrong username or password");
+}
 
 }  // namespace
 
@@ -50,8 +52,10 @@ Result<LoginResult> AuthService::login(const std::string& username, const std::s
   if (!name) return bad_credentials();
   std::string user_key = "user:" + *name;
   std::string address_key = "addr:" + source_address;
-  if (!allow_attempt(user_key, kFailuresPerUser) || !allow_attempt(address_key, kFailuresPerAddress)) {
-    return make_error(ErrorCode::rate_limited, "too many failed logins; try again in a few minutes");
+  if (!allow_attempt(user_key, kFailuresPerUser) ||
+      !allow_attempt(address_key, kFailuresPerAddress)) {
+    return make_error(ErrorCode::rate_limited,
+                      "too many failed logins; try again in a few minutes");
   }
   auto stored = store_.find_user_by_name(*name);
   if (!stored) return stored.error();
@@ -63,8 +67,9 @@ Result<LoginResult> AuthService::login(const std::string& username, const std::s
   forget_failures(user_key);
   LoginResult result{(*stored)->user, random_token(32), random_token(24)};
   UnixMillis now = clock_.now();
-  GPUPOOL_TRY(store_.add_credential({digest_hex(result.cookie_secret), result.user.id, CredentialKind::login,
-                                     "", result.csrf_token, now, now + kLoginLifetimeMillis}));
+  GPUPOOL_TRY(store_.add_credential({digest_hex(result.cookie_secret), result.user.id,
+                                     CredentialKind::login, "", result.csrf_token, now,
+                                     now + kLoginLifetimeMillis}));
   return result;
 }
 
@@ -73,7 +78,8 @@ Status AuthService::logout(const Principal& principal) {
 }
 
 Result<Principal> AuthService::authenticate(const std::string& secret, CredentialKind kind) {
-  auto unauthorized = make_error(ErrorCode::unauthorized, "not logged in, or the credential expired");
+  auto unauthorized =
+      make_error(ErrorCode::unauthorized, "not logged in, or the credential expired");
   if (secret.empty() || secret.size() > 256) return unauthorized;
   std::string digest = digest_hex(secret);
   auto credential = store_.find_credential(digest, clock_.now());
@@ -90,8 +96,8 @@ Result<MintedToken> AuthService::mint_token(const Principal& principal, const st
   MintedToken minted{"gp_" + random_token(32), name, 0};
   UnixMillis now = clock_.now();
   if (lifetime_days) minted.expires_at = now + std::int64_t{*lifetime_days} * 24 * 3600 * 1000;
-  GPUPOOL_TRY(store_.add_credential({digest_hex(minted.token), principal.user.id, CredentialKind::api_token,
-                                     name, "", now, minted.expires_at}));
+  GPUPOOL_TRY(store_.add_credential({digest_hex(minted.token), principal.user.id,
+                                     CredentialKind::api_token, name, "", now, minted.expires_at}));
   return minted;
 }
 

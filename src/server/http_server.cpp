@@ -23,14 +23,16 @@ using namespace std::chrono_literals;
 
 std::string HttpExchange::header(std::string_view name) const {
   for (const auto& [key, value] : headers) {
-    if (key.size() == name.size() && strncasecmp(key.data(), name.data(), name.size()) == 0) return value;
+    if (key.size() == name.size() && strncasecmp(key.data(), name.data(), name.size()) == 0)
+      return value;
   }
   return {};
 }
 
 namespace {
 
-http::response<http::string_body> to_beast(const HttpReply& reply, unsigned version, bool keep_alive) {
+http::response<http::string_body> to_beast(const HttpReply& reply, unsigned version,
+                                           bool keep_alive) {
   http::response<http::string_body> response{static_cast<http::status>(reply.status), version};
   response.set(http::field::server, "gpupool");
   response.set(http::field::content_type, reply.content_type);
@@ -44,13 +46,16 @@ http::response<http::string_body> to_beast(const HttpReply& reply, unsigned vers
 }
 
 HttpReply plain_error(int status, std::string_view code, std::string_view message) {
-  return {status, "application/json",
-          fmt::format(R"({{"error":{{"code":"{}","message":"{}"}}}})", code, message), {}};
+  return {status,
+          "application/json",
+          fmt::format(R"({{"error":{{"code":"{}","message":"{}"}}}})", code, message),
+          {}};
 }
 
 class Connection : public std::enable_shared_from_this<Connection> {
  public:
-  Connection(tcp::socket socket, const HttpHandler& handler) : stream_(std::move(socket)), handler_(handler) {}
+  Connection(tcp::socket socket, const HttpHandler& handler)
+      : stream_(std::move(socket)), handler_(handler) {}
 
   void start() {
     asio::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->read(); });
@@ -62,20 +67,22 @@ class Connection : public std::enable_shared_from_this<Connection> {
     parser_->body_limit(kMaxRequestBody);
     parser_->header_limit(kMaxRequestHeaders);
     stream_.expires_after(30s);
-    http::async_read(stream_, buffer_, *parser_,
-                     [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_read(ec); });
+    http::async_read(
+        stream_, buffer_, *parser_,
+        [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_read(ec); });
   }
 
   void on_read(beast::error_code ec) {
-    if (ec == http::error::end_of_stream || ec == beast::error::timeout || ec == asio::error::connection_reset ||
-        ec == asio::error::operation_aborted) {
+    if (ec == http::error::end_of_stream || ec == beast::error::timeout ||
+        ec == asio::error::connection_reset || ec == asio::error::operation_aborted) {
       return close();
     }
     if (ec == http::error::body_limit) {
       return reply_and_close(plain_error(413, "payload_too_large", "request body is over 1 MiB"));
     }
     if (ec == http::error::header_limit) {
-      return reply_and_close(plain_error(431, "invalid_argument", "request headers are over 16 KiB"));
+      return reply_and_close(
+          plain_error(431, "invalid_argument", "request headers are over 16 KiB"));
     }
     if (ec) return reply_and_close(plain_error(400, "invalid_argument", "malformed HTTP request"));
 
@@ -109,11 +116,12 @@ class Connection : public std::enable_shared_from_this<Connection> {
     auto shared = std::make_shared<http::response<http::string_body>>(std::move(response));
     bool keep_alive = shared->keep_alive();
     stream_.expires_after(30s);
-    http::async_write(stream_, *shared,
-                      [self = shared_from_this(), shared, keep_alive](beast::error_code ec, std::size_t) {
-                        if (ec || !keep_alive) return self->close();
-                        self->read();
-                      });
+    http::async_write(
+        stream_, *shared,
+        [self = shared_from_this(), shared, keep_alive](beast::error_code ec, std::size_t) {
+          if (ec || !keep_alive) return self->close();
+          self->read();
+        });
   }
 
   void reply_and_close(const HttpReply& reply) { write(to_beast(reply, 11, false)); }
@@ -150,12 +158,15 @@ struct HttpServer::Impl {
 
 HttpServer::HttpServer(HttpHandler handler) : impl_(std::make_unique<Impl>(std::move(handler))) {}
 
-HttpServer::~HttpServer() { stop(); }
+HttpServer::~HttpServer() {
+  stop();
+}
 
 Result<std::uint16_t> HttpServer::listen(const std::string& host, std::uint16_t port) {
   beast::error_code ec;
   auto address = asio::ip::make_address(host, ec);
-  if (ec) return make_error(ErrorCode::invalid_argument, fmt::format("bad listen address \"{}\"", host));
+  if (ec)
+    return make_error(ErrorCode::invalid_argument, fmt::format("bad listen address \"{}\"", host));
   tcp::endpoint endpoint(address, port);
   auto& acceptor = impl_->acceptor;
   acceptor.open(endpoint.protocol(), ec);
@@ -163,7 +174,8 @@ Result<std::uint16_t> HttpServer::listen(const std::string& host, std::uint16_t 
   if (!ec) acceptor.bind(endpoint, ec);
   if (!ec) acceptor.listen(asio::socket_base::max_listen_connections, ec);
   if (ec) {
-    return make_error(ErrorCode::unavailable, fmt::format("cannot listen on {}:{}: {}", host, port, ec.message()));
+    return make_error(ErrorCode::unavailable,
+                      fmt::format("cannot listen on {}:{}: {}", host, port, ec.message()));
   }
   return acceptor.local_endpoint().port();
 }

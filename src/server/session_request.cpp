@@ -5,8 +5,8 @@
 namespace gpupool::server {
 
 Result<SessionRequest> parse_session_request(const Json& body) {
-  GPUPOOL_TRY(reject_unknown_fields(body, {"image", "gpus", "gpu_model", "gpu_memory_gb", "cpus", "memory_gb",
-                                           "max_hours"}));
+  GPUPOOL_TRY(reject_unknown_fields(
+      body, {"image", "gpus", "gpu_model", "gpu_memory_gb", "cpus", "memory_gb", "max_hours"}));
   SessionRequest request;
   auto image = optional_string(body, "image", 128);
   if (!image) return image.error();
@@ -22,7 +22,8 @@ Result<SessionRequest> parse_session_request(const Json& body) {
 
   if (body.contains("gpu_memory_gb") && !body["gpu_memory_gb"].is_null()) {
     return make_error(ErrorCode::invalid_argument,
-                      "\"gpu_memory_gb\" (fractional GPUs) is not available in this pool yet; ask for whole GPUs");
+                      "\"gpu_memory_gb\" (fractional GPUs) is not available in this pool yet; ask "
+                      "for whole GPUs");
   }
 
   auto cpus = optional_number(body, "cpus", 0.1, 256);

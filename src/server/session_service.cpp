@@ -14,7 +14,9 @@ namespace gpupool::server {
 
 namespace {
 
-Error invalid(std::string message) { return make_error(ErrorCode::invalid_argument, std::move(message)); }
+Error invalid(std::string message) {
+  return make_error(ErrorCode::invalid_argument, std::move(message));
+}
 
 bool is_live(const Node& node, UnixMillis now) {
   return now - node.last_seen <= scheduler::kNodeSilenceLimitMillis;
@@ -49,13 +51,16 @@ Status check_request_fits_pool(const SessionRequest& request, const std::vector<
   if (!request.gpu_model.empty() && !models.contains(request.gpu_model)) {
     std::string known;
     for (const auto& model : models) known += (known.empty() ? "" : ", ") + model;
-    return invalid(fmt::format("no GPU model \"{}\" in the pool (it has: {})", request.gpu_model, known));
+    return invalid(
+        fmt::format("no GPU model \"{}\" in the pool (it has: {})", request.gpu_model, known));
   }
   if (request.gpus > most_gpus) {
-    return invalid(fmt::format("asked for {} GPUs but the largest node has {}{}", request.gpus, most_gpus,
+    return invalid(fmt::format("asked for {} GPUs but the largest node has {}{}", request.gpus,
+                               most_gpus,
                                request.gpu_model.empty() ? "" : " " + request.gpu_model));
   }
-  if (!cpus_fit) return invalid(fmt::format("asked for {} CPUs, more than any node has", request.cpus));
+  if (!cpus_fit)
+    return invalid(fmt::format("asked for {} CPUs, more than any node has", request.cpus));
   if (!memory_fit) {
     return invalid(fmt::format("asked for {} GB of memory, more than any node has",
                                static_cast<double>(request.memory_mb) / 1024));
@@ -78,17 +83,21 @@ Result<Session> SessionService::request_session(const User& user, SessionRequest
   if (!images) return images.error();
   const Image* image = nullptr;
   for (const auto& candidate : *images) {
-    if (request.image_tag.empty() ? candidate.is_default : candidate.tag == request.image_tag) image = &candidate;
+    if (request.image_tag.empty() ? candidate.is_default : candidate.tag == request.image_tag)
+      image = &candidate;
   }
   if (image == nullptr) {
-    if (request.image_tag.empty()) return make_error(ErrorCode::unavailable, "no default image in the catalog");
-    return make_error(ErrorCode::not_found,
-                      fmt::format("image \"{}\" is not in the catalog (GET /api/v1/images lists them)",
-                                  request.image_tag.substr(0, 128)));
+    if (request.image_tag.empty())
+      return make_error(ErrorCode::unavailable, "no default image in the catalog");
+    return make_error(
+        ErrorCode::not_found,
+        fmt::format("image \"{}\" is not in the catalog (GET /api/v1/images lists them)",
+                    request.image_tag.substr(0, 128)));
   }
   if (image->status != "available") {
-    return make_error(ErrorCode::unavailable,
-                      fmt::format("image \"{}\" is in the catalog but not present on any node yet", image->tag));
+    return make_error(
+        ErrorCode::unavailable,
+        fmt::format("image \"{}\" is in the catalog but not present on any node yet", image->tag));
   }
   request.image_tag = image->tag;
 
@@ -115,8 +124,8 @@ Result<Session> SessionService::request_session(const User& user, SessionRequest
       return schedule_locked(now);
     }));
   }
-  spdlog::info("session {} requested by {}: {} GPU(s), image {}", session.id, user.username, request.gpus,
-               request.image_tag);
+  spdlog::info("session {} requested by {}: {} GPU(s), image {}", session.id, user.username,
+               request.gpus, request.image_tag);
   notify();
   return get_session(user, session.id);
 }
@@ -143,8 +152,10 @@ Result<Session> SessionService::stop_session(const User& user, const std::string
     if (!found) return found.error();
     Session session = std::move(*found);
     UnixMillis now = clock_.now();
-    EndReason reason = session.user_id == user.id ? EndReason::user_stopped : EndReason::admin_stopped;
-    std::string why = reason == EndReason::user_stopped ? "stopped by the user" : "stopped by an admin";
+    EndReason reason =
+        session.user_id == user.id ? EndReason::user_stopped : EndReason::admin_stopped;
+    std::string why =
+        reason == EndReason::user_stopped ? "stopped by the user" : "stopped by an admin";
     if (session.state == SessionState::queued) {
       end_session(session, reason, why, now);
     } else if (holds_resources(session.state) && session.state != SessionState::stopping) {
@@ -239,21 +250,26 @@ Status SessionService::apply_observations_locked(const SyncRequest& request, Uni
       // The agent reports every container it has: absence is authoritative.
       if (session.state == SessionState::stopping) {
         end_session(session, session.end_reason, session.reason, now);
-      } else if (session.state == SessionState::starting || session.state == SessionState::running) {
+      } else if (session.state == SessionState::starting ||
+                 session.state == SessionState::running) {
         end_session(session, EndReason::failed, "the container disappeared from the node", now);
       }
-    } else if (found->second->phase == ObservedPhase::failed && session.state != SessionState::stopping) {
+    } else if (found->second->phase == ObservedPhase::failed &&
+               session.state != SessionState::stopping) {
       end_session(session, EndReason::failed, found->second->message, now);
-    } else if (found->second->phase == ObservedPhase::starting && session.state == SessionState::scheduled) {
+    } else if (found->second->phase == ObservedPhase::starting &&
+               session.state == SessionState::scheduled) {
       session.state = SessionState::starting;
     } else if (found->second->phase == ObservedPhase::running &&
-               (session.state == SessionState::scheduled || session.state == SessionState::starting)) {
+               (session.state == SessionState::scheduled ||
+                session.state == SessionState::starting)) {
       session.state = SessionState::running;
       session.started_at = now;
     }
     if (session.state != before.state) {
       session.updated_at = now;
-      spdlog::info("session {}: {} → {}{}", session.id, to_string(before.state), to_string(session.state),
+      spdlog::info("session {}: {} → {}{}", session.id, to_string(before.state),
+                   to_string(session.state),
                    session.reason.empty() ? "" : " (" + session.reason + ")");
       GPUPOOL_TRY(store_.update_session(session));
     }
@@ -273,10 +289,10 @@ Result<SyncResponse> SessionService::desired_for_locked(const std::string& node)
       if (!keys) return keys.error();
       keys_by_user[session.user_id] = std::move(*keys);
     }
-    response.desired.push_back({session.id, session.username, session.uid, session.image_reference,
-                                session.gpu_indices, session.gpu_uuids, session.jupyter_port, session.ssh_port,
-                                session.jupyter_token, keys_by_user[session.user_id], session.request.cpus,
-                                session.request.memory_mb});
+    response.desired.push_back(
+        {session.id, session.username, session.uid, session.image_reference, session.gpu_indices,
+         session.gpu_uuids, session.jupyter_port, session.ssh_port, session.jupyter_token,
+         keys_by_user[session.user_id], session.request.cpus, session.request.memory_mb});
   }
   return response;
 }

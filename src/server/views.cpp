@@ -2,14 +2,15 @@
 
 #include <fmt/format.h>
 
-
 namespace gpupool::server {
 
 using nlohmann::json;
 
 namespace {
 
-json optional_time(UnixMillis time) { return time == 0 ? json(nullptr) : json(format_rfc3339(time)); }
+json optional_time(UnixMillis time) {
+  return time == 0 ? json(nullptr) : json(format_rfc3339(time));
+}
 
 }  // namespace
 
@@ -20,12 +21,14 @@ json session_view(const Session& session, const ViewContext& context) {
       {"user", session.username},
       {"state", to_string(session.state)},
       {"reason", session.reason},
-      {"end_reason", session.end_reason == EndReason::none ? json(nullptr) : json(to_string(session.end_reason))},
+      {"end_reason",
+       session.end_reason == EndReason::none ? json(nullptr) : json(to_string(session.end_reason))},
       {"image", session.request.image_tag},
       {"node", session.node.empty() ? json(nullptr) : json(session.node)},
       {"gpus",
        {{"count", session.request.gpus},
-        {"model", session.request.gpu_model.empty() ? json(nullptr) : json(session.request.gpu_model)},
+        {"model",
+         session.request.gpu_model.empty() ? json(nullptr) : json(session.request.gpu_model)},
         {"indices", session.gpu_indices},
         {"uuids", session.gpu_uuids},
         {"simulated", context.simulated}}},
@@ -39,7 +42,8 @@ json session_view(const Session& session, const ViewContext& context) {
       {"ssh", nullptr},
   };
   if (reachable) {
-    std::string base = fmt::format("http://{}:{}/s/{}/", context.public_host, session.jupyter_port, session.id);
+    std::string base =
+        fmt::format("http://{}:{}/s/{}/", context.public_host, session.jupyter_port, session.id);
     view["jupyter"] = {{"url", base + "?token=" + session.jupyter_token},
                        {"base_url", base},
                        {"token", session.jupyter_token}};
@@ -75,15 +79,16 @@ json pool_view(const PoolSummary& pool) {
   json nodes = json::array();
   for (std::size_t i = 0; i < pool.nodes.size(); ++i) {
     const Node& node = pool.nodes[i];
-    nodes.push_back({{"name", node.name},
-                     {"state", pool.node_live[i] ? "up" : "down"},
-                     {"simulated", node.simulated},
-                     {"gpus_total", node.gpus.size()},
-                     {"gpus_free", pool.node_free_gpus[i]},
-                     {"cpus", node.cpus},
-                     {"memory_gb", node.memory_mb / 1024},
-                     {"driver_cuda", node.driver_cuda.empty() ? json(nullptr) : json(node.driver_cuda)},
-                     {"last_seen", format_rfc3339(node.last_seen)}});
+    nodes.push_back(
+        {{"name", node.name},
+         {"state", pool.node_live[i] ? "up" : "down"},
+         {"simulated", node.simulated},
+         {"gpus_total", node.gpus.size()},
+         {"gpus_free", pool.node_free_gpus[i]},
+         {"cpus", node.cpus},
+         {"memory_gb", node.memory_mb / 1024},
+         {"driver_cuda", node.driver_cuda.empty() ? json(nullptr) : json(node.driver_cuda)},
+         {"last_seen", format_rfc3339(node.last_seen)}});
   }
   json models = json::array();
   for (const auto& model : pool.models) {
@@ -92,7 +97,9 @@ json pool_view(const PoolSummary& pool) {
                       {"total", model.total},
                       {"free", model.free}});
   }
-  return {{"nodes", nodes}, {"gpu_models", models}, {"queue_length", pool.queue_length},
+  return {{"nodes", nodes},
+          {"gpu_models", models},
+          {"queue_length", pool.queue_length},
           {"simulated", pool.simulated}};
 }
 

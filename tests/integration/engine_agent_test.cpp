@@ -104,8 +104,10 @@ class RealEngine : public ::testing::Test {
 TEST_F(RealEngine, AnswersVersionAndImageQueries) {
   EXPECT_TRUE(engine_->version().ok());
   EXPECT_FALSE(*engine_->image_present("gpupool/no-such-image:none"));
-  EXPECT_EQ(engine_->container_state("gpupool-no-such-container").error().code, ErrorCode::not_found);
-  EXPECT_TRUE(engine_->remove_container("gpupool-no-such-container").ok()) << "removing twice is fine";
+  EXPECT_EQ(engine_->container_state("gpupool-no-such-container").error().code,
+            ErrorCode::not_found);
+  EXPECT_TRUE(engine_->remove_container("gpupool-no-such-container").ok())
+      << "removing twice is fine";
 }
 
 TEST_F(RealEngine, AgentStartsADesiredSessionAndRemovesItWhenNoLongerDesired) {
@@ -122,7 +124,8 @@ TEST_F(RealEngine, AgentStartsADesiredSessionAndRemovesItWhenNoLongerDesired) {
   std::string id = "sit" + random_hex(4);
   channel.set_desired({desired(id)});
   auto deadline = std::chrono::steady_clock::now() + 120s;
-  while (channel.phase_of(id) != ObservedPhase::running && std::chrono::steady_clock::now() < deadline) {
+  while (channel.phase_of(id) != ObservedPhase::running &&
+         std::chrono::steady_clock::now() < deadline) {
     ASSERT_NE(channel.phase_of(id), ObservedPhase::failed);
     std::this_thread::sleep_for(100ms);
   }
@@ -154,7 +157,8 @@ TEST_F(RealEngine, AgentReportsAContainerThatCannotStart) {
   session.image_reference = "gpupool/no-such-image:none";
   channel.set_desired({session});
   auto deadline = std::chrono::steady_clock::now() + 30s;
-  while (channel.phase_of(session.session_id) != ObservedPhase::failed && std::chrono::steady_clock::now() < deadline) {
+  while (channel.phase_of(session.session_id) != ObservedPhase::failed &&
+         std::chrono::steady_clock::now() < deadline) {
     std::this_thread::sleep_for(100ms);
   }
   EXPECT_EQ(channel.phase_of(session.session_id), ObservedPhase::failed);

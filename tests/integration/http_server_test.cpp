@@ -19,7 +19,11 @@ class LiveServer : public ::testing::Test {
   void SetUp() override {
     server_ = std::make_unique<HttpServer>([](const HttpExchange& exchange) {
       if (exchange.path == "/throw") throw std::runtime_error("bug");
-      return HttpReply{200, "text/plain", exchange.method + " " + exchange.path + " " + std::to_string(exchange.body.size()), {}};
+      return HttpReply{
+          200,
+          "text/plain",
+          exchange.method + " " + exchange.path + " " + std::to_string(exchange.body.size()),
+          {}};
     });
     auto port = server_->listen("127.0.0.1", 0);
     ASSERT_TRUE(port.ok());
@@ -42,7 +46,8 @@ class LiveServer : public ::testing::Test {
     std::string reply;
     char buffer[4096];
     ssize_t got = 0;
-    while ((got = read(fd, buffer, sizeof buffer)) > 0) reply.append(buffer, static_cast<std::size_t>(got));
+    while ((got = read(fd, buffer, sizeof buffer)) > 0)
+      reply.append(buffer, static_cast<std::size_t>(got));
     close(fd);
     return reply;
   }
@@ -76,7 +81,9 @@ TEST_F(LiveServer, RefusesOversizedHeaders) {
 
 TEST_F(LiveServer, RefusesMalformedAndSmugglingShapes) {
   for (const std::string& request :
-       {std::string("BLAH\r\n\r\n"), std::string("GET / HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nab"),
+       {std::string("BLAH\r\n\r\n"),
+        std::string(
+            "GET / HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nab"),
         std::string("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: -5\r\n\r\n")}) {
     auto reply = raw(request);
     EXPECT_TRUE(reply.starts_with("HTTP/1.1 400")) << request << " → " << reply.substr(0, 40);
@@ -92,7 +99,8 @@ TEST_F(LiveServer, AHandlerThatThrowsGets500AndTheServerStaysUp) {
 }
 
 TEST_F(LiveServer, KeepsConnectionsAlive) {
-  auto reply = raw("GET /a HTTP/1.1\r\nHost: x\r\n\r\nGET /b HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+  auto reply = raw(
+      "GET /a HTTP/1.1\r\nHost: x\r\n\r\nGET /b HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
   EXPECT_NE(reply.find("GET /a 0"), std::string::npos);
   EXPECT_NE(reply.find("GET /b 0"), std::string::npos);
 }

@@ -69,7 +69,8 @@ TEST_F(SqliteFile, RefusesACorruptFileWithAClearMessage) {
   }
   auto store = SqliteStore::open(path_);
   ASSERT_FALSE(store.ok());
-  EXPECT_NE(store.error().message.find("refusing to start"), std::string::npos) << store.error().message;
+  EXPECT_NE(store.error().message.find("refusing to start"), std::string::npos)
+      << store.error().message;
 }
 
 TEST_F(SqliteFile, RefusesADatabaseFromANewerGpupool) {
@@ -123,7 +124,9 @@ TEST_F(SqliteFile, RecordsEveryStateChangeAsAnEvent) {
 TEST_F(SqliteFile, CredentialsExpire) {
   auto store = std::move(*SqliteStore::open(path_));
   auto user = *store->create_user("alice", "h", false, 1);
-  ASSERT_TRUE(store->add_credential({"digest", user.id, CredentialKind::api_token, "cli", "", 1, 100}).ok());
+  ASSERT_TRUE(
+      store->add_credential({"digest", user.id, CredentialKind::api_token, "cli", "", 1, 100})
+          .ok());
   EXPECT_TRUE(store->find_credential("digest", 99)->has_value());
   EXPECT_FALSE(store->find_credential("digest", 100)->has_value());
   ASSERT_TRUE(store->delete_credential("digest").ok());

@@ -36,7 +36,8 @@ TEST(SessionContainer, FollowsTheContainerContract) {
   EXPECT_EQ(spec.labels.at(kSessionLabel), "sabc");
   EXPECT_EQ(spec.labels.at(kUserLabel), "alice");
   EXPECT_EQ(spec.labels.at(kNodeLabel), "node-1");
-  EXPECT_EQ(spec.cap_add, (std::vector<std::string>{"CHOWN", "SETUID", "SETGID", "DAC_OVERRIDE", "FOWNER"}));
+  EXPECT_EQ(spec.cap_add,
+            (std::vector<std::string>{"CHOWN", "SETUID", "SETGID", "DAC_OVERRIDE", "FOWNER"}));
   EXPECT_EQ(spec.memory_bytes, 4096LL * 1024 * 1024);
   EXPECT_EQ(spec.nano_cpus, 2'000'000'000LL);
   EXPECT_GT(spec.pids_limit, 0);
@@ -57,15 +58,17 @@ TEST(SessionContainer, RequestsRealGpusFromTheEngine) {
 
 TEST(SessionContainer, InitScriptHardensSshAndDropsToTheUser) {
   const auto& script = session_init_script();
-  for (const char* line : {"PermitRootLogin no", "PasswordAuthentication no", "KbdInteractiveAuthentication no",
-                           "UsePAM no", "AllowUsers $user", "setpriv --reuid=\"$uid\"", "--clear-groups",
-                           "--NotebookApp.base_url=\"/s/$GPUPOOL_SESSION/\""}) {
+  for (const char* line :
+       {"PermitRootLogin no", "PasswordAuthentication no", "KbdInteractiveAuthentication no",
+        "UsePAM no", "AllowUsers $user", "setpriv --reuid=\"$uid\"", "--clear-groups",
+        "--NotebookApp.base_url=\"/s/$GPUPOOL_SESSION/\""}) {
     EXPECT_NE(script.find(line), std::string::npos) << line;
   }
 }
 
 TEST(DockerCreateBody, DropsAllCapabilitiesAndForbidsNewPrivileges) {
-  auto body = docker_api::create_body(make_session_container(desired(), {"node-1", "127.0.0.1", true}));
+  auto body =
+      docker_api::create_body(make_session_container(desired(), {"node-1", "127.0.0.1", true}));
   const auto& host = body["HostConfig"];
   EXPECT_EQ(host["CapDrop"], nlohmann::json::array({"ALL"}));
   EXPECT_EQ(host["SecurityOpt"], nlohmann::json::array({"no-new-privileges"}));

@@ -2,8 +2,8 @@
 
 #include <nlohmann/json.hpp>
 
-#include "service_fixture.hpp"
 #include "server/session_request.hpp"
+#include "service_fixture.hpp"
 
 namespace gpupool::testing {
 namespace {
@@ -17,7 +17,8 @@ class Api : public ServiceFixture {
  protected:
   Api() : api_({{"pool.example", true}, false, [] { return true; }}, *auth_, *sessions_, *store_) {}
 
-  server::HttpReply call(const std::string& method, const std::string& path, const std::string& body = "",
+  server::HttpReply call(const std::string& method, const std::string& path,
+                         const std::string& body = "",
                          std::vector<std::pair<std::string, std::string>> headers = {}) {
     server::HttpExchange exchange;
     exchange.method = method;
@@ -33,14 +34,16 @@ class Api : public ServiceFixture {
   }
 
   std::string token_for(const std::string& name) {
-    auto reply = call("POST", "/api/v1/auth/login", json{{"username", name}, {"password", "password-" + name}}.dump());
+    auto reply = call("POST", "/api/v1/auth/login",
+                      json{{"username", name}, {"password", "password-" + name}}.dump());
     EXPECT_EQ(reply.status, 200) << reply.body;
     std::string cookie;
     for (const auto& [key, value] : reply.headers) {
       if (key == "Set-Cookie") cookie = value.substr(0, value.find(';'));
     }
     auto csrf = json::parse(reply.body)["csrf_token"].get<std::string>();
-    auto minted = call("POST", "/api/v1/tokens", "{}", {{"Cookie", cookie}, {"X-CSRF-Token", csrf}});
+    auto minted =
+        call("POST", "/api/v1/tokens", "{}", {{"Cookie", cookie}, {"X-CSRF-Token", csrf}});
     EXPECT_EQ(minted.status, 201) << minted.body;
     return json::parse(minted.body)["token"].get<std::string>();
   }
@@ -64,12 +67,14 @@ TEST_F(Api, HealthNeedsNoLogin) {
 
 TEST_F(Api, EverythingElseNeedsCredentials) {
   EXPECT_EQ(call("GET", "/api/v1/me").status, 401);
-  EXPECT_EQ(call("GET", "/api/v1/sessions", "", {{"Authorization", "Bearer gp_forged"}}).status, 401);
+  EXPECT_EQ(call("GET", "/api/v1/sessions", "", {{"Authorization", "Bearer gp_forged"}}).status,
+            401);
   EXPECT_EQ(call("GET", "/api/v1/me", "", {{"Authorization", "Basic YWxpY2U6eA=="}}).status, 401);
 }
 
 TEST_F(Api, LoginSetsAnHttpOnlyCookieAndWrongPasswordsFail) {
-  auto reply = call("POST", "/api/v1/auth/login", R"({"username":"ALICE","password":"password-alice"})");
+  auto reply =
+      call("POST", "/api/v1/auth/login", R"({"username":"ALICE","password":"password-alice"})");
   ASSERT_EQ(reply.status, 200);
   ASSERT_EQ(reply.headers.size(), 1u);
   EXPECT_NE(reply.headers[0].second.find("HttpOnly"), std::string::npos);
@@ -81,36 +86,50 @@ TEST_F(Api, LoginSetsAnHttpOnlyCookieAndWrongPasswordsFail) {
 TEST_F(Api, LoginIsRateLimited) {
   int last = 0;
   for (int i = 0; i < 12; ++i) {
-    last = call("POST", "/api/v1/auth/login", R"({"username":"alice","password":"wrong-password"})").status;
+    last = call("POST", "/api/v1/auth/login", R"({"username":"alice","password":"wrong-password"})")
+               .status;
   }
   EXPECT_EQ(last, 429);
-  EXPECT_EQ(call("POST", "/api/v1/auth/login", R"({"username":"alice","password":"password-alice"})").status, 429);
+  EXPECT_EQ(
+      call("POST", "/api/v1/auth/login", R"({"username":"alice","password":"password-alice"})")
+          .status,
+      429);
   clock_.advance(6 * 60 * 1000);
-  EXPECT_EQ(call("POST", "/api/v1/auth/login", R"({"username":"alice","password":"password-alice"})").status, 200);
+  EXPECT_EQ(
+      call("POST", "/api/v1/auth/login", R"({"username":"alice","password":"password-alice"})")
+          .status,
+      200);
 }
 
 TEST_F(Api, CookieWritesNeedTheCsrfTokenAndOurOrigin) {
-  auto login = call("POST", "/api/v1/auth/login", R"({"username":"alice","password":"password-alice"})");
+  auto login =
+      call("POST", "/api/v1/auth/login", R"({"username":"alice","password":"password-alice"})");
   std::string cookie = login.headers[0].second.substr(0, login.headers[0].second.find(';'));
   std::string csrf = json::parse(login.body)["csrf_token"];
   EXPECT_EQ(call("GET", "/api/v1/me", "", {{"Cookie", cookie}}).status, 200);
   EXPECT_EQ(call("POST", "/api/v1/tokens", "{}", {{"Cookie", cookie}}).status, 403);
-  EXPECT_EQ(call("POST", "/api/v1/tokens", "{}", {{"Cookie", cookie}, {"X-CSRF-Token", "x" + csrf}}).status, 403);
+  EXPECT_EQ(call("POST", "/api/v1/tokens", "{}", {{"Cookie", cookie}, {"X-CSRF-Token", "x" + csrf}})
+                .status,
+            403);
   EXPECT_EQ(call("POST", "/api/v1/tokens", "{}",
                  {{"Cookie", cookie}, {"X-CSRF-Token", csrf}, {"Origin", "http://evil.example"}})
                 .status,
             403);
-  EXPECT_EQ(call("POST", "/api/v1/tokens", "{}",
-                 {{"Cookie", cookie}, {"X-CSRF-Token", csrf}, {"Origin", "http://pool.example:8080"}})
-                .status,
-            201);
+  EXPECT_EQ(
+      call("POST", "/api/v1/tokens", "{}",
+           {{"Cookie", cookie}, {"X-CSRF-Token", csrf}, {"Origin", "http://pool.example:8080"}})
+          .status,
+      201);
 }
 
 TEST_F(Api, LogoutRevokesTheCookie) {
-  auto login = call("POST", "/api/v1/auth/login", R"({"username":"alice","password":"password-alice"})");
+  auto login =
+      call("POST", "/api/v1/auth/login", R"({"username":"alice","password":"password-alice"})");
   std::string cookie = login.headers[0].second.substr(0, login.headers[0].second.find(';'));
   std::string csrf = json::parse(login.body)["csrf_token"];
-  EXPECT_EQ(call("POST", "/api/v1/auth/logout", "", {{"Cookie", cookie}, {"X-CSRF-Token", csrf}}).status, 200);
+  EXPECT_EQ(
+      call("POST", "/api/v1/auth/logout", "", {{"Cookie", cookie}, {"X-CSRF-Token", csrf}}).status,
+      200);
   EXPECT_EQ(call("GET", "/api/v1/me", "", {{"Cookie", cookie}}).status, 401);
 }
 
@@ -127,26 +146,35 @@ TEST_F(Api, SshKeysAreValidatedAndShownWithFingerprints) {
   auto token = token_for("alice");
   auto reply = as(token, "PUT", "/api/v1/me/ssh-keys", json{{"keys", {kKey}}}.dump());
   ASSERT_EQ(reply.status, 200) << reply.body;
-  EXPECT_EQ(json::parse(reply.body)["ssh_keys"][0]["fingerprint"], "SHA256:FylJdAj+HQetj7dwRRPsUxwffv7b5iSXFfVwBtTWd2Y");
+  EXPECT_EQ(json::parse(reply.body)["ssh_keys"][0]["fingerprint"],
+            "SHA256:FylJdAj+HQetj7dwRRPsUxwffv7b5iSXFfVwBtTWd2Y");
   auto bad = as(token, "PUT", "/api/v1/me/ssh-keys", R"({"keys":["ssh-ed25519 AAAA\nroot"]})");
   EXPECT_EQ(bad.status, 400);
   EXPECT_NE(bad.body.find("keys[0]"), std::string::npos);
   EXPECT_EQ(as(token, "PUT", "/api/v1/me/ssh-keys", R"({"keys":"not a list"})").status, 400);
-  EXPECT_EQ(json::parse(as(token, "GET", "/api/v1/me").body)["ssh_keys"].size(), 1u) << "a bad upload changes nothing";
+  EXPECT_EQ(json::parse(as(token, "GET", "/api/v1/me").body)["ssh_keys"].size(), 1u)
+      << "a bad upload changes nothing";
 }
 
 TEST_F(Api, OnlyAdminsCreateUsersAndNobodyGrantsThemselvesAdmin) {
   auto alice = token_for("alice");
-  auto refused = as(alice, "POST", "/api/v1/users", R"({"username":"mallory","password":"long-password","admin":true})");
+  auto refused = as(alice, "POST", "/api/v1/users",
+                    R"({"username":"mallory","password":"long-password","admin":true})");
   EXPECT_EQ(refused.status, 403);
   auto admin = token_for("root-admin");
-  auto created = as(admin, "POST", "/api/v1/users", R"({"username":"Carol","password":"long-password"})");
+  auto created =
+      as(admin, "POST", "/api/v1/users", R"({"username":"Carol","password":"long-password"})");
   ASSERT_EQ(created.status, 201) << created.body;
   EXPECT_EQ(json::parse(created.body)["username"], "carol");
   EXPECT_EQ(json::parse(created.body)["admin"], false);
-  EXPECT_EQ(as(admin, "POST", "/api/v1/users", R"({"username":"carol","password":"long-password"})").status, 409);
-  EXPECT_EQ(as(admin, "POST", "/api/v1/users", R"({"username":"c a","password":"long-password"})").status, 400);
-  EXPECT_EQ(as(admin, "POST", "/api/v1/users", R"({"username":"dave","password":"short"})").status, 400);
+  EXPECT_EQ(as(admin, "POST", "/api/v1/users", R"({"username":"carol","password":"long-password"})")
+                .status,
+            409);
+  EXPECT_EQ(
+      as(admin, "POST", "/api/v1/users", R"({"username":"c a","password":"long-password"})").status,
+      400);
+  EXPECT_EQ(as(admin, "POST", "/api/v1/users", R"({"username":"dave","password":"short"})").status,
+            400);
 }
 
 TEST_F(Api, CreatesAndShowsASession) {
@@ -158,11 +186,14 @@ TEST_F(Api, CreatesAndShowsASession) {
   EXPECT_EQ(session["image"], "pytorch1.13-cpu-debian12-runtime");
   EXPECT_TRUE(session["jupyter"].is_null()) << "no links before it runs";
   sync({{session["id"], ObservedPhase::running, ""}});
-  auto shown = json::parse(as(token, "GET", "/api/v1/sessions/" + session["id"].get<std::string>()).body);
+  auto shown =
+      json::parse(as(token, "GET", "/api/v1/sessions/" + session["id"].get<std::string>()).body);
   EXPECT_EQ(shown["state"], "running");
   EXPECT_EQ(shown["ssh"]["user"], "alice");
-  EXPECT_EQ(shown["ssh"]["command"], "ssh -p " + std::to_string(shown["ssh"]["port"].get<int>()) + " alice@pool.example");
-  EXPECT_NE(shown["jupyter"]["url"].get<std::string>().find("/s/" + session["id"].get<std::string>() + "/?token="),
+  EXPECT_EQ(shown["ssh"]["command"],
+            "ssh -p " + std::to_string(shown["ssh"]["port"].get<int>()) + " alice@pool.example");
+  EXPECT_NE(shown["jupyter"]["url"].get<std::string>().find(
+                "/s/" + session["id"].get<std::string>() + "/?token="),
             std::string::npos);
   EXPECT_EQ(shown["gpus"]["simulated"], true);
 }
@@ -170,7 +201,8 @@ TEST_F(Api, CreatesAndShowsASession) {
 TEST_F(Api, AnotherUsersSessionAnswers404) {
   auto alice = token_for("alice");
   auto bob = token_for("bob");
-  auto id = json::parse(as(alice, "POST", "/api/v1/sessions", R"({"gpus":1})").body)["id"].get<std::string>();
+  auto id = json::parse(as(alice, "POST", "/api/v1/sessions", R"({"gpus":1})").body)["id"]
+                .get<std::string>();
   EXPECT_EQ(as(bob, "GET", "/api/v1/sessions/" + id).status, 404);
   EXPECT_EQ(as(bob, "DELETE", "/api/v1/sessions/" + id).status, 404);
   EXPECT_EQ(json::parse(as(bob, "GET", "/api/v1/sessions").body)["sessions"].size(), 0u);
@@ -183,12 +215,14 @@ TEST_F(Api, BadSessionRequestsGetClear4xx) {
     const char* body;
     int status;
   };
-  for (const Case& c : {Case{"{", 400}, Case{"[]", 400}, Case{R"({"gpus":"1"})", 400}, Case{R"({"gpus":0})", 400},
-                        Case{R"({"gpus":1000000000})", 400}, Case{R"({"gpus":-1})", 400}, Case{R"({"gpus":1.5})", 400},
-                        Case{R"({"gpus":5})", 400}, Case{R"({"gpu":1})", 400}, Case{R"({"cpus":1e308})", 400},
-                        Case{R"({"memory_gb":-4})", 400}, Case{R"({"image":"ubuntu:latest"})", 404},
-                        Case{R"({"image":"registry.evil/pytorch1.13-cpu-debian12-runtime"})", 404},
-                        Case{R"({"image":7})", 400}, Case{R"({"gpu_memory_gb":8})", 400}}) {
+  for (const Case& c :
+       {Case{"{", 400}, Case{"[]", 400}, Case{R"({"gpus":"1"})", 400}, Case{R"({"gpus":0})", 400},
+        Case{R"({"gpus":1000000000})", 400}, Case{R"({"gpus":-1})", 400},
+        Case{R"({"gpus":1.5})", 400}, Case{R"({"gpus":5})", 400}, Case{R"({"gpu":1})", 400},
+        Case{R"({"cpus":1e308})", 400}, Case{R"({"memory_gb":-4})", 400},
+        Case{R"({"image":"ubuntu:latest"})", 404},
+        Case{R"({"image":"registry.evil/pytorch1.13-cpu-debian12-runtime"})", 404},
+        Case{R"({"image":7})", 400}, Case{R"({"gpu_memory_gb":8})", 400}}) {
     auto reply = as(token, "POST", "/api/v1/sessions", c.body);
     EXPECT_EQ(reply.status, c.status) << c.body << " → " << reply.body;
     auto parsed = json::parse(reply.body);
@@ -217,7 +251,8 @@ TEST_F(Api, PoolAndImagesAreListed) {
 }
 
 TEST(SessionRequest, DefaultsAndConversions) {
-  auto request = server::parse_session_request(json::parse(R"({"memory_gb": 0.5, "max_hours": 2})"));
+  auto request =
+      server::parse_session_request(json::parse(R"({"memory_gb": 0.5, "max_hours": 2})"));
   ASSERT_TRUE(request.ok());
   EXPECT_EQ(request->gpus, 1);
   EXPECT_EQ(request->memory_mb, 512);

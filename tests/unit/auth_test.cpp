@@ -24,7 +24,9 @@ TEST(Usernames, AreLowerCasedAndChecked) {
 }
 
 TEST(Usernames, RefuseUnicodeLookAlikesInsteadOfFoldingThem) {
-  EXPECT_FALSE(canonical_username("\xd0\xb0" "dmin").ok());  // Cyrillic a
+  EXPECT_FALSE(canonical_username("\xd0\xb0"
+                                  "dmin")
+                   .ok());                                     // Cyrillic a
   EXPECT_FALSE(canonical_username("admin\xe2\x80\x8b").ok());  // zero-width space
 }
 

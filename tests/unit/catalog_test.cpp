@@ -23,10 +23,11 @@ TEST(ImageTags, ParseACpuTagWithAnOs) {
 }
 
 TEST(ImageTags, RefuseMalformedTags) {
-  for (const char* bad : {"", "pytorch", "pytorch2.7-runtime", "pytorch-cuda11.8-runtime",
-                          "pytorch2.7-cuda11.8-nightly", "pytorch2.7-cudnn8-cpu-runtime",
-                          "pytorch2.7-cuda..8-runtime", "docker.io/evil/pytorch2.7-cuda11.8-runtime",
-                          "pytorch2.7-cpu-cudnn8-runtime"}) {
+  for (const char* bad :
+       {"", "pytorch", "pytorch2.7-runtime", "pytorch-cuda11.8-runtime",
+        "pytorch2.7-cuda11.8-nightly", "pytorch2.7-cudnn8-cpu-runtime",
+        "pytorch2.7-cuda..8-runtime", "docker.io/evil/pytorch2.7-cuda11.8-runtime",
+        "pytorch2.7-cpu-cudnn8-runtime"}) {
     EXPECT_FALSE(parse_image_tag(bad).ok()) << bad;
   }
 }

@@ -39,7 +39,8 @@ TEST(JsonInput, NamesTheFieldWithTheWrongType) {
 }
 
 TEST(JsonInput, EnforcesIntegerRangesIncludingHugeUnsignedValues) {
-  auto body = *parse_json_object(R"({"a": 0, "b": 1000000000, "c": 18446744073709551615, "d": 1.5})");
+  auto body =
+      *parse_json_object(R"({"a": 0, "b": 1000000000, "c": 18446744073709551615, "d": 1.5})");
   EXPECT_FALSE(optional_integer(body, "a", 1, 64).ok());
   EXPECT_FALSE(optional_integer(body, "b", 1, 64).ok());
   EXPECT_FALSE(optional_integer(body, "c", 1, 64).ok());

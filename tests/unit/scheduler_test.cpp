@@ -17,11 +17,13 @@ Node make_node(const std::string& name, int gpus, const std::string& model = "A1
   node.port_min = 30000;
   node.port_max = 30099;
   node.last_seen = kNow;
-  for (int i = 0; i < gpus; ++i) node.gpus.push_back({i, fmt::format("{}-gpu{}", name, i), model, 80 * 1024, true});
+  for (int i = 0; i < gpus; ++i)
+    node.gpus.push_back({i, fmt::format("{}-gpu{}", name, i), model, 80 * 1024, true});
   return node;
 }
 
-PendingRequest request(const std::string& id, int gpus, UnixMillis at = 1, const std::string& model = "") {
+PendingRequest request(const std::string& id, int gpus, UnixMillis at = 1,
+                       const std::string& model = "") {
   SessionRequest session_request;
   session_request.gpus = gpus;
   session_request.gpu_model = model;
@@ -59,7 +61,8 @@ TEST(Schedule, BestFitKeepsTheEmptyNodeForBigRequests) {
 }
 
 TEST(Schedule, QueuesWhatDoesNotFitWithReasonAndPosition) {
-  Snapshot snapshot{{make_node("n1", 2)}, {}, {request("a", 2, 1), request("b", 2, 2), request("c", 1, 3)}};
+  Snapshot snapshot{
+      {make_node("n1", 2)}, {}, {request("a", 2, 1), request("b", 2, 2), request("c", 1, 3)}};
   auto plan = schedule(snapshot, kNow);
   ASSERT_EQ(plan.placements.size(), 1u);
   ASSERT_EQ(plan.queued.size(), 2u);
@@ -97,7 +100,9 @@ TEST(Schedule, QueuesWhenThePortRangeIsExhausted) {
 }
 
 TEST(Schedule, ServesInArrivalOrderAndIsDeterministic) {
-  Snapshot snapshot{{make_node("n1", 1), make_node("n2", 1)}, {}, {request("late", 1, 5), request("early", 1, 1), request("mid", 1, 3)}};
+  Snapshot snapshot{{make_node("n1", 1), make_node("n2", 1)},
+                    {},
+                    {request("late", 1, 5), request("early", 1, 1), request("mid", 1, 3)}};
   auto plan = schedule(snapshot, kNow);
   ASSERT_EQ(plan.placements.size(), 2u);
   EXPECT_EQ(plan.placements[0].session_id, "early");
@@ -118,14 +123,17 @@ TEST(Schedule, NeverOverAllocatesOverRandomInputs) {
   for (int round = 0; round < 200; ++round) {
     Snapshot snapshot;
     int node_count = 1 + static_cast<int>(next(4));
-    for (int n = 0; n < node_count; ++n) snapshot.nodes.push_back(make_node(fmt::format("n{}", n), 1 + static_cast<int>(next(8))));
+    for (int n = 0; n < node_count; ++n)
+      snapshot.nodes.push_back(make_node(fmt::format("n{}", n), 1 + static_cast<int>(next(8))));
     int requests = static_cast<int>(next(20));
-    for (int r = 0; r < requests; ++r) snapshot.pending.push_back(request(fmt::format("r{}", r), 1 + static_cast<int>(next(4)), r));
+    for (int r = 0; r < requests; ++r)
+      snapshot.pending.push_back(request(fmt::format("r{}", r), 1 + static_cast<int>(next(4)), r));
     auto plan = schedule(snapshot, kNow);
     std::set<std::pair<std::string, int>> gpus;
     std::set<std::pair<std::string, int>> ports;
     for (const auto& placement : plan.placements) {
-      for (int index : placement.gpu_indices) EXPECT_TRUE(gpus.insert({placement.node, index}).second);
+      for (int index : placement.gpu_indices)
+        EXPECT_TRUE(gpus.insert({placement.node, index}).second);
       EXPECT_TRUE(ports.insert({placement.node, placement.jupyter_port}).second);
       EXPECT_TRUE(ports.insert({placement.node, placement.ssh_port}).second);
     }

@@ -25,8 +25,9 @@ class ServiceFixture : public ::testing::Test {
     store_ = std::move(*opened);
     auth_ = std::make_unique<server::AuthService>(*store_, clock_);
     sessions_ = std::make_unique<server::SessionService>(*store_, clock_);
-    EXPECT_TRUE(store_->upsert_image({"pytorch1.13-cpu-debian12-runtime", "gpupool/session:test", "pytorch", "1.13", "",
-                                      "", "runtime", true, "available"})
+    EXPECT_TRUE(store_
+                    ->upsert_image({"pytorch1.13-cpu-debian12-runtime", "gpupool/session:test",
+                                    "pytorch", "1.13", "", "", "runtime", true, "available"})
                     .ok());
     alice_ = make_user("alice", false);
     bob_ = make_user("bob", false);
@@ -35,7 +36,8 @@ class ServiceFixture : public ::testing::Test {
   }
 
   User make_user(const std::string& name, bool admin) {
-    auto user = store_->create_user(name, *auth::hash_password("password-" + name), admin, clock_.now());
+    auto user =
+        store_->create_user(name, *auth::hash_password("password-" + name), admin, clock_.now());
     EXPECT_TRUE(user.ok());
     return *user;
   }
@@ -49,7 +51,8 @@ class ServiceFixture : public ::testing::Test {
     node.port_min = 30000;
     node.port_max = 30099;
     node.simulated = true;
-    for (int i = 0; i < 4; ++i) node.gpus.push_back({i, "GPU-" + std::to_string(i), "A100-80GB", 80 * 1024, true});
+    for (int i = 0; i < 4; ++i)
+      node.gpus.push_back({i, "GPU-" + std::to_string(i), "A100-80GB", 80 * 1024, true});
     return node;
   }
 

@@ -49,7 +49,8 @@ TEST_F(SessionService, StopKeepsGpusUntilTheContainerIsGone) {
   auto ended = fetch(session.id);
   EXPECT_EQ(ended.state, SessionState::ended);
   EXPECT_EQ(ended.end_reason, EndReason::user_stopped);
-  EXPECT_EQ(fetch(waiting.id).state, SessionState::scheduled) << "the queued session starts by itself";
+  EXPECT_EQ(fetch(waiting.id).state, SessionState::scheduled)
+      << "the queued session starts by itself";
 }
 
 TEST_F(SessionService, QueuedSessionSaysWhyAndWhere) {
@@ -105,7 +106,8 @@ TEST_F(SessionService, ImpossibleRequestsAreRefusedNotQueued) {
   EXPECT_EQ(refused.error().message, "asked for 5 GPUs but the largest node has 4");
   SessionRequest unknown_model;
   unknown_model.gpu_model = "B200";
-  EXPECT_EQ(sessions_->request_session(alice_, unknown_model).error().code, ErrorCode::invalid_argument);
+  EXPECT_EQ(sessions_->request_session(alice_, unknown_model).error().code,
+            ErrorCode::invalid_argument);
   SessionRequest unknown_image;
   unknown_image.image_tag = "docker.io/library/ubuntu:latest";
   EXPECT_EQ(sessions_->request_session(alice_, unknown_image).error().code, ErrorCode::not_found);

@@ -11,7 +11,8 @@ nlohmann::json create_body(const ContainerSpec& spec) {
   for (const auto& port : spec.ports) {
     std::string key = std::to_string(port.container_port) + "/tcp";
     exposed[key] = json::object();
-    bindings[key] = json::array({{{"HostIp", port.host_ip}, {"HostPort", std::to_string(port.host_port)}}});
+    bindings[key] =
+        json::array({{{"HostIp", port.host_ip}, {"HostPort", std::to_string(port.host_port)}}});
   }
   json mounts = json::array();
   for (const auto& mount : spec.mounts) {
@@ -36,19 +37,15 @@ nlohmann::json create_body(const ContainerSpec& spec) {
       {"RestartPolicy", {{"Name", "no"}}},
   };
   if (!spec.gpu_uuids.empty()) {
-    host_config["DeviceRequests"] = json::array(
-        {{{"Driver", "nvidia"}, {"DeviceIDs", spec.gpu_uuids}, {"Capabilities", json::array({json::array({"gpu"})})}}});
+    host_config["DeviceRequests"] =
+        json::array({{{"Driver", "nvidia"},
+                      {"DeviceIDs", spec.gpu_uuids},
+                      {"Capabilities", json::array({json::array({"gpu"})})}}});
   }
   return {
-      {"Image", spec.image},
-      {"Cmd", spec.command},
-      {"Entrypoint", json::array()},
-      {"Env", spec.env},
-      {"Labels", spec.labels},
-      {"User", spec.user},
-      {"Hostname", spec.hostname},
-      {"ExposedPorts", exposed},
-      {"HostConfig", host_config},
+      {"Image", spec.image},       {"Cmd", spec.command},     {"Entrypoint", json::array()},
+      {"Env", spec.env},           {"Labels", spec.labels},   {"User", spec.user},
+      {"Hostname", spec.hostname}, {"ExposedPorts", exposed}, {"HostConfig", host_config},
   };
 }
 

@@ -63,7 +63,8 @@ class DockerApiEngine final : public ContainerEngine {
     if (response->status != 200 || !body.is_array()) return engine_error("image list", *response);
     std::vector<ImageInfo> images;
     for (const auto& item : body) {
-      if (!item.contains("RepoTags") || !item["RepoTags"].is_array() || item["RepoTags"].empty()) continue;
+      if (!item.contains("RepoTags") || !item["RepoTags"].is_array() || item["RepoTags"].empty())
+        continue;
       ImageInfo info{item["RepoTags"][0].get<std::string>(), {}};
       if (item.contains("Labels") && item["Labels"].is_object()) {
         info.labels = item["Labels"].get<std::map<std::string, std::string>>();
@@ -73,12 +74,14 @@ class DockerApiEngine final : public ContainerEngine {
     return images;
   }
 
-  Status ensure_volume(const std::string& name, const std::map<std::string, std::string>& labels) override {
+  Status ensure_volume(const std::string& name,
+                       const std::map<std::string, std::string>& labels) override {
     json body = {{"Name", name}, {"Labels", labels}};
     auto response = call("POST", "/volumes/create", body.dump(), 30s);
     if (!response) return response.error();
     // Creating an existing volume answers 201 with the existing one: idempotent.
-    if (response->status != 201 && response->status != 200) return engine_error("volume create", *response);
+    if (response->status != 201 && response->status != 200)
+      return engine_error("volume create", *response);
     return {};
   }
 
@@ -99,7 +102,8 @@ class DockerApiEngine final : public ContainerEngine {
   Status start_container(const std::string& id) override {
     auto response = call("POST", "/containers/" + url_encode(id) + "/start", "", 60s);
     if (!response) return response.error();
-    if (response->status != 204 && response->status != 304) return engine_error("container start", *response);
+    if (response->status != 204 && response->status != 304)
+      return engine_error("container start", *response);
     return {};
   }
 
@@ -107,23 +111,28 @@ class DockerApiEngine final : public ContainerEngine {
     auto response = call("GET", "/containers/" + url_encode(id_or_name) + "/json", "", 10s);
     if (!response) return response.error();
     auto body = json::parse(response->body, nullptr, false);
-    if (response->status != 200 || !body.is_object()) return engine_error("container inspect", *response);
+    if (response->status != 200 || !body.is_object())
+      return engine_error("container inspect", *response);
     return body["State"].value("Status", std::string("unknown"));
   }
 
   Status remove_container(const std::string& id) override {
-    auto response = call("DELETE", "/containers/" + url_encode(id) + "?force=true&v=false", "", 60s);
+    auto response =
+        call("DELETE", "/containers/" + url_encode(id) + "?force=true&v=false", "", 60s);
     if (!response) return response.error();
-    if (response->status != 204 && response->status != 404) return engine_error("container remove", *response);
+    if (response->status != 204 && response->status != 404)
+      return engine_error("container remove", *response);
     return {};
   }
 
   Result<std::vector<ContainerInfo>> list_containers(const std::string& label_filter) override {
     json filters = {{"label", json::array({label_filter})}};
-    auto response = call("GET", "/containers/json?all=true&filters=" + url_encode(filters.dump()), "", 30s);
+    auto response =
+        call("GET", "/containers/json?all=true&filters=" + url_encode(filters.dump()), "", 30s);
     if (!response) return response.error();
     auto body = json::parse(response->body, nullptr, false);
-    if (response->status != 200 || !body.is_array()) return engine_error("container list", *response);
+    if (response->status != 200 || !body.is_array())
+      return engine_error("container list", *response);
     std::vector<ContainerInfo> containers;
     for (const auto& item : body) {
       ContainerInfo info;
@@ -151,8 +160,9 @@ class DockerApiEngine final : public ContainerEngine {
   static Error engine_error(std::string_view what, const HttpResponse& response) {
     auto body = json::parse(response.body, nullptr, false);
     std::string message = body.is_object() ? body.value("message", response.body) : response.body;
-    return make_error(response.status == 404 ? ErrorCode::not_found : ErrorCode::unavailable,
-                      fmt::format("engine {} failed ({}): {}", what, response.status, message.substr(0, 500)));
+    return make_error(
+        response.status == 404 ? ErrorCode::not_found : ErrorCode::unavailable,
+        fmt::format("engine {} failed ({}): {}", what, response.status, message.substr(0, 500)));
   }
 
   const HttpEndpoint endpoint_;

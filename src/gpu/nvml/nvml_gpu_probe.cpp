@@ -57,7 +57,8 @@ class NvmlGpuProbe final : public GpuProbe {
     if (api_.device_count(&count) != 0) return unavailable("nvmlDeviceGetCount failed");
     for (unsigned int i = 0; i < count; ++i) {
       NvmlDevice device = nullptr;
-      if (api_.device_by_index(i, &device) != 0) return unavailable("nvmlDeviceGetHandleByIndex failed");
+      if (api_.device_by_index(i, &device) != 0)
+        return unavailable("nvmlDeviceGetHandleByIndex failed");
       char name[96] = {};
       char uuid[96] = {};
       NvmlMemory memory{};
@@ -101,7 +102,8 @@ Result<std::unique_ptr<GpuProbe>> make_nvml_gpu_probe() {
                   resolve(library, "nvmlDeviceGetMemoryInfo", api.device_memory) &&
                   resolve(library, "nvmlSystemGetCudaDriverVersion_v2", api.driver_cuda_version);
   if (!resolved) return make_error(ErrorCode::unavailable, "NVML library lacks expected symbols");
-  if (api.init() != 0) return make_error(ErrorCode::unavailable, "nvmlInit failed (no driver loaded?)");
+  if (api.init() != 0)
+    return make_error(ErrorCode::unavailable, "nvmlInit failed (no driver loaded?)");
   unsigned int count = 0;
   if (api.device_count(&count) != 0 || count == 0) {
     return make_error(ErrorCode::unavailable, "NVML reports no GPUs");

@@ -23,7 +23,9 @@ Statement::Statement(Statement&& other) noexcept : db_(other.db_), statement_(ot
   other.statement_ = nullptr;
 }
 
-Statement::~Statement() { sqlite3_finalize(statement_); }
+Statement::~Statement() {
+  sqlite3_finalize(statement_);
+}
 
 Statement& Statement::bind(int index, std::int64_t value) {
   sqlite3_bind_int64(statement_, index, value);
@@ -56,14 +58,19 @@ Status Statement::run() {
   }
 }
 
-std::int64_t Statement::column_int(int index) const { return sqlite3_column_int64(statement_, index); }
+std::int64_t Statement::column_int(int index) const {
+  return sqlite3_column_int64(statement_, index);
+}
 
-double Statement::column_double(int index) const { return sqlite3_column_double(statement_, index); }
+double Statement::column_double(int index) const {
+  return sqlite3_column_double(statement_, index);
+}
 
 std::string Statement::column_text(int index) const {
   const auto* text = sqlite3_column_text(statement_, index);
   if (text == nullptr) return {};
-  return {reinterpret_cast<const char*>(text), static_cast<std::size_t>(sqlite3_column_bytes(statement_, index))};
+  return {reinterpret_cast<const char*>(text),
+          static_cast<std::size_t>(sqlite3_column_bytes(statement_, index))};
 }
 
 Result<Database> Database::open(const std::string& path) {
@@ -72,7 +79,8 @@ Result<Database> Database::open(const std::string& path) {
   if (sqlite3_open_v2(path.c_str(), &handle, flags, nullptr) != SQLITE_OK) {
     std::string message = handle ? sqlite3_errmsg(handle) : "out of memory";
     sqlite3_close(handle);
-    return make_error(ErrorCode::unavailable, fmt::format("cannot open database {}: {}", path, message));
+    return make_error(ErrorCode::unavailable,
+                      fmt::format("cannot open database {}: {}", path, message));
   }
   Database database(handle);
   sqlite3_busy_timeout(handle, 5000);
@@ -88,7 +96,9 @@ Result<Database> Database::open(const std::string& path) {
   return database;
 }
 
-Database::~Database() { sqlite3_close(db_); }
+Database::~Database() {
+  sqlite3_close(db_);
+}
 
 Result<Statement> Database::prepare(std::string_view sql) {
   sqlite3_stmt* statement = nullptr;
@@ -112,8 +122,12 @@ Status Database::execute(std::string_view sql) {
   return {};
 }
 
-std::int64_t Database::last_insert_rowid() const { return sqlite3_last_insert_rowid(db_); }
+std::int64_t Database::last_insert_rowid() const {
+  return sqlite3_last_insert_rowid(db_);
+}
 
-int Database::changes() const { return sqlite3_changes(db_); }
+int Database::changes() const {
+  return sqlite3_changes(db_);
+}
 
 }  // namespace gpupool::sqlite

@@ -85,8 +85,11 @@ User read_user(const Statement& row) {
 nlohmann::json gpus_to_json(const std::vector<GpuDevice>& gpus) {
   auto list = nlohmann::json::array();
   for (const auto& gpu : gpus) {
-    list.push_back({{"index", gpu.index}, {"uuid", gpu.uuid}, {"model", gpu.model},
-                    {"memory_mb", gpu.memory_mb}, {"simulated", gpu.simulated}});
+    list.push_back({{"index", gpu.index},
+                    {"uuid", gpu.uuid},
+                    {"model", gpu.model},
+                    {"memory_mb", gpu.memory_mb},
+                    {"simulated", gpu.simulated}});
   }
   return list;
 }
@@ -168,7 +171,11 @@ Result<User> SqliteStore::create_user(const std::string& username, const std::st
       "VALUES (?1, ?2, ?3, (SELECT COALESCE(MAX(uid) + 1, ?4) FROM users), ?5) "
       "RETURNING id, username, admin, uid, created_at");
   if (!insert) return insert.error();
-  insert->bind(1, username).bind(2, password_hash).bind(3, admin).bind(4, kFirstSessionUid).bind(5, now);
+  insert->bind(1, username)
+      .bind(2, password_hash)
+      .bind(3, admin)
+      .bind(4, kFirstSessionUid)
+      .bind(5, now);
   auto row = insert->step();
   if (!row) {
     if (row.error().code == ErrorCode::conflict) {
@@ -240,13 +247,14 @@ Result<std::optional<Credential>> SqliteStore::find_credential(const std::string
   auto row = query->step();
   if (!row) return row.error();
   if (!*row) return std::optional<Credential>{};
-  Credential credential{query->column_text(0),
-                        query->column_int(1),
-                        query->column_text(2) == "login" ? CredentialKind::login : CredentialKind::api_token,
-                        query->column_text(3),
-                        query->column_text(4),
-                        query->column_int(5),
-                        query->column_int(6)};
+  Credential credential{
+      query->column_text(0),
+      query->column_int(1),
+      query->column_text(2) == "login" ? CredentialKind::login : CredentialKind::api_token,
+      query->column_text(3),
+      query->column_text(4),
+      query->column_int(5),
+      query->column_int(6)};
   return std::optional<Credential>{std::move(credential)};
 }
 
@@ -265,7 +273,8 @@ Status SqliteStore::replace_ssh_keys(std::int64_t user_id, const std::vector<std
     clear->bind(1, user_id);
     GPUPOOL_TRY(clear->run());
     for (std::size_t i = 0; i < keys.size(); ++i) {
-      auto insert = db_.prepare("INSERT INTO ssh_keys (user_id, position, public_key) VALUES (?1, ?2, ?3)");
+      auto insert =
+          db_.prepare("INSERT INTO ssh_keys (user_id, position, public_key) VALUES (?1, ?2, ?3)");
       if (!insert) return insert.error();
       insert->bind(1, user_id).bind(2, static_cast<std::int64_t>(i)).bind(3, keys[i]);
       GPUPOOL_TRY(insert->run());
@@ -312,7 +321,8 @@ Status SqliteStore::upsert_image(const Image& image) {
 Result<std::vector<Image>> SqliteStore::list_images() {
   Lock lock(mutex_);
   auto query = db_.prepare(
-      "SELECT tag, reference, framework, framework_version, cuda, cudnn, flavor, is_default, status "
+      "SELECT tag, reference, framework, framework_version, cuda, cudnn, flavor, is_default, "
+      "status "
       "FROM images ORDER BY tag");
   if (!query) return query.error();
   std::vector<Image> images;
@@ -322,7 +332,8 @@ Result<std::vector<Image>> SqliteStore::list_images() {
     if (!*row) return images;
     images.push_back(Image{query->column_text(0), query->column_text(1), query->column_text(2),
                            query->column_text(3), query->column_text(4), query->column_text(5),
-                           query->column_text(6), query->column_int(7) != 0, query->column_text(8)});
+                           query->column_text(6), query->column_int(7) != 0,
+                           query->column_text(8)});
   }
 }
 
@@ -360,12 +371,11 @@ Result<std::vector<Node>> SqliteStore::list_nodes() {
     auto row = query->step();
     if (!row) return row.error();
     if (!*row) return nodes;
-    nodes.push_back(Node{query->column_text(0), query->column_text(1),
-                         gpus_from_json(query->column_text(2)),
-                         static_cast<int>(query->column_int(3)), query->column_int(4),
-                         static_cast<int>(query->column_int(5)),
-                         static_cast<int>(query->column_int(6)), query->column_text(7),
-                         query->column_int(8) != 0, query->column_int(9)});
+    nodes.push_back(
+        Node{query->column_text(0), query->column_text(1), gpus_from_json(query->column_text(2)),
+             static_cast<int>(query->column_int(3)), query->column_int(4),
+             static_cast<int>(query->column_int(5)), static_cast<int>(query->column_int(6)),
+             query->column_text(7), query->column_int(8) != 0, query->column_int(9)});
   }
 }
 
@@ -441,7 +451,8 @@ Status SqliteStore::update_session(const Session& session) {
 
 Status SqliteStore::record_event(const std::string& session_id, UnixMillis at, SessionState state,
                                  const std::string& reason) {
-  auto insert = db_.prepare("INSERT INTO session_events (session_id, at, state, reason) VALUES (?1, ?2, ?3, ?4)");
+  auto insert = db_.prepare(
+      "INSERT INTO session_events (session_id, at, state, reason) VALUES (?1, ?2, ?3, ?4)");
   if (!insert) return insert.error();
   insert->bind(1, session_id).bind(2, at).bind(3, to_string(state)).bind(4, reason);
   return insert->run();
@@ -449,7 +460,8 @@ Status SqliteStore::record_event(const std::string& session_id, UnixMillis at, S
 
 Result<std::vector<SessionEvent>> SqliteStore::session_events(const std::string& id) {
   Lock lock(mutex_);
-  auto query = db_.prepare("SELECT at, state, reason FROM session_events WHERE session_id = ?1 ORDER BY rowid");
+  auto query = db_.prepare(
+      "SELECT at, state, reason FROM session_events WHERE session_id = ?1 ORDER BY rowid");
   if (!query) return query.error();
   query->bind(1, id);
   std::vector<SessionEvent> events;

@@ -54,7 +54,7 @@ class SqliteStore final : public Store {
                       const std::string& reason);
 
   std::recursive_mutex mutex_;
-  sqlite::Database db_;  // guarded by mutex_
+  sqlite::Database db_;        // guarded by mutex_
   int transaction_depth_ = 0;  // guarded by mutex_
 };
 
