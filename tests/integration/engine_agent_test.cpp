@@ -96,7 +96,19 @@ class RealEngine : public ::testing::Test {
     return session;
   }
 
+  std::unique_ptr<agent::Agent> start_agent(agent::SyncChannel& channel) {
+    agent::AgentSettings settings;
+    settings.node.name = node_;
+    settings.container.node_name = node_;
+    settings.sync_interval = 200ms;
+    settings.ready_timeout = 120s;
+    auto started = std::make_unique<agent::Agent>(settings, channel, *engine_, *probe_);
+    started->start();
+    return started;
+  }
+
   std::unique_ptr<ContainerEngine> engine_;
+  std::unique_ptr<GpuProbe> probe_ = std::move(*make_simulated_gpu_probe("1xA100-80GB"));
   std::string node_;
   int port_ = 0;
 };
@@ -112,14 +124,7 @@ TEST_F(RealEngine, AnswersVersionAndImageQueries) {
 
 TEST_F(RealEngine, AgentStartsADesiredSessionAndRemovesItWhenNoLongerDesired) {
   ScriptedChannel channel;
-  auto probe = std::move(*make_simulated_gpu_probe("1xA100-80GB"));
-  agent::AgentSettings settings;
-  settings.node.name = node_;
-  settings.container.node_name = node_;
-  settings.sync_interval = 200ms;
-  settings.ready_timeout = 120s;
-  agent::Agent agent(settings, channel, *engine_, *probe);
-  agent.start();
+  auto agent = start_agent(channel);
 
   std::string id = "sit" + random_hex(4);
   channel.set_desired({desired(id)});
@@ -141,18 +146,12 @@ TEST_F(RealEngine, AgentStartsADesiredSessionAndRemovesItWhenNoLongerDesired) {
   }
   EXPECT_FALSE(channel.phase_of(id).has_value());
   EXPECT_TRUE(engine_->list_containers(std::string(agent::kNodeLabel) + "=" + node_)->empty());
-  agent.stop();
+  agent->stop();
 }
 
 TEST_F(RealEngine, AgentReportsAContainerThatCannotStart) {
   ScriptedChannel channel;
-  auto probe = std::move(*make_simulated_gpu_probe("1xA100-80GB"));
-  agent::AgentSettings settings;
-  settings.node.name = node_;
-  settings.container.node_name = node_;
-  settings.sync_interval = 200ms;
-  agent::Agent agent(settings, channel, *engine_, *probe);
-  agent.start();
+  auto agent = start_agent(channel);
   auto session = desired("sbad" + random_hex(4));
   session.image_reference = "gpupool/no-such-image:none";
   channel.set_desired({session});
@@ -162,7 +161,7 @@ TEST_F(RealEngine, AgentReportsAContainerThatCannotStart) {
     std::this_thread::sleep_for(100ms);
   }
   EXPECT_EQ(channel.phase_of(session.session_id), ObservedPhase::failed);
-  agent.stop();
+  agent->stop();
 }
 
 }  // namespace

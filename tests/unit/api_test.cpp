@@ -33,17 +33,27 @@ class Api : public ServiceFixture {
     return api_.handle(exchange);
   }
 
-  std::string token_for(const std::string& name) {
+  struct Login {
+    std::string cookie;  // "gpupool_session=…"
+    std::string csrf;
+  };
+
+  Login login_as(const std::string& name) {
     auto reply = call("POST", "/api/v1/auth/login",
                       json{{"username", name}, {"password", "password-" + name}}.dump());
     EXPECT_EQ(reply.status, 200) << reply.body;
-    std::string cookie;
+    Login login;
     for (const auto& [key, value] : reply.headers) {
-      if (key == "Set-Cookie") cookie = value.substr(0, value.find(';'));
+      if (key == "Set-Cookie") login.cookie = value.substr(0, value.find(';'));
     }
-    auto csrf = json::parse(reply.body)["csrf_token"].get<std::string>();
-    auto minted =
-        call("POST", "/api/v1/tokens", "{}", {{"Cookie", cookie}, {"X-CSRF-Token", csrf}});
+    login.csrf = json::parse(reply.body)["csrf_token"].get<std::string>();
+    return login;
+  }
+
+  std::string token_for(const std::string& name) {
+    auto login = login_as(name);
+    auto minted = call("POST", "/api/v1/tokens", "{}",
+                       {{"Cookie", login.cookie}, {"X-CSRF-Token", login.csrf}});
     EXPECT_EQ(minted.status, 201) << minted.body;
     return json::parse(minted.body)["token"].get<std::string>();
   }
@@ -102,10 +112,7 @@ TEST_F(Api, LoginIsRateLimited) {
 }
 
 TEST_F(Api, CookieWritesNeedTheCsrfTokenAndOurOrigin) {
-  auto login =
-      call("POST", "/api/v1/auth/login", R"({"username":"alice","password":"password-alice"})");
-  std::string cookie = login.headers[0].second.substr(0, login.headers[0].second.find(';'));
-  std::string csrf = json::parse(login.body)["csrf_token"];
+  auto [cookie, csrf] = login_as("alice");
   EXPECT_EQ(call("GET", "/api/v1/me", "", {{"Cookie", cookie}}).status, 200);
   EXPECT_EQ(call("POST", "/api/v1/tokens", "{}", {{"Cookie", cookie}}).status, 403);
   EXPECT_EQ(call("POST", "/api/v1/tokens", "{}", {{"Cookie", cookie}, {"X-CSRF-Token", "x" + csrf}})
@@ -123,10 +130,7 @@ TEST_F(Api, CookieWritesNeedTheCsrfTokenAndOurOrigin) {
 }
 
 TEST_F(Api, LogoutRevokesTheCookie) {
-  auto login =
-      call("POST", "/api/v1/auth/login", R"({"username":"alice","password":"password-alice"})");
-  std::string cookie = login.headers[0].second.substr(0, login.headers[0].second.find(';'));
-  std::string csrf = json::parse(login.body)["csrf_token"];
+  auto [cookie, csrf] = login_as("alice");
   EXPECT_EQ(
       call("POST", "/api/v1/auth/logout", "", {{"Cookie", cookie}, {"X-CSRF-Token", csrf}}).status,
       200);

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "core/result.hpp"
 
@@ -38,6 +39,18 @@ class Statement {
   Result<bool> step();
   // Runs to completion, for statements that return no rows.
   Status run();
+
+  // Steps through every row, turning each into a T with `read(const Statement&)`.
+  template <typename T, typename Reader>
+  Result<std::vector<T>> collect(Reader read) {
+    std::vector<T> rows;
+    while (true) {
+      auto row = step();
+      if (!row) return row.error();
+      if (!*row) return rows;
+      rows.push_back(read(*this));
+    }
+  }
 
   std::int64_t column_int(int index) const;
   double column_double(int index) const;

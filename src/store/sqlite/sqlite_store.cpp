@@ -288,13 +288,7 @@ Result<std::vector<std::string>> SqliteStore::ssh_keys(std::int64_t user_id) {
   auto query = db_.prepare("SELECT public_key FROM ssh_keys WHERE user_id = ?1 ORDER BY position");
   if (!query) return query.error();
   query->bind(1, user_id);
-  std::vector<std::string> keys;
-  while (true) {
-    auto row = query->step();
-    if (!row) return row.error();
-    if (!*row) return keys;
-    keys.push_back(query->column_text(0));
-  }
+  return query->collect<std::string>([](const Statement& row) { return row.column_text(0); });
 }
 
 Status SqliteStore::upsert_image(const Image& image) {
@@ -325,16 +319,11 @@ Result<std::vector<Image>> SqliteStore::list_images() {
       "status "
       "FROM images ORDER BY tag");
   if (!query) return query.error();
-  std::vector<Image> images;
-  while (true) {
-    auto row = query->step();
-    if (!row) return row.error();
-    if (!*row) return images;
-    images.push_back(Image{query->column_text(0), query->column_text(1), query->column_text(2),
-                           query->column_text(3), query->column_text(4), query->column_text(5),
-                           query->column_text(6), query->column_int(7) != 0,
-                           query->column_text(8)});
-  }
+  return query->collect<Image>([](const Statement& row) {
+    return Image{row.column_text(0), row.column_text(1),     row.column_text(2),
+                 row.column_text(3), row.column_text(4),     row.column_text(5),
+                 row.column_text(6), row.column_int(7) != 0, row.column_text(8)};
+  });
 }
 
 Status SqliteStore::upsert_node(const Node& node) {
@@ -366,17 +355,12 @@ Result<std::vector<Node>> SqliteStore::list_nodes() {
       "SELECT name, address, gpus, cpus, memory_mb, port_min, port_max, driver_cuda, simulated, "
       "last_seen FROM nodes ORDER BY name");
   if (!query) return query.error();
-  std::vector<Node> nodes;
-  while (true) {
-    auto row = query->step();
-    if (!row) return row.error();
-    if (!*row) return nodes;
-    nodes.push_back(
-        Node{query->column_text(0), query->column_text(1), gpus_from_json(query->column_text(2)),
-             static_cast<int>(query->column_int(3)), query->column_int(4),
-             static_cast<int>(query->column_int(5)), static_cast<int>(query->column_int(6)),
-             query->column_text(7), query->column_int(8) != 0, query->column_int(9)});
-  }
+  return query->collect<Node>([](const Statement& row) {
+    return Node{Node{row.column_text(0), row.column_text(1), gpus_from_json(row.column_text(2)),
+                     static_cast<int>(row.column_int(3)), row.column_int(4),
+                     static_cast<int>(row.column_int(5)), static_cast<int>(row.column_int(6)),
+                     row.column_text(7), row.column_int(8) != 0, row.column_int(9)}};
+  });
 }
 
 Status SqliteStore::insert_session(const Session& session) {
@@ -416,13 +400,7 @@ Result<std::vector<Session>> SqliteStore::list_sessions(const SessionFilter& fil
   if (!query) return query.error();
   if (filter.user_id) query->bind(1, *filter.user_id);
   if (filter.node) query->bind(2, *filter.node);
-  std::vector<Session> sessions;
-  while (true) {
-    auto row = query->step();
-    if (!row) return row.error();
-    if (!*row) return sessions;
-    sessions.push_back(read_session(*query));
-  }
+  return query->collect<Session>([](const Statement& row) { return read_session(row); });
 }
 
 Status SqliteStore::update_session(const Session& session) {
@@ -464,15 +442,11 @@ Result<std::vector<SessionEvent>> SqliteStore::session_events(const std::string&
       "SELECT at, state, reason FROM session_events WHERE session_id = ?1 ORDER BY rowid");
   if (!query) return query.error();
   query->bind(1, id);
-  std::vector<SessionEvent> events;
-  while (true) {
-    auto row = query->step();
-    if (!row) return row.error();
-    if (!*row) return events;
-    events.push_back({query->column_int(0),
-                      parse_session_state(query->column_text(1)).value_or(SessionState::ended),
-                      query->column_text(2)});
-  }
+  return query->collect<SessionEvent>([](const Statement& row) {
+    return SessionEvent{row.column_int(0),
+                        parse_session_state(row.column_text(1)).value_or(SessionState::ended),
+                        row.column_text(2)};
+  });
 }
 
 }  // namespace gpupool
