@@ -96,7 +96,7 @@ class Gpupool:
         self.base = f"http://127.0.0.1:{self.port}"
         self.node = "bench-" + secrets.token_hex(3)
         password = "bench-" + secrets.token_hex(8)
-        low = 41000 + 100 * secrets.randbelow(100)
+        low = 20000 + 100 * secrets.randbelow(20)  # below the ephemeral port range
         self.process = subprocess.Popen(
             [binary, "up", "--data-dir", self.data_dir, "--listen", f"127.0.0.1:{self.port}",
              "--simulate-gpus", "8xA100-80GB", "--public-host", "127.0.0.1", "--node-name", self.node,

@@ -103,14 +103,17 @@ Result<SyncRequest> Agent::observe() {
   });
 
   std::set<std::string> reported;
-  auto report = [&](const std::string& id, ObservedPhase phase, std::string message = "") {
-    if (reported.insert(id).second) request.observed.push_back({id, phase, std::move(message)});
+  auto report = [&](const std::string& id, ObservedPhase phase, std::string message = "",
+                    std::string host_key = "") {
+    if (reported.insert(id).second) {
+      request.observed.push_back({id, phase, std::move(message), std::move(host_key)});
+    }
   };
   for (const auto& [id, why] : local.failures) report(id, ObservedPhase::failed, why);
   for (const auto& container : *containers) {
     const std::string& id = container.labels.at(kSessionLabel);
     if (container.running() && local.ready.contains(id)) {
-      report(id, ObservedPhase::running);
+      report(id, ObservedPhase::running, "", local.ready.at(id));
     } else {
       report(id, ObservedPhase::starting);
     }
@@ -177,7 +180,7 @@ void Agent::converge(const SyncResponse& response, const std::vector<ContainerIn
     it = known ? std::next(it) : local_.failures.erase(it);
   }
   for (auto it = local_.ready.begin(); it != local_.ready.end();) {
-    bool known = desired_ids.contains(*it) || by_session.contains(*it);
+    bool known = desired_ids.contains(it->first) || by_session.contains(it->first);
     it = known ? std::next(it) : local_.ready.erase(it);
   }
 }
@@ -242,8 +245,14 @@ void Agent::start_session(const DesiredSession& session, bool container_exists) 
                          settings_.ready_timeout.count() / 1000));
       return;
   }
+  // The init wrote the host key before starting sshd and Jupyter, so it is there now.
+  auto host_key = engine_.read_file(container_name(session.session_id), kHostPublicKeyPath);
+  if (!host_key) {
+    spdlog::warn("agent: cannot read the SSH host key of {}: {}", session.session_id,
+                 host_key.error().message);
+  }
   std::lock_guard lock(mutex_);
-  local_.ready.insert(session.session_id);
+  local_.ready[session.session_id] = host_key ? *host_key : "";
 }
 
 Agent::ReadyOutcome Agent::wait_until_ready(const DesiredSession& session) {

@@ -53,7 +53,7 @@ class Agent {
  private:
   struct LocalState {
     std::set<std::string> in_flight;              // a worker is starting or removing it
-    std::set<std::string> ready;                  // Jupyter answered
+    std::map<std::string, std::string> ready;     // Jupyter answered → SSH host public key
     std::map<std::string, std::string> failures;  // session → why it failed
   };
 

@@ -15,6 +15,8 @@ inline constexpr const char* kUserLabel = "io.gpupool.user";
 inline constexpr const char* kNodeLabel = "io.gpupool.node";
 inline constexpr int kJupyterContainerPort = 8888;
 inline constexpr int kSshContainerPort = 2222;
+// Written by the init script; the agent reports it so users can verify the host.
+inline constexpr const char* kHostPublicKeyPath = "/run/gpupool/ssh_host_ed25519_key.pub";
 
 struct ContainerSettings {
   std::string node_name;

@@ -4,6 +4,8 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <filesystem>
+#include <fstream>
 #include <iostream>
 #include <thread>
 
@@ -60,6 +62,17 @@ void print_session(const json& session) {
     std::cout << "  jupyter: " << session["jupyter"].value("url", "") << "\n";
   if (session["ssh"].is_object())
     std::cout << "  ssh:     " << session["ssh"].value("command", "") << "\n";
+}
+
+// One line for this session only: host ports are reused by later sessions with other keys.
+Result<std::string> write_known_hosts(const std::string& line) {
+  std::filesystem::path path = std::filesystem::path(config_path()).parent_path() / "known_hosts";
+  std::error_code ec;
+  std::filesystem::create_directories(path.parent_path(), ec);
+  std::ofstream out(path, std::ios::trunc);
+  out << line << "\n";
+  if (!out) return make_error(ErrorCode::internal, "cannot write " + path.string());
+  return path.string();
 }
 
 }  // namespace
@@ -165,6 +178,14 @@ int ssh(const std::string& id, const std::vector<std::string>& extra) {
   auto command_start = separator == extra.end() ? extra.begin() : std::next(separator);
   std::vector<std::string> arguments = {"ssh", "-p", std::to_string(info["port"].get<int>())};
   if (separator != extra.end()) arguments.insert(arguments.end(), extra.begin(), separator);
+  // The server vouches for the container's host key: check it strictly. ssh takes the first
+  // value of each option, so the user's own options above still win.
+  if (info["host_key"].is_object()) {
+    auto known_hosts = write_known_hosts(info["host_key"]["known_hosts"].get<std::string>());
+    if (!known_hosts) return report(known_hosts.error());
+    arguments.insert(arguments.end(), {"-o", "UserKnownHostsFile=" + *known_hosts, "-o",
+                                       "StrictHostKeyChecking=yes"});
+  }
   arguments.push_back(info["user"].get<std::string>() + "@" + info["host"].get<std::string>());
   arguments.insert(arguments.end(), command_start, extra.end());
   std::vector<char*> argv;

@@ -71,6 +71,8 @@ class ContainerEngine {
   virtual Status start_container(const std::string& id) = 0;
   // The container's state ("running", "exited", …); not_found when there is none.
   virtual Result<std::string> container_state(const std::string& id_or_name) = 0;
+  // The contents of one regular file inside a container (at most 64 KiB).
+  virtual Result<std::string> read_file(const std::string& id_or_name, const std::string& path) = 0;
   // Force-removes; removing a container that is already gone succeeds.
   virtual Status remove_container(const std::string& id) = 0;
   // All containers (running or not) matching a label filter: "key" or "key=value".

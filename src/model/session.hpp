@@ -61,7 +61,7 @@ struct Session {
   int jupyter_port = 0;
   int ssh_port = 0;
   std::string jupyter_token;
-  std::string ssh_host_key_fingerprint;
+  std::string ssh_host_key;  // the container's SSH host public key, once reported
   UnixMillis created_at = 0;
   UnixMillis updated_at = 0;
   UnixMillis started_at = 0;  // when it became running; 0 before

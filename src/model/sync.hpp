@@ -25,6 +25,7 @@ struct ObservedSession {
   std::string session_id;
   ObservedPhase phase = ObservedPhase::starting;
   std::string message;
+  std::string ssh_host_key;  // running: the container's SSH host public key, if read
 };
 
 struct SyncRequest {

@@ -6,6 +6,7 @@
 
 #include <fmt/format.h>
 
+#include "auth/ssh_key.hpp"
 #include "core/log.hpp"
 #include "core/random.hpp"
 #include "scheduler/schedule.hpp"
@@ -28,6 +29,25 @@ void end_session(Session& session, EndReason reason, std::string why, UnixMillis
   session.reason = std::move(why);
   session.ended_at = now;
   session.updated_at = now;
+}
+
+bool past_time_limit(const Session& session, UnixMillis now) {
+  if (!session.request.max_hours || session.started_at == 0) return false;
+  return now - session.started_at >
+         static_cast<UnixMillis>(*session.request.max_hours * 3600 * 1000);
+}
+
+// Keeps the host key the agent read from the container, if it is a well-formed public key.
+void record_host_key(Session& session, const std::string& reported) {
+  if (reported.empty()) return;
+  auto key = auth::normalize_ssh_public_key(reported);
+  if (!key) {
+    spdlog::warn("session {}: ignoring a malformed SSH host key from the agent", session.id);
+    return;
+  }
+  // Drop the comment: it names the container user and host, which says nothing useful.
+  std::string without_comment = key->substr(0, key->find(' ', key->find(' ') + 1));
+  session.ssh_host_key = without_comment;
 }
 
 // Checks that some node of the pool could ever hold the request, so that an impossible
@@ -266,7 +286,15 @@ Status SessionService::apply_observations_locked(const SyncRequest& request, Uni
       session.state = SessionState::running;
       session.started_at = now;
     }
-    if (session.state != before.state) {
+    if (found != observed.end() && found->second->phase == ObservedPhase::running) {
+      record_host_key(session, found->second->ssh_host_key);
+    }
+    if (session.state == SessionState::running && past_time_limit(session, now)) {
+      session.state = SessionState::stopping;
+      session.end_reason = EndReason::time_limit;
+      session.reason = fmt::format("reached its time limit of {} h", *session.request.max_hours);
+    }
+    if (session.state != before.state || session.ssh_host_key != before.ssh_host_key) {
       session.updated_at = now;
       spdlog::info("session {}: {} → {}{}", session.id, to_string(before.state),
                    to_string(session.state),

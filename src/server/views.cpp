@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include "auth/ssh_key.hpp"
+
 namespace gpupool::server {
 
 using nlohmann::json;
@@ -47,7 +49,15 @@ json session_view(const Session& session, const ViewContext& context) {
     view["jupyter"] = {{"url", base + "?token=" + session.jupyter_token},
                        {"base_url", base},
                        {"token", session.jupyter_token}};
-    view["ssh"] = {{"host", context.public_host},
+    nlohmann::json host_key = nullptr;
+    if (!session.ssh_host_key.empty()) {
+      host_key = {{"key", session.ssh_host_key},
+                  {"fingerprint", auth::ssh_key_fingerprint(session.ssh_host_key)},
+                  {"known_hosts", fmt::format("[{}]:{} {}", context.public_host, session.ssh_port,
+                                              session.ssh_host_key)}};
+    }
+    view["ssh"] = {{"host_key", host_key},
+                   {"host", context.public_host},
                    {"port", session.ssh_port},
                    {"user", session.username},
                    {"command", fmt::format("ssh -p {} {}@{}", session.ssh_port, session.username,

@@ -66,7 +66,8 @@ class Server:
         self.data_dir = tempfile.mkdtemp(prefix="gpupool-e2e-")
         self.port = free_port()
         self.node = "e2e-" + secrets.token_hex(4)
-        low = random.randrange(31000, 39000, 100)
+        # Below Linux's ephemeral range (32768+), so no outgoing connection holds these ports.
+        low = random.randrange(22000, 28000, 100)
         self.port_range = f"{low}-{low + 99}"
         self.base = f"http://127.0.0.1:{self.port}"
         self.process = None

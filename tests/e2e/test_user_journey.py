@@ -87,6 +87,12 @@ def test_user_gets_jupyter_and_ssh_and_keeps_a_home(server, make_user, key_pair)
     # Jupyter: a real kernel runs code through Jupyter's own API.
     assert run_in_kernel(session, "print(6 * 7)") == "42\n"
 
+    # The host key the API reports is the one sshd presents.
+    scanned = subprocess.run(["ssh-keyscan", "-t", "ed25519", "-p", str(session["ssh"]["port"]), "127.0.0.1"],
+                             capture_output=True, text=True, timeout=30).stdout
+    fingerprint = subprocess.run(["ssh-keygen", "-lf", "-"], input=scanned, capture_output=True, text=True).stdout
+    assert session["ssh"]["host_key"]["fingerprint"] in fingerprint
+
     # SSH: public key as the non-root user; torch imports; no passwords, no root.
     result = ssh(session, key_path, "id -u && python3 -c 'import torch; print(torch.__version__)'")
     assert result.returncode == 0, result.stderr

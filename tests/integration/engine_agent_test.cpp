@@ -37,12 +37,16 @@ class ScriptedChannel final : public agent::SyncChannel {
     }
     if (callback_) callback_();
   }
-  std::optional<ObservedPhase> phase_of(const std::string& id) {
+  std::optional<ObservedSession> observed(const std::string& id) {
     std::lock_guard lock(mutex_);
     for (const auto& observed : last_request_.observed) {
-      if (observed.session_id == id) return observed.phase;
+      if (observed.session_id == id) return observed;
     }
     return std::nullopt;
+  }
+  std::optional<ObservedPhase> phase_of(const std::string& id) {
+    auto found = observed(id);
+    return found ? std::optional(found->phase) : std::nullopt;
   }
 
  private:
@@ -71,7 +75,8 @@ class RealEngine : public ::testing::Test {
     }
     node_ = "it-" + random_hex(4);
     std::random_device seed;
-    port_ = 40000 + static_cast<int>(seed() % 20000);
+    // Below Linux's ephemeral range (32768+), so no outgoing connection holds the port.
+    port_ = 28000 + 2 * static_cast<int>(seed() % 1000);
   }
 
   void TearDown() override {
@@ -135,6 +140,8 @@ TEST_F(RealEngine, AgentStartsADesiredSessionAndRemovesItWhenNoLongerDesired) {
     std::this_thread::sleep_for(100ms);
   }
   ASSERT_EQ(channel.phase_of(id), ObservedPhase::running);
+  EXPECT_TRUE(channel.observed(id)->ssh_host_key.starts_with("ssh-ed25519 AAAA"))
+      << "the agent reads the per-container host key";
   auto containers = engine_->list_containers(std::string(agent::kNodeLabel) + "=" + node_);
   ASSERT_EQ(containers->size(), 1u);
   EXPECT_EQ(containers->front().labels.at(agent::kSessionLabel), id);

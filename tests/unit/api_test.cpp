@@ -189,7 +189,7 @@ TEST_F(Api, CreatesAndShowsASession) {
   EXPECT_EQ(session["state"], "scheduled");
   EXPECT_EQ(session["image"], "pytorch1.13-cpu-debian12-runtime");
   EXPECT_TRUE(session["jupyter"].is_null()) << "no links before it runs";
-  sync({{session["id"], ObservedPhase::running, ""}});
+  sync({observed(session["id"], ObservedPhase::running, "")});
   auto shown =
       json::parse(as(token, "GET", "/api/v1/sessions/" + session["id"].get<std::string>()).body);
   EXPECT_EQ(shown["state"], "running");
@@ -200,6 +200,14 @@ TEST_F(Api, CreatesAndShowsASession) {
                 "/s/" + session["id"].get<std::string>() + "/?token="),
             std::string::npos);
   EXPECT_EQ(shown["gpus"]["simulated"], true);
+  EXPECT_TRUE(shown["ssh"]["host_key"].is_null()) << "no host key reported yet";
+  sync({observed(session["id"], ObservedPhase::running, "", kKey)});
+  shown =
+      json::parse(as(token, "GET", "/api/v1/sessions/" + session["id"].get<std::string>()).body);
+  EXPECT_EQ(shown["ssh"]["host_key"]["fingerprint"],
+            "SHA256:FylJdAj+HQetj7dwRRPsUxwffv7b5iSXFfVwBtTWd2Y");
+  EXPECT_EQ(shown["ssh"]["host_key"]["known_hosts"].get<std::string>().rfind("[pool.example]:", 0),
+            0u);
 }
 
 TEST_F(Api, AnotherUsersSessionAnswers404) {

@@ -62,6 +62,12 @@ class ServiceFixture : public ::testing::Test {
     return response.ok() ? *response : SyncResponse{};
   }
 
+  static ObservedSession observed(const std::string& id, ObservedPhase phase,
+                                  const std::string& message = "",
+                                  const std::string& host_key = "") {
+    return {id, phase, message, host_key};
+  }
+
   Session request(const User& user, int gpus) {
     SessionRequest request;
     request.gpus = gpus;

@@ -23,10 +23,10 @@ TEST_F(SessionService, RequestIsScheduledAndHandedToTheAgent) {
 
 TEST_F(SessionService, BecomesRunningOnlyWhenTheAgentSaysJupyterAnswers) {
   auto session = request(alice_, 1);
-  sync({{session.id, ObservedPhase::starting, ""}});
+  sync({observed(session.id, ObservedPhase::starting, "")});
   EXPECT_EQ(fetch(session.id).state, SessionState::starting);
   clock_.advance(1500);
-  sync({{session.id, ObservedPhase::running, ""}});
+  sync({observed(session.id, ObservedPhase::running, "")});
   auto running = fetch(session.id);
   EXPECT_EQ(running.state, SessionState::running);
   EXPECT_EQ(running.started_at, clock_.now());
@@ -37,13 +37,13 @@ TEST_F(SessionService, BecomesRunningOnlyWhenTheAgentSaysJupyterAnswers) {
 
 TEST_F(SessionService, StopKeepsGpusUntilTheContainerIsGone) {
   auto session = request(alice_, 4);
-  sync({{session.id, ObservedPhase::running, ""}});
+  sync({observed(session.id, ObservedPhase::running, "")});
   auto stopped = sessions_->stop_session(alice_, session.id);
   ASSERT_TRUE(stopped.ok());
   EXPECT_EQ(stopped->state, SessionState::stopping);
   auto waiting = request(bob_, 1);
   EXPECT_EQ(waiting.state, SessionState::queued) << "GPUs of a stopping session are not free yet";
-  auto response = sync({{session.id, ObservedPhase::stopping, ""}});
+  auto response = sync({observed(session.id, ObservedPhase::stopping, "")});
   EXPECT_EQ(fetch(session.id).state, SessionState::stopping);
   response = sync({});  // the container is gone
   auto ended = fetch(session.id);
@@ -75,7 +75,7 @@ TEST_F(SessionService, AnotherUsersSessionIsNotFound) {
 
 TEST_F(SessionService, VanishedContainerEndsTheSessionWithAReason) {
   auto session = request(alice_, 1);
-  sync({{session.id, ObservedPhase::running, ""}});
+  sync({observed(session.id, ObservedPhase::running, "")});
   sync({});
   auto ended = fetch(session.id);
   EXPECT_EQ(ended.state, SessionState::ended);
@@ -91,7 +91,7 @@ TEST_F(SessionService, ScheduledSessionIsNotEndedBeforeTheAgentSawIt) {
 
 TEST_F(SessionService, FailureReportedByTheAgentEndsTheSession) {
   auto session = request(alice_, 1);
-  sync({{session.id, ObservedPhase::failed, "image not found"}});
+  sync({observed(session.id, ObservedPhase::failed, "image not found")});
   auto ended = fetch(session.id);
   EXPECT_EQ(ended.end_reason, EndReason::failed);
   EXPECT_EQ(ended.reason, "image not found");
@@ -131,6 +131,48 @@ TEST_F(SessionService, SilentNodeGetsNoNewSessions) {
   EXPECT_EQ(session.state, SessionState::queued);
   sync({});  // the node speaks again
   EXPECT_EQ(fetch(session.id).state, SessionState::scheduled);
+}
+
+}  // namespace
+}  // namespace gpupool::testing
+
+namespace gpupool::testing {
+namespace {
+
+constexpr const char* kHostKey =
+    "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHCfYdbpEfNo85EvyD2Uq3+hSzhdPwnGB1mw03IQsEYs "
+    "user@container";
+
+TEST_F(SessionService, KeepsTheHostKeyTheAgentReadWithoutItsComment) {
+  auto session = request(alice_, 1);
+  sync({observed(session.id, ObservedPhase::running, "", kHostKey)});
+  EXPECT_EQ(fetch(session.id).ssh_host_key,
+            "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHCfYdbpEfNo85EvyD2Uq3+hSzhdPwnGB1mw03IQsEYs");
+}
+
+TEST_F(SessionService, IgnoresAMalformedHostKey) {
+  auto session = request(alice_, 1);
+  sync({observed(session.id, ObservedPhase::running, "", "ssh-ed25519 AAAA\nevil")});
+  EXPECT_EQ(fetch(session.id).ssh_host_key, "");
+  EXPECT_EQ(fetch(session.id).state, SessionState::running);
+}
+
+TEST_F(SessionService, EndsASessionAtItsTimeLimit) {
+  SessionRequest limited;
+  limited.max_hours = 0.5;
+  auto session = *sessions_->request_session(alice_, limited);
+  sync({observed(session.id, ObservedPhase::running)});
+  clock_.advance(29 * 60 * 1000);
+  sync({observed(session.id, ObservedPhase::running)});
+  EXPECT_EQ(fetch(session.id).state, SessionState::running);
+  clock_.advance(2 * 60 * 1000);
+  auto response = sync({observed(session.id, ObservedPhase::running)});
+  EXPECT_EQ(fetch(session.id).state, SessionState::stopping);
+  EXPECT_TRUE(response.desired.empty()) << "the agent is told to remove it";
+  sync({});
+  auto ended = fetch(session.id);
+  EXPECT_EQ(ended.end_reason, EndReason::time_limit);
+  EXPECT_EQ(ended.reason, "reached its time limit of 0.5 h");
 }
 
 }  // namespace

@@ -12,6 +12,7 @@
 #include "core/http_client.hpp"
 #include "engine/container_engine.hpp"
 #include "engine/docker_api/create_body.hpp"
+#include "engine/docker_api/tar.hpp"
 
 namespace gpupool {
 
@@ -114,6 +115,15 @@ class DockerApiEngine final : public ContainerEngine {
     if (response->status != 200 || !body.is_object())
       return engine_error("container inspect", *response);
     return body["State"].value("Status", std::string("unknown"));
+  }
+
+  Result<std::string> read_file(const std::string& id_or_name, const std::string& path) override {
+    auto response =
+        call("GET", "/containers/" + url_encode(id_or_name) + "/archive?path=" + url_encode(path),
+             "", 10s);
+    if (!response) return response.error();
+    if (response->status != 200) return engine_error("archive read", *response);
+    return docker_api::single_file_from_tar(response->body, 64 * 1024);
   }
 
   Status remove_container(const std::string& id) override {

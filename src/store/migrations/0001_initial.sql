@@ -70,7 +70,7 @@ CREATE TABLE sessions (
   jupyter_port INTEGER NOT NULL DEFAULT 0,
   ssh_port INTEGER NOT NULL DEFAULT 0,
   jupyter_token TEXT NOT NULL,
-  ssh_host_key_fingerprint TEXT NOT NULL DEFAULT '',
+  ssh_host_key TEXT NOT NULL DEFAULT '',
   created_at INTEGER NOT NULL,
   updated_at INTEGER NOT NULL,
   started_at INTEGER NOT NULL DEFAULT 0,

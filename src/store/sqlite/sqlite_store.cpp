@@ -16,7 +16,7 @@ namespace {
 constexpr const char* kSessionColumns =
     "id, user_id, image_tag, image_reference, gpus, gpu_model, cpus, memory_mb, max_hours, "
     "state, end_reason, reason, node, gpu_indices, gpu_uuids, jupyter_port, ssh_port, "
-    "jupyter_token, ssh_host_key_fingerprint, created_at, updated_at, started_at, ended_at, "
+    "jupyter_token, ssh_host_key, created_at, updated_at, started_at, ended_at, "
     "(SELECT username FROM users WHERE users.id = sessions.user_id), "
     "(SELECT uid FROM users WHERE users.id = sessions.user_id)";
 
@@ -40,7 +40,7 @@ Session read_session(const Statement& row) {
   session.jupyter_port = static_cast<int>(row.column_int(15));
   session.ssh_port = static_cast<int>(row.column_int(16));
   session.jupyter_token = row.column_text(17);
-  session.ssh_host_key_fingerprint = row.column_text(18);
+  session.ssh_host_key = row.column_text(18);
   session.created_at = row.column_int(19);
   session.updated_at = row.column_int(20);
   session.started_at = row.column_int(21);
@@ -69,7 +69,7 @@ void bind_session(Statement& statement, const Session& session) {
       .bind(16, session.jupyter_port)
       .bind(17, session.ssh_port)
       .bind(18, session.jupyter_token)
-      .bind(19, session.ssh_host_key_fingerprint)
+      .bind(19, session.ssh_host_key)
       .bind(20, session.created_at)
       .bind(21, session.updated_at)
       .bind(22, session.started_at)
@@ -368,7 +368,7 @@ Status SqliteStore::insert_session(const Session& session) {
     auto insert = db_.prepare(
         "INSERT INTO sessions (id, user_id, image_tag, image_reference, gpus, gpu_model, cpus, "
         "memory_mb, max_hours, state, end_reason, reason, node, gpu_indices, gpu_uuids, "
-        "jupyter_port, ssh_port, jupyter_token, ssh_host_key_fingerprint, created_at, "
+        "jupyter_port, ssh_port, jupyter_token, ssh_host_key, created_at, "
         "updated_at, started_at, ended_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, "
         "?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23)");
     if (!insert) return insert.error();
@@ -417,7 +417,7 @@ Status SqliteStore::update_session(const Session& session) {
         "UPDATE sessions SET user_id = ?2, image_tag = ?3, image_reference = ?4, gpus = ?5, "
         "gpu_model = ?6, cpus = ?7, memory_mb = ?8, max_hours = ?9, state = ?10, end_reason = "
         "?11, reason = ?12, node = ?13, gpu_indices = ?14, gpu_uuids = ?15, jupyter_port = ?16, "
-        "ssh_port = ?17, jupyter_token = ?18, ssh_host_key_fingerprint = ?19, created_at = ?20, "
+        "ssh_port = ?17, jupyter_token = ?18, ssh_host_key = ?19, created_at = ?20, "
         "updated_at = ?21, started_at = ?22, ended_at = ?23 WHERE id = ?1");
     if (!update) return update.error();
     bind_session(*update, session);

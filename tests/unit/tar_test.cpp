@@ -1,0 +1,35 @@
+#include <gtest/gtest.h>
+
+#include <string>
+
+#include "engine/docker_api/tar.hpp"
+
+namespace gpupool::docker_api {
+namespace {
+
+std::string archive_of(const std::string& content, char type = '0') {
+  std::string header(512, '\0');
+  header.replace(0, 7, "key.pub");
+  char size[12];
+  std::snprintf(size, sizeof size, "%011o", static_cast<unsigned>(content.size()));
+  header.replace(124, 11, size, 11);
+  header[156] = type;
+  std::string padded = content + std::string((512 - content.size() % 512) % 512, '\0');
+  return header + padded + std::string(1024, '\0');
+}
+
+TEST(Tar, ExtractsTheFirstRegularFile) {
+  auto content = single_file_from_tar(archive_of("ssh-ed25519 AAAA host\n"), 1024);
+  ASSERT_TRUE(content.ok()) << content.error().message;
+  EXPECT_EQ(*content, "ssh-ed25519 AAAA host\n");
+}
+
+TEST(Tar, RefusesDirectoriesOversizedAndTruncatedArchives) {
+  EXPECT_FALSE(single_file_from_tar(archive_of("x", '5'), 1024).ok());
+  EXPECT_FALSE(single_file_from_tar(archive_of(std::string(2000, 'x')), 1024).ok());
+  EXPECT_FALSE(single_file_from_tar(archive_of("abc").substr(0, 514), 1024).ok());
+  EXPECT_FALSE(single_file_from_tar("short", 1024).ok());
+}
+
+}  // namespace
+}  // namespace gpupool::docker_api
