@@ -62,7 +62,8 @@ class Api:
 
 
 class Server:
-    def __init__(self):
+    def __init__(self, admin_password=ADMIN_PASSWORD):
+        self.admin_password = admin_password
         self.data_dir = tempfile.mkdtemp(prefix="gpupool-e2e-")
         self.port = free_port()
         self.node = "e2e-" + secrets.token_hex(4)
@@ -74,7 +75,10 @@ class Server:
         self.log_path = os.path.join(self.data_dir, "server.log")
 
     def start(self):
-        env = dict(os.environ, GPUPOOL_ADMIN_PASSWORD=ADMIN_PASSWORD)
+        env = dict(os.environ)
+        env.pop("GPUPOOL_ADMIN_PASSWORD", None)
+        if self.admin_password:
+            env["GPUPOOL_ADMIN_PASSWORD"] = self.admin_password
         log = open(self.log_path, "a")
         self.process = subprocess.Popen(
             [BINARY, "up", "--data-dir", self.data_dir, "--listen", f"127.0.0.1:{self.port}",
@@ -97,10 +101,12 @@ class Server:
         except OSError:
             return False
 
-    def stop(self):
+    def stop(self, how=signal.SIGTERM):
+        """Stops the server with `how` and returns its exit status."""
         if self.process and self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            self.process.wait(timeout=30)
+            self.process.send_signal(how)
+            return self.process.wait(timeout=30)
+        return self.process.returncode if self.process else None
 
     def log(self):
         with open(self.log_path) as handle:
