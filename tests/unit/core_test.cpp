@@ -85,3 +85,44 @@ TEST(Clock, FormatsRfc3339InUtcWithMilliseconds) {
 
 }  // namespace
 }  // namespace gpupool
+
+#include "core/random.hpp"
+#include "model/session.hpp"
+#include "server/api.hpp"
+
+namespace gpupool {
+namespace {
+
+TEST(Random, TokensAndIdsHaveTheirShapesAndDiffer) {
+  init_crypto();
+  EXPECT_EQ(random_hex(16).size(), 32u);
+  EXPECT_EQ(random_token(32).size(), 43u);
+  EXPECT_NE(random_token(32), random_token(32));
+  auto id = new_session_id();
+  ASSERT_EQ(id.size(), 13u);
+  EXPECT_EQ(id.front(), 's');
+  EXPECT_EQ(id.find_first_not_of("abcdefghijklmnopqrstuvwxyz234567"), std::string::npos);
+  EXPECT_EQ(digest_hex("abc"), digest_hex("abc"));
+  EXPECT_NE(digest_hex("abc"), digest_hex("abd"));
+}
+
+TEST(SessionStates, RoundTripThroughTheirNames) {
+  for (auto state : {SessionState::queued, SessionState::scheduled, SessionState::starting, SessionState::running,
+                     SessionState::stopping, SessionState::ended}) {
+    EXPECT_EQ(parse_session_state(to_string(state)), state);
+  }
+  EXPECT_EQ(parse_end_reason("time_limit"), EndReason::time_limit);
+  EXPECT_FALSE(parse_session_state("zombie").has_value());
+  EXPECT_TRUE(holds_resources(SessionState::stopping));
+  EXPECT_FALSE(holds_resources(SessionState::queued));
+}
+
+TEST(Cookies, FindsTheNamedCookieOnly) {
+  EXPECT_EQ(server::cookie_value("a=1; gpupool_session=xyz; b=2", "gpupool_session"), "xyz");
+  EXPECT_EQ(server::cookie_value("gpupool_session_other=1", "gpupool_session"), "");
+  EXPECT_EQ(server::cookie_value("", "gpupool_session"), "");
+  EXPECT_EQ(server::cookie_value("x_gpupool_session=1;gpupool_session=2", "gpupool_session"), "2");
+}
+
+}  // namespace
+}  // namespace gpupool
