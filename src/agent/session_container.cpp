@@ -49,6 +49,10 @@ ContainerSpec make_session_container(const DesiredSession& session,
       "NVIDIA_VISIBLE_DEVICES=" +
           (session.gpu_uuids.empty() ? std::string("void") : join(session.gpu_uuids, ",")),
   };
+  if (session.gpu_memory_mb > 0) {
+    // The GPU share's cap, for the CUDA memory-limit shim that enforces it in shared mode.
+    spec.env.push_back(fmt::format("GPUPOOL_GPU_MEMORY_LIMIT_MB={}", session.gpu_memory_mb));
+  }
   spec.labels = {{kSessionLabel, session.session_id},
                  {kUserLabel, session.username},
                  {kNodeLabel, settings.node_name}};

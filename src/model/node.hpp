@@ -27,6 +27,7 @@ struct Node {
   int port_max = 0;
   std::string driver_cuda;  // highest CUDA version the driver supports, e.g. "12.4"; empty if none
   bool simulated = false;
+  bool drained = false;  // takes no new sessions; running ones stay
   UnixMillis last_seen = 0;
 };
 

@@ -39,7 +39,9 @@ bool holds_resources(SessionState state);
 struct SessionRequest {
   std::string image_tag;
   int gpus = 1;
-  std::string gpu_model;  // empty: any model
+  std::string gpu_model;           // empty: any model
+  std::int64_t gpu_memory_mb = 0;  // > 0: a share of one GPU (shared mode), not whole GPUs
+  int priority = 0;                // higher is served first
   double cpus = 2;
   std::int64_t memory_mb = 8192;
   std::optional<double> max_hours;

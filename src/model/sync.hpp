@@ -47,6 +47,7 @@ struct DesiredSession {
   std::vector<std::string> authorized_keys;
   double cpus = 1;
   std::int64_t memory_mb = 1024;
+  std::int64_t gpu_memory_mb = 0;  // > 0: a share of the one GPU, capped at this
 };
 
 struct SyncResponse {

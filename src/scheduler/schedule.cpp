@@ -1,113 +1,76 @@
 #include "scheduler/schedule.hpp"
 
 #include <algorithm>
-#include <map>
-#include <set>
+#include <numeric>
 
-#include <fmt/format.h>
+#include "scheduler/placement_state.hpp"
 
 namespace gpupool::scheduler {
 
 namespace {
 
-// What is still free on one node while the plan is being built.
-struct NodeState {
-  const Node* node = nullptr;
-  std::set<int> free_gpus;
-  std::set<int> used_ports;
-};
-
-bool is_live(const Node& node, UnixMillis now) {
-  return now - node.last_seen <= kNodeSilenceLimitMillis;
-}
-
-int count_free_of_model(const NodeState& state, const std::string& model) {
-  if (model.empty()) return static_cast<int>(state.free_gpus.size());
-  return static_cast<int>(std::count_if(
-      state.free_gpus.begin(), state.free_gpus.end(),
-      [&](int index) { return state.node->gpus[static_cast<std::size_t>(index)].model == model; }));
-}
-
-// The two lowest free ports of the node's range, or fewer if the range is exhausted.
-std::vector<int> pick_ports(const NodeState& state) {
-  std::vector<int> ports;
-  for (int port = state.node->port_min; port <= state.node->port_max && ports.size() < 2; ++port) {
-    if (!state.used_ports.contains(port)) ports.push_back(port);
-  }
-  return ports;
-}
-
-std::map<std::string, NodeState> build_node_states(const Snapshot& snapshot, UnixMillis now) {
-  std::map<std::string, NodeState> states;
-  for (const auto& node : snapshot.nodes) {
-    if (!is_live(node, now)) continue;
-    NodeState state{&node, {}, {}};
-    for (std::size_t i = 0; i < node.gpus.size(); ++i) state.free_gpus.insert(static_cast<int>(i));
-    states.emplace(node.name, std::move(state));
-  }
-  for (const auto& allocation : snapshot.allocations) {
-    auto it = states.find(allocation.node);
-    if (it == states.end()) continue;
-    for (int index : allocation.gpu_indices) it->second.free_gpus.erase(index);
-    it->second.used_ports.insert(allocation.jupyter_port);
-    it->second.used_ports.insert(allocation.ssh_port);
-  }
-  return states;
-}
-
-std::string describe_wait(const SessionRequest& request) {
-  std::string model = request.gpu_model.empty() ? "" : request.gpu_model + " ";
-  return fmt::format("waiting for {} free {}GPU{} on one node", request.gpus, model,
-                     request.gpus == 1 ? "" : "s");
+Demand demand_of(const PendingRequest& pending) {
+  const SessionRequest& request = pending.request;
+  Demand demand;
+  demand.gpus = request.gpu_memory_mb > 0 ? 0 : request.gpus;
+  demand.gpu_memory_mb = request.gpu_memory_mb;
+  demand.gpu_model = request.gpu_model;
+  demand.cpus = request.cpus;
+  demand.memory_mb = request.memory_mb;
+  demand.cuda = pending.image_cuda;
+  return demand;
 }
 
 }  // namespace
 
-Plan schedule(const Snapshot& snapshot, UnixMillis now) {
-  auto states = build_node_states(snapshot, now);
-
-  std::vector<const PendingRequest*> order;
-  for (const auto& pending : snapshot.pending) order.push_back(&pending);
-  std::sort(order.begin(), order.end(), [](const PendingRequest* a, const PendingRequest* b) {
-    return a->created_at != b->created_at ? a->created_at < b->created_at
-                                          : a->session_id < b->session_id;
+std::vector<std::size_t> queue_order(const std::vector<PendingRequest>& pending) {
+  std::vector<std::size_t> order(pending.size());
+  std::iota(order.begin(), order.end(), 0);
+  std::sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
+    const PendingRequest& left = pending[a];
+    const PendingRequest& right = pending[b];
+    if (left.request.priority != right.request.priority)
+      return left.request.priority > right.request.priority;
+    if (left.fair_share_usage != right.fair_share_usage)
+      return left.fair_share_usage < right.fair_share_usage;
+    if (left.created_at != right.created_at) return left.created_at < right.created_at;
+    return left.session_id < right.session_id;
   });
+  return order;
+}
+
+Plan schedule(const Snapshot& snapshot, UnixMillis now) {
+  PlacementState state(snapshot.nodes, now);
+  for (const auto& allocation : snapshot.allocations) {
+    state.hold(allocation.node, allocation.gpu_indices, allocation.gpu_memory_mb, allocation.cpus,
+               allocation.memory_mb, {allocation.jupyter_port, allocation.ssh_port});
+  }
 
   Plan plan;
-  for (const PendingRequest* pending : order) {
-    const SessionRequest& request = pending->request;
-    // Best fit: the feasible node left with the fewest free GPUs keeps big holes for big
-    // requests. Ties go to the node name so that the plan is deterministic.
-    NodeState* best = nullptr;
-    int best_left = 0;
-    for (auto& [name, state] : states) {
-      if (request.cpus > state.node->cpus || request.memory_mb > state.node->memory_mb) continue;
-      int free = count_free_of_model(state, request.gpu_model);
-      if (free < request.gpus || pick_ports(state).size() < 2) continue;
-      int left = static_cast<int>(state.free_gpus.size()) - request.gpus;
-      if (best == nullptr || left < best_left) {
-        best = &state;
-        best_left = left;
+  bool reserved = false;
+  for (std::size_t index : queue_order(snapshot.pending)) {
+    const PendingRequest& pending = snapshot.pending[index];
+    Demand demand = demand_of(pending);
+    auto assignment = state.place(demand);
+    if (!assignment) {
+      std::string reason = state.explain(demand);
+      plan.queued.push_back({pending.session_id, static_cast<int>(plan.queued.size()) + 1, reason});
+      if (!reserved) {
+        // The first blocked request keeps the node closest to holding it: nothing behind it
+        // may take capacity there, so backfilling never delays it.
+        if (auto node = state.best_reservation(demand)) state.reserve(*node);
+        reserved = true;
       }
-    }
-    if (best == nullptr) {
-      plan.queued.push_back(
-          {pending->session_id, static_cast<int>(plan.queued.size()) + 1, describe_wait(request)});
       continue;
     }
-    Placement placement{pending->session_id, best->node->name, {}, {}, 0, 0};
-    for (int index : std::vector<int>(best->free_gpus.begin(), best->free_gpus.end())) {
-      if (static_cast<int>(placement.gpu_indices.size()) == request.gpus) break;
-      const GpuDevice& gpu = best->node->gpus[static_cast<std::size_t>(index)];
-      if (!request.gpu_model.empty() && gpu.model != request.gpu_model) continue;
-      placement.gpu_indices.push_back(index);
-      placement.gpu_uuids.push_back(gpu.uuid);
-      best->free_gpus.erase(index);
+    const Node& node = state.node(assignment->node);
+    Placement placement{pending.session_id, node.name, assignment->gpu_indices, {}, 0, 0};
+    for (int gpu : assignment->gpu_indices)
+      placement.gpu_uuids.push_back(node.gpus[static_cast<std::size_t>(gpu)].uuid);
+    if (assignment->ports.size() == 2) {
+      placement.jupyter_port = assignment->ports[0];
+      placement.ssh_port = assignment->ports[1];
     }
-    auto ports = pick_ports(*best);
-    placement.jupyter_port = ports[0];
-    placement.ssh_port = ports[1];
-    best->used_ports.insert(ports.begin(), ports.end());
     plan.placements.push_back(std::move(placement));
   }
   return plan;

@@ -2,8 +2,13 @@
 //
 // `schedule(snapshot, now)` does no I/O, reads no clock and keeps no state; the server
 // builds the snapshot from its store and applies the returned plan in one transaction.
-// Same input, same plan. This is the minimal whole-GPU placement; fractional GPUs,
-// topology, fair share and quotas build on the same shape.
+// Same input, same plan.
+//
+// Order: priority (higher first), then fair share (less decayed GPU usage first), then
+// arrival. Each request is placed by PlacementState (best fit, whole GPUs or GPU shares,
+// GPU model, CPU, memory, the image's CUDA against the node's driver, host ports). The first
+// request that cannot be placed gets a reservation on the node closest to holding it, and
+// later requests backfill only elsewhere, so they never delay it.
 #pragma once
 
 #include <cstdint>
@@ -24,6 +29,9 @@ struct Allocation {
   std::string session_id;
   std::string node;
   std::vector<int> gpu_indices;
+  std::int64_t gpu_memory_mb = 0;  // > 0: a share of gpu_indices[0]
+  double cpus = 0;
+  std::int64_t memory_mb = 0;
   int jupyter_port = 0;
   int ssh_port = 0;
 };
@@ -33,6 +41,8 @@ struct PendingRequest {
   std::string session_id;
   SessionRequest request;
   UnixMillis created_at = 0;
+  std::string image_cuda;       // CUDA version the image needs; empty for CPU-only images
+  double fair_share_usage = 0;  // the user's decayed GPU-hours; less goes first
 };
 
 struct Snapshot {
@@ -62,5 +72,8 @@ struct Plan {
 };
 
 Plan schedule(const Snapshot& snapshot, UnixMillis now);
+
+// The order in which pending requests are considered (indices into `pending`).
+std::vector<std::size_t> queue_order(const std::vector<PendingRequest>& pending);
 
 }  // namespace gpupool::scheduler

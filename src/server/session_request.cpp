@@ -20,10 +20,15 @@ Result<SessionRequest> parse_session_request(const Json& body) {
   if (!model) return model.error();
   request.gpu_model = model->value_or("");
 
-  if (body.contains("gpu_memory_gb") && !body["gpu_memory_gb"].is_null()) {
-    return make_error(ErrorCode::invalid_argument,
-                      "\"gpu_memory_gb\" (fractional GPUs) is not available in this pool yet; ask "
-                      "for whole GPUs");
+  auto gpu_memory = optional_number(body, "gpu_memory_gb", 0.25, 1024);
+  if (!gpu_memory) return gpu_memory.error();
+  if (*gpu_memory) {
+    if (request.gpus != 1) {
+      return make_error(
+          ErrorCode::invalid_argument,
+          "\"gpu_memory_gb\" asks for a share of one GPU; leave \"gpus\" out or set it to 1");
+    }
+    request.gpu_memory_mb = static_cast<std::int64_t>(std::llround(**gpu_memory * 1024));
   }
 
   auto cpus = optional_number(body, "cpus", 0.1, 256);

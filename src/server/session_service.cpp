@@ -7,8 +7,11 @@
 #include <fmt/format.h>
 
 #include "auth/ssh_key.hpp"
+#include "catalog/image_tag.hpp"
 #include "core/log.hpp"
 #include "core/random.hpp"
+#include "scheduler/fair_share.hpp"
+#include "scheduler/placement_state.hpp"
 #include "scheduler/schedule.hpp"
 
 namespace gpupool::server {
@@ -29,6 +32,27 @@ void end_session(Session& session, EndReason reason, std::string why, UnixMillis
   session.reason = std::move(why);
   session.ended_at = now;
   session.updated_at = now;
+}
+
+scheduler::Allocation allocation_of(const Session& session) {
+  return {session.id,           session.node,
+          session.gpu_indices,  session.request.gpu_memory_mb,
+          session.request.cpus, session.request.memory_mb,
+          session.jupyter_port, session.ssh_port};
+}
+
+// Whole GPUs count one each; a share counts as its part of the GPU's memory.
+double gpu_equivalents(const Session& session, const std::vector<Node>& nodes) {
+  if (session.request.gpu_memory_mb <= 0) return session.request.gpus;
+  for (const auto& node : nodes) {
+    if (node.name != session.node || session.gpu_indices.empty()) continue;
+    auto index = static_cast<std::size_t>(session.gpu_indices.front());
+    if (index < node.gpus.size() && node.gpus[index].memory_mb > 0) {
+      return std::min(1.0, static_cast<double>(session.request.gpu_memory_mb) /
+                               static_cast<double>(node.gpus[index].memory_mb));
+    }
+  }
+  return 1.0;
 }
 
 bool past_time_limit(const Session& session, UnixMillis now) {
@@ -52,17 +76,27 @@ void record_host_key(Session& session, const std::string& reported) {
 
 // Checks that some node of the pool could ever hold the request, so that an impossible
 // request is refused now rather than queued forever.
-Status check_request_fits_pool(const SessionRequest& request, const std::vector<Node>& nodes) {
+Status check_request_fits_pool(const SessionRequest& request, const std::string& image_cuda,
+                               const std::vector<Node>& nodes) {
   if (nodes.empty()) return make_error(ErrorCode::unavailable, "the pool has no nodes yet");
   int most_gpus = 0;
+  std::int64_t most_gpu_memory = 0;
   std::set<std::string> models;
   bool cpus_fit = false;
   bool memory_fit = false;
+  const Node* best_driver = nullptr;
   for (const auto& node : nodes) {
     int matching = 0;
     for (const auto& gpu : node.gpus) {
       models.insert(gpu.model);
-      if (request.gpu_model.empty() || gpu.model == request.gpu_model) ++matching;
+      if (request.gpu_model.empty() || gpu.model == request.gpu_model) {
+        ++matching;
+        most_gpu_memory = std::max(most_gpu_memory, gpu.memory_mb);
+      }
+    }
+    if (best_driver == nullptr ||
+        catalog::compare_versions(node.driver_cuda, best_driver->driver_cuda) > 0) {
+      best_driver = &node;
     }
     most_gpus = std::max(most_gpus, matching);
     cpus_fit = cpus_fit || request.cpus <= node.cpus;
@@ -73,6 +107,19 @@ Status check_request_fits_pool(const SessionRequest& request, const std::vector<
     for (const auto& model : models) known += (known.empty() ? "" : ", ") + model;
     return invalid(
         fmt::format("no GPU model \"{}\" in the pool (it has: {})", request.gpu_model, known));
+  }
+  if (!catalog::driver_supports(best_driver->driver_cuda, image_cuda)) {
+    return invalid(
+        best_driver->driver_cuda.empty()
+            ? fmt::format("the image needs CUDA {}; no node has an NVIDIA driver", image_cuda)
+            : fmt::format(
+                  "the image needs CUDA {}; the newest driver in the pool (node {}) supports {}",
+                  image_cuda, best_driver->name, best_driver->driver_cuda));
+  }
+  if (request.gpu_memory_mb > most_gpu_memory) {
+    return invalid(fmt::format("asked for {:g} GB of GPU memory but the largest GPU has {:g} GB",
+                               static_cast<double>(request.gpu_memory_mb) / 1024,
+                               static_cast<double>(most_gpu_memory) / 1024));
   }
   if (request.gpus > most_gpus) {
     return invalid(fmt::format("asked for {} GPUs but the largest node has {}{}", request.gpus,
@@ -126,7 +173,7 @@ Result<Session> SessionService::request_session(const User& user, SessionRequest
     std::lock_guard lock(mutex_);
     auto nodes = store_.list_nodes();
     if (!nodes) return nodes.error();
-    GPUPOOL_TRY(check_request_fits_pool(request, *nodes));
+    GPUPOOL_TRY(check_request_fits_pool(request, image->cuda, *nodes));
     UnixMillis now = clock_.now();
     session.id = new_session_id();
     session.user_id = user.id;
@@ -203,17 +250,29 @@ Status SessionService::schedule_locked(UnixMillis now) {
   snapshot.nodes = std::move(*nodes);
   auto active = store_.list_sessions({std::nullopt, std::nullopt, true});
   if (!active) return active.error();
+  bool any_queued = std::any_of(active->begin(), active->end(), [](const Session& session) {
+    return session.state == SessionState::queued;
+  });
+  if (!any_queued) return {};
+  auto images = store_.list_images();
+  if (!images) return images.error();
+  auto usage = fair_share_usage_locked(snapshot.nodes, now);
+  if (!usage) return usage.error();
+
   std::map<std::string, Session*> queued;
   for (auto& session : *active) {
     if (holds_resources(session.state)) {
-      snapshot.allocations.push_back(
-          {session.id, session.node, session.gpu_indices, session.jupyter_port, session.ssh_port});
+      snapshot.allocations.push_back(allocation_of(session));
     } else if (session.state == SessionState::queued) {
-      snapshot.pending.push_back({session.id, session.request, session.created_at});
+      std::string cuda;
+      for (const auto& image : *images) {
+        if (image.tag == session.request.image_tag) cuda = image.cuda;
+      }
+      snapshot.pending.push_back(
+          {session.id, session.request, session.created_at, cuda, (*usage)[session.user_id]});
       queued[session.id] = &session;
     }
   }
-  if (snapshot.pending.empty()) return {};
   auto plan = scheduler::schedule(snapshot, now);
   for (const auto& placement : plan.placements) {
     Session& session = *queued.at(placement.session_id);
@@ -236,6 +295,23 @@ Status SessionService::schedule_locked(UnixMillis now) {
     GPUPOOL_TRY(store_.update_session(session));
   }
   return {};
+}
+
+Result<std::map<std::int64_t, double>> SessionService::fair_share_usage_locked(
+    const std::vector<Node>& nodes, UnixMillis now) {
+  auto sessions = store_.list_sessions({});
+  if (!sessions) return sessions.error();
+  std::map<std::int64_t, std::vector<scheduler::UsageInterval>> intervals;
+  for (const auto& session : *sessions) {
+    if (session.started_at == 0) continue;
+    intervals[session.user_id].push_back(
+        {session.started_at, session.ended_at, gpu_equivalents(session, nodes)});
+  }
+  std::map<std::int64_t, double> usage;
+  for (const auto& [user, list] : intervals) {
+    usage[user] = scheduler::decayed_gpu_hours(list, now, settings_.fair_share_half_life);
+  }
+  return usage;
 }
 
 Result<SyncResponse> SessionService::sync(const SyncRequest& request) {
@@ -317,10 +393,21 @@ Result<SyncResponse> SessionService::desired_for_locked(const std::string& node)
       if (!keys) return keys.error();
       keys_by_user[session.user_id] = std::move(*keys);
     }
-    response.desired.push_back(
-        {session.id, session.username, session.uid, session.image_reference, session.gpu_indices,
-         session.gpu_uuids, session.jupyter_port, session.ssh_port, session.jupyter_token,
-         keys_by_user[session.user_id], session.request.cpus, session.request.memory_mb});
+    DesiredSession desired;
+    desired.session_id = session.id;
+    desired.username = session.username;
+    desired.uid = session.uid;
+    desired.image_reference = session.image_reference;
+    desired.gpu_indices = session.gpu_indices;
+    desired.gpu_uuids = session.gpu_uuids;
+    desired.jupyter_port = session.jupyter_port;
+    desired.ssh_port = session.ssh_port;
+    desired.jupyter_token = session.jupyter_token;
+    desired.authorized_keys = keys_by_user[session.user_id];
+    desired.cpus = session.request.cpus;
+    desired.memory_mb = session.request.memory_mb;
+    desired.gpu_memory_mb = session.request.gpu_memory_mb;
+    response.desired.push_back(std::move(desired));
   }
   return response;
 }
@@ -332,32 +419,41 @@ Result<PoolSummary> SessionService::pool() {
   if (!active) return active.error();
   UnixMillis now = clock_.now();
   PoolSummary summary;
+  scheduler::PlacementState state(*nodes, now);
   std::map<std::string, std::set<int>> busy;
   for (const auto& session : *active) {
     if (session.state == SessionState::queued) ++summary.queue_length;
     if (!holds_resources(session.state)) continue;
+    auto allocation = allocation_of(session);
+    state.hold(allocation.node, allocation.gpu_indices, allocation.gpu_memory_mb, allocation.cpus,
+               allocation.memory_mb, {allocation.jupyter_port, allocation.ssh_port});
     busy[session.node].insert(session.gpu_indices.begin(), session.gpu_indices.end());
   }
+  auto free = state.free_by_model();
   std::map<std::string, ModelCapacity> models;
   for (const auto& node : *nodes) {
     bool live = is_live(node, now);
-    int free = 0;
     for (const auto& gpu : node.gpus) {
       auto& model = models[gpu.model];
       model.model = gpu.model;
       model.memory_mb = gpu.memory_mb;
       ++model.total;
-      if (live && !busy[node.name].contains(gpu.index)) {
-        ++model.free;
-        ++free;
-      }
     }
     summary.simulated = summary.simulated || node.simulated;
     summary.node_live.push_back(live);
-    summary.node_free_gpus.push_back(free);
+    summary.node_free_gpus.push_back(
+        live && !node.drained ? static_cast<int>(node.gpus.size() - busy[node.name].size()) : 0);
+  }
+  for (auto& [name, model] : models) {
+    auto found = free.find(name);
+    if (found != free.end()) {
+      model.free = found->second.free_whole;
+      model.shared = found->second.shared;
+      model.free_memory_mb = found->second.free_memory_mb;
+    }
+    summary.models.push_back(model);
   }
   summary.nodes = std::move(*nodes);
-  for (auto& [name, model] : models) summary.models.push_back(model);
   return summary;
 }
 

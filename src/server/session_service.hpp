@@ -7,6 +7,7 @@
 #pragma once
 
 #include <functional>
+#include <map>
 #include <mutex>
 #include <string>
 #include <vector>
@@ -22,7 +23,9 @@ struct ModelCapacity {
   std::string model;
   std::int64_t memory_mb = 0;
   int total = 0;
-  int free = 0;
+  int free = 0;                     // GPUs with no session, on usable nodes
+  int shared = 0;                   // GPUs in shared mode
+  std::int64_t free_memory_mb = 0;  // on free and shared GPUs: what shares can still get
 };
 
 struct PoolSummary {
@@ -34,9 +37,15 @@ struct PoolSummary {
   bool simulated = false;
 };
 
+struct SessionSettings {
+  // Fair share forgets half of a user's GPU usage every this often.
+  UnixMillis fair_share_half_life = 24LL * 3600 * 1000;
+};
+
 class SessionService {
  public:
-  SessionService(Store& store, const Clock& clock) : store_(store), clock_(clock) {}
+  SessionService(Store& store, const Clock& clock, SessionSettings settings = {})
+      : store_(store), clock_(clock), settings_(settings) {}
 
   Result<Session> request_session(const User& user, SessionRequest request);
   // Sessions the caller may see: their own; with `everyone`, all (admins only).
@@ -53,12 +62,15 @@ class SessionService {
 
  private:
   Status schedule_locked(UnixMillis now);
+  Result<std::map<std::int64_t, double>> fair_share_usage_locked(const std::vector<Node>& nodes,
+                                                                 UnixMillis now);
   Status apply_observations_locked(const SyncRequest& request, UnixMillis now);
   Result<SyncResponse> desired_for_locked(const std::string& node);
   void notify();
 
   Store& store_;
   const Clock& clock_;
+  const SessionSettings settings_;
   std::mutex mutex_;
   std::vector<std::function<void()>> listeners_;  // set at start-up, before concurrent use
 };

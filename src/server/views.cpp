@@ -31,6 +31,10 @@ json session_view(const Session& session, const ViewContext& context) {
        {{"count", session.request.gpus},
         {"model",
          session.request.gpu_model.empty() ? json(nullptr) : json(session.request.gpu_model)},
+        {"memory_gb", session.request.gpu_memory_mb > 0
+                          ? json(static_cast<double>(session.request.gpu_memory_mb) / 1024.0)
+                          : json(nullptr)},
+        {"shared", session.request.gpu_memory_mb > 0},
         {"indices", session.gpu_indices},
         {"uuids", session.gpu_uuids},
         {"simulated", context.simulated}}},
@@ -98,6 +102,7 @@ json pool_view(const PoolSummary& pool) {
          {"cpus", node.cpus},
          {"memory_gb", node.memory_mb / 1024},
          {"driver_cuda", node.driver_cuda.empty() ? json(nullptr) : json(node.driver_cuda)},
+         {"drained", node.drained},
          {"last_seen", format_rfc3339(node.last_seen)}});
   }
   json models = json::array();
@@ -105,7 +110,9 @@ json pool_view(const PoolSummary& pool) {
     models.push_back({{"model", model.model},
                       {"memory_gb", model.memory_mb / 1024},
                       {"total", model.total},
-                      {"free", model.free}});
+                      {"free", model.free},
+                      {"shared", model.shared},
+                      {"free_memory_gb", static_cast<double>(model.free_memory_mb) / 1024.0}});
   }
   return {{"nodes", nodes},
           {"gpu_models", models},

@@ -75,7 +75,9 @@ class Store {
   virtual Status upsert_image(const Image& image) = 0;
   virtual Result<std::vector<Image>> list_images() = 0;
 
+  // Inventory from the agent; leaves the admin's `drained` setting alone.
   virtual Status upsert_node(const Node& node) = 0;
+  virtual Status set_node_drained(const std::string& name, bool drained) = 0;
   virtual Result<std::vector<Node>> list_nodes() = 0;
 
   // Sessions. update_session writes the whole row and, when the state or reason changed,

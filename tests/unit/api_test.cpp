@@ -234,7 +234,8 @@ TEST_F(Api, BadSessionRequestsGetClear4xx) {
         Case{R"({"cpus":1e308})", 400}, Case{R"({"memory_gb":-4})", 400},
         Case{R"({"image":"ubuntu:latest"})", 404},
         Case{R"({"image":"registry.evil/pytorch1.13-cpu-debian12-runtime"})", 404},
-        Case{R"({"image":7})", 400}, Case{R"({"gpu_memory_gb":8})", 400}}) {
+        Case{R"({"image":7})", 400}, Case{R"({"gpu_memory_gb":8,"gpus":2})", 400},
+        Case{R"({"gpu_memory_gb":100})", 400}, Case{R"({"gpu_memory_gb":0.1})", 400}}) {
     auto reply = as(token, "POST", "/api/v1/sessions", c.body);
     EXPECT_EQ(reply.status, c.status) << c.body << " → " << reply.body;
     auto parsed = json::parse(reply.body);

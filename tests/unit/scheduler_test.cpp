@@ -27,7 +27,7 @@ PendingRequest request(const std::string& id, int gpus, UnixMillis at = 1,
   SessionRequest session_request;
   session_request.gpus = gpus;
   session_request.gpu_model = model;
-  return {id, session_request, at};
+  return {id, session_request, at, "", 0};
 }
 
 TEST(Schedule, PlacesWholeGpusWithDistinctPorts) {
@@ -44,7 +44,8 @@ TEST(Schedule, PlacesWholeGpusWithDistinctPorts) {
 }
 
 TEST(Schedule, NeverGivesAnAllocatedGpuOrPortAgain) {
-  Snapshot snapshot{{make_node("n1", 2)}, {{"old", "n1", {0}, 30000, 30001}}, {request("a", 1)}};
+  Snapshot snapshot{
+      {make_node("n1", 2)}, {{"old", "n1", {0}, 0, 1, 1024, 30000, 30001}}, {request("a", 1)}};
   auto plan = schedule(snapshot, kNow);
   ASSERT_EQ(plan.placements.size(), 1u);
   EXPECT_EQ(plan.placements[0].gpu_indices, (std::vector<int>{1}));
@@ -53,7 +54,7 @@ TEST(Schedule, NeverGivesAnAllocatedGpuOrPortAgain) {
 
 TEST(Schedule, BestFitKeepsTheEmptyNodeForBigRequests) {
   Snapshot snapshot{{make_node("big", 8), make_node("half", 8)},
-                    {{"x", "half", {0, 1, 2, 3}, 30000, 30001}},
+                    {{"x", "half", {0, 1, 2, 3}, 0, 1, 1024, 30000, 30001}},
                     {request("small", 2)}};
   auto plan = schedule(snapshot, kNow);
   ASSERT_EQ(plan.placements.size(), 1u);

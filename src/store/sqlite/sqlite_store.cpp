@@ -16,8 +16,8 @@ namespace {
 constexpr const char* kSessionColumns =
     "id, user_id, image_tag, image_reference, gpus, gpu_model, cpus, memory_mb, max_hours, "
     "state, end_reason, reason, node, gpu_indices, gpu_uuids, jupyter_port, ssh_port, "
-    "jupyter_token, ssh_host_key, created_at, updated_at, started_at, ended_at, "
-    "(SELECT username FROM users WHERE users.id = sessions.user_id), "
+    "jupyter_token, ssh_host_key, created_at, updated_at, started_at, ended_at, gpu_memory_mb, "
+    "priority, (SELECT username FROM users WHERE users.id = sessions.user_id), "
     "(SELECT uid FROM users WHERE users.id = sessions.user_id)";
 
 Session read_session(const Statement& row) {
@@ -45,12 +45,14 @@ Session read_session(const Statement& row) {
   session.updated_at = row.column_int(20);
   session.started_at = row.column_int(21);
   session.ended_at = row.column_int(22);
-  session.username = row.column_text(23);
-  session.uid = static_cast<int>(row.column_int(24));
+  session.request.gpu_memory_mb = row.column_int(23);
+  session.request.priority = static_cast<int>(row.column_int(24));
+  session.username = row.column_text(25);
+  session.uid = static_cast<int>(row.column_int(26));
   return session;
 }
 
-// Binds the 23 stored columns of a session in kSessionColumns order.
+// Binds the 25 stored columns of a session in kSessionColumns order.
 void bind_session(Statement& statement, const Session& session) {
   statement.bind(1, session.id)
       .bind(2, session.user_id)
@@ -73,7 +75,9 @@ void bind_session(Statement& statement, const Session& session) {
       .bind(20, session.created_at)
       .bind(21, session.updated_at)
       .bind(22, session.started_at)
-      .bind(23, session.ended_at);
+      .bind(23, session.ended_at)
+      .bind(24, session.request.gpu_memory_mb)
+      .bind(25, session.request.priority);
   if (session.request.max_hours) statement.bind(9, *session.request.max_hours);
 }
 
@@ -349,17 +353,34 @@ Status SqliteStore::upsert_node(const Node& node) {
   return statement->run();
 }
 
+Status SqliteStore::set_node_drained(const std::string& name, bool drained) {
+  Lock lock(mutex_);
+  auto statement = db_.prepare("UPDATE nodes SET drained = ?2 WHERE name = ?1");
+  if (!statement) return statement.error();
+  statement->bind(1, name).bind(2, drained);
+  GPUPOOL_TRY(statement->run());
+  if (db_.changes() == 0) return make_error(ErrorCode::not_found, "no node " + name);
+  return {};
+}
+
 Result<std::vector<Node>> SqliteStore::list_nodes() {
   Lock lock(mutex_);
   auto query = db_.prepare(
       "SELECT name, address, gpus, cpus, memory_mb, port_min, port_max, driver_cuda, simulated, "
-      "last_seen FROM nodes ORDER BY name");
+      "drained, last_seen FROM nodes ORDER BY name");
   if (!query) return query.error();
   return query->collect<Node>([](const Statement& row) {
-    return Node{Node{row.column_text(0), row.column_text(1), gpus_from_json(row.column_text(2)),
-                     static_cast<int>(row.column_int(3)), row.column_int(4),
-                     static_cast<int>(row.column_int(5)), static_cast<int>(row.column_int(6)),
-                     row.column_text(7), row.column_int(8) != 0, row.column_int(9)}};
+    return Node{row.column_text(0),
+                row.column_text(1),
+                gpus_from_json(row.column_text(2)),
+                static_cast<int>(row.column_int(3)),
+                row.column_int(4),
+                static_cast<int>(row.column_int(5)),
+                static_cast<int>(row.column_int(6)),
+                row.column_text(7),
+                row.column_int(8) != 0,
+                row.column_int(9) != 0,
+                row.column_int(10)};
   });
 }
 
@@ -369,8 +390,9 @@ Status SqliteStore::insert_session(const Session& session) {
         "INSERT INTO sessions (id, user_id, image_tag, image_reference, gpus, gpu_model, cpus, "
         "memory_mb, max_hours, state, end_reason, reason, node, gpu_indices, gpu_uuids, "
         "jupyter_port, ssh_port, jupyter_token, ssh_host_key, created_at, "
-        "updated_at, started_at, ended_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, "
-        "?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23)");
+        "updated_at, started_at, ended_at, gpu_memory_mb, priority) VALUES (?1, ?2, ?3, ?4, ?5, "
+        "?6, ?7, ?8, ?9, ?10, ?11, "
+        "?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25)");
     if (!insert) return insert.error();
     bind_session(*insert, session);
     GPUPOOL_TRY(insert->run());
@@ -418,7 +440,8 @@ Status SqliteStore::update_session(const Session& session) {
         "gpu_model = ?6, cpus = ?7, memory_mb = ?8, max_hours = ?9, state = ?10, end_reason = "
         "?11, reason = ?12, node = ?13, gpu_indices = ?14, gpu_uuids = ?15, jupyter_port = ?16, "
         "ssh_port = ?17, jupyter_token = ?18, ssh_host_key = ?19, created_at = ?20, "
-        "updated_at = ?21, started_at = ?22, ended_at = ?23 WHERE id = ?1");
+        "updated_at = ?21, started_at = ?22, ended_at = ?23, gpu_memory_mb = ?24, priority = ?25 "
+        "WHERE id = ?1");
     if (!update) return update.error();
     bind_session(*update, session);
     GPUPOOL_TRY(update->run());

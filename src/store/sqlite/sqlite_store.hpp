@@ -39,6 +39,7 @@ class SqliteStore final : public Store {
   Result<std::vector<Image>> list_images() override;
 
   Status upsert_node(const Node& node) override;
+  Status set_node_drained(const std::string& name, bool drained) override;
   Result<std::vector<Node>> list_nodes() override;
 
   Status insert_session(const Session& session) override;

@@ -1,0 +1,388 @@
+#include "scheduler/placement_state.hpp"
+
+#include <algorithm>
+#include <charconv>
+
+#include <fmt/format.h>
+
+namespace gpupool::scheduler {
+
+namespace {
+
+// Nodes silent for longer than this are not given new sessions (same rule as schedule.hpp).
+constexpr UnixMillis kSilenceLimitMillis = 60'000;
+constexpr double kCpuEpsilon = 1e-9;
+
+std::string plural(int count, const std::string& word) {
+  return fmt::format("{} {}{}", count, word, count == 1 ? "" : "s");
+}
+
+std::string gigabytes(std::int64_t megabytes) {
+  return fmt::format("{:g} GB", static_cast<double>(megabytes) / 1024.0);
+}
+
+std::string cuda_text(int number) {
+  return fmt::format("{}.{}", number / 1000, (number % 1000) / 10);
+}
+
+}  // namespace
+
+int cuda_number(const std::string& version) {
+  if (version.empty()) return 0;
+  int major = 0;
+  int minor = 0;
+  auto dot = version.find('.');
+  std::from_chars(version.data(), version.data() + std::min(dot, version.size()), major);
+  if (dot != std::string::npos)
+    std::from_chars(version.data() + dot + 1, version.data() + version.size(), minor);
+  return major * 1000 + minor * 10;
+}
+
+PlacementState::PlacementState(const std::vector<Node>& nodes, UnixMillis now) : nodes_(nodes) {
+  for (const auto& node : nodes) {
+    for (const auto& gpu : node.gpus) {
+      if (std::find(models_.begin(), models_.end(), gpu.model) == models_.end())
+        models_.push_back(gpu.model);
+    }
+  }
+  whole_index_.resize(models_.size() + 1);
+  shared_index_.resize(models_.size() + 1);
+  capacity_.resize(nodes.size());
+  for (std::size_t i = 0; i < nodes.size(); ++i) {
+    const Node& node = nodes[i];
+    NodeCapacity& capacity = capacity_[i];
+    capacity.usable = !node.drained && now - node.last_seen <= kSilenceLimitMillis;
+    capacity.free_whole.assign(models_.size(), 0);
+    for (const auto& gpu : node.gpus) {
+      int model = model_id(gpu.model);
+      capacity.gpus.push_back({model, gpu.memory_mb, gpu.memory_mb, 0, false});
+      ++capacity.free_whole[static_cast<std::size_t>(model)];
+      ++capacity.free_whole_total;
+    }
+    capacity.free_cpus = node.cpus;
+    capacity.free_memory_mb = node.memory_mb;
+    capacity.driver_cuda = cuda_number(node.driver_cuda);
+    if (node.port_min > 0 && node.port_max >= node.port_min) {
+      capacity.port_used.assign(static_cast<std::size_t>(node.port_max - node.port_min + 1), false);
+      capacity.ports_free = static_cast<int>(capacity.port_used.size());
+    }
+    index(static_cast<int>(i));
+  }
+}
+
+int PlacementState::model_id(const std::string& model) const {
+  if (model.empty()) return kAnyModel;
+  auto it = std::find(models_.begin(), models_.end(), model);
+  return it == models_.end() ? -1 : static_cast<int>(it - models_.begin());
+}
+
+int PlacementState::node_index(const std::string& name) const {
+  for (std::size_t i = 0; i < nodes_.size(); ++i) {
+    if (nodes_[i].name == name) return static_cast<int>(i);
+  }
+  return -1;
+}
+
+void PlacementState::index(int node) {
+  const NodeCapacity& capacity = capacity_[static_cast<std::size_t>(node)];
+  if (!capacity.usable) return;
+  std::size_t any = models_.size();
+  for (std::size_t model = 0; model < models_.size(); ++model) {
+    if (capacity.free_whole[model] > 0)
+      whole_index_[model].insert({capacity.free_whole[model], node});
+  }
+  if (capacity.free_whole_total > 0) whole_index_[any].insert({capacity.free_whole_total, node});
+  for (std::size_t g = 0; g < capacity.gpus.size(); ++g) {
+    const Gpu& gpu = capacity.gpus[g];
+    if (gpu.sharers == 0 || gpu.free_memory_mb <= 0) continue;
+    shared_index_[static_cast<std::size_t>(gpu.model)].insert(
+        {gpu.free_memory_mb, node, static_cast<int>(g)});
+    shared_index_[any].insert({gpu.free_memory_mb, node, static_cast<int>(g)});
+  }
+}
+
+void PlacementState::unindex(int node) {
+  const NodeCapacity& capacity = capacity_[static_cast<std::size_t>(node)];
+  if (!capacity.usable) return;
+  std::size_t any = models_.size();
+  for (std::size_t model = 0; model < models_.size(); ++model) {
+    whole_index_[model].erase({capacity.free_whole[model], node});
+  }
+  whole_index_[any].erase({capacity.free_whole_total, node});
+  for (std::size_t g = 0; g < capacity.gpus.size(); ++g) {
+    const Gpu& gpu = capacity.gpus[g];
+    shared_index_[static_cast<std::size_t>(gpu.model)].erase(
+        {gpu.free_memory_mb, node, static_cast<int>(g)});
+    shared_index_[any].erase({gpu.free_memory_mb, node, static_cast<int>(g)});
+  }
+}
+
+bool PlacementState::fits_besides_gpus(int node, const Demand& demand, int cuda) const {
+  const NodeCapacity& capacity = capacity_[static_cast<std::size_t>(node)];
+  if (!capacity.usable || reserved_.contains(node)) return false;
+  if (demand.cpus > capacity.free_cpus + kCpuEpsilon || demand.memory_mb > capacity.free_memory_mb)
+    return false;
+  if (cuda > 0 && capacity.driver_cuda < cuda) return false;
+  if (demand.needs_ports && !capacity.port_used.empty() && capacity.ports_free < 2) return false;
+  return true;
+}
+
+std::optional<Assignment> PlacementState::place(const Demand& demand) {
+  int model = model_id(demand.gpu_model);
+  if (model == -1) return std::nullopt;
+  int cuda = cuda_number(demand.cuda);
+  if (demand.gpu_memory_mb > 0) return place_share(demand, model, cuda);
+  if (demand.gpus > 0) return place_whole(demand, model, cuda);
+  // CPU-only: the feasible node with the fewest free CPUs keeps big nodes whole.
+  int best = -1;
+  for (std::size_t node = 0; node < capacity_.size(); ++node) {
+    if (!fits_besides_gpus(static_cast<int>(node), demand, cuda)) continue;
+    if (best < 0 ||
+        capacity_[node].free_cpus < capacity_[static_cast<std::size_t>(best)].free_cpus) {
+      best = static_cast<int>(node);
+    }
+  }
+  if (best < 0) return std::nullopt;
+  Assignment assignment{best, {}, {}};
+  commit(best, demand, assignment);
+  return assignment;
+}
+
+std::optional<Assignment> PlacementState::place_whole(const Demand& demand, int model, int cuda) {
+  std::size_t slot = model == kAnyModel ? models_.size() : static_cast<std::size_t>(model);
+  const auto& candidates = whole_index_[slot];
+  for (auto it = candidates.lower_bound({demand.gpus, -1}); it != candidates.end(); ++it) {
+    int node = it->second;
+    if (!fits_besides_gpus(node, demand, cuda)) continue;
+    Assignment assignment{node, {}, {}};
+    const auto& gpus = capacity_[static_cast<std::size_t>(node)].gpus;
+    for (std::size_t g = 0;
+         g < gpus.size() && static_cast<int>(assignment.gpu_indices.size()) < demand.gpus; ++g) {
+      if (gpus[g].is_free() && (model == kAnyModel || gpus[g].model == model)) {
+        assignment.gpu_indices.push_back(static_cast<int>(g));
+      }
+    }
+    commit(node, demand, assignment);
+    return assignment;
+  }
+  return std::nullopt;
+}
+
+std::optional<Assignment> PlacementState::place_share(const Demand& demand, int model, int cuda) {
+  std::size_t slot = model == kAnyModel ? models_.size() : static_cast<std::size_t>(model);
+  // Best fit among GPUs already shared: the least free memory that still holds the share.
+  const auto& shared = shared_index_[slot];
+  for (auto it = shared.lower_bound({demand.gpu_memory_mb, -1, -1}); it != shared.end(); ++it) {
+    auto [free_memory, node, gpu] = *it;
+    if (!fits_besides_gpus(node, demand, cuda)) continue;
+    Assignment assignment{node, {gpu}, {}};
+    commit(node, demand, assignment);
+    return assignment;
+  }
+  // Otherwise open a free GPU on the node with the fewest free GPUs.
+  const auto& whole = whole_index_[slot];
+  for (auto it = whole.lower_bound({1, -1}); it != whole.end(); ++it) {
+    int node = it->second;
+    if (!fits_besides_gpus(node, demand, cuda)) continue;
+    const auto& gpus = capacity_[static_cast<std::size_t>(node)].gpus;
+    for (std::size_t g = 0; g < gpus.size(); ++g) {
+      if (gpus[g].is_free() && (model == kAnyModel || gpus[g].model == model) &&
+          gpus[g].memory_mb >= demand.gpu_memory_mb) {
+        Assignment assignment{node, {static_cast<int>(g)}, {}};
+        commit(node, demand, assignment);
+        return assignment;
+      }
+    }
+  }
+  return std::nullopt;
+}
+
+std::vector<int> PlacementState::take_ports(int node) {
+  NodeCapacity& capacity = capacity_[static_cast<std::size_t>(node)];
+  std::vector<int> ports;
+  for (std::size_t p = 0; p < capacity.port_used.size() && ports.size() < 2; ++p) {
+    if (capacity.port_used[p]) continue;
+    capacity.port_used[p] = true;
+    --capacity.ports_free;
+    ports.push_back(nodes_[static_cast<std::size_t>(node)].port_min + static_cast<int>(p));
+  }
+  return ports;
+}
+
+void PlacementState::commit(int node, const Demand& demand, Assignment& assignment) {
+  unindex(node);
+  NodeCapacity& capacity = capacity_[static_cast<std::size_t>(node)];
+  capacity.free_cpus -= demand.cpus;
+  capacity.free_memory_mb -= demand.memory_mb;
+  for (int index : assignment.gpu_indices) {
+    Gpu& gpu = capacity.gpus[static_cast<std::size_t>(index)];
+    if (gpu.is_free()) {
+      --capacity.free_whole[static_cast<std::size_t>(gpu.model)];
+      --capacity.free_whole_total;
+    }
+    if (demand.gpu_memory_mb > 0) {
+      ++gpu.sharers;
+      gpu.free_memory_mb -= demand.gpu_memory_mb;
+    } else {
+      gpu.exclusive = true;
+      gpu.free_memory_mb = 0;
+    }
+  }
+  if (demand.needs_ports && !capacity.port_used.empty()) assignment.ports = take_ports(node);
+  index(node);
+}
+
+void PlacementState::release(const Demand& demand, const Assignment& assignment) {
+  int node = assignment.node;
+  unindex(node);
+  NodeCapacity& capacity = capacity_[static_cast<std::size_t>(node)];
+  capacity.free_cpus += demand.cpus;
+  capacity.free_memory_mb += demand.memory_mb;
+  for (int index : assignment.gpu_indices) {
+    Gpu& gpu = capacity.gpus[static_cast<std::size_t>(index)];
+    if (demand.gpu_memory_mb > 0) {
+      --gpu.sharers;
+      gpu.free_memory_mb += demand.gpu_memory_mb;
+    } else {
+      gpu.exclusive = false;
+      gpu.free_memory_mb = gpu.memory_mb;
+    }
+    if (gpu.is_free()) {
+      ++capacity.free_whole[static_cast<std::size_t>(gpu.model)];
+      ++capacity.free_whole_total;
+    }
+  }
+  for (int port : assignment.ports) {
+    auto offset = static_cast<std::size_t>(port - nodes_[static_cast<std::size_t>(node)].port_min);
+    if (offset < capacity.port_used.size() && capacity.port_used[offset]) {
+      capacity.port_used[offset] = false;
+      ++capacity.ports_free;
+    }
+  }
+  index(node);
+}
+
+void PlacementState::hold(const std::string& node_name, const std::vector<int>& gpu_indices,
+                          std::int64_t gpu_memory_mb, double cpus, std::int64_t memory_mb,
+                          const std::vector<int>& ports) {
+  int node = node_index(node_name);
+  if (node < 0) return;
+  NodeCapacity& capacity = capacity_[static_cast<std::size_t>(node)];
+  Demand demand;
+  demand.gpus = gpu_memory_mb > 0 ? 0 : static_cast<int>(gpu_indices.size());
+  demand.gpu_memory_mb = gpu_memory_mb;
+  demand.cpus = cpus;
+  demand.memory_mb = memory_mb;
+  demand.needs_ports = false;
+  Assignment assignment{node, {}, {}};
+  for (int index : gpu_indices) {
+    if (index >= 0 && static_cast<std::size_t>(index) < capacity.gpus.size())
+      assignment.gpu_indices.push_back(index);
+  }
+  commit(node, demand, assignment);
+  unindex(node);
+  for (int port : ports) {
+    auto offset = static_cast<std::size_t>(port - nodes_[static_cast<std::size_t>(node)].port_min);
+    if (port >= nodes_[static_cast<std::size_t>(node)].port_min &&
+        offset < capacity.port_used.size() && !capacity.port_used[offset]) {
+      capacity.port_used[offset] = true;
+      --capacity.ports_free;
+    }
+  }
+  index(node);
+}
+
+bool PlacementState::could_ever_fit(const Demand& demand) const {
+  int model = model_id(demand.gpu_model);
+  if (model == -1) return false;
+  int cuda = cuda_number(demand.cuda);
+  for (std::size_t node = 0; node < nodes_.size(); ++node) {
+    const NodeCapacity& capacity = capacity_[node];
+    if (demand.cpus > nodes_[node].cpus || demand.memory_mb > nodes_[node].memory_mb) continue;
+    if (cuda > 0 && capacity.driver_cuda < cuda) continue;
+    int matching = 0;
+    for (const auto& gpu : capacity.gpus) {
+      bool model_ok = model == kAnyModel || gpu.model == model;
+      if (model_ok && gpu.memory_mb >= demand.gpu_memory_mb) ++matching;
+    }
+    int needed = demand.gpu_memory_mb > 0 ? 1 : demand.gpus;
+    if (matching >= needed) return true;
+  }
+  return false;
+}
+
+std::optional<int> PlacementState::best_reservation(const Demand& demand) const {
+  int model = model_id(demand.gpu_model);
+  if (model == -1) return std::nullopt;
+  int cuda = cuda_number(demand.cuda);
+  std::optional<int> best;
+  int best_free = -1;
+  for (std::size_t node = 0; node < nodes_.size(); ++node) {
+    const NodeCapacity& capacity = capacity_[node];
+    if (!capacity.usable || reserved_.contains(static_cast<int>(node))) continue;
+    if (demand.cpus > nodes_[node].cpus || demand.memory_mb > nodes_[node].memory_mb) continue;
+    if (cuda > 0 && capacity.driver_cuda < cuda) continue;
+    int total = 0;
+    int free = 0;
+    for (const auto& gpu : capacity.gpus) {
+      if (model != kAnyModel && gpu.model != model) continue;
+      ++total;
+      if (gpu.is_free()) ++free;
+    }
+    int needed = demand.gpu_memory_mb > 0 ? 1 : demand.gpus;
+    if (total < needed) continue;
+    if (free > best_free) {
+      best = static_cast<int>(node);
+      best_free = free;
+    }
+  }
+  return best;
+}
+
+std::string PlacementState::explain(const Demand& demand) const {
+  int cuda = cuda_number(demand.cuda);
+  if (model_id(demand.gpu_model) == -1)
+    return fmt::format("no {} GPUs in the pool", demand.gpu_model);
+  if (cuda > 0) {
+    int best_driver = -1;
+    for (std::size_t node = 0; node < nodes_.size(); ++node) {
+      if (!capacity_[node].usable) continue;
+      if (best_driver < 0 || capacity_[node].driver_cuda >
+                                 capacity_[static_cast<std::size_t>(best_driver)].driver_cuda) {
+        best_driver = static_cast<int>(node);
+      }
+    }
+    if (best_driver >= 0 && capacity_[static_cast<std::size_t>(best_driver)].driver_cuda < cuda) {
+      const auto& capacity = capacity_[static_cast<std::size_t>(best_driver)];
+      return capacity.driver_cuda == 0
+                 ? fmt::format("needs CUDA {}; no node has an NVIDIA driver", cuda_text(cuda))
+                 : fmt::format("needs CUDA {}; node {} driver supports {}", cuda_text(cuda),
+                               nodes_[static_cast<std::size_t>(best_driver)].name,
+                               cuda_text(capacity.driver_cuda));
+    }
+  }
+  std::string model = demand.gpu_model.empty() ? "" : demand.gpu_model + " ";
+  if (demand.gpu_memory_mb > 0) {
+    return fmt::format("waiting for a {}GPU with {} free", model, gigabytes(demand.gpu_memory_mb));
+  }
+  if (demand.gpus == 0)
+    return fmt::format("waiting for {} and {} of memory",
+                       plural(static_cast<int>(demand.cpus), "CPU"), gigabytes(demand.memory_mb));
+  return fmt::format("waiting for {} on one node", plural(demand.gpus, "free " + model + "GPU"));
+}
+
+std::unordered_map<std::string, PlacementState::GpuFree> PlacementState::free_by_model() const {
+  std::unordered_map<std::string, GpuFree> result;
+  for (std::size_t node = 0; node < capacity_.size(); ++node) {
+    if (!capacity_[node].usable) continue;
+    for (const auto& gpu : capacity_[node].gpus) {
+      GpuFree& free = result[models_[static_cast<std::size_t>(gpu.model)]];
+      if (gpu.is_free()) ++free.free_whole;
+      if (gpu.sharers > 0) ++free.shared;
+      if (!gpu.exclusive) free.free_memory_mb += gpu.free_memory_mb;
+    }
+  }
+  return result;
+}
+
+}  // namespace gpupool::scheduler
