@@ -100,7 +100,8 @@ class Gpupool:
         self.process = subprocess.Popen(
             [binary, "up", "--data-dir", self.data_dir, "--listen", f"127.0.0.1:{self.port}",
              "--simulate-gpus", "8xA100-80GB", "--public-host", "127.0.0.1", "--node-name", self.node,
-             "--port-range", f"{low}-{low + 99}", "--log-level", "warn"],
+             "--port-range", f"{low}-{low + 99}", "--log-level", "warn", "--node-cpus", "64",
+             "--node-memory-gb", "256"],
             env=dict(os.environ, GPUPOOL_ADMIN_PASSWORD=password), stdout=subprocess.DEVNULL)
         for _ in range(300):
             try:

@@ -27,6 +27,11 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   up_command->add_option("--http-threads", up.http_threads,
                          "gateway threads (default: one per core)");
+  up_command->add_option(
+      "--node-cpus", up.node_cpus,
+      "CPUs sessions may reserve on this node (default: its cores; more overcommits)");
+  up_command->add_option("--node-memory-gb", up.node_memory_gb,
+                         "memory sessions may reserve on this node (default: its RAM)");
 
   std::string url;
   std::string username;

@@ -185,8 +185,12 @@ int run_up(const UpOptions& options) {
   agent::AgentSettings agent_settings;
   agent_settings.node.name = options.node_name.empty() ? host : options.node_name;
   agent_settings.node.address = public_host;
-  agent_settings.node.cpus = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-  agent_settings.node.memory_mb = physical_memory_mb();
+  agent_settings.node.cpus =
+      options.node_cpus > 0 ? options.node_cpus
+                            : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  agent_settings.node.memory_mb = options.node_memory_gb > 0
+                                      ? std::int64_t{options.node_memory_gb} * 1024
+                                      : physical_memory_mb();
   agent_settings.node.port_min = ports->first;
   agent_settings.node.port_max = ports->second;
   agent_settings.container.node_name = agent_settings.node.name;

@@ -292,6 +292,21 @@ void PlacementState::hold(const std::string& node_name, const std::vector<int>& 
   index(node);
 }
 
+bool PlacementState::gpus_fit(int node, const Demand& demand) const {
+  int model = model_id(demand.gpu_model);
+  if (model == -1) return false;
+  int free = 0;
+  for (const auto& gpu : capacity_[static_cast<std::size_t>(node)].gpus) {
+    if (model != kAnyModel && gpu.model != model) continue;
+    if (demand.gpu_memory_mb > 0) {
+      if (!gpu.exclusive && gpu.free_memory_mb >= demand.gpu_memory_mb) return true;
+    } else if (gpu.is_free()) {
+      ++free;
+    }
+  }
+  return demand.gpu_memory_mb <= 0 && free >= demand.gpus;
+}
+
 bool PlacementState::could_ever_fit(const Demand& demand) const {
   int model = model_id(demand.gpu_model);
   if (model == -1) return false;
@@ -360,6 +375,36 @@ std::string PlacementState::explain(const Demand& demand) const {
                                nodes_[static_cast<std::size_t>(best_driver)].name,
                                cuda_text(capacity.driver_cuda));
     }
+  }
+  // Where the GPUs are free, say what else is short.
+  bool gpus_free_somewhere = false;
+  bool cpus_short = false;
+  bool memory_short = false;
+  bool ports_short = false;
+  bool held = false;
+  for (std::size_t node = 0; node < capacity_.size(); ++node) {
+    const NodeCapacity& capacity = capacity_[node];
+    if (!capacity.usable || !gpus_fit(static_cast<int>(node), demand) ||
+        (cuda > 0 && capacity.driver_cuda < cuda)) {
+      continue;
+    }
+    gpus_free_somewhere = true;
+    held = held || reserved_.contains(static_cast<int>(node));
+    cpus_short = cpus_short || demand.cpus > capacity.free_cpus + kCpuEpsilon;
+    memory_short = memory_short || demand.memory_mb > capacity.free_memory_mb;
+    ports_short = ports_short ||
+                  (demand.needs_ports && !capacity.port_used.empty() && capacity.ports_free < 2);
+  }
+  if (gpus_free_somewhere) {
+    if (cpus_short || memory_short) {
+      std::string what =
+          cpus_short ? fmt::format("{:g} CPU{}", demand.cpus, demand.cpus == 1 ? "" : "s") : "";
+      if (memory_short)
+        what += (what.empty() ? "" : " and ") + gigabytes(demand.memory_mb) + " of memory";
+      return fmt::format("waiting for {} on a node with free GPUs", what);
+    }
+    if (ports_short) return "waiting for free host ports on a node with free GPUs";
+    if (held) return "waiting behind an earlier request that holds the free GPUs";
   }
   std::string model = demand.gpu_model.empty() ? "" : demand.gpu_model + " ";
   if (demand.gpu_memory_mb > 0) {

@@ -99,6 +99,8 @@ class PlacementState {
 
   int model_id(const std::string& model) const;  // -1 if unknown; kAnyModel for ""
   bool fits_besides_gpus(int node, const Demand& demand, int cuda) const;
+  // Whether the node has the free GPUs (or GPU memory) the demand needs, ignoring the rest.
+  bool gpus_fit(int node, const Demand& demand) const;
   std::vector<int> take_ports(int node);
   void unindex(int node);
   void index(int node);

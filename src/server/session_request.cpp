@@ -33,11 +33,12 @@ Result<SessionRequest> parse_session_request(const Json& body) {
 
   auto cpus = optional_number(body, "cpus", 0.1, 256);
   if (!cpus) return cpus.error();
-  request.cpus = cpus->value_or(2.0);
+  request.cpus = cpus->value_or(kDefaultCpus);
 
   auto memory = optional_number(body, "memory_gb", 0.25, 4096);
   if (!memory) return memory.error();
-  request.memory_mb = static_cast<std::int64_t>(std::llround(memory->value_or(8.0) * 1024));
+  request.memory_mb =
+      static_cast<std::int64_t>(std::llround(memory->value_or(kDefaultMemoryGb) * 1024));
 
   auto hours = optional_number(body, "max_hours", 0.01, 8760);
   if (!hours) return hours.error();

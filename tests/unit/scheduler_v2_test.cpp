@@ -102,6 +102,15 @@ TEST(Fit, CpuAndMemoryAreResourcesToo) {
   EXPECT_EQ(plan.queued.size(), 1u);
 }
 
+TEST(Fit, TheQueueReasonNamesTheShortResource) {
+  PendingRequest big = whole("a", 1);
+  big.request.cpus = 24;
+  big.request.memory_mb = 300 * 1024;
+  auto plan = schedule({{node("n1", 4)}, {}, {big}}, kNow);
+  ASSERT_EQ(plan.queued.size(), 1u);
+  EXPECT_EQ(plan.queued[0].reason, "waiting for 300 GB of memory on a node with free GPUs");
+}
+
 TEST(Fit, DrainedNodesTakeNothingNew) {
   Node drained = node("n1", 4);
   drained.drained = true;
@@ -133,6 +142,8 @@ TEST(Queue, BackfillDoesNotTakeTheNodeReservedForTheHead) {
   ASSERT_TRUE(placed.contains("small"));
   EXPECT_EQ(placed["small"].node, "n2");
   EXPECT_FALSE(placed.contains("small2")) << "n1's free GPUs are held for the head";
+  EXPECT_EQ(plan.queued.back().reason,
+            "waiting behind an earlier request that holds the free GPUs");
   EXPECT_EQ(plan.queued.front().session_id, "head");
 }
 
