@@ -206,7 +206,7 @@ int run_up(const UpOptions& options) {
     auto last = agent.last_successful_sync_millis();
     return last != 0 && now - last < 10'000 && (*store)->count_users().ok();
   };
-  server::Api api(api_settings, auth, sessions, **store);
+  server::Api api(api_settings, auth, sessions, **store, clock);
   server::HttpServer http(
       [&api](const server::HttpExchange& exchange) { return api.handle(exchange); });
   auto bound = http.listen(listen->host, listen->port);

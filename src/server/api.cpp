@@ -7,6 +7,7 @@
 #include "auth/ssh_key.hpp"
 #include "core/json_input.hpp"
 #include "core/log.hpp"
+#include "server/replies.hpp"
 #include "server/session_request.hpp"
 
 namespace gpupool::server {
@@ -14,50 +15,6 @@ namespace gpupool::server {
 using nlohmann::json;
 
 namespace {
-
-int status_for(ErrorCode code) {
-  switch (code) {
-    case ErrorCode::invalid_argument:
-      return 400;
-    case ErrorCode::unauthorized:
-      return 401;
-    case ErrorCode::forbidden:
-      return 403;
-    case ErrorCode::quota_exceeded:
-      return 403;
-    case ErrorCode::not_found:
-      return 404;
-    case ErrorCode::conflict:
-      return 409;
-    case ErrorCode::payload_too_large:
-      return 413;
-    case ErrorCode::rate_limited:
-      return 429;
-    case ErrorCode::unavailable:
-      return 503;
-    case ErrorCode::internal:
-      return 500;
-  }
-  return 500;
-}
-
-HttpReply json_reply(int status, const json& body) {
-  return {
-      status, "application/json", body.dump(-1, ' ', false, json::error_handler_t::replace), {}};
-}
-
-HttpReply error_reply(const Error& error) {
-  if (error.code == ErrorCode::internal || error.code == ErrorCode::unavailable) {
-    spdlog::warn("api: {}: {}", error_code_name(error.code), error.message);
-  }
-  return json_reply(
-      status_for(error.code),
-      {{"error", {{"code", error_code_name(error.code)}, {"message", error.message}}}});
-}
-
-HttpReply error_reply(ErrorCode code, std::string message) {
-  return error_reply(make_error(code, std::move(message)));
-}
 
 bool is_safe_method(const std::string& method) {
   return method == "GET" || method == "HEAD";
@@ -160,6 +117,12 @@ HttpReply Api::route(const HttpExchange& exchange) {
     if (method == "GET") return list_sessions(exchange, *principal);
     return method_not_allowed();
   }
+  if (path == "/api/v1/groups" || path.starts_with("/api/v1/groups/") || path == "/api/v1/quotas" ||
+      path.starts_with("/api/v1/quotas/")) {
+    if (!principal->user.admin)
+      return error_reply(ErrorCode::forbidden, "only admins manage groups and quotas");
+    return admin_route(exchange);
+  }
   if (path.starts_with(kSessionsPrefix)) {
     std::string id = path.substr(kSessionsPrefix.size());
     if (id.empty() || id.size() > 64 || id.find('/') != std::string::npos) {
@@ -170,6 +133,28 @@ HttpReply Api::route(const HttpExchange& exchange) {
     return method_not_allowed();
   }
   return error_reply(ErrorCode::not_found, "no such API endpoint");
+}
+
+HttpReply Api::admin_route(const HttpExchange& exchange) {
+  const std::string& path = exchange.path;
+  const std::string& method = exchange.method;
+  // /api/v1/groups/NAME/members and /api/v1/quotas/SCOPE/NAME: split the rest into parts.
+  std::vector<std::string> parts;
+  for (std::size_t start = std::string("/api/v1/").size(); start <= path.size();) {
+    auto end = path.find('/', start);
+    parts.push_back(path.substr(start, end - start));
+    if (end == std::string::npos) break;
+    start = end + 1;
+  }
+  if (parts == std::vector<std::string>{"groups"} && method == "POST")
+    return create_group(exchange);
+  if (parts.size() == 3 && parts[0] == "groups" && parts[2] == "members" && method == "PUT") {
+    return set_group_members(exchange, parts[1]);
+  }
+  if (parts == std::vector<std::string>{"quotas"} && method == "GET") return list_quotas();
+  if (parts.size() == 3 && parts[0] == "quotas" && method == "PUT")
+    return set_quota(exchange, parts[1], parts[2]);
+  return error_reply(ErrorCode::not_found, "no such admin endpoint (or wrong method)");
 }
 
 HttpReply Api::login(const HttpExchange& exchange) {
@@ -225,9 +210,14 @@ HttpReply Api::me(const Principal& principal) {
   json key_list = json::array();
   for (const auto& key : *keys)
     key_list.push_back({{"key", key}, {"fingerprint", auth::ssh_key_fingerprint(key)}});
+  auto groups = store_.groups_of(principal.user.id);
+  if (!groups) return error_reply(groups.error());
+  auto quotas = store_.quotas_for(principal.user.id);
+  if (!quotas) return error_reply(quotas.error());
   json view = user_view(principal.user);
   view["groups"] = json::array();
-  view["quota"] = nullptr;
+  for (const auto& group : *groups) view["groups"].push_back(group.name);
+  view["quotas"] = quotas_json(*quotas);
   view["balance"] = nullptr;
   view["ssh_keys"] = key_list;
   return json_reply(200, view);

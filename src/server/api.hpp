@@ -21,13 +21,19 @@ struct ApiSettings {
 
 class Api {
  public:
-  Api(ApiSettings settings, AuthService& auth, SessionService& sessions, Store& store)
-      : settings_(std::move(settings)), auth_(auth), sessions_(sessions), store_(store) {}
+  Api(ApiSettings settings, AuthService& auth, SessionService& sessions, Store& store,
+      const Clock& clock)
+      : settings_(std::move(settings)),
+        auth_(auth),
+        sessions_(sessions),
+        store_(store),
+        clock_(clock) {}
 
   HttpReply handle(const HttpExchange& exchange);
 
  private:
   HttpReply route(const HttpExchange& exchange);
+  HttpReply admin_route(const HttpExchange& exchange);
   Result<Principal> authenticate(const HttpExchange& exchange);
 
   HttpReply login(const HttpExchange& exchange);
@@ -43,10 +49,19 @@ class Api {
   HttpReply pool();
   HttpReply images();
 
+  // Admin (admin_routes.cpp); callers have checked the principal is an admin.
+  HttpReply create_group(const HttpExchange& exchange);
+  HttpReply set_group_members(const HttpExchange& exchange, const std::string& group_name);
+  HttpReply list_quotas();
+  HttpReply set_quota(const HttpExchange& exchange, const std::string& scope,
+                      const std::string& name);
+  static nlohmann::json quotas_json(const std::vector<Quota>& quotas);
+
   const ApiSettings settings_;
   AuthService& auth_;
   SessionService& sessions_;
   Store& store_;
+  const Clock& clock_;
 };
 
 // Pulls the value of cookie `name` out of a Cookie header.

@@ -12,6 +12,7 @@
 #include "core/random.hpp"
 #include "scheduler/fair_share.hpp"
 #include "scheduler/placement_state.hpp"
+#include "scheduler/quota_check.hpp"
 #include "scheduler/schedule.hpp"
 
 namespace gpupool::server {
@@ -186,7 +187,9 @@ Result<Session> SessionService::request_session(const User& user, SessionRequest
     session.jupyter_token = random_hex(24);
     session.created_at = now;
     session.updated_at = now;
+    // Check and insert in one transaction: parallel requests at quota − 1 cannot both pass.
     GPUPOOL_TRY(store_.in_transaction([&]() -> Status {
+      GPUPOOL_TRY(enforce_quotas_locked(user, session.request));
       GPUPOOL_TRY(store_.insert_session(session));
       return schedule_locked(now);
     }));
@@ -195,6 +198,30 @@ Result<Session> SessionService::request_session(const User& user, SessionRequest
                request.gpus, request.image_tag);
   notify();
   return get_session(user, session.id);
+}
+
+Status SessionService::enforce_quotas_locked(const User& user, SessionRequest& request) {
+  auto quotas = store_.quotas_for(user.id);
+  if (!quotas) return quotas.error();
+  if (quotas->empty()) return {};
+  auto active = store_.list_sessions({std::nullopt, std::nullopt, true});
+  if (!active) return active.error();
+  for (const auto& quota : *quotas) {
+    std::set<std::int64_t> subjects = {user.id};
+    if (quota.scope == QuotaScope::group) {
+      auto members = store_.group_member_ids(quota.subject_id);
+      if (!members) return members.error();
+      subjects = std::set<std::int64_t>(members->begin(), members->end());
+    }
+    std::vector<SessionRequest> held;
+    for (const auto& session : *active) {
+      if (subjects.contains(session.user_id)) held.push_back(session.request);
+    }
+    GPUPOOL_TRY(scheduler::check_quota(quota, scheduler::use_of(held), request));
+  }
+  // A session that names no time limit gets the tightest one its quotas allow.
+  if (!request.max_hours) request.max_hours = scheduler::session_hours_cap(*quotas);
+  return {};
 }
 
 Result<std::vector<Session>> SessionService::list_sessions(const User& user, bool everyone) {

@@ -64,6 +64,8 @@ class SessionService {
   Status schedule_locked(UnixMillis now);
   Result<std::map<std::int64_t, double>> fair_share_usage_locked(const std::vector<Node>& nodes,
                                                                  UnixMillis now);
+  // Refuses a request over any of the user's or their groups' quotas; may set max_hours.
+  Status enforce_quotas_locked(const User& user, SessionRequest& request);
   Status apply_observations_locked(const SyncRequest& request, UnixMillis now);
   Result<SyncResponse> desired_for_locked(const std::string& node);
   void notify();

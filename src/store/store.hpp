@@ -15,6 +15,7 @@
 #include "core/clock.hpp"
 #include "core/result.hpp"
 #include "model/node.hpp"
+#include "model/quota.hpp"
 #include "model/session.hpp"
 #include "model/user.hpp"
 
@@ -68,6 +69,19 @@ class Store {
   virtual Result<std::optional<Credential>> find_credential(const std::string& secret_digest,
                                                             UnixMillis now) = 0;
   virtual Status delete_credential(const std::string& secret_digest) = 0;
+
+  // Groups. create_group: a taken name is a conflict. set_group_members replaces the list.
+  virtual Result<Group> create_group(const std::string& name, UnixMillis now) = 0;
+  virtual Result<std::optional<Group>> find_group(const std::string& name) = 0;
+  virtual Status set_group_members(std::int64_t group_id, const std::vector<std::int64_t>& user_ids) = 0;
+  virtual Result<std::vector<Group>> groups_of(std::int64_t user_id) = 0;
+  virtual Result<std::vector<std::int64_t>> group_member_ids(std::int64_t group_id) = 0;
+
+  // Quotas. set_quota replaces the quota of its scope and subject.
+  virtual Status set_quota(const Quota& quota) = 0;
+  // The user's own quota and those of their groups, with subject names filled in.
+  virtual Result<std::vector<Quota>> quotas_for(std::int64_t user_id) = 0;
+  virtual Result<std::vector<Quota>> list_quotas() = 0;
 
   virtual Status replace_ssh_keys(std::int64_t user_id, const std::vector<std::string>& keys) = 0;
   virtual Result<std::vector<std::string>> ssh_keys(std::int64_t user_id) = 0;

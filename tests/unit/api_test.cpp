@@ -15,7 +15,9 @@ constexpr const char* kKey =
 
 class Api : public ServiceFixture {
  protected:
-  Api() : api_({{"pool.example", true}, false, [] { return true; }}, *auth_, *sessions_, *store_) {}
+  Api()
+      : api_({{"pool.example", true}, false, [] { return true; }}, *auth_, *sessions_, *store_,
+             clock_) {}
 
   server::HttpReply call(const std::string& method, const std::string& path,
                          const std::string& body = "",
@@ -261,6 +263,36 @@ TEST_F(Api, PoolAndImagesAreListed) {
   auto images = json::parse(as(token, "GET", "/api/v1/images").body);
   EXPECT_EQ(images["images"][0]["tag"], "pytorch1.13-cpu-debian12-runtime");
   EXPECT_EQ(images["images"][0]["default"], true);
+}
+
+TEST_F(Api, AdminsManageGroupsAndQuotasAndUsersSeeTheirs) {
+  auto admin = token_for("root-admin");
+  auto alice = token_for("alice");
+  EXPECT_EQ(as(alice, "POST", "/api/v1/groups", R"({"name":"lab"})").status, 403);
+  EXPECT_EQ(as(alice, "PUT", "/api/v1/quotas/user/alice", R"({"max_gpus":64})").status, 403);
+  EXPECT_EQ(as(admin, "POST", "/api/v1/groups", R"({"name":"Lab"})").status, 201);
+  EXPECT_EQ(as(admin, "POST", "/api/v1/groups", R"({"name":"lab"})").status, 409);
+  EXPECT_EQ(
+      as(admin, "PUT", "/api/v1/groups/lab/members", R"({"users":["alice","nobody"]})").status,
+      400);
+  EXPECT_EQ(as(admin, "PUT", "/api/v1/groups/lab/members", R"({"users":["alice"]})").status, 200);
+  EXPECT_EQ(
+      as(admin, "PUT", "/api/v1/quotas/group/lab", R"({"max_sessions":1,"max_session_hours":12})")
+          .status,
+      200);
+  EXPECT_EQ(as(admin, "PUT", "/api/v1/quotas/user/alice", R"({"max_gpus":-1})").status, 400);
+  EXPECT_EQ(as(admin, "PUT", "/api/v1/quotas/user/nobody", R"({"max_gpus":1})").status, 404);
+  EXPECT_EQ(as(admin, "PUT", "/api/v1/quotas/team/lab", R"({"max_gpus":1})").status, 404);
+  auto me = json::parse(as(alice, "GET", "/api/v1/me").body);
+  EXPECT_EQ(me["groups"], json::array({"lab"}));
+  EXPECT_EQ(me["quotas"][0]["name"], "lab");
+  EXPECT_EQ(me["quotas"][0]["max_sessions"], 1);
+  EXPECT_EQ(as(alice, "POST", "/api/v1/sessions", R"({"gpus":1})").status, 201);
+  auto refused = as(alice, "POST", "/api/v1/sessions", R"({"gpus":1})");
+  EXPECT_EQ(refused.status, 403);
+  EXPECT_EQ(error_code(refused), "quota_exceeded");
+  auto listed = json::parse(as(admin, "GET", "/api/v1/quotas").body);
+  EXPECT_EQ(listed["quotas"].size(), 1u);
 }
 
 TEST(SessionRequest, DefaultsAndConversions) {

@@ -66,6 +66,10 @@ double Statement::column_double(int index) const {
   return sqlite3_column_double(statement_, index);
 }
 
+bool Statement::column_is_null(int index) const {
+  return sqlite3_column_type(statement_, index) == SQLITE_NULL;
+}
+
 std::string Statement::column_text(int index) const {
   const auto* text = sqlite3_column_text(statement_, index);
   if (text == nullptr) return {};

@@ -55,6 +55,7 @@ class Statement {
   std::int64_t column_int(int index) const;
   double column_double(int index) const;
   std::string column_text(int index) const;
+  bool column_is_null(int index) const;
 
  private:
   sqlite3* db_;

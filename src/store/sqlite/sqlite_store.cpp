@@ -270,6 +270,132 @@ Status SqliteStore::delete_credential(const std::string& secret_digest) {
   return statement->run();
 }
 
+Result<Group> SqliteStore::create_group(const std::string& name, UnixMillis now) {
+  Lock lock(mutex_);
+  auto insert =
+      db_.prepare("INSERT INTO groups (name, created_at) VALUES (?1, ?2) RETURNING id, name");
+  if (!insert) return insert.error();
+  insert->bind(1, name).bind(2, now);
+  auto row = insert->step();
+  if (!row) {
+    if (row.error().code == ErrorCode::conflict) {
+      return make_error(ErrorCode::conflict, fmt::format("group \"{}\" already exists", name));
+    }
+    return row.error();
+  }
+  Group group{insert->column_int(0), insert->column_text(1)};
+  GPUPOOL_TRY(insert->run());
+  return group;
+}
+
+Result<std::optional<Group>> SqliteStore::find_group(const std::string& name) {
+  Lock lock(mutex_);
+  auto query = db_.prepare("SELECT id, name FROM groups WHERE name = ?1");
+  if (!query) return query.error();
+  query->bind(1, name);
+  auto row = query->step();
+  if (!row) return row.error();
+  if (!*row) return std::optional<Group>{};
+  return std::optional<Group>{Group{query->column_int(0), query->column_text(1)}};
+}
+
+Status SqliteStore::set_group_members(std::int64_t group_id,
+                                      const std::vector<std::int64_t>& user_ids) {
+  return in_transaction([&]() -> Status {
+    auto clear = db_.prepare("DELETE FROM group_members WHERE group_id = ?1");
+    if (!clear) return clear.error();
+    clear->bind(1, group_id);
+    GPUPOOL_TRY(clear->run());
+    for (auto user_id : user_ids) {
+      auto insert =
+          db_.prepare("INSERT OR IGNORE INTO group_members (group_id, user_id) VALUES (?1, ?2)");
+      if (!insert) return insert.error();
+      insert->bind(1, group_id).bind(2, user_id);
+      GPUPOOL_TRY(insert->run());
+    }
+    return {};
+  });
+}
+
+Result<std::vector<Group>> SqliteStore::groups_of(std::int64_t user_id) {
+  Lock lock(mutex_);
+  auto query = db_.prepare(
+      "SELECT groups.id, groups.name FROM groups JOIN group_members ON groups.id = "
+      "group_members.group_id "
+      "WHERE group_members.user_id = ?1 ORDER BY groups.name");
+  if (!query) return query.error();
+  query->bind(1, user_id);
+  return query->collect<Group>([](const Statement& row) {
+    return Group{row.column_int(0), row.column_text(1)};
+  });
+}
+
+Result<std::vector<std::int64_t>> SqliteStore::group_member_ids(std::int64_t group_id) {
+  Lock lock(mutex_);
+  auto query =
+      db_.prepare("SELECT user_id FROM group_members WHERE group_id = ?1 ORDER BY user_id");
+  if (!query) return query.error();
+  query->bind(1, group_id);
+  return query->collect<std::int64_t>([](const Statement& row) { return row.column_int(0); });
+}
+
+namespace {
+
+constexpr const char* kQuotaColumns =
+    "quotas.scope, quotas.subject_id, COALESCE(users.username, groups.name, ''), quotas.max_gpus, "
+    "quotas.max_sessions, quotas.max_gpu_memory_mb, quotas.max_session_hours FROM quotas "
+    "LEFT JOIN users ON quotas.scope = 'user' AND users.id = quotas.subject_id "
+    "LEFT JOIN groups ON quotas.scope = 'group' AND groups.id = quotas.subject_id";
+
+Quota read_quota(const Statement& row) {
+  Quota quota;
+  quota.scope = row.column_text(0) == "group" ? QuotaScope::group : QuotaScope::user;
+  quota.subject_id = row.column_int(1);
+  quota.subject_name = row.column_text(2);
+  if (!row.column_is_null(3)) quota.max_gpus = static_cast<int>(row.column_int(3));
+  if (!row.column_is_null(4)) quota.max_sessions = static_cast<int>(row.column_int(4));
+  if (!row.column_is_null(5)) quota.max_gpu_memory_mb = row.column_int(5);
+  if (!row.column_is_null(6)) quota.max_session_hours = row.column_double(6);
+  return quota;
+}
+
+}  // namespace
+
+Status SqliteStore::set_quota(const Quota& quota) {
+  Lock lock(mutex_);
+  auto statement = db_.prepare(
+      "INSERT OR REPLACE INTO quotas (scope, subject_id, max_gpus, max_sessions, "
+      "max_gpu_memory_mb, "
+      "max_session_hours) VALUES (?1, ?2, ?3, ?4, ?5, ?6)");
+  if (!statement) return statement.error();
+  statement->bind(1, quota.scope == QuotaScope::user ? "user" : "group").bind(2, quota.subject_id);
+  if (quota.max_gpus) statement->bind(3, *quota.max_gpus);
+  if (quota.max_sessions) statement->bind(4, *quota.max_sessions);
+  if (quota.max_gpu_memory_mb) statement->bind(5, *quota.max_gpu_memory_mb);
+  if (quota.max_session_hours) statement->bind(6, *quota.max_session_hours);
+  return statement->run();
+}
+
+Result<std::vector<Quota>> SqliteStore::quotas_for(std::int64_t user_id) {
+  Lock lock(mutex_);
+  auto query =
+      db_.prepare(fmt::format("SELECT {} WHERE (quotas.scope = 'user' AND quotas.subject_id = ?1) "
+                              "OR (quotas.scope = 'group' AND "
+                              "quotas.subject_id IN (SELECT group_id FROM group_members WHERE "
+                              "user_id = ?1)) ORDER BY 1 DESC, 3",
+                              kQuotaColumns));
+  if (!query) return query.error();
+  query->bind(1, user_id);
+  return query->collect<Quota>(read_quota);
+}
+
+Result<std::vector<Quota>> SqliteStore::list_quotas() {
+  Lock lock(mutex_);
+  auto query = db_.prepare(fmt::format("SELECT {} ORDER BY 1 DESC, 3", kQuotaColumns));
+  if (!query) return query.error();
+  return query->collect<Quota>(read_quota);
+}
+
 Status SqliteStore::replace_ssh_keys(std::int64_t user_id, const std::vector<std::string>& keys) {
   return in_transaction([&]() -> Status {
     auto clear = db_.prepare("DELETE FROM ssh_keys WHERE user_id = ?1");

@@ -32,6 +32,16 @@ class SqliteStore final : public Store {
                                                     UnixMillis now) override;
   Status delete_credential(const std::string& secret_digest) override;
 
+  Result<Group> create_group(const std::string& name, UnixMillis now) override;
+  Result<std::optional<Group>> find_group(const std::string& name) override;
+  Status set_group_members(std::int64_t group_id, const std::vector<std::int64_t>& user_ids) override;
+  Result<std::vector<Group>> groups_of(std::int64_t user_id) override;
+  Result<std::vector<std::int64_t>> group_member_ids(std::int64_t group_id) override;
+
+  Status set_quota(const Quota& quota) override;
+  Result<std::vector<Quota>> quotas_for(std::int64_t user_id) override;
+  Result<std::vector<Quota>> list_quotas() override;
+
   Status replace_ssh_keys(std::int64_t user_id, const std::vector<std::string>& keys) override;
   Result<std::vector<std::string>> ssh_keys(std::int64_t user_id) override;
 

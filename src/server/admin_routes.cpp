@@ -1,0 +1,131 @@
+// Admin endpoints of the REST API: groups, their members, and quotas for users and groups.
+#include <fmt/format.h>
+
+#include "auth/names.hpp"
+#include "core/json_input.hpp"
+#include "server/api.hpp"
+#include "server/replies.hpp"
+
+namespace gpupool::server {
+
+using nlohmann::json;
+
+namespace {
+
+json optional_json(const auto& value) {
+  return value ? json(*value) : json(nullptr);
+}
+
+json quota_view(const Quota& quota) {
+  std::optional<double> memory_gb;
+  if (quota.max_gpu_memory_mb) memory_gb = static_cast<double>(*quota.max_gpu_memory_mb) / 1024.0;
+  return {{"scope", quota.scope == QuotaScope::user ? "user" : "group"},
+          {"name", quota.subject_name},
+          {"max_gpus", optional_json(quota.max_gpus)},
+          {"max_sessions", optional_json(quota.max_sessions)},
+          {"max_gpu_memory_gb", optional_json(memory_gb)},
+          {"max_session_hours", optional_json(quota.max_session_hours)}};
+}
+
+Result<Quota> parse_quota(const Json& body) {
+  GPUPOOL_TRY(reject_unknown_fields(
+      body, {"max_gpus", "max_sessions", "max_gpu_memory_gb", "max_session_hours"}));
+  Quota quota;
+  auto gpus = optional_integer(body, "max_gpus", 0, 4096);
+  if (!gpus) return gpus.error();
+  if (*gpus) quota.max_gpus = static_cast<int>(**gpus);
+  auto sessions = optional_integer(body, "max_sessions", 0, 10000);
+  if (!sessions) return sessions.error();
+  if (*sessions) quota.max_sessions = static_cast<int>(**sessions);
+  auto memory = optional_number(body, "max_gpu_memory_gb", 0, 1'000'000);
+  if (!memory) return memory.error();
+  if (*memory) quota.max_gpu_memory_mb = static_cast<std::int64_t>(**memory * 1024);
+  auto hours = optional_number(body, "max_session_hours", 0.01, 8760);
+  if (!hours) return hours.error();
+  quota.max_session_hours = *hours;
+  return quota;
+}
+
+}  // namespace
+
+json Api::quotas_json(const std::vector<Quota>& quotas) {
+  json list = json::array();
+  for (const auto& quota : quotas) list.push_back(quota_view(quota));
+  return list;
+}
+
+HttpReply Api::create_group(const HttpExchange& exchange) {
+  auto body = parse_json_object(exchange.body);
+  if (!body) return error_reply(body.error());
+  auto known = reject_unknown_fields(*body, {"name"});
+  if (!known) return error_reply(known.error());
+  auto raw_name = required_string(*body, "name", 256);
+  if (!raw_name) return error_reply(raw_name.error());
+  // Group names follow the user-name rules: they appear in messages and, later, in paths.
+  auto name = auth::canonical_username(*raw_name);
+  if (!name) return error_reply(ErrorCode::invalid_argument, "group " + name.error().message);
+  auto group = store_.create_group(*name, clock_.now());
+  if (!group) return error_reply(group.error());
+  return json_reply(201, {{"id", group->id}, {"name", group->name}, {"members", json::array()}});
+}
+
+HttpReply Api::set_group_members(const HttpExchange& exchange, const std::string& group_name) {
+  auto group = store_.find_group(group_name);
+  if (!group) return error_reply(group.error());
+  if (!group->has_value()) return error_reply(ErrorCode::not_found, "no such group");
+  auto body = parse_json_object(exchange.body);
+  if (!body) return error_reply(body.error());
+  auto known = reject_unknown_fields(*body, {"users"});
+  if (!known) return error_reply(known.error());
+  auto names = required_string_array(*body, "users", 10000, 64);
+  if (!names) return error_reply(names.error());
+  std::vector<std::int64_t> ids;
+  for (const auto& raw : *names) {
+    auto name = auth::canonical_username(raw);
+    auto user =
+        name ? store_.find_user_by_name(*name) : Result<std::optional<StoredUser>>(name.error());
+    if (!user) return error_reply(user.error());
+    if (!user->has_value())
+      return error_reply(ErrorCode::invalid_argument, fmt::format("no user \"{}\"", *name));
+    ids.push_back((*user)->user.id);
+  }
+  auto stored = store_.set_group_members((*group)->id, ids);
+  if (!stored) return error_reply(stored.error());
+  return json_reply(200, {{"name", (*group)->name}, {"members", *names}});
+}
+
+HttpReply Api::list_quotas() {
+  auto quotas = store_.list_quotas();
+  if (!quotas) return error_reply(quotas.error());
+  return json_reply(200, {{"quotas", quotas_json(*quotas)}});
+}
+
+HttpReply Api::set_quota(const HttpExchange& exchange, const std::string& scope,
+                         const std::string& name) {
+  auto body = parse_json_object(exchange.body);
+  if (!body) return error_reply(body.error());
+  auto quota = parse_quota(*body);
+  if (!quota) return error_reply(quota.error());
+  if (scope == "user") {
+    auto user = store_.find_user_by_name(name);
+    if (!user) return error_reply(user.error());
+    if (!user->has_value()) return error_reply(ErrorCode::not_found, "no such user");
+    quota->scope = QuotaScope::user;
+    quota->subject_id = (*user)->user.id;
+  } else if (scope == "group") {
+    auto group = store_.find_group(name);
+    if (!group) return error_reply(group.error());
+    if (!group->has_value()) return error_reply(ErrorCode::not_found, "no such group");
+    quota->scope = QuotaScope::group;
+    quota->subject_id = (*group)->id;
+  } else {
+    return error_reply(ErrorCode::not_found,
+                       "quotas are set on /api/v1/quotas/user/NAME or /group/NAME");
+  }
+  quota->subject_name = name;
+  auto stored = store_.set_quota(*quota);
+  if (!stored) return error_reply(stored.error());
+  return json_reply(200, quota_view(*quota));
+}
+
+}  // namespace gpupool::server

@@ -1,0 +1,17 @@
+// JSON replies for the REST API: the body, and errors as {"error":{"code","message"}} with
+// the status that fits the error code. Pure.
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include "core/result.hpp"
+#include "server/http_server.hpp"
+
+namespace gpupool::server {
+
+int status_for(ErrorCode code);
+HttpReply json_reply(int status, const nlohmann::json& body);
+HttpReply error_reply(const Error& error);
+HttpReply error_reply(ErrorCode code, std::string message);
+
+}  // namespace gpupool::server
