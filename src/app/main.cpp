@@ -2,6 +2,7 @@
 #include <CLI/CLI.hpp>
 
 #include "app/up_command.hpp"
+#include "cli/admin_commands.hpp"
 #include "cli/commands.hpp"
 
 int main(int argc, char** argv) {
@@ -74,7 +75,50 @@ int main(int argc, char** argv) {
   auto* images_command = app.add_subcommand("images", "list the image catalog");
   auto* pool_command = app.add_subcommand("pool", "show free GPUs by model");
 
+  auto* admin_command = app.add_subcommand("admin", "manage users, groups and quotas (admins)");
+  admin_command->require_subcommand(1);
+  std::string name;
+  bool make_admin = false;
+  auto* user_add =
+      admin_command->add_subcommand("user-add", "create a user; the password comes from stdin");
+  user_add->add_option("name", name, "user name")->required();
+  user_add->add_flag("--admin", make_admin, "make the user an admin");
+  auto* group_add = admin_command->add_subcommand("group-add", "create a group");
+  group_add->add_option("name", name, "group name")->required();
+  std::vector<std::string> members;
+  auto* group_members = admin_command->add_subcommand("group-members", "set a group's members");
+  group_members->add_option("name", name, "group name")->required();
+  group_members->add_option("users", members, "user names (none empties the group)");
+  gpupool::cli::QuotaOptions quota;
+  int quota_gpus = 0;
+  int quota_sessions = 0;
+  double quota_memory = 0;
+  double quota_hours = 0;
+  auto* quota_set = admin_command->add_subcommand(
+      "quota-set", "set a user's or group's quota (unset limits are lifted)");
+  quota_set->add_option("--user", quota.user, "user name");
+  quota_set->add_option("--group", quota.group, "group name");
+  auto* gpus_option = quota_set->add_option("--gpus", quota_gpus, "whole GPUs at once");
+  auto* sessions_option = quota_set->add_option("--sessions", quota_sessions, "sessions at once");
+  auto* memory_quota_option =
+      quota_set->add_option("--gpu-memory-gb", quota_memory, "shared GPU memory at once");
+  auto* hours_quota_option =
+      quota_set->add_option("--session-hours", quota_hours, "longest session");
+  auto* quota_ls = admin_command->add_subcommand("quota-ls", "list quotas");
+
   CLI11_PARSE(app, argc, argv);
+
+  if (*admin_command) {
+    if (*user_add) return gpupool::cli::add_user(name, make_admin);
+    if (*group_add) return gpupool::cli::create_group(name);
+    if (*group_members) return gpupool::cli::set_group_members(name, members);
+    if (*quota_ls) return gpupool::cli::list_quotas();
+    if (*gpus_option) quota.gpus = quota_gpus;
+    if (*sessions_option) quota.sessions = quota_sessions;
+    if (*memory_quota_option) quota.gpu_memory_gb = quota_memory;
+    if (*hours_quota_option) quota.session_hours = quota_hours;
+    return gpupool::cli::set_quota(quota);
+  }
 
   if (*up_command) return gpupool::app::run_up(up);
   if (*login_command) return gpupool::cli::login(url, username, password_stdin);

@@ -1,0 +1,110 @@
+#include "cli/admin_commands.hpp"
+
+#include <iostream>
+
+#include <fmt/format.h>
+
+#include "cli/client.hpp"
+
+namespace gpupool::cli {
+
+using nlohmann::json;
+
+namespace {
+
+int report(const Error& error) {
+  std::cerr << "error: " << error.message << "\n";
+  return 1;
+}
+
+// Loads the saved login and makes one call; prints the error and returns nullopt on failure.
+std::optional<json> call(const std::string& method, const std::string& path,
+                         const json& body = nullptr) {
+  auto config = load_config();
+  if (!config) {
+    report(config.error());
+    return std::nullopt;
+  }
+  auto result = api_call(*config, method, path, body);
+  if (!result) {
+    report(result.error());
+    return std::nullopt;
+  }
+  return std::move(*result);
+}
+
+std::string limit_text(const json& value, const std::string& unit = "") {
+  if (value.is_null()) return "-";
+  return value.is_number_float() ? fmt::format("{:g}{}", value.get<double>(), unit)
+                                 : value.dump() + unit;
+}
+
+}  // namespace
+
+int add_user(const std::string& name, bool admin) {
+  std::cerr << "Password for " << name << " (from standard input): " << std::flush;
+  std::string password;
+  std::getline(std::cin, password);
+  auto created =
+      call("POST", "/api/v1/users", {{"username", name}, {"password", password}, {"admin", admin}});
+  if (!created) return 1;
+  std::cout << fmt::format("created user {} (uid {}){}\n",
+                           (*created)["username"].get<std::string>(), (*created)["uid"].get<int>(),
+                           admin ? ", admin" : "");
+  return 0;
+}
+
+int create_group(const std::string& name) {
+  auto created = call("POST", "/api/v1/groups", {{"name", name}});
+  if (!created) return 1;
+  std::cout << "created group " << (*created)["name"].get<std::string>() << "\n";
+  return 0;
+}
+
+int set_group_members(const std::string& group, const std::vector<std::string>& users) {
+  auto result = call("PUT", "/api/v1/groups/" + group + "/members", {{"users", users}});
+  if (!result) return 1;
+  std::cout << fmt::format("group {}: {} member{}\n", group, users.size(),
+                           users.size() == 1 ? "" : "s");
+  return 0;
+}
+
+int set_quota(const QuotaOptions& options) {
+  if (options.user.empty() == options.group.empty()) {
+    return report(
+        make_error(ErrorCode::invalid_argument, "name exactly one of --user and --group"));
+  }
+  json body = json::object();
+  if (options.gpus) body["max_gpus"] = *options.gpus;
+  if (options.sessions) body["max_sessions"] = *options.sessions;
+  if (options.gpu_memory_gb) body["max_gpu_memory_gb"] = *options.gpu_memory_gb;
+  if (options.session_hours) body["max_session_hours"] = *options.session_hours;
+  std::string path = options.user.empty() ? "/api/v1/quotas/group/" + options.group
+                                          : "/api/v1/quotas/user/" + options.user;
+  auto result = call("PUT", path, body);
+  if (!result) return 1;
+  std::cout << fmt::format(
+      "quota for {} {}: gpus {}, sessions {}, shared GPU memory {}, session hours {}\n",
+      (*result)["scope"].get<std::string>(), (*result)["name"].get<std::string>(),
+      limit_text((*result)["max_gpus"]), limit_text((*result)["max_sessions"]),
+      limit_text((*result)["max_gpu_memory_gb"], " GB"),
+      limit_text((*result)["max_session_hours"]));
+  return 0;
+}
+
+int list_quotas() {
+  auto result = call("GET", "/api/v1/quotas");
+  if (!result) return 1;
+  std::cout << fmt::format("{:<6} {:<20} {:>5} {:>9} {:>14} {:>14}\n", "SCOPE", "NAME", "GPUS",
+                           "SESSIONS", "SHARED GPU MEM", "SESSION HOURS");
+  for (const auto& quota : (*result)["quotas"]) {
+    std::cout << fmt::format("{:<6} {:<20} {:>5} {:>9} {:>14} {:>14}\n",
+                             quota["scope"].get<std::string>(), quota["name"].get<std::string>(),
+                             limit_text(quota["max_gpus"]), limit_text(quota["max_sessions"]),
+                             limit_text(quota["max_gpu_memory_gb"], " GB"),
+                             limit_text(quota["max_session_hours"]));
+  }
+  return 0;
+}
+
+}  // namespace gpupool::cli

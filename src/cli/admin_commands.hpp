@@ -1,0 +1,26 @@
+// The CLI's admin commands: users, groups and quotas. Thin over the admin REST API; each
+// returns a process exit code.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace gpupool::cli {
+
+struct QuotaOptions {
+  std::string user;  // exactly one of user and group
+  std::string group;
+  std::optional<int> gpus;
+  std::optional<int> sessions;
+  std::optional<double> gpu_memory_gb;
+  std::optional<double> session_hours;
+};
+
+int add_user(const std::string& name, bool admin);  // password from standard input
+int create_group(const std::string& name);
+int set_group_members(const std::string& group, const std::vector<std::string>& users);
+int set_quota(const QuotaOptions& options);
+int list_quotas();
+
+}  // namespace gpupool::cli
