@@ -53,6 +53,9 @@ int main(int argc, char** argv) {
   run_command->add_option("--gpus", run.gpus, "number of whole GPUs")->capture_default_str();
   run_command->add_option("--image", run.image, "catalog image tag (default: the pool's default)");
   run_command->add_option("--gpu-model", run.gpu_model, "GPU model, e.g. A100-80GB");
+  double gpu_memory_gb = 0;
+  auto* share_option = run_command->add_option("--gpu-memory-gb", gpu_memory_gb,
+                                               "a share of one GPU with this much memory");
   auto* cpus_option = run_command->add_option("--cpus", cpus, "CPU cores");
   auto* memory_option = run_command->add_option("--memory-gb", memory_gb, "memory in GB");
   auto* hours_option =
@@ -123,6 +126,7 @@ int main(int argc, char** argv) {
   if (*up_command) return gpupool::app::run_up(up);
   if (*login_command) return gpupool::cli::login(url, username, password_stdin);
   if (*run_command) {
+    if (*share_option) run.gpu_memory_gb = gpu_memory_gb;
     if (*cpus_option) run.cpus = cpus;
     if (*memory_option) run.memory_gb = memory_gb;
     if (*hours_option) run.max_hours = max_hours;

@@ -54,8 +54,11 @@ void print_session(const json& session) {
   if (!session.value("reason", "").empty())
     std::cout << "  reason:  " << session.value("reason", "") << "\n";
   const auto& gpus = session["gpus"];
-  std::cout << fmt::format("  gpus:    {} {}{}\n", gpus.value("count", 0),
-                           text_or_dash(gpus["model"]),
+  std::string what =
+      gpus.value("shared", false)
+          ? fmt::format("{:g} GB share of one GPU", gpus["memory_gb"].get<double>())
+          : fmt::format("{} × {}", gpus.value("count", 0), text_or_dash(gpus["model"]));
+  std::cout << fmt::format("  gpus:    {}{}\n", what,
                            gpus.value("simulated", false) ? " (simulated)" : "");
   std::cout << "  image:   " << session.value("image", "") << "\n";
   if (session["jupyter"].is_object())
@@ -106,6 +109,7 @@ int run(const RunOptions& options) {
   json body = {{"gpus", options.gpus}};
   if (!options.image.empty()) body["image"] = options.image;
   if (!options.gpu_model.empty()) body["gpu_model"] = options.gpu_model;
+  if (options.gpu_memory_gb) body["gpu_memory_gb"] = *options.gpu_memory_gb;
   if (options.cpus) body["cpus"] = *options.cpus;
   if (options.memory_gb) body["memory_gb"] = *options.memory_gb;
   if (options.max_hours) body["max_hours"] = *options.max_hours;

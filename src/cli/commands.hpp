@@ -12,6 +12,7 @@ struct RunOptions {
   int gpus = 1;
   std::string image;
   std::string gpu_model;
+  std::optional<double> gpu_memory_gb;  // a share of one GPU instead of whole GPUs
   std::optional<double> cpus;
   std::optional<double> memory_gb;
   std::optional<double> max_hours;

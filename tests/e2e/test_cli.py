@@ -54,3 +54,16 @@ def test_cli_login_run_ls_ssh_stop(server, admin):
     stop = cli(home, "stop", session_id)
     assert stop.returncode == 0 and "stopping" in stop.stdout
     assert cli(home, "stop", "s-no-such").returncode == 1
+
+
+def test_cli_runs_a_gpu_share(server):
+    home = tempfile.mkdtemp(prefix="gpupool-cli-share-")
+    assert cli(home, "login", server.base, "-u", "admin", "--password-stdin", stdin=ADMIN_PASSWORD + "\n").returncode == 0
+    run = cli(home, "run", "--gpu-memory-gb", "10")
+    assert run.returncode == 0, run.stderr
+    assert "10 GB share of one GPU (simulated)" in run.stdout
+    session_id = run.stdout.split()[1]
+    inspect = subprocess.run(["docker", "inspect", "--format", "{{json .Config.Env}}", f"gpupool-{session_id}"],
+                             capture_output=True, text=True)
+    assert "GPUPOOL_GPU_MEMORY_LIMIT_MB=10240" in inspect.stdout
+    assert cli(home, "stop", session_id).returncode == 0
