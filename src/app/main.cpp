@@ -108,6 +108,11 @@ int main(int argc, char** argv) {
   auto* hours_quota_option =
       quota_set->add_option("--session-hours", quota_hours, "longest session");
   auto* quota_ls = admin_command->add_subcommand("quota-ls", "list quotas");
+  auto* drain = admin_command->add_subcommand("drain", "stop placing new sessions on a node");
+  drain->add_option("node", name, "node name")->required();
+  auto* undrain =
+      admin_command->add_subcommand("undrain", "let a drained node take sessions again");
+  undrain->add_option("node", name, "node name")->required();
 
   CLI11_PARSE(app, argc, argv);
 
@@ -116,6 +121,7 @@ int main(int argc, char** argv) {
     if (*group_add) return gpupool::cli::create_group(name);
     if (*group_members) return gpupool::cli::set_group_members(name, members);
     if (*quota_ls) return gpupool::cli::list_quotas();
+    if (*drain || *undrain) return gpupool::cli::set_drained(name, static_cast<bool>(*drain));
     if (*gpus_option) quota.gpus = quota_gpus;
     if (*sessions_option) quota.sessions = quota_sessions;
     if (*memory_quota_option) quota.gpu_memory_gb = quota_memory;

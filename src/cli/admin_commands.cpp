@@ -92,6 +92,15 @@ int set_quota(const QuotaOptions& options) {
   return 0;
 }
 
+int set_drained(const std::string& node, bool drained) {
+  auto result = call("PUT", "/api/v1/nodes/" + node, {{"drained", drained}});
+  if (!result) return 1;
+  std::cout << fmt::format(
+      "node {} {}\n", node,
+      drained ? "drained: no new sessions; running ones stay" : "takes new sessions again");
+  return 0;
+}
+
 int list_quotas() {
   auto result = call("GET", "/api/v1/quotas");
   if (!result) return 1;

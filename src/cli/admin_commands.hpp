@@ -22,5 +22,6 @@ int create_group(const std::string& name);
 int set_group_members(const std::string& group, const std::vector<std::string>& users);
 int set_quota(const QuotaOptions& options);
 int list_quotas();
+int set_drained(const std::string& node, bool drained);
 
 }  // namespace gpupool::cli

@@ -94,6 +94,23 @@ HttpReply Api::set_group_members(const HttpExchange& exchange, const std::string
   return json_reply(200, {{"name", (*group)->name}, {"members", *names}});
 }
 
+// PUT /api/v1/nodes/NAME {"drained": true|false}: a drained node takes no new sessions;
+// its running sessions stay until they end.
+HttpReply Api::update_node(const HttpExchange& exchange, const std::string& node) {
+  auto body = parse_json_object(exchange.body);
+  if (!body) return error_reply(body.error());
+  auto known = reject_unknown_fields(*body, {"drained"});
+  if (!known) return error_reply(known.error());
+  auto drained = optional_bool(*body, "drained");
+  if (!drained) return error_reply(drained.error());
+  if (!*drained) return error_reply(ErrorCode::invalid_argument, "\"drained\" is required");
+  auto stored = store_.set_node_drained(node, **drained);
+  if (!stored) return error_reply(stored.error());
+  auto rescheduled = sessions_.reschedule();
+  if (!rescheduled) return error_reply(rescheduled.error());
+  return json_reply(200, {{"name", node}, {"drained", **drained}});
+}
+
 HttpReply Api::list_quotas() {
   auto quotas = store_.list_quotas();
   if (!quotas) return error_reply(quotas.error());

@@ -118,7 +118,7 @@ HttpReply Api::route(const HttpExchange& exchange) {
     return method_not_allowed();
   }
   if (path == "/api/v1/groups" || path.starts_with("/api/v1/groups/") || path == "/api/v1/quotas" ||
-      path.starts_with("/api/v1/quotas/")) {
+      path.starts_with("/api/v1/quotas/") || path.starts_with("/api/v1/nodes/")) {
     if (!principal->user.admin)
       return error_reply(ErrorCode::forbidden, "only admins manage groups and quotas");
     return admin_route(exchange);
@@ -152,6 +152,8 @@ HttpReply Api::admin_route(const HttpExchange& exchange) {
     return set_group_members(exchange, parts[1]);
   }
   if (parts == std::vector<std::string>{"quotas"} && method == "GET") return list_quotas();
+  if (parts.size() == 2 && parts[0] == "nodes" && method == "PUT")
+    return update_node(exchange, parts[1]);
   if (parts.size() == 3 && parts[0] == "quotas" && method == "PUT")
     return set_quota(exchange, parts[1], parts[2]);
   return error_reply(ErrorCode::not_found, "no such admin endpoint (or wrong method)");

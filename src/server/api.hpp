@@ -53,6 +53,7 @@ class Api {
   HttpReply create_group(const HttpExchange& exchange);
   HttpReply set_group_members(const HttpExchange& exchange, const std::string& group_name);
   HttpReply list_quotas();
+  HttpReply update_node(const HttpExchange& exchange, const std::string& node);
   HttpReply set_quota(const HttpExchange& exchange, const std::string& scope,
                       const std::string& name);
   static nlohmann::json quotas_json(const std::vector<Quota>& quotas);

@@ -341,6 +341,16 @@ Result<std::map<std::int64_t, double>> SessionService::fair_share_usage_locked(
   return usage;
 }
 
+Status SessionService::reschedule() {
+  {
+    std::lock_guard lock(mutex_);
+    UnixMillis now = clock_.now();
+    GPUPOOL_TRY(store_.in_transaction([&]() -> Status { return schedule_locked(now); }));
+  }
+  notify();
+  return {};
+}
+
 Result<SyncResponse> SessionService::sync(const SyncRequest& request) {
   Result<SyncResponse> response = SyncResponse{};
   {

@@ -55,6 +55,8 @@ class SessionService {
   Result<Session> stop_session(const User& user, const std::string& id);
 
   Result<SyncResponse> sync(const SyncRequest& request);
+  // Runs the scheduler now, e.g. after an admin changed what nodes offer.
+  Status reschedule();
   Result<PoolSummary> pool();
 
   // Called (on the thread that made the change) when some node's desired state changed.

@@ -23,6 +23,10 @@ def test_admin_sets_group_quota_and_parallel_requests_never_exceed_it(server, ma
     listing = cli(home, "admin", "quota-ls").stdout
     assert "vision" in listing
     assert cli(home, "admin", "quota-set", "--gpus", "1").returncode == 1, "needs --user or --group"
+    drained = cli(home, "admin", "drain", server.node)
+    assert drained.returncode == 0 and "drained" in drained.stdout
+    assert cli(home, "admin", "undrain", server.node).returncode == 0
+    assert cli(home, "admin", "drain", "no-such-node").returncode == 1
 
     erin = Api(server.base, mint_token(server.base, "erin", "erin-password-1"))
     status, first = erin.post("/api/v1/sessions", {"gpus": 1})

@@ -295,6 +295,24 @@ TEST_F(Api, AdminsManageGroupsAndQuotasAndUsersSeeTheirs) {
   EXPECT_EQ(listed["quotas"].size(), 1u);
 }
 
+TEST_F(Api, DrainedNodesTakeNoNewSessionsUntilUndrained) {
+  auto admin = token_for("root-admin");
+  auto alice = token_for("alice");
+  EXPECT_EQ(as(alice, "PUT", "/api/v1/nodes/node-1", R"({"drained":true})").status, 403);
+  EXPECT_EQ(as(admin, "PUT", "/api/v1/nodes/no-such-node", R"({"drained":true})").status, 404);
+  EXPECT_EQ(as(admin, "PUT", "/api/v1/nodes/node-1", R"({"drained":"yes"})").status, 400);
+  EXPECT_EQ(as(admin, "PUT", "/api/v1/nodes/node-1", R"({"drained":true})").status, 200);
+  auto pool = json::parse(as(alice, "GET", "/api/v1/pool").body);
+  EXPECT_EQ(pool["nodes"][0]["drained"], true);
+  sync({});  // the agent's inventory does not undo the drain
+  auto session = json::parse(as(alice, "POST", "/api/v1/sessions", R"({"gpus":1})").body);
+  EXPECT_EQ(session["state"], "queued");
+  EXPECT_EQ(as(admin, "PUT", "/api/v1/nodes/node-1", R"({"drained":false})").status, 200);
+  auto shown =
+      json::parse(as(alice, "GET", "/api/v1/sessions/" + session["id"].get<std::string>()).body);
+  EXPECT_EQ(shown["state"], "scheduled") << "undraining reschedules at once";
+}
+
 TEST(SessionRequest, DefaultsAndConversions) {
   auto request =
       server::parse_session_request(json::parse(R"({"memory_gb": 0.5, "max_hours": 2})"));
