@@ -42,8 +42,11 @@ std::vector<Node> make_cluster(int count) {
     node.driver_cuda = n % 5 == 0 ? "11.8" : "12.4";
     node.last_seen = kNow;
     const std::string& model = kModels[static_cast<std::size_t>(n) % kModels.size()];
-    std::int64_t memory = model.ends_with("80GB") ? 80 * 1024 : model.ends_with("24GB") ? 24 * 1024 : 16 * 1024;
-    for (int g = 0; g < 8; ++g) node.gpus.push_back({g, fmt::format("{}-{}", node.name, g), model, memory, true});
+    std::int64_t memory = model.ends_with("80GB")   ? 80 * 1024
+                          : model.ends_with("24GB") ? 24 * 1024
+                                                    : 16 * 1024;
+    for (int g = 0; g < 8; ++g)
+      node.gpus.push_back({g, fmt::format("{}-{}", node.name, g), model, memory, true, {}});
     nodes.push_back(std::move(node));
   }
   return nodes;
@@ -68,7 +71,8 @@ std::vector<Demand> make_stream(int count, unsigned seed) {
       demand.gpus = 0;
       demand.gpu_memory_mb = std::int64_t{1 + percent(random) % 12} * 1024;
     }
-    if (percent(random) < 30) demand.gpu_model = kModels[static_cast<std::size_t>(percent(random)) % kModels.size()];
+    if (percent(random) < 30)
+      demand.gpu_model = kModels[static_cast<std::size_t>(percent(random)) % kModels.size()];
     if (percent(random) < 20) demand.cuda = "12.1";
     demand.cpus = 1 + percent(random) % 8;
     demand.memory_mb = std::int64_t{4 + percent(random) % 28} * 1024;
@@ -185,7 +189,8 @@ Result run(Scheduler& scheduler, const std::vector<Demand>& stream) {
     auto before = Clock::now();
     auto assignment = scheduler.place(demand);
     auto after = Clock::now();
-    result.decision_micros.push_back(std::chrono::duration<double, std::micro>(after - before).count());
+    result.decision_micros.push_back(
+        std::chrono::duration<double, std::micro>(after - before).count());
     if (assignment) {
       ++result.placed;
       live.emplace_back(&demand, std::move(*assignment));
@@ -207,15 +212,19 @@ Result run(Scheduler& scheduler, const std::vector<Demand>& stream) {
 
 double percentile(std::vector<double> values, double fraction) {
   std::sort(values.begin(), values.end());
-  return values[std::min(values.size() - 1, static_cast<std::size_t>(fraction * static_cast<double>(values.size() - 1)))];
+  return values[std::min(
+      values.size() - 1,
+      static_cast<std::size_t>(fraction * static_cast<double>(values.size() - 1)))];
 }
 
 void report(const std::string& name, int nodes, const Result& result) {
   double decisions = static_cast<double>(result.decision_micros.size());
-  std::printf("%-9s %6d nodes %7d GPUs  %9.0f decisions/s  %9.0f placements/s  p50 %7.2f us  p99 %8.2f us  placed %d/%d\n",
-              name.c_str(), nodes, nodes * 8, decisions / result.seconds, result.placed / result.seconds,
-              percentile(result.decision_micros, 0.5), percentile(result.decision_micros, 0.99), result.placed,
-              static_cast<int>(decisions));
+  std::printf(
+      "%-9s %6d nodes %7d GPUs  %9.0f decisions/s  %9.0f placements/s  p50 %7.2f us  p99 %8.2f us  "
+      "placed %d/%d\n",
+      name.c_str(), nodes, nodes * 8, decisions / result.seconds, result.placed / result.seconds,
+      percentile(result.decision_micros, 0.5), percentile(result.decision_micros, 0.99),
+      result.placed, static_cast<int>(decisions));
 }
 
 std::vector<int> parse_list(const std::string& text) {

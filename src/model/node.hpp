@@ -3,11 +3,15 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/clock.hpp"
 
 namespace gpupool {
+
+// How two GPUs of one node are connected, best first.
+enum class GpuLink { same = 0, nvlink = 1, pcie_switch = 2, numa_node = 3, system = 4 };
 
 struct GpuDevice {
   int index = 0;
@@ -15,7 +19,14 @@ struct GpuDevice {
   std::string model;  // e.g. "A100-80GB"
   std::int64_t memory_mb = 0;
   bool simulated = false;
+  // links[j]: how this GPU reaches GPU j of the node; empty when the probe could not tell.
+  std::vector<GpuLink> links;
 };
+
+std::string_view to_string(GpuLink link);
+
+// The worst link within a set of GPUs of one node (GpuLink::same for one GPU).
+GpuLink worst_link(const std::vector<GpuDevice>& gpus, const std::vector<int>& chosen);
 
 struct Node {
   std::string name;

@@ -120,6 +120,11 @@ class PlacementState {
   std::vector<std::set<std::tuple<std::int64_t, int, int>>> shared_index_;
 };
 
+// The `count` GPUs among `free` (indices into node.gpus) that are best connected: the worst
+// link within the set as good as possible (NVLink over PCIe switch over NUMA node over
+// across sockets), then the fewest slow links.
+std::vector<int> best_connected(const Node& node, const std::vector<int>& free, int count);
+
 // "12.4" → 12040; "" → 0.
 int cuda_number(const std::string& version);
 

@@ -62,6 +62,22 @@ TEST_F(SqliteFile, KeepsDataAcrossReopen) {
   EXPECT_EQ((*session)->uid, kFirstSessionUid);
 }
 
+TEST_F(SqliteFile, KeepsNodesWithTheirTopologyAndDrainSetting) {
+  auto store = std::move(*SqliteStore::open(path_));
+  Node node;
+  node.name = "gpu-1";
+  node.gpus = {{0, "GPU-a", "A100-80GB", 81920, false, {GpuLink::same, GpuLink::nvlink}},
+               {1, "GPU-b", "A100-80GB", 81920, false, {GpuLink::nvlink, GpuLink::same}}};
+  ASSERT_TRUE(store->upsert_node(node).ok());
+  ASSERT_TRUE(store->set_node_drained("gpu-1", true).ok());
+  ASSERT_TRUE(store->upsert_node(node).ok()) << "inventory again";
+  auto nodes = *store->list_nodes();
+  ASSERT_EQ(nodes.size(), 1u);
+  EXPECT_TRUE(nodes[0].drained) << "the agent's inventory does not undo an admin's drain";
+  EXPECT_EQ(nodes[0].gpus[1].links, (std::vector<GpuLink>{GpuLink::nvlink, GpuLink::same}));
+  EXPECT_EQ(store->set_node_drained("nope", true).error().code, ErrorCode::not_found);
+}
+
 TEST_F(SqliteFile, RefusesACorruptFileWithAClearMessage) {
   {
     std::ofstream out(path_);

@@ -97,6 +97,17 @@ TEST(SimulatedGpus, ParseCountsModelsAndMemory) {
   EXPECT_NE(inventory->gpus[0].uuid, inventory->gpus[1].uuid);
 }
 
+TEST(SimulatedGpus, ReportAPcieServerTopology) {
+  auto inventory = (*make_simulated_gpu_probe("8xA100-80GB"))->discover();
+  const auto& gpus = inventory->gpus;
+  ASSERT_EQ(gpus[0].links.size(), 8u);
+  EXPECT_EQ(gpus[0].links[0], GpuLink::same);
+  EXPECT_EQ(gpus[0].links[1], GpuLink::nvlink);
+  EXPECT_EQ(gpus[0].links[2], GpuLink::numa_node);
+  EXPECT_EQ(gpus[0].links[4], GpuLink::system);
+  EXPECT_EQ(gpus[5].links[4], GpuLink::nvlink);
+}
+
 TEST(SimulatedGpus, RefuseBadSpecs) {
   for (const char* bad : {"", "A100", "0xA100", "x", "4x", "4xA 100", "1000xA100", "4xA100,"}) {
     EXPECT_FALSE(make_simulated_gpu_probe(bad).ok()) << bad;

@@ -107,8 +107,8 @@ TEST(Random, TokensAndIdsHaveTheirShapesAndDiffer) {
 }
 
 TEST(SessionStates, RoundTripThroughTheirNames) {
-  for (auto state : {SessionState::queued, SessionState::scheduled, SessionState::starting, SessionState::running,
-                     SessionState::stopping, SessionState::ended}) {
+  for (auto state : {SessionState::queued, SessionState::scheduled, SessionState::starting,
+                     SessionState::running, SessionState::stopping, SessionState::ended}) {
     EXPECT_EQ(parse_session_state(to_string(state)), state);
   }
   EXPECT_EQ(parse_end_reason("time_limit"), EndReason::time_limit);

@@ -18,7 +18,7 @@ Node make_node(const std::string& name, int gpus, const std::string& model = "A1
   node.port_max = 30099;
   node.last_seen = kNow;
   for (int i = 0; i < gpus; ++i)
-    node.gpus.push_back({i, fmt::format("{}-gpu{}", name, i), model, 80 * 1024, true});
+    node.gpus.push_back({i, fmt::format("{}-gpu{}", name, i), model, 80 * 1024, true, {}});
   return node;
 }
 

@@ -27,7 +27,7 @@ Node node(const std::string& name, int gpus, const std::string& model = "A100-80
   result.driver_cuda = "12.4";
   result.last_seen = kNow;
   for (int i = 0; i < gpus; ++i)
-    result.gpus.push_back({i, fmt::format("{}-{}", name, i), model, gpu_gb * 1024, true});
+    result.gpus.push_back({i, fmt::format("{}-{}", name, i), model, gpu_gb * 1024, true, {}});
   return result;
 }
 
@@ -255,6 +255,51 @@ TEST(PlacementState, ReleaseGivesBackExactlyWhatPlaceTook) {
   ASSERT_TRUE(second.has_value());
   EXPECT_EQ(second->gpu_indices, first->gpu_indices);
   EXPECT_EQ(second->ports, first->ports);
+}
+
+}  // namespace
+}  // namespace gpupool::scheduler
+
+namespace gpupool::scheduler {
+namespace {
+
+// Pairs (2k, 2k+1) joined by NVLink, halves on different sockets: the simulated layout.
+Node eight_gpu_server() {
+  Node server = node("dgx", 8);
+  for (auto& gpu : server.gpus) {
+    for (const auto& other : server.gpus) {
+      gpu.links.push_back(other.index == gpu.index           ? GpuLink::same
+                          : other.index / 2 == gpu.index / 2 ? GpuLink::nvlink
+                          : other.index / 4 == gpu.index / 4 ? GpuLink::numa_node
+                                                             : GpuLink::system);
+    }
+  }
+  return server;
+}
+
+TEST(Topology, TwoGpusGoToAnNvlinkPair) {
+  Node server = eight_gpu_server();
+  EXPECT_EQ(best_connected(server, {1, 2, 3, 5}, 2), (std::vector<int>{2, 3}));
+  EXPECT_EQ(worst_link(server.gpus, {2, 3}), GpuLink::nvlink);
+}
+
+TEST(Topology, FourGpusStayOnOneSocket) {
+  Node server = eight_gpu_server();
+  EXPECT_EQ(best_connected(server, {0, 1, 4, 5, 6, 7}, 4), (std::vector<int>{4, 5, 6, 7}));
+}
+
+TEST(Topology, TheSchedulerUsesIt) {
+  Node server = eight_gpu_server();
+  Snapshot snapshot{
+      {server}, {{"busy", "dgx", {0, 4, 6, 7}, 0, 1, 1024, 30000, 30001}}, {whole("pair", 2)}};
+  auto plan = schedule(snapshot, kNow);
+  ASSERT_EQ(plan.placements.size(), 1u);
+  EXPECT_EQ(plan.placements[0].gpu_indices, (std::vector<int>{2, 3}));
+}
+
+TEST(Topology, UnknownLinksKeepTheLowestIndices) {
+  Node plain = node("plain", 4);
+  EXPECT_EQ(best_connected(plain, {0, 1, 2, 3}, 2), (std::vector<int>{0, 1}));
 }
 
 }  // namespace

@@ -52,7 +52,7 @@ class ServiceFixture : public ::testing::Test {
     node.port_max = 30099;
     node.simulated = true;
     for (int i = 0; i < 4; ++i)
-      node.gpus.push_back({i, "GPU-" + std::to_string(i), "A100-80GB", 80 * 1024, true});
+      node.gpus.push_back({i, "GPU-" + std::to_string(i), "A100-80GB", 80 * 1024, true, {}});
     return node;
   }
 

@@ -3,6 +3,7 @@
 #include <dlfcn.h>
 
 #include <mutex>
+#include <vector>
 
 #include <fmt/format.h>
 
@@ -28,7 +29,24 @@ struct NvmlApi {
   NvmlReturn (*device_uuid)(NvmlDevice, char*, unsigned int);
   NvmlReturn (*device_memory)(NvmlDevice, NvmlMemory*);
   NvmlReturn (*driver_cuda_version)(int*);
+  // Optional: topology. nvmlGpuTopologyLevel_t and nvmlGpuP2PStatus_t are ints.
+  NvmlReturn (*common_ancestor)(NvmlDevice, NvmlDevice, int*);
+  NvmlReturn (*p2p_status)(NvmlDevice, NvmlDevice, int, int*);
 };
+
+// NVML's values for the calls above.
+constexpr int kTopologyInternal = 0;
+constexpr int kTopologyMultipleSwitches = 20;  // same PCIe tree, through switches
+constexpr int kTopologyNumaNode = 40;          // same CPU socket
+constexpr int kP2pCapsNvlink = 2;
+constexpr int kP2pStatusOk = 0;
+
+GpuLink link_from_ancestor(int level) {
+  if (level <= kTopologyInternal) return GpuLink::same;
+  if (level <= kTopologyMultipleSwitches) return GpuLink::pcie_switch;
+  if (level <= kTopologyNumaNode) return GpuLink::numa_node;
+  return GpuLink::system;
+}
 
 template <typename Function>
 bool resolve(void* library, const char* name, Function& target) {
@@ -53,6 +71,7 @@ class NvmlGpuProbe final : public GpuProbe {
   Result<GpuInventory> discover() override {
     std::lock_guard lock(mutex_);
     GpuInventory inventory;
+    std::vector<NvmlDevice> devices;
     unsigned int count = 0;
     if (api_.device_count(&count) != 0) return unavailable("nvmlDeviceGetCount failed");
     for (unsigned int i = 0; i < count; ++i) {
@@ -67,9 +86,15 @@ class NvmlGpuProbe final : public GpuProbe {
           api_.device_memory(device, &memory) != 0) {
         return unavailable(fmt::format("cannot read GPU {}", i));
       }
-      inventory.gpus.push_back({static_cast<int>(i), uuid, short_model(name),
-                                static_cast<std::int64_t>(memory.total / (1024 * 1024)), false});
+      inventory.gpus.push_back({static_cast<int>(i),
+                                uuid,
+                                short_model(name),
+                                static_cast<std::int64_t>(memory.total / (1024 * 1024)),
+                                false,
+                                {}});
+      devices.push_back(device);
     }
+    fill_links(inventory, devices);
     int cuda = 0;
     if (api_.driver_cuda_version(&cuda) == 0 && cuda > 0) {
       inventory.driver_cuda = fmt::format("{}.{}", cuda / 1000, (cuda % 1000) / 10);
@@ -78,6 +103,29 @@ class NvmlGpuProbe final : public GpuProbe {
   }
 
  private:
+  // NVLink where peer access goes over it, else the closest common PCIe ancestor. Left
+  // empty (unknown) when this NVML lacks the calls.
+  void fill_links(GpuInventory& inventory, const std::vector<NvmlDevice>& devices) {
+    if (api_.common_ancestor == nullptr) return;
+    for (std::size_t a = 0; a < devices.size(); ++a) {
+      for (std::size_t b = 0; b < devices.size(); ++b) {
+        GpuLink link = GpuLink::same;
+        int nvlink = -1;
+        int level = 50;
+        if (a != b && api_.p2p_status != nullptr &&
+            api_.p2p_status(devices[a], devices[b], kP2pCapsNvlink, &nvlink) == 0 &&
+            nvlink == kP2pStatusOk) {
+          link = GpuLink::nvlink;
+        } else if (a != b) {
+          link = api_.common_ancestor(devices[a], devices[b], &level) == 0
+                     ? link_from_ancestor(level)
+                     : GpuLink::system;
+        }
+        inventory.gpus[a].links.push_back(link);
+      }
+    }
+  }
+
   static Error unavailable(std::string message) {
     return make_error(ErrorCode::unavailable, "NVML: " + message);
   }
@@ -102,6 +150,8 @@ Result<std::unique_ptr<GpuProbe>> make_nvml_gpu_probe() {
                   resolve(library, "nvmlDeviceGetMemoryInfo", api.device_memory) &&
                   resolve(library, "nvmlSystemGetCudaDriverVersion_v2", api.driver_cuda_version);
   if (!resolved) return make_error(ErrorCode::unavailable, "NVML library lacks expected symbols");
+  resolve(library, "nvmlDeviceGetTopologyCommonAncestor", api.common_ancestor);
+  resolve(library, "nvmlDeviceGetP2PStatus", api.p2p_status);
   if (api.init() != 0)
     return make_error(ErrorCode::unavailable, "nvmlInit failed (no driver loaded?)");
   unsigned int count = 0;

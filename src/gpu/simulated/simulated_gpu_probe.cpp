@@ -57,13 +57,32 @@ Result<std::unique_ptr<GpuProbe>> make_simulated_gpu_probe(const std::string& sp
     }
     for (int i = 0; i < count; ++i) {
       int index = static_cast<int>(inventory.gpus.size());
-      inventory.gpus.push_back({index, fmt::format("GPU-sim-{:08x}-{:04}", 0x5eed, index), model,
-                                memory_mb_from_model(model), true});
+      inventory.gpus.push_back({index,
+                                fmt::format("GPU-sim-{:08x}-{:04}", 0x5eed, index),
+                                model,
+                                memory_mb_from_model(model),
+                                true,
+                                {}});
     }
     if (end == std::string::npos) break;
     start = end + 1;
   }
   if (inventory.gpus.size() > 64) return bad_spec(spec);
+  // A typical 8-GPU PCIe server: NVLink bridges join GPUs 2k and 2k+1, each half of the GPUs
+  // hangs off one CPU socket, and the halves talk across the sockets.
+  for (auto& gpu : inventory.gpus) {
+    for (const auto& other : inventory.gpus) {
+      GpuLink link = GpuLink::system;
+      if (other.index == gpu.index) {
+        link = GpuLink::same;
+      } else if (other.index / 2 == gpu.index / 2) {
+        link = GpuLink::nvlink;
+      } else if (other.index / 4 == gpu.index / 4) {
+        link = GpuLink::numa_node;
+      }
+      gpu.links.push_back(link);
+    }
+  }
   return std::unique_ptr<GpuProbe>(new SimulatedGpuProbe(std::move(inventory)));
 }
 

@@ -2,6 +2,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
+
 #include <fmt/format.h>
 
 #include "store/migrations/migrations.hpp"
@@ -89,11 +91,14 @@ User read_user(const Statement& row) {
 nlohmann::json gpus_to_json(const std::vector<GpuDevice>& gpus) {
   auto list = nlohmann::json::array();
   for (const auto& gpu : gpus) {
+    auto links = nlohmann::json::array();
+    for (GpuLink link : gpu.links) links.push_back(static_cast<int>(link));
     list.push_back({{"index", gpu.index},
                     {"uuid", gpu.uuid},
                     {"model", gpu.model},
                     {"memory_mb", gpu.memory_mb},
-                    {"simulated", gpu.simulated}});
+                    {"simulated", gpu.simulated},
+                    {"links", links}});
   }
   return list;
 }
@@ -101,9 +106,13 @@ nlohmann::json gpus_to_json(const std::vector<GpuDevice>& gpus) {
 std::vector<GpuDevice> gpus_from_json(const std::string& text) {
   std::vector<GpuDevice> gpus;
   for (const auto& item : nlohmann::json::parse(text)) {
-    gpus.push_back({item.at("index").get<int>(), item.at("uuid").get<std::string>(),
-                    item.at("model").get<std::string>(), item.at("memory_mb").get<std::int64_t>(),
-                    item.at("simulated").get<bool>()});
+    GpuDevice gpu{item.at("index").get<int>(),         item.at("uuid").get<std::string>(),
+                  item.at("model").get<std::string>(), item.at("memory_mb").get<std::int64_t>(),
+                  item.at("simulated").get<bool>(),    {}};
+    for (const auto& link : item.value("links", nlohmann::json::array())) {
+      gpu.links.push_back(static_cast<GpuLink>(std::clamp(link.get<int>(), 0, 4)));
+    }
+    gpus.push_back(std::move(gpu));
   }
   return gpus;
 }
