@@ -1,6 +1,7 @@
 // gpupool: one binary for the server, the agent, `up` (both on one machine) and the CLI.
 #include <CLI/CLI.hpp>
 
+#include "app/sim_command.hpp"
 #include "app/up_command.hpp"
 #include "cli/admin_commands.hpp"
 #include "cli/commands.hpp"
@@ -114,7 +115,19 @@ int main(int argc, char** argv) {
       admin_command->add_subcommand("undrain", "let a drained node take sessions again");
   undrain->add_option("node", name, "node name")->required();
 
+  gpupool::app::SimOptions sim;
+  auto* sim_command = app.add_subcommand("sim", "replay a cluster trace through the scheduler");
+  sim_command->require_subcommand(1);
+  auto* fragmentation = sim_command->add_subcommand(
+      "fragmentation", "ATC '23 fragmentation experiment on the Alibaba GPU-sharing trace");
+  fragmentation->add_option("--trace-dir", sim.trace_dir, "folder with jobs.csv and nodes.csv")
+      ->capture_default_str();
+  fragmentation->add_option("--seeds", sim.seeds, "seeds to average over")->capture_default_str();
+  fragmentation->add_option("--policies", sim.policies, "comma-separated")->capture_default_str();
+
   CLI11_PARSE(app, argc, argv);
+
+  if (*sim_command) return gpupool::app::run_sim_fragmentation(sim);
 
   if (*admin_command) {
     if (*user_add) return gpupool::cli::add_user(name, make_admin);

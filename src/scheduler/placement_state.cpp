@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <charconv>
 #include <cstdint>
+#include <limits>
+#include <map>
 
 #include <fmt/format.h>
 
@@ -184,14 +186,28 @@ std::optional<Assignment> PlacementState::place(const Demand& demand) {
   int cuda = cuda_number(demand.cuda);
   if (demand.gpu_memory_mb > 0) return place_share(demand, model, cuda);
   if (demand.gpus > 0) return place_whole(demand, model, cuda);
-  // CPU-only: the feasible node with the fewest free CPUs keeps big nodes whole.
+  // CPU-only: the node with the fewest free GPUs, so that CPUs next to free GPUs stay
+  // available to GPU sessions; then the fewest free CPUs, to keep big nodes whole.
   int best = -1;
+  auto better = [this](std::size_t a, std::size_t b) {
+    if (capacity_[a].free_whole_total != capacity_[b].free_whole_total) {
+      return capacity_[a].free_whole_total < capacity_[b].free_whole_total;
+    }
+    return capacity_[a].free_cpus < capacity_[b].free_cpus;
+  };
+  std::vector<Assignment> candidates;
   for (std::size_t node = 0; node < capacity_.size(); ++node) {
     if (!fits_besides_gpus(static_cast<int>(node), demand, cuda)) continue;
-    if (best < 0 ||
-        capacity_[node].free_cpus < capacity_[static_cast<std::size_t>(best)].free_cpus) {
-      best = static_cast<int>(node);
-    }
+    if (!workload_.empty()) candidates.push_back({static_cast<int>(node), {}, {}});
+    if (best < 0 || better(node, static_cast<std::size_t>(best))) best = static_cast<int>(node);
+  }
+  if (!workload_.empty()) {
+    // Weigh every feasible node, the heuristic's favourite first so that it wins ties.
+    std::stable_sort(
+        candidates.begin(), candidates.end(), [&](const Assignment& a, const Assignment& b) {
+          return better(static_cast<std::size_t>(a.node), static_cast<std::size_t>(b.node));
+        });
+    return commit_best(demand, candidates);
   }
   if (best < 0) return std::nullopt;
   Assignment assignment{best, {}, {}};
@@ -201,8 +217,12 @@ std::optional<Assignment> PlacementState::place(const Demand& demand) {
 
 std::optional<Assignment> PlacementState::place_whole(const Demand& demand, int model, int cuda) {
   std::size_t slot = model == kAnyModel ? models_.size() : static_cast<std::size_t>(model);
-  const auto& candidates = whole_index_[slot];
-  for (auto it = candidates.lower_bound({demand.gpus, -1}); it != candidates.end(); ++it) {
+  std::size_t limit = workload_.empty() ? 1 : kFragmentationCandidates;
+  std::vector<Assignment> candidates;
+  // Best fit first: the nodes left with the fewest free GPUs of the model.
+  const auto& ordered = whole_index_[slot];
+  for (auto it = ordered.lower_bound({demand.gpus, -1});
+       it != ordered.end() && candidates.size() < limit; ++it) {
     int node = it->second;
     if (!fits_besides_gpus(node, demand, cuda)) continue;
     std::vector<int> free;
@@ -211,41 +231,132 @@ std::optional<Assignment> PlacementState::place_whole(const Demand& demand, int 
       if (gpus[g].is_free() && (model == kAnyModel || gpus[g].model == model))
         free.push_back(static_cast<int>(g));
     }
-    Assignment assignment{
-        node, best_connected(nodes_[static_cast<std::size_t>(node)], free, demand.gpus), {}};
-    commit(node, demand, assignment);
-    return assignment;
+    candidates.push_back(
+        {node, best_connected(nodes_[static_cast<std::size_t>(node)], free, demand.gpus), {}});
   }
-  return std::nullopt;
+  return commit_best(demand, candidates);
+}
+
+std::optional<Assignment> PlacementState::commit_best(const Demand& demand,
+                                                      std::vector<Assignment>& candidates) {
+  if (candidates.empty()) return std::nullopt;
+  std::size_t chosen = 0;
+  if (!workload_.empty() && candidates.size() > 1) {
+    // Fragmentation gradient: the candidate that least raises its node's expected
+    // fragmentation under the workload's mix; earlier (better fitting) ones win ties.
+    double best = std::numeric_limits<double>::infinity();
+    for (std::size_t c = 0; c < candidates.size(); ++c) {
+      const NodeCapacity& before = capacity_[static_cast<std::size_t>(candidates[c].node)];
+      NodeCapacity after = before;
+      take(after, demand, candidates[c].gpu_indices);
+      double delta = fragmentation(after) - fragmentation(before);
+      if (delta < best - 1e-9) {
+        best = delta;
+        chosen = c;
+      }
+    }
+  }
+  Assignment assignment = std::move(candidates[chosen]);
+  commit(assignment.node, demand, assignment);
+  return assignment;
+}
+
+void PlacementState::take(NodeCapacity& capacity, const Demand& demand,
+                          const std::vector<int>& gpu_indices) {
+  capacity.free_cpus -= demand.cpus;
+  capacity.free_memory_mb -= demand.memory_mb;
+  for (int index : gpu_indices) {
+    Gpu& gpu = capacity.gpus[static_cast<std::size_t>(index)];
+    if (gpu.is_free()) {
+      --capacity.free_whole[static_cast<std::size_t>(gpu.model)];
+      --capacity.free_whole_total;
+    }
+    if (demand.gpu_memory_mb > 0) {
+      ++gpu.sharers;
+      gpu.free_memory_mb -= demand.gpu_memory_mb;
+    } else {
+      gpu.exclusive = true;
+      gpu.free_memory_mb = 0;
+    }
+  }
+}
+
+std::vector<WorkloadShape> PlacementState::workload_of(const std::vector<Demand>& requests,
+                                                       std::size_t max_shapes) {
+  std::map<std::tuple<int, std::int64_t, double>, int> counts;
+  int total = 0;
+  for (const auto& request : requests) {
+    if (request.gpus == 0 && request.gpu_memory_mb == 0) continue;
+    ++counts[{request.gpus, request.gpu_memory_mb, request.cpus}];
+    ++total;
+  }
+  std::vector<WorkloadShape> shapes;
+  for (const auto& [shape, count] : counts) {
+    shapes.push_back({std::get<0>(shape), std::get<1>(shape), std::get<2>(shape),
+                      static_cast<double>(count) / total});
+  }
+  std::stable_sort(
+      shapes.begin(), shapes.end(),
+      [](const WorkloadShape& a, const WorkloadShape& b) { return a.weight > b.weight; });
+  if (shapes.size() > max_shapes) shapes.resize(max_shapes);
+  return shapes;
+}
+
+double PlacementState::fragmentation(const NodeCapacity& capacity) const {
+  double total = 0;
+  for (const auto& shape : workload_) {
+    bool share = shape.gpu_memory_mb > 0;
+    int free_whole = 0;
+    bool share_fits = false;
+    for (const auto& gpu : capacity.gpus) {
+      if (gpu.is_free()) ++free_whole;
+      if (!gpu.exclusive && gpu.free_memory_mb >= shape.gpu_memory_mb) share_fits = true;
+    }
+    bool fits = shape.cpus <= capacity.free_cpus + kCpuEpsilon &&
+                (share ? share_fits : free_whole >= shape.gpus);
+    double fragment = 0;
+    for (const auto& gpu : capacity.gpus) {
+      if (gpu.exclusive) continue;
+      // GPU memory this shape could not use: all of it when the shape does not fit at all,
+      // else what is left on GPUs too full for it.
+      bool unusable = !fits || (share ? gpu.free_memory_mb < shape.gpu_memory_mb : !gpu.is_free());
+      if (unusable)
+        fragment += static_cast<double>(gpu.free_memory_mb) / static_cast<double>(gpu.memory_mb);
+    }
+    total += shape.weight * fragment;
+  }
+  return total;
 }
 
 std::optional<Assignment> PlacementState::place_share(const Demand& demand, int model, int cuda) {
   std::size_t slot = model == kAnyModel ? models_.size() : static_cast<std::size_t>(model);
-  // Best fit among GPUs already shared: the least free memory that still holds the share.
+  std::size_t limit = workload_.empty() ? 1 : kFragmentationCandidates;
+  std::vector<Assignment> candidates;
+  // GPUs already shared, tightest fit first: the least free memory that holds the share.
   const auto& shared = shared_index_[slot];
-  for (auto it = shared.lower_bound({demand.gpu_memory_mb, -1, -1}); it != shared.end(); ++it) {
+  for (auto it = shared.lower_bound({demand.gpu_memory_mb, -1, -1});
+       it != shared.end() && candidates.size() < limit; ++it) {
     auto [free_memory, node, gpu] = *it;
-    if (!fits_besides_gpus(node, demand, cuda)) continue;
-    Assignment assignment{node, {gpu}, {}};
-    commit(node, demand, assignment);
-    return assignment;
+    if (fits_besides_gpus(node, demand, cuda)) candidates.push_back({node, {gpu}, {}});
   }
-  // Otherwise open a free GPU on the node with the fewest free GPUs.
+  // Free GPUs to open in shared mode, on the nodes with the fewest free GPUs first.
+  std::size_t openings = 0;
   const auto& whole = whole_index_[slot];
-  for (auto it = whole.lower_bound({1, -1}); it != whole.end(); ++it) {
+  for (auto it = whole.lower_bound({1, -1});
+       it != whole.end() && openings < limit && (candidates.empty() || !workload_.empty()); ++it) {
     int node = it->second;
     if (!fits_besides_gpus(node, demand, cuda)) continue;
     const auto& gpus = capacity_[static_cast<std::size_t>(node)].gpus;
     for (std::size_t g = 0; g < gpus.size(); ++g) {
       if (gpus[g].is_free() && (model == kAnyModel || gpus[g].model == model) &&
           gpus[g].memory_mb >= demand.gpu_memory_mb) {
-        Assignment assignment{node, {static_cast<int>(g)}, {}};
-        commit(node, demand, assignment);
-        return assignment;
+        candidates.push_back({node, {static_cast<int>(g)}, {}});
+        ++openings;
+        break;
       }
     }
   }
-  return std::nullopt;
+  return commit_best(demand, candidates);
 }
 
 std::vector<int> PlacementState::take_ports(int node) {
@@ -263,22 +374,7 @@ std::vector<int> PlacementState::take_ports(int node) {
 void PlacementState::commit(int node, const Demand& demand, Assignment& assignment) {
   unindex(node);
   NodeCapacity& capacity = capacity_[static_cast<std::size_t>(node)];
-  capacity.free_cpus -= demand.cpus;
-  capacity.free_memory_mb -= demand.memory_mb;
-  for (int index : assignment.gpu_indices) {
-    Gpu& gpu = capacity.gpus[static_cast<std::size_t>(index)];
-    if (gpu.is_free()) {
-      --capacity.free_whole[static_cast<std::size_t>(gpu.model)];
-      --capacity.free_whole_total;
-    }
-    if (demand.gpu_memory_mb > 0) {
-      ++gpu.sharers;
-      gpu.free_memory_mb -= demand.gpu_memory_mb;
-    } else {
-      gpu.exclusive = true;
-      gpu.free_memory_mb = 0;
-    }
-  }
+  take(capacity, demand, assignment.gpu_indices);
   if (demand.needs_ports && !capacity.port_used.empty()) assignment.ports = take_ports(node);
   index(node);
 }

@@ -22,6 +22,14 @@
 
 namespace gpupool::scheduler {
 
+// One common request shape and its share of the workload, for fragmentation-aware choice.
+struct WorkloadShape {
+  int gpus = 0;                    // whole GPUs
+  std::int64_t gpu_memory_mb = 0;  // > 0: a share
+  double cpus = 0;
+  double weight = 0;  // fraction of requests
+};
+
 // What one placement needs, already validated.
 struct Demand {
   int gpus = 1;                    // whole GPUs; 0 with gpu_memory_mb > 0 means a share
@@ -54,6 +62,15 @@ class PlacementState {
   std::optional<Assignment> place(const Demand& demand);
   // Returns what place() took.
   void release(const Demand& demand, const Assignment& assignment);
+
+  // With a workload mix, each GPU placement weighs up to kFragmentationCandidates best-fit
+  // candidates by how much they raise their node's expected fragmentation under that mix
+  // (fragmentation gradient descent, ATC '23); without one, the best fit wins outright.
+  void set_workload(std::vector<WorkloadShape> workload) { workload_ = std::move(workload); }
+  // The shapes of `requests` weighted by how often each occurs, most common first.
+  static std::vector<WorkloadShape> workload_of(const std::vector<Demand>& requests,
+                                                std::size_t max_shapes);
+  static constexpr std::size_t kFragmentationCandidates = 32;
 
   // Keeps a node for one blocked demand: later place() calls skip it.
   void reserve(int node) { reserved_.insert(node); }
@@ -107,6 +124,11 @@ class PlacementState {
   std::optional<Assignment> place_whole(const Demand& demand, int model, int cuda);
   std::optional<Assignment> place_share(const Demand& demand, int model, int cuda);
   void commit(int node, const Demand& demand, Assignment& assignment);
+  std::optional<Assignment> commit_best(const Demand& demand, std::vector<Assignment>& candidates);
+  static void take(NodeCapacity& capacity, const Demand& demand,
+                   const std::vector<int>& gpu_indices);
+  // Σ over workload shapes: weight × GPUs (in whole-GPU units) the shape could not use.
+  double fragmentation(const NodeCapacity& capacity) const;
 
   static constexpr int kAnyModel = -2;
 
@@ -114,6 +136,7 @@ class PlacementState {
   std::vector<std::string> models_;
   std::vector<NodeCapacity> capacity_;
   std::set<int> reserved_;
+  std::vector<WorkloadShape> workload_;
   // Per model slot (model id, or models_.size() for "any"): usable nodes with at least one
   // free GPU of that model, ordered by that count; and shared GPUs ordered by free memory.
   std::vector<std::set<std::pair<int, int>>> whole_index_;

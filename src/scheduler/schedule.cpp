@@ -41,6 +41,7 @@ std::vector<std::size_t> queue_order(const std::vector<PendingRequest>& pending)
 
 Plan schedule(const Snapshot& snapshot, UnixMillis now) {
   PlacementState state(snapshot.nodes, now);
+  state.set_workload(snapshot.workload);
   for (const auto& allocation : snapshot.allocations) {
     state.hold(allocation.node, allocation.gpu_indices, allocation.gpu_memory_mb, allocation.cpus,
                allocation.memory_mb, {allocation.jupyter_port, allocation.ssh_port});

@@ -18,6 +18,7 @@
 #include "core/clock.hpp"
 #include "model/node.hpp"
 #include "model/session.hpp"
+#include "scheduler/placement_state.hpp"
 
 namespace gpupool::scheduler {
 
@@ -49,6 +50,8 @@ struct Snapshot {
   std::vector<Node> nodes;
   std::vector<Allocation> allocations;
   std::vector<PendingRequest> pending;
+  // The mix of recent requests; when given, placements avoid fragmenting GPUs for it.
+  std::vector<WorkloadShape> workload;
 };
 
 struct Placement {

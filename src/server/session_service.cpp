@@ -56,6 +56,23 @@ double gpu_equivalents(const Session& session, const std::vector<Node>& nodes) {
   return 1.0;
 }
 
+// The mix of the most recent requests, so placements keep GPUs usable for what users ask.
+std::vector<scheduler::WorkloadShape> workload_of(const std::vector<Session>& history) {
+  constexpr std::size_t kRecentRequests = 1000;
+  constexpr std::size_t kShapes = 16;
+  std::vector<scheduler::Demand> recent;
+  std::size_t start = history.size() > kRecentRequests ? history.size() - kRecentRequests : 0;
+  for (std::size_t i = start; i < history.size(); ++i) {
+    const SessionRequest& request = history[i].request;
+    scheduler::Demand demand;
+    demand.gpus = request.gpu_memory_mb > 0 ? 0 : request.gpus;
+    demand.gpu_memory_mb = request.gpu_memory_mb;
+    demand.cpus = request.cpus;
+    recent.push_back(demand);
+  }
+  return scheduler::PlacementState::workload_of(recent, kShapes);
+}
+
 bool past_time_limit(const Session& session, UnixMillis now) {
   if (!session.request.max_hours || session.started_at == 0) return false;
   return now - session.started_at >
@@ -283,8 +300,10 @@ Status SessionService::schedule_locked(UnixMillis now) {
   if (!any_queued) return {};
   auto images = store_.list_images();
   if (!images) return images.error();
-  auto usage = fair_share_usage_locked(snapshot.nodes, now);
-  if (!usage) return usage.error();
+  auto history = store_.list_sessions({});
+  if (!history) return history.error();
+  auto usage = fair_share_usage(*history, snapshot.nodes, now);
+  snapshot.workload = workload_of(*history);
 
   std::map<std::string, Session*> queued;
   for (auto& session : *active) {
@@ -296,7 +315,7 @@ Status SessionService::schedule_locked(UnixMillis now) {
         if (image.tag == session.request.image_tag) cuda = image.cuda;
       }
       snapshot.pending.push_back(
-          {session.id, session.request, session.created_at, cuda, (*usage)[session.user_id]});
+          {session.id, session.request, session.created_at, cuda, usage[session.user_id]});
       queued[session.id] = &session;
     }
   }
@@ -324,12 +343,11 @@ Status SessionService::schedule_locked(UnixMillis now) {
   return {};
 }
 
-Result<std::map<std::int64_t, double>> SessionService::fair_share_usage_locked(
-    const std::vector<Node>& nodes, UnixMillis now) {
-  auto sessions = store_.list_sessions({});
-  if (!sessions) return sessions.error();
+std::map<std::int64_t, double> SessionService::fair_share_usage(const std::vector<Session>& history,
+                                                                const std::vector<Node>& nodes,
+                                                                UnixMillis now) const {
   std::map<std::int64_t, std::vector<scheduler::UsageInterval>> intervals;
-  for (const auto& session : *sessions) {
+  for (const auto& session : history) {
     if (session.started_at == 0) continue;
     intervals[session.user_id].push_back(
         {session.started_at, session.ended_at, gpu_equivalents(session, nodes)});

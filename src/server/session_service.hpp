@@ -64,8 +64,9 @@ class SessionService {
 
  private:
   Status schedule_locked(UnixMillis now);
-  Result<std::map<std::int64_t, double>> fair_share_usage_locked(const std::vector<Node>& nodes,
-                                                                 UnixMillis now);
+  std::map<std::int64_t, double> fair_share_usage(const std::vector<Session>& history,
+                                                  const std::vector<Node>& nodes,
+                                                  UnixMillis now) const;
   // Refuses a request over any of the user's or their groups' quotas; may set max_hours.
   Status enforce_quotas_locked(const User& user, SessionRequest& request);
   Status apply_observations_locked(const SyncRequest& request, UnixMillis now);

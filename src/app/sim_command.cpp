@@ -1,0 +1,77 @@
+#include "app/sim_command.hpp"
+
+#include <chrono>
+#include <cmath>
+#include <iostream>
+#include <optional>
+#include <sstream>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "sim/fragmentation.hpp"
+
+namespace gpupool::app {
+
+namespace {
+
+std::optional<sim::Policy> parse_policy(const std::string& name) {
+  for (auto policy : {sim::Policy::random, sim::Policy::first_fit, sim::Policy::best_fit,
+                      sim::Policy::fgd, sim::Policy::gpupool}) {
+    if (sim::to_string(policy) == name) return policy;
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+int run_sim_fragmentation(const SimOptions& options) {
+  auto nodes = sim::read_trace_nodes(options.trace_dir + "/nodes.csv");
+  auto pods = sim::read_trace_pods(options.trace_dir + "/jobs.csv");
+  if (!nodes || !pods) {
+    std::cerr << "error: " << (!nodes ? nodes.error().message : pods.error().message) << "\n";
+    return 1;
+  }
+  std::vector<sim::Policy> policies;
+  std::stringstream list(options.policies);
+  for (std::string name; std::getline(list, name, ',');) {
+    auto policy = parse_policy(name);
+    if (!policy) {
+      std::cerr << "error: unknown policy \"" << name
+                << "\" (random, first-fit, best-fit, fgd, gpupool)\n";
+      return 1;
+    }
+    policies.push_back(*policy);
+  }
+  std::cout << fmt::format(
+      "{} nodes, {} pods; {} seeds; unallocated GPU share when arrivals reach 100% of capacity\n",
+      nodes->size(), pods->size(), options.seeds);
+  std::cout << fmt::format("{:<10} {:>10} {:>8} {:>12} {:>10}\n", "policy", "mean %", "sd %",
+                           "placed/pods", "seconds");
+  for (auto policy : policies) {
+    auto start = std::chrono::steady_clock::now();
+    std::vector<double> values;
+    double placed = 0;
+    double arrived = 0;
+    for (int seed = 1; seed <= options.seeds; ++seed) {
+      auto result = sim::run_fragmentation(*nodes, *pods, policy, static_cast<unsigned>(seed));
+      values.push_back(100.0 * result.unallocated_at_full);
+      placed += result.pods_placed;
+      arrived += result.pods_arrived;
+    }
+    double mean = 0;
+    for (double value : values) mean += value / static_cast<double>(values.size());
+    double variance = 0;
+    for (double value : values) variance += (value - mean) * (value - mean);
+    double sd =
+        values.size() > 1 ? std::sqrt(variance / static_cast<double>(values.size() - 1)) : 0;
+    double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    std::cout << fmt::format("{:<10} {:>10.2f} {:>8.2f} {:>12.3f} {:>10.1f}\n",
+                             sim::to_string(policy), mean, sd, placed / arrived, seconds)
+              << std::flush;
+  }
+  return 0;
+}
+
+}  // namespace gpupool::app
