@@ -249,6 +249,12 @@ int main(int argc, char** argv) {
       PlacementState state(nodes, kNow);
       report("gpupool", size, run(state, stream));
     }
+    {
+      // As the server runs it: weighing best-fit candidates against the request mix.
+      PlacementState state(nodes, kNow);
+      state.set_workload(PlacementState::workload_of(stream, 16));
+      report("gpupool+fg", size, run(state, stream));
+    }
     std::printf("          peak memory %ld MiB (process high-water mark, %+ld MiB for this size)\n",
                 peak_memory_kib() / 1024, (peak_memory_kib() - before) / 1024);
     if (size <= baseline_limit) {
