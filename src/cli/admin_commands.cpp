@@ -12,11 +12,6 @@ using nlohmann::json;
 
 namespace {
 
-int report(const Error& error) {
-  std::cerr << "error: " << error.message << "\n";
-  return 1;
-}
-
 // Loads the saved login and makes one call; prints the error and returns nullopt on failure.
 std::optional<json> call(const std::string& method, const std::string& path,
                          const json& body = nullptr) {

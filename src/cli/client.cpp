@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <iostream>
 #include <sstream>
 
 #include <fmt/format.h>
@@ -13,6 +14,11 @@ namespace gpupool::cli {
 
 using nlohmann::json;
 using namespace std::chrono_literals;
+
+int report(const Error& error) {
+  std::cerr << "error: " << error.message << "\n";
+  return 1;
+}
 
 std::string config_path() {
   const char* xdg = std::getenv("XDG_CONFIG_HOME");

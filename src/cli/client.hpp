@@ -17,6 +17,9 @@ struct ClientConfig {
 };
 
 std::string config_path();
+
+// Prints "error: <message>" to stderr and returns the failing exit code, 1.
+int report(const Error& error);
 Result<ClientConfig> load_config();
 Status save_config(const ClientConfig& config);
 

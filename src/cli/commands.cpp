@@ -19,11 +19,6 @@ using nlohmann::json;
 
 namespace {
 
-int report(const Error& error) {
-  std::cerr << "error: " << error.message << "\n";
-  return 1;
-}
-
 std::string read_password(bool from_stdin) {
   std::string password;
   if (from_stdin || !isatty(STDIN_FILENO)) {

@@ -129,6 +129,15 @@ int PlacementState::model_id(const std::string& model) const {
   return it == models_.end() ? -1 : static_cast<int>(it - models_.begin());
 }
 
+std::size_t PlacementState::index_slot(int model) const {
+  return model == kAnyModel ? models_.size() : static_cast<std::size_t>(model);
+}
+
+// Without a workload the best fit wins outright, so one candidate is enough.
+std::size_t PlacementState::candidate_limit() const {
+  return workload_.empty() ? 1 : kFragmentationCandidates;
+}
+
 int PlacementState::node_index(const std::string& name) const {
   for (std::size_t i = 0; i < nodes_.size(); ++i) {
     if (nodes_[i].name == name) return static_cast<int>(i);
@@ -216,8 +225,8 @@ std::optional<Assignment> PlacementState::place(const Demand& demand) {
 }
 
 std::optional<Assignment> PlacementState::place_whole(const Demand& demand, int model, int cuda) {
-  std::size_t slot = model == kAnyModel ? models_.size() : static_cast<std::size_t>(model);
-  std::size_t limit = workload_.empty() ? 1 : kFragmentationCandidates;
+  std::size_t slot = index_slot(model);
+  std::size_t limit = candidate_limit();
   std::vector<Assignment> candidates;
   // Best fit first: the nodes left with the fewest free GPUs of the model.
   const auto& ordered = whole_index_[slot];
@@ -329,8 +338,8 @@ double PlacementState::fragmentation(const NodeCapacity& capacity) const {
 }
 
 std::optional<Assignment> PlacementState::place_share(const Demand& demand, int model, int cuda) {
-  std::size_t slot = model == kAnyModel ? models_.size() : static_cast<std::size_t>(model);
-  std::size_t limit = workload_.empty() ? 1 : kFragmentationCandidates;
+  std::size_t slot = index_slot(model);
+  std::size_t limit = candidate_limit();
   std::vector<Assignment> candidates;
   // GPUs already shared, tightest fit first: the least free memory that holds the share.
   const auto& shared = shared_index_[slot];

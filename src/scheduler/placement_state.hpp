@@ -115,6 +115,8 @@ class PlacementState {
   };
 
   int model_id(const std::string& model) const;  // -1 if unknown; kAnyModel for ""
+  std::size_t index_slot(int model) const;       // model id, or the "any model" slot
+  std::size_t candidate_limit() const;
   bool fits_besides_gpus(int node, const Demand& demand, int cuda) const;
   // Whether the node has the free GPUs (or GPU memory) the demand needs, ignoring the rest.
   bool gpus_fit(int node, const Demand& demand) const;

@@ -73,7 +73,8 @@ class Store {
   // Groups. create_group: a taken name is a conflict. set_group_members replaces the list.
   virtual Result<Group> create_group(const std::string& name, UnixMillis now) = 0;
   virtual Result<std::optional<Group>> find_group(const std::string& name) = 0;
-  virtual Status set_group_members(std::int64_t group_id, const std::vector<std::int64_t>& user_ids) = 0;
+  virtual Status set_group_members(std::int64_t group_id,
+                                   const std::vector<std::int64_t>& user_ids) = 0;
   virtual Result<std::vector<Group>> groups_of(std::int64_t user_id) = 0;
   virtual Result<std::vector<std::int64_t>> group_member_ids(std::int64_t group_id) = 0;
 

@@ -52,10 +52,15 @@ TEST(QuotaCheck, CapsSessionHours) {
 
 using Quotas = ServiceFixture;
 
-TEST_F(Quotas, ParallelRequestsAtQuotaMinusOneNeverExceedIt) {
+Quota quota_for(QuotaScope scope, std::int64_t subject_id) {
   Quota quota;
-  quota.scope = QuotaScope::user;
-  quota.subject_id = alice_.id;
+  quota.scope = scope;
+  quota.subject_id = subject_id;
+  return quota;
+}
+
+TEST_F(Quotas, ParallelRequestsAtQuotaMinusOneNeverExceedIt) {
+  Quota quota = quota_for(QuotaScope::user, alice_.id);
   quota.max_gpus = 2;
   ASSERT_TRUE(store_->set_quota(quota).ok());
   request(alice_, 1);  // quota − 1
@@ -80,9 +85,7 @@ TEST_F(Quotas, ParallelRequestsAtQuotaMinusOneNeverExceedIt) {
 TEST_F(Quotas, GroupQuotaCountsEveryMember) {
   auto group = *store_->create_group("lab", clock_.now());
   ASSERT_TRUE(store_->set_group_members(group.id, {alice_.id, bob_.id}).ok());
-  Quota quota;
-  quota.scope = QuotaScope::group;
-  quota.subject_id = group.id;
+  Quota quota = quota_for(QuotaScope::group, group.id);
   quota.max_sessions = 2;
   ASSERT_TRUE(store_->set_quota(quota).ok());
   request(alice_, 1);
@@ -94,9 +97,7 @@ TEST_F(Quotas, GroupQuotaCountsEveryMember) {
 }
 
 TEST_F(Quotas, EndedSessionsNoLongerCount) {
-  Quota quota;
-  quota.scope = QuotaScope::user;
-  quota.subject_id = alice_.id;
+  Quota quota = quota_for(QuotaScope::user, alice_.id);
   quota.max_sessions = 1;
   ASSERT_TRUE(store_->set_quota(quota).ok());
   auto first = request(alice_, 1);
@@ -107,9 +108,7 @@ TEST_F(Quotas, EndedSessionsNoLongerCount) {
 }
 
 TEST_F(Quotas, SessionHoursCapBecomesTheDefaultTimeLimit) {
-  Quota quota;
-  quota.scope = QuotaScope::user;
-  quota.subject_id = alice_.id;
+  Quota quota = quota_for(QuotaScope::user, alice_.id);
   quota.max_session_hours = 6;
   ASSERT_TRUE(store_->set_quota(quota).ok());
   auto session = request(alice_, 1);

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "scheduler/schedule.hpp"
+#include "scheduler_fixtures.hpp"
 
 namespace gpupool::scheduler {
 namespace {
@@ -10,16 +11,7 @@ namespace {
 constexpr UnixMillis kNow = 1'000'000;
 
 Node make_node(const std::string& name, int gpus, const std::string& model = "A100-80GB") {
-  Node node;
-  node.name = name;
-  node.cpus = 64;
-  node.memory_mb = 512 * 1024;
-  node.port_min = 30000;
-  node.port_max = 30099;
-  node.last_seen = kNow;
-  for (int i = 0; i < gpus; ++i)
-    node.gpus.push_back({i, fmt::format("{}-gpu{}", name, i), model, 80 * 1024, true, {}});
-  return node;
+  return testing::gpu_server(name, gpus, kNow, model);
 }
 
 PendingRequest request(const std::string& id, int gpus, UnixMillis at = 1,
@@ -36,7 +28,7 @@ TEST(Schedule, PlacesWholeGpusWithDistinctPorts) {
   ASSERT_EQ(plan.placements.size(), 2u);
   EXPECT_EQ(plan.placements[0].gpu_indices, (std::vector<int>{0, 1}));
   EXPECT_EQ(plan.placements[1].gpu_indices, (std::vector<int>{2}));
-  EXPECT_EQ(plan.placements[0].gpu_uuids, (std::vector<std::string>{"n1-gpu0", "n1-gpu1"}));
+  EXPECT_EQ(plan.placements[0].gpu_uuids, (std::vector<std::string>{"n1-0", "n1-1"}));
   EXPECT_EQ(plan.placements[0].jupyter_port, 30000);
   EXPECT_EQ(plan.placements[0].ssh_port, 30001);
   EXPECT_EQ(plan.placements[1].jupyter_port, 30002);

@@ -10,6 +10,7 @@
 #include "scheduler/fair_share.hpp"
 #include "scheduler/placement_state.hpp"
 #include "scheduler/schedule.hpp"
+#include "scheduler_fixtures.hpp"
 
 namespace gpupool::scheduler {
 namespace {
@@ -18,17 +19,7 @@ constexpr UnixMillis kNow = 5'000'000;
 
 Node node(const std::string& name, int gpus, const std::string& model = "A100-80GB",
           std::int64_t gpu_gb = 80) {
-  Node result;
-  result.name = name;
-  result.cpus = 32;
-  result.memory_mb = 256 * 1024;
-  result.port_min = 30000;
-  result.port_max = 30999;
-  result.driver_cuda = "12.4";
-  result.last_seen = kNow;
-  for (int i = 0; i < gpus; ++i)
-    result.gpus.push_back({i, fmt::format("{}-{}", name, i), model, gpu_gb * 1024, true, {}});
-  return result;
+  return testing::gpu_server(name, gpus, kNow, model, gpu_gb);
 }
 
 PendingRequest whole(const std::string& id, int gpus, UnixMillis at = 1) {

@@ -34,7 +34,8 @@ class SqliteStore final : public Store {
 
   Result<Group> create_group(const std::string& name, UnixMillis now) override;
   Result<std::optional<Group>> find_group(const std::string& name) override;
-  Status set_group_members(std::int64_t group_id, const std::vector<std::int64_t>& user_ids) override;
+  Status set_group_members(std::int64_t group_id,
+                           const std::vector<std::int64_t>& user_ids) override;
   Result<std::vector<Group>> groups_of(std::int64_t user_id) override;
   Result<std::vector<std::int64_t>> group_member_ids(std::int64_t group_id) override;
 
