@@ -8,51 +8,14 @@
 #include <random>
 
 #include "scheduler/placement_state.hpp"
+#include "sim/cluster.hpp"
 
 namespace gpupool::sim {
 
 namespace {
 
-constexpr int kWholeGpu = 1000;  // GPU amounts are in thousandths, as in the trace
-constexpr int kMaxGpusPerNode = 8;
 constexpr double kArrivalLimit = 1.3;
 constexpr std::size_t kTaskTypes = 32;  // the most common pod shapes weigh fragmentation
-
-struct Pod {
-  int gpus = 0;   // whole GPUs, or 1 for a share
-  int milli = 0;  // per GPU; < 1000 only for shares
-  int cpu = 0;
-  bool share() const { return gpus == 1 && milli < kWholeGpu; }
-  int gpu_total() const { return share() ? milli : gpus * kWholeGpu; }
-};
-
-struct NodeState {
-  int cpu_free = 0;
-  int gpu_count = 0;
-  std::array<int, kMaxGpusPerNode> gpu_free{};
-};
-
-struct TaskType {
-  Pod pod;
-  double weight = 0;
-};
-
-Pod pod_of(const TracePod& trace) {
-  Pod pod{trace.gpus, trace.gpus == 0 ? 0 : trace.gpu_milli, trace.cpu_milli};
-  if (pod.gpus > 1 || pod.milli >= kWholeGpu) pod.milli = kWholeGpu;
-  return pod;
-}
-
-bool fits(const NodeState& node, const Pod& pod) {
-  if (node.cpu_free < pod.cpu) return false;
-  if (pod.gpus == 0) return true;
-  int free_whole = 0;
-  for (int g = 0; g < node.gpu_count; ++g) {
-    if (pod.share() && node.gpu_free[static_cast<std::size_t>(g)] >= pod.milli) return true;
-    if (node.gpu_free[static_cast<std::size_t>(g)] == kWholeGpu) ++free_whole;
-  }
-  return !pod.share() && free_whole >= pod.gpus;
-}
 
 // GPU amount on the node that a pod of this type could not use (the FGD paper's measure).
 double fragmentation_for(const NodeState& node, const Pod& type) {
@@ -75,82 +38,20 @@ double expected_fragmentation(const NodeState& node, const std::vector<TaskType>
   return total;
 }
 
-// The trace's own mix: the most common (gpus, gpu_milli) shapes and their shares of pods,
-// each with its median CPU request.
-std::vector<TaskType> task_types(const std::vector<TracePod>& pods) {
-  std::map<std::pair<int, int>, std::vector<int>> cpus_by_shape;
-  int gpu_pods = 0;
-  for (const auto& trace : pods) {
-    Pod pod = pod_of(trace);
-    if (pod.gpus == 0) continue;
-    cpus_by_shape[{pod.gpus, pod.milli}].push_back(pod.cpu);
-    ++gpu_pods;
-  }
-  std::vector<TaskType> types;
-  for (auto& [shape, cpus] : cpus_by_shape) {
-    std::nth_element(cpus.begin(), cpus.begin() + static_cast<std::ptrdiff_t>(cpus.size() / 2),
-                     cpus.end());
-    types.push_back({{shape.first, shape.second, cpus[cpus.size() / 2]},
-                     static_cast<double>(cpus.size()) / gpu_pods});
-  }
-  std::sort(types.begin(), types.end(),
-            [](const TaskType& a, const TaskType& b) { return a.weight > b.weight; });
-  if (types.size() > kTaskTypes) types.resize(kTaskTypes);
-  double kept = 0;
-  for (const auto& type : types) kept += type.weight;
-  for (auto& type : types) type.weight /= kept;
-  return types;
-}
-
 // Where a pod goes: a node and the GPUs it takes there.
 struct Choice {
   int node = -1;
   std::vector<int> gpus;
 };
 
-void apply(NodeState& node, const Pod& pod, const std::vector<int>& gpus, int sign) {
-  node.cpu_free -= sign * pod.cpu;
-  for (int g : gpus)
-    node.gpu_free[static_cast<std::size_t>(g)] -= sign * (pod.share() ? pod.milli : kWholeGpu);
-}
-
-// The GPUs a pod may take on a node it fits: each distinct way for a share, the lowest free
-// GPUs for whole GPUs.
-std::vector<std::vector<int>> gpu_options(const NodeState& node, const Pod& pod) {
-  std::vector<std::vector<int>> options;
-  if (pod.gpus == 0) return {{}};
-  if (pod.share()) {
-    std::vector<int> seen_free;
-    for (int g = 0; g < node.gpu_count; ++g) {
-      int free = node.gpu_free[static_cast<std::size_t>(g)];
-      if (free < pod.milli ||
-          std::find(seen_free.begin(), seen_free.end(), free) != seen_free.end())
-        continue;
-      seen_free.push_back(free);
-      options.push_back({g});
-    }
-    return options;
-  }
-  std::vector<int> whole;
-  for (int g = 0; g < node.gpu_count && static_cast<int>(whole.size()) < pod.gpus; ++g) {
-    if (node.gpu_free[static_cast<std::size_t>(g)] == kWholeGpu) whole.push_back(g);
-  }
-  return {whole};
-}
-
 class Simulation {
  public:
   Simulation(const std::vector<TraceNode>& trace_nodes, const std::vector<TracePod>& pods,
              Policy policy, unsigned seed)
-      : policy_(policy), random_(seed), types_(task_types(pods)) {
+      : policy_(policy), random_(seed), types_(task_types(pods, kTaskTypes)) {
     for (const auto& trace : trace_nodes) {
-      NodeState node;
-      node.cpu_free = trace.cpu_milli;
-      node.gpu_count = std::min(trace.gpus, kMaxGpusPerNode);
-      for (int g = 0; g < node.gpu_count; ++g)
-        node.gpu_free[static_cast<std::size_t>(g)] = kWholeGpu;
-      nodes_.push_back(node);
-      capacity_ += static_cast<double>(node.gpu_count) * kWholeGpu;
+      nodes_.push_back(node_state_of(trace));
+      capacity_ += static_cast<double>(nodes_.back().gpu_count) * kWholeGpu;
     }
     if (policy == Policy::fgd) {
       for (const auto& node : nodes_)
@@ -238,34 +139,13 @@ class Simulation {
   }
 
   void build_gpupool_state(const std::vector<TraceNode>& trace_nodes) {
-    for (const auto& trace : trace_nodes) {
-      Node node;
-      node.name = trace.name;
-      node.cpus = trace.cpu_milli / 1000;
-      node.memory_mb = std::int64_t{1} << 40;
-      node.last_seen = 0;
-      for (int g = 0; g < std::min(trace.gpus, kMaxGpusPerNode); ++g) {
-        node.gpus.push_back({g, "", trace.model, kWholeGpu, true, {}});
-      }
-      gpupool_nodes_.push_back(std::move(node));
-    }
+    gpupool_nodes_ = scheduler_nodes(trace_nodes);
     gpupool_state_.emplace(gpupool_nodes_, 0);
-    std::vector<scheduler::WorkloadShape> workload;
-    for (const auto& type : types_) {
-      workload.push_back({type.pod.share() ? 0 : type.pod.gpus,
-                          type.pod.share() ? type.pod.milli : 0, type.pod.cpu / 1000.0,
-                          type.weight});
-    }
-    gpupool_state_->set_workload(std::move(workload));
+    gpupool_state_->set_workload(workload_of(types_));
   }
 
   std::optional<Choice> choose_gpupool(const Pod& pod) {
-    scheduler::Demand demand;
-    demand.gpus = pod.share() ? 0 : pod.gpus;
-    demand.gpu_memory_mb = pod.share() ? pod.milli : 0;  // GPU "memory" in thousandths of a GPU
-    demand.cpus = pod.cpu / 1000.0;
-    demand.needs_ports = false;
-    auto assignment = gpupool_state_->place(demand);
+    auto assignment = gpupool_state_->place(demand_of(pod));
     if (!assignment) return std::nullopt;
     return Choice{assignment->node, assignment->gpu_indices};
   }
