@@ -125,9 +125,17 @@ int main(int argc, char** argv) {
   fragmentation->add_option("--seeds", sim.seeds, "seeds to average over")->capture_default_str();
   fragmentation->add_option("--policies", sim.policies, "comma-separated")->capture_default_str();
 
+  auto* replay = sim_command->add_subcommand(
+      "replay", "time-ordered replay on a scaled-down cluster: gpupool's queue vs FIFO first-fit");
+  replay->add_option("--trace-dir", sim.trace_dir, "folder with jobs.csv and nodes.csv")
+      ->capture_default_str();
+  replay->add_option("--nodes", sim.replay_nodes, "nodes sampled from the trace's list")
+      ->capture_default_str();
+
   CLI11_PARSE(app, argc, argv);
 
-  if (*sim_command) return gpupool::app::run_sim_fragmentation(sim);
+  if (*fragmentation) return gpupool::app::run_sim_fragmentation(sim);
+  if (*replay) return gpupool::app::run_sim_replay(sim);
 
   if (*admin_command) {
     if (*user_add) return gpupool::cli::add_user(name, make_admin);

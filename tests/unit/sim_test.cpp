@@ -99,3 +99,49 @@ TEST(FragmentationSim, GpupoolBeatsRandomOnTheAlibabaTrace) {
 
 }  // namespace
 }  // namespace gpupool
+
+#include "sim/replay.hpp"
+
+namespace gpupool {
+namespace {
+
+TEST(Replay, QueuePoliciesDifferOnABlockedHead) {
+  // One 2-GPU node. Pod A (1 GPU) runs from 0 to 100 s; pod B (2 GPUs, arrives at 1 s) can
+  // only start at 100; pod C (1 GPU, arrives at 2 s, runs 50 s) fits on the free GPU at once.
+  std::vector<sim::TraceNode> nodes = {{"n", 64000, 2, "T4"}};
+  std::vector<sim::TracePod> pods = {{1, 1000, 1000, 9'965'463, 100},
+                                     {2, 1000, 1000, 9'965'464, 10},
+                                     {1, 1000, 1000, 9'965'465, 50}};
+  auto fifo = sim::run_replay(nodes, pods, sim::QueuePolicy::fifo_first_fit);
+  auto greedy = sim::run_replay(nodes, pods, sim::QueuePolicy::greedy_first_fit);
+  auto ours = sim::run_replay(nodes, pods, sim::QueuePolicy::gpupool);
+  EXPECT_EQ(fifo.started, 3);
+  EXPECT_EQ(ours.started, 3);
+  // FIFO: the third pod waits for the 2-GPU pod (starts at 100, ends 110): delay 108 s.
+  EXPECT_NEAR(fifo.mean_delay_s, (0 + 99 + 108) / 3.0, 1e-9);
+  // Greedy lets the third pod pass at once and the 2-GPU pod still starts at 100.
+  EXPECT_NEAR(greedy.mean_delay_s, (0 + 99 + 0) / 3.0, 1e-9);
+  // gpupool reserves the node for the blocked 2-GPU pod, so the third pod waits until 110.
+  EXPECT_NEAR(ours.mean_delay_s, (0 + 99 + 108) / 3.0, 1e-9);
+}
+
+TEST(Replay, SkipsPodsThatFitNoSampledNode) {
+  std::vector<sim::TraceNode> nodes = {{"n", 8000, 2, "T4"}};
+  std::vector<sim::TracePod> pods = {
+      {8, 1000, 1000, 0, 10}, {1, 1000, 16000, 0, 10}, {1, 500, 1000, 0, 10}};
+  auto result = sim::run_replay(nodes, pods, sim::QueuePolicy::gpupool);
+  EXPECT_EQ(result.pods, 1);
+  EXPECT_EQ(result.started, 1);
+}
+
+TEST(Replay, SamplesNodesAcrossTheList) {
+  std::vector<sim::TraceNode> nodes;
+  for (int i = 0; i < 100; ++i) nodes.push_back({std::to_string(i), 1000, 1, "T4"});
+  auto sample = sim::sample_nodes(nodes, 4);
+  ASSERT_EQ(sample.size(), 4u);
+  EXPECT_EQ(sample[1].name, "25");
+  EXPECT_EQ(sample[3].name, "75");
+}
+
+}  // namespace
+}  // namespace gpupool
