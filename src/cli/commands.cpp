@@ -56,6 +56,10 @@ void print_session(const json& session) {
   std::cout << fmt::format("  gpus:    {}{}\n", what,
                            gpus.value("simulated", false) ? " (simulated)" : "");
   std::cout << "  image:   " << session.value("image", "") << "\n";
+  if (session["ends_at"].is_string())
+    std::cout << "  ends at: " << session["ends_at"].get<std::string>() << "\n";
+  if (session["warning"].is_string())
+    std::cout << "  warning: " << session["warning"].get<std::string>() << "\n";
   if (session["jupyter"].is_object())
     std::cout << "  jupyter: " << session["jupyter"].value("url", "") << "\n";
   if (session["ssh"].is_object())

@@ -271,7 +271,7 @@ HttpReply Api::create_session(const HttpExchange& exchange, const Principal& pri
   if (!request) return error_reply(request.error());
   auto session = sessions_.request_session(principal.user, std::move(*request));
   if (!session) return error_reply(session.error());
-  return json_reply(201, session_view(*session, settings_.view));
+  return json_reply(201, session_view(*session, settings_.view, clock_.now()));
 }
 
 HttpReply Api::list_sessions(const HttpExchange& exchange, const Principal& principal) {
@@ -281,20 +281,21 @@ HttpReply Api::list_sessions(const HttpExchange& exchange, const Principal& prin
   auto sessions = sessions_.list_sessions(principal.user, everyone);
   if (!sessions) return error_reply(sessions.error());
   json list = json::array();
-  for (const auto& session : *sessions) list.push_back(session_view(session, settings_.view));
+  for (const auto& session : *sessions)
+    list.push_back(session_view(session, settings_.view, clock_.now()));
   return json_reply(200, {{"sessions", list}});
 }
 
 HttpReply Api::get_session(const Principal& principal, const std::string& id) {
   auto session = sessions_.get_session(principal.user, id);
   if (!session) return error_reply(session.error());
-  return json_reply(200, session_view(*session, settings_.view));
+  return json_reply(200, session_view(*session, settings_.view, clock_.now()));
 }
 
 HttpReply Api::stop_session(const Principal& principal, const std::string& id) {
   auto session = sessions_.stop_session(principal.user, id);
   if (!session) return error_reply(session.error());
-  return json_reply(200, session_view(*session, settings_.view));
+  return json_reply(200, session_view(*session, settings_.view, clock_.now()));
 }
 
 HttpReply Api::pool() {

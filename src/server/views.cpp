@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+
 #include "auth/ssh_key.hpp"
 
 namespace gpupool::server {
@@ -16,7 +18,7 @@ json optional_time(UnixMillis time) {
 
 }  // namespace
 
-json session_view(const Session& session, const ViewContext& context) {
+json session_view(const Session& session, const ViewContext& context, UnixMillis now) {
   bool reachable = session.state == SessionState::running;
   json view = {
       {"id", session.id},
@@ -47,6 +49,18 @@ json session_view(const Session& session, const ViewContext& context) {
       {"jupyter", nullptr},
       {"ssh", nullptr},
   };
+  view["ends_at"] = nullptr;
+  view["warning"] = nullptr;
+  if (session.request.max_hours && session.started_at > 0 &&
+      session.state == SessionState::running) {
+    auto ends_at =
+        session.started_at + static_cast<UnixMillis>(*session.request.max_hours * 3600 * 1000);
+    view["ends_at"] = format_rfc3339(ends_at);
+    if (ends_at - now <= kTimeLimitWarningMillis) {
+      view["warning"] = fmt::format("this session reaches its time limit in {} min; save your work",
+                                    std::max<UnixMillis>(0, (ends_at - now + 59'999) / 60'000));
+    }
+  }
   if (reachable) {
     std::string base =
         fmt::format("http://{}:{}/s/{}/", context.public_host, session.jupyter_port, session.id);

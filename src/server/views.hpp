@@ -16,7 +16,10 @@ struct ViewContext {
   bool simulated = false;
 };
 
-nlohmann::json session_view(const Session& session, const ViewContext& context);
+// `now` gives the time left under a time limit, and the warning in its last 15 minutes.
+nlohmann::json session_view(const Session& session, const ViewContext& context, UnixMillis now);
+
+inline constexpr UnixMillis kTimeLimitWarningMillis = 15 * 60 * 1000;
 nlohmann::json user_view(const User& user);
 nlohmann::json image_view(const Image& image);
 nlohmann::json pool_view(const PoolSummary& pool);

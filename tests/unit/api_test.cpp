@@ -313,6 +313,20 @@ TEST_F(Api, DrainedNodesTakeNoNewSessionsUntilUndrained) {
   EXPECT_EQ(shown["state"], "scheduled") << "undraining reschedules at once";
 }
 
+TEST_F(Api, RunningSessionsShowTheirTimeLimitAndWarnBeforeIt) {
+  auto token = token_for("alice");
+  auto created =
+      json::parse(as(token, "POST", "/api/v1/sessions", R"({"gpus":1,"max_hours":1})").body);
+  std::string path = "/api/v1/sessions/" + created["id"].get<std::string>();
+  sync({observed(created["id"], ObservedPhase::running)});
+  auto shown = json::parse(as(token, "GET", path).body);
+  EXPECT_TRUE(shown["ends_at"].is_string());
+  EXPECT_TRUE(shown["warning"].is_null());
+  clock_.advance(50 * 60 * 1000);
+  shown = json::parse(as(token, "GET", path).body);
+  EXPECT_EQ(shown["warning"], "this session reaches its time limit in 10 min; save your work");
+}
+
 TEST(SessionRequest, DefaultsAndConversions) {
   auto request =
       server::parse_session_request(json::parse(R"({"memory_gb": 0.5, "max_hours": 2})"));
