@@ -29,6 +29,10 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   up_command->add_option("--http-threads", up.http_threads,
                          "gateway threads (default: one per core)");
+  up_command
+      ->add_option("--preemption-grace-seconds", up.preemption_grace_s,
+                   "how long a preemptible session keeps running once chosen to make room")
+      ->capture_default_str();
   up_command->add_option(
       "--node-cpus", up.node_cpus,
       "CPUs sessions may reserve on this node (default: its cores; more overcommits)");
@@ -61,6 +65,8 @@ int main(int argc, char** argv) {
   auto* memory_option = run_command->add_option("--memory-gb", memory_gb, "memory in GB");
   auto* hours_option =
       run_command->add_option("--max-hours", max_hours, "end the session after this long");
+  run_command->add_flag("--preemptible", run.preemptible,
+                        "may be stopped (after a grace period) to make room for others");
   run_command->add_flag("--no-wait", no_wait, "return at once instead of waiting for running");
 
   bool everyone = false;

@@ -179,7 +179,9 @@ int run_up(const UpOptions& options) {
 
   std::string host = host_name();
   std::string public_host = options.public_host.empty() ? host : options.public_host;
-  server::SessionService sessions(**store, clock);
+  server::SessionSettings session_settings;
+  session_settings.preemption_grace = std::int64_t{options.preemption_grace_s} * 1000;
+  server::SessionService sessions(**store, clock, session_settings);
   server::LocalSyncChannel channel(sessions);
 
   agent::AgentSettings agent_settings;

@@ -15,9 +15,10 @@ struct UpOptions {
   std::string node_name;      // empty: this host's name
   std::string port_range = "30000-30999";
   std::string log_level = "info";
-  int http_threads = 0;    // 0: one per core, at least 2
-  int node_cpus = 0;       // CPUs sessions may reserve; 0: this machine's (more overcommits)
-  int node_memory_gb = 0;  // memory sessions may reserve; 0: this machine's
+  int http_threads = 0;         // 0: one per core, at least 2
+  int node_cpus = 0;            // CPUs sessions may reserve; 0: this machine's (more overcommits)
+  int node_memory_gb = 0;       // memory sessions may reserve; 0: this machine's
+  int preemption_grace_s = 60;  // how long a preempted session keeps running
 };
 
 // Runs until SIGINT or SIGTERM; returns the process exit code.

@@ -109,6 +109,7 @@ int run(const RunOptions& options) {
   if (!options.image.empty()) body["image"] = options.image;
   if (!options.gpu_model.empty()) body["gpu_model"] = options.gpu_model;
   if (options.gpu_memory_gb) body["gpu_memory_gb"] = *options.gpu_memory_gb;
+  if (options.preemptible) body["preemptible"] = true;
   if (options.cpus) body["cpus"] = *options.cpus;
   if (options.memory_gb) body["memory_gb"] = *options.memory_gb;
   if (options.max_hours) body["max_hours"] = *options.max_hours;

@@ -16,6 +16,7 @@ struct RunOptions {
   std::optional<double> cpus;
   std::optional<double> memory_gb;
   std::optional<double> max_hours;
+  bool preemptible = false;
   bool wait = true;
   int wait_seconds = 300;
 };

@@ -42,6 +42,7 @@ struct SessionRequest {
   std::string gpu_model;           // empty: any model
   std::int64_t gpu_memory_mb = 0;  // > 0: a share of one GPU (shared mode), not whole GPUs
   int priority = 0;                // higher is served first
+  bool preemptible = false;        // may be stopped to make room for a non-preemptible request
   double cpus = 2;
   std::int64_t memory_mb = 8192;
   std::optional<double> max_hours;
@@ -68,6 +69,7 @@ struct Session {
   UnixMillis updated_at = 0;
   UnixMillis started_at = 0;  // when it became running; 0 before
   UnixMillis ended_at = 0;    // 0 until ended
+  UnixMillis preempt_at = 0;  // chosen to make room: the agent is told to stop it at this time
 };
 
 }  // namespace gpupool

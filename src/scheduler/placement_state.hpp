@@ -74,6 +74,7 @@ class PlacementState {
 
   // Keeps a node for one blocked demand: later place() calls skip it.
   void reserve(int node) { reserved_.insert(node); }
+  void clear_reservations() { reserved_.clear(); }
   // The node the blocked demand should wait for: the usable one closest to holding it.
   std::optional<int> best_reservation(const Demand& demand) const;
 

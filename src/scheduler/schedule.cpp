@@ -1,6 +1,7 @@
 #include "scheduler/schedule.hpp"
 
 #include <algorithm>
+#include <map>
 #include <numeric>
 
 #include "scheduler/placement_state.hpp"
@@ -19,6 +20,63 @@ Demand demand_of(const PendingRequest& pending) {
   demand.memory_mb = request.memory_mb;
   demand.cuda = pending.image_cuda;
   return demand;
+}
+
+Demand demand_of(const Allocation& allocation) {
+  Demand demand;
+  demand.gpus = allocation.gpu_memory_mb > 0 ? 0 : static_cast<int>(allocation.gpu_indices.size());
+  demand.gpu_memory_mb = allocation.gpu_memory_mb;
+  demand.cpus = allocation.cpus;
+  demand.memory_mb = allocation.memory_mb;
+  demand.needs_ports = false;
+  return demand;
+}
+
+// For the first blocked non-preemptible request: on each node with preemptible sessions,
+// stop them youngest first until the request fits; keep the node needing the fewest.
+std::vector<Preemption> plan_preemptions(const Snapshot& snapshot, const Plan& plan,
+                                         const PlacementState& state) {
+  std::map<std::string, const PendingRequest*> pending_by_id;
+  for (const auto& pending : snapshot.pending) pending_by_id[pending.session_id] = &pending;
+  const PendingRequest* blocked = nullptr;
+  for (const auto& entry : plan.queued) {
+    const PendingRequest* pending = pending_by_id.at(entry.session_id);
+    if (!pending->request.preemptible) {
+      blocked = pending;
+      break;
+    }
+  }
+  if (blocked == nullptr) return {};
+  Demand demand = demand_of(*blocked);
+  PlacementState free_state = state;
+  free_state.clear_reservations();
+  if (PlacementState probe = free_state; probe.place(demand))
+    return {};  // only waits behind a reservation
+
+  std::map<std::string, std::vector<const Allocation*>> preemptible_by_node;
+  for (const auto& allocation : snapshot.allocations) {
+    if (allocation.preemptible) preemptible_by_node[allocation.node].push_back(&allocation);
+  }
+  std::vector<Preemption> best;
+  for (auto& [node_name, victims] : preemptible_by_node) {
+    int node = state.node_index(node_name);
+    if (node < 0) continue;
+    std::stable_sort(victims.begin(), victims.end(),
+                     [](const Allocation* a, const Allocation* b) { return a->since > b->since; });
+    PlacementState trial = free_state;
+    std::vector<Preemption> chosen;
+    for (const Allocation* victim : victims) {
+      if (!best.empty() && chosen.size() + 1 >= best.size()) break;  // cannot beat the best
+      trial.release(demand_of(*victim),
+                    {node, victim->gpu_indices, {victim->jupyter_port, victim->ssh_port}});
+      chosen.push_back({victim->session_id, blocked->session_id, node_name});
+      if (PlacementState probe = trial; probe.place(demand)) {
+        best = chosen;
+        break;
+      }
+    }
+  }
+  return best;
 }
 
 }  // namespace
@@ -74,6 +132,7 @@ Plan schedule(const Snapshot& snapshot, UnixMillis now) {
     }
     plan.placements.push_back(std::move(placement));
   }
+  plan.preemptions = plan_preemptions(snapshot, plan, state);
   return plan;
 }
 

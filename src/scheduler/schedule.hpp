@@ -8,7 +8,9 @@
 // arrival. Each request is placed by PlacementState (best fit, whole GPUs or GPU shares,
 // GPU model, CPU, memory, the image's CUDA against the node's driver, host ports). The first
 // request that cannot be placed gets a reservation on the node closest to holding it, and
-// later requests backfill only elsewhere, so they never delay it.
+// later requests backfill only elsewhere, so they never delay it. If the first blocked
+// non-preemptible request would fit once some preemptible sessions stop, the plan names the
+// fewest such sessions on one node, youngest first.
 #pragma once
 
 #include <cstdint>
@@ -35,6 +37,8 @@ struct Allocation {
   std::int64_t memory_mb = 0;
   int jupyter_port = 0;
   int ssh_port = 0;
+  bool preemptible = false;
+  UnixMillis since = 0;  // when it started (or was placed); the youngest are preempted first
 };
 
 // A session waiting for placement.
@@ -69,9 +73,17 @@ struct QueueEntry {
   std::string reason;  // in words, for the user
 };
 
+// A preemptible session to stop so that a blocked non-preemptible one fits.
+struct Preemption {
+  std::string victim;
+  std::string for_session;
+  std::string node;
+};
+
 struct Plan {
   std::vector<Placement> placements;
   std::vector<QueueEntry> queued;
+  std::vector<Preemption> preemptions;
 };
 
 Plan schedule(const Snapshot& snapshot, UnixMillis now);

@@ -5,8 +5,8 @@
 namespace gpupool::server {
 
 Result<SessionRequest> parse_session_request(const Json& body) {
-  GPUPOOL_TRY(reject_unknown_fields(
-      body, {"image", "gpus", "gpu_model", "gpu_memory_gb", "cpus", "memory_gb", "max_hours"}));
+  GPUPOOL_TRY(reject_unknown_fields(body, {"image", "gpus", "gpu_model", "gpu_memory_gb", "cpus",
+                                           "memory_gb", "max_hours", "preemptible"}));
   SessionRequest request;
   auto image = optional_string(body, "image", 128);
   if (!image) return image.error();
@@ -39,6 +39,10 @@ Result<SessionRequest> parse_session_request(const Json& body) {
   if (!memory) return memory.error();
   request.memory_mb =
       static_cast<std::int64_t>(std::llround(memory->value_or(kDefaultMemoryGb) * 1024));
+
+  auto preemptible = optional_bool(body, "preemptible");
+  if (!preemptible) return preemptible.error();
+  request.preemptible = preemptible->value_or(false);
 
   auto hours = optional_number(body, "max_hours", 0.01, 8760);
   if (!hours) return hours.error();

@@ -36,10 +36,18 @@ void end_session(Session& session, EndReason reason, std::string why, UnixMillis
 }
 
 scheduler::Allocation allocation_of(const Session& session) {
-  return {session.id,           session.node,
-          session.gpu_indices,  session.request.gpu_memory_mb,
-          session.request.cpus, session.request.memory_mb,
-          session.jupyter_port, session.ssh_port};
+  scheduler::Allocation allocation;
+  allocation.session_id = session.id;
+  allocation.node = session.node;
+  allocation.gpu_indices = session.gpu_indices;
+  allocation.gpu_memory_mb = session.request.gpu_memory_mb;
+  allocation.cpus = session.request.cpus;
+  allocation.memory_mb = session.request.memory_mb;
+  allocation.jupyter_port = session.jupyter_port;
+  allocation.ssh_port = session.ssh_port;
+  allocation.preemptible = session.request.preemptible;
+  allocation.since = session.started_at != 0 ? session.started_at : session.updated_at;
+  return allocation;
 }
 
 // Whole GPUs count one each; a share counts as its part of the GPU's memory.
@@ -297,7 +305,7 @@ Status SessionService::schedule_locked(UnixMillis now) {
   bool any_queued = std::any_of(active->begin(), active->end(), [](const Session& session) {
     return session.state == SessionState::queued;
   });
-  if (!any_queued) return {};
+  if (!any_queued) return mark_preemptions_locked(*active, {}, now);
   auto images = store_.list_images();
   if (!images) return images.error();
   auto history = store_.list_sessions({});
@@ -338,6 +346,25 @@ Status SessionService::schedule_locked(UnixMillis now) {
     if (session.reason == reason) continue;
     session.reason = reason;
     session.updated_at = now;
+    GPUPOOL_TRY(store_.update_session(session));
+  }
+  return mark_preemptions_locked(*active, plan.preemptions, now);
+}
+
+Status SessionService::mark_preemptions_locked(
+    std::vector<Session>& active, const std::vector<scheduler::Preemption>& preemptions,
+    UnixMillis now) {
+  std::set<std::string> victims;
+  for (const auto& preemption : preemptions) victims.insert(preemption.victim);
+  for (auto& session : active) {
+    bool chosen = victims.contains(session.id);
+    if (chosen == (session.preempt_at != 0) || session.state == SessionState::stopping) continue;
+    // Newly chosen: stop after the grace period. No longer needed: keep running.
+    session.preempt_at = chosen ? now + settings_.preemption_grace : 0;
+    session.updated_at = now;
+    spdlog::info(
+        "session {}: {}", session.id,
+        chosen ? "will be preempted for a non-preemptible session" : "no longer to be preempted");
     GPUPOOL_TRY(store_.update_session(session));
   }
   return {};
@@ -419,6 +446,12 @@ Status SessionService::apply_observations_locked(const SyncRequest& request, Uni
     }
     if (found != observed.end() && found->second->phase == ObservedPhase::running) {
       record_host_key(session, found->second->ssh_host_key);
+    }
+    bool preempt_now = session.preempt_at != 0 && now >= session.preempt_at;
+    if (preempt_now && holds_resources(session.state) && session.state != SessionState::stopping) {
+      session.state = SessionState::stopping;
+      session.end_reason = EndReason::preempted;
+      session.reason = "preempted to make room for a non-preemptible session";
     }
     if (session.state == SessionState::running && past_time_limit(session, now)) {
       session.state = SessionState::stopping;

@@ -15,6 +15,7 @@
 #include "core/clock.hpp"
 #include "core/result.hpp"
 #include "model/sync.hpp"
+#include "scheduler/schedule.hpp"
 #include "store/store.hpp"
 
 namespace gpupool::server {
@@ -40,6 +41,8 @@ struct PoolSummary {
 struct SessionSettings {
   // Fair share forgets half of a user's GPU usage every this often.
   UnixMillis fair_share_half_life = 24LL * 3600 * 1000;
+  // How long a preemptible session chosen to make room keeps running (to save its work).
+  UnixMillis preemption_grace = 60 * 1000;
 };
 
 class SessionService {
@@ -67,6 +70,10 @@ class SessionService {
   std::map<std::int64_t, double> fair_share_usage(const std::vector<Session>& history,
                                                   const std::vector<Node>& nodes,
                                                   UnixMillis now) const;
+  // Sets or clears preempt_at on active sessions to match the scheduler's choice.
+  Status mark_preemptions_locked(std::vector<Session>& active,
+                                 const std::vector<scheduler::Preemption>& preemptions,
+                                 UnixMillis now);
   // Refuses a request over any of the user's or their groups' quotas; may set max_hours.
   Status enforce_quotas_locked(const User& user, SessionRequest& request);
   Status apply_observations_locked(const SyncRequest& request, UnixMillis now);

@@ -49,6 +49,7 @@ json session_view(const Session& session, const ViewContext& context, UnixMillis
       {"jupyter", nullptr},
       {"ssh", nullptr},
   };
+  view["preemptible"] = session.request.preemptible;
   view["ends_at"] = nullptr;
   view["warning"] = nullptr;
   if (session.request.max_hours && session.started_at > 0 &&
@@ -60,6 +61,12 @@ json session_view(const Session& session, const ViewContext& context, UnixMillis
       view["warning"] = fmt::format("this session reaches its time limit in {} min; save your work",
                                     std::max<UnixMillis>(0, (ends_at - now + 59'999) / 60'000));
     }
+  }
+  if (session.preempt_at != 0 && holds_resources(session.state) &&
+      session.state != SessionState::stopping) {
+    view["warning"] = fmt::format(
+        "this preemptible session will be stopped at {} to make room for another; save your work",
+        format_rfc3339(session.preempt_at));
   }
   if (reachable) {
     std::string base =

@@ -295,3 +295,45 @@ TEST(Topology, UnknownLinksKeepTheLowestIndices) {
 
 }  // namespace
 }  // namespace gpupool::scheduler
+
+namespace gpupool::scheduler {
+namespace {
+
+Allocation held(const std::string& id, std::vector<int> gpus, bool preemptible, UnixMillis since,
+                int port) {
+  Allocation allocation{id, "n1", std::move(gpus), 0, 1, 1024, port, port + 1};
+  allocation.preemptible = preemptible;
+  allocation.since = since;
+  return allocation;
+}
+
+TEST(Preemption, StopsTheFewestYoungestPreemptibleSessions) {
+  Snapshot snapshot{{node("n1", 2)},
+                    {held("old", {0}, true, 10, 30000), held("young", {1}, true, 20, 30002)},
+                    {whole("urgent", 1)}};
+  auto plan = schedule(snapshot, kNow);
+  EXPECT_TRUE(plan.placements.empty());
+  ASSERT_EQ(plan.preemptions.size(), 1u);
+  EXPECT_EQ(plan.preemptions[0].victim, "young");
+  EXPECT_EQ(plan.preemptions[0].for_session, "urgent");
+}
+
+TEST(Preemption, NeverForPreemptibleRequestsNorOfOrdinarySessions) {
+  PendingRequest cheap = whole("cheap", 1);
+  cheap.request.preemptible = true;
+  Snapshot snapshot{{node("n1", 1)}, {held("p", {0}, true, 10, 30000)}, {cheap}};
+  EXPECT_TRUE(schedule(snapshot, kNow).preemptions.empty());
+  Snapshot ordinary{{node("n1", 1)}, {held("o", {0}, false, 10, 30000)}, {whole("urgent", 1)}};
+  EXPECT_TRUE(schedule(ordinary, kNow).preemptions.empty());
+}
+
+TEST(Preemption, TakesAsManyAsTheRequestNeeds) {
+  Snapshot snapshot{{node("n1", 2)},
+                    {held("a", {0}, true, 10, 30000), held("b", {1}, true, 20, 30002)},
+                    {whole("pair", 2)}};
+  auto plan = schedule(snapshot, kNow);
+  ASSERT_EQ(plan.preemptions.size(), 2u);
+}
+
+}  // namespace
+}  // namespace gpupool::scheduler

@@ -177,3 +177,45 @@ TEST_F(SessionService, EndsASessionAtItsTimeLimit) {
 
 }  // namespace
 }  // namespace gpupool::testing
+
+namespace gpupool::testing {
+namespace {
+
+TEST_F(SessionService, PreemptibleSessionsMakeRoomAfterAGracePeriod) {
+  SessionRequest cheap;
+  cheap.gpus = 4;
+  cheap.preemptible = true;
+  auto preemptible = *sessions_->request_session(alice_, cheap);
+  sync({observed(preemptible.id, ObservedPhase::running)});
+  auto urgent = request(bob_, 1);
+  EXPECT_EQ(urgent.state, SessionState::queued);
+  EXPECT_NE(fetch(preemptible.id).preempt_at, 0);
+  EXPECT_EQ(fetch(preemptible.id).state, SessionState::running)
+      << "it keeps running through the grace period";
+  clock_.advance(61 * 1000);
+  auto response = sync({observed(preemptible.id, ObservedPhase::running)});
+  EXPECT_EQ(fetch(preemptible.id).state, SessionState::stopping);
+  EXPECT_TRUE(response.desired.empty());
+  sync({});  // its container is gone
+  auto ended = fetch(preemptible.id);
+  EXPECT_EQ(ended.end_reason, EndReason::preempted);
+  EXPECT_EQ(fetch(urgent.id).state, SessionState::scheduled) << fetch(urgent.id).reason;
+}
+
+TEST_F(SessionService, PreemptionIsCalledOffWhenTheRequestGoesAway) {
+  SessionRequest cheap;
+  cheap.gpus = 4;
+  cheap.preemptible = true;
+  auto preemptible = *sessions_->request_session(alice_, cheap);
+  sync({observed(preemptible.id, ObservedPhase::running)});
+  auto urgent = request(bob_, 1);
+  ASSERT_NE(fetch(preemptible.id).preempt_at, 0);
+  ASSERT_TRUE(sessions_->stop_session(bob_, urgent.id).ok());
+  EXPECT_EQ(fetch(preemptible.id).preempt_at, 0);
+  clock_.advance(120 * 1000);
+  sync({observed(preemptible.id, ObservedPhase::running)});
+  EXPECT_EQ(fetch(preemptible.id).state, SessionState::running);
+}
+
+}  // namespace
+}  // namespace gpupool::testing

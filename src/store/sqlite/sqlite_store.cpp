@@ -19,7 +19,8 @@ constexpr const char* kSessionColumns =
     "id, user_id, image_tag, image_reference, gpus, gpu_model, cpus, memory_mb, max_hours, "
     "state, end_reason, reason, node, gpu_indices, gpu_uuids, jupyter_port, ssh_port, "
     "jupyter_token, ssh_host_key, created_at, updated_at, started_at, ended_at, gpu_memory_mb, "
-    "priority, (SELECT username FROM users WHERE users.id = sessions.user_id), "
+    "priority, preemptible, preempt_at, (SELECT username FROM users WHERE users.id = "
+    "sessions.user_id), "
     "(SELECT uid FROM users WHERE users.id = sessions.user_id)";
 
 Session read_session(const Statement& row) {
@@ -49,12 +50,14 @@ Session read_session(const Statement& row) {
   session.ended_at = row.column_int(22);
   session.request.gpu_memory_mb = row.column_int(23);
   session.request.priority = static_cast<int>(row.column_int(24));
-  session.username = row.column_text(25);
-  session.uid = static_cast<int>(row.column_int(26));
+  session.request.preemptible = row.column_int(25) != 0;
+  session.preempt_at = row.column_int(26);
+  session.username = row.column_text(27);
+  session.uid = static_cast<int>(row.column_int(28));
   return session;
 }
 
-// Binds the 25 stored columns of a session in kSessionColumns order.
+// Binds the 27 stored columns of a session in kSessionColumns order.
 void bind_session(Statement& statement, const Session& session) {
   statement.bind(1, session.id)
       .bind(2, session.user_id)
@@ -79,7 +82,9 @@ void bind_session(Statement& statement, const Session& session) {
       .bind(22, session.started_at)
       .bind(23, session.ended_at)
       .bind(24, session.request.gpu_memory_mb)
-      .bind(25, session.request.priority);
+      .bind(25, session.request.priority)
+      .bind(26, session.request.preemptible)
+      .bind(27, session.preempt_at);
   if (session.request.max_hours) statement.bind(9, *session.request.max_hours);
 }
 
@@ -525,9 +530,10 @@ Status SqliteStore::insert_session(const Session& session) {
         "INSERT INTO sessions (id, user_id, image_tag, image_reference, gpus, gpu_model, cpus, "
         "memory_mb, max_hours, state, end_reason, reason, node, gpu_indices, gpu_uuids, "
         "jupyter_port, ssh_port, jupyter_token, ssh_host_key, created_at, "
-        "updated_at, started_at, ended_at, gpu_memory_mb, priority) VALUES (?1, ?2, ?3, ?4, ?5, "
+        "updated_at, started_at, ended_at, gpu_memory_mb, priority, preemptible, preempt_at) "
+        "VALUES (?1, ?2, ?3, ?4, ?5, "
         "?6, ?7, ?8, ?9, ?10, ?11, "
-        "?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25)");
+        "?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27)");
     if (!insert) return insert.error();
     bind_session(*insert, session);
     GPUPOOL_TRY(insert->run());
@@ -575,7 +581,8 @@ Status SqliteStore::update_session(const Session& session) {
         "gpu_model = ?6, cpus = ?7, memory_mb = ?8, max_hours = ?9, state = ?10, end_reason = "
         "?11, reason = ?12, node = ?13, gpu_indices = ?14, gpu_uuids = ?15, jupyter_port = ?16, "
         "ssh_port = ?17, jupyter_token = ?18, ssh_host_key = ?19, created_at = ?20, "
-        "updated_at = ?21, started_at = ?22, ended_at = ?23, gpu_memory_mb = ?24, priority = ?25 "
+        "updated_at = ?21, started_at = ?22, ended_at = ?23, gpu_memory_mb = ?24, priority = ?25, "
+        "preemptible = ?26, preempt_at = ?27 "
         "WHERE id = ?1");
     if (!update) return update.error();
     bind_session(*update, session);
