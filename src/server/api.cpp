@@ -49,8 +49,7 @@ std::string cookie_value(std::string_view header, std::string_view name) {
 }
 
 HttpReply Api::handle(const HttpExchange& exchange) {
-  HttpReply reply = route(exchange);
-  return reply;
+  return route(exchange);
 }
 
 Result<Principal> Api::authenticate(const HttpExchange& exchange) {

@@ -45,9 +45,8 @@ class Dispatcher {
 
   std::vector<std::pair<std::size_t, Running>> dispatch(const std::vector<Job>& jobs,
                                                         const std::vector<std::size_t>& queue,
-                                                        const std::vector<Running>& running,
-                                                        std::int64_t now) {
-    return policy_ == QueuePolicy::gpupool ? dispatch_gpupool(jobs, queue, running, now)
+                                                        const std::vector<Running>& running) {
+    return policy_ == QueuePolicy::gpupool ? dispatch_gpupool(jobs, queue, running)
                                            : dispatch_first_fit(jobs, queue);
   }
 
@@ -77,7 +76,7 @@ class Dispatcher {
 
   std::vector<std::pair<std::size_t, Running>> dispatch_gpupool(
       const std::vector<Job>& jobs, const std::vector<std::size_t>& queue,
-      const std::vector<Running>& running, std::int64_t now) {
+      const std::vector<Running>& running) {
     scheduler::Snapshot snapshot;
     snapshot.nodes = scheduler_nodes_;
     snapshot.workload = workload_;
@@ -108,7 +107,6 @@ class Dispatcher {
       started.emplace_back(job,
                            Running{0, job, node_index.at(placement.node), placement.gpu_indices});
     }
-    (void)now;
     return started;
   }
 
@@ -202,7 +200,7 @@ ReplayResult run_replay(const std::vector<TraceNode>& nodes, const std::vector<T
       changed = true;
     }
     if (!changed || queue.empty()) continue;
-    for (auto& [job, run] : dispatcher.dispatch(jobs, queue, running, now)) {
+    for (auto& [job, run] : dispatcher.dispatch(jobs, queue, running)) {
       run.end_s = now + jobs[job].duration_s;
       jobs[job].start_s = now;
       allocated += jobs[job].pod.gpu_total();
