@@ -181,12 +181,21 @@ TEST_F(SessionService, EndsASessionAtItsTimeLimit) {
 namespace gpupool::testing {
 namespace {
 
-TEST_F(SessionService, PreemptibleSessionsMakeRoomAfterAGracePeriod) {
-  SessionRequest cheap;
-  cheap.gpus = 4;
-  cheap.preemptible = true;
-  auto preemptible = *sessions_->request_session(alice_, cheap);
-  sync({observed(preemptible.id, ObservedPhase::running)});
+// Alice runs a preemptible session on all four GPUs.
+class Preemption : public ServiceFixture {
+ protected:
+  Session running_preemptible_session() {
+    SessionRequest cheap;
+    cheap.gpus = 4;
+    cheap.preemptible = true;
+    auto session = *sessions_->request_session(alice_, cheap);
+    sync({observed(session.id, ObservedPhase::running)});
+    return session;
+  }
+};
+
+TEST_F(Preemption, PreemptibleSessionsMakeRoomAfterAGracePeriod) {
+  auto preemptible = running_preemptible_session();
   auto urgent = request(bob_, 1);
   EXPECT_EQ(urgent.state, SessionState::queued);
   EXPECT_NE(fetch(preemptible.id).preempt_at, 0);
@@ -202,12 +211,8 @@ TEST_F(SessionService, PreemptibleSessionsMakeRoomAfterAGracePeriod) {
   EXPECT_EQ(fetch(urgent.id).state, SessionState::scheduled) << fetch(urgent.id).reason;
 }
 
-TEST_F(SessionService, PreemptionIsCalledOffWhenTheRequestGoesAway) {
-  SessionRequest cheap;
-  cheap.gpus = 4;
-  cheap.preemptible = true;
-  auto preemptible = *sessions_->request_session(alice_, cheap);
-  sync({observed(preemptible.id, ObservedPhase::running)});
+TEST_F(Preemption, IsCalledOffWhenTheRequestGoesAway) {
+  auto preemptible = running_preemptible_session();
   auto urgent = request(bob_, 1);
   ASSERT_NE(fetch(preemptible.id).preempt_at, 0);
   ASSERT_TRUE(sessions_->stop_session(bob_, urgent.id).ok());
