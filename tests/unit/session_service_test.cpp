@@ -182,7 +182,7 @@ namespace gpupool::testing {
 namespace {
 
 // Alice runs a preemptible session on all four GPUs.
-class Preemption : public ServiceFixture {
+class PreemptionService : public ServiceFixture {
  protected:
   Session running_preemptible_session() {
     SessionRequest cheap;
@@ -194,7 +194,7 @@ class Preemption : public ServiceFixture {
   }
 };
 
-TEST_F(Preemption, PreemptibleSessionsMakeRoomAfterAGracePeriod) {
+TEST_F(PreemptionService, PreemptibleSessionsMakeRoomAfterAGracePeriod) {
   auto preemptible = running_preemptible_session();
   auto urgent = request(bob_, 1);
   EXPECT_EQ(urgent.state, SessionState::queued);
@@ -211,7 +211,7 @@ TEST_F(Preemption, PreemptibleSessionsMakeRoomAfterAGracePeriod) {
   EXPECT_EQ(fetch(urgent.id).state, SessionState::scheduled) << fetch(urgent.id).reason;
 }
 
-TEST_F(Preemption, IsCalledOffWhenTheRequestGoesAway) {
+TEST_F(PreemptionService, IsCalledOffWhenTheRequestGoesAway) {
   auto preemptible = running_preemptible_session();
   auto urgent = request(bob_, 1);
   ASSERT_NE(fetch(preemptible.id).preempt_at, 0);
