@@ -32,6 +32,28 @@ Demand demand_of(const Allocation& allocation) {
   return demand;
 }
 
+// When sessions with time limits on `node` will have freed enough for `demand`: release them
+// in the order they end until it fits. 0 when those alone never make room.
+UnixMillis estimate_start(const Snapshot& snapshot, const PlacementState& state,
+                          const Demand& demand, int node) {
+  std::vector<const Allocation*> ending;
+  for (const auto& allocation : snapshot.allocations) {
+    if (allocation.ends_at > 0 && state.node_index(allocation.node) == node)
+      ending.push_back(&allocation);
+  }
+  std::sort(ending.begin(), ending.end(),
+            [](const Allocation* a, const Allocation* b) { return a->ends_at < b->ends_at; });
+  PlacementState trial = state;
+  trial.clear_reservations();
+  for (const Allocation* allocation : ending) {
+    trial.release(
+        demand_of(*allocation),
+        {node, allocation->gpu_indices, {allocation->jupyter_port, allocation->ssh_port}});
+    if (PlacementState probe = trial; probe.place(demand)) return allocation->ends_at;
+  }
+  return 0;
+}
+
 // For the first blocked non-preemptible request: on each node with preemptible sessions,
 // stop them youngest first until the request fits; keep the node needing the fewest.
 std::vector<Preemption> plan_preemptions(const Snapshot& snapshot, const Plan& plan,
@@ -117,7 +139,10 @@ Plan schedule(const Snapshot& snapshot, UnixMillis now) {
       if (!reserved) {
         // The first blocked request keeps the node closest to holding it: nothing behind it
         // may take capacity there, so backfilling never delays it.
-        if (auto node = state.best_reservation(demand)) state.reserve(*node);
+        if (auto node = state.best_reservation(demand)) {
+          plan.queued.back().estimated_start = estimate_start(snapshot, state, demand, *node);
+          state.reserve(*node);
+        }
         reserved = true;
       }
       continue;

@@ -38,7 +38,8 @@ struct Allocation {
   int jupyter_port = 0;
   int ssh_port = 0;
   bool preemptible = false;
-  UnixMillis since = 0;  // when it started (or was placed); the youngest are preempted first
+  UnixMillis since = 0;    // when it started (or was placed); the youngest are preempted first
+  UnixMillis ends_at = 0;  // when its time limit stops it; 0 without one
 };
 
 // A session waiting for placement.
@@ -71,6 +72,9 @@ struct QueueEntry {
   std::string session_id;
   int position = 0;    // 1-based place in the queue
   std::string reason;  // in words, for the user
+  // For the head of the queue: when time limits will have freed enough on its reserved node;
+  // 0 when that cannot be told.
+  UnixMillis estimated_start = 0;
 };
 
 // A preemptible session to stop so that a blocked non-preemptible one fits.

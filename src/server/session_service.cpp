@@ -47,6 +47,10 @@ scheduler::Allocation allocation_of(const Session& session) {
   allocation.ssh_port = session.ssh_port;
   allocation.preemptible = session.request.preemptible;
   allocation.since = session.started_at != 0 ? session.started_at : session.updated_at;
+  if (session.request.max_hours && session.started_at != 0) {
+    allocation.ends_at =
+        session.started_at + static_cast<UnixMillis>(*session.request.max_hours * 3600 * 1000);
+  }
   return allocation;
 }
 
@@ -343,6 +347,10 @@ Status SessionService::schedule_locked(UnixMillis now) {
   for (const auto& entry : plan.queued) {
     Session& session = *queued.at(entry.session_id);
     std::string reason = fmt::format("{}; position {}", entry.reason, entry.position);
+    if (entry.estimated_start > 0) {
+      reason += fmt::format("; expected to start by {} (when time limits free the GPUs)",
+                            format_rfc3339(entry.estimated_start));
+    }
     if (session.reason == reason) continue;
     session.reason = reason;
     session.updated_at = now;

@@ -337,3 +337,28 @@ TEST(Preemption, TakesAsManyAsTheRequestNeeds) {
 
 }  // namespace
 }  // namespace gpupool::scheduler
+
+namespace gpupool::scheduler {
+namespace {
+
+TEST(Estimates, TheHeadLearnsWhenTimeLimitsFreeItsNode) {
+  Allocation first{"first", "n1", {0}, 0, 1, 1024, 30000, 30001};
+  first.ends_at = kNow + 3'600'000;
+  Allocation second{"second", "n1", {1}, 0, 1, 1024, 30002, 30003};
+  second.ends_at = kNow + 7'200'000;
+  auto plan =
+      schedule({{node("n1", 2)}, {first, second}, {whole("pair", 2), whole("one", 1, 2)}}, kNow);
+  ASSERT_EQ(plan.queued.size(), 2u);
+  EXPECT_EQ(plan.queued[0].estimated_start, kNow + 7'200'000) << "both must end for two GPUs";
+  EXPECT_EQ(plan.queued[1].estimated_start, 0) << "only the head gets an estimate";
+}
+
+TEST(Estimates, NoneWithoutTimeLimits) {
+  Allocation open_ended{"open", "n1", {0}, 0, 1, 1024, 30000, 30001};
+  auto plan = schedule({{node("n1", 1)}, {open_ended}, {whole("a", 1)}}, kNow);
+  ASSERT_EQ(plan.queued.size(), 1u);
+  EXPECT_EQ(plan.queued[0].estimated_start, 0);
+}
+
+}  // namespace
+}  // namespace gpupool::scheduler

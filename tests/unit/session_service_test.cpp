@@ -53,6 +53,18 @@ TEST_F(SessionService, StopKeepsGpusUntilTheContainerIsGone) {
       << "the queued session starts by itself";
 }
 
+TEST_F(SessionService, QueuedSessionGetsAnEstimateFromTimeLimits) {
+  SessionRequest limited;
+  limited.gpus = 4;
+  limited.max_hours = 2;
+  auto running = *sessions_->request_session(alice_, limited);
+  sync({observed(running.id, ObservedPhase::running)});
+  auto waiting = request(bob_, 1);
+  EXPECT_EQ(waiting.reason,
+            "waiting for 1 free GPU on one node; position 1; expected to start by " +
+                format_rfc3339(clock_.now() + 2 * 3'600'000) + " (when time limits free the GPUs)");
+}
+
 TEST_F(SessionService, QueuedSessionSaysWhyAndWhere) {
   request(alice_, 3);
   auto second = request(bob_, 2);
