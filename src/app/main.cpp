@@ -29,6 +29,8 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   up_command->add_option("--http-threads", up.http_threads,
                          "gateway threads (default: one per core)");
+  up_command->add_option("--node-label", up.node_labels,
+                         "KEY=VALUE label of this node (repeatable)");
   up_command
       ->add_option("--preemption-grace-seconds", up.preemption_grace_s,
                    "how long a preemptible session keeps running once chosen to make room")

@@ -193,6 +193,12 @@ int run_up(const UpOptions& options) {
   agent_settings.node.memory_mb = options.node_memory_gb > 0
                                       ? std::int64_t{options.node_memory_gb} * 1024
                                       : physical_memory_mb();
+  for (const auto& label : options.node_labels) {
+    auto equals = label.find('=');
+    if (equals == std::string::npos || equals == 0)
+      return fail(fmt::format("--node-label \"{}\": expected KEY=VALUE", label));
+    agent_settings.node.labels[label.substr(0, equals)] = label.substr(equals + 1);
+  }
   agent_settings.node.port_min = ports->first;
   agent_settings.node.port_max = ports->second;
   agent_settings.container.node_name = agent_settings.node.name;

@@ -3,6 +3,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace gpupool::app {
 
@@ -19,6 +20,7 @@ struct UpOptions {
   int node_cpus = 0;            // CPUs sessions may reserve; 0: this machine's (more overcommits)
   int node_memory_gb = 0;       // memory sessions may reserve; 0: this machine's
   int preemption_grace_s = 60;  // how long a preempted session keeps running
+  std::vector<std::string> node_labels;  // "key=value", for sessions' node selectors
 };
 
 // Runs until SIGINT or SIGTERM; returns the process exit code.

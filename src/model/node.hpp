@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -38,7 +39,8 @@ struct Node {
   int port_max = 0;
   std::string driver_cuda;  // highest CUDA version the driver supports, e.g. "12.4"; empty if none
   bool simulated = false;
-  bool drained = false;  // takes no new sessions; running ones stay
+  bool drained = false;                       // takes no new sessions; running ones stay
+  std::map<std::string, std::string> labels;  // set on the agent, matched by node selectors
   UnixMillis last_seen = 0;
 };
 

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -43,6 +44,7 @@ struct SessionRequest {
   std::int64_t gpu_memory_mb = 0;  // > 0: a share of one GPU (shared mode), not whole GPUs
   int priority = 0;                // higher is served first
   bool preemptible = false;        // may be stopped to make room for a non-preemptible request
+  std::map<std::string, std::string> node_selector;  // only nodes with all these labels
   double cpus = 2;
   std::int64_t memory_mb = 8192;
   std::optional<double> max_hours;

@@ -80,6 +80,14 @@ std::vector<int> best_connected(const Node& node, const std::vector<int>& free, 
   return best;
 }
 
+bool matches(const Node& node, const std::map<std::string, std::string>& selector) {
+  for (const auto& [key, value] : selector) {
+    auto found = node.labels.find(key);
+    if (found == node.labels.end() || found->second != value) return false;
+  }
+  return true;
+}
+
 int cuda_number(const std::string& version) {
   if (version.empty()) return 0;
   int major = 0;
@@ -185,6 +193,10 @@ bool PlacementState::fits_besides_gpus(int node, const Demand& demand, int cuda)
   if (demand.cpus > capacity.free_cpus + kCpuEpsilon || demand.memory_mb > capacity.free_memory_mb)
     return false;
   if (cuda > 0 && capacity.driver_cuda < cuda) return false;
+  if (!demand.node_selector.empty() &&
+      !matches(nodes_[static_cast<std::size_t>(node)], demand.node_selector)) {
+    return false;
+  }
   if (demand.needs_ports && !capacity.port_used.empty() && capacity.ports_free < 2) return false;
   return true;
 }
@@ -471,6 +483,7 @@ bool PlacementState::could_ever_fit(const Demand& demand) const {
     const NodeCapacity& capacity = capacity_[node];
     if (demand.cpus > nodes_[node].cpus || demand.memory_mb > nodes_[node].memory_mb) continue;
     if (cuda > 0 && capacity.driver_cuda < cuda) continue;
+    if (!matches(nodes_[node], demand.node_selector)) continue;
     int matching = 0;
     for (const auto& gpu : capacity.gpus) {
       bool model_ok = model == kAnyModel || gpu.model == model;
@@ -493,6 +506,7 @@ std::optional<int> PlacementState::best_reservation(const Demand& demand) const 
     if (!capacity.usable || reserved_.contains(static_cast<int>(node))) continue;
     if (demand.cpus > nodes_[node].cpus || demand.memory_mb > nodes_[node].memory_mb) continue;
     if (cuda > 0 && capacity.driver_cuda < cuda) continue;
+    if (!matches(nodes_[node], demand.node_selector)) continue;
     int total = 0;
     int free = 0;
     for (const auto& gpu : capacity.gpus) {
@@ -514,6 +528,13 @@ std::string PlacementState::explain(const Demand& demand) const {
   int cuda = cuda_number(demand.cuda);
   if (model_id(demand.gpu_model) == -1)
     return fmt::format("no {} GPUs in the pool", demand.gpu_model);
+  if (!demand.node_selector.empty()) {
+    bool any = false;
+    for (std::size_t node = 0; node < nodes_.size(); ++node) {
+      any = any || (capacity_[node].usable && matches(nodes_[node], demand.node_selector));
+    }
+    if (!any) return "no usable node has the labels the request selects";
+  }
   if (cuda > 0) {
     int best_driver = -1;
     for (std::size_t node = 0; node < nodes_.size(); ++node) {

@@ -10,6 +10,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <set>
 #include <string>
@@ -38,6 +39,7 @@ struct Demand {
   double cpus = 0;
   std::int64_t memory_mb = 0;
   std::string cuda;  // the image's CUDA version; empty for CPU-only images
+  std::map<std::string, std::string> node_selector;  // only nodes carrying all these labels
   bool needs_ports = true;
 };
 
@@ -150,6 +152,9 @@ class PlacementState {
 // link within the set as good as possible (NVLink over PCIe switch over NUMA node over
 // across sockets), then the fewest slow links.
 std::vector<int> best_connected(const Node& node, const std::vector<int>& free, int count);
+
+// Whether the node carries every label of the selector.
+bool matches(const Node& node, const std::map<std::string, std::string>& selector);
 
 // "12.4" → 12040; "" → 0.
 int cuda_number(const std::string& version);

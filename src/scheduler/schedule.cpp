@@ -19,6 +19,7 @@ Demand demand_of(const PendingRequest& pending) {
   demand.cpus = request.cpus;
   demand.memory_mb = request.memory_mb;
   demand.cuda = pending.image_cuda;
+  demand.node_selector = request.node_selector;
   return demand;
 }
 

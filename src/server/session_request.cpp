@@ -4,9 +4,34 @@
 
 namespace gpupool::server {
 
+namespace {
+
+// "node_selector": {"label": "value", …}: at most 16 labels, names and values 1–63 characters.
+Result<std::map<std::string, std::string>> parse_node_selector(const Json& body) {
+  std::map<std::string, std::string> selector;
+  auto it = body.find("node_selector");
+  if (it == body.end() || it->is_null()) return selector;
+  auto invalid = [] {
+    return make_error(ErrorCode::invalid_argument,
+                      "\"node_selector\" must be an object of up to 16 labels with string values "
+                      "of 1-63 characters");
+  };
+  if (!it->is_object() || it->size() > 16) return invalid();
+  for (const auto& [key, value] : it->items()) {
+    if (!value.is_string() || key.empty() || key.size() > 63) return invalid();
+    const auto& text = value.get_ref<const std::string&>();
+    if (text.empty() || text.size() > 63) return invalid();
+    selector[key] = text;
+  }
+  return selector;
+}
+
+}  // namespace
+
 Result<SessionRequest> parse_session_request(const Json& body) {
-  GPUPOOL_TRY(reject_unknown_fields(body, {"image", "gpus", "gpu_model", "gpu_memory_gb", "cpus",
-                                           "memory_gb", "max_hours", "preemptible"}));
+  GPUPOOL_TRY(
+      reject_unknown_fields(body, {"image", "gpus", "gpu_model", "gpu_memory_gb", "cpus",
+                                   "memory_gb", "max_hours", "preemptible", "node_selector"}));
   SessionRequest request;
   auto image = optional_string(body, "image", 128);
   if (!image) return image.error();
@@ -39,6 +64,10 @@ Result<SessionRequest> parse_session_request(const Json& body) {
   if (!memory) return memory.error();
   request.memory_mb =
       static_cast<std::int64_t>(std::llround(memory->value_or(kDefaultMemoryGb) * 1024));
+
+  auto selector = parse_node_selector(body);
+  if (!selector) return selector.error();
+  request.node_selector = std::move(*selector);
 
   auto preemptible = optional_bool(body, "preemptible");
   if (!preemptible) return preemptible.error();

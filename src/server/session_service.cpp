@@ -138,6 +138,12 @@ Status check_request_fits_pool(const SessionRequest& request, const std::string&
     return invalid(
         fmt::format("no GPU model \"{}\" in the pool (it has: {})", request.gpu_model, known));
   }
+  if (!request.node_selector.empty() &&
+      std::none_of(nodes.begin(), nodes.end(), [&](const Node& node) {
+        return scheduler::matches(node, request.node_selector);
+      })) {
+    return invalid("no node in the pool has all the labels in \"node_selector\"");
+  }
   if (!catalog::driver_supports(best_driver->driver_cuda, image_cuda)) {
     return invalid(
         best_driver->driver_cuda.empty()

@@ -50,6 +50,7 @@ json session_view(const Session& session, const ViewContext& context, UnixMillis
       {"ssh", nullptr},
   };
   view["preemptible"] = session.request.preemptible;
+  view["node_selector"] = session.request.node_selector;
   view["ends_at"] = nullptr;
   view["warning"] = nullptr;
   if (session.request.max_hours && session.started_at > 0 &&
@@ -124,6 +125,7 @@ json pool_view(const PoolSummary& pool) {
          {"memory_gb", node.memory_mb / 1024},
          {"driver_cuda", node.driver_cuda.empty() ? json(nullptr) : json(node.driver_cuda)},
          {"drained", node.drained},
+         {"labels", node.labels},
          {"last_seen", format_rfc3339(node.last_seen)}});
   }
   json models = json::array();

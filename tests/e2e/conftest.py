@@ -85,7 +85,8 @@ class Server:
              "--simulate-gpus", "4xA100-80GB", "--public-host", "127.0.0.1", "--node-name", self.node,
              "--port-range", self.port_range,
              # This test machine has 2 cores: let sessions share them (CPU limits stay per session).
-             "--node-cpus", "64", "--node-memory-gb", "256", "--preemption-grace-seconds", "2"],
+             "--node-cpus", "64", "--node-memory-gb", "256", "--preemption-grace-seconds", "2",
+             "--node-label", "zone=e2e"],
             stdout=log, stderr=subprocess.STDOUT, env=env)
         deadline = time.time() + 60
         while time.time() < deadline:

@@ -24,3 +24,15 @@ def test_queued_session_starts_when_gpus_free_up(server, make_user):
 
     frank.call("DELETE", f"/api/v1/sessions/{waiting['id']}")
     wait_for_state(frank, waiting["id"], {"ended"}, timeout=60)
+
+
+def test_node_selector_matches_the_agents_labels(server, make_user):
+    _, ivy = make_user("ivy")
+    status, pool = ivy.get("/api/v1/pool")
+    assert pool["nodes"][0]["labels"] == {"zone": "e2e"}
+    assert ivy.post("/api/v1/sessions", {"gpus": 1, "node_selector": {"zone": "elsewhere"}})[0] == 400
+    status, session = ivy.post("/api/v1/sessions", {"gpus": 1, "node_selector": {"zone": "e2e"}})
+    assert status == 201, session
+    assert session["node"] == server.node
+    ivy.call("DELETE", f"/api/v1/sessions/{session['id']}")
+    wait_for_state(ivy, session["id"], {"ended"}, timeout=60)

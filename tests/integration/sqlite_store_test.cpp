@@ -31,6 +31,7 @@ Session sample_session(std::int64_t user_id) {
   session.request.image_tag = "pytorch1.13-cpu-debian12-runtime";
   session.request.gpus = 2;
   session.request.max_hours = 1.5;
+  session.request.node_selector = {{"rack", "a"}};
   session.image_reference = "gpupool/session:x";
   session.jupyter_token = "token";
   session.gpu_indices = {1, 3};
@@ -58,6 +59,7 @@ TEST_F(SqliteFile, KeepsDataAcrossReopen) {
   EXPECT_EQ((*session)->gpu_indices, (std::vector<int>{1, 3}));
   EXPECT_EQ((*session)->gpu_uuids, (std::vector<std::string>{"GPU-a", "GPU-b"}));
   EXPECT_EQ((*session)->request.max_hours, 1.5);
+  EXPECT_EQ((*session)->request.node_selector.at("rack"), "a");
   EXPECT_EQ((*session)->username, "alice");
   EXPECT_EQ((*session)->uid, kFirstSessionUid);
 }
@@ -68,6 +70,7 @@ TEST_F(SqliteFile, KeepsNodesWithTheirTopologyAndDrainSetting) {
   node.name = "gpu-1";
   node.gpus = {{0, "GPU-a", "A100-80GB", 81920, false, {GpuLink::same, GpuLink::nvlink}},
                {1, "GPU-b", "A100-80GB", 81920, false, {GpuLink::nvlink, GpuLink::same}}};
+  node.labels = {{"rack", "a"}};
   ASSERT_TRUE(store->upsert_node(node).ok());
   ASSERT_TRUE(store->set_node_drained("gpu-1", true).ok());
   ASSERT_TRUE(store->upsert_node(node).ok()) << "inventory again";
@@ -75,6 +78,7 @@ TEST_F(SqliteFile, KeepsNodesWithTheirTopologyAndDrainSetting) {
   ASSERT_EQ(nodes.size(), 1u);
   EXPECT_TRUE(nodes[0].drained) << "the agent's inventory does not undo an admin's drain";
   EXPECT_EQ(nodes[0].gpus[1].links, (std::vector<GpuLink>{GpuLink::nvlink, GpuLink::same}));
+  EXPECT_EQ(nodes[0].labels.at("rack"), "a");
   EXPECT_EQ(store->set_node_drained("nope", true).error().code, ErrorCode::not_found);
 }
 

@@ -327,6 +327,15 @@ TEST_F(Api, RunningSessionsShowTheirTimeLimitAndWarnBeforeIt) {
   EXPECT_EQ(shown["warning"], "this session reaches its time limit in 10 min; save your work");
 }
 
+TEST_F(Api, NodeSelectorsAreValidatedAndMustMatchSomeNode) {
+  auto token = token_for("alice");
+  EXPECT_EQ(as(token, "POST", "/api/v1/sessions", R"({"node_selector":{"net":1}})").status, 400);
+  EXPECT_EQ(as(token, "POST", "/api/v1/sessions", R"({"node_selector":["net"]})").status, 400);
+  auto unknown = as(token, "POST", "/api/v1/sessions", R"({"node_selector":{"net":"infiniband"}})");
+  EXPECT_EQ(unknown.status, 400);
+  EXPECT_NE(unknown.body.find("labels"), std::string::npos);
+}
+
 TEST(SessionRequest, DefaultsAndConversions) {
   auto request =
       server::parse_session_request(json::parse(R"({"memory_gb": 0.5, "max_hours": 2})"));

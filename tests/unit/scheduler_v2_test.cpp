@@ -362,3 +362,24 @@ TEST(Estimates, NoneWithoutTimeLimits) {
 
 }  // namespace
 }  // namespace gpupool::scheduler
+
+namespace gpupool::scheduler {
+namespace {
+
+TEST(Labels, NodeSelectorsPickOnlyNodesWithEveryLabel) {
+  Node plain = node("plain", 4);
+  Node fast = node("fast", 4);
+  fast.labels = {{"net", "infiniband"}, {"rack", "a"}};
+  PendingRequest wants = whole("a", 1);
+  wants.request.node_selector = {{"net", "infiniband"}};
+  auto plan = schedule({{plain, fast}, {}, {wants}}, kNow);
+  ASSERT_EQ(plan.placements.size(), 1u);
+  EXPECT_EQ(plan.placements[0].node, "fast");
+  wants.request.node_selector = {{"net", "infiniband"}, {"rack", "b"}};
+  plan = schedule({{plain, fast}, {}, {wants}}, kNow);
+  ASSERT_EQ(plan.queued.size(), 1u);
+  EXPECT_EQ(plan.queued[0].reason, "no usable node has the labels the request selects");
+}
+
+}  // namespace
+}  // namespace gpupool::scheduler

@@ -19,7 +19,8 @@ constexpr const char* kSessionColumns =
     "id, user_id, image_tag, image_reference, gpus, gpu_model, cpus, memory_mb, max_hours, "
     "state, end_reason, reason, node, gpu_indices, gpu_uuids, jupyter_port, ssh_port, "
     "jupyter_token, ssh_host_key, created_at, updated_at, started_at, ended_at, gpu_memory_mb, "
-    "priority, preemptible, preempt_at, (SELECT username FROM users WHERE users.id = "
+    "priority, preemptible, preempt_at, node_selector, (SELECT username FROM users WHERE users.id "
+    "= "
     "sessions.user_id), "
     "(SELECT uid FROM users WHERE users.id = sessions.user_id)";
 
@@ -52,12 +53,14 @@ Session read_session(const Statement& row) {
   session.request.priority = static_cast<int>(row.column_int(24));
   session.request.preemptible = row.column_int(25) != 0;
   session.preempt_at = row.column_int(26);
-  session.username = row.column_text(27);
-  session.uid = static_cast<int>(row.column_int(28));
+  session.request.node_selector =
+      nlohmann::json::parse(row.column_text(27)).get<std::map<std::string, std::string>>();
+  session.username = row.column_text(28);
+  session.uid = static_cast<int>(row.column_int(29));
   return session;
 }
 
-// Binds the 27 stored columns of a session in kSessionColumns order.
+// Binds the 28 stored columns of a session in kSessionColumns order.
 void bind_session(Statement& statement, const Session& session) {
   statement.bind(1, session.id)
       .bind(2, session.user_id)
@@ -84,7 +87,8 @@ void bind_session(Statement& statement, const Session& session) {
       .bind(24, session.request.gpu_memory_mb)
       .bind(25, session.request.priority)
       .bind(26, session.request.preemptible)
-      .bind(27, session.preempt_at);
+      .bind(27, session.preempt_at)
+      .bind(28, nlohmann::json(session.request.node_selector).dump());
   if (session.request.max_hours) statement.bind(9, *session.request.max_hours);
 }
 
@@ -474,11 +478,12 @@ Status SqliteStore::upsert_node(const Node& node) {
   Lock lock(mutex_);
   auto statement = db_.prepare(
       "INSERT INTO nodes (name, address, gpus, cpus, memory_mb, port_min, port_max, driver_cuda, "
-      "simulated, last_seen) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) ON CONFLICT (name) "
+      "simulated, last_seen, labels) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11) ON "
+      "CONFLICT (name) "
       "DO UPDATE SET address = excluded.address, gpus = excluded.gpus, cpus = excluded.cpus, "
       "memory_mb = excluded.memory_mb, port_min = excluded.port_min, port_max = "
       "excluded.port_max, driver_cuda = excluded.driver_cuda, simulated = excluded.simulated, "
-      "last_seen = excluded.last_seen");
+      "last_seen = excluded.last_seen, labels = excluded.labels");
   if (!statement) return statement.error();
   statement->bind(1, node.name)
       .bind(2, node.address)
@@ -489,7 +494,8 @@ Status SqliteStore::upsert_node(const Node& node) {
       .bind(7, node.port_max)
       .bind(8, node.driver_cuda)
       .bind(9, node.simulated)
-      .bind(10, node.last_seen);
+      .bind(10, node.last_seen)
+      .bind(11, nlohmann::json(node.labels).dump());
   return statement->run();
 }
 
@@ -507,20 +513,22 @@ Result<std::vector<Node>> SqliteStore::list_nodes() {
   Lock lock(mutex_);
   auto query = db_.prepare(
       "SELECT name, address, gpus, cpus, memory_mb, port_min, port_max, driver_cuda, simulated, "
-      "drained, last_seen FROM nodes ORDER BY name");
+      "drained, last_seen, labels FROM nodes ORDER BY name");
   if (!query) return query.error();
   return query->collect<Node>([](const Statement& row) {
-    return Node{row.column_text(0),
-                row.column_text(1),
-                gpus_from_json(row.column_text(2)),
-                static_cast<int>(row.column_int(3)),
-                row.column_int(4),
-                static_cast<int>(row.column_int(5)),
-                static_cast<int>(row.column_int(6)),
-                row.column_text(7),
-                row.column_int(8) != 0,
-                row.column_int(9) != 0,
-                row.column_int(10)};
+    return Node{
+        row.column_text(0),
+        row.column_text(1),
+        gpus_from_json(row.column_text(2)),
+        static_cast<int>(row.column_int(3)),
+        row.column_int(4),
+        static_cast<int>(row.column_int(5)),
+        static_cast<int>(row.column_int(6)),
+        row.column_text(7),
+        row.column_int(8) != 0,
+        row.column_int(9) != 0,
+        nlohmann::json::parse(row.column_text(11)).get<std::map<std::string, std::string>>(),
+        row.column_int(10)};
   });
 }
 
@@ -530,10 +538,11 @@ Status SqliteStore::insert_session(const Session& session) {
         "INSERT INTO sessions (id, user_id, image_tag, image_reference, gpus, gpu_model, cpus, "
         "memory_mb, max_hours, state, end_reason, reason, node, gpu_indices, gpu_uuids, "
         "jupyter_port, ssh_port, jupyter_token, ssh_host_key, created_at, "
-        "updated_at, started_at, ended_at, gpu_memory_mb, priority, preemptible, preempt_at) "
+        "updated_at, started_at, ended_at, gpu_memory_mb, priority, preemptible, preempt_at, "
+        "node_selector) "
         "VALUES (?1, ?2, ?3, ?4, ?5, "
         "?6, ?7, ?8, ?9, ?10, ?11, "
-        "?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27)");
+        "?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28)");
     if (!insert) return insert.error();
     bind_session(*insert, session);
     GPUPOOL_TRY(insert->run());
@@ -582,7 +591,7 @@ Status SqliteStore::update_session(const Session& session) {
         "?11, reason = ?12, node = ?13, gpu_indices = ?14, gpu_uuids = ?15, jupyter_port = ?16, "
         "ssh_port = ?17, jupyter_token = ?18, ssh_host_key = ?19, created_at = ?20, "
         "updated_at = ?21, started_at = ?22, ended_at = ?23, gpu_memory_mb = ?24, priority = ?25, "
-        "preemptible = ?26, preempt_at = ?27 "
+        "preemptible = ?26, preempt_at = ?27, node_selector = ?28 "
         "WHERE id = ?1");
     if (!update) return update.error();
     bind_session(*update, session);
