@@ -11,15 +11,8 @@ namespace gpupool::scheduler {
 namespace {
 
 Demand demand_of(const PendingRequest& pending) {
-  const SessionRequest& request = pending.request;
-  Demand demand;
-  demand.gpus = request.gpu_memory_mb > 0 ? 0 : request.gpus;
-  demand.gpu_memory_mb = request.gpu_memory_mb;
-  demand.gpu_model = request.gpu_model;
-  demand.cpus = request.cpus;
-  demand.memory_mb = request.memory_mb;
+  Demand demand = scheduler::demand_of(pending.request);
   demand.cuda = pending.image_cuda;
-  demand.node_selector = request.node_selector;
   return demand;
 }
 
@@ -103,6 +96,17 @@ std::vector<Preemption> plan_preemptions(const Snapshot& snapshot, const Plan& p
 }
 
 }  // namespace
+
+Demand demand_of(const SessionRequest& request) {
+  Demand demand;
+  demand.gpus = request.gpu_memory_mb > 0 ? 0 : request.gpus;
+  demand.gpu_memory_mb = request.gpu_memory_mb;
+  demand.gpu_model = request.gpu_model;
+  demand.cpus = request.cpus;
+  demand.memory_mb = request.memory_mb;
+  demand.node_selector = request.node_selector;
+  return demand;
+}
 
 std::vector<std::size_t> queue_order(const std::vector<PendingRequest>& pending) {
   std::vector<std::size_t> order(pending.size());

@@ -92,6 +92,9 @@ struct Plan {
 
 Plan schedule(const Snapshot& snapshot, UnixMillis now);
 
+// What a request needs of a node, in the placement step's terms.
+Demand demand_of(const SessionRequest& request);
+
 // The order in which pending requests are considered (indices into `pending`).
 std::vector<std::size_t> queue_order(const std::vector<PendingRequest>& pending);
 

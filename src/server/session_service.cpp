@@ -75,12 +75,7 @@ std::vector<scheduler::WorkloadShape> workload_of(const std::vector<Session>& hi
   std::vector<scheduler::Demand> recent;
   std::size_t start = history.size() > kRecentRequests ? history.size() - kRecentRequests : 0;
   for (std::size_t i = start; i < history.size(); ++i) {
-    const SessionRequest& request = history[i].request;
-    scheduler::Demand demand;
-    demand.gpus = request.gpu_memory_mb > 0 ? 0 : request.gpus;
-    demand.gpu_memory_mb = request.gpu_memory_mb;
-    demand.cpus = request.cpus;
-    recent.push_back(demand);
+    recent.push_back(scheduler::demand_of(history[i].request));
   }
   return scheduler::PlacementState::workload_of(recent, kShapes);
 }
