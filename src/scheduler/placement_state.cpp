@@ -12,8 +12,6 @@ namespace gpupool::scheduler {
 
 namespace {
 
-// Nodes silent for longer than this are not given new sessions (same rule as schedule.hpp).
-constexpr UnixMillis kSilenceLimitMillis = 60'000;
 constexpr double kCpuEpsilon = 1e-9;
 
 std::string plural(int count, const std::string& word) {
@@ -112,7 +110,7 @@ PlacementState::PlacementState(const std::vector<Node>& nodes, UnixMillis now) :
   for (std::size_t i = 0; i < nodes.size(); ++i) {
     const Node& node = nodes[i];
     NodeCapacity& capacity = capacity_[i];
-    capacity.usable = !node.drained && now - node.last_seen <= kSilenceLimitMillis;
+    capacity.usable = !node.drained && now - node.last_seen <= kNodeSilenceLimitMillis;
     capacity.free_whole.assign(models_.size(), 0);
     for (const auto& gpu : node.gpus) {
       int model = model_id(gpu.model);
@@ -473,26 +471,6 @@ bool PlacementState::gpus_fit(int node, const Demand& demand) const {
     }
   }
   return demand.gpu_memory_mb <= 0 && free >= demand.gpus;
-}
-
-bool PlacementState::could_ever_fit(const Demand& demand) const {
-  int model = model_id(demand.gpu_model);
-  if (model == -1) return false;
-  int cuda = cuda_number(demand.cuda);
-  for (std::size_t node = 0; node < nodes_.size(); ++node) {
-    const NodeCapacity& capacity = capacity_[node];
-    if (demand.cpus > nodes_[node].cpus || demand.memory_mb > nodes_[node].memory_mb) continue;
-    if (cuda > 0 && capacity.driver_cuda < cuda) continue;
-    if (!matches(nodes_[node], demand.node_selector)) continue;
-    int matching = 0;
-    for (const auto& gpu : capacity.gpus) {
-      bool model_ok = model == kAnyModel || gpu.model == model;
-      if (model_ok && gpu.memory_mb >= demand.gpu_memory_mb) ++matching;
-    }
-    int needed = demand.gpu_memory_mb > 0 ? 1 : demand.gpus;
-    if (matching >= needed) return true;
-  }
-  return false;
 }
 
 std::optional<int> PlacementState::best_reservation(const Demand& demand) const {

@@ -23,6 +23,9 @@
 
 namespace gpupool::scheduler {
 
+// Nodes silent for longer than this are not given new sessions.
+inline constexpr UnixMillis kNodeSilenceLimitMillis = 60'000;
+
 // One common request shape and its share of the workload, for fragmentation-aware choice.
 struct WorkloadShape {
   int gpus = 0;                    // whole GPUs
@@ -82,8 +85,6 @@ class PlacementState {
 
   // Why a demand cannot be placed now, in words; "" if it could be.
   std::string explain(const Demand& demand) const;
-  // Whether any node (free or not, reserved or not) could ever hold the demand.
-  bool could_ever_fit(const Demand& demand) const;
 
   const Node& node(int index) const { return nodes_[static_cast<std::size_t>(index)]; }
   int node_index(const std::string& name) const;

@@ -24,9 +24,6 @@
 
 namespace gpupool::scheduler {
 
-// Nodes silent for longer than this are not given new sessions.
-inline constexpr UnixMillis kNodeSilenceLimitMillis = 60'000;
-
 // Resources a session already holds on a node (scheduled, starting, running or stopping).
 struct Allocation {
   std::string session_id;
