@@ -116,6 +116,8 @@ int main(int argc, char** argv) {
       quota_set->add_option("--gpu-memory-gb", quota_memory, "shared GPU memory at once");
   auto* hours_quota_option =
       quota_set->add_option("--session-hours", quota_hours, "longest session");
+  quota_set->add_option("--model-gpus", quota.model_gpus,
+                        "MODEL=N: at most N whole GPUs of that model (repeatable)");
   auto* quota_ls = admin_command->add_subcommand("quota-ls", "list quotas");
   auto* drain = admin_command->add_subcommand("drain", "stop placing new sessions on a node");
   drain->add_option("node", name, "node name")->required();

@@ -1,5 +1,6 @@
 #include "cli/admin_commands.hpp"
 
+#include <charconv>
 #include <iostream>
 
 #include <fmt/format.h>
@@ -74,6 +75,20 @@ int set_quota(const QuotaOptions& options) {
   if (options.sessions) body["max_sessions"] = *options.sessions;
   if (options.gpu_memory_gb) body["max_gpu_memory_gb"] = *options.gpu_memory_gb;
   if (options.session_hours) body["max_session_hours"] = *options.session_hours;
+  for (const auto& entry : options.model_gpus) {
+    auto equals = entry.rfind('=');
+    int count = -1;
+    if (equals != std::string::npos && equals > 0) {
+      auto digits = entry.substr(equals + 1);
+      auto [end, error] = std::from_chars(digits.data(), digits.data() + digits.size(), count);
+      if (error != std::errc{} || end != digits.data() + digits.size()) count = -1;
+    }
+    if (count < 0) {
+      return report(make_error(ErrorCode::invalid_argument,
+                               fmt::format("--model-gpus takes MODEL=N, not \"{}\"", entry)));
+    }
+    body["max_gpus_by_model"][entry.substr(0, equals)] = count;
+  }
   std::string path = options.user.empty() ? "/api/v1/quotas/group/" + options.group
                                           : "/api/v1/quotas/user/" + options.user;
   auto result = call("PUT", path, body);
@@ -84,6 +99,8 @@ int set_quota(const QuotaOptions& options) {
       limit_text((*result)["max_gpus"]), limit_text((*result)["max_sessions"]),
       limit_text((*result)["max_gpu_memory_gb"], " GB"),
       limit_text((*result)["max_session_hours"]));
+  for (const auto& [model, count] : (*result)["max_gpus_by_model"].items())
+    std::cout << fmt::format("  {} GPUs: {}\n", model, count.dump());
   return 0;
 }
 
@@ -107,6 +124,8 @@ int list_quotas() {
                              limit_text(quota["max_gpus"]), limit_text(quota["max_sessions"]),
                              limit_text(quota["max_gpu_memory_gb"], " GB"),
                              limit_text(quota["max_session_hours"]));
+    for (const auto& [model, count] : quota["max_gpus_by_model"].items())
+      std::cout << fmt::format("{:<6} {:<20} {:>5}  ({} GPUs)\n", "", "", count.dump(), model);
   }
   return 0;
 }

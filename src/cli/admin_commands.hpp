@@ -15,6 +15,7 @@ struct QuotaOptions {
   std::optional<int> sessions;
   std::optional<double> gpu_memory_gb;
   std::optional<double> session_hours;
+  std::vector<std::string> model_gpus;  // "MODEL=N": at most N whole GPUs of that model
 };
 
 int add_user(const std::string& name, bool admin);  // password from standard input

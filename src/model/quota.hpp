@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 
@@ -24,6 +25,8 @@ struct Quota {
   std::optional<int> max_sessions;                // sessions not yet ended
   std::optional<std::int64_t> max_gpu_memory_mb;  // GPU memory of shares not yet ended
   std::optional<double> max_session_hours;        // longest a session may run
+  // Whole GPUs of one model in sessions not yet ended (shares count under GPU memory).
+  std::map<std::string, int> max_gpus_by_model;
 };
 
 }  // namespace gpupool

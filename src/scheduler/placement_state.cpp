@@ -139,6 +139,12 @@ std::size_t PlacementState::index_slot(int model) const {
   return model == kAnyModel ? models_.size() : static_cast<std::size_t>(model);
 }
 
+bool PlacementState::may_use(const Gpu& gpu, int model, const Demand& demand) const {
+  if (model != kAnyModel) return gpu.model == model;
+  return demand.excluded_gpu_models.empty() ||
+         !demand.excluded_gpu_models.contains(models_[static_cast<std::size_t>(gpu.model)]);
+}
+
 // Without a workload the best fit wins outright, so one candidate is enough.
 std::size_t PlacementState::candidate_limit() const {
   return workload_.empty() ? 1 : kFragmentationCandidates;
@@ -247,9 +253,9 @@ std::optional<Assignment> PlacementState::place_whole(const Demand& demand, int 
     std::vector<int> free;
     const auto& gpus = capacity_[static_cast<std::size_t>(node)].gpus;
     for (std::size_t g = 0; g < gpus.size(); ++g) {
-      if (gpus[g].is_free() && (model == kAnyModel || gpus[g].model == model))
-        free.push_back(static_cast<int>(g));
+      if (gpus[g].is_free() && may_use(gpus[g], model, demand)) free.push_back(static_cast<int>(g));
     }
+    if (free.size() < static_cast<std::size_t>(demand.gpus)) continue;  // excluded models
     candidates.push_back(
         {node, best_connected(nodes_[static_cast<std::size_t>(node)], free, demand.gpus), {}});
   }
@@ -356,6 +362,10 @@ std::optional<Assignment> PlacementState::place_share(const Demand& demand, int 
   for (auto it = shared.lower_bound({demand.gpu_memory_mb, -1, -1});
        it != shared.end() && candidates.size() < limit; ++it) {
     auto [free_memory, node, gpu] = *it;
+    if (!may_use(capacity_[static_cast<std::size_t>(node)].gpus[static_cast<std::size_t>(gpu)],
+                 model, demand)) {
+      continue;
+    }
     if (fits_besides_gpus(node, demand, cuda)) candidates.push_back({node, {gpu}, {}});
   }
   // Free GPUs to open in shared mode, on the nodes with the fewest free GPUs first.
@@ -367,7 +377,7 @@ std::optional<Assignment> PlacementState::place_share(const Demand& demand, int 
     if (!fits_besides_gpus(node, demand, cuda)) continue;
     const auto& gpus = capacity_[static_cast<std::size_t>(node)].gpus;
     for (std::size_t g = 0; g < gpus.size(); ++g) {
-      if (gpus[g].is_free() && (model == kAnyModel || gpus[g].model == model) &&
+      if (gpus[g].is_free() && may_use(gpus[g], model, demand) &&
           gpus[g].memory_mb >= demand.gpu_memory_mb) {
         candidates.push_back({node, {static_cast<int>(g)}, {}});
         ++openings;
@@ -463,7 +473,7 @@ bool PlacementState::gpus_fit(int node, const Demand& demand) const {
   if (model == -1) return false;
   int free = 0;
   for (const auto& gpu : capacity_[static_cast<std::size_t>(node)].gpus) {
-    if (model != kAnyModel && gpu.model != model) continue;
+    if (!may_use(gpu, model, demand)) continue;
     if (demand.gpu_memory_mb > 0) {
       if (!gpu.exclusive && gpu.free_memory_mb >= demand.gpu_memory_mb) return true;
     } else if (gpu.is_free()) {
@@ -488,7 +498,7 @@ std::optional<int> PlacementState::best_reservation(const Demand& demand) const 
     int total = 0;
     int free = 0;
     for (const auto& gpu : capacity.gpus) {
-      if (model != kAnyModel && gpu.model != model) continue;
+      if (!may_use(gpu, model, demand)) continue;
       ++total;
       if (gpu.is_free()) ++free;
     }

@@ -36,9 +36,10 @@ struct WorkloadShape {
 
 // What one placement needs, already validated.
 struct Demand {
-  int gpus = 1;                    // whole GPUs; 0 with gpu_memory_mb > 0 means a share
-  std::int64_t gpu_memory_mb = 0;  // > 0: a share of one GPU
-  std::string gpu_model;           // empty: any
+  int gpus = 1;                               // whole GPUs; 0 with gpu_memory_mb > 0 means a share
+  std::int64_t gpu_memory_mb = 0;             // > 0: a share of one GPU
+  std::string gpu_model;                      // empty: any
+  std::set<std::string> excluded_gpu_models;  // with no gpu_model: models not to use
   double cpus = 0;
   std::int64_t memory_mb = 0;
   std::string cuda;  // the image's CUDA version; empty for CPU-only images
@@ -119,7 +120,9 @@ class PlacementState {
   };
 
   int model_id(const std::string& model) const;  // -1 if unknown; kAnyModel for ""
-  std::size_t index_slot(int model) const;       // model id, or the "any model" slot
+  // Whether the demand, resolved to `model`, may use this GPU.
+  bool may_use(const Gpu& gpu, int model, const Demand& demand) const;
+  std::size_t index_slot(int model) const;  // model id, or the "any model" slot
   std::size_t candidate_limit() const;
   bool fits_besides_gpus(int node, const Demand& demand, int cuda) const;
   // Whether the node has the free GPUs (or GPU memory) the demand needs, ignoring the rest.

@@ -27,6 +27,7 @@ QuotaUse use_of(const std::vector<SessionRequest>& active) {
       use.gpu_memory_mb += request.gpu_memory_mb;
     } else {
       use.gpus += request.gpus;
+      if (!request.gpu_model.empty()) use.gpus_by_model[request.gpu_model] += request.gpus;
     }
   }
   return use;
@@ -42,6 +43,16 @@ Status check_quota(const Quota& quota, const QuotaUse& use, const SessionRequest
   if (!share && quota.max_gpus && use.gpus + request.gpus > *quota.max_gpus) {
     return exceeded(fmt::format("{} may hold {} GPUs at once; {} in use, {} asked", subject(quota),
                                 *quota.max_gpus, use.gpus, request.gpus));
+  }
+  if (!share && !request.gpu_model.empty()) {
+    auto limit = quota.max_gpus_by_model.find(request.gpu_model);
+    auto used = use.gpus_by_model.find(request.gpu_model);
+    int in_use = used == use.gpus_by_model.end() ? 0 : used->second;
+    if (limit != quota.max_gpus_by_model.end() && in_use + request.gpus > limit->second) {
+      return exceeded(fmt::format("{} may hold {} {} GPUs at once; {} in use, {} asked",
+                                  subject(quota), limit->second, request.gpu_model, in_use,
+                                  request.gpus));
+    }
   }
   if (share && quota.max_gpu_memory_mb &&
       use.gpu_memory_mb + request.gpu_memory_mb > *quota.max_gpu_memory_mb) {

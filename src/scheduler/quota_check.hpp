@@ -3,6 +3,8 @@
 // requests at quota − 1 cannot both pass.
 #pragma once
 
+#include <map>
+#include <string>
 #include <vector>
 
 #include "core/result.hpp"
@@ -16,12 +18,16 @@ struct QuotaUse {
   int gpus = 0;
   int sessions = 0;
   std::int64_t gpu_memory_mb = 0;
+  std::map<std::string, int> gpus_by_model;  // whole GPUs per model
 };
 
+// `active` are the requests of sessions not yet ended, with gpu_model set to the model of the
+// GPUs a placed session holds (a queued one counts under the model it names, if any).
 QuotaUse use_of(const std::vector<SessionRequest>& active);
 
 // A quota_exceeded Error naming the quota and the numbers, or success. `request.max_hours`
-// is checked against max_session_hours.
+// is checked against max_session_hours; a request naming a GPU model against that model's
+// limit (one naming none is kept within the limits by the scheduler, see ModelLimit).
 Status check_quota(const Quota& quota, const QuotaUse& use, const SessionRequest& request);
 
 // The tightest max_session_hours among the quotas, if any.

@@ -3,6 +3,9 @@
 #include <algorithm>
 #include <map>
 #include <numeric>
+#include <set>
+
+#include <fmt/format.h>
 
 #include "scheduler/placement_state.hpp"
 
@@ -57,7 +60,7 @@ std::vector<Preemption> plan_preemptions(const Snapshot& snapshot, const Plan& p
   const PendingRequest* blocked = nullptr;
   for (const auto& entry : plan.queued) {
     const PendingRequest* pending = pending_by_id.at(entry.session_id);
-    if (!pending->request.preemptible) {
+    if (!pending->request.preemptible && !entry.held_by_quota) {
       blocked = pending;
       break;
     }
@@ -93,6 +96,45 @@ std::vector<Preemption> plan_preemptions(const Snapshot& snapshot, const Plan& p
     }
   }
   return best;
+}
+
+// Keeps a whole-GPU request off the models whose quota limits it would pass. Returns the
+// first such limit on the model the request names, which then cannot be placed at all.
+const ModelLimit* exclude_models_over_limit(const std::vector<ModelLimit>& limits,
+                                            const PendingRequest& pending, Demand& demand) {
+  if (demand.gpus == 0) return nullptr;
+  for (std::size_t index : pending.model_limits) {
+    const ModelLimit& limit = limits[index];
+    if (limit.remaining >= demand.gpus) continue;
+    if (limit.gpu_model == demand.gpu_model) return &limit;
+    demand.excluded_gpu_models.insert(limit.gpu_model);
+  }
+  return nullptr;
+}
+
+std::string over_limit_reason(const ModelLimit& limit) {
+  return fmt::format("waiting within the quota: {} may hold {} {} GPU{} at once", limit.holder,
+                     limit.limit, limit.gpu_model, limit.limit == 1 ? "" : "s");
+}
+
+// Whether the request would fit now if no model were excluded: then the quota, not the pool,
+// holds it back.
+const ModelLimit* limit_in_the_way(const std::vector<ModelLimit>& limits,
+                                   const PendingRequest& pending, const PlacementState& state,
+                                   Demand demand) {
+  if (demand.excluded_gpu_models.empty()) return nullptr;
+  std::set<std::string> excluded = std::move(demand.excluded_gpu_models);
+  demand.excluded_gpu_models.clear();
+  PlacementState probe = state;
+  auto assignment = probe.place(demand);
+  if (!assignment) return nullptr;
+  const Node& node = state.node(assignment->node);
+  const std::string& model =
+      node.gpus[static_cast<std::size_t>(assignment->gpu_indices.at(0))].model;
+  for (std::size_t index : pending.model_limits) {
+    if (limits[index].gpu_model == model && excluded.contains(model)) return &limits[index];
+  }
+  return nullptr;
 }
 
 }  // namespace
@@ -133,11 +175,21 @@ Plan schedule(const Snapshot& snapshot, UnixMillis now) {
   }
 
   Plan plan;
+  std::vector<ModelLimit> limits = snapshot.model_limits;
   bool reserved = false;
   for (std::size_t index : queue_order(snapshot.pending)) {
     const PendingRequest& pending = snapshot.pending[index];
     Demand demand = demand_of(pending);
-    auto assignment = state.place(demand);
+    const ModelLimit* over = exclude_models_over_limit(limits, pending, demand);
+    std::optional<Assignment> assignment;
+    if (over == nullptr) assignment = state.place(demand);
+    if (!assignment && over == nullptr) over = limit_in_the_way(limits, pending, state, demand);
+    if (over != nullptr) {
+      // Held back by a quota, not by the pool: it reserves nothing.
+      plan.queued.push_back({pending.session_id, static_cast<int>(plan.queued.size()) + 1,
+                             over_limit_reason(*over), 0, true});
+      continue;
+    }
     if (!assignment) {
       std::string reason = state.explain(demand);
       plan.queued.push_back({pending.session_id, static_cast<int>(plan.queued.size()) + 1, reason});
@@ -153,6 +205,13 @@ Plan schedule(const Snapshot& snapshot, UnixMillis now) {
       continue;
     }
     const Node& node = state.node(assignment->node);
+    if (demand.gpus > 0) {
+      const std::string& model =
+          node.gpus[static_cast<std::size_t>(assignment->gpu_indices.at(0))].model;
+      for (std::size_t limit : pending.model_limits) {
+        if (limits[limit].gpu_model == model) limits[limit].remaining -= demand.gpus;
+      }
+    }
     Placement placement{pending.session_id, node.name, assignment->gpu_indices, {}, 0, 0};
     for (int gpu : assignment->gpu_indices)
       placement.gpu_uuids.push_back(node.gpus[static_cast<std::size_t>(gpu)].uuid);

@@ -39,19 +39,31 @@ struct Allocation {
   UnixMillis ends_at = 0;  // when its time limit stops it; 0 without one
 };
 
+// A quota's limit on whole GPUs of one model (per user or per group). A request that names
+// no model is placed only on models whose limits it stays within; placements in one plan
+// count against `remaining` in turn.
+struct ModelLimit {
+  std::string holder;  // "user ada", "group lab": for the queue reason
+  std::string gpu_model;
+  int limit = 0;
+  int remaining = 0;  // limit minus the GPUs of the model placed sessions already hold
+};
+
 // A session waiting for placement.
 struct PendingRequest {
   std::string session_id;
   SessionRequest request;
   UnixMillis created_at = 0;
-  std::string image_cuda;       // CUDA version the image needs; empty for CPU-only images
-  double fair_share_usage = 0;  // the user's decayed GPU-hours; less goes first
+  std::string image_cuda;                 // CUDA version the image needs; empty for CPU-only images
+  double fair_share_usage = 0;            // the user's decayed GPU-hours; less goes first
+  std::vector<std::size_t> model_limits;  // indices into Snapshot::model_limits it falls under
 };
 
 struct Snapshot {
   std::vector<Node> nodes;
   std::vector<Allocation> allocations;
   std::vector<PendingRequest> pending;
+  std::vector<ModelLimit> model_limits;
   // The mix of recent requests; when given, placements avoid fragmenting GPUs for it.
   std::vector<WorkloadShape> workload;
 };
@@ -72,6 +84,7 @@ struct QueueEntry {
   // For the head of the queue: when time limits will have freed enough on its reserved node;
   // 0 when that cannot be told.
   UnixMillis estimated_start = 0;
+  bool held_by_quota = false;  // a per-model quota limit, not the pool, holds it back
 };
 
 // A preemptible session to stop so that a blocked non-preemptible one fits.

@@ -24,12 +24,32 @@ json quota_view(const Quota& quota) {
           {"max_gpus", optional_json(quota.max_gpus)},
           {"max_sessions", optional_json(quota.max_sessions)},
           {"max_gpu_memory_gb", optional_json(memory_gb)},
-          {"max_session_hours", optional_json(quota.max_session_hours)}};
+          {"max_session_hours", optional_json(quota.max_session_hours)},
+          {"max_gpus_by_model", quota.max_gpus_by_model}};
+}
+
+// "max_gpus_by_model": {"A100": 2, …}: at most 32 models, names 1–64 characters.
+Result<std::map<std::string, int>> parse_gpus_by_model(const Json& body) {
+  std::map<std::string, int> limits;
+  auto it = body.find("max_gpus_by_model");
+  if (it == body.end() || it->is_null()) return limits;
+  auto invalid = make_error(ErrorCode::invalid_argument,
+                            "\"max_gpus_by_model\" must be an object of up to 32 GPU models "
+                            "(1–64 characters) with whole numbers of GPUs from 0 to 4096");
+  if (!it->is_object() || it->size() > 32) return invalid;
+  for (const auto& [model, limit] : it->items()) {
+    if (model.empty() || model.size() > 64 || !limit.is_number_integer() ||
+        limit.get<std::int64_t>() < 0 || limit.get<std::int64_t>() > 4096) {
+      return invalid;
+    }
+    limits[model] = limit.get<int>();
+  }
+  return limits;
 }
 
 Result<Quota> parse_quota(const Json& body) {
-  GPUPOOL_TRY(reject_unknown_fields(
-      body, {"max_gpus", "max_sessions", "max_gpu_memory_gb", "max_session_hours"}));
+  GPUPOOL_TRY(reject_unknown_fields(body, {"max_gpus", "max_sessions", "max_gpu_memory_gb",
+                                           "max_session_hours", "max_gpus_by_model"}));
   Quota quota;
   auto gpus = optional_integer(body, "max_gpus", 0, 4096);
   if (!gpus) return gpus.error();
@@ -43,6 +63,9 @@ Result<Quota> parse_quota(const Json& body) {
   auto hours = optional_number(body, "max_session_hours", 0.01, 8760);
   if (!hours) return hours.error();
   quota.max_session_hours = *hours;
+  auto by_model = parse_gpus_by_model(body);
+  if (!by_model) return by_model.error();
+  quota.max_gpus_by_model = std::move(*by_model);
   return quota;
 }
 

@@ -14,6 +14,7 @@
 #include "scheduler/placement_state.hpp"
 #include "scheduler/quota_check.hpp"
 #include "scheduler/schedule.hpp"
+#include "server/quota_usage.hpp"
 
 namespace gpupool::server {
 
@@ -219,7 +220,7 @@ Result<Session> SessionService::request_session(const User& user, SessionRequest
     session.updated_at = now;
     // Check and insert in one transaction: parallel requests at quota − 1 cannot both pass.
     GPUPOOL_TRY(store_.in_transaction([&]() -> Status {
-      GPUPOOL_TRY(enforce_quotas_locked(user, session.request));
+      GPUPOOL_TRY(enforce_quotas_locked(user, session.request, *nodes));
       GPUPOOL_TRY(store_.insert_session(session));
       return schedule_locked(now);
     }));
@@ -230,24 +231,18 @@ Result<Session> SessionService::request_session(const User& user, SessionRequest
   return get_session(user, session.id);
 }
 
-Status SessionService::enforce_quotas_locked(const User& user, SessionRequest& request) {
+Status SessionService::enforce_quotas_locked(const User& user, SessionRequest& request,
+                                             const std::vector<Node>& nodes) {
   auto quotas = store_.quotas_for(user.id);
   if (!quotas) return quotas.error();
   if (quotas->empty()) return {};
   auto active = store_.list_sessions({std::nullopt, std::nullopt, true});
   if (!active) return active.error();
   for (const auto& quota : *quotas) {
-    std::set<std::int64_t> subjects = {user.id};
-    if (quota.scope == QuotaScope::group) {
-      auto members = store_.group_member_ids(quota.subject_id);
-      if (!members) return members.error();
-      subjects = std::set<std::int64_t>(members->begin(), members->end());
-    }
-    std::vector<SessionRequest> held;
-    for (const auto& session : *active) {
-      if (subjects.contains(session.user_id)) held.push_back(session.request);
-    }
-    GPUPOOL_TRY(scheduler::check_quota(quota, scheduler::use_of(held), request));
+    auto subjects = quota_subjects(store_, quota);
+    if (!subjects) return subjects.error();
+    auto use = scheduler::use_of(held_requests(*active, nodes, *subjects, false));
+    GPUPOOL_TRY(scheduler::check_quota(quota, use, request));
   }
   // A session that names no time limit gets the tightest one its quotas allow.
   if (!request.max_hours) request.max_hours = scheduler::session_hours_cap(*quotas);
@@ -319,6 +314,7 @@ Status SessionService::schedule_locked(UnixMillis now) {
   snapshot.workload = workload_of(*history);
 
   std::map<std::string, Session*> queued;
+  std::vector<std::int64_t> pending_users;
   for (auto& session : *active) {
     if (holds_resources(session.state)) {
       snapshot.allocations.push_back(allocation_of(session));
@@ -328,10 +324,12 @@ Status SessionService::schedule_locked(UnixMillis now) {
         if (image.tag == session.request.image_tag) cuda = image.cuda;
       }
       snapshot.pending.push_back(
-          {session.id, session.request, session.created_at, cuda, usage[session.user_id]});
+          {session.id, session.request, session.created_at, cuda, usage[session.user_id], {}});
+      pending_users.push_back(session.user_id);
       queued[session.id] = &session;
     }
   }
+  GPUPOOL_TRY(add_model_limits(store_, *active, pending_users, snapshot));
   auto plan = scheduler::schedule(snapshot, now);
   for (const auto& placement : plan.placements) {
     Session& session = *queued.at(placement.session_id);

@@ -75,7 +75,8 @@ class SessionService {
                                  const std::vector<scheduler::Preemption>& preemptions,
                                  UnixMillis now);
   // Refuses a request over any of the user's or their groups' quotas; may set max_hours.
-  Status enforce_quotas_locked(const User& user, SessionRequest& request);
+  Status enforce_quotas_locked(const User& user, SessionRequest& request,
+                               const std::vector<Node>& nodes);
   Status apply_observations_locked(const SyncRequest& request, UnixMillis now);
   Result<SyncResponse> desired_for_locked(const std::string& node);
   void notify();

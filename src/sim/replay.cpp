@@ -95,7 +95,7 @@ class Dispatcher {
       request.cpus = demand.cpus;
       request.memory_mb = 0;
       if (demand.gpus == 0 && demand.gpu_memory_mb == 0) request.gpus = 0;
-      snapshot.pending.push_back({std::to_string(job), request, jobs[job].arrival_s * 1000, "", 0});
+      snapshot.pending.push_back({std::to_string(job), request, jobs[job].arrival_s * 1000, "", 0, {}});
     }
     auto plan = scheduler::schedule(snapshot, 0);
     std::map<std::string, int> node_index;

@@ -53,3 +53,36 @@ def test_admin_sets_group_quota_and_parallel_requests_never_exceed_it(server, ma
     for session in [first, *accepted]:
         wait_for_state(erin, session["id"], {"ended"}, timeout=60)
     subprocess.run(["docker", "volume", "rm", "-f", "gpupool-home-erin"], capture_output=True)
+
+
+def test_per_model_gpu_quota_set_with_the_cli_and_enforced(server, admin, make_user):
+    home = tempfile.mkdtemp(prefix="gpupool-cli-admin-")
+    assert cli(home, "login", server.base, "-u", "admin", "--password-stdin", stdin=ADMIN_PASSWORD + "\n").returncode == 0
+    name, api = make_user("modelq")
+    quota = cli(home, "admin", "quota-set", "--user", name, "--model-gpus", "A100-80GB=1")
+    assert quota.returncode == 0, quota.stderr
+    assert "A100-80GB GPUs: 1" in quota.stdout
+    assert "(A100-80GB GPUs)" in cli(home, "admin", "quota-ls").stdout
+    bad = cli(home, "admin", "quota-set", "--user", name, "--model-gpus", "A100-80GB")
+    assert bad.returncode == 1 and "MODEL=N" in bad.stderr
+
+    for body in [{"max_gpus_by_model": []}, {"max_gpus_by_model": {"A100-80GB": -1}},
+                 {"max_gpus_by_model": {"": 1}}, {"max_gpus_by_model": {"A100-80GB": 1.5}}]:
+        status, reply = admin.call("PUT", f"/api/v1/quotas/user/{name}", body)
+        assert status == 400 and "max_gpus_by_model" in reply["error"]["message"], (body, reply)
+
+    status, first = api.post("/api/v1/sessions", {"gpus": 1, "gpu_model": "A100-80GB"})
+    assert status == 201, first
+    status, refused = api.post("/api/v1/sessions", {"gpus": 1, "gpu_model": "A100-80GB"})
+    assert status == 403 and refused["error"]["code"] == "quota_exceeded", refused
+    assert "may hold 1 A100-80GB GPUs at once" in refused["error"]["message"]
+    status, waiting = api.post("/api/v1/sessions", {"gpus": 1})
+    assert status == 201, waiting
+    assert waiting["state"] == "queued"
+    assert "waiting within the quota" in waiting["reason"], waiting
+
+    api.call("DELETE", f"/api/v1/sessions/{first['id']}")
+    wait_for_state(api, first["id"], {"ended"}, timeout=60)
+    wait_for_state(api, waiting["id"], {"scheduled", "starting", "running"}, timeout=60)
+    api.call("DELETE", f"/api/v1/sessions/{waiting['id']}")
+    wait_for_state(api, waiting["id"], {"ended"}, timeout=60)

@@ -361,7 +361,8 @@ namespace {
 
 constexpr const char* kQuotaColumns =
     "quotas.scope, quotas.subject_id, COALESCE(users.username, groups.name, ''), quotas.max_gpus, "
-    "quotas.max_sessions, quotas.max_gpu_memory_mb, quotas.max_session_hours FROM quotas "
+    "quotas.max_sessions, quotas.max_gpu_memory_mb, quotas.max_session_hours, "
+    "quotas.max_gpus_by_model FROM quotas "
     "LEFT JOIN users ON quotas.scope = 'user' AND users.id = quotas.subject_id "
     "LEFT JOIN groups ON quotas.scope = 'group' AND groups.id = quotas.subject_id";
 
@@ -374,6 +375,8 @@ Quota read_quota(const Statement& row) {
   if (!row.column_is_null(4)) quota.max_sessions = static_cast<int>(row.column_int(4));
   if (!row.column_is_null(5)) quota.max_gpu_memory_mb = row.column_int(5);
   if (!row.column_is_null(6)) quota.max_session_hours = row.column_double(6);
+  quota.max_gpus_by_model =
+      nlohmann::json::parse(row.column_text(7)).get<std::map<std::string, int>>();
   return quota;
 }
 
@@ -384,13 +387,14 @@ Status SqliteStore::set_quota(const Quota& quota) {
   auto statement = db_.prepare(
       "INSERT OR REPLACE INTO quotas (scope, subject_id, max_gpus, max_sessions, "
       "max_gpu_memory_mb, "
-      "max_session_hours) VALUES (?1, ?2, ?3, ?4, ?5, ?6)");
+      "max_session_hours, max_gpus_by_model) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)");
   if (!statement) return statement.error();
   statement->bind(1, quota.scope == QuotaScope::user ? "user" : "group").bind(2, quota.subject_id);
   if (quota.max_gpus) statement->bind(3, *quota.max_gpus);
   if (quota.max_sessions) statement->bind(4, *quota.max_sessions);
   if (quota.max_gpu_memory_mb) statement->bind(5, *quota.max_gpu_memory_mb);
   if (quota.max_session_hours) statement->bind(6, *quota.max_session_hours);
+  statement->bind(7, nlohmann::json(quota.max_gpus_by_model).dump());
   return statement->run();
 }
 
