@@ -139,6 +139,12 @@ std::size_t PlacementState::index_slot(int model) const {
   return model == kAnyModel ? models_.size() : static_cast<std::size_t>(model);
 }
 
+void PlacementState::set_workload(std::vector<WorkloadShape> workload) {
+  workload_ = std::move(workload);
+  for (auto& capacity : capacity_)
+    capacity.fragmentation = fragmentation(capacity.gpus, capacity.free_cpus);
+}
+
 bool PlacementState::may_use(const Gpu& gpu, int model, const Demand& demand) const {
   if (model != kAnyModel) return gpu.model == model;
   return demand.excluded_gpu_models.empty() ||
@@ -158,8 +164,9 @@ int PlacementState::node_index(const std::string& name) const {
 }
 
 void PlacementState::index(int node) {
-  const NodeCapacity& capacity = capacity_[static_cast<std::size_t>(node)];
+  NodeCapacity& capacity = capacity_[static_cast<std::size_t>(node)];
   if (!capacity.usable) return;
+  if (!workload_.empty()) capacity.fragmentation = fragmentation(capacity.gpus, capacity.free_cpus);
   std::size_t any = models_.size();
   for (std::size_t model = 0; model < models_.size(); ++model) {
     if (capacity.free_whole[model] > 0)
@@ -272,9 +279,9 @@ std::optional<Assignment> PlacementState::commit_best(const Demand& demand,
     double best = std::numeric_limits<double>::infinity();
     for (std::size_t c = 0; c < candidates.size(); ++c) {
       const NodeCapacity& before = capacity_[static_cast<std::size_t>(candidates[c].node)];
-      NodeCapacity after = before;
-      take(after, demand, candidates[c].gpu_indices);
-      double delta = fragmentation(after) - fragmentation(before);
+      std::vector<Gpu> after = before.gpus;  // only what fragmentation reads, not the ports
+      take_gpus(after, demand, candidates[c].gpu_indices);
+      double delta = fragmentation(after, before.free_cpus - demand.cpus) - before.fragmentation;
       if (delta < best - 1e-9) {
         best = delta;
         chosen = c;
@@ -291,11 +298,19 @@ void PlacementState::take(NodeCapacity& capacity, const Demand& demand,
   capacity.free_cpus -= demand.cpus;
   capacity.free_memory_mb -= demand.memory_mb;
   for (int index : gpu_indices) {
-    Gpu& gpu = capacity.gpus[static_cast<std::size_t>(index)];
+    const Gpu& gpu = capacity.gpus[static_cast<std::size_t>(index)];
     if (gpu.is_free()) {
       --capacity.free_whole[static_cast<std::size_t>(gpu.model)];
       --capacity.free_whole_total;
     }
+  }
+  take_gpus(capacity.gpus, demand, gpu_indices);
+}
+
+void PlacementState::take_gpus(std::vector<Gpu>& gpus, const Demand& demand,
+                               const std::vector<int>& gpu_indices) {
+  for (int index : gpu_indices) {
+    Gpu& gpu = gpus[static_cast<std::size_t>(index)];
     if (demand.gpu_memory_mb > 0) {
       ++gpu.sharers;
       gpu.free_memory_mb -= demand.gpu_memory_mb;
@@ -327,20 +342,20 @@ std::vector<WorkloadShape> PlacementState::workload_of(const std::vector<Demand>
   return shapes;
 }
 
-double PlacementState::fragmentation(const NodeCapacity& capacity) const {
+double PlacementState::fragmentation(const std::vector<Gpu>& gpus, double free_cpus) const {
   double total = 0;
   for (const auto& shape : workload_) {
     bool share = shape.gpu_memory_mb > 0;
     int free_whole = 0;
     bool share_fits = false;
-    for (const auto& gpu : capacity.gpus) {
+    for (const auto& gpu : gpus) {
       if (gpu.is_free()) ++free_whole;
       if (!gpu.exclusive && gpu.free_memory_mb >= shape.gpu_memory_mb) share_fits = true;
     }
-    bool fits = shape.cpus <= capacity.free_cpus + kCpuEpsilon &&
-                (share ? share_fits : free_whole >= shape.gpus);
+    bool fits =
+        shape.cpus <= free_cpus + kCpuEpsilon && (share ? share_fits : free_whole >= shape.gpus);
     double fragment = 0;
-    for (const auto& gpu : capacity.gpus) {
+    for (const auto& gpu : gpus) {
       if (gpu.exclusive) continue;
       // GPU memory this shape could not use: all of it when the shape does not fit at all,
       // else what is left on GPUs too full for it.

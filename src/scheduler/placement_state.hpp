@@ -72,11 +72,11 @@ class PlacementState {
   // With a workload mix, each GPU placement weighs up to kFragmentationCandidates best-fit
   // candidates by how much they raise their node's expected fragmentation under that mix
   // (fragmentation gradient descent, ATC '23); without one, the best fit wins outright.
-  void set_workload(std::vector<WorkloadShape> workload) { workload_ = std::move(workload); }
+  void set_workload(std::vector<WorkloadShape> workload);
   // The shapes of `requests` weighted by how often each occurs, most common first.
   static std::vector<WorkloadShape> workload_of(const std::vector<Demand>& requests,
                                                 std::size_t max_shapes);
-  static constexpr std::size_t kFragmentationCandidates = 32;
+  static constexpr std::size_t kFragmentationCandidates = 64;
 
   // Keeps a node for one blocked demand: later place() calls skip it.
   void reserve(int node) { reserved_.insert(node); }
@@ -117,6 +117,7 @@ class PlacementState {
     int ports_free = 0;
     std::vector<int> free_whole;  // per model
     int free_whole_total = 0;
+    double fragmentation = 0;  // under the workload, as of the last index()
   };
 
   int model_id(const std::string& model) const;  // -1 if unknown; kAnyModel for ""
@@ -136,8 +137,10 @@ class PlacementState {
   std::optional<Assignment> commit_best(const Demand& demand, std::vector<Assignment>& candidates);
   static void take(NodeCapacity& capacity, const Demand& demand,
                    const std::vector<int>& gpu_indices);
+  static void take_gpus(std::vector<Gpu>& gpus, const Demand& demand,
+                        const std::vector<int>& gpu_indices);
   // Σ over workload shapes: weight × GPUs (in whole-GPU units) the shape could not use.
-  double fragmentation(const NodeCapacity& capacity) const;
+  double fragmentation(const std::vector<Gpu>& gpus, double free_cpus) const;
 
   static constexpr int kAnyModel = -2;
 

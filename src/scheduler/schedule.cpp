@@ -7,49 +7,12 @@
 
 #include <fmt/format.h>
 
+#include "scheduler/estimates.hpp"
 #include "scheduler/placement_state.hpp"
 
 namespace gpupool::scheduler {
 
 namespace {
-
-Demand demand_of(const PendingRequest& pending) {
-  Demand demand = scheduler::demand_of(pending.request);
-  demand.cuda = pending.image_cuda;
-  return demand;
-}
-
-Demand demand_of(const Allocation& allocation) {
-  Demand demand;
-  demand.gpus = allocation.gpu_memory_mb > 0 ? 0 : static_cast<int>(allocation.gpu_indices.size());
-  demand.gpu_memory_mb = allocation.gpu_memory_mb;
-  demand.cpus = allocation.cpus;
-  demand.memory_mb = allocation.memory_mb;
-  demand.needs_ports = false;
-  return demand;
-}
-
-// When sessions with time limits on `node` will have freed enough for `demand`: release them
-// in the order they end until it fits. 0 when those alone never make room.
-UnixMillis estimate_start(const Snapshot& snapshot, const PlacementState& state,
-                          const Demand& demand, int node) {
-  std::vector<const Allocation*> ending;
-  for (const auto& allocation : snapshot.allocations) {
-    if (allocation.ends_at > 0 && state.node_index(allocation.node) == node)
-      ending.push_back(&allocation);
-  }
-  std::sort(ending.begin(), ending.end(),
-            [](const Allocation* a, const Allocation* b) { return a->ends_at < b->ends_at; });
-  PlacementState trial = state;
-  trial.clear_reservations();
-  for (const Allocation* allocation : ending) {
-    trial.release(
-        demand_of(*allocation),
-        {node, allocation->gpu_indices, {allocation->jupyter_port, allocation->ssh_port}});
-    if (PlacementState probe = trial; probe.place(demand)) return allocation->ends_at;
-  }
-  return 0;
-}
 
 // For the first blocked non-preemptible request: on each node with preemptible sessions,
 // stop them youngest first until the request fits; keep the node needing the fewest.
@@ -139,6 +102,22 @@ const ModelLimit* limit_in_the_way(const std::vector<ModelLimit>& limits,
 
 }  // namespace
 
+Demand demand_of(const PendingRequest& pending) {
+  Demand demand = demand_of(pending.request);
+  demand.cuda = pending.image_cuda;
+  return demand;
+}
+
+Demand demand_of(const Allocation& allocation) {
+  Demand demand;
+  demand.gpus = allocation.gpu_memory_mb > 0 ? 0 : static_cast<int>(allocation.gpu_indices.size());
+  demand.gpu_memory_mb = allocation.gpu_memory_mb;
+  demand.cpus = allocation.cpus;
+  demand.memory_mb = allocation.memory_mb;
+  demand.needs_ports = false;
+  return demand;
+}
+
 Demand demand_of(const SessionRequest& request) {
   Demand demand;
   demand.gpus = request.gpu_memory_mb > 0 ? 0 : request.gpus;
@@ -196,10 +175,7 @@ Plan schedule(const Snapshot& snapshot, UnixMillis now) {
       if (!reserved) {
         // The first blocked request keeps the node closest to holding it: nothing behind it
         // may take capacity there, so backfilling never delays it.
-        if (auto node = state.best_reservation(demand)) {
-          plan.queued.back().estimated_start = estimate_start(snapshot, state, demand, *node);
-          state.reserve(*node);
-        }
+        if (auto node = state.best_reservation(demand)) state.reserve(*node);
         reserved = true;
       }
       continue;
@@ -221,6 +197,7 @@ Plan schedule(const Snapshot& snapshot, UnixMillis now) {
     }
     plan.placements.push_back(std::move(placement));
   }
+  estimate_starts(snapshot, state, plan);
   plan.preemptions = plan_preemptions(snapshot, plan, state);
   return plan;
 }

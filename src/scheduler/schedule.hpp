@@ -81,8 +81,8 @@ struct QueueEntry {
   std::string session_id;
   int position = 0;    // 1-based place in the queue
   std::string reason;  // in words, for the user
-  // For the head of the queue: when time limits will have freed enough on its reserved node;
-  // 0 when that cannot be told.
+  // When it would start if every session ran to its time limit and nothing new arrived
+  // (see estimates.hpp); 0 when that cannot be told.
   UnixMillis estimated_start = 0;
   bool held_by_quota = false;  // a per-model quota limit, not the pool, holds it back
 };
@@ -104,6 +104,10 @@ Plan schedule(const Snapshot& snapshot, UnixMillis now);
 
 // What a request needs of a node, in the placement step's terms.
 Demand demand_of(const SessionRequest& request);
+// The same with the image's CUDA need.
+Demand demand_of(const PendingRequest& pending);
+// What a placed session holds (ports aside: they come with its Assignment).
+Demand demand_of(const Allocation& allocation);
 
 // The order in which pending requests are considered (indices into `pending`).
 std::vector<std::size_t> queue_order(const std::vector<PendingRequest>& pending);

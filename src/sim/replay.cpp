@@ -95,7 +95,8 @@ class Dispatcher {
       request.cpus = demand.cpus;
       request.memory_mb = 0;
       if (demand.gpus == 0 && demand.gpu_memory_mb == 0) request.gpus = 0;
-      snapshot.pending.push_back({std::to_string(job), request, jobs[job].arrival_s * 1000, "", 0, {}});
+      snapshot.pending.push_back(
+          {std::to_string(job), request, jobs[job].arrival_s * 1000, "", 0, {}});
     }
     auto plan = scheduler::schedule(snapshot, 0);
     std::map<std::string, int> node_index;
@@ -123,6 +124,15 @@ double percentile(std::vector<double> values, double fraction) {
   auto low = static_cast<std::size_t>(std::floor(position));
   auto high = std::min(low + 1, values.size() - 1);
   return values[low] + (values[high] - values[low]) * (position - static_cast<double>(low));
+}
+
+DelayStats delay_stats(const std::vector<double>& delays) {
+  DelayStats stats;
+  stats.pods = static_cast<int>(delays.size());
+  for (double delay : delays) stats.mean_s += delay / static_cast<double>(delays.size());
+  stats.p50_s = percentile(delays, 0.5);
+  stats.p90_s = percentile(delays, 0.9);
+  return stats;
 }
 
 }  // namespace
@@ -213,13 +223,15 @@ ReplayResult run_replay(const std::vector<TraceNode>& nodes, const std::vector<T
   ReplayResult result;
   result.pods = static_cast<int>(jobs.size());
   std::vector<double> delays;
+  std::vector<double> large_delays;
   for (const auto& job : jobs) {
     if (job.start_s >= 0) ++result.started;
-    delays.push_back(static_cast<double>((job.start_s >= 0 ? job.start_s : now) - job.arrival_s));
+    double delay = static_cast<double>((job.start_s >= 0 ? job.start_s : now) - job.arrival_s);
+    delays.push_back(delay);
+    if (!job.pod.share() && job.pod.gpus >= kLargePodGpus) large_delays.push_back(delay);
   }
-  for (double delay : delays) result.mean_delay_s += delay / static_cast<double>(delays.size());
-  result.p50_delay_s = percentile(delays, 0.5);
-  result.p90_delay_s = percentile(delays, 0.9);
+  result.delay = delay_stats(delays);
+  result.large_delay = delay_stats(large_delays);
   result.allocation_rate =
       now > start ? allocated_integral / (capacity * static_cast<double>(now - start)) : 0;
   return result;

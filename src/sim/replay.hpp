@@ -22,13 +22,25 @@ enum class QueuePolicy {
 
 std::string_view to_string(QueuePolicy policy);
 
+// Queueing delay (submission to start) of a set of pods; pods never started count until the
+// replay's end.
+struct DelayStats {
+  int pods = 0;
+  double mean_s = 0;
+  double p50_s = 0;
+  double p90_s = 0;
+};
+
+// Pods asking for at least this many whole GPUs are "large": the ones a queue that lets
+// small pods pass can starve.
+inline constexpr int kLargePodGpus = 2;
+
 struct ReplayResult {
   int pods = 0;
   int started = 0;             // the rest were still queued when the trace ended
   double allocation_rate = 0;  // mean allocated GPU share over the replay
-  double mean_delay_s = 0;     // queueing delay; pods never started count until the end
-  double p50_delay_s = 0;
-  double p90_delay_s = 0;
+  DelayStats delay;            // all pods
+  DelayStats large_delay;      // pods of kLargePodGpus or more whole GPUs
 };
 
 // Every `stride`-th node of the trace's node list (keeping its mix of models) and the pods

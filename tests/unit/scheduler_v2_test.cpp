@@ -341,16 +341,33 @@ TEST(Preemption, TakesAsManyAsTheRequestNeeds) {
 namespace gpupool::scheduler {
 namespace {
 
-TEST(Estimates, TheHeadLearnsWhenTimeLimitsFreeItsNode) {
+TEST(Estimates, TheQueueLearnsWhenTimeLimitsFreeEnough) {
   Allocation first{"first", "n1", {0}, 0, 1, 1024, 30000, 30001};
   first.ends_at = kNow + 3'600'000;
   Allocation second{"second", "n1", {1}, 0, 1, 1024, 30002, 30003};
   second.ends_at = kNow + 7'200'000;
-  auto plan =
-      schedule({{node("n1", 2)}, {first, second}, {whole("pair", 2), whole("one", 1, 2)}}, kNow);
+  PendingRequest pair = whole("pair", 2);
+  pair.request.max_hours = 1;
+  auto plan = schedule({{node("n1", 2)}, {first, second}, {pair, whole("one", 1, 2)}}, kNow);
   ASSERT_EQ(plan.queued.size(), 2u);
   EXPECT_EQ(plan.queued[0].estimated_start, kNow + 7'200'000) << "both must end for two GPUs";
-  EXPECT_EQ(plan.queued[1].estimated_start, 0) << "only the head gets an estimate";
+  EXPECT_EQ(plan.queued[1].estimated_start, kNow + 3 * 3'600'000)
+      << "not before the head, which holds the node for its hour";
+}
+
+TEST(Estimates, RequestsBehindTheHeadMayStartEarlierElsewhere) {
+  Allocation big{"big", "n1", {0, 1, 2, 3}, 0, 1, 1024, 30000, 30001};
+  big.ends_at = kNow + 5 * 3'600'000;
+  Allocation small{"small", "n2", {0}, 0, 1, 1024, 30000, 30001};
+  small.ends_at = kNow + 3'600'000;
+  auto plan = schedule({{node("n1", 4), node("n2", 1)},
+                        {big, small},
+                        {whole("four", 4), whole("one", 1, 2), whole("another", 1, 3)}},
+                       kNow);
+  ASSERT_EQ(plan.queued.size(), 3u);
+  EXPECT_EQ(plan.queued[0].estimated_start, kNow + 5 * 3'600'000);
+  EXPECT_EQ(plan.queued[1].estimated_start, kNow + 3'600'000) << "backfills n2 when small ends";
+  EXPECT_EQ(plan.queued[2].estimated_start, 0) << "behind `one`, which never ends";
 }
 
 TEST(Estimates, NoneWithoutTimeLimits) {

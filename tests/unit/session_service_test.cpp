@@ -59,10 +59,20 @@ TEST_F(SessionService, QueuedSessionGetsAnEstimateFromTimeLimits) {
   limited.max_hours = 2;
   auto running = *sessions_->request_session(alice_, limited);
   sync({observed(running.id, ObservedPhase::running)});
-  auto waiting = request(bob_, 1);
-  EXPECT_EQ(waiting.reason,
-            "waiting for 1 free GPU on one node; position 1; expected to start by " +
-                format_rfc3339(clock_.now() + 2 * 3'600'000) + " (when time limits free the GPUs)");
+  SessionRequest three_hours;
+  three_hours.gpus = 4;
+  three_hours.max_hours = 3;
+  auto head = *sessions_->request_session(bob_, three_hours);
+  UnixMillis requested = clock_.now();
+  clock_.advance(1000);
+  auto behind = request(bob_, 1);
+  EXPECT_EQ(fetch(head.id).reason,
+            "waiting for 4 free GPUs on one node; position 1; expected to start by " +
+                format_rfc3339(requested + 2 * 3'600'000) + " (when time limits free the GPUs)");
+  EXPECT_EQ(fetch(behind.id).reason,
+            "waiting for 1 free GPU on one node; position 2; expected to start by " +
+                format_rfc3339(requested + 5 * 3'600'000) + " (when time limits free the GPUs)")
+      << "after the head's own three hours";
 }
 
 TEST_F(SessionService, QueuedSessionSaysWhyAndWhere) {

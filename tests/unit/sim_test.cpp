@@ -118,11 +118,28 @@ TEST(Replay, QueuePoliciesDifferOnABlockedHead) {
   EXPECT_EQ(fifo.started, 3);
   EXPECT_EQ(ours.started, 3);
   // FIFO: the third pod waits for the 2-GPU pod (starts at 100, ends 110): delay 108 s.
-  EXPECT_NEAR(fifo.mean_delay_s, (0 + 99 + 108) / 3.0, 1e-9);
+  EXPECT_NEAR(fifo.delay.mean_s, (0 + 99 + 108) / 3.0, 1e-9);
   // Greedy lets the third pod pass at once and the 2-GPU pod still starts at 100.
-  EXPECT_NEAR(greedy.mean_delay_s, (0 + 99 + 0) / 3.0, 1e-9);
+  EXPECT_NEAR(greedy.delay.mean_s, (0 + 99 + 0) / 3.0, 1e-9);
   // gpupool reserves the node for the blocked 2-GPU pod, so the third pod waits until 110.
-  EXPECT_NEAR(ours.mean_delay_s, (0 + 99 + 108) / 3.0, 1e-9);
+  EXPECT_NEAR(ours.delay.mean_s, (0 + 99 + 108) / 3.0, 1e-9);
+}
+
+TEST(Replay, LargePodsDelaysAreReportedOnTheirOwn) {
+  // One 2-GPU node. A (1 GPU) runs 0–100 s; B (2 GPUs) arrives at 1 s; C (1 GPU, 150 s) at
+  // 2 s; D (1 GPU, 100 s) at 120 s. Greedy lets C and then D pass B, which starts at 220;
+  // gpupool keeps the node for B, which starts when A ends.
+  std::vector<sim::TraceNode> nodes = {{"n", 64000, 2, "T4"}};
+  std::vector<sim::TracePod> pods = {{1, 1000, 1000, 9'965'463, 100},
+                                     {2, 1000, 1000, 9'965'464, 10},
+                                     {1, 1000, 1000, 9'965'465, 150},
+                                     {1, 1000, 1000, 9'965'583, 100}};
+  auto greedy = sim::run_replay(nodes, pods, sim::QueuePolicy::greedy_first_fit);
+  auto ours = sim::run_replay(nodes, pods, sim::QueuePolicy::gpupool);
+  EXPECT_EQ(greedy.large_delay.pods, 1);
+  EXPECT_NEAR(greedy.large_delay.mean_s, 219, 1e-9);
+  EXPECT_NEAR(ours.large_delay.mean_s, 99, 1e-9);
+  EXPECT_NEAR(ours.delay.mean_s, (0 + 99 + 108 + 0) / 4.0, 1e-9);
 }
 
 TEST(Replay, SkipsPodsThatFitNoSampledNode) {
