@@ -81,6 +81,7 @@ Status Agent::reconcile_once() {
 Result<SyncRequest> Agent::observe() {
   SyncRequest request;
   request.node = settings_.node;
+  request.node.jupyter_host = settings_.readiness_host;
   auto inventory = probe_.discover();
   if (!inventory) return inventory.error();
   request.node.gpus = inventory->gpus;

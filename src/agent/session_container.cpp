@@ -61,7 +61,7 @@ ContainerSpec make_session_container(const DesiredSession& session,
   spec.memory_bytes = session.memory_mb * 1024 * 1024;
   spec.nano_cpus = static_cast<std::int64_t>(session.cpus * 1e9);
   spec.pids_limit = kPidsLimit;
-  spec.ports = {{kJupyterContainerPort, settings.publish_ip, session.jupyter_port},
+  spec.ports = {{kJupyterContainerPort, settings.jupyter_publish_ip, session.jupyter_port},
                 {kSshContainerPort, settings.publish_ip, session.ssh_port}};
   spec.mounts = {{home_volume_name(session.username), "/home/" + session.username}};
   if (settings.real_gpus) spec.gpu_uuids = session.gpu_uuids;

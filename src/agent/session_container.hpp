@@ -20,8 +20,10 @@ inline constexpr const char* kHostPublicKeyPath = "/run/gpupool/ssh_host_ed25519
 
 struct ContainerSettings {
   std::string node_name;
-  std::string publish_ip;  // host address the ports are published on; "" for all
+  std::string publish_ip;  // host address the SSH port is published on; "" for all
   bool real_gpus = false;  // request devices from the NVIDIA runtime, not only the env var
+  // Jupyter's port only needs to reach the gateway: "127.0.0.1" on a single machine.
+  std::string jupyter_publish_ip;
 };
 
 std::string container_name(const std::string& session_id);

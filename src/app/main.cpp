@@ -22,6 +22,9 @@ int main(int argc, char** argv) {
                          "container engine socket, unix:///path (default: detect)");
   up_command->add_option("--public-host", up.public_host,
                          "host name users reach sessions at (default: hostname)");
+  up_command->add_option("--public-url", up.public_url,
+                         "where users reach this gateway, e.g. https://gpus.example.org "
+                         "(default: http://PUBLIC-HOST:PORT)");
   up_command->add_option("--node-name", up.node_name, "this node's name (default: hostname)");
   up_command->add_option("--port-range", up.port_range, "host ports for session Jupyter/SSH")
       ->capture_default_str();

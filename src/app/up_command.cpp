@@ -203,10 +203,12 @@ int run_up(const UpOptions& options) {
   agent_settings.node.port_max = ports->second;
   agent_settings.container.node_name = agent_settings.node.name;
   agent_settings.container.real_gpus = !inventory->simulated;
+  // Users reach Jupyter only through the gateway's login; the gateway is on this machine.
+  agent_settings.container.jupyter_publish_ip = "127.0.0.1";
   agent::Agent agent(agent_settings, channel, **engine, **probe);
 
   server::ApiSettings api_settings;
-  api_settings.view = {public_host, inventory->simulated};
+  api_settings.view = {public_host, inventory->simulated, ""};
   api_settings.ready = [&agent, &store] {
     auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
                    std::chrono::steady_clock::now().time_since_epoch())
@@ -214,11 +216,19 @@ int run_up(const UpOptions& options) {
     auto last = agent.last_successful_sync_millis();
     return last != 0 && now - last < 10'000 && (*store)->count_users().ok();
   };
-  server::Api api(api_settings, auth, sessions, **store, clock);
+  server::TunnelRegistry tunnels;
+  api_settings.tunnels = &tunnels;
+  std::optional<server::Api> api;  // made once the port is bound: its links name it
   server::HttpServer http(
-      [&api](const server::HttpExchange& exchange) { return api.handle(exchange); });
+      [&api](const server::HttpExchange& exchange) { return api->handle(exchange); },
+      [&api](const server::HttpExchange& exchange) { return api->route_proxy(exchange); },
+      &tunnels);
   auto bound = http.listen(listen->host, listen->port);
   if (!bound) return fail(bound.error().message);
+  api_settings.view.gateway_url = options.public_url.empty()
+                                      ? fmt::format("http://{}:{}", public_host, *bound)
+                                      : options.public_url;
+  api.emplace(api_settings, auth, sessions, **store, clock);
   int threads = options.http_threads > 0
                     ? options.http_threads
                     : static_cast<int>(std::max(2u, std::thread::hardware_concurrency()));

@@ -42,6 +42,7 @@ struct Node {
   bool drained = false;                       // takes no new sessions; running ones stay
   std::map<std::string, std::string> labels;  // set on the agent, matched by node selectors
   UnixMillis last_seen = 0;
+  std::string jupyter_host;  // where the gateway reaches Jupyter ports published here
 };
 
 }  // namespace gpupool

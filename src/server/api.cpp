@@ -52,7 +52,7 @@ HttpReply Api::handle(const HttpExchange& exchange) {
   return route(exchange);
 }
 
-Result<Principal> Api::authenticate(const HttpExchange& exchange) {
+Result<Principal> Api::identify(const HttpExchange& exchange) {
   std::string authorization = exchange.header("Authorization");
   if (!authorization.empty()) {
     constexpr std::string_view kBearer = "Bearer ";
@@ -64,12 +64,23 @@ Result<Principal> Api::authenticate(const HttpExchange& exchange) {
   std::string secret = cookie_value(exchange.header("Cookie"), kSessionCookie);
   auto principal = auth_.authenticate(secret, CredentialKind::login);
   if (!principal) return principal;
-  // Cookies ride along on cross-site requests; writes must prove they come from our pages.
-  if (!is_safe_method(exchange.method)) {
+  // Cookies ride along on cross-site requests: writes and WebSocket upgrades must come from
+  // our own origin.
+  bool upgrade = !exchange.header("Upgrade").empty();
+  if (!is_safe_method(exchange.method) || upgrade) {
     std::string origin = exchange.header("Origin");
     if (!origin.empty() && !origin_matches_host(origin, exchange.header("Host"))) {
       return make_error(ErrorCode::forbidden, "cross-origin request refused");
     }
+  }
+  return principal;
+}
+
+Result<Principal> Api::authenticate(const HttpExchange& exchange) {
+  auto principal = identify(exchange);
+  if (!principal || principal->kind != CredentialKind::login) return principal;
+  // API writes with a cookie must also prove they come from our pages.
+  if (!is_safe_method(exchange.method)) {
     if (!equal_secrets(exchange.header("X-CSRF-Token"), principal->csrf_token)) {
       return make_error(ErrorCode::forbidden, "missing or wrong X-CSRF-Token header");
     }
@@ -179,6 +190,7 @@ HttpReply Api::login(const HttpExchange& exchange) {
 HttpReply Api::logout(const Principal& principal) {
   auto status = auth_.logout(principal);
   if (!status) return error_reply(status.error());
+  if (settings_.tunnels != nullptr) settings_.tunnels->close_all(principal.credential_digest);
   HttpReply reply = json_reply(200, {{"status", "logged out"}});
   reply.headers.emplace_back(
       "Set-Cookie", fmt::format("{}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0", kSessionCookie));

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "server/auth_service.hpp"
+#include "server/http_proxy.hpp"
 #include "server/http_server.hpp"
 #include "server/session_service.hpp"
 #include "server/views.hpp"
@@ -15,8 +16,9 @@ namespace gpupool::server {
 
 struct ApiSettings {
   ViewContext view;
-  bool secure_cookies = false;  // under TLS
-  std::function<bool()> ready;  // /readyz: store and engine answering
+  bool secure_cookies = false;        // under TLS
+  std::function<bool()> ready;        // /readyz: store and engine answering
+  TunnelRegistry* tunnels = nullptr;  // logout closes the caller's proxied WebSockets
 };
 
 class Api {
@@ -30,10 +32,15 @@ class Api {
         clock_(clock) {}
 
   HttpReply handle(const HttpExchange& exchange);
+  // For requests under /s/ (proxy_routes.cpp): the session's Jupyter, or why not.
+  ProxyDecision route_proxy(const HttpExchange& exchange);
 
  private:
   HttpReply route(const HttpExchange& exchange);
   HttpReply admin_route(const HttpExchange& exchange);
+  // Who the caller is (API token or login cookie; cross-origin writes refused).
+  Result<Principal> identify(const HttpExchange& exchange);
+  // identify(), and for cookie writes the CSRF token too.
   Result<Principal> authenticate(const HttpExchange& exchange);
 
   HttpReply login(const HttpExchange& exchange);

@@ -12,6 +12,7 @@
 #include <fmt/format.h>
 
 #include "core/log.hpp"
+#include "server/http_proxy.hpp"
 
 namespace gpupool::server {
 
@@ -54,8 +55,9 @@ HttpReply plain_error(int status, std::string_view code, std::string_view messag
 
 class Connection : public std::enable_shared_from_this<Connection> {
  public:
-  Connection(tcp::socket socket, const HttpHandler& handler)
-      : stream_(std::move(socket)), handler_(handler) {}
+  Connection(tcp::socket socket, const HttpHandler& handler, const ProxyRouter& proxy,
+             TunnelRegistry* tunnels)
+      : stream_(std::move(socket)), handler_(handler), proxy_(proxy), tunnels_(tunnels) {}
 
   void start() {
     asio::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->read(); });
@@ -67,9 +69,22 @@ class Connection : public std::enable_shared_from_this<Connection> {
     parser_->body_limit(kMaxRequestBody);
     parser_->header_limit(kMaxRequestHeaders);
     stream_.expires_after(30s);
+    http::async_read_header(
+        stream_, buffer_, *parser_,
+        [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_header(ec); });
+  }
+
+  // Proxied requests may carry larger bodies (uploads into a session).
+  void on_header(beast::error_code ec) {
+    if (ec) return on_read(ec);
+    if (is_proxied(parser_->get().target())) parser_->body_limit(kMaxProxiedBody);
     http::async_read(
         stream_, buffer_, *parser_,
         [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_read(ec); });
+  }
+
+  bool is_proxied(std::string_view target) const {
+    return proxy_ && tunnels_ != nullptr && (target.starts_with("/s/") || target == "/s");
   }
 
   void on_read(beast::error_code ec) {
@@ -103,7 +118,13 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
     HttpReply reply;
     try {
-      reply = handler_(exchange);
+      if (is_proxied(exchange.path)) {
+        ProxyDecision decision = proxy_(exchange);
+        if (!decision.reply) return start_relay(std::move(decision));
+        reply = std::move(*decision.reply);
+      } else {
+        reply = handler_(exchange);
+      }
     } catch (const std::exception& error) {
       // A handler bug must not take the gateway down for everyone else.
       spdlog::error("handler for {} {} threw: {}", exchange.method, exchange.path, error.what());
@@ -124,6 +145,14 @@ class Connection : public std::enable_shared_from_this<Connection> {
         });
   }
 
+  void start_relay(ProxyDecision decision) {
+    relay(stream_, buffer_, parser_->release(), std::move(decision), *tunnels_,
+          [self = shared_from_this()](bool keep_alive) {
+            if (keep_alive) return self->read();
+            self->close();
+          });
+  }
+
   void reply_and_close(const HttpReply& reply) { write(to_beast(reply, 11, false)); }
 
   void close() {
@@ -135,28 +164,34 @@ class Connection : public std::enable_shared_from_this<Connection> {
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
   const HttpHandler& handler_;
+  const ProxyRouter& proxy_;
+  TunnelRegistry* tunnels_;
 };
 
 }  // namespace
 
 struct HttpServer::Impl {
-  explicit Impl(HttpHandler h) : handler(std::move(h)), acceptor(io) {}
+  Impl(HttpHandler h, ProxyRouter p, TunnelRegistry* t)
+      : handler(std::move(h)), proxy(std::move(p)), tunnels(t), acceptor(io) {}
 
   void accept() {
     acceptor.async_accept(asio::make_strand(io), [this](beast::error_code ec, tcp::socket socket) {
       if (ec == asio::error::operation_aborted) return;
-      if (!ec) std::make_shared<Connection>(std::move(socket), handler)->start();
+      if (!ec) std::make_shared<Connection>(std::move(socket), handler, proxy, tunnels)->start();
       accept();
     });
   }
 
   HttpHandler handler;
+  ProxyRouter proxy;
+  TunnelRegistry* tunnels;
   asio::io_context io;
   tcp::acceptor acceptor;
   std::vector<std::thread> threads;
 };
 
-HttpServer::HttpServer(HttpHandler handler) : impl_(std::make_unique<Impl>(std::move(handler))) {}
+HttpServer::HttpServer(HttpHandler handler, ProxyRouter proxy, TunnelRegistry* tunnels)
+    : impl_(std::make_unique<Impl>(std::move(handler), std::move(proxy), tunnels)) {}
 
 HttpServer::~HttpServer() {
   stop();

@@ -1,5 +1,5 @@
 // HttpServer: the gateway's HTTP/1.1 listener (Boost.Beast), handing each request to one
-// synchronous handler.
+// synchronous handler, or (under /s/) to the reverse proxy.
 //
 // Threads: run() drives the io_context on `threads` threads; the handler is called on any of
 // them, concurrently, so it must be thread-safe. Bounded: headers 16 KiB, bodies 1 MiB
@@ -39,12 +39,18 @@ struct HttpReply {
 
 using HttpHandler = std::function<HttpReply(const HttpExchange&)>;
 
+struct ProxyDecision;
+class TunnelRegistry;
+// Requests under /s/ go to the proxy router instead of the handler (see http_proxy.hpp).
+using ProxyRouter = std::function<ProxyDecision(const HttpExchange&)>;
+
 inline constexpr std::size_t kMaxRequestBody = 1024 * 1024;
 inline constexpr std::size_t kMaxRequestHeaders = 16 * 1024;
 
 class HttpServer {
  public:
-  explicit HttpServer(HttpHandler handler);
+  explicit HttpServer(HttpHandler handler, ProxyRouter proxy = {},
+                      TunnelRegistry* tunnels = nullptr);
   ~HttpServer();
   HttpServer(const HttpServer&) = delete;
   HttpServer& operator=(const HttpServer&) = delete;

@@ -70,11 +70,9 @@ json session_view(const Session& session, const ViewContext& context, UnixMillis
         format_rfc3339(session.preempt_at));
   }
   if (reachable) {
-    std::string base =
-        fmt::format("http://{}:{}/s/{}/", context.public_host, session.jupyter_port, session.id);
-    view["jupyter"] = {{"url", base + "?token=" + session.jupyter_token},
-                       {"base_url", base},
-                       {"token", session.jupyter_token}};
+    // Through the gateway, which signs the user in to Jupyter: no token in the link.
+    std::string base = fmt::format("{}/s/{}/", context.gateway_url, session.id);
+    view["jupyter"] = {{"url", base}};
     nlohmann::json host_key = nullptr;
     if (!session.ssh_host_key.empty()) {
       host_key = {{"key", session.ssh_host_key},

@@ -12,8 +12,9 @@ namespace gpupool::server {
 
 // Where users reach published session ports, and whether GPUs are simulated.
 struct ViewContext {
-  std::string public_host;  // host name or address for SSH and Jupyter links
+  std::string public_host;  // host name or address for SSH links
   bool simulated = false;
+  std::string gateway_url;  // e.g. "https://gpus.lab.example:8080": Jupyter links go here
 };
 
 // `now` gives the time left under a time limit, and the warning in its last 15 minutes.

@@ -32,17 +32,19 @@ def ssh(session, key, command, user=None, extra=()):
         capture_output=True, text=True, timeout=60)
 
 
-def run_in_kernel(session, code):
-    """Starts a kernel through Jupyter's REST API and runs `code` over the kernel WebSocket."""
-    jupyter = session["jupyter"]
-    base = jupyter["base_url"]
-    token = jupyter["token"]
+def run_in_kernel(session, code, api):
+    """Starts a kernel through the gateway's proxy to Jupyter's REST API, signed in with the
+    user's API token, and runs `code` over the kernel WebSocket (proxied too)."""
+    base = session["jupyter"]["url"]
+    authorization = "Bearer " + api.token
     import urllib.request
-    request = urllib.request.Request(f"{base}api/kernels?token={token}", method="POST", data=b"{}")
+    request = urllib.request.Request(f"{base}api/kernels", method="POST", data=b"{}",
+                                     headers={"Authorization": authorization})
     with urllib.request.urlopen(request, timeout=60) as response:
         kernel = json.loads(response.read())
-    ws_url = base.replace("http://", "ws://") + f"api/kernels/{kernel['id']}/channels?token={token}"
-    connection = websocket.create_connection(ws_url, timeout=60)
+    ws_url = base.replace("http://", "ws://") + f"api/kernels/{kernel['id']}/channels"
+    connection = websocket.create_connection(ws_url, timeout=60,
+                                             header=[f"Authorization: {authorization}"])
     try:
         message_id = uuid.uuid4().hex
         connection.send(json.dumps({
@@ -85,7 +87,7 @@ def test_user_gets_jupyter_and_ssh_and_keeps_a_home(server, make_user, key_pair)
     assert session["node"] == server.node
 
     # Jupyter: a real kernel runs code through Jupyter's own API.
-    assert run_in_kernel(session, "print(6 * 7)") == "42\n"
+    assert run_in_kernel(session, "print(6 * 7)", alice) == "42\n"
 
     # The host key the API reports is the one sshd presents.
     scanned = subprocess.run(["ssh-keyscan", "-t", "ed25519", "-p", str(session["ssh"]["port"]), "127.0.0.1"],

@@ -482,12 +482,15 @@ Status SqliteStore::upsert_node(const Node& node) {
   Lock lock(mutex_);
   auto statement = db_.prepare(
       "INSERT INTO nodes (name, address, gpus, cpus, memory_mb, port_min, port_max, driver_cuda, "
-      "simulated, last_seen, labels) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11) ON "
+      "simulated, last_seen, labels, jupyter_host) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, "
+      "?10, "
+      "?11, ?12) ON "
       "CONFLICT (name) "
       "DO UPDATE SET address = excluded.address, gpus = excluded.gpus, cpus = excluded.cpus, "
       "memory_mb = excluded.memory_mb, port_min = excluded.port_min, port_max = "
       "excluded.port_max, driver_cuda = excluded.driver_cuda, simulated = excluded.simulated, "
-      "last_seen = excluded.last_seen, labels = excluded.labels");
+      "last_seen = excluded.last_seen, labels = excluded.labels, jupyter_host = "
+      "excluded.jupyter_host");
   if (!statement) return statement.error();
   statement->bind(1, node.name)
       .bind(2, node.address)
@@ -499,7 +502,8 @@ Status SqliteStore::upsert_node(const Node& node) {
       .bind(8, node.driver_cuda)
       .bind(9, node.simulated)
       .bind(10, node.last_seen)
-      .bind(11, nlohmann::json(node.labels).dump());
+      .bind(11, nlohmann::json(node.labels).dump())
+      .bind(12, node.jupyter_host);
   return statement->run();
 }
 
@@ -517,7 +521,7 @@ Result<std::vector<Node>> SqliteStore::list_nodes() {
   Lock lock(mutex_);
   auto query = db_.prepare(
       "SELECT name, address, gpus, cpus, memory_mb, port_min, port_max, driver_cuda, simulated, "
-      "drained, last_seen, labels FROM nodes ORDER BY name");
+      "drained, last_seen, labels, jupyter_host FROM nodes ORDER BY name");
   if (!query) return query.error();
   return query->collect<Node>([](const Statement& row) {
     return Node{
@@ -532,7 +536,8 @@ Result<std::vector<Node>> SqliteStore::list_nodes() {
         row.column_int(8) != 0,
         row.column_int(9) != 0,
         nlohmann::json::parse(row.column_text(11)).get<std::map<std::string, std::string>>(),
-        row.column_int(10)};
+        row.column_int(10),
+        row.column_text(12)};
   });
 }
 
