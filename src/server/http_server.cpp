@@ -66,7 +66,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
  private:
   void read() {
     parser_.emplace();
-    parser_->body_limit(kMaxRequestBody);
+    // The parser checks Content-Length against the limit as the header ends, so it starts
+    // at the proxy's; on_header lowers it for everything else.
+    parser_->body_limit(kMaxProxiedBody);
     parser_->header_limit(kMaxRequestHeaders);
     stream_.expires_after(30s);
     http::async_read_header(
@@ -77,7 +79,11 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // Proxied requests may carry larger bodies (uploads into a session).
   void on_header(beast::error_code ec) {
     if (ec) return on_read(ec);
-    if (is_proxied(parser_->get().target())) parser_->body_limit(kMaxProxiedBody);
+    if (!is_proxied(parser_->get().target())) {
+      auto length = parser_->content_length();
+      if (length && *length > kMaxRequestBody) return on_read(http::error::body_limit);
+      parser_->body_limit(kMaxRequestBody);
+    }
     http::async_read(
         stream_, buffer_, *parser_,
         [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_read(ec); });
@@ -120,7 +126,10 @@ class Connection : public std::enable_shared_from_this<Connection> {
     try {
       if (is_proxied(exchange.path)) {
         ProxyDecision decision = proxy_(exchange);
-        if (!decision.reply) return start_relay(std::move(decision));
+        if (!decision.reply) {
+          request.body() = std::move(exchange.body);  // the relay sends it on
+          return start_relay(std::move(decision));
+        }
         reply = std::move(*decision.reply);
       } else {
         reply = handler_(exchange);

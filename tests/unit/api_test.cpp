@@ -16,8 +16,8 @@ constexpr const char* kKey =
 class Api : public ServiceFixture {
  protected:
   Api()
-      : api_({{"pool.example", true}, false, [] { return true; }}, *auth_, *sessions_, *store_,
-             clock_) {}
+      : api_({{"pool.example", true, "https://pool.example"}, false, [] { return true; }}, *auth_,
+             *sessions_, *store_, clock_) {}
 
   server::HttpReply call(const std::string& method, const std::string& path,
                          const std::string& body = "",
@@ -32,6 +32,12 @@ class Api : public ServiceFixture {
     exchange.headers = std::move(headers);
     exchange.headers.emplace_back("Host", "pool.example:8080");
     exchange.remote_address = "192.0.2.1";
+    if (exchange.path.starts_with("/s/")) {
+      auto decision = api_.route_proxy(exchange);
+      if (decision.reply) return *decision.reply;
+      proxied_ = decision;
+      return {200, "text/plain", "proxied", {}};
+    }
     return api_.handle(exchange);
   }
 
@@ -70,6 +76,7 @@ class Api : public ServiceFixture {
   }
 
   server::Api api_;
+  server::ProxyDecision proxied_;  // what the last proxied call() would have been sent to
 };
 
 TEST_F(Api, HealthNeedsNoLogin) {
@@ -198,9 +205,9 @@ TEST_F(Api, CreatesAndShowsASession) {
   EXPECT_EQ(shown["ssh"]["user"], "alice");
   EXPECT_EQ(shown["ssh"]["command"],
             "ssh -p " + std::to_string(shown["ssh"]["port"].get<int>()) + " alice@pool.example");
-  EXPECT_NE(shown["jupyter"]["url"].get<std::string>().find(
-                "/s/" + session["id"].get<std::string>() + "/?token="),
-            std::string::npos);
+  EXPECT_EQ(shown["jupyter"]["url"],
+            "https://pool.example/s/" + session["id"].get<std::string>() + "/")
+      << "through the gateway, with no Jupyter token in the link";
   EXPECT_EQ(shown["gpus"]["simulated"], true);
   EXPECT_TRUE(shown["ssh"]["host_key"].is_null()) << "no host key reported yet";
   sync({observed(session["id"], ObservedPhase::running, "", kKey)});
@@ -344,6 +351,94 @@ TEST(SessionRequest, DefaultsAndConversions) {
   EXPECT_EQ(request->memory_mb, 512);
   EXPECT_EQ(request->max_hours, 2.0);
   EXPECT_EQ(request->image_tag, "");
+}
+
+}  // namespace
+}  // namespace gpupool::testing
+
+#include "server/proxy_route.hpp"
+
+namespace gpupool::testing {
+namespace {
+
+TEST(SessionPath, AcceptsPlainPathsAndRefusesAnythingADecoderCouldReadOtherwise) {
+  for (const char* good : {"/s/abc123/", "/s/abc123/files/a%20b.txt", "/s/abc123/api/kernels"}) {
+    auto parsed = server::parse_session_path(good);
+    ASSERT_TRUE(parsed.ok()) << good;
+    EXPECT_EQ(parsed->session_id, "abc123");
+    EXPECT_FALSE(parsed->bare);
+  }
+  EXPECT_TRUE(server::parse_session_path("/s/abc123")->bare);
+  for (const char* bad : {"/s/abc/../other/", "/s/abc/..", "/s/abc/./x", "/s/abc/%2e%2e/x",
+                          "/s/abc/%2E./x", "/s/abc%2Fother/", "/s/abc/%252e%252e/", "/s//abc/",
+                          "/s/abc//x", "/s/ABC/", "/s/abc\\x", "/s/abc/%5c..", "/s/abc/%00", "/s/",
+                          "/s", "/sx/abc/", "/s/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa/"}) {
+    EXPECT_FALSE(server::parse_session_path(bad).ok()) << bad;
+  }
+}
+
+class Proxy : public Api {
+ protected:
+  // A running session of alice's; returns its id.
+  std::string running_session() {
+    auto created = as(token_for("alice"), "POST", "/api/v1/sessions", R"({"gpus":1})");
+    auto id = json::parse(created.body)["id"].get<std::string>();
+    sync({observed(id, ObservedPhase::running, "")});
+    return id;
+  }
+};
+
+TEST_F(Proxy, OwnerAndAdminsPassEveryoneElseGets404) {
+  auto id = running_session();
+  std::string path = "/s/" + id + "/tree?sort=name";
+  EXPECT_EQ(call("GET", path).status, 404) << "anonymous";
+  EXPECT_EQ(as(token_for("bob"), "GET", path).status, 404) << "another user";
+  EXPECT_EQ(as("gp_forged", "GET", path).status, 404) << "a forged token";
+  EXPECT_EQ(as(token_for("root-admin"), "GET", path).status, 200) << "an admin";
+  EXPECT_EQ(as(token_for("alice"), "GET", "/s/zzzzzzzzzzzzz/tree").status, 404) << "no such id";
+
+  ASSERT_EQ(as(token_for("alice"), "GET", path).status, 200);
+  Session session = fetch(id);
+  EXPECT_EQ(proxied_.host, "node-1.example") << "the upstream comes from the store";
+  EXPECT_EQ(proxied_.port, session.jupyter_port);
+  EXPECT_EQ(proxied_.target, path);
+  ASSERT_EQ(proxied_.set_headers.size(), 1u);
+  EXPECT_EQ(proxied_.set_headers[0].second, "token " + session.jupyter_token);
+  EXPECT_EQ(proxied_.strip_cookies, std::vector<std::string>{server::kSessionCookie});
+}
+
+TEST_F(Proxy, CookieLoginsNeedOurOriginForWritesAndWebSockets) {
+  auto id = running_session();
+  auto login = login_as("alice");
+  std::string path = "/s/" + id + "/api/kernels";
+  EXPECT_EQ(call("POST", path, "{}", {{"Cookie", login.cookie}}).status, 200)
+      << "Jupyter's own pages send no gateway CSRF header";
+  EXPECT_EQ(call("POST", path, "{}", {{"Cookie", login.cookie}, {"Origin", "https://evil.example"}})
+                .status,
+            403);
+  EXPECT_EQ(
+      call("GET", path + "/k/channels", "",
+           {{"Cookie", login.cookie}, {"Upgrade", "websocket"}, {"Origin", "https://evil.example"}})
+          .status,
+      403);
+  EXPECT_EQ(call("GET", path + "/k/channels", "",
+                 {{"Cookie", login.cookie},
+                  {"Upgrade", "websocket"},
+                  {"Origin", "http://pool.example:8080"}})
+                .status,
+            200);
+  EXPECT_EQ(proxied_.credential.empty(), false) << "logout can close it";
+}
+
+TEST_F(Proxy, BarePathsRedirectAndStoppedSessionsSaySo) {
+  auto id = running_session();
+  auto token = token_for("alice");
+  auto bare = as(token, "GET", "/s/" + id);
+  EXPECT_EQ(bare.status, 302);
+  EXPECT_EQ(bare.headers.at(0).second, "/s/" + id + "/");
+  EXPECT_EQ(as(token, "GET", "/s/" + id + "/../" + id + "/").status, 400);
+  ASSERT_EQ(as(token, "DELETE", "/api/v1/sessions/" + id).status, 200);
+  EXPECT_EQ(as(token, "GET", "/s/" + id + "/tree").status, 503);
 }
 
 }  // namespace
