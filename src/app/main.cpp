@@ -82,6 +82,9 @@ int main(int argc, char** argv) {
   auto* stop_command = app.add_subcommand("stop", "stop a session (the home volume is kept)");
   stop_command->add_option("id", session_id, "session id")->required();
 
+  auto* open_command =
+      app.add_subcommand("open", "open a running session's Jupyter (through the gateway's login)");
+  open_command->add_option("id", session_id, "session id")->required();
   auto* ssh_command = app.add_subcommand(
       "ssh", "open an SSH shell in a running session: gpupool ssh ID [ssh options --] [command]");
   ssh_command->add_option("id", session_id, "session id")->required();
@@ -176,6 +179,7 @@ int main(int argc, char** argv) {
   if (*ls_command) return gpupool::cli::list(everyone);
   if (*stop_command) return gpupool::cli::stop(session_id);
   if (*ssh_command) return gpupool::cli::ssh(session_id, ssh_command->remaining());
+  if (*open_command) return gpupool::cli::open(session_id);
   if (*images_command) return gpupool::cli::images();
   if (*pool_command) return gpupool::cli::pool();
   return 0;

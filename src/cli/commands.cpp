@@ -1,5 +1,8 @@
 #include "cli/commands.hpp"
 
+#include <spawn.h>
+#include <sys/wait.h>
+
 #include <termios.h>
 #include <unistd.h>
 
@@ -197,6 +200,34 @@ int ssh(const std::string& id, const std::vector<std::string>& extra) {
   argv.push_back(nullptr);
   execvp("ssh", argv.data());
   return report(make_error(ErrorCode::unavailable, "cannot run ssh: is openssh-client installed?"));
+}
+
+int open(const std::string& id) {
+  auto config = load_config();
+  if (!config) return report(config.error());
+  auto session = api_call(*config, "GET", "/api/v1/sessions/" + id);
+  if (!session) return report(session.error());
+  if (!(*session)["jupyter"].is_object()) {
+    return report(make_error(
+        ErrorCode::conflict,
+        fmt::format("session {} is {}, not running", id, (*session)["state"].get<std::string>())));
+  }
+  std::string url = (*session)["jupyter"]["url"].get<std::string>();
+  std::cout << url << "\n";
+  // A desktop gets the page in its browser; elsewhere the link is the answer.
+  const char* browser = std::getenv("BROWSER");
+  bool desktop = std::getenv("DISPLAY") != nullptr || std::getenv("WAYLAND_DISPLAY") != nullptr;
+  if (browser == nullptr && !desktop) return 0;
+  std::string opener = browser != nullptr ? browser : "xdg-open";
+  std::vector<char*> argv = {opener.data(), url.data(), nullptr};
+  pid_t child = 0;
+  if (posix_spawnp(&child, opener.c_str(), nullptr, nullptr, argv.data(), environ) != 0) {
+    std::cerr << "could not start " << opener << "; open the link above yourself\n";
+    return 0;
+  }
+  int status = 0;
+  waitpid(child, &status, 0);
+  return 0;
 }
 
 int images() {

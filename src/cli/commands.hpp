@@ -26,6 +26,9 @@ int run(const RunOptions& options);
 int list(bool everyone);
 int stop(const std::string& id);
 int ssh(const std::string& id, const std::vector<std::string>& extra);
+// Prints the session's Jupyter link (through the gateway) and opens it in a desktop browser
+// ($BROWSER, or xdg-open under X11/Wayland).
+int open(const std::string& id);
 int images();
 int pool();
 

@@ -166,7 +166,9 @@ def make_user(server, admin):
         status, body = admin.post("/api/v1/users", {"username": name, "password": password})
         assert status == 201, body
         created_volumes.append("gpupool-home-" + name)
-        return name, Api(server.base, mint_token(server.base, name, password))
+        api = Api(server.base, mint_token(server.base, name, password))
+        api.password = password
+        return name, api
     yield create
     for volume in created_volumes:
         docker("volume", "rm", "-f", volume)

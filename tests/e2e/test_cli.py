@@ -6,8 +6,8 @@ import tempfile
 from conftest import BINARY, ADMIN_PASSWORD
 
 
-def cli(home, *args, stdin=None):
-    env = dict(os.environ, HOME=home, XDG_CONFIG_HOME=os.path.join(home, ".config"))
+def cli(home, *args, stdin=None, extra_env=None):
+    env = dict(os.environ, HOME=home, XDG_CONFIG_HOME=os.path.join(home, ".config"), **(extra_env or {}))
     env.pop("GPUPOOL_URL", None)
     env.pop("GPUPOOL_TOKEN", None)
     return subprocess.run([BINARY, *args], input=stdin, capture_output=True, text=True, env=env, timeout=300)
@@ -47,6 +47,19 @@ def test_cli_login_run_ls_ssh_stop(server, admin):
     shell = cli(home, "ssh", session_id, "-o", "BatchMode=yes", "-i", key, "--", "whoami")
     assert shell.returncode == 0, shell.stderr
     assert shell.stdout.strip() == "admin"
+
+    # `gpupool open ID`: the gateway's link, handed to $BROWSER.
+    opened = os.path.join(home, "opened")
+    browser = os.path.join(home, "browser")
+    with open(browser, "w") as handle:
+        handle.write(f"#!/bin/sh\necho \"$1\" > {opened}\n")
+    os.chmod(browser, 0o755)
+    env_browser = dict(BROWSER=browser)
+    shown = cli(home, "open", session_id, extra_env=env_browser)
+    assert shown.returncode == 0, shown.stderr
+    assert shown.stdout.strip() == f"{server.base}/s/{session_id}/"
+    with open(opened) as handle:
+        assert handle.read().strip() == shown.stdout.strip()
 
     assert "A100-80GB" in cli(home, "pool").stdout
     assert "pytorch1.13-cpu-debian12-runtime" in cli(home, "images").stdout
