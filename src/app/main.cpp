@@ -25,6 +25,10 @@ int main(int argc, char** argv) {
   up_command->add_option("--public-url", up.public_url,
                          "where users reach this gateway, e.g. https://gpus.example.org "
                          "(default: http://PUBLIC-HOST:PORT)");
+  up_command->add_option("--tls-cert", up.tls_cert,
+                         "PEM certificate chain: serve HTTPS (with --tls-key); cookies become "
+                         "Secure and HSTS is sent");
+  up_command->add_option("--tls-key", up.tls_key, "PEM private key for --tls-cert");
   up_command->add_option("--node-name", up.node_name, "this node's name (default: hostname)");
   up_command->add_option("--port-range", up.port_range, "host ports for session Jupyter/SSH")
       ->capture_default_str();

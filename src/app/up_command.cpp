@@ -207,8 +207,12 @@ int run_up(const UpOptions& options) {
   agent_settings.container.jupyter_publish_ip = "127.0.0.1";
   agent::Agent agent(agent_settings, channel, **engine, **probe);
 
+  bool tls = !options.tls_cert.empty() || !options.tls_key.empty();
+  if (tls && (options.tls_cert.empty() || options.tls_key.empty()))
+    return fail("--tls-cert and --tls-key go together");
   server::ApiSettings api_settings;
   api_settings.view = {public_host, inventory->simulated, ""};
+  api_settings.secure_cookies = tls;
   api_settings.ready = [&agent, &store] {
     auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
                    std::chrono::steady_clock::now().time_since_epoch())
@@ -223,11 +227,16 @@ int run_up(const UpOptions& options) {
       [&api](const server::HttpExchange& exchange) { return api->handle(exchange); },
       [&api](const server::HttpExchange& exchange) { return api->route_proxy(exchange); },
       &tunnels);
+  if (tls) {
+    if (auto loaded = http.use_tls(options.tls_cert, options.tls_key); !loaded)
+      return fail(loaded.error().message);
+  }
   auto bound = http.listen(listen->host, listen->port);
   if (!bound) return fail(bound.error().message);
-  api_settings.view.gateway_url = options.public_url.empty()
-                                      ? fmt::format("http://{}:{}", public_host, *bound)
-                                      : options.public_url;
+  api_settings.view.gateway_url =
+      options.public_url.empty()
+          ? fmt::format("{}://{}:{}", tls ? "https" : "http", public_host, *bound)
+          : options.public_url;
   api.emplace(api_settings, auth, sessions, **store, clock);
   int threads = options.http_threads > 0
                     ? options.http_threads
@@ -243,8 +252,7 @@ int run_up(const UpOptions& options) {
     spdlog::info("{} NVIDIA GPU(s), driver supports CUDA {}", inventory->gpus.size(),
                  inventory->driver_cuda);
   }
-  spdlog::info("gpupool is up: http://{}:{}/ (data in {})",
-               listen->host == "0.0.0.0" ? public_host : listen->host, *bound, data_dir.string());
+  spdlog::info("gpupool is up: {}/ (data in {})", api_settings.view.gateway_url, data_dir.string());
   std::cout << fmt::format("listening on port {}", *bound) << std::endl;
 
   int signal_number = 0;

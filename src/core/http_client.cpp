@@ -5,6 +5,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/local/stream_protocol.hpp>
+#include <boost/asio/ssl.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http.hpp>
 #include <charconv>
@@ -30,6 +31,11 @@ Result<HttpEndpoint> parse_http_endpoint(const std::string& address) {
   }
   std::string rest = address;
   if (rest.starts_with("http://")) rest = rest.substr(7);
+  if (rest.starts_with("https://")) {
+    rest = rest.substr(8);
+    endpoint.tls = true;
+    endpoint.port = 443;
+  }
   while (!rest.empty() && rest.back() == '/') rest.pop_back();
   auto colon = rest.rfind(':');
   if (colon == std::string::npos) {
@@ -145,7 +151,39 @@ Result<HttpResponse> http_call(const HttpEndpoint& endpoint, const HttpRequest& 
         ErrorCode::unavailable,
         fmt::format("cannot connect to {}:{}: {}", endpoint.host, endpoint.port, ec.message()));
   }
-  return exchange(io, socket, endpoint, request, timeout, response_limit);
+  if (!endpoint.tls) return exchange(io, socket, endpoint, request, timeout, response_limit);
+
+  asio::ssl::context context(asio::ssl::context::tls_client);
+  context.set_default_verify_paths(ec);
+  if (const char* ca_file = std::getenv("GPUPOOL_CA_FILE"); ca_file != nullptr && *ca_file) {
+    context.load_verify_file(ca_file, ec);
+    if (ec) {
+      return make_error(ErrorCode::invalid_argument,
+                        fmt::format("GPUPOOL_CA_FILE {}: {}", ca_file, ec.message()));
+    }
+  }
+  context.set_verify_mode(asio::ssl::verify_peer);
+  context.set_verify_callback(asio::ssl::host_name_verification(endpoint.host));
+  asio::ssl::stream<asio::ip::tcp::socket> stream(std::move(socket), context);
+  SSL_set_tlsext_host_name(stream.native_handle(), endpoint.host.c_str());
+  bool shaken = false;
+  stream.async_handshake(asio::ssl::stream_base::client, [&](error_code handshake_ec) {
+    ec = handshake_ec;
+    shaken = true;
+  });
+  io.run_for(timeout);
+  io.restart();
+  if (!shaken) {
+    return make_error(ErrorCode::unavailable,
+                      fmt::format("TLS with {}:{} timed out", endpoint.host, endpoint.port));
+  }
+  if (ec) {
+    return make_error(ErrorCode::unavailable,
+                      fmt::format("TLS with {}:{} failed: {} (is its certificate trusted? "
+                                  "GPUPOOL_CA_FILE names a CA file to trust)",
+                                  endpoint.host, endpoint.port, ec.message()));
+  }
+  return exchange(io, stream, endpoint, request, timeout, response_limit);
 }
 
 }  // namespace gpupool

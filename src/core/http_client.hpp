@@ -15,12 +15,15 @@
 
 namespace gpupool {
 
-// Where to connect: "unix:///var/run/docker.sock" or "http://host:port".
+// Where to connect: "unix:///var/run/docker.sock", "http://host:port" or "https://host:port".
 struct HttpEndpoint {
   bool is_unix = false;
   std::string socket_path;  // when is_unix
   std::string host;         // when TCP; also sent as the Host header
   std::uint16_t port = 80;
+  // HTTPS: the server's certificate must verify against the system's CAs, or against
+  // the PEM file named by $GPUPOOL_CA_FILE (e.g. a lab's own gateway certificate).
+  bool tls = false;
 };
 
 Result<HttpEndpoint> parse_http_endpoint(const std::string& address);

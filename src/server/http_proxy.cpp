@@ -6,6 +6,7 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
 #include <boost/beast/websocket/rfc6455.hpp>
 
 #include <fmt/format.h>
@@ -85,11 +86,14 @@ http::request<http::string_body> upstream_request(ClientRequest& request,
 
 }  // namespace
 
+namespace {
+
 // A spliced WebSocket connection: bytes both ways until either side closes.
-class Tunnel : public std::enable_shared_from_this<Tunnel> {
+template <class Client>
+class SplicedTunnel : public Tunnel, public std::enable_shared_from_this<SplicedTunnel<Client>> {
  public:
-  Tunnel(beast::tcp_stream& client, beast::tcp_stream upstream, TunnelRegistry& registry,
-         std::string credential, std::function<void(bool)> done)
+  SplicedTunnel(Client& client, beast::tcp_stream upstream, TunnelRegistry& registry,
+                std::string credential, std::function<void(bool)> done)
       : client_(client),
         upstream_(std::move(upstream)),
         registry_(registry),
@@ -98,21 +102,21 @@ class Tunnel : public std::enable_shared_from_this<Tunnel> {
 
   // `to_upstream`/`to_client`: bytes already read past the handshake on either side.
   void start(std::string to_upstream, std::string to_client) {
-    client_.expires_never();
+    beast::get_lowest_layer(client_).expires_never();
     upstream_.expires_never();
-    registry_.add(credential_, shared_from_this());
+    registry_.add(credential_, this->shared_from_this());
     pump(client_, upstream_, client_piece_, std::move(to_upstream));
     pump(upstream_, client_, upstream_piece_, std::move(to_client));
   }
 
-  void close() {
-    asio::post(client_.get_executor(), [self = shared_from_this()] { self->shut(); });
+  void close() override {
+    asio::post(client_.get_executor(), [self = this->shared_from_this()] { self->shut(); });
   }
 
  private:
-  void pump(beast::tcp_stream& from, beast::tcp_stream& to, std::array<char, kPiece>& piece,
-            std::string pending) {
-    auto self = shared_from_this();
+  template <class From, class To>
+  void pump(From& from, To& to, std::array<char, kPiece>& piece, std::string pending) {
+    auto self = this->shared_from_this();
     if (!pending.empty()) {
       auto data = std::make_shared<std::string>(std::move(pending));
       asio::async_write(to, asio::buffer(*data),
@@ -135,7 +139,7 @@ class Tunnel : public std::enable_shared_from_this<Tunnel> {
 
   void shut() {
     beast::error_code ignored;
-    client_.socket().shutdown(tcp::socket::shutdown_both, ignored);
+    beast::get_lowest_layer(client_).socket().shutdown(tcp::socket::shutdown_both, ignored);
     upstream_.socket().shutdown(tcp::socket::shutdown_both, ignored);
     upstream_.socket().close(ignored);
   }
@@ -148,7 +152,7 @@ class Tunnel : public std::enable_shared_from_this<Tunnel> {
     done_(false);
   }
 
-  beast::tcp_stream& client_;
+  Client& client_;
   beast::tcp_stream upstream_;
   TunnelRegistry& registry_;
   std::string credential_;
@@ -157,6 +161,8 @@ class Tunnel : public std::enable_shared_from_this<Tunnel> {
   std::array<char, kPiece> upstream_piece_{};
   int finished_ = 0;
 };
+
+}  // namespace
 
 void TunnelRegistry::add(const std::string& credential, const std::shared_ptr<Tunnel>& tunnel) {
   std::lock_guard lock(mutex_);
@@ -194,9 +200,10 @@ std::size_t TunnelRegistry::open_count() const {
 namespace {
 
 // One proxied exchange: connect, send the request, stream the answer back.
-class Relay : public std::enable_shared_from_this<Relay> {
+template <class Client>
+class Relay : public std::enable_shared_from_this<Relay<Client>> {
  public:
-  Relay(beast::tcp_stream& client, beast::flat_buffer& client_buffer, ClientRequest request,
+  Relay(Client& client, beast::flat_buffer& client_buffer, ClientRequest request,
         ProxyDecision decision, TunnelRegistry& registry, std::function<void(bool)> done)
       : client_(client),
         client_buffer_(client_buffer),
@@ -209,7 +216,7 @@ class Relay : public std::enable_shared_from_this<Relay> {
         upstream_(client.get_executor()),
         done_(std::move(done)) {
     beast::error_code ignored;
-    auto remote = client.socket().remote_endpoint(ignored);
+    auto remote = beast::get_lowest_layer(client).socket().remote_endpoint(ignored);
     std::string address = ignored ? "" : remote.address().to_string();
     request_ = upstream_request(request, decision_, upgrade_, address);
   }
@@ -217,7 +224,8 @@ class Relay : public std::enable_shared_from_this<Relay> {
   void start() {
     resolver_.async_resolve(
         decision_.host, std::to_string(decision_.port),
-        [self = shared_from_this()](beast::error_code ec, tcp::resolver::results_type results) {
+        [self = this->shared_from_this()](beast::error_code ec,
+                                          tcp::resolver::results_type results) {
           if (ec) return self->fail("cannot resolve the session's node");
           self->upstream_.expires_after(kConnectTimeout);
           self->upstream_.async_connect(
@@ -232,7 +240,7 @@ class Relay : public std::enable_shared_from_this<Relay> {
   void send() {
     upstream_.expires_after(kUpstreamTimeout);
     http::async_write(upstream_, request_,
-                      [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                      [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
                         if (ec) return self->fail("the session's Jupyter closed the connection");
                         self->read_header();
                       });
@@ -243,7 +251,7 @@ class Relay : public std::enable_shared_from_this<Relay> {
     parser_.header_limit(64 * 1024);
     parser_.skip(head_);
     http::async_read_header(upstream_, upstream_buffer_, parser_,
-                            [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                            [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
                               if (ec) return self->fail("the session's Jupyter did not answer");
                               self->on_header();
                             });
@@ -274,7 +282,7 @@ class Relay : public std::enable_shared_from_this<Relay> {
     body.size = piece_.size();
     upstream_.expires_after(kUpstreamTimeout);
     http::async_read(upstream_, upstream_buffer_, parser_,
-                     [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                     [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
                        if (ec == http::error::need_buffer) ec = {};
                        if (ec) return self->abort();
                        auto& body = self->parser_.get().body();
@@ -286,9 +294,9 @@ class Relay : public std::enable_shared_from_this<Relay> {
   }
 
   void write_piece() {
-    client_.expires_after(kUpstreamTimeout);
+    beast::get_lowest_layer(client_).expires_after(kUpstreamTimeout);
     http::async_write(client_, *serializer_,
-                      [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                      [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
                         if (ec == http::error::need_buffer) ec = {};
                         if (ec) return self->abort();
                         if (self->serializer_->is_done() || self->parser_.is_done())
@@ -303,15 +311,15 @@ class Relay : public std::enable_shared_from_this<Relay> {
     header->result(http::status::switching_protocols);
     header->version(11);
     for (const auto& field : parser_.get()) header->insert(field.name_string(), field.value());
-    auto self = shared_from_this();
+    auto self = this->shared_from_this();
     http::async_write(client_, *header, [self, header](beast::error_code ec, std::size_t) {
       if (ec) return self->abort();
       std::string to_client = beast::buffers_to_string(self->upstream_buffer_.data());
       std::string to_upstream = beast::buffers_to_string(self->client_buffer_.data());
       self->client_buffer_.consume(self->client_buffer_.size());
-      auto tunnel =
-          std::make_shared<Tunnel>(self->client_, std::move(self->upstream_), self->registry_,
-                                   self->decision_.credential, std::move(self->done_));
+      auto tunnel = std::make_shared<SplicedTunnel<Client>>(
+          self->client_, std::move(self->upstream_), self->registry_, self->decision_.credential,
+          std::move(self->done_));
       tunnel->start(std::move(to_upstream), std::move(to_client));
     });
   }
@@ -326,11 +334,12 @@ class Relay : public std::enable_shared_from_this<Relay> {
     response->body() = page.body;
     response->keep_alive(client_keep_alive_ && !upgrade_);
     response->prepare_payload();
-    client_.expires_after(30s);
-    http::async_write(client_, *response,
-                      [self = shared_from_this(), response](beast::error_code ec, std::size_t) {
-                        self->finish(!ec && response->keep_alive());
-                      });
+    beast::get_lowest_layer(client_).expires_after(30s);
+    http::async_write(
+        client_, *response,
+        [self = this->shared_from_this(), response](beast::error_code ec, std::size_t) {
+          self->finish(!ec && response->keep_alive());
+        });
   }
 
   // Mid-answer failures cannot be reported any more: the client connection just ends.
@@ -342,7 +351,7 @@ class Relay : public std::enable_shared_from_this<Relay> {
     if (done_) std::exchange(done_, nullptr)(keep_alive);
   }
 
-  beast::tcp_stream& client_;
+  Client& client_;
   beast::flat_buffer& client_buffer_;
   bool upgrade_;
   bool head_;
@@ -365,8 +374,16 @@ class Relay : public std::enable_shared_from_this<Relay> {
 void relay(beast::tcp_stream& client, beast::flat_buffer& client_buffer, ClientRequest request,
            ProxyDecision decision, TunnelRegistry& registry,
            std::function<void(bool keep_alive)> done) {
-  std::make_shared<Relay>(client, client_buffer, std::move(request), std::move(decision), registry,
-                          std::move(done))
+  std::make_shared<Relay<beast::tcp_stream>>(client, client_buffer, std::move(request),
+                                             std::move(decision), registry, std::move(done))
+      ->start();
+}
+
+void relay(TlsStream& client, beast::flat_buffer& client_buffer, ClientRequest request,
+           ProxyDecision decision, TunnelRegistry& registry,
+           std::function<void(bool keep_alive)> done) {
+  std::make_shared<Relay<TlsStream>>(client, client_buffer, std::move(request), std::move(decision),
+                                     registry, std::move(done))
       ->start();
 }
 

@@ -23,6 +23,7 @@
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http/message.hpp>
 #include <boost/beast/http/string_body.hpp>
+#include <boost/beast/ssl/ssl_stream.hpp>
 
 #include "server/http_server.hpp"
 
@@ -42,7 +43,12 @@ struct ProxyDecision {
   std::string credential;  // whose login this rides on; logout closes its tunnels
 };
 
-class Tunnel;
+// An open WebSocket tunnel, as the registry sees it.
+class Tunnel {
+ public:
+  virtual ~Tunnel() = default;
+  virtual void close() = 0;  // from any thread
+};
 
 // Open WebSocket tunnels by credential. Thread-safe.
 class TunnelRegistry {
@@ -59,6 +65,7 @@ class TunnelRegistry {
 };
 
 using ClientRequest = boost::beast::http::request<boost::beast::http::string_body>;
+using TlsStream = boost::beast::ssl_stream<boost::beast::tcp_stream>;
 
 // Relays one request to decision's upstream and the answer back. `done(keep_alive)` is called
 // once on the client stream's executor when the exchange is over (for an upgrade, when the
@@ -66,6 +73,9 @@ using ClientRequest = boost::beast::http::request<boost::beast::http::string_bod
 // until then.
 void relay(boost::beast::tcp_stream& client, boost::beast::flat_buffer& client_buffer,
            ClientRequest request, ProxyDecision decision, TunnelRegistry& registry,
+           std::function<void(bool keep_alive)> done);
+void relay(TlsStream& client, boost::beast::flat_buffer& client_buffer, ClientRequest request,
+           ProxyDecision decision, TunnelRegistry& registry,
            std::function<void(bool keep_alive)> done);
 
 // The page for an upstream that does not answer.

@@ -7,6 +7,7 @@
 #include <boost/asio/strand.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
 #include <thread>
 
 #include <fmt/format.h>
@@ -33,9 +34,11 @@ std::string HttpExchange::header(std::string_view name) const {
 namespace {
 
 http::response<http::string_body> to_beast(const HttpReply& reply, unsigned version,
-                                           bool keep_alive) {
+                                           bool keep_alive, bool tls) {
   http::response<http::string_body> response{static_cast<http::status>(reply.status), version};
   response.set(http::field::server, "gpupool");
+  // Under TLS, browsers are told to never use plain HTTP here again.
+  if (tls) response.set(http::field::strict_transport_security, "max-age=31536000");
   response.set(http::field::content_type, reply.content_type);
   response.set("X-Content-Type-Options", "nosniff");
   response.set(http::field::cache_control, "no-store");
@@ -53,14 +56,28 @@ HttpReply plain_error(int status, std::string_view code, std::string_view messag
           {}};
 }
 
-class Connection : public std::enable_shared_from_this<Connection> {
+// One client connection; Stream is beast::tcp_stream, or TlsStream under TLS.
+template <class Stream>
+class Connection : public std::enable_shared_from_this<Connection<Stream>> {
  public:
-  Connection(tcp::socket socket, const HttpHandler& handler, const ProxyRouter& proxy,
+  static constexpr bool kTls = !std::is_same_v<Stream, beast::tcp_stream>;
+
+  Connection(Stream stream, const HttpHandler& handler, const ProxyRouter& proxy,
              TunnelRegistry* tunnels)
-      : stream_(std::move(socket)), handler_(handler), proxy_(proxy), tunnels_(tunnels) {}
+      : stream_(std::move(stream)), handler_(handler), proxy_(proxy), tunnels_(tunnels) {}
 
   void start() {
-    asio::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->read(); });
+    asio::dispatch(stream_.get_executor(), [self = this->shared_from_this()] {
+      if constexpr (kTls) {
+        beast::get_lowest_layer(self->stream_).expires_after(30s);
+        self->stream_.async_handshake(asio::ssl::stream_base::server, [self](beast::error_code ec) {
+          if (ec) return self->close();
+          self->read();
+        });
+      } else {
+        self->read();
+      }
+    });
   }
 
  private:
@@ -70,10 +87,11 @@ class Connection : public std::enable_shared_from_this<Connection> {
     // at the proxy's; on_header lowers it for everything else.
     parser_->body_limit(kMaxProxiedBody);
     parser_->header_limit(kMaxRequestHeaders);
-    stream_.expires_after(30s);
-    http::async_read_header(
-        stream_, buffer_, *parser_,
-        [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_header(ec); });
+    beast::get_lowest_layer(stream_).expires_after(30s);
+    http::async_read_header(stream_, buffer_, *parser_,
+                            [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
+                              self->on_header(ec);
+                            });
   }
 
   // Proxied requests may carry larger bodies (uploads into a session).
@@ -84,9 +102,10 @@ class Connection : public std::enable_shared_from_this<Connection> {
       if (length && *length > kMaxRequestBody) return on_read(http::error::body_limit);
       parser_->body_limit(kMaxRequestBody);
     }
-    http::async_read(
-        stream_, buffer_, *parser_,
-        [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_read(ec); });
+    http::async_read(stream_, buffer_, *parser_,
+                     [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
+                       self->on_read(ec);
+                     });
   }
 
   bool is_proxied(std::string_view target) const {
@@ -119,7 +138,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
     }
     exchange.body = std::move(request.body());
     beast::error_code endpoint_error;
-    auto remote = stream_.socket().remote_endpoint(endpoint_error);
+    auto remote = beast::get_lowest_layer(stream_).socket().remote_endpoint(endpoint_error);
     if (!endpoint_error) exchange.remote_address = remote.address().to_string();
 
     HttpReply reply;
@@ -139,16 +158,16 @@ class Connection : public std::enable_shared_from_this<Connection> {
       spdlog::error("handler for {} {} threw: {}", exchange.method, exchange.path, error.what());
       reply = plain_error(500, "internal", "internal error");
     }
-    write(to_beast(reply, request.version(), request.keep_alive()));
+    write(to_beast(reply, request.version(), request.keep_alive(), kTls));
   }
 
   void write(http::response<http::string_body> response) {
     auto shared = std::make_shared<http::response<http::string_body>>(std::move(response));
     bool keep_alive = shared->keep_alive();
-    stream_.expires_after(30s);
+    beast::get_lowest_layer(stream_).expires_after(30s);
     http::async_write(
         stream_, *shared,
-        [self = shared_from_this(), shared, keep_alive](beast::error_code ec, std::size_t) {
+        [self = this->shared_from_this(), shared, keep_alive](beast::error_code ec, std::size_t) {
           if (ec || !keep_alive) return self->close();
           self->read();
         });
@@ -156,20 +175,20 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
   void start_relay(ProxyDecision decision) {
     relay(stream_, buffer_, parser_->release(), std::move(decision), *tunnels_,
-          [self = shared_from_this()](bool keep_alive) {
+          [self = this->shared_from_this()](bool keep_alive) {
             if (keep_alive) return self->read();
             self->close();
           });
   }
 
-  void reply_and_close(const HttpReply& reply) { write(to_beast(reply, 11, false)); }
+  void reply_and_close(const HttpReply& reply) { write(to_beast(reply, 11, false, kTls)); }
 
   void close() {
     beast::error_code ignored;
-    stream_.socket().shutdown(tcp::socket::shutdown_both, ignored);
+    beast::get_lowest_layer(stream_).socket().shutdown(tcp::socket::shutdown_both, ignored);
   }
 
-  beast::tcp_stream stream_;
+  Stream stream_;
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
   const HttpHandler& handler_;
@@ -183,10 +202,22 @@ struct HttpServer::Impl {
   Impl(HttpHandler h, ProxyRouter p, TunnelRegistry* t)
       : handler(std::move(h)), proxy(std::move(p)), tunnels(t), acceptor(io) {}
 
+  void connect(tcp::socket socket) {
+    if (tls) {
+      std::make_shared<Connection<TlsStream>>(TlsStream(std::move(socket), *tls), handler, proxy,
+                                              tunnels)
+          ->start();
+    } else {
+      std::make_shared<Connection<beast::tcp_stream>>(beast::tcp_stream(std::move(socket)), handler,
+                                                      proxy, tunnels)
+          ->start();
+    }
+  }
+
   void accept() {
     acceptor.async_accept(asio::make_strand(io), [this](beast::error_code ec, tcp::socket socket) {
       if (ec == asio::error::operation_aborted) return;
-      if (!ec) std::make_shared<Connection>(std::move(socket), handler, proxy, tunnels)->start();
+      if (!ec) connect(std::move(socket));
       accept();
     });
   }
@@ -194,6 +225,7 @@ struct HttpServer::Impl {
   HttpHandler handler;
   ProxyRouter proxy;
   TunnelRegistry* tunnels;
+  std::optional<asio::ssl::context> tls;
   asio::io_context io;
   tcp::acceptor acceptor;
   std::vector<std::thread> threads;
@@ -222,6 +254,27 @@ Result<std::uint16_t> HttpServer::listen(const std::string& host, std::uint16_t 
                       fmt::format("cannot listen on {}:{}: {}", host, port, ec.message()));
   }
   return acceptor.local_endpoint().port();
+}
+
+Status HttpServer::use_tls(const std::string& certificate_chain_file,
+                           const std::string& private_key_file) {
+  asio::ssl::context context(asio::ssl::context::tls_server);
+  context.set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
+                      asio::ssl::context::no_sslv3 | asio::ssl::context::no_tlsv1 |
+                      asio::ssl::context::no_tlsv1_1);
+  beast::error_code ec;
+  context.use_certificate_chain_file(certificate_chain_file, ec);
+  if (ec) {
+    return make_error(ErrorCode::invalid_argument,
+                      fmt::format("TLS certificate {}: {}", certificate_chain_file, ec.message()));
+  }
+  context.use_private_key_file(private_key_file, asio::ssl::context::pem, ec);
+  if (ec) {
+    return make_error(ErrorCode::invalid_argument,
+                      fmt::format("TLS private key {}: {}", private_key_file, ec.message()));
+  }
+  impl_->tls.emplace(std::move(context));
+  return {};
 }
 
 void HttpServer::start(int threads) {

@@ -55,6 +55,8 @@ class HttpServer {
   HttpServer(const HttpServer&) = delete;
   HttpServer& operator=(const HttpServer&) = delete;
 
+  // Serves HTTPS with this PEM certificate chain and key (call before start()).
+  Status use_tls(const std::string& certificate_chain_file, const std::string& private_key_file);
   // Binds host:port (port 0 picks a free one) and returns the bound port.
   Result<std::uint16_t> listen(const std::string& host, std::uint16_t port);
   // Serves on `threads` threads until stop(); returns at once.

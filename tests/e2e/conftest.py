@@ -32,9 +32,10 @@ def free_port():
 class Api:
     """JSON over HTTP with an optional bearer token; returns (status, parsed body)."""
 
-    def __init__(self, base, token=None):
+    def __init__(self, base, token=None, tls_context=None):
         self.base = base
         self.token = token
+        self.tls_context = tls_context
 
     def call(self, method, path, body=None, raw=None, headers=None):
         data = raw if raw is not None else (json.dumps(body).encode() if body is not None else None)
@@ -45,7 +46,7 @@ class Api:
         for key, value in (headers or {}).items():
             request.add_header(key, value)
         try:
-            with urllib.request.urlopen(request, timeout=60) as response:
+            with urllib.request.urlopen(request, timeout=60, context=self.tls_context) as response:
                 return response.status, json.loads(response.read() or b"null")
         except urllib.error.HTTPError as error:
             text = error.read()
@@ -62,15 +63,17 @@ class Api:
 
 
 class Server:
-    def __init__(self, admin_password=ADMIN_PASSWORD):
+    def __init__(self, admin_password=ADMIN_PASSWORD, extra_args=(), tls_context=None):
         self.admin_password = admin_password
+        self.extra_args = list(extra_args)
+        self.tls_context = tls_context  # the server speaks HTTPS, trusted through this
         self.data_dir = tempfile.mkdtemp(prefix="gpupool-e2e-")
         self.port = free_port()
         self.node = "e2e-" + secrets.token_hex(4)
         # Below Linux's ephemeral range (32768+), so no outgoing connection holds these ports.
         low = random.randrange(22000, 28000, 100)
         self.port_range = f"{low}-{low + 99}"
-        self.base = f"http://127.0.0.1:{self.port}"
+        self.base = f"{'https' if tls_context else 'http'}://127.0.0.1:{self.port}"
         self.process = None
         self.log_path = os.path.join(self.data_dir, "server.log")
 
@@ -86,12 +89,12 @@ class Server:
              "--port-range", self.port_range,
              # This test machine has 2 cores: let sessions share them (CPU limits stay per session).
              "--node-cpus", "64", "--node-memory-gb", "256", "--preemption-grace-seconds", "2",
-             "--node-label", "zone=e2e"],
+             "--node-label", "zone=e2e", *self.extra_args],
             stdout=log, stderr=subprocess.STDOUT, env=env)
         deadline = time.time() + 60
         while time.time() < deadline:
             assert self.process.poll() is None, "gpupool up exited:\n" + self.log()
-            status, _ = Api(self.base).get("/readyz") if self._answers() else (0, None)
+            status, _ = Api(self.base, tls_context=self.tls_context).get("/readyz") if self._answers() else (0, None)
             if status == 200:
                 return
             time.sleep(0.2)
@@ -141,16 +144,16 @@ def admin(server):
     return Api(server.base, mint_token(server.base, "admin", ADMIN_PASSWORD))
 
 
-def mint_token(base, username, password):
+def mint_token(base, username, password, tls_context=None):
     """Logs in with the password (cookie + CSRF token) and mints an API token, as the CLI does."""
     request = urllib.request.Request(base + "/api/v1/auth/login", method="POST",
                                      data=json.dumps({"username": username, "password": password}).encode())
-    with urllib.request.urlopen(request, timeout=30) as response:
+    with urllib.request.urlopen(request, timeout=30, context=tls_context) as response:
         cookie = response.headers["Set-Cookie"].split(";")[0]
         csrf = json.loads(response.read())["csrf_token"]
     request = urllib.request.Request(base + "/api/v1/tokens", method="POST", data=b"{}",
                                      headers={"Cookie": cookie, "X-CSRF-Token": csrf})
-    with urllib.request.urlopen(request, timeout=30) as response:
+    with urllib.request.urlopen(request, timeout=30, context=tls_context) as response:
         return json.loads(response.read())["token"]
 
 
