@@ -15,6 +15,7 @@ PACKAGES=(
   libgtest-dev libgmock-dev
   docker.io debootstrap openssh-client curl ca-certificates
   python3 python3-pytest python3-websocket python3-requests
+  openssl
 )
 
 missing=()

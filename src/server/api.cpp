@@ -96,6 +96,10 @@ HttpReply Api::route(const HttpExchange& exchange) {
     bool ready = settings_.ready && settings_.ready();
     return json_reply(ready ? 200 : 503, {{"status", ready ? "ready" : "not ready"}});
   }
+  if (path == "/" || path.starts_with("/ui/")) {
+    if (auto page = web_page(path); page && (method == "GET" || method == "HEAD")) return *page;
+    return error_reply(ErrorCode::not_found, "no such page");
+  }
   if (!path.starts_with("/api/v1/")) return error_reply(ErrorCode::not_found, "no such page");
   if (path == "/api/v1/auth/login") {
     if (method != "POST") return error_reply(ErrorCode::invalid_argument, "use POST");
@@ -233,6 +237,8 @@ HttpReply Api::me(const Principal& principal) {
   view["quotas"] = quotas_json(*quotas);
   view["balance"] = nullptr;
   view["ssh_keys"] = key_list;
+  // The portal reads its CSRF token here after a reload; other origins cannot read it.
+  if (principal.kind == CredentialKind::login) view["csrf_token"] = principal.csrf_token;
   return json_reply(200, view);
 }
 

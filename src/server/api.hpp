@@ -4,6 +4,7 @@
 #pragma once
 
 #include <functional>
+#include <optional>
 #include <string>
 
 #include "server/auth_service.hpp"
@@ -55,6 +56,8 @@ class Api {
   HttpReply stop_session(const Principal& principal, const std::string& id);
   HttpReply pool();
   HttpReply images();
+  // "/" and /ui/* (web_routes.cpp); nullopt for other paths.
+  std::optional<HttpReply> web_page(const std::string& path);
 
   // Admin (admin_routes.cpp); callers have checked the principal is an admin.
   HttpReply create_group(const HttpExchange& exchange);

@@ -443,3 +443,33 @@ TEST_F(Proxy, BarePathsRedirectAndStoppedSessionsSaySo) {
 
 }  // namespace
 }  // namespace gpupool::testing
+
+namespace gpupool::testing {
+namespace {
+
+TEST_F(Api, ThePortalIsServedFromTheBinaryUnderAStrictPolicy) {
+  auto index = call("GET", "/");
+  ASSERT_EQ(index.status, 200);
+  EXPECT_EQ(index.content_type, "text/html; charset=utf-8");
+  EXPECT_NE(index.body.find("/ui/app.js"), std::string::npos);
+  ASSERT_FALSE(index.headers.empty());
+  EXPECT_EQ(index.headers[0].first, "Content-Security-Policy");
+  EXPECT_NE(index.headers[0].second.find("script-src 'self'"), std::string::npos);
+  EXPECT_NE(index.headers[0].second.find("frame-ancestors 'none'"), std::string::npos);
+  EXPECT_EQ(call("GET", "/ui/app.js").content_type, "text/javascript; charset=utf-8");
+  EXPECT_EQ(call("GET", "/ui/i18n.js").status, 200);
+  EXPECT_EQ(call("GET", "/ui/nope.js").status, 404);
+  EXPECT_EQ(call("GET", "/ui/../api/v1/me").status, 404);
+  EXPECT_EQ(call("POST", "/").status, 404);
+}
+
+TEST_F(Api, TheCsrfTokenIsReadableByOurPagesAfterAReload) {
+  auto login = login_as("alice");
+  auto me = call("GET", "/api/v1/me", "", {{"Cookie", login.cookie}});
+  EXPECT_EQ(json::parse(me.body)["csrf_token"], login.csrf);
+  auto with_token = as(token_for("alice"), "GET", "/api/v1/me");
+  EXPECT_FALSE(json::parse(with_token.body).contains("csrf_token")) << "API tokens have none";
+}
+
+}  // namespace
+}  // namespace gpupool::testing

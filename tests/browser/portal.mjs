@@ -1,0 +1,96 @@
+// The portal in a real browser (Debian's chromium, driven by playwright-core) against a real
+// `gpupool up`: sign in, request a session, see it run, open Jupyter through the gateway,
+// run a cell in a real kernel, stop the session, switch the language, manage SSH keys.
+// Usage: node portal.mjs BASE_URL ADMIN_PASSWORD SCREENSHOT_DIR
+import { chromium } from "playwright-core";
+import assert from "node:assert/strict";
+
+const [base, password, screenshots] = process.argv.slice(2);
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
+  args: ["--no-sandbox", "--disable-dev-shm-usage"],
+});
+const context = await browser.newContext({ locale: "en-US", viewport: { width: 1200, height: 800 } });
+const page = await context.newPage();
+const shot = (name) => page.screenshot({ path: `${screenshots}/${name}.png`, fullPage: true });
+const step = (text) => console.log(`- ${text}`);
+
+try {
+  step("the login page, keyboard only");
+  await page.goto(base + "/");
+  await page.getByRole("heading", { name: "Sign in to gpupool" }).waitFor();
+  await shot("login");
+  await page.getByLabel("User name").fill("admin");
+  await page.getByLabel("Password").fill("wrong-password");
+  await page.keyboard.press("Enter");
+  await page.getByRole("alert").filter({ hasText: /wrong/i }).waitFor();
+  await page.getByLabel("Password").fill(password);
+  await page.keyboard.press("Enter");
+
+  step("the pool and the request form");
+  await page.getByRole("heading", { name: "Available GPUs" }).waitFor();
+  assert.match(await page.locator("#pool").innerText(), /A100-80GB/);
+  await page.getByLabel("Number of GPUs").fill("0");
+  await page.getByRole("button", { name: "Request GPU" }).click();
+  await page.locator("#request-error").filter({ hasText: /gpus/ }).waitFor();
+  await page.getByLabel("Number of GPUs").fill("1");
+  await page.getByRole("button", { name: "Request GPU" }).click();
+
+  step("the session runs, without reloading the page");
+  const row = page.locator("#sessions tbody tr").first();
+  await row.getByText("running").waitFor({ timeout: 120000 });
+  assert.match(await row.innerText(), /ssh -p \d+ admin@/);
+  await shot("sessions");
+
+  step("Open Jupyter: through the gateway, signed in by the portal's cookie");
+  const [jupyter] = await Promise.all([context.waitForEvent("page"), row.getByRole("link", { name: "Open Jupyter" }).click()]);
+  await jupyter.waitForLoadState();
+  assert.match(jupyter.url(), /\/s\/[a-z0-9]+\/tree/);
+  const sessionBase = jupyter.url().replace(/tree.*$/, "");
+  const created = await jupyter.evaluate(async (url) => {
+    const xsrf = document.cookie.split("; ").find((c) => c.startsWith("_xsrf="))?.slice(6) || "";
+    const response = await fetch(url + "api/contents", {
+      method: "POST", headers: { "Content-Type": "application/json", "X-XSRFToken": xsrf },
+      body: JSON.stringify({ type: "notebook" }),
+    });
+    return response.json();
+  }, sessionBase);
+  await jupyter.goto(sessionBase + "notebooks/" + created.path);
+  const cell = jupyter.locator(".CodeMirror").first();
+  await cell.waitFor({ timeout: 60000 });
+  await jupyter.locator("#kernel_indicator_icon.kernel_idle_icon").waitFor({ timeout: 60000 });
+  await cell.click();
+  await jupyter.keyboard.type("print(6 * 7)");
+  await jupyter.keyboard.press("Shift+Enter");
+  await jupyter.locator(".output_subarea pre").filter({ hasText: "42" }).waitFor({ timeout: 60000 });
+  await jupyter.screenshot({ path: `${screenshots}/jupyter.png` });
+  await jupyter.close();
+
+  step("stop it");
+  await row.getByRole("button", { name: "Stop" }).click();
+  await row.getByText(/stopping|ended/).waitFor({ timeout: 60000 });
+
+  step("the language switch");
+  await page.getByLabel("Language").selectOption("zh-CN");
+  await page.getByRole("heading", { name: "我的会话" }).waitFor();
+  await page.getByRole("heading", { name: "可用 GPU" }).waitFor();
+  await shot("sessions-zh-CN");
+  await page.reload();
+  await page.getByRole("heading", { name: "我的会话" }).waitFor();  // the choice is kept
+  await page.getByLabel("语言").selectOption("en");
+
+  step("SSH keys");
+  await page.getByRole("link", { name: "SSH keys" }).click();
+  await page.getByRole("heading", { name: "SSH public keys" }).waitFor();
+  await page.locator("textarea").fill("not a key");
+  await page.getByRole("button", { name: "Save keys" }).click();
+  await page.getByRole("alert").filter({ hasText: /key/ }).waitFor();
+  await shot("keys");
+
+  step("sign out");
+  await page.getByRole("button", { name: "Sign out" }).click();
+  await page.getByRole("heading", { name: "Sign in to gpupool" }).waitFor();
+  console.log("portal: all steps passed");
+} finally {
+  await browser.close();
+}

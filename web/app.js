@@ -1,0 +1,300 @@
+// The gpupool portal: sign in, see the pool, request a session, open Jupyter, stop it, manage
+// SSH keys. Plain DOM, no framework: the page is small and must stay fast. Everything shown
+// comes from the REST API (docs/api.md); text nodes only, never HTML from the server.
+import { currentLanguage, pickLanguage, setLanguage, t } from "./i18n.js";
+
+const REFRESH_MS = 3000;
+let csrfToken = sessionStorage.getItem("gpupool.csrf") || "";
+let refreshTimer = null;
+
+// h("tag", {attributes}, ...children): children are nodes or strings (as text).
+function h(tag, attributes = {}, ...children) {
+  const element = document.createElement(tag);
+  for (const [name, value] of Object.entries(attributes)) {
+    if (value === false || value === null || value === undefined) continue;
+    if (name.startsWith("on")) element.addEventListener(name.slice(2), value);
+    else element.setAttribute(name, value === true ? "" : value);
+  }
+  for (const child of children.flat()) {
+    if (child !== null && child !== undefined && child !== false)
+      element.append(child instanceof Node ? child : document.createTextNode(String(child)));
+  }
+  return element;
+}
+
+class ApiError extends Error {
+  constructor(status, message) { super(message); this.status = status; }
+}
+
+async function api(method, path, body) {
+  const headers = { "Content-Type": "application/json" };
+  if (method !== "GET") headers["X-CSRF-Token"] = csrfToken;
+  const response = await fetch(path, {
+    method, headers, credentials: "same-origin", body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const data = await response.json().catch(() => null);
+  if (!response.ok) throw new ApiError(response.status, data?.error?.message || response.statusText);
+  return data;
+}
+
+function toast(message) {
+  const box = document.getElementById("toast");
+  box.textContent = message;
+  box.classList.add("shown");
+  setTimeout(() => box.classList.remove("shown"), 2500);
+}
+
+function show(...content) {
+  const main = document.getElementById("main");
+  main.replaceChildren(...content);
+}
+
+// ---- sign in ----
+
+function renderLogin(message = "") {
+  stopRefresh();
+  document.getElementById("nav").hidden = true;
+  document.getElementById("logout").hidden = true;
+  document.getElementById("who").textContent = "";
+  const error = h("p", { class: "error", role: "alert", id: "login-error" }, message);
+  const form = h("form", { class: "card narrow", "aria-labelledby": "login-title" },
+    h("h1", { id: "login-title" }, t("login.title")),
+    h("label", {}, t("login.user"), h("input", { name: "username", autocomplete: "username", required: true })),
+    h("label", {}, t("login.password"),
+      h("input", { name: "password", type: "password", autocomplete: "current-password", required: true })),
+    error,
+    h("button", { type: "submit" }, t("login.submit")));
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const data = new FormData(form);
+    try {
+      const reply = await api("POST", "/api/v1/auth/login",
+        { username: data.get("username"), password: data.get("password") });
+      csrfToken = reply.csrf_token;
+      sessionStorage.setItem("gpupool.csrf", csrfToken);
+      route();
+    } catch (failure) {
+      error.textContent = failure.message;
+    }
+  });
+  show(form);
+  form.querySelector("input").focus();
+}
+
+// ---- the home page: pool, request form, my sessions ----
+
+function poolTable(pool) {
+  return h("section", { class: "card", "aria-labelledby": "pool-title" },
+    h("h2", { id: "pool-title" }, t("pool.title")),
+    pool.simulated ? h("p", { class: "note" }, t("pool.simulated")) : null,
+    h("table", { id: "pool" },
+      h("thead", {}, h("tr", {}, ["pool.model", "pool.free", "pool.total", "pool.shared", "pool.freeMemory"]
+        .map((key) => h("th", { scope: "col" }, t(key))))),
+      h("tbody", {}, pool.gpu_models.map((model) => h("tr", {},
+        h("th", { scope: "row" }, `${model.model} (${model.memory_gb} GB)`),
+        h("td", {}, model.free), h("td", {}, model.total), h("td", {}, model.shared),
+        h("td", {}, `${Math.round(model.free_memory_gb)} GB`))))),
+    h("p", {}, t("pool.queue", { n: pool.queue_length })));
+}
+
+function imageNote(image, pool) {
+  if (!image.cuda) return t("request.cpu");
+  const nodes = pool.nodes.filter((node) => node.driver_cuda && compareVersions(node.driver_cuda, image.cuda) >= 0);
+  return `${t("request.cuda", { cuda: image.cuda })}: ${nodes.map((node) => node.name).join(", ") || "—"}`;
+}
+
+function compareVersions(a, b) {
+  const [am, an] = a.split(".").map(Number);
+  const [bm, bn] = b.split(".").map(Number);
+  return am !== bm ? am - bm : (an || 0) - (bn || 0);
+}
+
+function requestForm(pool, images) {
+  const error = h("p", { class: "error", role: "alert", id: "request-error" });
+  const available = images.filter((image) => image.status === "available");
+  const imageSelect = h("select", { name: "image", id: "request-image" },
+    available.map((image) => h("option", { value: image.tag, selected: image.default }, image.tag)));
+  const imageHelp = h("small", { id: "image-help" });
+  const describeImage = () => {
+    const image = available.find((candidate) => candidate.tag === imageSelect.value);
+    imageHelp.textContent = image ? imageNote(image, pool) : "";
+  };
+  imageSelect.addEventListener("change", describeImage);
+  const kind = h("select", { name: "kind", id: "request-kind" },
+    h("option", { value: "whole" }, t("request.whole")), h("option", { value: "share" }, t("request.share")));
+  const gpus = h("label", { id: "gpus-field" }, t("request.gpus"),
+    h("input", { name: "gpus", type: "number", min: 1, max: 64, value: 1, required: true }));
+  const memory = h("label", { id: "memory-field", hidden: true }, t("request.memory"),
+    h("input", { name: "gpu_memory_gb", type: "number", min: 1, max: 1024, step: "any", value: 10 }));
+  kind.addEventListener("change", () => {
+    gpus.hidden = kind.value !== "whole";
+    memory.hidden = kind.value === "whole";
+  });
+  const form = h("form", { class: "card", id: "request", "aria-labelledby": "request-title", novalidate: true },
+    h("h2", { id: "request-title" }, t("request.title")),
+    h("div", { class: "grid" },
+      h("label", {}, t("request.model"), h("select", { name: "gpu_model" },
+        h("option", { value: "" }, t("request.any")),
+        pool.gpu_models.map((model) => h("option", { value: model.model }, model.model)))),
+      h("label", {}, t("request.kind"), kind), gpus, memory,
+      h("label", {}, t("request.cpus"), h("input", { name: "cpus", type: "number", min: 0.5, max: 256, step: 0.5, value: 1 })),
+      h("label", {}, t("request.ram"), h("input", { name: "memory_gb", type: "number", min: 1, max: 4096, value: 4 })),
+      h("label", {}, t("request.image"), imageSelect, imageHelp),
+      h("label", {}, t("request.hours"), h("input", { name: "max_hours", type: "number", min: 0.1, max: 720, step: "any" }))),
+    error,
+    h("button", { type: "submit" }, t("request.submit")));
+  describeImage();
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const data = new FormData(form);
+    const body = { image: data.get("image"), cpus: Number(data.get("cpus")), memory_gb: Number(data.get("memory_gb")) };
+    if (data.get("gpu_model")) body.gpu_model = data.get("gpu_model");
+    if (kind.value === "whole") body.gpus = Number(data.get("gpus"));
+    else body.gpu_memory_gb = Number(data.get("gpu_memory_gb"));
+    if (data.get("max_hours")) body.max_hours = Number(data.get("max_hours"));
+    for (const [field, value] of Object.entries(body)) {
+      if (typeof value === "number" && !Number.isFinite(value)) {
+        error.textContent = t("error.required", { field });
+        return;
+      }
+    }
+    error.textContent = "";
+    try {
+      await api("POST", "/api/v1/sessions", body);
+      await refresh();
+    } catch (failure) {
+      if (failure.status === 401) return renderLogin();
+      error.textContent = failure.message;
+    }
+  });
+  return form;
+}
+
+function copyButton(text) {
+  return h("button", { type: "button", class: "small", onclick: async (event) => {
+    await navigator.clipboard.writeText(text).catch(() => {});
+    event.target.textContent = t("sessions.copied");
+  } }, t("sessions.copy"));
+}
+
+function sessionRow(session) {
+  const gpus = session.gpus.memory_gb ? t("sessions.share", { gb: session.gpus.memory_gb })
+    : `${session.gpus.count} × ${session.gpus.model || "GPU"}`;
+  const actions = h("td", { class: "actions" });
+  if (session.jupyter) {
+    actions.append(h("a", { class: "button", href: session.jupyter.url, target: "_blank", rel: "noopener" },
+      t("sessions.open")));
+  }
+  if (session.state !== "ended" && session.state !== "stopping") {
+    actions.append(h("button", { type: "button", class: "secondary", onclick: async () => {
+      try { await api("DELETE", `/api/v1/sessions/${session.id}`); await refresh(); }
+      catch (failure) { toast(failure.message); }
+    } }, t("sessions.stop")));
+  }
+  const details = [];
+  if (session.reason) details.push(h("div", { class: "reason" }, session.reason));
+  if (session.warning) details.push(h("div", { class: "warning" }, session.warning));
+  if (session.ssh) {
+    details.push(h("div", {}, h("code", {}, session.ssh.command), " ", copyButton(session.ssh.command)));
+    if (session.ssh.host_key)
+      details.push(h("div", { class: "fingerprint" }, `${t("sessions.hostKey")}: ${session.ssh.host_key.fingerprint}`));
+  }
+  return h("tr", { "data-session": session.id },
+    h("td", {}, h("code", {}, session.id)),
+    h("td", {}, h("span", { class: `state ${session.state}` }, t(`state.${session.state}`)), details),
+    h("td", {}, gpus), h("td", {}, session.image), actions);
+}
+
+function sessionsTable(sessions) {
+  const visible = sessions.filter((session) => session.state !== "ended").concat(
+    sessions.filter((session) => session.state === "ended").slice(-5));
+  return h("section", { class: "card", id: "sessions", "aria-labelledby": "sessions-title" },
+    h("h2", { id: "sessions-title" }, t("sessions.title")),
+    visible.length === 0 ? h("p", {}, t("sessions.none")) :
+      h("table", {},
+        h("thead", {}, h("tr", {}, ["", "sessions.state", "sessions.gpus", "sessions.image", "sessions.actions"]
+          .map((key) => h("th", { scope: "col" }, key ? t(key) : "ID")))),
+        h("tbody", {}, visible.map(sessionRow))));
+}
+
+async function refresh() {
+  const [pool, sessions] = await Promise.all([api("GET", "/api/v1/pool"), api("GET", "/api/v1/sessions")]);
+  document.getElementById("pool-card")?.replaceChildren(poolTable(pool));
+  document.getElementById("sessions-card")?.replaceChildren(sessionsTable(sessions.sessions));
+}
+
+function stopRefresh() {
+  if (refreshTimer) clearInterval(refreshTimer);
+  refreshTimer = null;
+}
+
+async function renderHome() {
+  const [pool, images, sessions] = await Promise.all([
+    api("GET", "/api/v1/pool"), api("GET", "/api/v1/images"), api("GET", "/api/v1/sessions")]);
+  show(h("div", { id: "pool-card" }, poolTable(pool)), requestForm(pool, images.images),
+    h("div", { id: "sessions-card" }, sessionsTable(sessions.sessions)));
+  stopRefresh();
+  // Live: states, reasons and free GPUs change without reloading the page.
+  refreshTimer = setInterval(() => refresh().catch((failure) => {
+    if (failure.status === 401) renderLogin();
+  }), REFRESH_MS);
+}
+
+// ---- SSH keys ----
+
+async function renderKeys() {
+  stopRefresh();
+  const me = await api("GET", "/api/v1/me");
+  const text = h("textarea", { name: "keys", rows: 6, "aria-describedby": "keys-help", spellcheck: "false" },
+    me.ssh_keys.map((key) => key.key).join("\n"));
+  const error = h("p", { class: "error", role: "alert" });
+  const form = h("form", { class: "card", "aria-labelledby": "keys-title" },
+    h("h1", { id: "keys-title" }, t("keys.title")),
+    h("p", { id: "keys-help" }, t("keys.help")),
+    h("ul", {}, me.ssh_keys.map((key) => h("li", {}, h("code", {}, key.fingerprint)))),
+    h("label", {}, t("keys.title"), text), error,
+    h("button", { type: "submit" }, t("keys.save")));
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const keys = text.value.split("\n").map((line) => line.trim()).filter(Boolean);
+    try { await api("PUT", "/api/v1/me/ssh-keys", { keys }); toast(t("keys.saved")); renderKeys(); }
+    catch (failure) { error.textContent = failure.message; }
+  });
+  show(form);
+}
+
+// ---- routing ----
+
+async function route() {
+  try {
+    const me = await api("GET", "/api/v1/me");
+    if (me.csrf_token) {
+      csrfToken = me.csrf_token;
+      sessionStorage.setItem("gpupool.csrf", csrfToken);
+    }
+    document.getElementById("nav").hidden = false;
+    document.getElementById("logout").hidden = false;
+    document.getElementById("who").textContent = me.username;
+    if (location.hash === "#/keys") await renderKeys();
+    else await renderHome();
+  } catch (failure) {
+    if (failure.status === 401) renderLogin();
+    else show(h("p", { class: "error", role: "alert" }, failure.message));
+  }
+}
+
+function start() {
+  const select = document.getElementById("language");
+  setLanguage(pickLanguage(), false);
+  select.value = currentLanguage();
+  select.addEventListener("change", () => { setLanguage(select.value, true); route(); });
+  document.getElementById("logout").addEventListener("click", async () => {
+    await api("POST", "/api/v1/auth/logout").catch(() => {});
+    sessionStorage.removeItem("gpupool.csrf");
+    renderLogin();
+  });
+  window.addEventListener("hashchange", route);
+  route();
+}
+
+start();

@@ -1,0 +1,72 @@
+// Texts in English and Simplified Chinese. The page follows the browser's language until
+// the user picks one; the choice is kept in localStorage.
+const texts = {
+  en: {
+    "language": "Language", "logout": "Sign out", "nav.sessions": "Sessions", "nav.keys": "SSH keys",
+    "login.title": "Sign in to gpupool", "login.user": "User name", "login.password": "Password",
+    "login.submit": "Sign in",
+    "pool.title": "Available GPUs", "pool.model": "GPU model", "pool.free": "Free", "pool.total": "Total",
+    "pool.shared": "Shared", "pool.freeMemory": "Free GPU memory", "pool.queue": "Waiting requests: {n}",
+    "pool.simulated": "Simulated GPUs: no real GPU is given to sessions.",
+    "request.title": "Request a GPU session", "request.model": "GPU model", "request.any": "Any model",
+    "request.kind": "GPU", "request.whole": "Whole GPUs", "request.share": "Share of one GPU",
+    "request.gpus": "Number of GPUs", "request.memory": "GPU memory (GB)", "request.cpus": "CPUs",
+    "request.ram": "Memory (GB)", "request.image": "Image", "request.hours": "Time limit (hours, optional)",
+    "request.submit": "Request GPU", "request.cuda": "needs CUDA {cuda}", "request.cpu": "CPU only",
+    "sessions.title": "My sessions", "sessions.none": "No sessions yet.", "sessions.state": "State",
+    "sessions.gpus": "GPUs", "sessions.image": "Image", "sessions.actions": "Actions",
+    "sessions.open": "Open Jupyter", "sessions.stop": "Stop", "sessions.copy": "Copy",
+    "sessions.copied": "Copied", "sessions.hostKey": "Host key", "sessions.position": "Why waiting",
+    "sessions.share": "{gb} GB of one GPU",
+    "state.queued": "queued", "state.scheduled": "scheduled", "state.starting": "starting",
+    "state.running": "running", "state.stopping": "stopping", "state.ended": "ended",
+    "keys.title": "SSH public keys", "keys.help": "One key per line (ssh-ed25519, ssh-rsa or ecdsa).",
+    "keys.save": "Save keys", "keys.saved": "Keys saved",
+    "error.required": "Please fill in {field}.",
+  },
+  "zh-CN": {
+    "language": "语言", "logout": "退出", "nav.sessions": "会话", "nav.keys": "SSH 密钥",
+    "login.title": "登录 gpupool", "login.user": "用户名", "login.password": "密码", "login.submit": "登录",
+    "pool.title": "可用 GPU", "pool.model": "GPU 型号", "pool.free": "空闲", "pool.total": "总数",
+    "pool.shared": "共享中", "pool.freeMemory": "空闲显存", "pool.queue": "排队中的请求：{n}",
+    "pool.simulated": "模拟 GPU：会话不会获得真实 GPU。",
+    "request.title": "申请 GPU 会话", "request.model": "GPU 型号", "request.any": "任意型号",
+    "request.kind": "GPU", "request.whole": "整卡", "request.share": "单卡的一部分显存",
+    "request.gpus": "GPU 数量", "request.memory": "显存（GB）", "request.cpus": "CPU 核数",
+    "request.ram": "内存（GB）", "request.image": "镜像", "request.hours": "时间上限（小时，可选）",
+    "request.submit": "申请 GPU", "request.cuda": "需要 CUDA {cuda}", "request.cpu": "仅 CPU",
+    "sessions.title": "我的会话", "sessions.none": "还没有会话。", "sessions.state": "状态",
+    "sessions.gpus": "GPU", "sessions.image": "镜像", "sessions.actions": "操作",
+    "sessions.open": "打开 Jupyter", "sessions.stop": "停止", "sessions.copy": "复制",
+    "sessions.copied": "已复制", "sessions.hostKey": "主机密钥", "sessions.position": "等待原因",
+    "sessions.share": "单卡 {gb} GB 显存",
+    "state.queued": "排队中", "state.scheduled": "已调度", "state.starting": "启动中",
+    "state.running": "运行中", "state.stopping": "停止中", "state.ended": "已结束",
+    "keys.title": "SSH 公钥", "keys.help": "每行一个公钥（ssh-ed25519、ssh-rsa 或 ecdsa）。",
+    "keys.save": "保存公钥", "keys.saved": "公钥已保存",
+    "error.required": "请填写{field}。",
+  },
+};
+
+export function pickLanguage() {
+  const saved = localStorage.getItem("gpupool.language");
+  if (saved && texts[saved]) return saved;
+  return (navigator.languages || [navigator.language]).some((l) => l && l.toLowerCase().startsWith("zh"))
+    ? "zh-CN" : "en";
+}
+
+let language = "en";
+
+export function setLanguage(chosen, remember) {
+  language = texts[chosen] ? chosen : "en";
+  if (remember) localStorage.setItem("gpupool.language", language);
+  document.documentElement.lang = language;
+  for (const element of document.querySelectorAll("[data-i18n]")) element.textContent = t(element.dataset.i18n);
+}
+
+export function t(key, values = {}) {
+  const text = texts[language][key] ?? texts.en[key] ?? key;
+  return text.replace(/\{(\w+)\}/g, (_, name) => String(values[name] ?? ""));
+}
+
+export function currentLanguage() { return language; }
