@@ -168,17 +168,23 @@ int stop(const std::string& id) {
   return 0;
 }
 
-int ssh(const std::string& id, const std::vector<std::string>& extra) {
+// The session's `links` ("ssh" or "jupyter"), which only running sessions have.
+Result<nlohmann::json> running_session_links(const std::string& id, const std::string& links) {
   auto config = load_config();
-  if (!config) return report(config.error());
+  if (!config) return config.error();
   auto session = api_call(*config, "GET", "/api/v1/sessions/" + id);
-  if (!session) return report(session.error());
-  if (!(*session)["ssh"].is_object()) {
-    return report(make_error(
-        ErrorCode::conflict,
-        fmt::format("session {} is {}, not running", id, (*session)["state"].get<std::string>())));
+  if (!session) return session.error();
+  if (!(*session)[links].is_object()) {
+    return make_error(ErrorCode::conflict, fmt::format("session {} is {}, not running", id,
+                                                       (*session)["state"].get<std::string>()));
   }
-  const auto& info = (*session)["ssh"];
+  return (*session)[links];
+}
+
+int ssh(const std::string& id, const std::vector<std::string>& extra) {
+  auto links = running_session_links(id, "ssh");
+  if (!links) return report(links.error());
+  const auto& info = *links;
   // Arguments before "--" are ssh options and go before the destination; the rest is the
   // remote command.
   auto separator = std::find(extra.begin(), extra.end(), "--");
@@ -203,16 +209,9 @@ int ssh(const std::string& id, const std::vector<std::string>& extra) {
 }
 
 int open(const std::string& id) {
-  auto config = load_config();
-  if (!config) return report(config.error());
-  auto session = api_call(*config, "GET", "/api/v1/sessions/" + id);
-  if (!session) return report(session.error());
-  if (!(*session)["jupyter"].is_object()) {
-    return report(make_error(
-        ErrorCode::conflict,
-        fmt::format("session {} is {}, not running", id, (*session)["state"].get<std::string>())));
-  }
-  std::string url = (*session)["jupyter"]["url"].get<std::string>();
+  auto links = running_session_links(id, "jupyter");
+  if (!links) return report(links.error());
+  std::string url = (*links)["url"].get<std::string>();
   std::cout << url << "\n";
   // A desktop gets the page in its browser; elsewhere the link is the answer.
   const char* browser = std::getenv("BROWSER");

@@ -123,15 +123,20 @@ def docker(*args):
     return subprocess.run(["docker", *args], capture_output=True, text=True)
 
 
+def remove_containers(instance):
+    """Removes the session containers a test server's node left behind."""
+    ids = docker("ps", "-aq", "--filter", f"label=io.gpupool.node={instance.node}").stdout.split()
+    if ids:
+        docker("rm", "-f", *ids)
+
+
 @pytest.fixture(scope="session")
 def server():
     instance = Server()
     instance.start()
     yield instance
     instance.stop()
-    ids = docker("ps", "-aq", "--filter", f"label=io.gpupool.node={instance.node}").stdout.split()
-    if ids:
-        docker("rm", "-f", *ids)
+    remove_containers(instance)
     print(instance.log())
     shutil.rmtree(instance.data_dir, ignore_errors=True)
 

@@ -10,7 +10,7 @@ import tempfile
 import pytest
 import websocket
 
-from conftest import ADMIN_PASSWORD, Api, Server, docker, mint_token, wait_for_state
+from conftest import ADMIN_PASSWORD, Api, Server, mint_token, remove_containers, wait_for_state
 from test_cli import cli
 
 
@@ -27,9 +27,7 @@ def tls_server():
     instance.start()
     yield instance
     instance.stop()
-    ids = docker("ps", "-aq", "--filter", f"label=io.gpupool.node={instance.node}").stdout.split()
-    if ids:
-        docker("rm", "-f", *ids)
+    remove_containers(instance)
 
 
 def https(server, method, path, body=None, headers=None):

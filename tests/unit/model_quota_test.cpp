@@ -148,14 +148,21 @@ TEST(ModelLimits, NeverExceededOverRandomClustersAndStreams) {
   }
 }
 
-using ModelQuotas = ServiceFixture;
+class ModelQuotas : public ServiceFixture {
+ protected:
+  // Gives alice at most `limit` A100s at once.
+  Quota limit_alices_a100s(int limit) {
+    Quota quota;
+    quota.scope = QuotaScope::user;
+    quota.subject_id = alice_.id;
+    quota.max_gpus_by_model = {{"A100-80GB", limit}};
+    EXPECT_TRUE(store_->set_quota(quota).ok());
+    return quota;
+  }
+};
 
 TEST_F(ModelQuotas, StoredReadBackAndEnforcedForTheNamedModel) {
-  Quota quota;
-  quota.scope = QuotaScope::user;
-  quota.subject_id = alice_.id;
-  quota.max_gpus_by_model = {{"A100-80GB", 2}};
-  ASSERT_TRUE(store_->set_quota(quota).ok());
+  Quota quota = limit_alices_a100s(2);
   auto stored = store_->quotas_for(alice_.id);
   ASSERT_TRUE(stored.ok());
   ASSERT_EQ(stored->size(), 1u);
@@ -169,11 +176,7 @@ TEST_F(ModelQuotas, StoredReadBackAndEnforcedForTheNamedModel) {
 }
 
 TEST_F(ModelQuotas, ARequestNamingNoModelWaitsForThePlacedOnesToEnd) {
-  Quota quota;
-  quota.scope = QuotaScope::user;
-  quota.subject_id = alice_.id;
-  quota.max_gpus_by_model = {{"A100-80GB", 1}};
-  ASSERT_TRUE(store_->set_quota(quota).ok());
+  limit_alices_a100s(1);
   auto first = sessions_->request_session(alice_, gpus_of(1, ""));
   ASSERT_TRUE(first.ok());
   EXPECT_EQ(first->state, SessionState::scheduled);
