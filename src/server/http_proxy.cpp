@@ -78,7 +78,7 @@ http::request<http::string_body> upstream_request(ClientRequest& request,
     upstream.set(http::field::connection, "Upgrade");
     upstream.set(http::field::upgrade, request[http::field::upgrade]);
   }
-  if (!upgrade) upstream.keep_alive(false);
+  if (!upgrade) upstream.keep_alive(true);
   upstream.body() = std::move(request.body());
   upstream.prepare_payload();
   return upstream;
@@ -203,44 +203,79 @@ namespace {
 template <class Client>
 class Relay : public std::enable_shared_from_this<Relay<Client>> {
  public:
-  Relay(Client& client, beast::flat_buffer& client_buffer, ClientRequest request,
-        ProxyDecision decision, TunnelRegistry& registry, std::function<void(bool)> done)
+  Relay(Client& client, beast::flat_buffer& client_buffer, KeptUpstream& kept,
+        ClientRequest request, ProxyDecision decision, TunnelRegistry& registry,
+        std::function<void(bool)> done)
       : client_(client),
         client_buffer_(client_buffer),
+        kept_(kept),
         upgrade_(beast::websocket::is_upgrade(request)),
         head_(request.method() == http::verb::head),
         client_keep_alive_(request.keep_alive()),
         decision_(std::move(decision)),
         registry_(registry),
         resolver_(client.get_executor()),
-        upstream_(client.get_executor()),
         done_(std::move(done)) {
     beast::error_code ignored;
     auto remote = beast::get_lowest_layer(client).socket().remote_endpoint(ignored);
     std::string address = ignored ? "" : remote.address().to_string();
     request_ = upstream_request(request, decision_, upgrade_, address);
+    upstream_.emplace(client.get_executor());
   }
 
   void start() {
+    bool same_upstream =
+        kept_.stream && kept_.host == decision_.host && kept_.port == decision_.port;
+    if (same_upstream && !upgrade_) {
+      upstream_.emplace(std::move(*kept_.stream));
+      kept_.stream.reset();
+      reused_ = true;
+      return send();
+    }
+    kept_.stream.reset();  // closes a connection to another upstream
+    connect();
+  }
+
+ private:
+  void connect() {
+    reused_ = false;
     resolver_.async_resolve(
         decision_.host, std::to_string(decision_.port),
         [self = this->shared_from_this()](beast::error_code ec,
                                           tcp::resolver::results_type results) {
           if (ec) return self->fail("cannot resolve the session's node");
-          self->upstream_.expires_after(kConnectTimeout);
-          self->upstream_.async_connect(
+          self->upstream_->expires_after(kConnectTimeout);
+          self->upstream_->async_connect(
               results, [self](beast::error_code ec, const tcp::endpoint&) {
                 if (ec) return self->fail("the session's Jupyter does not accept connections");
+                beast::error_code ignored;
+                self->upstream_->socket().set_option(tcp::no_delay(true), ignored);
                 self->send();
               });
         });
   }
 
- private:
+  // A kept connection the upstream has closed meanwhile fails at once, before any answer:
+  // then the request goes again over a fresh one.
+  bool retry_fresh(beast::error_code ec) {
+    if (!reused_ || answered_) return false;
+    if (ec != http::error::end_of_stream && ec != asio::error::connection_reset &&
+        ec != asio::error::broken_pipe && ec != asio::error::eof) {
+      return false;
+    }
+    beast::error_code ignored;
+    upstream_->socket().close(ignored);
+    upstream_.emplace(client_.get_executor());
+    upstream_buffer_.clear();
+    connect();
+    return true;
+  }
+
   void send() {
-    upstream_.expires_after(kUpstreamTimeout);
-    http::async_write(upstream_, request_,
+    upstream_->expires_after(kUpstreamTimeout);
+    http::async_write(*upstream_, request_,
                       [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
+                        if (ec && self->retry_fresh(ec)) return;
                         if (ec) return self->fail("the session's Jupyter closed the connection");
                         self->read_header();
                       });
@@ -250,9 +285,11 @@ class Relay : public std::enable_shared_from_this<Relay<Client>> {
     parser_.body_limit(boost::none);
     parser_.header_limit(64 * 1024);
     parser_.skip(head_);
-    http::async_read_header(upstream_, upstream_buffer_, parser_,
+    http::async_read_header(*upstream_, upstream_buffer_, parser_,
                             [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
+                              if (ec && self->retry_fresh(ec)) return;
                               if (ec) return self->fail("the session's Jupyter did not answer");
+                              self->answered_ = true;
                               self->on_header();
                             });
   }
@@ -263,6 +300,7 @@ class Relay : public std::enable_shared_from_this<Relay<Client>> {
     for (auto it = response.begin(); it != response.end();) {
       it = is_hop_by_hop(it->name_string()) ? response.erase(it) : std::next(it);
     }
+    upstream_reusable_ = response.keep_alive() && !parser_.need_eof();
     keep_alive_ = client_keep_alive_ && !parser_.need_eof();
     response.keep_alive(keep_alive_);
     serializer_.emplace(response);
@@ -280,8 +318,8 @@ class Relay : public std::enable_shared_from_this<Relay<Client>> {
     }
     body.data = piece_.data();
     body.size = piece_.size();
-    upstream_.expires_after(kUpstreamTimeout);
-    http::async_read(upstream_, upstream_buffer_, parser_,
+    upstream_->expires_after(kUpstreamTimeout);
+    http::async_read(*upstream_, upstream_buffer_, parser_,
                      [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
                        if (ec == http::error::need_buffer) ec = {};
                        if (ec) return self->abort();
@@ -299,8 +337,10 @@ class Relay : public std::enable_shared_from_this<Relay<Client>> {
                       [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
                         if (ec == http::error::need_buffer) ec = {};
                         if (ec) return self->abort();
-                        if (self->serializer_->is_done() || self->parser_.is_done())
+                        if (self->serializer_->is_done() || self->parser_.is_done()) {
+                          self->keep_upstream();
                           return self->finish(self->keep_alive_);
+                        }
                         self->pump();
                       });
   }
@@ -318,7 +358,7 @@ class Relay : public std::enable_shared_from_this<Relay<Client>> {
       std::string to_upstream = beast::buffers_to_string(self->client_buffer_.data());
       self->client_buffer_.consume(self->client_buffer_.size());
       auto tunnel = std::make_shared<SplicedTunnel<Client>>(
-          self->client_, std::move(self->upstream_), self->registry_, self->decision_.credential,
+          self->client_, std::move(*self->upstream_), self->registry_, self->decision_.credential,
           std::move(self->done_));
       tunnel->start(std::move(to_upstream), std::move(to_client));
     });
@@ -342,17 +382,31 @@ class Relay : public std::enable_shared_from_this<Relay<Client>> {
         });
   }
 
+  // A complete answer on a connection the upstream keeps open: the next request may use it.
+  void keep_upstream() {
+    if (!upstream_reusable_ || !parser_.is_done() || upstream_buffer_.size() != 0) return;
+    kept_.host = decision_.host;
+    kept_.port = decision_.port;
+    kept_.stream.emplace(std::move(*upstream_));
+    kept_.stream->expires_never();
+    upstream_.emplace(client_.get_executor());
+  }
+
   // Mid-answer failures cannot be reported any more: the client connection just ends.
   void abort() { finish(false); }
 
   void finish(bool keep_alive) {
     beast::error_code ignored;
-    upstream_.socket().close(ignored);
+    upstream_->socket().close(ignored);
     if (done_) std::exchange(done_, nullptr)(keep_alive);
   }
 
   Client& client_;
   beast::flat_buffer& client_buffer_;
+  KeptUpstream& kept_;
+  bool reused_ = false;             // upstream_ came from kept_
+  bool answered_ = false;           // the upstream began its answer
+  bool upstream_reusable_ = false;  // it keeps the connection open after this answer
   bool upgrade_;
   bool head_;
   bool client_keep_alive_;
@@ -360,7 +414,7 @@ class Relay : public std::enable_shared_from_this<Relay<Client>> {
   ProxyDecision decision_;
   TunnelRegistry& registry_;
   tcp::resolver resolver_;
-  beast::tcp_stream upstream_;
+  std::optional<beast::tcp_stream> upstream_;  // optional: basic_stream cannot be reassigned
   beast::flat_buffer upstream_buffer_;
   http::request<http::string_body> request_;
   http::response_parser<http::buffer_body> parser_;
@@ -371,19 +425,19 @@ class Relay : public std::enable_shared_from_this<Relay<Client>> {
 
 }  // namespace
 
-void relay(beast::tcp_stream& client, beast::flat_buffer& client_buffer, ClientRequest request,
-           ProxyDecision decision, TunnelRegistry& registry,
+void relay(beast::tcp_stream& client, beast::flat_buffer& client_buffer, KeptUpstream& kept,
+           ClientRequest request, ProxyDecision decision, TunnelRegistry& registry,
            std::function<void(bool keep_alive)> done) {
-  std::make_shared<Relay<beast::tcp_stream>>(client, client_buffer, std::move(request),
+  std::make_shared<Relay<beast::tcp_stream>>(client, client_buffer, kept, std::move(request),
                                              std::move(decision), registry, std::move(done))
       ->start();
 }
 
-void relay(TlsStream& client, beast::flat_buffer& client_buffer, ClientRequest request,
-           ProxyDecision decision, TunnelRegistry& registry,
+void relay(TlsStream& client, beast::flat_buffer& client_buffer, KeptUpstream& kept,
+           ClientRequest request, ProxyDecision decision, TunnelRegistry& registry,
            std::function<void(bool keep_alive)> done) {
-  std::make_shared<Relay<TlsStream>>(client, client_buffer, std::move(request), std::move(decision),
-                                     registry, std::move(done))
+  std::make_shared<Relay<TlsStream>>(client, client_buffer, kept, std::move(request),
+                                     std::move(decision), registry, std::move(done))
       ->start();
 }
 

@@ -65,17 +65,26 @@ class TunnelRegistry {
 };
 
 using ClientRequest = boost::beast::http::request<boost::beast::http::string_body>;
+
+// The upstream connection a client connection used last, kept open for its next request to
+// the same upstream (so Jupyter is not asked to accept a connection per request).
+struct KeptUpstream {
+  std::string host;
+  std::uint16_t port = 0;
+  std::optional<boost::beast::tcp_stream> stream;
+};
 using TlsStream = boost::beast::ssl_stream<boost::beast::tcp_stream>;
 
-// Relays one request to decision's upstream and the answer back. `done(keep_alive)` is called
-// once on the client stream's executor when the exchange is over (for an upgrade, when the
-// tunnel closes, with keep_alive false); the caller keeps `client` and `client_buffer` alive
-// until then.
+// Relays one request to decision's upstream and the answer back, over `kept`'s connection
+// when it leads there (leaving the connection in `kept` afterwards when it can be reused).
+// `done(keep_alive)` is called once on the client stream's executor when the exchange is over
+// (for an upgrade, when the tunnel closes, with keep_alive false); the caller keeps `client`,
+// `client_buffer` and `kept` alive until then.
 void relay(boost::beast::tcp_stream& client, boost::beast::flat_buffer& client_buffer,
+           KeptUpstream& kept, ClientRequest request, ProxyDecision decision,
+           TunnelRegistry& registry, std::function<void(bool keep_alive)> done);
+void relay(TlsStream& client, boost::beast::flat_buffer& client_buffer, KeptUpstream& kept,
            ClientRequest request, ProxyDecision decision, TunnelRegistry& registry,
-           std::function<void(bool keep_alive)> done);
-void relay(TlsStream& client, boost::beast::flat_buffer& client_buffer, ClientRequest request,
-           ProxyDecision decision, TunnelRegistry& registry,
            std::function<void(bool keep_alive)> done);
 
 // The page for an upstream that does not answer.

@@ -174,7 +174,7 @@ class Connection : public std::enable_shared_from_this<Connection<Stream>> {
   }
 
   void start_relay(ProxyDecision decision) {
-    relay(stream_, buffer_, parser_->release(), std::move(decision), *tunnels_,
+    relay(stream_, buffer_, kept_upstream_, parser_->release(), std::move(decision), *tunnels_,
           [self = this->shared_from_this()](bool keep_alive) {
             if (keep_alive) return self->read();
             self->close();
@@ -190,6 +190,7 @@ class Connection : public std::enable_shared_from_this<Connection<Stream>> {
 
   Stream stream_;
   beast::flat_buffer buffer_;
+  KeptUpstream kept_upstream_;  // the proxy's upstream connection from the last request
   std::optional<http::request_parser<http::string_body>> parser_;
   const HttpHandler& handler_;
   const ProxyRouter& proxy_;
@@ -203,6 +204,10 @@ struct HttpServer::Impl {
       : handler(std::move(h)), proxy(std::move(p)), tunnels(t), acceptor(io) {}
 
   void connect(tcp::socket socket) {
+    // Answers go out in several writes (headers, body pieces, WebSocket frames): without
+    // this, Nagle's algorithm holds each small one back for the peer's delayed ACK.
+    beast::error_code ignored;
+    socket.set_option(tcp::no_delay(true), ignored);
     if (tls) {
       std::make_shared<Connection<TlsStream>>(TlsStream(std::move(socket), *tls), handler, proxy,
                                               tunnels)

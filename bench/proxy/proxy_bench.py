@@ -1,0 +1,230 @@
+#!/usr/bin/python3
+"""The gateway's proxy and REST API under load, each beside its baseline, in one go:
+
+  (a) a session's Jupyter (GET /s/ID/api) through the gateway vs straight to its port
+  (b) the proxies alone against nginx serving a small file: gpupool's relay
+      (build/bench/gateway_harness) vs JupyterHub's configurable-http-proxy
+  (c) WebSocket messages/s to the session's kernel (kernel_info round trips) through the
+      gateway vs straight to Jupyter
+  (d) GET /api/v1/sessions/ID with a bearer token
+
+HTTP load comes from wrk (-t2 -c32 by default); every series runs --runs times and the
+median requests/s and p99 are reported, with the ratios to the baseline.
+
+usage: bench/proxy/proxy_bench.py [--runs 3] [--seconds 10] [--binary build/gpupool]
+needs: wrk, nginx (Debian), configurable-http-proxy (npm ci --prefix bench/proxy)
+"""
+import argparse
+import json
+import os
+import re
+import secrets
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+import uuid
+
+import websocket
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.join(HERE, "..", "..")
+
+
+def free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_for(url, headers=None, timeout=60):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        try:
+            request = urllib.request.Request(url, headers=headers or {})
+            with urllib.request.urlopen(request, timeout=2) as response:
+                if response.status == 200:
+                    return
+        except Exception:
+            time.sleep(0.2)
+    raise SystemExit(f"{url} never answered")
+
+
+def call(base, method, path, token=None, body=None, cookie=None, csrf=None):
+    request = urllib.request.Request(base + path, method=method,
+                                     data=json.dumps(body).encode() if body is not None else None)
+    request.add_header("Content-Type", "application/json")
+    if token:
+        request.add_header("Authorization", "Bearer " + token)
+    if cookie:
+        request.add_header("Cookie", cookie)
+    if csrf:
+        request.add_header("X-CSRF-Token", csrf)
+    with urllib.request.urlopen(request, timeout=60) as response:
+        return json.loads(response.read() or b"null"), response.headers
+
+
+def wrk(url, header, seconds, threads, connections):
+    """Runs wrk once; returns (requests/s, p99 ms)."""
+    command = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--latency", url]
+    if header:
+        command[1:1] = ["-H", header]
+    output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+    rate = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))
+    p99 = re.search(r"99%\s+([\d.]+)(us|ms|s)", output)
+    scale = {"us": 0.001, "ms": 1.0, "s": 1000.0}[p99.group(2)]
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
+    if errors:
+        raise SystemExit(f"wrk saw {errors.group(1)} failed responses from {url}")
+    return rate, float(p99.group(1)) * scale
+
+
+def series(name, runs, measure):
+    results = [measure() for _ in range(runs)]
+    rates = [rate for rate, _ in results]
+    p99s = [p99 for _, p99 in results]
+    median = (statistics.median(rates), statistics.median(p99s))
+    print(f"{name:<34} {median[0]:>10.0f} req/s   p99 {median[1]:>7.2f} ms   "
+          f"(runs: {', '.join(f'{r:.0f}' for r in rates)})", flush=True)
+    return median
+
+
+def kernel_round_trips(url, header, count):
+    """kernel_info requests over one WebSocket, one after another; returns messages/s."""
+    connection = websocket.create_connection(url, timeout=60, header=[header] if header else [])
+    session = uuid.uuid4().hex
+    started = time.perf_counter()
+    for _ in range(count):
+        message_id = uuid.uuid4().hex
+        connection.send(json.dumps({
+            "header": {"msg_id": message_id, "username": "bench", "session": session,
+                       "msg_type": "kernel_info_request", "version": "5.3"},
+            "parent_header": {}, "metadata": {}, "content": {}, "channel": "shell", "buffers": []}))
+        while True:
+            reply = json.loads(connection.recv())
+            if reply.get("parent_header", {}).get("msg_id") == message_id and reply["msg_type"] == "kernel_info_reply":
+                break
+    elapsed = time.perf_counter() - started
+    connection.close()
+    return 2 * count / elapsed  # a request and its reply each way
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--messages", type=int, default=2000)
+    parser.add_argument("--binary", default=os.path.join(ROOT, "build", "gpupool"))
+    args = parser.parse_args()
+    load = dict(seconds=args.seconds, threads=args.threads, connections=args.connections)
+
+    children = []
+    data_dir = tempfile.mkdtemp(prefix="gpupool-proxy-bench-")
+    try:
+        # gpupool up with one session.
+        port = free_port()
+        password = secrets.token_hex(12)
+        low = 21000 + secrets.randbelow(50) * 20
+        children.append(subprocess.Popen(
+            [args.binary, "up", "--data-dir", data_dir, "--listen", f"127.0.0.1:{port}", "--simulate-gpus",
+             "4xA100-80GB", "--public-host", "127.0.0.1", "--node-name", "proxy-bench-" + secrets.token_hex(3),
+             "--port-range", f"{low}-{low + 19}", "--node-cpus", "16", "--node-memory-gb", "64",
+             "--log-level", "warn"],
+            env=dict(os.environ, GPUPOOL_ADMIN_PASSWORD=password), stdout=subprocess.DEVNULL,
+            stderr=open(os.path.join(data_dir, "server.log"), "w")))
+        base = f"http://127.0.0.1:{port}"
+        wait_for(base + "/readyz")
+        reply, headers = call(base, "POST", "/api/v1/auth/login", body={"username": "admin", "password": password})
+        cookie = headers["Set-Cookie"].split(";")[0]
+        token = call(base, "POST", "/api/v1/tokens", body={}, cookie=cookie, csrf=reply["csrf_token"])[0]["token"]
+        session, _ = call(base, "POST", "/api/v1/sessions", token, {"gpus": 1})
+        while session["state"] != "running":
+            time.sleep(0.2)
+            session, _ = call(base, "GET", f"/api/v1/sessions/{session['id']}", token)
+        sid = session["id"]
+        inspect = json.loads(subprocess.run(["docker", "inspect", f"gpupool-{sid}"], capture_output=True,
+                                            text=True, check=True).stdout)[0]
+        jupyter_port = int(inspect["HostConfig"]["PortBindings"]["8888/tcp"][0]["HostPort"])
+        jupyter_token = next(e.split("=", 1)[1] for e in inspect["Config"]["Env"] if e.startswith("GPUPOOL_TOKEN="))
+        direct = f"http://127.0.0.1:{jupyter_port}/s/{sid}/"
+        through = f"{base}/s/{sid}/"
+        bearer = f"Authorization: Bearer {token}"
+        jupyter_auth = f"Authorization: token {jupyter_token}"
+
+        print(f"machine: {os.cpu_count()} cores; wrk -t{args.threads} -c{args.connections} "
+              f"-d{args.seconds}s; median of {args.runs} runs\n")
+        print("(a) a session's Jupyter, GET /s/ID/api")
+        jupyter_direct = series("  direct to Jupyter's port", args.runs,
+                                lambda: wrk(direct + "api", jupyter_auth, **load))
+        jupyter_gateway = series("  through the gateway", args.runs,
+                                 lambda: wrk(through + "api", bearer, **load))
+        print(f"  gateway/direct: {jupyter_gateway[0] / jupyter_direct[0]:.1%} of the throughput, "
+              f"p99 {jupyter_gateway[1] - jupyter_direct[1]:+.2f} ms\n")
+
+        print("(b) the proxies alone, in front of nginx serving a small file")
+        nginx_dir = tempfile.mkdtemp(prefix="gpupool-nginx-")
+        os.chmod(nginx_dir, 0o755)  # nginx workers run as www-data
+        os.makedirs(os.path.join(nginx_dir, "www"))
+        with open(os.path.join(nginx_dir, "www", "status.json"), "w") as handle:
+            handle.write('{"status": "ok", "padding": "' + "x" * 64 + '"}\n')
+        nginx_port, gateway_port, chp_port = free_port(), free_port(), free_port()
+        with open(os.path.join(nginx_dir, "nginx.conf"), "w") as handle:
+            handle.write(f"worker_processes 1; pid {nginx_dir}/nginx.pid; error_log {nginx_dir}/error.log;\n"
+                         "daemon off; events { worker_connections 4096; }\n"
+                         f"http {{ access_log off; server {{ listen 127.0.0.1:{nginx_port};"
+                         f" root {nginx_dir}/www; location / {{ try_files /status.json =404; }} }} }}\n")
+        children.append(subprocess.Popen(["nginx", "-c", os.path.join(nginx_dir, "nginx.conf")]))
+        children.append(subprocess.Popen([os.path.join(ROOT, "build", "bench", "gateway_harness"),
+                                          str(gateway_port), str(nginx_port), "2"], stdout=subprocess.DEVNULL))
+        children.append(subprocess.Popen([os.path.join(HERE, "node_modules", ".bin", "configurable-http-proxy"),
+                                          "--ip", "127.0.0.1", "--port", str(chp_port), "--default-target",
+                                          f"http://127.0.0.1:{nginx_port}", "--log-level", "warn",
+                                          "--api-port", str(free_port())]))
+        for target in (nginx_port, gateway_port, chp_port):
+            wait_for(f"http://127.0.0.1:{target}/s/x/api")
+        nginx = series("  nginx itself", args.runs, lambda: wrk(f"http://127.0.0.1:{nginx_port}/s/x/api", None, **load))
+        chp = series("  configurable-http-proxy", args.runs,
+                     lambda: wrk(f"http://127.0.0.1:{chp_port}/s/x/api", None, **load))
+        ours = series("  gpupool gateway relay", args.runs,
+                      lambda: wrk(f"http://127.0.0.1:{gateway_port}/s/x/api", None, **load))
+        print(f"  gateway/CHP: {ours[0] / chp[0]:.2f}× the throughput, p99 {ours[1]:.2f} vs {chp[1]:.2f} ms "
+              f"(nginx alone {nginx[0]:.0f} req/s)\n")
+
+        print("(c) WebSocket: kernel_info round trips on one connection")
+        kernel, _ = call(base, "POST", f"/s/{sid}/api/kernels", token, {})
+        ws_direct = f"ws://127.0.0.1:{jupyter_port}/s/{sid}/api/kernels/{kernel['id']}/channels"
+        ws_through = f"ws://127.0.0.1:{port}/s/{sid}/api/kernels/{kernel['id']}/channels"
+        kernel_round_trips(ws_direct, jupyter_auth, 200)  # warm the kernel
+        rates_direct = [kernel_round_trips(ws_direct, jupyter_auth, args.messages) for _ in range(args.runs)]
+        rates_through = [kernel_round_trips(ws_through, bearer, args.messages) for _ in range(args.runs)]
+        print(f"  direct to Jupyter                  {statistics.median(rates_direct):>10.0f} msg/s")
+        print(f"  through the gateway                {statistics.median(rates_through):>10.0f} msg/s")
+        print(f"  gateway/direct: {statistics.median(rates_through) / statistics.median(rates_direct):.1%}\n")
+
+        print("(d) the REST API: GET /api/v1/sessions/ID with a bearer token")
+        series("  gpupool API", args.runs, lambda: wrk(f"{base}/api/v1/sessions/{sid}", bearer, **load))
+        call(base, "DELETE", f"/api/v1/sessions/{sid}", token)
+    finally:
+        for child in reversed(children):
+            child.send_signal(signal.SIGTERM)
+            try:
+                child.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                child.kill()
+        ids = subprocess.run(["docker", "ps", "-aq", "--filter", "label=io.gpupool.node"], capture_output=True,
+                             text=True).stdout.split()
+        for container in ids:
+            name = subprocess.run(["docker", "inspect", "-f", "{{index .Config.Labels \"io.gpupool.node\"}}", container],
+                                  capture_output=True, text=True).stdout.strip()
+            if name.startswith("proxy-bench-"):
+                subprocess.run(["docker", "rm", "-f", container], capture_output=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
