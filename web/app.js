@@ -263,6 +263,54 @@ async function renderKeys() {
   show(form);
 }
 
+// ---- admin: nodes, quotas, images ----
+
+function table(id, headings, rows) {
+  return h("table", { id },
+    h("thead", {}, h("tr", {}, headings.map((key) => h("th", { scope: "col" }, t(key))))),
+    h("tbody", {}, rows));
+}
+
+function nodeRow(node) {
+  const toggle = h("button", { type: "button", class: node.drained ? "" : "secondary", onclick: async () => {
+    try { await api("PUT", `/api/v1/nodes/${encodeURIComponent(node.name)}`, { drained: !node.drained }); renderAdmin(); }
+    catch (failure) { toast(failure.message); }
+  } }, t(node.drained ? "admin.undrain" : "admin.drain"));
+  const state = [t(node.state === "up" ? "admin.up" : "admin.down")];
+  if (node.drained) state.push(` (${t("admin.drained")})`);
+  if (node.simulated) state.push(` (${t("admin.simulated")})`);
+  return h("tr", { "data-node": node.name },
+    h("th", { scope: "row" }, node.name), h("td", {}, state), h("td", {}, `${node.gpus_free} / ${node.gpus_total}`),
+    h("td", {}, node.cpus), h("td", {}, `${node.memory_gb} GB`), h("td", {}, node.driver_cuda || "—"),
+    h("td", {}, Object.entries(node.labels || {}).map(([key, value]) => `${key}=${value}`).join(", ")),
+    h("td", {}, toggle));
+}
+
+function limit(value, unit = "") { return value === null || value === undefined ? "—" : `${value}${unit}`; }
+
+async function renderAdmin() {
+  stopRefresh();
+  const [pool, quotas, images] = await Promise.all([
+    api("GET", "/api/v1/pool"), api("GET", "/api/v1/quotas"), api("GET", "/api/v1/images")]);
+  show(h("h1", {}, t("admin.title")),
+    h("section", { class: "card", "aria-label": t("admin.nodes") }, h("h2", {}, t("admin.nodes")),
+      table("nodes", ["admin.node", "admin.state", "admin.gpus", "admin.cpus", "admin.memory", "admin.driver",
+        "admin.labels", "sessions.actions"], pool.nodes.map(nodeRow))),
+    poolTable(pool),
+    h("section", { class: "card", "aria-label": t("admin.quotas") }, h("h2", {}, t("admin.quotas")),
+      quotas.quotas.length === 0 ? h("p", {}, t("admin.noQuotas")) :
+        table("quotas", ["admin.scope", "admin.maxGpus", "admin.maxSessions", "admin.maxMemory", "admin.maxHours",
+          "admin.byModel"], quotas.quotas.map((quota) => h("tr", {},
+          h("th", { scope: "row" }, `${quota.scope} ${quota.name}`), h("td", {}, limit(quota.max_gpus)),
+          h("td", {}, limit(quota.max_sessions)), h("td", {}, limit(quota.max_gpu_memory_gb, " GB")),
+          h("td", {}, limit(quota.max_session_hours)),
+          h("td", {}, Object.entries(quota.max_gpus_by_model || {}).map(([m, n]) => `${m}: ${n}`).join(", ")))))),
+    h("section", { class: "card", "aria-label": t("admin.images") }, h("h2", {}, t("admin.images")),
+      table("images", ["admin.image", "admin.framework", "admin.cuda", "admin.status"], images.images.map((image) =>
+        h("tr", {}, h("th", { scope: "row" }, image.tag), h("td", {}, `${image.framework} ${image.framework_version}`),
+          h("td", {}, image.cuda || "—"), h("td", {}, image.status))))));
+}
+
 // ---- routing ----
 
 async function route() {
@@ -275,7 +323,9 @@ async function route() {
     document.getElementById("nav").hidden = false;
     document.getElementById("logout").hidden = false;
     document.getElementById("who").textContent = me.username;
+    document.getElementById("admin-link").hidden = !me.admin;
     if (location.hash === "#/keys") await renderKeys();
+    else if (location.hash === "#/admin" && me.admin) await renderAdmin();
     else await renderHome();
   } catch (failure) {
     if (failure.status === 401) renderLogin();

@@ -87,6 +87,18 @@ try {
   await page.getByRole("alert").filter({ hasText: /key/ }).waitFor();
   await shot("keys");
 
+  step("admin: nodes, quotas, images; drain and undrain");
+  await page.getByRole("link", { name: "Admin" }).click();
+  await page.getByRole("heading", { name: "Administration" }).waitFor();
+  const node = page.locator("#nodes tbody tr").first();
+  assert.match(await node.innerText(), /up.*simulated/s);
+  await node.getByRole("button", { name: "Drain" }).click();
+  await node.getByText("drained").waitFor();
+  await node.getByRole("button", { name: "Take new sessions" }).click();
+  await node.getByRole("button", { name: "Drain" }).waitFor();
+  assert.match(await page.locator("#images").innerText(), /pytorch1\.13-cpu-debian12-runtime/);
+  await shot("admin");
+
   step("sign out");
   await page.getByRole("button", { name: "Sign out" }).click();
   await page.getByRole("heading", { name: "Sign in to gpupool" }).waitFor();
