@@ -121,6 +121,7 @@ def main():
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--messages", type=int, default=2000)
     parser.add_argument("--binary", default=os.path.join(ROOT, "build", "gpupool"))
+    parser.add_argument("--parts", default="abcd", help="which of (a)–(d) to run")
     args = parser.parse_args()
     load = dict(seconds=args.seconds, threads=args.threads, connections=args.connections)
 
@@ -159,56 +160,15 @@ def main():
 
         print(f"machine: {os.cpu_count()} cores; wrk -t{args.threads} -c{args.connections} "
               f"-d{args.seconds}s; median of {args.runs} runs\n")
-        print("(a) a session's Jupyter, GET /s/ID/api")
-        jupyter_direct = series("  direct to Jupyter's port", args.runs,
-                                lambda: wrk(direct + "api", jupyter_auth, **load))
-        jupyter_gateway = series("  through the gateway", args.runs,
-                                 lambda: wrk(through + "api", bearer, **load))
-        print(f"  gateway/direct: {jupyter_gateway[0] / jupyter_direct[0]:.1%} of the throughput, "
-              f"p99 {jupyter_gateway[1] - jupyter_direct[1]:+.2f} ms\n")
-
-        print("(b) the proxies alone, in front of nginx serving a small file")
-        nginx_dir = tempfile.mkdtemp(prefix="gpupool-nginx-")
-        os.chmod(nginx_dir, 0o755)  # nginx workers run as www-data
-        os.makedirs(os.path.join(nginx_dir, "www"))
-        with open(os.path.join(nginx_dir, "www", "status.json"), "w") as handle:
-            handle.write('{"status": "ok", "padding": "' + "x" * 64 + '"}\n')
-        nginx_port, gateway_port, chp_port = free_port(), free_port(), free_port()
-        with open(os.path.join(nginx_dir, "nginx.conf"), "w") as handle:
-            handle.write(f"worker_processes 1; pid {nginx_dir}/nginx.pid; error_log {nginx_dir}/error.log;\n"
-                         "daemon off; events { worker_connections 4096; }\n"
-                         f"http {{ access_log off; server {{ listen 127.0.0.1:{nginx_port};"
-                         f" root {nginx_dir}/www; location / {{ try_files /status.json =404; }} }} }}\n")
-        children.append(subprocess.Popen(["nginx", "-c", os.path.join(nginx_dir, "nginx.conf")]))
-        children.append(subprocess.Popen([os.path.join(ROOT, "build", "bench", "gateway_harness"),
-                                          str(gateway_port), str(nginx_port), "2"], stdout=subprocess.DEVNULL))
-        children.append(subprocess.Popen([os.path.join(HERE, "node_modules", ".bin", "configurable-http-proxy"),
-                                          "--ip", "127.0.0.1", "--port", str(chp_port), "--default-target",
-                                          f"http://127.0.0.1:{nginx_port}", "--log-level", "warn",
-                                          "--api-port", str(free_port())]))
-        for target in (nginx_port, gateway_port, chp_port):
-            wait_for(f"http://127.0.0.1:{target}/s/x/api")
-        nginx = series("  nginx itself", args.runs, lambda: wrk(f"http://127.0.0.1:{nginx_port}/s/x/api", None, **load))
-        chp = series("  configurable-http-proxy", args.runs,
-                     lambda: wrk(f"http://127.0.0.1:{chp_port}/s/x/api", None, **load))
-        ours = series("  gpupool gateway relay", args.runs,
-                      lambda: wrk(f"http://127.0.0.1:{gateway_port}/s/x/api", None, **load))
-        print(f"  gateway/CHP: {ours[0] / chp[0]:.2f}× the throughput, p99 {ours[1]:.2f} vs {chp[1]:.2f} ms "
-              f"(nginx alone {nginx[0]:.0f} req/s)\n")
-
-        print("(c) WebSocket: kernel_info round trips on one connection")
-        kernel, _ = call(base, "POST", f"/s/{sid}/api/kernels", token, {})
-        ws_direct = f"ws://127.0.0.1:{jupyter_port}/s/{sid}/api/kernels/{kernel['id']}/channels"
-        ws_through = f"ws://127.0.0.1:{port}/s/{sid}/api/kernels/{kernel['id']}/channels"
-        kernel_round_trips(ws_direct, jupyter_auth, 200)  # warm the kernel
-        rates_direct = [kernel_round_trips(ws_direct, jupyter_auth, args.messages) for _ in range(args.runs)]
-        rates_through = [kernel_round_trips(ws_through, bearer, args.messages) for _ in range(args.runs)]
-        print(f"  direct to Jupyter                  {statistics.median(rates_direct):>10.0f} msg/s")
-        print(f"  through the gateway                {statistics.median(rates_through):>10.0f} msg/s")
-        print(f"  gateway/direct: {statistics.median(rates_through) / statistics.median(rates_direct):.1%}\n")
-
-        print("(d) the REST API: GET /api/v1/sessions/ID with a bearer token")
-        series("  gpupool API", args.runs, lambda: wrk(f"{base}/api/v1/sessions/{sid}", bearer, **load))
+        if "a" in args.parts:
+            part_a(args, load, direct, through, jupyter_auth, bearer)
+        if "b" in args.parts:
+            part_b(args, load, children)
+        if "c" in args.parts:
+            part_c(args, base, token, sid, jupyter_port, port, jupyter_auth, bearer)
+        if "d" in args.parts:
+            print("(d) the REST API: GET /api/v1/sessions/ID with a bearer token")
+            series("  gpupool API", args.runs, lambda: wrk(f"{base}/api/v1/sessions/{sid}", bearer, **load))
         call(base, "DELETE", f"/api/v1/sessions/{sid}", token)
     finally:
         for child in reversed(children):
@@ -217,13 +177,71 @@ def main():
                 child.wait(timeout=30)
             except subprocess.TimeoutExpired:
                 child.kill()
-        ids = subprocess.run(["docker", "ps", "-aq", "--filter", "label=io.gpupool.node"], capture_output=True,
-                             text=True).stdout.split()
-        for container in ids:
-            name = subprocess.run(["docker", "inspect", "-f", "{{index .Config.Labels \"io.gpupool.node\"}}", container],
-                                  capture_output=True, text=True).stdout.strip()
-            if name.startswith("proxy-bench-"):
-                subprocess.run(["docker", "rm", "-f", container], capture_output=True)
+        remove_bench_containers()
+
+
+def part_a(args, load, direct, through, jupyter_auth, bearer):
+    print("(a) a session's Jupyter, GET /s/ID/api")
+    jupyter_direct = series("  direct to Jupyter's port", args.runs,
+                            lambda: wrk(direct + "api", jupyter_auth, **load))
+    jupyter_gateway = series("  through the gateway", args.runs,
+                             lambda: wrk(through + "api", bearer, **load))
+    print(f"  gateway/direct: {jupyter_gateway[0] / jupyter_direct[0]:.1%} of the throughput, "
+          f"p99 {jupyter_gateway[1] - jupyter_direct[1]:+.2f} ms\n")
+
+
+def part_b(args, load, children):
+    print("(b) the proxies alone, in front of nginx serving a small file")
+    nginx_dir = tempfile.mkdtemp(prefix="gpupool-nginx-")
+    os.chmod(nginx_dir, 0o755)  # nginx workers run as www-data
+    os.makedirs(os.path.join(nginx_dir, "www"))
+    with open(os.path.join(nginx_dir, "www", "status.json"), "w") as handle:
+        handle.write('{"status": "ok", "padding": "' + "x" * 64 + '"}\n')
+    nginx_port, gateway_port, chp_port = free_port(), free_port(), free_port()
+    with open(os.path.join(nginx_dir, "nginx.conf"), "w") as handle:
+        handle.write(f"worker_processes 1; pid {nginx_dir}/nginx.pid; error_log {nginx_dir}/error.log;\n"
+                     "daemon off; events { worker_connections 4096; }\n"
+                     f"http {{ access_log off; server {{ listen 127.0.0.1:{nginx_port};"
+                     f" root {nginx_dir}/www; location / {{ try_files /status.json =404; }} }} }}\n")
+    children.append(subprocess.Popen(["nginx", "-c", os.path.join(nginx_dir, "nginx.conf")]))
+    children.append(subprocess.Popen([os.path.join(ROOT, "build", "bench", "gateway_harness"),
+                                      str(gateway_port), str(nginx_port), "2"], stdout=subprocess.DEVNULL))
+    children.append(subprocess.Popen([os.path.join(HERE, "node_modules", ".bin", "configurable-http-proxy"),
+                                      "--ip", "127.0.0.1", "--port", str(chp_port), "--default-target",
+                                      f"http://127.0.0.1:{nginx_port}", "--log-level", "warn",
+                                      "--api-port", str(free_port())]))
+    for target in (nginx_port, gateway_port, chp_port):
+        wait_for(f"http://127.0.0.1:{target}/s/x/api")
+    nginx = series("  nginx itself", args.runs, lambda: wrk(f"http://127.0.0.1:{nginx_port}/s/x/api", None, **load))
+    chp = series("  configurable-http-proxy", args.runs,
+                 lambda: wrk(f"http://127.0.0.1:{chp_port}/s/x/api", None, **load))
+    ours = series("  gpupool gateway relay", args.runs,
+                  lambda: wrk(f"http://127.0.0.1:{gateway_port}/s/x/api", None, **load))
+    print(f"  gateway/CHP: {ours[0] / chp[0]:.2f}× the throughput, p99 {ours[1]:.2f} vs {chp[1]:.2f} ms "
+          f"(nginx alone {nginx[0]:.0f} req/s)\n")
+
+
+def part_c(args, base, token, sid, jupyter_port, port, jupyter_auth, bearer):
+    print("(c) WebSocket: kernel_info round trips on one connection")
+    kernel, _ = call(base, "POST", f"/s/{sid}/api/kernels", token, {})
+    ws_direct = f"ws://127.0.0.1:{jupyter_port}/s/{sid}/api/kernels/{kernel['id']}/channels"
+    ws_through = f"ws://127.0.0.1:{port}/s/{sid}/api/kernels/{kernel['id']}/channels"
+    kernel_round_trips(ws_direct, jupyter_auth, 200)  # warm the kernel
+    rates_direct = [kernel_round_trips(ws_direct, jupyter_auth, args.messages) for _ in range(args.runs)]
+    rates_through = [kernel_round_trips(ws_through, bearer, args.messages) for _ in range(args.runs)]
+    print(f"  direct to Jupyter                  {statistics.median(rates_direct):>10.0f} msg/s")
+    print(f"  through the gateway                {statistics.median(rates_through):>10.0f} msg/s")
+    print(f"  gateway/direct: {statistics.median(rates_through) / statistics.median(rates_direct):.1%}\n")
+
+
+def remove_bench_containers():
+    ids = subprocess.run(["docker", "ps", "-aq", "--filter", "label=io.gpupool.node"], capture_output=True,
+                         text=True).stdout.split()
+    for container in ids:
+        name = subprocess.run(["docker", "inspect", "-f", "{{index .Config.Labels \"io.gpupool.node\"}}", container],
+                              capture_output=True, text=True).stdout.strip()
+        if name.startswith("proxy-bench-"):
+            subprocess.run(["docker", "rm", "-f", container], capture_output=True)
 
 
 if __name__ == "__main__":

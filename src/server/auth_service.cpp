@@ -74,6 +74,10 @@ Result<LoginResult> AuthService::login(const std::string& username, const std::s
 }
 
 Status AuthService::logout(const Principal& principal) {
+  {
+    std::lock_guard lock(mutex_);
+    recent_.erase(principal.credential_digest);
+  }
   return store_.delete_credential(principal.credential_digest);
 }
 
@@ -82,13 +86,27 @@ Result<Principal> AuthService::authenticate(const std::string& secret, Credentia
       make_error(ErrorCode::unauthorized, "not logged in, or the credential expired");
   if (secret.empty() || secret.size() > 256) return unauthorized;
   std::string digest = digest_hex(secret);
-  auto credential = store_.find_credential(digest, clock_.now());
+  UnixMillis now = clock_.now();
+  {
+    std::lock_guard lock(mutex_);
+    auto known = recent_.find(digest);
+    if (known != recent_.end() && now - known->second.looked_up_at < kCredentialCacheMillis &&
+        (known->second.expires_at == 0 || now < known->second.expires_at)) {
+      if (known->second.principal.kind != kind) return unauthorized;
+      return known->second.principal;
+    }
+  }
+  auto credential = store_.find_credential(digest, now);
   if (!credential) return credential.error();
   if (!credential->has_value() || (*credential)->kind != kind) return unauthorized;
   auto user = store_.find_user((*credential)->user_id);
   if (!user) return user.error();
   if (!user->has_value()) return unauthorized;
-  return Principal{**user, kind, digest, (*credential)->csrf_token};
+  Principal principal{**user, kind, digest, (*credential)->csrf_token};
+  std::lock_guard lock(mutex_);
+  if (recent_.size() >= kCredentialCacheSize) recent_.clear();  // bounded; refills as used
+  recent_[digest] = {principal, now, (*credential)->expires_at};
+  return principal;
 }
 
 Result<MintedToken> AuthService::mint_token(const Principal& principal, const std::string& name,

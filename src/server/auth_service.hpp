@@ -64,10 +64,21 @@ class AuthService {
   void record_failure(const std::string& key);
   void forget_failures(const std::string& key);
 
+  // Credentials seen in the last few seconds, so that a busy client costs no store lookups;
+  // logout drops its entry at once, and expiry is checked on every use.
+  struct Recent {
+    Principal principal;
+    UnixMillis looked_up_at = 0;
+    UnixMillis expires_at = 0;
+  };
+  static constexpr UnixMillis kCredentialCacheMillis = 5000;
+  static constexpr std::size_t kCredentialCacheSize = 10000;
+
   Store& store_;
   const Clock& clock_;
   std::mutex mutex_;
   std::map<std::string, Attempts> attempts_;  // guarded by mutex_
+  std::map<std::string, Recent> recent_;      // guarded by mutex_, by credential digest
 };
 
 }  // namespace gpupool::server

@@ -19,12 +19,20 @@ Error sql_error(sqlite3* db, std::string_view what) {
 
 }  // namespace
 
-Statement::Statement(Statement&& other) noexcept : db_(other.db_), statement_(other.statement_) {
+Statement::Statement(Statement&& other) noexcept
+    : db_(other.db_), statement_(other.statement_), cache_(other.cache_) {
   other.statement_ = nullptr;
 }
 
 Statement::~Statement() {
-  sqlite3_finalize(statement_);
+  if (statement_ == nullptr) return;
+  if (cache_ == nullptr) {
+    sqlite3_finalize(statement_);
+    return;
+  }
+  sqlite3_reset(statement_);
+  sqlite3_clear_bindings(statement_);
+  cache_->give_back(statement_);
 }
 
 Statement& Statement::bind(int index, std::int64_t value) {
@@ -101,16 +109,31 @@ Result<Database> Database::open(const std::string& path) {
 }
 
 Database::~Database() {
+  for (auto& [sql, statement] : idle_) sqlite3_finalize(statement);
   sqlite3_close(db_);
 }
 
+void Database::give_back(sqlite3_stmt* statement) {
+  const char* sql = sqlite3_sql(statement);
+  if (sql == nullptr || idle_.contains(sql)) {
+    sqlite3_finalize(statement);  // another copy is idle already
+    return;
+  }
+  idle_.emplace(sql, statement);
+}
+
 Result<Statement> Database::prepare(std::string_view sql) {
+  if (auto idle = idle_.find(std::string(sql)); idle != idle_.end()) {
+    sqlite3_stmt* statement = idle->second;
+    idle_.erase(idle);
+    return Statement(db_, statement, this);
+  }
   sqlite3_stmt* statement = nullptr;
   if (sqlite3_prepare_v2(db_, sql.data(), static_cast<int>(sql.size()), &statement, nullptr) !=
       SQLITE_OK) {
     return sql_error(db_, sql);
   }
-  return Statement(db_, statement);
+  return Statement(db_, statement, this);
 }
 
 Status Database::execute(std::string_view sql) {

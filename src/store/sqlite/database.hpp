@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "core/result.hpp"
@@ -16,9 +17,13 @@ struct sqlite3_stmt;
 
 namespace gpupool::sqlite {
 
+class Database;
+
 class Statement {
  public:
-  Statement(sqlite3* db, sqlite3_stmt* statement) : db_(db), statement_(statement) {}
+  // With `cache`, the statement goes back to it (reset) when done instead of being finalized.
+  Statement(sqlite3* db, sqlite3_stmt* statement, Database* cache = nullptr)
+      : db_(db), statement_(statement), cache_(cache) {}
   Statement(Statement&& other) noexcept;
   Statement(const Statement&) = delete;
   Statement& operator=(const Statement&) = delete;
@@ -60,6 +65,7 @@ class Statement {
  private:
   sqlite3* db_;
   sqlite3_stmt* statement_;
+  Database* cache_;
 };
 
 class Database {
@@ -68,20 +74,30 @@ class Database {
   // write survives a power cut. A file that is not a database is an error, not a reset.
   static Result<Database> open(const std::string& path);
 
-  Database(Database&& other) noexcept : db_(other.db_) { other.db_ = nullptr; }
+  Database(Database&& other) noexcept : db_(other.db_), idle_(std::move(other.idle_)) {
+    other.db_ = nullptr;
+    other.idle_.clear();
+  }
   Database(const Database&) = delete;
   Database& operator=(const Database&) = delete;
   Database& operator=(Database&&) = delete;
   ~Database();
 
+  // Compiles `sql`, or reuses the compiled statement of an earlier call that is done with it:
+  // the same few queries run on every request, and compiling them is most of their cost.
+  // Like every use of a Database, not thread-safe: the owner serializes calls.
   Result<Statement> prepare(std::string_view sql);
   Status execute(std::string_view sql);  // one or more statements, no rows
   std::int64_t last_insert_rowid() const;
   int changes() const;
 
  private:
+  friend class Statement;
   explicit Database(sqlite3* db) : db_(db) {}
+  void give_back(sqlite3_stmt* statement);
+
   sqlite3* db_;
+  std::unordered_map<std::string, sqlite3_stmt*> idle_;  // compiled statements by SQL text
 };
 
 }  // namespace gpupool::sqlite
