@@ -155,3 +155,53 @@ TEST_F(SqliteFile, CredentialsExpire) {
 
 }  // namespace
 }  // namespace gpupool
+
+#include "store/sqlite/database.hpp"
+
+namespace gpupool {
+namespace {
+
+// Compiled statements are reused: the same SQL twice at once, again after the first copies
+// are done, with other values bound each time, and across a schema change.
+TEST(SqliteStatements, AreReusedWithFreshBindingsAndSurviveSchemaChanges) {
+  auto database = sqlite::Database::open(":memory:");
+  ASSERT_TRUE(database.ok());
+  ASSERT_TRUE(database->execute("CREATE TABLE t (k INTEGER, v TEXT)").ok());
+  for (int i = 0; i < 5; ++i) {
+    auto insert = database->prepare("INSERT INTO t (k, v) VALUES (?1, ?2)");
+    ASSERT_TRUE(insert.ok());
+    ASSERT_TRUE(insert->bind(1, i).bind(2, "v" + std::to_string(i)).run().ok());
+  }
+  const char* query = "SELECT v FROM t WHERE k = ?1";
+  {
+    auto first = database->prepare(query);
+    auto second = database->prepare(query);  // while the first is still in use
+    ASSERT_TRUE(first.ok() && second.ok());
+    first->bind(1, 1);
+    second->bind(1, 3);
+    ASSERT_TRUE(*first->step() && *second->step());
+    EXPECT_EQ(first->column_text(0), "v1");
+    EXPECT_EQ(second->column_text(0), "v3");
+  }
+  for (int i = 0; i < 5; ++i) {
+    auto again = database->prepare(query);
+    ASSERT_TRUE(again.ok());
+    again->bind(1, i);
+    ASSERT_TRUE(*again->step());
+    EXPECT_EQ(again->column_text(0), "v" + std::to_string(i));
+  }
+  {
+    auto unbound = database->prepare(query);  // bindings of the last use are cleared
+    ASSERT_TRUE(unbound.ok());
+    EXPECT_FALSE(*unbound->step());
+  }
+  ASSERT_TRUE(database->execute("ALTER TABLE t ADD COLUMN w TEXT DEFAULT 'x'").ok());
+  auto after = database->prepare(query);
+  ASSERT_TRUE(after.ok());
+  after->bind(1, 2);
+  ASSERT_TRUE(*after->step());
+  EXPECT_EQ(after->column_text(0), "v2");
+}
+
+}  // namespace
+}  // namespace gpupool

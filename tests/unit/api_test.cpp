@@ -473,3 +473,26 @@ TEST_F(Api, TheCsrfTokenIsReadableByOurPagesAfterAReload) {
 
 }  // namespace
 }  // namespace gpupool::testing
+
+namespace gpupool::testing {
+namespace {
+
+TEST_F(Api, ACredentialJustUsedStopsAtLogoutAndAnyRemovalShowsWithinFiveSeconds) {
+  auto [cookie, csrf] = login_as("alice");
+  EXPECT_EQ(call("GET", "/api/v1/me", "", {{"Cookie", cookie}}).status, 200);  // now remembered
+  EXPECT_EQ(
+      call("POST", "/api/v1/auth/logout", "", {{"Cookie", cookie}, {"X-CSRF-Token", csrf}}).status,
+      200);
+  EXPECT_EQ(call("GET", "/api/v1/me", "", {{"Cookie", cookie}}).status, 401) << "at once";
+
+  auto token = token_for("bob");
+  EXPECT_EQ(as(token, "GET", "/api/v1/me").status, 200);
+  auto principal = auth_->authenticate(token, CredentialKind::api_token);
+  ASSERT_TRUE(principal.ok());
+  ASSERT_TRUE(store_->delete_credential(principal->credential_digest).ok());  // not via logout
+  clock_.advance(6000);
+  EXPECT_EQ(as(token, "GET", "/api/v1/me").status, 401);
+}
+
+}  // namespace
+}  // namespace gpupool::testing
