@@ -42,6 +42,10 @@ int main(int argc, char** argv) {
       ->add_option("--preemption-grace-seconds", up.preemption_grace_s,
                    "how long a preemptible session keeps running once chosen to make room")
       ->capture_default_str();
+  up_command
+      ->add_option("--fair-share-half-life-hours", up.fair_share_half_life_hours,
+                   "the queue's fair share forgets half of past GPU use this often")
+      ->capture_default_str();
   up_command->add_option(
       "--node-cpus", up.node_cpus,
       "CPUs sessions may reserve on this node (default: its cores; more overcommits)");

@@ -181,6 +181,10 @@ int run_up(const UpOptions& options) {
   std::string public_host = options.public_host.empty() ? host : options.public_host;
   server::SessionSettings session_settings;
   session_settings.preemption_grace = std::int64_t{options.preemption_grace_s} * 1000;
+  if (options.fair_share_half_life_hours <= 0)
+    return fail("--fair-share-half-life-hours must be above 0");
+  session_settings.fair_share_half_life =
+      static_cast<UnixMillis>(options.fair_share_half_life_hours * 3600 * 1000);
   server::SessionService sessions(**store, clock, session_settings);
   server::LocalSyncChannel channel(sessions);
 

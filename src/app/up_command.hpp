@@ -23,7 +23,8 @@ struct UpOptions {
   int node_cpus = 0;            // CPUs sessions may reserve; 0: this machine's (more overcommits)
   int node_memory_gb = 0;       // memory sessions may reserve; 0: this machine's
   int preemption_grace_s = 60;  // how long a preempted session keeps running
-  std::vector<std::string> node_labels;  // "key=value", for sessions' node selectors
+  double fair_share_half_life_hours = 24;  // fair share forgets half of past use this often
+  std::vector<std::string> node_labels;    // "key=value", for sessions' node selectors
 };
 
 // Runs until SIGINT or SIGTERM; returns the process exit code.

@@ -137,6 +137,8 @@ std::vector<std::size_t> queue_order(const std::vector<PendingRequest>& pending)
     const PendingRequest& right = pending[b];
     if (left.request.priority != right.request.priority)
       return left.request.priority > right.request.priority;
+    if (left.group_fair_share_usage != right.group_fair_share_usage)
+      return left.group_fair_share_usage < right.group_fair_share_usage;
     if (left.fair_share_usage != right.fair_share_usage)
       return left.fair_share_usage < right.fair_share_usage;
     if (left.created_at != right.created_at) return left.created_at < right.created_at;

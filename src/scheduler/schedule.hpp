@@ -4,13 +4,13 @@
 // builds the snapshot from its store and applies the returned plan in one transaction.
 // Same input, same plan.
 //
-// Order: priority (higher first), then fair share (less decayed GPU usage first), then
-// arrival. Each request is placed by PlacementState (best fit, whole GPUs or GPU shares,
-// GPU model, CPU, memory, the image's CUDA against the node's driver, host ports). The first
-// request that cannot be placed gets a reservation on the node closest to holding it, and
-// later requests backfill only elsewhere, so they never delay it. If the first blocked
-// non-preemptible request would fit once some preemptible sessions stop, the plan names the
-// fewest such sessions on one node, youngest first.
+// Order: priority (higher first), then fair share (less decayed GPU usage of the user's
+// groups, then of the user, first), then arrival. Each request is placed by PlacementState (best
+// fit, whole GPUs or GPU shares, GPU model, CPU, memory, the image's CUDA against the node's
+// driver, host ports). The first request that cannot be placed gets a reservation on the node
+// closest to holding it, and later requests backfill only elsewhere, so they never delay it. If the
+// first blocked non-preemptible request would fit once some preemptible sessions stop, the plan
+// names the fewest such sessions on one node, youngest first.
 #pragma once
 
 #include <cstdint>
@@ -57,6 +57,9 @@ struct PendingRequest {
   std::string image_cuda;                 // CUDA version the image needs; empty for CPU-only images
   double fair_share_usage = 0;            // the user's decayed GPU-hours; less goes first
   std::vector<std::size_t> model_limits;  // indices into Snapshot::model_limits it falls under
+  // The decayed GPU-hours of everyone in the user's groups (the user's own without a group):
+  // compared before the user's own, so a busy group's members wait behind a quiet group's.
+  double group_fair_share_usage = 0;
 };
 
 struct Snapshot {

@@ -315,6 +315,7 @@ Status SessionService::schedule_locked(UnixMillis now) {
 
   std::map<std::string, Session*> queued;
   std::vector<std::int64_t> pending_users;
+  std::map<std::int64_t, double> group_usage;  // by user
   for (auto& session : *active) {
     if (holds_resources(session.state)) {
       snapshot.allocations.push_back(allocation_of(session));
@@ -325,6 +326,12 @@ Status SessionService::schedule_locked(UnixMillis now) {
       }
       snapshot.pending.push_back(
           {session.id, session.request, session.created_at, cuda, usage[session.user_id], {}});
+      if (!group_usage.contains(session.user_id)) {
+        auto total = group_fair_share(session.user_id, usage);
+        if (!total) return total.error();
+        group_usage[session.user_id] = *total;
+      }
+      snapshot.pending.back().group_fair_share_usage = group_usage[session.user_id];
       pending_users.push_back(session.user_id);
       queued[session.id] = &session;
     }
@@ -391,6 +398,21 @@ std::map<std::int64_t, double> SessionService::fair_share_usage(const std::vecto
     usage[user] = scheduler::decayed_gpu_hours(list, now, settings_.fair_share_half_life);
   }
   return usage;
+}
+
+Result<double> SessionService::group_fair_share(std::int64_t user,
+                                                std::map<std::int64_t, double>& usage) {
+  auto groups = store_.groups_of(user);
+  if (!groups) return groups.error();
+  std::set<std::int64_t> members = {user};
+  for (const auto& group : *groups) {
+    auto ids = store_.group_member_ids(group.id);
+    if (!ids) return ids.error();
+    members.insert(ids->begin(), ids->end());
+  }
+  double total = 0;
+  for (std::int64_t member : members) total += usage[member];
+  return total;
 }
 
 Status SessionService::reschedule() {

@@ -39,7 +39,7 @@ struct PoolSummary {
 };
 
 struct SessionSettings {
-  // Fair share forgets half of a user's GPU usage every this often.
+  // Fair share forgets half of a user's (and a group's) GPU usage every this often.
   UnixMillis fair_share_half_life = 24LL * 3600 * 1000;
   // How long a preemptible session chosen to make room keeps running (to save its work).
   UnixMillis preemption_grace = 60 * 1000;
@@ -70,6 +70,8 @@ class SessionService {
   std::map<std::int64_t, double> fair_share_usage(const std::vector<Session>& history,
                                                   const std::vector<Node>& nodes,
                                                   UnixMillis now) const;
+  // The decayed GPU-hours of `user` and everyone in the user's groups, together.
+  Result<double> group_fair_share(std::int64_t user, std::map<std::int64_t, double>& usage);
   // Sets or clears preempt_at on active sessions to match the scheduler's choice.
   Status mark_preemptions_locked(std::vector<Session>& active,
                                  const std::vector<scheduler::Preemption>& preemptions,

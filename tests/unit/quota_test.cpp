@@ -107,6 +107,19 @@ TEST_F(Quotas, EndedSessionsNoLongerCount) {
   EXPECT_TRUE(sessions_->request_session(alice_, gpus(1)).ok());
 }
 
+TEST_F(Quotas, FairShareCountsTheGroupsUseBeforeTheUsers) {
+  auto group = *store_->create_group("busy", clock_.now());
+  ASSERT_TRUE(store_->set_group_members(group.id, {alice_.id, bob_.id}).ok());
+  auto heavy = request(bob_, 4);  // fills the node for two hours
+  sync({observed(heavy.id, ObservedPhase::running)});
+  clock_.advance(2 * 3'600'000);
+  auto alice = request(alice_, 1);  // no use of her own, but her group's is 8 GPU-hours
+  clock_.advance(1000);
+  auto outsider = request(admin_, 1);  // later, and in no group
+  EXPECT_EQ(fetch(outsider.id).reason, "waiting for 1 free GPU on one node; position 1");
+  EXPECT_EQ(fetch(alice.id).reason, "waiting for 1 free GPU on one node; position 2");
+}
+
 TEST_F(Quotas, SessionHoursCapBecomesTheDefaultTimeLimit) {
   Quota quota = quota_for(QuotaScope::user, alice_.id);
   quota.max_session_hours = 6;

@@ -120,6 +120,21 @@ TEST(Queue, HigherPriorityThenLessRecentUsageThenArrival) {
   EXPECT_EQ(ids, (std::vector<std::string>{"urgent", "early-light", "late-light", "early-heavy"}));
 }
 
+TEST(Queue, AQuietGroupGoesBeforeABusyOneThenTheQuieterUser) {
+  std::vector<PendingRequest> pending = {whole("busy-group-idle-user", 1, 1),
+                                         whole("quiet-group-busier-user", 1, 2),
+                                         whole("quiet-group-idle-user", 1, 3)};
+  pending[0].group_fair_share_usage = 50;
+  pending[1].group_fair_share_usage = 10;
+  pending[1].fair_share_usage = 8;
+  pending[2].group_fair_share_usage = 10;
+  auto order = queue_order(pending);
+  std::vector<std::string> ids;
+  for (auto index : order) ids.push_back(pending[index].session_id);
+  EXPECT_EQ(ids, (std::vector<std::string>{"quiet-group-idle-user", "quiet-group-busier-user",
+                                           "busy-group-idle-user"}));
+}
+
 TEST(Queue, BackfillDoesNotTakeTheNodeReservedForTheHead) {
   // n1 has 2 of 4 GPUs busy; the head wants 4 (blocked) and is reserved n1. A later 1-GPU
   // request must not take n1's free GPUs; it may use n2.
