@@ -14,7 +14,7 @@ PACKAGES=(
   libsqlite3-dev libpq-dev libsodium-dev libssl-dev libspdlog-dev libfmt-dev libcli11-dev libtomlplusplus-dev
   libgtest-dev libgmock-dev
   docker.io debootstrap openssh-client curl ca-certificates
-  python3 python3-pytest python3-websocket python3-requests
+  python3 python3-pytest python3-pytest-timeout python3-websocket python3-requests
   openssl
 )
 

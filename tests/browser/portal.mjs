@@ -6,14 +6,31 @@ import { chromium } from "playwright-core";
 import assert from "node:assert/strict";
 
 const [base, password, screenshots] = process.argv.slice(2);
+let current = "starting chromium";
+const step = (text) => {
+  current = text;
+  console.log(`- ${text}`);
+};
+// Every wait below has its own limit; this one bounds the whole run, whatever hangs.
+const watchdog = setTimeout(() => {
+  console.log(`portal: gave up after 5 minutes, during: ${current}`);
+  process.exit(2);
+}, 300000);
+
 const browser = await chromium.launch({
   executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
-  args: ["--no-sandbox", "--disable-dev-shm-usage"],
+  timeout: 60000,
+  // No background traffic: the test machines have no way out, and lookups can hang there.
+  args: ["--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync"],
 });
 const context = await browser.newContext({ locale: "en-US", viewport: { width: 1200, height: 800 } });
+context.setDefaultTimeout(30000);
+// The pages must work offline: anything not from the gateway is refused at once.
+const gateway = new URL(base).origin;
+await context.route((url) => url.origin !== gateway, (route) => route.abort());
 const page = await context.newPage();
 const shot = (name) => page.screenshot({ path: `${screenshots}/${name}.png`, fullPage: true });
-const step = (text) => console.log(`- ${text}`);
 
 try {
   step("the login page, keyboard only");
@@ -105,4 +122,5 @@ try {
   console.log("portal: all steps passed");
 } finally {
   await browser.close();
+  clearTimeout(watchdog);
 }

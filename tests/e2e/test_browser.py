@@ -1,7 +1,9 @@
 """The web portal in a real browser: tests/browser/portal.mjs drives Debian's chromium with
 playwright-core against this run's `gpupool up`, and saves screenshots in docs/screenshots."""
 import os
+import signal
 import subprocess
+import tempfile
 
 from conftest import ADMIN_PASSWORD
 
@@ -10,9 +12,30 @@ BROWSER_TESTS = os.path.join(HERE, "..", "browser")
 SCREENSHOTS = os.path.join(HERE, "..", "..", "docs", "screenshots")
 
 
+def run_to_end(command, cwd, timeout):
+    """Runs command in its own process group; on timeout the whole group (node and every
+    chromium process it started) is killed, so a stuck browser cannot hold the test open.
+    Output goes to a file, not a pipe that a leftover child could keep open."""
+    with tempfile.TemporaryFile(mode="w+") as output:
+        process = subprocess.Popen(command, cwd=cwd, stdout=output, stderr=subprocess.STDOUT,
+                                   start_new_session=True)
+        try:
+            returncode = process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            returncode = None
+        finally:
+            try:
+                os.killpg(process.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            process.wait()
+        output.seek(0)
+        return returncode, output.read()
+
+
 def test_portal_in_chromium(server):
     os.makedirs(SCREENSHOTS, exist_ok=True)
-    result = subprocess.run(["node", "portal.mjs", server.base, ADMIN_PASSWORD, SCREENSHOTS],
-                            cwd=BROWSER_TESTS, capture_output=True, text=True, timeout=600)
-    assert result.returncode == 0, result.stdout + result.stderr
-    assert "portal: all steps passed" in result.stdout
+    returncode, output = run_to_end(["node", "portal.mjs", server.base, ADMIN_PASSWORD, SCREENSHOTS],
+                                    BROWSER_TESTS, timeout=360)
+    assert returncode == 0, f"exit {returncode}\n{output}"
+    assert "portal: all steps passed" in output
