@@ -24,15 +24,29 @@ std::optional<sim::Policy> parse_policy(const std::string& name) {
   return std::nullopt;
 }
 
+struct Trace {
+  std::vector<sim::TraceNode> nodes;
+  std::vector<sim::TracePod> pods;
+};
+
+// The trace's nodes.csv and jobs.csv; prints why and returns nothing when either is unreadable.
+std::optional<Trace> load_trace(const std::string& dir) {
+  auto nodes = sim::read_trace_nodes(dir + "/nodes.csv");
+  auto pods = sim::read_trace_pods(dir + "/jobs.csv");
+  if (!nodes || !pods) {
+    std::cerr << "error: " << (!nodes ? nodes.error().message : pods.error().message) << "\n";
+    return std::nullopt;
+  }
+  return Trace{std::move(*nodes), std::move(*pods)};
+}
+
 }  // namespace
 
 int run_sim_fragmentation(const SimOptions& options) {
-  auto nodes = sim::read_trace_nodes(options.trace_dir + "/nodes.csv");
-  auto pods = sim::read_trace_pods(options.trace_dir + "/jobs.csv");
-  if (!nodes || !pods) {
-    std::cerr << "error: " << (!nodes ? nodes.error().message : pods.error().message) << "\n";
-    return 1;
-  }
+  auto trace = load_trace(options.trace_dir);
+  if (!trace) return 1;
+  const auto& nodes = trace->nodes;
+  const auto& pods = trace->pods;
   std::vector<sim::Policy> policies;
   std::stringstream list(options.policies);
   for (std::string name; std::getline(list, name, ',');) {
@@ -46,7 +60,7 @@ int run_sim_fragmentation(const SimOptions& options) {
   }
   std::cout << fmt::format(
       "{} nodes, {} pods; {} seeds; unallocated GPU share when arrivals reach 100% of capacity\n",
-      nodes->size(), pods->size(), options.seeds);
+      nodes.size(), pods.size(), options.seeds);
   std::cout << fmt::format("{:<10} {:>10} {:>8} {:>12} {:>10}\n", "policy", "mean %", "sd %",
                            "placed/pods", "seconds");
   for (auto policy : policies) {
@@ -55,7 +69,7 @@ int run_sim_fragmentation(const SimOptions& options) {
     double placed = 0;
     double arrived = 0;
     for (int seed = 1; seed <= options.seeds; ++seed) {
-      auto result = sim::run_fragmentation(*nodes, *pods, policy, static_cast<unsigned>(seed));
+      auto result = sim::run_fragmentation(nodes, pods, policy, static_cast<unsigned>(seed));
       values.push_back(100.0 * result.unallocated_at_full);
       placed += result.pods_placed;
       arrived += result.pods_arrived;
@@ -76,25 +90,23 @@ int run_sim_fragmentation(const SimOptions& options) {
 }
 
 int run_sim_replay(const SimOptions& options) {
-  auto nodes = sim::read_trace_nodes(options.trace_dir + "/nodes.csv");
-  auto pods = sim::read_trace_pods(options.trace_dir + "/jobs.csv");
-  if (!nodes || !pods) {
-    std::cerr << "error: " << (!nodes ? nodes.error().message : pods.error().message) << "\n";
-    return 1;
-  }
-  auto sample = sim::sample_nodes(*nodes, options.replay_nodes);
+  auto trace = load_trace(options.trace_dir);
+  if (!trace) return 1;
+  const auto& nodes = trace->nodes;
+  const auto& pods = trace->pods;
+  auto sample = sim::sample_nodes(nodes, options.replay_nodes);
   int gpus = 0;
   for (const auto& node : sample) gpus += node.gpus;
   std::cout << fmt::format(
       "{} nodes ({} GPUs) sampled from the trace's {}; pods in submission order with their "
       "durations\n",
-      sample.size(), gpus, nodes->size());
+      sample.size(), gpus, nodes.size());
   std::cout << fmt::format("{:<17} {:>6} {:>8} {:>11} {:>12} {:>12} {:>12} {:>7} {:>12} {:>12}\n",
                            "queue", "pods", "started", "allocation", "mean delay s", "p50 delay s",
                            "p90 delay s", "large", "large mean s", "large p90 s");
   for (auto policy : {sim::QueuePolicy::fifo_first_fit, sim::QueuePolicy::greedy_first_fit,
                       sim::QueuePolicy::gpupool}) {
-    auto result = sim::run_replay(sample, *pods, policy);
+    auto result = sim::run_replay(sample, pods, policy);
     std::cout << fmt::format(
                      "{:<17} {:>6} {:>8} {:>10.1f}% {:>12.0f} {:>12.0f} {:>12.0f} {:>7} {:>12.0f} "
                      "{:>12.0f}\n",

@@ -33,21 +33,6 @@ bool equal_secrets(const std::string& a, const std::string& b) {
 
 }  // namespace
 
-std::string cookie_value(std::string_view header, std::string_view name) {
-  while (!header.empty()) {
-    auto end = header.find(';');
-    auto pair = header.substr(0, end);
-    while (!pair.empty() && pair.front() == ' ') pair.remove_prefix(1);
-    auto equals = pair.find('=');
-    if (equals != std::string_view::npos && pair.substr(0, equals) == name) {
-      return std::string(pair.substr(equals + 1));
-    }
-    if (end == std::string_view::npos) break;
-    header.remove_prefix(end + 1);
-  }
-  return {};
-}
-
 HttpReply Api::handle(const HttpExchange& exchange) {
   return route(exchange);
 }

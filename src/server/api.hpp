@@ -8,6 +8,7 @@
 #include <string>
 
 #include "server/auth_service.hpp"
+#include "server/cookies.hpp"
 #include "server/http_proxy.hpp"
 #include "server/http_server.hpp"
 #include "server/session_service.hpp"
@@ -74,10 +75,5 @@ class Api {
   Store& store_;
   const Clock& clock_;
 };
-
-// Pulls the value of cookie `name` out of a Cookie header.
-std::string cookie_value(std::string_view header, std::string_view name);
-
-inline constexpr const char* kSessionCookie = "gpupool_session";
 
 }  // namespace gpupool::server

@@ -12,6 +12,7 @@
 #include <fmt/format.h>
 
 #include "core/log.hpp"
+#include "server/cookies.hpp"
 
 namespace gpupool::server {
 
@@ -39,22 +40,6 @@ bool is_hop_by_hop(std::string_view name) {
 bool named(std::string_view name, std::string_view wanted) {
   return name.size() == wanted.size() &&
          strncasecmp(name.data(), wanted.data(), wanted.size()) == 0;
-}
-
-// The Cookie header without the named cookies.
-std::string without_cookies(std::string_view header, const std::vector<std::string>& names) {
-  std::string kept;
-  while (!header.empty()) {
-    auto end = header.find(';');
-    auto pair = header.substr(0, end);
-    while (!pair.empty() && pair.front() == ' ') pair.remove_prefix(1);
-    auto name = pair.substr(0, pair.find('='));
-    bool drop = std::find(names.begin(), names.end(), name) != names.end();
-    if (!drop && !pair.empty()) kept += (kept.empty() ? "" : "; ") + std::string(pair);
-    if (end == std::string_view::npos) break;
-    header.remove_prefix(end + 1);
-  }
-  return kept;
 }
 
 http::request<http::string_body> upstream_request(ClientRequest& request,

@@ -122,6 +122,15 @@ TEST(Cookies, FindsTheNamedCookieOnly) {
   EXPECT_EQ(server::cookie_value("gpupool_session_other=1", "gpupool_session"), "");
   EXPECT_EQ(server::cookie_value("", "gpupool_session"), "");
   EXPECT_EQ(server::cookie_value("x_gpupool_session=1;gpupool_session=2", "gpupool_session"), "2");
+  EXPECT_EQ(server::cookie_value("gpupool_session; a=1", "gpupool_session"), "");
+}
+
+TEST(Cookies, DropsOnlyTheNamedCookies) {
+  EXPECT_EQ(server::without_cookies("a=1; gpupool_session=xyz;b=2", {"gpupool_session"}),
+            "a=1; b=2");
+  EXPECT_EQ(server::without_cookies("gpupool_session=xyz", {"gpupool_session"}), "");
+  EXPECT_EQ(server::without_cookies(" ; a=1;; _xsrf=2 ", {"b"}), "a=1; _xsrf=2 ");
+  EXPECT_EQ(server::without_cookies("x=1; y=2", {"x", "y"}), "");
 }
 
 }  // namespace
