@@ -16,8 +16,11 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
+import uuid
+from datetime import datetime, timezone
 
 import pytest
+import websocket
 
 BINARY = os.environ.get("GPUPOOL_BINARY", os.path.join(os.path.dirname(__file__), "..", "..", "build", "gpupool"))
 ADMIN_PASSWORD = "e2e-" + secrets.token_hex(8)
@@ -194,3 +197,40 @@ def wait_for_state(api, session_id, wanted, timeout=180):
             break
         time.sleep(0.25)
     raise AssertionError(f"session {session_id} never reached {wanted}: {body}")
+
+
+def run_in_kernel(session, code, api):
+    """Starts a kernel through the gateway's proxy to Jupyter's REST API, signed in with the
+    user's API token, and runs `code` over the kernel WebSocket (proxied too, WSS under TLS)."""
+    base = session["jupyter"]["url"]
+    authorization = "Bearer " + api.token
+    request = urllib.request.Request(f"{base}api/kernels", method="POST", data=b"{}",
+                                     headers={"Authorization": authorization})
+    with urllib.request.urlopen(request, timeout=60, context=api.tls_context) as response:
+        kernel = json.loads(response.read())
+    ws_url = base.replace("http", "ws", 1) + f"api/kernels/{kernel['id']}/channels"
+    connection = websocket.create_connection(ws_url, timeout=60, header=[f"Authorization: {authorization}"],
+                                             sslopt={"context": api.tls_context} if api.tls_context else None)
+    try:
+        message_id = uuid.uuid4().hex
+        connection.send(json.dumps({
+            "header": {"msg_id": message_id, "username": "e2e", "session": uuid.uuid4().hex,
+                       "msg_type": "execute_request", "version": "5.3",
+                       "date": datetime.now(timezone.utc).isoformat()},
+            "parent_header": {}, "metadata": {}, "channel": "shell", "buffers": [],
+            "content": {"code": code, "silent": False, "store_history": False, "user_expressions": {},
+                        "allow_stdin": False, "stop_on_error": True},
+        }))
+        output = ""
+        while True:
+            message = json.loads(connection.recv())
+            if message.get("parent_header", {}).get("msg_id") != message_id:
+                continue
+            if message["msg_type"] == "stream":
+                output += message["content"]["text"]
+            if message["msg_type"] == "error":
+                raise AssertionError("kernel error: " + "\n".join(message["content"]["traceback"]))
+            if message["msg_type"] == "status" and message["content"]["execution_state"] == "idle":
+                return output
+    finally:
+        connection.close()

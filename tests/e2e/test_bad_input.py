@@ -1,5 +1,4 @@
 """Bad input gets a clear 4xx and the server stays up for everyone."""
-import json
 import socket
 
 import pytest

@@ -10,8 +10,7 @@ import time
 import pytest
 import websocket
 
-from conftest import docker, wait_for_state
-from test_user_journey import run_in_kernel
+from conftest import docker, run_in_kernel, wait_for_state
 
 
 def login(server, name, password):
@@ -40,10 +39,8 @@ def raw(server, method, path, headers=None, body=None):
 
 @pytest.fixture(scope="module")
 def running(server, make_user):
-    """A running session of a fresh user, with that user's password and API client."""
+    """A running session of a fresh user, with that user's name and API client."""
     name, api = make_user("proxy")
-    password = "pw-proxy-" + name
-    status, _ = api.call("PUT", "/api/v1/me/ssh-keys", {"keys": []})
     status, session = api.post("/api/v1/sessions", {"gpus": 1})
     assert status == 201, session
     session = wait_for_state(api, session["id"], {"running"})

@@ -1,5 +1,4 @@
 """Quotas end to end: set with the CLI, enforced by the server under parallel requests."""
-import os
 import subprocess
 import tempfile
 import threading

@@ -4,12 +4,10 @@ import os
 import subprocess
 import tempfile
 import uuid
-from datetime import datetime, timezone
 
 import pytest
-import websocket
 
-from conftest import docker, wait_for_state
+from conftest import docker, run_in_kernel, wait_for_state
 
 SSH_OPTIONS = ["-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR",
                "-o", "ConnectTimeout=10"]
@@ -30,44 +28,6 @@ def ssh(session, key, command, user=None, extra=()):
         ["ssh", *SSH_OPTIONS, "-o", "BatchMode=yes", *extra, "-i", key, "-p", str(info["port"]),
          f"{user or info['user']}@{info['host']}", command],
         capture_output=True, text=True, timeout=60)
-
-
-def run_in_kernel(session, code, api):
-    """Starts a kernel through the gateway's proxy to Jupyter's REST API, signed in with the
-    user's API token, and runs `code` over the kernel WebSocket (proxied too)."""
-    base = session["jupyter"]["url"]
-    authorization = "Bearer " + api.token
-    import urllib.request
-    request = urllib.request.Request(f"{base}api/kernels", method="POST", data=b"{}",
-                                     headers={"Authorization": authorization})
-    with urllib.request.urlopen(request, timeout=60) as response:
-        kernel = json.loads(response.read())
-    ws_url = base.replace("http://", "ws://") + f"api/kernels/{kernel['id']}/channels"
-    connection = websocket.create_connection(ws_url, timeout=60,
-                                             header=[f"Authorization: {authorization}"])
-    try:
-        message_id = uuid.uuid4().hex
-        connection.send(json.dumps({
-            "header": {"msg_id": message_id, "username": "e2e", "session": uuid.uuid4().hex,
-                       "msg_type": "execute_request", "version": "5.3",
-                       "date": datetime.now(timezone.utc).isoformat()},
-            "parent_header": {}, "metadata": {}, "channel": "shell", "buffers": [],
-            "content": {"code": code, "silent": False, "store_history": False, "user_expressions": {},
-                        "allow_stdin": False, "stop_on_error": True},
-        }))
-        output = ""
-        while True:
-            message = json.loads(connection.recv())
-            if message.get("parent_header", {}).get("msg_id") != message_id:
-                continue
-            if message["msg_type"] == "stream":
-                output += message["content"]["text"]
-            if message["msg_type"] == "error":
-                raise AssertionError("kernel error: " + "\n".join(message["content"]["traceback"]))
-            if message["msg_type"] == "status" and message["content"]["execution_state"] == "idle":
-                return output
-    finally:
-        connection.close()
 
 
 def test_user_gets_jupyter_and_ssh_and_keeps_a_home(server, make_user, key_pair):
