@@ -3,9 +3,10 @@
 // comes from the REST API (docs/api.md); text nodes only, never HTML from the server.
 import { currentLanguage, pickLanguage, setLanguage, t } from "./i18n.js";
 
-const REFRESH_MS = 3000;
+const FALLBACK_REFRESH_MS = 3000;
 let csrfToken = sessionStorage.getItem("gpupool.csrf") || "";
-let refreshTimer = null;
+let liveEvents = null;  // the EventSource of the page shown
+let refreshTimer = null;  // polling, only where the live view is refused
 
 // h("tag", {attributes}, ...children): children are nodes or strings (as text).
 function h(tag, attributes = {}, ...children) {
@@ -52,7 +53,7 @@ function show(...content) {
 // ---- sign in ----
 
 function renderLogin(message = "") {
-  stopRefresh();
+  stopLive();
   document.getElementById("nav").hidden = true;
   document.getElementById("logout").hidden = true;
   document.getElementById("who").textContent = "";
@@ -160,8 +161,7 @@ function requestForm(pool, images) {
     }
     error.textContent = "";
     try {
-      await api("POST", "/api/v1/sessions", body);
-      await refresh();
+      await api("POST", "/api/v1/sessions", body);  // the live view shows it
     } catch (failure) {
       if (failure.status === 401) return renderLogin();
       error.textContent = failure.message;
@@ -187,7 +187,7 @@ function sessionRow(session) {
   }
   if (session.state !== "ended" && session.state !== "stopping") {
     actions.append(h("button", { type: "button", class: "secondary", onclick: async () => {
-      try { await api("DELETE", `/api/v1/sessions/${session.id}`); await refresh(); }
+      try { await api("DELETE", `/api/v1/sessions/${session.id}`); }
       catch (failure) { toast(failure.message); }
     } }, t("sessions.stop")));
   }
@@ -217,13 +217,42 @@ function sessionsTable(sessions) {
         h("tbody", {}, visible.map(sessionRow))));
 }
 
-async function refresh() {
-  const [pool, sessions] = await Promise.all([api("GET", "/api/v1/pool"), api("GET", "/api/v1/sessions")]);
-  document.getElementById("pool-card")?.replaceChildren(poolTable(pool));
-  document.getElementById("sessions-card")?.replaceChildren(sessionsTable(sessions.sessions));
+// ---- live view: server-sent events from GET /api/v1/events ----
+
+// Calls handlers[name](document) for each event as the server sends it (at the start, then on
+// every change). The browser reconnects by itself after a drop; when it gives up (signed out,
+// or too many tabs open), the page checks the login and falls back to polling.
+function watchLive(handlers) {
+  stopLive();
+  const events = new EventSource("/api/v1/events");
+  for (const [name, handler] of Object.entries(handlers))
+    events.addEventListener(name, (event) => handler(JSON.parse(event.data)));
+  events.onerror = async () => {
+    if (events.readyState !== EventSource.CLOSED || liveEvents !== events) return;
+    stopLive();
+    try {
+      await api("GET", "/api/v1/me");
+      refreshTimer = setInterval(() => pollLive(handlers), FALLBACK_REFRESH_MS);
+    } catch (failure) {
+      if (failure.status === 401) renderLogin();
+    }
+  };
+  liveEvents = events;
 }
 
-function stopRefresh() {
+async function pollLive(handlers) {
+  try {
+    const [pool, sessions] = await Promise.all([api("GET", "/api/v1/pool"), api("GET", "/api/v1/sessions")]);
+    handlers.pool?.(pool);
+    handlers.sessions?.(sessions);
+  } catch (failure) {
+    if (failure.status === 401) renderLogin();
+  }
+}
+
+function stopLive() {
+  liveEvents?.close();
+  liveEvents = null;
   if (refreshTimer) clearInterval(refreshTimer);
   refreshTimer = null;
 }
@@ -233,17 +262,17 @@ async function renderHome() {
     api("GET", "/api/v1/pool"), api("GET", "/api/v1/images"), api("GET", "/api/v1/sessions")]);
   show(h("div", { id: "pool-card" }, poolTable(pool)), requestForm(pool, images.images),
     h("div", { id: "sessions-card" }, sessionsTable(sessions.sessions)));
-  stopRefresh();
   // Live: states, reasons and free GPUs change without reloading the page.
-  refreshTimer = setInterval(() => refresh().catch((failure) => {
-    if (failure.status === 401) renderLogin();
-  }), REFRESH_MS);
+  watchLive({
+    pool: (pool) => document.getElementById("pool-card")?.replaceChildren(poolTable(pool)),
+    sessions: (list) => document.getElementById("sessions-card")?.replaceChildren(sessionsTable(list.sessions)),
+  });
 }
 
 // ---- SSH keys ----
 
 async function renderKeys() {
-  stopRefresh();
+  stopLive();
   const me = await api("GET", "/api/v1/me");
   const text = h("textarea", { name: "keys", rows: 6, "aria-describedby": "keys-help", spellcheck: "false" },
     me.ssh_keys.map((key) => key.key).join("\n"));
@@ -286,17 +315,21 @@ function nodeRow(node) {
     h("td", {}, toggle));
 }
 
+function nodesTable(nodes) {
+  return table("nodes", ["admin.node", "admin.state", "admin.gpus", "admin.cpus", "admin.memory", "admin.driver",
+    "admin.labels", "sessions.actions"], nodes.map(nodeRow));
+}
+
 function limit(value, unit = "") { return value === null || value === undefined ? "—" : `${value}${unit}`; }
 
 async function renderAdmin() {
-  stopRefresh();
+  stopLive();
   const [pool, quotas, images] = await Promise.all([
     api("GET", "/api/v1/pool"), api("GET", "/api/v1/quotas"), api("GET", "/api/v1/images")]);
   show(h("h1", {}, t("admin.title")),
     h("section", { class: "card", "aria-label": t("admin.nodes") }, h("h2", {}, t("admin.nodes")),
-      table("nodes", ["admin.node", "admin.state", "admin.gpus", "admin.cpus", "admin.memory", "admin.driver",
-        "admin.labels", "sessions.actions"], pool.nodes.map(nodeRow))),
-    poolTable(pool),
+      nodesTable(pool.nodes)),
+    h("div", { id: "pool-card" }, poolTable(pool)),
     h("section", { class: "card", "aria-label": t("admin.quotas") }, h("h2", {}, t("admin.quotas")),
       quotas.quotas.length === 0 ? h("p", {}, t("admin.noQuotas")) :
         table("quotas", ["admin.scope", "admin.maxGpus", "admin.maxSessions", "admin.maxMemory", "admin.maxHours",
@@ -309,6 +342,12 @@ async function renderAdmin() {
       table("images", ["admin.image", "admin.framework", "admin.cuda", "admin.status"], images.images.map((image) =>
         h("tr", {}, h("th", { scope: "row" }, image.tag), h("td", {}, `${image.framework} ${image.framework_version}`),
           h("td", {}, image.cuda || "—"), h("td", {}, image.status))))));
+  watchLive({
+    pool: (pool) => {
+      document.getElementById("nodes")?.replaceWith(nodesTable(pool.nodes));
+      document.getElementById("pool-card")?.replaceChildren(poolTable(pool));
+    },
+  });
 }
 
 // ---- routing ----

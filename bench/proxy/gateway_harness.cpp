@@ -26,7 +26,7 @@ int main(int argc, char** argv) {
   gpupool::server::TunnelRegistry tunnels;
   gpupool::server::HttpServer server(
       [](const gpupool::server::HttpExchange&) {
-        return gpupool::server::HttpReply{404, "text/plain", "only /s/ is proxied", {}};
+        return gpupool::server::HttpReply{404, "text/plain", "only /s/ is proxied", {}, nullptr};
       },
       [upstream_port](const gpupool::server::HttpExchange& exchange) {
         gpupool::server::ProxyDecision decision;

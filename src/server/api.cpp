@@ -110,6 +110,7 @@ HttpReply Api::route(const HttpExchange& exchange) {
   if (path == "/api/v1/users")
     return method == "POST" ? create_user(exchange, *principal) : method_not_allowed();
   if (path == "/api/v1/pool") return method == "GET" ? pool() : method_not_allowed();
+  if (path == "/api/v1/events") return method == "GET" ? events(*principal) : method_not_allowed();
   if (path == "/api/v1/images") return method == "GET" ? images() : method_not_allowed();
   if (path == "/api/v1/sessions") {
     if (method == "POST") return create_session(exchange, *principal);

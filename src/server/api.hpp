@@ -4,6 +4,9 @@
 #pragma once
 
 #include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 
@@ -21,6 +24,19 @@ struct ApiSettings {
   bool secure_cookies = false;        // under TLS
   std::function<bool()> ready;        // /readyz: store and engine answering
   TunnelRegistry* tunnels = nullptr;  // logout closes the caller's proxied WebSockets
+};
+
+inline constexpr int kMaxEventStreamsPerUser = 16;
+
+// Live views (GET /api/v1/events) open per user, so one user cannot hold every connection.
+class OpenStreamCount {
+ public:
+  bool try_open(std::int64_t user_id);
+  void release(std::int64_t user_id);
+
+ private:
+  std::mutex mutex_;
+  std::map<std::int64_t, int> open_;
 };
 
 class Api {
@@ -57,6 +73,7 @@ class Api {
   HttpReply stop_session(const Principal& principal, const std::string& id);
   HttpReply pool();
   HttpReply images();
+  HttpReply events(const Principal& principal);  // event_routes.cpp
   // "/" and /ui/* (web_routes.cpp); nullopt for other paths.
   std::optional<HttpReply> web_page(const std::string& path);
 
@@ -74,6 +91,7 @@ class Api {
   SessionService& sessions_;
   Store& store_;
   const Clock& clock_;
+  std::shared_ptr<OpenStreamCount> open_streams_ = std::make_shared<OpenStreamCount>();
 };
 
 }  // namespace gpupool::server

@@ -85,7 +85,16 @@ Result<Principal> AuthService::authenticate(const std::string& secret, Credentia
   auto unauthorized =
       make_error(ErrorCode::unauthorized, "not logged in, or the credential expired");
   if (secret.empty() || secret.size() > 256) return unauthorized;
-  std::string digest = digest_hex(secret);
+  return authenticate_digest(digest_hex(secret), kind);
+}
+
+Result<Principal> AuthService::recheck(const Principal& principal) {
+  return authenticate_digest(principal.credential_digest, principal.kind);
+}
+
+Result<Principal> AuthService::authenticate_digest(const std::string& digest, CredentialKind kind) {
+  auto unauthorized =
+      make_error(ErrorCode::unauthorized, "not logged in, or the credential expired");
   UnixMillis now = clock_.now();
   {
     std::lock_guard lock(mutex_);

@@ -46,6 +46,9 @@ class AuthService {
                             const std::string& source_address);
   Status logout(const Principal& principal);
   Result<Principal> authenticate(const std::string& secret, CredentialKind kind);
+  // The same credential again, for connections that outlive a request: an Error once it
+  // was logged out, revoked or has expired (or its user was removed).
+  Result<Principal> recheck(const Principal& principal);
   Result<MintedToken> mint_token(const Principal& principal, const std::string& name,
                                  std::optional<int> lifetime_days);
   Result<User> create_user(const Principal& actor, const std::string& username,
@@ -60,6 +63,7 @@ class AuthService {
     int failures = 0;
     UnixMillis window_start = 0;
   };
+  Result<Principal> authenticate_digest(const std::string& digest, CredentialKind kind);
   bool allow_attempt(const std::string& key, int limit);
   void record_failure(const std::string& key);
   void forget_failures(const std::string& key);

@@ -435,7 +435,8 @@ HttpReply bad_gateway_page(const std::string& why) {
                       "starting, or it has stopped. Try again in a moment, or go back to "
                       "<a href=\"/\">your sessions</a>.</p></body></html>",
                       why),
-          {}};
+          {},
+          nullptr};
 }
 
 }  // namespace gpupool::server

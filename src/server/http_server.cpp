@@ -4,6 +4,7 @@
 
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
@@ -33,9 +34,8 @@ std::string HttpExchange::header(std::string_view name) const {
 
 namespace {
 
-http::response<http::string_body> to_beast(const HttpReply& reply, unsigned version,
-                                           bool keep_alive, bool tls) {
-  http::response<http::string_body> response{static_cast<http::status>(reply.status), version};
+template <class Body>
+void set_reply_headers(http::response<Body>& response, const HttpReply& reply, bool tls) {
   response.set(http::field::server, "gpupool");
   // Under TLS, browsers are told to never use plain HTTP here again.
   if (tls) response.set(http::field::strict_transport_security, "max-age=31536000");
@@ -43,6 +43,12 @@ http::response<http::string_body> to_beast(const HttpReply& reply, unsigned vers
   response.set("X-Content-Type-Options", "nosniff");
   response.set(http::field::cache_control, "no-store");
   for (const auto& [key, value] : reply.headers) response.insert(key, value);
+}
+
+http::response<http::string_body> to_beast(const HttpReply& reply, unsigned version,
+                                           bool keep_alive, bool tls) {
+  http::response<http::string_body> response{static_cast<http::status>(reply.status), version};
+  set_reply_headers(response, reply, tls);
   response.body() = reply.body;
   response.keep_alive(keep_alive);
   response.prepare_payload();
@@ -50,10 +56,10 @@ http::response<http::string_body> to_beast(const HttpReply& reply, unsigned vers
 }
 
 HttpReply plain_error(int status, std::string_view code, std::string_view message) {
-  return {status,
-          "application/json",
-          fmt::format(R"({{"error":{{"code":"{}","message":"{}"}}}})", code, message),
-          {}};
+  HttpReply reply;
+  reply.status = status;
+  reply.body = fmt::format(R"({{"error":{{"code":"{}","message":"{}"}}}})", code, message);
+  return reply;
 }
 
 // One client connection; Stream is beast::tcp_stream, or TlsStream under TLS.
@@ -64,7 +70,11 @@ class Connection : public std::enable_shared_from_this<Connection<Stream>> {
 
   Connection(Stream stream, const HttpHandler& handler, const ProxyRouter& proxy,
              TunnelRegistry* tunnels)
-      : stream_(std::move(stream)), handler_(handler), proxy_(proxy), tunnels_(tunnels) {}
+      : stream_(std::move(stream)),
+        handler_(handler),
+        proxy_(proxy),
+        tunnels_(tunnels),
+        stream_timer_(stream_.get_executor()) {}
 
   void start() {
     asio::dispatch(stream_.get_executor(), [self = this->shared_from_this()] {
@@ -158,7 +168,67 @@ class Connection : public std::enable_shared_from_this<Connection<Stream>> {
       spdlog::error("handler for {} {} threw: {}", exchange.method, exchange.path, error.what());
       reply = plain_error(500, "internal", "internal error");
     }
+    if (reply.stream) return start_stream(reply, request.version());
     write(to_beast(reply, request.version(), request.keep_alive(), kTls));
+  }
+
+  // A streamed reply: the headers, then whatever the ReplyStream hands out, until it or the
+  // client ends. The body runs until the connection closes (no length, no keep-alive).
+  void start_stream(const HttpReply& reply, unsigned version) {
+    auto header = std::make_shared<http::response<http::empty_body>>(
+        static_cast<http::status>(reply.status), version);
+    set_reply_headers(*header, reply, kTls);
+    header->keep_alive(false);
+    auto serializer = std::make_shared<http::response_serializer<http::empty_body>>(*header);
+    reply_stream_ = reply.stream;
+    beast::get_lowest_layer(stream_).expires_after(30s);
+    http::async_write_header(
+        stream_, *serializer,
+        [self = this->shared_from_this(), header, serializer](beast::error_code ec, std::size_t) {
+          if (ec) return self->end_stream();
+          beast::get_lowest_layer(self->stream_).expires_never();
+          self->watch_for_hang_up();
+          self->next_piece();
+        });
+  }
+
+  // The client sends nothing on an event stream; anything, or the end, ends it.
+  void watch_for_hang_up() {
+    buffer_.consume(buffer_.size());
+    stream_.async_read_some(
+        buffer_.prepare(1024),
+        [self = this->shared_from_this()](beast::error_code, std::size_t) { self->end_stream(); });
+  }
+
+  void next_piece() {
+    stream_timer_.expires_after(reply_stream_->interval());
+    stream_timer_.async_wait([self = this->shared_from_this()](beast::error_code ec) {
+      if (ec || self->stream_ended_) return;
+      std::optional<std::string> piece;
+      try {
+        piece = self->reply_stream_->next();
+      } catch (const std::exception& error) {
+        spdlog::error("event stream failed: {}", error.what());
+      }
+      if (!piece) return self->end_stream();
+      if (piece->empty()) return self->next_piece();
+      auto text = std::make_shared<std::string>(std::move(*piece));
+      // A client that stops reading is dropped after 30 s instead of holding the stream.
+      beast::get_lowest_layer(self->stream_).expires_after(30s);
+      asio::async_write(self->stream_, asio::buffer(*text),
+                        [self, text](beast::error_code ec, std::size_t) {
+                          if (ec) return self->end_stream();
+                          beast::get_lowest_layer(self->stream_).expires_never();
+                          self->next_piece();
+                        });
+    });
+  }
+
+  void end_stream() {
+    if (stream_ended_) return;
+    stream_ended_ = true;
+    stream_timer_.cancel();
+    close();
   }
 
   void write(http::response<http::string_body> response) {
@@ -195,6 +265,9 @@ class Connection : public std::enable_shared_from_this<Connection<Stream>> {
   const HttpHandler& handler_;
   const ProxyRouter& proxy_;
   TunnelRegistry* tunnels_;
+  std::shared_ptr<ReplyStream> reply_stream_;  // while a streamed reply runs
+  asio::steady_timer stream_timer_;
+  bool stream_ended_ = false;
 };
 
 }  // namespace

@@ -3,12 +3,15 @@
 //
 // Threads: run() drives the io_context on `threads` threads; the handler is called on any of
 // them, concurrently, so it must be thread-safe. Bounded: headers 16 KiB, bodies 1 MiB
-// (413 beyond), 30 s to send a request (slowloris), keep-alive otherwise.
+// (413 beyond), 30 s to send a request (slowloris), keep-alive otherwise. A streamed reply
+// (ReplyStream) holds its connection until it ends; 30 s to take each piece.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -30,11 +33,22 @@ struct HttpExchange {
   std::string header(std::string_view name) const;
 };
 
+// The body of a reply that goes on after its headers (server-sent events). The server asks
+// it for more every interval() on one of its threads, sends what it gets ("" sends nothing
+// this time), and ends the reply when next() returns nullopt or the client goes away.
+class ReplyStream {
+ public:
+  virtual ~ReplyStream() = default;
+  virtual std::optional<std::string> next() = 0;
+  virtual std::chrono::milliseconds interval() const { return std::chrono::milliseconds(250); }
+};
+
 struct HttpReply {
   int status = 200;
   std::string content_type = "application/json";
   std::string body;
   std::vector<std::pair<std::string, std::string>> headers;
+  std::shared_ptr<ReplyStream> stream;  // set: `body` is ignored and this streams instead
 };
 
 using HttpHandler = std::function<HttpReply(const HttpExchange&)>;

@@ -39,7 +39,8 @@ HttpReply page(int status, std::string_view title, std::string_view message) {
                       "</title></head><body><h1>{0}</h1><p>{1}</p><p><a href=\"/\">Your "
                       "sessions</a></p></body></html>",
                       html_escape(title), html_escape(message)),
-          {}};
+          {},
+          nullptr};
 }
 
 }  // namespace
@@ -72,7 +73,7 @@ ProxyDecision Api::route_proxy(const HttpExchange& exchange) {
     return decision;
   }
   if (path->bare) {
-    decision.reply = HttpReply{302, "text/plain", "", {{"Location", exchange.path + "/"}}};
+    decision.reply = HttpReply{302, "text/plain", "", {{"Location", exchange.path + "/"}}, nullptr};
     return decision;
   }
   const Session& target = **session;

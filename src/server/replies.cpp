@@ -33,8 +33,10 @@ int status_for(ErrorCode code) {
 }
 
 HttpReply json_reply(int status, const json& body) {
-  return {
-      status, "application/json", body.dump(-1, ' ', false, json::error_handler_t::replace), {}};
+  HttpReply reply;
+  reply.status = status;
+  reply.body = body.dump(-1, ' ', false, json::error_handler_t::replace);
+  return reply;
 }
 
 HttpReply error_reply(const Error& error) {

@@ -9,7 +9,7 @@ std::optional<HttpReply> Api::web_page(const std::string& path) {
   std::string_view wanted = path == "/" ? "/ui/index.html" : std::string_view(path);
   for (const auto& asset : web_assets()) {
     if (asset.path != wanted) continue;
-    HttpReply reply{200, std::string(asset.content_type), std::string(asset.body), {}};
+    HttpReply reply{200, std::string(asset.content_type), std::string(asset.body), {}, nullptr};
     // Only our own scripts and styles; no framing (clickjacking), no inline code.
     reply.headers = {
         {"Content-Security-Policy",

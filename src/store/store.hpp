@@ -57,12 +57,17 @@ class Store {
 
   virtual Status in_transaction(const std::function<Status()>& work) = 0;
 
+  // Grows with every row written (rolled-back writes may count too): watchers compare two
+  // readings to learn, for free, whether anything may have changed in between.
+  virtual std::uint64_t change_count() const = 0;
+
   // Users. create_user assigns id and uid; a taken name is a conflict.
   virtual Result<User> create_user(const std::string& username, const std::string& password_hash,
                                    bool admin, UnixMillis now) = 0;
   virtual Result<std::optional<StoredUser>> find_user_by_name(const std::string& username) = 0;
   virtual Result<std::optional<User>> find_user(std::int64_t id) = 0;
   virtual Result<std::int64_t> count_users() = 0;
+  virtual Result<std::vector<User>> list_users() = 0;  // by name
 
   // Credentials. find_credential ignores expired ones.
   virtual Status add_credential(const Credential& credential) = 0;
@@ -77,6 +82,7 @@ class Store {
                                    const std::vector<std::int64_t>& user_ids) = 0;
   virtual Result<std::vector<Group>> groups_of(std::int64_t user_id) = 0;
   virtual Result<std::vector<std::int64_t>> group_member_ids(std::int64_t group_id) = 0;
+  virtual Result<std::vector<Group>> list_groups() = 0;  // by name
 
   // Quotas. set_quota replaces the quota of its scope and subject.
   virtual Status set_quota(const Quota& quota) = 0;

@@ -30,6 +30,8 @@ context.setDefaultTimeout(30000);
 const gateway = new URL(base).origin;
 await context.route((url) => url.origin !== gateway, (route) => route.abort());
 const page = await context.newPage();
+const requested = [];
+page.on("request", (request) => requested.push(`${request.method()} ${new URL(request.url()).pathname}`));
 const shot = (name) => page.screenshot({ path: `${screenshots}/${name}.png`, fullPage: true });
 
 try {
@@ -53,9 +55,11 @@ try {
   await page.getByLabel("Number of GPUs").fill("1");
   await page.getByRole("button", { name: "Request GPU" }).click();
 
-  step("the session runs, without reloading the page");
+  step("the session runs, without reloading the page: the live view (server-sent events) shows it");
   const row = page.locator("#sessions tbody tr").first();
   await row.getByText("running").waitFor({ timeout: 120000 });
+  assert.ok(requested.includes("GET /api/v1/events"), requested.join("\n"));
+  assert.equal(requested.filter((r) => r === "GET /api/v1/sessions").length, 1, "no polling: " + requested.join("\n"));
   assert.match(await row.innerText(), /ssh -p \d+ admin@/);
   await shot("sessions");
 

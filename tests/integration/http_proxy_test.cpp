@@ -32,7 +32,7 @@ class ProxyOverSockets : public ::testing::Test {
         std::string body(kBig, 'x');
         for (std::size_t i = 0; i < body.size(); i += 4096)
           body[i] = static_cast<char>('a' + i % 26);
-        return HttpReply{200, "application/octet-stream", body, {}};
+        return HttpReply{200, "application/octet-stream", body, {}, nullptr};
       }
       json headers = json::object();
       for (const auto& [name, value] : exchange.headers) headers[name] = value;
@@ -42,7 +42,8 @@ class ProxyOverSockets : public ::testing::Test {
                             {"headers", headers},
                             {"body_size", exchange.body.size()}}
                            .dump(),
-                       {}};
+                       {},
+                       nullptr};
     });
     auto upstream_port = upstream_->listen("127.0.0.1", 0);
     ASSERT_TRUE(upstream_port.ok());
@@ -51,7 +52,7 @@ class ProxyOverSockets : public ::testing::Test {
 
     gateway_ = std::make_unique<HttpServer>(
         [](const HttpExchange&) {
-          return HttpReply{200, "text/plain", "api", {}};
+          return HttpReply{200, "text/plain", "api", {}, nullptr};
         },
         [this](const HttpExchange& exchange) {
           ProxyDecision decision;

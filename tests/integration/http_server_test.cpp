@@ -6,6 +6,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <atomic>
+#include <thread>
+
 #include "core/http_client.hpp"
 #include "server/http_server.hpp"
 
@@ -14,16 +17,47 @@ namespace {
 
 using namespace std::chrono_literals;
 
+// Three numbered events, then the end; `alive` is false once the server has let go of it.
+class CountingStream : public ReplyStream {
+ public:
+  explicit CountingStream(std::shared_ptr<std::atomic<bool>> alive, int last)
+      : alive_(std::move(alive)), last_(last) {
+    *alive_ = true;
+  }
+  ~CountingStream() override { *alive_ = false; }
+  std::optional<std::string> next() override {
+    if (last_ >= 0 && sent_ == last_) return std::nullopt;
+    if (last_ < 0) return std::string();  // forever, sending nothing
+    return "data: " + std::to_string(++sent_) + "\n\n";
+  }
+  std::chrono::milliseconds interval() const override { return 10ms; }
+
+ private:
+  std::shared_ptr<std::atomic<bool>> alive_;
+  int last_;
+  int sent_ = 0;
+};
+
+inline const auto stream_alive = std::make_shared<std::atomic<bool>>(false);
+
 class LiveServer : public ::testing::Test {
  protected:
   void SetUp() override {
     server_ = std::make_unique<HttpServer>([](const HttpExchange& exchange) {
       if (exchange.path == "/throw") throw std::runtime_error("bug");
+      if (exchange.path == "/events" || exchange.path == "/forever") {
+        HttpReply reply;
+        reply.content_type = "text/event-stream";
+        reply.stream =
+            std::make_shared<CountingStream>(stream_alive, exchange.path == "/events" ? 3 : -1);
+        return reply;
+      }
       return HttpReply{
           200,
           "text/plain",
           exchange.method + " " + exchange.path + " " + std::to_string(exchange.body.size()),
-          {}};
+          {},
+          nullptr};
     });
     auto port = server_->listen("127.0.0.1", 0);
     ASSERT_TRUE(port.ok());
@@ -66,6 +100,32 @@ TEST_F(LiveServer, AnswersRequests) {
   EXPECT_EQ(response->status, 200);
   EXPECT_EQ(response->body, "GET /hello 0");
   EXPECT_EQ(response->header("X-Content-Type-Options"), "nosniff");
+}
+
+TEST_F(LiveServer, StreamsAReplyPieceByPieceUntilItEnds) {
+  auto reply = raw("GET /events HTTP/1.1\r\nHost: x\r\n\r\n");
+  EXPECT_TRUE(reply.starts_with("HTTP/1.1 200")) << reply;
+  EXPECT_NE(reply.find("Content-Type: text/event-stream\r\n"), std::string::npos) << reply;
+  EXPECT_EQ(reply.find("Content-Length"), std::string::npos) << "the body runs until the close";
+  EXPECT_TRUE(reply.ends_with("\r\n\r\ndata: 1\n\ndata: 2\n\ndata: 3\n\n")) << reply;
+}
+
+TEST_F(LiveServer, AStreamEndsWhenItsClientHangsUp) {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_port = htons(port_);
+  inet_pton(AF_INET, "127.0.0.1", &address.sin_addr);
+  ASSERT_EQ(connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address), 0);
+  std::string request = "GET /forever HTTP/1.1\r\nHost: x\r\n\r\n";
+  ASSERT_EQ(write(fd, request.data(), request.size()), static_cast<ssize_t>(request.size()));
+  char buffer[1024];
+  ASSERT_GT(read(fd, buffer, sizeof buffer), 0);  // the headers
+  EXPECT_TRUE(stream_alive->load());
+  close(fd);
+  for (int i = 0; i < 200 && stream_alive->load(); ++i) std::this_thread::sleep_for(10ms);
+  EXPECT_FALSE(stream_alive->load()) << "the server let go of the stream";
+  EXPECT_EQ(get("/").value().status, 200);
 }
 
 TEST_F(LiveServer, RefusesOversizedBodiesWith413) {

@@ -494,5 +494,58 @@ TEST_F(Api, ACredentialJustUsedStopsAtLogoutAndAnyRemovalShowsWithinFiveSeconds)
   EXPECT_EQ(as(token, "GET", "/api/v1/me").status, 401);
 }
 
+TEST_F(Api, TheLiveViewSendsTheCallersSessionsAndThePoolAsTheyChangeAndEndsAtLogout) {
+  auto [cookie, csrf] = login_as("alice");
+  auto bob = token_for("bob");
+  auto reply = call("GET", "/api/v1/events", "", {{"Cookie", cookie}});
+  ASSERT_EQ(reply.status, 200);
+  EXPECT_EQ(reply.content_type, "text/event-stream");
+  ASSERT_TRUE(reply.stream);
+  auto first = reply.stream->next();
+  ASSERT_TRUE(first);
+  EXPECT_NE(first->find("event: sessions\ndata: {\"sessions\":[]}\n\n"), std::string::npos)
+      << *first;
+  EXPECT_NE(first->find("event: pool\ndata: {"), std::string::npos) << *first;
+
+  // Bob's new session changes the pool alice sees, but never shows in her sessions.
+  ASSERT_EQ(as(bob, "POST", "/api/v1/sessions", R"({"gpus":1})").status, 201);
+  auto after_bob = reply.stream->next();
+  ASSERT_TRUE(after_bob);
+  EXPECT_NE(after_bob->find("event: pool"), std::string::npos) << *after_bob;
+  EXPECT_EQ(after_bob->find("event: sessions"), std::string::npos) << *after_bob;
+
+  auto mine = call("POST", "/api/v1/sessions", R"({"gpus":1})",
+                   {{"Cookie", cookie}, {"X-CSRF-Token", csrf}});
+  ASSERT_EQ(mine.status, 201);
+  auto id = json::parse(mine.body)["id"].get<std::string>();
+  auto after_mine = reply.stream->next();
+  ASSERT_TRUE(after_mine);
+  EXPECT_NE(after_mine->find("event: sessions\ndata: {\"sessions\":[{"), std::string::npos);
+  EXPECT_NE(after_mine->find(id), std::string::npos);
+
+  ASSERT_EQ(
+      call("POST", "/api/v1/auth/logout", "", {{"Cookie", cookie}, {"X-CSRF-Token", csrf}}).status,
+      200);
+  ASSERT_EQ(as(bob, "POST", "/api/v1/sessions", R"({"gpus":1})").status, 201);
+  EXPECT_FALSE(reply.stream->next()) << "a logged-out credential's stream ends";
+  EXPECT_EQ(call("GET", "/api/v1/events").status, 401);
+}
+
+TEST_F(Api, OneUserHoldsAtMostSixteenLiveViews) {
+  auto token = token_for("alice");
+  std::vector<server::HttpReply> open;
+  for (int i = 0; i < server::kMaxEventStreamsPerUser; ++i) {
+    open.push_back(as(token, "GET", "/api/v1/events"));
+    ASSERT_EQ(open.back().status, 200);
+  }
+  auto refused = as(token, "GET", "/api/v1/events");
+  EXPECT_EQ(refused.status, 429);
+  EXPECT_EQ(error_code(refused), "rate_limited");
+  EXPECT_EQ(as(token_for("bob"), "GET", "/api/v1/events").status, 200) << "others are not held up";
+  open.pop_back();  // a tab closes
+  EXPECT_EQ(as(token, "GET", "/api/v1/events").status, 200);
+  EXPECT_EQ(as(token, "POST", "/api/v1/events").status, 405);
+}
+
 }  // namespace
 }  // namespace gpupool::testing

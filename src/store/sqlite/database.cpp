@@ -108,6 +108,15 @@ Result<Database> Database::open(const std::string& path) {
   return database;
 }
 
+void Database::count_changes(std::atomic<std::uint64_t>& counter) {
+  sqlite3_update_hook(
+      db_,
+      [](void* context, int, const char*, const char*, sqlite3_int64) {
+        static_cast<std::atomic<std::uint64_t>*>(context)->fetch_add(1);
+      },
+      &counter);
+}
+
 Database::~Database() {
   for (auto& [sql, statement] : idle_) sqlite3_finalize(statement);
   sqlite3_close(db_);

@@ -4,6 +4,7 @@
 // result codes become Errors here, once.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -90,6 +91,8 @@ class Database {
   Status execute(std::string_view sql);  // one or more statements, no rows
   std::int64_t last_insert_rowid() const;
   int changes() const;
+  // Adds one to `counter` for every row inserted, updated or deleted from now on.
+  void count_changes(std::atomic<std::uint64_t>& counter);
 
  private:
   friend class Statement;

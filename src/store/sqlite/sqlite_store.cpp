@@ -242,6 +242,14 @@ Result<std::int64_t> SqliteStore::count_users() {
   return query->column_int(0);
 }
 
+Result<std::vector<User>> SqliteStore::list_users() {
+  Lock lock(mutex_);
+  auto query =
+      db_.prepare("SELECT id, username, admin, uid, created_at FROM users ORDER BY username");
+  if (!query) return query.error();
+  return query->collect<User>([](const Statement& row) { return read_user(row); });
+}
+
 Status SqliteStore::add_credential(const Credential& credential) {
   Lock lock(mutex_);
   auto insert = db_.prepare(
@@ -343,6 +351,15 @@ Result<std::vector<Group>> SqliteStore::groups_of(std::int64_t user_id) {
       "WHERE group_members.user_id = ?1 ORDER BY groups.name");
   if (!query) return query.error();
   query->bind(1, user_id);
+  return query->collect<Group>([](const Statement& row) {
+    return Group{row.column_int(0), row.column_text(1)};
+  });
+}
+
+Result<std::vector<Group>> SqliteStore::list_groups() {
+  Lock lock(mutex_);
+  auto query = db_.prepare("SELECT id, name FROM groups ORDER BY name");
+  if (!query) return query.error();
   return query->collect<Group>([](const Statement& row) {
     return Group{row.column_int(0), row.column_text(1)};
   });

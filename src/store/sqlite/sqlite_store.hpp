@@ -5,6 +5,7 @@
 // outermost level only). Opening applies pending migrations.
 #pragma once
 
+#include <atomic>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -20,12 +21,14 @@ class SqliteStore final : public Store {
   static Result<std::unique_ptr<SqliteStore>> open(const std::string& path);
 
   Status in_transaction(const std::function<Status()>& work) override;
+  std::uint64_t change_count() const override { return changes_.load(); }
 
   Result<User> create_user(const std::string& username, const std::string& password_hash,
                            bool admin, UnixMillis now) override;
   Result<std::optional<StoredUser>> find_user_by_name(const std::string& username) override;
   Result<std::optional<User>> find_user(std::int64_t id) override;
   Result<std::int64_t> count_users() override;
+  Result<std::vector<User>> list_users() override;
 
   Status add_credential(const Credential& credential) override;
   Result<std::optional<Credential>> find_credential(const std::string& secret_digest,
@@ -38,6 +41,7 @@ class SqliteStore final : public Store {
                            const std::vector<std::int64_t>& user_ids) override;
   Result<std::vector<Group>> groups_of(std::int64_t user_id) override;
   Result<std::vector<std::int64_t>> group_member_ids(std::int64_t group_id) override;
+  Result<std::vector<Group>> list_groups() override;
 
   Status set_quota(const Quota& quota) override;
   Result<std::vector<Quota>> quotas_for(std::int64_t user_id) override;
@@ -60,7 +64,9 @@ class SqliteStore final : public Store {
   Result<std::vector<SessionEvent>> session_events(const std::string& id) override;
 
  private:
-  explicit SqliteStore(sqlite::Database database) : db_(std::move(database)) {}
+  explicit SqliteStore(sqlite::Database database) : db_(std::move(database)) {
+    db_.count_changes(changes_);
+  }
   Status migrate();
   Status record_event(const std::string& session_id, UnixMillis at, SessionState state,
                       const std::string& reason);
@@ -68,6 +74,7 @@ class SqliteStore final : public Store {
   std::recursive_mutex mutex_;
   sqlite::Database db_;        // guarded by mutex_
   int transaction_depth_ = 0;  // guarded by mutex_
+  std::atomic<std::uint64_t> changes_{0};
 };
 
 }  // namespace gpupool
