@@ -292,7 +292,7 @@ async function renderKeys() {
   show(form);
 }
 
-// ---- admin: nodes, quotas, images ----
+// ---- admin: nodes, users and groups, quotas, images ----
 
 function table(id, headings, rows) {
   return h("table", { id },
@@ -320,16 +320,70 @@ function nodesTable(nodes) {
     "admin.labels", "sessions.actions"], nodes.map(nodeRow));
 }
 
+// A small admin form: its fields, a submit button and an error line; `send(form)` does the
+// work, and the admin page is drawn again after it succeeds.
+function adminForm(label, fields, submit, send) {
+  const error = h("p", { class: "error", role: "alert" });
+  const form = h("form", { class: "inline", "aria-label": label }, fields, h("button", { type: "submit" }, submit), error);
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    try {
+      await send(form);
+      toast(t("admin.saved"));
+      renderAdmin();
+    } catch (failure) {
+      if (failure.status === 401) return renderLogin();
+      error.textContent = failure.message;
+    }
+  });
+  return form;
+}
+
+function usersCard(users) {
+  const addUser = adminForm(t("admin.addUser"), [
+    h("label", {}, t("admin.newUserName"), h("input", { name: "username", required: true, autocomplete: "off" })),
+    h("label", {}, t("admin.newUserPassword"),
+      h("input", { name: "password", type: "password", required: true, autocomplete: "new-password" })),
+    h("label", { class: "check" }, h("input", { name: "admin", type: "checkbox" }), t("admin.newUserAdmin")),
+  ], t("admin.addUser"), (form) => api("POST", "/api/v1/users", {
+    username: form.elements.username.value.trim(), password: form.elements.password.value,
+    admin: form.elements.admin.checked,
+  }));
+  return h("section", { class: "card", "aria-label": t("admin.users") }, h("h2", {}, t("admin.users")),
+    table("users", ["admin.user", "admin.role", "admin.groups"], users.map((user) => h("tr", {},
+      h("th", { scope: "row" }, user.username), h("td", {}, t(user.admin ? "admin.roleAdmin" : "admin.roleUser")),
+      h("td", {}, user.groups.join(", ") || "—")))),
+    addUser);
+}
+
+function groupsCard(groups) {
+  const rows = groups.map((group) => h("tr", {}, h("th", { scope: "row" }, group.name),
+    h("td", {}, adminForm(t("admin.membersOf", { group: group.name }), [
+      h("input", { name: "users", value: group.members.join(", "), "aria-label": t("admin.membersOf", { group: group.name }),
+        "aria-describedby": "members-help", size: 40 }),
+    ], t("admin.save"), (form) => api("PUT", `/api/v1/groups/${encodeURIComponent(group.name)}/members`, {
+      users: form.elements.users.value.split(",").map((name) => name.trim()).filter(Boolean),
+    })))));
+  const newGroup = adminForm(t("admin.newGroup"), [
+    h("label", {}, t("admin.groupName"), h("input", { name: "name", required: true, autocomplete: "off" })),
+  ], t("admin.create"), (form) => api("POST", "/api/v1/groups", { name: form.elements.name.value.trim() }));
+  return h("section", { class: "card", "aria-label": t("admin.groups") }, h("h2", {}, t("admin.groups")),
+    groups.length === 0 ? h("p", {}, t("admin.noGroups")) : table("groups", ["admin.group", "admin.members"], rows),
+    h("p", { id: "members-help", class: "help" }, t("admin.membersHelp")), newGroup);
+}
+
 function limit(value, unit = "") { return value === null || value === undefined ? "—" : `${value}${unit}`; }
 
 async function renderAdmin() {
   stopLive();
-  const [pool, quotas, images] = await Promise.all([
-    api("GET", "/api/v1/pool"), api("GET", "/api/v1/quotas"), api("GET", "/api/v1/images")]);
+  const [pool, quotas, images, users, groups] = await Promise.all([
+    api("GET", "/api/v1/pool"), api("GET", "/api/v1/quotas"), api("GET", "/api/v1/images"),
+    api("GET", "/api/v1/users"), api("GET", "/api/v1/groups")]);
   show(h("h1", {}, t("admin.title")),
     h("section", { class: "card", "aria-label": t("admin.nodes") }, h("h2", {}, t("admin.nodes")),
       nodesTable(pool.nodes)),
     h("div", { id: "pool-card" }, poolTable(pool)),
+    usersCard(users.users), groupsCard(groups.groups),
     h("section", { class: "card", "aria-label": t("admin.quotas") }, h("h2", {}, t("admin.quotas")),
       quotas.quotas.length === 0 ? h("p", {}, t("admin.noQuotas")) :
         table("quotas", ["admin.scope", "admin.maxGpus", "admin.maxSessions", "admin.maxMemory", "admin.maxHours",

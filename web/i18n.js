@@ -32,6 +32,13 @@ const texts = {
     "admin.maxHours": "Session hours", "admin.byModel": "Per model", "admin.noQuotas": "No quotas set.",
     "admin.images": "Images", "admin.image": "Tag", "admin.framework": "Framework", "admin.cuda": "CUDA",
     "admin.status": "Status", "admin.up": "up", "admin.down": "down",
+    "admin.users": "Users", "admin.user": "User", "admin.role": "Role", "admin.roleAdmin": "administrator",
+    "admin.roleUser": "user", "admin.groups": "Groups", "admin.group": "Group", "admin.members": "Members",
+    "admin.membersOf": "Members of {group}", "admin.membersHelp": "User names, separated by commas.",
+    "admin.save": "Save", "admin.saved": "Saved", "admin.addUser": "Add user", "admin.newUserName": "New user name",
+    "admin.newUserPassword": "Initial password", "admin.newUserAdmin": "Administrator",
+    "admin.newGroup": "New group", "admin.groupName": "Group name", "admin.create": "Create",
+    "admin.noGroups": "No groups yet.",
   },
   "zh-CN": {
     "language": "语言", "logout": "退出", "nav.sessions": "会话", "nav.keys": "SSH 密钥",
@@ -63,6 +70,13 @@ const texts = {
     "admin.maxHours": "会话时长", "admin.byModel": "按型号", "admin.noQuotas": "尚未设置配额。",
     "admin.images": "镜像", "admin.image": "标签", "admin.framework": "框架", "admin.cuda": "CUDA",
     "admin.status": "状态", "admin.up": "在线", "admin.down": "离线",
+    "admin.users": "用户", "admin.user": "用户", "admin.role": "角色", "admin.roleAdmin": "管理员",
+    "admin.roleUser": "普通用户", "admin.groups": "用户组", "admin.group": "用户组", "admin.members": "成员",
+    "admin.membersOf": "{group} 的成员", "admin.membersHelp": "用户名，以逗号分隔。",
+    "admin.save": "保存", "admin.saved": "已保存", "admin.addUser": "添加用户", "admin.newUserName": "新用户名",
+    "admin.newUserPassword": "初始密码", "admin.newUserAdmin": "管理员",
+    "admin.newGroup": "新建用户组", "admin.groupName": "用户组名", "admin.create": "创建",
+    "admin.noGroups": "尚无用户组。",
   },
 };
 

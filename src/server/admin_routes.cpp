@@ -1,4 +1,5 @@
-// Admin endpoints of the REST API: groups, their members, and quotas for users and groups.
+// Admin endpoints of the REST API: users and groups (with their members), quotas for users
+// and groups, nodes.
 #include <fmt/format.h>
 
 #include "auth/names.hpp"
@@ -69,7 +70,60 @@ Result<Quota> parse_quota(const Json& body) {
   return quota;
 }
 
+struct GroupMembers {
+  Group group;
+  std::vector<std::int64_t> member_ids;
+};
+
+Result<std::vector<GroupMembers>> groups_with_members(Store& store) {
+  auto groups = store.list_groups();
+  if (!groups) return groups.error();
+  std::vector<GroupMembers> all;
+  for (auto& group : *groups) {
+    auto members = store.group_member_ids(group.id);
+    if (!members) return members.error();
+    all.push_back({std::move(group), std::move(*members)});
+  }
+  return all;
+}
+
 }  // namespace
+
+// GET /api/v1/users: everyone, by name, with their groups.
+HttpReply Api::list_users() {
+  auto users = store_.list_users();
+  if (!users) return error_reply(users.error());
+  auto groups = groups_with_members(store_);
+  if (!groups) return error_reply(groups.error());
+  std::map<std::int64_t, json> groups_of;
+  for (const auto& [group, members] : *groups) {
+    for (auto id : members) groups_of[id].push_back(group.name);
+  }
+  json list = json::array();
+  for (const auto& user : *users) {
+    json view = user_view(user);
+    view["groups"] = groups_of.contains(user.id) ? groups_of[user.id] : json::array();
+    list.push_back(std::move(view));
+  }
+  return json_reply(200, {{"users", list}});
+}
+
+// GET /api/v1/groups: every group, by name, with its members' names.
+HttpReply Api::list_groups() {
+  auto users = store_.list_users();
+  if (!users) return error_reply(users.error());
+  auto groups = groups_with_members(store_);
+  if (!groups) return error_reply(groups.error());
+  std::map<std::int64_t, std::string> names;
+  for (const auto& user : *users) names[user.id] = user.username;
+  json list = json::array();
+  for (const auto& [group, members] : *groups) {
+    json member_names = json::array();
+    for (auto id : members) member_names.push_back(names[id]);
+    list.push_back({{"id", group.id}, {"name", group.name}, {"members", member_names}});
+  }
+  return json_reply(200, {{"groups", list}});
+}
 
 json Api::quotas_json(const std::vector<Quota>& quotas) {
   json list = json::array();
@@ -103,6 +157,7 @@ HttpReply Api::set_group_members(const HttpExchange& exchange, const std::string
   auto names = required_string_array(*body, "users", 10000, 64);
   if (!names) return error_reply(names.error());
   std::vector<std::int64_t> ids;
+  json members = json::array();
   for (const auto& raw : *names) {
     auto name = auth::canonical_username(raw);
     auto user =
@@ -111,10 +166,11 @@ HttpReply Api::set_group_members(const HttpExchange& exchange, const std::string
     if (!user->has_value())
       return error_reply(ErrorCode::invalid_argument, fmt::format("no user \"{}\"", *name));
     ids.push_back((*user)->user.id);
+    members.push_back((*user)->user.username);
   }
   auto stored = store_.set_group_members((*group)->id, ids);
   if (!stored) return error_reply(stored.error());
-  return json_reply(200, {{"name", (*group)->name}, {"members", *names}});
+  return json_reply(200, {{"name", (*group)->name}, {"members", members}});
 }
 
 // PUT /api/v1/nodes/NAME {"drained": true|false}: a drained node takes no new sessions;

@@ -107,8 +107,12 @@ HttpReply Api::route(const HttpExchange& exchange) {
   if (path == "/api/v1/me") return method == "GET" ? me(*principal) : method_not_allowed();
   if (path == "/api/v1/me/ssh-keys")
     return method == "PUT" ? put_ssh_keys(exchange, *principal) : method_not_allowed();
-  if (path == "/api/v1/users")
-    return method == "POST" ? create_user(exchange, *principal) : method_not_allowed();
+  if (path == "/api/v1/users") {
+    if (method == "POST") return create_user(exchange, *principal);
+    if (method != "GET") return method_not_allowed();
+    if (!principal->user.admin) return error_reply(ErrorCode::forbidden, "only admins list users");
+    return list_users();
+  }
   if (path == "/api/v1/pool") return method == "GET" ? pool() : method_not_allowed();
   if (path == "/api/v1/events") return method == "GET" ? events(*principal) : method_not_allowed();
   if (path == "/api/v1/images") return method == "GET" ? images() : method_not_allowed();
@@ -148,6 +152,7 @@ HttpReply Api::admin_route(const HttpExchange& exchange) {
   }
   if (parts == std::vector<std::string>{"groups"} && method == "POST")
     return create_group(exchange);
+  if (parts == std::vector<std::string>{"groups"} && method == "GET") return list_groups();
   if (parts.size() == 3 && parts[0] == "groups" && parts[2] == "members" && method == "PUT") {
     return set_group_members(exchange, parts[1]);
   }

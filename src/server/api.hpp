@@ -78,6 +78,8 @@ class Api {
   std::optional<HttpReply> web_page(const std::string& path);
 
   // Admin (admin_routes.cpp); callers have checked the principal is an admin.
+  HttpReply list_users();
+  HttpReply list_groups();
   HttpReply create_group(const HttpExchange& exchange);
   HttpReply set_group_members(const HttpExchange& exchange, const std::string& group_name);
   HttpReply list_quotas();

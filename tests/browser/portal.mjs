@@ -76,7 +76,11 @@ try {
     });
     return response.json();
   }, sessionBase);
-  await jupyter.goto(sessionBase + "notebooks/" + created.path);
+  // The tree page may still be starting its own requests; a navigation it cuts short is retried once.
+  await jupyter.goto(sessionBase + "notebooks/" + created.path).catch((failure) => {
+    console.log(`  (navigation retried: ${failure.message.split("\n")[0]})`);
+    return jupyter.goto(sessionBase + "notebooks/" + created.path);
+  });
   const cell = jupyter.locator(".CodeMirror").first();
   await cell.waitFor({ timeout: 60000 });
   await jupyter.locator("#kernel_indicator_icon.kernel_idle_icon").waitFor({ timeout: 60000 });
@@ -118,6 +122,24 @@ try {
   await node.getByRole("button", { name: "Take new sessions" }).click();
   await node.getByRole("button", { name: "Drain" }).waitFor();
   assert.match(await page.locator("#images").innerText(), /pytorch1\.13-cpu-debian12-runtime/);
+
+  step("admin: users and groups");
+  const suffix = Date.now().toString(36);
+  const addUser = page.getByRole("form", { name: "Add user" });
+  await addUser.getByLabel("New user name").fill(`ada-${suffix}`);
+  await addUser.getByLabel("Initial password").fill("short");
+  await addUser.getByRole("button", { name: "Add user" }).click();
+  await addUser.getByRole("alert").filter({ hasText: /password/i }).waitFor();  // the API's own words
+  await addUser.getByLabel("Initial password").fill("a-long-enough-password");
+  await addUser.getByRole("button", { name: "Add user" }).click();
+  await page.locator("#users tbody tr", { hasText: `ada-${suffix}` }).waitFor();
+  const newGroup = page.getByRole("form", { name: "New group" });
+  await newGroup.getByLabel("Group name").fill(`vision-${suffix}`);
+  await newGroup.getByRole("button", { name: "Create" }).click();
+  const members = page.getByRole("textbox", { name: `Members of vision-${suffix}` });
+  await members.fill(`ada-${suffix}, admin`);
+  await members.press("Enter");  // keyboard only
+  await page.locator("#users tbody tr", { hasText: `ada-${suffix}` }).filter({ hasText: `vision-${suffix}` }).waitFor();
   await shot("admin");
 
   step("sign out");

@@ -1,5 +1,7 @@
 #include <gtest/gtest.h>
 
+#include <map>
+
 #include <nlohmann/json.hpp>
 
 #include "server/session_request.hpp"
@@ -300,6 +302,38 @@ TEST_F(Api, AdminsManageGroupsAndQuotasAndUsersSeeTheirs) {
   EXPECT_EQ(error_code(refused), "quota_exceeded");
   auto listed = json::parse(as(admin, "GET", "/api/v1/quotas").body);
   EXPECT_EQ(listed["quotas"].size(), 1u);
+}
+
+TEST_F(Api, AdminsListUsersAndGroupsWithTheirMembersAndNobodyElseDoes) {
+  auto admin = token_for("root-admin");
+  auto alice = token_for("alice");
+  ASSERT_EQ(as(admin, "POST", "/api/v1/groups", R"({"name":"vision"})").status, 201);
+  ASSERT_EQ(as(admin, "POST", "/api/v1/groups", R"({"name":"audio"})").status, 201);
+  auto set = as(admin, "PUT", "/api/v1/groups/vision/members", R"({"users":["BOB","alice"]})");
+  ASSERT_EQ(set.status, 200) << set.body;
+  EXPECT_EQ(json::parse(set.body)["members"], json::array({"bob", "alice"})) << "canonical names";
+
+  auto users = as(admin, "GET", "/api/v1/users");
+  ASSERT_EQ(users.status, 200) << users.body;
+  std::map<std::string, json> by_name;
+  auto user_list = json::parse(users.body)["users"];
+  for (const auto& user : user_list) by_name[user["username"].get<std::string>()] = user;
+  ASSERT_TRUE(by_name.contains("alice") && by_name.contains("bob")) << users.body;
+  EXPECT_EQ(by_name["alice"]["groups"], json::array({"vision"}));
+  EXPECT_EQ(by_name["root-admin"]["groups"], json::array());
+  EXPECT_EQ(by_name["root-admin"]["admin"], true);
+  EXPECT_FALSE(by_name["alice"].contains("password_hash"));
+
+  auto groups = json::parse(as(admin, "GET", "/api/v1/groups").body)["groups"];
+  ASSERT_EQ(groups.size(), 2u);
+  EXPECT_EQ(groups[0]["name"], "audio");
+  EXPECT_EQ(groups[0]["members"], json::array());
+  EXPECT_EQ(groups[1]["name"], "vision");
+  EXPECT_EQ(groups[1]["members"], json::array({"alice", "bob"}));
+
+  EXPECT_EQ(as(alice, "GET", "/api/v1/users").status, 403);
+  EXPECT_EQ(as(alice, "GET", "/api/v1/groups").status, 403);
+  EXPECT_EQ(as(admin, "DELETE", "/api/v1/users").status, 405);
 }
 
 TEST_F(Api, DrainedNodesTakeNoNewSessionsUntilUndrained) {
