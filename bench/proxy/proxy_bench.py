@@ -122,6 +122,7 @@ def main():
     parser.add_argument("--messages", type=int, default=2000)
     parser.add_argument("--binary", default=os.path.join(ROOT, "build", "gpupool"))
     parser.add_argument("--parts", default="abcd", help="which of (a)–(d) to run")
+    parser.add_argument("--http-threads", type=int, default=0, help="the gateway's threads (0: its default)")
     args = parser.parse_args()
     load = dict(seconds=args.seconds, threads=args.threads, connections=args.connections)
 
@@ -136,7 +137,7 @@ def main():
             [args.binary, "up", "--data-dir", data_dir, "--listen", f"127.0.0.1:{port}", "--simulate-gpus",
              "4xA100-80GB", "--public-host", "127.0.0.1", "--node-name", "proxy-bench-" + secrets.token_hex(3),
              "--port-range", f"{low}-{low + 19}", "--node-cpus", "16", "--node-memory-gb", "64",
-             "--log-level", "warn"],
+             "--log-level", "warn"] + (["--http-threads", str(args.http_threads)] if args.http_threads else []),
             env=dict(os.environ, GPUPOOL_ADMIN_PASSWORD=password), stdout=subprocess.DEVNULL,
             stderr=open(os.path.join(data_dir, "server.log"), "w")))
         base = f"http://127.0.0.1:{port}"

@@ -14,6 +14,7 @@
 #include "server/cookies.hpp"
 #include "server/http_proxy.hpp"
 #include "server/http_server.hpp"
+#include "server/session_routes.hpp"
 #include "server/session_service.hpp"
 #include "server/views.hpp"
 
@@ -47,7 +48,8 @@ class Api {
         auth_(auth),
         sessions_(sessions),
         store_(store),
-        clock_(clock) {}
+        clock_(clock),
+        session_routes_(store) {}
 
   HttpReply handle(const HttpExchange& exchange);
   // For requests under /s/ (proxy_routes.cpp): the session's Jupyter, or why not.
@@ -94,6 +96,7 @@ class Api {
   Store& store_;
   const Clock& clock_;
   std::shared_ptr<OpenStreamCount> open_streams_ = std::make_shared<OpenStreamCount>();
+  SessionRoutes session_routes_;  // the proxy's view of sessions
 };
 
 }  // namespace gpupool::server

@@ -142,8 +142,8 @@ class SplicedTunnel : public Tunnel, public std::enable_shared_from_this<Spliced
   TunnelRegistry& registry_;
   std::string credential_;
   std::function<void(bool)> done_;
-  std::array<char, kPiece> client_piece_{};
-  std::array<char, kPiece> upstream_piece_{};
+  std::array<char, kPiece> client_piece_;
+  std::array<char, kPiece> upstream_piece_;
   int finished_ = 0;
 };
 
@@ -404,7 +404,7 @@ class Relay : public std::enable_shared_from_this<Relay<Client>> {
   http::request<http::string_body> request_;
   http::response_parser<http::buffer_body> parser_;
   std::optional<http::response_serializer<http::buffer_body>> serializer_;
-  std::array<char, kPiece> piece_{};
+  std::array<char, kPiece> piece_;  // not zeroed: it is written before it is read
   std::function<void(bool)> done_;
 };
 

@@ -53,49 +53,42 @@ ProxyDecision Api::route_proxy(const HttpExchange& exchange) {
     return decision;
   }
   // Anonymous callers, unknown ids and other users' sessions all look alike.
-  HttpReply not_found = page(404, "No such session",
-                             "There is no such session, or it is not yours. Sign in to see "
-                             "your sessions.");
+  auto not_found = [] {
+    return page(404, "No such session",
+                "There is no such session, or it is not yours. Sign in to see your sessions.");
+  };
   auto principal = identify(exchange);
   if (!principal) {
     decision.reply = principal.error().code == ErrorCode::forbidden
                          ? page(403, "Refused", principal.error().message)
-                         : not_found;
+                         : not_found();
     return decision;
   }
-  auto session = store_.get_session(path->session_id);
-  if (!session) {
-    decision.reply = error_reply(session.error());
+  auto route = session_routes_.find(path->session_id);
+  if (!route) {
+    decision.reply = error_reply(route.error());
     return decision;
   }
-  if (!*session || ((*session)->user_id != principal->user.id && !principal->user.admin)) {
-    decision.reply = not_found;
+  if (!*route || ((*route)->user_id != principal->user.id && !principal->user.admin)) {
+    decision.reply = not_found();
     return decision;
   }
   if (path->bare) {
     decision.reply = HttpReply{302, "text/plain", "", {{"Location", exchange.path + "/"}}, nullptr};
     return decision;
   }
-  const Session& target = **session;
+  const SessionRoute& target = **route;
   if (target.state != SessionState::running && target.state != SessionState::starting) {
     decision.reply = page(503, "Session not running",
                           fmt::format("This session is {}.", to_string(target.state)));
     return decision;
   }
-  auto nodes = store_.list_nodes();
-  if (!nodes) {
-    decision.reply = error_reply(nodes.error());
-    return decision;
-  }
-  for (const auto& node : *nodes) {
-    if (node.name != target.node) continue;
-    decision.host = node.jupyter_host.empty() ? node.address : node.jupyter_host;
-  }
-  if (decision.host.empty() || target.jupyter_port <= 0) {
+  if (target.host.empty() || target.port <= 0) {
     decision.reply = page(503, "Session not running", "This session has no Jupyter yet.");
     return decision;
   }
-  decision.port = static_cast<std::uint16_t>(target.jupyter_port);
+  decision.host = target.host;
+  decision.port = static_cast<std::uint16_t>(target.port);
   decision.target = exchange.target;
   decision.set_headers = {{"Authorization", "token " + target.jupyter_token}};
   decision.strip_cookies = {kSessionCookie};
