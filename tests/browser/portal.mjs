@@ -62,6 +62,14 @@ try {
   assert.equal(requested.filter((r) => r === "GET /api/v1/sessions").length, 1, "no polling: " + requested.join("\n"));
   assert.match(await row.innerText(), /ssh -p \d+ admin@/);
   await shot("sessions");
+  // Narrow screens: the same page on a phone, nothing wider than the screen.
+  await page.setViewportSize({ width: 390, height: 844 });
+  await shot("sessions-phone");
+  const widest = await page.evaluate(() => [...document.querySelectorAll("body *")]
+    .filter((e) => e.getBoundingClientRect().right > window.innerWidth + 1)
+    .map((e) => `${e.tagName}#${e.id}.${e.className} ${Math.round(e.getBoundingClientRect().right)}`).slice(0, 8));
+  assert.deepEqual(widest, [], "no sideways scrolling on a phone");
+  await page.setViewportSize({ width: 1200, height: 800 });
 
   step("Open Jupyter: through the gateway, signed in by the portal's cookie");
   const [jupyter] = await Promise.all([context.waitForEvent("page"), row.getByRole("link", { name: "Open Jupyter" }).click()]);
