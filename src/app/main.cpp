@@ -25,6 +25,10 @@ int main(int argc, char** argv) {
   up_command->add_option("--public-url", up.public_url,
                          "where users reach this gateway, e.g. https://gpus.example.org "
                          "(default: http://PUBLIC-HOST:PORT)");
+  up_command->add_option("--session-domain", up.session_domain,
+                         "serve each session's Jupyter from its own origin, ID.DOMAIN (needs a "
+                         "wildcard DNS name and certificate for *.DOMAIN; 'localhost' works on "
+                         "one machine): notebooks then cannot act with the gateway's login");
   up_command->add_option("--tls-cert", up.tls_cert,
                          "PEM certificate chain: serve HTTPS (with --tls-key); cookies become "
                          "Secure and HSTS is sent");

@@ -3,6 +3,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <csignal>
 #include <cstdlib>
 #include <filesystem>
@@ -241,6 +242,20 @@ int run_up(const UpOptions& options) {
       options.public_url.empty()
           ? fmt::format("{}://{}:{}", tls ? "https" : "http", public_host, *bound)
           : options.public_url;
+  bool domain_ok =
+      std::all_of(options.session_domain.begin(), options.session_domain.end(),
+                  [](char c) {
+                    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '-';
+                  }) &&
+      !options.session_domain.starts_with('.') && !options.session_domain.ends_with('.');
+  if (!domain_ok)
+    return fail("--session-domain must be a lower-case DNS name, e.g. sessions.example.org");
+  api_settings.session_domain = options.session_domain;
+  if (options.session_domain.empty()) {
+    spdlog::info(
+        "sessions' Jupyter shares the gateway's address; --session-domain gives each its own, "
+        "so that notebook code cannot act with the login of whoever opens it");
+  }
   api.emplace(api_settings, auth, sessions, **store, clock);
   int threads = options.http_threads > 0
                     ? options.http_threads

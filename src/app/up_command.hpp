@@ -13,8 +13,10 @@ struct UpOptions {
   std::string simulate_gpus;  // empty: NVML, else the default simulation
   std::string engine;         // empty: auto-detect
   std::string public_host;    // empty: this host's name
-  std::string public_url;     // where users reach the gateway; empty: http(s)://public_host:port
-  std::string tls_cert;       // PEM certificate chain; with tls_key, the gateway speaks HTTPS
+  std::string
+      session_domain;      // set: sessions' Jupyter at <id>.<domain> (server/session_passes.hpp)
+  std::string public_url;  // where users reach the gateway; empty: http(s)://public_host:port
+  std::string tls_cert;    // PEM certificate chain; with tls_key, the gateway speaks HTTPS
   std::string tls_key;
   std::string node_name;  // empty: this host's name
   std::string port_range = "30000-30999";

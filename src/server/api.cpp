@@ -7,6 +7,7 @@
 #include "auth/ssh_key.hpp"
 #include "core/json_input.hpp"
 #include "core/log.hpp"
+#include "server/proxy_route.hpp"
 #include "server/replies.hpp"
 #include "server/session_request.hpp"
 
@@ -34,10 +35,14 @@ bool equal_secrets(const std::string& a, const std::string& b) {
 }  // namespace
 
 HttpReply Api::handle(const HttpExchange& exchange) {
+  // A session's own address serves only that session (its Jupyter, under /s/).
+  if (session_in_host(exchange.header("Host"), settings_.session_domain)) {
+    return error_reply(ErrorCode::not_found, "this address serves a session's Jupyter only");
+  }
   return route(exchange);
 }
 
-Result<Principal> Api::identify(const HttpExchange& exchange) {
+Result<Principal> Api::identify(const HttpExchange& exchange, const std::string& pass_for) {
   std::string authorization = exchange.header("Authorization");
   if (!authorization.empty()) {
     constexpr std::string_view kBearer = "Bearer ";
@@ -46,8 +51,14 @@ Result<Principal> Api::identify(const HttpExchange& exchange) {
     }
     return auth_.authenticate(authorization.substr(kBearer.size()), CredentialKind::api_token);
   }
-  std::string secret = cookie_value(exchange.header("Cookie"), kSessionCookie);
-  auto principal = auth_.authenticate(secret, CredentialKind::login);
+  std::string cookies = exchange.header("Cookie");
+  Result<Principal> principal =
+      make_error(ErrorCode::unauthorized, "not logged in, or the credential expired");
+  if (pass_for.empty()) {
+    principal = auth_.authenticate(cookie_value(cookies, kSessionCookie), CredentialKind::login);
+  } else if (auto login = passes_.credential_for(cookie_value(cookies, kPassCookie), pass_for)) {
+    principal = auth_.recheck(Principal{{}, CredentialKind::login, *login, ""});
+  }
   if (!principal) return principal;
   // Cookies ride along on cross-site requests: writes and WebSocket upgrades must come from
   // our own origin.

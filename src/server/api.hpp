@@ -14,6 +14,7 @@
 #include "server/cookies.hpp"
 #include "server/http_proxy.hpp"
 #include "server/http_server.hpp"
+#include "server/session_passes.hpp"
 #include "server/session_routes.hpp"
 #include "server/session_service.hpp"
 #include "server/views.hpp"
@@ -25,6 +26,8 @@ struct ApiSettings {
   bool secure_cookies = false;        // under TLS
   std::function<bool()> ready;        // /readyz: store and engine answering
   TunnelRegistry* tunnels = nullptr;  // logout closes the caller's proxied WebSockets
+  // Set: each session's Jupyter is served from <id>.<session_domain> (session_passes.hpp).
+  std::string session_domain;
 };
 
 inline constexpr int kMaxEventStreamsPerUser = 16;
@@ -49,7 +52,8 @@ class Api {
         sessions_(sessions),
         store_(store),
         clock_(clock),
-        session_routes_(store) {}
+        session_routes_(store),
+        passes_(clock) {}
 
   HttpReply handle(const HttpExchange& exchange);
   // For requests under /s/ (proxy_routes.cpp): the session's Jupyter, or why not.
@@ -58,8 +62,11 @@ class Api {
  private:
   HttpReply route(const HttpExchange& exchange);
   HttpReply admin_route(const HttpExchange& exchange);
-  // Who the caller is (API token or login cookie; cross-origin writes refused).
-  Result<Principal> identify(const HttpExchange& exchange);
+  ProxyDecision enter_session(const HttpExchange& exchange, const std::string& session_id,
+                              const std::string& ticket);
+  // Who the caller is (API token or login cookie; cross-origin writes refused). With
+  // `pass_for`, the cookie must be a pass into that session instead (session_passes.hpp).
+  Result<Principal> identify(const HttpExchange& exchange, const std::string& pass_for = "");
   // identify(), and for cookie writes the CSRF token too.
   Result<Principal> authenticate(const HttpExchange& exchange);
 
@@ -97,6 +104,7 @@ class Api {
   const Clock& clock_;
   std::shared_ptr<OpenStreamCount> open_streams_ = std::make_shared<OpenStreamCount>();
   SessionRoutes session_routes_;  // the proxy's view of sessions
+  SessionPasses passes_;          // into sessions' own addresses
 };
 
 }  // namespace gpupool::server

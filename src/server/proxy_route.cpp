@@ -54,4 +54,32 @@ Result<SessionPath> parse_session_path(std::string_view path) {
   return SessionPath{std::string(id), rest.size() == id.size()};
 }
 
+std::string session_origin(std::string_view gateway_url, std::string_view domain,
+                           std::string_view session_id) {
+  auto scheme_end = gateway_url.find("://");
+  std::string_view scheme =
+      scheme_end == std::string_view::npos ? "http" : gateway_url.substr(0, scheme_end);
+  std::string_view authority =
+      scheme_end == std::string_view::npos ? gateway_url : gateway_url.substr(scheme_end + 3);
+  authority = authority.substr(0, authority.find('/'));
+  auto colon = authority.rfind(':');
+  bool has_port =
+      colon != std::string_view::npos && authority.find(']', colon) == std::string_view::npos;
+  std::string_view port = has_port ? authority.substr(colon) : "";
+  return std::string(scheme) + "://" + std::string(session_id) + "." + std::string(domain) +
+         std::string(port);
+}
+
+std::optional<std::string> session_in_host(std::string_view host, std::string_view domain) {
+  if (domain.empty()) return std::nullopt;
+  auto colon = host.rfind(':');
+  if (colon != std::string_view::npos && host.find(']', colon) == std::string_view::npos)
+    host = host.substr(0, colon);
+  if (host.size() <= domain.size() + 1 || !host.ends_with(domain) ||
+      host[host.size() - domain.size() - 1] != '.') {
+    return std::nullopt;
+  }
+  return std::string(host.substr(0, host.size() - domain.size() - 1));
+}
+
 }  // namespace gpupool::server

@@ -4,6 +4,7 @@
 #include "server/api.hpp"
 #include "server/proxy_route.hpp"
 #include "server/replies.hpp"
+#include "server/session_passes.hpp"
 
 namespace gpupool::server {
 
@@ -43,6 +44,41 @@ HttpReply page(int status, std::string_view title, std::string_view message) {
           nullptr};
 }
 
+// The query without the ticket parameter (what the browser is sent back to).
+std::string without_ticket(std::string_view query) {
+  std::string kept;
+  while (!query.empty()) {
+    auto end = query.find('&');
+    auto pair = query.substr(0, end);
+    if (!pair.starts_with(std::string(kTicketParameter) + "=") && !pair.empty())
+      kept += (kept.empty() ? "" : "&") + std::string(pair);
+    if (end == std::string_view::npos) break;
+    query.remove_prefix(end + 1);
+  }
+  return kept;
+}
+
+std::string ticket_in(std::string_view query) {
+  std::string prefix = std::string(kTicketParameter) + "=";
+  for (std::string_view rest = query; !rest.empty();) {
+    auto end = rest.find('&');
+    auto pair = rest.substr(0, end);
+    if (pair.starts_with(prefix)) return std::string(pair.substr(prefix.size()));
+    if (end == std::string_view::npos) break;
+    rest.remove_prefix(end + 1);
+  }
+  return {};
+}
+
+HttpReply redirect(const std::string& location) {
+  return HttpReply{302, "text/plain", "", {{"Location", location}}, nullptr};
+}
+
+HttpReply not_found_page() {
+  return page(404, "No such session",
+              "There is no such session, or it is not yours. Sign in to see your sessions.");
+}
+
 }  // namespace
 
 ProxyDecision Api::route_proxy(const HttpExchange& exchange) {
@@ -52,16 +88,25 @@ ProxyDecision Api::route_proxy(const HttpExchange& exchange) {
     decision.reply = page(400, "Bad session address", path.error().message);
     return decision;
   }
+  // Under --session-domain, a session's own address serves that session only, and its
+  // cookie is a pass into it; the gateway's address hands out those passes.
+  auto host_label = session_in_host(exchange.header("Host"), settings_.session_domain);
+  bool own_address = host_label.has_value();
+  if (own_address && *host_label != path->session_id) {
+    decision.reply = not_found_page();
+    return decision;
+  }
+  if (own_address && exchange.header("Authorization").empty()) {
+    if (auto ticket = ticket_in(exchange.query); !ticket.empty()) {
+      return enter_session(exchange, path->session_id, ticket);
+    }
+  }
   // Anonymous callers, unknown ids and other users' sessions all look alike.
-  auto not_found = [] {
-    return page(404, "No such session",
-                "There is no such session, or it is not yours. Sign in to see your sessions.");
-  };
-  auto principal = identify(exchange);
+  auto principal = identify(exchange, own_address ? path->session_id : "");
   if (!principal) {
     decision.reply = principal.error().code == ErrorCode::forbidden
                          ? page(403, "Refused", principal.error().message)
-                         : not_found();
+                         : not_found_page();
     return decision;
   }
   auto route = session_routes_.find(path->session_id);
@@ -70,11 +115,25 @@ ProxyDecision Api::route_proxy(const HttpExchange& exchange) {
     return decision;
   }
   if (!*route || ((*route)->user_id != principal->user.id && !principal->user.admin)) {
-    decision.reply = not_found();
+    decision.reply = not_found_page();
     return decision;
   }
   if (path->bare) {
-    decision.reply = HttpReply{302, "text/plain", "", {{"Location", exchange.path + "/"}}, nullptr};
+    decision.reply = redirect(exchange.path + "/");
+    return decision;
+  }
+  if (!own_address && !settings_.session_domain.empty() &&
+      principal->kind == CredentialKind::login) {
+    // A browser: on to the session's own address, with a ticket in.
+    if (exchange.method != "GET" && exchange.method != "HEAD") {
+      decision.reply = page(403, "Refused", "Open this session from the portal.");
+      return decision;
+    }
+    std::string ticket = passes_.issue_ticket(principal->credential_digest, path->session_id);
+    decision.reply = redirect(
+        session_origin(settings_.view.gateway_url, settings_.session_domain, path->session_id) +
+        exchange.path + "?" + (exchange.query.empty() ? "" : exchange.query + "&") +
+        kTicketParameter + "=" + ticket);
     return decision;
   }
   const SessionRoute& target = **route;
@@ -91,8 +150,28 @@ ProxyDecision Api::route_proxy(const HttpExchange& exchange) {
   decision.port = static_cast<std::uint16_t>(target.port);
   decision.target = exchange.target;
   decision.set_headers = {{"Authorization", "token " + target.jupyter_token}};
-  decision.strip_cookies = {kSessionCookie};
+  decision.strip_cookies = {kSessionCookie, kPassCookie};
   decision.credential = principal->credential_digest;
+  return decision;
+}
+
+// A ticket arrives at the session's own address: trade it for a pass (a cookie for this
+// address and session only) and send the browser on without the ticket in its address bar.
+ProxyDecision Api::enter_session(const HttpExchange& exchange, const std::string& session_id,
+                                 const std::string& ticket) {
+  ProxyDecision decision;
+  auto pass = passes_.redeem(ticket, session_id);
+  if (!pass) {
+    decision.reply = page(404, "Link expired",
+                          "This link was already used or is too old. Open the session again "
+                          "from the portal.");
+    return decision;
+  }
+  std::string query = without_ticket(exchange.query);
+  decision.reply = redirect(exchange.path + (query.empty() ? "" : "?" + query));
+  decision.reply->headers.emplace_back(
+      "Set-Cookie", fmt::format("{}={}; Path=/s/{}/; HttpOnly; SameSite=Lax{}", kPassCookie, *pass,
+                                session_id, settings_.secure_cookies ? "; Secure" : ""));
   return decision;
 }
 

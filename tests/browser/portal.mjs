@@ -26,9 +26,12 @@ const browser = await chromium.launch({
 });
 const context = await browser.newContext({ locale: "en-US", viewport: { width: 1200, height: 800 } });
 context.setDefaultTimeout(30000);
-// The pages must work offline: anything not from the gateway is refused at once.
-const gateway = new URL(base).origin;
-await context.route((url) => url.origin !== gateway, (route) => route.abort());
+// The pages must work offline: anything not from the gateway or a session's own address
+// (<id>.localhost on the gateway's port) is refused at once.
+const gateway = new URL(base);
+const ours = (url) => url.origin === gateway.origin ||
+  (url.hostname.endsWith(".localhost") && url.port === gateway.port && url.protocol === gateway.protocol);
+await context.route((url) => !ours(url), (route) => route.abort());
 const page = await context.newPage();
 const requested = [];
 page.on("request", (request) => requested.push(`${request.method()} ${new URL(request.url()).pathname}`));
@@ -74,7 +77,15 @@ try {
   step("Open Jupyter: through the gateway, signed in by the portal's cookie");
   const [jupyter] = await Promise.all([context.waitForEvent("page"), row.getByRole("link", { name: "Open Jupyter" }).click()]);
   await jupyter.waitForLoadState();
-  assert.match(jupyter.url(), /\/s\/[a-z0-9]+\/tree/);
+  // The session's own origin: its notebooks cannot use the portal's login.
+  const sessionId = jupyter.url().match(/\/s\/([a-z0-9]+)\/tree/)?.[1];
+  assert.ok(sessionId, jupyter.url());
+  assert.equal(new URL(jupyter.url()).host, `${sessionId}.localhost:${gateway.port}`);
+  const fromNotebook = await jupyter.evaluate(async (portal) => {
+    const me = await fetch(`${portal}/api/v1/me`, { credentials: "include" }).catch(() => null);
+    return me ? me.status : "unreadable";
+  }, gateway.origin);
+  assert.equal(fromNotebook, "unreadable", "the portal's API is out of a notebook's reach");
   const sessionBase = jupyter.url().replace(/tree.*$/, "");
   const created = await jupyter.evaluate(async (url) => {
     const xsrf = document.cookie.split("; ").find((c) => c.startsWith("_xsrf="))?.slice(6) || "";

@@ -1,11 +1,15 @@
 """The web portal in a real browser: tests/browser/portal.mjs drives Debian's chromium with
-playwright-core against this run's `gpupool up`, and saves screenshots in docs/screenshots."""
+playwright-core against a `gpupool up` that gives each session its own origin
+(--session-domain localhost: Chromium sends *.localhost to this machine), and saves
+screenshots in docs/screenshots."""
 import os
 import signal
 import subprocess
 import tempfile
 
-from conftest import ADMIN_PASSWORD
+import pytest
+
+from conftest import ADMIN_PASSWORD, Server, remove_containers
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 BROWSER_TESTS = os.path.join(HERE, "..", "browser")
@@ -33,7 +37,17 @@ def run_to_end(command, cwd, timeout):
         return returncode, output.read()
 
 
-def test_portal_in_chromium(server):
+@pytest.fixture(scope="module")
+def isolating_server():
+    instance = Server(extra_args=["--session-domain", "localhost"])
+    instance.start()
+    yield instance
+    instance.stop()
+    remove_containers(instance)
+
+
+def test_portal_in_chromium(isolating_server):
+    server = isolating_server
     os.makedirs(SCREENSHOTS, exist_ok=True)
     returncode, output = run_to_end(["node", "portal.mjs", server.base, ADMIN_PASSWORD, SCREENSHOTS],
                                     BROWSER_TESTS, timeout=360)

@@ -23,7 +23,9 @@ class Api : public ServiceFixture {
 
   server::HttpReply call(const std::string& method, const std::string& path,
                          const std::string& body = "",
-                         std::vector<std::pair<std::string, std::string>> headers = {}) {
+                         std::vector<std::pair<std::string, std::string>> headers = {},
+                         server::Api* api = nullptr) {
+    server::Api& target = api != nullptr ? *api : api_;
     server::HttpExchange exchange;
     exchange.method = method;
     exchange.target = path;
@@ -35,12 +37,12 @@ class Api : public ServiceFixture {
     exchange.headers.emplace_back("Host", "pool.example:8080");
     exchange.remote_address = "192.0.2.1";
     if (exchange.path.starts_with("/s/")) {
-      auto decision = api_.route_proxy(exchange);
+      auto decision = target.route_proxy(exchange);
       if (decision.reply) return *decision.reply;
       proxied_ = decision;
       return {200, "text/plain", "proxied", {}};
     }
-    return api_.handle(exchange);
+    return target.handle(exchange);
   }
 
   struct Login {
@@ -438,7 +440,8 @@ TEST_F(Proxy, OwnerAndAdminsPassEveryoneElseGets404) {
   EXPECT_EQ(proxied_.target, path);
   ASSERT_EQ(proxied_.set_headers.size(), 1u);
   EXPECT_EQ(proxied_.set_headers[0].second, "token " + session.jupyter_token);
-  EXPECT_EQ(proxied_.strip_cookies, std::vector<std::string>{server::kSessionCookie});
+  EXPECT_EQ(proxied_.strip_cookies,
+            (std::vector<std::string>{server::kSessionCookie, server::kPassCookie}));
 }
 
 TEST_F(Proxy, CookieLoginsNeedOurOriginForWritesAndWebSockets) {
@@ -579,6 +582,132 @@ TEST_F(Api, OneUserHoldsAtMostSixteenLiveViews) {
   open.pop_back();  // a tab closes
   EXPECT_EQ(as(token, "GET", "/api/v1/events").status, 200);
   EXPECT_EQ(as(token, "POST", "/api/v1/events").status, 405);
+}
+
+// Under --session-domain each session has its own origin; browsers get in with a ticket.
+class IsolatedProxy : public Proxy {
+ protected:
+  IsolatedProxy()
+      : isolated_({{"pool.example", true, "https://pool.example:8443"},
+                   true,
+                   [] { return true; },
+                   nullptr,
+                   "sessions.example"},
+                  *auth_, *sessions_, *store_, clock_) {}
+
+  server::HttpReply at(const std::string& host, const std::string& method, const std::string& path,
+                       std::vector<std::pair<std::string, std::string>> headers = {}) {
+    headers.emplace_back("Host", host);
+    return call(method, path, "", std::move(headers), &isolated_);
+  }
+
+  static std::string header(const server::HttpReply& reply, const std::string& name) {
+    for (const auto& [key, value] : reply.headers) {
+      if (key == name) return value;
+    }
+    return {};
+  }
+
+  server::Api isolated_;
+};
+
+TEST_F(IsolatedProxy, BrowsersGoToTheSessionsOwnAddressWithATicketAndGetAPassThere) {
+  auto id = running_session();
+  auto login = login_as("alice");
+  std::string gateway = "pool.example:8443";
+  std::string own = id + ".sessions.example:8443";
+
+  auto sent_on = at(gateway, "GET", "/s/" + id + "/tree?sort=name", {{"Cookie", login.cookie}});
+  ASSERT_EQ(sent_on.status, 302) << sent_on.body;
+  std::string location = header(sent_on, "Location");
+  std::string expected = "https://" + own + "/s/" + id + "/tree?sort=name&gpupool-ticket=";
+  ASSERT_TRUE(location.starts_with(expected)) << location;
+  std::string ticket = location.substr(expected.size());
+  EXPECT_EQ(at(gateway, "POST", "/s/" + id + "/api/kernels", {{"Cookie", login.cookie}}).status,
+            403)
+      << "browsers use Jupyter only at the session's own address";
+  EXPECT_EQ(at(own, "GET", "/s/" + id + "/tree", {{"Cookie", login.cookie}}).status, 404)
+      << "the login cookie is no pass";
+
+  auto entered = at(own, "GET", "/s/" + id + "/tree?sort=name&gpupool-ticket=" + ticket, {});
+  ASSERT_EQ(entered.status, 302) << entered.body;
+  EXPECT_EQ(header(entered, "Location"), "/s/" + id + "/tree?sort=name");
+  std::string cookie = header(entered, "Set-Cookie");
+  EXPECT_NE(cookie.find("; Path=/s/" + id + "/; HttpOnly; SameSite=Lax; Secure"), std::string::npos)
+      << cookie;
+  std::string pass = cookie.substr(0, cookie.find(';'));
+  EXPECT_EQ(at(own, "GET", "/s/" + id + "/tree?gpupool-ticket=" + ticket, {}).status, 404)
+      << "a ticket works once";
+
+  ASSERT_EQ(at(own, "GET", "/s/" + id + "/tree", {{"Cookie", pass}}).status, 200);
+  EXPECT_EQ(
+      proxied_.credential,
+      auth_->authenticate(login.cookie.substr(login.cookie.find('=') + 1), CredentialKind::login)
+          ->credential_digest)
+      << "the pass stands for the login it came from";
+  EXPECT_EQ(
+      at(own, "POST", "/s/" + id + "/api/kernels", {{"Cookie", pass}, {"Origin", "https://" + own}})
+          .status,
+      200);
+  EXPECT_EQ(at(own, "POST", "/s/" + id + "/api/kernels",
+               {{"Cookie", pass}, {"Origin", "https://pool.example:8443"}})
+                .status,
+            403)
+      << "writes come from the session's own pages";
+  EXPECT_EQ(at(own, "GET", "/api/v1/me", {{"Cookie", login.cookie}}).status, 404)
+      << "the portal and the API are not served at a session's address";
+
+  ASSERT_EQ(call("POST", "/api/v1/auth/logout", "",
+                 {{"Cookie", login.cookie}, {"X-CSRF-Token", login.csrf}}, &isolated_)
+                .status,
+            200);
+  EXPECT_EQ(at(own, "GET", "/s/" + id + "/tree", {{"Cookie", pass}}).status, 404)
+      << "logging out ends the pass";
+}
+
+TEST_F(IsolatedProxy, APassOpensOnlyItsOwnSessionAndApiTokensWorkEverywhere) {
+  auto other =
+      json::parse(as(token_for("alice"), "POST", "/api/v1/sessions", R"({"gpus":1})").body)["id"]
+          .get<std::string>();
+  auto id = running_session();
+  auto login = login_as("alice");
+  auto sent_on = at("pool.example:8443", "GET", "/s/" + id + "/", {{"Cookie", login.cookie}});
+  auto location = header(sent_on, "Location");
+  auto entered = at(id + ".sessions.example", "GET",
+                    "/s/" + id + "/?gpupool-ticket=" + location.substr(location.rfind('=') + 1));
+  std::string pass =
+      header(entered, "Set-Cookie").substr(0, header(entered, "Set-Cookie").find(';'));
+  ASSERT_EQ(at(id + ".sessions.example", "GET", "/s/" + id + "/api", {{"Cookie", pass}}).status,
+            200);
+  EXPECT_EQ(
+      at(other + ".sessions.example", "GET", "/s/" + other + "/api", {{"Cookie", pass}}).status,
+      404);
+  EXPECT_EQ(at(id + ".sessions.example", "GET", "/s/" + other + "/api", {{"Cookie", pass}}).status,
+            404)
+      << "an address serves its own session only";
+  auto token = token_for("alice");
+  EXPECT_EQ(
+      at("pool.example", "GET", "/s/" + id + "/api", {{"Authorization", "Bearer " + token}}).status,
+      200);
+  EXPECT_EQ(at(id + ".sessions.example", "GET", "/s/" + id + "/api",
+               {{"Authorization", "Bearer " + token}})
+                .status,
+            200);
+}
+
+TEST(SessionAddresses, KeepTheGatewaysSchemeAndPortAndAreReadBackStrictly) {
+  EXPECT_EQ(server::session_origin("https://gpus.example:8443", "s.example", "abc"),
+            "https://abc.s.example:8443");
+  EXPECT_EQ(server::session_origin("http://127.0.0.1", "localhost", "abc"), "http://abc.localhost");
+  EXPECT_EQ(server::session_origin("http://[::1]:80", "localhost", "abc"),
+            "http://abc.localhost:80");
+  EXPECT_EQ(server::session_in_host("abc.s.example:8443", "s.example"), "abc");
+  EXPECT_EQ(server::session_in_host("abc.s.example", "s.example"), "abc");
+  EXPECT_EQ(server::session_in_host("s.example", "s.example"), std::nullopt);
+  EXPECT_EQ(server::session_in_host("abcs.example", "s.example"), std::nullopt);
+  EXPECT_EQ(server::session_in_host("gpus.example", "s.example"), std::nullopt);
+  EXPECT_EQ(server::session_in_host("abc.s.example", ""), std::nullopt);
+  EXPECT_EQ(server::session_in_host("a.b.s.example", "s.example"), "a.b") << "never a session id";
 }
 
 }  // namespace
