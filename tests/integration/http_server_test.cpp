@@ -66,14 +66,19 @@ class LiveServer : public ::testing::Test {
   }
   void TearDown() override { server_->stop(); }
 
-  // Sends raw bytes and returns what comes back before the server closes or 2 s pass.
-  std::string raw(const std::string& bytes) {
+  int connect_to_server() const {
     int fd = socket(AF_INET, SOCK_STREAM, 0);
     sockaddr_in address{};
     address.sin_family = AF_INET;
     address.sin_port = htons(port_);
     inet_pton(AF_INET, "127.0.0.1", &address.sin_addr);
     EXPECT_EQ(connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address), 0);
+    return fd;
+  }
+
+  // Sends raw bytes and returns what comes back before the server closes or 2 s pass.
+  std::string raw(const std::string& bytes) {
+    int fd = connect_to_server();
     timeval timeout{2, 0};
     setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
     (void)!write(fd, bytes.data(), bytes.size());
@@ -111,12 +116,7 @@ TEST_F(LiveServer, StreamsAReplyPieceByPieceUntilItEnds) {
 }
 
 TEST_F(LiveServer, AStreamEndsWhenItsClientHangsUp) {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_port = htons(port_);
-  inet_pton(AF_INET, "127.0.0.1", &address.sin_addr);
-  ASSERT_EQ(connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address), 0);
+  int fd = connect_to_server();
   std::string request = "GET /forever HTTP/1.1\r\nHost: x\r\n\r\n";
   ASSERT_EQ(write(fd, request.data(), request.size()), static_cast<ssize_t>(request.size()));
   char buffer[1024];
