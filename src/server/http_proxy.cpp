@@ -13,6 +13,7 @@
 
 #include "core/log.hpp"
 #include "server/cookies.hpp"
+#include "server/replies.hpp"
 
 namespace gpupool::server {
 
@@ -434,7 +435,7 @@ HttpReply bad_gateway_page(const std::string& why) {
                       "<h1>This session's Jupyter is not reachable</h1><p>{}. It may still be "
                       "starting, or it has stopped. Try again in a moment, or go back to "
                       "<a href=\"/\">your sessions</a>.</p></body></html>",
-                      why),
+                      html_escape(why)),
           {},
           nullptr};
 }

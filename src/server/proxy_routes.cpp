@@ -10,29 +10,6 @@ namespace gpupool::server {
 
 namespace {
 
-std::string html_escape(std::string_view text) {
-  std::string escaped;
-  for (char c : text) {
-    switch (c) {
-      case '<':
-        escaped += "&lt;";
-        break;
-      case '>':
-        escaped += "&gt;";
-        break;
-      case '&':
-        escaped += "&amp;";
-        break;
-      case '"':
-        escaped += "&quot;";
-        break;
-      default:
-        escaped += c;
-    }
-  }
-  return escaped;
-}
-
 HttpReply page(int status, std::string_view title, std::string_view message) {
   return {status,
           "text/html; charset=utf-8",

@@ -52,4 +52,30 @@ HttpReply error_reply(ErrorCode code, std::string message) {
   return error_reply(make_error(code, std::move(message)));
 }
 
+std::string html_escape(std::string_view text) {
+  std::string escaped;
+  for (char c : text) {
+    switch (c) {
+      case '\'':
+        escaped += "&#39;";
+        break;
+      case '<':
+        escaped += "&lt;";
+        break;
+      case '>':
+        escaped += "&gt;";
+        break;
+      case '&':
+        escaped += "&amp;";
+        break;
+      case '"':
+        escaped += "&quot;";
+        break;
+      default:
+        escaped += c;
+    }
+  }
+  return escaped;
+}
+
 }  // namespace gpupool::server

@@ -89,6 +89,7 @@ TEST(Clock, FormatsRfc3339InUtcWithMilliseconds) {
 #include "core/random.hpp"
 #include "model/session.hpp"
 #include "server/api.hpp"
+#include "server/replies.hpp"
 
 namespace gpupool {
 namespace {
@@ -123,6 +124,15 @@ TEST(Cookies, FindsTheNamedCookieOnly) {
   EXPECT_EQ(server::cookie_value("", "gpupool_session"), "");
   EXPECT_EQ(server::cookie_value("x_gpupool_session=1;gpupool_session=2", "gpupool_session"), "2");
   EXPECT_EQ(server::cookie_value("gpupool_session; a=1", "gpupool_session"), "");
+}
+
+TEST(ErrorPages, EscapeWhatTheyEcho) {
+  EXPECT_EQ(server::html_escape(R"(<a href="x" title='y'>&</a>)"),
+            "&lt;a href=&quot;x&quot; title=&#39;y&#39;&gt;&amp;&lt;/a&gt;");
+  auto page = server::bad_gateway_page("connect: <script>alert(1)</script>");
+  EXPECT_EQ(page.status, 502);
+  EXPECT_EQ(page.body.find("<script>"), std::string::npos);
+  EXPECT_NE(page.body.find("&lt;script&gt;"), std::string::npos);
 }
 
 TEST(Cookies, DropsOnlyTheNamedCookies) {
