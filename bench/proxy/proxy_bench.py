@@ -206,7 +206,8 @@ def part_b(args, load, children):
                      f" root {nginx_dir}/www; location / {{ try_files /status.json =404; }} }} }}\n")
     children.append(subprocess.Popen(["nginx", "-c", os.path.join(nginx_dir, "nginx.conf")]))
     children.append(subprocess.Popen([os.path.join(ROOT, "build", "bench", "gateway_harness"),
-                                      str(gateway_port), str(nginx_port), "2"], stdout=subprocess.DEVNULL))
+                                      str(gateway_port), str(nginx_port), str(args.http_threads or 2)],
+                                     stdout=subprocess.DEVNULL))
     children.append(subprocess.Popen([os.path.join(HERE, "node_modules", ".bin", "configurable-http-proxy"),
                                       "--ip", "127.0.0.1", "--port", str(chp_port), "--default-target",
                                       f"http://127.0.0.1:{nginx_port}", "--log-level", "warn",
