@@ -2,10 +2,12 @@
 
 #include <strings.h>
 
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <boost/asio/strand.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
@@ -272,9 +274,17 @@ class Connection : public std::enable_shared_from_this<Connection<Stream>> {
 
 }  // namespace
 
+// One io_context per thread, each run by that thread alone: a connection (and the proxy's
+// upstream side of it) lives on one of them from accept to close, so its handlers need no
+// strand and never hop between threads; new connections go to each in turn.
 struct HttpServer::Impl {
   Impl(HttpHandler h, ProxyRouter p, TunnelRegistry* t)
-      : handler(std::move(h)), proxy(std::move(p)), tunnels(t), acceptor(io) {}
+      : handler(std::move(h)), proxy(std::move(p)), tunnels(t), acceptor(add_context()) {}
+
+  asio::io_context& add_context() {
+    contexts.push_back(std::make_unique<asio::io_context>(1));  // 1: run by one thread
+    return *contexts.back();
+  }
 
   void connect(tcp::socket socket) {
     // Answers go out in several writes (headers, body pieces, WebSocket frames): without
@@ -292,8 +302,10 @@ struct HttpServer::Impl {
     }
   }
 
+  // Runs on the first context's thread only (the acceptor's), which alone touches `next`.
   void accept() {
-    acceptor.async_accept(asio::make_strand(io), [this](beast::error_code ec, tcp::socket socket) {
+    auto& context = *contexts[next++ % contexts.size()];
+    acceptor.async_accept(context, [this](beast::error_code ec, tcp::socket socket) {
       if (ec == asio::error::operation_aborted) return;
       if (!ec) connect(std::move(socket));
       accept();
@@ -304,8 +316,10 @@ struct HttpServer::Impl {
   ProxyRouter proxy;
   TunnelRegistry* tunnels;
   std::optional<asio::ssl::context> tls;
-  asio::io_context io;
+  std::vector<std::unique_ptr<asio::io_context>> contexts;  // before the acceptor, which uses one
   tcp::acceptor acceptor;
+  std::size_t next = 0;
+  std::vector<asio::executor_work_guard<asio::io_context::executor_type>> keep_running;
   std::vector<std::thread> threads;
 };
 
@@ -356,19 +370,26 @@ Status HttpServer::use_tls(const std::string& certificate_chain_file,
 }
 
 void HttpServer::start(int threads) {
+  while (static_cast<int>(impl_->contexts.size()) < threads) impl_->add_context();
+  // Contexts with no connection yet must not return from run().
+  for (auto& context : impl_->contexts)
+    impl_->keep_running.push_back(asio::make_work_guard(*context));
   impl_->accept();
-  for (int i = 0; i < threads; ++i) impl_->threads.emplace_back([this] { impl_->io.run(); });
+  for (auto& context : impl_->contexts) {
+    impl_->threads.emplace_back([&context = *context] { context.run(); });
+  }
 }
 
 void HttpServer::stop() {
   if (!impl_ || impl_->threads.empty()) return;
-  asio::post(impl_->io, [this] {
+  asio::post(*impl_->contexts.front(), [this] {
     beast::error_code ignored;
     impl_->acceptor.close(ignored);
   });
-  impl_->io.stop();
+  for (auto& context : impl_->contexts) context->stop();
   for (auto& thread : impl_->threads) thread.join();
   impl_->threads.clear();
+  impl_->keep_running.clear();
 }
 
 }  // namespace gpupool::server

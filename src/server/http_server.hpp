@@ -1,9 +1,9 @@
 // HttpServer: the gateway's HTTP/1.1 listener (Boost.Beast), handing each request to one
 // synchronous handler, or (under /s/) to the reverse proxy.
 //
-// Threads: run() drives the io_context on `threads` threads; the handler is called on any of
-// them, concurrently, so it must be thread-safe. Bounded: headers 16 KiB, bodies 1 MiB
-// (413 beyond), 30 s to send a request (slowloris), keep-alive otherwise. A streamed reply
+// Threads: start() runs `threads` threads, each with its own connections; the handler is
+// called on any of them, concurrently, so it must be thread-safe. Bounded: headers 16 KiB, bodies 1
+// MiB (413 beyond), 30 s to send a request (slowloris), keep-alive otherwise. A streamed reply
 // (ReplyStream) holds its connection until it ends; 30 s to take each piece.
 #pragma once
 
