@@ -205,7 +205,8 @@ def part_b(args, load, children):
                      f"http {{ access_log off; server {{ listen 127.0.0.1:{nginx_port};"
                      f" root {nginx_dir}/www; location / {{ try_files /status.json =404; }} }} }}\n")
     children.append(subprocess.Popen(["nginx", "-c", os.path.join(nginx_dir, "nginx.conf")]))
-    children.append(subprocess.Popen([os.path.join(ROOT, "build", "bench", "gateway_harness"),
+    harness = os.path.join(os.path.dirname(os.path.abspath(args.binary)), "bench", "gateway_harness")
+    children.append(subprocess.Popen([harness,
                                       str(gateway_port), str(nginx_port), str(args.http_threads or 2)],
                                      stdout=subprocess.DEVNULL))
     children.append(subprocess.Popen([os.path.join(HERE, "node_modules", ".bin", "configurable-http-proxy"),
