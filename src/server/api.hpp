@@ -62,8 +62,9 @@ class Api {
  private:
   HttpReply route(const HttpExchange& exchange);
   HttpReply admin_route(const HttpExchange& exchange);
-  ProxyDecision enter_session(const HttpExchange& exchange, const std::string& session_id,
-                              const std::string& ticket);
+  // At a session's own address with a ticket: the pass, and back to `path` without it.
+  ProxyDecision enter_session(const std::string& session_id, const std::string& ticket,
+                              const std::string& path, const std::string& other_parameters);
   // Who the caller is (API token or login cookie; cross-origin writes refused). With
   // `pass_for`, the cookie must be a pass into that session instead (session_passes.hpp).
   Result<Principal> identify(const HttpExchange& exchange, const std::string& pass_for = "");

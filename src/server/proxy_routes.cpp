@@ -21,30 +21,28 @@ HttpReply page(int status, std::string_view title, std::string_view message) {
           nullptr};
 }
 
-// The query without the ticket parameter (what the browser is sent back to).
-std::string without_ticket(std::string_view query) {
-  std::string kept;
+// A query split into the ticket parameter's value ("" when absent) and everything else
+// (what the browser is sent back to once the ticket is spent).
+struct TicketQuery {
+  std::string ticket;
+  std::string rest;
+};
+
+TicketQuery take_ticket(std::string_view query) {
+  std::string prefix = std::string(kTicketParameter) + "=";
+  TicketQuery split;
   while (!query.empty()) {
     auto end = query.find('&');
     auto pair = query.substr(0, end);
-    if (!pair.starts_with(std::string(kTicketParameter) + "=") && !pair.empty())
-      kept += (kept.empty() ? "" : "&") + std::string(pair);
+    if (pair.starts_with(prefix)) {
+      split.ticket = std::string(pair.substr(prefix.size()));
+    } else if (!pair.empty()) {
+      split.rest += (split.rest.empty() ? "" : "&") + std::string(pair);
+    }
     if (end == std::string_view::npos) break;
     query.remove_prefix(end + 1);
   }
-  return kept;
-}
-
-std::string ticket_in(std::string_view query) {
-  std::string prefix = std::string(kTicketParameter) + "=";
-  for (std::string_view rest = query; !rest.empty();) {
-    auto end = rest.find('&');
-    auto pair = rest.substr(0, end);
-    if (pair.starts_with(prefix)) return std::string(pair.substr(prefix.size()));
-    if (end == std::string_view::npos) break;
-    rest.remove_prefix(end + 1);
-  }
-  return {};
+  return split;
 }
 
 HttpReply redirect(const std::string& location) {
@@ -74,8 +72,8 @@ ProxyDecision Api::route_proxy(const HttpExchange& exchange) {
     return decision;
   }
   if (own_address && exchange.header("Authorization").empty()) {
-    if (auto ticket = ticket_in(exchange.query); !ticket.empty()) {
-      return enter_session(exchange, path->session_id, ticket);
+    if (auto query = take_ticket(exchange.query); !query.ticket.empty()) {
+      return enter_session(path->session_id, query.ticket, exchange.path, query.rest);
     }
   }
   // Anonymous callers, unknown ids and other users' sessions all look alike.
@@ -134,8 +132,8 @@ ProxyDecision Api::route_proxy(const HttpExchange& exchange) {
 
 // A ticket arrives at the session's own address: trade it for a pass (a cookie for this
 // address and session only) and send the browser on without the ticket in its address bar.
-ProxyDecision Api::enter_session(const HttpExchange& exchange, const std::string& session_id,
-                                 const std::string& ticket) {
+ProxyDecision Api::enter_session(const std::string& session_id, const std::string& ticket,
+                                 const std::string& path, const std::string& other_parameters) {
   ProxyDecision decision;
   auto pass = passes_.redeem(ticket, session_id);
   if (!pass) {
@@ -144,8 +142,7 @@ ProxyDecision Api::enter_session(const HttpExchange& exchange, const std::string
                           "from the portal.");
     return decision;
   }
-  std::string query = without_ticket(exchange.query);
-  decision.reply = redirect(exchange.path + (query.empty() ? "" : "?" + query));
+  decision.reply = redirect(path + (other_parameters.empty() ? "" : "?" + other_parameters));
   decision.reply->headers.emplace_back(
       "Set-Cookie", fmt::format("{}={}; Path=/s/{}/; HttpOnly; SameSite=Lax{}", kPassCookie, *pass,
                                 session_id, settings_.secure_cookies ? "; Secure" : ""));
