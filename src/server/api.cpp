@@ -299,10 +299,14 @@ HttpReply Api::list_sessions(const HttpExchange& exchange, const Principal& prin
     return error_reply(ErrorCode::forbidden, "only admins can list all sessions");
   auto sessions = sessions_.list_sessions(principal.user, everyone);
   if (!sessions) return error_reply(sessions.error());
+  return json_reply(200, sessions_document(*sessions));
+}
+
+json Api::sessions_document(const std::vector<Session>& sessions) const {
   json list = json::array();
-  for (const auto& session : *sessions)
+  for (const auto& session : sessions)
     list.push_back(session_view(session, settings_.view, clock_.now()));
-  return json_reply(200, {{"sessions", list}});
+  return {{"sessions", list}};
 }
 
 HttpReply Api::get_session(const Principal& principal, const std::string& id) {

@@ -84,6 +84,8 @@ class Api {
   HttpReply pool();
   HttpReply images();
   HttpReply events(const Principal& principal);  // event_routes.cpp
+  // {"sessions": [view, …]}: GET /api/v1/sessions and the live view's "sessions" event.
+  nlohmann::json sessions_document(const std::vector<Session>& sessions) const;
   // "/" and /ui/* (web_routes.cpp); nullopt for other paths.
   std::optional<HttpReply> web_page(const std::string& path);
 

@@ -33,14 +33,11 @@ HttpReply Api::events(const Principal& principal) {
     if (!sessions) return sessions.error();
     auto pool = sessions_.pool();
     if (!pool) return pool.error();
-    nlohmann::json list = nlohmann::json::array();
-    for (const auto& session : *sessions)
-      list.push_back(session_view(session, settings_.view, clock_.now()));
     // Every heartbeat moves a node's last_seen; the page does not show it, and sending the
     // pool for it would redraw the page every few seconds for nothing.
     auto pool_document = pool_view(*pool);
     for (auto& node : pool_document["nodes"]) node.erase("last_seen");
-    return NamedDocuments{{"sessions", nlohmann::json{{"sessions", list}}.dump()},
+    return NamedDocuments{{"sessions", sessions_document(*sessions).dump()},
                           {"pool", pool_document.dump()}};
   };
   sources.still_allowed = [this, principal] { return auth_.recheck(principal).ok(); };
