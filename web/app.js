@@ -242,9 +242,11 @@ function watchLive(handlers) {
 
 async function pollLive(handlers) {
   try {
-    const [pool, sessions] = await Promise.all([api("GET", "/api/v1/pool"), api("GET", "/api/v1/sessions")]);
+    const [pool, sessions, nodes] = await Promise.all([api("GET", "/api/v1/pool"), api("GET", "/api/v1/sessions"),
+      handlers.nodes ? api("GET", "/api/v1/nodes") : null]);
     handlers.pool?.(pool);
     handlers.sessions?.(sessions);
+    if (nodes) handlers.nodes(nodes);
   } catch (failure) {
     if (failure.status === 401) renderLogin();
   }
@@ -320,6 +322,31 @@ function nodesTable(nodes) {
     "admin.labels", "sessions.actions"], nodes.map(nodeRow));
 }
 
+// One row per GPU of every node: who holds it and its latest reading ("—" where the GPU
+// cannot report a figure, or its node is silent).
+function gpuRow(node, gpu) {
+  const figure = (value, unit) => value === null || value === undefined ? "—" : `${value}${unit}`;
+  const utilization = gpu.utilization_percent === null ? "—" : [
+    h("meter", { min: 0, max: 100, value: gpu.utilization_percent, "aria-label": t("admin.utilization") }),
+    ` ${gpu.utilization_percent}%`];
+  const memory = gpu.memory_used_gb === null ? "—" : `${gpu.memory_used_gb} / ${gpu.memory_gb} GB`;
+  const power = gpu.power_w === null ? "—"
+    : gpu.power_limit_w === null ? `${gpu.power_w} W` : `${gpu.power_w} / ${gpu.power_limit_w} W`;
+  const hot = gpu.temperature_c !== null && gpu.temperature_c >= 85;
+  return h("tr", { "data-gpu": `${node.name}/${gpu.index}` },
+    h("th", { scope: "row" }, `${node.name} #${gpu.index}`),
+    h("td", {}, gpu.model, gpu.simulated ? ` (${t("admin.simulated")})` : ""),
+    h("td", {}, gpu.sessions.map((held) => `${held.user} (${held.id})`).join(", ") || t("admin.idle")),
+    h("td", { class: "figure" }, utilization), h("td", { class: "figure" }, memory),
+    h("td", { class: hot ? "figure hot" : "figure" }, figure(gpu.temperature_c, " °C")),
+    h("td", { class: "figure" }, power));
+}
+
+function gpusTable(nodes) {
+  return table("gpus", ["admin.gpu", "admin.model", "admin.heldBy", "admin.utilization", "admin.gpuMemory",
+    "admin.temperature", "admin.power"], nodes.flatMap((node) => node.gpus.map((gpu) => gpuRow(node, gpu))));
+}
+
 // A small admin form: its fields, a submit button and an error line; `send(form)` does the
 // work, and the admin page is drawn again after it succeeds.
 function adminForm(label, fields, submit, send) {
@@ -376,12 +403,14 @@ function limit(value, unit = "") { return value === null || value === undefined 
 
 async function renderAdmin() {
   stopLive();
-  const [pool, quotas, images, users, groups] = await Promise.all([
-    api("GET", "/api/v1/pool"), api("GET", "/api/v1/quotas"), api("GET", "/api/v1/images"),
-    api("GET", "/api/v1/users"), api("GET", "/api/v1/groups")]);
+  const [pool, nodes, quotas, images, users, groups] = await Promise.all([
+    api("GET", "/api/v1/pool"), api("GET", "/api/v1/nodes"), api("GET", "/api/v1/quotas"),
+    api("GET", "/api/v1/images"), api("GET", "/api/v1/users"), api("GET", "/api/v1/groups")]);
   show(h("h1", {}, t("admin.title")),
     h("section", { class: "card", "aria-label": t("admin.nodes") }, h("h2", {}, t("admin.nodes")),
-      nodesTable(pool.nodes)),
+      nodesTable(nodes.nodes)),
+    h("section", { class: "card wide", "aria-label": t("admin.gpusTitle") }, h("h2", {}, t("admin.gpusTitle")),
+      gpusTable(nodes.nodes)),
     h("div", { id: "pool-card" }, poolTable(pool)),
     usersCard(users.users), groupsCard(groups.groups),
     h("section", { class: "card", "aria-label": t("admin.quotas") }, h("h2", {}, t("admin.quotas")),
@@ -396,10 +425,13 @@ async function renderAdmin() {
       table("images", ["admin.image", "admin.framework", "admin.cuda", "admin.status"], images.images.map((image) =>
         h("tr", {}, h("th", { scope: "row" }, image.tag), h("td", {}, `${image.framework} ${image.framework_version}`),
           h("td", {}, image.cuda || "—"), h("td", {}, image.status))))));
+  // Live: the GPUs' readings arrive with every sync of their node; the server sends them on
+  // when a figure changes.
   watchLive({
-    pool: (pool) => {
-      document.getElementById("nodes")?.replaceWith(nodesTable(pool.nodes));
-      document.getElementById("pool-card")?.replaceChildren(poolTable(pool));
+    pool: (pool) => document.getElementById("pool-card")?.replaceChildren(poolTable(pool)),
+    nodes: (list) => {
+      document.getElementById("nodes")?.replaceWith(nodesTable(list.nodes));
+      document.getElementById("gpus")?.replaceWith(gpusTable(list.nodes));
     },
   });
 }

@@ -39,6 +39,9 @@ const texts = {
     "admin.newUserPassword": "Initial password", "admin.newUserAdmin": "Administrator",
     "admin.newGroup": "New group", "admin.groupName": "Group name", "admin.create": "Create",
     "admin.noGroups": "No groups yet.",
+    "admin.gpusTitle": "GPUs", "admin.gpu": "GPU", "admin.model": "Model", "admin.heldBy": "Held by",
+    "admin.idle": "free", "admin.utilization": "Utilisation", "admin.gpuMemory": "GPU memory used",
+    "admin.temperature": "Temperature", "admin.power": "Power",
   },
   "zh-CN": {
     "language": "语言", "logout": "退出", "nav.sessions": "会话", "nav.keys": "SSH 密钥",
@@ -77,6 +80,9 @@ const texts = {
     "admin.newUserPassword": "初始密码", "admin.newUserAdmin": "管理员",
     "admin.newGroup": "新建用户组", "admin.groupName": "用户组名", "admin.create": "创建",
     "admin.noGroups": "尚无用户组。",
+    "admin.gpusTitle": "GPU", "admin.gpu": "GPU", "admin.model": "型号", "admin.heldBy": "使用者",
+    "admin.idle": "空闲", "admin.utilization": "利用率", "admin.gpuMemory": "已用显存",
+    "admin.temperature": "温度", "admin.power": "功耗",
   },
 };
 

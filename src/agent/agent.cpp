@@ -87,6 +87,14 @@ Result<SyncRequest> Agent::observe() {
   request.node.gpus = inventory->gpus;
   request.node.driver_cuda = inventory->driver_cuda;
   request.node.simulated = inventory->simulated;
+  // Telemetry is for people watching the pool: a failed read must not stop sessions syncing.
+  auto readings = probe_.read_telemetry();
+  if (readings) {
+    request.gpu_readings = std::move(*readings);
+    telemetry_failing_ = false;
+  } else if (!telemetry_failing_.exchange(true)) {
+    spdlog::warn("agent: cannot read GPU telemetry: {}", readings.error().message);
+  }
 
   // Local state first, then the engine: a worker finishing in between is then seen in the
   // container list, so no session falls between the two and looks vanished.

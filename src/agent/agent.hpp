@@ -84,6 +84,7 @@ class Agent {
   std::vector<Worker> workers_;                 // guarded by mutex_
   std::vector<ContainerInfo> last_containers_;  // guarded by mutex_
   std::atomic<bool> stopping_{false};
+  std::atomic<bool> telemetry_failing_{false};  // warn once per run of failed reads
   std::atomic<std::int64_t> last_sync_ok_{0};
   std::thread loop_;
 };

@@ -187,7 +187,8 @@ int run_up(const UpOptions& options) {
   session_settings.fair_share_half_life =
       static_cast<UnixMillis>(options.fair_share_half_life_hours * 3600 * 1000);
   server::SessionService sessions(**store, clock, session_settings);
-  server::LocalSyncChannel channel(sessions);
+  server::TelemetryBoard telemetry;
+  server::LocalSyncChannel channel(sessions, telemetry, clock);
 
   agent::AgentSettings agent_settings;
   agent_settings.node.name = options.node_name.empty() ? host : options.node_name;
@@ -227,6 +228,7 @@ int run_up(const UpOptions& options) {
   };
   server::TunnelRegistry tunnels;
   api_settings.tunnels = &tunnels;
+  api_settings.telemetry = &telemetry;
   std::optional<server::Api> api;  // made once the port is bound: its links name it
   server::HttpServer http(
       [&api](const server::HttpExchange& exchange) { return api->handle(exchange); },

@@ -1,7 +1,8 @@
-// GpuProbe: what GPUs this node has. NVML on real hosts, a simulated set elsewhere.
+// GpuProbe: what GPUs this node has and what they are doing. NVML on real hosts, a simulated
+// set elsewhere.
 //
-// Implementations are thread-safe. Telemetry (utilisation, temperature, power) extends this
-// interface in the GPU issue.
+// Implementations are thread-safe. The agent calls both methods once per sync (about a
+// second apart), so they must be cheap.
 #pragma once
 
 #include <memory>
@@ -9,6 +10,7 @@
 #include <vector>
 
 #include "core/result.hpp"
+#include "model/gpu_reading.hpp"
 #include "model/node.hpp"
 
 namespace gpupool {
@@ -23,14 +25,18 @@ class GpuProbe {
  public:
   virtual ~GpuProbe() = default;
   virtual Result<GpuInventory> discover() = 0;
+  // One reading per GPU, in discover()'s order. Simulated GPUs run nothing: they read idle.
+  virtual Result<std::vector<GpuReading>> read_telemetry() = 0;
 };
 
 // Parses "4xA100-80GB" or "2xA100-80GB,2xH100-80GB" into a simulated probe. The memory
 // comes from the "-NNGB" suffix (default 16 GB).
 Result<std::unique_ptr<GpuProbe>> make_simulated_gpu_probe(const std::string& spec);
 
-// NVML through dlopen("libnvidia-ml.so.1"); an `unavailable` Error when the library or a
-// GPU is absent, so callers can fall back to simulation.
-Result<std::unique_ptr<GpuProbe>> make_nvml_gpu_probe();
+// NVML through dlopen (the driver's "libnvidia-ml.so.1" unless told another file); an
+// `unavailable` Error when the library or a GPU is absent, so callers can fall back to
+// simulation.
+Result<std::unique_ptr<GpuProbe>> make_nvml_gpu_probe(
+    const std::string& library = "libnvidia-ml.so.1");
 
 }  // namespace gpupool

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "model/gpu_reading.hpp"
 #include "model/node.hpp"
 
 namespace gpupool {
@@ -31,6 +32,9 @@ struct ObservedSession {
 struct SyncRequest {
   Node node;  // inventory; `last_seen` is set by the server
   std::vector<ObservedSession> observed;
+  // What the node's GPUs are doing now; empty when the probe could not read them. Kept by
+  // the server in memory only (telemetry_board.hpp): it changes every sync and is not state.
+  std::vector<GpuReading> gpu_readings;
 };
 
 // Everything the agent needs to run one session's container.

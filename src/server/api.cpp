@@ -133,9 +133,10 @@ HttpReply Api::route(const HttpExchange& exchange) {
     return method_not_allowed();
   }
   if (path == "/api/v1/groups" || path.starts_with("/api/v1/groups/") || path == "/api/v1/quotas" ||
-      path.starts_with("/api/v1/quotas/") || path.starts_with("/api/v1/nodes/")) {
+      path.starts_with("/api/v1/quotas/") || path == "/api/v1/nodes" ||
+      path.starts_with("/api/v1/nodes/")) {
     if (!principal->user.admin)
-      return error_reply(ErrorCode::forbidden, "only admins manage groups and quotas");
+      return error_reply(ErrorCode::forbidden, "only admins manage groups, quotas and nodes");
     return admin_route(exchange);
   }
   if (path.starts_with(kSessionsPrefix)) {
@@ -168,6 +169,10 @@ HttpReply Api::admin_route(const HttpExchange& exchange) {
     return set_group_members(exchange, parts[1]);
   }
   if (parts == std::vector<std::string>{"quotas"} && method == "GET") return list_quotas();
+  if (parts == std::vector<std::string>{"nodes"} && method == "GET") {
+    auto nodes = nodes_document();
+    return nodes ? json_reply(200, *nodes) : error_reply(nodes.error());
+  }
   if (parts.size() == 2 && parts[0] == "nodes" && method == "PUT")
     return update_node(exchange, parts[1]);
   if (parts.size() == 3 && parts[0] == "quotas" && method == "PUT")

@@ -17,6 +17,7 @@
 #include "server/session_passes.hpp"
 #include "server/session_routes.hpp"
 #include "server/session_service.hpp"
+#include "server/telemetry_board.hpp"
 #include "server/views.hpp"
 
 namespace gpupool::server {
@@ -28,6 +29,7 @@ struct ApiSettings {
   TunnelRegistry* tunnels = nullptr;  // logout closes the caller's proxied WebSockets
   // Set: each session's Jupyter is served from <id>.<session_domain> (session_passes.hpp).
   std::string session_domain;
+  const TelemetryBoard* telemetry = nullptr;  // GPU readings for the admins' nodes view
 };
 
 inline constexpr int kMaxEventStreamsPerUser = 16;
@@ -96,6 +98,8 @@ class Api {
   HttpReply set_group_members(const HttpExchange& exchange, const std::string& group_name);
   HttpReply list_quotas();
   HttpReply update_node(const HttpExchange& exchange, const std::string& node);
+  // GET /api/v1/nodes (node_routes.cpp): every node with its GPUs, their readings and holders.
+  Result<nlohmann::json> nodes_document();
   HttpReply set_quota(const HttpExchange& exchange, const std::string& scope,
                       const std::string& name);
   static nlohmann::json quotas_json(const std::vector<Quota>& quotas);

@@ -27,7 +27,12 @@ HttpReply Api::events(const Principal& principal) {
         fmt::format("at most {} live views at once; close a tab or two", kMaxEventStreamsPerUser));
   }
   EventSources sources;
-  sources.change_count = [this] { return store_.change_count(); };
+  // Admins also get the nodes with their GPUs' readings, which move without the store.
+  bool admin = principal.user.admin;
+  const TelemetryBoard* telemetry = admin ? settings_.telemetry : nullptr;
+  sources.change_count = [this, telemetry] {
+    return store_.change_count() + (telemetry != nullptr ? telemetry->version() : 0);
+  };
   sources.documents = [this, user = principal.user]() -> Result<NamedDocuments> {
     auto sessions = sessions_.list_sessions(user, false);
     if (!sessions) return sessions.error();
@@ -37,8 +42,18 @@ HttpReply Api::events(const Principal& principal) {
     // pool for it would redraw the page every few seconds for nothing.
     auto pool_document = pool_view(*pool);
     for (auto& node : pool_document["nodes"]) node.erase("last_seen");
-    return NamedDocuments{{"sessions", sessions_document(*sessions).dump()},
-                          {"pool", pool_document.dump()}};
+    NamedDocuments documents{{"sessions", sessions_document(*sessions).dump()},
+                             {"pool", pool_document.dump()}};
+    if (user.admin) {
+      auto nodes = nodes_document();
+      if (!nodes) return nodes.error();
+      for (auto& node : (*nodes)["nodes"]) {
+        node.erase("last_seen");
+        node.erase("telemetry_at");
+      }
+      documents.emplace_back("nodes", nodes->dump());
+    }
+    return documents;
   };
   sources.still_allowed = [this, principal] { return auth_.recheck(principal).ok(); };
   sources.now = [this] { return clock_.now(); };

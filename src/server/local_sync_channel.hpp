@@ -1,5 +1,6 @@
 // The in-process SyncChannel of `gpupool up`: the local agent calls the SessionService
-// directly, through the same request/response types a remote agent sends over HTTP.
+// directly, through the same request/response types a remote agent sends over HTTP. The GPU
+// readings riding on each sync go to the TelemetryBoard.
 #pragma once
 
 #include <functional>
@@ -8,20 +9,25 @@
 
 #include "agent/sync_channel.hpp"
 #include "server/session_service.hpp"
+#include "server/telemetry_board.hpp"
 
 namespace gpupool::server {
 
 class LocalSyncChannel final : public agent::SyncChannel {
  public:
-  // Registers itself with `service`; both must outlive any sync.
-  explicit LocalSyncChannel(SessionService& service) : service_(service) {
+  // Registers itself with `service`; all three must outlive any sync.
+  LocalSyncChannel(SessionService& service, TelemetryBoard& telemetry, const Clock& clock)
+      : service_(service), telemetry_(telemetry), clock_(clock) {
     service_.on_desired_change([this] {
       std::lock_guard lock(mutex_);
       for (const auto& callback : callbacks_) callback();
     });
   }
 
-  Result<SyncResponse> sync(const SyncRequest& request) override { return service_.sync(request); }
+  Result<SyncResponse> sync(const SyncRequest& request) override {
+    telemetry_.record(request.node.name, request.gpu_readings, clock_.now());
+    return service_.sync(request);
+  }
 
   void on_change(std::function<void()> callback) override {
     std::lock_guard lock(mutex_);
@@ -30,6 +36,8 @@ class LocalSyncChannel final : public agent::SyncChannel {
 
  private:
   SessionService& service_;
+  TelemetryBoard& telemetry_;
+  const Clock& clock_;
   std::mutex mutex_;
   std::vector<std::function<void()>> callbacks_;  // guarded by mutex_
 };

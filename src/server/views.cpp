@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cmath>
 
 #include "auth/ssh_key.hpp"
 
@@ -14,6 +15,16 @@ namespace {
 
 json optional_time(UnixMillis time) {
   return time == 0 ? json(nullptr) : json(format_rfc3339(time));
+}
+
+json optional_json(const auto& value) {
+  return value ? json(*value) : json(nullptr);
+}
+
+// Whole watts and tenths of a GB: finer digits only make the live view resend.
+std::optional<double> rounded(std::optional<double> value, double step) {
+  if (!value) return std::nullopt;
+  return std::round(*value / step) * step;
 }
 
 }  // namespace
@@ -139,6 +150,42 @@ json pool_view(const PoolSummary& pool) {
           {"gpu_models", models},
           {"queue_length", pool.queue_length},
           {"simulated", pool.simulated}};
+}
+
+json node_gpus_view(const Node& node, const std::vector<Session>& active,
+                    const NodeReadings* readings) {
+  std::map<int, const GpuReading*> reading_of;
+  if (readings != nullptr) {
+    for (const auto& reading : readings->gpus) reading_of[reading.index] = &reading;
+  }
+  json gpus = json::array();
+  for (const auto& gpu : node.gpus) {
+    json holders = json::array();
+    for (const auto& session : active) {
+      bool here = session.node == node.name && holds_resources(session.state) &&
+                  std::find(session.gpu_indices.begin(), session.gpu_indices.end(), gpu.index) !=
+                      session.gpu_indices.end();
+      if (here) holders.push_back({{"id", session.id}, {"user", session.username}});
+    }
+    GpuReading reading;
+    if (auto found = reading_of.find(gpu.index); found != reading_of.end())
+      reading = *found->second;
+    std::optional<double> memory_used_gb;
+    if (reading.memory_used_mb)
+      memory_used_gb = static_cast<double>(*reading.memory_used_mb) / 1024;
+    gpus.push_back({{"index", gpu.index},
+                    {"uuid", gpu.uuid},
+                    {"model", gpu.model},
+                    {"memory_gb", static_cast<double>(gpu.memory_mb) / 1024},
+                    {"simulated", gpu.simulated},
+                    {"sessions", holders},
+                    {"utilization_percent", optional_json(reading.utilization_percent)},
+                    {"memory_used_gb", optional_json(rounded(memory_used_gb, 0.1))},
+                    {"temperature_c", optional_json(reading.temperature_celsius)},
+                    {"power_w", optional_json(rounded(reading.power_watts, 1))},
+                    {"power_limit_w", optional_json(rounded(reading.power_limit_watts, 1))}});
+  }
+  return gpus;
 }
 
 }  // namespace gpupool::server

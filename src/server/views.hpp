@@ -7,6 +7,7 @@
 #include "model/session.hpp"
 #include "model/user.hpp"
 #include "server/session_service.hpp"
+#include "server/telemetry_board.hpp"
 
 namespace gpupool::server {
 
@@ -24,5 +25,10 @@ inline constexpr UnixMillis kTimeLimitWarningMillis = 15 * 60 * 1000;
 nlohmann::json user_view(const User& user);
 nlohmann::json image_view(const Image& image);
 nlohmann::json pool_view(const PoolSummary& pool);
+
+// The GPUs of one node for admins: what each is, who holds it (from `active` sessions) and
+// its latest reading (null fields when `readings` is null or lacks them).
+nlohmann::json node_gpus_view(const Node& node, const std::vector<Session>& active,
+                              const NodeReadings* readings);
 
 }  // namespace gpupool::server

@@ -142,6 +142,16 @@ try {
   await node.getByRole("button", { name: "Drain" }).waitFor();
   assert.match(await page.locator("#images").innerText(), /pytorch1\.13-cpu-debian12-runtime/);
 
+  step("admin: every GPU with its holder and its readings");
+  const gpuRows = page.locator("#gpus tbody tr");
+  assert.equal(await gpuRows.count(), 4);
+  const firstGpu = await gpuRows.first().innerText();
+  assert.match(firstGpu, /A100-80GB \(simulated\)/);
+  assert.match(firstGpu, /\b0%/);
+  assert.match(firstGpu, /\d+ °C/);
+  assert.match(firstGpu, /\d+ \/ 400 W/);
+  assert.equal(await page.getByRole("meter", { name: "Utilisation" }).count(), 4);
+
   step("admin: users and groups");
   const suffix = Date.now().toString(36);
   const addUser = page.getByRole("form", { name: "Add user" });

@@ -44,6 +44,10 @@ class ScriptedChannel final : public agent::SyncChannel {
     }
     return std::nullopt;
   }
+  std::vector<GpuReading> gpu_readings() {
+    std::lock_guard lock(mutex_);
+    return last_request_.gpu_readings;
+  }
   std::optional<ObservedPhase> phase_of(const std::string& id) {
     auto found = observed(id);
     return found ? std::optional(found->phase) : std::nullopt;
@@ -54,6 +58,19 @@ class ScriptedChannel final : public agent::SyncChannel {
   SyncResponse desired_;
   SyncRequest last_request_;
   std::function<void()> callback_;
+};
+
+// A probe whose GPUs are there but whose telemetry cannot be read (a driver hiccup).
+class UnreadableTelemetryProbe final : public GpuProbe {
+ public:
+  explicit UnreadableTelemetryProbe(GpuProbe& inner) : inner_(inner) {}
+  Result<GpuInventory> discover() override { return inner_.discover(); }
+  Result<std::vector<GpuReading>> read_telemetry() override {
+    return make_error(ErrorCode::unavailable, "NVML: the GPU is lost");
+  }
+
+ private:
+  GpuProbe& inner_;
 };
 
 class RealEngine : public ::testing::Test {
@@ -101,13 +118,17 @@ class RealEngine : public ::testing::Test {
     return session;
   }
 
-  std::unique_ptr<agent::Agent> start_agent(agent::SyncChannel& channel) {
+  std::unique_ptr<agent::Agent> make_agent(agent::SyncChannel& channel, GpuProbe& probe) {
     agent::AgentSettings settings;
     settings.node.name = node_;
     settings.container.node_name = node_;
     settings.sync_interval = 200ms;
     settings.ready_timeout = 120s;
-    auto started = std::make_unique<agent::Agent>(settings, channel, *engine_, *probe_);
+    return std::make_unique<agent::Agent>(settings, channel, *engine_, probe);
+  }
+
+  std::unique_ptr<agent::Agent> start_agent(agent::SyncChannel& channel) {
+    auto started = make_agent(channel, *probe_);
     started->start();
     return started;
   }
@@ -154,6 +175,24 @@ TEST_F(RealEngine, AgentStartsADesiredSessionAndRemovesItWhenNoLongerDesired) {
   EXPECT_FALSE(channel.phase_of(id).has_value());
   EXPECT_TRUE(engine_->list_containers(std::string(agent::kNodeLabel) + "=" + node_)->empty());
   agent->stop();
+}
+
+TEST_F(RealEngine, EachSyncCarriesTheGpusReadings) {
+  ScriptedChannel channel;
+  auto agent = make_agent(channel, *probe_);
+  ASSERT_TRUE(agent->reconcile_once().ok());
+  auto readings = channel.gpu_readings();
+  ASSERT_EQ(readings.size(), 1u);
+  EXPECT_EQ(readings[0].index, 0);
+  EXPECT_TRUE(readings[0].temperature_celsius.has_value());
+}
+
+TEST_F(RealEngine, UnreadableTelemetryDoesNotStopTheSync) {
+  ScriptedChannel channel;
+  UnreadableTelemetryProbe probe(*probe_);
+  auto agent = make_agent(channel, probe);
+  ASSERT_TRUE(agent->reconcile_once().ok()) << "sessions go on without figures";
+  EXPECT_TRUE(channel.gpu_readings().empty());
 }
 
 TEST_F(RealEngine, AgentReportsAContainerThatCannotStart) {

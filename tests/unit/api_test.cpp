@@ -17,9 +17,14 @@ constexpr const char* kKey =
 
 class Api : public ServiceFixture {
  protected:
-  Api()
-      : api_({{"pool.example", true, "https://pool.example"}, false, [] { return true; }}, *auth_,
-             *sessions_, *store_, clock_) {}
+  Api() : api_(settings(telemetry_), *auth_, *sessions_, *store_, clock_) {}
+
+  static server::ApiSettings settings(const server::TelemetryBoard& telemetry) {
+    server::ApiSettings settings{
+        {"pool.example", true, "https://pool.example"}, false, [] { return true; }};
+    settings.telemetry = &telemetry;
+    return settings;
+  }
 
   server::HttpReply call(const std::string& method, const std::string& path,
                          const std::string& body = "",
@@ -79,6 +84,7 @@ class Api : public ServiceFixture {
     return json::parse(reply.body)["error"]["code"].get<std::string>();
   }
 
+  server::TelemetryBoard telemetry_;  // before api_, which keeps a pointer to it
   server::Api api_;
   server::ProxyDecision proxied_;  // what the last proxied call() would have been sent to
 };
@@ -354,6 +360,77 @@ TEST_F(Api, DrainedNodesTakeNoNewSessionsUntilUndrained) {
   auto shown =
       json::parse(as(alice, "GET", "/api/v1/sessions/" + session["id"].get<std::string>()).body);
   EXPECT_EQ(shown["state"], "scheduled") << "undraining reschedules at once";
+}
+
+TEST_F(Api, AdminsSeeWhoHoldsEachGpuAndItsLatestReadingAndNobodyElseDoes) {
+  auto admin = token_for("root-admin");
+  auto alice = token_for("alice");
+  telemetry_.record("node-1", {{0, 73, 10 * 1024, 61, 312.4, 700}, {1}}, clock_.now());
+  auto session = request(alice_, 1);
+  ASSERT_EQ(session.gpu_indices.size(), 1u);
+
+  EXPECT_EQ(as(alice, "GET", "/api/v1/nodes").status, 403);
+  auto reply = as(admin, "GET", "/api/v1/nodes");
+  ASSERT_EQ(reply.status, 200) << reply.body;
+  auto node = json::parse(reply.body)["nodes"][0];
+  EXPECT_EQ(node["name"], "node-1");
+  EXPECT_EQ(node["state"], "up");
+  EXPECT_FALSE(node["telemetry_at"].is_null());
+  ASSERT_EQ(node["gpus"].size(), 4u);
+  auto first = node["gpus"][0];
+  EXPECT_EQ(first["model"], "A100-80GB");
+  EXPECT_EQ(first["simulated"], true);
+  EXPECT_EQ(first["utilization_percent"], 73);
+  EXPECT_EQ(first["memory_used_gb"], 10.0);
+  EXPECT_EQ(first["temperature_c"], 61);
+  EXPECT_EQ(first["power_w"], 312.0) << "whole watts";
+  EXPECT_EQ(first["power_limit_w"], 700.0);
+  EXPECT_TRUE(node["gpus"][1]["utilization_percent"].is_null()) << "not read: no figure";
+  EXPECT_TRUE(node["gpus"][2]["temperature_c"].is_null()) << "no reading at all";
+  for (const auto& gpu : node["gpus"]) {
+    bool held = gpu["index"] == session.gpu_indices[0];
+    ASSERT_EQ(gpu["sessions"].size(), held ? 1u : 0u) << gpu.dump();
+    if (held) {
+      EXPECT_EQ(gpu["sessions"][0], (json{{"id", session.id}, {"user", "alice"}}));
+    }
+  }
+
+  // A node silent past the limit is down, and its old readings are not shown as current.
+  clock_.advance(scheduler::kNodeSilenceLimitMillis + 1000);
+  auto silent = json::parse(as(admin, "GET", "/api/v1/nodes").body)["nodes"][0];
+  EXPECT_EQ(silent["state"], "down");
+  EXPECT_TRUE(silent["gpus"][0]["utilization_percent"].is_null());
+  EXPECT_FALSE(silent["telemetry_at"].is_null()) << "when it last reported is still shown";
+}
+
+TEST_F(Api, AnAdminsLiveViewSendsTheGpusReadingsWhenAFigureChanges) {
+  auto [cookie, csrf] = login_as("root-admin");
+  telemetry_.record("node-1", {{0, 10, 0, 40, 60, 400}}, clock_.now());
+  auto reply = call("GET", "/api/v1/events", "", {{"Cookie", cookie}});
+  ASSERT_TRUE(reply.stream);
+  auto first = reply.stream->next();
+  ASSERT_TRUE(first);
+  EXPECT_NE(first->find("event: nodes\ndata: {"), std::string::npos) << *first;
+  EXPECT_NE(first->find("\"temperature_c\":40"), std::string::npos) << *first;
+
+  telemetry_.record("node-1", {{0, 10, 0, 40, 60.2, 400}}, clock_.now() + 1000);
+  auto same = reply.stream->next();
+  ASSERT_TRUE(same);
+  EXPECT_EQ(*same, "") << "the same figures (to the watt) are not sent again";
+
+  telemetry_.record("node-1", {{0, 95, 0, 71, 380, 400}}, clock_.now() + 2000);
+  auto hotter = reply.stream->next();
+  ASSERT_TRUE(hotter);
+  EXPECT_NE(hotter->find("event: nodes"), std::string::npos);
+  EXPECT_NE(hotter->find("\"temperature_c\":71"), std::string::npos) << *hotter;
+  EXPECT_EQ(hotter->find("event: sessions"), std::string::npos) << "only what changed";
+
+  auto alice = token_for("alice");
+  auto users_view = as(alice, "GET", "/api/v1/events");
+  ASSERT_TRUE(users_view.stream);
+  auto users_first = users_view.stream->next();
+  ASSERT_TRUE(users_first);
+  EXPECT_EQ(users_first->find("event: nodes"), std::string::npos) << "admins only";
 }
 
 TEST_F(Api, RunningSessionsShowTheirTimeLimitAndWarnBeforeIt) {

@@ -1,5 +1,6 @@
 // NVML loaded at run time with dlopen, so gpupool builds and runs on hosts without NVIDIA
-// packages. Only the handful of entry points discovery needs are resolved.
+// packages. Only the handful of entry points discovery and telemetry need are resolved; the
+// telemetry ones are optional, as older drivers or some boards lack them.
 #include <dlfcn.h>
 
 #include <mutex>
@@ -21,6 +22,11 @@ struct NvmlMemory {
   unsigned long long used;
 };
 
+struct NvmlUtilization {
+  unsigned int gpu;     // percent of the last sample period a kernel ran
+  unsigned int memory;  // percent of it device memory was read or written
+};
+
 struct NvmlApi {
   NvmlReturn (*init)();
   NvmlReturn (*device_count)(unsigned int*);
@@ -32,6 +38,11 @@ struct NvmlApi {
   // Optional: topology. nvmlGpuTopologyLevel_t and nvmlGpuP2PStatus_t are ints.
   NvmlReturn (*common_ancestor)(NvmlDevice, NvmlDevice, int*);
   NvmlReturn (*p2p_status)(NvmlDevice, NvmlDevice, int, int*);
+  // Optional: telemetry. Power comes in milliwatts; the temperature sensor is an enum.
+  NvmlReturn (*utilization)(NvmlDevice, NvmlUtilization*);
+  NvmlReturn (*temperature)(NvmlDevice, int, unsigned int*);
+  NvmlReturn (*power_usage)(NvmlDevice, unsigned int*);
+  NvmlReturn (*power_limit)(NvmlDevice, unsigned int*);
 };
 
 // NVML's values for the calls above.
@@ -40,6 +51,7 @@ constexpr int kTopologyMultipleSwitches = 20;  // same PCIe tree, through switch
 constexpr int kTopologyNumaNode = 40;          // same CPU socket
 constexpr int kP2pCapsNvlink = 2;
 constexpr int kP2pStatusOk = 0;
+constexpr int kTemperatureGpu = 0;  // NVML_TEMPERATURE_GPU: the die
 
 GpuLink link_from_ancestor(int level) {
   if (level <= kTopologyInternal) return GpuLink::same;
@@ -102,6 +114,23 @@ class NvmlGpuProbe final : public GpuProbe {
     return inventory;
   }
 
+  // NVML's device handles stay valid while it is initialised, so asking again is cheap.
+  Result<std::vector<GpuReading>> read_telemetry() override {
+    std::lock_guard lock(mutex_);
+    unsigned int count = 0;
+    if (api_.device_count(&count) != 0) return unavailable("nvmlDeviceGetCount failed");
+    std::vector<GpuReading> readings;
+    for (unsigned int i = 0; i < count; ++i) {
+      GpuReading reading;
+      reading.index = static_cast<int>(i);
+      NvmlDevice device = nullptr;
+      // A GPU that fell off the bus reads empty; the others still report.
+      if (api_.device_by_index(i, &device) == 0) read_device(device, reading);
+      readings.push_back(reading);
+    }
+    return readings;
+  }
+
  private:
   // NVLink where peer access goes over it, else the closest common PCIe ancestor. Left
   // empty (unknown) when this NVML lacks the calls.
@@ -126,6 +155,23 @@ class NvmlGpuProbe final : public GpuProbe {
     }
   }
 
+  // Each reading on its own: one the board does not support leaves only that field empty.
+  void read_device(NvmlDevice device, GpuReading& reading) {
+    NvmlMemory memory{};
+    if (api_.device_memory(device, &memory) == 0)
+      reading.memory_used_mb = static_cast<std::int64_t>(memory.used / (1024 * 1024));
+    NvmlUtilization utilization{};
+    if (api_.utilization != nullptr && api_.utilization(device, &utilization) == 0)
+      reading.utilization_percent = static_cast<int>(utilization.gpu);
+    unsigned int value = 0;
+    if (api_.temperature != nullptr && api_.temperature(device, kTemperatureGpu, &value) == 0)
+      reading.temperature_celsius = static_cast<int>(value);
+    if (api_.power_usage != nullptr && api_.power_usage(device, &value) == 0)
+      reading.power_watts = value / 1000.0;
+    if (api_.power_limit != nullptr && api_.power_limit(device, &value) == 0)
+      reading.power_limit_watts = value / 1000.0;
+  }
+
   static Error unavailable(std::string message) {
     return make_error(ErrorCode::unavailable, "NVML: " + message);
   }
@@ -136,10 +182,11 @@ class NvmlGpuProbe final : public GpuProbe {
 
 }  // namespace
 
-Result<std::unique_ptr<GpuProbe>> make_nvml_gpu_probe() {
-  void* library = dlopen("libnvidia-ml.so.1", RTLD_NOW | RTLD_LOCAL);
+Result<std::unique_ptr<GpuProbe>> make_nvml_gpu_probe(const std::string& library_name) {
+  void* library = dlopen(library_name.c_str(), RTLD_NOW | RTLD_LOCAL);
   if (library == nullptr) {
-    return make_error(ErrorCode::unavailable, "NVML library libnvidia-ml.so.1 not found");
+    return make_error(ErrorCode::unavailable,
+                      fmt::format("NVML library {} not found", library_name));
   }
   NvmlApi api{};
   bool resolved = resolve(library, "nvmlInit_v2", api.init) &&
@@ -152,6 +199,10 @@ Result<std::unique_ptr<GpuProbe>> make_nvml_gpu_probe() {
   if (!resolved) return make_error(ErrorCode::unavailable, "NVML library lacks expected symbols");
   resolve(library, "nvmlDeviceGetTopologyCommonAncestor", api.common_ancestor);
   resolve(library, "nvmlDeviceGetP2PStatus", api.p2p_status);
+  resolve(library, "nvmlDeviceGetUtilizationRates", api.utilization);
+  resolve(library, "nvmlDeviceGetTemperature", api.temperature);
+  resolve(library, "nvmlDeviceGetPowerUsage", api.power_usage);
+  resolve(library, "nvmlDeviceGetEnforcedPowerLimit", api.power_limit);
   if (api.init() != 0)
     return make_error(ErrorCode::unavailable, "nvmlInit failed (no driver loaded?)");
   unsigned int count = 0;

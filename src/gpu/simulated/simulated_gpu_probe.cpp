@@ -1,4 +1,5 @@
 #include <charconv>
+#include <cmath>
 
 #include <fmt/format.h>
 
@@ -8,13 +9,37 @@ namespace gpupool {
 
 namespace {
 
+// The board power limit of the common data-centre models (SXM where there are two), in
+// watts; others get a PCIe card's 300 W.
+double power_limit_watts(const std::string& model) {
+  if (model.starts_with("H100") || model.starts_with("H200") || model.starts_with("B200"))
+    return 700;
+  if (model.starts_with("A100")) return 400;
+  if (model.starts_with("T4")) return 70;
+  return 300;
+}
+
+// Nothing runs on a simulated GPU, so it reads as an idle one would: no utilisation, no memory
+// in use, a cool die and the board's idle draw (about a seventh of its limit).
+std::vector<GpuReading> idle_readings(const std::vector<GpuDevice>& gpus) {
+  std::vector<GpuReading> readings;
+  for (const auto& gpu : gpus) {
+    double limit = power_limit_watts(gpu.model);
+    readings.push_back({gpu.index, 0, 0, 30 + gpu.index % 4, std::round(limit / 7), limit});
+  }
+  return readings;
+}
+
 class SimulatedGpuProbe final : public GpuProbe {
  public:
-  explicit SimulatedGpuProbe(GpuInventory inventory) : inventory_(std::move(inventory)) {}
+  explicit SimulatedGpuProbe(GpuInventory inventory)
+      : inventory_(std::move(inventory)), readings_(idle_readings(inventory_.gpus)) {}
   Result<GpuInventory> discover() override { return inventory_; }
+  Result<std::vector<GpuReading>> read_telemetry() override { return readings_; }
 
  private:
   const GpuInventory inventory_;
+  const std::vector<GpuReading> readings_;
 };
 
 Error bad_spec(const std::string& spec) {

@@ -1,0 +1,31 @@
+// GET /api/v1/nodes (admins): the nodes as in the pool, each with its GPUs — who holds each
+// one and what it is doing (utilisation, memory, temperature, power) by its latest reading.
+#include "server/api.hpp"
+#include "server/replies.hpp"
+
+namespace gpupool::server {
+
+using nlohmann::json;
+
+Result<json> Api::nodes_document() {
+  auto pool = sessions_.pool();
+  if (!pool) return pool.error();
+  auto active = store_.list_sessions({std::nullopt, std::nullopt, true});
+  if (!active) return active.error();
+  std::map<std::string, NodeReadings> readings;
+  if (settings_.telemetry != nullptr) readings = settings_.telemetry->snapshot();
+  json nodes = pool_view(*pool)["nodes"];
+  for (std::size_t i = 0; i < pool->nodes.size(); ++i) {
+    const Node& node = pool->nodes[i];
+    auto found = readings.find(node.name);
+    // A silent node's last readings describe the past: its GPUs show no figures.
+    const NodeReadings* current =
+        found != readings.end() && pool->node_live[i] ? &found->second : nullptr;
+    nodes[i]["gpus"] = node_gpus_view(node, *active, current);
+    nodes[i]["telemetry_at"] =
+        found != readings.end() ? json(format_rfc3339(found->second.read_at)) : json(nullptr);
+  }
+  return json{{"nodes", nodes}};
+}
+
+}  // namespace gpupool::server

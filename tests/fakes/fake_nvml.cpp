@@ -1,0 +1,123 @@
+// A stand-in for the driver's libnvidia-ml.so.1 with two scripted GPUs, for unit tests of the
+// NVML probe (dlopen, symbol lookup, units, unsupported readings) on machines without NVIDIA
+// hardware. GPU 0 is an H100 that reports everything; GPU 1 answers NOT_SUPPORTED for
+// utilisation and power, as boards without those sensors do. fake_nvml_set() changes a reading.
+#include <cstring>
+#include <string>
+
+namespace {
+
+constexpr int kSuccess = 0;
+constexpr int kInvalidArgument = 2;
+constexpr int kNotSupported = 3;
+
+struct FakeGpu {
+  const char* name;
+  const char* uuid;
+  unsigned long long memory_total;
+  unsigned long long memory_used;
+  unsigned int utilization;  // percent
+  unsigned int temperature;  // °C
+  unsigned int power_mw;
+  unsigned int power_limit_mw;
+  bool has_power_and_utilization;
+};
+
+constexpr unsigned long long kGiB = 1024ULL * 1024 * 1024;
+FakeGpu gpus[2] = {
+    {"NVIDIA H100 80GB HBM3", "GPU-fake-0000", 80 * kGiB, 10 * kGiB, 73, 61, 312'500, 700'000,
+     true},
+    {"NVIDIA H100 80GB HBM3", "GPU-fake-0001", 80 * kGiB, 0, 0, 33, 0, 0, false},
+};
+
+FakeGpu* gpu_of(void* device) {
+  for (auto& gpu : gpus) {
+    if (device == &gpu) return &gpu;
+  }
+  return nullptr;
+}
+
+}  // namespace
+
+extern "C" {
+
+struct FakeMemory {
+  unsigned long long total, free, used;
+};
+struct FakeUtilization {
+  unsigned int gpu, memory;
+};
+
+int nvmlInit_v2() {
+  return kSuccess;
+}
+int nvmlDeviceGetCount_v2(unsigned int* count) {
+  *count = 2;
+  return kSuccess;
+}
+int nvmlDeviceGetHandleByIndex_v2(unsigned int index, void** device) {
+  if (index >= 2) return kInvalidArgument;
+  *device = &gpus[index];
+  return kSuccess;
+}
+int nvmlDeviceGetName(void* device, char* name, unsigned int length) {
+  std::strncpy(name, gpu_of(device)->name, length - 1);
+  return kSuccess;
+}
+int nvmlDeviceGetUUID(void* device, char* uuid, unsigned int length) {
+  std::strncpy(uuid, gpu_of(device)->uuid, length - 1);
+  return kSuccess;
+}
+int nvmlDeviceGetMemoryInfo(void* device, FakeMemory* memory) {
+  FakeGpu* gpu = gpu_of(device);
+  *memory = {gpu->memory_total, gpu->memory_total - gpu->memory_used, gpu->memory_used};
+  return kSuccess;
+}
+int nvmlSystemGetCudaDriverVersion_v2(int* version) {
+  *version = 12040;
+  return kSuccess;
+}
+// The two GPUs share an NVLink bridge.
+int nvmlDeviceGetP2PStatus(void*, void*, int, int* status) {
+  *status = 0;
+  return kSuccess;
+}
+int nvmlDeviceGetTopologyCommonAncestor(void*, void*, int* level) {
+  *level = 10;
+  return kSuccess;
+}
+int nvmlDeviceGetUtilizationRates(void* device, FakeUtilization* utilization) {
+  FakeGpu* gpu = gpu_of(device);
+  if (!gpu->has_power_and_utilization) return kNotSupported;
+  *utilization = {gpu->utilization, 0};
+  return kSuccess;
+}
+int nvmlDeviceGetTemperature(void* device, int sensor, unsigned int* temperature) {
+  if (sensor != 0) return kInvalidArgument;
+  *temperature = gpu_of(device)->temperature;
+  return kSuccess;
+}
+int nvmlDeviceGetPowerUsage(void* device, unsigned int* milliwatts) {
+  FakeGpu* gpu = gpu_of(device);
+  if (!gpu->has_power_and_utilization) return kNotSupported;
+  *milliwatts = gpu->power_mw;
+  return kSuccess;
+}
+int nvmlDeviceGetEnforcedPowerLimit(void* device, unsigned int* milliwatts) {
+  FakeGpu* gpu = gpu_of(device);
+  if (!gpu->has_power_and_utilization) return kNotSupported;
+  *milliwatts = gpu->power_limit_mw;
+  return kSuccess;
+}
+
+// For tests: "utilization", "temperature", "power_mw" or "memory_used_mib" of GPU `index`.
+void fake_nvml_set(int index, const char* field, unsigned long long value) {
+  FakeGpu& gpu = gpus[index];
+  std::string name = field;
+  if (name == "utilization") gpu.utilization = static_cast<unsigned int>(value);
+  if (name == "temperature") gpu.temperature = static_cast<unsigned int>(value);
+  if (name == "power_mw") gpu.power_mw = static_cast<unsigned int>(value);
+  if (name == "memory_used_mib") gpu.memory_used = value * 1024 * 1024;
+}
+
+}  // extern "C"
