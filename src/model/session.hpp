@@ -72,6 +72,11 @@ struct Session {
   UnixMillis started_at = 0;  // when it became running; 0 before
   UnixMillis ended_at = 0;    // 0 until ended
   UnixMillis preempt_at = 0;  // chosen to make room: the agent is told to stop it at this time
+  // The meter, fixed when the session is placed: a later price change does not reach back
+  // into a session already given its GPUs. It runs while the session is running.
+  std::string billed_gpu_model;
+  double billed_gpus = 0;  // whole GPUs, or a share's fraction of its GPU's memory
+  std::int64_t rate_micros_per_hour = 0;
 };
 
 }  // namespace gpupool

@@ -127,6 +127,15 @@ HttpReply Api::route(const HttpExchange& exchange) {
   if (path == "/api/v1/pool") return method == "GET" ? pool() : method_not_allowed();
   if (path == "/api/v1/events") return method == "GET" ? events(*principal) : method_not_allowed();
   if (path == "/api/v1/images") return method == "GET" ? images() : method_not_allowed();
+  if (path == "/api/v1/prices") return method == "GET" ? list_prices() : method_not_allowed();
+  if (path == "/api/v1/usage")
+    return method == "GET" ? usage(exchange, *principal) : method_not_allowed();
+  constexpr std::string_view kPricesPrefix = "/api/v1/prices/";
+  if (path.starts_with(kPricesPrefix)) {
+    if (method != "PUT") return method_not_allowed();
+    if (!principal->user.admin) return error_reply(ErrorCode::forbidden, "only admins set prices");
+    return set_price(exchange, path.substr(kPricesPrefix.size()));
+  }
   if (path == "/api/v1/sessions") {
     if (method == "POST") return create_session(exchange, *principal);
     if (method == "GET") return list_sessions(exchange, *principal);

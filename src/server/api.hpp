@@ -85,6 +85,10 @@ class Api {
   HttpReply stop_session(const Principal& principal, const std::string& id);
   HttpReply pool();
   HttpReply images();
+  // Prices and usage (metering_routes.cpp).
+  HttpReply list_prices();
+  HttpReply set_price(const HttpExchange& exchange, const std::string& model);  // admins
+  HttpReply usage(const HttpExchange& exchange, const Principal& principal);
   HttpReply events(const Principal& principal);  // event_routes.cpp
   // {"sessions": [view, …]}: GET /api/v1/sessions and the live view's "sessions" event.
   nlohmann::json sessions_document(const std::vector<Session>& sessions) const;

@@ -10,6 +10,7 @@
 #include "catalog/image_tag.hpp"
 #include "core/log.hpp"
 #include "core/random.hpp"
+#include "metering/meter.hpp"
 #include "scheduler/fair_share.hpp"
 #include "scheduler/placement_state.hpp"
 #include "scheduler/quota_check.hpp"
@@ -26,6 +27,23 @@ Error invalid(std::string message) {
 
 bool is_live(const Node& node, UnixMillis now) {
   return now - node.last_seen <= scheduler::kNodeSilenceLimitMillis;
+}
+
+// Fixes a just-placed session's rate from its GPUs' model and today's price.
+void start_meter(Session& session, const std::vector<Node>& nodes,
+                 const std::vector<Price>& prices) {
+  if (session.gpu_indices.empty()) return;
+  for (const auto& node : nodes) {
+    if (node.name != session.node) continue;
+    for (const auto& gpu : node.gpus) {
+      if (gpu.index != session.gpu_indices.front()) continue;
+      session.billed_gpu_model = gpu.model;
+      session.billed_gpus = metering::billed_gpus(session.request, gpu.memory_mb);
+      session.rate_micros_per_hour =
+          metering::hourly_rate_micros(prices, gpu.model, session.billed_gpus);
+      return;
+    }
+  }
 }
 
 void end_session(Session& session, EndReason reason, std::string why, UnixMillis now) {
@@ -338,6 +356,12 @@ Status SessionService::schedule_locked(UnixMillis now) {
   }
   GPUPOOL_TRY(add_model_limits(store_, *active, pending_users, snapshot));
   auto plan = scheduler::schedule(snapshot, now);
+  std::vector<Price> prices;
+  if (!plan.placements.empty()) {
+    auto listed = store_.list_prices();
+    if (!listed) return listed.error();
+    prices = std::move(*listed);
+  }
   for (const auto& placement : plan.placements) {
     Session& session = *queued.at(placement.session_id);
     session.state = SessionState::scheduled;
@@ -348,6 +372,7 @@ Status SessionService::schedule_locked(UnixMillis now) {
     session.jupyter_port = placement.jupyter_port;
     session.ssh_port = placement.ssh_port;
     session.updated_at = now;
+    start_meter(session, snapshot.nodes, prices);
     GPUPOOL_TRY(store_.update_session(session));
   }
   for (const auto& entry : plan.queued) {

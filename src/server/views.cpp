@@ -6,6 +6,7 @@
 #include <cmath>
 
 #include "auth/ssh_key.hpp"
+#include "metering/meter.hpp"
 
 namespace gpupool::server {
 
@@ -20,6 +21,14 @@ json optional_time(UnixMillis time) {
 json optional_json(const auto& value) {
   return value ? json(*value) : json(nullptr);
 }
+
+}  // namespace
+
+double credits(std::int64_t micros) {
+  return static_cast<double>(micros) / kMicrosPerCredit;
+}
+
+namespace {
 
 // Whole watts and tenths of a GB: finer digits only make the live view resend.
 std::optional<double> rounded(std::optional<double> value, double step) {
@@ -60,6 +69,14 @@ json session_view(const Session& session, const ViewContext& context, UnixMillis
       {"jupyter", nullptr},
       {"ssh", nullptr},
   };
+  view["cost"] = nullptr;  // until placed: no GPU model, no rate
+  if (!session.billed_gpu_model.empty()) {
+    view["cost"] = {{"gpu_model", session.billed_gpu_model},
+                    {"gpus", session.billed_gpus},
+                    {"hourly_rate", credits(session.rate_micros_per_hour)},
+                    {"billed_seconds", metering::billed_seconds(session, now)},
+                    {"so_far", credits(metering::cost_micros(session, now))}};
+  }
   view["preemptible"] = session.request.preemptible;
   view["node_selector"] = session.request.node_selector;
   view["ends_at"] = nullptr;

@@ -22,6 +22,8 @@ struct ViewContext {
 nlohmann::json session_view(const Session& session, const ViewContext& context, UnixMillis now);
 
 inline constexpr UnixMillis kTimeLimitWarningMillis = 15 * 60 * 1000;
+// Money in the API is in credits (JSON numbers); the store keeps micro-credits.
+double credits(std::int64_t micros);
 nlohmann::json user_view(const User& user);
 nlohmann::json image_view(const Image& image);
 nlohmann::json pool_view(const PoolSummary& pool);

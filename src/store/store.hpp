@@ -15,6 +15,7 @@
 #include "core/clock.hpp"
 #include "core/result.hpp"
 #include "model/node.hpp"
+#include "model/price.hpp"
 #include "model/quota.hpp"
 #include "model/session.hpp"
 #include "model/user.hpp"
@@ -108,6 +109,10 @@ class Store {
   virtual Result<std::vector<Session>> list_sessions(const SessionFilter& filter) = 0;
   virtual Status update_session(const Session& session) = 0;
   virtual Result<std::vector<SessionEvent>> session_events(const std::string& id) = 0;
+
+  // Prices per GPU model; set_price replaces the model's price.
+  virtual Status set_price(const Price& price) = 0;
+  virtual Result<std::vector<Price>> list_prices() = 0;  // by model
 };
 
 }  // namespace gpupool

@@ -126,6 +126,33 @@ TEST_F(SqliteFile, FailedTransactionLeavesNothingBehind) {
   EXPECT_TRUE(store->session_events("s1")->empty());
 }
 
+TEST_F(SqliteFile, KeepsPricesAndEachSessionsMeterAcrossReopen) {
+  {
+    auto store = std::move(*SqliteStore::open(path_));
+    auto user = *store->create_user("alice", "h", false, 1);
+    ASSERT_TRUE(store->set_price({"A100-80GB", 1'500'000, 5}).ok());
+    ASSERT_TRUE(store->set_price({"A100-80GB", 2'000'000, 6}).ok());  // replaces
+    ASSERT_TRUE(store->set_price({"H100-80GB", 0, 7}).ok());
+    Session session = sample_session(user.id);
+    session.billed_gpu_model = "A100-80GB";
+    session.billed_gpus = 0.25;
+    session.rate_micros_per_hour = 500'000;
+    ASSERT_TRUE(store->insert_session(session).ok());
+    EXPECT_FALSE(store->set_price({"T4", -1, 8}).ok()) << "the schema refuses negative prices";
+  }
+  auto store = std::move(*SqliteStore::open(path_));
+  auto prices = *store->list_prices();
+  ASSERT_EQ(prices.size(), 2u);
+  EXPECT_EQ(prices[0].gpu_model, "A100-80GB");
+  EXPECT_EQ(prices[0].micros_per_gpu_hour, 2'000'000);
+  EXPECT_EQ(prices[0].updated_at, 6);
+  auto session = **store->get_session("s1");
+  EXPECT_EQ(session.billed_gpu_model, "A100-80GB");
+  EXPECT_EQ(session.billed_gpus, 0.25);
+  EXPECT_EQ(session.rate_micros_per_hour, 500'000);
+  EXPECT_EQ(session.username, "alice");
+}
+
 TEST_F(SqliteFile, RecordsEveryStateChangeAsAnEvent) {
   auto store = std::move(*SqliteStore::open(path_));
   auto user = *store->create_user("alice", "h", false, 1);

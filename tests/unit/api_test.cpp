@@ -282,6 +282,74 @@ TEST_F(Api, PoolAndImagesAreListed) {
   EXPECT_EQ(images["images"][0]["default"], true);
 }
 
+TEST_F(Api, AdminsSetPricesEveryoneReadsThemAndBadPricesGet400) {
+  auto admin = token_for("root-admin");
+  auto alice = token_for("alice");
+  EXPECT_EQ(as(alice, "PUT", "/api/v1/prices/A100-80GB", R"({"per_gpu_hour":1})").status, 403);
+  for (const char* bad :
+       {R"({"per_gpu_hour":-1})", R"({"per_gpu_hour":20000})", R"({"per_gpu_hour":"2"})", R"({})",
+        R"({"per_gpu_hour":1,"x":1})", R"({"per_gpu_hour":1e400})", "[1]"}) {
+    EXPECT_EQ(as(admin, "PUT", "/api/v1/prices/A100-80GB", bad).status, 400) << bad;
+  }
+  for (const std::string& bad :
+       std::vector<std::string>{"", "a%20b", "a/b", std::string(65, 'x')}) {
+    EXPECT_EQ(as(admin, "PUT", "/api/v1/prices/" + bad, R"({"per_gpu_hour":1})").status, 400)
+        << bad;
+  }
+  EXPECT_EQ(as(admin, "GET", "/api/v1/prices/A100-80GB").status, 405);
+  ASSERT_EQ(as(admin, "PUT", "/api/v1/prices/A100-80GB", R"({"per_gpu_hour":1.5})").status, 200);
+  ASSERT_EQ(as(admin, "PUT", "/api/v1/prices/A100-80GB", R"({"per_gpu_hour":2.25})").status, 200);
+  ASSERT_EQ(as(admin, "PUT", "/api/v1/prices/T4-16GB", R"({"per_gpu_hour":0})").status, 200);
+  auto prices = json::parse(as(alice, "GET", "/api/v1/prices").body);
+  EXPECT_EQ(prices["currency"], "credits");
+  ASSERT_EQ(prices["prices"].size(), 2u);
+  EXPECT_EQ(prices["prices"][0]["gpu_model"], "A100-80GB");
+  EXPECT_EQ(prices["prices"][0]["per_gpu_hour"], 2.25) << "the second price replaced the first";
+  EXPECT_EQ(prices["prices"][1]["per_gpu_hour"], 0);
+}
+
+TEST_F(Api, ASessionPaysThePriceOfItsPlacementForEachSecondItRuns) {
+  auto admin = token_for("root-admin");
+  auto alice = token_for("alice");
+  auto bob = token_for("bob");
+  ASSERT_EQ(as(admin, "PUT", "/api/v1/prices/A100-80GB", R"({"per_gpu_hour":2})").status, 200);
+  auto whole = json::parse(as(alice, "POST", "/api/v1/sessions", R"({"gpus":2})").body);
+  EXPECT_EQ(whole["cost"]["gpu_model"], "A100-80GB");
+  EXPECT_EQ(whole["cost"]["gpus"], 2.0);
+  EXPECT_EQ(whole["cost"]["hourly_rate"], 4.0);
+  EXPECT_EQ(whole["cost"]["so_far"], 0.0) << "scheduled is not running";
+
+  ASSERT_EQ(as(admin, "PUT", "/api/v1/prices/A100-80GB", R"({"per_gpu_hour":10})").status, 200);
+  auto share = json::parse(as(bob, "POST", "/api/v1/sessions", R"({"gpu_memory_gb":20})").body);
+  EXPECT_EQ(share["cost"]["gpus"], 0.25) << "20 GB of an 80 GB GPU";
+  EXPECT_EQ(share["cost"]["hourly_rate"], 2.5) << "today's price";
+  std::string whole_id = whole["id"];
+  std::string share_id = share["id"];
+  sync({observed(whole_id, ObservedPhase::running), observed(share_id, ObservedPhase::running)});
+  clock_.advance(1800 * 1000);
+
+  auto shown = json::parse(as(alice, "GET", "/api/v1/sessions/" + whole_id).body);
+  EXPECT_EQ(shown["cost"]["hourly_rate"], 4.0) << "the rate was fixed at placement";
+  EXPECT_EQ(shown["cost"]["billed_seconds"], 1800);
+  EXPECT_EQ(shown["cost"]["so_far"], 2.0);
+  ASSERT_EQ(as(alice, "DELETE", "/api/v1/sessions/" + whole_id).status, 200);
+  sync({observed(share_id, ObservedPhase::running)});  // the container is gone: ended
+  clock_.advance(1800 * 1000);
+
+  auto usage = json::parse(as(alice, "GET", "/api/v1/usage").body);
+  ASSERT_EQ(usage["sessions"].size(), 1u) << "only her own";
+  EXPECT_EQ(usage["sessions"][0]["id"], whole_id);
+  EXPECT_EQ(usage["sessions"][0]["state"], "ended");
+  EXPECT_EQ(usage["sessions"][0]["cost"], 2.0) << "nothing after the end";
+  EXPECT_EQ(usage["by_model"][0]["gpu_hours"], 1.0);
+  EXPECT_EQ(usage["total_cost"], 2.0);
+  EXPECT_EQ(as(alice, "GET", "/api/v1/usage?all=true").status, 403);
+  auto everyone = json::parse(as(admin, "GET", "/api/v1/usage?all=true").body);
+  ASSERT_EQ(everyone["sessions"].size(), 2u);
+  EXPECT_EQ(everyone["total_cost"], 2.0 + 2.5) << "bob's share ran an hour";
+  EXPECT_EQ(everyone["by_model"][0]["gpu_hours"], 1.25);
+}
+
 TEST_F(Api, AdminsManageGroupsAndQuotasAndUsersSeeTheirs) {
   auto admin = token_for("root-admin");
   auto alice = token_for("alice");

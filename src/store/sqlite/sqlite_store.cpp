@@ -19,9 +19,8 @@ constexpr const char* kSessionColumns =
     "id, user_id, image_tag, image_reference, gpus, gpu_model, cpus, memory_mb, max_hours, "
     "state, end_reason, reason, node, gpu_indices, gpu_uuids, jupyter_port, ssh_port, "
     "jupyter_token, ssh_host_key, created_at, updated_at, started_at, ended_at, gpu_memory_mb, "
-    "priority, preemptible, preempt_at, node_selector, (SELECT username FROM users WHERE users.id "
-    "= "
-    "sessions.user_id), "
+    "priority, preemptible, preempt_at, node_selector, billed_gpu_model, billed_gpus, "
+    "rate_micros_per_hour, (SELECT username FROM users WHERE users.id = sessions.user_id), "
     "(SELECT uid FROM users WHERE users.id = sessions.user_id)";
 
 Session read_session(const Statement& row) {
@@ -55,12 +54,15 @@ Session read_session(const Statement& row) {
   session.preempt_at = row.column_int(26);
   session.request.node_selector =
       nlohmann::json::parse(row.column_text(27)).get<std::map<std::string, std::string>>();
-  session.username = row.column_text(28);
-  session.uid = static_cast<int>(row.column_int(29));
+  session.billed_gpu_model = row.column_text(28);
+  session.billed_gpus = row.column_double(29);
+  session.rate_micros_per_hour = row.column_int(30);
+  session.username = row.column_text(31);
+  session.uid = static_cast<int>(row.column_int(32));
   return session;
 }
 
-// Binds the 28 stored columns of a session in kSessionColumns order.
+// Binds the 31 stored columns of a session in kSessionColumns order.
 void bind_session(Statement& statement, const Session& session) {
   statement.bind(1, session.id)
       .bind(2, session.user_id)
@@ -88,7 +90,10 @@ void bind_session(Statement& statement, const Session& session) {
       .bind(25, session.request.priority)
       .bind(26, session.request.preemptible)
       .bind(27, session.preempt_at)
-      .bind(28, nlohmann::json(session.request.node_selector).dump());
+      .bind(28, nlohmann::json(session.request.node_selector).dump())
+      .bind(29, session.billed_gpu_model)
+      .bind(30, session.billed_gpus)
+      .bind(31, session.rate_micros_per_hour);
   if (session.request.max_hours) statement.bind(9, *session.request.max_hours);
 }
 
@@ -565,10 +570,11 @@ Status SqliteStore::insert_session(const Session& session) {
         "memory_mb, max_hours, state, end_reason, reason, node, gpu_indices, gpu_uuids, "
         "jupyter_port, ssh_port, jupyter_token, ssh_host_key, created_at, "
         "updated_at, started_at, ended_at, gpu_memory_mb, priority, preemptible, preempt_at, "
-        "node_selector) "
+        "node_selector, billed_gpu_model, billed_gpus, rate_micros_per_hour) "
         "VALUES (?1, ?2, ?3, ?4, ?5, "
         "?6, ?7, ?8, ?9, ?10, ?11, "
-        "?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28)");
+        "?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, "
+        "?29, ?30, ?31)");
     if (!insert) return insert.error();
     bind_session(*insert, session);
     GPUPOOL_TRY(insert->run());
@@ -617,13 +623,35 @@ Status SqliteStore::update_session(const Session& session) {
         "?11, reason = ?12, node = ?13, gpu_indices = ?14, gpu_uuids = ?15, jupyter_port = ?16, "
         "ssh_port = ?17, jupyter_token = ?18, ssh_host_key = ?19, created_at = ?20, "
         "updated_at = ?21, started_at = ?22, ended_at = ?23, gpu_memory_mb = ?24, priority = ?25, "
-        "preemptible = ?26, preempt_at = ?27, node_selector = ?28 "
+        "preemptible = ?26, preempt_at = ?27, node_selector = ?28, billed_gpu_model = ?29, "
+        "billed_gpus = ?30, rate_micros_per_hour = ?31 "
         "WHERE id = ?1");
     if (!update) return update.error();
     bind_session(*update, session);
     GPUPOOL_TRY(update->run());
     if (!changed) return {};
     return record_event(session.id, session.updated_at, session.state, session.reason);
+  });
+}
+
+Status SqliteStore::set_price(const Price& price) {
+  Lock lock(mutex_);
+  auto upsert = db_.prepare(
+      "INSERT INTO prices (gpu_model, micros_per_gpu_hour, updated_at) VALUES (?1, ?2, ?3) "
+      "ON CONFLICT (gpu_model) DO UPDATE SET micros_per_gpu_hour = excluded.micros_per_gpu_hour, "
+      "updated_at = excluded.updated_at");
+  if (!upsert) return upsert.error();
+  upsert->bind(1, price.gpu_model).bind(2, price.micros_per_gpu_hour).bind(3, price.updated_at);
+  return upsert->run();
+}
+
+Result<std::vector<Price>> SqliteStore::list_prices() {
+  Lock lock(mutex_);
+  auto query = db_.prepare(
+      "SELECT gpu_model, micros_per_gpu_hour, updated_at FROM prices ORDER BY gpu_model");
+  if (!query) return query.error();
+  return query->collect<Price>([](const Statement& row) {
+    return Price{row.column_text(0), row.column_int(1), row.column_int(2)};
   });
 }
 

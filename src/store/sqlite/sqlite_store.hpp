@@ -62,6 +62,8 @@ class SqliteStore final : public Store {
   Result<std::vector<Session>> list_sessions(const SessionFilter& filter) override;
   Status update_session(const Session& session) override;
   Result<std::vector<SessionEvent>> session_events(const std::string& id) override;
+  Status set_price(const Price& price) override;
+  Result<std::vector<Price>> list_prices() override;
 
  private:
   explicit SqliteStore(sqlite::Database database) : db_(std::move(database)) {
