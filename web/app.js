@@ -7,6 +7,7 @@ const FALLBACK_REFRESH_MS = 3000;
 let csrfToken = sessionStorage.getItem("gpupool.csrf") || "";
 let liveEvents = null;  // the EventSource of the page shown
 let refreshTimer = null;  // polling, only where the live view is refused
+let costTimer = null;  // moves the running sessions' costs on, on the sessions page
 
 // h("tag", {attributes}, ...children): children are nodes or strings (as text).
 function h(tag, attributes = {}, ...children) {
@@ -48,6 +49,18 @@ function toast(message) {
 function show(...content) {
   const main = document.getElementById("main");
   main.replaceChildren(...content);
+}
+
+// Credits with two to four decimals: per-second charges are small.
+function money(credits) {
+  return new Intl.NumberFormat(currentLanguage(), { minimumFractionDigits: 2, maximumFractionDigits: 4 }).format(credits);
+}
+
+function duration(seconds) {
+  const hours = Math.floor(seconds / 3600);
+  const minutes = Math.floor((seconds % 3600) / 60);
+  if (hours > 0) return t("time.hm", { h: hours, m: String(minutes).padStart(2, "0") });
+  return minutes > 0 ? t("time.m", { m: minutes }) : t("time.s", { s: seconds });
 }
 
 // ---- sign in ----
@@ -179,7 +192,7 @@ function copyButton(text) {
 
 function sessionRow(session) {
   const gpus = session.gpus.memory_gb ? t("sessions.share", { gb: session.gpus.memory_gb })
-    : `${session.gpus.count} × ${session.gpus.model || "GPU"}`;
+    : `${session.gpus.count} × ${session.gpus.model || session.cost?.gpu_model || "GPU"}`;
   const actions = h("td", { class: "actions" });
   if (session.jupyter) {
     actions.append(h("a", { class: "button", href: session.jupyter.url, target: "_blank", rel: "noopener" },
@@ -194,6 +207,11 @@ function sessionRow(session) {
   const details = [];
   if (session.reason) details.push(h("div", { class: "reason" }, session.reason));
   if (session.warning) details.push(h("div", { class: "warning" }, session.warning));
+  if (session.cost) {
+    // A running session's meter moves on between updates from the server: tickCosts().
+    details.push(h("div", { class: "cost", "data-so-far": session.cost.so_far, "data-rate": session.cost.hourly_rate,
+      "data-since": Date.now(), "data-running": session.state === "running" }, costText(session.cost.so_far, session.cost.hourly_rate)));
+  }
   if (session.ssh) {
     details.push(h("div", {}, h("code", {}, session.ssh.command), " ", copyButton(session.ssh.command)));
     if (session.ssh.host_key)
@@ -203,6 +221,18 @@ function sessionRow(session) {
     h("td", {}, h("code", {}, session.id)),
     h("td", {}, h("span", { class: `state ${session.state}` }, t(`state.${session.state}`)), details),
     h("td", {}, gpus), h("td", {}, session.image), actions);
+}
+
+function costText(soFar, rate) {
+  return t("sessions.cost", { cost: money(soFar), rate: money(rate) });
+}
+
+function tickCosts() {
+  for (const element of document.querySelectorAll(".cost[data-running]")) {
+    const seconds = Math.floor((Date.now() - Number(element.dataset.since)) / 1000);
+    const rate = Number(element.dataset.rate);
+    element.textContent = costText(Number(element.dataset.soFar) + rate * seconds / 3600, rate);
+  }
 }
 
 function sessionsTable(sessions) {
@@ -257,6 +287,8 @@ function stopLive() {
   liveEvents = null;
   if (refreshTimer) clearInterval(refreshTimer);
   refreshTimer = null;
+  if (costTimer) clearInterval(costTimer);
+  costTimer = null;
 }
 
 async function renderHome() {
@@ -269,6 +301,7 @@ async function renderHome() {
     pool: (pool) => document.getElementById("pool-card")?.replaceChildren(poolTable(pool)),
     sessions: (list) => document.getElementById("sessions-card")?.replaceChildren(sessionsTable(list.sessions)),
   });
+  costTimer = setInterval(tickCosts, 1000);
 }
 
 // ---- SSH keys ----
@@ -292,6 +325,33 @@ async function renderKeys() {
     catch (failure) { error.textContent = failure.message; }
   });
   show(form);
+}
+
+// ---- usage: what my sessions ran and cost ----
+
+async function renderUsage() {
+  stopLive();
+  const [usage, prices] = await Promise.all([api("GET", "/api/v1/usage"), api("GET", "/api/v1/prices")]);
+  const rows = usage.sessions.slice().reverse().map((line) => h("tr", {},
+    h("td", {}, h("code", {}, line.id)), h("td", {}, t(`state.${line.state}`)),
+    h("td", {}, `${line.gpus} × ${line.gpu_model}`), h("td", {}, new Date(line.started_at).toLocaleString(currentLanguage())),
+    h("td", { class: "figure" }, duration(line.billed_seconds)), h("td", { class: "figure" }, money(line.hourly_rate)),
+    h("td", { class: "figure" }, money(line.cost))));
+  show(h("h1", {}, t("usage.title")),
+    h("section", { class: "card", "aria-labelledby": "usage-total" },
+      h("h2", { id: "usage-total" }, t("usage.total", { cost: money(usage.total_cost) })),
+      usage.by_model.length === 0 ? h("p", {}, t("usage.none")) :
+        table("usage-models", ["usage.model", "usage.gpuHours", "usage.cost"], usage.by_model.map((model) => h("tr", {},
+          h("th", { scope: "row" }, model.gpu_model), h("td", { class: "figure" }, model.gpu_hours.toFixed(3)),
+          h("td", { class: "figure" }, money(model.cost)))))),
+    h("section", { class: "card wide", "aria-label": t("usage.sessions") }, h("h2", {}, t("usage.sessions")),
+      rows.length === 0 ? h("p", {}, t("usage.none")) :
+        table("usage-sessions", ["usage.session", "sessions.state", "sessions.gpus", "usage.started", "usage.ran",
+          "usage.rate", "usage.cost"], rows)),
+    h("section", { class: "card", "aria-label": t("usage.prices") }, h("h2", {}, t("usage.prices")),
+      prices.prices.length === 0 ? h("p", {}, t("usage.free")) :
+        table("prices-list", ["usage.model", "usage.rate"], prices.prices.map((price) => h("tr", {},
+          h("th", { scope: "row" }, price.gpu_model), h("td", { class: "figure" }, money(price.per_gpu_hour)))))));
 }
 
 // ---- admin: nodes, users and groups, quotas, images ----
@@ -399,19 +459,40 @@ function groupsCard(groups) {
     h("p", { id: "members-help", class: "help" }, t("admin.membersHelp")), newGroup);
 }
 
+// Every model in the pool (and any priced one no node has now), each with a form to set its price.
+function pricesCard(pool, prices) {
+  const priced = new Map(prices.map((price) => [price.gpu_model, price.per_gpu_hour]));
+  const models = [...new Set([...pool.gpu_models.map((model) => model.model), ...priced.keys()])].sort();
+  const rows = models.map((model) => h("tr", {}, h("th", { scope: "row" }, model),
+    h("td", { class: "figure" }, priced.has(model) ? money(priced.get(model)) : t("admin.noPrice")),
+    h("td", {}, adminForm(t("admin.priceOf", { model }), [
+      h("input", { name: "price", type: "number", min: 0, max: 10000, step: "any", required: true,
+        value: priced.get(model) ?? "", "aria-label": t("admin.priceOf", { model }) }),
+    ], t("admin.setPrice"), (form) => {
+      const value = Number(form.elements.price.value);
+      if (form.elements.price.value === "" || !Number.isFinite(value)) throw new Error(t("admin.priceNeeded"));
+      return api("PUT", `/api/v1/prices/${encodeURIComponent(model)}`, { per_gpu_hour: value });
+    }))));
+  return h("section", { class: "card", "aria-label": t("admin.prices") }, h("h2", {}, t("admin.prices")),
+    h("p", { class: "help" }, t("admin.pricesHelp")),
+    table("prices", ["admin.model", "admin.perGpuHour", "sessions.actions"], rows));
+}
+
 function limit(value, unit = "") { return value === null || value === undefined ? "—" : `${value}${unit}`; }
 
 async function renderAdmin() {
   stopLive();
-  const [pool, nodes, quotas, images, users, groups] = await Promise.all([
+  const [pool, nodes, quotas, images, users, groups, prices] = await Promise.all([
     api("GET", "/api/v1/pool"), api("GET", "/api/v1/nodes"), api("GET", "/api/v1/quotas"),
-    api("GET", "/api/v1/images"), api("GET", "/api/v1/users"), api("GET", "/api/v1/groups")]);
+    api("GET", "/api/v1/images"), api("GET", "/api/v1/users"), api("GET", "/api/v1/groups"),
+    api("GET", "/api/v1/prices")]);
   show(h("h1", {}, t("admin.title")),
     h("section", { class: "card", "aria-label": t("admin.nodes") }, h("h2", {}, t("admin.nodes")),
       nodesTable(nodes.nodes)),
     h("section", { class: "card wide", "aria-label": t("admin.gpusTitle") }, h("h2", {}, t("admin.gpusTitle")),
       gpusTable(nodes.nodes)),
     h("div", { id: "pool-card" }, poolTable(pool)),
+    pricesCard(pool, prices.prices),
     usersCard(users.users), groupsCard(groups.groups),
     h("section", { class: "card", "aria-label": t("admin.quotas") }, h("h2", {}, t("admin.quotas")),
       quotas.quotas.length === 0 ? h("p", {}, t("admin.noQuotas")) :
@@ -450,6 +531,7 @@ async function route() {
     document.getElementById("who").textContent = me.username;
     document.getElementById("admin-link").hidden = !me.admin;
     if (location.hash === "#/keys") await renderKeys();
+    else if (location.hash === "#/usage") await renderUsage();
     else if (location.hash === "#/admin" && me.admin) await renderAdmin();
     else await renderHome();
   } catch (failure) {

@@ -5,6 +5,7 @@
 #include "app/up_command.hpp"
 #include "cli/admin_commands.hpp"
 #include "cli/commands.hpp"
+#include "cli/usage_commands.hpp"
 
 int main(int argc, char** argv) {
   CLI::App app{"gpupool: self-hosted GPU sharing — Jupyter and SSH sessions on pooled GPUs"};
@@ -104,8 +105,13 @@ int main(int argc, char** argv) {
 
   auto* images_command = app.add_subcommand("images", "list the image catalog");
   auto* pool_command = app.add_subcommand("pool", "show free GPUs by model");
+  auto* prices_command = app.add_subcommand("prices", "show the price of each GPU model");
+  bool usage_everyone = false;
+  auto* usage_command = app.add_subcommand("usage", "show what your sessions ran and cost");
+  usage_command->add_flag("--all", usage_everyone, "every user's sessions (admins)");
 
-  auto* admin_command = app.add_subcommand("admin", "manage users, groups and quotas (admins)");
+  auto* admin_command =
+      app.add_subcommand("admin", "manage users, groups, quotas, nodes and prices (admins)");
   admin_command->require_subcommand(1);
   std::string name;
   bool make_admin = false;
@@ -142,6 +148,11 @@ int main(int argc, char** argv) {
   auto* undrain =
       admin_command->add_subcommand("undrain", "let a drained node take sessions again");
   undrain->add_option("node", name, "node name")->required();
+  double price = 0;
+  auto* price_set = admin_command->add_subcommand(
+      "price-set", "set a GPU model's price in credits per GPU-hour (0: free)");
+  price_set->add_option("model", name, "GPU model, e.g. A100-80GB")->required();
+  price_set->add_option("credits", price, "credits per GPU-hour")->required();
 
   gpupool::app::SimOptions sim;
   auto* sim_command = app.add_subcommand("sim", "replay a cluster trace through the scheduler");
@@ -171,6 +182,7 @@ int main(int argc, char** argv) {
     if (*group_members) return gpupool::cli::set_group_members(name, members);
     if (*quota_ls) return gpupool::cli::list_quotas();
     if (*drain || *undrain) return gpupool::cli::set_drained(name, static_cast<bool>(*drain));
+    if (*price_set) return gpupool::cli::set_price(name, price);
     if (*gpus_option) quota.gpus = quota_gpus;
     if (*sessions_option) quota.sessions = quota_sessions;
     if (*memory_quota_option) quota.gpu_memory_gb = quota_memory;
@@ -194,5 +206,7 @@ int main(int argc, char** argv) {
   if (*open_command) return gpupool::cli::open(session_id);
   if (*images_command) return gpupool::cli::images();
   if (*pool_command) return gpupool::cli::pool();
+  if (*prices_command) return gpupool::cli::prices();
+  if (*usage_command) return gpupool::cli::usage(usage_everyone);
   return 0;
 }

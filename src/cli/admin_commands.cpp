@@ -13,22 +13,6 @@ using nlohmann::json;
 
 namespace {
 
-// Loads the saved login and makes one call; prints the error and returns nullopt on failure.
-std::optional<json> call(const std::string& method, const std::string& path,
-                         const json& body = nullptr) {
-  auto config = load_config();
-  if (!config) {
-    report(config.error());
-    return std::nullopt;
-  }
-  auto result = api_call(*config, method, path, body);
-  if (!result) {
-    report(result.error());
-    return std::nullopt;
-  }
-  return std::move(*result);
-}
-
 std::string limit_text(const json& value, const std::string& unit = "") {
   if (value.is_null()) return "-";
   return value.is_number_float() ? fmt::format("{:g}{}", value.get<double>(), unit)

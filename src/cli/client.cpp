@@ -91,4 +91,19 @@ Result<json> api_call(const ClientConfig& config, const std::string& method,
   return parsed;
 }
 
+std::optional<nlohmann::json> call(const std::string& method, const std::string& path,
+                                   const nlohmann::json& body) {
+  auto config = load_config();
+  if (!config) {
+    report(config.error());
+    return std::nullopt;
+  }
+  auto result = api_call(*config, method, path, body);
+  if (!result) {
+    report(result.error());
+    return std::nullopt;
+  }
+  return std::move(*result);
+}
+
 }  // namespace gpupool::cli

@@ -2,6 +2,7 @@
 // ~/.config/gpupool/config.json (mode 0600), overridable by GPUPOOL_URL and GPUPOOL_TOKEN.
 #pragma once
 
+#include <optional>
 #include <string>
 
 #include <nlohmann/json.hpp>
@@ -30,5 +31,9 @@ Result<nlohmann::json> api_call(
     const nlohmann::json& body = nullptr,
     const std::vector<std::pair<std::string, std::string>>& headers = {},
     std::string* set_cookie = nullptr);
+
+// Loads the saved login and makes one call; prints the error and returns nullopt on failure.
+std::optional<nlohmann::json> call(const std::string& method, const std::string& path,
+                                   const nlohmann::json& body = nullptr);
 
 }  // namespace gpupool::cli

@@ -49,6 +49,16 @@ try {
   await page.getByLabel("Password").fill(password);
   await page.keyboard.press("Enter");
 
+  step("admin: a price for the A100s, keyboard only");
+  await page.getByRole("heading", { name: "Available GPUs" }).waitFor();
+  await page.getByRole("link", { name: "Admin" }).click();
+  const price = page.getByRole("spinbutton", { name: "Price of A100-80GB" });
+  await price.fill("2.5");
+  await price.press("Enter");
+  await page.locator("#prices tbody tr", { hasText: "A100-80GB" }).filter({ hasText: "2.50" }).waitFor();
+  requested.length = 0;  // the home page, from here on, must not poll
+  await page.getByRole("link", { name: "Sessions" }).click();
+
   step("the pool and the request form");
   await page.getByRole("heading", { name: "Available GPUs" }).waitFor();
   assert.match(await page.locator("#pool").innerText(), /A100-80GB/);
@@ -64,6 +74,7 @@ try {
   assert.ok(requested.includes("GET /api/v1/events"), requested.join("\n"));
   assert.equal(requested.filter((r) => r === "GET /api/v1/sessions").length, 1, "no polling: " + requested.join("\n"));
   assert.match(await row.innerText(), /ssh -p \d+ admin@/);
+  assert.match(await row.innerText(), /Cost so far: \d+\.\d{2,4} credits \(2\.50 an hour\)/);
   await shot("sessions");
   // Narrow screens: the same page on a phone, nothing wider than the screen.
   await page.setViewportSize({ width: 390, height: 844 });
@@ -113,6 +124,17 @@ try {
   step("stop it");
   await row.getByRole("button", { name: "Stop" }).click();
   await row.getByText(/stopping|ended/).waitFor({ timeout: 60000 });
+
+  step("usage: the session's time and cost, at the A100 price");
+  await page.getByRole("link", { name: "Usage" }).click();
+  await page.getByRole("heading", { name: "Usage", exact: true }).waitFor();
+  const line = page.locator("#usage-sessions tbody tr", { hasText: sessionId });
+  await line.waitFor();
+  assert.match(await line.innerText(), /1 × A100-80GB.*2\.50\s+\d+\.\d{2,4}/s);
+  assert.match(await page.locator("#usage-models").innerText(), /A100-80GB/);
+  assert.match(await page.locator("#prices-list").innerText(), /A100-80GB\s+2\.50/);
+  await shot("usage");
+  await page.getByRole("link", { name: "Sessions" }).click();
 
   step("the language switch");
   await page.getByLabel("Language").selectOption("zh-CN");

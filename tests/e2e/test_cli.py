@@ -80,3 +80,20 @@ def test_cli_runs_a_gpu_share(server):
                              capture_output=True, text=True)
     assert "GPUPOOL_GPU_MEMORY_LIMIT_MB=10240" in inspect.stdout
     assert cli(home, "stop", session_id).returncode == 0
+
+
+def test_cli_sets_prices_and_shows_usage(server):
+    home = tempfile.mkdtemp(prefix="gpupool-cli-usage-")
+    assert cli(home, "login", server.base, "-u", "admin", "--password-stdin", stdin=ADMIN_PASSWORD + "\n").returncode == 0
+    refused = cli(home, "admin", "price-set", "A100-80GB", "-3")
+    assert refused.returncode == 1 and "per_gpu_hour" in refused.stderr
+    priced = cli(home, "admin", "price-set", "A100-80GB", "1.25")
+    assert priced.returncode == 0, priced.stderr
+    assert "A100-80GB: 1.2500 credits per GPU-hour" in priced.stdout
+    assert "A100-80GB" in cli(home, "prices").stdout and "1.2500" in cli(home, "prices").stdout
+    usage = cli(home, "usage")
+    assert usage.returncode == 0, usage.stderr
+    assert usage.stdout.splitlines()[0].split() == ["SESSION", "USER", "STATE", "GPUS", "MODEL", "SECONDS",
+                                                    "RATE/H", "COST"]
+    assert usage.stdout.rstrip().endswith("credits")
+    assert cli(home, "admin", "price-set", "A100-80GB", "0").returncode == 0
