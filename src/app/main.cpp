@@ -56,6 +56,8 @@ int main(int argc, char** argv) {
       "CPUs sessions may reserve on this node (default: its cores; more overcommits)");
   up_command->add_option("--node-memory-gb", up.node_memory_gb,
                          "memory sessions may reserve on this node (default: its RAM)");
+  up_command->add_flag("--postpaid", up.postpaid,
+                       "meter costs but do not require a prepaid balance to cover them");
 
   std::string url;
   std::string username;

@@ -186,6 +186,7 @@ int run_up(const UpOptions& options) {
     return fail("--fair-share-half-life-hours must be above 0");
   session_settings.fair_share_half_life =
       static_cast<UnixMillis>(options.fair_share_half_life_hours * 3600 * 1000);
+  session_settings.prepaid = !options.postpaid;
   server::SessionService sessions(**store, clock, session_settings);
   server::TelemetryBoard telemetry;
   server::LocalSyncChannel channel(sessions, telemetry, clock);
@@ -229,6 +230,7 @@ int run_up(const UpOptions& options) {
   server::TunnelRegistry tunnels;
   api_settings.tunnels = &tunnels;
   api_settings.telemetry = &telemetry;
+  api_settings.prepaid = session_settings.prepaid;
   std::optional<server::Api> api;  // made once the port is bound: its links name it
   server::HttpServer http(
       [&api](const server::HttpExchange& exchange) { return api->handle(exchange); },

@@ -27,6 +27,7 @@ struct UpOptions {
   int preemption_grace_s = 60;  // how long a preempted session keeps running
   double fair_share_half_life_hours = 24;  // fair share forgets half of past use this often
   std::vector<std::string> node_labels;    // "key=value", for sessions' node selectors
+  bool postpaid = false;                   // record costs but let balances go below zero
 };
 
 // Runs until SIGINT or SIGTERM; returns the process exit code.

@@ -20,6 +20,8 @@ std::string_view error_code_name(ErrorCode code) {
       return "rate_limited";
     case ErrorCode::quota_exceeded:
       return "quota_exceeded";
+    case ErrorCode::balance_exhausted:
+      return "balance_exhausted";
     case ErrorCode::unavailable:
       return "unavailable";
     case ErrorCode::internal:

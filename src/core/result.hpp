@@ -21,6 +21,7 @@ enum class ErrorCode {
   payload_too_large,  // request body over the limit (413)
   rate_limited,       // too many attempts (429)
   quota_exceeded,     // over a quota (403)
+  balance_exhausted,  // the prepaid balance does not cover it (402)
   unavailable,        // a dependency (engine, database, GPU) is not answering (503)
   internal,           // a bug or an unexpected system failure (500)
 };

@@ -103,6 +103,9 @@ HttpReply Api::list_users() {
   for (const auto& user : *users) {
     json view = user_view(user);
     view["groups"] = groups_of.contains(user.id) ? groups_of[user.id] : json::array();
+    auto balance = sessions_.balance(user.id);
+    if (!balance) return error_reply(balance.error());
+    view["balance"] = credits(balance->available_micros());
     list.push_back(std::move(view));
   }
   return json_reply(200, {{"users", list}});

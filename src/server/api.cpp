@@ -130,6 +130,16 @@ HttpReply Api::route(const HttpExchange& exchange) {
   if (path == "/api/v1/prices") return method == "GET" ? list_prices() : method_not_allowed();
   if (path == "/api/v1/usage")
     return method == "GET" ? usage(exchange, *principal) : method_not_allowed();
+  if (path == "/api/v1/balance")
+    return method == "GET" ? balance(*principal) : method_not_allowed();
+  if (path.starts_with("/api/v1/users/") && path.ends_with("/balance")) {
+    if (method != "POST") return method_not_allowed();
+    if (!principal->user.admin)
+      return error_reply(ErrorCode::forbidden, "only admins top up balances");
+    auto name = path.substr(std::string_view("/api/v1/users/").size());
+    return top_up(exchange, *principal,
+                  name.substr(0, name.size() - std::string_view("/balance").size()));
+  }
   constexpr std::string_view kPricesPrefix = "/api/v1/prices/";
   if (path.starts_with(kPricesPrefix)) {
     if (method != "PUT") return method_not_allowed();
@@ -251,7 +261,9 @@ HttpReply Api::me(const Principal& principal) {
   view["groups"] = json::array();
   for (const auto& group : *groups) view["groups"].push_back(group.name);
   view["quotas"] = quotas_json(*quotas);
-  view["balance"] = nullptr;
+  auto balance = sessions_.balance(principal.user.id);
+  if (!balance) return error_reply(balance.error());
+  view["balance"] = credits(balance->available_micros());
   view["ssh_keys"] = key_list;
   // The portal reads its CSRF token here after a reload; other origins cannot read it.
   if (principal.kind == CredentialKind::login) view["csrf_token"] = principal.csrf_token;

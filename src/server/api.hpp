@@ -30,6 +30,7 @@ struct ApiSettings {
   // Set: each session's Jupyter is served from <id>.<session_domain> (session_passes.hpp).
   std::string session_domain;
   const TelemetryBoard* telemetry = nullptr;  // GPU readings for the admins' nodes view
+  bool prepaid = true;                        // as SessionSettings::prepaid, for the API to say
 };
 
 inline constexpr int kMaxEventStreamsPerUser = 16;
@@ -89,7 +90,10 @@ class Api {
   HttpReply list_prices();
   HttpReply set_price(const HttpExchange& exchange, const std::string& model);  // admins
   HttpReply usage(const HttpExchange& exchange, const Principal& principal);
-  HttpReply events(const Principal& principal);  // event_routes.cpp
+  HttpReply balance(const Principal& principal);
+  HttpReply top_up(const HttpExchange& exchange, const Principal& principal,
+                   const std::string& username);  // admins
+  HttpReply events(const Principal& principal);   // event_routes.cpp
   // {"sessions": [view, …]}: GET /api/v1/sessions and the live view's "sessions" event.
   nlohmann::json sessions_document(const std::vector<Session>& sessions) const;
   // "/" and /ui/* (web_routes.cpp); nullopt for other paths.

@@ -16,6 +16,8 @@ int status_for(ErrorCode code) {
       return 403;
     case ErrorCode::quota_exceeded:
       return 403;
+    case ErrorCode::balance_exhausted:
+      return 402;
     case ErrorCode::not_found:
       return 404;
     case ErrorCode::conflict:

@@ -239,6 +239,7 @@ Result<Session> SessionService::request_session(const User& user, SessionRequest
     // Check and insert in one transaction: parallel requests at quota − 1 cannot both pass.
     GPUPOOL_TRY(store_.in_transaction([&]() -> Status {
       GPUPOOL_TRY(enforce_quotas_locked(user, session.request, *nodes));
+      GPUPOOL_TRY(accounts_.check_request(user, session.request, now));
       GPUPOOL_TRY(store_.insert_session(session));
       return schedule_locked(now);
     }));
@@ -518,9 +519,37 @@ Status SessionService::apply_observations_locked(const SyncRequest& request, Uni
                    to_string(session.state),
                    session.reason.empty() ? "" : " (" + session.reason + ")");
       GPUPOOL_TRY(store_.update_session(session));
+      // In the transaction that ends it: a session is charged exactly once.
+      if (session.state == SessionState::ended) GPUPOOL_TRY(accounts_.charge(session));
     }
   }
+  return stop_unpaid_locked(*sessions, now);
+}
+
+Status SessionService::stop_unpaid_locked(std::vector<Session>& sessions, UnixMillis now) {
+  if (!accounts_.prepaid()) return {};
+  std::map<std::int64_t, std::int64_t> available;  // by user, read once per sync
+  for (auto& session : sessions) {
+    if (session.state != SessionState::running || session.rate_micros_per_hour == 0) continue;
+    if (!available.contains(session.user_id)) {
+      auto balance = accounts_.balance(session.user_id, now);
+      if (!balance) return balance.error();
+      available[session.user_id] = balance->available_micros();
+    }
+    if (available[session.user_id] > 0) continue;
+    session.state = SessionState::stopping;
+    session.end_reason = EndReason::balance_exhausted;
+    session.reason = "the prepaid balance ran out; top it up to start again";
+    session.updated_at = now;
+    spdlog::info("session {}: running → stopping ({})", session.id, session.reason);
+    GPUPOOL_TRY(store_.update_session(session));
+  }
   return {};
+}
+
+Result<Balance> SessionService::balance(std::int64_t user_id) {
+  std::lock_guard lock(mutex_);
+  return accounts_.balance(user_id, clock_.now());
 }
 
 Result<SyncResponse> SessionService::desired_for_locked(const std::string& node) {

@@ -16,6 +16,7 @@
 #include "core/result.hpp"
 #include "model/sync.hpp"
 #include "scheduler/schedule.hpp"
+#include "server/accounts.hpp"
 #include "store/store.hpp"
 
 namespace gpupool::server {
@@ -43,12 +44,14 @@ struct SessionSettings {
   UnixMillis fair_share_half_life = 24LL * 3600 * 1000;
   // How long a preemptible session chosen to make room keeps running (to save its work).
   UnixMillis preemption_grace = 60 * 1000;
+  // Balances must cover what sessions cost (accounts.hpp); false lets them go below zero.
+  bool prepaid = true;
 };
 
 class SessionService {
  public:
   SessionService(Store& store, const Clock& clock, SessionSettings settings = {})
-      : store_(store), clock_(clock), settings_(settings) {}
+      : store_(store), clock_(clock), settings_(settings), accounts_(store, settings.prepaid) {}
 
   Result<Session> request_session(const User& user, SessionRequest request);
   // Sessions the caller may see: their own; with `everyone`, all (admins only).
@@ -61,6 +64,7 @@ class SessionService {
   // Runs the scheduler now, e.g. after an admin changed what nodes offer.
   Status reschedule();
   Result<PoolSummary> pool();
+  Result<Balance> balance(std::int64_t user_id);
 
   // Called (on the thread that made the change) when some node's desired state changed.
   void on_desired_change(std::function<void()> callback);
@@ -80,12 +84,15 @@ class SessionService {
   Status enforce_quotas_locked(const User& user, SessionRequest& request,
                                const std::vector<Node>& nodes);
   Status apply_observations_locked(const SyncRequest& request, UnixMillis now);
+  // Running sessions whose owner's balance has run out start stopping (prepaid only).
+  Status stop_unpaid_locked(std::vector<Session>& sessions, UnixMillis now);
   Result<SyncResponse> desired_for_locked(const std::string& node);
   void notify();
 
   Store& store_;
   const Clock& clock_;
   const SessionSettings settings_;
+  Accounts accounts_;
   std::mutex mutex_;
   std::vector<std::function<void()>> listeners_;  // set at start-up, before concurrent use
 };

@@ -14,6 +14,7 @@
 
 #include "core/clock.hpp"
 #include "core/result.hpp"
+#include "model/ledger.hpp"
 #include "model/node.hpp"
 #include "model/price.hpp"
 #include "model/quota.hpp"
@@ -113,6 +114,14 @@ class Store {
   // Prices per GPU model; set_price replaces the model's price.
   virtual Status set_price(const Price& price) = 0;
   virtual Result<std::vector<Price>> list_prices() = 0;  // by model
+
+  // The ledger (append-only). add_ledger_entry assigns the id; it returns false, writing
+  // nothing, for a second charge of one session or a key the user already used.
+  virtual Result<bool> add_ledger_entry(LedgerEntry& entry) = 0;
+  virtual Result<std::optional<LedgerEntry>> find_ledger_entry(std::int64_t user_id,
+                                                               const std::string& key) = 0;
+  virtual Result<std::int64_t> ledger_sum(std::int64_t user_id) = 0;
+  virtual Result<std::vector<LedgerEntry>> ledger(std::int64_t user_id, int newest) = 0;
 };
 
 }  // namespace gpupool

@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "store/sqlite/database.hpp"
 #include "store/sqlite/sqlite_store.hpp"
 
 namespace gpupool {
@@ -151,6 +152,36 @@ TEST_F(SqliteFile, KeepsPricesAndEachSessionsMeterAcrossReopen) {
   EXPECT_EQ(session.billed_gpus, 0.25);
   EXPECT_EQ(session.rate_micros_per_hour, 500'000);
   EXPECT_EQ(session.username, "alice");
+}
+
+TEST_F(SqliteFile, TheLedgerIsAppendOnlyChargesOncePerSessionAndTopsUpOncePerKey) {
+  {
+    auto store = std::move(*SqliteStore::open(path_));
+    auto user = *store->create_user("alice", "h", false, 1);
+    LedgerEntry top_up{0, user.id, 10, LedgerKind::top_up, 5'000'000, "", "invoice-1", "paid"};
+    ASSERT_TRUE(*store->add_ledger_entry(top_up));
+    EXPECT_GT(top_up.id, 0);
+    LedgerEntry again = top_up;
+    EXPECT_FALSE(*store->add_ledger_entry(again)) << "the same key writes nothing";
+    LedgerEntry charge{0, user.id, 20, LedgerKind::charge, -1'250'000, "s1", "", ""};
+    ASSERT_TRUE(*store->add_ledger_entry(charge));
+    LedgerEntry second_charge = charge;
+    EXPECT_FALSE(*store->add_ledger_entry(second_charge)) << "one charge per session";
+    EXPECT_EQ(*store->ledger_sum(user.id), 3'750'000);
+    auto found = *store->find_ledger_entry(user.id, "invoice-1");
+    ASSERT_TRUE(found.has_value());
+    EXPECT_EQ(found->amount_micros, 5'000'000);
+    auto entries = *store->ledger(user.id, 10);
+    ASSERT_EQ(entries.size(), 2u);
+    EXPECT_EQ(entries[0].kind, LedgerKind::charge) << "newest first";
+    EXPECT_EQ(entries[0].session_id, "s1");
+  }
+  auto database = sqlite::Database::open(path_);
+  ASSERT_TRUE(database.ok());
+  EXPECT_FALSE(database->execute("UPDATE ledger SET amount_micros = 0").ok());
+  EXPECT_FALSE(database->execute("DELETE FROM ledger").ok());
+  auto store = std::move(*SqliteStore::open(path_));
+  EXPECT_EQ(*store->ledger_sum(1), 3'750'000) << "every entry survives reopening";
 }
 
 TEST_F(SqliteFile, RecordsEveryStateChangeAsAnEvent) {

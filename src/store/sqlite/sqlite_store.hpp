@@ -64,6 +64,11 @@ class SqliteStore final : public Store {
   Result<std::vector<SessionEvent>> session_events(const std::string& id) override;
   Status set_price(const Price& price) override;
   Result<std::vector<Price>> list_prices() override;
+  Result<bool> add_ledger_entry(LedgerEntry& entry) override;
+  Result<std::optional<LedgerEntry>> find_ledger_entry(std::int64_t user_id,
+                                                       const std::string& key) override;
+  Result<std::int64_t> ledger_sum(std::int64_t user_id) override;
+  Result<std::vector<LedgerEntry>> ledger(std::int64_t user_id, int newest) override;
 
  private:
   explicit SqliteStore(sqlite::Database database) : db_(std::move(database)) {
