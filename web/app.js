@@ -331,13 +331,23 @@ async function renderKeys() {
 
 async function renderUsage() {
   stopLive();
-  const [usage, prices] = await Promise.all([api("GET", "/api/v1/usage"), api("GET", "/api/v1/prices")]);
+  const [usage, prices, balance] = await Promise.all([
+    api("GET", "/api/v1/usage"), api("GET", "/api/v1/prices"), api("GET", "/api/v1/balance")]);
   const rows = usage.sessions.slice().reverse().map((line) => h("tr", {},
     h("td", {}, h("code", {}, line.id)), h("td", {}, t(`state.${line.state}`)),
     h("td", {}, `${line.gpus} × ${line.gpu_model}`), h("td", {}, new Date(line.started_at).toLocaleString(currentLanguage())),
     h("td", { class: "figure" }, duration(line.billed_seconds)), h("td", { class: "figure" }, money(line.hourly_rate)),
     h("td", { class: "figure" }, money(line.cost))));
+  const entries = balance.entries.map((entry) => h("tr", {},
+    h("td", {}, new Date(entry.at).toLocaleString(currentLanguage())), h("td", {}, t(`ledger.${entry.kind}`)),
+    h("td", { class: "figure" }, money(entry.amount)), h("td", {}, entry.session ? h("code", {}, entry.session) : entry.note)));
   show(h("h1", {}, t("usage.title")),
+    h("section", { class: "card", "aria-labelledby": "balance-title" },
+      h("h2", { id: "balance-title" }, t("balance.title", { balance: money(balance.balance) })),
+      h("p", { class: "help" }, t(balance.prepaid ? "balance.prepaid" : "balance.postpaid",
+        { running: money(balance.running_cost) })),
+      entries.length === 0 ? h("p", {}, t("balance.none")) :
+        table("ledger", ["balance.at", "balance.kind", "balance.amount", "balance.what"], entries)),
     h("section", { class: "card", "aria-labelledby": "usage-total" },
       h("h2", { id: "usage-total" }, t("usage.total", { cost: money(usage.total_cost) })),
       usage.by_model.length === 0 ? h("p", {}, t("usage.none")) :
@@ -426,6 +436,20 @@ function adminForm(label, fields, submit, send) {
   return form;
 }
 
+// A key per form as drawn: a double click or a resent request tops up once.
+function idempotencyKey() {
+  return [...crypto.getRandomValues(new Uint8Array(16))].map((byte) => byte.toString(16).padStart(2, "0")).join("");
+}
+
+function topUpForm(user) {
+  const key = idempotencyKey();
+  return adminForm(t("admin.topUpOf", { user: user.username }), [
+    h("input", { name: "amount", type: "number", step: "any", required: true, size: 8,
+      "aria-label": t("admin.topUpOf", { user: user.username }) }),
+  ], t("admin.topUp"), (form) => api("POST", `/api/v1/users/${encodeURIComponent(user.username)}/balance`,
+    { amount: Number(form.elements.amount.value), idempotency_key: key }));
+}
+
 function usersCard(users) {
   const addUser = adminForm(t("admin.addUser"), [
     h("label", {}, t("admin.newUserName"), h("input", { name: "username", required: true, autocomplete: "off" })),
@@ -437,9 +461,11 @@ function usersCard(users) {
     admin: form.elements.admin.checked,
   }));
   return h("section", { class: "card", "aria-label": t("admin.users") }, h("h2", {}, t("admin.users")),
-    table("users", ["admin.user", "admin.role", "admin.groups"], users.map((user) => h("tr", {},
-      h("th", { scope: "row" }, user.username), h("td", {}, t(user.admin ? "admin.roleAdmin" : "admin.roleUser")),
-      h("td", {}, user.groups.join(", ") || "—")))),
+    h("div", { class: "wide" }, table("users", ["admin.user", "admin.role", "admin.groups", "admin.balance", "admin.topUp"],
+      users.map((user) => h("tr", {},
+        h("th", { scope: "row" }, user.username), h("td", {}, t(user.admin ? "admin.roleAdmin" : "admin.roleUser")),
+        h("td", {}, user.groups.join(", ") || "—"), h("td", { class: "figure" }, money(user.balance)),
+        h("td", {}, topUpForm(user)))))),
     addUser);
 }
 

@@ -51,6 +51,13 @@ const texts = {
     "admin.prices": "Prices", "admin.perGpuHour": "Credits per GPU-hour", "admin.noPrice": "free",
     "admin.priceOf": "Price of {model}", "admin.setPrice": "Set", "admin.priceNeeded": "Enter a price (0 for free).",
     "admin.pricesHelp": "A session pays the price of its GPUs' model when it is placed, for each second it runs; a share pays its fraction of the GPU's memory.",
+    "balance.title": "Balance: {balance} credits",
+    "balance.prepaid": "Prepaid: sessions that cost money need a balance above zero, and stop when it runs out. Running sessions have used {running} so far (included).",
+    "balance.postpaid": "Costs are recorded; the balance may go below zero. Running sessions have used {running} so far (included).",
+    "balance.none": "No top-ups or charges yet.", "balance.at": "When", "balance.kind": "Entry",
+    "balance.amount": "Credits", "balance.what": "Session or note",
+    "ledger.top_up": "top-up", "ledger.adjustment": "adjustment", "ledger.charge": "charge",
+    "admin.balance": "Balance", "admin.topUp": "Top up", "admin.topUpOf": "Credits for {user}",
   },
   "zh-CN": {
     "language": "语言", "logout": "退出", "nav.sessions": "会话", "nav.keys": "SSH 密钥",
@@ -101,6 +108,13 @@ const texts = {
     "admin.prices": "价格", "admin.perGpuHour": "每 GPU 小时点数", "admin.noPrice": "免费",
     "admin.priceOf": "{model} 的价格", "admin.setPrice": "设置", "admin.priceNeeded": "请输入价格（0 表示免费）。",
     "admin.pricesHelp": "会话在被分配时按其 GPU 型号的价格计费，按运行秒数收费；共享 GPU 按所占显存比例计费。",
+    "balance.title": "余额：{balance} 点数",
+    "balance.prepaid": "预付费：收费的会话需要余额大于零，余额用尽时会话停止。运行中的会话目前已用 {running}（已计入）。",
+    "balance.postpaid": "费用会被记录，余额可以为负。运行中的会话目前已用 {running}（已计入）。",
+    "balance.none": "尚无充值或扣费记录。", "balance.at": "时间", "balance.kind": "类型",
+    "balance.amount": "点数", "balance.what": "会话或备注",
+    "ledger.top_up": "充值", "ledger.adjustment": "调整", "ledger.charge": "扣费",
+    "admin.balance": "余额", "admin.topUp": "充值", "admin.topUpOf": "为 {user} 充值点数",
   },
 };
 

@@ -109,6 +109,7 @@ int main(int argc, char** argv) {
   auto* pool_command = app.add_subcommand("pool", "show free GPUs by model");
   auto* prices_command = app.add_subcommand("prices", "show the price of each GPU model");
   bool usage_everyone = false;
+  auto* balance_command = app.add_subcommand("balance", "show your prepaid balance and its ledger");
   auto* usage_command = app.add_subcommand("usage", "show what your sessions ran and cost");
   usage_command->add_flag("--all", usage_everyone, "every user's sessions (admins)");
 
@@ -155,6 +156,13 @@ int main(int argc, char** argv) {
       "price-set", "set a GPU model's price in credits per GPU-hour (0: free)");
   price_set->add_option("model", name, "GPU model, e.g. A100-80GB")->required();
   price_set->add_option("credits", price, "credits per GPU-hour")->required();
+  std::string top_up_key;
+  auto* top_up = admin_command->add_subcommand(
+      "top-up", "add credits to a user's balance (negative: an adjustment)");
+  top_up->add_option("user", name, "user name")->required();
+  top_up->add_option("credits", price, "credits to add")->required()->allow_extra_args(false);
+  top_up->add_option("--key", top_up_key,
+                     "idempotency key: running the command again with it adds nothing more");
 
   gpupool::app::SimOptions sim;
   auto* sim_command = app.add_subcommand("sim", "replay a cluster trace through the scheduler");
@@ -185,6 +193,7 @@ int main(int argc, char** argv) {
     if (*quota_ls) return gpupool::cli::list_quotas();
     if (*drain || *undrain) return gpupool::cli::set_drained(name, static_cast<bool>(*drain));
     if (*price_set) return gpupool::cli::set_price(name, price);
+    if (*top_up) return gpupool::cli::top_up(name, price, top_up_key);
     if (*gpus_option) quota.gpus = quota_gpus;
     if (*sessions_option) quota.sessions = quota_sessions;
     if (*memory_quota_option) quota.gpu_memory_gb = quota_memory;
@@ -210,5 +219,6 @@ int main(int argc, char** argv) {
   if (*pool_command) return gpupool::cli::pool();
   if (*prices_command) return gpupool::cli::prices();
   if (*usage_command) return gpupool::cli::usage(usage_everyone);
+  if (*balance_command) return gpupool::cli::balance();
   return 0;
 }

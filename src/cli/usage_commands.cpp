@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include "cli/client.hpp"
+#include "core/random.hpp"
 
 namespace gpupool::cli {
 
@@ -39,6 +40,33 @@ int usage(bool everyone) {
                              model["gpu_hours"].get<double>(), model["cost"].get<double>());
   }
   std::cout << fmt::format("total: {:.4f} credits\n", (*result)["total_cost"].get<double>());
+  return 0;
+}
+
+int balance() {
+  auto result = call("GET", "/api/v1/balance");
+  if (!result) return 1;
+  std::cout << fmt::format("balance: {:.4f} credits ({:.4f} used by running sessions so far){}\n",
+                           (*result)["balance"].get<double>(),
+                           (*result)["running_cost"].get<double>(),
+                           (*result)["prepaid"].get<bool>() ? "" : "  (postpaid)");
+  for (const auto& entry : (*result)["entries"]) {
+    std::string what = entry["session"].is_null() ? entry["note"].get<std::string>()
+                                                  : entry["session"].get<std::string>();
+    std::cout << fmt::format("{:<26} {:<10} {:>12.4f}  {}\n", entry["at"].get<std::string>(),
+                             entry["kind"].get<std::string>(), entry["amount"].get<double>(), what);
+  }
+  return 0;
+}
+
+int top_up(const std::string& user, double credits, std::string key) {
+  if (key.empty()) key = random_hex(16);
+  auto result = call("POST", "/api/v1/users/" + user + "/balance",
+                     {{"amount", credits}, {"idempotency_key", key}});
+  if (!result) return 1;
+  std::cout << fmt::format("{}: {:+.4f} credits (key {}); balance now {:.4f}\n", user,
+                           (*result)["amount"].get<double>(), key,
+                           (*result)["balance"].get<double>());
   return 0;
 }
 

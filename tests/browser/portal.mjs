@@ -56,6 +56,10 @@ try {
   await price.fill("2.5");
   await price.press("Enter");
   await page.locator("#prices tbody tr", { hasText: "A100-80GB" }).filter({ hasText: "2.50" }).waitFor();
+  const credit = page.getByRole("spinbutton", { name: "Credits for admin" });
+  await credit.fill("10");
+  await credit.press("Enter");
+  await page.locator("#users tbody tr", { hasText: "administrator" }).filter({ hasText: "10.00" }).waitFor();
   requested.length = 0;  // the home page, from here on, must not poll
   await page.getByRole("link", { name: "Sessions" }).click();
 
@@ -125,7 +129,8 @@ try {
   await row.getByRole("button", { name: "Stop" }).click();
   await row.getByText(/stopping|ended/).waitFor({ timeout: 60000 });
 
-  step("usage: the session's time and cost, at the A100 price");
+  step("usage: the session's time and cost, at the A100 price, charged to the balance");
+  await row.getByText("ended").waitFor({ timeout: 60000 });
   await page.getByRole("link", { name: "Usage" }).click();
   await page.getByRole("heading", { name: "Usage", exact: true }).waitFor();
   const line = page.locator("#usage-sessions tbody tr", { hasText: sessionId });
@@ -133,6 +138,10 @@ try {
   assert.match(await line.innerText(), /1 × A100-80GB.*2\.50\s+\d+\.\d{2,4}/s);
   assert.match(await page.locator("#usage-models").innerText(), /A100-80GB/);
   assert.match(await page.locator("#prices-list").innerText(), /A100-80GB\s+2\.50/);
+  assert.match(await page.getByRole("heading", { name: /^Balance:/ }).innerText(), /Balance: 9\.9\d+ credits/);
+  const ledger = await page.locator("#ledger").innerText();
+  assert.match(ledger, new RegExp(`charge\\s+-0\\.\\d+\\s+${sessionId}`));
+  assert.match(ledger, /top-up\s+10\.00/);
   await shot("usage");
   await page.getByRole("link", { name: "Sessions" }).click();
 

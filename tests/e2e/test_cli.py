@@ -97,3 +97,14 @@ def test_cli_sets_prices_and_shows_usage(server):
                                                     "RATE/H", "COST"]
     assert usage.stdout.rstrip().endswith("credits")
     assert cli(home, "admin", "price-set", "A100-80GB", "0").returncode == 0
+
+    before = cli(home, "balance").stdout.splitlines()[0]
+    for _ in range(2):  # the same key twice: credited once
+        topped = cli(home, "admin", "top-up", "admin", "7.5", "--key", "cli-test-1")
+        assert topped.returncode == 0, topped.stderr
+        assert "admin: +7.5000 credits (key cli-test-1)" in topped.stdout
+    balance = cli(home, "balance")
+    assert balance.returncode == 0, balance.stderr
+    assert balance.stdout.count("top_up") == 1, balance.stdout
+    assert float(balance.stdout.split()[1]) == float(before.split()[1]) + 7.5
+    assert cli(home, "admin", "top-up", "admin", "1", "--key", "cli-test-1").returncode == 1, "another amount: 409"
