@@ -319,11 +319,16 @@ HttpReply Api::create_session(const HttpExchange& exchange, const Principal& pri
   return json_reply(201, session_view(*session, settings_.view, clock_.now()));
 }
 
-HttpReply Api::list_sessions(const HttpExchange& exchange, const Principal& principal) {
+Result<std::vector<Session>> Api::listed_sessions(const HttpExchange& exchange,
+                                                  const Principal& principal) {
   bool everyone = exchange.query.find("all=true") != std::string::npos;
   if (everyone && !principal.user.admin)
-    return error_reply(ErrorCode::forbidden, "only admins can list all sessions");
-  auto sessions = sessions_.list_sessions(principal.user, everyone);
+    return make_error(ErrorCode::forbidden, "only admins list everyone's sessions (?all=true)");
+  return sessions_.list_sessions(principal.user, everyone);
+}
+
+HttpReply Api::list_sessions(const HttpExchange& exchange, const Principal& principal) {
+  auto sessions = listed_sessions(exchange, principal);
   if (!sessions) return error_reply(sessions.error());
   return json_reply(200, sessions_document(*sessions));
 }

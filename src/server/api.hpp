@@ -82,6 +82,9 @@ class Api {
   HttpReply create_user(const HttpExchange& exchange, const Principal& principal);
   HttpReply create_session(const HttpExchange& exchange, const Principal& principal);
   HttpReply list_sessions(const HttpExchange& exchange, const Principal& principal);
+  // The caller's sessions; everyone's with ?all=true, for admins only.
+  Result<std::vector<Session>> listed_sessions(const HttpExchange& exchange,
+                                               const Principal& principal);
   HttpReply get_session(const Principal& principal, const std::string& id);
   HttpReply stop_session(const Principal& principal, const std::string& id);
   HttpReply pool();

@@ -148,10 +148,7 @@ HttpReply Api::set_price(const HttpExchange& exchange, const std::string& model)
 }
 
 HttpReply Api::usage(const HttpExchange& exchange, const Principal& principal) {
-  bool everyone = exchange.query.find("all=true") != std::string::npos;
-  if (everyone && !principal.user.admin)
-    return error_reply(ErrorCode::forbidden, "only admins see everyone's usage");
-  auto sessions = sessions_.list_sessions(principal.user, everyone);
+  auto sessions = listed_sessions(exchange, principal);
   if (!sessions) return error_reply(sessions.error());
   UnixMillis now = clock_.now();
   std::erase_if(*sessions, [](const Session& session) { return session.started_at == 0; });
