@@ -504,6 +504,27 @@ function pricesCard(pool, prices) {
     table("prices", ["admin.model", "admin.perGpuHour", "sessions.actions"], rows));
 }
 
+// Sets a user's or group's whole quota: a limit left empty is lifted (the API's rule).
+function quotaForm() {
+  const number = (name, label, step) => h("label", {}, t(label),
+    h("input", { name, type: "number", min: 0, step, "aria-describedby": "quota-help" }));
+  return adminForm(t("admin.setQuota"), [
+    h("label", {}, t("admin.scope"), h("select", { name: "scope" },
+      h("option", { value: "user" }, t("admin.user")), h("option", { value: "group" }, t("admin.group")))),
+    h("label", {}, t("admin.quotaName"), h("input", { name: "name", required: true, autocomplete: "off" })),
+    number("max_gpus", "admin.maxGpus", 1), number("max_sessions", "admin.maxSessions", 1),
+    number("max_gpu_memory_gb", "admin.maxMemoryGb", "any"), number("max_session_hours", "admin.maxHours", "any"),
+    h("p", { id: "quota-help", class: "help" }, t("admin.quotaHelp")),
+  ], t("admin.setQuota"), (form) => {
+    const body = {};
+    for (const field of ["max_gpus", "max_sessions", "max_gpu_memory_gb", "max_session_hours"]) {
+      if (form.elements[field].value !== "") body[field] = Number(form.elements[field].value);
+    }
+    const scope = form.elements.scope.value;
+    return api("PUT", `/api/v1/quotas/${scope}/${encodeURIComponent(form.elements.name.value.trim())}`, body);
+  });
+}
+
 function limit(value, unit = "") { return value === null || value === undefined ? "—" : `${value}${unit}`; }
 
 async function renderAdmin() {
@@ -527,7 +548,8 @@ async function renderAdmin() {
           h("th", { scope: "row" }, `${quota.scope} ${quota.name}`), h("td", {}, limit(quota.max_gpus)),
           h("td", {}, limit(quota.max_sessions)), h("td", {}, limit(quota.max_gpu_memory_gb, " GB")),
           h("td", {}, limit(quota.max_session_hours)),
-          h("td", {}, Object.entries(quota.max_gpus_by_model || {}).map(([m, n]) => `${m}: ${n}`).join(", ")))))),
+          h("td", {}, Object.entries(quota.max_gpus_by_model || {}).map(([m, n]) => `${m}: ${n}`).join(", "))))),
+      quotaForm()),
     h("section", { class: "card", "aria-label": t("admin.images") }, h("h2", {}, t("admin.images")),
       table("images", ["admin.image", "admin.framework", "admin.cuda", "admin.status"], images.images.map((image) =>
         h("tr", {}, h("th", { scope: "row" }, image.tag), h("td", {}, `${image.framework} ${image.framework_version}`),

@@ -58,6 +58,8 @@ const texts = {
     "balance.amount": "Credits", "balance.what": "Session or note",
     "ledger.top_up": "top-up", "ledger.adjustment": "adjustment", "ledger.charge": "charge",
     "admin.balance": "Balance", "admin.topUp": "Top up", "admin.topUpOf": "Credits for {user}",
+    "admin.setQuota": "Set quota", "admin.quotaName": "User or group name", "admin.maxMemoryGb": "Shared GPU memory (GB)",
+    "admin.quotaHelp": "The whole quota is replaced: a limit left empty is lifted. Per-model limits: gpupool admin quota-set --model-gpus.",
   },
   "zh-CN": {
     "language": "语言", "logout": "退出", "nav.sessions": "会话", "nav.keys": "SSH 密钥",
@@ -115,6 +117,8 @@ const texts = {
     "balance.amount": "点数", "balance.what": "会话或备注",
     "ledger.top_up": "充值", "ledger.adjustment": "调整", "ledger.charge": "扣费",
     "admin.balance": "余额", "admin.topUp": "充值", "admin.topUpOf": "为 {user} 充值点数",
+    "admin.setQuota": "设置配额", "admin.quotaName": "用户名或用户组名", "admin.maxMemoryGb": "共享显存（GB）",
+    "admin.quotaHelp": "整个配额会被替换：留空的限制即取消。按型号的限制：gpupool admin quota-set --model-gpus。",
   },
 };
 

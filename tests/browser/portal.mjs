@@ -200,6 +200,20 @@ try {
   await members.fill(`ada-${suffix}, admin`);
   await members.press("Enter");  // keyboard only
   await page.locator("#users tbody tr", { hasText: `ada-${suffix}` }).filter({ hasText: `vision-${suffix}` }).waitFor();
+
+  step("admin: a group's quota");
+  const quotaForm = page.getByRole("form", { name: "Set quota" });
+  await quotaForm.getByRole("combobox", { name: /^For/ }).selectOption("group");
+  await quotaForm.getByLabel("User or group name").fill(`nobody-${suffix}`);
+  await quotaForm.getByLabel("GPUs", { exact: true }).fill("4");
+  await quotaForm.getByLabel("Session hours", { exact: true }).fill("24");
+  await quotaForm.getByRole("button", { name: "Set quota" }).click();
+  await quotaForm.getByRole("alert").filter({ hasText: /no such group/ }).waitFor();  // the API's own words
+  await quotaForm.getByLabel("User or group name").fill(`vision-${suffix}`);
+  await quotaForm.getByRole("button", { name: "Set quota" }).click();
+  const quotaRow = page.locator("#quotas tbody tr", { hasText: `group vision-${suffix}` });
+  await quotaRow.waitFor();
+  assert.match(await quotaRow.innerText(), /4\s+—\s+—\s+24/);
   await shot("admin");
 
   step("sign out");
