@@ -1,6 +1,7 @@
 // gpupool: one binary for the server, the agent, `up` (both on one machine) and the CLI.
 #include <CLI/CLI.hpp>
 
+#include "app/gpus_command.hpp"
 #include "app/sim_command.hpp"
 #include "app/up_command.hpp"
 #include "cli/admin_commands.hpp"
@@ -164,6 +165,14 @@ int main(int argc, char** argv) {
   top_up->add_option("--key", top_up_key,
                      "idempotency key: running the command again with it adds nothing more");
 
+  gpupool::app::GpusOptions gpus;
+  auto* gpus_command =
+      app.add_subcommand("gpus", "show this machine's GPUs and a reading of each (NVML)");
+  gpus_command->add_option("--simulate", gpus.simulate,
+                           "a simulated set instead, e.g. 4xA100-80GB");
+  gpus_command->add_option("--nvml", gpus.nvml, "the NVML library to load")->capture_default_str();
+  gpus_command->add_flag("--json", gpus.json, "print JSON");
+
   gpupool::app::SimOptions sim;
   auto* sim_command = app.add_subcommand("sim", "replay a cluster trace through the scheduler");
   sim_command->require_subcommand(1);
@@ -183,6 +192,7 @@ int main(int argc, char** argv) {
 
   CLI11_PARSE(app, argc, argv);
 
+  if (*gpus_command) return gpupool::app::run_gpus(gpus);
   if (*fragmentation) return gpupool::app::run_sim_fragmentation(sim);
   if (*replay) return gpupool::app::run_sim_replay(sim);
 
