@@ -96,7 +96,8 @@ HttpReply Api::route(const HttpExchange& exchange) {
     if (auto page = web_page(path); page && (method == "GET" || method == "HEAD")) return *page;
     return error_reply(ErrorCode::not_found, "no such page");
   }
-  if (!path.starts_with("/api/v1/")) return error_reply(ErrorCode::not_found, "no such page");
+  if (!path.starts_with("/api/v1/") && path != "/metrics")
+    return error_reply(ErrorCode::not_found, "no such page");
   if (path == "/api/v1/auth/login") {
     if (method != "POST") return error_reply(ErrorCode::invalid_argument, "use POST");
     return login(exchange);
@@ -111,6 +112,13 @@ HttpReply Api::route(const HttpExchange& exchange) {
         405, {{"error",
                {{"code", "method_not_allowed"}, {"message", method + " is not allowed here"}}}});
   };
+  // Prometheus scrapes with an admin's API token (authorization: credentials_file).
+  if (path == "/metrics") {
+    if (method != "GET") return method_not_allowed();
+    if (!principal->user.admin)
+      return error_reply(ErrorCode::forbidden, "only admins read metrics");
+    return metrics();
+  }
   if (path == "/api/v1/auth/logout")
     return method == "POST" ? logout(*principal) : method_not_allowed();
   if (path == "/api/v1/tokens")

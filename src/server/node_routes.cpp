@@ -1,6 +1,8 @@
 // GET /api/v1/nodes (admins): the nodes as in the pool, each with its GPUs — who holds each
-// one and what it is doing (utilisation, memory, temperature, power) by its latest reading.
+// one and what it is doing (utilisation, memory, temperature, power) by its latest reading —
+// and GET /metrics (admins), the same for Prometheus.
 #include "server/api.hpp"
+#include "server/metrics.hpp"
 #include "server/replies.hpp"
 
 namespace gpupool::server {
@@ -26,6 +28,24 @@ Result<json> Api::nodes_document() {
         found != readings.end() ? json(format_rfc3339(found->second.read_at)) : json(nullptr);
   }
   return json{{"nodes", nodes}};
+}
+
+HttpReply Api::metrics() {
+  auto nodes = nodes_document();
+  if (!nodes) return error_reply(nodes.error());
+  auto active = store_.list_sessions({std::nullopt, std::nullopt, true});
+  if (!active) return error_reply(active.error());
+  std::map<std::string, int> by_state;
+  for (auto state : {SessionState::queued, SessionState::scheduled, SessionState::starting,
+                     SessionState::running, SessionState::stopping}) {
+    by_state[std::string(to_string(state))] = 0;
+  }
+  for (const auto& session : *active) ++by_state[std::string(to_string(session.state))];
+  return {200,
+          "text/plain; version=0.0.4; charset=utf-8",
+          prometheus_exposition(*nodes, by_state, by_state["queued"]),
+          {},
+          nullptr};
 }
 
 }  // namespace gpupool::server

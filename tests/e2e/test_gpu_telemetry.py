@@ -1,6 +1,8 @@
 """What the GPUs are doing, for admins, from a real `gpupool up` on simulated GPUs: the nodes
 view with each GPU's holder and readings, and the live view that carries them."""
 import time
+import urllib.error
+import urllib.request
 
 from conftest import ADMIN_PASSWORD, Api
 from test_live_view import EventReader
@@ -65,3 +67,22 @@ def test_an_admins_live_view_carries_the_nodes_and_a_users_does_not(server, make
         assert "nodes" not in latest
     finally:
         reader.close()
+
+
+def test_prometheus_scrapes_the_readings_with_an_admin_token(server, admin, make_user):
+    request = urllib.request.Request(server.base + "/metrics", headers={"Authorization": "Bearer " + admin.token})
+    with urllib.request.urlopen(request, timeout=30) as response:
+        assert response.headers["Content-Type"].startswith("text/plain; version=0.0.4")
+        text = response.read().decode()
+    labels = f'node="{server.node}",gpu="0",uuid="GPU-sim-00005eed-0000",model="A100-80GB",simulated="true"'
+    assert f"gpupool_gpu_temperature_celsius{{{labels}}} 30\n" in text, text
+    assert f"gpupool_gpu_power_limit_watts{{{labels}}} 400\n" in text
+    assert f'gpupool_node_up{{node="{server.node}"}} 1\n' in text
+    assert "# TYPE gpupool_queue_length gauge\n" in text
+    _, user = make_user("scrape")
+    user_request = urllib.request.Request(server.base + "/metrics", headers={"Authorization": "Bearer " + user.token})
+    try:
+        urllib.request.urlopen(user_request, timeout=30)
+        raise AssertionError("a user read the metrics")
+    except urllib.error.HTTPError as error:
+        assert error.code == 403

@@ -568,6 +568,25 @@ TEST_F(Api, AdminsSeeWhoHoldsEachGpuAndItsLatestReadingAndNobodyElseDoes) {
   EXPECT_FALSE(silent["telemetry_at"].is_null()) << "when it last reported is still shown";
 }
 
+TEST_F(Api, AdminsScrapeMetricsWithAnApiTokenAndNobodyElseDoes) {
+  auto admin = token_for("root-admin");
+  telemetry_.record("node-1", {{0, 50, 1024, 44, 100, 400}}, clock_.now());
+  request(alice_, 1);
+  EXPECT_EQ(call("GET", "/metrics").status, 401);
+  EXPECT_EQ(as(token_for("alice"), "GET", "/metrics").status, 403);
+  EXPECT_EQ(as(admin, "POST", "/metrics").status, 405);
+  auto reply = as(admin, "GET", "/metrics");
+  ASSERT_EQ(reply.status, 200);
+  EXPECT_EQ(reply.content_type, "text/plain; version=0.0.4; charset=utf-8");
+  EXPECT_NE(
+      reply.body.find("gpupool_gpu_temperature_celsius{node=\"node-1\",gpu=\"0\",uuid=\"GPU-0\""
+                      ",model=\"A100-80GB\",simulated=\"true\"} 44\n"),
+      std::string::npos)
+      << reply.body;
+  EXPECT_NE(reply.body.find("gpupool_sessions{state=\"scheduled\"} 1\n"), std::string::npos);
+  EXPECT_NE(reply.body.find("gpupool_node_up{node=\"node-1\"} 1\n"), std::string::npos);
+}
+
 TEST_F(Api, AnAdminsLiveViewSendsTheGpusReadingsWhenAFigureChanges) {
   auto [cookie, csrf] = login_as("root-admin");
   telemetry_.record("node-1", {{0, 10, 0, 40, 60, 400}}, clock_.now());
