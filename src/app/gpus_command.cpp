@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "core/json_input.hpp"
 #include "gpu/gpu_probe.hpp"
 
 namespace gpupool::app {
@@ -12,10 +13,6 @@ namespace gpupool::app {
 namespace {
 
 using nlohmann::json;
-
-json optional_json(const auto& value) {
-  return value ? json(*value) : json(nullptr);
-}
 
 std::string figure(const auto& value, const char* unit) {
   return value ? fmt::format("{}{}", *value, unit) : "-";

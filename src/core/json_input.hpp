@@ -37,6 +37,11 @@ Result<std::optional<std::int64_t>> optional_integer(const Json& object, std::st
 Result<std::optional<double>> optional_number(const Json& object, std::string_view key, double min,
                                               double max);
 Result<std::optional<bool>> optional_bool(const Json& object, std::string_view key);
+// The value held, or JSON null for an empty optional (or a null pointer).
+Json optional_json(const auto& value) {
+  return value ? Json(*value) : Json(nullptr);
+}
+
 Result<std::vector<std::string>> required_string_array(const Json& object, std::string_view key,
                                                        std::size_t max_items,
                                                        std::size_t max_length);

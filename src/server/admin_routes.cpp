@@ -13,10 +13,6 @@ using nlohmann::json;
 
 namespace {
 
-json optional_json(const auto& value) {
-  return value ? json(*value) : json(nullptr);
-}
-
 json quota_view(const Quota& quota) {
   std::optional<double> memory_gb;
   if (quota.max_gpu_memory_mb) memory_gb = static_cast<double>(*quota.max_gpu_memory_mb) / 1024.0;

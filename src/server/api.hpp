@@ -111,6 +111,7 @@ class Api {
   HttpReply update_node(const HttpExchange& exchange, const std::string& node);
   // GET /api/v1/nodes (node_routes.cpp): every node with its GPUs, their readings and holders.
   Result<nlohmann::json> nodes_document();
+  Result<nlohmann::json> nodes_document(const std::vector<Session>& active);
   HttpReply metrics();  // GET /metrics, Prometheus text (admins)
   HttpReply set_quota(const HttpExchange& exchange, const std::string& scope,
                       const std::string& name);

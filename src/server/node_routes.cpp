@@ -10,10 +10,14 @@ namespace gpupool::server {
 using nlohmann::json;
 
 Result<json> Api::nodes_document() {
-  auto pool = sessions_.pool();
-  if (!pool) return pool.error();
   auto active = store_.list_sessions({std::nullopt, std::nullopt, true});
   if (!active) return active.error();
+  return nodes_document(*active);
+}
+
+Result<json> Api::nodes_document(const std::vector<Session>& active) {
+  auto pool = sessions_.pool();
+  if (!pool) return pool.error();
   std::map<std::string, NodeReadings> readings;
   if (settings_.telemetry != nullptr) readings = settings_.telemetry->snapshot();
   json nodes = pool_view(*pool)["nodes"];
@@ -23,7 +27,7 @@ Result<json> Api::nodes_document() {
     // A silent node's last readings describe the past: its GPUs show no figures.
     const NodeReadings* current =
         found != readings.end() && pool->node_live[i] ? &found->second : nullptr;
-    nodes[i]["gpus"] = node_gpus_view(node, *active, current);
+    nodes[i]["gpus"] = node_gpus_view(node, active, current);
     nodes[i]["telemetry_at"] =
         found != readings.end() ? json(format_rfc3339(found->second.read_at)) : json(nullptr);
   }
@@ -31,10 +35,10 @@ Result<json> Api::nodes_document() {
 }
 
 HttpReply Api::metrics() {
-  auto nodes = nodes_document();
-  if (!nodes) return error_reply(nodes.error());
   auto active = store_.list_sessions({std::nullopt, std::nullopt, true});
   if (!active) return error_reply(active.error());
+  auto nodes = nodes_document(*active);
+  if (!nodes) return error_reply(nodes.error());
   std::map<std::string, int> by_state;
   for (auto state : {SessionState::queued, SessionState::scheduled, SessionState::starting,
                      SessionState::running, SessionState::stopping}) {

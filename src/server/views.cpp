@@ -6,6 +6,7 @@
 #include <cmath>
 
 #include "auth/ssh_key.hpp"
+#include "core/json_input.hpp"
 #include "metering/meter.hpp"
 
 namespace gpupool::server {
@@ -16,10 +17,6 @@ namespace {
 
 json optional_time(UnixMillis time) {
   return time == 0 ? json(nullptr) : json(format_rfc3339(time));
-}
-
-json optional_json(const auto& value) {
-  return value ? json(*value) : json(nullptr);
 }
 
 }  // namespace
