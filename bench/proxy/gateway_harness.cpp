@@ -6,8 +6,8 @@
 #include <cstdlib>
 #include <iostream>
 
-#include "server/http_proxy.hpp"
-#include "server/http_server.hpp"
+#include "gateway/http_proxy.hpp"
+#include "gateway/http_server.hpp"
 
 int main(int argc, char** argv) {
   if (argc < 3) {
@@ -23,13 +23,13 @@ int main(int argc, char** argv) {
   sigaddset(&signals, SIGTERM);
   sigaddset(&signals, SIGINT);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
-  gpupool::server::TunnelRegistry tunnels;
-  gpupool::server::HttpServer server(
-      [](const gpupool::server::HttpExchange&) {
-        return gpupool::server::HttpReply{404, "text/plain", "only /s/ is proxied", {}, nullptr};
+  gpupool::gateway::TunnelRegistry tunnels;
+  gpupool::gateway::HttpServer server(
+      [](const gpupool::gateway::HttpExchange&) {
+        return gpupool::gateway::HttpReply{404, "text/plain", "only /s/ is proxied", {}, nullptr};
       },
-      [upstream_port](const gpupool::server::HttpExchange& exchange) {
-        gpupool::server::ProxyDecision decision;
+      [upstream_port](const gpupool::gateway::HttpExchange& exchange) {
+        gpupool::gateway::ProxyDecision decision;
         decision.host = "127.0.0.1";
         decision.port = upstream_port;
         decision.target = exchange.target;

@@ -5,8 +5,8 @@
 
 #include <fmt/format.h>
 
-#include "core/http_client.hpp"
 #include "core/log.hpp"
+#include "net/http_client.hpp"
 
 namespace gpupool::agent {
 
@@ -265,12 +265,12 @@ void Agent::start_session(const DesiredSession& session, bool container_exists) 
 }
 
 Agent::ReadyOutcome Agent::wait_until_ready(const DesiredSession& session) {
-  HttpEndpoint endpoint{false, "", settings_.readiness_host,
-                        static_cast<std::uint16_t>(session.jupyter_port)};
-  HttpRequest request{"GET", fmt::format("/s/{}/api", session.session_id), "", {}};
+  net::HttpEndpoint endpoint{false, "", settings_.readiness_host,
+                             static_cast<std::uint16_t>(session.jupyter_port)};
+  net::HttpRequest request{"GET", fmt::format("/s/{}/api", session.session_id), "", {}};
   auto deadline = std::chrono::steady_clock::now() + settings_.ready_timeout;
   for (int attempt = 1; !stopping_ && std::chrono::steady_clock::now() < deadline; ++attempt) {
-    auto response = http_call(endpoint, request, 2s);
+    auto response = net::http_call(endpoint, request, 2s);
     if (response && response->status == 200) return ReadyOutcome::ready;
     // Every second or so, make sure there is still something to wait for.
     if (attempt % 50 == 0) {

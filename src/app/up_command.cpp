@@ -14,12 +14,12 @@
 #include <fmt/format.h>
 
 #include "agent/agent.hpp"
+#include "api/api.hpp"
+#include "app/local_sync_channel.hpp"
 #include "catalog/image_tag.hpp"
-#include "core/http_client.hpp"
 #include "core/log.hpp"
 #include "core/random.hpp"
-#include "server/api.hpp"
-#include "server/local_sync_channel.hpp"
+#include "net/http_client.hpp"
 #include "store/sqlite/sqlite_store.hpp"
 
 namespace gpupool::app {
@@ -66,7 +66,7 @@ Result<std::unique_ptr<GpuProbe>> choose_gpu_probe(const std::string& simulate) 
 
 // First start: the admin password from GPUPOOL_ADMIN_PASSWORD, or a random one shown once
 // and kept in DIR/admin-password (0600) for the operator.
-Status bootstrap_admin(server::AuthService& auth, const std::filesystem::path& data_dir) {
+Status bootstrap_admin(services::AuthService& auth, const std::filesystem::path& data_dir) {
   const char* from_env = std::getenv("GPUPOOL_ADMIN_PASSWORD");
   std::string password = from_env && *from_env ? from_env : random_token(18);
   auto created = auth.bootstrap_admin(password);
@@ -140,7 +140,7 @@ int run_up(const UpOptions& options) {
   sigaddset(&stop_signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
 
-  auto listen = parse_http_endpoint("http://" + options.listen);
+  auto listen = net::parse_http_endpoint("http://" + options.listen);
   if (!listen) return fail(fmt::format("--listen: {}", listen.error().message));
   auto ports = parse_port_range(options.port_range);
   if (!ports) return fail(ports.error().message);
@@ -173,23 +173,23 @@ int run_up(const UpOptions& options) {
   spdlog::info("container engine at {}: {}", engine_address, *engine_version);
 
   SystemClock clock;
-  server::AuthService auth(**store, clock);
+  services::AuthService auth(**store, clock);
   if (auto admin = bootstrap_admin(auth, data_dir); !admin) return fail(admin.error().message);
   if (auto images = register_catalog_images(**store, **engine); !images)
     return fail(images.error().message);
 
   std::string host = host_name();
   std::string public_host = options.public_host.empty() ? host : options.public_host;
-  server::SessionSettings session_settings;
+  services::SessionSettings session_settings;
   session_settings.preemption_grace = std::int64_t{options.preemption_grace_s} * 1000;
   if (options.fair_share_half_life_hours <= 0)
     return fail("--fair-share-half-life-hours must be above 0");
   session_settings.fair_share_half_life =
       static_cast<UnixMillis>(options.fair_share_half_life_hours * 3600 * 1000);
   session_settings.prepaid = !options.postpaid;
-  server::SessionService sessions(**store, clock, session_settings);
-  server::TelemetryBoard telemetry;
-  server::LocalSyncChannel channel(sessions, telemetry, clock);
+  services::SessionService sessions(**store, clock, session_settings);
+  services::TelemetryBoard telemetry;
+  app::LocalSyncChannel channel(sessions, telemetry, clock);
 
   agent::AgentSettings agent_settings;
   agent_settings.node.name = options.node_name.empty() ? host : options.node_name;
@@ -217,7 +217,7 @@ int run_up(const UpOptions& options) {
   bool tls = !options.tls_cert.empty() || !options.tls_key.empty();
   if (tls && (options.tls_cert.empty() || options.tls_key.empty()))
     return fail("--tls-cert and --tls-key go together");
-  server::ApiSettings api_settings;
+  api::ApiSettings api_settings;
   api_settings.view = {public_host, inventory->simulated, ""};
   api_settings.secure_cookies = tls;
   api_settings.ready = [&agent, &store] {
@@ -227,14 +227,14 @@ int run_up(const UpOptions& options) {
     auto last = agent.last_successful_sync_millis();
     return last != 0 && now - last < 10'000 && (*store)->count_users().ok();
   };
-  server::TunnelRegistry tunnels;
+  gateway::TunnelRegistry tunnels;
   api_settings.tunnels = &tunnels;
   api_settings.telemetry = &telemetry;
   api_settings.prepaid = session_settings.prepaid;
-  std::optional<server::Api> api;  // made once the port is bound: its links name it
-  server::HttpServer http(
-      [&api](const server::HttpExchange& exchange) { return api->handle(exchange); },
-      [&api](const server::HttpExchange& exchange) { return api->route_proxy(exchange); },
+  std::optional<api::Api> api;  // made once the port is bound: its links name it
+  gateway::HttpServer http(
+      [&api](const gateway::HttpExchange& exchange) { return api->handle(exchange); },
+      [&api](const gateway::HttpExchange& exchange) { return api->route_proxy(exchange); },
       &tunnels);
   if (tls) {
     if (auto loaded = http.use_tls(options.tls_cert, options.tls_key); !loaded)

@@ -14,7 +14,7 @@ struct UpOptions {
   std::string engine;         // empty: auto-detect
   std::string public_host;    // empty: this host's name
   std::string
-      session_domain;      // set: sessions' Jupyter at <id>.<domain> (server/session_passes.hpp)
+      session_domain;      // set: sessions' Jupyter at <id>.<domain> (services/session_passes.hpp)
   std::string public_url;  // where users reach the gateway; empty: http(s)://public_host:port
   std::string tls_cert;    // PEM certificate chain; with tls_key, the gateway speaks HTTPS
   std::string tls_key;

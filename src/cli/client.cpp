@@ -70,12 +70,12 @@ Result<json> api_call(const ClientConfig& config, const std::string& method,
                       const std::string& path, const json& body,
                       const std::vector<std::pair<std::string, std::string>>& headers,
                       std::string* set_cookie) {
-  auto endpoint = parse_http_endpoint(config.url);
+  auto endpoint = net::parse_http_endpoint(config.url);
   if (!endpoint) return endpoint.error();
-  HttpRequest request{method, path, body.is_null() ? "" : body.dump(), headers};
+  net::HttpRequest request{method, path, body.is_null() ? "" : body.dump(), headers};
   if (!config.token.empty())
     request.headers.emplace_back("Authorization", "Bearer " + config.token);
-  auto response = http_call(*endpoint, request, 60s);
+  auto response = net::http_call(*endpoint, request, 60s);
   if (!response) return response.error();
   auto parsed = json::parse(response->body, nullptr, false);
   if (response->status >= 400) {

@@ -7,8 +7,8 @@
 
 #include <nlohmann/json.hpp>
 
-#include "core/http_client.hpp"
 #include "core/result.hpp"
+#include "net/http_client.hpp"
 
 namespace gpupool::cli {
 

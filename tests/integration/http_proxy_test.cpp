@@ -8,11 +8,11 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
-#include "core/http_client.hpp"
-#include "server/http_proxy.hpp"
-#include "server/http_server.hpp"
+#include "gateway/http_proxy.hpp"
+#include "gateway/http_server.hpp"
+#include "net/http_client.hpp"
 
-namespace gpupool::server {
+namespace gpupool::gateway {
 namespace {
 
 using namespace std::chrono_literals;
@@ -76,8 +76,8 @@ class ProxyOverSockets : public ::testing::Test {
     upstream_->stop();
   }
 
-  Result<HttpResponse> call(HttpRequest request) {
-    return http_call({false, "", "127.0.0.1", port_}, request, 10s);
+  Result<net::HttpResponse> call(net::HttpRequest request) {
+    return net::http_call({false, "", "127.0.0.1", port_}, request, 10s);
   }
 
   TunnelRegistry tunnels_;
@@ -157,4 +157,4 @@ TEST_F(ProxyOverSockets, AnUpstreamThatIsDownGetsA502Page) {
 }
 
 }  // namespace
-}  // namespace gpupool::server
+}  // namespace gpupool::gateway

@@ -9,10 +9,10 @@
 #include <atomic>
 #include <thread>
 
-#include "core/http_client.hpp"
-#include "server/http_server.hpp"
+#include "gateway/http_server.hpp"
+#include "net/http_client.hpp"
 
-namespace gpupool::server {
+namespace gpupool::gateway {
 namespace {
 
 using namespace std::chrono_literals;
@@ -91,8 +91,8 @@ class LiveServer : public ::testing::Test {
     return reply;
   }
 
-  Result<HttpResponse> get(const std::string& path) {
-    return http_call({false, "", "127.0.0.1", port_}, {"GET", path, "", {}}, 5s);
+  Result<net::HttpResponse> get(const std::string& path) {
+    return net::http_call({false, "", "127.0.0.1", port_}, {"GET", path, "", {}}, 5s);
   }
 
   std::unique_ptr<HttpServer> server_;
@@ -166,4 +166,4 @@ TEST_F(LiveServer, KeepsConnectionsAlive) {
 }
 
 }  // namespace
-}  // namespace gpupool::server
+}  // namespace gpupool::gateway

@@ -4,7 +4,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "server/session_request.hpp"
+#include "api/session_request.hpp"
 #include "service_fixture.hpp"
 
 namespace gpupool::testing {
@@ -19,19 +19,19 @@ class Api : public ServiceFixture {
  protected:
   Api() : api_(settings(telemetry_), *auth_, *sessions_, *store_, clock_) {}
 
-  static server::ApiSettings settings(const server::TelemetryBoard& telemetry) {
-    server::ApiSettings settings{
+  static api::ApiSettings settings(const services::TelemetryBoard& telemetry) {
+    api::ApiSettings settings{
         {"pool.example", true, "https://pool.example"}, false, [] { return true; }};
     settings.telemetry = &telemetry;
     return settings;
   }
 
-  server::HttpReply call(const std::string& method, const std::string& path,
-                         const std::string& body = "",
-                         std::vector<std::pair<std::string, std::string>> headers = {},
-                         server::Api* api = nullptr) {
-    server::Api& target = api != nullptr ? *api : api_;
-    server::HttpExchange exchange;
+  gateway::HttpReply call(const std::string& method, const std::string& path,
+                          const std::string& body = "",
+                          std::vector<std::pair<std::string, std::string>> headers = {},
+                          api::Api* api = nullptr) {
+    api::Api& target = api != nullptr ? *api : api_;
+    gateway::HttpExchange exchange;
     exchange.method = method;
     exchange.target = path;
     auto question = path.find('?');
@@ -75,18 +75,18 @@ class Api : public ServiceFixture {
     return json::parse(minted.body)["token"].get<std::string>();
   }
 
-  server::HttpReply as(const std::string& token, const std::string& method, const std::string& path,
-                       const std::string& body = "") {
+  gateway::HttpReply as(const std::string& token, const std::string& method,
+                        const std::string& path, const std::string& body = "") {
     return call(method, path, body, {{"Authorization", "Bearer " + token}});
   }
 
-  static std::string error_code(const server::HttpReply& reply) {
+  static std::string error_code(const gateway::HttpReply& reply) {
     return json::parse(reply.body)["error"]["code"].get<std::string>();
   }
 
-  server::TelemetryBoard telemetry_;  // before api_, which keeps a pointer to it
-  server::Api api_;
-  server::ProxyDecision proxied_;  // what the last proxied call() would have been sent to
+  services::TelemetryBoard telemetry_;  // before api_, which keeps a pointer to it
+  api::Api api_;
+  gateway::ProxyDecision proxied_;  // what the last proxied call() would have been sent to
 };
 
 TEST_F(Api, HealthNeedsNoLogin) {
@@ -641,8 +641,7 @@ TEST_F(Api, NodeSelectorsAreValidatedAndMustMatchSomeNode) {
 }
 
 TEST(SessionRequest, DefaultsAndConversions) {
-  auto request =
-      server::parse_session_request(json::parse(R"({"memory_gb": 0.5, "max_hours": 2})"));
+  auto request = api::parse_session_request(json::parse(R"({"memory_gb": 0.5, "max_hours": 2})"));
   ASSERT_TRUE(request.ok());
   EXPECT_EQ(request->gpus, 1);
   EXPECT_EQ(request->memory_mb, 512);
@@ -653,24 +652,24 @@ TEST(SessionRequest, DefaultsAndConversions) {
 }  // namespace
 }  // namespace gpupool::testing
 
-#include "server/proxy_route.hpp"
+#include "gateway/proxy_route.hpp"
 
 namespace gpupool::testing {
 namespace {
 
 TEST(SessionPath, AcceptsPlainPathsAndRefusesAnythingADecoderCouldReadOtherwise) {
   for (const char* good : {"/s/abc123/", "/s/abc123/files/a%20b.txt", "/s/abc123/api/kernels"}) {
-    auto parsed = server::parse_session_path(good);
+    auto parsed = gateway::parse_session_path(good);
     ASSERT_TRUE(parsed.ok()) << good;
     EXPECT_EQ(parsed->session_id, "abc123");
     EXPECT_FALSE(parsed->bare);
   }
-  EXPECT_TRUE(server::parse_session_path("/s/abc123")->bare);
+  EXPECT_TRUE(gateway::parse_session_path("/s/abc123")->bare);
   for (const char* bad : {"/s/abc/../other/", "/s/abc/..", "/s/abc/./x", "/s/abc/%2e%2e/x",
                           "/s/abc/%2E./x", "/s/abc%2Fother/", "/s/abc/%252e%252e/", "/s//abc/",
                           "/s/abc//x", "/s/ABC/", "/s/abc\\x", "/s/abc/%5c..", "/s/abc/%00", "/s/",
                           "/s", "/sx/abc/", "/s/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa/"}) {
-    EXPECT_FALSE(server::parse_session_path(bad).ok()) << bad;
+    EXPECT_FALSE(gateway::parse_session_path(bad).ok()) << bad;
   }
 }
 
@@ -702,7 +701,7 @@ TEST_F(Proxy, OwnerAndAdminsPassEveryoneElseGets404) {
   ASSERT_EQ(proxied_.set_headers.size(), 1u);
   EXPECT_EQ(proxied_.set_headers[0].second, "token " + session.jupyter_token);
   EXPECT_EQ(proxied_.strip_cookies,
-            (std::vector<std::string>{server::kSessionCookie, server::kPassCookie}));
+            (std::vector<std::string>{gateway::kSessionCookie, services::kPassCookie}));
 }
 
 TEST_F(Proxy, CookieLoginsNeedOurOriginForWritesAndWebSockets) {
@@ -831,8 +830,8 @@ TEST_F(Api, TheLiveViewSendsTheCallersSessionsAndThePoolAsTheyChangeAndEndsAtLog
 
 TEST_F(Api, OneUserHoldsAtMostSixteenLiveViews) {
   auto token = token_for("alice");
-  std::vector<server::HttpReply> open;
-  for (int i = 0; i < server::kMaxEventStreamsPerUser; ++i) {
+  std::vector<gateway::HttpReply> open;
+  for (int i = 0; i < api::kMaxEventStreamsPerUser; ++i) {
     open.push_back(as(token, "GET", "/api/v1/events"));
     ASSERT_EQ(open.back().status, 200);
   }
@@ -856,20 +855,20 @@ class IsolatedProxy : public Proxy {
                    "sessions.example"},
                   *auth_, *sessions_, *store_, clock_) {}
 
-  server::HttpReply at(const std::string& host, const std::string& method, const std::string& path,
-                       std::vector<std::pair<std::string, std::string>> headers = {}) {
+  gateway::HttpReply at(const std::string& host, const std::string& method, const std::string& path,
+                        std::vector<std::pair<std::string, std::string>> headers = {}) {
     headers.emplace_back("Host", host);
     return call(method, path, "", std::move(headers), &isolated_);
   }
 
-  static std::string header(const server::HttpReply& reply, const std::string& name) {
+  static std::string header(const gateway::HttpReply& reply, const std::string& name) {
     for (const auto& [key, value] : reply.headers) {
       if (key == name) return value;
     }
     return {};
   }
 
-  server::Api isolated_;
+  api::Api isolated_;
 };
 
 TEST_F(IsolatedProxy, BrowsersGoToTheSessionsOwnAddressWithATicketAndGetAPassThere) {
@@ -957,18 +956,19 @@ TEST_F(IsolatedProxy, APassOpensOnlyItsOwnSessionAndApiTokensWorkEverywhere) {
 }
 
 TEST(SessionAddresses, KeepTheGatewaysSchemeAndPortAndAreReadBackStrictly) {
-  EXPECT_EQ(server::session_origin("https://gpus.example:8443", "s.example", "abc"),
+  EXPECT_EQ(gateway::session_origin("https://gpus.example:8443", "s.example", "abc"),
             "https://abc.s.example:8443");
-  EXPECT_EQ(server::session_origin("http://127.0.0.1", "localhost", "abc"), "http://abc.localhost");
-  EXPECT_EQ(server::session_origin("http://[::1]:80", "localhost", "abc"),
+  EXPECT_EQ(gateway::session_origin("http://127.0.0.1", "localhost", "abc"),
+            "http://abc.localhost");
+  EXPECT_EQ(gateway::session_origin("http://[::1]:80", "localhost", "abc"),
             "http://abc.localhost:80");
-  EXPECT_EQ(server::session_in_host("abc.s.example:8443", "s.example"), "abc");
-  EXPECT_EQ(server::session_in_host("abc.s.example", "s.example"), "abc");
-  EXPECT_EQ(server::session_in_host("s.example", "s.example"), std::nullopt);
-  EXPECT_EQ(server::session_in_host("abcs.example", "s.example"), std::nullopt);
-  EXPECT_EQ(server::session_in_host("gpus.example", "s.example"), std::nullopt);
-  EXPECT_EQ(server::session_in_host("abc.s.example", ""), std::nullopt);
-  EXPECT_EQ(server::session_in_host("a.b.s.example", "s.example"), "a.b") << "never a session id";
+  EXPECT_EQ(gateway::session_in_host("abc.s.example:8443", "s.example"), "abc");
+  EXPECT_EQ(gateway::session_in_host("abc.s.example", "s.example"), "abc");
+  EXPECT_EQ(gateway::session_in_host("s.example", "s.example"), std::nullopt);
+  EXPECT_EQ(gateway::session_in_host("abcs.example", "s.example"), std::nullopt);
+  EXPECT_EQ(gateway::session_in_host("gpus.example", "s.example"), std::nullopt);
+  EXPECT_EQ(gateway::session_in_host("abc.s.example", ""), std::nullopt);
+  EXPECT_EQ(gateway::session_in_host("a.b.s.example", "s.example"), "a.b") << "never a session id";
 }
 
 }  // namespace

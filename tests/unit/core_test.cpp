@@ -3,8 +3,8 @@
 #include <string>
 
 #include "core/clock.hpp"
-#include "core/http_client.hpp"
 #include "core/json_input.hpp"
+#include "net/http_client.hpp"
 
 namespace gpupool {
 namespace {
@@ -65,17 +65,17 @@ TEST(JsonInput, LimitsStringLengthAndArrayItems) {
 }
 
 TEST(HttpEndpoint, ParsesUnixAndTcpAddresses) {
-  auto unix_endpoint = parse_http_endpoint("unix:///var/run/docker.sock");
+  auto unix_endpoint = net::parse_http_endpoint("unix:///var/run/docker.sock");
   ASSERT_TRUE(unix_endpoint.ok());
   EXPECT_TRUE(unix_endpoint->is_unix);
   EXPECT_EQ(unix_endpoint->socket_path, "/var/run/docker.sock");
-  auto tcp = parse_http_endpoint("http://gpu-head:8080/");
+  auto tcp = net::parse_http_endpoint("http://gpu-head:8080/");
   ASSERT_TRUE(tcp.ok());
   EXPECT_EQ(tcp->host, "gpu-head");
   EXPECT_EQ(tcp->port, 8080);
-  EXPECT_FALSE(parse_http_endpoint("http://host:99999").ok());
-  EXPECT_FALSE(parse_http_endpoint("http://host:80x").ok());
-  EXPECT_FALSE(parse_http_endpoint("unix://").ok());
+  EXPECT_FALSE(net::parse_http_endpoint("http://host:99999").ok());
+  EXPECT_FALSE(net::parse_http_endpoint("http://host:80x").ok());
+  EXPECT_FALSE(net::parse_http_endpoint("unix://").ok());
 }
 
 TEST(Clock, FormatsRfc3339InUtcWithMilliseconds) {
@@ -86,10 +86,10 @@ TEST(Clock, FormatsRfc3339InUtcWithMilliseconds) {
 }  // namespace
 }  // namespace gpupool
 
+#include "api/api.hpp"
 #include "core/random.hpp"
+#include "gateway/replies.hpp"
 #include "model/session.hpp"
-#include "server/api.hpp"
-#include "server/replies.hpp"
 
 namespace gpupool {
 namespace {
@@ -119,28 +119,28 @@ TEST(SessionStates, RoundTripThroughTheirNames) {
 }
 
 TEST(Cookies, FindsTheNamedCookieOnly) {
-  EXPECT_EQ(server::cookie_value("a=1; gpupool_session=xyz; b=2", "gpupool_session"), "xyz");
-  EXPECT_EQ(server::cookie_value("gpupool_session_other=1", "gpupool_session"), "");
-  EXPECT_EQ(server::cookie_value("", "gpupool_session"), "");
-  EXPECT_EQ(server::cookie_value("x_gpupool_session=1;gpupool_session=2", "gpupool_session"), "2");
-  EXPECT_EQ(server::cookie_value("gpupool_session; a=1", "gpupool_session"), "");
+  EXPECT_EQ(gateway::cookie_value("a=1; gpupool_session=xyz; b=2", "gpupool_session"), "xyz");
+  EXPECT_EQ(gateway::cookie_value("gpupool_session_other=1", "gpupool_session"), "");
+  EXPECT_EQ(gateway::cookie_value("", "gpupool_session"), "");
+  EXPECT_EQ(gateway::cookie_value("x_gpupool_session=1;gpupool_session=2", "gpupool_session"), "2");
+  EXPECT_EQ(gateway::cookie_value("gpupool_session; a=1", "gpupool_session"), "");
 }
 
 TEST(ErrorPages, EscapeWhatTheyEcho) {
-  EXPECT_EQ(server::html_escape(R"(<a href="x" title='y'>&</a>)"),
+  EXPECT_EQ(gateway::html_escape(R"(<a href="x" title='y'>&</a>)"),
             "&lt;a href=&quot;x&quot; title=&#39;y&#39;&gt;&amp;&lt;/a&gt;");
-  auto page = server::bad_gateway_page("connect: <script>alert(1)</script>");
+  auto page = gateway::bad_gateway_page("connect: <script>alert(1)</script>");
   EXPECT_EQ(page.status, 502);
   EXPECT_EQ(page.body.find("<script>"), std::string::npos);
   EXPECT_NE(page.body.find("&lt;script&gt;"), std::string::npos);
 }
 
 TEST(Cookies, DropsOnlyTheNamedCookies) {
-  EXPECT_EQ(server::without_cookies("a=1; gpupool_session=xyz;b=2", {"gpupool_session"}),
+  EXPECT_EQ(gateway::without_cookies("a=1; gpupool_session=xyz;b=2", {"gpupool_session"}),
             "a=1; b=2");
-  EXPECT_EQ(server::without_cookies("gpupool_session=xyz", {"gpupool_session"}), "");
-  EXPECT_EQ(server::without_cookies(" ; a=1;; _xsrf=2 ", {"b"}), "a=1; _xsrf=2 ");
-  EXPECT_EQ(server::without_cookies("x=1; y=2", {"x", "y"}), "");
+  EXPECT_EQ(gateway::without_cookies("gpupool_session=xyz", {"gpupool_session"}), "");
+  EXPECT_EQ(gateway::without_cookies(" ; a=1;; _xsrf=2 ", {"b"}), "a=1; _xsrf=2 ");
+  EXPECT_EQ(gateway::without_cookies("x=1; y=2", {"x", "y"}), "");
 }
 
 }  // namespace

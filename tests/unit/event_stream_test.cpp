@@ -1,13 +1,13 @@
 #include <gtest/gtest.h>
 
-#include "server/event_stream.hpp"
+#include "gateway/event_stream.hpp"
 
 namespace gpupool::testing {
 namespace {
 
-using server::EventSources;
-using server::EventStream;
-using server::NamedDocuments;
+using gateway::EventSources;
+using gateway::EventStream;
+using gateway::NamedDocuments;
 
 // An EventStream over plain variables the test changes between calls.
 struct World {
@@ -58,7 +58,7 @@ TEST(EventStream, KeepsTheConnectionAliveEveryFifteenSeconds) {
   World world;
   auto stream = world.stream();
   ASSERT_TRUE(stream.next());
-  world.now += server::kEventKeepAliveMillis - 1;
+  world.now += gateway::kEventKeepAliveMillis - 1;
   EXPECT_EQ(stream.next(), "");
   world.now += 1;
   EXPECT_EQ(stream.next(), ": keep-alive\n\n");

@@ -1,8 +1,8 @@
 #include <gtest/gtest.h>
 
-#include "server/metrics.hpp"
+#include "api/metrics.hpp"
 
-namespace gpupool::server {
+namespace gpupool::api {
 namespace {
 
 using nlohmann::json;
@@ -53,4 +53,4 @@ TEST(Metrics, GpusReportTheirReadingsInBaseUnitsAndLeaveOutWhatTheyCannotRead) {
 }
 
 }  // namespace
-}  // namespace gpupool::server
+}  // namespace gpupool::api

@@ -6,12 +6,12 @@
 
 #include <memory>
 
+#include "api/api.hpp"
 #include "auth/password.hpp"
 #include "core/random.hpp"
 #include "scheduler/schedule.hpp"
-#include "server/api.hpp"
-#include "server/auth_service.hpp"
-#include "server/session_service.hpp"
+#include "services/auth_service.hpp"
+#include "services/session_service.hpp"
 #include "store/sqlite/sqlite_store.hpp"
 
 namespace gpupool::testing {
@@ -23,8 +23,8 @@ class ServiceFixture : public ::testing::Test {
     auto opened = SqliteStore::open(":memory:");
     EXPECT_TRUE(opened.ok());
     store_ = std::move(*opened);
-    auth_ = std::make_unique<server::AuthService>(*store_, clock_);
-    sessions_ = std::make_unique<server::SessionService>(*store_, clock_);
+    auth_ = std::make_unique<services::AuthService>(*store_, clock_);
+    sessions_ = std::make_unique<services::SessionService>(*store_, clock_);
     EXPECT_TRUE(store_
                     ->upsert_image({"pytorch1.13-cpu-debian12-runtime", "gpupool/session:test",
                                     "pytorch", "1.13", "", "", "runtime", true, "available"})
@@ -80,8 +80,8 @@ class ServiceFixture : public ::testing::Test {
 
   ManualClock clock_;
   std::unique_ptr<SqliteStore> store_;
-  std::unique_ptr<server::AuthService> auth_;
-  std::unique_ptr<server::SessionService> sessions_;
+  std::unique_ptr<services::AuthService> auth_;
+  std::unique_ptr<services::SessionService> sessions_;
   User alice_;
   User bob_;
   User admin_;

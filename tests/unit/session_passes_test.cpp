@@ -2,7 +2,7 @@
 
 #include "core/clock.hpp"
 #include "core/random.hpp"
-#include "server/session_passes.hpp"
+#include "services/session_passes.hpp"
 
 namespace gpupool::testing {
 namespace {
@@ -10,13 +10,13 @@ namespace {
 TEST(SessionPasses, ATicketWorksOnceForItsSessionWithinAMinute) {
   init_crypto();
   ManualClock clock(1'800'000'000'000);
-  server::SessionPasses passes(clock);
+  services::SessionPasses passes(clock);
   auto ticket = passes.issue_ticket("login-digest", "s1");
   EXPECT_FALSE(passes.redeem(ticket, "s2")) << "another session";
   EXPECT_FALSE(passes.redeem(ticket, "s1")) << "a ticket tried once is spent";
 
   auto late = passes.issue_ticket("login-digest", "s1");
-  clock.advance(server::kTicketLifetimeMillis);
+  clock.advance(services::kTicketLifetimeMillis);
   EXPECT_FALSE(passes.redeem(late, "s1")) << "too old";
 
   auto fresh = passes.issue_ticket("login-digest", "s1");

@@ -1,14 +1,14 @@
 #include <gtest/gtest.h>
 
-#include "server/session_routes.hpp"
 #include "service_fixture.hpp"
+#include "services/session_routes.hpp"
 
 namespace gpupool::testing {
 namespace {
 
 class SessionRoutes : public ServiceFixture {
  protected:
-  server::SessionRoutes routes_{*store_};
+  services::SessionRoutes routes_{*store_};
 };
 
 TEST_F(SessionRoutes, UnknownIdsHaveNoneUntilTheSessionExists) {

@@ -1,8 +1,8 @@
 #include <gtest/gtest.h>
 
-#include "server/telemetry_board.hpp"
+#include "services/telemetry_board.hpp"
 
-namespace gpupool::server {
+namespace gpupool::services {
 namespace {
 
 TEST(TelemetryBoard, KeepsOnlyEachNodesLatestReadingsAndMovesItsVersion) {
@@ -29,4 +29,4 @@ TEST(TelemetryBoard, AnEmptyReportClearsTheNodesFigures) {
 }
 
 }  // namespace
-}  // namespace gpupool::server
+}  // namespace gpupool::services

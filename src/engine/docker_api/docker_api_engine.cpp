@@ -9,10 +9,10 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
-#include "core/http_client.hpp"
 #include "engine/container_engine.hpp"
 #include "engine/docker_api/create_body.hpp"
 #include "engine/docker_api/tar.hpp"
+#include "net/http_client.hpp"
 
 namespace gpupool {
 
@@ -37,7 +37,7 @@ std::string url_encode(std::string_view text) {
 
 class DockerApiEngine final : public ContainerEngine {
  public:
-  explicit DockerApiEngine(HttpEndpoint endpoint) : endpoint_(std::move(endpoint)) {}
+  explicit DockerApiEngine(net::HttpEndpoint endpoint) : endpoint_(std::move(endpoint)) {}
 
   Result<std::string> version() override {
     auto response = call("GET", "/version", "", 5s);
@@ -161,13 +161,13 @@ class DockerApiEngine final : public ContainerEngine {
   }
 
  private:
-  Result<HttpResponse> call(const std::string& method, const std::string& path, std::string body,
-                            std::chrono::milliseconds timeout) {
-    HttpRequest request{method, std::string(kApiPrefix) + path, std::move(body), {}};
-    return http_call(endpoint_, request, timeout);
+  Result<net::HttpResponse> call(const std::string& method, const std::string& path,
+                                 std::string body, std::chrono::milliseconds timeout) {
+    net::HttpRequest request{method, std::string(kApiPrefix) + path, std::move(body), {}};
+    return net::http_call(endpoint_, request, timeout);
   }
 
-  static Error engine_error(std::string_view what, const HttpResponse& response) {
+  static Error engine_error(std::string_view what, const net::HttpResponse& response) {
     auto body = json::parse(response.body, nullptr, false);
     std::string message = body.is_object() ? body.value("message", response.body) : response.body;
     return make_error(
@@ -175,7 +175,7 @@ class DockerApiEngine final : public ContainerEngine {
         fmt::format("engine {} failed ({}): {}", what, response.status, message.substr(0, 500)));
   }
 
-  const HttpEndpoint endpoint_;
+  const net::HttpEndpoint endpoint_;
 };
 
 bool is_socket(const std::string& path) {
@@ -186,7 +186,7 @@ bool is_socket(const std::string& path) {
 }  // namespace
 
 Result<std::unique_ptr<ContainerEngine>> make_docker_api_engine(const std::string& address) {
-  auto endpoint = parse_http_endpoint(address);
+  auto endpoint = net::parse_http_endpoint(address);
   if (!endpoint) return endpoint.error();
   if (!endpoint->is_unix) {
     return make_error(ErrorCode::invalid_argument,

@@ -1,0 +1,75 @@
+// GET /api/v1/events: the portal's live view (see event_stream.hpp).
+#include <fmt/format.h>
+
+#include "api/api.hpp"
+#include "gateway/event_stream.hpp"
+#include "gateway/replies.hpp"
+
+namespace gpupool::api {
+
+bool OpenStreamCount::try_open(std::int64_t user_id) {
+  std::lock_guard lock(mutex_);
+  auto& open = open_[user_id];
+  if (open >= kMaxEventStreamsPerUser) return false;
+  ++open;
+  return true;
+}
+
+void OpenStreamCount::release(std::int64_t user_id) {
+  std::lock_guard lock(mutex_);
+  if (--open_[user_id] <= 0) open_.erase(user_id);
+}
+
+HttpReply Api::events(const Principal& principal) {
+  if (!open_streams_->try_open(principal.user.id)) {
+    return error_reply(
+        ErrorCode::rate_limited,
+        fmt::format("at most {} live views at once; close a tab or two", kMaxEventStreamsPerUser));
+  }
+  gateway::EventSources sources;
+  // Admins also get the nodes with their GPUs' readings, which move without the store.
+  bool admin = principal.user.admin;
+  const TelemetryBoard* telemetry = admin ? settings_.telemetry : nullptr;
+  sources.change_count = [this, telemetry] {
+    return store_.change_count() + (telemetry != nullptr ? telemetry->version() : 0);
+  };
+  sources.documents = [this, user = principal.user]() -> Result<gateway::NamedDocuments> {
+    auto sessions = sessions_.list_sessions(user, false);
+    if (!sessions) return sessions.error();
+    auto pool = sessions_.pool();
+    if (!pool) return pool.error();
+    // Every heartbeat moves a node's last_seen; the page does not show it, and sending the
+    // pool for it would redraw the page every few seconds for nothing.
+    auto pool_document = pool_view(*pool);
+    for (auto& node : pool_document["nodes"]) node.erase("last_seen");
+    gateway::NamedDocuments documents{{"sessions", sessions_document(*sessions).dump()},
+                                      {"pool", pool_document.dump()}};
+    if (user.admin) {
+      auto nodes = nodes_document();
+      if (!nodes) return nodes.error();
+      for (auto& node : (*nodes)["nodes"]) {
+        node.erase("last_seen");
+        node.erase("telemetry_at");
+      }
+      documents.emplace_back("nodes", nodes->dump());
+    }
+    return documents;
+  };
+  sources.still_allowed = [this, principal] { return auth_.recheck(principal).ok(); };
+  sources.now = [this] { return clock_.now(); };
+  auto stream = std::make_shared<gateway::EventStream>(std::move(sources));
+  // Logout ends the stream like the login's WebSockets.
+  TunnelRegistry* tunnels = settings_.tunnels;
+  if (tunnels != nullptr) tunnels->add(principal.credential_digest, stream);
+  stream->on_release([open = open_streams_, user = principal.user.id, tunnels,
+                      digest = principal.credential_digest, raw = stream.get()] {
+    if (tunnels != nullptr) tunnels->remove(digest, raw);
+    open->release(user);
+  });
+  HttpReply reply;
+  reply.content_type = "text/event-stream";
+  reply.stream = std::move(stream);
+  return reply;
+}
+
+}  // namespace gpupool::api

@@ -1,0 +1,39 @@
+// The names the API layer uses unqualified: the gateway's HTTP types, which handlers take and
+// return, and the services they call. Listed once here so that each file reads plainly and
+// a reader sees at a glance what the API depends on.
+#pragma once
+
+#include "gateway/cookies.hpp"
+#include "gateway/http_proxy.hpp"
+#include "gateway/http_server.hpp"
+#include "gateway/replies.hpp"
+#include "services/auth_service.hpp"
+#include "services/session_passes.hpp"
+#include "services/session_routes.hpp"
+#include "services/session_service.hpp"
+#include "services/telemetry_board.hpp"
+
+namespace gpupool::api {
+
+using gateway::cookie_value;
+using gateway::error_reply;
+using gateway::html_escape;
+using gateway::HttpExchange;
+using gateway::HttpReply;
+using gateway::json_reply;
+using gateway::kSessionCookie;
+using gateway::ProxyDecision;
+using gateway::TunnelRegistry;
+
+using services::AuthService;
+using services::kPassCookie;
+using services::kTicketParameter;
+using services::NodeReadings;
+using services::PoolSummary;
+using services::Principal;
+using services::SessionPasses;
+using services::SessionRoutes;
+using services::SessionService;
+using services::TelemetryBoard;
+
+}  // namespace gpupool::api

@@ -1,0 +1,97 @@
+#include "api/metrics.hpp"
+
+#include <fmt/format.h>
+
+#include <vector>
+
+namespace gpupool::api {
+
+using nlohmann::json;
+
+std::string prometheus_label(std::string_view value) {
+  std::string out;
+  for (char c : value) {
+    if (c == '\\')
+      out += "\\\\";
+    else if (c == '"')
+      out += "\\\"";
+    else if (c == '\n')
+      out += "\\n";
+    else
+      out += c;
+  }
+  return out;
+}
+
+namespace {
+
+struct GpuMetric {
+  const char* name;
+  const char* help;
+  const char* field;  // in the nodes document's GPU view
+  double scale;       // to the metric's unit
+};
+
+// Base units, as Prometheus asks: ratios, bytes, watts.
+const std::vector<GpuMetric> kGpuMetrics = {
+    {"gpupool_gpu_utilization_ratio", "Share of the last sample period a kernel ran.",
+     "utilization_percent", 0.01},
+    {"gpupool_gpu_memory_used_bytes", "Device memory in use by all processes.", "memory_used_gb",
+     1024.0 * 1024 * 1024},
+    {"gpupool_gpu_temperature_celsius", "GPU die temperature.", "temperature_c", 1},
+    {"gpupool_gpu_power_watts", "Board power draw.", "power_w", 1},
+    {"gpupool_gpu_power_limit_watts", "The power limit the driver enforces.", "power_limit_w", 1},
+};
+
+void header(std::string& out, const char* name, const char* help) {
+  out += fmt::format("# HELP {} {}\n# TYPE {} gauge\n", name, help, name);
+}
+
+std::string gpu_labels(const json& node, const json& gpu) {
+  return fmt::format("node=\"{}\",gpu=\"{}\",uuid=\"{}\",model=\"{}\",simulated=\"{}\"",
+                     prometheus_label(node["name"].get<std::string>()), gpu["index"].get<int>(),
+                     prometheus_label(gpu["uuid"].get<std::string>()),
+                     prometheus_label(gpu["model"].get<std::string>()),
+                     gpu["simulated"].get<bool>() ? "true" : "false");
+}
+
+}  // namespace
+
+std::string prometheus_exposition(const json& nodes_document,
+                                  const std::map<std::string, int>& sessions_by_state,
+                                  int queue_length) {
+  const json& nodes = nodes_document["nodes"];
+  std::string out;
+  header(out, "gpupool_node_up", "1 while the node's agent syncs, else 0.");
+  for (const auto& node : nodes) {
+    out += fmt::format("gpupool_node_up{{node=\"{}\"}} {}\n",
+                       prometheus_label(node["name"].get<std::string>()),
+                       node["state"] == "up" ? 1 : 0);
+  }
+  header(out, "gpupool_gpu_allocated", "1 while a session holds the GPU (whole or a share).");
+  for (const auto& node : nodes) {
+    for (const auto& gpu : node["gpus"])
+      out += fmt::format("gpupool_gpu_allocated{{{}}} {}\n", gpu_labels(node, gpu),
+                         gpu["sessions"].empty() ? 0 : 1);
+  }
+  // A figure the GPU cannot give is left out rather than reported as 0.
+  for (const auto& metric : kGpuMetrics) {
+    header(out, metric.name, metric.help);
+    for (const auto& node : nodes) {
+      for (const auto& gpu : node["gpus"]) {
+        const json& value = gpu[metric.field];
+        if (value.is_null()) continue;
+        out += fmt::format("{}{{{}}} {}\n", metric.name, gpu_labels(node, gpu),
+                           value.get<double>() * metric.scale);
+      }
+    }
+  }
+  header(out, "gpupool_sessions", "Sessions not yet ended, by state.");
+  for (const auto& [state, count] : sessions_by_state)
+    out += fmt::format("gpupool_sessions{{state=\"{}\"}} {}\n", state, count);
+  header(out, "gpupool_queue_length", "Requests waiting for GPUs.");
+  out += fmt::format("gpupool_queue_length {}\n", queue_length);
+  return out;
+}
+
+}  // namespace gpupool::api

@@ -1,0 +1,55 @@
+// GET /api/v1/nodes (admins): the nodes as in the pool, each with its GPUs — who holds each
+// one and what it is doing (utilisation, memory, temperature, power) by its latest reading —
+// and GET /metrics (admins), the same for Prometheus.
+#include "api/api.hpp"
+#include "api/metrics.hpp"
+#include "gateway/replies.hpp"
+
+namespace gpupool::api {
+
+using nlohmann::json;
+
+Result<json> Api::nodes_document() {
+  auto active = store_.list_sessions({std::nullopt, std::nullopt, true});
+  if (!active) return active.error();
+  return nodes_document(*active);
+}
+
+Result<json> Api::nodes_document(const std::vector<Session>& active) {
+  auto pool = sessions_.pool();
+  if (!pool) return pool.error();
+  std::map<std::string, NodeReadings> readings;
+  if (settings_.telemetry != nullptr) readings = settings_.telemetry->snapshot();
+  json nodes = pool_view(*pool)["nodes"];
+  for (std::size_t i = 0; i < pool->nodes.size(); ++i) {
+    const Node& node = pool->nodes[i];
+    auto found = readings.find(node.name);
+    // A silent node's last readings describe the past: its GPUs show no figures.
+    const NodeReadings* current =
+        found != readings.end() && pool->node_live[i] ? &found->second : nullptr;
+    nodes[i]["gpus"] = node_gpus_view(node, active, current);
+    nodes[i]["telemetry_at"] =
+        found != readings.end() ? json(format_rfc3339(found->second.read_at)) : json(nullptr);
+  }
+  return json{{"nodes", nodes}};
+}
+
+HttpReply Api::metrics() {
+  auto active = store_.list_sessions({std::nullopt, std::nullopt, true});
+  if (!active) return error_reply(active.error());
+  auto nodes = nodes_document(*active);
+  if (!nodes) return error_reply(nodes.error());
+  std::map<std::string, int> by_state;
+  for (auto state : {SessionState::queued, SessionState::scheduled, SessionState::starting,
+                     SessionState::running, SessionState::stopping}) {
+    by_state[std::string(to_string(state))] = 0;
+  }
+  for (const auto& session : *active) ++by_state[std::string(to_string(session.state))];
+  return {200,
+          "text/plain; version=0.0.4; charset=utf-8",
+          prometheus_exposition(*nodes, by_state, by_state["queued"]),
+          {},
+          nullptr};
+}
+
+}  // namespace gpupool::api

@@ -1,0 +1,205 @@
+#include "api/views.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cmath>
+
+#include "auth/ssh_key.hpp"
+#include "core/json_input.hpp"
+#include "metering/meter.hpp"
+
+namespace gpupool::api {
+
+using nlohmann::json;
+
+namespace {
+
+json optional_time(UnixMillis time) {
+  return time == 0 ? json(nullptr) : json(format_rfc3339(time));
+}
+
+}  // namespace
+
+double credits(std::int64_t micros) {
+  return static_cast<double>(micros) / kMicrosPerCredit;
+}
+
+namespace {
+
+// Whole watts and tenths of a GB: finer digits only make the live view resend.
+std::optional<double> rounded(std::optional<double> value, double step) {
+  if (!value) return std::nullopt;
+  return std::round(*value / step) * step;
+}
+
+}  // namespace
+
+json session_view(const Session& session, const ViewContext& context, UnixMillis now) {
+  bool reachable = session.state == SessionState::running;
+  json view = {
+      {"id", session.id},
+      {"user", session.username},
+      {"state", to_string(session.state)},
+      {"reason", session.reason},
+      {"end_reason",
+       session.end_reason == EndReason::none ? json(nullptr) : json(to_string(session.end_reason))},
+      {"image", session.request.image_tag},
+      {"node", session.node.empty() ? json(nullptr) : json(session.node)},
+      {"gpus",
+       {{"count", session.request.gpus},
+        {"model",
+         session.request.gpu_model.empty() ? json(nullptr) : json(session.request.gpu_model)},
+        {"memory_gb", session.request.gpu_memory_mb > 0
+                          ? json(static_cast<double>(session.request.gpu_memory_mb) / 1024.0)
+                          : json(nullptr)},
+        {"shared", session.request.gpu_memory_mb > 0},
+        {"indices", session.gpu_indices},
+        {"uuids", session.gpu_uuids},
+        {"simulated", context.simulated}}},
+      {"cpus", session.request.cpus},
+      {"memory_gb", static_cast<double>(session.request.memory_mb) / 1024.0},
+      {"max_hours", session.request.max_hours ? json(*session.request.max_hours) : json(nullptr)},
+      {"created_at", format_rfc3339(session.created_at)},
+      {"started_at", optional_time(session.started_at)},
+      {"ended_at", optional_time(session.ended_at)},
+      {"jupyter", nullptr},
+      {"ssh", nullptr},
+  };
+  view["cost"] = nullptr;  // until placed: no GPU model, no rate
+  if (!session.billed_gpu_model.empty()) {
+    view["cost"] = {{"gpu_model", session.billed_gpu_model},
+                    {"gpus", session.billed_gpus},
+                    {"hourly_rate", credits(session.rate_micros_per_hour)},
+                    {"billed_seconds", metering::billed_seconds(session, now)},
+                    {"so_far", credits(metering::cost_micros(session, now))}};
+  }
+  view["preemptible"] = session.request.preemptible;
+  view["node_selector"] = session.request.node_selector;
+  view["ends_at"] = nullptr;
+  view["warning"] = nullptr;
+  if (session.request.max_hours && session.started_at > 0 &&
+      session.state == SessionState::running) {
+    auto ends_at =
+        session.started_at + static_cast<UnixMillis>(*session.request.max_hours * 3600 * 1000);
+    view["ends_at"] = format_rfc3339(ends_at);
+    if (ends_at - now <= kTimeLimitWarningMillis) {
+      view["warning"] = fmt::format("this session reaches its time limit in {} min; save your work",
+                                    std::max<UnixMillis>(0, (ends_at - now + 59'999) / 60'000));
+    }
+  }
+  if (session.preempt_at != 0 && holds_resources(session.state) &&
+      session.state != SessionState::stopping) {
+    view["warning"] = fmt::format(
+        "this preemptible session will be stopped at {} to make room for another; save your work",
+        format_rfc3339(session.preempt_at));
+  }
+  if (reachable) {
+    // Through the gateway, which signs the user in to Jupyter: no token in the link.
+    std::string base = fmt::format("{}/s/{}/", context.gateway_url, session.id);
+    view["jupyter"] = {{"url", base}};
+    nlohmann::json host_key = nullptr;
+    if (!session.ssh_host_key.empty()) {
+      host_key = {{"key", session.ssh_host_key},
+                  {"fingerprint", auth::ssh_key_fingerprint(session.ssh_host_key)},
+                  {"known_hosts", fmt::format("[{}]:{} {}", context.public_host, session.ssh_port,
+                                              session.ssh_host_key)}};
+    }
+    view["ssh"] = {{"host_key", host_key},
+                   {"host", context.public_host},
+                   {"port", session.ssh_port},
+                   {"user", session.username},
+                   {"command", fmt::format("ssh -p {} {}@{}", session.ssh_port, session.username,
+                                           context.public_host)}};
+  }
+  return view;
+}
+
+json user_view(const User& user) {
+  return {{"id", user.id},
+          {"username", user.username},
+          {"admin", user.admin},
+          {"uid", user.uid},
+          {"created_at", format_rfc3339(user.created_at)}};
+}
+
+json image_view(const Image& image) {
+  return {{"tag", image.tag},
+          {"framework", image.framework},
+          {"framework_version", image.framework_version},
+          {"cuda", image.cuda.empty() ? json(nullptr) : json(image.cuda)},
+          {"cudnn", image.cudnn.empty() ? json(nullptr) : json(image.cudnn)},
+          {"flavor", image.flavor},
+          {"default", image.is_default},
+          {"status", image.status}};
+}
+
+json pool_view(const PoolSummary& pool) {
+  json nodes = json::array();
+  for (std::size_t i = 0; i < pool.nodes.size(); ++i) {
+    const Node& node = pool.nodes[i];
+    nodes.push_back(
+        {{"name", node.name},
+         {"state", pool.node_live[i] ? "up" : "down"},
+         {"simulated", node.simulated},
+         {"gpus_total", node.gpus.size()},
+         {"gpus_free", pool.node_free_gpus[i]},
+         {"cpus", node.cpus},
+         {"memory_gb", node.memory_mb / 1024},
+         {"driver_cuda", node.driver_cuda.empty() ? json(nullptr) : json(node.driver_cuda)},
+         {"drained", node.drained},
+         {"labels", node.labels},
+         {"last_seen", format_rfc3339(node.last_seen)}});
+  }
+  json models = json::array();
+  for (const auto& model : pool.models) {
+    models.push_back({{"model", model.model},
+                      {"memory_gb", model.memory_mb / 1024},
+                      {"total", model.total},
+                      {"free", model.free},
+                      {"shared", model.shared},
+                      {"free_memory_gb", static_cast<double>(model.free_memory_mb) / 1024.0}});
+  }
+  return {{"nodes", nodes},
+          {"gpu_models", models},
+          {"queue_length", pool.queue_length},
+          {"simulated", pool.simulated}};
+}
+
+json node_gpus_view(const Node& node, const std::vector<Session>& active,
+                    const NodeReadings* readings) {
+  std::map<int, const GpuReading*> reading_of;
+  if (readings != nullptr) {
+    for (const auto& reading : readings->gpus) reading_of[reading.index] = &reading;
+  }
+  json gpus = json::array();
+  for (const auto& gpu : node.gpus) {
+    json holders = json::array();
+    for (const auto& session : active) {
+      bool here = session.node == node.name && holds_resources(session.state) &&
+                  std::find(session.gpu_indices.begin(), session.gpu_indices.end(), gpu.index) !=
+                      session.gpu_indices.end();
+      if (here) holders.push_back({{"id", session.id}, {"user", session.username}});
+    }
+    GpuReading reading;
+    if (auto found = reading_of.find(gpu.index); found != reading_of.end())
+      reading = *found->second;
+    std::optional<double> memory_used_gb;
+    if (reading.memory_used_mb)
+      memory_used_gb = static_cast<double>(*reading.memory_used_mb) / 1024;
+    gpus.push_back({{"index", gpu.index},
+                    {"uuid", gpu.uuid},
+                    {"model", gpu.model},
+                    {"memory_gb", static_cast<double>(gpu.memory_mb) / 1024},
+                    {"simulated", gpu.simulated},
+                    {"sessions", holders},
+                    {"utilization_percent", optional_json(reading.utilization_percent)},
+                    {"memory_used_gb", optional_json(rounded(memory_used_gb, 0.1))},
+                    {"temperature_c", optional_json(reading.temperature_celsius)},
+                    {"power_w", optional_json(rounded(reading.power_watts, 1))},
+                    {"power_limit_w", optional_json(rounded(reading.power_limit_watts, 1))}});
+  }
+  return gpus;
+}
+
+}  // namespace gpupool::api

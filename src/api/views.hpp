@@ -1,0 +1,35 @@
+// JSON views of model objects for the REST API: what callers see, nothing more (no hashes,
+// no other users' data). Pure functions.
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include "api/imports.hpp"
+#include "model/session.hpp"
+#include "model/user.hpp"
+
+namespace gpupool::api {
+
+// Where users reach published session ports, and whether GPUs are simulated.
+struct ViewContext {
+  std::string public_host;  // host name or address for SSH links
+  bool simulated = false;
+  std::string gateway_url;  // e.g. "https://gpus.lab.example:8080": Jupyter links go here
+};
+
+// `now` gives the time left under a time limit, and the warning in its last 15 minutes.
+nlohmann::json session_view(const Session& session, const ViewContext& context, UnixMillis now);
+
+inline constexpr UnixMillis kTimeLimitWarningMillis = 15 * 60 * 1000;
+// Money in the API is in credits (JSON numbers); the store keeps micro-credits.
+double credits(std::int64_t micros);
+nlohmann::json user_view(const User& user);
+nlohmann::json image_view(const Image& image);
+nlohmann::json pool_view(const PoolSummary& pool);
+
+// The GPUs of one node for admins: what each is, who holds it (from `active` sessions) and
+// its latest reading (null fields when `readings` is null or lacks them).
+nlohmann::json node_gpus_view(const Node& node, const std::vector<Session>& active,
+                              const NodeReadings* readings);
+
+}  // namespace gpupool::api

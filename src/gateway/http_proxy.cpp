@@ -1,0 +1,443 @@
+#include "gateway/http_proxy.hpp"
+
+#include <strings.h>
+
+#include <array>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
+#include <boost/beast/websocket/rfc6455.hpp>
+
+#include <fmt/format.h>
+
+#include "core/log.hpp"
+#include "gateway/cookies.hpp"
+#include "gateway/replies.hpp"
+
+namespace gpupool::gateway {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = asio::ip::tcp;
+using namespace std::chrono_literals;
+
+namespace {
+
+constexpr std::size_t kPiece = 64 * 1024;
+constexpr auto kConnectTimeout = 10s;
+constexpr auto kUpstreamTimeout = 300s;  // for the answer to begin, and between pieces
+
+bool is_hop_by_hop(std::string_view name) {
+  for (std::string_view hop : {"connection", "keep-alive", "proxy-connection", "proxy-authenticate",
+                               "proxy-authorization", "te", "trailer", "upgrade"}) {
+    if (name.size() == hop.size() && strncasecmp(name.data(), hop.data(), hop.size()) == 0)
+      return true;
+  }
+  return false;
+}
+
+bool named(std::string_view name, std::string_view wanted) {
+  return name.size() == wanted.size() &&
+         strncasecmp(name.data(), wanted.data(), wanted.size()) == 0;
+}
+
+http::request<http::string_body> upstream_request(ClientRequest& request,
+                                                  const ProxyDecision& decision, bool upgrade,
+                                                  const std::string& client_address) {
+  http::request<http::string_body> upstream{request.method(), decision.target, 11};
+  for (const auto& field : request) {
+    auto name = field.name_string();
+    if (is_hop_by_hop(name) || named(name, "authorization") || named(name, "cookie") ||
+        named(name, "content-length") || named(name, "transfer-encoding") ||
+        named(name, "x-forwarded-for")) {
+      continue;
+    }
+    upstream.insert(name, field.value());
+  }
+  std::string cookies = without_cookies(request[http::field::cookie], decision.strip_cookies);
+  if (!cookies.empty()) upstream.set(http::field::cookie, cookies);
+  for (const auto& [name, value] : decision.set_headers) upstream.set(name, value);
+  if (!client_address.empty()) upstream.set("X-Forwarded-For", client_address);
+  if (upgrade) {
+    upstream.set(http::field::connection, "Upgrade");
+    upstream.set(http::field::upgrade, request[http::field::upgrade]);
+  }
+  if (!upgrade) upstream.keep_alive(true);
+  upstream.body() = std::move(request.body());
+  upstream.prepare_payload();
+  return upstream;
+}
+
+}  // namespace
+
+namespace {
+
+// A spliced WebSocket connection: bytes both ways until either side closes.
+template <class Client>
+class SplicedTunnel : public Tunnel, public std::enable_shared_from_this<SplicedTunnel<Client>> {
+ public:
+  SplicedTunnel(Client& client, beast::tcp_stream upstream, TunnelRegistry& registry,
+                std::string credential, std::function<void(bool)> done)
+      : client_(client),
+        upstream_(std::move(upstream)),
+        registry_(registry),
+        credential_(std::move(credential)),
+        done_(std::move(done)) {}
+
+  // `to_upstream`/`to_client`: bytes already read past the handshake on either side.
+  void start(std::string to_upstream, std::string to_client) {
+    beast::get_lowest_layer(client_).expires_never();
+    upstream_.expires_never();
+    registry_.add(credential_, this->shared_from_this());
+    pump(client_, upstream_, client_piece_, std::move(to_upstream));
+    pump(upstream_, client_, upstream_piece_, std::move(to_client));
+  }
+
+  void close() override {
+    asio::post(client_.get_executor(), [self = this->shared_from_this()] { self->shut(); });
+  }
+
+ private:
+  template <class From, class To>
+  void pump(From& from, To& to, std::array<char, kPiece>& piece, std::string pending) {
+    auto self = this->shared_from_this();
+    if (!pending.empty()) {
+      auto data = std::make_shared<std::string>(std::move(pending));
+      asio::async_write(to, asio::buffer(*data),
+                        [self, &from, &to, &piece, data](beast::error_code ec, std::size_t) {
+                          if (ec) return self->finish();
+                          self->pump(from, to, piece, {});
+                        });
+      return;
+    }
+    from.async_read_some(
+        asio::buffer(piece), [self, &from, &to, &piece](beast::error_code ec, std::size_t size) {
+          if (ec) return self->finish();
+          asio::async_write(to, asio::buffer(piece.data(), size),
+                            [self, &from, &to, &piece](beast::error_code ec, std::size_t) {
+                              if (ec) return self->finish();
+                              self->pump(from, to, piece, {});
+                            });
+        });
+  }
+
+  void shut() {
+    beast::error_code ignored;
+    beast::get_lowest_layer(client_).socket().shutdown(tcp::socket::shutdown_both, ignored);
+    upstream_.socket().shutdown(tcp::socket::shutdown_both, ignored);
+    upstream_.socket().close(ignored);
+  }
+
+  // Each pump ends once; the tunnel is over when both have.
+  void finish() {
+    shut();
+    if (++finished_ < 2) return;
+    registry_.remove(credential_, this);
+    done_(false);
+  }
+
+  Client& client_;
+  beast::tcp_stream upstream_;
+  TunnelRegistry& registry_;
+  std::string credential_;
+  std::function<void(bool)> done_;
+  std::array<char, kPiece> client_piece_;
+  std::array<char, kPiece> upstream_piece_;
+  int finished_ = 0;
+};
+
+}  // namespace
+
+void TunnelRegistry::add(const std::string& credential, const std::shared_ptr<Tunnel>& tunnel) {
+  std::lock_guard lock(mutex_);
+  tunnels_[credential][tunnel.get()] = tunnel;
+}
+
+void TunnelRegistry::remove(const std::string& credential, const Tunnel* tunnel) {
+  std::lock_guard lock(mutex_);
+  auto it = tunnels_.find(credential);
+  if (it == tunnels_.end()) return;
+  it->second.erase(tunnel);
+  if (it->second.empty()) tunnels_.erase(it);
+}
+
+void TunnelRegistry::close_all(const std::string& credential) {
+  std::vector<std::shared_ptr<Tunnel>> open;
+  {
+    std::lock_guard lock(mutex_);
+    auto it = tunnels_.find(credential);
+    if (it == tunnels_.end()) return;
+    for (auto& [key, weak] : it->second) {
+      if (auto tunnel = weak.lock()) open.push_back(std::move(tunnel));
+    }
+  }
+  for (auto& tunnel : open) tunnel->close();
+}
+
+std::size_t TunnelRegistry::open_count() const {
+  std::lock_guard lock(mutex_);
+  std::size_t count = 0;
+  for (const auto& [credential, tunnels] : tunnels_) count += tunnels.size();
+  return count;
+}
+
+namespace {
+
+// One proxied exchange: connect, send the request, stream the answer back.
+template <class Client>
+class Relay : public std::enable_shared_from_this<Relay<Client>> {
+ public:
+  Relay(Client& client, beast::flat_buffer& client_buffer, KeptUpstream& kept,
+        ClientRequest request, ProxyDecision decision, TunnelRegistry& registry,
+        std::function<void(bool)> done)
+      : client_(client),
+        client_buffer_(client_buffer),
+        kept_(kept),
+        upgrade_(beast::websocket::is_upgrade(request)),
+        head_(request.method() == http::verb::head),
+        client_keep_alive_(request.keep_alive()),
+        decision_(std::move(decision)),
+        registry_(registry),
+        resolver_(client.get_executor()),
+        done_(std::move(done)) {
+    beast::error_code ignored;
+    auto remote = beast::get_lowest_layer(client).socket().remote_endpoint(ignored);
+    std::string address = ignored ? "" : remote.address().to_string();
+    request_ = upstream_request(request, decision_, upgrade_, address);
+    upstream_.emplace(client.get_executor());
+  }
+
+  void start() {
+    bool same_upstream =
+        kept_.stream && kept_.host == decision_.host && kept_.port == decision_.port;
+    if (same_upstream && !upgrade_) {
+      upstream_.emplace(std::move(*kept_.stream));
+      kept_.stream.reset();
+      reused_ = true;
+      return send();
+    }
+    kept_.stream.reset();  // closes a connection to another upstream
+    connect();
+  }
+
+ private:
+  void connect() {
+    reused_ = false;
+    resolver_.async_resolve(
+        decision_.host, std::to_string(decision_.port),
+        [self = this->shared_from_this()](beast::error_code ec,
+                                          tcp::resolver::results_type results) {
+          if (ec) return self->fail("cannot resolve the session's node");
+          self->upstream_->expires_after(kConnectTimeout);
+          self->upstream_->async_connect(
+              results, [self](beast::error_code ec, const tcp::endpoint&) {
+                if (ec) return self->fail("the session's Jupyter does not accept connections");
+                beast::error_code ignored;
+                self->upstream_->socket().set_option(tcp::no_delay(true), ignored);
+                self->send();
+              });
+        });
+  }
+
+  // A kept connection the upstream has closed meanwhile fails at once, before any answer:
+  // then the request goes again over a fresh one.
+  bool retry_fresh(beast::error_code ec) {
+    if (!reused_ || answered_) return false;
+    if (ec != http::error::end_of_stream && ec != asio::error::connection_reset &&
+        ec != asio::error::broken_pipe && ec != asio::error::eof) {
+      return false;
+    }
+    beast::error_code ignored;
+    upstream_->socket().close(ignored);
+    upstream_.emplace(client_.get_executor());
+    upstream_buffer_.clear();
+    connect();
+    return true;
+  }
+
+  void send() {
+    upstream_->expires_after(kUpstreamTimeout);
+    http::async_write(*upstream_, request_,
+                      [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
+                        if (ec && self->retry_fresh(ec)) return;
+                        if (ec) return self->fail("the session's Jupyter closed the connection");
+                        self->read_header();
+                      });
+  }
+
+  void read_header() {
+    parser_.body_limit(boost::none);
+    parser_.header_limit(64 * 1024);
+    parser_.skip(head_);
+    http::async_read_header(*upstream_, upstream_buffer_, parser_,
+                            [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
+                              if (ec && self->retry_fresh(ec)) return;
+                              if (ec) return self->fail("the session's Jupyter did not answer");
+                              self->answered_ = true;
+                              self->on_header();
+                            });
+  }
+
+  void on_header() {
+    auto& response = parser_.get();
+    if (upgrade_ && response.result() == http::status::switching_protocols) return open_tunnel();
+    for (auto it = response.begin(); it != response.end();) {
+      it = is_hop_by_hop(it->name_string()) ? response.erase(it) : std::next(it);
+    }
+    upstream_reusable_ = response.keep_alive() && !parser_.need_eof();
+    keep_alive_ = client_keep_alive_ && !parser_.need_eof();
+    response.keep_alive(keep_alive_);
+    serializer_.emplace(response);
+    pump();
+  }
+
+  // Reads a piece of the body (if any is left) and writes what is there to the client.
+  void pump() {
+    auto& body = parser_.get().body();
+    if (parser_.is_done()) {
+      body.data = nullptr;
+      body.size = 0;
+      body.more = false;
+      return write_piece();
+    }
+    body.data = piece_.data();
+    body.size = piece_.size();
+    upstream_->expires_after(kUpstreamTimeout);
+    http::async_read(*upstream_, upstream_buffer_, parser_,
+                     [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
+                       if (ec == http::error::need_buffer) ec = {};
+                       if (ec) return self->abort();
+                       auto& body = self->parser_.get().body();
+                       body.size = self->piece_.size() - body.size;
+                       body.data = self->piece_.data();
+                       body.more = !self->parser_.is_done();
+                       self->write_piece();
+                     });
+  }
+
+  void write_piece() {
+    beast::get_lowest_layer(client_).expires_after(kUpstreamTimeout);
+    http::async_write(client_, *serializer_,
+                      [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
+                        if (ec == http::error::need_buffer) ec = {};
+                        if (ec) return self->abort();
+                        if (self->serializer_->is_done() || self->parser_.is_done()) {
+                          self->keep_upstream();
+                          return self->finish(self->keep_alive_);
+                        }
+                        self->pump();
+                      });
+  }
+
+  void open_tunnel() {
+    // The 101 goes back as it came; then both connections carry WebSocket frames.
+    auto header = std::make_shared<http::response<http::empty_body>>();
+    header->result(http::status::switching_protocols);
+    header->version(11);
+    for (const auto& field : parser_.get()) header->insert(field.name_string(), field.value());
+    auto self = this->shared_from_this();
+    http::async_write(client_, *header, [self, header](beast::error_code ec, std::size_t) {
+      if (ec) return self->abort();
+      std::string to_client = beast::buffers_to_string(self->upstream_buffer_.data());
+      std::string to_upstream = beast::buffers_to_string(self->client_buffer_.data());
+      self->client_buffer_.consume(self->client_buffer_.size());
+      auto tunnel = std::make_shared<SplicedTunnel<Client>>(
+          self->client_, std::move(*self->upstream_), self->registry_, self->decision_.credential,
+          std::move(self->done_));
+      tunnel->start(std::move(to_upstream), std::move(to_client));
+    });
+  }
+
+  void fail(const std::string& why) {
+    spdlog::warn("proxy to {}:{}: {}", decision_.host, decision_.port, why);
+    HttpReply page = bad_gateway_page(why);
+    auto response = std::make_shared<http::response<http::string_body>>(
+        static_cast<http::status>(page.status), 11);
+    response->set(http::field::content_type, page.content_type);
+    response->set(http::field::cache_control, "no-store");
+    response->body() = page.body;
+    response->keep_alive(client_keep_alive_ && !upgrade_);
+    response->prepare_payload();
+    beast::get_lowest_layer(client_).expires_after(30s);
+    http::async_write(
+        client_, *response,
+        [self = this->shared_from_this(), response](beast::error_code ec, std::size_t) {
+          self->finish(!ec && response->keep_alive());
+        });
+  }
+
+  // A complete answer on a connection the upstream keeps open: the next request may use it.
+  void keep_upstream() {
+    if (!upstream_reusable_ || !parser_.is_done() || upstream_buffer_.size() != 0) return;
+    kept_.host = decision_.host;
+    kept_.port = decision_.port;
+    kept_.stream.emplace(std::move(*upstream_));
+    kept_.stream->expires_never();
+    upstream_.emplace(client_.get_executor());
+  }
+
+  // Mid-answer failures cannot be reported any more: the client connection just ends.
+  void abort() { finish(false); }
+
+  void finish(bool keep_alive) {
+    beast::error_code ignored;
+    upstream_->socket().close(ignored);
+    if (done_) std::exchange(done_, nullptr)(keep_alive);
+  }
+
+  Client& client_;
+  beast::flat_buffer& client_buffer_;
+  KeptUpstream& kept_;
+  bool reused_ = false;             // upstream_ came from kept_
+  bool answered_ = false;           // the upstream began its answer
+  bool upstream_reusable_ = false;  // it keeps the connection open after this answer
+  bool upgrade_;
+  bool head_;
+  bool client_keep_alive_;
+  bool keep_alive_ = false;
+  ProxyDecision decision_;
+  TunnelRegistry& registry_;
+  tcp::resolver resolver_;
+  std::optional<beast::tcp_stream> upstream_;  // optional: basic_stream cannot be reassigned
+  beast::flat_buffer upstream_buffer_;
+  http::request<http::string_body> request_;
+  http::response_parser<http::buffer_body> parser_;
+  std::optional<http::response_serializer<http::buffer_body>> serializer_;
+  std::array<char, kPiece> piece_;  // not zeroed: it is written before it is read
+  std::function<void(bool)> done_;
+};
+
+}  // namespace
+
+void relay(beast::tcp_stream& client, beast::flat_buffer& client_buffer, KeptUpstream& kept,
+           ClientRequest request, ProxyDecision decision, TunnelRegistry& registry,
+           std::function<void(bool keep_alive)> done) {
+  std::make_shared<Relay<beast::tcp_stream>>(client, client_buffer, kept, std::move(request),
+                                             std::move(decision), registry, std::move(done))
+      ->start();
+}
+
+void relay(TlsStream& client, beast::flat_buffer& client_buffer, KeptUpstream& kept,
+           ClientRequest request, ProxyDecision decision, TunnelRegistry& registry,
+           std::function<void(bool keep_alive)> done) {
+  std::make_shared<Relay<TlsStream>>(client, client_buffer, kept, std::move(request),
+                                     std::move(decision), registry, std::move(done))
+      ->start();
+}
+
+HttpReply bad_gateway_page(const std::string& why) {
+  return {502,
+          "text/html; charset=utf-8",
+          fmt::format("<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">"
+                      "<title>Session not reachable</title></head><body>"
+                      "<h1>This session's Jupyter is not reachable</h1><p>{}. It may still be "
+                      "starting, or it has stopped. Try again in a moment, or go back to "
+                      "<a href=\"/\">your sessions</a>.</p></body></html>",
+                      html_escape(why)),
+          {},
+          nullptr};
+}
+
+}  // namespace gpupool::gateway

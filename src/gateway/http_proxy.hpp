@@ -1,0 +1,93 @@
+// The gateway's reverse proxy to session Jupyters: what the router decides for a request
+// (ProxyDecision), the relay that carries it out over Beast, and the registry that closes a
+// credential's WebSocket tunnels when it logs out.
+//
+// HTTP responses are streamed through in 64 KiB pieces, never buffered whole; a WebSocket
+// upgrade is forwarded as HTTP and, once the upstream answers 101, both sides are spliced
+// byte for byte. Hop-by-hop headers are dropped; the caller's Authorization and the
+// gateway's own cookies never reach the upstream.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http/message.hpp>
+#include <boost/beast/http/string_body.hpp>
+#include <boost/beast/ssl/ssl_stream.hpp>
+
+#include "gateway/http_server.hpp"
+
+namespace gpupool::gateway {
+
+// Requests under /s/ may carry bodies this large (Jupyter uploads files in 1 MiB pieces,
+// base64-encoded in JSON).
+inline constexpr std::size_t kMaxProxiedBody = 64 * 1024 * 1024;
+
+struct ProxyDecision {
+  std::optional<HttpReply> reply;  // answer here instead (refused, not found, redirect)
+  std::string host;                // upstream, from the store
+  std::uint16_t port = 0;
+  std::string target;                                            // path and query to send upstream
+  std::vector<std::pair<std::string, std::string>> set_headers;  // e.g. Jupyter's token
+  std::vector<std::string> strip_cookies;                        // the gateway's own cookies
+  std::string credential;  // whose login this rides on; logout closes its tunnels
+};
+
+// An open WebSocket tunnel, as the registry sees it.
+class Tunnel {
+ public:
+  virtual ~Tunnel() = default;
+  virtual void close() = 0;  // from any thread
+};
+
+// Open WebSocket tunnels by credential. Thread-safe.
+class TunnelRegistry {
+ public:
+  void add(const std::string& credential, const std::shared_ptr<Tunnel>& tunnel);
+  void remove(const std::string& credential, const Tunnel* tunnel);
+  // Closes every tunnel opened with this credential.
+  void close_all(const std::string& credential);
+  std::size_t open_count() const;
+
+ private:
+  mutable std::mutex mutex_;
+  std::map<std::string, std::map<const Tunnel*, std::weak_ptr<Tunnel>>> tunnels_;
+};
+
+using ClientRequest = boost::beast::http::request<boost::beast::http::string_body>;
+
+// The upstream connection a client connection used last, kept open for its next request to
+// the same upstream (so Jupyter is not asked to accept a connection per request).
+struct KeptUpstream {
+  std::string host;
+  std::uint16_t port = 0;
+  std::optional<boost::beast::tcp_stream> stream;
+};
+using TlsStream = boost::beast::ssl_stream<boost::beast::tcp_stream>;
+
+// Relays one request to decision's upstream and the answer back, over `kept`'s connection
+// when it leads there (leaving the connection in `kept` afterwards when it can be reused).
+// `done(keep_alive)` is called once on the client stream's executor when the exchange is over
+// (for an upgrade, when the tunnel closes, with keep_alive false); the caller keeps `client`,
+// `client_buffer` and `kept` alive until then.
+void relay(boost::beast::tcp_stream& client, boost::beast::flat_buffer& client_buffer,
+           KeptUpstream& kept, ClientRequest request, ProxyDecision decision,
+           TunnelRegistry& registry, std::function<void(bool keep_alive)> done);
+void relay(TlsStream& client, boost::beast::flat_buffer& client_buffer, KeptUpstream& kept,
+           ClientRequest request, ProxyDecision decision, TunnelRegistry& registry,
+           std::function<void(bool keep_alive)> done);
+
+// The page for an upstream that does not answer.
+HttpReply bad_gateway_page(const std::string& why);
+
+}  // namespace gpupool::gateway

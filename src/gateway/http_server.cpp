@@ -1,0 +1,395 @@
+#include "gateway/http_server.hpp"
+
+#include <strings.h>
+
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
+#include <thread>
+
+#include <fmt/format.h>
+
+#include "core/log.hpp"
+#include "gateway/http_proxy.hpp"
+
+namespace gpupool::gateway {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = asio::ip::tcp;
+using namespace std::chrono_literals;
+
+std::string HttpExchange::header(std::string_view name) const {
+  for (const auto& [key, value] : headers) {
+    if (key.size() == name.size() && strncasecmp(key.data(), name.data(), name.size()) == 0)
+      return value;
+  }
+  return {};
+}
+
+namespace {
+
+template <class Body>
+void set_reply_headers(http::response<Body>& response, const HttpReply& reply, bool tls) {
+  response.set(http::field::server, "gpupool");
+  // Under TLS, browsers are told to never use plain HTTP here again.
+  if (tls) response.set(http::field::strict_transport_security, "max-age=31536000");
+  response.set(http::field::content_type, reply.content_type);
+  response.set("X-Content-Type-Options", "nosniff");
+  response.set(http::field::cache_control, "no-store");
+  for (const auto& [key, value] : reply.headers) response.insert(key, value);
+}
+
+http::response<http::string_body> to_beast(const HttpReply& reply, unsigned version,
+                                           bool keep_alive, bool tls) {
+  http::response<http::string_body> response{static_cast<http::status>(reply.status), version};
+  set_reply_headers(response, reply, tls);
+  response.body() = reply.body;
+  response.keep_alive(keep_alive);
+  response.prepare_payload();
+  return response;
+}
+
+HttpReply plain_error(int status, std::string_view code, std::string_view message) {
+  HttpReply reply;
+  reply.status = status;
+  reply.body = fmt::format(R"({{"error":{{"code":"{}","message":"{}"}}}})", code, message);
+  return reply;
+}
+
+// One client connection; Stream is beast::tcp_stream, or TlsStream under TLS.
+template <class Stream>
+class Connection : public std::enable_shared_from_this<Connection<Stream>> {
+ public:
+  static constexpr bool kTls = !std::is_same_v<Stream, beast::tcp_stream>;
+
+  Connection(Stream stream, const HttpHandler& handler, const ProxyRouter& proxy,
+             TunnelRegistry* tunnels)
+      : stream_(std::move(stream)),
+        handler_(handler),
+        proxy_(proxy),
+        tunnels_(tunnels),
+        stream_timer_(stream_.get_executor()) {}
+
+  void start() {
+    asio::dispatch(stream_.get_executor(), [self = this->shared_from_this()] {
+      if constexpr (kTls) {
+        beast::get_lowest_layer(self->stream_).expires_after(30s);
+        self->stream_.async_handshake(asio::ssl::stream_base::server, [self](beast::error_code ec) {
+          if (ec) return self->close();
+          self->read();
+        });
+      } else {
+        self->read();
+      }
+    });
+  }
+
+ private:
+  void read() {
+    parser_.emplace();
+    // The parser checks Content-Length against the limit as the header ends, so it starts
+    // at the proxy's; on_header lowers it for everything else.
+    parser_->body_limit(kMaxProxiedBody);
+    parser_->header_limit(kMaxRequestHeaders);
+    beast::get_lowest_layer(stream_).expires_after(30s);
+    http::async_read_header(stream_, buffer_, *parser_,
+                            [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
+                              self->on_header(ec);
+                            });
+  }
+
+  // Proxied requests may carry larger bodies (uploads into a session).
+  void on_header(beast::error_code ec) {
+    if (ec) return on_read(ec);
+    if (!is_proxied(parser_->get().target())) {
+      auto length = parser_->content_length();
+      if (length && *length > kMaxRequestBody) return on_read(http::error::body_limit);
+      parser_->body_limit(kMaxRequestBody);
+    }
+    http::async_read(stream_, buffer_, *parser_,
+                     [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
+                       self->on_read(ec);
+                     });
+  }
+
+  bool is_proxied(std::string_view target) const {
+    return proxy_ && tunnels_ != nullptr && (target.starts_with("/s/") || target == "/s");
+  }
+
+  void on_read(beast::error_code ec) {
+    if (ec == http::error::end_of_stream || ec == beast::error::timeout ||
+        ec == asio::error::connection_reset || ec == asio::error::operation_aborted) {
+      return close();
+    }
+    if (ec == http::error::body_limit) {
+      return reply_and_close(plain_error(413, "payload_too_large", "request body is over 1 MiB"));
+    }
+    if (ec == http::error::header_limit) {
+      return reply_and_close(
+          plain_error(431, "invalid_argument", "request headers are over 16 KiB"));
+    }
+    if (ec) return reply_and_close(plain_error(400, "invalid_argument", "malformed HTTP request"));
+
+    auto& request = parser_->get();
+    HttpExchange exchange;
+    exchange.method = std::string(request.method_string());
+    exchange.target = std::string(request.target());
+    auto question = exchange.target.find('?');
+    exchange.path = exchange.target.substr(0, question);
+    if (question != std::string::npos) exchange.query = exchange.target.substr(question + 1);
+    for (const auto& field : request) {
+      exchange.headers.emplace_back(std::string(field.name_string()), std::string(field.value()));
+    }
+    exchange.body = std::move(request.body());
+    beast::error_code endpoint_error;
+    auto remote = beast::get_lowest_layer(stream_).socket().remote_endpoint(endpoint_error);
+    if (!endpoint_error) exchange.remote_address = remote.address().to_string();
+
+    HttpReply reply;
+    try {
+      if (is_proxied(exchange.path)) {
+        ProxyDecision decision = proxy_(exchange);
+        if (!decision.reply) {
+          request.body() = std::move(exchange.body);  // the relay sends it on
+          return start_relay(std::move(decision));
+        }
+        reply = std::move(*decision.reply);
+      } else {
+        reply = handler_(exchange);
+      }
+    } catch (const std::exception& error) {
+      // A handler bug must not take the gateway down for everyone else.
+      spdlog::error("handler for {} {} threw: {}", exchange.method, exchange.path, error.what());
+      reply = plain_error(500, "internal", "internal error");
+    }
+    if (reply.stream) return start_stream(reply, request.version());
+    write(to_beast(reply, request.version(), request.keep_alive(), kTls));
+  }
+
+  // A streamed reply: the headers, then whatever the ReplyStream hands out, until it or the
+  // client ends. The body runs until the connection closes (no length, no keep-alive).
+  void start_stream(const HttpReply& reply, unsigned version) {
+    auto header = std::make_shared<http::response<http::empty_body>>(
+        static_cast<http::status>(reply.status), version);
+    set_reply_headers(*header, reply, kTls);
+    header->keep_alive(false);
+    auto serializer = std::make_shared<http::response_serializer<http::empty_body>>(*header);
+    reply_stream_ = reply.stream;
+    beast::get_lowest_layer(stream_).expires_after(30s);
+    http::async_write_header(
+        stream_, *serializer,
+        [self = this->shared_from_this(), header, serializer](beast::error_code ec, std::size_t) {
+          if (ec) return self->end_stream();
+          beast::get_lowest_layer(self->stream_).expires_never();
+          self->watch_for_hang_up();
+          self->next_piece();
+        });
+  }
+
+  // The client sends nothing on an event stream; anything, or the end, ends it.
+  void watch_for_hang_up() {
+    buffer_.consume(buffer_.size());
+    stream_.async_read_some(
+        buffer_.prepare(1024),
+        [self = this->shared_from_this()](beast::error_code, std::size_t) { self->end_stream(); });
+  }
+
+  void next_piece() {
+    stream_timer_.expires_after(reply_stream_->interval());
+    stream_timer_.async_wait([self = this->shared_from_this()](beast::error_code ec) {
+      if (ec || self->stream_ended_) return;
+      std::optional<std::string> piece;
+      try {
+        piece = self->reply_stream_->next();
+      } catch (const std::exception& error) {
+        spdlog::error("event stream failed: {}", error.what());
+      }
+      if (!piece) return self->end_stream();
+      if (piece->empty()) return self->next_piece();
+      auto text = std::make_shared<std::string>(std::move(*piece));
+      // A client that stops reading is dropped after 30 s instead of holding the stream.
+      beast::get_lowest_layer(self->stream_).expires_after(30s);
+      asio::async_write(self->stream_, asio::buffer(*text),
+                        [self, text](beast::error_code ec, std::size_t) {
+                          if (ec) return self->end_stream();
+                          beast::get_lowest_layer(self->stream_).expires_never();
+                          self->next_piece();
+                        });
+    });
+  }
+
+  void end_stream() {
+    if (stream_ended_) return;
+    stream_ended_ = true;
+    stream_timer_.cancel();
+    close();
+  }
+
+  void write(http::response<http::string_body> response) {
+    auto shared = std::make_shared<http::response<http::string_body>>(std::move(response));
+    bool keep_alive = shared->keep_alive();
+    beast::get_lowest_layer(stream_).expires_after(30s);
+    http::async_write(
+        stream_, *shared,
+        [self = this->shared_from_this(), shared, keep_alive](beast::error_code ec, std::size_t) {
+          if (ec || !keep_alive) return self->close();
+          self->read();
+        });
+  }
+
+  void start_relay(ProxyDecision decision) {
+    relay(stream_, buffer_, kept_upstream_, parser_->release(), std::move(decision), *tunnels_,
+          [self = this->shared_from_this()](bool keep_alive) {
+            if (keep_alive) return self->read();
+            self->close();
+          });
+  }
+
+  void reply_and_close(const HttpReply& reply) { write(to_beast(reply, 11, false, kTls)); }
+
+  void close() {
+    beast::error_code ignored;
+    beast::get_lowest_layer(stream_).socket().shutdown(tcp::socket::shutdown_both, ignored);
+  }
+
+  Stream stream_;
+  beast::flat_buffer buffer_;
+  KeptUpstream kept_upstream_;  // the proxy's upstream connection from the last request
+  std::optional<http::request_parser<http::string_body>> parser_;
+  const HttpHandler& handler_;
+  const ProxyRouter& proxy_;
+  TunnelRegistry* tunnels_;
+  std::shared_ptr<ReplyStream> reply_stream_;  // while a streamed reply runs
+  asio::steady_timer stream_timer_;
+  bool stream_ended_ = false;
+};
+
+}  // namespace
+
+// One io_context per thread, each run by that thread alone: a connection (and the proxy's
+// upstream side of it) lives on one of them from accept to close, so its handlers need no
+// strand and never hop between threads; new connections go to each in turn.
+struct HttpServer::Impl {
+  Impl(HttpHandler h, ProxyRouter p, TunnelRegistry* t)
+      : handler(std::move(h)), proxy(std::move(p)), tunnels(t), acceptor(add_context()) {}
+
+  asio::io_context& add_context() {
+    contexts.push_back(std::make_unique<asio::io_context>(1));  // 1: run by one thread
+    return *contexts.back();
+  }
+
+  void connect(tcp::socket socket) {
+    // Answers go out in several writes (headers, body pieces, WebSocket frames): without
+    // this, Nagle's algorithm holds each small one back for the peer's delayed ACK.
+    beast::error_code ignored;
+    socket.set_option(tcp::no_delay(true), ignored);
+    if (tls) {
+      std::make_shared<Connection<TlsStream>>(TlsStream(std::move(socket), *tls), handler, proxy,
+                                              tunnels)
+          ->start();
+    } else {
+      std::make_shared<Connection<beast::tcp_stream>>(beast::tcp_stream(std::move(socket)), handler,
+                                                      proxy, tunnels)
+          ->start();
+    }
+  }
+
+  // Runs on the first context's thread only (the acceptor's), which alone touches `next`.
+  void accept() {
+    auto& context = *contexts[next++ % contexts.size()];
+    acceptor.async_accept(context, [this](beast::error_code ec, tcp::socket socket) {
+      if (ec == asio::error::operation_aborted) return;
+      if (!ec) connect(std::move(socket));
+      accept();
+    });
+  }
+
+  HttpHandler handler;
+  ProxyRouter proxy;
+  TunnelRegistry* tunnels;
+  std::optional<asio::ssl::context> tls;
+  std::vector<std::unique_ptr<asio::io_context>> contexts;  // before the acceptor, which uses one
+  tcp::acceptor acceptor;
+  std::size_t next = 0;
+  std::vector<asio::executor_work_guard<asio::io_context::executor_type>> keep_running;
+  std::vector<std::thread> threads;
+};
+
+HttpServer::HttpServer(HttpHandler handler, ProxyRouter proxy, TunnelRegistry* tunnels)
+    : impl_(std::make_unique<Impl>(std::move(handler), std::move(proxy), tunnels)) {}
+
+HttpServer::~HttpServer() {
+  stop();
+}
+
+Result<std::uint16_t> HttpServer::listen(const std::string& host, std::uint16_t port) {
+  beast::error_code ec;
+  auto address = asio::ip::make_address(host, ec);
+  if (ec)
+    return make_error(ErrorCode::invalid_argument, fmt::format("bad listen address \"{}\"", host));
+  tcp::endpoint endpoint(address, port);
+  auto& acceptor = impl_->acceptor;
+  acceptor.open(endpoint.protocol(), ec);
+  if (!ec) acceptor.set_option(asio::socket_base::reuse_address(true), ec);
+  if (!ec) acceptor.bind(endpoint, ec);
+  if (!ec) acceptor.listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) {
+    return make_error(ErrorCode::unavailable,
+                      fmt::format("cannot listen on {}:{}: {}", host, port, ec.message()));
+  }
+  return acceptor.local_endpoint().port();
+}
+
+Status HttpServer::use_tls(const std::string& certificate_chain_file,
+                           const std::string& private_key_file) {
+  asio::ssl::context context(asio::ssl::context::tls_server);
+  context.set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
+                      asio::ssl::context::no_sslv3 | asio::ssl::context::no_tlsv1 |
+                      asio::ssl::context::no_tlsv1_1);
+  beast::error_code ec;
+  context.use_certificate_chain_file(certificate_chain_file, ec);
+  if (ec) {
+    return make_error(ErrorCode::invalid_argument,
+                      fmt::format("TLS certificate {}: {}", certificate_chain_file, ec.message()));
+  }
+  context.use_private_key_file(private_key_file, asio::ssl::context::pem, ec);
+  if (ec) {
+    return make_error(ErrorCode::invalid_argument,
+                      fmt::format("TLS private key {}: {}", private_key_file, ec.message()));
+  }
+  impl_->tls.emplace(std::move(context));
+  return {};
+}
+
+void HttpServer::start(int threads) {
+  while (static_cast<int>(impl_->contexts.size()) < threads) impl_->add_context();
+  // Contexts with no connection yet must not return from run().
+  for (auto& context : impl_->contexts)
+    impl_->keep_running.push_back(asio::make_work_guard(*context));
+  impl_->accept();
+  for (auto& context : impl_->contexts) {
+    impl_->threads.emplace_back([&context = *context] { context.run(); });
+  }
+}
+
+void HttpServer::stop() {
+  if (!impl_ || impl_->threads.empty()) return;
+  asio::post(*impl_->contexts.front(), [this] {
+    beast::error_code ignored;
+    impl_->acceptor.close(ignored);
+  });
+  for (auto& context : impl_->contexts) context->stop();
+  for (auto& thread : impl_->threads) thread.join();
+  impl_->threads.clear();
+  impl_->keep_running.clear();
+}
+
+}  // namespace gpupool::gateway

@@ -1,0 +1,86 @@
+// HttpServer: the gateway's HTTP/1.1 listener (Boost.Beast), handing each request to one
+// synchronous handler, or (under /s/) to the reverse proxy.
+//
+// Threads: start() runs `threads` threads, each with its own connections; the handler is
+// called on any of them, concurrently, so it must be thread-safe. Bounded: headers 16 KiB, bodies 1
+// MiB (413 beyond), 30 s to send a request (slowloris), keep-alive otherwise. A streamed reply
+// (ReplyStream) holds its connection until it ends; 30 s to take each piece.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "core/result.hpp"
+
+namespace gpupool::gateway {
+
+struct HttpExchange {
+  std::string method;
+  std::string target;  // as sent: path and query
+  std::string path;    // target before '?'
+  std::string query;   // after '?', without it
+  std::vector<std::pair<std::string, std::string>> headers;
+  std::string body;
+  std::string remote_address;
+
+  // The first header of that name (case-insensitive), or "".
+  std::string header(std::string_view name) const;
+};
+
+// The body of a reply that goes on after its headers (server-sent events). The server asks
+// it for more every interval() on one of its threads, sends what it gets ("" sends nothing
+// this time), and ends the reply when next() returns nullopt or the client goes away.
+class ReplyStream {
+ public:
+  virtual ~ReplyStream() = default;
+  virtual std::optional<std::string> next() = 0;
+  virtual std::chrono::milliseconds interval() const { return std::chrono::milliseconds(250); }
+};
+
+struct HttpReply {
+  int status = 200;
+  std::string content_type = "application/json";
+  std::string body;
+  std::vector<std::pair<std::string, std::string>> headers;
+  std::shared_ptr<ReplyStream> stream;  // set: `body` is ignored and this streams instead
+};
+
+using HttpHandler = std::function<HttpReply(const HttpExchange&)>;
+
+struct ProxyDecision;
+class TunnelRegistry;
+// Requests under /s/ go to the proxy router instead of the handler (see http_proxy.hpp).
+using ProxyRouter = std::function<ProxyDecision(const HttpExchange&)>;
+
+inline constexpr std::size_t kMaxRequestBody = 1024 * 1024;
+inline constexpr std::size_t kMaxRequestHeaders = 16 * 1024;
+
+class HttpServer {
+ public:
+  explicit HttpServer(HttpHandler handler, ProxyRouter proxy = {},
+                      TunnelRegistry* tunnels = nullptr);
+  ~HttpServer();
+  HttpServer(const HttpServer&) = delete;
+  HttpServer& operator=(const HttpServer&) = delete;
+
+  // Serves HTTPS with this PEM certificate chain and key (call before start()).
+  Status use_tls(const std::string& certificate_chain_file, const std::string& private_key_file);
+  // Binds host:port (port 0 picks a free one) and returns the bound port.
+  Result<std::uint16_t> listen(const std::string& host, std::uint16_t port);
+  // Serves on `threads` threads until stop(); returns at once.
+  void start(int threads);
+  // Stops accepting, closes connections and joins the threads.
+  void stop();
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace gpupool::gateway

@@ -1,0 +1,33 @@
+// Paths under /s/: which session a proxied request is for, read strictly, so that the path
+// the gateway authorizes is the path Jupyter serves. Pure.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "core/result.hpp"
+
+namespace gpupool::gateway {
+
+struct SessionPath {
+  std::string session_id;
+  bool bare = false;  // "/s/<id>" without the trailing slash Jupyter's base URL has
+};
+
+// Accepts /s/<id> and /s/<id>/…; refuses (invalid_argument) anything a decoder could read
+// differently: dot segments, empty segments, backslashes, encoded '/', '\', '.', '%' (double
+// encoding) or NUL, and ids that are not 1–32 lower-case letters and digits.
+Result<SessionPath> parse_session_path(std::string_view path);
+
+// Under --session-domain: "https://<id>.<domain>[:port]" for a gateway at `gateway_url`
+// ("https://gpus.lab.example:8443"), keeping its scheme and port.
+std::string session_origin(std::string_view gateway_url, std::string_view domain,
+                           std::string_view session_id);
+
+// What a Host header names under `domain` ("<label>.<domain>[:port]": the label, to compare
+// with the session id of the path), or nullopt when it is not under `domain` (the gateway's
+// own address).
+std::optional<std::string> session_in_host(std::string_view host, std::string_view domain);
+
+}  // namespace gpupool::gateway

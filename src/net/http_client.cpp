@@ -1,0 +1,189 @@
+#include "net/http_client.hpp"
+
+#include <strings.h>
+#include <boost/asio/connect.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/local/stream_protocol.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/http.hpp>
+#include <charconv>
+
+#include <fmt/format.h>
+
+namespace gpupool::net {
+
+namespace asio = boost::asio;
+namespace http = boost::beast::http;
+using boost::system::error_code;
+
+Result<HttpEndpoint> parse_http_endpoint(const std::string& address) {
+  HttpEndpoint endpoint;
+  if (address.starts_with("unix://")) {
+    endpoint.is_unix = true;
+    endpoint.socket_path = address.substr(7);
+    endpoint.host = "localhost";
+    if (endpoint.socket_path.empty()) {
+      return make_error(ErrorCode::invalid_argument, "unix:// address needs a socket path");
+    }
+    return endpoint;
+  }
+  std::string rest = address;
+  if (rest.starts_with("http://")) rest = rest.substr(7);
+  if (rest.starts_with("https://")) {
+    rest = rest.substr(8);
+    endpoint.tls = true;
+    endpoint.port = 443;
+  }
+  while (!rest.empty() && rest.back() == '/') rest.pop_back();
+  auto colon = rest.rfind(':');
+  if (colon == std::string::npos) {
+    endpoint.host = rest;
+  } else {
+    endpoint.host = rest.substr(0, colon);
+    unsigned port = 0;
+    auto digits = std::string_view(rest).substr(colon + 1);
+    auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), port);
+    if (ec != std::errc() || end != digits.data() + digits.size() || port == 0 || port > 65535) {
+      return make_error(ErrorCode::invalid_argument, fmt::format("bad port in \"{}\"", address));
+    }
+    endpoint.port = static_cast<std::uint16_t>(port);
+  }
+  if (endpoint.host.empty()) {
+    return make_error(ErrorCode::invalid_argument, fmt::format("no host in \"{}\"", address));
+  }
+  return endpoint;
+}
+
+std::string HttpResponse::header(const std::string& name) const {
+  for (const auto& [key, value] : headers) {
+    if (strcasecmp(key.c_str(), name.c_str()) == 0) return value;
+  }
+  return {};
+}
+
+namespace {
+
+// Writes the request and reads the response on an already connected socket, all bounded
+// by running the io_context for at most `timeout`.
+template <typename Socket>
+Result<HttpResponse> exchange(asio::io_context& io, Socket& socket, const HttpEndpoint& endpoint,
+                              const HttpRequest& request, std::chrono::milliseconds timeout,
+                              std::size_t response_limit) {
+  http::request<http::string_body> message;
+  message.method_string(request.method);
+  message.target(request.target);
+  message.version(11);
+  message.set(http::field::host, endpoint.host);
+  message.set(http::field::connection, "close");
+  for (const auto& [key, value] : request.headers) message.set(key, value);
+  if (!request.body.empty() || request.method == "POST" || request.method == "PUT") {
+    if (message[http::field::content_type].empty()) {
+      message.set(http::field::content_type, "application/json");
+    }
+    message.body() = request.body;
+    message.prepare_payload();
+  }
+
+  error_code failure;
+  boost::beast::flat_buffer buffer;
+  http::response_parser<http::string_body> parser;
+  parser.body_limit(response_limit);
+  parser.header_limit(64 * 1024);
+  bool done = false;
+  http::async_write(socket, message, [&](error_code ec, std::size_t) {
+    if (ec) {
+      failure = ec;
+      done = true;
+      return;
+    }
+    http::async_read(socket, buffer, parser, [&](error_code read_ec, std::size_t) {
+      failure = read_ec;
+      done = true;
+    });
+  });
+  io.run_for(timeout);
+  if (!done) {
+    return make_error(ErrorCode::unavailable,
+                      fmt::format("{} {} timed out after {} ms", request.method, request.target,
+                                  timeout.count()));
+  }
+  if (failure) {
+    return make_error(ErrorCode::unavailable,
+                      fmt::format("{} {}: {}", request.method, request.target, failure.message()));
+  }
+  auto& reply = parser.get();
+  HttpResponse response;
+  response.status = static_cast<int>(reply.result_int());
+  response.body = std::move(reply.body());
+  for (const auto& field : reply) {
+    response.headers.emplace_back(std::string(field.name_string()), std::string(field.value()));
+  }
+  return response;
+}
+
+}  // namespace
+
+Result<HttpResponse> http_call(const HttpEndpoint& endpoint, const HttpRequest& request,
+                               std::chrono::milliseconds timeout, std::size_t response_limit) {
+  asio::io_context io;
+  error_code ec;
+  if (endpoint.is_unix) {
+    asio::local::stream_protocol::socket socket(io);
+    socket.connect(asio::local::stream_protocol::endpoint(endpoint.socket_path), ec);
+    if (ec) {
+      return make_error(ErrorCode::unavailable, fmt::format("cannot connect to {}: {}",
+                                                            endpoint.socket_path, ec.message()));
+    }
+    return exchange(io, socket, endpoint, request, timeout, response_limit);
+  }
+  asio::ip::tcp::resolver resolver(io);
+  auto addresses = resolver.resolve(endpoint.host, std::to_string(endpoint.port), ec);
+  if (ec) {
+    return make_error(ErrorCode::unavailable,
+                      fmt::format("cannot resolve {}: {}", endpoint.host, ec.message()));
+  }
+  asio::ip::tcp::socket socket(io);
+  asio::connect(socket, addresses, ec);
+  if (ec) {
+    return make_error(
+        ErrorCode::unavailable,
+        fmt::format("cannot connect to {}:{}: {}", endpoint.host, endpoint.port, ec.message()));
+  }
+  if (!endpoint.tls) return exchange(io, socket, endpoint, request, timeout, response_limit);
+
+  asio::ssl::context context(asio::ssl::context::tls_client);
+  context.set_default_verify_paths(ec);
+  if (const char* ca_file = std::getenv("GPUPOOL_CA_FILE"); ca_file != nullptr && *ca_file) {
+    context.load_verify_file(ca_file, ec);
+    if (ec) {
+      return make_error(ErrorCode::invalid_argument,
+                        fmt::format("GPUPOOL_CA_FILE {}: {}", ca_file, ec.message()));
+    }
+  }
+  context.set_verify_mode(asio::ssl::verify_peer);
+  context.set_verify_callback(asio::ssl::host_name_verification(endpoint.host));
+  asio::ssl::stream<asio::ip::tcp::socket> stream(std::move(socket), context);
+  SSL_set_tlsext_host_name(stream.native_handle(), endpoint.host.c_str());
+  bool shaken = false;
+  stream.async_handshake(asio::ssl::stream_base::client, [&](error_code handshake_ec) {
+    ec = handshake_ec;
+    shaken = true;
+  });
+  io.run_for(timeout);
+  io.restart();
+  if (!shaken) {
+    return make_error(ErrorCode::unavailable,
+                      fmt::format("TLS with {}:{} timed out", endpoint.host, endpoint.port));
+  }
+  if (ec) {
+    return make_error(ErrorCode::unavailable,
+                      fmt::format("TLS with {}:{} failed: {} (is its certificate trusted? "
+                                  "GPUPOOL_CA_FILE names a CA file to trust)",
+                                  endpoint.host, endpoint.port, ec.message()));
+  }
+  return exchange(io, stream, endpoint, request, timeout, response_limit);
+}
+
+}  // namespace gpupool::net

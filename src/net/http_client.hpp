@@ -1,0 +1,54 @@
+// A small blocking HTTP/1.1 client over TCP or a unix socket (Boost.Beast underneath).
+//
+// Used for the container engine's API (unix socket), Jupyter readiness probes and the CLI.
+// Each call opens its own connection and io_context, so calls from different threads run
+// in parallel and never share state. Every call is bounded by a timeout.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "core/result.hpp"
+
+namespace gpupool::net {
+
+// Where to connect: "unix:///var/run/docker.sock", "http://host:port" or "https://host:port".
+struct HttpEndpoint {
+  bool is_unix = false;
+  std::string socket_path;  // when is_unix
+  std::string host;         // when TCP; also sent as the Host header
+  std::uint16_t port = 80;
+  // HTTPS: the server's certificate must verify against the system's CAs, or against
+  // the PEM file named by $GPUPOOL_CA_FILE (e.g. a lab's own gateway certificate).
+  bool tls = false;
+};
+
+Result<HttpEndpoint> parse_http_endpoint(const std::string& address);
+
+struct HttpRequest {
+  std::string method = "GET";
+  std::string target = "/";
+  std::string body;
+  std::vector<std::pair<std::string, std::string>> headers;
+};
+
+struct HttpResponse {
+  int status = 0;
+  std::string body;
+  std::vector<std::pair<std::string, std::string>> headers;
+
+  std::string header(const std::string& name) const;
+};
+
+inline constexpr std::size_t kDefaultResponseLimit = 64 * 1024 * 1024;
+
+// Sends one request and reads the whole response. A connection failure or timeout is an
+// `unavailable` Error; any HTTP status, including 4xx/5xx, is a successful Result.
+Result<HttpResponse> http_call(const HttpEndpoint& endpoint, const HttpRequest& request,
+                               std::chrono::milliseconds timeout,
+                               std::size_t response_limit = kDefaultResponseLimit);
+
+}  // namespace gpupool::net

@@ -1,0 +1,88 @@
+// AuthService: users, logins, API tokens and who a request is.
+//
+// Secrets (cookie values, API tokens) are random, shown once, and stored only as digests;
+// passwords as argon2id hashes. Failed logins are rate-limited per user name and per source
+// address. Thread-safe.
+#pragma once
+
+#include <map>
+#include <mutex>
+#include <optional>
+#include <string>
+
+#include "core/clock.hpp"
+#include "core/result.hpp"
+#include "store/store.hpp"
+
+namespace gpupool::services {
+
+// An authenticated caller.
+struct Principal {
+  User user;
+  CredentialKind kind = CredentialKind::login;
+  std::string credential_digest;
+  std::string csrf_token;  // logins only
+};
+
+struct LoginResult {
+  User user;
+  std::string cookie_secret;
+  std::string csrf_token;
+};
+
+struct MintedToken {
+  std::string token;
+  std::string name;
+  UnixMillis expires_at = 0;
+};
+
+inline constexpr UnixMillis kLoginLifetimeMillis = 7LL * 24 * 3600 * 1000;
+
+class AuthService {
+ public:
+  AuthService(Store& store, const Clock& clock) : store_(store), clock_(clock) {}
+
+  Result<LoginResult> login(const std::string& username, const std::string& password,
+                            const std::string& source_address);
+  Status logout(const Principal& principal);
+  Result<Principal> authenticate(const std::string& secret, CredentialKind kind);
+  // The same credential again, for connections that outlive a request: an Error once it
+  // was logged out, revoked or has expired (or its user was removed).
+  Result<Principal> recheck(const Principal& principal);
+  Result<MintedToken> mint_token(const Principal& principal, const std::string& name,
+                                 std::optional<int> lifetime_days);
+  Result<User> create_user(const Principal& actor, const std::string& username,
+                           const std::string& password, bool admin);
+
+  // First start: creates `admin` with `password` when the store has no users. Returns true
+  // when it created one.
+  Result<bool> bootstrap_admin(const std::string& password);
+
+ private:
+  struct Attempts {
+    int failures = 0;
+    UnixMillis window_start = 0;
+  };
+  Result<Principal> authenticate_digest(const std::string& digest, CredentialKind kind);
+  bool allow_attempt(const std::string& key, int limit);
+  void record_failure(const std::string& key);
+  void forget_failures(const std::string& key);
+
+  // Credentials seen in the last few seconds, so that a busy client costs no store lookups;
+  // logout drops its entry at once, and expiry is checked on every use.
+  struct Recent {
+    Principal principal;
+    UnixMillis looked_up_at = 0;
+    UnixMillis expires_at = 0;
+  };
+  static constexpr UnixMillis kCredentialCacheMillis = 5000;
+  static constexpr std::size_t kCredentialCacheSize = 10000;
+
+  Store& store_;
+  const Clock& clock_;
+  std::mutex mutex_;
+  std::map<std::string, Attempts> attempts_;  // guarded by mutex_
+  std::map<std::string, Recent> recent_;      // guarded by mutex_, by credential digest
+};
+
+}  // namespace gpupool::services

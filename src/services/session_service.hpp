@@ -1,0 +1,100 @@
+// SessionService: the session lifecycle on the server, and the server side of agent sync.
+//
+// Requests are validated against the catalog and the pool, stored as `queued`, and the pure
+// scheduler places them; every state change is one store transaction. Agents report what
+// they observe and get back their node's desired sessions. Thread-safe: one mutex
+// serializes lifecycle changes so that the scheduler always sees a consistent snapshot.
+#pragma once
+
+#include <functional>
+#include <map>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "core/clock.hpp"
+#include "core/result.hpp"
+#include "model/sync.hpp"
+#include "scheduler/schedule.hpp"
+#include "services/accounts.hpp"
+#include "store/store.hpp"
+
+namespace gpupool::services {
+
+struct ModelCapacity {
+  std::string model;
+  std::int64_t memory_mb = 0;
+  int total = 0;
+  int free = 0;                     // GPUs with no session, on usable nodes
+  int shared = 0;                   // GPUs in shared mode
+  std::int64_t free_memory_mb = 0;  // on free and shared GPUs: what shares can still get
+};
+
+struct PoolSummary {
+  std::vector<Node> nodes;
+  std::vector<bool> node_live;
+  std::vector<int> node_free_gpus;
+  std::vector<ModelCapacity> models;
+  int queue_length = 0;
+  bool simulated = false;
+};
+
+struct SessionSettings {
+  // Fair share forgets half of a user's (and a group's) GPU usage every this often.
+  UnixMillis fair_share_half_life = 24LL * 3600 * 1000;
+  // How long a preemptible session chosen to make room keeps running (to save its work).
+  UnixMillis preemption_grace = 60 * 1000;
+  // Balances must cover what sessions cost (accounts.hpp); false lets them go below zero.
+  bool prepaid = true;
+};
+
+class SessionService {
+ public:
+  SessionService(Store& store, const Clock& clock, SessionSettings settings = {})
+      : store_(store), clock_(clock), settings_(settings), accounts_(store, settings.prepaid) {}
+
+  Result<Session> request_session(const User& user, SessionRequest request);
+  // Sessions the caller may see: their own; with `everyone`, all (admins only).
+  Result<std::vector<Session>> list_sessions(const User& user, bool everyone);
+  // Another user's session is not_found, never forbidden: its existence is not revealed.
+  Result<Session> get_session(const User& user, const std::string& id);
+  Result<Session> stop_session(const User& user, const std::string& id);
+
+  Result<SyncResponse> sync(const SyncRequest& request);
+  // Runs the scheduler now, e.g. after an admin changed what nodes offer.
+  Status reschedule();
+  Result<PoolSummary> pool();
+  Result<Balance> balance(std::int64_t user_id);
+
+  // Called (on the thread that made the change) when some node's desired state changed.
+  void on_desired_change(std::function<void()> callback);
+
+ private:
+  Status schedule_locked(UnixMillis now);
+  std::map<std::int64_t, double> fair_share_usage(const std::vector<Session>& history,
+                                                  const std::vector<Node>& nodes,
+                                                  UnixMillis now) const;
+  // The decayed GPU-hours of `user` and everyone in the user's groups, together.
+  Result<double> group_fair_share(std::int64_t user, std::map<std::int64_t, double>& usage);
+  // Sets or clears preempt_at on active sessions to match the scheduler's choice.
+  Status mark_preemptions_locked(std::vector<Session>& active,
+                                 const std::vector<scheduler::Preemption>& preemptions,
+                                 UnixMillis now);
+  // Refuses a request over any of the user's or their groups' quotas; may set max_hours.
+  Status enforce_quotas_locked(const User& user, SessionRequest& request,
+                               const std::vector<Node>& nodes);
+  Status apply_observations_locked(const SyncRequest& request, UnixMillis now);
+  // Running sessions whose owner's balance has run out start stopping (prepaid only).
+  Status stop_unpaid_locked(std::vector<Session>& sessions, UnixMillis now);
+  Result<SyncResponse> desired_for_locked(const std::string& node);
+  void notify();
+
+  Store& store_;
+  const Clock& clock_;
+  const SessionSettings settings_;
+  Accounts accounts_;
+  std::mutex mutex_;
+  std::vector<std::function<void()>> listeners_;  // set at start-up, before concurrent use
+};
+
+}  // namespace gpupool::services

@@ -1,0 +1,39 @@
+// TelemetryBoard: the latest GPU readings of every node, as their agents last sent them.
+//
+// Kept in memory, not in the store: readings change at every sync and are worth nothing once
+// newer ones arrive, and writing them would wake every live view and empty the proxy's route
+// cache each second. After a restart the board fills again within one sync. Thread-safe.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <map>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "core/clock.hpp"
+#include "model/gpu_reading.hpp"
+
+namespace gpupool::services {
+
+struct NodeReadings {
+  UnixMillis read_at = 0;  // the server's clock when the readings arrived
+  std::vector<GpuReading> gpus;
+};
+
+class TelemetryBoard {
+ public:
+  // Replaces what `node` reported before; an empty list means its probe could not read.
+  void record(const std::string& node, std::vector<GpuReading> readings, UnixMillis now);
+  std::map<std::string, NodeReadings> snapshot() const;
+  // Moves whenever readings arrive, so a live view knows when to look again.
+  std::uint64_t version() const { return version_.load(); }
+
+ private:
+  mutable std::mutex mutex_;
+  std::map<std::string, NodeReadings> nodes_;  // guarded by mutex_
+  std::atomic<std::uint64_t> version_{0};
+};
+
+}  // namespace gpupool::services
