@@ -3,7 +3,6 @@
 #include <fmt/format.h>
 
 #include "api/api.hpp"
-#include "auth/names.hpp"
 #include "core/json_input.hpp"
 #include "gateway/replies.hpp"
 
@@ -66,30 +65,13 @@ Result<Quota> parse_quota(const Json& body) {
   return quota;
 }
 
-struct GroupMembers {
-  Group group;
-  std::vector<std::int64_t> member_ids;
-};
-
-Result<std::vector<GroupMembers>> groups_with_members(Store& store) {
-  auto groups = store.list_groups();
-  if (!groups) return groups.error();
-  std::vector<GroupMembers> all;
-  for (auto& group : *groups) {
-    auto members = store.group_member_ids(group.id);
-    if (!members) return members.error();
-    all.push_back({std::move(group), std::move(*members)});
-  }
-  return all;
-}
-
 }  // namespace
 
 // GET /api/v1/users: everyone, by name, with their groups.
-HttpReply Api::list_users() {
-  auto users = store_.list_users();
+HttpReply Api::list_users(const Call&) {
+  auto users = directory_.users();
   if (!users) return error_reply(users.error());
-  auto groups = groups_with_members(store_);
+  auto groups = directory_.groups();
   if (!groups) return error_reply(groups.error());
   std::map<std::int64_t, json> groups_of;
   for (const auto& [group, members] : *groups) {
@@ -108,10 +90,10 @@ HttpReply Api::list_users() {
 }
 
 // GET /api/v1/groups: every group, by name, with its members' names.
-HttpReply Api::list_groups() {
-  auto users = store_.list_users();
+HttpReply Api::list_groups(const Call&) {
+  auto users = directory_.users();
   if (!users) return error_reply(users.error());
-  auto groups = groups_with_members(store_);
+  auto groups = directory_.groups();
   if (!groups) return error_reply(groups.error());
   std::map<std::int64_t, std::string> names;
   for (const auto& user : *users) names[user.id] = user.username;
@@ -130,51 +112,38 @@ json Api::quotas_json(const std::vector<Quota>& quotas) {
   return list;
 }
 
-HttpReply Api::create_group(const HttpExchange& exchange) {
+HttpReply Api::create_group(const Call& call) {
+  const HttpExchange& exchange = call.exchange;
   auto body = parse_json_object(exchange.body);
   if (!body) return error_reply(body.error());
   auto known = reject_unknown_fields(*body, {"name"});
   if (!known) return error_reply(known.error());
-  auto raw_name = required_string(*body, "name", 256);
-  if (!raw_name) return error_reply(raw_name.error());
-  // Group names follow the user-name rules: they appear in messages and, later, in paths.
-  auto name = auth::canonical_username(*raw_name);
-  if (!name) return error_reply(ErrorCode::invalid_argument, "group " + name.error().message);
-  auto group = store_.create_group(*name, clock_.now());
+  auto name = required_string(*body, "name", 256);
+  if (!name) return error_reply(name.error());
+  auto group = directory_.create_group(*name);
   if (!group) return error_reply(group.error());
   return json_reply(201, {{"id", group->id}, {"name", group->name}, {"members", json::array()}});
 }
 
-HttpReply Api::set_group_members(const HttpExchange& exchange, const std::string& group_name) {
-  auto group = store_.find_group(group_name);
-  if (!group) return error_reply(group.error());
-  if (!group->has_value()) return error_reply(ErrorCode::not_found, "no such group");
+HttpReply Api::set_group_members(const Call& call) {
+  const HttpExchange& exchange = call.exchange;
+  const std::string& group_name = call.parameter("group_name");
   auto body = parse_json_object(exchange.body);
   if (!body) return error_reply(body.error());
   auto known = reject_unknown_fields(*body, {"users"});
   if (!known) return error_reply(known.error());
   auto names = required_string_array(*body, "users", 10000, 64);
   if (!names) return error_reply(names.error());
-  std::vector<std::int64_t> ids;
-  json members = json::array();
-  for (const auto& raw : *names) {
-    auto name = auth::canonical_username(raw);
-    auto user =
-        name ? store_.find_user_by_name(*name) : Result<std::optional<StoredUser>>(name.error());
-    if (!user) return error_reply(user.error());
-    if (!user->has_value())
-      return error_reply(ErrorCode::invalid_argument, fmt::format("no user \"{}\"", *name));
-    ids.push_back((*user)->user.id);
-    members.push_back((*user)->user.username);
-  }
-  auto stored = store_.set_group_members((*group)->id, ids);
-  if (!stored) return error_reply(stored.error());
-  return json_reply(200, {{"name", (*group)->name}, {"members", members}});
+  auto members = directory_.set_group_members(group_name, *names);
+  if (!members) return error_reply(members.error());
+  return json_reply(200, {{"name", group_name}, {"members", *members}});
 }
 
 // PUT /api/v1/nodes/NAME {"drained": true|false}: a drained node takes no new sessions;
 // its running sessions stay until they end.
-HttpReply Api::update_node(const HttpExchange& exchange, const std::string& node) {
+HttpReply Api::update_node(const Call& call) {
+  const HttpExchange& exchange = call.exchange;
+  const std::string& node = call.parameter("node");
   auto body = parse_json_object(exchange.body);
   if (!body) return error_reply(body.error());
   auto known = reject_unknown_fields(*body, {"drained"});
@@ -182,45 +151,30 @@ HttpReply Api::update_node(const HttpExchange& exchange, const std::string& node
   auto drained = optional_bool(*body, "drained");
   if (!drained) return error_reply(drained.error());
   if (!*drained) return error_reply(ErrorCode::invalid_argument, "\"drained\" is required");
-  auto stored = store_.set_node_drained(node, **drained);
+  auto stored = directory_.set_node_drained(node, **drained);
   if (!stored) return error_reply(stored.error());
   auto rescheduled = sessions_.reschedule();
   if (!rescheduled) return error_reply(rescheduled.error());
   return json_reply(200, {{"name", node}, {"drained", **drained}});
 }
 
-HttpReply Api::list_quotas() {
-  auto quotas = store_.list_quotas();
+HttpReply Api::list_quotas(const Call&) {
+  auto quotas = directory_.quotas();
   if (!quotas) return error_reply(quotas.error());
   return json_reply(200, {{"quotas", quotas_json(*quotas)}});
 }
 
-HttpReply Api::set_quota(const HttpExchange& exchange, const std::string& scope,
-                         const std::string& name) {
+HttpReply Api::set_quota(const Call& call) {
+  const HttpExchange& exchange = call.exchange;
+  const std::string& scope = call.parameter("scope");
+  const std::string& name = call.parameter("name");
   auto body = parse_json_object(exchange.body);
   if (!body) return error_reply(body.error());
   auto quota = parse_quota(*body);
   if (!quota) return error_reply(quota.error());
-  if (scope == "user") {
-    auto user = store_.find_user_by_name(name);
-    if (!user) return error_reply(user.error());
-    if (!user->has_value()) return error_reply(ErrorCode::not_found, "no such user");
-    quota->scope = QuotaScope::user;
-    quota->subject_id = (*user)->user.id;
-  } else if (scope == "group") {
-    auto group = store_.find_group(name);
-    if (!group) return error_reply(group.error());
-    if (!group->has_value()) return error_reply(ErrorCode::not_found, "no such group");
-    quota->scope = QuotaScope::group;
-    quota->subject_id = (*group)->id;
-  } else {
-    return error_reply(ErrorCode::not_found,
-                       "quotas are set on /api/v1/quotas/user/NAME or /group/NAME");
-  }
-  quota->subject_name = name;
-  auto stored = store_.set_quota(*quota);
+  auto stored = directory_.set_quota(scope, name, std::move(*quota));
   if (!stored) return error_reply(stored.error());
-  return json_reply(200, quota_view(*quota));
+  return json_reply(200, quota_view(*stored));
 }
 
 }  // namespace gpupool::api

@@ -32,15 +32,10 @@ bool equal_secrets(const std::string& a, const std::string& b) {
   return a.size() == b.size() && sodium_memcmp(a.data(), b.data(), a.size()) == 0;
 }
 
-}  // namespace
+// Longer ids are never issued; refusing them early keeps them out of store queries and logs.
+constexpr std::size_t kMaxSessionIdLength = 64;
 
-HttpReply Api::handle(const HttpExchange& exchange) {
-  // A session's own address serves only that session (its Jupyter, under /s/).
-  if (gateway::session_in_host(exchange.header("Host"), settings_.session_domain)) {
-    return error_reply(ErrorCode::not_found, "this address serves a session's Jupyter only");
-  }
-  return route(exchange);
-}
+}  // namespace
 
 Result<Principal> Api::identify(const HttpExchange& exchange, const std::string& pass_for) {
   std::string authorization = exchange.header("Authorization");
@@ -84,130 +79,8 @@ Result<Principal> Api::authenticate(const HttpExchange& exchange) {
   return principal;
 }
 
-HttpReply Api::route(const HttpExchange& exchange) {
-  const std::string& path = exchange.path;
-  const std::string& method = exchange.method;
-  if (path == "/healthz") return json_reply(200, {{"status", "ok"}});
-  if (path == "/readyz") {
-    bool ready = settings_.ready && settings_.ready();
-    return json_reply(ready ? 200 : 503, {{"status", ready ? "ready" : "not ready"}});
-  }
-  if (path == "/" || path.starts_with("/ui/")) {
-    if (auto page = web_page(path); page && (method == "GET" || method == "HEAD")) return *page;
-    return error_reply(ErrorCode::not_found, "no such page");
-  }
-  if (!path.starts_with("/api/v1/") && path != "/metrics")
-    return error_reply(ErrorCode::not_found, "no such page");
-  if (path == "/api/v1/auth/login") {
-    if (method != "POST") return error_reply(ErrorCode::invalid_argument, "use POST");
-    return login(exchange);
-  }
-
-  auto principal = authenticate(exchange);
-  if (!principal) return error_reply(principal.error());
-
-  constexpr std::string_view kSessionsPrefix = "/api/v1/sessions/";
-  auto method_not_allowed = [&] {
-    return json_reply(
-        405, {{"error",
-               {{"code", "method_not_allowed"}, {"message", method + " is not allowed here"}}}});
-  };
-  // Prometheus scrapes with an admin's API token (authorization: credentials_file).
-  if (path == "/metrics") {
-    if (method != "GET") return method_not_allowed();
-    if (!principal->user.admin)
-      return error_reply(ErrorCode::forbidden, "only admins read metrics");
-    return metrics();
-  }
-  if (path == "/api/v1/auth/logout")
-    return method == "POST" ? logout(*principal) : method_not_allowed();
-  if (path == "/api/v1/tokens")
-    return method == "POST" ? mint_token(exchange, *principal) : method_not_allowed();
-  if (path == "/api/v1/me") return method == "GET" ? me(*principal) : method_not_allowed();
-  if (path == "/api/v1/me/ssh-keys")
-    return method == "PUT" ? put_ssh_keys(exchange, *principal) : method_not_allowed();
-  if (path == "/api/v1/users") {
-    if (method == "POST") return create_user(exchange, *principal);
-    if (method != "GET") return method_not_allowed();
-    if (!principal->user.admin) return error_reply(ErrorCode::forbidden, "only admins list users");
-    return list_users();
-  }
-  if (path == "/api/v1/pool") return method == "GET" ? pool() : method_not_allowed();
-  if (path == "/api/v1/events") return method == "GET" ? events(*principal) : method_not_allowed();
-  if (path == "/api/v1/images") return method == "GET" ? images() : method_not_allowed();
-  if (path == "/api/v1/prices") return method == "GET" ? list_prices() : method_not_allowed();
-  if (path == "/api/v1/usage")
-    return method == "GET" ? usage(exchange, *principal) : method_not_allowed();
-  if (path == "/api/v1/balance")
-    return method == "GET" ? balance(*principal) : method_not_allowed();
-  if (path.starts_with("/api/v1/users/") && path.ends_with("/balance")) {
-    if (method != "POST") return method_not_allowed();
-    if (!principal->user.admin)
-      return error_reply(ErrorCode::forbidden, "only admins top up balances");
-    auto name = path.substr(std::string_view("/api/v1/users/").size());
-    return top_up(exchange, *principal,
-                  name.substr(0, name.size() - std::string_view("/balance").size()));
-  }
-  constexpr std::string_view kPricesPrefix = "/api/v1/prices/";
-  if (path.starts_with(kPricesPrefix)) {
-    if (method != "PUT") return method_not_allowed();
-    if (!principal->user.admin) return error_reply(ErrorCode::forbidden, "only admins set prices");
-    return set_price(exchange, path.substr(kPricesPrefix.size()));
-  }
-  if (path == "/api/v1/sessions") {
-    if (method == "POST") return create_session(exchange, *principal);
-    if (method == "GET") return list_sessions(exchange, *principal);
-    return method_not_allowed();
-  }
-  if (path == "/api/v1/groups" || path.starts_with("/api/v1/groups/") || path == "/api/v1/quotas" ||
-      path.starts_with("/api/v1/quotas/") || path == "/api/v1/nodes" ||
-      path.starts_with("/api/v1/nodes/")) {
-    if (!principal->user.admin)
-      return error_reply(ErrorCode::forbidden, "only admins manage groups, quotas and nodes");
-    return admin_route(exchange);
-  }
-  if (path.starts_with(kSessionsPrefix)) {
-    std::string id = path.substr(kSessionsPrefix.size());
-    if (id.empty() || id.size() > 64 || id.find('/') != std::string::npos) {
-      return error_reply(ErrorCode::not_found, "no such session");
-    }
-    if (method == "GET") return get_session(*principal, id);
-    if (method == "DELETE") return stop_session(*principal, id);
-    return method_not_allowed();
-  }
-  return error_reply(ErrorCode::not_found, "no such API endpoint");
-}
-
-HttpReply Api::admin_route(const HttpExchange& exchange) {
-  const std::string& path = exchange.path;
-  const std::string& method = exchange.method;
-  // /api/v1/groups/NAME/members and /api/v1/quotas/SCOPE/NAME: split the rest into parts.
-  std::vector<std::string> parts;
-  for (std::size_t start = std::string("/api/v1/").size(); start <= path.size();) {
-    auto end = path.find('/', start);
-    parts.push_back(path.substr(start, end - start));
-    if (end == std::string::npos) break;
-    start = end + 1;
-  }
-  if (parts == std::vector<std::string>{"groups"} && method == "POST")
-    return create_group(exchange);
-  if (parts == std::vector<std::string>{"groups"} && method == "GET") return list_groups();
-  if (parts.size() == 3 && parts[0] == "groups" && parts[2] == "members" && method == "PUT") {
-    return set_group_members(exchange, parts[1]);
-  }
-  if (parts == std::vector<std::string>{"quotas"} && method == "GET") return list_quotas();
-  if (parts == std::vector<std::string>{"nodes"} && method == "GET") {
-    auto nodes = nodes_document();
-    return nodes ? json_reply(200, *nodes) : error_reply(nodes.error());
-  }
-  if (parts.size() == 2 && parts[0] == "nodes" && method == "PUT")
-    return update_node(exchange, parts[1]);
-  if (parts.size() == 3 && parts[0] == "quotas" && method == "PUT")
-    return set_quota(exchange, parts[1], parts[2]);
-  return error_reply(ErrorCode::not_found, "no such admin endpoint (or wrong method)");
-}
-
-HttpReply Api::login(const HttpExchange& exchange) {
+HttpReply Api::login(const Call& call) {
+  const HttpExchange& exchange = call.exchange;
   auto body = parse_json_object(exchange.body);
   if (!body) return error_reply(body.error());
   auto username = required_string(*body, "username", 256);
@@ -226,7 +99,8 @@ HttpReply Api::login(const HttpExchange& exchange) {
   return reply;
 }
 
-HttpReply Api::logout(const Principal& principal) {
+HttpReply Api::logout(const Call& call) {
+  const Principal& principal = call.caller();
   auto status = auth_.logout(principal);
   if (!status) return error_reply(status.error());
   if (settings_.tunnels != nullptr) settings_.tunnels->close_all(principal.credential_digest);
@@ -236,7 +110,9 @@ HttpReply Api::logout(const Principal& principal) {
   return reply;
 }
 
-HttpReply Api::mint_token(const HttpExchange& exchange, const Principal& principal) {
+HttpReply Api::mint_token(const Call& call) {
+  const HttpExchange& exchange = call.exchange;
+  const Principal& principal = call.caller();
   auto body = parse_json_object(exchange.body.empty() ? "{}" : exchange.body);
   if (!body) return error_reply(body.error());
   auto known = reject_unknown_fields(*body, {"name", "expires_in_days"});
@@ -256,20 +132,20 @@ HttpReply Api::mint_token(const HttpExchange& exchange, const Principal& princip
              minted->expires_at ? json(format_rfc3339(minted->expires_at)) : json(nullptr)}});
 }
 
-HttpReply Api::me(const Principal& principal) {
-  auto keys = store_.ssh_keys(principal.user.id);
-  if (!keys) return error_reply(keys.error());
+HttpReply Api::me(const Call& call) {
+  return profile(call.caller());
+}
+
+HttpReply Api::profile(const Principal& principal) {
+  auto profile = directory_.profile(principal.user.id);
+  if (!profile) return error_reply(profile.error());
   json key_list = json::array();
-  for (const auto& key : *keys)
+  for (const auto& key : profile->ssh_keys)
     key_list.push_back({{"key", key}, {"fingerprint", auth::ssh_key_fingerprint(key)}});
-  auto groups = store_.groups_of(principal.user.id);
-  if (!groups) return error_reply(groups.error());
-  auto quotas = store_.quotas_for(principal.user.id);
-  if (!quotas) return error_reply(quotas.error());
   json view = user_view(principal.user);
   view["groups"] = json::array();
-  for (const auto& group : *groups) view["groups"].push_back(group.name);
-  view["quotas"] = quotas_json(*quotas);
+  for (const auto& group : profile->groups) view["groups"].push_back(group.name);
+  view["quotas"] = quotas_json(profile->quotas);
   auto balance = sessions_.balance(principal.user.id);
   if (!balance) return error_reply(balance.error());
   view["balance"] = credits(balance->available_micros());
@@ -279,7 +155,9 @@ HttpReply Api::me(const Principal& principal) {
   return json_reply(200, view);
 }
 
-HttpReply Api::put_ssh_keys(const HttpExchange& exchange, const Principal& principal) {
+HttpReply Api::put_ssh_keys(const Call& call) {
+  const HttpExchange& exchange = call.exchange;
+  const Principal& principal = call.caller();
   auto body = parse_json_object(exchange.body);
   if (!body) return error_reply(body.error());
   auto known = reject_unknown_fields(*body, {"keys"});
@@ -295,14 +173,14 @@ HttpReply Api::put_ssh_keys(const HttpExchange& exchange, const Principal& princ
                          fmt::format("keys[{}]: {}", i, key.error().message));
     normalized.push_back(std::move(*key));
   }
-  auto stored = store_.replace_ssh_keys(principal.user.id, normalized);
+  auto stored = directory_.replace_ssh_keys(principal.user.id, normalized);
   if (!stored) return error_reply(stored.error());
-  return me(principal);
+  return profile(principal);
 }
 
-HttpReply Api::create_user(const HttpExchange& exchange, const Principal& principal) {
-  if (!principal.user.admin)
-    return error_reply(ErrorCode::forbidden, "only admins can create users");
+HttpReply Api::create_user(const Call& call) {
+  const HttpExchange& exchange = call.exchange;
+  const Principal& principal = call.caller();
   auto body = parse_json_object(exchange.body);
   if (!body) return error_reply(body.error());
   auto known = reject_unknown_fields(*body, {"username", "password", "admin"});
@@ -318,7 +196,9 @@ HttpReply Api::create_user(const HttpExchange& exchange, const Principal& princi
   return json_reply(201, user_view(*user));
 }
 
-HttpReply Api::create_session(const HttpExchange& exchange, const Principal& principal) {
+HttpReply Api::create_session(const Call& call) {
+  const HttpExchange& exchange = call.exchange;
+  const Principal& principal = call.caller();
   auto body = parse_json_object(exchange.body);
   if (!body) return error_reply(body.error());
   auto request = parse_session_request(*body);
@@ -328,16 +208,16 @@ HttpReply Api::create_session(const HttpExchange& exchange, const Principal& pri
   return json_reply(201, session_view(*session, settings_.view, clock_.now()));
 }
 
-Result<std::vector<Session>> Api::listed_sessions(const HttpExchange& exchange,
-                                                  const Principal& principal) {
-  bool everyone = exchange.query.find("all=true") != std::string::npos;
+Result<std::vector<Session>> Api::listed_sessions(const Call& call) {
+  const Principal& principal = call.caller();
+  bool everyone = call.query_flag("all");
   if (everyone && !principal.user.admin)
     return make_error(ErrorCode::forbidden, "only admins list everyone's sessions (?all=true)");
   return sessions_.list_sessions(principal.user, everyone);
 }
 
-HttpReply Api::list_sessions(const HttpExchange& exchange, const Principal& principal) {
-  auto sessions = listed_sessions(exchange, principal);
+HttpReply Api::list_sessions(const Call& call) {
+  auto sessions = listed_sessions(call);
   if (!sessions) return error_reply(sessions.error());
   return json_reply(200, sessions_document(*sessions));
 }
@@ -349,26 +229,32 @@ json Api::sessions_document(const std::vector<Session>& sessions) const {
   return {{"sessions", list}};
 }
 
-HttpReply Api::get_session(const Principal& principal, const std::string& id) {
+HttpReply Api::get_session(const Call& call) {
+  const Principal& principal = call.caller();
+  const std::string& id = call.parameter("id");
+  if (id.size() > kMaxSessionIdLength) return error_reply(ErrorCode::not_found, "no such session");
   auto session = sessions_.get_session(principal.user, id);
   if (!session) return error_reply(session.error());
   return json_reply(200, session_view(*session, settings_.view, clock_.now()));
 }
 
-HttpReply Api::stop_session(const Principal& principal, const std::string& id) {
+HttpReply Api::stop_session(const Call& call) {
+  const Principal& principal = call.caller();
+  const std::string& id = call.parameter("id");
+  if (id.size() > kMaxSessionIdLength) return error_reply(ErrorCode::not_found, "no such session");
   auto session = sessions_.stop_session(principal.user, id);
   if (!session) return error_reply(session.error());
   return json_reply(200, session_view(*session, settings_.view, clock_.now()));
 }
 
-HttpReply Api::pool() {
+HttpReply Api::pool(const Call&) {
   auto summary = sessions_.pool();
   if (!summary) return error_reply(summary.error());
   return json_reply(200, pool_view(*summary));
 }
 
-HttpReply Api::images() {
-  auto images = store_.list_images();
+HttpReply Api::images(const Call&) {
+  auto images = directory_.images();
   if (!images) return error_reply(images.error());
   json list = json::array();
   for (const auto& image : *images) list.push_back(image_view(image));

@@ -1,5 +1,6 @@
-// Api: the REST API v1 (design.md) as one HttpHandler: routing, authentication, CSRF,
-// input validation and JSON replies. Errors are {"error":{"code","message"}} with a fitting
+// Api: the REST API v1 (design.md), the portal's pages and the health checks as one
+// HttpHandler: a route table (routes.cpp) says who may call what; handlers validate input,
+// call the services and reply in JSON. Errors are {"error":{"code","message"}} with a fitting
 // status. Thread-safe; it owns nothing but references to the services.
 #pragma once
 
@@ -11,6 +12,7 @@
 #include <string>
 
 #include "api/imports.hpp"
+#include "api/route_pattern.hpp"
 #include "api/views.hpp"
 
 namespace gpupool::api {
@@ -39,6 +41,36 @@ class OpenStreamCount {
   std::map<std::int64_t, int> open_;
 };
 
+// Who may call a route; the dispatcher checks it before the handler runs.
+enum class Access {
+  anyone,  // no credential: health, the portal's pages, login
+  user,    // any signed-in user (API token, or login cookie with CSRF for writes)
+  admin,   // a signed-in admin
+};
+
+// A request on its way to its handler: the exchange, who is calling, and what the route's
+// pattern and the query string held (both percent-decoded).
+struct Call {
+  const HttpExchange& exchange;
+  const Principal* principal = nullptr;  // set on every route not open to anyone
+  PathParameters parameters;
+  std::vector<std::pair<std::string, std::string>> query;
+
+  const Principal& caller() const { return *principal; }
+  // The value of the route pattern's "{name}" ("" when the pattern has none).
+  const std::string& parameter(std::string_view name) const;
+  // Whether the query says name=true (exactly that name; ?xall=true is not ?all=true).
+  bool query_flag(std::string_view name) const;
+};
+
+class Api;
+struct Route {
+  std::string_view method;
+  std::string_view pattern;  // route_pattern.hpp
+  Access access;
+  HttpReply (Api::*handler)(const Call&);
+};
+
 class Api {
  public:
   Api(ApiSettings settings, AuthService& auth, SessionService& sessions, Store& store,
@@ -46,8 +78,9 @@ class Api {
       : settings_(std::move(settings)),
         auth_(auth),
         sessions_(sessions),
-        store_(store),
         clock_(clock),
+        directory_(store, clock),
+        accounts_(store, settings_.prepaid),
         session_routes_(store),
         passes_(clock) {}
 
@@ -55,9 +88,13 @@ class Api {
   // For requests under /s/ (proxy_handlers.cpp): the session's Jupyter, or why not.
   ProxyDecision route_proxy(const HttpExchange& exchange);
 
+  // Every route of the REST API, the portal and the health checks, with who may call it
+  // (routes.cpp): the one place that says who may do what.
+  static const std::vector<Route>& routes();
+
  private:
-  HttpReply route(const HttpExchange& exchange);
-  HttpReply admin_route(const HttpExchange& exchange);
+  // Finds the route, checks who is calling, and runs its handler (routes.cpp).
+  HttpReply dispatch(const HttpExchange& exchange);
   // At a session's own address with a ticket: the pass, and back to `path` without it.
   ProxyDecision enter_session(const std::string& session_id, const std::string& ticket,
                               const std::string& path, const std::string& other_parameters);
@@ -67,54 +104,61 @@ class Api {
   // identify(), and for cookie writes the CSRF token too.
   Result<Principal> authenticate(const HttpExchange& exchange);
 
-  HttpReply login(const HttpExchange& exchange);
-  HttpReply logout(const Principal& principal);
-  HttpReply mint_token(const HttpExchange& exchange, const Principal& principal);
-  HttpReply me(const Principal& principal);
-  HttpReply put_ssh_keys(const HttpExchange& exchange, const Principal& principal);
-  HttpReply create_user(const HttpExchange& exchange, const Principal& principal);
-  HttpReply create_session(const HttpExchange& exchange, const Principal& principal);
-  HttpReply list_sessions(const HttpExchange& exchange, const Principal& principal);
+  // Health (routes.cpp) and the portal's pages: "/" and /ui/* (web_handlers.cpp).
+  HttpReply healthz(const Call& call);
+  HttpReply readyz(const Call& call);
+  HttpReply web_page(const Call& call);
+
+  // Sign-in and the caller's own profile (api.cpp).
+  HttpReply login(const Call& call);
+  HttpReply logout(const Call& call);
+  HttpReply mint_token(const Call& call);
+  HttpReply me(const Call& call);
+  HttpReply profile(const Principal& principal);  // GET /api/v1/me's document
+  HttpReply put_ssh_keys(const Call& call);
+
+  // Sessions, the pool and the catalog (api.cpp).
+  HttpReply create_session(const Call& call);
+  HttpReply list_sessions(const Call& call);
   // The caller's sessions; everyone's with ?all=true, for admins only.
-  Result<std::vector<Session>> listed_sessions(const HttpExchange& exchange,
-                                               const Principal& principal);
-  HttpReply get_session(const Principal& principal, const std::string& id);
-  HttpReply stop_session(const Principal& principal, const std::string& id);
-  HttpReply pool();
-  HttpReply images();
-  // Prices and usage (metering_handlers.cpp).
-  HttpReply list_prices();
-  HttpReply set_price(const HttpExchange& exchange, const std::string& model);  // admins
-  HttpReply usage(const HttpExchange& exchange, const Principal& principal);
-  HttpReply balance(const Principal& principal);
-  HttpReply top_up(const HttpExchange& exchange, const Principal& principal,
-                   const std::string& username);  // admins
-  HttpReply events(const Principal& principal);   // event_handlers.cpp
+  Result<std::vector<Session>> listed_sessions(const Call& call);
+  HttpReply get_session(const Call& call);
+  HttpReply stop_session(const Call& call);
+  HttpReply pool(const Call& call);
+  HttpReply images(const Call& call);
+  HttpReply events(const Call& call);  // event_handlers.cpp
   // {"sessions": [view, …]}: GET /api/v1/sessions and the live view's "sessions" event.
   nlohmann::json sessions_document(const std::vector<Session>& sessions) const;
-  // "/" and /ui/* (web_handlers.cpp); nullopt for other paths.
-  std::optional<HttpReply> web_page(const std::string& path);
 
-  // Admin (admin_handlers.cpp); callers have checked the principal is an admin.
-  HttpReply list_users();
-  HttpReply list_groups();
-  HttpReply create_group(const HttpExchange& exchange);
-  HttpReply set_group_members(const HttpExchange& exchange, const std::string& group_name);
-  HttpReply list_quotas();
-  HttpReply update_node(const HttpExchange& exchange, const std::string& node);
-  // GET /api/v1/nodes (node_handlers.cpp): every node with its GPUs, their readings and holders.
+  // Prices, usage and balances (metering_handlers.cpp).
+  HttpReply list_prices(const Call& call);
+  HttpReply set_price(const Call& call);
+  HttpReply usage(const Call& call);
+  HttpReply balance(const Call& call);
+  HttpReply top_up(const Call& call);
+
+  // Administration (admin_handlers.cpp, node_handlers.cpp).
+  HttpReply create_user(const Call& call);
+  HttpReply list_users(const Call& call);
+  HttpReply list_groups(const Call& call);
+  HttpReply create_group(const Call& call);
+  HttpReply set_group_members(const Call& call);
+  HttpReply list_quotas(const Call& call);
+  HttpReply set_quota(const Call& call);
+  HttpReply list_nodes(const Call& call);
+  HttpReply update_node(const Call& call);
+  HttpReply metrics(const Call& call);  // GET /metrics, Prometheus text
+  // GET /api/v1/nodes: every node with its GPUs, their readings and holders.
   Result<nlohmann::json> nodes_document();
   Result<nlohmann::json> nodes_document(const std::vector<Session>& active);
-  HttpReply metrics();  // GET /metrics, Prometheus text (admins)
-  HttpReply set_quota(const HttpExchange& exchange, const std::string& scope,
-                      const std::string& name);
   static nlohmann::json quotas_json(const std::vector<Quota>& quotas);
 
   const ApiSettings settings_;
   AuthService& auth_;
   SessionService& sessions_;
-  Store& store_;
   const Clock& clock_;
+  services::Directory directory_;
+  services::Accounts accounts_;
   std::shared_ptr<OpenStreamCount> open_streams_ = std::make_shared<OpenStreamCount>();
   SessionRoutes session_routes_;  // the proxy's view of sessions
   SessionPasses passes_;          // into sessions' own addresses

@@ -20,7 +20,8 @@ void OpenStreamCount::release(std::int64_t user_id) {
   if (--open_[user_id] <= 0) open_.erase(user_id);
 }
 
-HttpReply Api::events(const Principal& principal) {
+HttpReply Api::events(const Call& call) {
+  const Principal& principal = call.caller();
   if (!open_streams_->try_open(principal.user.id)) {
     return error_reply(
         ErrorCode::rate_limited,
@@ -31,7 +32,7 @@ HttpReply Api::events(const Principal& principal) {
   bool admin = principal.user.admin;
   const TelemetryBoard* telemetry = admin ? settings_.telemetry : nullptr;
   sources.change_count = [this, telemetry] {
-    return store_.change_count() + (telemetry != nullptr ? telemetry->version() : 0);
+    return sessions_.change_count() + (telemetry != nullptr ? telemetry->version() : 0);
   };
   sources.documents = [this, user = principal.user]() -> Result<gateway::NamedDocuments> {
     auto sessions = sessions_.list_sessions(user, false);

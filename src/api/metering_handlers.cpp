@@ -7,7 +7,6 @@
 #include <fmt/format.h>
 
 #include "api/api.hpp"
-#include "auth/names.hpp"
 #include "core/json_input.hpp"
 #include "gateway/replies.hpp"
 #include "metering/meter.hpp"
@@ -49,10 +48,11 @@ json ledger_entry_view(const LedgerEntry& entry) {
 
 }  // namespace
 
-HttpReply Api::balance(const Principal& principal) {
+HttpReply Api::balance(const Call& call) {
+  const Principal& principal = call.caller();
   auto balance = sessions_.balance(principal.user.id);
   if (!balance) return error_reply(balance.error());
-  auto entries = store_.ledger(principal.user.id, kLedgerEntriesShown);
+  auto entries = accounts_.ledger(principal.user.id, kLedgerEntriesShown);
   if (!entries) return error_reply(entries.error());
   json list = json::array();
   for (const auto& entry : *entries) list.push_back(ledger_entry_view(entry));
@@ -66,13 +66,10 @@ HttpReply Api::balance(const Principal& principal) {
 
 // {"amount": credits, "idempotency_key": "…", "note"?}: a positive amount is a top-up, a
 // negative one an adjustment. The same key again answers with the first entry, unwritten.
-HttpReply Api::top_up(const HttpExchange& exchange, const Principal& principal,
-                      const std::string& username) {
-  auto name = auth::canonical_username(username);
-  auto user =
-      name ? store_.find_user_by_name(*name) : Result<std::optional<StoredUser>>(name.error());
-  if (!user) return error_reply(user.error());
-  if (!user->has_value()) return error_reply(ErrorCode::not_found, "no such user");
+HttpReply Api::top_up(const Call& call) {
+  const HttpExchange& exchange = call.exchange;
+  const Principal& principal = call.caller();
+  const std::string& username = call.parameter("username");
   auto body = parse_json_object(exchange.body);
   if (!body) return error_reply(body.error());
   auto known = reject_unknown_fields(*body, {"amount", "idempotency_key", "note"});
@@ -89,46 +86,29 @@ HttpReply Api::top_up(const HttpExchange& exchange, const Principal& principal,
   if (key->empty())
     return error_reply(ErrorCode::invalid_argument, "\"idempotency_key\" must not be empty");
 
-  LedgerEntry entry;
-  entry.user_id = (*user)->user.id;
-  entry.at = clock_.now();
-  entry.kind = micros > 0 ? LedgerKind::top_up : LedgerKind::adjustment;
-  entry.amount_micros = micros;
-  entry.idempotency_key = *key;
-  entry.note = note->value_or(fmt::format("by {}", principal.user.username));
-  int status = 201;
-  auto written = store_.in_transaction([&]() -> Status {
-    auto earlier = store_.find_ledger_entry(entry.user_id, entry.idempotency_key);
-    if (!earlier) return earlier.error();
-    if (*earlier) {
-      if ((*earlier)->amount_micros != micros) {
-        return make_error(ErrorCode::conflict, "this idempotency_key was used for another amount");
-      }
-      entry = **earlier;
-      status = 200;
-      return {};
-    }
-    auto added = store_.add_ledger_entry(entry);
-    return added ? Status{} : added.error();
-  });
-  if (!written) return error_reply(written.error());
-  auto balance = sessions_.balance(entry.user_id);
+  auto top_up =
+      accounts_.top_up(username, micros, *key,
+                       note->value_or(fmt::format("by {}", principal.user.username)), clock_.now());
+  if (!top_up) return error_reply(top_up.error());
+  auto balance = sessions_.balance(top_up->entry.user_id);
   if (!balance) return error_reply(balance.error());
-  json view = ledger_entry_view(entry);
-  view["user"] = (*user)->user.username;
+  json view = ledger_entry_view(top_up->entry);
+  view["user"] = top_up->username;
   view["balance"] = credits(balance->available_micros());
-  return json_reply(status, view);
+  return json_reply(top_up->written ? 201 : 200, view);
 }
 
-HttpReply Api::list_prices() {
-  auto prices = store_.list_prices();
+HttpReply Api::list_prices(const Call&) {
+  auto prices = accounts_.prices();
   if (!prices) return error_reply(prices.error());
   json list = json::array();
   for (const auto& price : *prices) list.push_back(price_view(price));
   return json_reply(200, {{"currency", "credits"}, {"prices", list}});
 }
 
-HttpReply Api::set_price(const HttpExchange& exchange, const std::string& model) {
+HttpReply Api::set_price(const Call& call) {
+  const HttpExchange& exchange = call.exchange;
+  const std::string& model = call.parameter("model");
   if (!valid_model_name(model)) {
     return error_reply(ErrorCode::invalid_argument,
                        "a GPU model is 1–64 letters, digits, '-', '_' or '.', e.g. A100-80GB");
@@ -142,13 +122,13 @@ HttpReply Api::set_price(const HttpExchange& exchange, const std::string& model)
   if (!*amount)
     return error_reply(ErrorCode::invalid_argument, "\"per_gpu_hour\" (credits) is required");
   Price price{model, std::llround(**amount * kMicrosPerCredit), clock_.now()};
-  auto stored = store_.set_price(price);
+  auto stored = accounts_.set_price(price);
   if (!stored) return error_reply(stored.error());
   return json_reply(200, price_view(price));
 }
 
-HttpReply Api::usage(const HttpExchange& exchange, const Principal& principal) {
-  auto sessions = listed_sessions(exchange, principal);
+HttpReply Api::usage(const Call& call) {
+  auto sessions = listed_sessions(call);
   if (!sessions) return error_reply(sessions.error());
   UnixMillis now = clock_.now();
   std::erase_if(*sessions, [](const Session& session) { return session.started_at == 0; });

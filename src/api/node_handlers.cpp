@@ -10,7 +10,7 @@ namespace gpupool::api {
 using nlohmann::json;
 
 Result<json> Api::nodes_document() {
-  auto active = store_.list_sessions({std::nullopt, std::nullopt, true});
+  auto active = sessions_.active_sessions();
   if (!active) return active.error();
   return nodes_document(*active);
 }
@@ -34,8 +34,13 @@ Result<json> Api::nodes_document(const std::vector<Session>& active) {
   return json{{"nodes", nodes}};
 }
 
-HttpReply Api::metrics() {
-  auto active = store_.list_sessions({std::nullopt, std::nullopt, true});
+HttpReply Api::list_nodes(const Call&) {
+  auto nodes = nodes_document();
+  return nodes ? json_reply(200, *nodes) : error_reply(nodes.error());
+}
+
+HttpReply Api::metrics(const Call&) {
+  auto active = sessions_.active_sessions();
   if (!active) return error_reply(active.error());
   auto nodes = nodes_document(*active);
   if (!nodes) return error_reply(nodes.error());

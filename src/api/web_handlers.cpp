@@ -5,7 +5,8 @@
 
 namespace gpupool::api {
 
-std::optional<HttpReply> Api::web_page(const std::string& path) {
+HttpReply Api::web_page(const Call& call) {
+  const std::string& path = call.exchange.path;  // as sent: /ui/../x names no file
   std::string_view wanted = path == "/" ? "/ui/index.html" : std::string_view(path);
   for (const auto& asset : web_assets()) {
     if (asset.path != wanted) continue;
@@ -18,7 +19,7 @@ std::optional<HttpReply> Api::web_page(const std::string& path) {
         {"Referrer-Policy", "same-origin"}};
     return reply;
   }
-  return std::nullopt;
+  return error_reply(ErrorCode::not_found, "no such page");
 }
 
 }  // namespace gpupool::api

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include "auth/names.hpp"
 #include "metering/meter.hpp"
 
 namespace gpupool::services {
@@ -50,6 +51,53 @@ Status Accounts::charge(const Session& session) {
                            metering::billed_seconds(session, session.ended_at));
   auto added = store_.add_ledger_entry(entry);  // false: already charged, which is fine
   return added ? Status{} : added.error();
+}
+
+Result<TopUp> Accounts::top_up(const std::string& username, std::int64_t amount_micros,
+                               const std::string& idempotency_key, const std::string& note,
+                               UnixMillis now) {
+  auto name = auth::canonical_username(username);
+  if (!name) return name.error();
+  auto user = store_.find_user_by_name(*name);
+  if (!user) return user.error();
+  if (!user->has_value()) return make_error(ErrorCode::not_found, "no such user");
+  TopUp result;
+  result.username = (*user)->user.username;
+  LedgerEntry& entry = result.entry;
+  entry.user_id = (*user)->user.id;
+  entry.at = now;
+  entry.kind = amount_micros > 0 ? LedgerKind::top_up : LedgerKind::adjustment;
+  entry.amount_micros = amount_micros;
+  entry.idempotency_key = idempotency_key;
+  entry.note = note;
+  GPUPOOL_TRY(store_.in_transaction([&]() -> Status {
+    auto earlier = store_.find_ledger_entry(entry.user_id, entry.idempotency_key);
+    if (!earlier) return earlier.error();
+    if (*earlier) {
+      if ((*earlier)->amount_micros != amount_micros) {
+        return make_error(ErrorCode::conflict, "this idempotency_key was used for another amount");
+      }
+      entry = **earlier;
+      return {};
+    }
+    auto added = store_.add_ledger_entry(entry);
+    if (!added) return added.error();
+    result.written = true;
+    return {};
+  }));
+  return result;
+}
+
+Result<std::vector<LedgerEntry>> Accounts::ledger(std::int64_t user_id, int newest) {
+  return store_.ledger(user_id, newest);
+}
+
+Result<std::vector<Price>> Accounts::prices() {
+  return store_.list_prices();
+}
+
+Status Accounts::set_price(const Price& price) {
+  return store_.set_price(price);
 }
 
 }  // namespace gpupool::services

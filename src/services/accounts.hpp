@@ -11,6 +11,8 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
+#include <vector>
 
 #include "core/clock.hpp"
 #include "model/session.hpp"
@@ -18,6 +20,13 @@
 #include "store/store.hpp"
 
 namespace gpupool::services {
+
+// A top-up or adjustment as written (or as first written, for a repeated key).
+struct TopUp {
+  LedgerEntry entry;
+  std::string username;
+  bool written = false;  // false: the key had been used before, nothing was written now
+};
 
 struct Balance {
   std::int64_t ledger_micros = 0;   // the sum of the ledger
@@ -36,6 +45,15 @@ class Accounts {
   Status check_request(const User& user, const SessionRequest& request, UnixMillis now);
   // The charge of a session that has just ended (nothing when it never ran or cost nothing).
   Status charge(const Session& session);
+
+  // Credits (amount > 0: a top-up) or debits (an adjustment) user `username` once per
+  // idempotency key, in one transaction: the same key again answers the first entry,
+  // unwritten; with another amount it is a conflict. not_found for an unknown user.
+  Result<TopUp> top_up(const std::string& username, std::int64_t amount_micros,
+                       const std::string& idempotency_key, const std::string& note, UnixMillis now);
+  Result<std::vector<LedgerEntry>> ledger(std::int64_t user_id, int newest);
+  Result<std::vector<Price>> prices();  // by model
+  Status set_price(const Price& price);
 
  private:
   Store& store_;

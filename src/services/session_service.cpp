@@ -628,4 +628,8 @@ Result<PoolSummary> SessionService::pool() {
   return summary;
 }
 
+Result<std::vector<Session>> SessionService::active_sessions() {
+  return store_.list_sessions({std::nullopt, std::nullopt, true});
+}
+
 }  // namespace gpupool::services

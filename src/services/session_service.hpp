@@ -65,6 +65,10 @@ class SessionService {
   Status reschedule();
   Result<PoolSummary> pool();
   Result<Balance> balance(std::int64_t user_id);
+  // Every session not yet ended, everyone's (for admins' views and metrics).
+  Result<std::vector<Session>> active_sessions();
+  // Moves whenever something a view of sessions, the pool or accounts shows may have changed.
+  std::uint64_t change_count() const { return store_.change_count(); }
 
   // Called (on the thread that made the change) when some node's desired state changed.
   void on_desired_change(std::function<void()> callback);

@@ -1,0 +1,141 @@
+// The route table: every path the gateway answers outside /s/, with who may call it. Read it
+// top to bottom to know who may do what; the dispatcher below enforces it before any
+// handler runs, so no handler can forget a check.
+#include <fmt/format.h>
+#include <boost/url/parse.hpp>
+
+#include "api/api.hpp"
+#include "gateway/proxy_route.hpp"
+
+namespace gpupool::api {
+
+const std::vector<Route>& Api::routes() {
+  using enum Access;
+  static const std::vector<Route> table{
+      // Health checks and the portal's pages.
+      {"GET", "/healthz", anyone, &Api::healthz},
+      {"HEAD", "/healthz", anyone, &Api::healthz},
+      {"GET", "/readyz", anyone, &Api::readyz},
+      {"HEAD", "/readyz", anyone, &Api::readyz},
+      {"GET", "/", anyone, &Api::web_page},
+      {"HEAD", "/", anyone, &Api::web_page},
+      {"GET", "/ui/{file...}", anyone, &Api::web_page},
+      {"HEAD", "/ui/{file...}", anyone, &Api::web_page},
+
+      // Signing in, and the caller's own credentials and profile.
+      {"POST", "/api/v1/auth/login", anyone, &Api::login},
+      {"POST", "/api/v1/auth/logout", user, &Api::logout},
+      {"POST", "/api/v1/tokens", user, &Api::mint_token},
+      {"GET", "/api/v1/me", user, &Api::me},
+      {"PUT", "/api/v1/me/ssh-keys", user, &Api::put_ssh_keys},
+
+      // Sessions: a user sees and stops only their own (another's is 404); admins any.
+      // GET ?all=true lists everyone's, for admins only (checked in listed_sessions).
+      {"POST", "/api/v1/sessions", user, &Api::create_session},
+      {"GET", "/api/v1/sessions", user, &Api::list_sessions},
+      {"GET", "/api/v1/sessions/{id}", user, &Api::get_session},
+      {"DELETE", "/api/v1/sessions/{id}", user, &Api::stop_session},
+      {"GET", "/api/v1/pool", user, &Api::pool},
+      {"GET", "/api/v1/images", user, &Api::images},
+      {"GET", "/api/v1/events", user, &Api::events},
+
+      // Money: prices are public to users, set by admins; usage as for sessions (?all=true).
+      {"GET", "/api/v1/prices", user, &Api::list_prices},
+      // {model...}: a malformed name ("a/b", "") gets the handler's 400, not a 404.
+      {"PUT", "/api/v1/prices/{model...}", admin, &Api::set_price},
+      {"GET", "/api/v1/usage", user, &Api::usage},
+      {"GET", "/api/v1/balance", user, &Api::balance},
+      {"POST", "/api/v1/users/{username}/balance", admin, &Api::top_up},
+
+      // Administration.
+      {"GET", "/api/v1/users", admin, &Api::list_users},
+      {"POST", "/api/v1/users", admin, &Api::create_user},
+      {"GET", "/api/v1/groups", admin, &Api::list_groups},
+      {"POST", "/api/v1/groups", admin, &Api::create_group},
+      {"PUT", "/api/v1/groups/{group_name}/members", admin, &Api::set_group_members},
+      {"GET", "/api/v1/quotas", admin, &Api::list_quotas},
+      {"PUT", "/api/v1/quotas/{scope}/{name}", admin, &Api::set_quota},
+      {"GET", "/api/v1/nodes", admin, &Api::list_nodes},
+      {"PUT", "/api/v1/nodes/{node}", admin, &Api::update_node},
+      // Prometheus scrapes with an admin's API token (authorization: credentials_file).
+      {"GET", "/metrics", admin, &Api::metrics},
+  };
+  return table;
+}
+
+const std::string& Call::parameter(std::string_view name) const {
+  static const std::string none;
+  for (const auto& [key, value] : parameters)
+    if (key == name) return value;
+  return none;
+}
+
+bool Call::query_flag(std::string_view name) const {
+  for (const auto& [key, value] : query)
+    if (key == name) return value == "true";
+  return false;
+}
+
+HttpReply Api::handle(const HttpExchange& exchange) {
+  // A session's own address serves only that session (its Jupyter, under /s/).
+  if (gateway::session_in_host(exchange.header("Host"), settings_.session_domain)) {
+    return error_reply(ErrorCode::not_found, "this address serves a session's Jupyter only");
+  }
+  return dispatch(exchange);
+}
+
+HttpReply Api::dispatch(const HttpExchange& exchange) {
+  auto target = boost::urls::parse_origin_form(exchange.target);
+  if (!target) return error_reply(ErrorCode::invalid_argument, "malformed request target");
+  std::vector<std::string> segments;
+  for (auto segment : target->segments()) segments.emplace_back(segment);
+
+  // The route of this method and path, and whether any route has this path at all.
+  const Route* found = nullptr;
+  const Route* same_path = nullptr;
+  PathParameters parameters;
+  for (const Route& route : routes()) {
+    auto matched = match_route_pattern(route.pattern, segments);
+    if (!matched) continue;
+    if (same_path == nullptr || route.access > same_path->access) same_path = &route;
+    if (route.method == exchange.method && found == nullptr) {
+      found = &route;
+      parameters = std::move(*matched);
+    }
+  }
+  bool api_path = exchange.path.starts_with("/api/") || exchange.path == "/metrics";
+  // Only a signed-in caller learns which API paths exist (and which methods they take).
+  std::optional<Principal> principal;
+  if (api_path && (same_path == nullptr || same_path->access != Access::anyone)) {
+    auto authenticated = authenticate(exchange);
+    if (!authenticated) return error_reply(authenticated.error());
+    principal = std::move(*authenticated);
+  }
+  if (same_path == nullptr) {
+    return error_reply(ErrorCode::not_found, api_path ? "no such API endpoint" : "no such page");
+  }
+  if (found == nullptr) {
+    if (!api_path) return error_reply(ErrorCode::not_found, "no such page");
+    return json_reply(405, {{"error",
+                             {{"code", "method_not_allowed"},
+                              {"message", exchange.method + " is not allowed here"}}}});
+  }
+  if (found->access == Access::admin && !principal->user.admin) {
+    return error_reply(ErrorCode::forbidden,
+                       fmt::format("only admins may {} {}", found->method, found->pattern));
+  }
+  Call call{exchange, principal ? &*principal : nullptr, std::move(parameters), {}};
+  for (auto parameter : target->params()) call.query.emplace_back(parameter.key, parameter.value);
+  return (this->*found->handler)(call);
+}
+
+HttpReply Api::healthz(const Call&) {
+  return json_reply(200, {{"status", "ok"}});
+}
+
+HttpReply Api::readyz(const Call&) {
+  bool ready = settings_.ready && settings_.ready();
+  return json_reply(ready ? 200 : 503, {{"status", ready ? "ready" : "not ready"}});
+}
+
+}  // namespace gpupool::api

@@ -1,0 +1,106 @@
+#include "services/directory.hpp"
+
+#include <fmt/format.h>
+
+#include "auth/names.hpp"
+
+namespace gpupool::services {
+
+Result<std::vector<User>> Directory::users() {
+  return store_.list_users();
+}
+
+Result<std::vector<GroupMembers>> Directory::groups() {
+  auto groups = store_.list_groups();
+  if (!groups) return groups.error();
+  std::vector<GroupMembers> all;
+  for (auto& group : *groups) {
+    auto members = store_.group_member_ids(group.id);
+    if (!members) return members.error();
+    all.push_back({std::move(group), std::move(*members)});
+  }
+  return all;
+}
+
+Result<Profile> Directory::profile(std::int64_t user_id) {
+  Profile profile;
+  auto keys = store_.ssh_keys(user_id);
+  if (!keys) return keys.error();
+  profile.ssh_keys = std::move(*keys);
+  auto groups = store_.groups_of(user_id);
+  if (!groups) return groups.error();
+  profile.groups = std::move(*groups);
+  auto quotas = store_.quotas_for(user_id);
+  if (!quotas) return quotas.error();
+  profile.quotas = std::move(*quotas);
+  return profile;
+}
+
+Status Directory::replace_ssh_keys(std::int64_t user_id, const std::vector<std::string>& keys) {
+  return store_.replace_ssh_keys(user_id, keys);
+}
+
+Result<Group> Directory::create_group(const std::string& name) {
+  // Group names follow the user-name rules: they appear in messages and in paths.
+  auto canonical = auth::canonical_username(name);
+  if (!canonical)
+    return make_error(ErrorCode::invalid_argument, "group " + canonical.error().message);
+  return store_.create_group(*canonical, clock_.now());
+}
+
+Result<std::vector<std::string>> Directory::set_group_members(
+    const std::string& group_name, const std::vector<std::string>& usernames) {
+  auto group = store_.find_group(group_name);
+  if (!group) return group.error();
+  if (!group->has_value()) return make_error(ErrorCode::not_found, "no such group");
+  std::vector<std::int64_t> ids;
+  std::vector<std::string> members;
+  for (const auto& raw : usernames) {
+    auto name = auth::canonical_username(raw);
+    if (!name) return name.error();
+    auto user = store_.find_user_by_name(*name);
+    if (!user) return user.error();
+    if (!user->has_value())
+      return make_error(ErrorCode::invalid_argument, fmt::format("no user \"{}\"", *name));
+    ids.push_back((*user)->user.id);
+    members.push_back((*user)->user.username);
+  }
+  GPUPOOL_TRY(store_.set_group_members((*group)->id, ids));
+  return members;
+}
+
+Result<std::vector<Quota>> Directory::quotas() {
+  return store_.list_quotas();
+}
+
+Result<Quota> Directory::set_quota(const std::string& scope, const std::string& name, Quota quota) {
+  if (scope == "user") {
+    auto user = store_.find_user_by_name(name);
+    if (!user) return user.error();
+    if (!user->has_value()) return make_error(ErrorCode::not_found, "no such user");
+    quota.scope = QuotaScope::user;
+    quota.subject_id = (*user)->user.id;
+  } else if (scope == "group") {
+    auto group = store_.find_group(name);
+    if (!group) return group.error();
+    if (!group->has_value()) return make_error(ErrorCode::not_found, "no such group");
+    quota.scope = QuotaScope::group;
+    quota.subject_id = (*group)->id;
+  } else {
+    return make_error(ErrorCode::not_found,
+                      "quotas are set on /api/v1/quotas/user/NAME or /group/NAME");
+  }
+  quota.subject_name = name;
+  GPUPOOL_TRY(store_.set_quota(quota));
+  return quota;
+}
+
+Status Directory::set_node_drained(const std::string& node, bool drained) {
+  return store_.set_node_drained(node, drained);
+}
+
+Result<std::vector<Image>> Directory::images() {
+  return store_.list_images();
+}
+
+}  // namespace gpupool::services

@@ -1,0 +1,63 @@
+// Directory: what admins manage and users read of themselves — users, groups and their
+// members, quotas, SSH keys, nodes' drain flags and the image catalog — with the rules that
+// belong to the data: group names follow the user-name rules, members and quota subjects
+// must exist. The API's handlers read and change these only through here.
+//
+// Thread-safe as far as the store is (each call is one store call or one transaction).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "core/clock.hpp"
+#include "core/result.hpp"
+#include "model/quota.hpp"
+#include "model/user.hpp"
+#include "store/store.hpp"
+
+namespace gpupool::services {
+
+struct GroupMembers {
+  Group group;
+  std::vector<std::int64_t> member_ids;
+};
+
+// What a user sees of their own account besides the login itself.
+struct Profile {
+  std::vector<std::string> ssh_keys;
+  std::vector<Group> groups;
+  std::vector<Quota> quotas;  // their own and their groups'
+};
+
+class Directory {
+ public:
+  // Both must outlive the Directory.
+  Directory(Store& store, const Clock& clock) : store_(store), clock_(clock) {}
+
+  Result<std::vector<User>> users();  // by name
+  Result<std::vector<GroupMembers>> groups();
+  Result<Profile> profile(std::int64_t user_id);
+  Status replace_ssh_keys(std::int64_t user_id, const std::vector<std::string>& keys);
+
+  // A taken name is a conflict; a name that is not a valid user name is invalid_argument.
+  Result<Group> create_group(const std::string& name);
+  // Replaces the group's members; answers their canonical names. Unknown group: not_found;
+  // unknown user: invalid_argument (the request named them).
+  Result<std::vector<std::string>> set_group_members(const std::string& group_name,
+                                                     const std::vector<std::string>& usernames);
+
+  Result<std::vector<Quota>> quotas();
+  // Sets the quota of user or group `name` (`scope` "user" or "group"); not_found for an
+  // unknown scope or subject. Answers the quota as stored.
+  Result<Quota> set_quota(const std::string& scope, const std::string& name, Quota quota);
+
+  Status set_node_drained(const std::string& node, bool drained);
+  Result<std::vector<Image>> images();
+
+ private:
+  Store& store_;
+  const Clock& clock_;
+};
+
+}  // namespace gpupool::services
