@@ -75,9 +75,6 @@ class SessionService {
 
  private:
   Status schedule_locked(UnixMillis now);
-  std::map<std::int64_t, double> fair_share_usage(const std::vector<Session>& history,
-                                                  const std::vector<Node>& nodes,
-                                                  UnixMillis now) const;
   // The decayed GPU-hours of `user` and everyone in the user's groups, together.
   Result<double> group_fair_share(std::int64_t user, std::map<std::int64_t, double>& usage);
   // Sets or clears preempt_at on active sessions to match the scheduler's choice.

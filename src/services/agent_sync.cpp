@@ -1,0 +1,102 @@
+// SessionService's side of agent sync: the node's report applied to its sessions through
+// the lifecycle (session_lifecycle.hpp), sessions whose owner ran out of balance stopped,
+// and the node's desired sessions returned.
+#include <map>
+
+#include "core/log.hpp"
+#include "services/session_lifecycle.hpp"
+#include "services/session_service.hpp"
+
+namespace gpupool::services {
+
+Result<SyncResponse> SessionService::sync(const SyncRequest& request) {
+  Result<SyncResponse> response = SyncResponse{};
+  {
+    std::lock_guard lock(mutex_);
+    UnixMillis now = clock_.now();
+    auto applied = store_.in_transaction([&]() -> Status {
+      Node node = request.node;
+      node.last_seen = now;
+      GPUPOOL_TRY(store_.upsert_node(node));
+      GPUPOOL_TRY(apply_observations_locked(request, now));
+      GPUPOOL_TRY(schedule_locked(now));
+      response = desired_for_locked(node.name);
+      return response ? Status{} : response.error();
+    });
+    if (!applied) return applied.error();
+  }
+  return response;
+}
+
+Status SessionService::apply_observations_locked(const SyncRequest& request, UnixMillis now) {
+  std::map<std::string, const ObservedSession*> observed;
+  for (const auto& item : request.observed) observed[item.session_id] = &item;
+  auto sessions = store_.list_sessions({std::nullopt, request.node.name, true});
+  if (!sessions) return sessions.error();
+  for (auto& session : *sessions) {
+    auto found = observed.find(session.id);
+    Transition next = after_sync(session, found != observed.end() ? found->second : nullptr, now);
+    if (next.ignored_host_key)
+      spdlog::warn("session {}: ignoring a malformed SSH host key from the agent", session.id);
+    if (!next.changed) continue;
+    SessionState before = session.state;
+    session = std::move(next.session);
+    spdlog::info("session {}: {} → {}{}", session.id, to_string(before), to_string(session.state),
+                 session.reason.empty() ? "" : " (" + session.reason + ")");
+    GPUPOOL_TRY(store_.update_session(session));
+    // In the transaction that ends it: a session is charged exactly once.
+    if (next.ended) GPUPOOL_TRY(accounts_.charge(session));
+  }
+  return stop_unpaid_locked(*sessions, now);
+}
+
+Status SessionService::stop_unpaid_locked(std::vector<Session>& sessions, UnixMillis now) {
+  if (!accounts_.prepaid()) return {};
+  std::map<std::int64_t, std::int64_t> available;  // by user, read once per sync
+  for (auto& session : sessions) {
+    if (session.state != SessionState::running || session.rate_micros_per_hour == 0) continue;
+    if (!available.contains(session.user_id)) {
+      auto balance = accounts_.balance(session.user_id, now);
+      if (!balance) return balance.error();
+      available[session.user_id] = balance->available_micros();
+    }
+    if (available[session.user_id] > 0) continue;
+    session = after_balance_exhausted(session, now).session;
+    spdlog::info("session {}: running → stopping ({})", session.id, session.reason);
+    GPUPOOL_TRY(store_.update_session(session));
+  }
+  return {};
+}
+
+Result<SyncResponse> SessionService::desired_for_locked(const std::string& node) {
+  auto sessions = store_.list_sessions({std::nullopt, node, true});
+  if (!sessions) return sessions.error();
+  SyncResponse response;
+  std::map<std::int64_t, std::vector<std::string>> keys_by_user;
+  for (const auto& session : *sessions) {
+    if (!holds_resources(session.state) || session.state == SessionState::stopping) continue;
+    if (!keys_by_user.contains(session.user_id)) {
+      auto keys = store_.ssh_keys(session.user_id);
+      if (!keys) return keys.error();
+      keys_by_user[session.user_id] = std::move(*keys);
+    }
+    DesiredSession desired;
+    desired.session_id = session.id;
+    desired.username = session.username;
+    desired.uid = session.uid;
+    desired.image_reference = session.image_reference;
+    desired.gpu_indices = session.gpu_indices;
+    desired.gpu_uuids = session.gpu_uuids;
+    desired.jupyter_port = session.jupyter_port;
+    desired.ssh_port = session.ssh_port;
+    desired.jupyter_token = session.jupyter_token;
+    desired.authorized_keys = keys_by_user[session.user_id];
+    desired.cpus = session.request.cpus;
+    desired.memory_mb = session.request.memory_mb;
+    desired.gpu_memory_mb = session.request.gpu_memory_mb;
+    response.desired.push_back(std::move(desired));
+  }
+  return response;
+}
+
+}  // namespace gpupool::services

@@ -1,0 +1,33 @@
+// What the scheduler and the meter are given about sessions the store holds: each placed
+// session's allocation, fair-share usage from the session history, the recent workload mix,
+// and the meter fixed at placement. Pure.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <vector>
+
+#include "core/clock.hpp"
+#include "model/node.hpp"
+#include "model/price.hpp"
+#include "model/session.hpp"
+#include "scheduler/schedule.hpp"
+
+namespace gpupool::services {
+
+// What a session holding resources holds, as the scheduler sees it.
+scheduler::Allocation allocation_of(const Session& session);
+
+// Each user's decayed GPU-hours (half of it forgotten every `half_life`), by user id.
+std::map<std::int64_t, double> fair_share_usage(const std::vector<Session>& history,
+                                                const std::vector<Node>& nodes, UnixMillis now,
+                                                UnixMillis half_life);
+
+// The mix of the most recent requests, so placements keep GPUs usable for what users ask.
+std::vector<scheduler::WorkloadShape> workload_of(const std::vector<Session>& history);
+
+// Fixes a just-placed session's rate from its GPUs' model and today's price.
+void start_meter(Session& session, const std::vector<Node>& nodes,
+                 const std::vector<Price>& prices);
+
+}  // namespace gpupool::services

@@ -1,0 +1,57 @@
+// The session lifecycle as pure functions: given a session, what happened and the time,
+// the session as it must be stored next. No store, no clock, no logging: SessionService
+// applies what these return, in the transaction of the event that caused it.
+//
+//   queued ──placed──► scheduled ──agent: starting──► starting ──agent: running──► running
+//     │                    │                              │                          │
+//     └─stop──► ended      └──────── stop, preemption, time limit, balance ──────────┴─► stopping
+//                          any holding state: container failed or gone ─► ended (failed)
+//                          stopping: container gone ─► ended (with the reason it stopped for)
+//
+// Which states hold resources is holds_resources() (model/session.hpp).
+#pragma once
+
+#include <string>
+
+#include "core/clock.hpp"
+#include "model/session.hpp"
+#include "model/sync.hpp"
+
+namespace gpupool::services {
+
+// A session after an event, and what storing it implies.
+struct Transition {
+  Session session;
+  bool changed = false;           // a stored field changed: write it
+  bool ended = false;             // it has just ended: charge it, in the same transaction
+  bool ignored_host_key = false;  // the agent reported a malformed SSH host key (not kept)
+};
+
+// A node's agent reported its containers. `observed` is this session's entry, or null when
+// the report does not list it: the agent reports every container it has, so absence means
+// the container is gone. Also applies a preemption whose time has come and the time limit.
+Transition after_sync(const Session& session, const ObservedSession* observed, UnixMillis now);
+
+// The owner (user_stopped) or an admin (admin_stopped) stops it: a queued session ends at
+// once; one holding resources stops (they stay held until its container is gone); one
+// already stopping or ended is left as it is.
+Transition after_stop(const Session& session, EndReason reason, UnixMillis now);
+
+// Its owner's prepaid balance ran out: a running, priced session starts stopping.
+Transition after_balance_exhausted(const Session& session, UnixMillis now);
+
+// The scheduler placed it (the placement's node, GPUs and ports already copied in).
+Transition after_placement(const Session& session, UnixMillis now);
+
+// The scheduler kept it queued, saying why in `reason`; stored only when the words changed.
+Transition after_queue_update(const Session& session, const std::string& reason, UnixMillis now);
+
+// The scheduler chose it to make room (`chosen`), or no longer needs it stopped: it is
+// stopped at now + grace by after_sync, unless unchosen before then.
+Transition after_preemption_choice(const Session& session, bool chosen, UnixMillis grace,
+                                   UnixMillis now);
+
+// Whether a running session has passed its time limit at `now`.
+bool past_time_limit(const Session& session, UnixMillis now);
+
+}  // namespace gpupool::services
