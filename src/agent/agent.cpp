@@ -6,14 +6,19 @@
 #include <fmt/format.h>
 
 #include "core/log.hpp"
-#include "net/http_client.hpp"
 
 namespace gpupool::agent {
 
 using namespace std::chrono_literals;
 
-Agent::Agent(AgentSettings settings, SyncChannel& channel, ContainerEngine& engine, GpuProbe& probe)
-    : settings_(std::move(settings)), channel_(channel), engine_(engine), probe_(probe) {}
+Agent::Agent(AgentSettings settings, SyncChannel& channel, ContainerEngine& engine, GpuProbe& probe,
+             ReadinessCheck& readiness, const Clock& clock)
+    : settings_(std::move(settings)),
+      channel_(channel),
+      engine_(engine),
+      probe_(probe),
+      readiness_(readiness),
+      clock_(clock) {}
 
 Agent::~Agent() {
   stop();
@@ -66,9 +71,7 @@ Status Agent::reconcile_once() {
   if (!request) return request.error();
   auto response = channel_.sync(*request);
   if (!response) return response.error();
-  last_sync_ok_ = std::chrono::duration_cast<std::chrono::milliseconds>(
-                      std::chrono::steady_clock::now().time_since_epoch())
-                      .count();
+  last_sync_ok_ = clock_.monotonic_millis();
   std::vector<ContainerInfo> containers;
   {
     std::lock_guard lock(mutex_);
@@ -265,13 +268,9 @@ void Agent::start_session(const DesiredSession& session, bool container_exists) 
 }
 
 Agent::ReadyOutcome Agent::wait_until_ready(const DesiredSession& session) {
-  net::HttpEndpoint endpoint{false, "", settings_.readiness_host,
-                             static_cast<std::uint16_t>(session.jupyter_port)};
-  net::HttpRequest request{"GET", fmt::format("/s/{}/api", session.session_id), "", {}};
-  auto deadline = std::chrono::steady_clock::now() + settings_.ready_timeout;
-  for (int attempt = 1; !stopping_ && std::chrono::steady_clock::now() < deadline; ++attempt) {
-    auto response = net::http_call(endpoint, request, 2s);
-    if (response && response->status == 200) return ReadyOutcome::ready;
+  auto deadline = clock_.monotonic_millis() + settings_.ready_timeout.count();
+  for (int attempt = 1; !stopping_ && clock_.monotonic_millis() < deadline; ++attempt) {
+    if (readiness_.jupyter_answers(session)) return ReadyOutcome::ready;
     // Every second or so, make sure there is still something to wait for.
     if (attempt % 50 == 0) {
       auto state = engine_.container_state(container_name(session.session_id));

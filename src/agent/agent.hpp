@@ -16,6 +16,7 @@
 #include <thread>
 #include <vector>
 
+#include "agent/readiness.hpp"
 #include "agent/session_container.hpp"
 #include "agent/sync_channel.hpp"
 #include "core/clock.hpp"
@@ -29,12 +30,14 @@ struct AgentSettings {
   ContainerSettings container;
   std::chrono::milliseconds sync_interval{1000};
   std::chrono::milliseconds ready_timeout{180'000};
-  std::string readiness_host = "127.0.0.1";  // where published Jupyter ports answer
+  std::string readiness_host = "127.0.0.1";  // where published Jupyter ports answer (reported)
 };
 
 class Agent {
  public:
-  Agent(AgentSettings settings, SyncChannel& channel, ContainerEngine& engine, GpuProbe& probe);
+  // Everything passed by reference must outlive the agent. `clock` times the readiness wait.
+  Agent(AgentSettings settings, SyncChannel& channel, ContainerEngine& engine, GpuProbe& probe,
+        ReadinessCheck& readiness, const Clock& clock);
   ~Agent();
   Agent(const Agent&) = delete;
   Agent& operator=(const Agent&) = delete;
@@ -47,7 +50,7 @@ class Agent {
   // One sync-and-converge pass; public so tests can drive the agent step by step.
   Status reconcile_once();
 
-  // Steady-clock time of the last sync the server answered; 0 before the first.
+  // The clock's monotonic time of the last sync the server answered; 0 before the first.
   std::int64_t last_successful_sync_millis() const { return last_sync_ok_.load(); }
 
  private:
@@ -70,6 +73,8 @@ class Agent {
   SyncChannel& channel_;
   ContainerEngine& engine_;
   GpuProbe& probe_;
+  ReadinessCheck& readiness_;
+  const Clock& clock_;
 
   std::mutex mutex_;
   std::condition_variable wake_condition_;

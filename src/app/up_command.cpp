@@ -212,7 +212,8 @@ int run_up(const UpOptions& options) {
   agent_settings.container.real_gpus = !inventory->simulated;
   // Users reach Jupyter only through the gateway's login; the gateway is on this machine.
   agent_settings.container.jupyter_publish_ip = "127.0.0.1";
-  agent::Agent agent(agent_settings, channel, **engine, **probe);
+  agent::HttpReadinessCheck readiness(agent_settings.readiness_host);
+  agent::Agent agent(agent_settings, channel, **engine, **probe, readiness, clock);
 
   bool tls = !options.tls_cert.empty() || !options.tls_key.empty();
   if (tls && (options.tls_cert.empty() || options.tls_key.empty()))
@@ -220,12 +221,9 @@ int run_up(const UpOptions& options) {
   api::ApiSettings api_settings;
   api_settings.view = {public_host, inventory->simulated, ""};
   api_settings.secure_cookies = tls;
-  api_settings.ready = [&agent, &store] {
-    auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
-                   std::chrono::steady_clock::now().time_since_epoch())
-                   .count();
+  api_settings.ready = [&agent, &store, &clock] {
     auto last = agent.last_successful_sync_millis();
-    return last != 0 && now - last < 10'000 && (*store)->count_users().ok();
+    return last != 0 && clock.monotonic_millis() - last < 10'000 && (*store)->count_users().ok();
   };
   gateway::TunnelRegistry tunnels;
   api_settings.tunnels = &tunnels;

@@ -12,6 +12,11 @@ UnixMillis SystemClock::now() const {
   return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
 }
 
+std::int64_t SystemClock::monotonic_millis() const {
+  using namespace std::chrono;
+  return duration_cast<milliseconds>(steady_clock::now().time_since_epoch()).count();
+}
+
 std::string format_rfc3339(UnixMillis time) {
   std::time_t seconds = static_cast<std::time_t>(time / 1000);
   std::tm utc{};

@@ -1,7 +1,8 @@
 // Clock: the only way gpupool code reads the time, so tests can run on simulated time.
 //
-// Times are milliseconds since the Unix epoch (UTC). SystemClock is thread-safe;
-// ManualClock is for tests and is thread-safe too.
+// Times are milliseconds since the Unix epoch (UTC). Deadlines and timeouts use
+// monotonic_millis(), which never jumps when the wall clock is set. SystemClock is
+// thread-safe; ManualClock is for tests and is thread-safe too.
 #pragma once
 
 #include <atomic>
@@ -16,21 +17,27 @@ class Clock {
  public:
   virtual ~Clock() = default;
   virtual UnixMillis now() const = 0;
+  // Milliseconds since an arbitrary start that only moves forward, for measuring intervals.
+  virtual std::int64_t monotonic_millis() const = 0;
 };
 
 class SystemClock final : public Clock {
  public:
   UnixMillis now() const override;
+  std::int64_t monotonic_millis() const override;
 };
 
 class ManualClock final : public Clock {
  public:
   explicit ManualClock(UnixMillis start) : now_(start) {}
   UnixMillis now() const override { return now_.load(); }
+  // Starts at 0 and moves with advance(), as a steady clock moves with time.
+  std::int64_t monotonic_millis() const override { return now_.load() - start_; }
   void advance(UnixMillis millis) { now_ += millis; }
 
  private:
   std::atomic<UnixMillis> now_;
+  const UnixMillis start_ = now_.load();
 };
 
 // RFC 3339 in UTC with millisecond precision, e.g. "2026-11-27T12:00:00.123Z".

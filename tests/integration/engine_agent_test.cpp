@@ -12,6 +12,7 @@
 #include "core/random.hpp"
 #include "engine/container_engine.hpp"
 #include "gpu/gpu_probe.hpp"
+#include "scripted_channel.hpp"
 
 namespace gpupool {
 namespace {
@@ -19,46 +20,6 @@ namespace {
 using namespace std::chrono_literals;
 
 constexpr const char* kImage = "gpupool/session:pytorch1.13-cpu-debian12-runtime";
-
-// A server stand-in: hands out a fixed desired state and records what the agent reports.
-class ScriptedChannel final : public agent::SyncChannel {
- public:
-  Result<SyncResponse> sync(const SyncRequest& request) override {
-    std::lock_guard lock(mutex_);
-    last_request_ = request;
-    return desired_;
-  }
-  void on_change(std::function<void()> callback) override { callback_ = std::move(callback); }
-
-  void set_desired(std::vector<DesiredSession> desired) {
-    {
-      std::lock_guard lock(mutex_);
-      desired_.desired = std::move(desired);
-    }
-    if (callback_) callback_();
-  }
-  std::optional<ObservedSession> observed(const std::string& id) {
-    std::lock_guard lock(mutex_);
-    for (const auto& observed : last_request_.observed) {
-      if (observed.session_id == id) return observed;
-    }
-    return std::nullopt;
-  }
-  std::vector<GpuReading> gpu_readings() {
-    std::lock_guard lock(mutex_);
-    return last_request_.gpu_readings;
-  }
-  std::optional<ObservedPhase> phase_of(const std::string& id) {
-    auto found = observed(id);
-    return found ? std::optional(found->phase) : std::nullopt;
-  }
-
- private:
-  std::mutex mutex_;
-  SyncResponse desired_;
-  SyncRequest last_request_;
-  std::function<void()> callback_;
-};
 
 // A probe whose GPUs are there but whose telemetry cannot be read (a driver hiccup).
 class UnreadableTelemetryProbe final : public GpuProbe {
@@ -124,7 +85,7 @@ class RealEngine : public ::testing::Test {
     settings.container.node_name = node_;
     settings.sync_interval = 200ms;
     settings.ready_timeout = 120s;
-    return std::make_unique<agent::Agent>(settings, channel, *engine_, probe);
+    return std::make_unique<agent::Agent>(settings, channel, *engine_, probe, readiness_, clock_);
   }
 
   std::unique_ptr<agent::Agent> start_agent(agent::SyncChannel& channel) {
@@ -133,6 +94,8 @@ class RealEngine : public ::testing::Test {
     return started;
   }
 
+  SystemClock clock_;
+  agent::HttpReadinessCheck readiness_{"127.0.0.1"};
   std::unique_ptr<ContainerEngine> engine_;
   std::unique_ptr<GpuProbe> probe_ = std::move(*make_simulated_gpu_probe("1xA100-80GB"));
   std::string node_;
@@ -149,7 +112,7 @@ TEST_F(RealEngine, AnswersVersionAndImageQueries) {
 }
 
 TEST_F(RealEngine, AgentStartsADesiredSessionAndRemovesItWhenNoLongerDesired) {
-  ScriptedChannel channel;
+  testing::ScriptedChannel channel;
   auto agent = start_agent(channel);
 
   std::string id = "sit" + random_hex(4);
@@ -178,7 +141,7 @@ TEST_F(RealEngine, AgentStartsADesiredSessionAndRemovesItWhenNoLongerDesired) {
 }
 
 TEST_F(RealEngine, EachSyncCarriesTheGpusReadings) {
-  ScriptedChannel channel;
+  testing::ScriptedChannel channel;
   auto agent = make_agent(channel, *probe_);
   ASSERT_TRUE(agent->reconcile_once().ok());
   auto readings = channel.gpu_readings();
@@ -188,7 +151,7 @@ TEST_F(RealEngine, EachSyncCarriesTheGpusReadings) {
 }
 
 TEST_F(RealEngine, UnreadableTelemetryDoesNotStopTheSync) {
-  ScriptedChannel channel;
+  testing::ScriptedChannel channel;
   UnreadableTelemetryProbe probe(*probe_);
   auto agent = make_agent(channel, probe);
   ASSERT_TRUE(agent->reconcile_once().ok()) << "sessions go on without figures";
@@ -196,7 +159,7 @@ TEST_F(RealEngine, UnreadableTelemetryDoesNotStopTheSync) {
 }
 
 TEST_F(RealEngine, AgentReportsAContainerThatCannotStart) {
-  ScriptedChannel channel;
+  testing::ScriptedChannel channel;
   auto agent = start_agent(channel);
   auto session = desired("sbad" + random_hex(4));
   session.image_reference = "gpupool/no-such-image:none";

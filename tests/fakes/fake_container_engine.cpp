@@ -1,0 +1,171 @@
+#include "fake_container_engine.hpp"
+
+#include "agent/session_container.hpp"
+
+namespace gpupool::testing {
+
+void FakeContainerEngine::fail_next(EngineCall call, Error error) {
+  std::lock_guard lock(mutex_);
+  failures_.insert_or_assign(call, std::move(error));
+}
+
+void FakeContainerEngine::hang(EngineCall call) {
+  std::lock_guard lock(mutex_);
+  hung_.insert(call);
+}
+
+void FakeContainerEngine::release(EngineCall call) {
+  {
+    std::lock_guard lock(mutex_);
+    hung_.erase(call);
+  }
+  released_.notify_all();
+}
+
+void FakeContainerEngine::release_all() {
+  {
+    std::lock_guard lock(mutex_);
+    hung_.clear();
+  }
+  released_.notify_all();
+}
+
+int FakeContainerEngine::waiting(EngineCall call) const {
+  std::lock_guard lock(mutex_);
+  auto found = waiting_.find(call);
+  return found == waiting_.end() ? 0 : found->second;
+}
+
+void FakeContainerEngine::forget(const std::string& session_id) {
+  std::lock_guard lock(mutex_);
+  std::erase_if(containers_, [&](const auto& entry) {
+    return entry.second.spec.name == agent::container_name(session_id);
+  });
+}
+
+void FakeContainerEngine::restart() {
+  std::lock_guard lock(mutex_);
+  for (auto& [id, container] : containers_) container.state = "exited";
+}
+
+void FakeContainerEngine::add_leftover(const ContainerSpec& spec, const std::string& state) {
+  std::lock_guard lock(mutex_);
+  std::string id = "c" + std::to_string(next_id_++);
+  containers_[id] = {id, spec, state};
+}
+
+int FakeContainerEngine::calls(EngineCall call) const {
+  std::lock_guard lock(mutex_);
+  auto found = calls_.find(call);
+  return found == calls_.end() ? 0 : found->second;
+}
+
+std::optional<std::string> FakeContainerEngine::state_of(const std::string& session_id) const {
+  std::lock_guard lock(mutex_);
+  for (const auto& [id, container] : containers_) {
+    if (container.spec.name == agent::container_name(session_id)) return container.state;
+  }
+  return std::nullopt;
+}
+
+std::set<std::string> FakeContainerEngine::volumes() const {
+  std::lock_guard lock(mutex_);
+  return volumes_;
+}
+
+Status FakeContainerEngine::enter(EngineCall call, std::unique_lock<std::mutex>& lock) {
+  ++calls_[call];
+  if (hung_.contains(call)) {
+    ++waiting_[call];
+    released_.wait(lock, [&] { return !hung_.contains(call); });
+    --waiting_[call];
+    return make_error(ErrorCode::unavailable, "engine call timed out");
+  }
+  auto failure = failures_.find(call);
+  if (failure != failures_.end()) {
+    Error error = failure->second;
+    failures_.erase(failure);
+    return error;
+  }
+  return {};
+}
+
+FakeContainerEngine::Container* FakeContainerEngine::find(const std::string& id_or_name) {
+  for (auto& [id, container] : containers_) {
+    if (id == id_or_name || container.spec.name == id_or_name) return &container;
+  }
+  return nullptr;
+}
+
+Status FakeContainerEngine::ensure_volume(const std::string& name,
+                                          const std::map<std::string, std::string>&) {
+  std::unique_lock lock(mutex_);
+  GPUPOOL_TRY(enter(EngineCall::ensure_volume, lock));
+  volumes_.insert(name);
+  return {};
+}
+
+Result<std::string> FakeContainerEngine::create_container(const ContainerSpec& spec) {
+  std::unique_lock lock(mutex_);
+  GPUPOOL_TRY(enter(EngineCall::create, lock));
+  if (find(spec.name) != nullptr)
+    return make_error(ErrorCode::conflict, "the container name is already in use");
+  std::string id = "c" + std::to_string(next_id_++);
+  containers_[id] = {id, spec, "created"};
+  return id;
+}
+
+Status FakeContainerEngine::start_container(const std::string& id) {
+  std::unique_lock lock(mutex_);
+  GPUPOOL_TRY(enter(EngineCall::start, lock));
+  Container* container = find(id);
+  if (container == nullptr) return make_error(ErrorCode::not_found, "no such container");
+  container->state = "running";
+  return {};
+}
+
+Result<std::string> FakeContainerEngine::container_state(const std::string& id_or_name) {
+  std::unique_lock lock(mutex_);
+  GPUPOOL_TRY(enter(EngineCall::state, lock));
+  Container* container = find(id_or_name);
+  if (container == nullptr) return make_error(ErrorCode::not_found, "no such container");
+  return container->state;
+}
+
+Result<std::string> FakeContainerEngine::read_file(const std::string& id_or_name,
+                                                   const std::string& path) {
+  std::unique_lock lock(mutex_);
+  GPUPOOL_TRY(enter(EngineCall::read_file, lock));
+  Container* container = find(id_or_name);
+  if (container == nullptr) return make_error(ErrorCode::not_found, "no such container");
+  if (path != agent::kHostPublicKeyPath || container->state != "running")
+    return make_error(ErrorCode::not_found, "no such file");
+  return std::string(kHostKey) + " user@container\n";
+}
+
+Status FakeContainerEngine::remove_container(const std::string& id) {
+  std::unique_lock lock(mutex_);
+  GPUPOOL_TRY(enter(EngineCall::remove, lock));
+  std::erase_if(containers_, [&](const auto& entry) {
+    return entry.first == id || entry.second.spec.name == id;
+  });
+  return {};
+}
+
+Result<std::vector<ContainerInfo>> FakeContainerEngine::list_containers(
+    const std::string& label_filter) {
+  std::unique_lock lock(mutex_);
+  GPUPOOL_TRY(enter(EngineCall::list, lock));
+  auto equals = label_filter.find('=');
+  std::string key = label_filter.substr(0, equals);
+  std::vector<ContainerInfo> listed;
+  for (const auto& [id, container] : containers_) {
+    auto label = container.spec.labels.find(key);
+    if (label == container.spec.labels.end()) continue;
+    if (equals != std::string::npos && label->second != label_filter.substr(equals + 1)) continue;
+    listed.push_back({id, container.spec.name, container.spec.labels, container.state});
+  }
+  return listed;
+}
+
+}  // namespace gpupool::testing

@@ -1,0 +1,83 @@
+// FakeContainerEngine: an in-memory container engine for the agent's unit tests, with faults
+// on cue: a call fails once, a call hangs until released (and then times out, as the real
+// client does), a container vanishes behind the agent's back, the engine restarts (every
+// container exits). Thread-safe: the agent calls it from its loop and worker threads.
+#pragma once
+
+#include <condition_variable>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "engine/container_engine.hpp"
+
+namespace gpupool::testing {
+
+enum class EngineCall { ensure_volume, create, start, state, read_file, remove, list };
+
+class FakeContainerEngine final : public ContainerEngine {
+ public:
+  // A running container's SSH host key, as the session init writes it.
+  static constexpr const char* kHostKey =
+      "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHCfYdbpEfNo85EvyD2Uq3+hSzhdPwnGB1mw03IQsEYs";
+
+  ~FakeContainerEngine() override { release_all(); }
+
+  // Faults. fail_next: the next call of that kind returns `error`, once. hang: calls of that
+  // kind wait until release(), then fail as a client timeout would (unavailable).
+  void fail_next(EngineCall call, Error error);
+  void hang(EngineCall call);
+  void release(EngineCall call);
+  void release_all();
+  int waiting(EngineCall call) const;  // calls of that kind hanging now
+  // The session's container is gone (removed by someone else, or the host cleaned it up).
+  void forget(const std::string& session_id);
+  // The engine restarted: every container has exited.
+  void restart();
+  // A container left from before (e.g. created, never started, when the agent crashed).
+  void add_leftover(const ContainerSpec& spec, const std::string& state);
+
+  // What happened.
+  int calls(EngineCall call) const;
+  std::optional<std::string> state_of(const std::string& session_id) const;
+  std::set<std::string> volumes() const;
+
+  Result<std::string> version() override { return std::string("fake 1.0"); }
+  Result<bool> image_present(const std::string&) override { return true; }
+  Result<std::vector<ImageInfo>> list_images(const std::string&) override {
+    return std::vector<ImageInfo>{};
+  }
+  Status ensure_volume(const std::string& name,
+                       const std::map<std::string, std::string>& labels) override;
+  Result<std::string> create_container(const ContainerSpec& spec) override;
+  Status start_container(const std::string& id) override;
+  Result<std::string> container_state(const std::string& id_or_name) override;
+  Result<std::string> read_file(const std::string& id_or_name, const std::string& path) override;
+  Status remove_container(const std::string& id) override;
+  Result<std::vector<ContainerInfo>> list_containers(const std::string& label_filter) override;
+
+ private:
+  struct Container {
+    std::string id;
+    ContainerSpec spec;
+    std::string state;
+  };
+  // Counts the call, then waits out a hang or takes an injected failure. Holds `lock`.
+  Status enter(EngineCall call, std::unique_lock<std::mutex>& lock);
+  Container* find(const std::string& id_or_name);
+
+  mutable std::mutex mutex_;
+  std::condition_variable released_;
+  std::map<EngineCall, int> calls_;              // guarded by mutex_
+  std::map<EngineCall, Error> failures_;         // guarded by mutex_
+  std::set<EngineCall> hung_;                    // guarded by mutex_
+  std::map<EngineCall, int> waiting_;            // guarded by mutex_
+  std::map<std::string, Container> containers_;  // by id; guarded by mutex_
+  std::set<std::string> volumes_;                // guarded by mutex_
+  int next_id_ = 1;                              // guarded by mutex_
+};
+
+}  // namespace gpupool::testing

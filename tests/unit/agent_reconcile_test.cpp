@@ -1,0 +1,235 @@
+// The agent's reconcile loop against an in-memory engine with faults on cue: what it
+// creates, starts, reports and removes when the engine fails, hangs, forgets or restarts.
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <functional>
+#include <thread>
+
+#include "agent/agent.hpp"
+#include "fake_container_engine.hpp"
+#include "gpu/gpu_probe.hpp"
+#include "scripted_channel.hpp"
+
+namespace gpupool::testing {
+namespace {
+
+using namespace std::chrono_literals;
+
+// Jupyter answers as soon as the container runs, unless told to stay silent.
+class ScriptedReadiness final : public agent::ReadinessCheck {
+ public:
+  explicit ScriptedReadiness(FakeContainerEngine& engine) : engine_(engine) {}
+  bool jupyter_answers(const DesiredSession& session) override {
+    return !silent && engine_.state_of(session.session_id) == "running";
+  }
+  std::atomic<bool> silent{false};
+
+ private:
+  FakeContainerEngine& engine_;
+};
+
+class AgentReconcile : public ::testing::Test {
+ protected:
+  AgentReconcile() {
+    agent::AgentSettings settings;
+    settings.node.name = "node-1";
+    settings.container.node_name = "node-1";
+    settings.ready_timeout = 180s;
+    agent_ =
+        std::make_unique<agent::Agent>(settings, channel_, engine_, *probe_, readiness_, clock_);
+  }
+  ~AgentReconcile() override {
+    engine_.release_all();  // hung workers return before the agent joins them
+    agent_.reset();
+  }
+
+  static DesiredSession desired(const std::string& id) {
+    DesiredSession session;
+    session.session_id = id;
+    session.username = "alice";
+    session.uid = 20001;
+    session.image_reference = "gpupool/session:test";
+    session.jupyter_port = 27000;
+    session.ssh_port = 27001;
+    session.jupyter_token = "token";
+    return session;
+  }
+
+  // Reconciles until `done` holds (workers run on their own threads), at most 10 s.
+  ::testing::AssertionResult reconcile_until(const std::function<bool()>& done) {
+    auto deadline = std::chrono::steady_clock::now() + 10s;
+    while (std::chrono::steady_clock::now() < deadline) {
+      (void)agent_->reconcile_once();
+      if (done()) return ::testing::AssertionSuccess();
+      std::this_thread::sleep_for(5ms);
+    }
+    return ::testing::AssertionFailure() << "not reached within 10 s";
+  }
+
+  std::function<bool()> reported(const std::string& id, ObservedPhase phase) {
+    return [this, id, phase] { return channel_.phase_of(id) == phase; };
+  }
+
+  ManualClock clock_{1'000'000};
+  FakeContainerEngine engine_;
+  ScriptedChannel channel_;
+  ScriptedReadiness readiness_{engine_};
+  std::unique_ptr<GpuProbe> probe_ = std::move(*make_simulated_gpu_probe("1xA100-80GB"));
+  std::unique_ptr<agent::Agent> agent_;
+};
+
+TEST_F(AgentReconcile, StartsADesiredSessionAndReportsItRunningWithItsHostKey) {
+  channel_.set_desired({desired("s1")});
+  ASSERT_TRUE(reconcile_until(reported("s1", ObservedPhase::running)));
+  EXPECT_EQ(engine_.state_of("s1"), "running");
+  EXPECT_EQ(engine_.volumes(), std::set<std::string>{agent::home_volume_name("alice")});
+  EXPECT_EQ(channel_.observed("s1")->ssh_host_key,
+            std::string(FakeContainerEngine::kHostKey) + " user@container\n");
+  EXPECT_EQ(engine_.calls(EngineCall::create), 1);
+  ASSERT_TRUE(agent_->reconcile_once().ok());
+  EXPECT_EQ(engine_.calls(EngineCall::create), 1) << "a running session is left alone";
+}
+
+TEST_F(AgentReconcile, ACreateThatFailsIsReportedAsFailedWithTheEnginesWords) {
+  engine_.fail_next(EngineCall::create, make_error(ErrorCode::internal, "no space left on device"));
+  channel_.set_desired({desired("s1")});
+  ASSERT_TRUE(reconcile_until(reported("s1", ObservedPhase::failed)));
+  EXPECT_EQ(channel_.observed("s1")->message, "no space left on device");
+  ASSERT_TRUE(agent_->reconcile_once().ok());
+  EXPECT_EQ(engine_.calls(EngineCall::create), 1) << "a failed session is not retried";
+}
+
+TEST_F(AgentReconcile, AStartThatFailsIsReportedAsFailed) {
+  engine_.fail_next(EngineCall::start,
+                    make_error(ErrorCode::internal, "port is already allocated"));
+  channel_.set_desired({desired("s1")});
+  ASSERT_TRUE(reconcile_until(reported("s1", ObservedPhase::failed)));
+  EXPECT_EQ(channel_.observed("s1")->message, "port is already allocated");
+}
+
+TEST_F(AgentReconcile, ACallHangingPastItsTimeoutHoldsUpOnlyItsOwnSession) {
+  engine_.hang(EngineCall::ensure_volume);
+  channel_.set_desired({desired("s1")});
+  ASSERT_TRUE(reconcile_until([&] { return engine_.waiting(EngineCall::ensure_volume) == 1; }));
+  ASSERT_TRUE(agent_->reconcile_once().ok()) << "the loop goes on while a worker waits";
+  EXPECT_EQ(channel_.phase_of("s1"), ObservedPhase::starting);
+
+  engine_.release(EngineCall::ensure_volume);  // the call gives up: the client's timeout
+  ASSERT_TRUE(reconcile_until(reported("s1", ObservedPhase::failed)));
+  EXPECT_EQ(channel_.observed("s1")->message, "engine call timed out");
+}
+
+TEST_F(AgentReconcile, OtherSessionsStartWhileOneCallHangs) {
+  engine_.hang(EngineCall::start);
+  channel_.set_desired({desired("s1")});
+  ASSERT_TRUE(reconcile_until([&] { return engine_.waiting(EngineCall::start) == 1; }));
+  // A second session cannot start either while the engine hangs on every start...
+  channel_.set_desired({desired("s1"), desired("s2")});
+  ASSERT_TRUE(reconcile_until([&] { return engine_.waiting(EngineCall::start) == 2; }));
+  // ...but once the engine answers again, the next one goes through.
+  engine_.release(EngineCall::start);
+  ASSERT_TRUE(reconcile_until(reported("s2", ObservedPhase::failed)));
+  channel_.set_desired({desired("s3")});
+  ASSERT_TRUE(reconcile_until(reported("s3", ObservedPhase::running)));
+}
+
+TEST_F(AgentReconcile, JupyterThatNeverAnswersFailsTheSessionAtTheReadyTimeout) {
+  readiness_.silent = true;
+  channel_.set_desired({desired("s1")});
+  ASSERT_TRUE(reconcile_until([&] { return engine_.state_of("s1") == "running"; }));
+  clock_.advance(179'000);
+  std::this_thread::sleep_for(50ms);
+  ASSERT_TRUE(agent_->reconcile_once().ok());
+  EXPECT_EQ(channel_.phase_of("s1"), ObservedPhase::starting) << "still within the timeout";
+  clock_.advance(2'000);
+  ASSERT_TRUE(reconcile_until(reported("s1", ObservedPhase::failed)));
+  EXPECT_EQ(channel_.observed("s1")->message, "Jupyter did not answer within 180 s");
+}
+
+TEST_F(AgentReconcile, AContainerThatVanishesIsNoLongerReported) {
+  channel_.set_desired({desired("s1")});
+  ASSERT_TRUE(reconcile_until(reported("s1", ObservedPhase::running)));
+  channel_.set_desired({});  // the server ended it once the report lacked it
+  engine_.forget("s1");
+  ASSERT_TRUE(agent_->reconcile_once().ok());
+  EXPECT_EQ(channel_.observed("s1"), std::nullopt) << "absence is what tells the server";
+  EXPECT_EQ(engine_.calls(EngineCall::remove), 0) << "nothing left to remove";
+}
+
+TEST_F(AgentReconcile, AfterAnEngineRestartRunningSessionsAreReportedFailed) {
+  channel_.set_desired({desired("s1")});
+  ASSERT_TRUE(reconcile_until(reported("s1", ObservedPhase::running)));
+  engine_.restart();
+  ASSERT_TRUE(reconcile_until(reported("s1", ObservedPhase::failed)));
+  EXPECT_EQ(channel_.observed("s1")->message, "the container stopped unexpectedly");
+}
+
+TEST_F(AgentReconcile, ContainersNoLongerDesiredAreRemoved) {
+  channel_.set_desired({desired("s1")});
+  ASSERT_TRUE(reconcile_until(reported("s1", ObservedPhase::running)));
+  channel_.set_desired({});
+  ASSERT_TRUE(reconcile_until([&] { return !engine_.state_of("s1").has_value(); }));
+  ASSERT_TRUE(agent_->reconcile_once().ok());
+  EXPECT_EQ(channel_.observed("s1"), std::nullopt);
+}
+
+TEST_F(AgentReconcile, ARemovalThatFailsIsRetriedAtTheNextSync) {
+  channel_.set_desired({desired("s1")});
+  ASSERT_TRUE(reconcile_until(reported("s1", ObservedPhase::running)));
+  engine_.fail_next(EngineCall::remove, make_error(ErrorCode::unavailable, "engine busy"));
+  channel_.set_desired({});
+  ASSERT_TRUE(reconcile_until([&] { return !engine_.state_of("s1").has_value(); }));
+  EXPECT_GE(engine_.calls(EngineCall::remove), 2);
+}
+
+TEST_F(AgentReconcile, AContainerLeftCreatedButNeverStartedIsReplaced) {
+  ContainerSpec leftover;
+  leftover.name = agent::container_name("s1");
+  leftover.labels = {{agent::kSessionLabel, "s1"}, {agent::kNodeLabel, "node-1"}};
+  engine_.add_leftover(leftover, "created");
+  channel_.set_desired({desired("s1")});
+  ASSERT_TRUE(reconcile_until(reported("s1", ObservedPhase::running)));
+  EXPECT_GE(engine_.calls(EngineCall::remove), 1);
+}
+
+TEST_F(AgentReconcile, ContainersOfAnotherNodeOnTheSameEngineAreNotTouched) {
+  ContainerSpec other;
+  other.name = agent::container_name("elsewhere");
+  other.labels = {{agent::kSessionLabel, "elsewhere"}, {agent::kNodeLabel, "node-2"}};
+  engine_.add_leftover(other, "running");
+  ASSERT_TRUE(agent_->reconcile_once().ok());
+  std::this_thread::sleep_for(50ms);
+  ASSERT_TRUE(agent_->reconcile_once().ok());
+  EXPECT_EQ(engine_.state_of("elsewhere"), "running");
+  EXPECT_EQ(channel_.observed("elsewhere"), std::nullopt);
+}
+
+TEST_F(AgentReconcile, AnEngineThatDoesNotAnswerFailsTheSyncNotTheSessions) {
+  channel_.set_desired({desired("s1")});
+  ASSERT_TRUE(reconcile_until(reported("s1", ObservedPhase::running)));
+  int syncs = channel_.syncs();
+  engine_.fail_next(EngineCall::list, make_error(ErrorCode::unavailable, "engine socket refused"));
+  auto status = agent_->reconcile_once();
+  ASSERT_FALSE(status.ok());
+  EXPECT_EQ(status.error().message, "engine socket refused");
+  EXPECT_EQ(channel_.syncs(), syncs) << "no half-seen report reaches the server";
+  ASSERT_TRUE(agent_->reconcile_once().ok());
+  EXPECT_EQ(channel_.phase_of("s1"), ObservedPhase::running);
+}
+
+TEST_F(AgentReconcile, AnUnreachableServerLeavesContainersAsTheyAre) {
+  channel_.set_desired({desired("s1")});
+  ASSERT_TRUE(reconcile_until(reported("s1", ObservedPhase::running)));
+  auto synced_at = agent_->last_successful_sync_millis();
+  clock_.advance(5'000);
+  channel_.fail_next(make_error(ErrorCode::unavailable, "connection refused"));
+  EXPECT_FALSE(agent_->reconcile_once().ok());
+  EXPECT_EQ(engine_.state_of("s1"), "running");
+  EXPECT_EQ(agent_->last_successful_sync_millis(), synced_at);
+  ASSERT_TRUE(agent_->reconcile_once().ok());
+  EXPECT_EQ(agent_->last_successful_sync_millis(), synced_at + 5'000);
+}
+
+}  // namespace
+}  // namespace gpupool::testing
