@@ -7,17 +7,20 @@ cd "$(dirname "$0")/.."
 scripts/setup.sh
 
 # The browser tests: Debian's chromium, driven by playwright-core from npm (pinned by
-# tests/browser/package-lock.json). A machine with its own node and npm keeps them.
-browser_missing=()
-for package in chromium fonts-wqy-microhei; do  # a CJK font for the zh-CN screenshots
-  dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q 'install ok installed' || browser_missing+=("$package")
+# tests/browser/package-lock.json), with a CJK font for the zh-CN screenshots; and
+# the linters shellcheck, clang-format and clang-tidy from Debian, eslint from npm. A
+# machine with its own node and npm keeps them.
+tools_missing=()
+for package in chromium fonts-wqy-microhei shellcheck clang-format clang-tidy; do
+  dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q 'install ok installed' || tools_missing+=("$package")
 done
-command -v npm >/dev/null 2>&1 || browser_missing+=(nodejs npm)
-if [ ${#browser_missing[@]} -gt 0 ]; then
+command -v npm >/dev/null 2>&1 || tools_missing+=(nodejs npm)
+if [ ${#tools_missing[@]} -gt 0 ]; then
   apt-get update -q
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${browser_missing[@]}"
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${tools_missing[@]}"
 fi
 [ -d tests/browser/node_modules/playwright-core ] || npm ci --prefix tests/browser --no-audit --no-fund
+[ -x tests/lint/node_modules/.bin/eslint ] || npm ci --prefix tests/lint --no-audit --no-fund
 
 echo "== tests (release build)"
 GPUPOOL_REQUIRE_ENGINE=1 ctest --test-dir build --output-on-failure

@@ -32,8 +32,8 @@ std::string home_volume_name(const std::string& username);
 ContainerSpec make_session_container(const DesiredSession& session,
                                      const ContainerSettings& settings);
 
-// The POSIX shell script that runs as PID 1's child: user entry, authorized_keys, hardened
-// sshd config, then drops to the user to run sshd and Jupyter.
+// The POSIX shell script (session_init.sh, compiled in) that runs as PID 1's child: user entry,
+// authorized_keys, hardened sshd config, then drops to the user to run sshd and Jupyter.
 const std::string& session_init_script();
 
 }  // namespace gpupool::agent

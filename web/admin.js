@@ -1,0 +1,198 @@
+// The admin page: nodes and their GPUs, users and groups, balances, prices, quotas.
+import { t } from "./i18n.js";
+import { api } from "./api.js";
+import { h, show, table, toast } from "./dom.js";
+import { limit, money } from "./format.js";
+import { poolTable } from "./home.js";
+import { signOutNow, stopLive, watchLive } from "./live.js";
+
+function nodeRow(node) {
+  const toggle = h("button", { type: "button", class: node.drained ? "" : "secondary", onclick: async () => {
+    try { await api("PUT", `/api/v1/nodes/${encodeURIComponent(node.name)}`, { drained: !node.drained }); renderAdmin(); }
+    catch (failure) { toast(failure.message); }
+  } }, t(node.drained ? "admin.undrain" : "admin.drain"));
+  const state = [t(node.state === "up" ? "admin.up" : "admin.down")];
+  if (node.drained) state.push(` (${t("admin.drained")})`);
+  if (node.simulated) state.push(` (${t("admin.simulated")})`);
+  return h("tr", { "data-node": node.name },
+    h("th", { scope: "row" }, node.name), h("td", {}, state), h("td", {}, `${node.gpus_free} / ${node.gpus_total}`),
+    h("td", {}, node.cpus), h("td", {}, `${node.memory_gb} GB`), h("td", {}, node.driver_cuda || "—"),
+    h("td", {}, Object.entries(node.labels || {}).map(([key, value]) => `${key}=${value}`).join(", ")),
+    h("td", {}, toggle));
+}
+
+function nodesTable(nodes) {
+  return table("nodes", ["admin.node", "admin.state", "admin.gpus", "admin.cpus", "admin.memory", "admin.driver",
+    "admin.labels", "sessions.actions"], nodes.map(nodeRow));
+}
+
+// One row per GPU of every node: who holds it and its latest reading ("—" where the GPU
+// cannot report a figure, or its node is silent).
+function gpuRow(node, gpu) {
+  const figure = (value, unit) => value === null || value === undefined ? "—" : `${value}${unit}`;
+  const utilization = gpu.utilization_percent === null ? "—" : [
+    h("meter", { min: 0, max: 100, value: gpu.utilization_percent, "aria-label": t("admin.utilization") }),
+    ` ${gpu.utilization_percent}%`];
+  const memory = gpu.memory_used_gb === null ? "—" : `${gpu.memory_used_gb} / ${gpu.memory_gb} GB`;
+  const power = gpu.power_w === null ? "—"
+    : gpu.power_limit_w === null ? `${gpu.power_w} W` : `${gpu.power_w} / ${gpu.power_limit_w} W`;
+  const hot = gpu.temperature_c !== null && gpu.temperature_c >= 85;
+  return h("tr", { "data-gpu": `${node.name}/${gpu.index}` },
+    h("th", { scope: "row" }, `${node.name} #${gpu.index}`),
+    h("td", {}, gpu.model, gpu.simulated ? ` (${t("admin.simulated")})` : ""),
+    h("td", {}, gpu.sessions.map((held) => `${held.user} (${held.id})`).join(", ") || t("admin.idle")),
+    h("td", { class: "figure" }, utilization), h("td", { class: "figure" }, memory),
+    h("td", { class: hot ? "figure hot" : "figure" }, figure(gpu.temperature_c, " °C")),
+    h("td", { class: "figure" }, power));
+}
+
+function gpusTable(nodes) {
+  return table("gpus", ["admin.gpu", "admin.model", "admin.heldBy", "admin.utilization", "admin.gpuMemory",
+    "admin.temperature", "admin.power"], nodes.flatMap((node) => node.gpus.map((gpu) => gpuRow(node, gpu))));
+}
+
+// A small admin form: its fields, a submit button and an error line; `send(form)` does the
+// work, and the admin page is drawn again after it succeeds.
+function adminForm(label, fields, submit, send) {
+  const error = h("p", { class: "error", role: "alert" });
+  const form = h("form", { class: "inline", "aria-label": label }, fields, h("button", { type: "submit" }, submit), error);
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    try {
+      await send(form);
+      toast(t("admin.saved"));
+      renderAdmin();
+    } catch (failure) {
+      if (failure.status === 401) return signOutNow();
+      error.textContent = failure.message;
+    }
+  });
+  return form;
+}
+
+// A key per form as drawn: a double click or a resent request tops up once.
+function idempotencyKey() {
+  return [...crypto.getRandomValues(new Uint8Array(16))].map((byte) => byte.toString(16).padStart(2, "0")).join("");
+}
+
+function topUpForm(user) {
+  const key = idempotencyKey();
+  return adminForm(t("admin.topUpOf", { user: user.username }), [
+    h("input", { name: "amount", type: "number", step: "any", required: true, size: 8,
+      "aria-label": t("admin.topUpOf", { user: user.username }) }),
+  ], t("admin.topUp"), (form) => api("POST", `/api/v1/users/${encodeURIComponent(user.username)}/balance`,
+    { amount: Number(form.elements.amount.value), idempotency_key: key }));
+}
+
+function usersCard(users) {
+  const addUser = adminForm(t("admin.addUser"), [
+    h("label", {}, t("admin.newUserName"), h("input", { name: "username", required: true, autocomplete: "off" })),
+    h("label", {}, t("admin.newUserPassword"),
+      h("input", { name: "password", type: "password", required: true, autocomplete: "new-password" })),
+    h("label", { class: "check" }, h("input", { name: "admin", type: "checkbox" }), t("admin.newUserAdmin")),
+  ], t("admin.addUser"), (form) => api("POST", "/api/v1/users", {
+    username: form.elements.username.value.trim(), password: form.elements.password.value,
+    admin: form.elements.admin.checked,
+  }));
+  return h("section", { class: "card", "aria-label": t("admin.users") }, h("h2", {}, t("admin.users")),
+    h("div", { class: "wide" }, table("users", ["admin.user", "admin.role", "admin.groups", "admin.balance", "admin.topUp"],
+      users.map((user) => h("tr", {},
+        h("th", { scope: "row" }, user.username), h("td", {}, t(user.admin ? "admin.roleAdmin" : "admin.roleUser")),
+        h("td", {}, user.groups.join(", ") || "—"), h("td", { class: "figure" }, money(user.balance)),
+        h("td", {}, topUpForm(user)))))),
+    addUser);
+}
+
+function groupsCard(groups) {
+  const rows = groups.map((group) => h("tr", {}, h("th", { scope: "row" }, group.name),
+    h("td", {}, adminForm(t("admin.membersOf", { group: group.name }), [
+      h("input", { name: "users", value: group.members.join(", "), "aria-label": t("admin.membersOf", { group: group.name }),
+        "aria-describedby": "members-help", size: 40 }),
+    ], t("admin.save"), (form) => api("PUT", `/api/v1/groups/${encodeURIComponent(group.name)}/members`, {
+      users: form.elements.users.value.split(",").map((name) => name.trim()).filter(Boolean),
+    })))));
+  const newGroup = adminForm(t("admin.newGroup"), [
+    h("label", {}, t("admin.groupName"), h("input", { name: "name", required: true, autocomplete: "off" })),
+  ], t("admin.create"), (form) => api("POST", "/api/v1/groups", { name: form.elements.name.value.trim() }));
+  return h("section", { class: "card", "aria-label": t("admin.groups") }, h("h2", {}, t("admin.groups")),
+    groups.length === 0 ? h("p", {}, t("admin.noGroups")) : table("groups", ["admin.group", "admin.members"], rows),
+    h("p", { id: "members-help", class: "help" }, t("admin.membersHelp")), newGroup);
+}
+
+// Every model in the pool (and any priced one no node has now), each with a form to set its price.
+function pricesCard(pool, prices) {
+  const priced = new Map(prices.map((price) => [price.gpu_model, price.per_gpu_hour]));
+  const models = [...new Set([...pool.gpu_models.map((model) => model.model), ...priced.keys()])].sort();
+  const rows = models.map((model) => h("tr", {}, h("th", { scope: "row" }, model),
+    h("td", { class: "figure" }, priced.has(model) ? money(priced.get(model)) : t("admin.noPrice")),
+    h("td", {}, adminForm(t("admin.priceOf", { model }), [
+      h("input", { name: "price", type: "number", min: 0, max: 10000, step: "any", required: true,
+        value: priced.get(model) ?? "", "aria-label": t("admin.priceOf", { model }) }),
+    ], t("admin.setPrice"), (form) => {
+      const value = Number(form.elements.price.value);
+      if (form.elements.price.value === "" || !Number.isFinite(value)) throw new Error(t("admin.priceNeeded"));
+      return api("PUT", `/api/v1/prices/${encodeURIComponent(model)}`, { per_gpu_hour: value });
+    }))));
+  return h("section", { class: "card", "aria-label": t("admin.prices") }, h("h2", {}, t("admin.prices")),
+    h("p", { class: "help" }, t("admin.pricesHelp")),
+    table("prices", ["admin.model", "admin.perGpuHour", "sessions.actions"], rows));
+}
+
+// Sets a user's or group's whole quota: a limit left empty is lifted (the API's rule).
+function quotaForm() {
+  const number = (name, label, step) => h("label", {}, t(label),
+    h("input", { name, type: "number", min: 0, step, "aria-describedby": "quota-help" }));
+  return adminForm(t("admin.setQuota"), [
+    h("label", {}, t("admin.scope"), h("select", { name: "scope" },
+      h("option", { value: "user" }, t("admin.user")), h("option", { value: "group" }, t("admin.group")))),
+    h("label", {}, t("admin.quotaName"), h("input", { name: "name", required: true, autocomplete: "off" })),
+    number("max_gpus", "admin.maxGpus", 1), number("max_sessions", "admin.maxSessions", 1),
+    number("max_gpu_memory_gb", "admin.maxMemoryGb", "any"), number("max_session_hours", "admin.maxHours", "any"),
+    h("p", { id: "quota-help", class: "help" }, t("admin.quotaHelp")),
+  ], t("admin.setQuota"), (form) => {
+    const body = {};
+    for (const field of ["max_gpus", "max_sessions", "max_gpu_memory_gb", "max_session_hours"]) {
+      if (form.elements[field].value !== "") body[field] = Number(form.elements[field].value);
+    }
+    const scope = form.elements.scope.value;
+    return api("PUT", `/api/v1/quotas/${scope}/${encodeURIComponent(form.elements.name.value.trim())}`, body);
+  });
+}
+
+export async function renderAdmin() {
+  stopLive();
+  const [pool, nodes, quotas, images, users, groups, prices] = await Promise.all([
+    api("GET", "/api/v1/pool"), api("GET", "/api/v1/nodes"), api("GET", "/api/v1/quotas"),
+    api("GET", "/api/v1/images"), api("GET", "/api/v1/users"), api("GET", "/api/v1/groups"),
+    api("GET", "/api/v1/prices")]);
+  show(h("h1", {}, t("admin.title")),
+    h("section", { class: "card", "aria-label": t("admin.nodes") }, h("h2", {}, t("admin.nodes")),
+      nodesTable(nodes.nodes)),
+    h("section", { class: "card wide", "aria-label": t("admin.gpusTitle") }, h("h2", {}, t("admin.gpusTitle")),
+      gpusTable(nodes.nodes)),
+    h("div", { id: "pool-card" }, poolTable(pool)),
+    pricesCard(pool, prices.prices),
+    usersCard(users.users), groupsCard(groups.groups),
+    h("section", { class: "card", "aria-label": t("admin.quotas") }, h("h2", {}, t("admin.quotas")),
+      quotas.quotas.length === 0 ? h("p", {}, t("admin.noQuotas")) :
+        table("quotas", ["admin.scope", "admin.maxGpus", "admin.maxSessions", "admin.maxMemory", "admin.maxHours",
+          "admin.byModel"], quotas.quotas.map((quota) => h("tr", {},
+          h("th", { scope: "row" }, `${quota.scope} ${quota.name}`), h("td", {}, limit(quota.max_gpus)),
+          h("td", {}, limit(quota.max_sessions)), h("td", {}, limit(quota.max_gpu_memory_gb, " GB")),
+          h("td", {}, limit(quota.max_session_hours)),
+          h("td", {}, Object.entries(quota.max_gpus_by_model || {}).map(([m, n]) => `${m}: ${n}`).join(", "))))),
+      quotaForm()),
+    h("section", { class: "card", "aria-label": t("admin.images") }, h("h2", {}, t("admin.images")),
+      table("images", ["admin.image", "admin.framework", "admin.cuda", "admin.status"], images.images.map((image) =>
+        h("tr", {}, h("th", { scope: "row" }, image.tag), h("td", {}, `${image.framework} ${image.framework_version}`),
+          h("td", {}, image.cuda || "—"), h("td", {}, image.status))))));
+  // Live: the GPUs' readings arrive with every sync of their node; the server sends them on
+  // when a figure changes.
+  watchLive({
+    pool: (pool) => document.getElementById("pool-card")?.replaceChildren(poolTable(pool)),
+    nodes: (list) => {
+      document.getElementById("nodes")?.replaceWith(nodesTable(list.nodes));
+      document.getElementById("gpus")?.replaceWith(gpusTable(list.nodes));
+    },
+  });
+}

@@ -1,0 +1,26 @@
+// Numbers, money, durations and versions as the reader's language writes them.
+import { currentLanguage, t } from "./i18n.js";
+
+// Credits with two to four decimals: per-second charges are small.
+export function money(credits) {
+  return new Intl.NumberFormat(currentLanguage(), { minimumFractionDigits: 2, maximumFractionDigits: 4 }).format(credits);
+}
+
+export function duration(seconds) {
+  const hours = Math.floor(seconds / 3600);
+  const minutes = Math.floor((seconds % 3600) / 60);
+  if (hours > 0) return t("time.hm", { h: hours, m: String(minutes).padStart(2, "0") });
+  return minutes > 0 ? t("time.m", { m: minutes }) : t("time.s", { s: seconds });
+}
+
+export function compareVersions(a, b) {
+  const [am, an] = a.split(".").map(Number);
+  const [bm, bn] = b.split(".").map(Number);
+  return am !== bm ? am - bm : (an || 0) - (bn || 0);
+}
+
+export function costText(soFar, rate) {
+  return t("sessions.cost", { cost: money(soFar), rate: money(rate) });
+}
+
+export function limit(value, unit = "") { return value === null || value === undefined ? "—" : `${value}${unit}`; }

@@ -1,0 +1,152 @@
+// The home page: the pool, the request form, the caller's sessions with their running costs.
+import { t } from "./i18n.js";
+import { api } from "./api.js";
+import { copyButton, h, show, toast } from "./dom.js";
+import { compareVersions, costText } from "./format.js";
+import { everySecond, signOutNow, watchLive } from "./live.js";
+
+export function poolTable(pool) {
+  return h("section", { class: "card", "aria-labelledby": "pool-title" },
+    h("h2", { id: "pool-title" }, t("pool.title")),
+    pool.simulated ? h("p", { class: "note" }, t("pool.simulated")) : null,
+    h("table", { id: "pool" },
+      h("thead", {}, h("tr", {}, ["pool.model", "pool.free", "pool.total", "pool.shared", "pool.freeMemory"]
+        .map((key) => h("th", { scope: "col" }, t(key))))),
+      h("tbody", {}, pool.gpu_models.map((model) => h("tr", {},
+        h("th", { scope: "row" }, `${model.model} (${model.memory_gb} GB)`),
+        h("td", {}, model.free), h("td", {}, model.total), h("td", {}, model.shared),
+        h("td", {}, `${Math.round(model.free_memory_gb)} GB`))))),
+    h("p", {}, t("pool.queue", { n: pool.queue_length })));
+}
+
+function imageNote(image, pool) {
+  if (!image.cuda) return t("request.cpu");
+  const nodes = pool.nodes.filter((node) => node.driver_cuda && compareVersions(node.driver_cuda, image.cuda) >= 0);
+  return `${t("request.cuda", { cuda: image.cuda })}: ${nodes.map((node) => node.name).join(", ") || "—"}`;
+}
+
+function requestForm(pool, images) {
+  const error = h("p", { class: "error", role: "alert", id: "request-error" });
+  const available = images.filter((image) => image.status === "available");
+  const imageSelect = h("select", { name: "image", id: "request-image" },
+    available.map((image) => h("option", { value: image.tag, selected: image.default }, image.tag)));
+  const imageHelp = h("small", { id: "image-help" });
+  const describeImage = () => {
+    const image = available.find((candidate) => candidate.tag === imageSelect.value);
+    imageHelp.textContent = image ? imageNote(image, pool) : "";
+  };
+  imageSelect.addEventListener("change", describeImage);
+  const kind = h("select", { name: "kind", id: "request-kind" },
+    h("option", { value: "whole" }, t("request.whole")), h("option", { value: "share" }, t("request.share")));
+  const gpus = h("label", { id: "gpus-field" }, t("request.gpus"),
+    h("input", { name: "gpus", type: "number", min: 1, max: 64, value: 1, required: true }));
+  const memory = h("label", { id: "memory-field", hidden: true }, t("request.memory"),
+    h("input", { name: "gpu_memory_gb", type: "number", min: 1, max: 1024, step: "any", value: 10 }));
+  kind.addEventListener("change", () => {
+    gpus.hidden = kind.value !== "whole";
+    memory.hidden = kind.value === "whole";
+  });
+  const form = h("form", { class: "card", id: "request", "aria-labelledby": "request-title", novalidate: true },
+    h("h2", { id: "request-title" }, t("request.title")),
+    h("div", { class: "grid" },
+      h("label", {}, t("request.model"), h("select", { name: "gpu_model" },
+        h("option", { value: "" }, t("request.any")),
+        pool.gpu_models.map((model) => h("option", { value: model.model }, model.model)))),
+      h("label", {}, t("request.kind"), kind), gpus, memory,
+      h("label", {}, t("request.cpus"), h("input", { name: "cpus", type: "number", min: 0.5, max: 256, step: 0.5, value: 1 })),
+      h("label", {}, t("request.ram"), h("input", { name: "memory_gb", type: "number", min: 1, max: 4096, value: 4 })),
+      h("label", {}, t("request.image"), imageSelect, imageHelp),
+      h("label", {}, t("request.hours"), h("input", { name: "max_hours", type: "number", min: 0.1, max: 720, step: "any" }))),
+    error,
+    h("button", { type: "submit" }, t("request.submit")));
+  describeImage();
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const data = new FormData(form);
+    const body = { image: data.get("image"), cpus: Number(data.get("cpus")), memory_gb: Number(data.get("memory_gb")) };
+    if (data.get("gpu_model")) body.gpu_model = data.get("gpu_model");
+    if (kind.value === "whole") body.gpus = Number(data.get("gpus"));
+    else body.gpu_memory_gb = Number(data.get("gpu_memory_gb"));
+    if (data.get("max_hours")) body.max_hours = Number(data.get("max_hours"));
+    for (const [field, value] of Object.entries(body)) {
+      if (typeof value === "number" && !Number.isFinite(value)) {
+        error.textContent = t("error.required", { field });
+        return;
+      }
+    }
+    error.textContent = "";
+    try {
+      await api("POST", "/api/v1/sessions", body);  // the live view shows it
+    } catch (failure) {
+      if (failure.status === 401) return signOutNow();
+      error.textContent = failure.message;
+    }
+  });
+  return form;
+}
+
+function sessionRow(session) {
+  const gpus = session.gpus.memory_gb ? t("sessions.share", { gb: session.gpus.memory_gb })
+    : `${session.gpus.count} × ${session.gpus.model || session.cost?.gpu_model || "GPU"}`;
+  const actions = h("td", { class: "actions" });
+  if (session.jupyter) {
+    actions.append(h("a", { class: "button", href: session.jupyter.url, target: "_blank", rel: "noopener" },
+      t("sessions.open")));
+  }
+  if (session.state !== "ended" && session.state !== "stopping") {
+    actions.append(h("button", { type: "button", class: "secondary", onclick: async () => {
+      try { await api("DELETE", `/api/v1/sessions/${session.id}`); }
+      catch (failure) { toast(failure.message); }
+    } }, t("sessions.stop")));
+  }
+  const details = [];
+  if (session.reason) details.push(h("div", { class: "reason" }, session.reason));
+  if (session.warning) details.push(h("div", { class: "warning" }, session.warning));
+  if (session.cost) {
+    // A running session's meter moves on between updates from the server: tickCosts().
+    details.push(h("div", { class: "cost", "data-so-far": session.cost.so_far, "data-rate": session.cost.hourly_rate,
+      "data-since": Date.now(), "data-running": session.state === "running" }, costText(session.cost.so_far, session.cost.hourly_rate)));
+  }
+  if (session.ssh) {
+    details.push(h("div", {}, h("code", {}, session.ssh.command), " ", copyButton(session.ssh.command)));
+    if (session.ssh.host_key)
+      details.push(h("div", { class: "fingerprint" }, `${t("sessions.hostKey")}: ${session.ssh.host_key.fingerprint}`));
+  }
+  return h("tr", { "data-session": session.id },
+    h("td", {}, h("code", {}, session.id)),
+    h("td", {}, h("span", { class: `state ${session.state}` }, t(`state.${session.state}`)), details),
+    h("td", {}, gpus), h("td", {}, session.image), actions);
+}
+
+function tickCosts() {
+  for (const element of document.querySelectorAll(".cost[data-running]")) {
+    const seconds = Math.floor((Date.now() - Number(element.dataset.since)) / 1000);
+    const rate = Number(element.dataset.rate);
+    element.textContent = costText(Number(element.dataset.soFar) + rate * seconds / 3600, rate);
+  }
+}
+
+function sessionsTable(sessions) {
+  const visible = sessions.filter((session) => session.state !== "ended").concat(
+    sessions.filter((session) => session.state === "ended").slice(-5));
+  return h("section", { class: "card", id: "sessions", "aria-labelledby": "sessions-title" },
+    h("h2", { id: "sessions-title" }, t("sessions.title")),
+    visible.length === 0 ? h("p", {}, t("sessions.none")) :
+      h("table", {},
+        h("thead", {}, h("tr", {}, ["", "sessions.state", "sessions.gpus", "sessions.image", "sessions.actions"]
+          .map((key) => h("th", { scope: "col" }, key ? t(key) : "ID")))),
+        h("tbody", {}, visible.map(sessionRow))));
+}
+
+export async function renderHome() {
+  const [pool, images, sessions] = await Promise.all([
+    api("GET", "/api/v1/pool"), api("GET", "/api/v1/images"), api("GET", "/api/v1/sessions")]);
+  show(h("div", { id: "pool-card" }, poolTable(pool)), requestForm(pool, images.images),
+    h("div", { id: "sessions-card" }, sessionsTable(sessions.sessions)));
+  // Live: states, reasons and free GPUs change without reloading the page.
+  watchLive({
+    pool: (pool) => document.getElementById("pool-card")?.replaceChildren(poolTable(pool)),
+    sessions: (list) => document.getElementById("sessions-card")?.replaceChildren(sessionsTable(list.sessions)),
+  });
+  everySecond(tickCosts);
+}
