@@ -174,7 +174,8 @@ void Agent::converge(const SyncResponse& response, const std::vector<ContainerIn
     }
   }
 
-  for (const auto& [id, container] : by_session) {
+  for (const auto& [session_id, container] : by_session) {
+    const std::string& id = session_id;  // a plain name: lambdas cannot capture a binding
     if (desired_ids.contains(id)) continue;
     bool busy = false;
     {

@@ -1,6 +1,9 @@
 // gpupool: one binary for the server, the agent, `up` (both on one machine) and the CLI.
 #include <CLI/CLI.hpp>
 
+#include <cstdio>
+#include <exception>
+
 #include "app/gpus_command.hpp"
 #include "app/sim_command.hpp"
 #include "app/up_command.hpp"
@@ -8,7 +11,9 @@
 #include "cli/commands.hpp"
 #include "cli/usage_commands.hpp"
 
-int main(int argc, char** argv) {
+namespace {
+
+int run(int argc, char** argv) {
   CLI::App app{"gpupool: self-hosted GPU sharing — Jupyter and SSH sessions on pooled GPUs"};
   app.require_subcommand(1);
   app.set_version_flag("--version", "gpupool 0.1.0");
@@ -231,4 +236,15 @@ int main(int argc, char** argv) {
   if (*usage_command) return gpupool::cli::usage(usage_everyone);
   if (*balance_command) return gpupool::cli::balance();
   return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    return run(argc, argv);
+  } catch (const std::exception& failure) {  // a bug, not a user error: those are Results
+    std::fprintf(stderr, "gpupool: %s\n", failure.what());
+    return 70;  // EX_SOFTWARE
+  }
 }

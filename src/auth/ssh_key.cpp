@@ -23,7 +23,7 @@ constexpr std::array<std::string_view, 8> kAlgorithms{
     "ssh-dss",
 };
 
-Error invalid(std::string why) {
+Error invalid(const std::string& why) {
   return make_error(ErrorCode::invalid_argument, "invalid SSH public key: " + why);
 }
 

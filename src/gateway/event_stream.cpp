@@ -26,7 +26,7 @@ std::optional<std::string> EventStream::next() {
     for (auto& [name, json] : *documents) {
       auto& sent = sent_[name];
       if (sent == json) continue;
-      out += "event: " + name + "\ndata: " + json + "\n\n";
+      out.append("event: ").append(name).append("\ndata: ").append(json).append("\n\n");
       sent = std::move(json);
     }
   }

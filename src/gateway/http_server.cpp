@@ -327,7 +327,11 @@ HttpServer::HttpServer(HttpHandler handler, ProxyRouter proxy, TunnelRegistry* t
     : impl_(std::make_unique<Impl>(std::move(handler), std::move(proxy), tunnels)) {}
 
 HttpServer::~HttpServer() {
-  stop();
+  try {
+    stop();
+  } catch (const std::exception& failure) {  // a thread that cannot be joined: nothing to do
+    spdlog::error("http server: stopping failed: {}", failure.what());
+  }
 }
 
 Result<std::uint16_t> HttpServer::listen(const std::string& host, std::uint16_t port) {

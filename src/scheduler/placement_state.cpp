@@ -122,7 +122,9 @@ PlacementState::PlacementState(const std::vector<Node>& nodes, UnixMillis now) :
     capacity.free_memory_mb = node.memory_mb;
     capacity.driver_cuda = cuda_number(node.driver_cuda);
     if (node.port_min > 0 && node.port_max >= node.port_min) {
-      capacity.port_used.assign(static_cast<std::size_t>(node.port_max - node.port_min + 1), false);
+      capacity.port_used.assign(
+          static_cast<std::size_t>(node.port_max) - static_cast<std::size_t>(node.port_min) + 1,
+          false);
       capacity.ports_free = static_cast<int>(capacity.port_used.size());
     }
     index(static_cast<int>(i));

@@ -172,7 +172,7 @@ class NvmlGpuProbe final : public GpuProbe {
       reading.power_limit_watts = value / 1000.0;
   }
 
-  static Error unavailable(std::string message) {
+  static Error unavailable(const std::string& message) {
     return make_error(ErrorCode::unavailable, "NVML: " + message);
   }
 
