@@ -22,6 +22,10 @@ fi
 [ -d tests/browser/node_modules/playwright-core ] || npm ci --prefix tests/browser --no-audit --no-fund
 [ -x tests/lint/node_modules/.bin/eslint ] || npm ci --prefix tests/lint --no-audit --no-fund
 
+echo "== clang-tidy (.clang-tidy: any finding fails)"
+run-clang-tidy -p build -j "$(nproc)" -quiet "$PWD/src/.*\.cpp" >build/clang-tidy.log 2>&1 ||
+  { grep -E "(warning|error):" build/clang-tidy.log | sort -u; exit 1; }
+
 echo "== tests (release build)"
 GPUPOOL_REQUIRE_ENGINE=1 ctest --test-dir build --output-on-failure
 

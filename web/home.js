@@ -1,5 +1,5 @@
 // The home page: the pool, the request form, the caller's sessions with their running costs.
-import { t } from "./i18n.js";
+import { currentLanguage, t } from "./i18n.js";
 import { api } from "./api.js";
 import { copyButton, h, show, toast } from "./dom.js";
 import { compareVersions, costText } from "./format.js";
@@ -85,6 +85,34 @@ function requestForm(pool, images) {
   return form;
 }
 
+// Why a session waits, or why it stopped, in the reader's language: the API gives both as
+// codes with their figures. The server's own words are kept for what has no code (a failure's
+// message from the engine).
+function reasonText(session) {
+  const queue = session.queue;
+  if (queue) {
+    const p = queue.parameters;
+    const values = { ...p, model: p.gpu_model ? `${p.gpu_model} ` : "" };
+    if (queue.code === "waiting_for_cpus_or_memory") {
+      values.what = [p.cpus ? t("queue.cpus", p) : null, p.memory_gb ? t("queue.memory", p) : null]
+        .filter(Boolean).join(t("queue.and"));
+    }
+    const key = `queue.${queue.code}`;
+    const words = t(key, values);
+    if (words === key) return session.reason;  // a code this page does not know yet
+    const parts = [words];
+    if (queue.position) parts.push(t("queue.position", { n: queue.position }));
+    if (queue.estimated_start) parts.push(t("queue.estimate", { time: new Date(queue.estimated_start).toLocaleString(currentLanguage()) }));
+    return parts.join("; ");
+  }
+  if (session.end_reason && (session.state === "stopping" || session.state === "ended")) {
+    const key = `end.${session.end_reason}`;
+    const words = t(key, { detail: session.reason });
+    if (words !== key) return words;
+  }
+  return session.reason;
+}
+
 function sessionRow(session) {
   const gpus = session.gpus.memory_gb ? t("sessions.share", { gb: session.gpus.memory_gb })
     : `${session.gpus.count} × ${session.gpus.model || session.cost?.gpu_model || "GPU"}`;
@@ -100,7 +128,8 @@ function sessionRow(session) {
     } }, t("sessions.stop")));
   }
   const details = [];
-  if (session.reason) details.push(h("div", { class: "reason" }, session.reason));
+  const reason = reasonText(session);
+  if (reason) details.push(h("div", { class: "reason" }, reason));
   if (session.warning) details.push(h("div", { class: "warning" }, session.warning));
   if (session.cost) {
     // A running session's meter moves on between updates from the server: tickCosts().

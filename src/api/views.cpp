@@ -41,7 +41,14 @@ json session_view(const Session& session, const ViewContext& context, UnixMillis
       {"id", session.id},
       {"user", session.username},
       {"state", to_string(session.state)},
-      {"reason", session.reason},
+      // Words for people and the CLI (English); `queue` and `end_reason` as data, which the
+      // portal words in the reader's language.
+      {"reason", session.queue_reason && session.state == SessionState::queued
+                     ? english(*session.queue_reason)
+                     : session.reason},
+      {"queue", session.queue_reason && session.state == SessionState::queued
+                    ? to_json(*session.queue_reason)
+                    : json(nullptr)},
       {"end_reason",
        session.end_reason == EndReason::none ? json(nullptr) : json(to_string(session.end_reason))},
       {"image", session.request.image_tag},

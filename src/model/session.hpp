@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "core/clock.hpp"
+#include "model/queue_reason.hpp"
 
 namespace gpupool {
 
@@ -59,8 +60,9 @@ struct Session {
   std::string image_reference;  // engine reference resolved from the catalog at request time
   SessionState state = SessionState::queued;
   EndReason end_reason = EndReason::none;
-  std::string reason;  // why it is queued, or why it ended, in words
-  std::string node;    // empty until scheduled
+  std::string reason;                       // why it is queued, or why it ended, in words (English)
+  std::optional<QueueReason> queue_reason;  // why it is queued, as data (after a pass)
+  std::string node;                         // empty until scheduled
   std::vector<int> gpu_indices;
   std::vector<std::string> gpu_uuids;
   int jupyter_port = 0;

@@ -14,14 +14,6 @@ namespace {
 
 constexpr double kCpuEpsilon = 1e-9;
 
-std::string plural(int count, const std::string& word) {
-  return fmt::format("{} {}{}", count, word, count == 1 ? "" : "s");
-}
-
-std::string gigabytes(std::int64_t megabytes) {
-  return fmt::format("{:g} GB", static_cast<double>(megabytes) / 1024.0);
-}
-
 std::string cuda_text(int number) {
   return fmt::format("{}.{}", number / 1000, (number % 1000) / 10);
 }
@@ -529,16 +521,17 @@ std::optional<int> PlacementState::best_reservation(const Demand& demand) const 
   return best;
 }
 
-std::string PlacementState::explain(const Demand& demand) const {
+QueueReason PlacementState::explain(const Demand& demand) const {
+  using enum QueueReasonCode;
   int cuda = cuda_number(demand.cuda);
   if (model_id(demand.gpu_model) == -1)
-    return fmt::format("no {} GPUs in the pool", demand.gpu_model);
+    return {.code = no_such_model, .gpu_model = demand.gpu_model};
   if (!demand.node_selector.empty()) {
     bool any = false;
     for (std::size_t node = 0; node < nodes_.size(); ++node) {
       any = any || (capacity_[node].usable && matches(nodes_[node], demand.node_selector));
     }
-    if (!any) return "no usable node has the labels the request selects";
+    if (!any) return {.code = no_node_with_labels};
   }
   if (cuda > 0) {
     int best_driver = -1;
@@ -551,11 +544,11 @@ std::string PlacementState::explain(const Demand& demand) const {
     }
     if (best_driver >= 0 && capacity_[static_cast<std::size_t>(best_driver)].driver_cuda < cuda) {
       const auto& capacity = capacity_[static_cast<std::size_t>(best_driver)];
-      return capacity.driver_cuda == 0
-                 ? fmt::format("needs CUDA {}; no node has an NVIDIA driver", cuda_text(cuda))
-                 : fmt::format("needs CUDA {}; node {} driver supports {}", cuda_text(cuda),
-                               nodes_[static_cast<std::size_t>(best_driver)].name,
-                               cuda_text(capacity.driver_cuda));
+      if (capacity.driver_cuda == 0) return {.code = no_driver_for_cuda, .cuda = cuda_text(cuda)};
+      return {.code = driver_too_old,
+              .cuda = cuda_text(cuda),
+              .node = nodes_[static_cast<std::size_t>(best_driver)].name,
+              .driver_cuda = cuda_text(capacity.driver_cuda)};
     }
   }
   // Where the GPUs are free, say what else is short.
@@ -579,23 +572,24 @@ std::string PlacementState::explain(const Demand& demand) const {
   }
   if (gpus_free_somewhere) {
     if (cpus_short || memory_short) {
-      std::string what =
-          cpus_short ? fmt::format("{:g} CPU{}", demand.cpus, demand.cpus == 1 ? "" : "s") : "";
-      if (memory_short)
-        what += (what.empty() ? "" : " and ") + gigabytes(demand.memory_mb) + " of memory";
-      return fmt::format("waiting for {} on a node with free GPUs", what);
+      return {.code = waiting_for_cpus_or_memory,
+              .cpus = cpus_short ? demand.cpus : 0,
+              .memory_mb = memory_short ? demand.memory_mb : 0};
     }
-    if (ports_short) return "waiting for free host ports on a node with free GPUs";
-    if (held) return "waiting behind an earlier request that holds the free GPUs";
+    if (ports_short) return {.code = waiting_for_ports};
+    if (held) return {.code = waiting_behind_reservation};
   }
-  std::string model = demand.gpu_model.empty() ? "" : demand.gpu_model + " ";
   if (demand.gpu_memory_mb > 0) {
-    return fmt::format("waiting for a {}GPU with {} free", model, gigabytes(demand.gpu_memory_mb));
+    return {.code = waiting_for_gpu_memory,
+            .gpu_model = demand.gpu_model,
+            .gpu_memory_mb = demand.gpu_memory_mb};
   }
-  if (demand.gpus == 0)
-    return fmt::format("waiting for {} and {} of memory",
-                       plural(static_cast<int>(demand.cpus), "CPU"), gigabytes(demand.memory_mb));
-  return fmt::format("waiting for {} on one node", plural(demand.gpus, "free " + model + "GPU"));
+  if (demand.gpus == 0) {
+    return {.code = waiting_for_cpus_and_memory,
+            .cpus = static_cast<double>(static_cast<int>(demand.cpus)),
+            .memory_mb = demand.memory_mb};
+  }
+  return {.code = waiting_for_gpus, .gpu_model = demand.gpu_model, .gpus = demand.gpus};
 }
 
 std::unordered_map<std::string, PlacementState::GpuFree> PlacementState::free_by_model() const {

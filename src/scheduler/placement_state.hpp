@@ -20,6 +20,7 @@
 
 #include "core/clock.hpp"
 #include "model/node.hpp"
+#include "model/queue_reason.hpp"
 
 namespace gpupool::scheduler {
 
@@ -85,7 +86,7 @@ class PlacementState {
   std::optional<int> best_reservation(const Demand& demand) const;
 
   // Why a demand cannot be placed now, in words; "" if it could be.
-  std::string explain(const Demand& demand) const;
+  QueueReason explain(const Demand& demand) const;
 
   const Node& node(int index) const { return nodes_[static_cast<std::size_t>(index)]; }
   int node_index(const std::string& name) const;

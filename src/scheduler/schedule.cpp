@@ -75,9 +75,11 @@ const ModelLimit* exclude_models_over_limit(const std::vector<ModelLimit>& limit
   return nullptr;
 }
 
-std::string over_limit_reason(const ModelLimit& limit) {
-  return fmt::format("waiting within the quota: {} may hold {} {} GPU{} at once", limit.holder,
-                     limit.limit, limit.gpu_model, limit.limit == 1 ? "" : "s");
+QueueReason over_limit_reason(const ModelLimit& limit) {
+  return {.code = QueueReasonCode::over_model_quota,
+          .gpu_model = limit.gpu_model,
+          .holder = limit.holder,
+          .limit = limit.limit};
 }
 
 // Whether the request would fit now if no model were excluded: then the quota, not the pool,
@@ -172,8 +174,8 @@ Plan schedule(const Snapshot& snapshot, UnixMillis now) {
       continue;
     }
     if (!assignment) {
-      std::string reason = state.explain(demand);
-      plan.queued.push_back({pending.session_id, static_cast<int>(plan.queued.size()) + 1, reason});
+      plan.queued.push_back(
+          {pending.session_id, static_cast<int>(plan.queued.size()) + 1, state.explain(demand)});
       if (!reserved) {
         // The first blocked request keeps the node closest to holding it: nothing behind it
         // may take capacity there, so backfilling never delays it.

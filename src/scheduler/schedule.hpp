@@ -83,7 +83,7 @@ struct Placement {
 struct QueueEntry {
   std::string session_id;
   int position = 0;    // 1-based place in the queue
-  std::string reason;  // in words, for the user
+  QueueReason reason;  // as data; english() or the portal put it into words
   // When it would start if every session ran to its time limit and nothing new arrived
   // (see estimates.hpp); 0 when that cannot be told.
   UnixMillis estimated_start = 0;

@@ -69,7 +69,8 @@ bool stoppable(SessionState state) {
 Transition finish(const Session& before, Session after, UnixMillis now) {
   Transition transition;
   transition.changed = after.state != before.state || after.ssh_host_key != before.ssh_host_key ||
-                       after.reason != before.reason || after.preempt_at != before.preempt_at;
+                       after.reason != before.reason || after.preempt_at != before.preempt_at ||
+                       after.queue_reason != before.queue_reason;
   transition.ended = after.state == SessionState::ended && before.state != SessionState::ended;
   if (transition.changed) after.updated_at = now;
   transition.session = std::move(after);
@@ -131,13 +132,17 @@ Transition after_placement(const Session& session, UnixMillis now) {
   if (session.state == SessionState::queued) {
     next.state = SessionState::scheduled;
     next.reason = "";
+    next.queue_reason.reset();
   }
   return finish(session, std::move(next), now);
 }
 
-Transition after_queue_update(const Session& session, const std::string& reason, UnixMillis now) {
+Transition after_queue_update(const Session& session, const QueueReason& reason, UnixMillis now) {
   Session next = session;
-  if (session.state == SessionState::queued) next.reason = reason;
+  if (session.state == SessionState::queued) {
+    next.reason = english(reason);
+    next.queue_reason = reason;
+  }
   return finish(session, std::move(next), now);
 }
 

@@ -43,8 +43,9 @@ Transition after_balance_exhausted(const Session& session, UnixMillis now);
 // The scheduler placed it (the placement's node, GPUs and ports already copied in).
 Transition after_placement(const Session& session, UnixMillis now);
 
-// The scheduler kept it queued, saying why in `reason`; stored only when the words changed.
-Transition after_queue_update(const Session& session, const std::string& reason, UnixMillis now);
+// The scheduler kept it queued for `reason` (with its place and estimate filled in); stored
+// only when that changed.
+Transition after_queue_update(const Session& session, const QueueReason& reason, UnixMillis now);
 
 // The scheduler chose it to make room (`chosen`), or no longer needs it stopped: it is
 // stopped at now + grace by after_sync, unless unchosen before then.

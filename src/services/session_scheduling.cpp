@@ -78,11 +78,9 @@ Status SessionService::schedule_locked(UnixMillis now) {
   }
   for (const auto& entry : plan.queued) {
     Session& session = *queued.at(entry.session_id);
-    std::string reason = fmt::format("{}; position {}", entry.reason, entry.position);
-    if (entry.estimated_start > 0) {
-      reason += fmt::format("; expected to start by {} (when time limits free the GPUs)",
-                            format_rfc3339(entry.estimated_start));
-    }
+    QueueReason reason = entry.reason;
+    reason.position = entry.position;
+    reason.estimated_start = entry.estimated_start;
     Transition updated = after_queue_update(session, reason, now);
     if (!updated.changed) continue;
     session = std::move(updated.session);

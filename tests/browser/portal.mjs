@@ -131,6 +131,7 @@ try {
 
   step("usage: the session's time and cost, at the A100 price, charged to the balance");
   await row.getByText("ended").waitFor({ timeout: 60000 });
+  await row.getByText("Stopped by you").waitFor();  // the end reason, worded by the portal
   await page.getByRole("link", { name: "Usage" }).click();
   await page.getByRole("heading", { name: "Usage", exact: true }).waitFor();
   const line = page.locator("#usage-sessions tbody tr", { hasText: sessionId });
@@ -149,6 +150,7 @@ try {
   await page.getByLabel("Language").selectOption("zh-CN");
   await page.getByRole("heading", { name: "我的会话" }).waitFor();
   await page.getByRole("heading", { name: "可用 GPU" }).waitFor();
+  await page.getByText("已由你停止").first().waitFor();  // end reasons in the reader's language
   await shot("sessions-zh-CN");
   await page.reload();
   await page.getByRole("heading", { name: "我的会话" }).waitFor();  // the choice is kept

@@ -81,7 +81,7 @@ TEST(ModelLimits, RequestsNamingNoModelGoElsewhereOrWait) {
   ASSERT_EQ(plan.queued.size(), 1u);
   EXPECT_EQ(plan.queued[0].session_id, "third");
   EXPECT_TRUE(plan.queued[0].held_by_quota);
-  EXPECT_EQ(plan.queued[0].reason,
+  EXPECT_EQ(english(plan.queued[0].reason),
             "waiting within the quota: group lab may hold 1 A100-80GB GPU at once");
 }
 

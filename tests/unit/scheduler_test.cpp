@@ -61,7 +61,7 @@ TEST(Schedule, QueuesWhatDoesNotFitWithReasonAndPosition) {
   ASSERT_EQ(plan.queued.size(), 2u);
   EXPECT_EQ(plan.queued[0].session_id, "b");
   EXPECT_EQ(plan.queued[0].position, 1);
-  EXPECT_EQ(plan.queued[0].reason, "waiting for 2 free GPUs on one node");
+  EXPECT_EQ(english(plan.queued[0].reason), "waiting for 2 free GPUs on one node");
   EXPECT_EQ(plan.queued[1].position, 2);
 }
 

@@ -66,7 +66,7 @@ TEST(Shares, HeldSharesCountAgainstTheGpusMemory) {
       {node("n1", 1)}, {{"old", "n1", {0}, 60 * 1024, 1, 1024, 30000, 30001}}, {share("a", 30)}};
   auto plan = schedule(snapshot, kNow);
   EXPECT_TRUE(plan.placements.empty());
-  EXPECT_EQ(plan.queued[0].reason, "waiting for a GPU with 30 GB free");
+  EXPECT_EQ(english(plan.queued[0].reason), "waiting for a GPU with 30 GB free");
 }
 
 TEST(Cuda, NodesWhoseDriverIsTooOldAreInfeasibleAndTheReasonSaysSo) {
@@ -76,7 +76,7 @@ TEST(Cuda, NodesWhoseDriverIsTooOldAreInfeasibleAndTheReasonSaysSo) {
   pending.image_cuda = "12.4";
   auto plan = schedule({{old_driver}, {}, {pending}}, kNow);
   ASSERT_EQ(plan.queued.size(), 1u);
-  EXPECT_EQ(plan.queued[0].reason, "needs CUDA 12.4; node gpu-3 driver supports 12.2");
+  EXPECT_EQ(english(plan.queued[0].reason), "needs CUDA 12.4; node gpu-3 driver supports 12.2");
   Node new_driver = node("gpu-4", 4);
   plan = schedule({{old_driver, new_driver}, {}, {pending}}, kNow);
   ASSERT_EQ(plan.placements.size(), 1u);
@@ -99,7 +99,8 @@ TEST(Fit, TheQueueReasonNamesTheShortResource) {
   big.request.memory_mb = 300 * 1024;
   auto plan = schedule({{node("n1", 4)}, {}, {big}}, kNow);
   ASSERT_EQ(plan.queued.size(), 1u);
-  EXPECT_EQ(plan.queued[0].reason, "waiting for 300 GB of memory on a node with free GPUs");
+  EXPECT_EQ(english(plan.queued[0].reason),
+            "waiting for 300 GB of memory on a node with free GPUs");
 }
 
 TEST(Fit, DrainedNodesTakeNothingNew) {
@@ -148,7 +149,7 @@ TEST(Queue, BackfillDoesNotTakeTheNodeReservedForTheHead) {
   ASSERT_TRUE(placed.contains("small"));
   EXPECT_EQ(placed["small"].node, "n2");
   EXPECT_FALSE(placed.contains("small2")) << "n1's free GPUs are held for the head";
-  EXPECT_EQ(plan.queued.back().reason,
+  EXPECT_EQ(english(plan.queued.back().reason),
             "waiting behind an earlier request that holds the free GPUs");
   EXPECT_EQ(plan.queued.front().session_id, "head");
 }
@@ -410,7 +411,7 @@ TEST(Labels, NodeSelectorsPickOnlyNodesWithEveryLabel) {
   wants.request.node_selector = {{"net", "infiniband"}, {"rack", "b"}};
   plan = schedule({{plain, fast}, {}, {wants}}, kNow);
   ASSERT_EQ(plan.queued.size(), 1u);
-  EXPECT_EQ(plan.queued[0].reason, "no usable node has the labels the request selects");
+  EXPECT_EQ(english(plan.queued[0].reason), "no usable node has the labels the request selects");
 }
 
 }  // namespace

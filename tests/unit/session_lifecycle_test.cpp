@@ -220,12 +220,19 @@ TEST(SessionLifecycle, TheSchedulerPlacesQueuedSessionsAndRewordsOnlyWhatChanged
   EXPECT_TRUE(placed.changed);
   EXPECT_FALSE(after_placement(session_in(SessionState::running), kNow).changed);
 
-  auto reworded = after_queue_update(queued, "no free GPU; position 1", kNow);
+  QueueReason waiting{.code = QueueReasonCode::waiting_for_gpus, .gpus = 2, .position = 1};
+  auto reworded = after_queue_update(queued, waiting, kNow);
   EXPECT_TRUE(reworded.changed);
   EXPECT_EQ(reworded.session.updated_at, kNow);
-  auto same = after_queue_update(reworded.session, "no free GPU; position 1", kNow + 1);
+  EXPECT_EQ(reworded.session.queue_reason, waiting);
+  EXPECT_EQ(reworded.session.reason, "waiting for 2 free GPUs on one node; position 1");
+  auto same = after_queue_update(reworded.session, waiting, kNow + 1);
   EXPECT_FALSE(same.changed);
   EXPECT_EQ(same.session.updated_at, kNow);
+  waiting.position = 2;
+  EXPECT_TRUE(after_queue_update(reworded.session, waiting, kNow + 1).changed);
+  EXPECT_EQ(after_placement(reworded.session, kNow + 2).session.queue_reason, std::nullopt)
+      << "a placed session waits for nothing";
 }
 
 TEST(SessionLifecycle, APreemptionChoiceIsMarkedOnceAndWithdrawnWhenNoLongerNeeded) {

@@ -20,7 +20,8 @@ constexpr const char* kSessionColumns =
     "state, end_reason, reason, node, gpu_indices, gpu_uuids, jupyter_port, ssh_port, "
     "jupyter_token, ssh_host_key, created_at, updated_at, started_at, ended_at, gpu_memory_mb, "
     "priority, preemptible, preempt_at, node_selector, billed_gpu_model, billed_gpus, "
-    "rate_micros_per_hour, (SELECT username FROM users WHERE users.id = sessions.user_id), "
+    "rate_micros_per_hour, queue_reason, (SELECT username FROM users WHERE users.id = "
+    "sessions.user_id), "
     "(SELECT uid FROM users WHERE users.id = sessions.user_id)";
 
 Session read_session(const Statement& row) {
@@ -57,12 +58,23 @@ Session read_session(const Statement& row) {
   session.billed_gpu_model = row.column_text(28);
   session.billed_gpus = row.column_double(29);
   session.rate_micros_per_hour = row.column_int(30);
-  session.username = row.column_text(31);
-  session.uid = static_cast<int>(row.column_int(32));
+  if (std::string queued = row.column_text(31); !queued.empty()) {
+    session.queue_reason = queue_reason_from_json(nlohmann::json::parse(queued, nullptr, false));
+  }
+  session.username = row.column_text(32);
+  session.uid = static_cast<int>(row.column_int(33));
   return session;
 }
 
-// Binds the 31 stored columns of a session in kSessionColumns order.
+// The queue reason as stored: the API's document and the exact estimated start.
+std::string queue_reason_text(const std::optional<QueueReason>& reason) {
+  if (!reason) return "";
+  auto document = to_json(*reason);
+  document["estimated_start_ms"] = reason->estimated_start;
+  return document.dump();
+}
+
+// Binds the 32 stored columns of a session in kSessionColumns order.
 void bind_session(Statement& statement, const Session& session) {
   statement.bind(1, session.id)
       .bind(2, session.user_id)
@@ -93,7 +105,8 @@ void bind_session(Statement& statement, const Session& session) {
       .bind(28, nlohmann::json(session.request.node_selector).dump())
       .bind(29, session.billed_gpu_model)
       .bind(30, session.billed_gpus)
-      .bind(31, session.rate_micros_per_hour);
+      .bind(31, session.rate_micros_per_hour)
+      .bind(32, queue_reason_text(session.queue_reason));
   if (session.request.max_hours) statement.bind(9, *session.request.max_hours);
 }
 
@@ -570,11 +583,11 @@ Status SqliteStore::insert_session(const Session& session) {
         "memory_mb, max_hours, state, end_reason, reason, node, gpu_indices, gpu_uuids, "
         "jupyter_port, ssh_port, jupyter_token, ssh_host_key, created_at, "
         "updated_at, started_at, ended_at, gpu_memory_mb, priority, preemptible, preempt_at, "
-        "node_selector, billed_gpu_model, billed_gpus, rate_micros_per_hour) "
+        "node_selector, billed_gpu_model, billed_gpus, rate_micros_per_hour, queue_reason) "
         "VALUES (?1, ?2, ?3, ?4, ?5, "
         "?6, ?7, ?8, ?9, ?10, ?11, "
         "?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, "
-        "?29, ?30, ?31)");
+        "?29, ?30, ?31, ?32)");
     if (!insert) return insert.error();
     bind_session(*insert, session);
     GPUPOOL_TRY(insert->run());
@@ -624,7 +637,7 @@ Status SqliteStore::update_session(const Session& session) {
         "ssh_port = ?17, jupyter_token = ?18, ssh_host_key = ?19, created_at = ?20, "
         "updated_at = ?21, started_at = ?22, ended_at = ?23, gpu_memory_mb = ?24, priority = ?25, "
         "preemptible = ?26, preempt_at = ?27, node_selector = ?28, billed_gpu_model = ?29, "
-        "billed_gpus = ?30, rate_micros_per_hour = ?31 "
+        "billed_gpus = ?30, rate_micros_per_hour = ?31, queue_reason = ?32 "
         "WHERE id = ?1");
     if (!update) return update.error();
     bind_session(*update, session);
