@@ -6,69 +6,9 @@
 #include <limits>
 #include <map>
 
-#include <fmt/format.h>
+#include "scheduler/gpu_topology.hpp"
 
 namespace gpupool::scheduler {
-
-namespace {
-
-constexpr double kCpuEpsilon = 1e-9;
-
-std::string cuda_text(int number) {
-  return fmt::format("{}.{}", number / 1000, (number % 1000) / 10);
-}
-
-int link_cost(const Node& node, int a, int b) {
-  if (a == b) return 0;
-  const auto& links = node.gpus[static_cast<std::size_t>(a)].links;
-  return static_cast<std::size_t>(b) < links.size()
-             ? static_cast<int>(links[static_cast<std::size_t>(b)])
-             : static_cast<int>(GpuLink::system);
-}
-
-}  // namespace
-
-std::vector<int> best_connected(const Node& node, const std::vector<int>& free, int count) {
-  if (static_cast<int>(free.size()) <= count || count <= 1) {
-    return std::vector<int>(free.begin(),
-                            free.begin() + std::min<std::ptrdiff_t>(count, std::ssize(free)));
-  }
-  // Grow a set from each seed, always adding the GPU closest to those already chosen; keep
-  // the set whose worst link is best, then whose links sum lowest. Deterministic: ties keep
-  // the earlier (lower-indexed) choice.
-  std::vector<int> best;
-  std::pair<int, int> best_cost{INT32_MAX, INT32_MAX};
-  for (int seed : free) {
-    std::vector<int> chosen = {seed};
-    while (static_cast<int>(chosen.size()) < count) {
-      int pick = -1;
-      int pick_cost = INT32_MAX;
-      for (int candidate : free) {
-        if (std::find(chosen.begin(), chosen.end(), candidate) != chosen.end()) continue;
-        int cost = 0;
-        for (int member : chosen) cost += link_cost(node, candidate, member);
-        if (cost < pick_cost) {
-          pick = candidate;
-          pick_cost = cost;
-        }
-      }
-      chosen.push_back(pick);
-    }
-    std::pair<int, int> cost{0, 0};
-    for (int a : chosen) {
-      for (int b : chosen) {
-        cost.first = std::max(cost.first, link_cost(node, a, b));
-        cost.second += link_cost(node, a, b);
-      }
-    }
-    if (cost < best_cost) {
-      best_cost = cost;
-      best = chosen;
-    }
-  }
-  std::sort(best.begin(), best.end());
-  return best;
-}
 
 bool matches(const Node& node, const std::map<std::string, std::string>& selector) {
   for (const auto& [key, value] : selector) {
@@ -143,11 +83,6 @@ bool PlacementState::may_use(const Gpu& gpu, int model, const Demand& demand) co
   if (model != kAnyModel) return gpu.model == model;
   return demand.excluded_gpu_models.empty() ||
          !demand.excluded_gpu_models.contains(models_[static_cast<std::size_t>(gpu.model)]);
-}
-
-// Without a workload the best fit wins outright, so one candidate is enough.
-std::size_t PlacementState::candidate_limit() const {
-  return workload_.empty() ? 1 : kFragmentationCandidates;
 }
 
 int PlacementState::node_index(const std::string& name) const {
@@ -263,30 +198,6 @@ std::optional<Assignment> PlacementState::place_whole(const Demand& demand, int 
   return commit_best(demand, candidates);
 }
 
-std::optional<Assignment> PlacementState::commit_best(const Demand& demand,
-                                                      std::vector<Assignment>& candidates) {
-  if (candidates.empty()) return std::nullopt;
-  std::size_t chosen = 0;
-  if (!workload_.empty() && candidates.size() > 1) {
-    // Fragmentation gradient: the candidate that least raises its node's expected
-    // fragmentation under the workload's mix; earlier (better fitting) ones win ties.
-    double best = std::numeric_limits<double>::infinity();
-    for (std::size_t c = 0; c < candidates.size(); ++c) {
-      const NodeCapacity& before = capacity_[static_cast<std::size_t>(candidates[c].node)];
-      std::vector<Gpu> after = before.gpus;  // only what fragmentation reads, not the ports
-      take_gpus(after, demand, candidates[c].gpu_indices);
-      double delta = fragmentation(after, before.free_cpus - demand.cpus) - before.fragmentation;
-      if (delta < best - 1e-9) {
-        best = delta;
-        chosen = c;
-      }
-    }
-  }
-  Assignment assignment = std::move(candidates[chosen]);
-  commit(assignment.node, demand, assignment);
-  return assignment;
-}
-
 void PlacementState::take(NodeCapacity& capacity, const Demand& demand,
                           const std::vector<int>& gpu_indices) {
   capacity.free_cpus -= demand.cpus;
@@ -313,53 +224,6 @@ void PlacementState::take_gpus(std::vector<Gpu>& gpus, const Demand& demand,
       gpu.free_memory_mb = 0;
     }
   }
-}
-
-std::vector<WorkloadShape> PlacementState::workload_of(const std::vector<Demand>& requests,
-                                                       std::size_t max_shapes) {
-  std::map<std::tuple<int, std::int64_t, double>, int> counts;
-  int total = 0;
-  for (const auto& request : requests) {
-    if (request.gpus == 0 && request.gpu_memory_mb == 0) continue;
-    ++counts[{request.gpus, request.gpu_memory_mb, request.cpus}];
-    ++total;
-  }
-  std::vector<WorkloadShape> shapes;
-  for (const auto& [shape, count] : counts) {
-    shapes.push_back({std::get<0>(shape), std::get<1>(shape), std::get<2>(shape),
-                      static_cast<double>(count) / total});
-  }
-  std::stable_sort(
-      shapes.begin(), shapes.end(),
-      [](const WorkloadShape& a, const WorkloadShape& b) { return a.weight > b.weight; });
-  if (shapes.size() > max_shapes) shapes.resize(max_shapes);
-  return shapes;
-}
-
-double PlacementState::fragmentation(const std::vector<Gpu>& gpus, double free_cpus) const {
-  double total = 0;
-  for (const auto& shape : workload_) {
-    bool share = shape.gpu_memory_mb > 0;
-    int free_whole = 0;
-    bool share_fits = false;
-    for (const auto& gpu : gpus) {
-      if (gpu.is_free()) ++free_whole;
-      if (!gpu.exclusive && gpu.free_memory_mb >= shape.gpu_memory_mb) share_fits = true;
-    }
-    bool fits =
-        shape.cpus <= free_cpus + kCpuEpsilon && (share ? share_fits : free_whole >= shape.gpus);
-    double fragment = 0;
-    for (const auto& gpu : gpus) {
-      if (gpu.exclusive) continue;
-      // GPU memory this shape could not use: all of it when the shape does not fit at all,
-      // else what is left on GPUs too full for it.
-      bool unusable = !fits || (share ? gpu.free_memory_mb < shape.gpu_memory_mb : !gpu.is_free());
-      if (unusable)
-        fragment += static_cast<double>(gpu.free_memory_mb) / static_cast<double>(gpu.memory_mb);
-    }
-    total += shape.weight * fragment;
-  }
-  return total;
 }
 
 std::optional<Assignment> PlacementState::place_share(const Demand& demand, int model, int cuda) {
@@ -475,121 +339,6 @@ void PlacementState::hold(const std::string& node_name, const std::vector<int>& 
     }
   }
   index(node);
-}
-
-bool PlacementState::gpus_fit(int node, const Demand& demand) const {
-  int model = model_id(demand.gpu_model);
-  if (model == -1) return false;
-  int free = 0;
-  for (const auto& gpu : capacity_[static_cast<std::size_t>(node)].gpus) {
-    if (!may_use(gpu, model, demand)) continue;
-    if (demand.gpu_memory_mb > 0) {
-      if (!gpu.exclusive && gpu.free_memory_mb >= demand.gpu_memory_mb) return true;
-    } else if (gpu.is_free()) {
-      ++free;
-    }
-  }
-  return demand.gpu_memory_mb <= 0 && free >= demand.gpus;
-}
-
-std::optional<int> PlacementState::best_reservation(const Demand& demand) const {
-  int model = model_id(demand.gpu_model);
-  if (model == -1) return std::nullopt;
-  int cuda = cuda_number(demand.cuda);
-  std::optional<int> best;
-  int best_free = -1;
-  for (std::size_t node = 0; node < nodes_.size(); ++node) {
-    const NodeCapacity& capacity = capacity_[node];
-    if (!capacity.usable || reserved_.contains(static_cast<int>(node))) continue;
-    if (demand.cpus > nodes_[node].cpus || demand.memory_mb > nodes_[node].memory_mb) continue;
-    if (cuda > 0 && capacity.driver_cuda < cuda) continue;
-    if (!matches(nodes_[node], demand.node_selector)) continue;
-    int total = 0;
-    int free = 0;
-    for (const auto& gpu : capacity.gpus) {
-      if (!may_use(gpu, model, demand)) continue;
-      ++total;
-      if (gpu.is_free()) ++free;
-    }
-    int needed = demand.gpu_memory_mb > 0 ? 1 : demand.gpus;
-    if (total < needed) continue;
-    if (free > best_free) {
-      best = static_cast<int>(node);
-      best_free = free;
-    }
-  }
-  return best;
-}
-
-QueueReason PlacementState::explain(const Demand& demand) const {
-  using enum QueueReasonCode;
-  int cuda = cuda_number(demand.cuda);
-  if (model_id(demand.gpu_model) == -1)
-    return {.code = no_such_model, .gpu_model = demand.gpu_model};
-  if (!demand.node_selector.empty()) {
-    bool any = false;
-    for (std::size_t node = 0; node < nodes_.size(); ++node) {
-      any = any || (capacity_[node].usable && matches(nodes_[node], demand.node_selector));
-    }
-    if (!any) return {.code = no_node_with_labels};
-  }
-  if (cuda > 0) {
-    int best_driver = -1;
-    for (std::size_t node = 0; node < nodes_.size(); ++node) {
-      if (!capacity_[node].usable) continue;
-      if (best_driver < 0 || capacity_[node].driver_cuda >
-                                 capacity_[static_cast<std::size_t>(best_driver)].driver_cuda) {
-        best_driver = static_cast<int>(node);
-      }
-    }
-    if (best_driver >= 0 && capacity_[static_cast<std::size_t>(best_driver)].driver_cuda < cuda) {
-      const auto& capacity = capacity_[static_cast<std::size_t>(best_driver)];
-      if (capacity.driver_cuda == 0) return {.code = no_driver_for_cuda, .cuda = cuda_text(cuda)};
-      return {.code = driver_too_old,
-              .cuda = cuda_text(cuda),
-              .node = nodes_[static_cast<std::size_t>(best_driver)].name,
-              .driver_cuda = cuda_text(capacity.driver_cuda)};
-    }
-  }
-  // Where the GPUs are free, say what else is short.
-  bool gpus_free_somewhere = false;
-  bool cpus_short = false;
-  bool memory_short = false;
-  bool ports_short = false;
-  bool held = false;
-  for (std::size_t node = 0; node < capacity_.size(); ++node) {
-    const NodeCapacity& capacity = capacity_[node];
-    if (!capacity.usable || !gpus_fit(static_cast<int>(node), demand) ||
-        (cuda > 0 && capacity.driver_cuda < cuda)) {
-      continue;
-    }
-    gpus_free_somewhere = true;
-    held = held || reserved_.contains(static_cast<int>(node));
-    cpus_short = cpus_short || demand.cpus > capacity.free_cpus + kCpuEpsilon;
-    memory_short = memory_short || demand.memory_mb > capacity.free_memory_mb;
-    ports_short = ports_short ||
-                  (demand.needs_ports && !capacity.port_used.empty() && capacity.ports_free < 2);
-  }
-  if (gpus_free_somewhere) {
-    if (cpus_short || memory_short) {
-      return {.code = waiting_for_cpus_or_memory,
-              .cpus = cpus_short ? demand.cpus : 0,
-              .memory_mb = memory_short ? demand.memory_mb : 0};
-    }
-    if (ports_short) return {.code = waiting_for_ports};
-    if (held) return {.code = waiting_behind_reservation};
-  }
-  if (demand.gpu_memory_mb > 0) {
-    return {.code = waiting_for_gpu_memory,
-            .gpu_model = demand.gpu_model,
-            .gpu_memory_mb = demand.gpu_memory_mb};
-  }
-  if (demand.gpus == 0) {
-    return {.code = waiting_for_cpus_and_memory,
-            .cpus = static_cast<double>(static_cast<int>(demand.cpus)),
-            .memory_mb = demand.memory_mb};
-  }
-  return {.code = waiting_for_gpus, .gpu_model = demand.gpu_model, .gpus = demand.gpus};
 }
 
 std::unordered_map<std::string, PlacementState::GpuFree> PlacementState::free_by_model() const {

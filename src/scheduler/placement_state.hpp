@@ -144,6 +144,7 @@ class PlacementState {
   double fragmentation(const std::vector<Gpu>& gpus, double free_cpus) const;
 
   static constexpr int kAnyModel = -2;
+  static constexpr double kCpuEpsilon = 1e-9;  // CPUs compare with this slack
 
   const std::vector<Node>& nodes_;
   std::vector<std::string> models_;
