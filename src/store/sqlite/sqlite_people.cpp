@@ -1,0 +1,299 @@
+// SqliteStore: users, credentials, groups, quotas and SSH keys.
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+
+#include <fmt/format.h>
+
+#include "store/sqlite/sqlite_store.hpp"
+
+namespace gpupool {
+
+using Lock = std::lock_guard<std::recursive_mutex>;
+using sqlite::Statement;
+
+namespace {
+
+User read_user(const Statement& row) {
+  return User{row.column_int(0), row.column_text(1), row.column_int(2) != 0,
+              static_cast<int>(row.column_int(3)), row.column_int(4)};
+}
+
+}  // namespace
+
+Result<User> SqliteStore::create_user(const std::string& username, const std::string& password_hash,
+                                      bool admin, UnixMillis now) {
+  Lock lock(mutex_);
+  auto insert = db_.prepare(
+      "INSERT INTO users (username, password_hash, admin, uid, created_at) "
+      "VALUES (?1, ?2, ?3, (SELECT COALESCE(MAX(uid) + 1, ?4) FROM users), ?5) "
+      "RETURNING id, username, admin, uid, created_at");
+  if (!insert) return insert.error();
+  insert->bind(1, username)
+      .bind(2, password_hash)
+      .bind(3, admin)
+      .bind(4, kFirstSessionUid)
+      .bind(5, now);
+  auto row = insert->step();
+  if (!row) {
+    if (row.error().code == ErrorCode::conflict) {
+      return make_error(ErrorCode::conflict, fmt::format("user \"{}\" already exists", username));
+    }
+    return row.error();
+  }
+  User user = read_user(*insert);
+  GPUPOOL_TRY(insert->run());
+  return user;
+}
+
+Result<std::optional<StoredUser>> SqliteStore::find_user_by_name(const std::string& username) {
+  Lock lock(mutex_);
+  auto query = db_.prepare(
+      "SELECT id, username, admin, uid, created_at, password_hash FROM users WHERE username = ?1");
+  if (!query) return query.error();
+  query->bind(1, username);
+  auto row = query->step();
+  if (!row) return row.error();
+  if (!*row) return std::optional<StoredUser>{};
+  return std::optional<StoredUser>{StoredUser{read_user(*query), query->column_text(5)}};
+}
+
+Result<std::optional<User>> SqliteStore::find_user(std::int64_t id) {
+  Lock lock(mutex_);
+  auto query = db_.prepare("SELECT id, username, admin, uid, created_at FROM users WHERE id = ?1");
+  if (!query) return query.error();
+  query->bind(1, id);
+  auto row = query->step();
+  if (!row) return row.error();
+  if (!*row) return std::optional<User>{};
+  return std::optional<User>{read_user(*query)};
+}
+
+Result<std::int64_t> SqliteStore::count_users() {
+  Lock lock(mutex_);
+  auto query = db_.prepare("SELECT COUNT(*) FROM users");
+  if (!query) return query.error();
+  auto row = query->step();
+  if (!row) return row.error();
+  return query->column_int(0);
+}
+
+Result<std::vector<User>> SqliteStore::list_users() {
+  Lock lock(mutex_);
+  auto query =
+      db_.prepare("SELECT id, username, admin, uid, created_at FROM users ORDER BY username");
+  if (!query) return query.error();
+  return query->collect<User>([](const Statement& row) { return read_user(row); });
+}
+
+Status SqliteStore::add_credential(const Credential& credential) {
+  Lock lock(mutex_);
+  auto insert = db_.prepare(
+      "INSERT INTO credentials (secret_digest, user_id, kind, name, csrf_token, created_at, "
+      "expires_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)");
+  if (!insert) return insert.error();
+  insert->bind(1, credential.secret_digest)
+      .bind(2, credential.user_id)
+      .bind(3, credential.kind == CredentialKind::login ? "login" : "api_token")
+      .bind(4, credential.name)
+      .bind(5, credential.csrf_token)
+      .bind(6, credential.created_at)
+      .bind(7, credential.expires_at);
+  return insert->run();
+}
+
+Result<std::optional<Credential>> SqliteStore::find_credential(const std::string& secret_digest,
+                                                               UnixMillis now) {
+  Lock lock(mutex_);
+  auto query = db_.prepare(
+      "SELECT secret_digest, user_id, kind, name, csrf_token, created_at, expires_at "
+      "FROM credentials WHERE secret_digest = ?1 AND (expires_at = 0 OR expires_at > ?2)");
+  if (!query) return query.error();
+  query->bind(1, secret_digest).bind(2, now);
+  auto row = query->step();
+  if (!row) return row.error();
+  if (!*row) return std::optional<Credential>{};
+  Credential credential{
+      query->column_text(0),
+      query->column_int(1),
+      query->column_text(2) == "login" ? CredentialKind::login : CredentialKind::api_token,
+      query->column_text(3),
+      query->column_text(4),
+      query->column_int(5),
+      query->column_int(6)};
+  return std::optional<Credential>{std::move(credential)};
+}
+
+Status SqliteStore::delete_credential(const std::string& secret_digest) {
+  Lock lock(mutex_);
+  auto statement = db_.prepare("DELETE FROM credentials WHERE secret_digest = ?1");
+  if (!statement) return statement.error();
+  statement->bind(1, secret_digest);
+  return statement->run();
+}
+
+Result<Group> SqliteStore::create_group(const std::string& name, UnixMillis now) {
+  Lock lock(mutex_);
+  auto insert =
+      db_.prepare("INSERT INTO groups (name, created_at) VALUES (?1, ?2) RETURNING id, name");
+  if (!insert) return insert.error();
+  insert->bind(1, name).bind(2, now);
+  auto row = insert->step();
+  if (!row) {
+    if (row.error().code == ErrorCode::conflict) {
+      return make_error(ErrorCode::conflict, fmt::format("group \"{}\" already exists", name));
+    }
+    return row.error();
+  }
+  Group group{insert->column_int(0), insert->column_text(1)};
+  GPUPOOL_TRY(insert->run());
+  return group;
+}
+
+Result<std::optional<Group>> SqliteStore::find_group(const std::string& name) {
+  Lock lock(mutex_);
+  auto query = db_.prepare("SELECT id, name FROM groups WHERE name = ?1");
+  if (!query) return query.error();
+  query->bind(1, name);
+  auto row = query->step();
+  if (!row) return row.error();
+  if (!*row) return std::optional<Group>{};
+  return std::optional<Group>{Group{query->column_int(0), query->column_text(1)}};
+}
+
+Status SqliteStore::set_group_members(std::int64_t group_id,
+                                      const std::vector<std::int64_t>& user_ids) {
+  return in_transaction([&]() -> Status {
+    auto clear = db_.prepare("DELETE FROM group_members WHERE group_id = ?1");
+    if (!clear) return clear.error();
+    clear->bind(1, group_id);
+    GPUPOOL_TRY(clear->run());
+    for (auto user_id : user_ids) {
+      auto insert =
+          db_.prepare("INSERT OR IGNORE INTO group_members (group_id, user_id) VALUES (?1, ?2)");
+      if (!insert) return insert.error();
+      insert->bind(1, group_id).bind(2, user_id);
+      GPUPOOL_TRY(insert->run());
+    }
+    return {};
+  });
+}
+
+Result<std::vector<Group>> SqliteStore::groups_of(std::int64_t user_id) {
+  Lock lock(mutex_);
+  auto query = db_.prepare(
+      "SELECT groups.id, groups.name FROM groups JOIN group_members ON groups.id = "
+      "group_members.group_id "
+      "WHERE group_members.user_id = ?1 ORDER BY groups.name");
+  if (!query) return query.error();
+  query->bind(1, user_id);
+  return query->collect<Group>([](const Statement& row) {
+    return Group{row.column_int(0), row.column_text(1)};
+  });
+}
+
+Result<std::vector<Group>> SqliteStore::list_groups() {
+  Lock lock(mutex_);
+  auto query = db_.prepare("SELECT id, name FROM groups ORDER BY name");
+  if (!query) return query.error();
+  return query->collect<Group>([](const Statement& row) {
+    return Group{row.column_int(0), row.column_text(1)};
+  });
+}
+
+Result<std::vector<std::int64_t>> SqliteStore::group_member_ids(std::int64_t group_id) {
+  Lock lock(mutex_);
+  auto query =
+      db_.prepare("SELECT user_id FROM group_members WHERE group_id = ?1 ORDER BY user_id");
+  if (!query) return query.error();
+  query->bind(1, group_id);
+  return query->collect<std::int64_t>([](const Statement& row) { return row.column_int(0); });
+}
+
+namespace {
+
+constexpr const char* kQuotaColumns =
+    "quotas.scope, quotas.subject_id, COALESCE(users.username, groups.name, ''), quotas.max_gpus, "
+    "quotas.max_sessions, quotas.max_gpu_memory_mb, quotas.max_session_hours, "
+    "quotas.max_gpus_by_model FROM quotas "
+    "LEFT JOIN users ON quotas.scope = 'user' AND users.id = quotas.subject_id "
+    "LEFT JOIN groups ON quotas.scope = 'group' AND groups.id = quotas.subject_id";
+
+Quota read_quota(const Statement& row) {
+  Quota quota;
+  quota.scope = row.column_text(0) == "group" ? QuotaScope::group : QuotaScope::user;
+  quota.subject_id = row.column_int(1);
+  quota.subject_name = row.column_text(2);
+  if (!row.column_is_null(3)) quota.max_gpus = static_cast<int>(row.column_int(3));
+  if (!row.column_is_null(4)) quota.max_sessions = static_cast<int>(row.column_int(4));
+  if (!row.column_is_null(5)) quota.max_gpu_memory_mb = row.column_int(5);
+  if (!row.column_is_null(6)) quota.max_session_hours = row.column_double(6);
+  quota.max_gpus_by_model =
+      nlohmann::json::parse(row.column_text(7)).get<std::map<std::string, int>>();
+  return quota;
+}
+
+}  // namespace
+
+Status SqliteStore::set_quota(const Quota& quota) {
+  Lock lock(mutex_);
+  auto statement = db_.prepare(
+      "INSERT OR REPLACE INTO quotas (scope, subject_id, max_gpus, max_sessions, "
+      "max_gpu_memory_mb, "
+      "max_session_hours, max_gpus_by_model) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)");
+  if (!statement) return statement.error();
+  statement->bind(1, quota.scope == QuotaScope::user ? "user" : "group").bind(2, quota.subject_id);
+  if (quota.max_gpus) statement->bind(3, *quota.max_gpus);
+  if (quota.max_sessions) statement->bind(4, *quota.max_sessions);
+  if (quota.max_gpu_memory_mb) statement->bind(5, *quota.max_gpu_memory_mb);
+  if (quota.max_session_hours) statement->bind(6, *quota.max_session_hours);
+  statement->bind(7, nlohmann::json(quota.max_gpus_by_model).dump());
+  return statement->run();
+}
+
+Result<std::vector<Quota>> SqliteStore::quotas_for(std::int64_t user_id) {
+  Lock lock(mutex_);
+  auto query =
+      db_.prepare(fmt::format("SELECT {} WHERE (quotas.scope = 'user' AND quotas.subject_id = ?1) "
+                              "OR (quotas.scope = 'group' AND "
+                              "quotas.subject_id IN (SELECT group_id FROM group_members WHERE "
+                              "user_id = ?1)) ORDER BY 1 DESC, 3",
+                              kQuotaColumns));
+  if (!query) return query.error();
+  query->bind(1, user_id);
+  return query->collect<Quota>(read_quota);
+}
+
+Result<std::vector<Quota>> SqliteStore::list_quotas() {
+  Lock lock(mutex_);
+  auto query = db_.prepare(fmt::format("SELECT {} ORDER BY 1 DESC, 3", kQuotaColumns));
+  if (!query) return query.error();
+  return query->collect<Quota>(read_quota);
+}
+
+Status SqliteStore::replace_ssh_keys(std::int64_t user_id, const std::vector<std::string>& keys) {
+  return in_transaction([&]() -> Status {
+    auto clear = db_.prepare("DELETE FROM ssh_keys WHERE user_id = ?1");
+    if (!clear) return clear.error();
+    clear->bind(1, user_id);
+    GPUPOOL_TRY(clear->run());
+    for (std::size_t i = 0; i < keys.size(); ++i) {
+      auto insert =
+          db_.prepare("INSERT INTO ssh_keys (user_id, position, public_key) VALUES (?1, ?2, ?3)");
+      if (!insert) return insert.error();
+      insert->bind(1, user_id).bind(2, static_cast<std::int64_t>(i)).bind(3, keys[i]);
+      GPUPOOL_TRY(insert->run());
+    }
+    return {};
+  });
+}
+
+Result<std::vector<std::string>> SqliteStore::ssh_keys(std::int64_t user_id) {
+  Lock lock(mutex_);
+  auto query = db_.prepare("SELECT public_key FROM ssh_keys WHERE user_id = ?1 ORDER BY position");
+  if (!query) return query.error();
+  query->bind(1, user_id);
+  return query->collect<std::string>([](const Statement& row) { return row.column_text(0); });
+}
+
+}  // namespace gpupool
