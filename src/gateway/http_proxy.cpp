@@ -14,6 +14,7 @@
 #include "core/log.hpp"
 #include "gateway/cookies.hpp"
 #include "gateway/replies.hpp"
+#include "gateway/spliced_tunnel.hpp"
 
 namespace gpupool::gateway {
 
@@ -25,7 +26,6 @@ using namespace std::chrono_literals;
 
 namespace {
 
-constexpr std::size_t kPiece = 64 * 1024;
 constexpr auto kConnectTimeout = 10s;
 constexpr auto kUpstreamTimeout = 300s;  // for the answer to begin, and between pieces
 
@@ -71,117 +71,6 @@ http::request<http::string_body> upstream_request(ClientRequest& request,
 }
 
 }  // namespace
-
-namespace {
-
-// A spliced WebSocket connection: bytes both ways until either side closes.
-template <class Client>
-class SplicedTunnel : public Tunnel, public std::enable_shared_from_this<SplicedTunnel<Client>> {
- public:
-  SplicedTunnel(Client& client, beast::tcp_stream upstream, TunnelRegistry& registry,
-                std::string credential, std::function<void(bool)> done)
-      : client_(client),
-        upstream_(std::move(upstream)),
-        registry_(registry),
-        credential_(std::move(credential)),
-        done_(std::move(done)) {}
-
-  // `to_upstream`/`to_client`: bytes already read past the handshake on either side.
-  void start(std::string to_upstream, std::string to_client) {
-    beast::get_lowest_layer(client_).expires_never();
-    upstream_.expires_never();
-    registry_.add(credential_, this->shared_from_this());
-    pump(client_, upstream_, client_piece_, std::move(to_upstream));
-    pump(upstream_, client_, upstream_piece_, std::move(to_client));
-  }
-
-  void close() override {
-    asio::post(client_.get_executor(), [self = this->shared_from_this()] { self->shut(); });
-  }
-
- private:
-  template <class From, class To>
-  void pump(From& from, To& to, std::array<char, kPiece>& piece, std::string pending) {
-    auto self = this->shared_from_this();
-    if (!pending.empty()) {
-      auto data = std::make_shared<std::string>(std::move(pending));
-      asio::async_write(to, asio::buffer(*data),
-                        [self, &from, &to, &piece, data](beast::error_code ec, std::size_t) {
-                          if (ec) return self->finish();
-                          self->pump(from, to, piece, {});
-                        });
-      return;
-    }
-    from.async_read_some(
-        asio::buffer(piece), [self, &from, &to, &piece](beast::error_code ec, std::size_t size) {
-          if (ec) return self->finish();
-          asio::async_write(to, asio::buffer(piece.data(), size),
-                            [self, &from, &to, &piece](beast::error_code ec, std::size_t) {
-                              if (ec) return self->finish();
-                              self->pump(from, to, piece, {});
-                            });
-        });
-  }
-
-  void shut() {
-    beast::error_code ignored;
-    beast::get_lowest_layer(client_).socket().shutdown(tcp::socket::shutdown_both, ignored);
-    upstream_.socket().shutdown(tcp::socket::shutdown_both, ignored);
-    upstream_.socket().close(ignored);
-  }
-
-  // Each pump ends once; the tunnel is over when both have.
-  void finish() {
-    shut();
-    if (++finished_ < 2) return;
-    registry_.remove(credential_, this);
-    done_(false);
-  }
-
-  Client& client_;
-  beast::tcp_stream upstream_;
-  TunnelRegistry& registry_;
-  std::string credential_;
-  std::function<void(bool)> done_;
-  std::array<char, kPiece> client_piece_;
-  std::array<char, kPiece> upstream_piece_;
-  int finished_ = 0;
-};
-
-}  // namespace
-
-void TunnelRegistry::add(const std::string& credential, const std::shared_ptr<Tunnel>& tunnel) {
-  std::lock_guard lock(mutex_);
-  tunnels_[credential][tunnel.get()] = tunnel;
-}
-
-void TunnelRegistry::remove(const std::string& credential, const Tunnel* tunnel) {
-  std::lock_guard lock(mutex_);
-  auto it = tunnels_.find(credential);
-  if (it == tunnels_.end()) return;
-  it->second.erase(tunnel);
-  if (it->second.empty()) tunnels_.erase(it);
-}
-
-void TunnelRegistry::close_all(const std::string& credential) {
-  std::vector<std::shared_ptr<Tunnel>> open;
-  {
-    std::lock_guard lock(mutex_);
-    auto it = tunnels_.find(credential);
-    if (it == tunnels_.end()) return;
-    for (auto& [key, weak] : it->second) {
-      if (auto tunnel = weak.lock()) open.push_back(std::move(tunnel));
-    }
-  }
-  for (auto& tunnel : open) tunnel->close();
-}
-
-std::size_t TunnelRegistry::open_count() const {
-  std::lock_guard lock(mutex_);
-  std::size_t count = 0;
-  for (const auto& [credential, tunnels] : tunnels_) count += tunnels.size();
-  return count;
-}
 
 namespace {
 
