@@ -56,7 +56,8 @@ TEST_F(Api, AQueuedSessionSaysWhyAsACodeWithItsFigures) {
   EXPECT_EQ(view["queue"]["position"], 1);
   EXPECT_EQ(view["queue"]["parameters"], (json{{"gpus", 2}, {"gpu_model", "A100-80GB"}}));
   EXPECT_EQ(view["reason"], "waiting for 2 free A100-80GB GPUs on one node; position 1");
-  for (const auto& session : json::parse(as(alice, "GET", "/api/v1/sessions").body)["sessions"]) {
+  auto listed = json::parse(as(alice, "GET", "/api/v1/sessions").body);
+  for (const auto& session : listed["sessions"]) {
     if (session["state"] != "queued") {
       EXPECT_EQ(session["queue"], nullptr) << "a placed session waits for nothing";
     }
