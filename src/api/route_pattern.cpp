@@ -16,7 +16,11 @@ std::vector<std::string_view> split_path(std::string_view path) {
 
 std::optional<PathParameters> match_route_pattern(std::string_view pattern,
                                                   const std::vector<std::string>& segments) {
-  auto parts = split_path(pattern);
+  return match_route_pattern(split_path(pattern), segments);
+}
+
+std::optional<PathParameters> match_route_pattern(const std::vector<std::string_view>& parts,
+                                                  const std::vector<std::string>& segments) {
   PathParameters parameters;
   for (std::size_t i = 0; i < parts.size(); ++i) {
     std::string_view part = parts[i];

@@ -20,5 +20,8 @@ std::vector<std::string_view> split_path(std::string_view path);
 // The parameters when `segments` (decoded) fit `pattern`, or nullopt.
 std::optional<PathParameters> match_route_pattern(std::string_view pattern,
                                                   const std::vector<std::string>& segments);
+// The same with the pattern already split (split_path), as the dispatcher keeps it.
+std::optional<PathParameters> match_route_pattern(const std::vector<std::string_view>& parts,
+                                                  const std::vector<std::string>& segments);
 
 }  // namespace gpupool::api

@@ -84,29 +84,56 @@ HttpReply Api::handle(const HttpExchange& exchange) {
   return dispatch(exchange);
 }
 
+namespace {
+
+// The table with each pattern split once, not per request.
+struct CompiledRoute {
+  const Route* route;
+  std::vector<std::string_view> parts;
+};
+
+const std::vector<CompiledRoute>& compiled_routes() {
+  static const std::vector<CompiledRoute> compiled = [] {
+    std::vector<CompiledRoute> list;
+    for (const Route& route : Api::routes()) list.push_back({&route, split_path(route.pattern)});
+    return list;
+  }();
+  return compiled;
+}
+
+}  // namespace
+
 HttpReply Api::dispatch(const HttpExchange& exchange) {
   auto target = boost::urls::parse_origin_form(exchange.target);
   if (!target) return error_reply(ErrorCode::invalid_argument, "malformed request target");
   std::vector<std::string> segments;
   for (auto segment : target->segments()) segments.emplace_back(segment);
 
-  // The route of this method and path, and whether any route has this path at all.
+  // The route of this method and path; only when there is none, whether the path has any
+  // route at all (for 405 against 404), and the most any route of the path asks of callers.
   const Route* found = nullptr;
-  const Route* same_path = nullptr;
   PathParameters parameters;
-  for (const Route& route : routes()) {
-    auto matched = match_route_pattern(route.pattern, segments);
-    if (!matched) continue;
-    if (same_path == nullptr || route.access > same_path->access) same_path = &route;
-    if (route.method == exchange.method && found == nullptr) {
-      found = &route;
+  for (const auto& compiled : compiled_routes()) {
+    if (compiled.route->method != exchange.method) continue;
+    if (auto matched = match_route_pattern(compiled.parts, segments)) {
+      found = compiled.route;
       parameters = std::move(*matched);
+      break;
+    }
+  }
+  const Route* same_path = found;
+  if (found == nullptr) {
+    for (const auto& compiled : compiled_routes()) {
+      if (!match_route_pattern(compiled.parts, segments)) continue;
+      if (same_path == nullptr || compiled.route->access > same_path->access)
+        same_path = compiled.route;
     }
   }
   bool api_path = exchange.path.starts_with("/api/") || exchange.path == "/metrics";
   // Only a signed-in caller learns which API paths exist (and which methods they take).
   std::optional<Principal> principal;
-  if (api_path && (same_path == nullptr || same_path->access != Access::anyone)) {
+  bool needs_caller = same_path == nullptr ? api_path : same_path->access != Access::anyone;
+  if (needs_caller) {
     auto authenticated = authenticate(exchange);
     if (!authenticated) return error_reply(authenticated.error());
     principal = std::move(*authenticated);
