@@ -43,12 +43,10 @@ json session_view(const Session& session, const ViewContext& context, UnixMillis
       {"state", to_string(session.state)},
       // Words for people and the CLI (English); `queue` and `end_reason` as data, which the
       // portal words in the reader's language.
-      {"reason", session.queue_reason && session.state == SessionState::queued
-                     ? english(*session.queue_reason)
-                     : session.reason},
-      {"queue", session.queue_reason && session.state == SessionState::queued
-                    ? to_json(*session.queue_reason)
-                    : json(nullptr)},
+      // (the lifecycle keeps `reason` as english(queue_reason) while queued, and drops the
+      // queue reason when the session leaves the queue).
+      {"reason", session.reason},
+      {"queue", session.queue_reason ? to_json(*session.queue_reason) : json(nullptr)},
       {"end_reason",
        session.end_reason == EndReason::none ? json(nullptr) : json(to_string(session.end_reason))},
       {"image", session.request.image_tag},

@@ -10,6 +10,7 @@ namespace {
 
 void end(Session& session, EndReason reason, std::string why, UnixMillis now) {
   session.state = SessionState::ended;
+  session.queue_reason.reset();  // a request stopped while queued waits for nothing
   session.end_reason = reason;
   session.reason = std::move(why);
   session.ended_at = now;

@@ -233,6 +233,9 @@ TEST(SessionLifecycle, TheSchedulerPlacesQueuedSessionsAndRewordsOnlyWhatChanged
   EXPECT_TRUE(after_queue_update(reworded.session, waiting, kNow + 1).changed);
   EXPECT_EQ(after_placement(reworded.session, kNow + 2).session.queue_reason, std::nullopt)
       << "a placed session waits for nothing";
+  EXPECT_EQ(after_stop(reworded.session, EndReason::user_stopped, kNow + 2).session.queue_reason,
+            std::nullopt)
+      << "nor does one stopped while queued";
 }
 
 TEST(SessionLifecycle, APreemptionChoiceIsMarkedOnceAndWithdrawnWhenNoLongerNeeded) {
