@@ -31,13 +31,13 @@ class ManualClock final : public Clock {
  public:
   explicit ManualClock(UnixMillis start) : now_(start) {}
   UnixMillis now() const override { return now_.load(); }
-  // Starts at 0 and moves with advance(), as a steady clock moves with time.
-  std::int64_t monotonic_millis() const override { return now_.load() - start_; }
+  // Moves with advance(), as a steady clock moves with time; never 0 (callers use 0 for
+  // "not yet") as long as the start is not.
+  std::int64_t monotonic_millis() const override { return now_.load(); }
   void advance(UnixMillis millis) { now_ += millis; }
 
  private:
   std::atomic<UnixMillis> now_;
-  const UnixMillis start_ = now_.load();
 };
 
 // RFC 3339 in UTC with millisecond precision, e.g. "2026-11-27T12:00:00.123Z".
