@@ -1,4 +1,4 @@
-// The admin page: nodes and their GPUs, users and groups, balances, prices, quotas.
+// The admin page: nodes and their GPUs, open sessions, users and groups, balances, prices, quotas.
 import { t } from "./i18n.js";
 import { api } from "./api.js";
 import { h, show, table, toast } from "./dom.js";
@@ -24,6 +24,24 @@ function nodeRow(node) {
 function nodesTable(nodes) {
   return table("nodes", ["admin.node", "admin.state", "admin.gpus", "admin.cpus", "admin.memory", "admin.driver",
     "admin.labels", "sessions.actions"], nodes.map(nodeRow));
+}
+
+// Every open session, with the explicit, audited way in for helping its user: the server
+// hands out a one-use link into the session's own origin (docs/security.md).
+function sessionsCard(sessions) {
+  const open = sessions.filter((session) => session.state === "running" || session.state === "starting");
+  const rows = open.map((session) => h("tr", { "data-session": session.id },
+    h("th", { scope: "row" }, session.id), h("td", {}, session.user), h("td", {}, session.state),
+    h("td", {}, h("button", { type: "button", class: "secondary", onclick: async () => {
+      try {
+        const { url } = await api("POST", `/api/v1/sessions/${session.id}/entry`);
+        window.open(url, "_blank", "noopener");
+      } catch (failure) { toast(failure.message); }
+    } }, t("admin.enter")))));
+  return h("section", { class: "card", "aria-label": t("admin.sessions") }, h("h2", {}, t("admin.sessions")),
+    h("p", {}, t("admin.enterNote")),
+    open.length === 0 ? h("p", {}, t("admin.noSessions"))
+      : table("admin-sessions", ["admin.session", "admin.user", "sessions.state", "sessions.actions"], rows));
 }
 
 // One row per GPU of every node: who holds it and its latest reading ("—" where the GPU
@@ -161,15 +179,16 @@ function quotaForm() {
 
 export async function renderAdmin() {
   stopLive();
-  const [pool, nodes, quotas, images, users, groups, prices] = await Promise.all([
+  const [pool, nodes, quotas, images, users, groups, prices, sessions] = await Promise.all([
     api("GET", "/api/v1/pool"), api("GET", "/api/v1/nodes"), api("GET", "/api/v1/quotas"),
     api("GET", "/api/v1/images"), api("GET", "/api/v1/users"), api("GET", "/api/v1/groups"),
-    api("GET", "/api/v1/prices")]);
+    api("GET", "/api/v1/prices"), api("GET", "/api/v1/sessions?all=true")]);
   show(h("h1", {}, t("admin.title")),
     h("section", { class: "card", "aria-label": t("admin.nodes") }, h("h2", {}, t("admin.nodes")),
       nodesTable(nodes.nodes)),
     h("section", { class: "card wide", "aria-label": t("admin.gpusTitle") }, h("h2", {}, t("admin.gpusTitle")),
       gpusTable(nodes.nodes)),
+    sessionsCard(sessions.sessions),
     h("div", { id: "pool-card" }, poolTable(pool)),
     pricesCard(pool, prices.prices),
     usersCard(users.users), groupsCard(groups.groups),

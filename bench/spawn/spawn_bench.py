@@ -114,7 +114,8 @@ class Gpupool:
 
     def login(self, username, password):
         request = urllib.request.Request(self.base + "/api/v1/auth/login", method="POST",
-                                         data=json.dumps({"username": username, "password": password}).encode())
+                                         data=json.dumps({"username": username, "password": password}).encode(),
+                                     headers={"Content-Type": "application/json"})
         with urllib.request.urlopen(request) as response:
             cookie = response.headers["Set-Cookie"].split(";")[0]
             csrf = json.loads(response.read())["csrf_token"]

@@ -10,23 +10,13 @@
 #include "core/log.hpp"
 #include "gateway/proxy_route.hpp"
 #include "gateway/replies.hpp"
+#include "gateway/request_origin.hpp"
 
 namespace gpupool::api {
 
 using nlohmann::json;
 
 namespace {
-
-bool is_safe_method(const std::string& method) {
-  return method == "GET" || method == "HEAD";
-}
-
-// Same-origin: the Origin header's authority must be the Host the browser sent to.
-bool origin_matches_host(const std::string& origin, const std::string& host) {
-  auto scheme_end = origin.find("://");
-  if (scheme_end == std::string::npos) return false;
-  return origin.substr(scheme_end + 3) == host;
-}
 
 bool equal_secrets(const std::string& a, const std::string& b) {
   return a.size() == b.size() && sodium_memcmp(a.data(), b.data(), a.size()) == 0;
@@ -46,32 +36,58 @@ Result<Principal> Api::identify(const HttpExchange& exchange, const std::string&
     }
     return auth_.authenticate(authorization.substr(kBearer.size()), CredentialKind::api_token);
   }
+  // Cookies ride along on requests that pages of other origins start — sessions' pages
+  // included (docs/security.md): such a request may be a top-level navigation, nothing more.
+  if (gateway::started_by_another_origin(exchange)) {
+    return make_error(ErrorCode::forbidden, "requests started by another site's page are refused");
+  }
   std::string cookies = exchange.header("Cookie");
   Result<Principal> principal =
       make_error(ErrorCode::unauthorized, "not logged in, or the credential expired");
   if (pass_for.empty()) {
-    principal = auth_.authenticate(cookie_value(cookies, kSessionCookie), CredentialKind::login);
-  } else if (auto login = passes_.credential_for(cookie_value(cookies, kPassCookie), pass_for)) {
-    principal = auth_.recheck(Principal{{}, CredentialKind::login, *login, ""});
-  }
-  if (!principal) return principal;
-  // Cookies ride along on cross-site requests: writes and WebSocket upgrades must come from
-  // our own origin.
-  bool upgrade = !exchange.header("Upgrade").empty();
-  if (!is_safe_method(exchange.method) || upgrade) {
-    std::string origin = exchange.header("Origin");
-    if (!origin.empty() && !origin_matches_host(origin, exchange.header("Host"))) {
-      return make_error(ErrorCode::forbidden, "cross-origin request refused");
+    auto logins = gateway::cookie_values(cookies, kSessionCookie);
+    if (logins.size() == 1) principal = auth_.authenticate(logins.front(), CredentialKind::login);
+  } else {
+    // Any pass sent will do: a page of another origin may have added a bogus one.
+    for (const auto& pass : gateway::cookie_values(cookies, kPassCookie)) {
+      if (auto login = passes_.credential_for(pass, pass_for)) {
+        principal = auth_.recheck(Principal{{}, CredentialKind::login, *login, ""});
+        break;
+      }
     }
   }
+  if (!principal) return principal;
+  // Writes and WebSocket upgrades must come from our own origin. At a session's own address
+  // the browser must say so: Jupyter's own cross-site check is off there, since the gateway
+  // signs in for it.
+  if (!gateway::cookie_write_allowed(exchange, !pass_for.empty())) {
+    return make_error(ErrorCode::forbidden, "cross-origin request refused");
+  }
   return principal;
+}
+
+std::optional<HttpReply> Api::refuse_planted_login_cookies(const HttpExchange& exchange) const {
+  if (!exchange.header("Authorization").empty()) return std::nullopt;
+  if (gateway::cookie_values(exchange.header("Cookie"), kSessionCookie).size() < 2) {
+    return std::nullopt;
+  }
+  // Only the portal sets the login cookie, once, at "/": a second one was planted by a page
+  // of another origin on this host. Neither is used, and both are expired.
+  HttpReply reply =
+      error_reply(ErrorCode::unauthorized,
+                  "this browser sent two login cookies, one of them not set by gpupool (a page "
+                  "opened from a session may have planted it); sign in again");
+  for (auto& expired : gateway::expire_at_every_path(kSessionCookie, exchange.path)) {
+    reply.headers.emplace_back("Set-Cookie", std::move(expired));
+  }
+  return reply;
 }
 
 Result<Principal> Api::authenticate(const HttpExchange& exchange) {
   auto principal = identify(exchange);
   if (!principal || principal->kind != CredentialKind::login) return principal;
   // API writes with a cookie must also prove they come from our pages.
-  if (!is_safe_method(exchange.method)) {
+  if (!gateway::is_safe_method(exchange.method)) {
     if (!equal_secrets(exchange.header("X-CSRF-Token"), principal->csrf_token)) {
       return make_error(ErrorCode::forbidden, "missing or wrong X-CSRF-Token header");
     }
@@ -81,6 +97,14 @@ Result<Principal> Api::authenticate(const HttpExchange& exchange) {
 
 HttpReply Api::login(const Call& call) {
   const HttpExchange& exchange = call.exchange;
+  // A page elsewhere must not sign a browser in to an account of its choosing: a form can
+  // post across sites, but not as JSON, and fetch() across origins says where it comes from.
+  if (gateway::started_by_another_origin(exchange) ||
+      !gateway::cookie_write_allowed(exchange, false) ||
+      !exchange.header("Content-Type").starts_with("application/json")) {
+    return error_reply(ErrorCode::forbidden,
+                       "sign in from gpupool's own page (a JSON POST from its origin)");
+  }
   auto body = parse_json_object(exchange.body);
   if (!body) return error_reply(body.error());
   auto username = required_string(*body, "username", 256);

@@ -24,6 +24,8 @@ struct ApiSettings {
   TunnelRegistry* tunnels = nullptr;  // logout closes the caller's proxied WebSockets
   // Set: each session's Jupyter is served from <id>.<session_domain> (session_passes.hpp).
   std::string session_domain;
+  // Otherwise from a port of its own: the gateway's listeners for sessions (session_ports.hpp).
+  std::vector<std::uint16_t> session_ports;
   const TelemetryBoard* telemetry = nullptr;  // GPU readings for the admins' nodes view
   bool prepaid = true;                        // as SessionSettings::prepaid, for the API to say
 };
@@ -82,7 +84,8 @@ class Api {
         directory_(store, clock),
         accounts_(store, settings_.prepaid),
         session_routes_(store),
-        passes_(clock) {}
+        passes_(clock),
+        session_ports_(settings_.session_ports) {}
 
   HttpReply handle(const HttpExchange& exchange);
   // For requests under /s/ (proxy_handlers.cpp): the session's Jupyter, or why not.
@@ -95,12 +98,24 @@ class Api {
  private:
   // Finds the route, checks who is calling, and runs its handler (routes.cpp).
   HttpReply dispatch(const HttpExchange& exchange);
+  // A signed-in browser at the gateway's address asking for a session (proxy_handlers.cpp).
+  HttpReply send_to_session_address(const HttpExchange& exchange, const Principal& principal,
+                                    const std::string& session_id, bool owner);
   // At a session's own address with a ticket: the pass, and back to `path` without it.
   ProxyDecision enter_session(const std::string& session_id, const std::string& ticket,
                               const std::string& path, const std::string& other_parameters);
   // Who the caller is (API token or login cookie; cross-origin writes refused). With
   // `pass_for`, the cookie must be a pass into that session instead (session_passes.hpp).
   Result<Principal> identify(const HttpExchange& exchange, const std::string& pass_for = "");
+  // 401 for a request with two login cookies (one planted by a page of another origin on
+  // this host), expiring both; nullopt for any other.
+  std::optional<HttpReply> refuse_planted_login_cookies(const HttpExchange& exchange) const;
+  // Which session's own address the request came to (its port, or its name under
+  // --session-domain): "" when that port serves none now; nullopt for the gateway's address.
+  std::optional<std::string> session_address(const HttpExchange& exchange) const;
+  // Where a browser enters a session: its own origin ("http://host:port"), or nullopt when
+  // every session port serves an open session.
+  std::optional<std::string> session_origin(const std::string& session_id);
   // identify(), and for cookie writes the CSRF token too.
   Result<Principal> authenticate(const HttpExchange& exchange);
 
@@ -124,6 +139,9 @@ class Api {
   Result<std::vector<Session>> listed_sessions(const Call& call);
   HttpReply get_session(const Call& call);
   HttpReply stop_session(const Call& call);
+  // POST /api/v1/sessions/{id}/entry: a one-use link into the session's own address for the
+  // caller's browser; an admin's way into another user's session (proxy_handlers.cpp).
+  HttpReply enter_session_by_portal(const Call& call);
   HttpReply pool(const Call& call);
   HttpReply images(const Call& call);
   HttpReply events(const Call& call);  // event_handlers.cpp
@@ -160,8 +178,9 @@ class Api {
   services::Directory directory_;
   services::Accounts accounts_;
   std::shared_ptr<OpenStreamCount> open_streams_ = std::make_shared<OpenStreamCount>();
-  SessionRoutes session_routes_;  // the proxy's view of sessions
-  SessionPasses passes_;          // into sessions' own addresses
+  SessionRoutes session_routes_;          // the proxy's view of sessions
+  SessionPasses passes_;                  // into sessions' own addresses
+  services::SessionPorts session_ports_;  // without --session-domain
 };
 
 }  // namespace gpupool::api

@@ -11,6 +11,7 @@
 #include "services/auth_service.hpp"
 #include "services/directory.hpp"
 #include "services/session_passes.hpp"
+#include "services/session_ports.hpp"
 #include "services/session_routes.hpp"
 #include "services/session_service.hpp"
 #include "services/telemetry_board.hpp"

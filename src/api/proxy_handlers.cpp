@@ -2,6 +2,7 @@
 #include <fmt/format.h>
 
 #include "api/api.hpp"
+#include "core/log.hpp"
 #include "gateway/proxy_route.hpp"
 #include "gateway/replies.hpp"
 #include "services/session_passes.hpp"
@@ -56,6 +57,28 @@ HttpReply not_found_page() {
 
 }  // namespace
 
+std::optional<std::string> Api::session_address(const HttpExchange& exchange) const {
+  if (session_ports_.is_session_port(exchange.local_port)) {
+    return session_ports_.session_at(exchange.local_port);
+  }
+  return gateway::session_in_host(exchange.header("Host"), settings_.session_domain);
+}
+
+std::optional<std::string> Api::session_origin(const std::string& session_id) {
+  if (!settings_.session_domain.empty()) {
+    return gateway::session_origin(settings_.view.gateway_url, settings_.session_domain,
+                                   session_id);
+  }
+  auto port = session_ports_.assign(session_id, [this](const std::string& id) {
+    auto route = session_routes_.find(id);
+    // A store that does not answer keeps the port where it is.
+    return !route || (*route && ((*route)->state == SessionState::running ||
+                                 (*route)->state == SessionState::starting));
+  });
+  if (!port) return std::nullopt;
+  return gateway::origin_with_port(settings_.view.gateway_url, *port);
+}
+
 ProxyDecision Api::route_proxy(const HttpExchange& exchange) {
   ProxyDecision decision;
   auto path = gateway::parse_session_path(exchange.path);
@@ -63,13 +86,19 @@ ProxyDecision Api::route_proxy(const HttpExchange& exchange) {
     decision.reply = page(400, "Bad session address", path.error().message);
     return decision;
   }
-  // Under --session-domain, a session's own address serves that session only, and its
-  // cookie is a pass into it; the gateway's address hands out those passes.
-  auto host_label = gateway::session_in_host(exchange.header("Host"), settings_.session_domain);
-  bool own_address = host_label.has_value();
-  if (own_address && *host_label != path->session_id) {
+  // A session's own address (its port, or its name under --session-domain) serves that
+  // session only, and its cookie is a pass into it; the gateway's address hands out passes.
+  auto own_session = session_address(exchange);
+  bool own_address = own_session.has_value();
+  if (own_address && *own_session != path->session_id) {
     decision.reply = not_found_page();
     return decision;
+  }
+  if (!own_address) {
+    if (auto refused = refuse_planted_login_cookies(exchange)) {
+      decision.reply = std::move(refused);
+      return decision;
+    }
   }
   if (own_address && exchange.header("Authorization").empty()) {
     if (auto query = take_ticket(exchange.query); !query.ticket.empty()) {
@@ -89,7 +118,8 @@ ProxyDecision Api::route_proxy(const HttpExchange& exchange) {
     decision.reply = error_reply(route.error());
     return decision;
   }
-  if (!*route || ((*route)->user_id != principal->user.id && !principal->user.admin)) {
+  bool owner = *route && (*route)->user_id == principal->user.id;
+  if (!*route || (!owner && !principal->user.admin)) {
     decision.reply = not_found_page();
     return decision;
   }
@@ -97,19 +127,8 @@ ProxyDecision Api::route_proxy(const HttpExchange& exchange) {
     decision.reply = redirect(exchange.path + "/");
     return decision;
   }
-  if (!own_address && !settings_.session_domain.empty() &&
-      principal->kind == CredentialKind::login) {
-    // A browser: on to the session's own address, with a ticket in.
-    if (exchange.method != "GET" && exchange.method != "HEAD") {
-      decision.reply = page(403, "Refused", "Open this session from the portal.");
-      return decision;
-    }
-    std::string ticket = passes_.issue_ticket(principal->credential_digest, path->session_id);
-    decision.reply =
-        redirect(gateway::session_origin(settings_.view.gateway_url, settings_.session_domain,
-                                         path->session_id) +
-                 exchange.path + "?" + (exchange.query.empty() ? "" : exchange.query + "&") +
-                 kTicketParameter + "=" + ticket);
+  if (!own_address && principal->kind == CredentialKind::login) {
+    decision.reply = send_to_session_address(exchange, *principal, path->session_id, owner);
     return decision;
   }
   const services::SessionRoute& target = **route;
@@ -129,6 +148,61 @@ ProxyDecision Api::route_proxy(const HttpExchange& exchange) {
   decision.strip_cookies = {kSessionCookie, kPassCookie};
   decision.credential = principal->credential_digest;
   return decision;
+}
+
+// A browser at the gateway's address, signed in: never served a session's content here (it
+// would run with the login's full power over the API), but sent on to the session's own
+// address with a ticket in. An admin enters someone else's session only by the portal's
+// explicit, audited step (POST /api/v1/sessions/{id}/entry).
+HttpReply Api::send_to_session_address(const HttpExchange& exchange, const Principal& principal,
+                                       const std::string& session_id, bool owner) {
+  if (!owner) {
+    return page(403, "Enter from the portal",
+                "This session is another user's. Admins enter it with the portal's Enter "
+                "button, which records the entry in the audit log.");
+  }
+  if (exchange.method != "GET" && exchange.method != "HEAD") {
+    return page(403, "Refused", "Open this session from the portal.");
+  }
+  auto origin = session_origin(session_id);
+  if (!origin) {
+    return page(503, "No free session port",
+                "Every session port of this gateway serves an open session; try again when "
+                "one ends.");
+  }
+  std::string ticket = passes_.issue_ticket(principal.credential_digest, session_id);
+  return redirect(*origin + exchange.path + "?" +
+                  (exchange.query.empty() ? "" : exchange.query + "&") + kTicketParameter + "=" +
+                  ticket);
+}
+
+HttpReply Api::enter_session_by_portal(const Call& call) {
+  const Principal& principal = call.caller();
+  if (principal.kind != CredentialKind::login) {
+    return error_reply(ErrorCode::invalid_argument,
+                       "entering a session is for a browser signed in to the portal; with an API "
+                       "token, call /s/<id>/ directly");
+  }
+  auto session = sessions_.get_session(principal.user, call.parameter("id"));
+  if (!session) return error_reply(session.error());
+  if (session->state != SessionState::running && session->state != SessionState::starting) {
+    return error_reply(ErrorCode::conflict,
+                       fmt::format("the session is {}", to_string(session->state)));
+  }
+  auto origin = session_origin(session->id);
+  if (!origin) {
+    return error_reply(ErrorCode::unavailable,
+                       "every session port of this gateway serves an open session; try again "
+                       "when one ends");
+  }
+  if (session->user_id != principal.user.id) {
+    spdlog::warn("audit: admin {} entered session {} of user {} from {}", principal.user.username,
+                 session->id, session->username, call.exchange.remote_address);
+  }
+  std::string ticket = passes_.issue_ticket(principal.credential_digest, session->id);
+  return json_reply(
+      200,
+      {{"url", fmt::format("{}/s/{}/?{}={}", *origin, session->id, kTicketParameter, ticket)}});
 }
 
 // A ticket arrives at the session's own address: trade it for a pass (a cookie for this

@@ -35,6 +35,7 @@ const std::vector<Route>& Api::routes() {
       {"GET", "/api/v1/sessions", user, &Api::list_sessions},
       {"GET", "/api/v1/sessions/{id}", user, &Api::get_session},
       {"DELETE", "/api/v1/sessions/{id}", user, &Api::stop_session},
+      {"POST", "/api/v1/sessions/{id}/entry", user, &Api::enter_session_by_portal},
       {"GET", "/api/v1/pool", user, &Api::pool},
       {"GET", "/api/v1/images", user, &Api::images},
       {"GET", "/api/v1/events", user, &Api::events},
@@ -81,6 +82,10 @@ HttpReply Api::handle(const HttpExchange& exchange) {
   if (gateway::session_in_host(exchange.header("Host"), settings_.session_domain)) {
     return error_reply(ErrorCode::not_found, "this address serves a session's Jupyter only");
   }
+  if (session_ports_.is_session_port(exchange.local_port)) {
+    return error_reply(ErrorCode::not_found, "this port serves a session's Jupyter only");
+  }
+  if (auto refused = refuse_planted_login_cookies(exchange)) return *refused;
   return dispatch(exchange);
 }
 

@@ -35,7 +35,12 @@ int run(int argc, char** argv) {
   up_command->add_option("--session-domain", up.session_domain,
                          "serve each session's Jupyter from its own origin, ID.DOMAIN (needs a "
                          "wildcard DNS name and certificate for *.DOMAIN; 'localhost' works on "
-                         "one machine): notebooks then cannot act with the gateway's login");
+                         "one machine) instead of from ports of its own");
+  up_command
+      ->add_option("--session-ports", up.session_ports,
+                   "without --session-domain, each open session's Jupyter is served on a port "
+                   "of its own: LOW-HIGH, or a count of ports for the system to pick")
+      ->capture_default_str();
   up_command->add_option("--tls-cert", up.tls_cert,
                          "PEM certificate chain: serve HTTPS (with --tls-key); cookies become "
                          "Secure and HSTS is sent");

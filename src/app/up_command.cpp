@@ -16,6 +16,7 @@
 #include "agent/agent.hpp"
 #include "api/api.hpp"
 #include "app/local_sync_channel.hpp"
+#include "app/session_listeners.hpp"
 #include "catalog/image_tag.hpp"
 #include "core/log.hpp"
 #include "core/random.hpp"
@@ -240,6 +241,17 @@ int run_up(const UpOptions& options) {
   }
   auto bound = http.listen(listen->host, listen->port);
   if (!bound) return fail(bound.error().message);
+  if (options.session_domain.empty()) {
+    auto session_ports = listen_for_sessions(http, listen->host, options.session_ports);
+    if (!session_ports) return fail(session_ports.error().message);
+    api_settings.session_ports = std::move(*session_ports);
+    spdlog::info(
+        "sessions' Jupyter is served on {} port(s) of their own ({}–{}), so that notebook "
+        "code cannot act with the login of whoever opens it",
+        api_settings.session_ports.size(),
+        *std::min_element(api_settings.session_ports.begin(), api_settings.session_ports.end()),
+        *std::max_element(api_settings.session_ports.begin(), api_settings.session_ports.end()));
+  }
   api_settings.view.gateway_url =
       options.public_url.empty()
           ? fmt::format("{}://{}:{}", tls ? "https" : "http", public_host, *bound)
@@ -253,11 +265,6 @@ int run_up(const UpOptions& options) {
   if (!domain_ok)
     return fail("--session-domain must be a lower-case DNS name, e.g. sessions.example.org");
   api_settings.session_domain = options.session_domain;
-  if (options.session_domain.empty()) {
-    spdlog::info(
-        "sessions' Jupyter shares the gateway's address; --session-domain gives each its own, "
-        "so that notebook code cannot act with the login of whoever opens it");
-  }
   api.emplace(api_settings, auth, sessions, **store, clock);
   int threads = options.http_threads > 0
                     ? options.http_threads

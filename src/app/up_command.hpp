@@ -14,7 +14,8 @@ struct UpOptions {
   std::string engine;         // empty: auto-detect
   std::string public_host;    // empty: this host's name
   std::string
-      session_domain;      // set: sessions' Jupyter at <id>.<domain> (services/session_passes.hpp)
+      session_domain;  // set: sessions' Jupyter at <id>.<domain> (services/session_passes.hpp)
+  std::string session_ports = "8100-8299";  // without session_domain: a port per open session
   std::string public_url;  // where users reach the gateway; empty: http(s)://public_host:port
   std::string tls_cert;    // PEM certificate chain; with tls_key, the gateway speaks HTTPS
   std::string tls_key;

@@ -28,6 +28,14 @@ std::string cookie_value(std::string_view header, std::string_view name) {
   return {};
 }
 
+std::vector<std::string> cookie_values(std::string_view header, std::string_view name) {
+  std::vector<std::string> values;
+  for (const auto& pair : split_cookies(header)) {
+    if (pair.name == name && pair.text.size() > pair.name.size()) values.emplace_back(pair.value);
+  }
+  return values;
+}
+
 std::string without_cookies(std::string_view header, const std::vector<std::string>& names) {
   std::string kept;
   for (const auto& pair : split_cookies(header)) {

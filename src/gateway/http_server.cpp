@@ -152,6 +152,8 @@ class Connection : public std::enable_shared_from_this<Connection<Stream>> {
     beast::error_code endpoint_error;
     auto remote = beast::get_lowest_layer(stream_).socket().remote_endpoint(endpoint_error);
     if (!endpoint_error) exchange.remote_address = remote.address().to_string();
+    auto local = beast::get_lowest_layer(stream_).socket().local_endpoint(endpoint_error);
+    if (!endpoint_error) exchange.local_port = local.port();
 
     HttpReply reply;
     try {
@@ -279,7 +281,9 @@ class Connection : public std::enable_shared_from_this<Connection<Stream>> {
 // strand and never hop between threads; new connections go to each in turn.
 struct HttpServer::Impl {
   Impl(HttpHandler h, ProxyRouter p, TunnelRegistry* t)
-      : handler(std::move(h)), proxy(std::move(p)), tunnels(t), acceptor(add_context()) {}
+      : handler(std::move(h)), proxy(std::move(p)), tunnels(t) {
+    add_context();
+  }
 
   asio::io_context& add_context() {
     contexts.push_back(std::make_unique<asio::io_context>(1));  // 1: run by one thread
@@ -302,13 +306,13 @@ struct HttpServer::Impl {
     }
   }
 
-  // Runs on the first context's thread only (the acceptor's), which alone touches `next`.
-  void accept() {
+  // Runs on the first context's thread only (the acceptors'), which alone touches `next`.
+  void accept(tcp::acceptor& acceptor) {
     auto& context = *contexts[next++ % contexts.size()];
-    acceptor.async_accept(context, [this](beast::error_code ec, tcp::socket socket) {
-      if (ec == asio::error::operation_aborted) return;
+    acceptor.async_accept(context, [this, &acceptor](beast::error_code ec, tcp::socket socket) {
+      if (ec == asio::error::operation_aborted || !acceptor.is_open()) return;
       if (!ec) connect(std::move(socket));
-      accept();
+      accept(acceptor);
     });
   }
 
@@ -316,8 +320,8 @@ struct HttpServer::Impl {
   ProxyRouter proxy;
   TunnelRegistry* tunnels;
   std::optional<asio::ssl::context> tls;
-  std::vector<std::unique_ptr<asio::io_context>> contexts;  // before the acceptor, which uses one
-  tcp::acceptor acceptor;
+  std::vector<std::unique_ptr<asio::io_context>> contexts;  // before the acceptors, which use one
+  std::vector<std::unique_ptr<tcp::acceptor>> acceptors;    // on the first context
   std::size_t next = 0;
   std::vector<asio::executor_work_guard<asio::io_context::executor_type>> keep_running;
   std::vector<std::thread> threads;
@@ -340,12 +344,14 @@ Result<std::uint16_t> HttpServer::listen(const std::string& host, std::uint16_t 
   if (ec)
     return make_error(ErrorCode::invalid_argument, fmt::format("bad listen address \"{}\"", host));
   tcp::endpoint endpoint(address, port);
-  auto& acceptor = impl_->acceptor;
+  auto& acceptor =
+      *impl_->acceptors.emplace_back(std::make_unique<tcp::acceptor>(*impl_->contexts.front()));
   acceptor.open(endpoint.protocol(), ec);
   if (!ec) acceptor.set_option(asio::socket_base::reuse_address(true), ec);
   if (!ec) acceptor.bind(endpoint, ec);
   if (!ec) acceptor.listen(asio::socket_base::max_listen_connections, ec);
   if (ec) {
+    impl_->acceptors.pop_back();
     return make_error(ErrorCode::unavailable,
                       fmt::format("cannot listen on {}:{}: {}", host, port, ec.message()));
   }
@@ -378,7 +384,7 @@ void HttpServer::start(int threads) {
   // Contexts with no connection yet must not return from run().
   for (auto& context : impl_->contexts)
     impl_->keep_running.push_back(asio::make_work_guard(*context));
-  impl_->accept();
+  for (auto& acceptor : impl_->acceptors) impl_->accept(*acceptor);
   for (auto& context : impl_->contexts) {
     impl_->threads.emplace_back([&context = *context] { context.run(); });
   }
@@ -388,7 +394,7 @@ void HttpServer::stop() {
   if (!impl_ || impl_->threads.empty()) return;
   asio::post(*impl_->contexts.front(), [this] {
     beast::error_code ignored;
-    impl_->acceptor.close(ignored);
+    for (auto& acceptor : impl_->acceptors) acceptor->close(ignored);
   });
   for (auto& context : impl_->contexts) context->stop();
   for (auto& thread : impl_->threads) thread.join();

@@ -28,6 +28,7 @@ struct HttpExchange {
   std::vector<std::pair<std::string, std::string>> headers;
   std::string body;
   std::string remote_address;
+  std::uint16_t local_port = 0;  // which of the server's listeners it came to
 
   // The first header of that name (case-insensitive), or "".
   std::string header(std::string_view name) const;
@@ -71,7 +72,9 @@ class HttpServer {
 
   // Serves HTTPS with this PEM certificate chain and key (call before start()).
   Status use_tls(const std::string& certificate_chain_file, const std::string& private_key_file);
-  // Binds host:port (port 0 picks a free one) and returns the bound port.
+  // Binds host:port (port 0 picks a free one) and returns the bound port. May be called more
+  // than once (before start()): every listener serves the same handler and proxy, and each
+  // exchange says which one it came to (HttpExchange::local_port).
   Result<std::uint16_t> listen(const std::string& host, std::uint16_t port);
   // Serves on `threads` threads until stop(); returns at once.
   void start(int threads);

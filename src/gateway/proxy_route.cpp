@@ -1,5 +1,7 @@
 #include "gateway/proxy_route.hpp"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <array>
 #include <cctype>
@@ -54,20 +56,41 @@ Result<SessionPath> parse_session_path(std::string_view path) {
   return SessionPath{std::string(id), rest.size() == id.size()};
 }
 
-std::string session_origin(std::string_view gateway_url, std::string_view domain,
-                           std::string_view session_id) {
-  auto scheme_end = gateway_url.find("://");
-  std::string_view scheme =
-      scheme_end == std::string_view::npos ? "http" : gateway_url.substr(0, scheme_end);
+namespace {
+
+// A URL's scheme ("http" when it names none), host and ":port" ("" when it names none).
+struct UrlParts {
+  std::string_view scheme;
+  std::string_view host;
+  std::string_view port;
+};
+
+UrlParts split_url(std::string_view url) {
+  auto scheme_end = url.find("://");
+  UrlParts parts;
+  parts.scheme = scheme_end == std::string_view::npos ? "http" : url.substr(0, scheme_end);
   std::string_view authority =
-      scheme_end == std::string_view::npos ? gateway_url : gateway_url.substr(scheme_end + 3);
+      scheme_end == std::string_view::npos ? url : url.substr(scheme_end + 3);
   authority = authority.substr(0, authority.find('/'));
   auto colon = authority.rfind(':');
   bool has_port =
       colon != std::string_view::npos && authority.find(']', colon) == std::string_view::npos;
-  std::string_view port = has_port ? authority.substr(colon) : "";
-  return std::string(scheme) + "://" + std::string(session_id) + "." + std::string(domain) +
-         std::string(port);
+  parts.host = has_port ? authority.substr(0, colon) : authority;
+  parts.port = has_port ? authority.substr(colon) : "";
+  return parts;
+}
+
+}  // namespace
+
+std::string session_origin(std::string_view gateway_url, std::string_view domain,
+                           std::string_view session_id) {
+  auto url = split_url(gateway_url);
+  return fmt::format("{}://{}.{}{}", url.scheme, session_id, domain, url.port);
+}
+
+std::string origin_with_port(std::string_view gateway_url, std::uint16_t port) {
+  auto url = split_url(gateway_url);
+  return fmt::format("{}://{}:{}", url.scheme, url.host, port);
 }
 
 std::optional<std::string> session_in_host(std::string_view host, std::string_view domain) {

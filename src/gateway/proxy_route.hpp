@@ -2,6 +2,7 @@
 // the gateway authorizes is the path Jupyter serves. Pure.
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -24,6 +25,10 @@ Result<SessionPath> parse_session_path(std::string_view path);
 // ("https://gpus.lab.example:8443"), keeping its scheme and port.
 std::string session_origin(std::string_view gateway_url, std::string_view domain,
                            std::string_view session_id);
+
+// Without a session domain: "http://host:<port>" for a gateway at `gateway_url`, keeping its
+// scheme and host.
+std::string origin_with_port(std::string_view gateway_url, std::uint16_t port);
 
 // What a Host header names under `domain` ("<label>.<domain>[:port]": the label, to compare
 // with the session id of the path), or nullopt when it is not under `domain` (the gateway's

@@ -89,7 +89,7 @@ class Server:
         self.process = subprocess.Popen(
             [BINARY, "up", "--data-dir", self.data_dir, "--listen", f"127.0.0.1:{self.port}",
              "--simulate-gpus", "4xA100-80GB", "--public-host", "127.0.0.1", "--node-name", self.node,
-             "--port-range", self.port_range,
+             "--port-range", self.port_range, "--session-ports", "16",
              # This test machine has 2 cores: let sessions share them (CPU limits stay per session).
              "--node-cpus", "64", "--node-memory-gb", "256", "--preemption-grace-seconds", "2",
              "--node-label", "zone=e2e", *self.extra_args],
@@ -155,7 +155,8 @@ def admin(server):
 def mint_token(base, username, password, tls_context=None):
     """Logs in with the password (cookie + CSRF token) and mints an API token, as the CLI does."""
     request = urllib.request.Request(base + "/api/v1/auth/login", method="POST",
-                                     data=json.dumps({"username": username, "password": password}).encode())
+                                     data=json.dumps({"username": username, "password": password}).encode(),
+                                     headers={"Content-Type": "application/json"})
     with urllib.request.urlopen(request, timeout=30, context=tls_context) as response:
         cookie = response.headers["Set-Cookie"].split(";")[0]
         csrf = json.loads(response.read())["csrf_token"]

@@ -1,4 +1,6 @@
-"""The web portal in a real browser: tests/browser/portal.mjs drives Debian's chromium with
+"""The web portal in a real browser: tests/browser/hostile.mjs plants hostile scripts in a
+session of a `gpupool up` in its default configuration and opens it as the admin and as the
+owner; tests/browser/portal.mjs drives Debian's chromium with
 playwright-core against a `gpupool up` that gives each session its own origin
 (--session-domain localhost: Chromium sends *.localhost to this machine), and saves
 screenshots in docs/screenshots."""
@@ -9,7 +11,7 @@ import tempfile
 
 import pytest
 
-from conftest import ADMIN_PASSWORD, Server, remove_containers
+from conftest import ADMIN_PASSWORD, Api, Server, mint_token, remove_containers, run_in_kernel, wait_for_state
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 BROWSER_TESTS = os.path.join(HERE, "..", "browser")
@@ -37,6 +39,36 @@ def run_to_end(command, cwd, timeout):
         return returncode, output.read()
 
 
+# What hostile.mjs's pages run when opened: every attempt to act with the opener's login is
+# recorded in window.attack (an HTTP status, or "blocked" when the browser refused).
+ATTACK = """
+window.attack = window.attack || {};
+(async () => {
+  const tryIt = async (name, url, init) => {
+    try { const r = await fetch(url, { credentials: "include", ...init }); window.attack[name] = r.status; }
+    catch (e) { window.attack[name] = "blocked"; }
+  };
+  window.attack.cookies = document.cookie;
+  await tryIt("me", "PORTAL/api/v1/me");
+  await tryIt("mint", "PORTAL/api/v1/tokens", { method: "POST", headers: { "Content-Type": "application/json" }, body: "{}" });
+  await tryIt("mintNoCors", "PORTAL/api/v1/tokens", { method: "POST", mode: "no-cors", headers: { "Content-Type": "text/plain" }, body: "{}" });
+  await tryIt("makeAdmin", "PORTAL/api/v1/users", { method: "POST", mode: "no-cors", headers: { "Content-Type": "text/plain" },
+    body: JSON.stringify({ username: "pwned", password: "pwned-password-1", admin: true }) });
+  await tryIt("gatewayProxy", "PORTAL" + location.pathname.split("/").slice(0, 3).join("/") + "/api/contents");
+  window.attack.done = true;
+})();
+"""
+
+# Run in the session's kernel: Jupyter Notebook loads ~/.jupyter/custom/custom.js on its pages.
+PLANT = f"""
+import os
+attack = {ATTACK!r}
+os.makedirs(os.path.expanduser("~/.jupyter/custom"), exist_ok=True)
+open(os.path.expanduser("~/.jupyter/custom/custom.js"), "w").write(attack)
+print("planted")
+"""
+
+
 @pytest.fixture(scope="module")
 def isolating_server():
     instance = Server(extra_args=["--session-domain", "localhost"])
@@ -44,6 +76,27 @@ def isolating_server():
     yield instance
     instance.stop()
     remove_containers(instance)
+
+
+def test_hostile_session_content_in_chromium_acts_with_nobodys_login(server, make_user):
+    """The default configuration (the shared `server`: reached by IP address, no session
+    domain). The owner plants the scripts from inside her session, as any code there could."""
+    name, owner = make_user("mallory")
+    status, session = owner.post("/api/v1/sessions", {"gpus": 1})
+    assert status == 201, session
+    session = wait_for_state(owner, session["id"], {"running"})
+    planted = run_in_kernel(session, PLANT.replace("PORTAL", server.base), owner)
+    assert planted.strip() == "planted", planted
+    try:
+        returncode, output = run_to_end(
+            ["node", "hostile.mjs", server.base, ADMIN_PASSWORD, name, owner.password, session["id"]],
+            BROWSER_TESTS, timeout=360)
+    finally:
+        owner.call("DELETE", f"/api/v1/sessions/{session['id']}")
+    assert returncode == 0, f"exit {returncode}\n{output}"
+    assert "hostile: all steps passed" in output
+    status, users = Api(server.base, mint_token(server.base, "admin", ADMIN_PASSWORD)).get("/api/v1/users")
+    assert not any(user["username"] == "pwned" for user in users["users"]), "no admin was made"
 
 
 def test_portal_in_chromium(isolating_server):

@@ -6,6 +6,7 @@ import http.client
 import json
 import os
 import time
+import urllib.parse
 
 import pytest
 import websocket
@@ -118,24 +119,44 @@ def test_large_files_go_up_and_come_back_streamed(server, running):
     assert pieces > 1
 
 
-def test_browser_login_works_and_logout_closes_its_websockets(server, running):
+def enter(server, session_id, cookie, path):
+    """A browser's way in: the gateway sends it to the session's own port with a ticket, which
+    that port trades for a pass. Returns (origin of the session's port, pass cookie)."""
+    status, _, response = raw(server, "GET", path, {"Cookie": cookie})
+    assert status == 302
+    location = urllib.parse.urlsplit(response.getheader("Location"))
+    assert location.hostname == "127.0.0.1" and location.port != server.port, location
+    assert location.path == path and "gpupool-ticket=" in location.query
+    connection = http.client.HTTPConnection("127.0.0.1", location.port, timeout=30)
+    connection.request("GET", f"{location.path}?{location.query}")
+    response = connection.getresponse()
+    assert response.status == 302 and response.getheader("Location") == path
+    assert "HttpOnly" in response.getheader("Set-Cookie")
+    return f"http://127.0.0.1:{location.port}", response.getheader("Set-Cookie").split(";")[0]
+
+
+def test_browser_login_works_on_the_sessions_own_port_and_logout_closes_its_websockets(server, running):
     name, owner, session = running
     cookie, csrf = login(server, name, owner.password)
     path = f"/s/{session['id']}/api/kernels"
-    assert raw(server, "GET", path, {"Cookie": cookie})[0] == 200
-    status, body, _ = raw(server, "POST", path, {"Cookie": cookie, "Origin": server.base,
-                                                 "Content-Type": "application/json"}, b"{}")
+    origin, session_pass = enter(server, session["id"], cookie, path)
+    port = int(origin.rsplit(":", 1)[1])
+    at_port = lambda method, headers, body=None: raw_at(port, method, path, headers, body)
+    assert at_port("GET", {"Cookie": session_pass})[0] == 200
+    assert at_port("GET", {"Cookie": cookie})[0] == 404, "the login cookie opens no session"
+    status, body, _ = at_port("POST", {"Cookie": session_pass, "Origin": origin,
+                                       "Content-Type": "application/json"}, b"{}")
     assert status in (200, 201), body
     kernel = json.loads(body)["id"]
-    evil = raw(server, "POST", path, {"Cookie": cookie, "Origin": "http://evil.example",
-                                      "Content-Type": "application/json"}, b"{}")
-    assert evil[0] == 403
+    for foreign in ("http://evil.example", server.base):
+        evil = at_port("POST", {"Cookie": session_pass, "Origin": foreign, "Content-Type": "application/json"}, b"{}")
+        assert evil[0] == 403, foreign
 
-    ws_url = server.base.replace("http://", "ws://") + f"{path}/{kernel}/channels"
+    ws_url = origin.replace("http://", "ws://") + f"{path}/{kernel}/channels"
     with pytest.raises(websocket.WebSocketBadStatusException) as refused:
-        websocket.create_connection(ws_url, timeout=30, header=[f"Cookie: {cookie}"], origin="http://evil.example")
+        websocket.create_connection(ws_url, timeout=30, header=[f"Cookie: {session_pass}"], origin=server.base)
     assert refused.value.status_code == 403
-    connection = websocket.create_connection(ws_url, timeout=30, header=[f"Cookie: {cookie}"], origin=server.base)
+    connection = websocket.create_connection(ws_url, timeout=30, header=[f"Cookie: {session_pass}"], origin=origin)
     connection.settimeout(30)
     status, _, _ = raw(server, "POST", "/api/v1/auth/logout",
                        {"Cookie": cookie, "X-CSRF-Token": csrf, "Origin": server.base})
@@ -148,4 +169,13 @@ def test_browser_login_works_and_logout_closes_its_websockets(server, running):
         except (websocket.WebSocketConnectionClosedException, ConnectionError, OSError):
             closed = True
     assert closed, "logout closes the WebSockets opened with that login"
+    assert at_port("GET", {"Cookie": session_pass})[0] == 404, "the pass died with its login"
     assert raw(server, "GET", path, {"Cookie": cookie})[0] == 404, "the cookie is dead"
+
+
+def raw_at(port, method, path, headers=None, body=None):
+    """One request to another of the gateway's ports."""
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    connection.request(method, path, body=body, headers=headers or {})
+    response = connection.getresponse()
+    return response.status, response.read(), response

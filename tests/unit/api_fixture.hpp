@@ -23,6 +23,7 @@ class Api : public ServiceFixture {
     api::ApiSettings settings{
         {"pool.example", true, "https://pool.example"}, false, [] { return true; }};
     settings.telemetry = &telemetry;
+    settings.session_ports = {9001, 9002};
     return settings;
   }
 
@@ -39,7 +40,16 @@ class Api : public ServiceFixture {
     if (question != std::string::npos) exchange.query = path.substr(question + 1);
     exchange.body = body;
     exchange.headers = std::move(headers);
-    exchange.headers.emplace_back("Host", "pool.example:8080");
+    if (exchange.header("Host").empty()) exchange.headers.emplace_back("Host", "pool.example:8080");
+    // As the CLI and the portal send them.
+    if (!body.empty() && exchange.header("Content-Type").empty())
+      exchange.headers.emplace_back("Content-Type", "application/json");
+    // The listener it came to: the Host's port, as a browser sends it.
+    std::string host = exchange.header("Host");
+    auto colon = host.rfind(':');
+    exchange.local_port = colon == std::string::npos
+                              ? 443
+                              : static_cast<std::uint16_t>(std::stoi(host.substr(colon + 1)));
     exchange.remote_address = "192.0.2.1";
     if (exchange.path.starts_with("/s/")) {
       auto decision = target.route_proxy(exchange);

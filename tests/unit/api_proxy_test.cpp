@@ -30,27 +30,220 @@ TEST_F(Proxy, OwnerAndAdminsPassEveryoneElseGets404) {
             (std::vector<std::string>{gateway::kSessionCookie, services::kPassCookie}));
 }
 
-TEST_F(Proxy, CookieLoginsNeedOurOriginForWritesAndWebSockets) {
+std::string header_of(const gateway::HttpReply& reply, const std::string& name) {
+  for (const auto& [key, value] : reply.headers) {
+    if (key == name) return value;
+  }
+  return {};
+}
+
+// Without --session-domain, a browser never gets a session's content at the gateway's address:
+// it is sent to the session's own port with a ticket, which buys a pass for that port.
+struct Entered {
+  std::string host;  // "pool.example:<port>"
+  std::string pass;  // "gpupool_pass=…"
+};
+
+class PortProxy : public Proxy {
+ protected:
+  Entered enter(const std::string& id, const Login& login) {
+    auto sent_on = call("GET", "/s/" + id + "/tree?sort=name", "", {{"Cookie", login.cookie}});
+    EXPECT_EQ(sent_on.status, 302) << sent_on.body;
+    std::string location = header_of(sent_on, "Location");
+    std::string prefix = "https://pool.example:900";
+    EXPECT_TRUE(location.starts_with(prefix)) << location;
+    std::string host = location.substr(8, location.find('/', 8) - 8);
+    EXPECT_NE(location.find("/s/" + id + "/tree?sort=name&gpupool-ticket="), std::string::npos);
+    auto entered = call("GET", location.substr(8 + host.size()), "", {{"Host", host}});
+    EXPECT_EQ(entered.status, 302) << entered.body;
+    EXPECT_EQ(header_of(entered, "Location"), "/s/" + id + "/tree?sort=name");
+    std::string cookie = header_of(entered, "Set-Cookie");
+    return {host, cookie.substr(0, cookie.find(';'))};
+  }
+};
+
+TEST_F(PortProxy, ABrowserIsSentToTheSessionsOwnPortAndItsPassWorksOnlyThere) {
   auto id = running_session();
   auto login = login_as("alice");
-  std::string path = "/s/" + id + "/api/kernels";
-  EXPECT_EQ(call("POST", path, "{}", {{"Cookie", login.cookie}}).status, 200)
-      << "Jupyter's own pages send no gateway CSRF header";
-  EXPECT_EQ(call("POST", path, "{}", {{"Cookie", login.cookie}, {"Origin", "https://evil.example"}})
+  auto entered = enter(id, login);
+  std::string origin = "https://" + entered.host;
+  std::string kernels = "/s/" + id + "/api/kernels";
+  auto at_port = [&](const std::string& method, const std::string& path,
+                     std::vector<std::pair<std::string, std::string>> headers) {
+    headers.emplace_back("Host", entered.host);
+    return call(method, path, "{}", std::move(headers)).status;
+  };
+  EXPECT_EQ(at_port("GET", kernels, {{"Cookie", entered.pass}}), 200);
+  EXPECT_EQ(proxied_.strip_cookies,
+            (std::vector<std::string>{gateway::kSessionCookie, services::kPassCookie}));
+  EXPECT_EQ(at_port("POST", kernels, {{"Cookie", entered.pass}, {"Origin", origin}}), 200);
+  EXPECT_EQ(at_port("POST", kernels, {{"Cookie", entered.pass}}), 403)
+      << "at a session's port, writes must say where they come from";
+  EXPECT_EQ(
+      at_port("POST", kernels, {{"Cookie", entered.pass}, {"Origin", "https://pool.example"}}), 403)
+      << "not even the gateway's pages write into a session";
+  EXPECT_EQ(at_port("GET", kernels + "/k/channels",
+                    {{"Cookie", entered.pass}, {"Upgrade", "websocket"}, {"Origin", origin}}),
+            200);
+  EXPECT_FALSE(proxied_.credential.empty()) << "logout can close it";
+  EXPECT_EQ(at_port("GET", kernels + "/k/channels",
+                    {{"Cookie", entered.pass},
+                     {"Upgrade", "websocket"},
+                     {"Origin", "https://pool.example:9002"}}),
+            403)
+      << "another session's page";
+  // Another port's page (another session's content) cannot make the browser fetch from here.
+  EXPECT_EQ(at_port("GET", kernels,
+                    {{"Cookie", entered.pass},
+                     {"Sec-Fetch-Site", "same-site"},
+                     {"Sec-Fetch-Mode", "cors"},
+                     {"Sec-Fetch-Dest", "empty"}}),
+            403);
+  EXPECT_EQ(at_port("GET", kernels,
+                    {{"Cookie", entered.pass},
+                     {"Sec-Fetch-Site", "same-site"},
+                     {"Sec-Fetch-Mode", "navigate"},
+                     {"Sec-Fetch-Dest", "iframe"}}),
+            403)
+      << "nor frame it";
+  EXPECT_EQ(at_port("GET", kernels,
+                    {{"Cookie", entered.pass},
+                     {"Sec-Fetch-Site", "same-site"},
+                     {"Sec-Fetch-Mode", "navigate"},
+                     {"Sec-Fetch-Dest", "document"}}),
+            200)
+      << "a link is followed";
+  EXPECT_EQ(at_port("GET", kernels, {{"Cookie", login.cookie}}), 404)
+      << "the login cookie reaches every port of the host, but opens no session";
+  EXPECT_EQ(at_port("GET", kernels, {{"Cookie", "gpupool_pass=planted; " + entered.pass}}), 200)
+      << "a planted pass does not hide the real one";
+  EXPECT_EQ(at_port("GET", "/api/v1/me", {{"Cookie", login.cookie}}), 404)
+      << "a session's port serves its session only";
+  EXPECT_EQ(at_port("GET", "/", {}), 404);
+
+  ASSERT_EQ(call("POST", "/api/v1/auth/logout", "",
+                 {{"Cookie", login.cookie}, {"X-CSRF-Token", login.csrf}})
+                .status,
+            200);
+  EXPECT_EQ(at_port("GET", kernels, {{"Cookie", entered.pass}}), 404) << "logout ends the pass";
+}
+
+TEST_F(PortProxy, EachOpenSessionHasItsOwnPortAndAPortServesOneSession) {
+  auto token = token_for("alice");
+  auto start = [&] {
+    auto created = as(token, "POST", "/api/v1/sessions", R"({"gpus":1})");
+    return nlohmann::json::parse(created.body)["id"].get<std::string>();
+  };
+  auto first = start();
+  auto second = start();
+  auto third = start();
+  sync({observed(first, ObservedPhase::running, ""), observed(second, ObservedPhase::running, ""),
+        observed(third, ObservedPhase::running, "")});
+  auto login = login_as("alice");
+  auto first_entry = enter(first, login);
+  auto second_entry = enter(second, login);
+  EXPECT_NE(first_entry.host, second_entry.host);
+  EXPECT_EQ(enter(first, login).host, first_entry.host) << "a session keeps its port";
+  EXPECT_EQ(call("GET", "/s/" + second + "/api", "",
+                 {{"Host", first_entry.host}, {"Cookie", second_entry.pass}})
+                .status,
+            404)
+      << "another session's path at this port";
+
+  auto full = call("GET", "/s/" + third + "/", "", {{"Cookie", login.cookie}});
+  EXPECT_EQ(full.status, 503) << "both ports serve open sessions";
+  ASSERT_EQ(as(token, "DELETE", "/api/v1/sessions/" + first).status, 200);
+  EXPECT_EQ(enter(third, login).host, first_entry.host) << "an ended session's port is given again";
+  EXPECT_EQ(call("GET", "/s/" + first + "/api", "",
+                 {{"Host", first_entry.host}, {"Cookie", first_entry.pass}})
+                .status,
+            404);
+}
+
+TEST_F(PortProxy, AnAdminEntersSomeoneElsesSessionOnlyByTheExplicitStep) {
+  auto id = running_session();
+  auto admin = login_as("root-admin");
+  auto refused = call("GET", "/s/" + id + "/tree", "", {{"Cookie", admin.cookie}});
+  EXPECT_EQ(refused.status, 403);
+  EXPECT_NE(refused.body.find("Enter"), std::string::npos);
+  EXPECT_EQ(call("GET", "/s/" + id + "/tree", "", {{"Cookie", login_as("bob").cookie}}).status,
+            404);
+
+  // The explicit step: the portal asks for a one-use link into the session's own port.
+  std::string entry = "/api/v1/sessions/" + id + "/entry";
+  auto link = call("POST", entry, "", {{"Cookie", admin.cookie}, {"X-CSRF-Token", admin.csrf}});
+  ASSERT_EQ(link.status, 200) << link.body;
+  std::string url = json::parse(link.body)["url"].get<std::string>();
+  ASSERT_TRUE(url.starts_with("https://pool.example:900")) << url;
+  std::string host = url.substr(8, url.find('/', 8) - 8);
+  auto entered = call("GET", url.substr(8 + host.size()), "", {{"Host", host}});
+  ASSERT_EQ(entered.status, 302);
+  std::string pass = header_of(entered, "Set-Cookie");
+  pass = pass.substr(0, pass.find(';'));
+  EXPECT_EQ(call("GET", "/s/" + id + "/api", "", {{"Host", host}, {"Cookie", pass}}).status, 200);
+  EXPECT_EQ(call("GET", "/api/v1/me", "", {{"Host", host}, {"Cookie", pass}}).status, 404)
+      << "what the admin holds at the session's port cannot act on the API";
+  EXPECT_EQ(call("GET", "/api/v1/me", "", {{"Cookie", pass}}).status, 401) << "nor at the gateway";
+
+  auto bob = login_as("bob");
+  EXPECT_EQ(call("POST", entry, "", {{"Cookie", bob.cookie}, {"X-CSRF-Token", bob.csrf}}).status,
+            404);
+  EXPECT_EQ(call("POST", entry, "", {{"Cookie", admin.cookie}}).status, 403) << "no CSRF token";
+  EXPECT_EQ(as(token_for("alice"), "POST", entry).status, 400) << "for browsers";
+  ASSERT_EQ(as(token_for("alice"), "DELETE", "/api/v1/sessions/" + id).status, 200);
+  EXPECT_EQ(
+      call("POST", entry, "", {{"Cookie", admin.cookie}, {"X-CSRF-Token", admin.csrf}}).status,
+      409);
+}
+
+TEST_F(PortProxy, PlantedLoginCookiesAreRefusedAndExpired) {
+  auto login = login_as("alice");
+  EXPECT_EQ(call("GET", "/api/v1/me", "", {{"Cookie", login.cookie}}).status, 200);
+  auto refused =
+      call("GET", "/api/v1/me", "", {{"Cookie", "gpupool_session=planted; " + login.cookie}});
+  EXPECT_EQ(refused.status, 401);
+  std::vector<std::string> expired;
+  for (const auto& [key, value] : refused.headers) {
+    if (key == "Set-Cookie") expired.push_back(value);
+  }
+  EXPECT_NE(std::find(expired.begin(), expired.end(), "gpupool_session=; Path=/api/v1; Max-Age=0"),
+            expired.end());
+  EXPECT_NE(std::find(expired.begin(), expired.end(), "gpupool_session=; Path=/; Max-Age=0"),
+            expired.end());
+}
+
+TEST_F(PortProxy, CookieCallsStartedByAnotherOriginsPageAreRefusedButTokensAreNot) {
+  auto login = login_as("alice");
+  std::vector<std::pair<std::string, std::string>> from_a_session = {
+      {"Sec-Fetch-Site", "same-site"}, {"Sec-Fetch-Mode", "cors"}, {"Sec-Fetch-Dest", "empty"}};
+  auto with = [&](std::pair<std::string, std::string> credential) {
+    auto headers = from_a_session;
+    headers.push_back(std::move(credential));
+    return call("GET", "/api/v1/me", "", headers).status;
+  };
+  EXPECT_EQ(with({"Cookie", login.cookie}), 403);
+  EXPECT_EQ(with({"Authorization", "Bearer " + token_for("alice")}), 200);
+  EXPECT_EQ(call("POST", "/api/v1/users", R"({"username":"mallory","password":"long-password-1"})",
+                 {{"Cookie", login.cookie},
+                  {"X-CSRF-Token", login.csrf},
+                  {"Origin", "https://pool.example:9001"}})
+                .status,
+            403)
+      << "a session's origin is not the gateway's";
+}
+
+TEST_F(PortProxy, LoginRefusesCrossSiteFormPosts) {
+  std::string body = R"({"username":"alice","password":"password-alice"})";
+  EXPECT_EQ(call("POST", "/api/v1/auth/login", body, {{"Content-Type", "text/plain"}}).status, 403);
+  EXPECT_EQ(call("POST", "/api/v1/auth/login", body, {{"Origin", "https://evil.example"}}).status,
+            403);
+  EXPECT_EQ(call("POST", "/api/v1/auth/login", body,
+                 {{"Sec-Fetch-Site", "cross-site"}, {"Sec-Fetch-Mode", "no-cors"}})
                 .status,
             403);
   EXPECT_EQ(
-      call("GET", path + "/k/channels", "",
-           {{"Cookie", login.cookie}, {"Upgrade", "websocket"}, {"Origin", "https://evil.example"}})
-          .status,
-      403);
-  EXPECT_EQ(call("GET", path + "/k/channels", "",
-                 {{"Cookie", login.cookie},
-                  {"Upgrade", "websocket"},
-                  {"Origin", "http://pool.example:8080"}})
-                .status,
-            200);
-  EXPECT_EQ(proxied_.credential.empty(), false) << "logout can close it";
+      call("POST", "/api/v1/auth/login", body, {{"Origin", "https://pool.example:8080"}}).status,
+      200);
 }
 
 TEST_F(Proxy, BarePathsRedirectAndStoppedSessionsSaySo) {

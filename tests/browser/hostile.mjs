@@ -1,0 +1,80 @@
+// Hostile session content in a real browser (Debian's chromium, playwright-core) against a
+// `gpupool up` in its default configuration (a gateway reached by IP address, no session
+// domain): a user plants a custom.js (Jupyter loads it on every page) in their session;
+// the admin enters the session by the portal's explicit step, and the owner opens it. The planted scripts try to act on the API with the login of whoever opened the
+// page, read the gateway's cookies and mint tokens. Nothing they try may work.
+// The scripts are planted by tests/e2e/test_browser.py from inside the session, which checks
+// afterwards, through the API, that nothing changed.
+// Usage: node hostile.mjs BASE_URL ADMIN_PASSWORD OWNER OWNER_PASSWORD SESSION_ID
+import { chromium } from "playwright-core";
+import assert from "node:assert/strict";
+
+const [base, password, mallory, malloryPassword, id] = process.argv.slice(2);
+const gateway = new URL(base);
+const watchdog = setTimeout(() => {
+  console.log("hostile: gave up after 5 minutes");
+  process.exit(2);
+}, 300000);
+
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
+  timeout: 60000,
+  args: ["--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+});
+
+try {
+  const check = async (who, page) => {
+    await page.waitForFunction(() => window.attack?.done === true, null, { timeout: 60000 }).catch(async (failure) => {
+      console.log(`  ${who}: the planted script did not finish; the page saw: ${JSON.stringify(await page.evaluate(() => window.attack))}`);
+      throw failure;
+    });
+    const seen = await page.evaluate(() => window.attack);
+    console.log(`  ${who}: ${JSON.stringify(seen)}`);
+    assert.ok(!seen.cookies.includes("gpupool_session"), "the login cookie is out of the page's reach");
+    assert.ok(!seen.cookies.includes("gpupool_pass"), "so is the pass");
+    for (const name of ["me", "mint", "gatewayProxy"]) {
+      assert.ok(seen[name] === "blocked" || seen[name] >= 400, `${name}: ${seen[name]}`);
+    }
+  };
+
+  console.log("- the admin enters mallory's session by the portal's explicit step");
+  const adminContext = await browser.newContext({ locale: "en-US" });
+  adminContext.setDefaultTimeout(30000);
+  // What the pages load and what their scripts say, for the log when something fails.
+  adminContext.on("console", (message) => console.log(`  console: ${message.text()}`));
+  adminContext.on("requestfailed", (request) => console.log(`  failed: ${request.url()} ${request.failure()?.errorText}`));
+  const portal = await adminContext.newPage();
+  await portal.goto(base + "/");
+  await portal.getByLabel("User name").fill("admin");
+  await portal.getByLabel("Password").fill(password);
+  await portal.keyboard.press("Enter");
+  await portal.getByRole("link", { name: "Admin" }).click();
+  const row = portal.locator("#admin-sessions tbody tr", { hasText: id });
+  const [inside] = await Promise.all([adminContext.waitForEvent("page"),
+    row.getByRole("button", { name: "Enter (recorded)" }).click()]);
+  await inside.waitForURL(/\/s\/[a-z0-9]+\/tree/);
+  const origin = new URL(inside.url());
+  assert.equal(origin.hostname, gateway.hostname);
+  assert.notEqual(origin.port, gateway.port, "the session has an origin of its own");
+  await check("admin, tree page with custom.js", inside);
+
+  console.log("- the owner opens her session from the portal");
+  const ownerContext = await browser.newContext({ locale: "en-US" });
+  ownerContext.setDefaultTimeout(30000);
+  const own = await ownerContext.newPage();
+  await own.goto(base + "/");
+  await own.getByLabel("User name").fill(mallory);
+  await own.getByLabel("Password").fill(malloryPassword);
+  await own.keyboard.press("Enter");
+  const sessionRow = own.locator("#sessions tbody tr", { hasText: "running" }).first();
+  const [jupyter] = await Promise.all([ownerContext.waitForEvent("page"),
+    sessionRow.getByRole("link", { name: "Open Jupyter" }).click()]);
+  await jupyter.waitForURL(/\/s\/[a-z0-9]+\/tree/);
+  await check("owner, tree page with custom.js", jupyter);
+
+  console.log("hostile: all steps passed");
+} finally {
+  await browser.close();
+  clearTimeout(watchdog);
+}
