@@ -113,9 +113,10 @@ class Api {
   // Which session's own address the request came to (its port, or its name under
   // --session-domain): "" when that port serves none now; nullopt for the gateway's address.
   std::optional<std::string> session_address(const HttpExchange& exchange) const;
-  // Where a browser enters a session: its own origin ("http://host:port"), or nullopt when
-  // every session port serves an open session.
-  std::optional<std::string> session_origin(const std::string& session_id);
+  // A one-use link for this login's browser into the session's own origin, at `path` (with
+  // `query`); unavailable when every session port serves an open session.
+  Result<std::string> entry_link(const Principal& principal, const std::string& session_id,
+                                 const std::string& path, const std::string& query);
   // identify(), and for cookie writes the CSRF token too.
   Result<Principal> authenticate(const HttpExchange& exchange);
 

@@ -50,6 +50,11 @@ HttpReply redirect(const std::string& location) {
   return HttpReply{302, "text/plain", "", {{"Location", location}}, nullptr};
 }
 
+// Whether a session in this state may have a Jupyter to reach.
+bool serves_jupyter(SessionState state) {
+  return state == SessionState::running || state == SessionState::starting;
+}
+
 HttpReply not_found_page() {
   return page(404, "No such session",
               "There is no such session, or it is not yours. Sign in to see your sessions.");
@@ -64,19 +69,28 @@ std::optional<std::string> Api::session_address(const HttpExchange& exchange) co
   return gateway::session_in_host(exchange.header("Host"), settings_.session_domain);
 }
 
-std::optional<std::string> Api::session_origin(const std::string& session_id) {
+Result<std::string> Api::entry_link(const Principal& principal, const std::string& session_id,
+                                    const std::string& path, const std::string& query) {
+  std::string origin;
   if (!settings_.session_domain.empty()) {
-    return gateway::session_origin(settings_.view.gateway_url, settings_.session_domain,
-                                   session_id);
+    origin =
+        gateway::session_origin(settings_.view.gateway_url, settings_.session_domain, session_id);
+  } else {
+    auto port = session_ports_.assign(session_id, [this](const std::string& id) {
+      auto route = session_routes_.find(id);
+      // A store that does not answer keeps the port where it is.
+      return !route || (*route && serves_jupyter((*route)->state));
+    });
+    if (!port) {
+      return make_error(ErrorCode::unavailable,
+                        "every session port of this gateway serves an open session; try again "
+                        "when one ends");
+    }
+    origin = gateway::origin_with_port(settings_.view.gateway_url, *port);
   }
-  auto port = session_ports_.assign(session_id, [this](const std::string& id) {
-    auto route = session_routes_.find(id);
-    // A store that does not answer keeps the port where it is.
-    return !route || (*route && ((*route)->state == SessionState::running ||
-                                 (*route)->state == SessionState::starting));
-  });
-  if (!port) return std::nullopt;
-  return gateway::origin_with_port(settings_.view.gateway_url, *port);
+  std::string ticket = passes_.issue_ticket(principal.credential_digest, session_id);
+  return fmt::format("{}{}?{}{}={}", origin, path, query.empty() ? "" : query + "&",
+                     kTicketParameter, ticket);
 }
 
 ProxyDecision Api::route_proxy(const HttpExchange& exchange) {
@@ -132,7 +146,7 @@ ProxyDecision Api::route_proxy(const HttpExchange& exchange) {
     return decision;
   }
   const services::SessionRoute& target = **route;
-  if (target.state != SessionState::running && target.state != SessionState::starting) {
+  if (!serves_jupyter(target.state)) {
     decision.reply = page(503, "Session not running",
                           fmt::format("This session is {}.", to_string(target.state)));
     return decision;
@@ -164,16 +178,9 @@ HttpReply Api::send_to_session_address(const HttpExchange& exchange, const Princ
   if (exchange.method != "GET" && exchange.method != "HEAD") {
     return page(403, "Refused", "Open this session from the portal.");
   }
-  auto origin = session_origin(session_id);
-  if (!origin) {
-    return page(503, "No free session port",
-                "Every session port of this gateway serves an open session; try again when "
-                "one ends.");
-  }
-  std::string ticket = passes_.issue_ticket(principal.credential_digest, session_id);
-  return redirect(*origin + exchange.path + "?" +
-                  (exchange.query.empty() ? "" : exchange.query + "&") + kTicketParameter + "=" +
-                  ticket);
+  auto link = entry_link(principal, session_id, exchange.path, exchange.query);
+  if (!link) return page(503, "No free session port", link.error().message);
+  return redirect(*link);
 }
 
 HttpReply Api::enter_session_by_portal(const Call& call) {
@@ -185,24 +192,17 @@ HttpReply Api::enter_session_by_portal(const Call& call) {
   }
   auto session = sessions_.get_session(principal.user, call.parameter("id"));
   if (!session) return error_reply(session.error());
-  if (session->state != SessionState::running && session->state != SessionState::starting) {
+  if (!serves_jupyter(session->state)) {
     return error_reply(ErrorCode::conflict,
                        fmt::format("the session is {}", to_string(session->state)));
   }
-  auto origin = session_origin(session->id);
-  if (!origin) {
-    return error_reply(ErrorCode::unavailable,
-                       "every session port of this gateway serves an open session; try again "
-                       "when one ends");
-  }
+  auto link = entry_link(principal, session->id, "/s/" + session->id + "/", "");
+  if (!link) return error_reply(link.error());
   if (session->user_id != principal.user.id) {
     spdlog::warn("audit: admin {} entered session {} of user {} from {}", principal.user.username,
                  session->id, session->username, call.exchange.remote_address);
   }
-  std::string ticket = passes_.issue_ticket(principal.credential_digest, session->id);
-  return json_reply(
-      200,
-      {{"url", fmt::format("{}/s/{}/?{}={}", *origin, session->id, kTicketParameter, ticket)}});
+  return json_reply(200, {{"url", *link}});
 }
 
 // A ticket arrives at the session's own address: trade it for a pass (a cookie for this

@@ -79,11 +79,8 @@ bool Call::query_flag(std::string_view name) const {
 
 HttpReply Api::handle(const HttpExchange& exchange) {
   // A session's own address serves only that session (its Jupyter, under /s/).
-  if (gateway::session_in_host(exchange.header("Host"), settings_.session_domain)) {
+  if (session_address(exchange)) {
     return error_reply(ErrorCode::not_found, "this address serves a session's Jupyter only");
-  }
-  if (session_ports_.is_session_port(exchange.local_port)) {
-    return error_reply(ErrorCode::not_found, "this port serves a session's Jupyter only");
   }
   if (auto refused = refuse_planted_login_cookies(exchange)) return *refused;
   return dispatch(exchange);

@@ -76,7 +76,15 @@ class Connection : public std::enable_shared_from_this<Connection<Stream>> {
         handler_(handler),
         proxy_(proxy),
         tunnels_(tunnels),
-        stream_timer_(stream_.get_executor()) {}
+        stream_timer_(stream_.get_executor()) {
+    // Read once: every request on the connection comes from and to the same addresses.
+    beast::error_code ec;
+    auto& socket = beast::get_lowest_layer(stream_).socket();
+    auto remote = socket.remote_endpoint(ec);
+    if (!ec) remote_address_ = remote.address().to_string();
+    auto local = socket.local_endpoint(ec);
+    if (!ec) local_port_ = local.port();
+  }
 
   void start() {
     asio::dispatch(stream_.get_executor(), [self = this->shared_from_this()] {
@@ -149,11 +157,8 @@ class Connection : public std::enable_shared_from_this<Connection<Stream>> {
       exchange.headers.emplace_back(std::string(field.name_string()), std::string(field.value()));
     }
     exchange.body = std::move(request.body());
-    beast::error_code endpoint_error;
-    auto remote = beast::get_lowest_layer(stream_).socket().remote_endpoint(endpoint_error);
-    if (!endpoint_error) exchange.remote_address = remote.address().to_string();
-    auto local = beast::get_lowest_layer(stream_).socket().local_endpoint(endpoint_error);
-    if (!endpoint_error) exchange.local_port = local.port();
+    exchange.remote_address = remote_address_;
+    exchange.local_port = local_port_;
 
     HttpReply reply;
     try {
@@ -263,6 +268,8 @@ class Connection : public std::enable_shared_from_this<Connection<Stream>> {
   }
 
   Stream stream_;
+  std::string remote_address_;
+  std::uint16_t local_port_ = 0;
   beast::flat_buffer buffer_;
   KeptUpstream kept_upstream_;  // the proxy's upstream connection from the last request
   std::optional<http::request_parser<http::string_body>> parser_;

@@ -1,10 +1,10 @@
 #include "gateway/proxy_route.hpp"
 
-#include <fmt/format.h>
-
 #include <algorithm>
 #include <array>
 #include <cctype>
+
+#include <fmt/format.h>
 
 namespace gpupool::gateway {
 

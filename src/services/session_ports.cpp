@@ -10,9 +10,14 @@ SessionPorts::SessionPorts(const std::vector<std::uint16_t>& ports) {
             [](const Slot& a, const Slot& b) { return a.port < b.port; });
 }
 
+const SessionPorts::Slot* SessionPorts::slot_of(std::uint16_t port) const {
+  auto it = std::lower_bound(slots_.begin(), slots_.end(), port,
+                             [](const Slot& slot, std::uint16_t p) { return slot.port < p; });
+  return it != slots_.end() && it->port == port ? &*it : nullptr;
+}
+
 bool SessionPorts::is_session_port(std::uint16_t port) const {
-  return std::binary_search(slots_.begin(), slots_.end(), Slot{port, "", 0},
-                            [](const Slot& a, const Slot& b) { return a.port < b.port; });
+  return slot_of(port) != nullptr;
 }
 
 std::optional<std::uint16_t> SessionPorts::assign(
@@ -41,11 +46,10 @@ std::optional<std::uint16_t> SessionPorts::assign(
 }
 
 std::string SessionPorts::session_at(std::uint16_t port) const {
+  const Slot* slot = slot_of(port);
+  if (slot == nullptr) return "";
   std::lock_guard lock(mutex_);
-  for (const auto& slot : slots_) {
-    if (slot.port == port) return slot.session_id;
-  }
-  return "";
+  return slot->session_id;
 }
 
 }  // namespace gpupool::services

@@ -41,6 +41,9 @@ class SessionPorts {
     std::uint64_t entered = 0;  // when it was last given or entered, as a count of entries
   };
 
+  // The slot of `port` (found without the lock: the ports never change), or nullptr.
+  const Slot* slot_of(std::uint16_t port) const;
+
   mutable std::mutex mutex_;
   std::vector<Slot> slots_;  // by port; the ports never change, the rest is guarded by mutex_
   std::uint64_t entries_ = 0;

@@ -6,22 +6,13 @@
 // The scripts are planted by tests/e2e/test_browser.py from inside the session, which checks
 // afterwards, through the API, that nothing changed.
 // Usage: node hostile.mjs BASE_URL ADMIN_PASSWORD OWNER OWNER_PASSWORD SESSION_ID
-import { chromium } from "playwright-core";
+import { launchChromium, startRun } from "./launch.mjs";
 import assert from "node:assert/strict";
 
 const [base, password, mallory, malloryPassword, id] = process.argv.slice(2);
 const gateway = new URL(base);
-const watchdog = setTimeout(() => {
-  console.log("hostile: gave up after 5 minutes");
-  process.exit(2);
-}, 300000);
-
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
-  timeout: 60000,
-  args: ["--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-});
+const { step, done } = startRun("hostile");
+const browser = await launchChromium();
 
 try {
   const check = async (who, page) => {
@@ -38,7 +29,7 @@ try {
     }
   };
 
-  console.log("- the admin enters mallory's session by the portal's explicit step");
+  step("the admin enters mallory's session by the portal's explicit step");
   const adminContext = await browser.newContext({ locale: "en-US" });
   adminContext.setDefaultTimeout(30000);
   // What the pages load and what their scripts say, for the log when something fails.
@@ -59,7 +50,7 @@ try {
   assert.notEqual(origin.port, gateway.port, "the session has an origin of its own");
   await check("admin, tree page with custom.js", inside);
 
-  console.log("- the owner opens her session from the portal");
+  step("the owner opens her session from the portal");
   const ownerContext = await browser.newContext({ locale: "en-US" });
   ownerContext.setDefaultTimeout(30000);
   const own = await ownerContext.newPage();
@@ -76,5 +67,5 @@ try {
   console.log("hostile: all steps passed");
 } finally {
   await browser.close();
-  clearTimeout(watchdog);
+  done();
 }

@@ -2,28 +2,12 @@
 // `gpupool up`: sign in, request a session, see it run, open Jupyter through the gateway,
 // run a cell in a real kernel, stop the session, switch the language, manage SSH keys.
 // Usage: node portal.mjs BASE_URL ADMIN_PASSWORD SCREENSHOT_DIR
-import { chromium } from "playwright-core";
+import { launchChromium, startRun } from "./launch.mjs";
 import assert from "node:assert/strict";
 
 const [base, password, screenshots] = process.argv.slice(2);
-let current = "starting chromium";
-const step = (text) => {
-  current = text;
-  console.log(`- ${text}`);
-};
-// Every wait below has its own limit; this one bounds the whole run, whatever hangs.
-const watchdog = setTimeout(() => {
-  console.log(`portal: gave up after 5 minutes, during: ${current}`);
-  process.exit(2);
-}, 300000);
-
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
-  timeout: 60000,
-  // No background traffic: the test machines have no way out, and lookups can hang there.
-  args: ["--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-});
+const { step, done } = startRun("portal");
+const browser = await launchChromium();
 const context = await browser.newContext({ locale: "en-US", viewport: { width: 1200, height: 800 } });
 context.setDefaultTimeout(30000);
 // The pages must work offline: anything not from the gateway or a session's own address
@@ -224,5 +208,5 @@ try {
   console.log("portal: all steps passed");
 } finally {
   await browser.close();
-  clearTimeout(watchdog);
+  done();
 }

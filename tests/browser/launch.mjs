@@ -1,0 +1,30 @@
+// What both browser tests start with: Debian's chromium, quiet and offline, and a watchdog
+// that bounds the whole run whatever hangs (every wait has its own limit too).
+import { chromium } from "playwright-core";
+
+export function launchChromium() {
+  return chromium.launch({
+    executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
+    timeout: 60000,
+    // No background traffic: the test machines have no way out, and lookups can hang there.
+    args: ["--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu", "--disable-quic", "--no-first-run",
+      "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+  });
+}
+
+// A run of named steps, each logged as it begins; after five minutes the run exits with
+// status 2, saying which step it was in. `done()` ends the watch.
+export function startRun(name) {
+  let current = "starting chromium";
+  const watchdog = setTimeout(() => {
+    console.log(`${name}: gave up after 5 minutes, during: ${current}`);
+    process.exit(2);
+  }, 300000);
+  return {
+    step: (text) => {
+      current = text;
+      console.log(`- ${text}`);
+    },
+    done: () => clearTimeout(watchdog),
+  };
+}
