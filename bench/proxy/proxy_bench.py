@@ -1,7 +1,10 @@
 #!/usr/bin/python3
 """The gateway's proxy and REST API under load, each beside its baseline, in one go:
 
-  (a) a session's Jupyter (GET /s/ID/api) through the gateway vs straight to its port
+  (a) a session's Jupyter (GET /s/ID/api) through the gateway vs straight to its port: with
+      an API token at the gateway's address, and as a browser gets it (its pass at the
+      session's own port; a binary from before the session ports: the login cookie at the
+      gateway's address)
   (b) the proxies alone against nginx serving a small file: gpupool's relay
       (build/bench/gateway_harness) vs JupyterHub's configurable-http-proxy
   (c) WebSocket messages/s to the session's kernel (kernel_info round trips) through the
@@ -15,6 +18,7 @@ usage: bench/proxy/proxy_bench.py [--runs 3] [--seconds 10] [--binary build/gpup
 needs: wrk, nginx (Debian), configurable-http-proxy (npm ci --prefix bench/proxy)
 """
 import argparse
+import http.client
 import json
 import os
 import re
@@ -26,6 +30,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.parse
 import urllib.request
 import uuid
 
@@ -162,7 +167,7 @@ def main():
         print(f"machine: {os.cpu_count()} cores; wrk -t{args.threads} -c{args.connections} "
               f"-d{args.seconds}s; median of {args.runs} runs\n")
         if "a" in args.parts:
-            part_a(args, load, direct, through, jupyter_auth, bearer)
+            part_a(args, load, direct, through, jupyter_auth, bearer, browser_way_in(port, sid, cookie))
         if "b" in args.parts:
             part_b(args, load, children)
         if "c" in args.parts:
@@ -181,14 +186,39 @@ def main():
         remove_bench_containers()
 
 
-def part_a(args, load, direct, through, jupyter_auth, bearer):
+def browser_way_in(port, sid, cookie):
+    """Where a signed-in browser gets the session's Jupyter, and with which cookie: the
+    session's own port and its pass, or (a gateway that serves sessions at its own address)
+    the gateway and the login cookie."""
+    path = f"/s/{sid}/"
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    connection.request("GET", path, headers={"Cookie": cookie})
+    response = connection.getresponse()
+    response.read()
+    location = urllib.parse.urlsplit(response.getheader("Location") or "")
+    if response.status != 302 or location.port in (None, port):  # Jupyter's own redirect
+        return f"http://127.0.0.1:{port}{path}", cookie
+    connection = http.client.HTTPConnection(location.hostname, location.port, timeout=30)
+    connection.request("GET", f"{location.path}?{location.query}")
+    entered = connection.getresponse()
+    entered.read()
+    return f"http://{location.hostname}:{location.port}{path}", entered.getheader("Set-Cookie").split(";")[0]
+
+
+def part_a(args, load, direct, through, jupyter_auth, bearer, browser):
     print("(a) a session's Jupyter, GET /s/ID/api")
     jupyter_direct = series("  direct to Jupyter's port", args.runs,
                             lambda: wrk(direct + "api", jupyter_auth, **load))
-    jupyter_gateway = series("  through the gateway", args.runs,
+    jupyter_gateway = series("  through the gateway, API token", args.runs,
                              lambda: wrk(through + "api", bearer, **load))
-    print(f"  gateway/direct: {jupyter_gateway[0] / jupyter_direct[0]:.1%} of the throughput, "
-          f"p99 {jupyter_gateway[1] - jupyter_direct[1]:+.2f} ms\n")
+    browser_url, browser_cookie = browser
+    where = "gateway" if browser_url.startswith(through) else "own port"
+    jupyter_browser = series(f"  browser, login cookie/pass ({where})", args.runs,
+                             lambda: wrk(browser_url + "api", f"Cookie: {browser_cookie}", **load))
+    for name, measured in (("API token", jupyter_gateway), ("browser", jupyter_browser)):
+        print(f"  {name}/direct: {measured[0] / jupyter_direct[0]:.1%} of the throughput, "
+              f"p99 {measured[1] - jupyter_direct[1]:+.2f} ms")
+    print()
 
 
 def part_b(args, load, children):
