@@ -11,11 +11,14 @@ namespace gpupool::agent {
 
 using namespace std::chrono_literals;
 
-Agent::Agent(AgentSettings settings, SyncChannel& channel, ContainerEngine& engine, GpuProbe& probe,
-             ReadinessCheck& readiness, const Clock& clock)
+Agent::Agent(AgentSettings settings, SyncChannel& channel, ContainerEngine& engine,
+             SessionFirewall& firewall, GpuProbe& probe, ReadinessCheck& readiness,
+             const Clock& clock)
     : settings_(std::move(settings)),
       channel_(channel),
       engine_(engine),
+      firewall_(firewall),
+      networks_(engine, settings_.session_subnets, settings_.container.node_name),
       probe_(probe),
       readiness_(readiness),
       clock_(clock) {}
@@ -148,18 +151,26 @@ void Agent::converge(const SyncResponse& response, const std::vector<ContainerIn
     desired_ids.insert(session.session_id);
     bool busy = false;
     bool ready = false;
+    bool keys_changed = false;
     {
       std::lock_guard lock(mutex_);
       busy = local_.in_flight.contains(session.session_id) ||
              local_.failures.contains(session.session_id);
       ready = local_.ready.contains(session.session_id);
+      auto keys = local_.keys.find(session.session_id);
+      keys_changed = keys == local_.keys.end() || keys->second != authorized_keys_text(session);
     }
     if (busy) continue;
     auto found = by_session.find(session.session_id);
     if (found == by_session.end()) {
       launch(session.session_id, [this, session] { start_session(session, false); });
     } else if (found->second->running()) {
-      if (!ready) launch(session.session_id, [this, session] { start_session(session, true); });
+      if (!ready) {
+        launch(session.session_id, [this, session] { start_session(session, true); });
+      } else if (keys_changed) {
+        // An added key works and a removed one is refused from this sync on, no restart.
+        launch(session.session_id, [this, session] { write_authorized_keys(session); });
+      }
     } else if (ready) {
       std::lock_guard lock(mutex_);
       local_.failures[session.session_id] = "the container stopped unexpectedly";
@@ -186,16 +197,33 @@ void Agent::converge(const SyncResponse& response, const std::vector<ContainerIn
       launch(id, [this, id, container_id = container->id] { remove_container(id, container_id); });
   }
 
-  // Forget what neither the server nor the engine knows any more.
-  std::lock_guard lock(mutex_);
+  // Networks a previous run left behind (it stopped between removing a container and its
+  // network): once, when the full picture is known.
+  if (!networks_swept_) {
+    networks_swept_ = true;
+    std::set<std::string> keep = desired_ids;
+    for (const auto& [session_id, container] : by_session) keep.insert(session_id);
+    networks_.remove_all_but(keep);
+  }
+
+  // Forget what neither the server nor the engine knows any more; a failed start may have
+  // left its network behind.
+  std::vector<std::string> forgotten_failures;
+  std::unique_lock lock(mutex_);
   for (auto it = local_.failures.begin(); it != local_.failures.end();) {
     bool known = desired_ids.contains(it->first) || by_session.contains(it->first);
+    if (!known) forgotten_failures.push_back(it->first);
     it = known ? std::next(it) : local_.failures.erase(it);
   }
   for (auto it = local_.ready.begin(); it != local_.ready.end();) {
     bool known = desired_ids.contains(it->first) || by_session.contains(it->first);
     it = known ? std::next(it) : local_.ready.erase(it);
   }
+  std::erase_if(local_.keys, [&](const auto& entry) {
+    return !desired_ids.contains(entry.first) && !by_session.contains(entry.first);
+  });
+  lock.unlock();
+  for (const auto& id : forgotten_failures) launch(id, [this, id] { (void)networks_.remove(id); });
 }
 
 void Agent::launch(const std::string& session_id, std::function<void()> work) {
@@ -233,6 +261,10 @@ void Agent::start_session(const DesiredSession& session, bool container_exists) 
     local_.failures[session.session_id] = why;
   };
   if (!container_exists) {
+    // The island first: a container is never attached anywhere else, nor started unguarded.
+    if (auto guarded = firewall_.ensure(); !guarded) return fail(guarded.error().message);
+    auto network = networks_.ensure(session.session_id);
+    if (!network) return fail(network.error().message);
     auto spec = make_session_container(session, settings_.container);
     auto volume =
         engine_.ensure_volume(home_volume_name(session.username), {{kUserLabel, session.username}});
@@ -246,6 +278,8 @@ void Agent::start_session(const DesiredSession& session, bool container_exists) 
     if (!created) return fail(created.error().message);
     auto started = engine_.start_container(*created);
     if (!started) return fail(started.error().message);
+    std::lock_guard lock(mutex_);
+    local_.keys[session.session_id] = authorized_keys_text(session);  // the init writes them
   }
   switch (wait_until_ready(session)) {
     case ReadyOutcome::ready:
@@ -266,6 +300,19 @@ void Agent::start_session(const DesiredSession& session, bool container_exists) 
   }
   std::lock_guard lock(mutex_);
   local_.ready[session.session_id] = host_key ? *host_key : "";
+}
+
+void Agent::write_authorized_keys(const DesiredSession& session) {
+  std::string keys = authorized_keys_text(session);
+  auto written = engine_.write_file(container_name(session.session_id), kAuthorizedKeysDirectory,
+                                    kAuthorizedKeysFile, keys, 0644);
+  if (!written) {
+    spdlog::warn("agent: cannot update the SSH keys of session {} (next sync retries): {}",
+                 session.session_id, written.error().message);
+    return;
+  }
+  std::lock_guard lock(mutex_);
+  local_.keys[session.session_id] = std::move(keys);
 }
 
 Agent::ReadyOutcome Agent::wait_until_ready(const DesiredSession& session) {
@@ -289,6 +336,11 @@ void Agent::remove_container(const std::string& session_id, const std::string& c
     spdlog::warn("agent: cannot remove container of session {}: {}", session_id,
                  removed.error().message);
     return;
+  }
+  if (auto network = networks_.remove(session_id); !network) {
+    // Swept at the agent's next start; the session itself is gone.
+    spdlog::warn("agent: cannot remove the network of session {}: {}", session_id,
+                 network.error().message);
   }
   std::lock_guard lock(mutex_);
   local_.ready.erase(session_id);

@@ -18,6 +18,8 @@
 
 #include "agent/readiness.hpp"
 #include "agent/session_container.hpp"
+#include "agent/session_firewall.hpp"
+#include "agent/session_network.hpp"
 #include "agent/sync_channel.hpp"
 #include "core/clock.hpp"
 #include "engine/container_engine.hpp"
@@ -31,13 +33,15 @@ struct AgentSettings {
   std::chrono::milliseconds sync_interval{1000};
   std::chrono::milliseconds ready_timeout{180'000};
   std::string readiness_host = "127.0.0.1";  // where published Jupyter ports answer (reported)
+  Ipv4Block session_subnets = *parse_ipv4_block(kDefaultSessionSubnets);
 };
 
 class Agent {
  public:
   // Everything passed by reference must outlive the agent. `clock` times the readiness wait.
-  Agent(AgentSettings settings, SyncChannel& channel, ContainerEngine& engine, GpuProbe& probe,
-        ReadinessCheck& readiness, const Clock& clock);
+  // `firewall` is ensured before every session start; a session never starts unprotected.
+  Agent(AgentSettings settings, SyncChannel& channel, ContainerEngine& engine,
+        SessionFirewall& firewall, GpuProbe& probe, ReadinessCheck& readiness, const Clock& clock);
   ~Agent();
   Agent(const Agent&) = delete;
   Agent& operator=(const Agent&) = delete;
@@ -58,6 +62,7 @@ class Agent {
     std::set<std::string> in_flight;              // a worker is starting or removing it
     std::map<std::string, std::string> ready;     // Jupyter answered → SSH host public key
     std::map<std::string, std::string> failures;  // session → why it failed
+    std::map<std::string, std::string> keys;      // authorized keys the container has now
   };
 
   void run_loop();
@@ -66,12 +71,15 @@ class Agent {
   void launch(const std::string& session_id, std::function<void()> work);
   void start_session(const DesiredSession& session, bool container_exists);
   void remove_container(const std::string& session_id, const std::string& container_id);
+  void write_authorized_keys(const DesiredSession& session);
   enum class ReadyOutcome { ready, exited, timed_out };
   ReadyOutcome wait_until_ready(const DesiredSession& session);
 
   const AgentSettings settings_;
   SyncChannel& channel_;
   ContainerEngine& engine_;
+  SessionFirewall& firewall_;
+  SessionNetworks networks_;
   GpuProbe& probe_;
   ReadinessCheck& readiness_;
   const Clock& clock_;
@@ -88,6 +96,7 @@ class Agent {
 
   std::vector<Worker> workers_;                 // guarded by mutex_
   std::vector<ContainerInfo> last_containers_;  // guarded by mutex_
+  bool networks_swept_ = false;  // leftovers of a previous run removed; reconcile thread only
   std::atomic<bool> stopping_{false};
   std::atomic<bool> telemetry_failing_{false};  // warn once per run of failed reads
   std::atomic<std::int64_t> last_sync_ok_{0};

@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include "agent/session_network.hpp"
+
 namespace gpupool::agent {
 
 namespace {
@@ -26,6 +28,10 @@ std::string join(const std::vector<std::string>& items, std::string_view separat
 
 std::string container_name(const std::string& session_id) {
   return "gpupool-" + session_id;
+}
+
+std::string authorized_keys_text(const DesiredSession& session) {
+  return join(session.authorized_keys, "\n") + "\n";
 }
 
 std::string home_volume_name(const std::string& username) {
@@ -66,6 +72,8 @@ ContainerSpec make_session_container(const DesiredSession& session,
   spec.mounts = {{home_volume_name(session.username), "/home/" + session.username}};
   if (settings.real_gpus) spec.gpu_uuids = session.gpu_uuids;
   spec.hostname = session.session_id;
+  spec.network = session_network_name(session.session_id);
+  spec.disable_ipv6 = settings.disable_ipv6;
   return spec;
 }
 

@@ -15,6 +15,10 @@ inline constexpr const char* kUserLabel = "io.gpupool.user";
 inline constexpr const char* kNodeLabel = "io.gpupool.node";
 inline constexpr int kJupyterContainerPort = 8888;
 inline constexpr int kSshContainerPort = 2222;
+// Where the init script puts the session's authorized keys: root's, out of the user's reach.
+// The agent rewrites the file when the user's keys change, so no restart is needed.
+inline constexpr const char* kAuthorizedKeysDirectory = "/etc/gpupool";
+inline constexpr const char* kAuthorizedKeysFile = "authorized_keys";
 // Written by the init script; the agent reports it so users can verify the host.
 inline constexpr const char* kHostPublicKeyPath = "/run/gpupool/ssh_host_ed25519_key.pub";
 
@@ -24,9 +28,14 @@ struct ContainerSettings {
   bool real_gpus = false;  // request devices from the NVIDIA runtime, not only the env var
   // Jupyter's port only needs to reach the gateway: "127.0.0.1" on a single machine.
   std::string jupyter_publish_ip;
+  // Session networks are IPv4 only: IPv6 is turned off in the container so that link-local
+  // addresses cannot reach the host around the firewall. False where the host has no IPv6.
+  bool disable_ipv6 = true;
 };
 
 std::string container_name(const std::string& session_id);
+// The authorized keys file's contents, as the init script writes it.
+std::string authorized_keys_text(const DesiredSession& session);
 std::string home_volume_name(const std::string& username);
 
 ContainerSpec make_session_container(const DesiredSession& session,

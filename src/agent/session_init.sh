@@ -1,24 +1,29 @@
 #!/bin/sh
 # A session container's init, run by the agent as `sh -c` in every session image (the image
 # needs no gpupool files). It starts as root with only CHOWN, SETUID, SETGID, DAC_OVERRIDE
-# and FOWNER: adds the user entry, writes ~/.ssh/authorized_keys and a private sshd_config,
+# and FOWNER: adds the user entry, writes the authorized keys, sshd's and Jupyter's settings,
 # then drops to the user with no capabilities left and runs sshd and Jupyter as the user.
 # Inputs (environment): GPUPOOL_USER, GPUPOOL_UID, GPUPOOL_SESSION, GPUPOOL_TOKEN,
 # GPUPOOL_AUTHORIZED_KEYS, NVIDIA_VISIBLE_DEVICES.
+#
+# Root writes only under /etc/gpupool, a directory of its own the user cannot write to, and
+# never through the home or /run/gpupool, where the user could have left a symlink (the
+# container may be a restarted one). No secret goes on a command line: Jupyter's token is in
+# a settings file only the user can read.
 set -eu
 user="$GPUPOOL_USER"; uid="$GPUPOOL_UID"
-home="/home/$user"; run=/run/gpupool
+home="/home/$user"; run=/run/gpupool; etc=/etc/gpupool
 shell=/bin/bash; [ -x "$shell" ] || shell=/bin/sh
 # The container may be restarted: add only what is missing.
 grep -q "^$user:" /etc/passwd || echo "$user:x:$uid:$uid:gpupool user:$home:$shell" >> /etc/passwd
 grep -q "^$user:" /etc/group || echo "$user:x:$uid:" >> /etc/group
-mkdir -p "$home/.ssh" "$run" /run/sshd
-chown "$uid:$uid" "$home" "$home/.ssh" "$run"
-chmod 0700 "$home/.ssh" "$run"
-printf '%s\n' "$GPUPOOL_AUTHORIZED_KEYS" > "$home/.ssh/authorized_keys"
-chown "$uid:$uid" "$home/.ssh/authorized_keys"
-chmod 0600 "$home/.ssh/authorized_keys"
-cat > "$run/sshd_config" <<EOF
+
+# A fresh directory each start; whatever a previous start left there is discarded.
+rm -rf "$etc"
+mkdir -m 0755 "$etc" "$etc/jupyter"
+umask 022
+printf '%s\n' "$GPUPOOL_AUTHORIZED_KEYS" > "$etc/authorized_keys"
+cat > "$etc/sshd_config" <<CONFIG
 Port 2222
 HostKey $run/ssh_host_ed25519_key
 PidFile $run/sshd.pid
@@ -30,15 +35,27 @@ PermitEmptyPasswords no
 PubkeyAuthentication yes
 AuthenticationMethods publickey
 AllowUsers $user
-AuthorizedKeysFile .ssh/authorized_keys
+AuthorizedKeysFile $etc/authorized_keys
 PermitUserEnvironment no
 X11Forwarding no
+PermitTunnel no
+AllowStreamLocalForwarding no
+PermitOpen localhost:* 127.0.0.1:*
 SetEnv NVIDIA_VISIBLE_DEVICES=$NVIDIA_VISIBLE_DEVICES
 Subsystem sftp internal-sftp
-EOF
-chown "$uid:$uid" "$run/sshd_config"
-export GPUPOOL_RUN="$run" GPUPOOL_HOME="$home"
-unset GPUPOOL_AUTHORIZED_KEYS
+CONFIG
+umask 027
+printf '{"NotebookApp": {"token": "%s"}}\n' "$GPUPOOL_TOKEN" > "$etc/jupyter/jupyter_notebook_config.json"
+chown "root:$uid" "$etc/jupyter/jupyter_notebook_config.json"
+unset GPUPOOL_AUTHORIZED_KEYS GPUPOOL_TOKEN
+
+# /run is root's, so /run/gpupool is ours to make; the home is the volume's mount point
+# itself, which cannot be swapped for a symlink. Neither is followed any deeper.
+mkdir -p /run/sshd "$run"
+chown "$uid:$uid" "$run"
+chmod 0700 "$run"
+[ "$(stat -c %u "$home")" = "$uid" ] || chown "$uid:$uid" "$home"
+export GPUPOOL_RUN="$run" GPUPOOL_ETC="$etc"
 # The part below runs as the user: single-quoted so that it expands there, not here.
 # shellcheck disable=SC2016
 exec setpriv --reuid="$uid" --regid="$uid" --clear-groups --inh-caps=-all \
@@ -46,10 +63,10 @@ exec setpriv --reuid="$uid" --regid="$uid" --clear-groups --inh-caps=-all \
 set -eu
 cd "$HOME"
 [ -f "$GPUPOOL_RUN/ssh_host_ed25519_key" ] || ssh-keygen -q -t ed25519 -N "" -f "$GPUPOOL_RUN/ssh_host_ed25519_key"
-/usr/sbin/sshd -f "$GPUPOOL_RUN/sshd_config" -D -e &
-token="$GPUPOOL_TOKEN"; unset GPUPOOL_TOKEN
+/usr/sbin/sshd -f "$GPUPOOL_ETC/sshd_config" -D -e &
+# The user'"'"'s own ~/.jupyter still applies; ours adds the token.
+export JUPYTER_CONFIG_PATH="$GPUPOOL_ETC/jupyter"
 # Debian ships the notebook module without the `jupyter` front command; both work here.
 if command -v jupyter >/dev/null 2>&1; then notebook="jupyter notebook"; else notebook="python3 -m notebook"; fi
 exec $notebook --no-browser --ip=0.0.0.0 --port=8888 \
-  --NotebookApp.base_url="/s/$GPUPOOL_SESSION/" --NotebookApp.token="$token" \
-  --NotebookApp.notebook_dir="$HOME"'
+  --NotebookApp.base_url="/s/$GPUPOOL_SESSION/" --NotebookApp.notebook_dir="$HOME"'

@@ -55,6 +55,20 @@ int run(int argc, char** argv) {
   up_command->add_option("--node-label", up.node_labels,
                          "KEY=VALUE label of this node (repeatable)");
   up_command
+      ->add_option("--session-subnets", up.session_network.subnets,
+                   "IPv4 block each session's network (a /28) is taken from")
+      ->capture_default_str();
+  up_command
+      ->add_option("--session-firewall", up.session_network.firewall,
+                   "iptables: sessions reach neither each other nor this host nor "
+                   "169.254.169.254; off: no such isolation (trusted users only)")
+      ->capture_default_str();
+  up_command->add_flag("!--no-session-internet", up.session_network.internet,
+                       "air-gapped: sessions reach nothing outside their own container");
+  up_command->add_option("--session-deny", up.session_network.denied,
+                         "IPv4 block sessions must not reach, e.g. the site's management LAN "
+                         "(repeatable)");
+  up_command
       ->add_option("--preemption-grace-seconds", up.preemption_grace_s,
                    "how long a preemptible session keeps running once chosen to make room")
       ->capture_default_str();

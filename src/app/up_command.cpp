@@ -213,8 +213,13 @@ int run_up(const UpOptions& options) {
   agent_settings.container.real_gpus = !inventory->simulated;
   // Users reach Jupyter only through the gateway's login; the gateway is on this machine.
   agent_settings.container.jupyter_publish_ip = "127.0.0.1";
+  agent_settings.container.disable_ipv6 = std::filesystem::exists("/proc/sys/net/ipv6");
+  auto session_network = make_session_network(options.session_network);
+  if (!session_network) return fail(session_network.error().message);
+  agent_settings.session_subnets = session_network->subnets;
   agent::HttpReadinessCheck readiness(agent_settings.readiness_host);
-  agent::Agent agent(agent_settings, channel, **engine, **probe, readiness, clock);
+  agent::Agent agent(agent_settings, channel, **engine, *session_network->firewall, **probe,
+                     readiness, clock);
 
   bool tls = !options.tls_cert.empty() || !options.tls_key.empty();
   if (tls && (options.tls_cert.empty() || options.tls_key.empty()))

@@ -5,6 +5,8 @@
 #include <string>
 #include <vector>
 
+#include "app/session_network_options.hpp"
+
 namespace gpupool::app {
 
 struct UpOptions {
@@ -29,6 +31,7 @@ struct UpOptions {
   double fair_share_half_life_hours = 24;  // fair share forgets half of past use this often
   std::vector<std::string> node_labels;    // "key=value", for sessions' node selectors
   bool postpaid = false;                   // record costs but let balances go below zero
+  SessionNetworkOptions session_network;
 };
 
 // Runs until SIGINT or SIGTERM; returns the process exit code.

@@ -41,6 +41,22 @@ struct ContainerSpec {
   std::vector<VolumeMount> mounts;
   std::vector<std::string> gpu_uuids;  // real GPUs: requested from the engine's NVIDIA runtime
   std::string hostname;
+  std::string network = "bridge";  // the one network it is attached to
+  bool disable_ipv6 = false;       // turns IPv6 off inside the container (its net sysctls)
+};
+
+// A bridge network of its own (IPv4 only): a session's island on the host.
+struct NetworkSpec {
+  std::string name;
+  std::string subnet;       // "10.213.0.16/28"
+  std::string bridge_name;  // the host interface, at most 15 characters
+  std::map<std::string, std::string> labels;
+};
+
+struct NetworkInfo {
+  std::string name;
+  std::vector<std::string> subnets;  // IPv4 and IPv6 blocks as the engine reports them
+  std::map<std::string, std::string> labels;
 };
 
 struct ContainerInfo {
@@ -73,10 +89,20 @@ class ContainerEngine {
   virtual Result<std::string> container_state(const std::string& id_or_name) = 0;
   // The contents of one regular file inside a container (at most 64 KiB).
   virtual Result<std::string> read_file(const std::string& id_or_name, const std::string& path) = 0;
+  // Writes one file, owned by root, into an existing directory of the container (replacing
+  // what was there); the engine resolves the path inside the container's own filesystem.
+  virtual Status write_file(const std::string& id_or_name, const std::string& directory,
+                            const std::string& name, const std::string& content, unsigned mode) = 0;
   // Force-removes; removing a container that is already gone succeeds.
   virtual Status remove_container(const std::string& id) = 0;
   // All containers (running or not) matching a label filter: "key" or "key=value".
   virtual Result<std::vector<ContainerInfo>> list_containers(const std::string& label_filter) = 0;
+  // A conflict Error when the name is taken or the subnet overlaps another network's.
+  virtual Status create_network(const NetworkSpec& spec) = 0;
+  // Removing a network that is already gone succeeds.
+  virtual Status remove_network(const std::string& name) = 0;
+  // Every network the engine has, ours or not (their subnets are taken).
+  virtual Result<std::vector<NetworkInfo>> list_networks() = 0;
 };
 
 // Connects to an engine at "unix:///path"; does not contact it yet.

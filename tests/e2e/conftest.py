@@ -4,6 +4,7 @@ The server runs on a free port with its own data dir, node name and host-port ra
 never touches the containers of another gpupool on the same engine. Teardown removes this
 run's containers and home volumes.
 """
+import fcntl
 import json
 import os
 import random
@@ -24,6 +25,24 @@ import websocket
 
 BINARY = os.environ.get("GPUPOOL_BINARY", os.path.join(os.path.dirname(__file__), "..", "..", "build", "gpupool"))
 ADMIN_PASSWORD = "e2e-" + secrets.token_hex(8)
+
+
+PORT_RANGE_LOCKS = os.path.join(tempfile.gettempdir(), "gpupool-e2e-port-ranges")
+
+
+def reserve_port_range():
+    """A host-port range no other test server holds: servers of test files running in parallel
+    must not publish sessions on the same ports. The lock lasts as long as the test process."""
+    os.makedirs(PORT_RANGE_LOCKS, exist_ok=True)
+    while True:
+        # Below Linux's ephemeral range (32768+), so no outgoing connection holds these ports.
+        low = random.randrange(22000, 28000, 100)
+        lock = open(os.path.join(PORT_RANGE_LOCKS, str(low)), "a")
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return low, lock
+        except BlockingIOError:
+            lock.close()
 
 
 def free_port():
@@ -73,8 +92,7 @@ class Server:
         self.data_dir = tempfile.mkdtemp(prefix="gpupool-e2e-")
         self.port = free_port()
         self.node = "e2e-" + secrets.token_hex(4)
-        # Below Linux's ephemeral range (32768+), so no outgoing connection holds these ports.
-        low = random.randrange(22000, 28000, 100)
+        low, self.port_range_lock = reserve_port_range()
         self.port_range = f"{low}-{low + 99}"
         self.base = f"{'https' if tls_context else 'http'}://127.0.0.1:{self.port}"
         self.process = None

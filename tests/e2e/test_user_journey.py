@@ -3,6 +3,7 @@ import json
 import os
 import subprocess
 import tempfile
+import time
 import uuid
 
 import pytest
@@ -28,6 +29,15 @@ def ssh(session, key, command, user=None, extra=()):
         ["ssh", *SSH_OPTIONS, "-o", "BatchMode=yes", *extra, "-i", key, "-p", str(info["port"]),
          f"{user or info['user']}@{info['host']}", command],
         capture_output=True, text=True, timeout=60)
+
+
+def eventually(check, timeout=15):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if check():
+            return True
+        time.sleep(0.5)
+    return False
 
 
 def test_user_gets_jupyter_and_ssh_and_keeps_a_home(server, make_user, key_pair):
@@ -63,7 +73,7 @@ def test_user_gets_jupyter_and_ssh_and_keeps_a_home(server, make_user, key_pair)
     assert torch_version.startswith("1.13")
     capabilities = ssh(session, key_path, "grep CapEff /proc/self/status").stdout
     assert capabilities.split()[1] == "0000000000000000"
-    effective = ssh(session, key_path, "/usr/sbin/sshd -T -f /run/gpupool/sshd_config").stdout
+    effective = ssh(session, key_path, "/usr/sbin/sshd -T -f /etc/gpupool/sshd_config").stdout
     assert "permitrootlogin no" in effective
     assert "passwordauthentication no" in effective
     assert "kbdinteractiveauthentication no" in effective
@@ -78,10 +88,41 @@ def test_user_gets_jupyter_and_ssh_and_keeps_a_home(server, make_user, key_pair)
     other_key = key_path + "-other"
     subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", other_key], check=True)
     assert ssh(session, other_key, "true").returncode == 255
+    # The authorized keys are root's: a key the user (or whoever holds a stolen key) adds to a
+    # file of theirs grants nothing.
+    with open(other_key + ".pub") as handle:
+        other_public = handle.read().strip()
+    planted = ssh(session, key_path, f"mkdir -p ~/.ssh && echo '{other_public}' >> ~/.ssh/authorized_keys; "
+                                     "echo more >> /etc/gpupool/authorized_keys")
+    assert "Permission denied" in planted.stderr
+    assert ssh(session, other_key, "true").returncode == 255
+
+    # Key changes reach the running session within a sync, with no restart.
+    assert alice.call("PUT", "/api/v1/me/ssh-keys", {"keys": [public_key, other_public]})[0] == 200
+    assert eventually(lambda: ssh(session, other_key, "true").returncode == 0), "an added key works"
+    assert alice.call("PUT", "/api/v1/me/ssh-keys", {"keys": [other_public]})[0] == 200
+    assert eventually(lambda: ssh(session, key_path, "true").returncode == 255), "a removed key is refused"
+    assert alice.call("PUT", "/api/v1/me/ssh-keys", {"keys": [public_key]})[0] == 200
+    assert eventually(lambda: ssh(session, key_path, "true").returncode == 0)
+    assert ssh(session, other_key, "true").returncode == 255
+
+    # No secret on a command line, in the container or on the host.
+    token = next(entry.split("=", 1)[1] for entry in
+                 json.loads(docker("inspect", f"gpupool-{session['id']}").stdout)[0]["Config"]["Env"]
+                 if entry.startswith("GPUPOOL_TOKEN="))
+    inside = ssh(session, key_path, "cat /proc/[0-9]*/cmdline | tr '\\0' ' '")
+    assert inside.returncode == 0 and "notebook" in inside.stdout, inside
+    assert token not in inside.stdout
+    assert token not in subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True).stdout
+    assert run_in_kernel(session, "import os; print('GPUPOOL_TOKEN' in os.environ)", alice) == "False\n"
 
     # The home survives the session.
     marker = uuid.uuid4().hex
     assert ssh(session, key_path, f"echo {marker} > ~/keep.txt").returncode == 0
+    # The user leaves symlinks where a root init might write or chown (~/.ssh → /etc); the next
+    # session's init must follow none of them.
+    assert ssh(session, key_path, "rm -rf ~/.ssh && ln -s /etc ~/.ssh && ln -s /etc/shadow ~/.profile-x"
+               ).returncode == 0
 
     # Another user cannot see or stop it.
     assert bob.get(f"/api/v1/sessions/{session['id']}")[0] == 404
@@ -108,5 +149,8 @@ def test_user_gets_jupyter_and_ssh_and_keeps_a_home(server, make_user, key_pair)
     assert status == 201, second
     second = wait_for_state(alice, second["id"], {"running"})
     assert ssh(second, key_path, "cat ~/keep.txt").stdout.strip() == marker
+    owners = ssh(second, key_path, "stat -c '%u %a' /etc /etc/shadow; ls /etc/authorized_keys")
+    assert owners.stdout.split("\n")[:2] == ["0 755", "0 640"], owners
+    assert "No such file" in owners.stderr, "nothing was written through the user's symlink"
     alice.call("DELETE", f"/api/v1/sessions/{second['id']}")
     wait_for_state(alice, second["id"], {"ended"}, timeout=60)

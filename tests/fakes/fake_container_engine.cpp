@@ -1,6 +1,7 @@
 #include "fake_container_engine.hpp"
 
 #include "agent/session_container.hpp"
+#include "core/ipv4.hpp"
 
 namespace gpupool::testing {
 
@@ -51,7 +52,7 @@ void FakeContainerEngine::restart() {
 void FakeContainerEngine::add_leftover(const ContainerSpec& spec, const std::string& state) {
   std::lock_guard lock(mutex_);
   std::string id = "c" + std::to_string(next_id_++);
-  containers_[id] = {id, spec, state};
+  containers_[id] = {id, spec, state, {}};
 }
 
 int FakeContainerEngine::calls(EngineCall call) const {
@@ -66,6 +67,36 @@ std::optional<std::string> FakeContainerEngine::state_of(const std::string& sess
     if (container.spec.name == agent::container_name(session_id)) return container.state;
   }
   return std::nullopt;
+}
+
+std::optional<ContainerSpec> FakeContainerEngine::spec_of(const std::string& session_id) const {
+  std::lock_guard lock(mutex_);
+  for (const auto& [id, container] : containers_) {
+    if (container.spec.name == agent::container_name(session_id)) return container.spec;
+  }
+  return std::nullopt;
+}
+
+std::optional<std::string> FakeContainerEngine::file_of(const std::string& session_id,
+                                                        const std::string& path) const {
+  std::lock_guard lock(mutex_);
+  for (const auto& [id, container] : containers_) {
+    if (container.spec.name != agent::container_name(session_id)) continue;
+    auto file = container.files.find(path);
+    if (file != container.files.end()) return file->second;
+  }
+  return std::nullopt;
+}
+
+Status FakeContainerEngine::write_file(const std::string& id_or_name, const std::string& directory,
+                                       const std::string& name, const std::string& content,
+                                       unsigned /*mode*/) {
+  std::unique_lock lock(mutex_);
+  GPUPOOL_TRY(enter(EngineCall::write_file, lock));
+  Container* container = find(id_or_name);
+  if (container == nullptr) return make_error(ErrorCode::not_found, "no such container");
+  container->files[directory + "/" + name] = content;
+  return {};
 }
 
 std::set<std::string> FakeContainerEngine::volumes() const {
@@ -110,8 +141,10 @@ Result<std::string> FakeContainerEngine::create_container(const ContainerSpec& s
   GPUPOOL_TRY(enter(EngineCall::create, lock));
   if (find(spec.name) != nullptr)
     return make_error(ErrorCode::conflict, "the container name is already in use");
+  if (spec.network != "bridge" && !networks_.contains(spec.network))
+    return make_error(ErrorCode::not_found, "network " + spec.network + " not found");
   std::string id = "c" + std::to_string(next_id_++);
-  containers_[id] = {id, spec, "created"};
+  containers_[id] = {id, spec, "created", {}};
   return id;
 }
 
@@ -165,6 +198,52 @@ Result<std::vector<ContainerInfo>> FakeContainerEngine::list_containers(
     if (equals != std::string::npos && label->second != label_filter.substr(equals + 1)) continue;
     listed.push_back({id, container.spec.name, container.spec.labels, container.state});
   }
+  return listed;
+}
+
+std::map<std::string, NetworkSpec> FakeContainerEngine::networks() const {
+  std::lock_guard lock(mutex_);
+  return networks_;
+}
+
+void FakeContainerEngine::add_foreign_network(const NetworkSpec& spec) {
+  std::lock_guard lock(mutex_);
+  networks_[spec.name] = spec;
+}
+
+Status FakeContainerEngine::create_network(const NetworkSpec& spec) {
+  std::unique_lock lock(mutex_);
+  GPUPOOL_TRY(enter(EngineCall::create_network, lock));
+  if (networks_.contains(spec.name))
+    return make_error(ErrorCode::conflict, "network " + spec.name + " already exists");
+  auto wanted = parse_ipv4_block(spec.subnet);
+  if (!wanted) return make_error(ErrorCode::invalid_argument, "bad subnet " + spec.subnet);
+  for (const auto& [name, network] : networks_) {
+    auto taken = parse_ipv4_block(network.subnet);
+    if (taken && taken->overlaps(*wanted))
+      return make_error(ErrorCode::conflict, "Pool overlaps with other one on this address space");
+  }
+  networks_[spec.name] = spec;
+  return {};
+}
+
+Status FakeContainerEngine::remove_network(const std::string& name) {
+  std::unique_lock lock(mutex_);
+  GPUPOOL_TRY(enter(EngineCall::remove_network, lock));
+  for (const auto& [id, container] : containers_) {
+    if (container.spec.network == name)
+      return make_error(ErrorCode::unavailable, "network " + name + " has active endpoints");
+  }
+  networks_.erase(name);
+  return {};
+}
+
+Result<std::vector<NetworkInfo>> FakeContainerEngine::list_networks() {
+  std::unique_lock lock(mutex_);
+  GPUPOOL_TRY(enter(EngineCall::list_networks, lock));
+  std::vector<NetworkInfo> listed;
+  for (const auto& [name, network] : networks_)
+    listed.push_back({name, {network.subnet}, network.labels});
   return listed;
 }
 

@@ -16,7 +16,19 @@
 
 namespace gpupool::testing {
 
-enum class EngineCall { ensure_volume, create, start, state, read_file, remove, list };
+enum class EngineCall {
+  ensure_volume,
+  create,
+  start,
+  state,
+  read_file,
+  remove,
+  list,
+  write_file,
+  create_network,
+  remove_network,
+  list_networks,
+};
 
 class FakeContainerEngine final : public ContainerEngine {
  public:
@@ -43,7 +55,13 @@ class FakeContainerEngine final : public ContainerEngine {
   // What happened.
   int calls(EngineCall call) const;
   std::optional<std::string> state_of(const std::string& session_id) const;
+  std::optional<ContainerSpec> spec_of(const std::string& session_id) const;
+  // A file written into the session's container, by its full path.
+  std::optional<std::string> file_of(const std::string& session_id, const std::string& path) const;
   std::set<std::string> volumes() const;
+  std::map<std::string, NetworkSpec> networks() const;  // by name
+  // A network someone else made (another program on the same engine).
+  void add_foreign_network(const NetworkSpec& spec);
 
   Result<std::string> version() override { return std::string("fake 1.0"); }
   Result<bool> image_present(const std::string&) override { return true; }
@@ -56,14 +74,22 @@ class FakeContainerEngine final : public ContainerEngine {
   Status start_container(const std::string& id) override;
   Result<std::string> container_state(const std::string& id_or_name) override;
   Result<std::string> read_file(const std::string& id_or_name, const std::string& path) override;
+  Status write_file(const std::string& id_or_name, const std::string& directory,
+                    const std::string& name, const std::string& content, unsigned mode) override;
   Status remove_container(const std::string& id) override;
   Result<std::vector<ContainerInfo>> list_containers(const std::string& label_filter) override;
+  // Like the real engine: a taken name or an overlapping subnet is a conflict, and a network
+  // with a container still on it cannot be removed.
+  Status create_network(const NetworkSpec& spec) override;
+  Status remove_network(const std::string& name) override;
+  Result<std::vector<NetworkInfo>> list_networks() override;
 
  private:
   struct Container {
     std::string id;
     ContainerSpec spec;
     std::string state;
+    std::map<std::string, std::string> files;  // written by write_file, by path
   };
   // Counts the call, then waits out a hang or takes an injected failure. Holds `lock`.
   Status enter(EngineCall call, std::unique_lock<std::mutex>& lock);
@@ -77,6 +103,7 @@ class FakeContainerEngine final : public ContainerEngine {
   std::map<EngineCall, int> waiting_;            // guarded by mutex_
   std::map<std::string, Container> containers_;  // by id; guarded by mutex_
   std::set<std::string> volumes_;                // guarded by mutex_
+  std::map<std::string, NetworkSpec> networks_;  // by name; guarded by mutex_
   int next_id_ = 1;                              // guarded by mutex_
 };
 

@@ -85,7 +85,8 @@ class RealEngine : public ::testing::Test {
     settings.container.node_name = node_;
     settings.sync_interval = 200ms;
     settings.ready_timeout = 120s;
-    return std::make_unique<agent::Agent>(settings, channel, *engine_, probe, readiness_, clock_);
+    return std::make_unique<agent::Agent>(settings, channel, *engine_, firewall_, probe, readiness_,
+                                          clock_);
   }
 
   std::unique_ptr<agent::Agent> start_agent(agent::SyncChannel& channel) {
@@ -96,6 +97,7 @@ class RealEngine : public ::testing::Test {
 
   SystemClock clock_;
   agent::HttpReadinessCheck readiness_{"127.0.0.1"};
+  agent::IptablesFirewall firewall_{agent::FirewallPolicy{}};
   std::unique_ptr<ContainerEngine> engine_;
   std::unique_ptr<GpuProbe> probe_ = std::move(*make_simulated_gpu_probe("1xA100-80GB"));
   std::string node_;

@@ -61,9 +61,13 @@ TEST(SessionContainer, InitScriptHardensSshAndDropsToTheUser) {
   for (const char* line :
        {"PermitRootLogin no", "PasswordAuthentication no", "KbdInteractiveAuthentication no",
         "UsePAM no", "AllowUsers $user", "setpriv --reuid=\"$uid\"", "--clear-groups",
-        "--NotebookApp.base_url=\"/s/$GPUPOOL_SESSION/\""}) {
+        "--NotebookApp.base_url=\"/s/$GPUPOOL_SESSION/\"", "etc=/etc/gpupool",
+        "AuthorizedKeysFile $etc/authorized_keys", "PermitOpen localhost:* 127.0.0.1:*"}) {
     EXPECT_NE(script.find(line), std::string::npos) << line;
   }
+  EXPECT_EQ(std::string(kAuthorizedKeysDirectory), "/etc/gpupool") << "where the script puts them";
+  EXPECT_EQ(script.find("NotebookApp.token="), std::string::npos) << "no token on a command line";
+  EXPECT_EQ(script.find("$home/"), std::string::npos) << "root writes nothing inside the home";
 }
 
 TEST(DockerCreateBody, DropsAllCapabilitiesAndForbidsNewPrivileges) {

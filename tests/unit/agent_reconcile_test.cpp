@@ -29,6 +29,18 @@ class ScriptedReadiness final : public agent::ReadinessCheck {
   FakeContainerEngine& engine_;
 };
 
+// Counts its installs; fails them on cue.
+class ScriptedFirewall final : public agent::SessionFirewall {
+ public:
+  Status ensure() override {
+    ++installs;
+    if (broken) return make_error(ErrorCode::unavailable, "iptables: permission denied");
+    return {};
+  }
+  std::atomic<int> installs{0};
+  std::atomic<bool> broken{false};
+};
+
 class AgentReconcile : public ::testing::Test {
  protected:
   AgentReconcile() {
@@ -36,8 +48,8 @@ class AgentReconcile : public ::testing::Test {
     settings.node.name = "node-1";
     settings.container.node_name = "node-1";
     settings.ready_timeout = 180s;
-    agent_ =
-        std::make_unique<agent::Agent>(settings, channel_, engine_, *probe_, readiness_, clock_);
+    agent_ = std::make_unique<agent::Agent>(settings, channel_, engine_, firewall_, *probe_,
+                                            readiness_, clock_);
   }
   ~AgentReconcile() override {
     engine_.release_all();  // hung workers return before the agent joins them
@@ -73,6 +85,7 @@ class AgentReconcile : public ::testing::Test {
 
   ManualClock clock_{1'000'000};
   FakeContainerEngine engine_;
+  ScriptedFirewall firewall_;
   ScriptedChannel channel_;
   ScriptedReadiness readiness_{engine_};
   std::unique_ptr<GpuProbe> probe_ = std::move(*make_simulated_gpu_probe("1xA100-80GB"));
@@ -216,6 +229,110 @@ TEST_F(AgentReconcile, AnEngineThatDoesNotAnswerFailsTheSyncNotTheSessions) {
   EXPECT_EQ(channel_.syncs(), syncs) << "no half-seen report reaches the server";
   ASSERT_TRUE(agent_->reconcile_once().ok());
   EXPECT_EQ(channel_.phase_of("s1"), ObservedPhase::running);
+}
+
+TEST_F(AgentReconcile, EachSessionRunsOnANetworkOfItsOwnThatGoesWithIt) {
+  channel_.set_desired({desired("s1"), desired("s2")});
+  ASSERT_TRUE(reconcile_until([&] {
+    return channel_.phase_of("s1") == ObservedPhase::running &&
+           channel_.phase_of("s2") == ObservedPhase::running;
+  }));
+  auto networks = engine_.networks();
+  ASSERT_EQ(networks.size(), 2u);
+  const auto& first = networks.at(agent::session_network_name("s1"));
+  const auto& second = networks.at(agent::session_network_name("s2"));
+  EXPECT_EQ(engine_.spec_of("s1")->network, first.name);
+  EXPECT_EQ(engine_.spec_of("s2")->network, second.name);
+  EXPECT_FALSE(parse_ipv4_block(first.subnet)->overlaps(*parse_ipv4_block(second.subnet)));
+  EXPECT_TRUE(
+      parse_ipv4_block(agent::kDefaultSessionSubnets)->overlaps(*parse_ipv4_block(first.subnet)));
+  EXPECT_EQ(first.bridge_name, agent::session_bridge_name("s1"));
+  EXPECT_EQ(first.labels.at(agent::kNodeLabel), "node-1");
+  EXPECT_GE(firewall_.installs, 2) << "the firewall is checked before every start";
+
+  channel_.set_desired({desired("s2")});
+  ASSERT_TRUE(reconcile_until([&] { return engine_.networks().size() == 1; }));
+  EXPECT_TRUE(engine_.networks().contains(agent::session_network_name("s2")));
+}
+
+TEST_F(AgentReconcile, NoContainerStartsWhenTheFirewallCannotBeInstalled) {
+  firewall_.broken = true;
+  channel_.set_desired({desired("s1")});
+  ASSERT_TRUE(reconcile_until(reported("s1", ObservedPhase::failed)));
+  EXPECT_EQ(channel_.observed("s1")->message, "iptables: permission denied");
+  EXPECT_EQ(engine_.calls(EngineCall::create), 0);
+  EXPECT_TRUE(engine_.networks().empty());
+}
+
+TEST_F(AgentReconcile, SubnetsOtherNetworksHoldAreSkipped) {
+  engine_.add_foreign_network({"compose_default", "10.213.0.0/24", "br-compose", {}});
+  channel_.set_desired({desired("s1")});
+  ASSERT_TRUE(reconcile_until(reported("s1", ObservedPhase::running)));
+  EXPECT_EQ(engine_.networks().at(agent::session_network_name("s1")).subnet, "10.213.1.0/28");
+}
+
+TEST_F(AgentReconcile, ASubnetTakenMeanwhileIsRetriedWithTheNextFreeOne) {
+  // Another gpupool on the same engine takes the subnet between our list and our create.
+  engine_.fail_next(EngineCall::create_network,
+                    make_error(ErrorCode::conflict, "Pool overlaps with other one"));
+  channel_.set_desired({desired("s1")});
+  ASSERT_TRUE(reconcile_until(reported("s1", ObservedPhase::running)));
+  EXPECT_EQ(engine_.calls(EngineCall::create_network), 2);
+}
+
+TEST_F(AgentReconcile, NetworksAPreviousRunLeftAreRemovedButNotAnotherNodes) {
+  engine_.add_foreign_network({agent::session_network_name("old"),
+                               "10.213.0.0/28",
+                               "gp-old",
+                               {{agent::kSessionLabel, "old"}, {agent::kNodeLabel, "node-1"}}});
+  engine_.add_foreign_network({agent::session_network_name("theirs"),
+                               "10.213.0.16/28",
+                               "gp-theirs",
+                               {{agent::kSessionLabel, "theirs"}, {agent::kNodeLabel, "node-2"}}});
+  ASSERT_TRUE(agent_->reconcile_once().ok());
+  auto networks = engine_.networks();
+  EXPECT_FALSE(networks.contains(agent::session_network_name("old")));
+  EXPECT_TRUE(networks.contains(agent::session_network_name("theirs")));
+}
+
+TEST_F(AgentReconcile, AFailedStartsNetworkGoesWhenTheServerForgetsTheSession) {
+  engine_.fail_next(EngineCall::create, make_error(ErrorCode::internal, "no space left on device"));
+  channel_.set_desired({desired("s1")});
+  ASSERT_TRUE(reconcile_until(reported("s1", ObservedPhase::failed)));
+  EXPECT_EQ(engine_.networks().size(), 1u);
+  channel_.set_desired({});
+  ASSERT_TRUE(reconcile_until([&] { return engine_.networks().empty(); }));
+}
+
+TEST_F(AgentReconcile, SshKeyChangesReachTheRunningContainerAtTheNextSync) {
+  auto session = desired("s1");
+  session.authorized_keys = {"ssh-ed25519 AAAA old"};
+  channel_.set_desired({session});
+  ASSERT_TRUE(reconcile_until(reported("s1", ObservedPhase::running)));
+  ASSERT_TRUE(agent_->reconcile_once().ok());
+  EXPECT_EQ(engine_.calls(EngineCall::write_file), 0) << "the init wrote the keys it was given";
+
+  session.authorized_keys = {"ssh-ed25519 BBBB new"};
+  channel_.set_desired({session});
+  const std::string path = std::string(agent::kAuthorizedKeysDirectory) + "/authorized_keys";
+  ASSERT_TRUE(reconcile_until(
+      [&] { return engine_.file_of("s1", path) == std::string("ssh-ed25519 BBBB new\n"); }));
+  std::this_thread::sleep_for(20ms);
+  ASSERT_TRUE(agent_->reconcile_once().ok());
+  EXPECT_EQ(engine_.calls(EngineCall::write_file), 1) << "written once, not at every sync";
+  EXPECT_EQ(engine_.calls(EngineCall::create), 1) << "no restart";
+}
+
+TEST_F(AgentReconcile, AKeyUpdateThatFailsIsRetried) {
+  auto session = desired("s1");
+  channel_.set_desired({session});
+  ASSERT_TRUE(reconcile_until(reported("s1", ObservedPhase::running)));
+  engine_.fail_next(EngineCall::write_file, make_error(ErrorCode::unavailable, "engine busy"));
+  session.authorized_keys = {"ssh-ed25519 CCCC added"};
+  channel_.set_desired({session});
+  const std::string path = std::string(agent::kAuthorizedKeysDirectory) + "/authorized_keys";
+  ASSERT_TRUE(reconcile_until([&] { return engine_.file_of("s1", path).has_value(); }));
+  EXPECT_EQ(engine_.calls(EngineCall::write_file), 2);
 }
 
 TEST_F(AgentReconcile, AnUnreachableServerLeavesContainersAsTheyAre) {

@@ -1,5 +1,6 @@
 #include <gtest/gtest.h>
 
+#include <cstdio>
 #include <string>
 
 #include "engine/docker_api/tar.hpp"
@@ -29,6 +30,26 @@ TEST(Tar, RefusesDirectoriesOversizedAndTruncatedArchives) {
   EXPECT_FALSE(single_file_from_tar(archive_of(std::string(2000, 'x')), 1024).ok());
   EXPECT_FALSE(single_file_from_tar(archive_of("abc").substr(0, 514), 1024).ok());
   EXPECT_FALSE(single_file_from_tar("short", 1024).ok());
+}
+
+TEST(Tar, WritesAFileThatReadsBackAndThatTarAccepts) {
+  std::string keys = "ssh-ed25519 AAAA one\nssh-ed25519 BBBB two\n";
+  auto archive = tar_of_single_file("authorized_keys", keys, 0644);
+  EXPECT_EQ(archive.size() % 512, 0u);
+  EXPECT_EQ(*single_file_from_tar(archive, 1024), keys);
+  // GNU tar, the reference reader, verifies the checksum and lists owner and mode.
+  std::string path = ::testing::TempDir() + "gpupool-keys.tar";
+  FILE* file = std::fopen(path.c_str(), "wb");
+  ASSERT_NE(file, nullptr);
+  std::fwrite(archive.data(), 1, archive.size(), file);
+  std::fclose(file);
+  FILE* listing = popen(("tar -tvf " + path + " --numeric-owner 2>&1").c_str(), "r");
+  ASSERT_NE(listing, nullptr);
+  char line[256] = {};
+  std::string listed = std::fgets(line, sizeof line, listing) ? line : "";
+  EXPECT_EQ(pclose(listing), 0) << listed;
+  EXPECT_TRUE(listed.starts_with("-rw-r--r-- 0/0")) << listed;
+  EXPECT_NE(listed.find("authorized_keys"), std::string::npos) << listed;
 }
 
 }  // namespace

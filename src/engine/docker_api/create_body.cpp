@@ -25,7 +25,7 @@ nlohmann::json create_body(const ContainerSpec& spec) {
       {"CapAdd", spec.cap_add},
       {"SecurityOpt", json::array({"no-new-privileges"})},
       {"ReadonlyRootfs", false},
-      {"NetworkMode", "bridge"},
+      {"NetworkMode", spec.network},
       {"IpcMode", "private"},
       {"PidMode", ""},
       {"Memory", spec.memory_bytes},
@@ -36,6 +36,12 @@ nlohmann::json create_body(const ContainerSpec& spec) {
       {"Mounts", mounts},
       {"RestartPolicy", {{"Name", "no"}}},
   };
+  if (spec.disable_ipv6) {
+    // The session's network is IPv4 only; without this the container would still have
+    // link-local IPv6 to the host, around the IPv4 firewall.
+    host_config["Sysctls"] = {{"net.ipv6.conf.all.disable_ipv6", "1"},
+                              {"net.ipv6.conf.default.disable_ipv6", "1"}};
+  }
   if (!spec.gpu_uuids.empty()) {
     host_config["DeviceRequests"] =
         json::array({{{"Driver", "nvidia"},

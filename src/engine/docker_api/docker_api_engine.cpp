@@ -11,6 +11,7 @@
 
 #include "engine/container_engine.hpp"
 #include "engine/docker_api/create_body.hpp"
+#include "engine/docker_api/network_body.hpp"
 #include "engine/docker_api/tar.hpp"
 #include "net/http_client.hpp"
 
@@ -126,6 +127,19 @@ class DockerApiEngine final : public ContainerEngine {
     return docker_api::single_file_from_tar(response->body, 64 * 1024);
   }
 
+  Status write_file(const std::string& id_or_name, const std::string& directory,
+                    const std::string& name, const std::string& content, unsigned mode) override {
+    auto response =
+        call("PUT",
+             "/containers/" + url_encode(id_or_name) + "/archive?path=" + url_encode(directory) +
+                 "&noOverwriteDirNonDir=true",
+             docker_api::tar_of_single_file(name, content, mode), 10s,
+             {{"Content-Type", "application/x-tar"}});
+    if (!response) return response.error();
+    if (response->status != 200) return engine_error("archive write", *response);
+    return {};
+  }
+
   Status remove_container(const std::string& id) override {
     auto response =
         call("DELETE", "/containers/" + url_encode(id) + "?force=true&v=false", "", 60s);
@@ -160,10 +174,42 @@ class DockerApiEngine final : public ContainerEngine {
     return containers;
   }
 
+  Status create_network(const NetworkSpec& spec) override {
+    auto response = call("POST", "/networks/create", docker_api::network_body(spec).dump(), 30s);
+    if (!response) return response.error();
+    if (response->status == 201) return {};
+    // A taken name answers 409; an overlapping subnet 403 (20.10) or 400/409 (later engines).
+    auto error = engine_error("network create", *response);
+    if (response->status == 409 || response->status == 403 ||
+        error.message.find("overlap") != std::string::npos)
+      error.code = ErrorCode::conflict;
+    return error;
+  }
+
+  Status remove_network(const std::string& name) override {
+    auto response = call("DELETE", "/networks/" + url_encode(name), "", 30s);
+    if (!response) return response.error();
+    if (response->status != 204 && response->status != 404)
+      return engine_error("network remove", *response);
+    return {};
+  }
+
+  Result<std::vector<NetworkInfo>> list_networks() override {
+    auto response = call("GET", "/networks", "", 30s);
+    if (!response) return response.error();
+    auto body = json::parse(response->body, nullptr, false);
+    if (response->status != 200 || !body.is_array()) return engine_error("network list", *response);
+    std::vector<NetworkInfo> networks;
+    for (const auto& item : body) networks.push_back(docker_api::network_info(item));
+    return networks;
+  }
+
  private:
   Result<net::HttpResponse> call(const std::string& method, const std::string& path,
-                                 std::string body, std::chrono::milliseconds timeout) {
-    net::HttpRequest request{method, std::string(kApiPrefix) + path, std::move(body), {}};
+                                 std::string body, std::chrono::milliseconds timeout,
+                                 std::vector<std::pair<std::string, std::string>> headers = {}) {
+    net::HttpRequest request{method, std::string(kApiPrefix) + path, std::move(body),
+                             std::move(headers)};
     return net::http_call(endpoint_, request, timeout);
   }
 
