@@ -95,6 +95,11 @@ Result<Principal> Api::authenticate(const HttpExchange& exchange) {
   return principal;
 }
 
+std::string Api::client_address(const HttpExchange& exchange) const {
+  return gateway::client_address(exchange.remote_address, exchange.header_list("X-Forwarded-For"),
+                                 settings_.trusted_proxies);
+}
+
 HttpReply Api::login(const Call& call) {
   const HttpExchange& exchange = call.exchange;
   // A page elsewhere must not sign a browser in to an account of its choosing: a form can
@@ -111,7 +116,7 @@ HttpReply Api::login(const Call& call) {
   if (!username) return error_reply(username.error());
   auto password = required_string(*body, "password", 1024);
   if (!password) return error_reply(password.error());
-  auto result = auth_.login(*username, *password, exchange.remote_address);
+  auto result = auth_.login(*username, *password, client_address(exchange));
   if (!result) return error_reply(result.error());
   HttpReply reply =
       json_reply(200, {{"user", user_view(result->user)}, {"csrf_token", result->csrf_token}});

@@ -28,6 +28,9 @@ struct ApiSettings {
   std::vector<std::uint16_t> session_ports;
   const TelemetryBoard* telemetry = nullptr;  // GPU readings for the admins' nodes view
   bool prepaid = true;                        // as SessionSettings::prepaid, for the API to say
+  // Peers whose X-Forwarded-For names the client (gateway/client_address.hpp); none: the
+  // connection's peer is the client.
+  std::vector<Ipv4Block> trusted_proxies;
 };
 
 inline constexpr int kMaxEventStreamsPerUser = 16;
@@ -117,6 +120,8 @@ class Api {
   // `query`); unavailable when every session port serves an open session.
   Result<std::string> entry_link(const Principal& principal, const std::string& session_id,
                                  const std::string& path, const std::string& query);
+  // The client's address: the peer, or what a trusted proxy says it saw.
+  std::string client_address(const HttpExchange& exchange) const;
   // identify(), and for cookie writes the CSRF token too.
   Result<Principal> authenticate(const HttpExchange& exchange);
 

@@ -3,6 +3,7 @@
 // a reader sees at a glance what the API depends on.
 #pragma once
 
+#include "gateway/client_address.hpp"
 #include "gateway/cookies.hpp"
 #include "gateway/http_proxy.hpp"
 #include "gateway/http_server.hpp"

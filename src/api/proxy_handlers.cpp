@@ -200,7 +200,7 @@ HttpReply Api::enter_session_by_portal(const Call& call) {
   if (!link) return error_reply(link.error());
   if (session->user_id != principal.user.id) {
     spdlog::warn("audit: admin {} entered session {} of user {} from {}", principal.user.username,
-                 session->id, session->username, call.exchange.remote_address);
+                 session->id, session->username, client_address(call.exchange));
   }
   return json_reply(200, {{"url", *link}});
 }

@@ -65,6 +65,9 @@ int run(int argc, char** argv) {
       ->capture_default_str();
   up_command->add_flag("!--no-session-internet", up.session_network.internet,
                        "air-gapped: sessions reach nothing outside their own container");
+  up_command->add_option("--trusted-proxy", up.trusted_proxies,
+                         "IPv4 block of a reverse proxy in front of the gateway whose "
+                         "X-Forwarded-For names the client (repeatable); others' is ignored");
   up_command->add_option("--session-deny", up.session_network.denied,
                          "IPv4 block sessions must not reach, e.g. the site's management LAN "
                          "(repeatable)");

@@ -18,6 +18,7 @@
 #include "app/local_sync_channel.hpp"
 #include "app/session_listeners.hpp"
 #include "catalog/image_tag.hpp"
+#include "core/ipv4.hpp"
 #include "core/log.hpp"
 #include "core/random.hpp"
 #include "net/http_client.hpp"
@@ -235,6 +236,11 @@ int run_up(const UpOptions& options) {
   api_settings.tunnels = &tunnels;
   api_settings.telemetry = &telemetry;
   api_settings.prepaid = session_settings.prepaid;
+  for (const auto& text : options.trusted_proxies) {
+    auto block = parse_ipv4_block(text);
+    if (!block) return fail(fmt::format("--trusted-proxy {}: {}", text, block.error().message));
+    api_settings.trusted_proxies.push_back(*block);
+  }
   std::optional<api::Api> api;  // made once the port is bound: its links name it
   gateway::HttpServer http(
       [&api](const gateway::HttpExchange& exchange) { return api->handle(exchange); },

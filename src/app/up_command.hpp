@@ -32,6 +32,7 @@ struct UpOptions {
   std::vector<std::string> node_labels;    // "key=value", for sessions' node selectors
   bool postpaid = false;                   // record costs but let balances go below zero
   SessionNetworkOptions session_network;
+  std::vector<std::string> trusted_proxies;  // IPv4 blocks whose X-Forwarded-For is believed
 };
 
 // Runs until SIGINT or SIGTERM; returns the process exit code.

@@ -1,5 +1,7 @@
 #include "auth/names.hpp"
 
+#include <set>
+
 namespace gpupool::auth {
 
 Result<std::string> canonical_username(std::string_view input) {
@@ -19,6 +21,34 @@ Result<std::string> canonical_username(std::string_view input) {
   }
   if (!(name.front() >= 'a' && name.front() <= 'z') || name.back() == '-') return refuse();
   return name;
+}
+
+Status check_not_reserved(const std::string& canonical_name) {
+  // Debian's base system users and groups, those of the packages a session image or a GPU
+  // server carries (OpenSSH, Docker, Slurm, munge, PostgreSQL), and gpupool's own.
+  static const std::set<std::string, std::less<>> kReserved = {
+      "root",       "daemon",  "bin",     "sys",
+      "sync",       "games",   "man",     "lp",
+      "mail",       "news",    "uucp",    "proxy",
+      "www-data",   "backup",  "list",    "irc",
+      "gnats",      "nobody",  "nogroup", "sshd",
+      "messagebus", "syslog",  "adm",     "tty",
+      "disk",       "kmem",    "dialout", "fax",
+      "voice",      "cdrom",   "floppy",  "tape",
+      "sudo",       "audio",   "dip",     "operator",
+      "src",        "shadow",  "utmp",    "video",
+      "sasl",       "plugdev", "staff",   "users",
+      "input",      "render",  "sgx",     "kvm",
+      "netdev",     "docker",  "slurm",   "munge",
+      "postgres",   "polkitd", "tss",     "uuidd",
+      "crontab",    "ssh",     "jupyter", "gpupool",
+      "systemd",    "ntp",     "avahi",   "nvidia-persistenced",
+      "dnsmasq",    "lxd",     "ubuntu",  "debian",
+  };
+  if (kReserved.contains(canonical_name) || canonical_name.starts_with("systemd-"))
+    return make_error(ErrorCode::invalid_argument,
+                      "\"" + canonical_name + "\" is reserved for the system; choose another name");
+  return {};
 }
 
 }  // namespace gpupool::auth

@@ -17,4 +17,9 @@ inline constexpr std::size_t kMaxUsernameLength = 32;
 
 Result<std::string> canonical_username(std::string_view input);
 
+// Names a session's Linux system has already (root, sshd, nobody, system users and groups)
+// or that would pass for an operator's are refused for new accounts: the user becomes a Linux
+// user of that name in every session.
+Status check_not_reserved(const std::string& canonical_name);
+
 }  // namespace gpupool::auth

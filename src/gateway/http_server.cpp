@@ -34,6 +34,17 @@ std::string HttpExchange::header(std::string_view name) const {
   return {};
 }
 
+std::string HttpExchange::header_list(std::string_view name) const {
+  std::string joined;
+  for (const auto& [key, value] : headers) {
+    if (key.size() != name.size() || strncasecmp(key.data(), name.data(), name.size()) != 0)
+      continue;
+    if (!joined.empty()) joined += ", ";
+    joined += value;
+  }
+  return joined;
+}
+
 namespace {
 
 template <class Body>

@@ -32,6 +32,8 @@ struct HttpExchange {
 
   // The first header of that name (case-insensitive), or "".
   std::string header(std::string_view name) const;
+  // Every field of that name joined by ", ", as a list-valued header reads (RFC 9110 5.3).
+  std::string header_list(std::string_view name) const;
 };
 
 // The body of a reply that goes on after its headers (server-sent events). The server asks

@@ -11,60 +11,38 @@ namespace gpupool::services {
 
 namespace {
 
-constexpr UnixMillis kAttemptWindowMillis = 5 * 60 * 1000;
-constexpr int kFailuresPerUser = 10;
-constexpr int kFailuresPerAddress = 50;
-constexpr std::size_t kMaxTrackedKeys = 100'000;
-
 Error bad_credentials() {
   return make_error(ErrorCode::unauthorized, "wrong username or password");
 }
 
 }  // namespace
 
-bool AuthService::allow_attempt(const std::string& key, int limit) {
-  std::lock_guard lock(mutex_);
-  auto it = attempts_.find(key);
-  if (it == attempts_.end()) return true;
-  if (clock_.now() - it->second.window_start > kAttemptWindowMillis) {
-    attempts_.erase(it);
-    return true;
-  }
-  return it->second.failures < limit;
-}
-
-void AuthService::record_failure(const std::string& key) {
-  std::lock_guard lock(mutex_);
-  if (attempts_.size() >= kMaxTrackedKeys) attempts_.clear();  // bounded memory under attack
-  auto& attempts = attempts_[key];
-  if (attempts.failures == 0) attempts.window_start = clock_.now();
-  ++attempts.failures;
-}
-
-void AuthService::forget_failures(const std::string& key) {
-  std::lock_guard lock(mutex_);
-  attempts_.erase(key);
+const std::string& AuthService::decoy_hash() {
+  std::call_once(decoy_once_, [this] {
+    auto hash = auth::hash_password(random_token(24));
+    decoy_hash_ = hash ? *hash : "";
+  });
+  return decoy_hash_;
 }
 
 Result<LoginResult> AuthService::login(const std::string& username, const std::string& password,
                                        const std::string& source_address) {
   auto name = auth::canonical_username(username);
   if (!name) return bad_credentials();
-  std::string user_key = "user:" + *name;
-  std::string address_key = "addr:" + source_address;
-  if (!allow_attempt(user_key, kFailuresPerUser) ||
-      !allow_attempt(address_key, kFailuresPerAddress)) {
+  UnixMillis wait = limiter_.wait_before_attempt(*name, source_address, clock_.now());
+  if (wait > 0) {
     return make_error(ErrorCode::rate_limited,
-                      "too many failed logins; try again in a few minutes");
+                      fmt::format("too many failed logins from this address; try again in {} s",
+                                  (wait + 999) / 1000));
   }
   auto stored = store_.find_user_by_name(*name);
   if (!stored) return stored.error();
-  if (!stored->has_value() || !auth::verify_password((*stored)->password_hash, password)) {
-    record_failure(user_key);
-    record_failure(address_key);
+  bool known = stored->has_value();
+  if (!auth::verify_password(known ? (*stored)->password_hash : decoy_hash(), password) || !known) {
+    limiter_.record_failure(*name, source_address, clock_.now());
     return bad_credentials();
   }
-  forget_failures(user_key);
+  limiter_.record_success(*name, source_address);
   LoginResult result{(*stored)->user, random_token(32), random_token(24)};
   UnixMillis now = clock_.now();
   GPUPOOL_TRY(store_.add_credential({digest_hex(result.cookie_secret), result.user.id,
@@ -133,6 +111,7 @@ Result<User> AuthService::create_user(const Principal& actor, const std::string&
   if (!actor.user.admin) return make_error(ErrorCode::forbidden, "only admins can create users");
   auto name = auth::canonical_username(username);
   if (!name) return name.error();
+  GPUPOOL_TRY(auth::check_not_reserved(*name));
   GPUPOOL_TRY(auth::check_password_rules(password));
   auto hash = auth::hash_password(password);
   if (!hash) return hash.error();

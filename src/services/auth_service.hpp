@@ -1,8 +1,9 @@
 // AuthService: users, logins, API tokens and who a request is.
 //
 // Secrets (cookie values, API tokens) are random, shown once, and stored only as digests;
-// passwords as argon2id hashes. Failed logins are rate-limited per user name and per source
-// address. Thread-safe.
+// passwords as argon2id hashes. Failed logins slow down per (user, source address) and per
+// source address (login_limiter.hpp); a login for a user that does not exist costs the same
+// password check as one that does. Thread-safe.
 #pragma once
 
 #include <map>
@@ -12,6 +13,7 @@
 
 #include "core/clock.hpp"
 #include "core/result.hpp"
+#include "services/login_limiter.hpp"
 #include "store/store.hpp"
 
 namespace gpupool::services {
@@ -40,7 +42,8 @@ inline constexpr UnixMillis kLoginLifetimeMillis = 7LL * 24 * 3600 * 1000;
 
 class AuthService {
  public:
-  AuthService(Store& store, const Clock& clock) : store_(store), clock_(clock) {}
+  AuthService(Store& store, const Clock& clock, LoginLimits limits = {})
+      : store_(store), clock_(clock), limiter_(limits) {}
 
   Result<LoginResult> login(const std::string& username, const std::string& password,
                             const std::string& source_address);
@@ -59,14 +62,10 @@ class AuthService {
   Result<bool> bootstrap_admin(const std::string& password);
 
  private:
-  struct Attempts {
-    int failures = 0;
-    UnixMillis window_start = 0;
-  };
   Result<Principal> authenticate_digest(const std::string& digest, CredentialKind kind);
-  bool allow_attempt(const std::string& key, int limit);
-  void record_failure(const std::string& key);
-  void forget_failures(const std::string& key);
+  // A hash of no one's password, checked when the user does not exist so that the answer
+  // takes as long as for one who does.
+  const std::string& decoy_hash();
 
   // Credentials seen in the last few seconds, so that a busy client costs no store lookups;
   // logout drops its entry at once, and expiry is checked on every use.
@@ -81,8 +80,10 @@ class AuthService {
   Store& store_;
   const Clock& clock_;
   std::mutex mutex_;
-  std::map<std::string, Attempts> attempts_;  // guarded by mutex_
-  std::map<std::string, Recent> recent_;      // guarded by mutex_, by credential digest
+  LoginLimiter limiter_;
+  std::once_flag decoy_once_;
+  std::string decoy_hash_;                // set once through decoy_once_
+  std::map<std::string, Recent> recent_;  // guarded by mutex_, by credential digest
 };
 
 }  // namespace gpupool::services

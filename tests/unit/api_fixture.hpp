@@ -50,7 +50,7 @@ class Api : public ServiceFixture {
     exchange.local_port = colon == std::string::npos
                               ? 443
                               : static_cast<std::uint16_t>(std::stoi(host.substr(colon + 1)));
-    exchange.remote_address = "192.0.2.1";
+    exchange.remote_address = remote_;
     if (exchange.path.starts_with("/s/")) {
       auto decision = target.route_proxy(exchange);
       if (decision.reply) return *decision.reply;
@@ -94,6 +94,7 @@ class Api : public ServiceFixture {
     return nlohmann::json::parse(reply.body)["error"]["code"].get<std::string>();
   }
 
+  std::string remote_ = "192.0.2.1";    // the peer of the next call()
   services::TelemetryBoard telemetry_;  // before api_, which keeps a pointer to it
   api::Api api_;
   gateway::ProxyDecision proxied_;  // what the last proxied call() would have been sent to

@@ -1,5 +1,8 @@
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <chrono>
+
 #include <nlohmann/json.hpp>
 
 #include "api/session_request.hpp"
@@ -341,6 +344,78 @@ TEST_F(Api, TheLiveViewSendsTheCallersSessionsAndThePoolAsTheyChangeAndEndsAtLog
   ASSERT_EQ(as(bob, "POST", "/api/v1/sessions", R"({"gpus":1})").status, 201);
   EXPECT_FALSE(reply.stream->next()) << "a logged-out credential's stream ends";
   EXPECT_EQ(call("GET", "/api/v1/events").status, 401);
+}
+
+TEST_F(Api, WrongPasswordsFromOneAddressDoNotLockTheUserOutElsewhere) {
+  remote_ = "203.0.113.66";
+  for (int i = 0; i < 20; ++i)
+    call("POST", "/api/v1/auth/login", R"({"username":"alice","password":"wrong-password"})");
+  auto refused =
+      call("POST", "/api/v1/auth/login", R"({"username":"alice","password":"password-alice"})");
+  EXPECT_EQ(refused.status, 429);
+  EXPECT_NE(refused.body.find("try again in"), std::string::npos);
+  remote_ = "192.0.2.10";
+  EXPECT_EQ(
+      call("POST", "/api/v1/auth/login", R"({"username":"alice","password":"password-alice"})")
+          .status,
+      200);
+}
+
+TEST_F(Api, AForgedForwardedForIsIgnoredUnlessThePeerIsATrustedProxy) {
+  auto login = [&](const std::string& forwarded_for, const std::string& password, api::Api* api) {
+    return call("POST", "/api/v1/auth/login",
+                nlohmann::json{{"username", "alice"}, {"password", password}}.dump(),
+                {{"X-Forwarded-For", forwarded_for}}, api)
+        .status;
+  };
+  // Not behind a proxy: a guesser changing the header every time is still one source.
+  for (int i = 0; i < 20; ++i) login("198.51.100." + std::to_string(i), "wrong-password", nullptr);
+  EXPECT_EQ(login("198.51.100.200", "password-alice", nullptr), 429);
+
+  // Behind a trusted proxy: the proxy's clients are told apart by what it saw.
+  auto settings = Api::settings(telemetry_);
+  settings.trusted_proxies = {*parse_ipv4_block("10.0.0.0/8")};
+  api::Api proxied(settings, *auth_, *sessions_, *store_, clock_);
+  remote_ = "10.0.0.2";
+  for (int i = 0; i < 20; ++i) login("203.0.113.66", "wrong-password", &proxied);
+  EXPECT_EQ(login("203.0.113.66", "password-alice", &proxied), 429);
+  EXPECT_EQ(login("192.0.2.10", "password-alice", &proxied), 200);
+  EXPECT_EQ(login("203.0.113.66, 192.0.2.77", "password-alice", &proxied), 200)
+      << "only the hop the proxy appended counts";
+}
+
+TEST_F(Api, AnUnknownUsersLoginTakesAsLongAsAKnownOnes) {
+  // The password check dominates a login; an unknown name must not skip it. Medians of a few
+  // tries each, compared with a wide margin (without the check the ratio is under 0.01).
+  auto median_millis = [&](const std::string& username) {
+    std::vector<double> times;
+    for (int i = 0; i < 5; ++i) {
+      remote_ = "192.0.2." + std::to_string(100 + i);  // no back-off in the way
+      auto start = std::chrono::steady_clock::now();
+      call("POST", "/api/v1/auth/login",
+           nlohmann::json{{"username", username}, {"password", "wrong-password"}}.dump());
+      times.push_back(
+          std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start)
+              .count());
+    }
+    std::sort(times.begin(), times.end());
+    return times[2];
+  };
+  median_millis("nosuchuser");  // the first unknown name pays for making the decoy hash
+  double known = median_millis("alice");
+  double unknown = median_millis("nosuchuser");
+  EXPECT_GT(unknown / known, 0.3) << "known " << known << " ms, unknown " << unknown << " ms";
+}
+
+TEST_F(Api, SystemNamesCannotBeAccounts) {
+  auto admin = token_for("root-admin");
+  for (const char* name : {"root", "sshd", "nobody", "daemon", "www-data", "systemd-network"}) {
+    auto reply =
+        as(admin, "POST", "/api/v1/users",
+           nlohmann::json{{"username", name}, {"password", "long-enough-password"}}.dump());
+    EXPECT_EQ(reply.status, 400) << name;
+    EXPECT_NE(reply.body.find("reserved"), std::string::npos) << name;
+  }
 }
 
 TEST_F(Api, OneUserHoldsAtMostSixteenLiveViews) {
