@@ -10,7 +10,7 @@ namespace gpupool::agent {
 namespace {
 
 // Another gpupool on the same engine may take the subnet we picked between our list and our
-// create; the engine refuses the overlap and we look again.
+// create, or still hold one it is removing; the engine refuses the overlap and we look again.
 constexpr int kCreateAttempts = 8;
 
 std::vector<Ipv4Block> ipv4_blocks(const std::vector<NetworkInfo>& networks) {
@@ -58,13 +58,18 @@ Result<std::string> SessionNetworks::ensure(const std::string& session_id) {
   std::lock_guard lock(create_mutex_);
   const std::string name = session_network_name(session_id);
   Error last = make_error(ErrorCode::unavailable, "no attempt made");
+  // Subnets the engine refused although no listed network holds them (one being removed
+  // still holds its subnet for a moment): skipped from then on.
+  std::vector<Ipv4Block> refused;
   for (int attempt = 0; attempt < kCreateAttempts; ++attempt) {
     auto networks = engine_.list_networks();
     if (!networks) return networks.error();
     for (const auto& network : *networks) {
       if (network.name == name) return name;
     }
-    auto subnet = free_subnet(pool_, kSessionSubnetPrefix, ipv4_blocks(*networks));
+    auto taken = ipv4_blocks(*networks);
+    taken.insert(taken.end(), refused.begin(), refused.end());
+    auto subnet = free_subnet(pool_, kSessionSubnetPrefix, taken);
     if (!subnet) return subnet.error();
     NetworkSpec spec{name,
                      subnet->to_string(),
@@ -74,6 +79,7 @@ Result<std::string> SessionNetworks::ensure(const std::string& session_id) {
     if (created) return name;
     last = created.error();
     if (last.code != ErrorCode::conflict) break;
+    refused.push_back(*subnet);
   }
   return make_error(last.code, "cannot create the session's network: " + last.message);
 }

@@ -138,6 +138,20 @@ class Api {
   HttpReply profile(const Principal& principal);  // GET /api/v1/me's document
   HttpReply put_ssh_keys(const Call& call);
 
+  // Credentials and access (credential_handlers.cpp).
+  HttpReply list_tokens(const Call& call);
+  HttpReply revoke_token(const Call& call);
+  HttpReply renew_token(const Call& call);
+  HttpReply change_password(const Call& call);
+  HttpReply list_user_tokens(const Call& call);
+  HttpReply revoke_user_token(const Call& call);
+  HttpReply update_user(const Call& call);
+  HttpReply credentials_reply(const Principal& caller, std::int64_t user_id);
+  HttpReply revoke_reply(std::int64_t user_id, const std::string& id);
+  Result<User> user_named(const std::string& username);
+  // Closes the WebSockets and streams held by credentials that were just deleted.
+  void close_connections(const services::EndedCredentials& ended);
+
   // Sessions, the pool and the catalog (api.cpp).
   HttpReply create_session(const Call& call);
   HttpReply list_sessions(const Call& call);

@@ -26,8 +26,12 @@ const std::vector<Route>& Api::routes() {
       {"POST", "/api/v1/auth/login", anyone, &Api::login},
       {"POST", "/api/v1/auth/logout", user, &Api::logout},
       {"POST", "/api/v1/tokens", user, &Api::mint_token},
+      {"GET", "/api/v1/tokens", user, &Api::list_tokens},
+      {"POST", "/api/v1/tokens/renew", user, &Api::renew_token},
+      {"DELETE", "/api/v1/tokens/{id}", user, &Api::revoke_token},
       {"GET", "/api/v1/me", user, &Api::me},
       {"PUT", "/api/v1/me/ssh-keys", user, &Api::put_ssh_keys},
+      {"POST", "/api/v1/me/password", user, &Api::change_password},
 
       // Sessions: a user sees and stops only their own (another's is 404); admins any.
       // GET ?all=true lists everyone's, for admins only (checked in listed_sessions).
@@ -51,6 +55,9 @@ const std::vector<Route>& Api::routes() {
       // Administration.
       {"GET", "/api/v1/users", admin, &Api::list_users},
       {"POST", "/api/v1/users", admin, &Api::create_user},
+      {"PATCH", "/api/v1/users/{username}", admin, &Api::update_user},
+      {"GET", "/api/v1/users/{username}/tokens", admin, &Api::list_user_tokens},
+      {"DELETE", "/api/v1/users/{username}/tokens/{id}", admin, &Api::revoke_user_token},
       {"GET", "/api/v1/groups", admin, &Api::list_groups},
       {"POST", "/api/v1/groups", admin, &Api::create_group},
       {"PUT", "/api/v1/groups/{group_name}/members", admin, &Api::set_group_members},

@@ -125,6 +125,7 @@ json user_view(const User& user) {
           {"username", user.username},
           {"admin", user.admin},
           {"uid", user.uid},
+          {"disabled", user.disabled},
           {"created_at", format_rfc3339(user.created_at)}};
 }
 

@@ -14,6 +14,7 @@ struct User {
   bool admin = false;
   int uid = 0;  // Linux uid used inside session containers
   UnixMillis created_at = 0;
+  bool disabled = false;  // by an admin: no sign-in, no credential works
 };
 
 // Users' uids start here, far from system and typical host users.

@@ -1,5 +1,7 @@
 #include "services/auth_service.hpp"
 
+#include <algorithm>
+
 #include <fmt/format.h>
 
 #include "auth/names.hpp"
@@ -10,6 +12,8 @@
 namespace gpupool::services {
 
 namespace {
+
+constexpr std::size_t kCredentialIdLength = 16;
 
 Error bad_credentials() {
   return make_error(ErrorCode::unauthorized, "wrong username or password");
@@ -43,6 +47,8 @@ Result<LoginResult> AuthService::login(const std::string& username, const std::s
     return bad_credentials();
   }
   limiter_.record_success(*name, source_address);
+  if ((*stored)->user.disabled)
+    return make_error(ErrorCode::forbidden, "this account is disabled; ask an admin");
   LoginResult result{(*stored)->user, random_token(32), random_token(24)};
   UnixMillis now = clock_.now();
   GPUPOOL_TRY(store_.add_credential({digest_hex(result.cookie_secret), result.user.id,
@@ -88,7 +94,7 @@ Result<Principal> AuthService::authenticate_digest(const std::string& digest, Cr
   if (!credential->has_value() || (*credential)->kind != kind) return unauthorized;
   auto user = store_.find_user((*credential)->user_id);
   if (!user) return user.error();
-  if (!user->has_value()) return unauthorized;
+  if (!user->has_value() || (*user)->disabled) return unauthorized;
   Principal principal{**user, kind, digest, (*credential)->csrf_token};
   std::lock_guard lock(mutex_);
   if (recent_.size() >= kCredentialCacheSize) recent_.clear();  // bounded; refills as used
@@ -100,10 +106,109 @@ Result<MintedToken> AuthService::mint_token(const Principal& principal, const st
                                             std::optional<int> lifetime_days) {
   MintedToken minted{"gp_" + random_token(32), name, 0};
   UnixMillis now = clock_.now();
-  if (lifetime_days) minted.expires_at = now + std::int64_t{*lifetime_days} * 24 * 3600 * 1000;
+  minted.expires_at =
+      now + std::int64_t{lifetime_days.value_or(kDefaultTokenLifetimeDays)} * 24 * 3600 * 1000;
   GPUPOOL_TRY(store_.add_credential({digest_hex(minted.token), principal.user.id,
                                      CredentialKind::api_token, name, "", now, minted.expires_at}));
   return minted;
+}
+
+void AuthService::forget_cached(const EndedCredentials& digests) {
+  std::lock_guard lock(mutex_);
+  for (const auto& digest : digests) recent_.erase(digest);
+}
+
+Result<std::vector<CredentialInfo>> AuthService::list_credentials(const Principal& caller,
+                                                                  std::int64_t user_id) {
+  auto stored = store_.list_credentials(user_id, clock_.now());
+  if (!stored) return stored.error();
+  std::vector<CredentialInfo> listed;
+  for (const auto& credential : *stored) {
+    listed.push_back({credential.secret_digest.substr(0, kCredentialIdLength), credential.kind,
+                      credential.name, credential.created_at, credential.expires_at,
+                      credential.secret_digest == caller.credential_digest});
+  }
+  return listed;
+}
+
+Result<std::string> AuthService::revoke_credential(std::int64_t user_id, const std::string& id) {
+  auto stored = store_.list_credentials(user_id, clock_.now());
+  if (!stored) return stored.error();
+  for (const auto& credential : *stored) {
+    if (id.size() != kCredentialIdLength || !credential.secret_digest.starts_with(id)) continue;
+    GPUPOOL_TRY(store_.delete_credential(credential.secret_digest));
+    forget_cached({credential.secret_digest});
+    return credential.secret_digest;
+  }
+  return make_error(ErrorCode::not_found, "no such token or login");
+}
+
+Result<UnixMillis> AuthService::renew_token(const Principal& caller) {
+  if (caller.kind != CredentialKind::api_token)
+    return make_error(ErrorCode::invalid_argument,
+                      "only API tokens are renewed; a login lasts 7 days, sign in again");
+  UnixMillis expires_at = clock_.now() + std::int64_t{kDefaultTokenLifetimeDays} * 24 * 3600 * 1000;
+  GPUPOOL_TRY(store_.set_credential_expiry(caller.credential_digest, expires_at));
+  forget_cached({caller.credential_digest});
+  return expires_at;
+}
+
+Result<EndedCredentials> AuthService::change_password(const Principal& caller,
+                                                      const std::string& current,
+                                                      const std::string& replacement) {
+  auto stored = store_.find_user_by_name(caller.user.username);
+  if (!stored) return stored.error();
+  if (!stored->has_value() || !auth::verify_password((*stored)->password_hash, current))
+    return make_error(ErrorCode::forbidden, "the current password is wrong");
+  GPUPOOL_TRY(auth::check_password_rules(replacement));
+  auto hash = auth::hash_password(replacement);
+  if (!hash) return hash.error();
+  EndedCredentials ended;
+  GPUPOOL_TRY(store_.in_transaction([&]() -> Status {
+    GPUPOOL_TRY(store_.set_password_hash(caller.user.id, *hash));
+    auto deleted = store_.delete_credentials_of(caller.user.id, CredentialKind::login,
+                                                caller.credential_digest);
+    if (!deleted) return deleted.error();
+    ended = std::move(*deleted);
+    return {};
+  }));
+  forget_cached(ended);
+  return ended;
+}
+
+Result<EndedCredentials> AuthService::set_access(const Principal& actor, const User& target,
+                                                 std::optional<bool> admin,
+                                                 std::optional<bool> disabled) {
+  if (!actor.user.admin) return make_error(ErrorCode::forbidden, "only admins can change access");
+  bool new_admin = admin.value_or(target.admin);
+  bool new_disabled = disabled.value_or(target.disabled);
+  bool stays_admin = new_admin && !new_disabled;
+  if (target.admin && !target.disabled && !stays_admin) {
+    auto users = store_.list_users();
+    if (!users) return users.error();
+    auto enabled_admins = std::count_if(users->begin(), users->end(), [](const User& user) {
+      return user.admin && !user.disabled;
+    });
+    if (enabled_admins <= 1)
+      return make_error(ErrorCode::conflict, "the pool needs an enabled admin; make another first");
+  }
+  EndedCredentials ended;
+  GPUPOOL_TRY(store_.in_transaction([&]() -> Status {
+    GPUPOOL_TRY(store_.set_user_access(target.id, new_admin, new_disabled));
+    if (!new_disabled) return {};
+    auto deleted = store_.delete_credentials_of(target.id, std::nullopt, "");
+    if (!deleted) return deleted.error();
+    ended = std::move(*deleted);
+    return {};
+  }));
+  forget_cached(ended);
+  // A cached principal must not keep the old rights for a few seconds.
+  {
+    std::lock_guard lock(mutex_);
+    std::erase_if(recent_,
+                  [&](const auto& entry) { return entry.second.principal.user.id == target.id; });
+  }
+  return ended;
 }
 
 Result<User> AuthService::create_user(const Principal& actor, const std::string& username,

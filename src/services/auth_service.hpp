@@ -39,6 +39,22 @@ struct MintedToken {
 };
 
 inline constexpr UnixMillis kLoginLifetimeMillis = 7LL * 24 * 3600 * 1000;
+// API tokens expire unless asked otherwise; a token renews itself for as long again.
+inline constexpr int kDefaultTokenLifetimeDays = 30;
+
+// A credential as its owner and admins see it: never its secret.
+struct CredentialInfo {
+  std::string id;  // the first 16 hex digits of the secret's digest: names it, reveals nothing
+  CredentialKind kind = CredentialKind::login;
+  std::string name;
+  UnixMillis created_at = 0;
+  UnixMillis expires_at = 0;
+  bool current = false;  // the one this request came with
+};
+
+// What an access change ended: the digests of credentials deleted, so that the connections
+// they hold open (WebSockets, event streams) can be closed too.
+using EndedCredentials = std::vector<std::string>;
 
 class AuthService {
  public:
@@ -57,6 +73,21 @@ class AuthService {
   Result<User> create_user(const Principal& actor, const std::string& username,
                            const std::string& password, bool admin);
 
+  // Credential lifecycle. The caller checks who may see or revoke another user's.
+  Result<std::vector<CredentialInfo>> list_credentials(const Principal& caller,
+                                                       std::int64_t user_id);
+  // not_found unless the user has a live credential with that id; returns its digest.
+  Result<std::string> revoke_credential(std::int64_t user_id, const std::string& id);
+  // The calling API token lives another kDefaultTokenLifetimeDays from now.
+  Result<UnixMillis> renew_token(const Principal& caller);
+  // Needs the current password; ends every other login of the user.
+  Result<EndedCredentials> change_password(const Principal& caller, const std::string& current,
+                                           const std::string& replacement);
+  // Admins only. Disabling ends every credential of the user; the pool always keeps an
+  // enabled admin.
+  Result<EndedCredentials> set_access(const Principal& actor, const User& target,
+                                      std::optional<bool> admin, std::optional<bool> disabled);
+
   // First start: creates `admin` with `password` when the store has no users. Returns true
   // when it created one.
   Result<bool> bootstrap_admin(const std::string& password);
@@ -66,6 +97,7 @@ class AuthService {
   // A hash of no one's password, checked when the user does not exist so that the answer
   // takes as long as for one who does.
   const std::string& decoy_hash();
+  void forget_cached(const EndedCredentials& digests);
 
   // Credentials seen in the last few seconds, so that a busy client costs no store lookups;
   // logout drops its entry at once, and expiry is checked on every use.

@@ -76,6 +76,17 @@ class Store {
   virtual Result<std::optional<Credential>> find_credential(const std::string& secret_digest,
                                                             UnixMillis now) = 0;
   virtual Status delete_credential(const std::string& secret_digest) = 0;
+  // The user's unexpired credentials, newest first.
+  virtual Result<std::vector<Credential>> list_credentials(std::int64_t user_id,
+                                                           UnixMillis now) = 0;
+  virtual Status set_credential_expiry(const std::string& secret_digest, UnixMillis expires_at) = 0;
+  // Deletes the user's credentials (of `kind` only, when given) but `keep`; returns the
+  // digests it deleted, so that what they hold open can be closed.
+  virtual Result<std::vector<std::string>> delete_credentials_of(std::int64_t user_id,
+                                                                 std::optional<CredentialKind> kind,
+                                                                 const std::string& keep) = 0;
+  virtual Status set_user_access(std::int64_t user_id, bool admin, bool disabled) = 0;
+  virtual Status set_password_hash(std::int64_t user_id, const std::string& password_hash) = 0;
 
   // Groups. create_group: a taken name is a conflict. set_group_members replaces the list.
   virtual Result<Group> create_group(const std::string& name, UnixMillis now) = 0;

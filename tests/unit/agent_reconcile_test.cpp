@@ -280,6 +280,16 @@ TEST_F(AgentReconcile, ASubnetTakenMeanwhileIsRetriedWithTheNextFreeOne) {
   EXPECT_EQ(engine_.calls(EngineCall::create_network), 2);
 }
 
+TEST_F(AgentReconcile, ASubnetTheEngineRefusesUnlistedIsNotTriedAgain) {
+  // A network being removed elsewhere is no longer listed but still holds its subnet.
+  engine_.fail_next(EngineCall::create_network,
+                    make_error(ErrorCode::conflict, "Pool overlaps with other one"));
+  channel_.set_desired({desired("s1")});
+  ASSERT_TRUE(reconcile_until(reported("s1", ObservedPhase::running)));
+  EXPECT_EQ(engine_.networks().at(agent::session_network_name("s1")).subnet, "10.213.0.16/28")
+      << "the refused 10.213.0.0/28 was skipped, and the next one taken";
+}
+
 TEST_F(AgentReconcile, NetworksAPreviousRunLeftAreRemovedButNotAnotherNodes) {
   engine_.add_foreign_network({agent::session_network_name("old"),
                                "10.213.0.0/28",

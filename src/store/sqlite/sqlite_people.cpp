@@ -14,10 +14,32 @@ using sqlite::Statement;
 
 namespace {
 
+// The columns read_user reads, in its order.
+constexpr const char* kUserColumns = "id, username, admin, uid, created_at, disabled";
+
 User read_user(const Statement& row) {
-  return User{row.column_int(0), row.column_text(1), row.column_int(2) != 0,
-              static_cast<int>(row.column_int(3)), row.column_int(4)};
+  return User{row.column_int(0),      row.column_text(1),
+              row.column_int(2) != 0, static_cast<int>(row.column_int(3)),
+              row.column_int(4),      row.column_int(5) != 0};
 }
+
+const char* kind_name(CredentialKind kind) {
+  return kind == CredentialKind::login ? "login" : "api_token";
+}
+
+Credential read_credential(const Statement& row) {
+  return Credential{
+      row.column_text(0),
+      row.column_int(1),
+      row.column_text(2) == "login" ? CredentialKind::login : CredentialKind::api_token,
+      row.column_text(3),
+      row.column_text(4),
+      row.column_int(5),
+      row.column_int(6)};
+}
+
+constexpr const char* kCredentialColumns =
+    "secret_digest, user_id, kind, name, csrf_token, created_at, expires_at";
 
 }  // namespace
 
@@ -27,7 +49,7 @@ Result<User> SqliteStore::create_user(const std::string& username, const std::st
   auto insert = db_.prepare(
       "INSERT INTO users (username, password_hash, admin, uid, created_at) "
       "VALUES (?1, ?2, ?3, (SELECT COALESCE(MAX(uid) + 1, ?4) FROM users), ?5) "
-      "RETURNING id, username, admin, uid, created_at");
+      "RETURNING id, username, admin, uid, created_at, disabled");
   if (!insert) return insert.error();
   insert->bind(1, username)
       .bind(2, password_hash)
@@ -49,18 +71,18 @@ Result<User> SqliteStore::create_user(const std::string& username, const std::st
 Result<std::optional<StoredUser>> SqliteStore::find_user_by_name(const std::string& username) {
   Lock lock(mutex_);
   auto query = db_.prepare(
-      "SELECT id, username, admin, uid, created_at, password_hash FROM users WHERE username = ?1");
+      fmt::format("SELECT {}, password_hash FROM users WHERE username = ?1", kUserColumns));
   if (!query) return query.error();
   query->bind(1, username);
   auto row = query->step();
   if (!row) return row.error();
   if (!*row) return std::optional<StoredUser>{};
-  return std::optional<StoredUser>{StoredUser{read_user(*query), query->column_text(5)}};
+  return std::optional<StoredUser>{StoredUser{read_user(*query), query->column_text(6)}};
 }
 
 Result<std::optional<User>> SqliteStore::find_user(std::int64_t id) {
   Lock lock(mutex_);
-  auto query = db_.prepare("SELECT id, username, admin, uid, created_at FROM users WHERE id = ?1");
+  auto query = db_.prepare(fmt::format("SELECT {} FROM users WHERE id = ?1", kUserColumns));
   if (!query) return query.error();
   query->bind(1, id);
   auto row = query->step();
@@ -80,8 +102,7 @@ Result<std::int64_t> SqliteStore::count_users() {
 
 Result<std::vector<User>> SqliteStore::list_users() {
   Lock lock(mutex_);
-  auto query =
-      db_.prepare("SELECT id, username, admin, uid, created_at FROM users ORDER BY username");
+  auto query = db_.prepare(fmt::format("SELECT {} FROM users ORDER BY username", kUserColumns));
   if (!query) return query.error();
   return query->collect<User>([](const Statement& row) { return read_user(row); });
 }
@@ -94,7 +115,7 @@ Status SqliteStore::add_credential(const Credential& credential) {
   if (!insert) return insert.error();
   insert->bind(1, credential.secret_digest)
       .bind(2, credential.user_id)
-      .bind(3, credential.kind == CredentialKind::login ? "login" : "api_token")
+      .bind(3, kind_name(credential.kind))
       .bind(4, credential.name)
       .bind(5, credential.csrf_token)
       .bind(6, credential.created_at)
@@ -105,23 +126,15 @@ Status SqliteStore::add_credential(const Credential& credential) {
 Result<std::optional<Credential>> SqliteStore::find_credential(const std::string& secret_digest,
                                                                UnixMillis now) {
   Lock lock(mutex_);
-  auto query = db_.prepare(
-      "SELECT secret_digest, user_id, kind, name, csrf_token, created_at, expires_at "
-      "FROM credentials WHERE secret_digest = ?1 AND (expires_at = 0 OR expires_at > ?2)");
+  auto query = db_.prepare(fmt::format(
+      "SELECT {} FROM credentials WHERE secret_digest = ?1 AND (expires_at = 0 OR expires_at > ?2)",
+      kCredentialColumns));
   if (!query) return query.error();
   query->bind(1, secret_digest).bind(2, now);
   auto row = query->step();
   if (!row) return row.error();
   if (!*row) return std::optional<Credential>{};
-  Credential credential{
-      query->column_text(0),
-      query->column_int(1),
-      query->column_text(2) == "login" ? CredentialKind::login : CredentialKind::api_token,
-      query->column_text(3),
-      query->column_text(4),
-      query->column_int(5),
-      query->column_int(6)};
-  return std::optional<Credential>{std::move(credential)};
+  return std::optional<Credential>{read_credential(*query)};
 }
 
 Status SqliteStore::delete_credential(const std::string& secret_digest) {
@@ -129,6 +142,53 @@ Status SqliteStore::delete_credential(const std::string& secret_digest) {
   auto statement = db_.prepare("DELETE FROM credentials WHERE secret_digest = ?1");
   if (!statement) return statement.error();
   statement->bind(1, secret_digest);
+  return statement->run();
+}
+
+Result<std::vector<Credential>> SqliteStore::list_credentials(std::int64_t user_id,
+                                                              UnixMillis now) {
+  Lock lock(mutex_);
+  auto query = db_.prepare(fmt::format(
+      "SELECT {} FROM credentials WHERE user_id = ?1 AND (expires_at = 0 OR expires_at > ?2) "
+      "ORDER BY created_at DESC, secret_digest",
+      kCredentialColumns));
+  if (!query) return query.error();
+  query->bind(1, user_id).bind(2, now);
+  return query->collect<Credential>([](const Statement& row) { return read_credential(row); });
+}
+
+Status SqliteStore::set_credential_expiry(const std::string& secret_digest, UnixMillis expires_at) {
+  Lock lock(mutex_);
+  auto statement = db_.prepare("UPDATE credentials SET expires_at = ?2 WHERE secret_digest = ?1");
+  if (!statement) return statement.error();
+  statement->bind(1, secret_digest).bind(2, expires_at);
+  return statement->run();
+}
+
+Result<std::vector<std::string>> SqliteStore::delete_credentials_of(
+    std::int64_t user_id, std::optional<CredentialKind> kind, const std::string& keep) {
+  Lock lock(mutex_);
+  auto statement = db_.prepare(
+      "DELETE FROM credentials WHERE user_id = ?1 AND (?2 = '' OR kind = ?2) "
+      "AND secret_digest != ?3 RETURNING secret_digest");
+  if (!statement) return statement.error();
+  statement->bind(1, user_id).bind(2, kind ? kind_name(*kind) : "").bind(3, keep);
+  return statement->collect<std::string>([](const Statement& row) { return row.column_text(0); });
+}
+
+Status SqliteStore::set_user_access(std::int64_t user_id, bool admin, bool disabled) {
+  Lock lock(mutex_);
+  auto statement = db_.prepare("UPDATE users SET admin = ?2, disabled = ?3 WHERE id = ?1");
+  if (!statement) return statement.error();
+  statement->bind(1, user_id).bind(2, admin).bind(3, disabled);
+  return statement->run();
+}
+
+Status SqliteStore::set_password_hash(std::int64_t user_id, const std::string& password_hash) {
+  Lock lock(mutex_);
+  auto statement = db_.prepare("UPDATE users SET password_hash = ?2 WHERE id = ?1");
+  if (!statement) return statement.error();
+  statement->bind(1, user_id).bind(2, password_hash);
   return statement->run();
 }
 

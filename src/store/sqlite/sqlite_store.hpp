@@ -34,6 +34,13 @@ class SqliteStore final : public Store {
   Result<std::optional<Credential>> find_credential(const std::string& secret_digest,
                                                     UnixMillis now) override;
   Status delete_credential(const std::string& secret_digest) override;
+  Result<std::vector<Credential>> list_credentials(std::int64_t user_id, UnixMillis now) override;
+  Status set_credential_expiry(const std::string& secret_digest, UnixMillis expires_at) override;
+  Result<std::vector<std::string>> delete_credentials_of(std::int64_t user_id,
+                                                         std::optional<CredentialKind> kind,
+                                                         const std::string& keep) override;
+  Status set_user_access(std::int64_t user_id, bool admin, bool disabled) override;
+  Status set_password_hash(std::int64_t user_id, const std::string& password_hash) override;
 
   Result<Group> create_group(const std::string& name, UnixMillis now) override;
   Result<std::optional<Group>> find_group(const std::string& name) override;
