@@ -1,6 +1,8 @@
-// The admin page: nodes and their GPUs, open sessions, users and groups, balances, prices, quotas.
+// The admin page: nodes and their GPUs, open sessions, users and groups, balances, prices, quotas,
+// the audit log.
 import { t } from "./i18n.js";
 import { api } from "./api.js";
+import { auditCard } from "./audit.js";
 import { h, show, table, toast } from "./dom.js";
 import { limit, money } from "./format.js";
 import { poolTable } from "./home.js";
@@ -179,10 +181,10 @@ function quotaForm() {
 
 export async function renderAdmin() {
   stopLive();
-  const [pool, nodes, quotas, images, users, groups, prices, sessions] = await Promise.all([
+  const [pool, nodes, quotas, images, users, groups, prices, sessions, audit] = await Promise.all([
     api("GET", "/api/v1/pool"), api("GET", "/api/v1/nodes"), api("GET", "/api/v1/quotas"),
     api("GET", "/api/v1/images"), api("GET", "/api/v1/users"), api("GET", "/api/v1/groups"),
-    api("GET", "/api/v1/prices"), api("GET", "/api/v1/sessions?all=true")]);
+    api("GET", "/api/v1/prices"), api("GET", "/api/v1/sessions?all=true"), api("GET", "/api/v1/audit?limit=50")]);
   show(h("h1", {}, t("admin.title")),
     h("section", { class: "card", "aria-label": t("admin.nodes") }, h("h2", {}, t("admin.nodes")),
       nodesTable(nodes.nodes)),
@@ -204,7 +206,8 @@ export async function renderAdmin() {
     h("section", { class: "card", "aria-label": t("admin.images") }, h("h2", {}, t("admin.images")),
       table("images", ["admin.image", "admin.framework", "admin.cuda", "admin.status"], images.images.map((image) =>
         h("tr", {}, h("th", { scope: "row" }, image.tag), h("td", {}, `${image.framework} ${image.framework_version}`),
-          h("td", {}, image.cuda || "—"), h("td", {}, image.status))))));
+          h("td", {}, image.cuda || "—"), h("td", {}, image.status))))),
+    auditCard(audit.entries));
   // Live: the GPUs' readings arrive with every sync of their node; the server sends them on
   // when a figure changes.
   watchLive({

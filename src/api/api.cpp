@@ -117,7 +117,11 @@ HttpReply Api::login(const Call& call) {
   auto password = required_string(*body, "password", 1024);
   if (!password) return error_reply(password.error());
   auto result = auth_.login(*username, *password, client_address(exchange));
-  if (!result) return error_reply(result.error());
+  if (!result) {
+    HttpReply refused = error_reply(result.error());
+    audit_login(exchange, *username, refused);
+    return refused;
+  }
   HttpReply reply =
       json_reply(200, {{"user", user_view(result->user)}, {"csrf_token", result->csrf_token}});
   reply.headers.emplace_back(
@@ -125,6 +129,7 @@ HttpReply Api::login(const Call& call) {
       fmt::format("{}={}; Path=/; HttpOnly; SameSite=Lax; Max-Age={}{}", kSessionCookie,
                   result->cookie_secret, services::kLoginLifetimeMillis / 1000,
                   settings_.secure_cookies ? "; Secure" : ""));
+  audit_login(exchange, result->user.username, reply);
   return reply;
 }
 

@@ -31,6 +31,7 @@ struct ApiSettings {
   // Peers whose X-Forwarded-For names the client (gateway/client_address.hpp); none: the
   // connection's peer is the client.
   std::vector<Ipv4Block> trusted_proxies;
+  int audit_retention_days = 365;  // at least services::kMinAuditRetentionDays
 };
 
 inline constexpr int kMaxEventStreamsPerUser = 16;
@@ -86,6 +87,7 @@ class Api {
         clock_(clock),
         directory_(store, clock),
         accounts_(store, settings_.prepaid),
+        audit_(store, clock, settings_.audit_retention_days),
         session_routes_(store),
         passes_(clock),
         session_ports_(settings_.session_ports) {}
@@ -101,6 +103,12 @@ class Api {
  private:
   // Finds the route, checks who is calling, and runs its handler (routes.cpp).
   HttpReply dispatch(const HttpExchange& exchange);
+  // Writes what the audit log keeps of this call: sign-ins and credential changes by anyone,
+  // every write by an admin (audit_handlers.cpp).
+  void audit(const Call& call, const Route& route, const HttpReply& reply);
+  void audit_login(const HttpExchange& exchange, const std::string& username,
+                   const HttpReply& reply);
+  HttpReply list_audit(const Call& call);
   // A signed-in browser at the gateway's address asking for a session (proxy_handlers.cpp).
   HttpReply send_to_session_address(const HttpExchange& exchange, const Principal& principal,
                                     const std::string& session_id, bool owner);
@@ -197,6 +205,7 @@ class Api {
   const Clock& clock_;
   services::Directory directory_;
   services::Accounts accounts_;
+  services::AuditLog audit_;
   std::shared_ptr<OpenStreamCount> open_streams_ = std::make_shared<OpenStreamCount>();
   SessionRoutes session_routes_;          // the proxy's view of sessions
   SessionPasses passes_;                  // into sessions' own addresses

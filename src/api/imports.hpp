@@ -9,6 +9,7 @@
 #include "gateway/http_server.hpp"
 #include "gateway/replies.hpp"
 #include "services/accounts.hpp"
+#include "services/audit_log.hpp"
 #include "services/auth_service.hpp"
 #include "services/directory.hpp"
 #include "services/session_passes.hpp"

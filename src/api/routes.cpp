@@ -63,6 +63,7 @@ const std::vector<Route>& Api::routes() {
       {"PUT", "/api/v1/groups/{group_name}/members", admin, &Api::set_group_members},
       {"GET", "/api/v1/quotas", admin, &Api::list_quotas},
       {"PUT", "/api/v1/quotas/{scope}/{name}", admin, &Api::set_quota},
+      {"GET", "/api/v1/audit", admin, &Api::list_audit},
       {"GET", "/api/v1/nodes", admin, &Api::list_nodes},
       {"PUT", "/api/v1/nodes/{node}", admin, &Api::update_node},
       // Prometheus scrapes with an admin's API token (authorization: credentials_file).
@@ -162,7 +163,9 @@ HttpReply Api::dispatch(const HttpExchange& exchange) {
   }
   Call call{exchange, principal ? &*principal : nullptr, std::move(parameters), {}};
   for (auto parameter : target->params()) call.query.emplace_back(parameter.key, parameter.value);
-  return (this->*found->handler)(call);
+  HttpReply reply = (this->*found->handler)(call);
+  audit(call, *found, reply);
+  return reply;
 }
 
 HttpReply Api::healthz(const Call&) {

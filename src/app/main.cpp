@@ -65,6 +65,10 @@ int run(int argc, char** argv) {
       ->capture_default_str();
   up_command->add_flag("!--no-session-internet", up.session_network.internet,
                        "air-gapped: sessions reach nothing outside their own container");
+  up_command
+      ->add_option("--audit-retention-days", up.audit_retention_days,
+                   "how long the audit log keeps its entries (at least 30)")
+      ->capture_default_str();
   up_command->add_option("--trusted-proxy", up.trusted_proxies,
                          "IPv4 block of a reverse proxy in front of the gateway whose "
                          "X-Forwarded-For names the client (repeatable); others' is ignored");

@@ -236,6 +236,10 @@ int run_up(const UpOptions& options) {
   api_settings.tunnels = &tunnels;
   api_settings.telemetry = &telemetry;
   api_settings.prepaid = session_settings.prepaid;
+  if (options.audit_retention_days < services::kMinAuditRetentionDays)
+    return fail(fmt::format("--audit-retention-days must be at least {}",
+                            services::kMinAuditRetentionDays));
+  api_settings.audit_retention_days = options.audit_retention_days;
   for (const auto& text : options.trusted_proxies) {
     auto block = parse_ipv4_block(text);
     if (!block) return fail(fmt::format("--trusted-proxy {}: {}", text, block.error().message));

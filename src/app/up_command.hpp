@@ -33,6 +33,7 @@ struct UpOptions {
   bool postpaid = false;                   // record costs but let balances go below zero
   SessionNetworkOptions session_network;
   std::vector<std::string> trusted_proxies;  // IPv4 blocks whose X-Forwarded-For is believed
+  int audit_retention_days = 365;            // at least 30
 };
 
 // Runs until SIGINT or SIGTERM; returns the process exit code.

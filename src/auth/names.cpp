@@ -26,7 +26,7 @@ Result<std::string> canonical_username(std::string_view input) {
 Status check_not_reserved(const std::string& canonical_name) {
   // Debian's base system users and groups, those of the packages a session image or a GPU
   // server carries (OpenSSH, Docker, Slurm, munge, PostgreSQL), and gpupool's own.
-  static const std::set<std::string, std::less<>> kReserved = {
+  static const std::set<std::string, std::less<>> reserved_names = {
       "root",       "daemon",  "bin",     "sys",
       "sync",       "games",   "man",     "lp",
       "mail",       "news",    "uucp",    "proxy",
@@ -45,7 +45,7 @@ Status check_not_reserved(const std::string& canonical_name) {
       "systemd",    "ntp",     "avahi",   "nvidia-persistenced",
       "dnsmasq",    "lxd",     "ubuntu",  "debian",
   };
-  if (kReserved.contains(canonical_name) || canonical_name.starts_with("systemd-"))
+  if (reserved_names.contains(canonical_name) || canonical_name.starts_with("systemd-"))
     return make_error(ErrorCode::invalid_argument,
                       "\"" + canonical_name + "\" is reserved for the system; choose another name");
   return {};

@@ -8,6 +8,9 @@
 #include <atomic>
 #include <cstdint>
 #include <string>
+#include <string_view>
+
+#include "core/result.hpp"
 
 namespace gpupool {
 
@@ -42,5 +45,7 @@ class ManualClock final : public Clock {
 
 // RFC 3339 in UTC with millisecond precision, e.g. "2026-11-27T12:00:00.123Z".
 std::string format_rfc3339(UnixMillis time);
+// "2026-12-02T18:54:43Z", with optional fractional seconds; UTC ("Z") only.
+Result<UnixMillis> parse_rfc3339(std::string_view text);
 
 }  // namespace gpupool

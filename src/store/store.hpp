@@ -36,6 +36,26 @@ struct Credential {
   UnixMillis expires_at = 0;  // 0: never
 };
 
+// One line of the audit log (migrations/0011_audit_log.sql says what each field holds).
+struct AuditEntry {
+  std::int64_t id = 0;
+  UnixMillis at = 0;
+  std::string actor;
+  std::string source;
+  std::string action;
+  std::string target;
+  int outcome = 0;
+  std::string detail;
+};
+
+struct AuditFilter {
+  std::string actor;           // "" for everyone
+  std::string action_prefix;   // "" for every action
+  UnixMillis since = 0;        // 0: from the start
+  std::int64_t before_id = 0;  // 0: from the newest; else older than this entry (paging)
+  int limit = 100;
+};
+
 struct StoredUser {
   User user;
   std::string password_hash;
@@ -87,6 +107,12 @@ class Store {
                                                                  const std::string& keep) = 0;
   virtual Status set_user_access(std::int64_t user_id, bool admin, bool disabled) = 0;
   virtual Status set_password_hash(std::int64_t user_id, const std::string& password_hash) = 0;
+
+  // The audit log: append-only. list_audit is newest first; prune_audit removes entries
+  // older than `before` (the store refuses any younger than 30 days) and says how many.
+  virtual Status append_audit(const AuditEntry& entry) = 0;
+  virtual Result<std::vector<AuditEntry>> list_audit(const AuditFilter& filter) = 0;
+  virtual Result<std::int64_t> prune_audit(UnixMillis before) = 0;
 
   // Groups. create_group: a taken name is a conflict. set_group_members replaces the list.
   virtual Result<Group> create_group(const std::string& name, UnixMillis now) = 0;

@@ -39,6 +39,9 @@ class SqliteStore final : public Store {
   Result<std::vector<std::string>> delete_credentials_of(std::int64_t user_id,
                                                          std::optional<CredentialKind> kind,
                                                          const std::string& keep) override;
+  Status append_audit(const AuditEntry& entry) override;
+  Result<std::vector<AuditEntry>> list_audit(const AuditFilter& filter) override;
+  Result<std::int64_t> prune_audit(UnixMillis before) override;
   Status set_user_access(std::int64_t user_id, bool admin, bool disabled) override;
   Status set_password_hash(std::int64_t user_id, const std::string& password_hash) override;
 
