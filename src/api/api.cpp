@@ -119,7 +119,9 @@ HttpReply Api::login(const Call& call) {
   auto result = auth_.login(*username, *password, client_address(exchange));
   if (!result) {
     HttpReply refused = error_reply(result.error());
-    audit_login(exchange, *username, refused);
+    // A refusal to even try (back-off) costs nothing to send: recording each would let a
+    // flood fill the log. The failures that led to it are there.
+    if (result.error().code != ErrorCode::rate_limited) audit_login(exchange, *username, refused);
     return refused;
   }
   HttpReply reply =

@@ -70,6 +70,16 @@ TEST_F(ApiAudit, RecordsSignInsCredentialsAndAdminWritesButNotEverydayUse) {
   EXPECT_EQ(as(token_for("bob"), "GET", "/api/v1/audit").status, 403);
 }
 
+TEST_F(ApiAudit, ALoginFloodCannotFillTheLog) {
+  remote_ = "203.0.113.66";
+  for (int i = 0; i < 200; ++i)
+    call("POST", "/api/v1/auth/login", R"({"username":"alice","password":"wrong-password"})");
+  remote_ = "192.0.2.1";
+  auto failed = entries(token_for("root-admin"), "?action=login%20failed&limit=1000");
+  EXPECT_LE(failed.size(), 10u) << "attempts refused by the back-off are not recorded one by one";
+  EXPECT_GE(failed.size(), 5u);
+}
+
 TEST_F(ApiAudit, AdminsFilterAndPage) {
   auto admin = token_for("root-admin");
   for (int i = 0; i < 3; ++i) token_for("alice");
