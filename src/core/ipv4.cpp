@@ -1,5 +1,6 @@
 #include "core/ipv4.hpp"
 
+#include <algorithm>
 #include <charconv>
 
 #include <fmt/format.h>
@@ -15,6 +16,9 @@ std::uint32_t mask_of(int prefix) {
 // A decimal number 0..max with no sign, no leading zero and nothing after it.
 bool parse_decimal(std::string_view text, int max, int& value) {
   if (text.empty() || text.size() > 3 || (text.size() > 1 && text[0] == '0')) return false;
+  // from_chars would take a sign.
+  if (!std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; }))
+    return false;
   auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
   return error == std::errc() && end == text.data() + text.size() && value <= max;
 }
