@@ -204,6 +204,17 @@ def make_user(server, admin):
         docker("volume", "rm", "-f", volume)
 
 
+@pytest.fixture(scope="module")
+def key_pair():
+    """An SSH key pair of the test's own: (private key path, public key line)."""
+    directory = tempfile.mkdtemp(prefix="gpupool-e2e-key-")
+    path = os.path.join(directory, "id_ed25519")
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", path], check=True)
+    with open(path + ".pub") as handle:
+        yield path, handle.read().strip()
+    shutil.rmtree(directory, ignore_errors=True)
+
+
 def wait_for_state(api, session_id, wanted, timeout=180):
     deadline = time.time() + timeout
     body = None

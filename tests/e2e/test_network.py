@@ -150,16 +150,6 @@ def probe(session, api, targets):
     return json.loads(run_in_kernel(session, PROBE % repr(targets), api))
 
 
-@pytest.fixture(scope="module")
-def key_pair():
-    directory = tempfile.mkdtemp(prefix="gpupool-e2e-key-")
-    path = os.path.join(directory, "id_ed25519")
-    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", path], check=True)
-    with open(path + ".pub") as handle:
-        yield path, handle.read().strip()
-    shutil.rmtree(directory, ignore_errors=True)
-
-
 def forward_through_ssh(session, key, target):
     """`ssh -L` to `target` (what VS Code and TensorBoard users do): an HTTP request through the
     forwarded port; returns what came back and what ssh said."""

@@ -1,26 +1,13 @@
 """What a user does, against a real `gpupool up`, Docker engine, Jupyter and OpenSSH."""
 import json
-import os
 import subprocess
-import tempfile
 import time
 import uuid
-
-import pytest
 
 from conftest import docker, run_in_kernel, wait_for_state
 
 SSH_OPTIONS = ["-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR",
                "-o", "ConnectTimeout=10"]
-
-
-@pytest.fixture(scope="module")
-def key_pair():
-    directory = tempfile.mkdtemp(prefix="gpupool-e2e-key-")
-    path = os.path.join(directory, "id_ed25519")
-    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", path], check=True)
-    with open(path + ".pub") as handle:
-        return path, handle.read().strip()
 
 
 def ssh(session, key, command, user=None, extra=()):
