@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <exception>
 
+#include "app/account_cli.hpp"
 #include "app/gpus_command.hpp"
 #include "app/sim_command.hpp"
 #include "app/up_command.hpp"
@@ -148,6 +149,7 @@ int run(int argc, char** argv) {
   auto* admin_command =
       app.add_subcommand("admin", "manage users, groups, quotas, nodes and prices (admins)");
   admin_command->require_subcommand(1);
+  gpupool::app::AccountCli account(app, *admin_command);
   std::string name;
   bool make_admin = false;
   auto* user_add =
@@ -227,6 +229,7 @@ int run(int argc, char** argv) {
   if (*fragmentation) return gpupool::app::run_sim_fragmentation(sim);
   if (*replay) return gpupool::app::run_sim_replay(sim);
 
+  if (auto code = account.run()) return *code;
   if (*admin_command) {
     if (*user_add) return gpupool::cli::add_user(name, make_admin);
     if (*group_add) return gpupool::cli::create_group(name);

@@ -1,6 +1,8 @@
 #include "cli/client.hpp"
 
 #include <sys/stat.h>
+#include <termios.h>
+#include <unistd.h>
 
 #include <cstdlib>
 #include <filesystem>
@@ -18,6 +20,24 @@ using namespace std::chrono_literals;
 int report(const Error& error) {
   std::cerr << "error: " << error.message << "\n";
   return 1;
+}
+
+std::string read_secret(const std::string& prompt, bool from_stdin) {
+  std::string secret;
+  if (from_stdin || !isatty(STDIN_FILENO)) {
+    std::getline(std::cin, secret);
+    return secret;
+  }
+  std::cerr << prompt << std::flush;
+  termios saved{};
+  tcgetattr(STDIN_FILENO, &saved);
+  termios quiet = saved;
+  quiet.c_lflag &= ~static_cast<tcflag_t>(ECHO);
+  tcsetattr(STDIN_FILENO, TCSANOW, &quiet);
+  std::getline(std::cin, secret);
+  tcsetattr(STDIN_FILENO, TCSANOW, &saved);
+  std::cerr << "\n";
+  return secret;
 }
 
 std::string config_path() {

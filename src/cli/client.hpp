@@ -19,6 +19,9 @@ struct ClientConfig {
 
 std::string config_path();
 
+// One line from standard input; on a terminal, after `prompt` and without echo.
+std::string read_secret(const std::string& prompt, bool from_stdin);
+
 // Prints "error: <message>" to stderr and returns the failing exit code, 1.
 int report(const Error& error);
 Result<ClientConfig> load_config();

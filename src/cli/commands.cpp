@@ -3,9 +3,6 @@
 #include <spawn.h>
 #include <sys/wait.h>
 
-#include <termios.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
@@ -21,24 +18,6 @@ namespace gpupool::cli {
 using nlohmann::json;
 
 namespace {
-
-std::string read_password(bool from_stdin) {
-  std::string password;
-  if (from_stdin || !isatty(STDIN_FILENO)) {
-    std::getline(std::cin, password);
-    return password;
-  }
-  std::cerr << "Password: " << std::flush;
-  termios saved{};
-  tcgetattr(STDIN_FILENO, &saved);
-  termios quiet = saved;
-  quiet.c_lflag &= ~static_cast<tcflag_t>(ECHO);
-  tcsetattr(STDIN_FILENO, TCSANOW, &quiet);
-  std::getline(std::cin, password);
-  tcsetattr(STDIN_FILENO, TCSANOW, &saved);
-  std::cerr << "\n";
-  return password;
-}
 
 std::string text_or_dash(const json& value) {
   if (value.is_string()) return value.get<std::string>();
@@ -87,7 +66,7 @@ int login(const std::string& url, std::string username, bool password_from_stdin
     std::cerr << "Username: " << std::flush;
     std::getline(std::cin, username);
   }
-  std::string password = read_password(password_from_stdin);
+  std::string password = read_secret("Password: ", password_from_stdin);
   ClientConfig anonymous{url, ""};
   std::string cookie;
   auto login = api_call(anonymous, "POST", "/api/v1/auth/login",

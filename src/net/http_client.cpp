@@ -8,6 +8,7 @@
 #include <boost/asio/ssl.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http.hpp>
+#include <cctype>
 #include <charconv>
 
 #include <fmt/format.h>
@@ -16,6 +17,18 @@ namespace gpupool::net {
 
 namespace asio = boost::asio;
 namespace http = boost::beast::http;
+
+std::string url_encode(std::string_view text) {
+  std::string out;
+  for (unsigned char c : text) {
+    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
+      out += static_cast<char>(c);
+    } else {
+      out += fmt::format("%{:02X}", c);
+    }
+  }
+  return out;
+}
 using boost::system::error_code;
 
 Result<HttpEndpoint> parse_http_endpoint(const std::string& address) {

@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -27,6 +28,10 @@ struct HttpEndpoint {
 };
 
 Result<HttpEndpoint> parse_http_endpoint(const std::string& address);
+
+// Percent-encodes everything but RFC 3986's unreserved characters: safe as one path segment
+// or one query value.
+std::string url_encode(std::string_view text);
 
 struct HttpRequest {
   std::string method = "GET";

@@ -108,3 +108,71 @@ def test_cli_sets_prices_and_shows_usage(server):
     assert balance.stdout.count("top_up") == 1, balance.stdout
     assert float(balance.stdout.split()[1]) == float(before.split()[1]) + 7.5
     assert cli(home, "admin", "top-up", "admin", "1", "--key", "cli-test-1").returncode == 1, "another amount: 409"
+
+
+def test_cli_manages_tokens_passwords_and_access(server, make_user):
+    """`gpupool token`, `gpupool passwd`, `gpupool admin user-set` and `gpupool admin audit`."""
+    name, user = make_user("cleo")
+    user_password, password = user.password, "cleo-second-password"
+    admin_home = tempfile.mkdtemp(prefix="gpupool-cli-admin-")
+    assert cli(admin_home, "login", server.base, "-u", "admin", "--password-stdin",
+               stdin=ADMIN_PASSWORD + "\n").returncode == 0
+    home = tempfile.mkdtemp(prefix="gpupool-cli-cleo-")
+    assert cli(home, "login", server.base, "-u", name, "--password-stdin", stdin=user_password + "\n").returncode == 0
+
+    listed = cli(home, "token", "ls")
+    assert listed.returncode == 0, listed.stderr
+    mine = [line.split() for line in listed.stdout.splitlines()[1:]]
+    current = [row for row in mine if "(this" in row]
+    assert len(current) == 1 and current[0][1:3] == ["api_token", "cli"], listed.stdout
+    assert current[0][4] != "-", "a CLI token expires"
+
+    renewed = cli(home, "token", "renew")
+    assert renewed.returncode == 0 and "expires at 20" in renewed.stdout, renewed.stderr
+
+    # passwd: a wrong current password is refused; the right one changes it.
+    wrong = cli(home, "passwd", "--password-stdin", stdin=f"not-it\n{password}\n")
+    assert wrong.returncode == 1 and "current password is wrong" in wrong.stderr
+    changed = cli(home, "passwd", "--password-stdin", stdin=f"{user_password}\n{password}\n")
+    assert changed.returncode == 0 and "password changed" in changed.stdout, changed.stderr
+    assert cli(tempfile.mkdtemp(), "login", server.base, "-u", name, "--password-stdin",
+               stdin=password + "\n").returncode == 0
+
+    # Admin: another user's tokens, one revoked; the user's saved token then fails.
+    theirs = cli(admin_home, "token", "ls", "--user", name)
+    assert theirs.returncode == 0, theirs.stderr
+    cli_ids = [line.split()[0] for line in theirs.stdout.splitlines()[1:] if line.split()[2] == "cli"]
+    assert len(cli_ids) >= 2, theirs.stdout
+    for token_id in cli_ids:
+        revoked = cli(admin_home, "token", "revoke", token_id, "--user", name)
+        assert revoked.returncode == 0, revoked.stderr
+    assert cli(home, "ls").returncode == 1, "a revoked token is refused"
+    assert cli(admin_home, "token", "revoke", "0123456789abcdef", "--user", name).returncode == 1
+
+    # Plain users cannot read others' tokens or change access.
+    assert cli(home, "login", server.base, "-u", name, "--password-stdin", stdin=password + "\n").returncode == 0
+    refused = cli(home, "token", "ls", "--user", "admin")
+    assert refused.returncode == 1 and "admin" in refused.stderr
+    assert cli(home, "admin", "user-set", name, "--grant-admin").returncode == 1
+
+    # Disable: the user's token stops at once and their sign-in is refused; enable again.
+    disabled = cli(admin_home, "admin", "user-set", name, "--disable")
+    assert disabled.returncode == 0 and f"{name}: user, disabled" in disabled.stdout, disabled.stderr
+    assert cli(home, "ls").returncode == 1
+    again = cli(home, "login", server.base, "-u", name, "--password-stdin", stdin=password + "\n")
+    assert again.returncode == 1 and "disabled" in again.stderr
+    assert cli(admin_home, "admin", "user-set", name).returncode == 1, "nothing to change"
+    enabled = cli(admin_home, "admin", "user-set", name, "--enable", "--grant-admin")
+    assert enabled.returncode == 0 and f"{name}: admin, enabled" in enabled.stdout, enabled.stderr
+    assert cli(admin_home, "admin", "user-set", name, "--revoke-admin").returncode == 0
+
+    # The audit log shows what happened, filtered.
+    audit = cli(admin_home, "admin", "audit", "--actor", "admin", "--action", "PATCH /api/v1/users", "--limit", "3")
+    assert audit.returncode == 0, audit.stderr
+    rows = audit.stdout.splitlines()[1:]
+    assert len(rows) == 4 and all(f"username={name}" in row for row in rows[:3]), audit.stdout
+    assert rows[3].startswith("more: --before "), audit.stdout
+    failed = cli(admin_home, "admin", "audit", "--action", "login failed", "--since", "2020-01-01T00:00:00Z")
+    assert failed.returncode == 0 and name in failed.stdout, failed.stdout
+    bad = cli(admin_home, "admin", "audit", "--since", "yesterday")
+    assert bad.returncode == 1 and "since" in bad.stderr

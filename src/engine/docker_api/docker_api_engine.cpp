@@ -21,20 +21,9 @@ namespace {
 
 using nlohmann::json;
 using namespace std::chrono_literals;
+using net::url_encode;
 
 constexpr std::string_view kApiPrefix = "/v1.41";
-
-std::string url_encode(std::string_view text) {
-  std::string out;
-  for (unsigned char c : text) {
-    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
-      out += static_cast<char>(c);
-    } else {
-      out += fmt::format("%{:02X}", c);
-    }
-  }
-  return out;
-}
 
 class DockerApiEngine final : public ContainerEngine {
  public:
