@@ -2,11 +2,12 @@
 // the audit log.
 import { t } from "./i18n.js";
 import { api } from "./api.js";
+import { credentialsTable } from "./account.js";
 import { auditCard } from "./audit.js";
-import { h, show, table, toast } from "./dom.js";
+import { actionForm, h, show, table, toast } from "./dom.js";
 import { limit, money } from "./format.js";
 import { poolTable } from "./home.js";
-import { signOutNow, stopLive, watchLive } from "./live.js";
+import { stopLive, watchLive } from "./live.js";
 
 function nodeRow(node) {
   const toggle = h("button", { type: "button", class: node.drained ? "" : "secondary", onclick: async () => {
@@ -71,23 +72,9 @@ function gpusTable(nodes) {
     "admin.temperature", "admin.power"], nodes.flatMap((node) => node.gpus.map((gpu) => gpuRow(node, gpu))));
 }
 
-// A small admin form: its fields, a submit button and an error line; `send(form)` does the
-// work, and the admin page is drawn again after it succeeds.
+// A small admin form: after it succeeds, the admin page is drawn again.
 function adminForm(label, fields, submit, send) {
-  const error = h("p", { class: "error", role: "alert" });
-  const form = h("form", { class: "inline", "aria-label": label }, fields, h("button", { type: "submit" }, submit), error);
-  form.addEventListener("submit", async (event) => {
-    event.preventDefault();
-    try {
-      await send(form);
-      toast(t("admin.saved"));
-      renderAdmin();
-    } catch (failure) {
-      if (failure.status === 401) return signOutNow();
-      error.textContent = failure.message;
-    }
-  });
-  return form;
+  return actionForm(label, fields, submit, send, () => { toast(t("admin.saved")); renderAdmin(); });
 }
 
 // A key per form as drawn: a double click or a resent request tops up once.
@@ -104,7 +91,37 @@ function topUpForm(user) {
     { amount: Number(form.elements.amount.value), idempotency_key: key }));
 }
 
-function usersCard(users) {
+// What an admin can change about a user's access, and the user's sign-ins and tokens. Every
+// change here ends what it should at once (docs/api.md) and is written to the audit log.
+async function userPanel(user) {
+  const path = `/api/v1/users/${encodeURIComponent(user.username)}`;
+  const change = (body, confirmText) => async () => {
+    if (confirmText && !window.confirm(confirmText)) return;
+    try {
+      const result = await api("PATCH", path, body);
+      toast(t("admin.accessChanged", { user: user.username, n: result.credentials_ended, stopped: result.sessions_stopped }));
+      renderAdmin(user.username);
+    } catch (failure) { toast(failure.message); }
+  };
+  const button = (label, onclick, kind = "secondary") => h("button", { type: "button", class: kind, onclick }, t(label));
+  const { tokens } = await api("GET", `${path}/tokens`);
+  const body = h("div", { id: "user-tokens" });
+  const redraw = async () => body.replaceChildren(
+    credentialsTable("user-credentials", (await api("GET", `${path}/tokens`)).tokens, `${path}/tokens`, redraw));
+  body.append(credentialsTable("user-credentials", tokens, `${path}/tokens`, redraw));
+  return h("section", { class: "card wide", id: "user-panel", "aria-label": t("admin.manageUser", { user: user.username }) },
+    h("h2", {}, t("admin.manageUser", { user: user.username })),
+    h("p", {}, t(user.admin ? "admin.roleAdmin" : "admin.roleUser"), ", ", t(user.disabled ? "admin.disabled" : "admin.enabled")),
+    h("div", { class: "actions" },
+      user.admin ? button("admin.revokeAdmin", change({ admin: false })) : button("admin.grantAdmin", change({ admin: true })),
+      user.disabled ? button("admin.enableUser", change({ disabled: false }), "")
+        : [button("admin.disableUser", change({ disabled: true }, t("admin.confirmDisable", { user: user.username })), "danger"),
+          button("admin.disableAndStop", change({ disabled: true, stop_sessions: true },
+            t("admin.confirmDisableStop", { user: user.username })), "danger")]),
+    h("h3", {}, t("account.credentials")), body);
+}
+
+function usersCard(users, managed) {
   const addUser = adminForm(t("admin.addUser"), [
     h("label", {}, t("admin.newUserName"), h("input", { name: "username", required: true, autocomplete: "off" })),
     h("label", {}, t("admin.newUserPassword"),
@@ -114,13 +131,23 @@ function usersCard(users) {
     username: form.elements.username.value.trim(), password: form.elements.password.value,
     admin: form.elements.admin.checked,
   }));
+  const panel = h("div", { id: "user-panel-place" });
+  const manage = async (user) => {
+    try { panel.replaceChildren(await userPanel(user)); panel.scrollIntoView({ block: "nearest" }); }
+    catch (failure) { toast(failure.message); }
+  };
+  const chosen = users.find((user) => user.username === managed);
+  if (chosen) manage(chosen);
   return h("section", { class: "card", "aria-label": t("admin.users") }, h("h2", {}, t("admin.users")),
-    h("div", { class: "wide" }, table("users", ["admin.user", "admin.role", "admin.groups", "admin.balance", "admin.topUp"],
-      users.map((user) => h("tr", {},
-        h("th", { scope: "row" }, user.username), h("td", {}, t(user.admin ? "admin.roleAdmin" : "admin.roleUser")),
+    h("div", { class: "wide" }, table("users", ["admin.user", "admin.role", "admin.groups", "admin.balance", "admin.topUp",
+      "admin.access"], users.map((user) => h("tr", { class: user.disabled ? "disabled" : "" },
+        h("th", { scope: "row" }, user.username),
+        h("td", {}, t(user.admin ? "admin.roleAdmin" : "admin.roleUser"), user.disabled ? ` (${t("admin.disabled")})` : ""),
         h("td", {}, user.groups.join(", ") || "—"), h("td", { class: "figure" }, money(user.balance)),
-        h("td", {}, topUpForm(user)))))),
-    addUser);
+        h("td", {}, topUpForm(user)),
+        h("td", {}, h("button", { type: "button", class: "secondary", "aria-label": t("admin.manageUser", { user: user.username }),
+          onclick: () => manage(user) }, t("admin.manage"))))))),
+    panel, addUser);
 }
 
 function groupsCard(groups) {
@@ -179,7 +206,8 @@ function quotaForm() {
   });
 }
 
-export async function renderAdmin() {
+// `managed`: the user whose access panel is open, kept open across the redraw.
+export async function renderAdmin(managed = "") {
   stopLive();
   const [pool, nodes, quotas, images, users, groups, prices, sessions, audit] = await Promise.all([
     api("GET", "/api/v1/pool"), api("GET", "/api/v1/nodes"), api("GET", "/api/v1/quotas"),
@@ -193,7 +221,7 @@ export async function renderAdmin() {
     sessionsCard(sessions.sessions),
     h("div", { id: "pool-card" }, poolTable(pool)),
     pricesCard(pool, prices.prices),
-    usersCard(users.users), groupsCard(groups.groups),
+    usersCard(users.users, managed), groupsCard(groups.groups),
     h("section", { class: "card", "aria-label": t("admin.quotas") }, h("h2", {}, t("admin.quotas")),
       quotas.quotas.length === 0 ? h("p", {}, t("admin.noQuotas")) :
         table("quotas", ["admin.scope", "admin.maxGpus", "admin.maxSessions", "admin.maxMemory", "admin.maxHours",
@@ -207,7 +235,7 @@ export async function renderAdmin() {
       table("images", ["admin.image", "admin.framework", "admin.cuda", "admin.status"], images.images.map((image) =>
         h("tr", {}, h("th", { scope: "row" }, image.tag), h("td", {}, `${image.framework} ${image.framework_version}`),
           h("td", {}, image.cuda || "—"), h("td", {}, image.status))))),
-    auditCard(audit.entries));
+    auditCard(audit));
   // Live: the GPUs' readings arrive with every sync of their node; the server sends them on
   // when a figure changes.
   watchLive({

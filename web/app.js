@@ -1,8 +1,9 @@
 // The gpupool portal: sign in, see the pool, request a session, open Jupyter, stop it, manage
-// SSH keys. Plain DOM, no framework: the page is small and must stay fast. Everything shown
+// SSH keys, the account's password and tokens. Plain DOM, no framework: the page is small and must stay fast. Everything shown
 // comes from the REST API (docs/api.md); text nodes only, never HTML from the server.
-// This module routes between the pages (#/, #/usage, #/keys, #/admin).
+// This module routes between the pages (#/, #/usage, #/keys, #/account, #/admin).
 import { currentLanguage, pickLanguage, setLanguage } from "./i18n.js";
+import { renderAccount } from "./account.js";
 import { renderAdmin } from "./admin.js";
 import { api, setCsrfToken } from "./api.js";
 import { h, show } from "./dom.js";
@@ -23,6 +24,7 @@ async function route() {
     document.getElementById("who").textContent = me.username;
     document.getElementById("admin-link").hidden = !me.admin;
     if (location.hash === "#/keys") await renderKeys();
+    else if (location.hash === "#/account") await renderAccount();
     else if (location.hash === "#/usage") await renderUsage();
     else if (location.hash === "#/admin" && me.admin) await renderAdmin();
     else await renderHome();

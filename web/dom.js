@@ -1,6 +1,7 @@
 // Building the page: elements from plain data (text nodes only, never HTML from the server),
-// the main area, the toast, a copy button.
+// the main area, the toast, a copy button, a form that reports the API's errors.
 import { t } from "./i18n.js";
+import { signOutNow } from "./live.js";
 
 // h("tag", {attributes}, ...children): children are nodes or strings (as text).
 export function h(tag, attributes = {}, ...children) {
@@ -41,4 +42,23 @@ export function table(id, headings, rows) {
   return h("table", { id },
     h("thead", {}, h("tr", {}, headings.map((key) => h("th", { scope: "col" }, t(key))))),
     h("tbody", {}, rows));
+}
+
+// A form of the given fields with a submit button and an error line. `send(form)` does the
+// work; `done(result)` follows its success; the API's own words show where it fails.
+export function actionForm(label, fields, submit, send, done) {
+  const error = h("p", { class: "error", role: "alert" });
+  const form = h("form", { class: "inline", "aria-label": label }, fields, h("button", { type: "submit" }, submit), error);
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    try {
+      const result = await send(form);
+      error.textContent = "";
+      done(result, form);
+    } catch (failure) {
+      if (failure.status === 401) return signOutNow();
+      error.textContent = failure.message;
+    }
+  });
+  return form;
 }

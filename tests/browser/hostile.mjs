@@ -1,7 +1,8 @@
 // Hostile session content in a real browser (Debian's chromium, playwright-core) against a
 // `gpupool up` in its default configuration (a gateway reached by IP address, no session
-// domain): a user plants a custom.js (Jupyter loads it on every page) in their session;
-// the admin enters the session by the portal's explicit step, and the owner opens it. The planted scripts try to act on the API with the login of whoever opened the
+// domain): a user plants a custom.js (Jupyter loads it on every page) and an HTML file in
+// their session; the admin enters the session by the portal's explicit step, and the owner
+// opens it. The planted scripts try to act on the API with the login of whoever opened the
 // page, read the gateway's cookies and mint tokens. Nothing they try may work.
 // The scripts are planted by tests/e2e/test_browser.py from inside the session, which checks
 // afterwards, through the API, that nothing changed.
@@ -22,7 +23,8 @@ try {
     });
     const seen = await page.evaluate(() => window.attack);
     console.log(`  ${who}: ${JSON.stringify(seen)}`);
-    assert.ok(!seen.cookies.includes("gpupool_session"), "the login cookie is out of the page's reach");
+    assert.ok(typeof seen.cookies === "string" && !seen.cookies.includes("gpupool_session"),
+      "the login cookie is out of the page's reach");
     assert.ok(!seen.cookies.includes("gpupool_pass"), "so is the pass");
     for (const name of ["me", "mint", "gatewayProxy"]) {
       assert.ok(seen[name] === "blocked" || seen[name] >= 400, `${name}: ${seen[name]}`);
@@ -50,6 +52,17 @@ try {
   assert.notEqual(origin.port, gateway.port, "the session has an origin of its own");
   await check("admin, tree page with custom.js", inside);
 
+  // The planted HTML file, opened straight and framed by Jupyter's viewer, in the same tab.
+  const openFile = async (who, page) => {
+    const base = page.url().replace(/tree.*$/, "");
+    await page.goto(base + "files/evil.html");
+    await check(`${who}, files/evil.html`, page);
+    await page.goto(base + "view/evil.html");
+    const framed = await (await page.waitForSelector("iframe")).contentFrame();
+    await check(`${who}, view/evil.html (the framed file)`, framed);
+  };
+  await openFile("admin", inside);
+
   step("the owner opens her session from the portal");
   const ownerContext = await browser.newContext({ locale: "en-US" });
   ownerContext.setDefaultTimeout(30000);
@@ -63,6 +76,7 @@ try {
     sessionRow.getByRole("link", { name: "Open Jupyter" }).click()]);
   await jupyter.waitForURL(/\/s\/[a-z0-9]+\/tree/);
   await check("owner, tree page with custom.js", jupyter);
+  await openFile("owner", jupyter);
 
   console.log("hostile: all steps passed");
 } finally {

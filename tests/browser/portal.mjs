@@ -1,6 +1,7 @@
 // The portal in a real browser (Debian's chromium, driven by playwright-core) against a real
 // `gpupool up`: sign in, request a session, see it run, open Jupyter through the gateway,
-// run a cell in a real kernel, stop the session, switch the language, manage SSH keys.
+// run a cell in a real kernel, stop the session, switch the language, manage SSH keys, the
+// admin's pages (a user's access, the audit log), the account page (tokens, the password).
 // Usage: node portal.mjs BASE_URL ADMIN_PASSWORD SCREENSHOT_DIR
 import { launchChromium, startRun } from "./launch.mjs";
 import assert from "node:assert/strict";
@@ -202,9 +203,80 @@ try {
   assert.match(await quotaRow.innerText(), /4\s+—\s+—\s+24/);
   await shot("admin");
 
-  step("sign out");
+  step("admin: a user's access — disable (confirmed), enable, make and unmake an administrator");
+  const ada = `ada-${suffix}`;
+  const adaRow = page.locator("#users tbody tr", { hasText: ada });
+  await page.getByRole("button", { name: `Access of ${ada}` }).click();
+  const panel = page.getByRole("region", { name: `Access of ${ada}` });
+  await panel.getByText("No sign-ins or tokens.").waitFor();
+  page.once("dialog", (dialog) => dialog.dismiss());  // a second thought: nothing changes
+  await panel.getByRole("button", { name: "Disable", exact: true }).click();
+  await panel.getByRole("button", { name: "Disable", exact: true }).waitFor();
+  assert.doesNotMatch(await adaRow.innerText(), /disabled/);
+  page.once("dialog", (dialog) => dialog.accept());
+  await panel.getByRole("button", { name: "Disable", exact: true }).click();
+  await adaRow.filter({ hasText: "(disabled)" }).waitFor();
+  await page.getByRole("region", { name: `Access of ${ada}` }).getByRole("button", { name: "Enable" }).click();
+  await page.getByRole("region", { name: `Access of ${ada}` }).getByRole("button", { name: "Make administrator" }).click();
+  await adaRow.filter({ hasText: "administrator" }).waitFor();
+  assert.doesNotMatch(await adaRow.innerText(), /disabled/);
+  await page.getByRole("region", { name: `Access of ${ada}` }).getByRole("button", { name: "Remove administrator" }).click();
+  await page.getByRole("region", { name: `Access of ${ada}` }).getByRole("button", { name: "Make administrator" }).waitFor();
+
+  step("admin: the audit log, filtered");
+  const filter = page.getByRole("form", { name: "Filter the audit log" });
+  await filter.getByLabel("Who").fill("admin");
+  await filter.getByLabel("Action starts with").fill("PATCH /api/v1/users");
+  await filter.getByRole("button", { name: "Filter" }).click();
+  await page.locator("#audit tbody tr").nth(3).waitFor();
+  const audited = await page.locator("#audit tbody tr").allInnerTexts();
+  assert.equal(audited.length, 4, audited.join("\n"));  // the dismissed disable did not happen
+  for (const entry of audited) assert.match(entry, new RegExp(`PATCH /api/v1/users/\\{username\\}\\s+username=${ada}\\s+200`));
+
+  step("account: a token shown once, working, then revoked");
+  await page.getByRole("link", { name: "Account" }).click();
+  await page.getByRole("heading", { name: "Account", exact: true }).waitFor();
+  await page.locator("#credentials tbody tr", { hasText: "this sign-in" }).waitFor();
+  const tokenForm = page.getByRole("form", { name: "New API token" });
+  await tokenForm.getByLabel("Name").fill("notebook-ci");
+  await tokenForm.getByRole("button", { name: "Create token" }).click();
+  const secret = await page.locator("code.secret").innerText();
+  assert.match(secret, /^\S{20,}$/);
+  const asToken = () => page.evaluate(async (token) =>
+    (await fetch("/api/v1/me", { headers: { Authorization: `Bearer ${token}` }, credentials: "omit" })).status, secret);
+  assert.equal(await asToken(), 200);
+  const tokenRow = page.locator("#credentials tbody tr", { hasText: "notebook-ci" });
+  await shot("account");
+  await tokenRow.getByRole("button", { name: "Revoke" }).click();
+  await tokenRow.waitFor({ state: "detached" });
+  assert.equal(await asToken(), 401, "a revoked token is refused at once");
+
+  step("account: the password changed; the new one signs in");
+  const passwordForm = page.getByRole("form", { name: "Change password" });
+  await passwordForm.getByLabel("Current password").fill("not-the-password");
+  await passwordForm.getByLabel("New password", { exact: true }).fill("a-new-admin-password");
+  await passwordForm.getByLabel("New password again").fill("a-new-admin-password");
+  await passwordForm.getByRole("button", { name: "Change password" }).click();
+  await passwordForm.getByRole("alert").filter({ hasText: /current password is wrong/ }).waitFor();
+  await passwordForm.getByLabel("Current password").fill(password);
+  await passwordForm.getByLabel("New password again").fill("a-typo");
+  await passwordForm.getByRole("button", { name: "Change password" }).click();
+  await passwordForm.getByRole("alert").filter({ hasText: /differ/ }).waitFor();
+  await passwordForm.getByLabel("New password again").fill("a-new-admin-password");
+  await passwordForm.getByRole("button", { name: "Change password" }).click();
+  await page.locator("#toast").filter({ hasText: "Password changed" }).waitFor();
+
+  step("sign out, and in with the new password");
   await page.getByRole("button", { name: "Sign out" }).click();
   await page.getByRole("heading", { name: "Sign in to gpupool" }).waitFor();
+  await page.getByLabel("User name").fill("admin");
+  await page.getByLabel("Password").fill(password);
+  await page.keyboard.press("Enter");
+  await page.getByRole("alert").filter({ hasText: /wrong/i }).waitFor();
+  await page.getByLabel("Password").fill("a-new-admin-password");
+  await page.keyboard.press("Enter");
+  await page.getByRole("heading", { name: "Account", exact: true }).waitFor();  // back where it was
+  await page.locator("#credentials tbody tr", { hasText: "this sign-in" }).waitFor();
   console.log("portal: all steps passed");
 } finally {
   await browser.close();

@@ -1,4 +1,5 @@
-"""The web portal in a real browser: tests/browser/hostile.mjs plants hostile scripts in a
+"""The web portal in a real browser: tests/browser/hostile.mjs plants hostile scripts (a
+custom.js and an HTML file) in a
 session of a `gpupool up` in its default configuration and opens it as the admin and as the
 owner; tests/browser/portal.mjs drives Debian's chromium with
 playwright-core against a `gpupool up` that gives each session its own origin
@@ -48,7 +49,7 @@ window.attack = window.attack || {};
     try { const r = await fetch(url, { credentials: "include", ...init }); window.attack[name] = r.status; }
     catch (e) { window.attack[name] = "blocked"; }
   };
-  window.attack.cookies = document.cookie;
+  try { window.attack.cookies = document.cookie; } catch (e) { window.attack.cookies = "unreadable"; }
   await tryIt("me", "PORTAL/api/v1/me");
   await tryIt("mint", "PORTAL/api/v1/tokens", { method: "POST", headers: { "Content-Type": "application/json" }, body: "{}" });
   await tryIt("mintNoCors", "PORTAL/api/v1/tokens", { method: "POST", mode: "no-cors", headers: { "Content-Type": "text/plain" }, body: "{}" });
@@ -59,12 +60,14 @@ window.attack = window.attack || {};
 })();
 """
 
-# Run in the session's kernel: Jupyter Notebook loads ~/.jupyter/custom/custom.js on its pages.
+# Run in the session's kernel: Jupyter Notebook loads ~/.jupyter/custom/custom.js on its pages,
+# and serves ~/evil.html (at /files/evil.html, and framed at /view/evil.html) to whoever opens it.
 PLANT = f"""
 import os
 attack = {ATTACK!r}
 os.makedirs(os.path.expanduser("~/.jupyter/custom"), exist_ok=True)
 open(os.path.expanduser("~/.jupyter/custom/custom.js"), "w").write(attack)
+open(os.path.expanduser("~/evil.html"), "w").write("<!doctype html><title>evil</title><script>" + attack + "</script>")
 print("planted")
 """
 
