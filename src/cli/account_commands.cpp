@@ -10,8 +10,8 @@
 
 namespace gpupool::cli {
 
-using nlohmann::json;
 using net::url_encode;
+using nlohmann::json;
 
 namespace {
 
@@ -31,12 +31,11 @@ int list_tokens(const std::string& user) {
   std::cout << fmt::format("{:<17} {:<10} {:<16} {:<24} {:<24}\n", "ID", "KIND", "NAME", "CREATED",
                            "EXPIRES");
   for (const auto& token : (*result)["tokens"]) {
-    std::cout << fmt::format("{:<17} {:<10} {:<16} {:<24} {:<24}{}\n",
-                             token["id"].get<std::string>(), token["kind"].get<std::string>(),
-                             token["name"].get<std::string>(),
-                             token["created_at"].get<std::string>(),
-                             text_or_dash(token["expires_at"]),
-                             token["current"].get<bool>() ? "  (this one)" : "");
+    std::cout << fmt::format(
+        "{:<17} {:<10} {:<16} {:<24} {:<24}{}\n", token["id"].get<std::string>(),
+        token["kind"].get<std::string>(), token["name"].get<std::string>(),
+        token["created_at"].get<std::string>(), text_or_dash(token["expires_at"]),
+        token["current"].get<bool>() ? "  (this one)" : "");
   }
   return 0;
 }
@@ -66,10 +65,10 @@ int change_password(bool from_stdin) {
   auto result = call("POST", "/api/v1/me/password",
                      {{"current_password", current}, {"new_password", replacement}});
   if (!result) return 1;
-  std::cout << fmt::format("password changed; {} other sign-in{} ended (API tokens stay: "
-                           "`gpupool token ls`)\n",
-                           (*result)["logins_ended"].get<int>(),
-                           (*result)["logins_ended"].get<int>() == 1 ? "" : "s");
+  std::cout << fmt::format(
+      "password changed; {} other sign-in{} ended (API tokens stay: "
+      "`gpupool token ls`)\n",
+      (*result)["logins_ended"].get<int>(), (*result)["logins_ended"].get<int>() == 1 ? "" : "s");
   return 0;
 }
 
@@ -86,21 +85,21 @@ int set_user_access(const UserAccessChange& change) {
   auto result = call("PATCH", "/api/v1/users/" + url_encode(change.user), body);
   if (!result) return 1;
   const auto& user = *result;
-  std::cout << fmt::format("{}: {}, {}; {} credential{} ended, {} session{} stopped\n",
-                           user["username"].get<std::string>(),
-                           user["admin"].get<bool>() ? "admin" : "user",
-                           user["disabled"].get<bool>() ? "disabled" : "enabled",
-                           user["credentials_ended"].get<int>(),
-                           user["credentials_ended"].get<int>() == 1 ? "" : "s",
-                           user["sessions_stopped"].get<int>(),
-                           user["sessions_stopped"].get<int>() == 1 ? "" : "s");
+  std::cout << fmt::format(
+      "{}: {}, {}; {} credential{} ended, {} session{} stopped\n",
+      user["username"].get<std::string>(), user["admin"].get<bool>() ? "admin" : "user",
+      user["disabled"].get<bool>() ? "disabled" : "enabled", user["credentials_ended"].get<int>(),
+      user["credentials_ended"].get<int>() == 1 ? "" : "s", user["sessions_stopped"].get<int>(),
+      user["sessions_stopped"].get<int>() == 1 ? "" : "s");
   return 0;
 }
 
 int show_audit(const AuditQuery& query) {
   std::string path = fmt::format("/api/v1/audit?limit={}", query.limit);
-  for (const auto& [name, value] : {std::pair{"actor", query.actor}, {"action", query.action},
-                                    {"since", query.since}, {"before", query.before}}) {
+  for (const auto& [name, value] : {std::pair{"actor", query.actor},
+                                    {"action", query.action},
+                                    {"since", query.since},
+                                    {"before", query.before}}) {
     if (!value.empty()) path += fmt::format("&{}={}", name, url_encode(value));
   }
   auto result = call("GET", path);

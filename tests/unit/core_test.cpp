@@ -78,6 +78,14 @@ TEST(HttpEndpoint, ParsesUnixAndTcpAddresses) {
   EXPECT_FALSE(net::parse_http_endpoint("unix://").ok());
 }
 
+TEST(UrlEncode, LeavesUnreservedCharactersAndEncodesTheRest) {
+  EXPECT_EQ(net::url_encode("A100-80GB_x.y~"), "A100-80GB_x.y~");
+  EXPECT_EQ(net::url_encode("PATCH /api/v1/users?a=b&c"),
+            "PATCH%20%2Fapi%2Fv1%2Fusers%3Fa%3Db%26c");
+  EXPECT_EQ(net::url_encode("\xE4\xB8\xAD"), "%E4%B8%AD");  // UTF-8 bytes, each on its own
+  EXPECT_EQ(net::url_encode(""), "");
+}
+
 TEST(Clock, FormatsRfc3339InUtcWithMilliseconds) {
   EXPECT_EQ(format_rfc3339(0), "1970-01-01T00:00:00.000Z");
   EXPECT_EQ(format_rfc3339(1'795'000'000'123), "2026-11-18T11:06:40.123Z");
