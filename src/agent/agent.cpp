@@ -117,21 +117,28 @@ Result<SyncRequest> Agent::observe() {
     return !container.labels.contains(kSessionLabel);
   });
 
+  // One report per session: a failure first (with what its container holds, if it has one),
+  // then each container, then starts still without one.
+  std::map<std::string, const ContainerInfo*> by_session;
+  for (const auto& container : *containers)
+    by_session.emplace(container.labels.at(kSessionLabel), &container);
   std::set<std::string> reported;
-  auto report = [&](const std::string& id, ObservedPhase phase, std::string message = "",
-                    std::string host_key = "") {
-    if (reported.insert(id).second) {
-      request.observed.push_back({id, phase, std::move(message), std::move(host_key)});
-    }
+  auto report = [&](const std::string& id, ObservedPhase phase, std::string message = "") {
+    if (!reported.insert(id).second) return;
+    auto found = by_session.find(id);
+    ObservedSession observed;
+    if (found != by_session.end()) observed = observed_container(*found->second, phase);
+    observed.session_id = id;
+    observed.phase = phase;
+    observed.message = std::move(message);
+    request.observed.push_back(std::move(observed));
   };
   for (const auto& [id, why] : local.failures) report(id, ObservedPhase::failed, why);
-  for (const auto& container : *containers) {
-    const std::string& id = container.labels.at(kSessionLabel);
-    if (container.running() && local.ready.contains(id)) {
-      report(id, ObservedPhase::running, "", local.ready.at(id));
-    } else {
-      report(id, ObservedPhase::starting);
-    }
+  for (const auto& [id, container] : by_session) {
+    bool ready = container->running() && local.ready.contains(id);
+    report(id, ready ? ObservedPhase::running : ObservedPhase::starting);
+    if (ready && request.observed.back().session_id == id)
+      request.observed.back().ssh_host_key = local.ready.at(id);
   }
   for (const auto& id : local.in_flight) report(id, ObservedPhase::starting);
   {
@@ -185,9 +192,20 @@ void Agent::converge(const SyncResponse& response, const std::vector<ContainerIn
     }
   }
 
+  // Only what the server names goes. A container it neither wants nor releases belongs to a
+  // session its database does not know (lost, replaced, restored from an old backup): it
+  // keeps running until an admin decides.
+  std::set<std::string> released(response.release.begin(), response.release.end());
   for (const auto& [session_id, container] : by_session) {
     const std::string& id = session_id;  // a plain name: lambdas cannot capture a binding
     if (desired_ids.contains(id)) continue;
+    if (!released.contains(id)) {
+      if (unknown_warned_.insert(id).second) {
+        spdlog::warn("agent: the server does not know session {} (container {}): left running", id,
+                     container->name);
+      }
+      continue;
+    }
     bool busy = false;
     {
       std::lock_guard lock(mutex_);

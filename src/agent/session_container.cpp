@@ -1,5 +1,8 @@
 #include "agent/session_container.hpp"
 
+#include <algorithm>
+#include <charconv>
+
 #include <fmt/format.h>
 
 #include "agent/session_network.hpp"
@@ -24,7 +27,43 @@ std::string join(const std::vector<std::string>& items, std::string_view separat
   return joined;
 }
 
+std::string join_numbers(const std::vector<int>& numbers) {
+  std::vector<std::string> items;
+  for (int number : numbers) items.push_back(std::to_string(number));
+  return join(items, ",");
+}
+
+// "1,2" → {1, 2}; anything that is not a number is skipped (a label anyone could have set).
+std::vector<int> parse_numbers(const std::string& text) {
+  std::vector<int> numbers;
+  std::size_t start = 0;
+  while (start <= text.size()) {
+    std::size_t end = std::min(text.find(',', start), text.size());
+    int number = 0;
+    auto [stop, error] = std::from_chars(text.data() + start, text.data() + end, number);
+    if (error == std::errc{} && stop == text.data() + end && number >= 0) numbers.push_back(number);
+    start = end + 1;
+  }
+  return numbers;
+}
+
+std::string label_or_empty(const ContainerInfo& container, const char* key) {
+  auto found = container.labels.find(key);
+  return found == container.labels.end() ? "" : found->second;
+}
+
 }  // namespace
+
+ObservedSession observed_container(const ContainerInfo& container, ObservedPhase phase) {
+  ObservedSession observed;
+  observed.session_id = label_or_empty(container, kSessionLabel);
+  observed.phase = phase;
+  observed.user = label_or_empty(container, kUserLabel);
+  observed.gpu_indices = parse_numbers(label_or_empty(container, kGpusLabel));
+  observed.host_ports = parse_numbers(label_or_empty(container, kPortsLabel));
+  observed.holdings_known = container.labels.contains(kGpusLabel);
+  return observed;
+}
 
 std::string container_name(const std::string& session_id) {
   return "gpupool-" + session_id;
@@ -61,7 +100,9 @@ ContainerSpec make_session_container(const DesiredSession& session,
   }
   spec.labels = {{kSessionLabel, session.session_id},
                  {kUserLabel, session.username},
-                 {kNodeLabel, settings.node_name}};
+                 {kNodeLabel, settings.node_name},
+                 {kGpusLabel, join_numbers(session.gpu_indices)},
+                 {kPortsLabel, join_numbers({session.jupyter_port, session.ssh_port})}};
   spec.user = "0";
   spec.cap_add = kInitCapabilities;
   spec.memory_bytes = session.memory_mb * 1024 * 1024;

@@ -13,6 +13,10 @@ namespace gpupool::agent {
 inline constexpr const char* kSessionLabel = "io.gpupool.session";
 inline constexpr const char* kUserLabel = "io.gpupool.user";
 inline constexpr const char* kNodeLabel = "io.gpupool.node";
+// What the container holds ("0,1" and "8100,2201"), so that a server that lost its database
+// can still fence it.
+inline constexpr const char* kGpusLabel = "io.gpupool.gpus";
+inline constexpr const char* kPortsLabel = "io.gpupool.ports";
 inline constexpr int kJupyterContainerPort = 8888;
 inline constexpr int kSshContainerPort = 2222;
 // Where the init script puts the session's authorized keys: root's, out of the user's reach.
@@ -40,6 +44,9 @@ std::string home_volume_name(const std::string& username);
 
 ContainerSpec make_session_container(const DesiredSession& session,
                                      const ContainerSettings& settings);
+
+// The report of one session container, with what its labels say it holds.
+ObservedSession observed_container(const ContainerInfo& container, ObservedPhase phase);
 
 // The POSIX shell script (session_init.sh, compiled in) that runs as PID 1's child: user entry,
 // authorized_keys, hardened sshd config, then drops to the user to run sshd and Jupyter.

@@ -1,6 +1,7 @@
 // GET /api/v1/nodes (admins): the nodes as in the pool, each with its GPUs — who holds each
 // one and what it is doing (utilisation, memory, temperature, power) by its latest reading —
-// and GET /metrics (admins), the same for Prometheus.
+// and containers agents run for sessions the database does not know; GET /metrics (admins),
+// the same for Prometheus.
 #include "api/api.hpp"
 #include "api/metrics.hpp"
 #include "gateway/replies.hpp"
@@ -31,7 +32,27 @@ Result<json> Api::nodes_document(const std::vector<Session>& active) {
     nodes[i]["telemetry_at"] =
         found != readings.end() ? json(format_rfc3339(found->second.read_at)) : json(nullptr);
   }
-  return json{{"nodes", nodes}};
+  json unknown = json::array();
+  for (const auto& entry : sessions_.unknown_containers()) {
+    unknown.push_back({{"node", entry.node},
+                       {"session", entry.session_id},
+                       {"user", entry.user},
+                       {"gpu_indices", entry.gpu_indices},
+                       {"host_ports", entry.host_ports},
+                       {"holdings_known", entry.holdings_known},
+                       {"first_seen", format_rfc3339(entry.first_seen)},
+                       {"removal_requested", entry.removal_requested}});
+  }
+  return json{{"nodes", nodes}, {"unknown_containers", unknown}};
+}
+
+// DELETE /api/v1/nodes/{node}/unknown-containers/{session}: an admin's decision that a
+// container the database does not know goes; the agent removes it at its next sync.
+HttpReply Api::remove_unknown_container(const Call& call) {
+  auto removed =
+      sessions_.remove_unknown_container(call.parameter("node"), call.parameter("session"));
+  if (!removed) return error_reply(removed.error());
+  return json_reply(202, {{"status", "removing"}, {"session", call.parameter("session")}});
 }
 
 HttpReply Api::list_nodes(const Call&) {

@@ -66,6 +66,8 @@ const std::vector<Route>& Api::routes() {
       {"GET", "/api/v1/audit", admin, &Api::list_audit},
       {"GET", "/api/v1/nodes", admin, &Api::list_nodes},
       {"PUT", "/api/v1/nodes/{node}", admin, &Api::update_node},
+      {"DELETE", "/api/v1/nodes/{node}/unknown-containers/{session}", admin,
+       &Api::remove_unknown_container},
       // Prometheus scrapes with an admin's API token (authorization: credentials_file).
       {"GET", "/metrics", admin, &Api::metrics},
   };

@@ -185,6 +185,13 @@ int run(int argc, char** argv) {
   auto* undrain =
       admin_command->add_subcommand("undrain", "let a drained node take sessions again");
   undrain->add_option("node", name, "node name")->required();
+  auto* unknown_ls = admin_command->add_subcommand(
+      "unknown", "list containers nodes run for sessions the database does not know");
+  std::string unknown_session;
+  auto* unknown_rm = admin_command->add_subcommand(
+      "unknown-rm", "remove a container of a session the database does not know");
+  unknown_rm->add_option("node", name, "node name")->required();
+  unknown_rm->add_option("session", unknown_session, "session id")->required();
   double price = 0;
   auto* price_set = admin_command->add_subcommand(
       "price-set", "set a GPU model's price in credits per GPU-hour (0: free)");
@@ -236,6 +243,8 @@ int run(int argc, char** argv) {
     if (*group_members) return gpupool::cli::set_group_members(name, members);
     if (*quota_ls) return gpupool::cli::list_quotas();
     if (*drain || *undrain) return gpupool::cli::set_drained(name, static_cast<bool>(*drain));
+    if (*unknown_ls) return gpupool::cli::list_unknown_containers();
+    if (*unknown_rm) return gpupool::cli::remove_unknown_container(name, unknown_session);
     if (*price_set) return gpupool::cli::set_price(name, price);
     if (*top_up) return gpupool::cli::top_up(name, price, top_up_key);
     if (*gpus_option) quota.gpus = quota_gpus;

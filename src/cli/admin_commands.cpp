@@ -97,6 +97,42 @@ int set_drained(const std::string& node, bool drained) {
   return 0;
 }
 
+int list_unknown_containers() {
+  auto result = call("GET", "/api/v1/nodes");
+  if (!result) return 1;
+  const auto& unknown = (*result)["unknown_containers"];
+  if (unknown.empty()) {
+    std::cout << "every session container is one the database knows\n";
+    return 0;
+  }
+  std::cout << fmt::format("{:<16} {:<16} {:<12} {:<10} {:<12} {:<24} {}\n", "NODE", "SESSION",
+                           "USER", "GPUS", "PORTS", "FIRST SEEN", "");
+  for (const auto& entry : unknown) {
+    auto numbers = [](const json& list) {
+      std::string text;
+      for (const auto& number : list) text += (text.empty() ? "" : ",") + number.dump();
+      return text.empty() ? std::string("-") : text;
+    };
+    std::string gpus =
+        entry["holdings_known"].get<bool>() ? numbers(entry["gpu_indices"]) : "all (unlabelled)";
+    std::cout << fmt::format("{:<16} {:<16} {:<12} {:<10} {:<12} {:<24} {}\n",
+                             entry["node"].get<std::string>(), entry["session"].get<std::string>(),
+                             entry["user"].get<std::string>(), gpus, numbers(entry["host_ports"]),
+                             entry["first_seen"].get<std::string>(),
+                             entry["removal_requested"].get<bool>() ? "being removed" : "");
+  }
+  return 0;
+}
+
+int remove_unknown_container(const std::string& node, const std::string& session) {
+  auto result = call("DELETE", "/api/v1/nodes/" + net::url_encode(node) + "/unknown-containers/" +
+                                   net::url_encode(session));
+  if (!result) return 1;
+  std::cout << fmt::format("node {} removes the container of session {} at its next sync\n", node,
+                           session);
+  return 0;
+}
+
 int list_quotas() {
   auto result = call("GET", "/api/v1/quotas");
   if (!result) return 1;

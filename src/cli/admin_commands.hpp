@@ -1,4 +1,4 @@
-// The CLI's admin commands: users, groups and quotas. Thin over the admin REST API; each
+// The CLI's admin commands: users, groups, quotas and nodes. Thin over the admin REST API; each
 // returns a process exit code.
 #pragma once
 
@@ -24,5 +24,8 @@ int set_group_members(const std::string& group, const std::vector<std::string>& 
 int set_quota(const QuotaOptions& options);
 int list_quotas();
 int set_drained(const std::string& node, bool drained);
+// Containers nodes run for sessions the database does not know, and removing one of them.
+int list_unknown_containers();
+int remove_unknown_container(const std::string& node, const std::string& session);
 
 }  // namespace gpupool::cli

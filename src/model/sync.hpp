@@ -27,6 +27,12 @@ struct ObservedSession {
   ObservedPhase phase = ObservedPhase::starting;
   std::string message;
   std::string ssh_host_key;  // running: the container's SSH host public key, if read
+  // What the container holds, from its labels: the server fences it when its database does
+  // not know the session (a lost or replaced database), so nothing else is placed on it.
+  std::string user;
+  std::vector<int> gpu_indices;
+  std::vector<int> host_ports;
+  bool holdings_known = false;  // the container carries those labels (older ones do not)
 };
 
 struct SyncRequest {
@@ -56,6 +62,10 @@ struct DesiredSession {
 
 struct SyncResponse {
   std::vector<DesiredSession> desired;
+  // Sessions the server knows and wants gone (ended, stopping, or placed elsewhere): the only
+  // containers the agent removes. One in neither list belongs to a session the server does
+  // not know; it is left running, never removed on the strength of a missing row.
+  std::vector<std::string> release;
 };
 
 }  // namespace gpupool

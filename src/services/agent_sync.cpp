@@ -1,7 +1,9 @@
 // SessionService's side of agent sync: the node's report applied to its sessions through
 // the lifecycle (session_lifecycle.hpp), sessions whose owner ran out of balance stopped,
-// and the node's desired sessions returned.
+// containers of sessions the store does not know fenced and left alone, and the node's
+// desired sessions and the containers to release returned.
 #include <map>
+#include <set>
 
 #include "core/log.hpp"
 #include "services/session_lifecycle.hpp"
@@ -19,8 +21,18 @@ Result<SyncResponse> SessionService::sync(const SyncRequest& request) {
       node.last_seen = now;
       GPUPOOL_TRY(store_.upsert_node(node));
       GPUPOOL_TRY(apply_observations_locked(request, now));
+      auto unknown = unknown_observations_locked(request);
+      if (!unknown) return unknown.error();
+      for (const auto& found : unknown_.update(node.name, *unknown, now)) {
+        spdlog::error(
+            "node {} runs a container for session {} (user {}) that the database does not know "
+            "— did gpupool start on a new, replaced or restored database? It is left running, "
+            "its GPUs and ports fenced; an admin can remove it: gpupool admin unknown-rm {} {}",
+            node.name, found.session_id, found.user.empty() ? "?" : found.user, node.name,
+            found.session_id);
+      }
       GPUPOOL_TRY(schedule_locked(now));
-      response = desired_for_locked(node.name);
+      response = desired_for_locked(request);
       return response ? Status{} : response.error();
     });
     if (!applied) return applied.error();
@@ -68,7 +80,27 @@ Status SessionService::stop_unpaid_locked(std::vector<Session>& sessions, UnixMi
   return {};
 }
 
-Result<SyncResponse> SessionService::desired_for_locked(const std::string& node) {
+Result<std::vector<ObservedSession>> SessionService::unknown_observations_locked(
+    const SyncRequest& request) {
+  std::vector<ObservedSession> unknown;
+  for (const auto& observed : request.observed) {
+    auto session = store_.get_session(observed.session_id);
+    if (!session) return session.error();
+    if (!session->has_value()) unknown.push_back(observed);
+  }
+  return unknown;
+}
+
+Status SessionService::remove_unknown_container(const std::string& node,
+                                                const std::string& session_id) {
+  GPUPOOL_TRY(unknown_.request_removal(node, session_id));
+  spdlog::warn("node {}: the container of unknown session {} is to be removed", node, session_id);
+  notify();
+  return {};
+}
+
+Result<SyncResponse> SessionService::desired_for_locked(const SyncRequest& request) {
+  const std::string& node = request.node.name;
   auto sessions = store_.list_sessions({std::nullopt, node, true});
   if (!sessions) return sessions.error();
   SyncResponse response;
@@ -95,6 +127,16 @@ Result<SyncResponse> SessionService::desired_for_locked(const std::string& node)
     desired.memory_mb = session.request.memory_mb;
     desired.gpu_memory_mb = session.request.gpu_memory_mb;
     response.desired.push_back(std::move(desired));
+  }
+  // What the agent runs and the store knows but does not want here any more goes; what the
+  // store does not know stays, unless an admin has asked for it to go.
+  std::set<std::string> keep;
+  for (const auto& desired : response.desired) keep.insert(desired.session_id);
+  for (const auto& entry : unknown_.list()) {
+    if (entry.node == node && !entry.removal_requested) keep.insert(entry.session_id);
+  }
+  for (const auto& observed : request.observed) {
+    if (!keep.contains(observed.session_id)) response.release.push_back(observed.session_id);
   }
   return response;
 }

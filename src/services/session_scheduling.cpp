@@ -57,6 +57,9 @@ Status SessionService::schedule_locked(UnixMillis now) {
       queued[session.id] = &session;
     }
   }
+  // What containers the store does not know hold is off limits.
+  for (auto& fence : unknown_.fences(snapshot.nodes))
+    snapshot.allocations.push_back(std::move(fence));
   GPUPOOL_TRY(add_model_limits(store_, *active, pending_users, snapshot));
   auto plan = scheduler::schedule(snapshot, now);
   std::vector<Price> prices;

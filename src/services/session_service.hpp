@@ -17,6 +17,7 @@
 #include "model/sync.hpp"
 #include "scheduler/schedule.hpp"
 #include "services/accounts.hpp"
+#include "services/unknown_containers.hpp"
 #include "store/store.hpp"
 
 namespace gpupool::services {
@@ -73,6 +74,11 @@ class SessionService {
   // Called (on the thread that made the change) when some node's desired state changed.
   void on_desired_change(std::function<void()> callback);
 
+  // Containers agents run for sessions the store does not know (unknown_containers.hpp).
+  std::vector<UnknownContainer> unknown_containers() const { return unknown_.list(); }
+  // An admin's decision: that container goes at its node's next sync.
+  Status remove_unknown_container(const std::string& node, const std::string& session_id);
+
  private:
   Status schedule_locked(UnixMillis now);
   // The decayed GPU-hours of `user` and everyone in the user's groups, together.
@@ -87,7 +93,9 @@ class SessionService {
   Status apply_observations_locked(const SyncRequest& request, UnixMillis now);
   // Running sessions whose owner's balance has run out start stopping (prepaid only).
   Status stop_unpaid_locked(std::vector<Session>& sessions, UnixMillis now);
-  Result<SyncResponse> desired_for_locked(const std::string& node);
+  // The node's reports of sessions the store has no row for.
+  Result<std::vector<ObservedSession>> unknown_observations_locked(const SyncRequest& request);
+  Result<SyncResponse> desired_for_locked(const SyncRequest& request);
   void notify();
 
   Store& store_;
@@ -96,6 +104,7 @@ class SessionService {
   Accounts accounts_;
   std::mutex mutex_;
   std::vector<std::function<void()>> listeners_;  // set at start-up, before concurrent use
+  UnknownContainers unknown_;
 };
 
 }  // namespace gpupool::services

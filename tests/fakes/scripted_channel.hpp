@@ -1,10 +1,13 @@
 // ScriptedChannel: a server stand-in for agent tests. It hands out a fixed desired state and
-// records the last report the agent sent. Thread-safe.
+// records the last report the agent sent. Like the server, it releases the containers of
+// sessions it once wanted and wants no more, and never those of sessions it never knew.
+// Thread-safe.
 #pragma once
 
 #include <functional>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -23,7 +26,15 @@ class ScriptedChannel final : public agent::SyncChannel {
       return error;
     }
     last_request_ = request;
-    return desired_;
+    SyncResponse response = desired_;
+    for (const auto& observed : request.observed) {
+      bool wanted = false;
+      for (const auto& session : desired_.desired)
+        wanted |= session.session_id == observed.session_id;
+      if (!wanted && known_.contains(observed.session_id))
+        response.release.push_back(observed.session_id);
+    }
+    return response;
   }
   void on_change(std::function<void()> callback) override { callback_ = std::move(callback); }
 
@@ -41,8 +52,20 @@ class ScriptedChannel final : public agent::SyncChannel {
     {
       std::lock_guard lock(mutex_);
       desired_.desired = std::move(desired);
+      for (const auto& session : desired_.desired) known_.insert(session.session_id);
     }
     if (callback_) callback_();
+  }
+  // The server lost its database: every session it knew is unknown from now on.
+  void forget_everything() {
+    std::lock_guard lock(mutex_);
+    known_.clear();
+    desired_.desired.clear();
+  }
+  // An admin asked for an unknown session's container to go.
+  void release_unknown(const std::string& id) {
+    std::lock_guard lock(mutex_);
+    known_.insert(id);
   }
   std::optional<ObservedSession> observed(const std::string& id) {
     std::lock_guard lock(mutex_);
@@ -63,6 +86,7 @@ class ScriptedChannel final : public agent::SyncChannel {
  private:
   std::mutex mutex_;
   SyncResponse desired_;
+  std::set<std::string> known_;  // every session ever desired
   SyncRequest last_request_;
   std::function<void()> callback_;
   std::optional<Error> failure_;

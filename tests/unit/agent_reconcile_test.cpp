@@ -187,6 +187,27 @@ TEST_F(AgentReconcile, ContainersNoLongerDesiredAreRemoved) {
   EXPECT_EQ(channel_.observed("s1"), std::nullopt);
 }
 
+TEST_F(AgentReconcile, AContainerOfASessionTheServerDoesNotKnowIsLeftRunningAndReported) {
+  auto session = desired("s1");
+  session.gpu_indices = {0};
+  channel_.set_desired({session});
+  ASSERT_TRUE(reconcile_until(reported("s1", ObservedPhase::running)));
+  channel_.forget_everything();  // the server started on a new database
+  for (int sync = 0; sync < 5; ++sync) ASSERT_TRUE(agent_->reconcile_once().ok());
+  std::this_thread::sleep_for(50ms);  // a removal worker, had one started, would be done
+  EXPECT_EQ(engine_.state_of("s1"), "running");
+  EXPECT_EQ(engine_.calls(EngineCall::remove), 0);
+  // Reported with what it holds, so that the server can fence it.
+  auto observed = channel_.observed("s1");
+  ASSERT_TRUE(observed.has_value());
+  EXPECT_EQ(observed->user, "alice");
+  EXPECT_EQ(observed->gpu_indices, std::vector<int>{0});
+  EXPECT_EQ(observed->host_ports, (std::vector<int>{27000, 27001}));
+
+  channel_.release_unknown("s1");  // an admin's decision
+  ASSERT_TRUE(reconcile_until([&] { return !engine_.state_of("s1").has_value(); }));
+}
+
 TEST_F(AgentReconcile, ARemovalThatFailsIsRetriedAtTheNextSync) {
   channel_.set_desired({desired("s1")});
   ASSERT_TRUE(reconcile_until(reported("s1", ObservedPhase::running)));

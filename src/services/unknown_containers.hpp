@@ -1,0 +1,51 @@
+// Session containers that agents run and the store does not know: what a server started on a
+// lost, replaced or restored database finds. They are never removed on the strength of a
+// missing row: they keep running, their GPUs and ports stay fenced (nothing else is placed
+// on them), admins are told, and one goes only when an admin asks. Kept in memory: each
+// sync reports them afresh. Thread-safe.
+#pragma once
+
+#include <map>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "core/clock.hpp"
+#include "core/result.hpp"
+#include "model/node.hpp"
+#include "model/sync.hpp"
+#include "scheduler/schedule.hpp"
+
+namespace gpupool::services {
+
+struct UnknownContainer {
+  std::string node;
+  std::string session_id;
+  std::string user;              // as the container's label says
+  std::vector<int> gpu_indices;  // likewise; empty and !holdings_known: not labelled
+  std::vector<int> host_ports;
+  bool holdings_known = false;
+  UnixMillis first_seen = 0;
+  bool removal_requested = false;
+};
+
+class UnknownContainers {
+ public:
+  // What one node's sync reported that the store does not know; replaces the node's entries.
+  // Returns those seen for the first time, to be announced.
+  std::vector<UnknownContainer> update(const std::string& node,
+                                       const std::vector<ObservedSession>& unknown, UnixMillis now);
+  std::vector<UnknownContainer> list() const;  // by node, then session
+  // An admin's decision: the container goes at the node's next sync. not_found otherwise.
+  Status request_removal(const std::string& node, const std::string& session_id);
+  std::vector<std::string> released(const std::string& node) const;
+  // What the scheduler must treat as taken: the labelled GPUs and ports, or, where the
+  // container carries no labels, every GPU of its node.
+  std::vector<scheduler::Allocation> fences(const std::vector<Node>& nodes) const;
+
+ private:
+  mutable std::mutex mutex_;
+  std::map<std::string, std::map<std::string, UnknownContainer>> by_node_;
+};
+
+}  // namespace gpupool::services
