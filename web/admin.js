@@ -29,6 +29,27 @@ function nodesTable(nodes) {
     "admin.labels", "sessions.actions"], nodes.map(nodeRow));
 }
 
+// Containers a node runs for sessions the database does not know (a lost or restored
+// database): left running and fenced until an admin removes them (docs/operations.md).
+function unknownContainers(list) {
+  if (list.length === 0) return h("div", { id: "unknown-containers" });
+  const rows = list.map((entry) => h("tr", {},
+    h("th", { scope: "row" }, entry.session), h("td", {}, entry.node), h("td", {}, entry.user || "—"),
+    h("td", {}, entry.holdings_known ? entry.gpu_indices.join(", ") || "—" : t("admin.allGpus")),
+    h("td", {}, new Date(entry.first_seen).toLocaleString()),
+    h("td", {}, entry.removal_requested ? t("admin.removing") : h("button", { type: "button", class: "danger",
+      onclick: async () => {
+        if (!window.confirm(t("admin.confirmRemoveUnknown", { session: entry.session }))) return;
+        try {
+          await api("DELETE", `/api/v1/nodes/${encodeURIComponent(entry.node)}/unknown-containers/${encodeURIComponent(entry.session)}`);
+          renderAdmin();
+        } catch (failure) { toast(failure.message); }
+      } }, t("admin.remove")))));
+  return h("div", { id: "unknown-containers", role: "alert" }, h("h3", {}, t("admin.unknownTitle")),
+    h("p", { class: "warning" }, t("admin.unknownHelp")),
+    table("unknown", ["admin.session", "admin.node", "admin.user", "admin.gpu", "admin.firstSeen", "sessions.actions"], rows));
+}
+
 // Every open session, with the explicit, audited way in for helping its user: the server
 // hands out a one-use link into the session's own origin (docs/security.md).
 function sessionsCard(sessions) {
@@ -215,7 +236,7 @@ export async function renderAdmin(managed = "") {
     api("GET", "/api/v1/prices"), api("GET", "/api/v1/sessions?all=true"), api("GET", "/api/v1/audit?limit=50")]);
   show(h("h1", {}, t("admin.title")),
     h("section", { class: "card", "aria-label": t("admin.nodes") }, h("h2", {}, t("admin.nodes")),
-      nodesTable(nodes.nodes)),
+      nodesTable(nodes.nodes), unknownContainers(nodes.unknown_containers || [])),
     h("section", { class: "card wide", "aria-label": t("admin.gpusTitle") }, h("h2", {}, t("admin.gpusTitle")),
       gpusTable(nodes.nodes)),
     sessionsCard(sessions.sessions),
@@ -243,6 +264,7 @@ export async function renderAdmin(managed = "") {
     nodes: (list) => {
       document.getElementById("nodes")?.replaceWith(nodesTable(list.nodes));
       document.getElementById("gpus")?.replaceWith(gpusTable(list.nodes));
+      document.getElementById("unknown-containers")?.replaceWith(unknownContainers(list.unknown_containers || []));
     },
   });
 }

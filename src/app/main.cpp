@@ -5,6 +5,7 @@
 #include <exception>
 
 #include "app/account_cli.hpp"
+#include "app/backup_command.hpp"
 #include "app/gpus_command.hpp"
 #include "app/sim_command.hpp"
 #include "app/up_command.hpp"
@@ -185,6 +186,12 @@ int run(int argc, char** argv) {
   auto* undrain =
       admin_command->add_subcommand("undrain", "let a drained node take sessions again");
   undrain->add_option("node", name, "node name")->required();
+  std::string backup_file;
+  std::string backup_data_dir = up.data_dir;
+  auto* backup = admin_command->add_subcommand(
+      "backup", "copy the database, consistently, while gpupool runs (on the server's machine)");
+  backup->add_option("file", backup_file, "where the copy goes (a new file)")->required();
+  backup->add_option("--data-dir", backup_data_dir, "gpupool's data dir")->capture_default_str();
   auto* unknown_ls = admin_command->add_subcommand(
       "unknown", "list containers nodes run for sessions the database does not know");
   std::string unknown_session;
@@ -239,6 +246,7 @@ int run(int argc, char** argv) {
   if (auto code = account.run()) return *code;
   if (*admin_command) {
     if (*user_add) return gpupool::cli::add_user(name, make_admin);
+    if (*backup) return gpupool::app::run_backup(backup_data_dir, backup_file);
     if (*group_add) return gpupool::cli::create_group(name);
     if (*group_members) return gpupool::cli::set_group_members(name, members);
     if (*quota_ls) return gpupool::cli::list_quotas();

@@ -6,6 +6,8 @@
 #include <filesystem>
 #include <fstream>
 
+#include <fmt/format.h>
+
 #include "store/sqlite/database.hpp"
 #include "store/sqlite/sqlite_store.hpp"
 
@@ -103,6 +105,63 @@ TEST_F(SqliteFile, RefusesADatabaseFromANewerGpupool) {
   auto store = SqliteStore::open(path_);
   ASSERT_FALSE(store.ok());
   EXPECT_NE(store.error().message.find("newer"), std::string::npos);
+}
+
+TEST_F(SqliteFile, BacksUpConsistentlyWhileAWriterHoldsATransaction) {
+  auto store = SqliteStore::open(path_);
+  ASSERT_TRUE(store.ok());
+  ASSERT_TRUE((*store)->create_user("kept", "hash", false, 1).ok());
+  std::string copy = directory_ + "/copy.db";
+  // A write in progress (not committed) is not in the copy; what was committed is.
+  ASSERT_TRUE((*store)
+                  ->in_transaction([&]() -> Status {
+                    GPUPOOL_TRY((*store)->create_user("in-flight", "hash", false, 2));
+                    return SqliteStore::backup(path_, copy);
+                  })
+                  .ok());
+  EXPECT_EQ(std::filesystem::status(copy).permissions() & std::filesystem::perms::others_read,
+            std::filesystem::perms::none);
+  auto restored = SqliteStore::open(copy);
+  ASSERT_TRUE(restored.ok()) << restored.error().message;
+  auto kept = (*restored)->find_user_by_name("kept");
+  ASSERT_TRUE(kept.ok() && kept->has_value());
+  auto in_flight = (*restored)->find_user_by_name("in-flight");
+  ASSERT_TRUE(in_flight.ok());
+  EXPECT_FALSE(in_flight->has_value());
+  // Never over an existing file, and never from a database that is not there.
+  EXPECT_FALSE(SqliteStore::backup(path_, copy).ok());
+  EXPECT_FALSE(SqliteStore::backup(directory_ + "/missing.db", directory_ + "/x.db").ok());
+  EXPECT_FALSE(std::filesystem::exists(directory_ + "/missing.db"));
+}
+
+TEST_F(SqliteFile, KeepsTheOldDatabaseBeforeMigratingIt) {
+  int newest = 0;
+  {
+    auto store = SqliteStore::open(path_);
+    ASSERT_TRUE(store.ok());
+    ASSERT_TRUE((*store)->create_user("ada", "hash", false, 1).ok());
+  }
+  {
+    auto database = sqlite::Database::open(path_);
+    auto version = database->prepare("PRAGMA user_version");
+    ASSERT_TRUE(version->step().ok());
+    newest = static_cast<int>(version->column_int(0));
+    // As if the newest migration had not run yet: reopening applies it again, which fails on
+    // the tables it made — after the old database was kept.
+    ASSERT_TRUE(database->execute(fmt::format("PRAGMA user_version = {}", newest - 1)).ok());
+  }
+  auto store = SqliteStore::open(path_);
+  EXPECT_FALSE(store.ok());
+  std::string kept = fmt::format("{}.v{}-backup", path_, newest - 1);
+  ASSERT_TRUE(std::filesystem::exists(kept));
+  auto old = sqlite::Database::open(kept);
+  ASSERT_TRUE(old.ok());
+  auto version = old->prepare("PRAGMA user_version");
+  ASSERT_TRUE(version->step().ok());
+  EXPECT_EQ(version->column_int(0), newest - 1);
+  auto users = old->prepare("SELECT count(*) FROM users WHERE username = 'ada'");
+  ASSERT_TRUE(users->step().ok());
+  EXPECT_EQ(users->column_int(0), 1);
 }
 
 TEST_F(SqliteFile, UsernamesAreUniqueAndUidsDistinct) {

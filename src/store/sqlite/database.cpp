@@ -1,5 +1,7 @@
 #include "store/sqlite/database.hpp"
 
+#include <sys/stat.h>
+
 #include <sqlite3.h>
 
 #include <fmt/format.h>
@@ -106,6 +108,41 @@ Result<Database> Database::open(const std::string& path) {
                                   path, check.error().message));
   }
   return database;
+}
+
+Result<Database> Database::open_existing(const std::string& path) {
+  sqlite3* handle = nullptr;
+  if (sqlite3_open_v2(path.c_str(), &handle, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX,
+                      nullptr) != SQLITE_OK) {
+    std::string message = handle ? sqlite3_errmsg(handle) : "out of memory";
+    sqlite3_close(handle);
+    return make_error(ErrorCode::not_found,
+                      fmt::format("cannot open database {}: {}", path, message));
+  }
+  Database database(handle);
+  sqlite3_busy_timeout(handle, 5000);
+  auto check = database.execute("PRAGMA schema_version;");
+  if (!check) {
+    return make_error(
+        ErrorCode::unavailable,
+        fmt::format("{} is not a usable gpupool database ({})", path, check.error().message));
+  }
+  return database;
+}
+
+Status Database::backup_into(const std::string& target) {
+  auto statement = prepare("VACUUM INTO ?");
+  if (!statement) return statement.error();
+  statement->bind(1, target);
+  // A copy holds password hashes and token digests: the owner's only, from the start.
+  mode_t previous = umask(077);
+  auto done = statement->run();
+  umask(previous);
+  if (!done) {
+    return make_error(done.error().code,
+                      fmt::format("cannot back up into {}: {}", target, done.error().message));
+  }
+  return {};
 }
 
 void Database::count_changes(std::atomic<std::uint64_t>& counter) {

@@ -74,6 +74,8 @@ class Database {
   // Opens (creating if needed) the file, with WAL and synchronous=FULL so an acknowledged
   // write survives a power cut. A file that is not a database is an error, not a reset.
   static Result<Database> open(const std::string& path);
+  // Opens a database that must exist already, changing nothing about it (for backups).
+  static Result<Database> open_existing(const std::string& path);
 
   Database(Database&& other) noexcept : db_(other.db_), idle_(std::move(other.idle_)) {
     other.db_ = nullptr;
@@ -91,6 +93,9 @@ class Database {
   Status execute(std::string_view sql);  // one or more statements, no rows
   std::int64_t last_insert_rowid() const;
   int changes() const;
+  // Writes a consistent copy of the whole database to `target` (which must not exist yet),
+  // from one read snapshot: writers carry on meanwhile. The copy is compact and complete.
+  Status backup_into(const std::string& target);
   // Adds one to `counter` for every row inserted, updated or deleted from now on.
   void count_changes(std::atomic<std::uint64_t>& counter);
 

@@ -3,9 +3,11 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <filesystem>
 
 #include <fmt/format.h>
 
+#include "core/log.hpp"
 #include "store/migrations/migrations.hpp"
 
 namespace gpupool {
@@ -49,24 +51,43 @@ std::vector<GpuDevice> gpus_from_json(const std::string& text) {
 Result<std::unique_ptr<SqliteStore>> SqliteStore::open(const std::string& path) {
   auto database = sqlite::Database::open(path);
   if (!database) return database.error();
-  std::unique_ptr<SqliteStore> store(new SqliteStore(std::move(*database)));
+  std::unique_ptr<SqliteStore> store(new SqliteStore(std::move(*database), path));
   GPUPOOL_TRY(store->migrate());
   return store;
 }
 
+Status SqliteStore::backup(const std::string& path, const std::string& target) {
+  auto database = sqlite::Database::open_existing(path);
+  if (!database) return database.error();
+  return database->backup_into(target);
+}
+
 Status SqliteStore::migrate() {
   Lock lock(mutex_);
-  auto version_query = db_.prepare("PRAGMA user_version");
-  if (!version_query) return version_query.error();
-  auto row = version_query->step();
-  if (!row) return row.error();
-  int current = static_cast<int>(version_query->column_int(0));
+  int current = 0;
+  {
+    auto version_query = db_.prepare("PRAGMA user_version");
+    if (!version_query) return version_query.error();
+    auto row = version_query->step();
+    if (!row) return row.error();
+    current = static_cast<int>(version_query->column_int(0));
+  }  // done before any backup: a statement still open would block it
   int newest = migrations::all().empty() ? 0 : migrations::all().back().version;
   if (current > newest) {
     return make_error(ErrorCode::unavailable,
                       fmt::format("database schema version {} is newer than this gpupool ({}); "
                                   "refusing to start",
                                   current, newest));
+  }
+  // A schema change is the one step that cannot be undone by the next binary: keep the
+  // database as it was first. A new database (version 0) has nothing to keep.
+  if (current > 0 && current < newest && path_ != ":memory:") {
+    std::string kept = fmt::format("{}.v{}-backup", path_, current);
+    if (!std::filesystem::exists(kept)) {
+      GPUPOOL_TRY(db_.backup_into(kept));
+      spdlog::info("database: upgrading from version {} to {}; the old one is kept in {}", current,
+                   newest, kept);
+    }
   }
   for (const auto& migration : migrations::all()) {
     if (migration.version <= current) continue;

@@ -17,8 +17,12 @@ namespace gpupool {
 
 class SqliteStore final : public Store {
  public:
-  // `path` may be ":memory:" for tests.
+  // `path` may be ":memory:" for tests. Before migrating an existing database, a copy of it
+  // is kept beside it (`<path>.v<version>-backup`, the first time that version is left).
   static Result<std::unique_ptr<SqliteStore>> open(const std::string& path);
+  // A consistent online copy of the database at `path` into `target` (not existing yet), while
+  // a server may be writing to it. Neither migrates nor changes the source.
+  static Status backup(const std::string& path, const std::string& target);
 
   Status in_transaction(const std::function<Status()>& work) override;
   std::uint64_t change_count() const override { return changes_.load(); }
@@ -81,7 +85,8 @@ class SqliteStore final : public Store {
   Result<std::vector<LedgerEntry>> ledger(std::int64_t user_id, int newest) override;
 
  private:
-  explicit SqliteStore(sqlite::Database database) : db_(std::move(database)) {
+  SqliteStore(sqlite::Database database, std::string path)
+      : db_(std::move(database)), path_(std::move(path)) {
     db_.count_changes(changes_);
   }
   Status migrate();
@@ -89,7 +94,8 @@ class SqliteStore final : public Store {
                       const std::string& reason);
 
   std::recursive_mutex mutex_;
-  sqlite::Database db_;        // guarded by mutex_
+  sqlite::Database db_;  // guarded by mutex_
+  const std::string path_;
   int transaction_depth_ = 0;  // guarded by mutex_
   std::atomic<std::uint64_t> changes_{0};
 };

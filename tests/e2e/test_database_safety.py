@@ -1,11 +1,14 @@
-"""A server started on a new database next to running sessions (the file lost, or replaced):
-their containers are left running, fenced and reported, and go only when an admin says so."""
+"""The database as something that can be lost: a server started on a new one next to running
+sessions leaves their containers running, fenced and reported, until an admin decides; an
+online backup restores what was committed when it was taken."""
 import glob
 import os
+import shutil
 import signal
+import subprocess
 import time
 
-from conftest import ADMIN_PASSWORD, Api, Server, docker, mint_token, remove_containers, wait_for_state
+from conftest import ADMIN_PASSWORD, BINARY, Api, Server, docker, mint_token, remove_containers, wait_for_state
 
 
 def running(container):
@@ -61,6 +64,42 @@ def test_a_lost_database_leaves_running_containers_alone_until_an_admin_decides(
         assert admin.get("/api/v1/nodes")[1]["unknown_containers"] == []
         status, pool = admin.get("/api/v1/pool")
         assert pool["gpu_models"][0]["free"] == pool["gpu_models"][0]["total"], "the fence went with it"
+    finally:
+        server.stop()
+        remove_containers(server)
+
+
+def test_an_online_backup_restores_what_was_committed_when_it_was_taken(tmp_path):
+    server = Server()
+    server.start()
+    try:
+        admin = Api(server.base, mint_token(server.base, "admin", ADMIN_PASSWORD))
+        status, _ = admin.post("/api/v1/users", {"username": "rhea", "password": "rhea-password-1"})
+        assert status == 201
+        status, _ = admin.post("/api/v1/users/rhea/balance", {"amount": 5, "idempotency_key": "backup-1"})
+        assert status in (200, 201)
+        copy = str(tmp_path / "gpupool-backup.db")
+        backup = subprocess.run([BINARY, "admin", "backup", copy, "--data-dir", server.data_dir],
+                                capture_output=True, text=True, timeout=60)
+        assert backup.returncode == 0, backup.stderr
+        assert oct(os.stat(copy).st_mode & 0o777) == "0o600", "password hashes are inside"
+        again = subprocess.run([BINARY, "admin", "backup", copy, "--data-dir", server.data_dir],
+                               capture_output=True, text=True, timeout=60)
+        assert again.returncode == 1 and "exists already" in again.stderr
+        status, _ = admin.post("/api/v1/users", {"username": "late", "password": "late-password-1"})
+        assert status == 201
+
+        # Restore: stop gpupool, put the copy in the database's place, start again.
+        assert server.stop(signal.SIGTERM) == 0
+        for path in glob.glob(os.path.join(server.data_dir, "gpupool.db*")):
+            os.remove(path)
+        shutil.copy(copy, os.path.join(server.data_dir, "gpupool.db"))
+        server.start()
+        admin = Api(server.base, mint_token(server.base, "admin", ADMIN_PASSWORD))
+        names = [user["username"] for user in admin.get("/api/v1/users")[1]["users"]]
+        assert "rhea" in names and "late" not in names, names
+        rhea = Api(server.base, mint_token(server.base, "rhea", "rhea-password-1"))
+        assert rhea.get("/api/v1/balance")[1]["balance"] == 5
     finally:
         server.stop()
         remove_containers(server)
