@@ -1,7 +1,7 @@
 // The admin page: nodes and their GPUs, open sessions, users and groups, balances, prices, quotas,
 // the audit log.
 import { t } from "./i18n.js";
-import { api } from "./api.js";
+import { api, newIdempotencyKey } from "./api.js";
 import { credentialsTable } from "./account.js";
 import { auditCard } from "./audit.js";
 import { actionForm, h, show, table, toast } from "./dom.js";
@@ -98,13 +98,8 @@ function adminForm(label, fields, submit, send) {
   return actionForm(label, fields, submit, send, () => { toast(t("admin.saved")); renderAdmin(); });
 }
 
-// A key per form as drawn: a double click or a resent request tops up once.
-function idempotencyKey() {
-  return [...crypto.getRandomValues(new Uint8Array(16))].map((byte) => byte.toString(16).padStart(2, "0")).join("");
-}
-
 function topUpForm(user) {
-  const key = idempotencyKey();
+  const key = newIdempotencyKey();  // per form as drawn: a double click tops up once
   return adminForm(t("admin.topUpOf", { user: user.username }), [
     h("input", { name: "amount", type: "number", step: "any", required: true, size: 8,
       "aria-label": t("admin.topUpOf", { user: user.username }) }),

@@ -1,6 +1,6 @@
 // The home page: the pool, the request form, the caller's sessions with their running costs.
 import { currentLanguage, t } from "./i18n.js";
-import { api } from "./api.js";
+import { api, newIdempotencyKey } from "./api.js";
 import { copyButton, h, show, toast } from "./dom.js";
 import { compareVersions, costText } from "./format.js";
 import { everySecond, signOutNow, watchLive } from "./live.js";
@@ -46,6 +46,7 @@ function requestForm(pool, images) {
     gpus.hidden = kind.value !== "whole";
     memory.hidden = kind.value === "whole";
   });
+  let requestKey = newIdempotencyKey();
   const form = h("form", { class: "card", id: "request", "aria-labelledby": "request-title", novalidate: true },
     h("h2", { id: "request-title" }, t("request.title")),
     h("div", { class: "grid" },
@@ -76,8 +77,11 @@ function requestForm(pool, images) {
     }
     error.textContent = "";
     try {
-      await api("POST", "/api/v1/sessions", body);  // the live view shows it
+      // One key until the server answers: a double click or a resend makes one session.
+      await api("POST", "/api/v1/sessions", body, { "Idempotency-Key": requestKey });  // the live view shows it
+      requestKey = newIdempotencyKey();
     } catch (failure) {
+      if (failure.status) requestKey = newIdempotencyKey();  // answered: nothing was made
       if (failure.status === 401) return signOutNow();
       error.textContent = failure.message;
     }

@@ -8,6 +8,7 @@
 #include "auth/ssh_key.hpp"
 #include "core/json_input.hpp"
 #include "core/log.hpp"
+#include "core/random.hpp"
 #include "gateway/proxy_route.hpp"
 #include "gateway/replies.hpp"
 #include "gateway/request_origin.hpp"
@@ -239,9 +240,21 @@ HttpReply Api::create_session(const Call& call) {
   if (!body) return error_reply(body.error());
   auto request = parse_session_request(*body);
   if (!request) return error_reply(request.error());
-  auto session = sessions_.request_session(principal.user, std::move(*request));
-  if (!session) return error_reply(session.error());
-  return json_reply(201, session_view(*session, settings_.view, clock_.now()));
+  // A retry with the same Idempotency-Key gets the first request's session (200), not a
+  // second session. The digest is of the parsed body, so key order and spacing do not count.
+  services::RequestKey key{exchange.header("Idempotency-Key"), digest_hex(body->dump())};
+  bool key_ok = key.key.size() <= 255 && std::all_of(key.key.begin(), key.key.end(),
+                                                     [](char c) { return c > 0x20 && c < 0x7f; });
+  if (!key_ok) {
+    return error_reply(ErrorCode::invalid_argument,
+                       "Idempotency-Key: at most 255 visible ASCII characters");
+  }
+  auto requested = sessions_.request_session(principal.user, std::move(*request), key);
+  if (!requested) return error_reply(requested.error());
+  HttpReply reply = json_reply(requested->replayed ? 200 : 201,
+                               session_view(requested->session, settings_.view, clock_.now()));
+  if (requested->replayed) reply.headers.emplace_back("Idempotent-Replayed", "true");
+  return reply;
 }
 
 Result<std::vector<Session>> Api::listed_sessions(const Call& call) {

@@ -12,6 +12,7 @@
 #include <fmt/format.h>
 
 #include "cli/client.hpp"
+#include "core/random.hpp"
 
 namespace gpupool::cli {
 
@@ -95,7 +96,16 @@ int run(const RunOptions& options) {
   if (options.cpus) body["cpus"] = *options.cpus;
   if (options.memory_gb) body["memory_gb"] = *options.memory_gb;
   if (options.max_hours) body["max_hours"] = *options.max_hours;
-  auto session = api_call(*config, "POST", "/api/v1/sessions", body);
+  // A dropped connection says nothing about whether the server made the session: the retries
+  // carry the same Idempotency-Key, so that it is made once.
+  std::vector<std::pair<std::string, std::string>> key = {{"Idempotency-Key", random_hex(16)}};
+  auto session = api_call(*config, "POST", "/api/v1/sessions", body, key);
+  for (int retry = 0; retry < 3 && !session && session.error().code == ErrorCode::unavailable;
+       ++retry) {
+    std::cerr << "the server did not answer (" << session.error().message << "); retrying\n";
+    std::this_thread::sleep_for(std::chrono::seconds(1 << retry));
+    session = api_call(*config, "POST", "/api/v1/sessions", body, key);
+  }
   if (!session) return report(session.error());
   std::string id = (*session)["id"].get<std::string>();
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(options.wait_seconds);

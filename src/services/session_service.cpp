@@ -23,6 +23,13 @@ void SessionService::notify() {
 }
 
 Result<Session> SessionService::request_session(const User& user, SessionRequest request) {
+  auto requested = request_session(user, std::move(request), RequestKey{});
+  if (!requested) return requested.error();
+  return std::move(requested->session);
+}
+
+Result<RequestedSession> SessionService::request_session(const User& user, SessionRequest request,
+                                                         const RequestKey& key) {
   auto images = store_.list_images();
   if (!images) return images.error();
   auto image = find_requested_image(*images, request.image_tag);
@@ -30,35 +37,60 @@ Result<Session> SessionService::request_session(const User& user, SessionRequest
   request.image_tag = image->tag;
 
   Session session;
+  std::string replayed;  // the session an earlier request with the same key made
   {
     std::lock_guard lock(mutex_);
-    auto nodes = store_.list_nodes();
-    if (!nodes) return nodes.error();
-    GPUPOOL_TRY(check_request_fits_pool(request, image->cuda, *nodes));
     UnixMillis now = clock_.now();
-    session.id = new_session_id();
-    session.user_id = user.id;
-    session.username = user.username;
-    session.uid = user.uid;
-    session.request = request;
-    session.image_reference = image->reference;
-    session.state = SessionState::queued;
-    session.reason = "waiting for the scheduler";
-    session.jupyter_token = random_hex(24);
-    session.created_at = now;
-    session.updated_at = now;
-    // Check and insert in one transaction: parallel requests at quota − 1 cannot both pass.
-    GPUPOOL_TRY(store_.in_transaction([&]() -> Status {
-      GPUPOOL_TRY(enforce_quotas_locked(user, session.request, *nodes));
-      GPUPOOL_TRY(accounts_.check_request(user, session.request, now));
-      GPUPOOL_TRY(store_.insert_session(session));
-      return schedule_locked(now);
-    }));
+    if (!key.key.empty()) {
+      auto earlier = store_.find_session_request(user.id, key.key, now - kRequestKeyLifetime);
+      if (!earlier) return earlier.error();
+      if (earlier->has_value() && (*earlier)->request_digest != key.request_digest) {
+        return make_error(ErrorCode::conflict,
+                          "this Idempotency-Key was used for a different request");
+      }
+      if (earlier->has_value()) replayed = (*earlier)->session_id;
+    }
+    if (replayed.empty()) {
+      auto nodes = store_.list_nodes();
+      if (!nodes) return nodes.error();
+      GPUPOOL_TRY(check_request_fits_pool(request, image->cuda, *nodes));
+      session.id = new_session_id();
+      session.user_id = user.id;
+      session.username = user.username;
+      session.uid = user.uid;
+      session.request = request;
+      session.image_reference = image->reference;
+      session.state = SessionState::queued;
+      session.reason = "waiting for the scheduler";
+      session.jupyter_token = random_hex(24);
+      session.created_at = now;
+      session.updated_at = now;
+      // Check and insert in one transaction: parallel requests at quota − 1 cannot both pass,
+      // and two with one key cannot both make a session.
+      GPUPOOL_TRY(store_.in_transaction([&]() -> Status {
+        GPUPOOL_TRY(enforce_quotas_locked(user, session.request, *nodes));
+        GPUPOOL_TRY(accounts_.check_request(user, session.request, now));
+        GPUPOOL_TRY(store_.insert_session(session));
+        if (!key.key.empty()) {
+          GPUPOOL_TRY(store_.forget_session_requests(now - kRequestKeyLifetime));
+          GPUPOOL_TRY(store_.record_session_request(
+              {user.id, key.key, key.request_digest, session.id, now}));
+        }
+        return schedule_locked(now);
+      }));
+    }
+  }
+  if (!replayed.empty()) {
+    auto earlier = get_session(user, replayed);
+    if (!earlier) return earlier.error();
+    return RequestedSession{std::move(*earlier), true};
   }
   spdlog::info("session {} requested by {}: {} GPU(s), image {}", session.id, user.username,
                request.gpus, request.image_tag);
   notify();
-  return get_session(user, session.id);
+  auto made = get_session(user, session.id);
+  if (!made) return made.error();
+  return RequestedSession{std::move(*made), false};
 }
 
 Status SessionService::enforce_quotas_locked(const User& user, SessionRequest& request,

@@ -49,12 +49,30 @@ struct SessionSettings {
   bool prepaid = true;
 };
 
+// An Idempotency-Key sent with a session request, and a digest of the request it came with.
+struct RequestKey {
+  std::string key;             // empty: none
+  std::string request_digest;  // the same key with another request is refused
+};
+
+struct RequestedSession {
+  Session session;
+  bool replayed = false;  // an earlier request with the same key made it
+};
+
+// How long a request's key is remembered: retries come within seconds, a day is ample.
+inline constexpr UnixMillis kRequestKeyLifetime = 24LL * 3600 * 1000;
+
 class SessionService {
  public:
   SessionService(Store& store, const Clock& clock, SessionSettings settings = {})
       : store_(store), clock_(clock), settings_(settings), accounts_(store, settings.prepaid) {}
 
   Result<Session> request_session(const User& user, SessionRequest request);
+  // The same, once per key: a request repeating an earlier one's key (within a day) gets the
+  // session that one made, whatever state it is in now; with another request, a conflict.
+  Result<RequestedSession> request_session(const User& user, SessionRequest request,
+                                           const RequestKey& key);
   // Sessions the caller may see: their own; with `everyone`, all (admins only).
   Result<std::vector<Session>> list_sessions(const User& user, bool everyone);
   // Another user's session is not_found, never forbidden: its existence is not revealed.

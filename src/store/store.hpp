@@ -73,6 +73,15 @@ struct SessionFilter {
   bool active_only = false;  // everything not ended
 };
 
+// A session request made with an Idempotency-Key (POST /api/v1/sessions).
+struct KeyedSessionRequest {
+  std::int64_t user_id = 0;
+  std::string key;
+  std::string request_digest;
+  std::string session_id;
+  UnixMillis created_at = 0;
+};
+
 class Store {
  public:
   virtual ~Store() = default;
@@ -147,6 +156,13 @@ class Store {
   virtual Result<std::vector<Session>> list_sessions(const SessionFilter& filter) = 0;
   virtual Status update_session(const Session& session) = 0;
   virtual Result<std::vector<SessionEvent>> session_events(const std::string& id) = 0;
+  // Session requests made with an Idempotency-Key: the session the key made (if the user used
+  // it since `since`), recording a key, and forgetting keys older than `before`.
+  virtual Result<std::optional<KeyedSessionRequest>> find_session_request(std::int64_t user_id,
+                                                                          const std::string& key,
+                                                                          UnixMillis since) = 0;
+  virtual Status record_session_request(const KeyedSessionRequest& request) = 0;
+  virtual Status forget_session_requests(UnixMillis before) = 0;
 
   // Prices per GPU model; set_price replaces the model's price.
   virtual Status set_price(const Price& price) = 0;

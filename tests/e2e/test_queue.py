@@ -1,5 +1,5 @@
-"""A queued session starts by itself when another one ends."""
-from conftest import wait_for_state
+"""A queued session starts by itself when another one ends; a retried request makes one session."""
+from conftest import docker, wait_for_state
 
 
 def test_queued_session_starts_when_gpus_free_up(server, make_user):
@@ -36,3 +36,25 @@ def test_node_selector_matches_the_agents_labels(server, make_user):
     assert session["node"] == server.node
     ivy.call("DELETE", f"/api/v1/sessions/{session['id']}")
     wait_for_state(ivy, session["id"], {"ended"}, timeout=60)
+
+
+def test_a_retried_request_with_its_idempotency_key_makes_one_session(server, make_user):
+    """A client that lost the answer sends the request again with the same key: one session,
+    one container."""
+    name, user = make_user("ivy")
+    key = {"Idempotency-Key": "ivy-retry-" + name}
+    statuses, ids = [], []
+    for _ in range(3):
+        status, session = user.post("/api/v1/sessions", {"gpus": 1}, headers=key)
+        statuses.append(status)
+        ids.append(session["id"])
+    assert statuses == [201, 200, 200] and len(set(ids)) == 1, (statuses, ids)
+    status, other = user.post("/api/v1/sessions", {"gpus": 2}, headers=key)
+    assert status == 409, other
+    wait_for_state(user, ids[0], {"running"})
+    status, listed = user.get("/api/v1/sessions")
+    assert [session["id"] for session in listed["sessions"]] == [ids[0]]
+    containers = docker("ps", "-q", "--filter", f"label=io.gpupool.user={name}").stdout.split()
+    assert len(containers) == 1, containers
+    user.call("DELETE", f"/api/v1/sessions/{ids[0]}")
+    wait_for_state(user, ids[0], {"ended"}, timeout=60)

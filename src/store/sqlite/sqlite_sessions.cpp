@@ -204,4 +204,44 @@ Result<std::vector<SessionEvent>> SqliteStore::session_events(const std::string&
   });
 }
 
+Result<std::optional<KeyedSessionRequest>> SqliteStore::find_session_request(std::int64_t user_id,
+                                                                             const std::string& key,
+                                                                             UnixMillis since) {
+  Lock lock(mutex_);
+  auto query = db_.prepare(
+      "SELECT request_digest, session_id, created_at FROM session_requests "
+      "WHERE user_id = ?1 AND idempotency_key = ?2 AND created_at >= ?3");
+  if (!query) return query.error();
+  query->bind(1, user_id).bind(2, key).bind(3, since);
+  auto row = query->step();
+  if (!row) return row.error();
+  if (!*row) return std::optional<KeyedSessionRequest>{};
+  return std::optional<KeyedSessionRequest>{KeyedSessionRequest{
+      user_id, key, query->column_text(0), query->column_text(1), query->column_int(2)}};
+}
+
+Status SqliteStore::record_session_request(const KeyedSessionRequest& request) {
+  Lock lock(mutex_);
+  // An expired row with the same key gives way to the new one.
+  auto insert = db_.prepare(
+      "INSERT OR REPLACE INTO session_requests "
+      "(user_id, idempotency_key, request_digest, session_id, created_at) "
+      "VALUES (?1, ?2, ?3, ?4, ?5)");
+  if (!insert) return insert.error();
+  insert->bind(1, request.user_id)
+      .bind(2, request.key)
+      .bind(3, request.request_digest)
+      .bind(4, request.session_id)
+      .bind(5, request.created_at);
+  return insert->run();
+}
+
+Status SqliteStore::forget_session_requests(UnixMillis before) {
+  Lock lock(mutex_);
+  auto remove = db_.prepare("DELETE FROM session_requests WHERE created_at < ?1");
+  if (!remove) return remove.error();
+  remove->bind(1, before);
+  return remove->run();
+}
+
 }  // namespace gpupool

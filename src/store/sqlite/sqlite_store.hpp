@@ -75,6 +75,11 @@ class SqliteStore final : public Store {
   Result<std::optional<Session>> get_session(const std::string& id) override;
   Result<std::vector<Session>> list_sessions(const SessionFilter& filter) override;
   Status update_session(const Session& session) override;
+  Result<std::optional<KeyedSessionRequest>> find_session_request(std::int64_t user_id,
+                                                                  const std::string& key,
+                                                                  UnixMillis since) override;
+  Status record_session_request(const KeyedSessionRequest& request) override;
+  Status forget_session_requests(UnixMillis before) override;
   Result<std::vector<SessionEvent>> session_events(const std::string& id) override;
   Status set_price(const Price& price) override;
   Result<std::vector<Price>> list_prices() override;
