@@ -2,6 +2,7 @@
 
 #include <strings.h>
 
+#include <algorithm>
 #include <array>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core.hpp>
@@ -43,18 +44,48 @@ bool named(std::string_view name, std::string_view wanted) {
          strncasecmp(name.data(), wanted.data(), wanted.size()) == 0;
 }
 
+// The header names a request's Connection header lists: hop-by-hop for this connection only.
+std::vector<std::string> connection_options(const ClientRequest& request) {
+  std::vector<std::string> names;
+  for (const auto& field : request) {
+    if (!named(field.name_string(), "connection")) continue;
+    std::string_view list = field.value();
+    while (!list.empty()) {
+      auto comma = list.find(',');
+      std::string_view token = list.substr(0, comma);
+      while (!token.empty() && (token.front() == ' ' || token.front() == '\t'))
+        token.remove_prefix(1);
+      while (!token.empty() && (token.back() == ' ' || token.back() == '\t'))
+        token.remove_suffix(1);
+      if (!token.empty()) names.emplace_back(token);
+      list = comma == std::string_view::npos ? std::string_view() : list.substr(comma + 1);
+    }
+  }
+  return names;
+}
+
+// What the caller may not send on: hop-by-hop fields (also those its Connection names), the
+// credentials the gateway replaces, the framing it redoes, and forwarding headers, which only
+// the gateway writes.
+bool stays_here(std::string_view name, const std::vector<std::string>& connection_options) {
+  if (is_hop_by_hop(name) || named(name, "authorization") || named(name, "cookie") ||
+      named(name, "content-length") || named(name, "transfer-encoding") ||
+      named(name, "forwarded") ||
+      (name.size() > 12 && strncasecmp(name.data(), "x-forwarded-", 12) == 0)) {
+    return true;
+  }
+  return std::any_of(connection_options.begin(), connection_options.end(),
+                     [name](const std::string& option) { return named(name, option); });
+}
+
 http::request<http::string_body> upstream_request(ClientRequest& request,
                                                   const ProxyDecision& decision, bool upgrade,
                                                   const std::string& client_address) {
   http::request<http::string_body> upstream{request.method(), decision.target, 11};
+  auto options = connection_options(request);
   for (const auto& field : request) {
-    auto name = field.name_string();
-    if (is_hop_by_hop(name) || named(name, "authorization") || named(name, "cookie") ||
-        named(name, "content-length") || named(name, "transfer-encoding") ||
-        named(name, "x-forwarded-for")) {
-      continue;
-    }
-    upstream.insert(name, field.value());
+    if (stays_here(field.name_string(), options)) continue;
+    upstream.insert(field.name_string(), field.value());
   }
   std::string cookies = without_cookies(request[http::field::cookie], decision.strip_cookies);
   if (!cookies.empty()) upstream.set(http::field::cookie, cookies);

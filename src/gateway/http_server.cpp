@@ -47,6 +47,29 @@ std::string HttpExchange::header_list(std::string_view name) const {
 
 namespace {
 
+// How far into `bytes` the header block ends — or stops being one the gateway accepts: at a
+// bare LF (Beast refuses it) or an obsolete line fold, a CRLF followed by a space or tab.
+// Beast would join a folded line to the header above it; a server or proxy elsewhere might
+// read it as a header of its own, so such a request is refused instead. 0: not yet known.
+std::size_t header_block_length(std::string_view bytes) {
+  for (std::size_t i = 0; i < bytes.size(); ++i) {
+    if (bytes[i] != '\n') continue;
+    if (i == 0 || bytes[i - 1] != '\r') return i + 1;                  // a bare LF
+    if (i >= 3 && bytes.substr(i - 3, 4) == "\r\n\r\n") return i + 1;  // the end
+    if (i + 1 < bytes.size() && (bytes[i + 1] == ' ' || bytes[i + 1] == '\t'))
+      return i + 2;  // a fold
+  }
+  return 0;
+}
+
+bool has_obsolete_fold(std::string_view header) {
+  for (std::size_t at = header.find("\r\n"); at != std::string_view::npos;
+       at = header.find("\r\n", at + 2)) {
+    if (at + 2 < header.size() && (header[at + 2] == ' ' || header[at + 2] == '\t')) return true;
+  }
+  return false;
+}
+
 template <class Body>
 void set_reply_headers(http::response<Body>& response, const HttpReply& reply, bool tls) {
   response.set(http::field::server, "gpupool");
@@ -119,6 +142,26 @@ class Connection : public std::enable_shared_from_this<Connection<Stream>> {
     parser_->body_limit(kMaxProxiedBody);
     parser_->header_limit(kMaxRequestHeaders);
     beast::get_lowest_layer(stream_).expires_after(30s);
+    read_header_block();
+  }
+
+  // The whole header block first, to look at it as sent; then Beast parses it from the
+  // buffer without reading more. A pipelined request may be in the buffer already.
+  void read_header_block() {
+    std::string_view seen(static_cast<const char*>(buffer_.data().data()), buffer_.size());
+    std::size_t length = header_block_length(seen);
+    if (length == 0 && seen.size() < kMaxRequestHeaders) {
+      return stream_.async_read_some(
+          buffer_.prepare(4096),
+          [self = this->shared_from_this()](beast::error_code ec, std::size_t read) {
+            if (ec) return self->on_read(ec == asio::error::eof ? http::error::end_of_stream : ec);
+            self->buffer_.commit(read);
+            self->read_header_block();
+          });
+    }
+    if (length != 0 && has_obsolete_fold(seen.substr(0, length)))
+      return on_read(http::error::bad_obs_fold);
+    // Beast parses and judges the rest (a bare LF, a header block over the limit).
     http::async_read_header(stream_, buffer_, *parser_,
                             [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
                               self->on_header(ec);

@@ -95,6 +95,11 @@ TEST_F(ProxyOverSockets, RewritesCredentialsAndKeepsTheRest) {
                      {{"Authorization", "Bearer gp_users_own_token"},
                       {"Cookie", "gpupool_session=secret; _xsrf=keep-me; other=1"},
                       {"X-Forwarded-For", "203.0.113.9"},
+                      {"X-Forwarded-Host", "evil.example"},
+                      {"X-Forwarded-Proto", "https"},
+                      {"Forwarded", "for=203.0.113.9;host=evil.example"},
+                      {"Connection", "keep-alive, X-Hop"},
+                      {"X-Hop", "meant for the gateway only"},
                       {"X-Custom", "kept"}}});
   ASSERT_TRUE(reply.ok()) << reply.error().message;
   ASSERT_EQ(reply->status, 200) << reply->body;
@@ -106,6 +111,8 @@ TEST_F(ProxyOverSockets, RewritesCredentialsAndKeepsTheRest) {
   EXPECT_EQ(headers["Cookie"], "_xsrf=keep-me; other=1") << "the gateway's cookie never leaves";
   EXPECT_EQ(headers["X-Forwarded-For"], "127.0.0.1") << "set by the gateway, not the caller";
   EXPECT_EQ(headers["X-Custom"], "kept");
+  for (const char* gone : {"X-Forwarded-Host", "X-Forwarded-Proto", "Forwarded", "X-Hop"})
+    EXPECT_FALSE(headers.contains(gone)) << gone << " is not the caller's to send on";
   EXPECT_EQ(headers["Host"], "127.0.0.1") << "Jupyter checks Origin against the Host it sees";
 }
 

@@ -144,7 +144,19 @@ TEST_F(LiveServer, RefusesMalformedAndSmugglingShapes) {
        {std::string("BLAH\r\n\r\n"),
         std::string(
             "GET / HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nab"),
-        std::string("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: -5\r\n\r\n")}) {
+        std::string("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: -5\r\n\r\n"),
+        // Obsolete line folding: a continuation line a proxy behind may read otherwise.
+        std::string("GET / HTTP/1.1\r\nHost: x\r\nX-A: a\r\n b\r\n\r\n"),
+        // Both framings: which one counts is how requests get smuggled.
+        std::string("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n"
+                    "Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n"),
+        // Bare LF line ends, in the request line and in a header.
+        std::string("GET / HTTP/1.1\nHost: x\n\n"),
+        std::string("GET / HTTP/1.1\r\nHost: x\nX-A: b\r\n\r\n"),
+        // Characters no header may hold.
+        std::string("GET / HTTP/1.1\r\nHost: x\r\nX-A: a\x01b\r\n\r\n"),
+        std::string("GET / HTTP/1.1\r\nHost: x\r\nX A: b\r\n\r\n"),
+        std::string("GET / HTTP/1.1\r\nHost: x\r\nX-A: a\rb\r\n\r\n")}) {
     auto reply = raw(request);
     EXPECT_TRUE(reply.starts_with("HTTP/1.1 400")) << request << " → " << reply.substr(0, 40);
   }
