@@ -92,6 +92,19 @@ Status bootstrap_admin(services::AuthService& auth, const std::filesystem::path&
   return {};
 }
 
+// A new database next to session containers of this node: the old one was lost or replaced.
+// Nothing is removed (unknown_containers.hpp), but the operator must hear of it at once.
+void warn_of_containers_without_database(ContainerEngine& engine, const std::string& node,
+                                         const std::filesystem::path& data_dir) {
+  auto containers = engine.list_containers("io.gpupool.node=" + node);
+  if (!containers || containers->empty()) return;
+  spdlog::error(
+      "{} is a NEW database, but node {} runs {} session container(s): was the database lost "
+      "or replaced? They are left running, their GPUs and ports fenced. Restore a backup "
+      "(docs/operations.md) or remove them one by one (gpupool admin unknown).",
+      (data_dir / "gpupool.db").string(), node, containers->size());
+}
+
 // The catalog: every engine image labelled io.gpupool.image.tag with a valid semantic tag
 // (images/*/ recipes set it); the offline Debian image is the default.
 Status register_catalog_images(Store& store, ContainerEngine& engine) {
@@ -195,6 +208,8 @@ int run_up(const UpOptions& options) {
 
   agent::AgentSettings agent_settings;
   agent_settings.node.name = options.node_name.empty() ? host : options.node_name;
+  if ((*store)->created())
+    warn_of_containers_without_database(**engine, agent_settings.node.name, data_dir);
   agent_settings.node.address = public_host;
   agent_settings.node.cpus =
       options.node_cpus > 0 ? options.node_cpus

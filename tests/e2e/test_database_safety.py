@@ -41,6 +41,7 @@ def test_a_lost_database_leaves_running_containers_alone_until_an_admin_decides(
         assert unknown[0]["gpu_indices"] == session["gpus"]["indices"]
         time.sleep(3)  # several syncs
         assert running(container), "a missing row is no reason to remove a container"
+        assert "is a NEW database, but node" in server.log()
         assert "the database does not know" in server.log()
 
         # Its GPU stays fenced: four GPUs wait; three fit.

@@ -79,6 +79,7 @@ Status SqliteStore::migrate() {
                                   "refusing to start",
                                   current, newest));
   }
+  created_ = current == 0;
   // A schema change is the one step that cannot be undone by the next binary: keep the
   // database as it was first. A new database (version 0) has nothing to keep.
   if (current > 0 && current < newest && path_ != ":memory:") {

@@ -23,6 +23,8 @@ class SqliteStore final : public Store {
   // A consistent online copy of the database at `path` into `target` (not existing yet), while
   // a server may be writing to it. Neither migrates nor changes the source.
   static Status backup(const std::string& path, const std::string& target);
+  // Whether opening made the database (it had no schema yet): a first start, or a lost one.
+  bool created() const { return created_; }
 
   Status in_transaction(const std::function<Status()>& work) override;
   std::uint64_t change_count() const override { return changes_.load(); }
@@ -101,6 +103,7 @@ class SqliteStore final : public Store {
   std::recursive_mutex mutex_;
   sqlite::Database db_;  // guarded by mutex_
   const std::string path_;
+  bool created_ = false;       // set by migrate()
   int transaction_depth_ = 0;  // guarded by mutex_
   std::atomic<std::uint64_t> changes_{0};
 };
