@@ -17,6 +17,8 @@ const std::vector<std::string> kInitCapabilities = {"CHOWN", "SETUID", "SETGID",
                                                     "FOWNER"};
 
 constexpr std::int64_t kPidsLimit = 4096;
+// sshd's and Jupyter's output (the kernels' goes to the notebook): plenty to debug a start.
+constexpr std::int64_t kLogMaxBytes = 20 * 1024 * 1024;
 
 std::string join(const std::vector<std::string>& items, std::string_view separator) {
   std::string joined;
@@ -108,6 +110,7 @@ ContainerSpec make_session_container(const DesiredSession& session,
   spec.memory_bytes = session.memory_mb * 1024 * 1024;
   spec.nano_cpus = static_cast<std::int64_t>(session.cpus * 1e9);
   spec.pids_limit = kPidsLimit;
+  spec.log_max_bytes = kLogMaxBytes;
   spec.ports = {{kJupyterContainerPort, settings.jupyter_publish_ip, session.jupyter_port},
                 {kSshContainerPort, settings.publish_ip, session.ssh_port}};
   spec.mounts = {{home_volume_name(session.username), "/home/" + session.username}};

@@ -92,6 +92,10 @@ int run(int argc, char** argv) {
                          "memory sessions may reserve on this node (default: its RAM)");
   up_command->add_flag("--postpaid", up.postpaid,
                        "meter costs but do not require a prepaid balance to cover them");
+  up_command
+      ->add_option("--max-queued-per-user", up.max_queued_per_user,
+                   "requests one user may have waiting at once, quotas or not (0: no limit)")
+      ->capture_default_str();
 
   std::string url;
   std::string username;

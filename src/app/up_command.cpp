@@ -202,6 +202,8 @@ int run_up(const UpOptions& options) {
   session_settings.fair_share_half_life =
       static_cast<UnixMillis>(options.fair_share_half_life_hours * 3600 * 1000);
   session_settings.prepaid = !options.postpaid;
+  if (options.max_queued_per_user < 0) return fail("--max-queued-per-user must be 0 or more");
+  session_settings.max_queued_per_user = options.max_queued_per_user;
   services::SessionService sessions(**store, clock, session_settings);
   services::TelemetryBoard telemetry;
   app::LocalSyncChannel channel(sessions, telemetry, clock);

@@ -34,6 +34,7 @@ struct UpOptions {
   SessionNetworkOptions session_network;
   std::vector<std::string> trusted_proxies;  // IPv4 blocks whose X-Forwarded-For is believed
   int audit_retention_days = 365;            // at least 30
+  int max_queued_per_user = 16;              // requests one user may have waiting; 0: no limit
 };
 
 // Runs until SIGINT or SIGTERM; returns the process exit code.

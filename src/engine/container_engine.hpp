@@ -43,6 +43,9 @@ struct ContainerSpec {
   std::string hostname;
   std::string network = "bridge";  // the one network it is attached to
   bool disable_ipv6 = false;       // turns IPv6 off inside the container (its net sysctls)
+  // What the engine keeps of the container's output, at most: a session printing in a loop
+  // must not fill the disk the database is on. 0: the engine's default (unbounded).
+  std::int64_t log_max_bytes = 0;
 };
 
 // A bridge network of its own (IPv4 only): a session's island on the host.

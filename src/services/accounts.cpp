@@ -12,7 +12,7 @@ Result<Balance> Accounts::balance(std::int64_t user_id, UnixMillis now) {
   auto sum = store_.ledger_sum(user_id);
   if (!sum) return sum.error();
   balance.ledger_micros = *sum;
-  auto active = store_.list_sessions({user_id, std::nullopt, true});
+  auto active = store_.list_sessions({user_id, std::nullopt, true, {}});
   if (!active) return active.error();
   for (const auto& session : *active) balance.running_micros += metering::cost_micros(session, now);
   return balance;

@@ -43,7 +43,7 @@ Result<SyncResponse> SessionService::sync(const SyncRequest& request) {
 Status SessionService::apply_observations_locked(const SyncRequest& request, UnixMillis now) {
   std::map<std::string, const ObservedSession*> observed;
   for (const auto& item : request.observed) observed[item.session_id] = &item;
-  auto sessions = store_.list_sessions({std::nullopt, request.node.name, true});
+  auto sessions = store_.list_sessions({std::nullopt, request.node.name, true, {}});
   if (!sessions) return sessions.error();
   for (auto& session : *sessions) {
     auto found = observed.find(session.id);
@@ -101,7 +101,7 @@ Status SessionService::remove_unknown_container(const std::string& node,
 
 Result<SyncResponse> SessionService::desired_for_locked(const SyncRequest& request) {
   const std::string& node = request.node.name;
-  auto sessions = store_.list_sessions({std::nullopt, node, true});
+  auto sessions = store_.list_sessions({std::nullopt, node, true, {}});
   if (!sessions) return sessions.error();
   SyncResponse response;
   std::map<std::int64_t, std::vector<std::string>> keys_by_user;

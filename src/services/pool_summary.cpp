@@ -20,7 +20,7 @@ bool is_live(const Node& node, UnixMillis now) {
 Result<PoolSummary> SessionService::pool() {
   auto nodes = store_.list_nodes();
   if (!nodes) return nodes.error();
-  auto active = store_.list_sessions({std::nullopt, std::nullopt, true});
+  auto active = store_.list_sessions({std::nullopt, std::nullopt, true, {}});
   if (!active) return active.error();
   UnixMillis now = clock_.now();
   PoolSummary summary;

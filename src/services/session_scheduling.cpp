@@ -16,12 +16,18 @@
 
 namespace gpupool::services {
 
+namespace {
+
+constexpr UnixMillis kFairShareWindowHalfLives = 8;
+
+}  // namespace
+
 Status SessionService::schedule_locked(UnixMillis now) {
   scheduler::Snapshot snapshot;
   auto nodes = store_.list_nodes();
   if (!nodes) return nodes.error();
   snapshot.nodes = std::move(*nodes);
-  auto active = store_.list_sessions({std::nullopt, std::nullopt, true});
+  auto active = store_.list_sessions({std::nullopt, std::nullopt, true, {}});
   if (!active) return active.error();
   bool any_queued = std::any_of(active->begin(), active->end(), [](const Session& session) {
     return session.state == SessionState::queued;
@@ -29,7 +35,11 @@ Status SessionService::schedule_locked(UnixMillis now) {
   if (!any_queued) return mark_preemptions_locked(*active, {}, now);
   auto images = store_.list_images();
   if (!images) return images.error();
-  auto history = store_.list_sessions({});
+  // Fair share forgets half of past use every half-life: what ended eight of them ago weighs
+  // under 0.4% and is left out, so a pass costs what is active and recent, not all history.
+  SessionFilter recent;
+  recent.ended_since = now - kFairShareWindowHalfLives * settings_.fair_share_half_life;
+  auto history = store_.list_sessions(recent);
   if (!history) return history.error();
   auto usage = fair_share_usage(*history, snapshot.nodes, now, settings_.fair_share_half_life);
   snapshot.workload = workload_of(*history);

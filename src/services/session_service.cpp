@@ -3,6 +3,8 @@
 // pool_summary.cpp; the state machine itself is session_lifecycle.hpp.
 #include "services/session_service.hpp"
 
+#include <algorithm>
+
 #include <fmt/format.h>
 
 #include "core/log.hpp"
@@ -68,6 +70,7 @@ Result<RequestedSession> SessionService::request_session(const User& user, Sessi
       // Check and insert in one transaction: parallel requests at quota − 1 cannot both pass,
       // and two with one key cannot both make a session.
       GPUPOOL_TRY(store_.in_transaction([&]() -> Status {
+        GPUPOOL_TRY(check_queue_room_locked(user));
         GPUPOOL_TRY(enforce_quotas_locked(user, session.request, *nodes));
         GPUPOOL_TRY(accounts_.check_request(user, session.request, now));
         GPUPOOL_TRY(store_.insert_session(session));
@@ -93,12 +96,26 @@ Result<RequestedSession> SessionService::request_session(const User& user, Sessi
   return RequestedSession{std::move(*made), false};
 }
 
+Status SessionService::check_queue_room_locked(const User& user) {
+  if (settings_.max_queued_per_user <= 0) return {};
+  auto mine = store_.list_sessions({user.id, std::nullopt, true, {}});
+  if (!mine) return mine.error();
+  auto waiting = std::count_if(mine->begin(), mine->end(), [](const Session& session) {
+    return session.state == SessionState::queued;
+  });
+  if (waiting < settings_.max_queued_per_user) return {};
+  return make_error(ErrorCode::rate_limited,
+                    fmt::format("you have {} requests waiting already (at most {}): stop one or "
+                                "wait for one to start",
+                                waiting, settings_.max_queued_per_user));
+}
+
 Status SessionService::enforce_quotas_locked(const User& user, SessionRequest& request,
                                              const std::vector<Node>& nodes) {
   auto quotas = store_.quotas_for(user.id);
   if (!quotas) return quotas.error();
   if (quotas->empty()) return {};
-  auto active = store_.list_sessions({std::nullopt, std::nullopt, true});
+  auto active = store_.list_sessions({std::nullopt, std::nullopt, true, {}});
   if (!active) return active.error();
   for (const auto& quota : *quotas) {
     auto subjects = quota_subjects(store_, quota);
@@ -161,7 +178,7 @@ Result<Balance> SessionService::balance(std::int64_t user_id) {
 }
 
 Result<std::vector<Session>> SessionService::active_sessions() {
-  return store_.list_sessions({std::nullopt, std::nullopt, true});
+  return store_.list_sessions({std::nullopt, std::nullopt, true, {}});
 }
 
 }  // namespace gpupool::services

@@ -47,6 +47,9 @@ struct SessionSettings {
   UnixMillis preemption_grace = 60 * 1000;
   // Balances must cover what sessions cost (accounts.hpp); false lets them go below zero.
   bool prepaid = true;
+  // Requests one user may have waiting at once, quotas or not: each pass of the scheduler
+  // looks at every waiting request. 0: no limit.
+  int max_queued_per_user = 16;
 };
 
 // An Idempotency-Key sent with a session request, and a digest of the request it came with.
@@ -105,6 +108,8 @@ class SessionService {
   Status mark_preemptions_locked(std::vector<Session>& active,
                                  const std::vector<scheduler::Preemption>& preemptions,
                                  UnixMillis now);
+  // Refuses a request when the user has max_queued_per_user waiting already.
+  Status check_queue_room_locked(const User& user);
   // Refuses a request over any of the user's or their groups' quotas; may set max_hours.
   Status enforce_quotas_locked(const User& user, SessionRequest& request,
                                const std::vector<Node>& nodes);

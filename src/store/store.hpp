@@ -71,6 +71,8 @@ struct SessionFilter {
   std::optional<std::int64_t> user_id;
   std::optional<std::string> node;
   bool active_only = false;  // everything not ended
+  // Everything not ended, and what ended at or after this time (a bounded window of history).
+  std::optional<UnixMillis> ended_since;
 };
 
 // A session request made with an Idempotency-Key (POST /api/v1/sessions).

@@ -122,6 +122,7 @@ def test_user_gets_jupyter_and_ssh_and_keeps_a_home(server, make_user, key_pair)
     assert "no-new-privileges" in host_config["SecurityOpt"]
     assert host_config["Privileged"] is False
     assert host_config["PidsLimit"] > 0 and host_config["Memory"] > 0 and host_config["NanoCpus"] > 0
+    assert host_config["LogConfig"] == {"Type": "json-file", "Config": {"max-size": "10485760", "max-file": "2"}}
     assert not any("docker.sock" in (mount.get("Source") or "") for mount in inspect["Mounts"])
 
     status, stopped = alice.call("DELETE", f"/api/v1/sessions/{session['id']}")

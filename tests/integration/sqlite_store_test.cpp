@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 
@@ -162,6 +163,34 @@ TEST_F(SqliteFile, KeepsTheOldDatabaseBeforeMigratingIt) {
   auto users = old->prepare("SELECT count(*) FROM users WHERE username = 'ada'");
   ASSERT_TRUE(users->step().ok());
   EXPECT_EQ(users->column_int(0), 1);
+}
+
+TEST_F(SqliteFile, ListsActiveSessionsAndThoseEndedWithinAWindow) {
+  auto store = SqliteStore::open(path_);
+  ASSERT_TRUE(store.ok());
+  auto user = (*store)->create_user("ada", "hash", false, 1);
+  ASSERT_TRUE(user.ok());
+  auto add = [&](const std::string& id, SessionState state, UnixMillis ended_at) {
+    Session session = sample_session(user->id);
+    session.id = id;
+    ASSERT_TRUE((*store)->insert_session(session).ok());
+    session.state = state;
+    session.ended_at = ended_at;
+    ASSERT_TRUE((*store)->update_session(session).ok());
+  };
+  add("old", SessionState::ended, 1'000);
+  add("recent", SessionState::ended, 9'000);
+  add("running", SessionState::running, 0);
+  SessionFilter window;
+  window.ended_since = 5'000;
+  auto listed = (*store)->list_sessions(window);
+  ASSERT_TRUE(listed.ok()) << listed.error().message;
+  std::vector<std::string> ids;
+  for (const auto& session : *listed) ids.push_back(session.id);
+  std::sort(ids.begin(), ids.end());
+  EXPECT_EQ(ids, (std::vector<std::string>{"recent", "running"}));
+  window.user_id = user->id + 1;
+  EXPECT_TRUE((*store)->list_sessions(window)->empty()) << "the other filters still apply";
 }
 
 TEST_F(SqliteFile, UsernamesAreUniqueAndUidsDistinct) {

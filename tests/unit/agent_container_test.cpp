@@ -85,6 +85,13 @@ TEST(DockerCreateBody, DropsAllCapabilitiesAndForbidsNewPrivileges) {
   EXPECT_EQ(host["DeviceRequests"][0]["DeviceIDs"][0], "GPU-1");
   EXPECT_FALSE(host.contains("Binds")) << "no host paths, and never the engine socket";
   EXPECT_EQ(body["Labels"]["io.gpupool.session"], "sabc");
+  // The container's output cannot fill the disk: 2 files of 10 MiB, rotated.
+  EXPECT_EQ(host["LogConfig"]["Type"], "json-file");
+  EXPECT_EQ(host["LogConfig"]["Config"]["max-size"], "10485760");
+  EXPECT_EQ(host["LogConfig"]["Config"]["max-file"], "2");
+  // What it holds, for a server that lost its database (unknown_containers.hpp).
+  EXPECT_EQ(body["Labels"]["io.gpupool.gpus"], "1");
+  EXPECT_EQ(body["Labels"]["io.gpupool.ports"], "30010,30011");
 }
 
 TEST(SimulatedGpus, ParseCountsModelsAndMemory) {

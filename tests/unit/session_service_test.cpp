@@ -246,3 +246,25 @@ TEST_F(PreemptionService, IsCalledOffWhenTheRequestGoesAway) {
 
 }  // namespace
 }  // namespace gpupool::testing
+
+namespace gpupool::testing {
+namespace {
+
+TEST_F(SessionService, OneUserCanHaveOnlySoManyRequestsWaiting) {
+  services::SessionSettings settings;
+  settings.max_queued_per_user = 2;
+  services::SessionService limited(*store_, clock_, settings);
+  SessionRequest whole_node;
+  whole_node.gpus = 4;
+  ASSERT_EQ(limited.request_session(alice_, whole_node)->state, SessionState::scheduled);
+  for (int waiting = 0; waiting < 2; ++waiting)
+    ASSERT_EQ(limited.request_session(alice_, whole_node)->state, SessionState::queued);
+  auto refused = limited.request_session(alice_, whole_node);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error().code, ErrorCode::rate_limited);
+  EXPECT_NE(refused.error().message.find("2 requests waiting"), std::string::npos);
+  EXPECT_TRUE(limited.request_session(bob_, whole_node).ok()) << "each user's own limit";
+}
+
+}  // namespace
+}  // namespace gpupool::testing

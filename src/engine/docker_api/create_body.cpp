@@ -42,6 +42,13 @@ nlohmann::json create_body(const ContainerSpec& spec) {
     host_config["Sysctls"] = {{"net.ipv6.conf.all.disable_ipv6", "1"},
                               {"net.ipv6.conf.default.disable_ipv6", "1"}};
   }
+  if (spec.log_max_bytes > 0) {
+    // Docker's "local" driver would also do, but json-file is what every engine has; two
+    // files of half the bound each, rotated.
+    host_config["LogConfig"] = {
+        {"Type", "json-file"},
+        {"Config", {{"max-size", std::to_string(spec.log_max_bytes / 2)}, {"max-file", "2"}}}};
+  }
   if (!spec.gpu_uuids.empty()) {
     host_config["DeviceRequests"] =
         json::array({{{"Driver", "nvidia"},

@@ -143,15 +143,26 @@ Result<std::optional<Session>> SqliteStore::get_session(const std::string& id) {
 
 Result<std::vector<Session>> SqliteStore::list_sessions(const SessionFilter& filter) {
   Lock lock(mutex_);
-  std::string sql = fmt::format("SELECT {} FROM sessions WHERE 1 = 1", kSessionColumns);
-  if (filter.user_id) sql += " AND user_id = ?1";
-  if (filter.node) sql += " AND node = ?2";
-  if (filter.active_only) sql += " AND state <> 'ended'";
+  std::string where;
+  if (filter.user_id) where += " AND user_id = ?1";
+  if (filter.node) where += " AND node = ?2";
+  std::string sql;
+  if (filter.ended_since) {
+    // Two parts, each on its own partial index, rather than one OR that scans every row.
+    sql = fmt::format(
+        "SELECT {0} FROM sessions WHERE state <> 'ended'{1} UNION ALL "
+        "SELECT {0} FROM sessions WHERE state = 'ended' AND ended_at >= ?3{1}",
+        kSessionColumns, where);
+  } else {
+    sql = fmt::format("SELECT {} FROM sessions WHERE 1 = 1{}{}", kSessionColumns, where,
+                      filter.active_only ? " AND state <> 'ended'" : "");
+  }
   sql += " ORDER BY created_at, id";
   auto query = db_.prepare(sql);
   if (!query) return query.error();
   if (filter.user_id) query->bind(1, *filter.user_id);
   if (filter.node) query->bind(2, *filter.node);
+  if (filter.ended_since) query->bind(3, *filter.ended_since);
   return query->collect<Session>([](const Statement& row) { return read_session(row); });
 }
 
