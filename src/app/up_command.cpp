@@ -1,5 +1,6 @@
 #include "app/up_command.hpp"
 
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -105,6 +106,17 @@ void warn_of_containers_without_database(ContainerEngine& engine, const std::str
       (data_dir / "gpupool.db").string(), node, containers->size());
 }
 
+// Every connection, tunnel and engine call holds a descriptor: take all the system allows
+// (the hard limit) rather than the soft 1024 most shells start with.
+void raise_open_files_limit() {
+  rlimit limit{};
+  if (getrlimit(RLIMIT_NOFILE, &limit) != 0 || limit.rlim_cur == limit.rlim_max) return;
+  rlim_t before = limit.rlim_cur;
+  limit.rlim_cur = limit.rlim_max;
+  if (setrlimit(RLIMIT_NOFILE, &limit) == 0)
+    spdlog::info("open files: raised the limit from {} to {}", before, limit.rlim_max);
+}
+
 // The catalog: every engine image labelled io.gpupool.image.tag with a valid semantic tag
 // (images/*/ recipes set it); the offline Debian image is the default.
 Status register_catalog_images(Store& store, ContainerEngine& engine) {
@@ -147,6 +159,7 @@ std::int64_t physical_memory_mb() {
 int run_up(const UpOptions& options) {
   configure_logging(options.log_level);
   init_crypto();
+  raise_open_files_limit();
 
   // Block the stop signals in every thread; main waits for them below.
   sigset_t stop_signals;

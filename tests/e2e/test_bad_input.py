@@ -1,7 +1,10 @@
 """Bad input gets a clear 4xx and the server stays up for everyone."""
+import resource
 import socket
 
 import pytest
+
+from conftest import Server
 
 
 @pytest.fixture(scope="module")
@@ -61,3 +64,23 @@ def test_garbage_http_is_refused_and_server_stays_up(server, user):
     assert user.get("/healthz")[0] == 200
     code, body = user.get("/api/v1/me")
     assert code == 200 and body["username"].startswith("carol")
+
+
+def test_the_server_takes_every_file_descriptor_the_system_allows():
+    """Each connection, tunnel and engine call holds one: started with the soft limit most
+    shells give (1024), the server raises it to the hard limit."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard <= 1024:
+        pytest.skip("the hard limit is 1024 or less: nothing to raise")
+    resource.setrlimit(resource.RLIMIT_NOFILE, (1024, hard))
+    instance = Server()
+    try:
+        instance.start()  # inherits the low soft limit
+    finally:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+    try:
+        with open(f"/proc/{instance.process.pid}/limits") as handle:
+            line = next(line for line in handle if line.startswith("Max open files"))
+        assert line.split()[3:5] == [str(hard), str(hard)], line
+    finally:
+        instance.stop()
