@@ -123,7 +123,8 @@ Result<SyncRequest> Agent::observe() {
   for (const auto& container : *containers)
     by_session.emplace(container.labels.at(kSessionLabel), &container);
   std::set<std::string> reported;
-  auto report = [&](const std::string& id, ObservedPhase phase, std::string message = "") {
+  auto report = [&](const std::string& id, ObservedPhase phase, std::string message = "",
+                    std::string host_key = "") {
     if (!reported.insert(id).second) return;
     auto found = by_session.find(id);
     ObservedSession observed;
@@ -131,14 +132,16 @@ Result<SyncRequest> Agent::observe() {
     observed.session_id = id;
     observed.phase = phase;
     observed.message = std::move(message);
+    observed.ssh_host_key = std::move(host_key);
     request.observed.push_back(std::move(observed));
   };
   for (const auto& [id, why] : local.failures) report(id, ObservedPhase::failed, why);
   for (const auto& [id, container] : by_session) {
-    bool ready = container->running() && local.ready.contains(id);
-    report(id, ready ? ObservedPhase::running : ObservedPhase::starting);
-    if (ready && request.observed.back().session_id == id)
-      request.observed.back().ssh_host_key = local.ready.at(id);
+    if (container->running() && local.ready.contains(id)) {
+      report(id, ObservedPhase::running, "", local.ready.at(id));
+    } else {
+      report(id, ObservedPhase::starting);
+    }
   }
   for (const auto& id : local.in_flight) report(id, ObservedPhase::starting);
   {

@@ -62,12 +62,9 @@ std::size_t header_block_length(std::string_view bytes) {
   return 0;
 }
 
-bool has_obsolete_fold(std::string_view header) {
-  for (std::size_t at = header.find("\r\n"); at != std::string_view::npos;
-       at = header.find("\r\n", at + 2)) {
-    if (at + 2 < header.size() && (header[at + 2] == ' ' || header[at + 2] == '\t')) return true;
-  }
-  return false;
+// header_block_length stops right after the first fold's space or tab, and nowhere else on one.
+bool ends_in_fold(std::string_view block) {
+  return !block.empty() && (block.back() == ' ' || block.back() == '\t');
 }
 
 template <class Body>
@@ -159,8 +156,7 @@ class Connection : public std::enable_shared_from_this<Connection<Stream>> {
             self->read_header_block();
           });
     }
-    if (length != 0 && has_obsolete_fold(seen.substr(0, length)))
-      return on_read(http::error::bad_obs_fold);
+    if (ends_in_fold(seen.substr(0, length))) return on_read(http::error::bad_obs_fold);
     // Beast parses and judges the rest (a bare LF, a header block over the limit).
     http::async_read_header(stream_, buffer_, *parser_,
                             [self = this->shared_from_this()](beast::error_code ec, std::size_t) {

@@ -87,19 +87,23 @@ std::string Statement::column_text(int index) const {
           static_cast<std::size_t>(sqlite3_column_bytes(statement_, index))};
 }
 
-Result<Database> Database::open(const std::string& path) {
+Result<Database> Database::connect(const std::string& path, int flags, ErrorCode failure) {
   sqlite3* handle = nullptr;
-  int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
-  if (sqlite3_open_v2(path.c_str(), &handle, flags, nullptr) != SQLITE_OK) {
+  if (sqlite3_open_v2(path.c_str(), &handle, flags | SQLITE_OPEN_NOMUTEX, nullptr) != SQLITE_OK) {
     std::string message = handle ? sqlite3_errmsg(handle) : "out of memory";
     sqlite3_close(handle);
-    return make_error(ErrorCode::unavailable,
-                      fmt::format("cannot open database {}: {}", path, message));
+    return make_error(failure, fmt::format("cannot open database {}: {}", path, message));
   }
   Database database(handle);
   sqlite3_busy_timeout(handle, 5000);
+  return database;
+}
+
+Result<Database> Database::open(const std::string& path) {
+  auto database = connect(path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, ErrorCode::unavailable);
+  if (!database) return database.error();
   // Reading the schema first makes a corrupt or foreign file fail here, clearly.
-  auto check = database.execute(
+  auto check = database->execute(
       "PRAGMA schema_version; PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; "
       "PRAGMA foreign_keys=ON;");
   if (!check) {
@@ -111,17 +115,9 @@ Result<Database> Database::open(const std::string& path) {
 }
 
 Result<Database> Database::open_existing(const std::string& path) {
-  sqlite3* handle = nullptr;
-  if (sqlite3_open_v2(path.c_str(), &handle, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX,
-                      nullptr) != SQLITE_OK) {
-    std::string message = handle ? sqlite3_errmsg(handle) : "out of memory";
-    sqlite3_close(handle);
-    return make_error(ErrorCode::not_found,
-                      fmt::format("cannot open database {}: {}", path, message));
-  }
-  Database database(handle);
-  sqlite3_busy_timeout(handle, 5000);
-  auto check = database.execute("PRAGMA schema_version;");
+  auto database = connect(path, SQLITE_OPEN_READWRITE, ErrorCode::not_found);
+  if (!database) return database.error();
+  auto check = database->execute("PRAGMA schema_version;");
   if (!check) {
     return make_error(
         ErrorCode::unavailable,

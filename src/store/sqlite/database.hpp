@@ -102,6 +102,8 @@ class Database {
  private:
   friend class Statement;
   explicit Database(sqlite3* db) : db_(db) {}
+  // A connection with the given open flags (NOMUTEX added) and a busy timeout.
+  static Result<Database> connect(const std::string& path, int flags, ErrorCode failure);
   void give_back(sqlite3_stmt* statement);
 
   sqlite3* db_;
