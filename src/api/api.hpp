@@ -32,20 +32,15 @@ struct ApiSettings {
   // connection's peer is the client.
   std::vector<Ipv4Block> trusted_proxies;
   int audit_retention_days = 365;  // at least services::kMinAuditRetentionDays
+  // WebSockets into sessions one user may hold open at once, and how long one may carry
+  // nothing before the gateway closes it (the browser reconnects when it is wanted again).
+  std::size_t max_websockets_per_user = 128;
+  std::chrono::seconds websocket_idle_time{3600};
 };
 
-inline constexpr int kMaxEventStreamsPerUser = 16;
-
-// Live views (GET /api/v1/events) open per user, so one user cannot hold every connection.
-class OpenStreamCount {
- public:
-  bool try_open(std::int64_t user_id);
-  void release(std::int64_t user_id);
-
- private:
-  std::mutex mutex_;
-  std::map<std::int64_t, int> open_;
-};
+// Live views (GET /api/v1/events) one user may hold open, so one user cannot hold every
+// connection.
+inline constexpr std::size_t kMaxEventStreamsPerUser = 16;
 
 // Who may call a route; the dispatcher checks it before the handler runs.
 enum class Access {
@@ -88,6 +83,7 @@ class Api {
         directory_(store, clock),
         accounts_(store, settings_.prepaid),
         audit_(store, clock, settings_.audit_retention_days),
+        open_websockets_(settings_.max_websockets_per_user),
         session_routes_(store),
         passes_(clock),
         session_ports_(settings_.session_ports) {}
@@ -207,7 +203,8 @@ class Api {
   services::Directory directory_;
   services::Accounts accounts_;
   services::AuditLog audit_;
-  std::shared_ptr<OpenStreamCount> open_streams_ = std::make_shared<OpenStreamCount>();
+  gateway::UserSlots open_streams_{kMaxEventStreamsPerUser};
+  gateway::UserSlots open_websockets_;    // sized from the settings
   SessionRoutes session_routes_;          // the proxy's view of sessions
   SessionPasses passes_;                  // into sessions' own addresses
   services::SessionPorts session_ports_;  // without --session-domain

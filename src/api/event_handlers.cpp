@@ -7,22 +7,10 @@
 
 namespace gpupool::api {
 
-bool OpenStreamCount::try_open(std::int64_t user_id) {
-  std::lock_guard lock(mutex_);
-  auto& open = open_[user_id];
-  if (open >= kMaxEventStreamsPerUser) return false;
-  ++open;
-  return true;
-}
-
-void OpenStreamCount::release(std::int64_t user_id) {
-  std::lock_guard lock(mutex_);
-  if (--open_[user_id] <= 0) open_.erase(user_id);
-}
-
 HttpReply Api::events(const Call& call) {
   const Principal& principal = call.caller();
-  if (!open_streams_->try_open(principal.user.id)) {
+  auto slot = open_streams_.take(std::to_string(principal.user.id));
+  if (!slot) {
     return error_reply(
         ErrorCode::rate_limited,
         fmt::format("at most {} live views at once; close a tab or two", kMaxEventStreamsPerUser));
@@ -62,11 +50,10 @@ HttpReply Api::events(const Call& call) {
   // Logout ends the stream like the login's WebSockets.
   TunnelRegistry* tunnels = settings_.tunnels;
   if (tunnels != nullptr) tunnels->add(principal.credential_digest, stream);
-  stream->on_release([open = open_streams_, user = principal.user.id, tunnels,
-                      digest = principal.credential_digest, raw = stream.get()] {
-    if (tunnels != nullptr) tunnels->remove(digest, raw);
-    open->release(user);
-  });
+  stream->on_release(
+      [slot = std::move(slot), tunnels, digest = principal.credential_digest, raw = stream.get()] {
+        if (tunnels != nullptr) tunnels->remove(digest, raw);
+      });
   HttpReply reply;
   reply.content_type = "text/event-stream";
   reply.stream = std::move(stream);

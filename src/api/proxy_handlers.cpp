@@ -1,4 +1,6 @@
 // The gateway's side of /s/<session>/…: who may reach which session's Jupyter, and where it is.
+#include <strings.h>
+
 #include <fmt/format.h>
 
 #include "api/api.hpp"
@@ -53,6 +55,11 @@ HttpReply redirect(const std::string& location) {
 // Whether a session in this state may have a Jupyter to reach.
 bool serves_jupyter(SessionState state) {
   return state == SessionState::running || state == SessionState::starting;
+}
+
+bool is_websocket_upgrade(const HttpExchange& exchange) {
+  std::string upgrade = exchange.header("Upgrade");
+  return strncasecmp(upgrade.c_str(), "websocket", 10) == 0;
 }
 
 HttpReply not_found_page() {
@@ -161,6 +168,18 @@ ProxyDecision Api::route_proxy(const HttpExchange& exchange) {
   decision.set_headers = {{"Authorization", "token " + target.jupyter_token}};
   decision.strip_cookies = {kSessionCookie, kPassCookie};
   decision.credential = principal->credential_digest;
+  if (is_websocket_upgrade(exchange)) {
+    decision.tunnel_slot = open_websockets_.take(std::to_string(principal->user.id));
+    if (!decision.tunnel_slot) {
+      decision.reply = page(429, "Too many connections",
+                            fmt::format("You have {} WebSocket connections open to your sessions, "
+                                        "the most one user may have. Close some notebook or "
+                                        "terminal tabs.",
+                                        open_websockets_.per_user()));
+      return decision;
+    }
+    decision.tunnel_idle_time = settings_.websocket_idle_time;
+  }
   return decision;
 }
 

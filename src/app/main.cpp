@@ -15,6 +15,29 @@
 
 namespace {
 
+// What one client, user or fault may take: shown together under "Limits" in up --help.
+void add_up_limits(CLI::App& up_command, gpupool::app::UpOptions& up) {
+  auto limit = [&up_command](const std::string& name, auto& value, const std::string& what) {
+    up_command.add_option(name, value, what)->capture_default_str()->group("Limits");
+  };
+  limit("--max-connections", up.max_connections,
+        "client connections the gateway holds at once; beyond, new ones are closed at once "
+        "(lowered to fit the open-files limit)");
+  limit("--max-connections-per-source", up.max_connections_per_source,
+        "client connections from one address (a --trusted-proxy counts only in the total)");
+  limit("--request-timeout", up.request_timeout_s,
+        "seconds a request has from its first byte to its last (headers; a body outside /s/)");
+  limit("--idle-timeout", up.idle_timeout_s,
+        "seconds a connection may wait without a request (new, or kept alive)");
+  limit("--max-websockets-per-user", up.max_websockets_per_user,
+        "WebSockets into sessions (kernels, terminals) one user may hold open; 16 live views "
+        "of the portal besides");
+  limit("--websocket-idle-timeout", up.websocket_idle_timeout_s,
+        "seconds a WebSocket into a session may carry nothing before it is closed");
+  limit("--max-queued-per-user", up.max_queued_per_user,
+        "requests one user may have waiting at once, quotas or not (0: no limit)");
+}
+
 int run(int argc, char** argv) {
   CLI::App app{"gpupool: self-hosted GPU sharing — Jupyter and SSH sessions on pooled GPUs"};
   app.require_subcommand(1);
@@ -92,10 +115,7 @@ int run(int argc, char** argv) {
                          "memory sessions may reserve on this node (default: its RAM)");
   up_command->add_flag("--postpaid", up.postpaid,
                        "meter costs but do not require a prepaid balance to cover them");
-  up_command
-      ->add_option("--max-queued-per-user", up.max_queued_per_user,
-                   "requests one user may have waiting at once, quotas or not (0: no limit)")
-      ->capture_default_str();
+  add_up_limits(*up_command, up);
 
   std::string url;
   std::string username;

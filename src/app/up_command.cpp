@@ -107,14 +107,55 @@ void warn_of_containers_without_database(ContainerEngine& engine, const std::str
 }
 
 // Every connection, tunnel and engine call holds a descriptor: take all the system allows
-// (the hard limit) rather than the soft 1024 most shells start with.
-void raise_open_files_limit() {
+// (the hard limit) rather than the soft 1024 most shells start with. Returns the limit now.
+rlim_t raise_open_files_limit() {
   rlimit limit{};
-  if (getrlimit(RLIMIT_NOFILE, &limit) != 0 || limit.rlim_cur == limit.rlim_max) return;
+  if (getrlimit(RLIMIT_NOFILE, &limit) != 0) return 1024;
+  if (limit.rlim_cur == limit.rlim_max) return limit.rlim_cur;
   rlim_t before = limit.rlim_cur;
   limit.rlim_cur = limit.rlim_max;
-  if (setrlimit(RLIMIT_NOFILE, &limit) == 0)
-    spdlog::info("open files: raised the limit from {} to {}", before, limit.rlim_max);
+  if (setrlimit(RLIMIT_NOFILE, &limit) != 0) return before;
+  spdlog::info("open files: raised the limit from {} to {}", before, limit.rlim_max);
+  return limit.rlim_max;
+}
+
+// Descriptors kept for the store, the engine's socket, logs and the session listeners.
+constexpr rlim_t kDescriptorsBesideClients = 512;
+
+// The gateway's limits from the options. A proxied connection holds two descriptors (the
+// client's and the session's), so the connection cap must leave that much room under the
+// open-files limit: past it, accept() fails and nothing else (the store, the engine) could
+// open a file either.
+Result<gateway::ServerLimits> server_limits(const UpOptions& options, rlim_t open_files,
+                                            const std::vector<Ipv4Block>& trusted_proxies) {
+  if (options.max_connections < 1 || options.max_connections_per_source < 1 ||
+      options.request_timeout_s < 1 || options.idle_timeout_s < 1) {
+    return make_error(ErrorCode::invalid_argument,
+                      "--max-connections, --max-connections-per-source, --request-timeout and "
+                      "--idle-timeout must be 1 or more");
+  }
+  gateway::ServerLimits limits;
+  limits.connections.total = static_cast<std::size_t>(options.max_connections);
+  rlim_t room = open_files > kDescriptorsBesideClients * 2
+                    ? (open_files - kDescriptorsBesideClients) / 2
+                    : open_files / 4;
+  if (limits.connections.total > room) {
+    spdlog::warn(
+        "--max-connections {} needs about {} open files, but the limit is {}: holding at most "
+        "{} connections (raise `ulimit -n` or LimitNOFILE= to allow more)",
+        options.max_connections, 2 * options.max_connections + kDescriptorsBesideClients,
+        open_files, room);
+    limits.connections.total = room;
+  }
+  limits.connections.per_source = static_cast<std::size_t>(options.max_connections_per_source);
+  limits.connections.unlimited_source = [trusted_proxies](const std::string& address) {
+    auto parsed = parse_ipv4(address);
+    return parsed && std::any_of(trusted_proxies.begin(), trusted_proxies.end(),
+                                 [&](const Ipv4Block& block) { return block.contains(*parsed); });
+  };
+  limits.request_time = std::chrono::seconds(options.request_timeout_s);
+  limits.idle_time = std::chrono::seconds(options.idle_timeout_s);
+  return limits;
 }
 
 // The catalog: every engine image labelled io.gpupool.image.tag with a valid semantic tag
@@ -159,7 +200,7 @@ std::int64_t physical_memory_mb() {
 int run_up(const UpOptions& options) {
   configure_logging(options.log_level);
   init_crypto();
-  raise_open_files_limit();
+  rlim_t open_files = raise_open_files_limit();
 
   // Block the stop signals in every thread; main waits for them below.
   sigset_t stop_signals;
@@ -275,11 +316,18 @@ int run_up(const UpOptions& options) {
     if (!block) return fail(fmt::format("--trusted-proxy {}: {}", text, block.error().message));
     api_settings.trusted_proxies.push_back(*block);
   }
+  auto limits = server_limits(options, open_files, api_settings.trusted_proxies);
+  if (!limits) return fail(limits.error().message);
+  if (options.max_websockets_per_user < 1 || options.websocket_idle_timeout_s < 1)
+    return fail("--max-websockets-per-user and --websocket-idle-timeout must be 1 or more");
+  api_settings.max_websockets_per_user = static_cast<std::size_t>(options.max_websockets_per_user);
+  api_settings.websocket_idle_time = std::chrono::seconds(options.websocket_idle_timeout_s);
   std::optional<api::Api> api;  // made once the port is bound: its links name it
   gateway::HttpServer http(
       [&api](const gateway::HttpExchange& exchange) { return api->handle(exchange); },
       [&api](const gateway::HttpExchange& exchange) { return api->route_proxy(exchange); },
       &tunnels);
+  http.set_limits(std::move(*limits));
   if (tls) {
     if (auto loaded = http.use_tls(options.tls_cert, options.tls_key); !loaded)
       return fail(loaded.error().message);

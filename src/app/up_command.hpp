@@ -35,6 +35,13 @@ struct UpOptions {
   std::vector<std::string> trusted_proxies;  // IPv4 blocks whose X-Forwarded-For is believed
   int audit_retention_days = 365;            // at least 30
   int max_queued_per_user = 16;              // requests one user may have waiting; 0: no limit
+  // The gateway's limits (gateway/http_server.hpp, api::ApiSettings).
+  int max_connections = 10000;
+  int max_connections_per_source = 256;
+  int request_timeout_s = 30;
+  int idle_timeout_s = 60;
+  int max_websockets_per_user = 128;
+  int websocket_idle_timeout_s = 3600;
 };
 
 // Runs until SIGINT or SIGTERM; returns the process exit code.

@@ -28,7 +28,11 @@ using namespace std::chrono_literals;
 namespace {
 
 constexpr auto kConnectTimeout = 10s;
-constexpr auto kUpstreamTimeout = 300s;  // for the answer to begin, and between pieces
+constexpr auto kUpstreamTimeout = 300s;    // for the answer to begin, and between pieces
+constexpr auto kUploadPieceTimeout = 60s;  // for each piece of a request body to arrive
+
+using StreamedRequest = http::request_parser<http::buffer_body>;
+using UpstreamRequest = http::request<http::buffer_body>;
 
 bool is_hop_by_hop(std::string_view name) {
   for (std::string_view hop : {"connection", "keep-alive", "proxy-connection", "proxy-authenticate",
@@ -45,7 +49,7 @@ bool named(std::string_view name, std::string_view wanted) {
 }
 
 // The header names a request's Connection header lists: hop-by-hop for this connection only.
-std::vector<std::string> connection_options(const ClientRequest& request) {
+std::vector<std::string> connection_options(const http::fields& request) {
   std::vector<std::string> names;
   for (const auto& field : request) {
     if (!named(field.name_string(), "connection")) continue;
@@ -65,11 +69,11 @@ std::vector<std::string> connection_options(const ClientRequest& request) {
 }
 
 // What the caller may not send on: hop-by-hop fields (also those its Connection names), the
-// credentials the gateway replaces, the framing it redoes, and forwarding headers, which only
-// the gateway writes.
+// credentials the gateway replaces, the framing it redoes, the 100-continue it answers
+// itself, and forwarding headers, which only the gateway writes.
 bool stays_here(std::string_view name, const std::vector<std::string>& connection_options) {
   if (is_hop_by_hop(name) || named(name, "authorization") || named(name, "cookie") ||
-      named(name, "content-length") || named(name, "transfer-encoding") ||
+      named(name, "content-length") || named(name, "transfer-encoding") || named(name, "expect") ||
       named(name, "forwarded") ||
       (name.size() > 12 && strncasecmp(name.data(), "x-forwarded-", 12) == 0)) {
     return true;
@@ -78,10 +82,12 @@ bool stays_here(std::string_view name, const std::vector<std::string>& connectio
                      [name](const std::string& option) { return named(name, option); });
 }
 
-http::request<http::string_body> upstream_request(ClientRequest& request,
-                                                  const ProxyDecision& decision, bool upgrade,
-                                                  const std::string& client_address) {
-  http::request<http::string_body> upstream{request.method(), decision.target, 11};
+// The request's header as it goes upstream; its body follows as it is read (framed as the
+// client framed it: the same length, or chunked).
+UpstreamRequest upstream_request(const StreamedRequest& parsed, const ProxyDecision& decision,
+                                 bool upgrade, const std::string& client_address) {
+  const auto& request = parsed.get();
+  UpstreamRequest upstream{request.method(), decision.target, 11};
   auto options = connection_options(request);
   for (const auto& field : request) {
     if (stays_here(field.name_string(), options)) continue;
@@ -96,9 +102,24 @@ http::request<http::string_body> upstream_request(ClientRequest& request,
     upstream.set(http::field::upgrade, request[http::field::upgrade]);
   }
   if (!upgrade) upstream.keep_alive(true);
-  upstream.body() = std::move(request.body());
-  upstream.prepare_payload();
+  if (parsed.chunked()) {
+    upstream.chunked(true);
+  } else if (auto length = parsed.content_length()) {
+    upstream.content_length(*length);
+  }
+  upstream.body().data = nullptr;
+  upstream.body().size = 0;
+  upstream.body().more = false;
   return upstream;
+}
+
+bool has_body(const StreamedRequest& parsed) {
+  return parsed.chunked() || parsed.content_length().value_or(0) > 0;
+}
+
+bool expects_continue(const StreamedRequest& parsed) {
+  std::string_view expect = parsed.get()[http::field::expect];
+  return named(expect, "100-continue");
 }
 
 }  // namespace
@@ -110,29 +131,34 @@ template <class Client>
 class Relay : public std::enable_shared_from_this<Relay<Client>> {
  public:
   Relay(Client& client, beast::flat_buffer& client_buffer, KeptUpstream& kept,
-        ClientRequest request, ProxyDecision decision, TunnelRegistry& registry,
+        ClientRequestHeader&& request, ProxyDecision decision, TunnelRegistry& registry,
         std::function<void(bool)> done)
       : client_(client),
         client_buffer_(client_buffer),
         kept_(kept),
-        upgrade_(beast::websocket::is_upgrade(request)),
-        head_(request.method() == http::verb::head),
-        client_keep_alive_(request.keep_alive()),
+        client_request_(std::move(request)),
+        upgrade_(beast::websocket::is_upgrade(client_request_.get())),
+        head_(client_request_.get().method() == http::verb::head),
+        client_keep_alive_(client_request_.get().keep_alive()),
+        has_body_(has_body(client_request_)),
         decision_(std::move(decision)),
         registry_(registry),
         resolver_(client.get_executor()),
         done_(std::move(done)) {
+    client_request_.body_limit(boost::none);  // authorised: an upload may be of any size
     beast::error_code ignored;
     auto remote = beast::get_lowest_layer(client).socket().remote_endpoint(ignored);
     std::string address = ignored ? "" : remote.address().to_string();
-    request_ = upstream_request(request, decision_, upgrade_, address);
+    request_ = upstream_request(client_request_, decision_, upgrade_, address);
     upstream_.emplace(client.get_executor());
   }
 
   void start() {
     bool same_upstream =
         kept_.stream && kept_.host == decision_.host && kept_.port == decision_.port;
-    if (same_upstream && !upgrade_) {
+    // A body is read from the client once: its request cannot go again over a fresh
+    // connection if a kept one turns out closed, so it never takes a kept one.
+    if (same_upstream && !upgrade_ && !has_body_) {
       upstream_.emplace(std::move(*kept_.stream));
       kept_.stream.reset();
       reused_ = true;
@@ -178,11 +204,53 @@ class Relay : public std::enable_shared_from_this<Relay<Client>> {
   }
 
   void send() {
-    upstream_->expires_after(kUpstreamTimeout);
-    http::async_write(*upstream_, request_,
+    request_serializer_.emplace(request_);
+    if (!has_body_) return send_piece();
+    if (!expects_continue(client_request_)) return read_upload_piece();
+    // The client waits for this before it sends the body.
+    static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+    beast::get_lowest_layer(client_).expires_after(kUploadPieceTimeout);
+    asio::async_write(client_, asio::buffer(kContinue),
                       [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
+                        if (ec) return self->abort();
+                        self->read_upload_piece();
+                      });
+  }
+
+  // The next piece of the request body from the client, into piece_ (free until the answer).
+  void read_upload_piece() {
+    if (client_request_.is_done()) {  // the body's end: the serializer finishes the message
+      request_.body().data = nullptr;
+      request_.body().size = 0;
+      request_.body().more = false;
+      return send_piece();
+    }
+    auto& body = client_request_.get().body();
+    body.data = piece_.data();
+    body.size = piece_.size();
+    beast::get_lowest_layer(client_).expires_after(kUploadPieceTimeout);
+    http::async_read(client_, client_buffer_, client_request_,
+                     [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
+                       if (ec == http::error::need_buffer) ec = {};
+                       if (ec) return self->abort();
+                       auto& body = self->client_request_.get().body();
+                       self->request_.body().size = self->piece_.size() - body.size;
+                       self->request_.body().data = self->piece_.data();
+                       self->request_.body().more = !self->client_request_.is_done();
+                       self->send_piece();
+                     });
+  }
+
+  // Writes the header (the first time) and what request_'s body holds; the whole request
+  // once no body or its last piece is out.
+  void send_piece() {
+    upstream_->expires_after(kUpstreamTimeout);
+    http::async_write(*upstream_, *request_serializer_,
+                      [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
+                        if (ec == http::error::need_buffer) ec = {};
                         if (ec && self->retry_fresh(ec)) return;
                         if (ec) return self->fail("the session's Jupyter closed the connection");
+                        if (!self->request_serializer_->is_done()) return self->read_upload_piece();
                         self->read_header();
                       });
   }
@@ -264,7 +332,7 @@ class Relay : public std::enable_shared_from_this<Relay<Client>> {
       std::string to_upstream = beast::buffers_to_string(self->client_buffer_.data());
       self->client_buffer_.consume(self->client_buffer_.size());
       auto tunnel = std::make_shared<SplicedTunnel<Client>>(
-          self->client_, std::move(*self->upstream_), self->registry_, self->decision_.credential,
+          self->client_, std::move(*self->upstream_), self->registry_, std::move(self->decision_),
           std::move(self->done_));
       tunnel->start(std::move(to_upstream), std::move(to_client));
     });
@@ -310,29 +378,34 @@ class Relay : public std::enable_shared_from_this<Relay<Client>> {
   Client& client_;
   beast::flat_buffer& client_buffer_;
   KeptUpstream& kept_;
+  StreamedRequest client_request_;  // header read; the body read as it is sent on
   bool reused_ = false;             // upstream_ came from kept_
   bool answered_ = false;           // the upstream began its answer
   bool upstream_reusable_ = false;  // it keeps the connection open after this answer
   bool upgrade_;
   bool head_;
   bool client_keep_alive_;
+  bool has_body_;
   bool keep_alive_ = false;
   ProxyDecision decision_;
   TunnelRegistry& registry_;
   tcp::resolver resolver_;
   std::optional<beast::tcp_stream> upstream_;  // optional: basic_stream cannot be reassigned
   beast::flat_buffer upstream_buffer_;
-  http::request<http::string_body> request_;
+  UpstreamRequest request_;
+  std::optional<http::request_serializer<http::buffer_body>> request_serializer_;
   http::response_parser<http::buffer_body> parser_;
   std::optional<http::response_serializer<http::buffer_body>> serializer_;
-  std::array<char, kPiece> piece_;  // not zeroed: it is written before it is read
+  // The body's piece on its way, up (the request's) and then down (the answer's); not zeroed:
+  // it is written before it is read.
+  std::array<char, kPiece> piece_;
   std::function<void(bool)> done_;
 };
 
 }  // namespace
 
 void relay(beast::tcp_stream& client, beast::flat_buffer& client_buffer, KeptUpstream& kept,
-           ClientRequest request, ProxyDecision decision, TunnelRegistry& registry,
+           ClientRequestHeader&& request, ProxyDecision decision, TunnelRegistry& registry,
            std::function<void(bool keep_alive)> done) {
   std::make_shared<Relay<beast::tcp_stream>>(client, client_buffer, kept, std::move(request),
                                              std::move(decision), registry, std::move(done))
@@ -340,7 +413,7 @@ void relay(beast::tcp_stream& client, beast::flat_buffer& client_buffer, KeptUps
 }
 
 void relay(TlsStream& client, beast::flat_buffer& client_buffer, KeptUpstream& kept,
-           ClientRequest request, ProxyDecision decision, TunnelRegistry& registry,
+           ClientRequestHeader&& request, ProxyDecision decision, TunnelRegistry& registry,
            std::function<void(bool keep_alive)> done) {
   std::make_shared<Relay<TlsStream>>(client, client_buffer, kept, std::move(request),
                                      std::move(decision), registry, std::move(done))

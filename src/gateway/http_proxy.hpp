@@ -2,12 +2,16 @@
 // (ProxyDecision), the relay that carries it out over Beast, and the registry that closes a
 // credential's WebSocket tunnels when it logs out.
 //
-// HTTP responses are streamed through in 64 KiB pieces, never buffered whole; a WebSocket
-// upgrade is forwarded as HTTP and, once the upstream answers 101, both sides are spliced
-// byte for byte. Hop-by-hop headers are dropped; the caller's Authorization and the
-// gateway's own cookies never reach the upstream.
+// The router decides from the request's headers alone, before any of its body is read, so a
+// caller who may not reach the session never gets more than the header buffer in. Request
+// bodies (uploads of any size) and responses are then streamed through in 64 KiB pieces,
+// never buffered whole; a WebSocket upgrade is forwarded as HTTP and, once the upstream
+// answers 101, both sides are spliced byte for byte until either closes or it sits idle.
+// Hop-by-hop headers are dropped; the caller's Authorization and the gateway's own cookies
+// never reach the upstream.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -22,16 +26,14 @@
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http/message.hpp>
+#include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/ssl/ssl_stream.hpp>
 
+#include "gateway/connection_gate.hpp"
 #include "gateway/http_server.hpp"
 
 namespace gpupool::gateway {
-
-// Requests under /s/ may carry bodies this large (Jupyter uploads files in 1 MiB pieces,
-// base64-encoded in JSON).
-inline constexpr std::size_t kMaxProxiedBody = 64 * 1024 * 1024;
 
 struct ProxyDecision {
   std::optional<HttpReply> reply;  // answer here instead (refused, not found, redirect)
@@ -41,6 +43,10 @@ struct ProxyDecision {
   std::vector<std::pair<std::string, std::string>> set_headers;  // e.g. Jupyter's token
   std::vector<std::string> strip_cookies;                        // the gateway's own cookies
   std::string credential;  // whose login this rides on; logout closes its tunnels
+  // For a WebSocket upgrade: the caller's place among their open tunnels, held while the
+  // tunnel lasts, and how long it may carry nothing either way before it is closed.
+  Admission tunnel_slot;
+  std::chrono::seconds tunnel_idle_time{3600};
 };
 
 // An open WebSocket tunnel, as the registry sees it.
@@ -64,7 +70,8 @@ class TunnelRegistry {
   std::map<std::string, std::map<const Tunnel*, std::weak_ptr<Tunnel>>> tunnels_;
 };
 
-using ClientRequest = boost::beast::http::request<boost::beast::http::string_body>;
+// A client's request with its header read and its body (if any) not yet.
+using ClientRequestHeader = boost::beast::http::request_parser<boost::beast::http::string_body>;
 
 // The upstream connection a client connection used last, kept open for its next request to
 // the same upstream (so Jupyter is not asked to accept a connection per request).
@@ -75,16 +82,17 @@ struct KeptUpstream {
 };
 using TlsStream = boost::beast::ssl_stream<boost::beast::tcp_stream>;
 
-// Relays one request to decision's upstream and the answer back, over `kept`'s connection
-// when it leads there (leaving the connection in `kept` afterwards when it can be reused).
+// Relays one request to decision's upstream and the answer back, the request's body read
+// from `client` as it goes, over `kept`'s connection when it leads there and the request has
+// no body (leaving the connection in `kept` afterwards when it can be reused).
 // `done(keep_alive)` is called once on the client stream's executor when the exchange is over
 // (for an upgrade, when the tunnel closes, with keep_alive false); the caller keeps `client`,
 // `client_buffer` and `kept` alive until then.
 void relay(boost::beast::tcp_stream& client, boost::beast::flat_buffer& client_buffer,
-           KeptUpstream& kept, ClientRequest request, ProxyDecision decision,
+           KeptUpstream& kept, ClientRequestHeader&& request, ProxyDecision decision,
            TunnelRegistry& registry, std::function<void(bool keep_alive)> done);
 void relay(TlsStream& client, boost::beast::flat_buffer& client_buffer, KeptUpstream& kept,
-           ClientRequest request, ProxyDecision decision, TunnelRegistry& registry,
+           ClientRequestHeader&& request, ProxyDecision decision, TunnelRegistry& registry,
            std::function<void(bool keep_alive)> done);
 
 // The page for an upstream that does not answer.

@@ -101,9 +101,11 @@ class Connection : public std::enable_shared_from_this<Connection<Stream>> {
  public:
   static constexpr bool kTls = !std::is_same_v<Stream, beast::tcp_stream>;
 
-  Connection(Stream stream, const HttpHandler& handler, const ProxyRouter& proxy,
-             TunnelRegistry* tunnels)
+  Connection(Stream stream, Admission admission, const ServerLimits& limits,
+             const HttpHandler& handler, const ProxyRouter& proxy, TunnelRegistry* tunnels)
       : stream_(std::move(stream)),
+        admission_(std::move(admission)),
+        limits_(limits),
         handler_(handler),
         proxy_(proxy),
         tunnels_(tunnels),
@@ -120,7 +122,7 @@ class Connection : public std::enable_shared_from_this<Connection<Stream>> {
   void start() {
     asio::dispatch(stream_.get_executor(), [self = this->shared_from_this()] {
       if constexpr (kTls) {
-        beast::get_lowest_layer(self->stream_).expires_after(30s);
+        beast::get_lowest_layer(self->stream_).expires_after(self->limits_.request_time);
         self->stream_.async_handshake(asio::ssl::stream_base::server, [self](beast::error_code ec) {
           if (ec) return self->close();
           self->read();
@@ -134,11 +136,15 @@ class Connection : public std::enable_shared_from_this<Connection<Stream>> {
  private:
   void read() {
     parser_.emplace();
-    // The parser checks Content-Length against the limit as the header ends, so it starts
-    // at the proxy's; on_header lowers it for everything else.
-    parser_->body_limit(kMaxProxiedBody);
+    // The parser would check Content-Length against a limit as the header ends: on_header
+    // sets one for requests the gateway reads itself; the proxy streams what it is let in.
+    parser_->body_limit(boost::none);
     parser_->header_limit(kMaxRequestHeaders);
-    beast::get_lowest_layer(stream_).expires_after(30s);
+    // Waiting for a request is idle time; once its first byte is in, it has request_time
+    // to arrive whole, however slowly it trickles.
+    request_begun_ = buffer_.size() != 0;
+    beast::get_lowest_layer(stream_).expires_after(request_begun_ ? limits_.request_time
+                                                                  : limits_.idle_time);
     read_header_block();
   }
 
@@ -153,6 +159,10 @@ class Connection : public std::enable_shared_from_this<Connection<Stream>> {
           [self = this->shared_from_this()](beast::error_code ec, std::size_t read) {
             if (ec) return self->on_read(ec == asio::error::eof ? http::error::end_of_stream : ec);
             self->buffer_.commit(read);
+            if (!self->request_begun_) {
+              self->request_begun_ = true;
+              beast::get_lowest_layer(self->stream_).expires_after(self->limits_.request_time);
+            }
             self->read_header_block();
           });
     }
@@ -164,14 +174,13 @@ class Connection : public std::enable_shared_from_this<Connection<Stream>> {
                             });
   }
 
-  // Proxied requests may carry larger bodies (uploads into a session).
+  // A proxied request is decided on from its header; anything else is read whole, up to 1 MiB.
   void on_header(beast::error_code ec) {
     if (ec) return on_read(ec);
-    if (!is_proxied(parser_->get().target())) {
-      auto length = parser_->content_length();
-      if (length && *length > kMaxRequestBody) return on_read(http::error::body_limit);
-      parser_->body_limit(kMaxRequestBody);
-    }
+    if (is_proxied(parser_->get().target())) return route_proxied();
+    auto length = parser_->content_length();
+    if (length && *length > kMaxRequestBody) return on_read(http::error::body_limit);
+    parser_->body_limit(kMaxRequestBody);
     http::async_read(stream_, buffer_, *parser_,
                      [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
                        self->on_read(ec);
@@ -197,6 +206,21 @@ class Connection : public std::enable_shared_from_this<Connection<Stream>> {
     if (ec) return reply_and_close(plain_error(400, "invalid_argument", "malformed HTTP request"));
 
     auto& request = parser_->get();
+    HttpExchange exchange = exchange_of(request);
+    exchange.body = std::move(request.body());
+    HttpReply reply;
+    try {
+      reply = handler_(exchange);
+    } catch (const std::exception& error) {
+      // A handler bug must not take the gateway down for everyone else.
+      spdlog::error("handler for {} {} threw: {}", exchange.method, exchange.path, error.what());
+      reply = plain_error(500, "internal", "internal error");
+    }
+    if (reply.stream) return start_stream(reply, request.version());
+    write(to_beast(reply, request.version(), request.keep_alive(), kTls));
+  }
+
+  HttpExchange exchange_of(const http::request<http::string_body>& request) const {
     HttpExchange exchange;
     exchange.method = std::string(request.method_string());
     exchange.target = std::string(request.target());
@@ -206,29 +230,27 @@ class Connection : public std::enable_shared_from_this<Connection<Stream>> {
     for (const auto& field : request) {
       exchange.headers.emplace_back(std::string(field.name_string()), std::string(field.value()));
     }
-    exchange.body = std::move(request.body());
     exchange.remote_address = remote_address_;
     exchange.local_port = local_port_;
+    return exchange;
+  }
 
-    HttpReply reply;
+  // Who may reach which session is known from the header alone: a refused caller's body is
+  // never read (the connection closes instead), an allowed one's streams through the relay.
+  void route_proxied() {
+    auto& request = parser_->get();
+    HttpExchange exchange = exchange_of(request);
+    ProxyDecision decision;
     try {
-      if (is_proxied(exchange.path)) {
-        ProxyDecision decision = proxy_(exchange);
-        if (!decision.reply) {
-          request.body() = std::move(exchange.body);  // the relay sends it on
-          return start_relay(std::move(decision));
-        }
-        reply = std::move(*decision.reply);
-      } else {
-        reply = handler_(exchange);
-      }
+      decision = proxy_(exchange);
     } catch (const std::exception& error) {
-      // A handler bug must not take the gateway down for everyone else.
-      spdlog::error("handler for {} {} threw: {}", exchange.method, exchange.path, error.what());
-      reply = plain_error(500, "internal", "internal error");
+      spdlog::error("proxy route for {} {} threw: {}", exchange.method, exchange.path,
+                    error.what());
+      decision.reply = plain_error(500, "internal", "internal error");
     }
-    if (reply.stream) return start_stream(reply, request.version());
-    write(to_beast(reply, request.version(), request.keep_alive(), kTls));
+    if (!decision.reply) return start_relay(std::move(decision));
+    bool unread_body = parser_->chunked() || parser_->content_length().value_or(0) > 0;
+    write(to_beast(*decision.reply, request.version(), request.keep_alive() && !unread_body, kTls));
   }
 
   // A streamed reply: the headers, then whatever the ReplyStream hands out, until it or the
@@ -303,7 +325,7 @@ class Connection : public std::enable_shared_from_this<Connection<Stream>> {
   }
 
   void start_relay(ProxyDecision decision) {
-    relay(stream_, buffer_, kept_upstream_, parser_->release(), std::move(decision), *tunnels_,
+    relay(stream_, buffer_, kept_upstream_, std::move(*parser_), std::move(decision), *tunnels_,
           [self = this->shared_from_this()](bool keep_alive) {
             if (keep_alive) return self->read();
             self->close();
@@ -318,6 +340,9 @@ class Connection : public std::enable_shared_from_this<Connection<Stream>> {
   }
 
   Stream stream_;
+  Admission admission_;  // this connection's place under the server's caps
+  const ServerLimits& limits_;
+  bool request_begun_ = false;  // a byte of the current request has arrived
   std::string remote_address_;
   std::uint16_t local_port_ = 0;
   beast::flat_buffer buffer_;
@@ -342,25 +367,80 @@ struct HttpServer::Impl {
     add_context();
   }
 
+  static constexpr auto kOutOfDescriptorsPause = 250ms;
+  static constexpr auto kAcceptErrorPause = 10ms;
+
   asio::io_context& add_context() {
     contexts.push_back(std::make_unique<asio::io_context>(1));  // 1: run by one thread
+    // A context opens its epoll descriptors with its first socket; done lazily, that could
+    // fall on a moment with none left, and the failure would be thrown out of run().
+    tcp::socket opens_the_reactor(*contexts.back());
     return *contexts.back();
   }
 
-  void connect(tcp::socket socket) {
+  void connect(tcp::socket socket, Admission admission) {
     // Answers go out in several writes (headers, body pieces, WebSocket frames): without
     // this, Nagle's algorithm holds each small one back for the peer's delayed ACK.
     beast::error_code ignored;
     socket.set_option(tcp::no_delay(true), ignored);
     if (tls) {
-      std::make_shared<Connection<TlsStream>>(TlsStream(std::move(socket), *tls), handler, proxy,
-                                              tunnels)
+      std::make_shared<Connection<TlsStream>>(TlsStream(std::move(socket), *tls),
+                                              std::move(admission), limits, handler, proxy, tunnels)
           ->start();
     } else {
-      std::make_shared<Connection<beast::tcp_stream>>(beast::tcp_stream(std::move(socket)), handler,
-                                                      proxy, tunnels)
+      std::make_shared<Connection<beast::tcp_stream>>(beast::tcp_stream(std::move(socket)),
+                                                      std::move(admission), limits, handler, proxy,
+                                                      tunnels)
           ->start();
     }
+  }
+
+  // Past a cap the connection is closed at once; a plain-HTTP client that reads before it
+  // writes sees why. Nothing is read from it, so it cannot hold anything.
+  void turn_away(tcp::socket& socket) {
+    static constexpr std::string_view kBusy =
+        "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
+        "Retry-After: 5\r\nConnection: close\r\nContent-Length: 82\r\n\r\n"
+        R"({"error":{"code":"unavailable","message":"too many connections; try again later"}})";
+    beast::error_code ignored;
+    if (!tls) {
+      socket.non_blocking(true, ignored);
+      socket.send(asio::buffer(kBusy), tcp::socket::message_flags(MSG_NOSIGNAL), ignored);
+    }
+    socket.close(ignored);
+  }
+
+  void admit(tcp::socket socket) {
+    beast::error_code ec;
+    auto peer = socket.remote_endpoint(ec);
+    if (ec) return;  // already gone
+    auto admission = gate->admit(peer.address().to_string());
+    if (!admission) {
+      if (turned_away++ % 1000 == 0)
+        spdlog::warn("http: turned away a connection from {} (caps: {} open of {}, {} per source)",
+                     peer.address().to_string(), gate->open(), limits.connections.total,
+                     limits.connections.per_source);
+      return turn_away(socket);
+    }
+    connect(std::move(socket), std::move(admission));
+  }
+
+  // Out of descriptors (or memory), accepting again at once would fail again at once: the
+  // pending connection waits in the backlog while the process pauses, then is taken.
+  void pause_then_accept(tcp::acceptor& acceptor, beast::error_code ec) {
+    bool exhausted = ec == asio::error::no_descriptors || ec == asio::error::no_buffer_space ||
+                     ec == asio::error::no_memory || ec.value() == ENFILE;
+    if (exhausted && !out_of_descriptors) {
+      spdlog::error("http: cannot accept: {}; pausing (open connections: {})", ec.message(),
+                    gate->open());
+    }
+    out_of_descriptors = exhausted;
+    auto timer = std::make_shared<asio::steady_timer>(*contexts.front());
+    timer->expires_after(exhausted ? kOutOfDescriptorsPause : kAcceptErrorPause);
+    timer->async_wait([this, &acceptor, timer](beast::error_code waited) {
+      if (waited || !acceptor.is_open()) return;
+      accept(acceptor);
+    });
   }
 
   // Runs on the first context's thread only (the acceptors'), which alone touches `next`.
@@ -368,7 +448,12 @@ struct HttpServer::Impl {
     auto& context = *contexts[next++ % contexts.size()];
     acceptor.async_accept(context, [this, &acceptor](beast::error_code ec, tcp::socket socket) {
       if (ec == asio::error::operation_aborted || !acceptor.is_open()) return;
-      if (!ec) connect(std::move(socket));
+      if (ec) return pause_then_accept(acceptor, ec);
+      if (out_of_descriptors) {
+        spdlog::info("http: accepting again (open connections: {})", gate->open());
+        out_of_descriptors = false;
+      }
+      admit(std::move(socket));
       accept(acceptor);
     });
   }
@@ -376,6 +461,10 @@ struct HttpServer::Impl {
   HttpHandler handler;
   ProxyRouter proxy;
   TunnelRegistry* tunnels;
+  ServerLimits limits;
+  std::optional<ConnectionGate> gate;  // made from `limits` at start()
+  std::size_t turned_away = 0;         // the acceptors' thread only, as the two below
+  bool out_of_descriptors = false;
   std::optional<asio::ssl::context> tls;
   std::vector<std::unique_ptr<asio::io_context>> contexts;  // before the acceptors, which use one
   std::vector<std::unique_ptr<tcp::acceptor>> acceptors;    // on the first context
@@ -436,7 +525,16 @@ Status HttpServer::use_tls(const std::string& certificate_chain_file,
   return {};
 }
 
+void HttpServer::set_limits(ServerLimits limits) {
+  impl_->limits = std::move(limits);
+}
+
+std::size_t HttpServer::open_connections() const {
+  return impl_->gate ? impl_->gate->open() : 0;
+}
+
 void HttpServer::start(int threads) {
+  impl_->gate.emplace(impl_->limits.connections);
   while (static_cast<int>(impl_->contexts.size()) < threads) impl_->add_context();
   // Contexts with no connection yet must not return from run().
   for (auto& context : impl_->contexts)

@@ -2,9 +2,12 @@
 // synchronous handler, or (under /s/) to the reverse proxy.
 //
 // Threads: start() runs `threads` threads, each with its own connections; the handler is
-// called on any of them, concurrently, so it must be thread-safe. Bounded: headers 16 KiB, bodies 1
-// MiB (413 beyond), 30 s to send a request (slowloris), keep-alive otherwise. A streamed reply
-// (ReplyStream) holds its connection until it ends; 30 s to take each piece.
+// called on any of them, concurrently, so it must be thread-safe. Bounded (ServerLimits):
+// connections overall and per source (beyond them a connection is closed at once), headers
+// 16 KiB, bodies 1 MiB (413 beyond), a time to send a request from its first byte (slowloris)
+// and an idle time between requests. A streamed reply (ReplyStream) holds its connection until
+// it ends; 30 s to take each piece. Out of file descriptors, it stops accepting for a moment
+// instead of spinning.
 #pragma once
 
 #include <chrono>
@@ -17,6 +20,7 @@
 #include <vector>
 
 #include "core/result.hpp"
+#include "gateway/connection_gate.hpp"
 
 namespace gpupool::gateway {
 
@@ -64,6 +68,14 @@ using ProxyRouter = std::function<ProxyDecision(const HttpExchange&)>;
 inline constexpr std::size_t kMaxRequestBody = 1024 * 1024;
 inline constexpr std::size_t kMaxRequestHeaders = 16 * 1024;
 
+struct ServerLimits {
+  ConnectionCaps connections;
+  // From a request's first byte to its end (headers, and a body outside /s/).
+  std::chrono::seconds request_time{30};
+  // A connection with no request under way: kept alive between requests, or just opened.
+  std::chrono::seconds idle_time{60};
+};
+
 class HttpServer {
  public:
   explicit HttpServer(HttpHandler handler, ProxyRouter proxy = {},
@@ -72,6 +84,10 @@ class HttpServer {
   HttpServer(const HttpServer&) = delete;
   HttpServer& operator=(const HttpServer&) = delete;
 
+  // Replaces the default limits (call before start()).
+  void set_limits(ServerLimits limits);
+  // Connections open now.
+  std::size_t open_connections() const;
   // Serves HTTPS with this PEM certificate chain and key (call before start()).
   Status use_tls(const std::string& certificate_chain_file, const std::string& private_key_file);
   // Binds host:port (port 0 picks a free one) and returns the bound port. May be called more

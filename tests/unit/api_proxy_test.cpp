@@ -30,6 +30,33 @@ TEST_F(Proxy, OwnerAndAdminsPassEveryoneElseGets404) {
             (std::vector<std::string>{gateway::kSessionCookie, services::kPassCookie}));
 }
 
+TEST_F(Proxy, OneUserHoldsABoundedNumberOfWebSockets) {
+  auto id = running_session();
+  std::string path = "/s/" + id + "/api/kernels/k1/channels";
+  auto alice = token_for("alice");
+  auto upgrade = [&](const std::string& token) {
+    return call("GET", path, "",
+                {{"Authorization", "Bearer " + token},
+                 {"Upgrade", "websocket"},
+                 {"Connection", "Upgrade"}});
+  };
+  std::vector<gateway::ProxyDecision> open;  // each holds its tunnel's slot while kept
+  for (std::size_t i = 0; i < api::ApiSettings{}.max_websockets_per_user; ++i) {
+    ASSERT_EQ(upgrade(alice).status, 200);
+    ASSERT_NE(proxied_.tunnel_slot, nullptr);
+    open.push_back(std::exchange(proxied_, {}));
+  }
+  auto refused = upgrade(alice);
+  EXPECT_EQ(refused.status, 429);
+  EXPECT_NE(refused.body.find("WebSocket"), std::string::npos);
+  EXPECT_EQ(as(alice, "GET", "/s/" + id + "/tree").status, 200) << "plain requests still pass";
+  EXPECT_EQ(upgrade(token_for("root-admin")).status, 200) << "others are not held up";
+  proxied_ = {};
+  open.pop_back();  // one tunnel closes
+  EXPECT_EQ(upgrade(alice).status, 200);
+  EXPECT_EQ(proxied_.tunnel_idle_time, api::ApiSettings{}.websocket_idle_time);
+}
+
 std::string header_of(const gateway::HttpReply& reply, const std::string& name) {
   for (const auto& [key, value] : reply.headers) {
     if (key == name) return value;

@@ -421,7 +421,7 @@ TEST_F(Api, SystemNamesCannotBeAccounts) {
 TEST_F(Api, OneUserHoldsAtMostSixteenLiveViews) {
   auto token = token_for("alice");
   std::vector<gateway::HttpReply> open;
-  for (int i = 0; i < api::kMaxEventStreamsPerUser; ++i) {
+  for (std::size_t i = 0; i < api::kMaxEventStreamsPerUser; ++i) {
     open.push_back(as(token, "GET", "/api/v1/events"));
     ASSERT_EQ(open.back().status, 200);
   }
