@@ -28,6 +28,8 @@ Error invalid(const std::string& why) {
 }
 
 std::vector<unsigned char> decode_base64(std::string_view text, bool& ok) {
+  ok = false;
+  if (text.empty()) return {};  // sodium takes no null buffer, which an empty vector has
   std::vector<unsigned char> bytes(text.size());
   std::size_t length = 0;
   ok = sodium_base642bin(bytes.data(), bytes.size(), text.data(), text.size(), nullptr, &length,

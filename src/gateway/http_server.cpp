@@ -16,6 +16,7 @@
 #include <fmt/format.h>
 
 #include "core/log.hpp"
+#include "gateway/header_block.hpp"
 #include "gateway/http_proxy.hpp"
 
 namespace gpupool::gateway {
@@ -46,26 +47,6 @@ std::string HttpExchange::header_list(std::string_view name) const {
 }
 
 namespace {
-
-// How far into `bytes` the header block ends — or stops being one the gateway accepts: at a
-// bare LF (Beast refuses it) or an obsolete line fold, a CRLF followed by a space or tab.
-// Beast would join a folded line to the header above it; a server or proxy elsewhere might
-// read it as a header of its own, so such a request is refused instead. 0: not yet known.
-std::size_t header_block_length(std::string_view bytes) {
-  for (std::size_t i = 0; i < bytes.size(); ++i) {
-    if (bytes[i] != '\n') continue;
-    if (i == 0 || bytes[i - 1] != '\r') return i + 1;                  // a bare LF
-    if (i >= 3 && bytes.substr(i - 3, 4) == "\r\n\r\n") return i + 1;  // the end
-    if (i + 1 < bytes.size() && (bytes[i + 1] == ' ' || bytes[i + 1] == '\t'))
-      return i + 2;  // a fold
-  }
-  return 0;
-}
-
-// header_block_length stops right after the first fold's space or tab, and nowhere else on one.
-bool ends_in_fold(std::string_view block) {
-  return !block.empty() && (block.back() == ' ' || block.back() == '\t');
-}
 
 template <class Body>
 void set_reply_headers(http::response<Body>& response, const HttpReply& reply, bool tls) {

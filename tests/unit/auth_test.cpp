@@ -63,6 +63,8 @@ TEST(SshKeys, RejectsOptionsUnknownTypesAndInjectedLines) {
   EXPECT_FALSE(normalize_ssh_public_key(std::string(kEd25519) + "\nssh-rsa AAAA other").ok());
   EXPECT_FALSE(normalize_ssh_public_key("ssh-ed25519").ok());
   EXPECT_FALSE(normalize_ssh_public_key("ssh-ed25519 not-base64!!").ok());
+  EXPECT_FALSE(normalize_ssh_public_key("ecdsa-sha2-nistp384   d").ok())
+      << "an empty body (fuzzing)";
 }
 
 TEST(SshKeys, RejectsABodyOfAnotherType) {

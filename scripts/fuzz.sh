@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Builds the libFuzzer targets (tests/fuzz) with Debian's clang and runs each for a bounded
+# time from its committed seed corpus. New inputs go to build-fuzz/corpus/, not the commit;
+# a crash stops the run with the input saved as build-fuzz/crash-* — add it to the target's
+# corpus with the fix, and the replay tests keep it fixed.
+#   scripts/fuzz.sh [SECONDS_PER_TARGET]   (default 20)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+seconds="${1:-20}"
+targets=(http_request proxy_path json_input ssh_key image_tag cookies sync_report)
+
+cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+  -DCMAKE_CXX_COMPILER=clang++ -DGPUPOOL_FUZZ=ON -DGPUPOOL_WERROR=OFF >/dev/null
+ninja -C build-fuzz "${targets[@]/#/fuzz_}"
+
+run_target() {
+  local target="$1"
+  mkdir -p "build-fuzz/corpus/$target"
+  cd build-fuzz
+  ASAN_OPTIONS=detect_leaks=0 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+    "./tests/fuzz/fuzz_$target" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=4096 \
+    -print_final_stats=1 "corpus/$target" "../tests/fuzz/corpus/$target" >"$target.log" 2>&1
+}
+
+for target in "${targets[@]}"; do
+  echo "== fuzz $target for ${seconds}s"
+  if ! (run_target "$target"); then
+    tail -40 "build-fuzz/$target.log"
+    exit 1
+  fi
+  grep -E "^stat::(number_of_executed_units|new_units_added)" "build-fuzz/$target.log" | tr '\n' ' '
+  echo
+done
+echo "== fuzzing found nothing"
