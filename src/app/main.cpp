@@ -34,6 +34,8 @@ void add_up_limits(CLI::App& up_command, gpupool::app::UpOptions& up) {
         "of the portal besides");
   limit("--websocket-idle-timeout", up.websocket_idle_timeout_s,
         "seconds a WebSocket into a session may carry nothing before it is closed");
+  limit("--drain-timeout", up.drain_timeout_s,
+        "seconds requests under way may take to finish after SIGTERM before they are cut");
   limit("--max-queued-per-user", up.max_queued_per_user,
         "requests one user may have waiting at once, quotas or not (0: no limit)");
 }

@@ -380,8 +380,17 @@ int run_up(const UpOptions& options) {
   sigwait(&stop_signals, &signal_number);
   spdlog::info("received {}, shutting down; session containers keep running",
                strsignal(signal_number));
+  // Requests under way finish (a download, an upload); idle connections, live views and
+  // WebSockets close now, and browsers reconnect to whichever gateway answers next.
+  std::size_t cut = http.drain(std::chrono::seconds(options.drain_timeout_s));
+  if (cut > 0) {
+    spdlog::warn("{} connection(s) still busy after {} s: cut", cut, options.drain_timeout_s);
+  } else {
+    spdlog::info("every connection drained");
+  }
   http.stop();
   agent.stop();
+  spdlog::info("stopped; the database is closed cleanly");
   return 0;
 }
 

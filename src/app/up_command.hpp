@@ -42,6 +42,7 @@ struct UpOptions {
   int idle_timeout_s = 60;
   int max_websockets_per_user = 128;
   int websocket_idle_timeout_s = 3600;
+  int drain_timeout_s = 10;  // on SIGTERM: how long requests under way may take to finish
 };
 
 // Runs until SIGINT or SIGTERM; returns the process exit code.

@@ -63,6 +63,8 @@ class TunnelRegistry {
   void remove(const std::string& credential, const Tunnel* tunnel);
   // Closes every tunnel opened with this credential.
   void close_all(const std::string& credential);
+  // Closes every tunnel (the server is shutting down).
+  void close_everything();
   std::size_t open_count() const;
 
  private:

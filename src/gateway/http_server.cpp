@@ -2,6 +2,9 @@
 
 #include <strings.h>
 
+#include <map>
+#include <mutex>
+
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -76,16 +79,52 @@ HttpReply plain_error(int status, std::string_view code, std::string_view messag
   return reply;
 }
 
+// What a drain asks of each open connection (from any thread).
+class Drainable {
+ public:
+  virtual ~Drainable() = default;
+  // Finish the request under way, if any, then close; close at once if none is.
+  virtual void drain() = 0;
+};
+
+// The connections a server holds, so that a drain reaches each. Thread-safe.
+class LiveConnections {
+ public:
+  void add(const std::shared_ptr<Drainable>& connection) {
+    std::lock_guard lock(mutex_);
+    live_[connection.get()] = connection;
+  }
+  void remove(const Drainable* connection) {
+    std::lock_guard lock(mutex_);
+    live_.erase(connection);
+  }
+  void drain_all() {
+    std::vector<std::shared_ptr<Drainable>> open;
+    {
+      std::lock_guard lock(mutex_);
+      for (auto& [key, weak] : live_) {
+        if (auto connection = weak.lock()) open.push_back(std::move(connection));
+      }
+    }
+    for (auto& connection : open) connection->drain();
+  }
+
+ private:
+  std::mutex mutex_;
+  std::map<const Drainable*, std::weak_ptr<Drainable>> live_;
+};
+
 // One client connection; Stream is beast::tcp_stream, or TlsStream under TLS.
 template <class Stream>
-class Connection : public std::enable_shared_from_this<Connection<Stream>> {
+class Connection : public Drainable, public std::enable_shared_from_this<Connection<Stream>> {
  public:
   static constexpr bool kTls = !std::is_same_v<Stream, beast::tcp_stream>;
 
-  Connection(Stream stream, Admission admission, const ServerLimits& limits,
+  Connection(Stream stream, Admission admission, LiveConnections& live, const ServerLimits& limits,
              const HttpHandler& handler, const ProxyRouter& proxy, TunnelRegistry* tunnels)
       : stream_(std::move(stream)),
         admission_(std::move(admission)),
+        live_(live),
         limits_(limits),
         handler_(handler),
         proxy_(proxy),
@@ -100,7 +139,18 @@ class Connection : public std::enable_shared_from_this<Connection<Stream>> {
     if (!ec) local_port_ = local.port();
   }
 
+  ~Connection() override { live_.remove(this); }
+
+  void drain() override {
+    asio::post(stream_.get_executor(), [self = this->shared_from_this()] {
+      self->draining_ = true;
+      if (self->reply_stream_) return self->end_stream();
+      if (!self->request_begun_) self->close();  // waiting for a request that need not come
+    });
+  }
+
   void start() {
+    live_.add(this->shared_from_this());
     asio::dispatch(stream_.get_executor(), [self = this->shared_from_this()] {
       if constexpr (kTls) {
         beast::get_lowest_layer(self->stream_).expires_after(self->limits_.request_time);
@@ -116,6 +166,7 @@ class Connection : public std::enable_shared_from_this<Connection<Stream>> {
 
  private:
   void read() {
+    if (draining_) return close();
     parser_.emplace();
     // The parser would check Content-Length against a limit as the header ends: on_header
     // sets one for requests the gateway reads itself; the proxy streams what it is let in.
@@ -300,7 +351,7 @@ class Connection : public std::enable_shared_from_this<Connection<Stream>> {
     http::async_write(
         stream_, *shared,
         [self = this->shared_from_this(), shared, keep_alive](beast::error_code ec, std::size_t) {
-          if (ec || !keep_alive) return self->close();
+          if (ec || !keep_alive || self->draining_) return self->close();
           self->read();
         });
   }
@@ -308,7 +359,7 @@ class Connection : public std::enable_shared_from_this<Connection<Stream>> {
   void start_relay(ProxyDecision decision) {
     relay(stream_, buffer_, kept_upstream_, std::move(*parser_), std::move(decision), *tunnels_,
           [self = this->shared_from_this()](bool keep_alive) {
-            if (keep_alive) return self->read();
+            if (keep_alive && !self->draining_) return self->read();
             self->close();
           });
   }
@@ -322,6 +373,8 @@ class Connection : public std::enable_shared_from_this<Connection<Stream>> {
 
   Stream stream_;
   Admission admission_;  // this connection's place under the server's caps
+  LiveConnections& live_;
+  bool draining_ = false;  // the server is shutting down: no request after this one
   const ServerLimits& limits_;
   bool request_begun_ = false;  // a byte of the current request has arrived
   std::string remote_address_;
@@ -366,12 +419,13 @@ struct HttpServer::Impl {
     socket.set_option(tcp::no_delay(true), ignored);
     if (tls) {
       std::make_shared<Connection<TlsStream>>(TlsStream(std::move(socket), *tls),
-                                              std::move(admission), limits, handler, proxy, tunnels)
+                                              std::move(admission), live, limits, handler, proxy,
+                                              tunnels)
           ->start();
     } else {
       std::make_shared<Connection<beast::tcp_stream>>(beast::tcp_stream(std::move(socket)),
-                                                      std::move(admission), limits, handler, proxy,
-                                                      tunnels)
+                                                      std::move(admission), live, limits, handler,
+                                                      proxy, tunnels)
           ->start();
     }
   }
@@ -443,6 +497,7 @@ struct HttpServer::Impl {
   ProxyRouter proxy;
   TunnelRegistry* tunnels;
   ServerLimits limits;
+  LiveConnections live;
   std::optional<ConnectionGate> gate;  // made from `limits` at start()
   std::size_t turned_away = 0;         // the acceptors' thread only, as the two below
   bool out_of_descriptors = false;
@@ -524,6 +579,20 @@ void HttpServer::start(int threads) {
   for (auto& context : impl_->contexts) {
     impl_->threads.emplace_back([&context = *context] { context.run(); });
   }
+}
+
+std::size_t HttpServer::drain(std::chrono::milliseconds bound) {
+  if (!impl_ || impl_->threads.empty()) return 0;
+  asio::post(*impl_->contexts.front(), [this] {
+    beast::error_code ignored;
+    for (auto& acceptor : impl_->acceptors) acceptor->close(ignored);
+  });
+  impl_->live.drain_all();
+  if (impl_->tunnels != nullptr) impl_->tunnels->close_everything();
+  auto deadline = std::chrono::steady_clock::now() + bound;
+  while (impl_->gate->open() > 0 && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(20ms);
+  return impl_->gate->open();
 }
 
 void HttpServer::stop() {

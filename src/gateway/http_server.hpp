@@ -96,6 +96,10 @@ class HttpServer {
   Result<std::uint16_t> listen(const std::string& host, std::uint16_t port);
   // Serves on `threads` threads until stop(); returns at once.
   void start(int threads);
+  // Stops accepting; closes idle connections, event streams and WebSocket tunnels; lets
+  // requests under way finish (and closes their connections then) for up to `bound`.
+  // Returns how many connections were still open at the end. stop() after it.
+  std::size_t drain(std::chrono::milliseconds bound);
   // Stops accepting, closes connections and joins the threads.
   void stop();
 

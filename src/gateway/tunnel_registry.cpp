@@ -30,6 +30,19 @@ void TunnelRegistry::close_all(const std::string& credential) {
   for (auto& tunnel : open) tunnel->close();
 }
 
+void TunnelRegistry::close_everything() {
+  std::vector<std::shared_ptr<Tunnel>> open;
+  {
+    std::lock_guard lock(mutex_);
+    for (auto& [credential, tunnels] : tunnels_) {
+      for (auto& [key, weak] : tunnels) {
+        if (auto tunnel = weak.lock()) open.push_back(std::move(tunnel));
+      }
+    }
+  }
+  for (auto& tunnel : open) tunnel->close();
+}
+
 std::size_t TunnelRegistry::open_count() const {
   std::lock_guard lock(mutex_);
   std::size_t count = 0;

@@ -38,6 +38,7 @@ class Limits : public ::testing::Test {
   void start(ServerLimits limits) {
     gateway_ = std::make_unique<HttpServer>(
         [](const HttpExchange& exchange) {
+          if (exchange.path == "/slow") std::this_thread::sleep_for(500ms);
           return HttpReply{200, "text/plain", "api " + exchange.path, {}, nullptr};
         },
         [this](const HttpExchange& exchange) {
@@ -253,6 +254,30 @@ TEST_F(Limits, AllowedUploadsStreamWhateverTheirFraming) {
                               {"PUT", "/s/open/f", std::string(200000, 'y'), {}}, 5s);
   ASSERT_TRUE(first.ok()) << first.error().message;
   EXPECT_EQ(first->body, "200000");
+}
+
+TEST_F(Limits, ADrainFinishesRequestsUnderWayAndClosesIdleConnections) {
+  start({});
+  int idle = open_from("127.0.0.2");
+  int busy = open_from("127.0.0.3");
+  send_all(busy, "GET /slow HTTP/1.1\r\nHost: x\r\n\r\n");  // keep-alive asked for
+  wait_for_open(*gateway_, 2);
+  std::this_thread::sleep_for(100ms);  // the slow request is in its handler
+  auto began = std::chrono::steady_clock::now();
+  EXPECT_EQ(gateway_->drain(5s), 0u) << "nothing was left to cut";
+  EXPECT_LT(std::chrono::steady_clock::now() - began, 2s);
+  EXPECT_EQ(read_to_end(idle), "") << "closed without a word";
+  std::string reply = read_to_end(busy);
+  EXPECT_EQ(reply.substr(0, reply.find("\r\n")), "HTTP/1.1 200 OK");
+  EXPECT_TRUE(reply.ends_with("api /slow")) << "answered whole, then closed";
+  int late = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_port = htons(port_);
+  inet_pton(AF_INET, "127.0.0.1", &address.sin_addr);
+  EXPECT_NE(connect(late, reinterpret_cast<sockaddr*>(&address), sizeof address), 0)
+      << "nothing new is accepted";
+  close(late);
 }
 
 }  // namespace
