@@ -103,6 +103,11 @@ int run(int argc, char** argv) {
                          "IPv4 block sessions must not reach, e.g. the site's management LAN "
                          "(repeatable)");
   up_command
+      ->add_option("--node-lost-after", up.node_lost_after_s,
+                   "seconds a node may stay silent before its sessions end as node_lost, billed "
+                   "up to its last report (at least 60)")
+      ->capture_default_str();
+  up_command
       ->add_option("--preemption-grace-seconds", up.preemption_grace_s,
                    "how long a preemptible session keeps running once chosen to make room")
       ->capture_default_str();

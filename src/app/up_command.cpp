@@ -5,11 +5,13 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <condition_variable>
 #include <csignal>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <mutex>
 #include <thread>
 
 #include <fmt/format.h>
@@ -158,6 +160,37 @@ Result<gateway::ServerLimits> server_limits(const UpOptions& options, rlim_t ope
   return limits;
 }
 
+// A silent node sends nothing that would end its sessions: this looks every few seconds.
+class WatchForSilentNodes {
+ public:
+  explicit WatchForSilentNodes(services::SessionService& sessions)
+      : thread_([this, &sessions] {
+          std::unique_lock lock(mutex_);
+          while (!wake_.wait_for(lock, std::chrono::seconds(5), [this] { return stopping_; })) {
+            lock.unlock();
+            if (auto swept = sessions.end_sessions_of_silent_nodes(); !swept)
+              spdlog::warn("silent nodes: {}", swept.error().message);
+            lock.lock();
+          }
+        }) {}
+  ~WatchForSilentNodes() {
+    {
+      std::lock_guard lock(mutex_);
+      stopping_ = true;
+    }
+    wake_.notify_all();
+    thread_.join();
+  }
+  WatchForSilentNodes(const WatchForSilentNodes&) = delete;
+  WatchForSilentNodes& operator=(const WatchForSilentNodes&) = delete;
+
+ private:
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  bool stopping_ = false;
+  std::thread thread_;  // last: it starts once the rest is made
+};
+
 // The catalog: every engine image labelled io.gpupool.image.tag with a valid semantic tag
 // (images/*/ recipes set it); the offline Debian image is the default.
 Status register_catalog_images(Store& store, ContainerEngine& engine) {
@@ -258,6 +291,8 @@ int run_up(const UpOptions& options) {
   session_settings.prepaid = !options.postpaid;
   if (options.max_queued_per_user < 0) return fail("--max-queued-per-user must be 0 or more");
   session_settings.max_queued_per_user = options.max_queued_per_user;
+  if (options.node_lost_after_s < 60) return fail("--node-lost-after must be at least 60");
+  session_settings.node_lost_after = std::int64_t{options.node_lost_after_s} * 1000;
   services::SessionService sessions(**store, clock, session_settings);
   services::TelemetryBoard telemetry;
   app::LocalSyncChannel channel(sessions, telemetry, clock);
@@ -364,6 +399,7 @@ int run_up(const UpOptions& options) {
                     : static_cast<int>(std::max(2u, std::thread::hardware_concurrency()));
   http.start(threads);
   agent.start();
+  WatchForSilentNodes silent_nodes(sessions);
 
   if (inventory->simulated) {
     spdlog::warn("GPUs are SIMULATED: {} × {} (no real GPU is given to sessions)",

@@ -42,7 +42,9 @@ struct UpOptions {
   int idle_timeout_s = 60;
   int max_websockets_per_user = 128;
   int websocket_idle_timeout_s = 3600;
-  int drain_timeout_s = 10;  // on SIGTERM: how long requests under way may take to finish
+  int drain_timeout_s = 10;
+  int node_lost_after_s = 300;  // a node silent this long has lost its sessions  // on SIGTERM: how
+                                // long requests under way may take to finish
 };
 
 // Runs until SIGINT or SIGTERM; returns the process exit code.

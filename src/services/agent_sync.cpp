@@ -1,7 +1,8 @@
 // SessionService's side of agent sync: the node's report applied to its sessions through
 // the lifecycle (session_lifecycle.hpp), sessions whose owner ran out of balance stopped,
-// containers of sessions the store does not know fenced and left alone, and the node's
-// desired sessions and the containers to release returned.
+// containers of sessions the store does not know fenced and left alone, containers of ended
+// sessions fenced until gone, and the node's desired sessions and the containers to release
+// returned.
 #include <map>
 #include <set>
 
@@ -21,9 +22,10 @@ Result<SyncResponse> SessionService::sync(const SyncRequest& request) {
       node.last_seen = now;
       GPUPOOL_TRY(store_.upsert_node(node));
       GPUPOOL_TRY(apply_observations_locked(request, now));
-      auto unknown = unknown_observations_locked(request);
-      if (!unknown) return unknown.error();
-      for (const auto& found : unknown_.update(node.name, *unknown, now)) {
+      auto stray = stray_observations_locked(request);
+      if (!stray) return stray.error();
+      departing_.update(node.name, std::move(stray->departing));
+      for (const auto& found : unknown_.update(node.name, stray->unknown, now)) {
         spdlog::error(
             "node {} runs a container for session {} (user {}) that the database does not know "
             "— did gpupool start on a new, replaced or restored database? It is left running, "
@@ -80,15 +82,19 @@ Status SessionService::stop_unpaid_locked(std::vector<Session>& sessions, UnixMi
   return {};
 }
 
-Result<std::vector<ObservedSession>> SessionService::unknown_observations_locked(
+Result<SessionService::StrayContainers> SessionService::stray_observations_locked(
     const SyncRequest& request) {
-  std::vector<ObservedSession> unknown;
+  StrayContainers stray;
   for (const auto& observed : request.observed) {
     auto session = store_.get_session(observed.session_id);
     if (!session) return session.error();
-    if (!session->has_value()) unknown.push_back(observed);
+    if (!session->has_value()) {
+      stray.unknown.push_back(observed);
+    } else if (!holds_resources((*session)->state)) {
+      stray.departing.push_back(observed);
+    }
   }
-  return unknown;
+  return stray;
 }
 
 Status SessionService::remove_unknown_container(const std::string& node,

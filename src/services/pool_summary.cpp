@@ -34,7 +34,9 @@ Result<PoolSummary> SessionService::pool() {
                allocation.memory_mb, {allocation.jupyter_port, allocation.ssh_port});
     busy[session.node].insert(session.gpu_indices.begin(), session.gpu_indices.end());
   }
-  for (const auto& fence : unknown_.fences(*nodes)) {
+  auto fences = unknown_.fences(*nodes);
+  for (auto& departing : departing_.fences(*nodes)) fences.push_back(std::move(departing));
+  for (const auto& fence : fences) {
     state.hold(fence.node, fence.gpu_indices, 0, 0, 0, {fence.jupyter_port, fence.ssh_port});
     busy[fence.node].insert(fence.gpu_indices.begin(), fence.gpu_indices.end());
   }

@@ -1,5 +1,7 @@
 #include "services/session_lifecycle.hpp"
 
+#include <algorithm>
+
 #include <fmt/format.h>
 
 #include "auth/ssh_key.hpp"
@@ -115,6 +117,22 @@ Transition after_stop(const Session& session, EndReason reason, UnixMillis now) 
     end(next, reason, why, now);
   } else if (stoppable(session.state)) {
     begin_stopping(next, reason, why);  // resources stay held until the container is gone
+  }
+  return finish(session, std::move(next), now);
+}
+
+Transition after_node_lost(const Session& session, const std::string& node, UnixMillis silent_since,
+                           UnixMillis now) {
+  Session next = session;
+  if (!holds_resources(session.state)) return finish(session, std::move(next), now);
+  // Nothing is known after the node's last word: the session is taken to have ended then.
+  UnixMillis end_at = std::max(silent_since, session.started_at);
+  if (session.state == SessionState::stopping) {
+    end(next, session.end_reason, session.reason, end_at);
+  } else {
+    end(next, EndReason::node_lost,
+        fmt::format("node {} stopped reporting; the session ended when it went silent", node),
+        end_at);
   }
   return finish(session, std::move(next), now);
 }

@@ -7,6 +7,7 @@
 //     └─stop──► ended      └──────── stop, preemption, time limit, balance ──────────┴─► stopping
 //                          any holding state: container failed or gone ─► ended (failed)
 //                          stopping: container gone ─► ended (with the reason it stopped for)
+//                          any holding state: node silent past the grace ─► ended (node_lost)
 //
 // Which states hold resources is holds_resources() (model/session.hpp).
 #pragma once
@@ -36,6 +37,12 @@ Transition after_sync(const Session& session, const ObservedSession* observed, U
 // once; one holding resources stops (they stay held until its container is gone); one
 // already stopping or ended is left as it is.
 Transition after_stop(const Session& session, EndReason reason, UnixMillis now);
+
+// Its node stopped syncing at `silent_since` and has stayed silent past the grace period:
+// whatever it held ends then (billing stops when the node went silent), as node_lost — or,
+// when it was stopping anyway, with the reason it was stopping for.
+Transition after_node_lost(const Session& session, const std::string& node, UnixMillis silent_since,
+                           UnixMillis now);
 
 // Its owner's prepaid balance ran out: a running, priced session starts stopping.
 Transition after_balance_exhausted(const Session& session, UnixMillis now);

@@ -67,8 +67,11 @@ Status SessionService::schedule_locked(UnixMillis now) {
       queued[session.id] = &session;
     }
   }
-  // What containers the store does not know hold is off limits.
+  // What containers the store does not know hold is off limits, as is what containers of
+  // ended sessions hold until their node has removed them.
   for (auto& fence : unknown_.fences(snapshot.nodes))
+    snapshot.allocations.push_back(std::move(fence));
+  for (auto& fence : departing_.fences(snapshot.nodes))
     snapshot.allocations.push_back(std::move(fence));
   GPUPOOL_TRY(add_model_limits(store_, *active, pending_users, snapshot));
   auto plan = scheduler::schedule(snapshot, now);

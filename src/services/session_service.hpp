@@ -50,6 +50,9 @@ struct SessionSettings {
   // Requests one user may have waiting at once, quotas or not: each pass of the scheduler
   // looks at every waiting request. 0: no limit.
   int max_queued_per_user = 16;
+  // A node silent this long has lost its sessions: they end as node_lost, billed up to when
+  // it went silent (its GPUs stay fenced until its agent is back and has removed them).
+  UnixMillis node_lost_after = 5 * 60 * 1000;
 };
 
 // An Idempotency-Key sent with a session request, and a digest of the request it came with.
@@ -100,6 +103,10 @@ class SessionService {
   // An admin's decision: that container goes at its node's next sync.
   Status remove_unknown_container(const std::string& node, const std::string& session_id);
 
+  // Ends the sessions of nodes silent for longer than settings.node_lost_after (silent_nodes.cpp).
+  // Call it periodically: a silent node sends nothing that would trigger it.
+  Status end_sessions_of_silent_nodes();
+
  private:
   Status schedule_locked(UnixMillis now);
   // The decayed GPU-hours of `user` and everyone in the user's groups, together.
@@ -117,7 +124,13 @@ class SessionService {
   // Running sessions whose owner's balance has run out start stopping (prepaid only).
   Status stop_unpaid_locked(std::vector<Session>& sessions, UnixMillis now);
   // The node's reports of sessions the store has no row for.
-  Result<std::vector<ObservedSession>> unknown_observations_locked(const SyncRequest& request);
+  // What the report holds beyond the store's live sessions: containers of sessions it does not
+  // know, and of sessions that have ended.
+  struct StrayContainers {
+    std::vector<ObservedSession> unknown;
+    std::vector<ObservedSession> departing;
+  };
+  Result<StrayContainers> stray_observations_locked(const SyncRequest& request);
   Result<SyncResponse> desired_for_locked(const SyncRequest& request);
   void notify();
 
@@ -128,6 +141,7 @@ class SessionService {
   std::mutex mutex_;
   std::vector<std::function<void()>> listeners_;  // set at start-up, before concurrent use
   UnknownContainers unknown_;
+  DepartingContainers departing_;
 };
 
 }  // namespace gpupool::services

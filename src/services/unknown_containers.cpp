@@ -60,26 +60,55 @@ std::vector<std::string> UnknownContainers::released(const std::string& node) co
   return ids;
 }
 
+scheduler::Allocation fence_of(const std::string& node, const std::string& label,
+                               const ObservedSession& held, const std::vector<Node>& nodes) {
+  scheduler::Allocation fence;
+  fence.session_id = label;
+  fence.node = node;
+  fence.gpu_indices = held.gpu_indices;
+  if (!held.holdings_known) {
+    for (const auto& known : nodes) {
+      if (known.name != node) continue;
+      for (int index = 0; index < static_cast<int>(known.gpus.size()); ++index)
+        fence.gpu_indices.push_back(index);
+    }
+  }
+  if (!held.host_ports.empty()) fence.jupyter_port = held.host_ports.front();
+  if (held.host_ports.size() > 1) fence.ssh_port = held.host_ports[1];
+  return fence;
+}
+
 std::vector<scheduler::Allocation> UnknownContainers::fences(const std::vector<Node>& nodes) const {
   std::lock_guard lock(mutex_);
   std::vector<scheduler::Allocation> fences;
   for (const auto& [node, entries] : by_node_) {
     for (const auto& [id, entry] : entries) {
-      scheduler::Allocation fence;
-      fence.session_id = "unknown:" + id;
-      fence.node = node;
-      fence.gpu_indices = entry.gpu_indices;
-      if (!entry.holdings_known) {
-        for (const auto& known : nodes) {
-          if (known.name != node) continue;
-          for (int index = 0; index < static_cast<int>(known.gpus.size()); ++index)
-            fence.gpu_indices.push_back(index);
-        }
-      }
-      if (!entry.host_ports.empty()) fence.jupyter_port = entry.host_ports.front();
-      if (entry.host_ports.size() > 1) fence.ssh_port = entry.host_ports[1];
-      fences.push_back(std::move(fence));
+      ObservedSession held;
+      held.gpu_indices = entry.gpu_indices;
+      held.host_ports = entry.host_ports;
+      held.holdings_known = entry.holdings_known;
+      fences.push_back(fence_of(node, "unknown:" + id, held, nodes));
     }
+  }
+  return fences;
+}
+
+void DepartingContainers::update(const std::string& node, std::vector<ObservedSession> departing) {
+  std::lock_guard lock(mutex_);
+  if (departing.empty()) {
+    by_node_.erase(node);
+  } else {
+    by_node_[node] = std::move(departing);
+  }
+}
+
+std::vector<scheduler::Allocation> DepartingContainers::fences(
+    const std::vector<Node>& nodes) const {
+  std::lock_guard lock(mutex_);
+  std::vector<scheduler::Allocation> fences;
+  for (const auto& [node, entries] : by_node_) {
+    for (const auto& entry : entries)
+      fences.push_back(fence_of(node, "departing:" + entry.session_id, entry, nodes));
   }
   return fences;
 }

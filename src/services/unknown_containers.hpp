@@ -29,6 +29,11 @@ struct UnknownContainer {
   bool removal_requested = false;
 };
 
+// What a container of `node` holds, as the scheduler must treat it: its labelled GPUs and
+// ports, or, where it carries no labels, every GPU of its node.
+scheduler::Allocation fence_of(const std::string& node, const std::string& label,
+                               const ObservedSession& held, const std::vector<Node>& nodes);
+
 class UnknownContainers {
  public:
   // What one node's sync reported that the store does not know; replaces the node's entries.
@@ -46,6 +51,21 @@ class UnknownContainers {
  private:
   mutable std::mutex mutex_;
   std::map<std::string, std::map<std::string, UnknownContainer>> by_node_;
+};
+
+// Containers of sessions that have ended while their node still runs them — a node back
+// after its sessions were declared lost, a failed container not yet removed: released to
+// the agent, and fenced until the node no longer reports them. Kept in memory: each sync
+// reports them afresh. Thread-safe.
+class DepartingContainers {
+ public:
+  // Replaces the node's entries with what its latest sync reported.
+  void update(const std::string& node, std::vector<ObservedSession> departing);
+  std::vector<scheduler::Allocation> fences(const std::vector<Node>& nodes) const;
+
+ private:
+  mutable std::mutex mutex_;
+  std::map<std::string, std::vector<ObservedSession>> by_node_;
 };
 
 }  // namespace gpupool::services

@@ -1,0 +1,79 @@
+// A node that stops syncing: its sessions end as node_lost after the grace period, billed up
+// to its last report; when it comes back, their containers are released and their GPUs stay
+// fenced until the agent has removed them.
+#include <gtest/gtest.h>
+
+#include "metering/meter.hpp"
+#include "service_fixture.hpp"
+
+namespace gpupool::testing {
+namespace {
+
+using SilentNodes = ServiceFixture;
+
+constexpr UnixMillis kMinute = 60 * 1000;
+
+ObservedSession holding(const Session& session, ObservedPhase phase) {
+  ObservedSession observed{session.id, phase, "", ""};
+  observed.gpu_indices = session.gpu_indices;
+  observed.host_ports = {session.jupyter_port, session.ssh_port};
+  observed.holdings_known = true;
+  return observed;
+}
+
+TEST_F(SilentNodes, SessionsEndAsNodeLostBilledUpToTheLastReport) {
+  Session session = request(alice_, 4);
+  sync({observed(session.id, ObservedPhase::running)});
+  clock_.advance(10 * kMinute);
+  sync({observed(session.id, ObservedPhase::running)});
+  UnixMillis last_report = clock_.now();
+
+  clock_.advance(4 * kMinute);  // within the grace period: nothing happens
+  ASSERT_TRUE(sessions_->end_sessions_of_silent_nodes().ok());
+  EXPECT_EQ(fetch(session.id).state, SessionState::running);
+
+  clock_.advance(2 * kMinute);
+  ASSERT_TRUE(sessions_->end_sessions_of_silent_nodes().ok());
+  Session lost = fetch(session.id);
+  EXPECT_EQ(lost.state, SessionState::ended);
+  EXPECT_EQ(lost.end_reason, EndReason::node_lost);
+  EXPECT_NE(lost.reason.find("node-1"), std::string::npos);
+  EXPECT_EQ(lost.ended_at, last_report) << "billing stops when the node went silent";
+  EXPECT_EQ(metering::billed_seconds(lost, clock_.now()), 10 * 60);
+
+  clock_.advance(60 * kMinute);
+  ASSERT_TRUE(sessions_->end_sessions_of_silent_nodes().ok());
+  EXPECT_EQ(fetch(session.id).ended_at, last_report) << "ended once";
+}
+
+TEST_F(SilentNodes, AReturningNodesContainersAreReleasedAndTheirGpusFencedUntilGone) {
+  Session lost = request(alice_, 4);
+  sync({observed(lost.id, ObservedPhase::running)});
+  lost = fetch(lost.id);
+  clock_.advance(6 * kMinute);
+  ASSERT_TRUE(sessions_->end_sessions_of_silent_nodes().ok());
+  Session waiting = request(bob_, 4);
+
+  // The agent is back, still running the lost session's container on all four GPUs.
+  auto response = sync({holding(lost, ObservedPhase::running)});
+  EXPECT_EQ(response.release, (std::vector<std::string>{lost.id}));
+  EXPECT_EQ(fetch(waiting.id).state, SessionState::queued) << "its GPUs are not handed out yet";
+  EXPECT_EQ(fetch(lost.id).state, SessionState::ended) << "a lost session does not come back";
+
+  sync({});  // the agent has removed it
+  EXPECT_EQ(fetch(waiting.id).state, SessionState::scheduled);
+}
+
+TEST_F(SilentNodes, AStoppingSessionEndsWithItsOwnReason) {
+  Session session = request(alice_, 1);
+  sync({observed(session.id, ObservedPhase::running)});
+  ASSERT_TRUE(sessions_->stop_session(alice_, session.id).ok());
+  clock_.advance(6 * kMinute);
+  ASSERT_TRUE(sessions_->end_sessions_of_silent_nodes().ok());
+  Session ended = fetch(session.id);
+  EXPECT_EQ(ended.state, SessionState::ended);
+  EXPECT_EQ(ended.end_reason, EndReason::user_stopped);
+}
+
+}  // namespace
+}  // namespace gpupool::testing
