@@ -10,6 +10,9 @@
   (c) WebSocket messages/s to the session's kernel (kernel_info round trips) through the
       gateway vs straight to Jupyter
   (d) GET /api/v1/sessions/ID with a bearer token
+  (e) uploads through the gateway and its peak memory: 1 GiB in Jupyter's 1 MiB chunks (as
+      the browser sends a large file), then 256 MiB in one request (Jupyter refuses the
+      body, after the gateway has streamed it all)
 
 HTTP load comes from wrk (-t2 -c32 by default); every series runs --runs times and the
 median requests/s and p99 are reported, with the ratios to the baseline.
@@ -18,6 +21,7 @@ usage: bench/proxy/proxy_bench.py [--runs 3] [--seconds 10] [--binary build/gpup
 needs: wrk, nginx (Debian), configurable-http-proxy (npm ci --prefix bench/proxy)
 """
 import argparse
+import base64
 import http.client
 import json
 import os
@@ -29,6 +33,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.parse
 import urllib.request
@@ -126,7 +131,7 @@ def main():
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--messages", type=int, default=2000)
     parser.add_argument("--binary", default=os.path.join(ROOT, "build", "gpupool"))
-    parser.add_argument("--parts", default="abcd", help="which of (a)–(d) to run")
+    parser.add_argument("--parts", default="abcd", help="which of (a)–(e) to run")
     parser.add_argument("--http-threads", type=int, default=0, help="the gateway's threads (0: its default)")
     args = parser.parse_args()
     load = dict(seconds=args.seconds, threads=args.threads, connections=args.connections)
@@ -175,6 +180,8 @@ def main():
         if "d" in args.parts:
             print("(d) the REST API: GET /api/v1/sessions/ID with a bearer token")
             series("  gpupool API", args.runs, lambda: wrk(f"{base}/api/v1/sessions/{sid}", bearer, **load))
+        if "e" in args.parts:
+            part_e(port, token, sid, children[0].pid)
         call(base, "DELETE", f"/api/v1/sessions/{sid}", token)
     finally:
         for child in reversed(children):
@@ -265,6 +272,77 @@ def part_c(args, base, token, sid, jupyter_port, port, jupyter_auth, bearer):
     print(f"  direct to Jupyter                  {statistics.median(rates_direct):>10.0f} msg/s")
     print(f"  through the gateway                {statistics.median(rates_through):>10.0f} msg/s")
     print(f"  gateway/direct: {statistics.median(rates_through) / statistics.median(rates_direct):.1%}\n")
+
+
+def memory_mib(pid, field="VmRSS"):
+    with open(f"/proc/{pid}/status") as status:
+        line = next(line for line in status if line.startswith(field + ":"))
+    return int(line.split()[1]) / 1024
+
+
+class ResidentPeak:
+    """The highest resident memory of a process while the block runs, sampled every 20 ms
+    (VmHWM would include the start's argon2 hashing, which takes 64 MiB at once)."""
+
+    def __init__(self, pid):
+        self.pid, self.peak, self.running = pid, 0.0, True
+
+    def __enter__(self):
+        self.thread = threading.Thread(target=self.sample)
+        self.thread.start()
+        return self
+
+    def sample(self):
+        while self.running:
+            self.peak = max(self.peak, memory_mib(self.pid))
+            time.sleep(0.02)
+
+    def __exit__(self, *_):
+        self.running = False
+        self.thread.join()
+
+
+def part_e(port, token, sid, gateway_pid):
+    print(f"(e) uploads through the gateway; its resident memory before: {memory_mib(gateway_pid):.1f} MiB")
+    headers = {"Authorization": "Bearer " + token, "Content-Type": "application/json"}
+    content = base64.b64encode(os.urandom(1 << 20)).decode()
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
+    began = time.time()
+    with ResidentPeak(gateway_pid) as chunked:
+        upload_in_chunks(connection, sid, headers, content)
+    elapsed = time.time() - began
+    print(f"  1 GiB in 1024 chunks: {elapsed:.1f} s ({1024 / elapsed:.0f} MiB/s of file, "
+          f"{1024 * 4 / 3 / elapsed:.0f} MiB/s on the wire); resident at most {chunked.peak:.1f} MiB")
+    began = time.time()
+    with ResidentPeak(gateway_pid) as whole:
+        answer = upload_in_one_request(port, sid, token, 256 << 20)
+    print(f"  256 MiB in one request: {time.time() - began:.1f} s, answer \"{answer}\"; "
+          f"resident at most {whole.peak:.1f} MiB")
+
+
+def upload_in_chunks(connection, sid, headers, content):
+    for number in range(1, 1025):
+        body = json.dumps({"type": "file", "format": "base64", "chunk": -1 if number == 1024 else number,
+                           "content": content})
+        connection.request("PUT", f"/s/{sid}/api/contents/bench-upload.bin", body, headers)
+        response = connection.getresponse()
+        response.read()
+        assert response.status in (200, 201), response.status
+
+
+def upload_in_one_request(port, sid, token, size):
+    raw = socket.create_connection(("127.0.0.1", port), timeout=120)
+    raw.sendall((f"PUT /s/{sid}/api/contents/bench-raw.bin HTTP/1.1\r\nHost: x\r\n"
+                 f"Authorization: Bearer {token}\r\nContent-Length: {size}\r\n\r\n").encode())
+    piece = b"x" * (1 << 20)
+    try:
+        for _ in range(size >> 20):
+            raw.sendall(piece)
+        return raw.recv(200).split(b"\r\n")[0].decode()
+    except OSError as error:
+        return f"connection ended: {error}"
+    finally:
+        raw.close()
 
 
 def remove_bench_containers():
