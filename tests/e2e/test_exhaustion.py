@@ -131,7 +131,8 @@ def test_idle_sockets_and_one_users_websockets_leave_everyone_else_served(gatewa
     turned_away.settimeout(5)
     assert turned_away.recv(4096).startswith(b"HTTP/1.1 503"), "past its source's cap: 503 and closed"
     held = settled_descriptors(server) - before
-    print(f"gateway holds {held} more descriptors; peak memory {peak_memory_kib(server) // 1024} MiB")
+    print(f"gateway holds {held} more descriptors; resident {memory_kib(server, 'VmRSS') // 1024} MiB, "
+          f"peak {peak_memory_kib(server) // 1024} MiB")
     # One descriptor per idle socket admitted, two per tunnel: the other 1800 were turned away.
     assert held <= PER_SOURCE + 1000 + 2 * WEBSOCKETS_PER_USER + 20, "the per-source cap held"
     assert status_of(server, "/healthz") == 200
