@@ -36,6 +36,9 @@ void add_up_limits(CLI::App& up_command, gpupool::app::UpOptions& up) {
         "seconds a WebSocket into a session may carry nothing before it is closed");
   limit("--drain-timeout", up.drain_timeout_s,
         "seconds requests under way may take to finish after SIGTERM before they are cut");
+  limit("--min-free-disk-mb", up.min_free_disk_mb,
+        "free space the data directory's disk keeps: below it, new sessions are refused "
+        "(running ones go on, the ledger stays writable)");
   limit("--max-queued-per-user", up.max_queued_per_user,
         "requests one user may have waiting at once, quotas or not (0: no limit)");
 }

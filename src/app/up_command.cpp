@@ -18,6 +18,7 @@
 
 #include "agent/agent.hpp"
 #include "api/api.hpp"
+#include "app/disk_watermark.hpp"
 #include "app/local_sync_channel.hpp"
 #include "app/session_listeners.hpp"
 #include "catalog/image_tag.hpp"
@@ -293,6 +294,10 @@ int run_up(const UpOptions& options) {
   session_settings.max_queued_per_user = options.max_queued_per_user;
   if (options.node_lost_after_s < 60) return fail("--node-lost-after must be at least 60");
   session_settings.node_lost_after = std::int64_t{options.node_lost_after_s} * 1000;
+  if (options.min_free_disk_mb < 0) return fail("--min-free-disk-mb must be 0 or more");
+  session_settings.room_for_new_sessions = [data_dir, min_free = options.min_free_disk_mb] {
+    return check_free_space(data_dir, min_free);
+  };
   services::SessionService sessions(**store, clock, session_settings);
   services::TelemetryBoard telemetry;
   app::LocalSyncChannel channel(sessions, telemetry, clock);

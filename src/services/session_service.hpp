@@ -10,6 +10,7 @@
 #include <map>
 #include <mutex>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "core/clock.hpp"
@@ -53,6 +54,8 @@ struct SessionSettings {
   // A node silent this long has lost its sessions: they end as node_lost, billed up to when
   // it went silent (its GPUs stay fenced until its agent is back and has removed them).
   UnixMillis node_lost_after = 5 * 60 * 1000;
+  // Whether there is room for one more session (the data disk's watermark); unset: always.
+  std::function<Status()> room_for_new_sessions;
 };
 
 // An Idempotency-Key sent with a session request, and a digest of the request it came with.
@@ -72,7 +75,10 @@ inline constexpr UnixMillis kRequestKeyLifetime = 24LL * 3600 * 1000;
 class SessionService {
  public:
   SessionService(Store& store, const Clock& clock, SessionSettings settings = {})
-      : store_(store), clock_(clock), settings_(settings), accounts_(store, settings.prepaid) {}
+      : store_(store),
+        clock_(clock),
+        settings_(std::move(settings)),
+        accounts_(store, settings_.prepaid) {}
 
   Result<Session> request_session(const User& user, SessionRequest request);
   // The same, once per key: a request repeating an earlier one's key (within a day) gets the

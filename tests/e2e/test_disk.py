@@ -1,0 +1,88 @@
+"""The data directory on a small filesystem of its own (a loop-mounted ext4 image): near its
+watermark, new sessions are refused with a reason while a running one goes on and the ledger
+stays writable; completely full, writes fail cleanly and nothing is corrupted or lost."""
+import os
+import shutil
+import sqlite3
+import subprocess
+import tempfile
+
+import pytest
+
+from conftest import ADMIN_PASSWORD, Api, Server, mint_token, remove_containers, wait_for_state
+
+RESERVE_MB = 24
+
+
+@pytest.fixture
+def small_disk():
+    """A 64 MiB ext4 filesystem, mounted; unmounted and removed afterwards."""
+    work = tempfile.mkdtemp(prefix="gpupool-disk-")
+    image, mount = os.path.join(work, "disk.img"), os.path.join(work, "mnt")
+    os.mkdir(mount)
+    subprocess.run(["truncate", "-s", "64M", image], check=True)
+    subprocess.run(["mkfs.ext4", "-q", "-F", "-m", "0", image], check=True)
+    subprocess.run(["mount", "-o", "loop", image, mount], check=True)
+    yield mount
+    subprocess.run(["umount", "-l", mount])
+    shutil.rmtree(work, ignore_errors=True)
+
+
+def fill(mount, leave_mb):
+    """Writes a filler file until `leave_mb` MiB are left free (0: until the disk is full)."""
+    path = os.path.join(mount, "filler")
+    with open(path, "ab") as filler:
+        block = b"\0" * (1 << 20)
+        while True:
+            disk = os.statvfs(mount)
+            free_mb = disk.f_bavail * disk.f_frsize / (1 << 20)
+            if free_mb <= leave_mb:
+                break
+            try:
+                filler.write(block if free_mb - leave_mb >= 1 or leave_mb == 0 else block[:4096])
+                filler.flush()
+                os.fsync(filler.fileno())
+            except OSError:
+                break  # full
+    return path
+
+
+def test_near_the_watermark_new_sessions_wait_and_a_full_disk_corrupts_nothing(small_disk):
+    server = Server(extra_args=["--min-free-disk-mb", str(RESERVE_MB), "--postpaid"])
+    server.data_dir = small_disk
+    server.log_path = tempfile.mktemp(prefix="gpupool-disk-log-")
+    server.start()
+    try:
+        admin = Api(server.base, mint_token(server.base, "admin", ADMIN_PASSWORD))
+        status, running = admin.post("/api/v1/sessions", {"gpus": 1})
+        assert status == 201, running
+        running = wait_for_state(admin, running["id"], {"running"})
+
+        filler = fill(small_disk, RESERVE_MB - 8)
+        status, refused = admin.post("/api/v1/sessions", {"gpus": 1})
+        assert status == 503, refused
+        assert "data disk is nearly full" in refused["error"]["message"], refused
+        assert admin.get(f"/api/v1/sessions/{running['id']}")[1]["state"] == "running"
+        assert admin.get(f"/s/{running['id']}/api")[0] == 200, "its Jupyter answers through the gateway"
+        status, entry = admin.post("/api/v1/users/admin/balance", {"amount": 5, "idempotency_key": "near-full"})
+        assert status == 201, entry  # the ledger is writable in the reserve
+
+        # Completely full: a write fails cleanly, the server stays up.
+        fill(small_disk, 0)
+        status, failed = admin.post("/api/v1/users/admin/balance", {"amount": 7, "idempotency_key": "when-full"})
+        assert status >= 500, failed
+        assert admin.get("/healthz")[0] == 200
+        assert server.process.poll() is None
+
+        os.remove(filler)
+        status, entry = admin.post("/api/v1/users/admin/balance", {"amount": 7, "idempotency_key": "when-full"})
+        assert status == 201, entry
+        assert admin.get("/api/v1/balance")[1]["ledger_total"] == 12, "each top-up counted once, none lost"
+        status, later = admin.post("/api/v1/sessions", {"gpus": 1})
+        assert status == 201, later
+        admin.call("DELETE", f"/api/v1/sessions/{later['id']}")
+    finally:
+        assert server.stop() == 0
+        remove_containers(server)
+    with sqlite3.connect(os.path.join(small_disk, "gpupool.db")) as database:
+        assert database.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
