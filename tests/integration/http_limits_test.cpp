@@ -177,6 +177,11 @@ TEST_F(Limits, SilentAndTricklingConnectionsAreClosed) {
 }
 
 TEST_F(Limits, OutOfDescriptorsItPausesAndRecovers) {
+#if defined(__SANITIZE_ADDRESS__)
+  // The sanitizers check memory through a pipe of their own: with no descriptor left they
+  // report valid objects as invalid. The release build runs this test.
+  GTEST_SKIP() << "needs descriptors the sanitizers take";
+#endif
   ServerLimits limits;  // caps far above what the descriptors allow: accept() itself fails
   start(limits);
   rlimit before{};
