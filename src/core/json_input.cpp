@@ -37,7 +37,9 @@ Result<Json> parse_json_object(std::string_view text) {
 Status reject_unknown_fields(const Json& object, std::initializer_list<std::string_view> known) {
   for (const auto& [key, value] : object.items()) {
     if (std::find(known.begin(), known.end(), key) == known.end()) {
-      return invalid(fmt::format("unknown field {}", Json(key.substr(0, 64)).dump()));
+      return invalid(fmt::format(
+          "unknown field {}",
+          Json(key.substr(0, 64)).dump(-1, ' ', false, Json::error_handler_t::replace)));
     }
   }
   return {};
