@@ -124,7 +124,7 @@ Result<SyncRequest> Agent::observe() {
     by_session.emplace(container.labels.at(kSessionLabel), &container);
   std::set<std::string> reported;
   auto report = [&](const std::string& id, ObservedPhase phase, std::string message = "",
-                    std::string host_key = "") {
+                    std::string host_key = "", UnixMillis stopped_at = 0) {
     if (!reported.insert(id).second) return;
     auto found = by_session.find(id);
     ObservedSession observed;
@@ -133,9 +133,13 @@ Result<SyncRequest> Agent::observe() {
     observed.phase = phase;
     observed.message = std::move(message);
     observed.ssh_host_key = std::move(host_key);
+    observed.stopped_at = stopped_at;
     request.observed.push_back(std::move(observed));
   };
-  for (const auto& [id, why] : local.failures) report(id, ObservedPhase::failed, why);
+  for (const auto& [id, note] : local.failures)
+    report(id, ObservedPhase::failed, note.message, "", note.stopped_at);
+  for (const auto& [id, note] : local.restarting)
+    report(id, ObservedPhase::restarting, note.message, "", note.stopped_at);
   for (const auto& [id, container] : by_session) {
     if (container->running() && local.ready.contains(id)) {
       report(id, ObservedPhase::running, "", local.ready.at(id));
@@ -181,10 +185,11 @@ void Agent::converge(const SyncResponse& response, const std::vector<ContainerIn
         // An added key works and a removed one is refused from this sync on, no restart.
         launch(session.session_id, [this, session] { write_authorized_keys(session); });
       }
-    } else if (ready) {
-      std::lock_guard lock(mutex_);
-      local_.failures[session.session_id] = "the container stopped unexpectedly";
-      local_.ready.erase(session.session_id);
+    } else if (found->second->state != "created") {
+      // It ran and stopped without being asked (the engine or the host restarted, or its
+      // main process ended): the same container starts again, its home and host key kept.
+      launch(session.session_id,
+             [this, session, id = found->second->id] { restart_session(session, id); });
     } else {
       // Created but never started (a crash mid-start): start afresh.
       std::string stale = found->second->id;
@@ -243,6 +248,9 @@ void Agent::converge(const SyncResponse& response, const std::vector<ContainerIn
   std::erase_if(local_.keys, [&](const auto& entry) {
     return !desired_ids.contains(entry.first) && !by_session.contains(entry.first);
   });
+  std::erase_if(restarts_, [&](const auto& entry) {
+    return !desired_ids.contains(entry.first) && !by_session.contains(entry.first);
+  });
   lock.unlock();
   for (const auto& id : forgotten_failures) launch(id, [this, id] { (void)networks_.remove(id); });
 }
@@ -279,7 +287,7 @@ void Agent::start_session(const DesiredSession& session, bool container_exists) 
   auto fail = [&](const std::string& why) {
     spdlog::warn("agent: session {} failed to start: {}", session.session_id, why);
     std::lock_guard lock(mutex_);
-    local_.failures[session.session_id] = why;
+    local_.failures[session.session_id] = {why, 0};
   };
   if (!container_exists) {
     // The island first: a container is never attached anywhere else, nor started unguarded.
@@ -323,6 +331,83 @@ void Agent::start_session(const DesiredSession& session, bool container_exists) 
   local_.ready[session.session_id] = host_key ? *host_key : "";
 }
 
+bool Agent::take_restart(const std::string& session_id) {
+  std::int64_t now = clock_.monotonic_millis();
+  std::lock_guard lock(mutex_);
+  auto& times = restarts_[session_id];
+  std::erase_if(times,
+                [&](std::int64_t at) { return now - at >= settings_.restart_window.count(); });
+  if (static_cast<int>(times.size()) >= settings_.restart_limit) return false;
+  times.push_back(now);
+  return true;
+}
+
+void Agent::restart_session(const DesiredSession& session, const std::string& container_id) {
+  const std::string& id = session.session_id;
+  auto status = engine_.inspect_container(container_id);
+  if (!status) {
+    spdlog::warn("agent: cannot inspect the stopped container of {} (next sync retries): {}", id,
+                 status.error().message);
+    return;
+  }
+  if (status->running()) return;  // started by someone else: the next sync waits for Jupyter
+  // A stop time before the last start belongs to an earlier stop: unknown.
+  UnixMillis stopped_at = status->finished_at >= status->started_at ? status->finished_at : 0;
+  std::string exit = stop_description(*status);
+  auto fail = [&](const std::string& why) {
+    spdlog::warn("agent: session {} failed: {}", id, why);
+    std::lock_guard lock(mutex_);
+    local_.restarting.erase(id);
+    local_.failures[id] = {why, stopped_at};
+  };
+  {
+    std::lock_guard lock(mutex_);
+    local_.ready.erase(id);
+  }
+  if (!take_restart(id)) {
+    return fail(fmt::format("the container stopped {} times within {} min ({}); not restarted",
+                            settings_.restart_limit + 1, settings_.restart_window.count() / 60'000,
+                            exit));
+  }
+  spdlog::warn("agent: the container of session {} stopped ({}); starting it again", id, exit);
+  {
+    std::lock_guard lock(mutex_);
+    local_.restarting[id] = {exit, stopped_at};
+  }
+  if (auto guarded = firewall_.ensure(); !guarded) return fail(guarded.error().message);
+  // The init takes this file over the keys in its environment, which are those of the
+  // container's first start: a key removed since must not work again after a restart.
+  std::string keys = authorized_keys_text(session);
+  auto written =
+      engine_.write_file(container_id, kAuthorizedKeysDirectory, kAuthorizedKeysFile, keys, 0644);
+  if (!written)
+    return fail("cannot write the SSH keys before a restart: " + written.error().message);
+  if (auto started = engine_.start_container(container_id); !started)
+    return fail("could not start the container again: " + started.error().message);
+  {
+    std::lock_guard lock(mutex_);
+    local_.keys[id] = std::move(keys);
+  }
+  switch (wait_until_ready(session)) {
+    case ReadyOutcome::ready:
+      break;
+    case ReadyOutcome::exited: {  // stopped again: the next sync counts another restart
+      std::lock_guard lock(mutex_);
+      local_.restarting.erase(id);
+      return;
+    }
+    case ReadyOutcome::timed_out:
+      if (!stopping_)
+        fail(fmt::format("Jupyter did not answer within {} s of a restart",
+                         settings_.ready_timeout.count() / 1000));
+      return;
+  }
+  auto host_key = engine_.read_file(container_id, kHostPublicKeyPath);
+  std::lock_guard lock(mutex_);
+  local_.restarting.erase(id);
+  local_.ready[id] = host_key ? *host_key : "";
+}
+
 void Agent::write_authorized_keys(const DesiredSession& session) {
   std::string keys = authorized_keys_text(session);
   auto written = engine_.write_file(container_name(session.session_id), kAuthorizedKeysDirectory,
@@ -342,9 +427,9 @@ Agent::ReadyOutcome Agent::wait_until_ready(const DesiredSession& session) {
     if (readiness_.jupyter_answers(session)) return ReadyOutcome::ready;
     // Every second or so, make sure there is still something to wait for.
     if (attempt % 50 == 0) {
-      auto state = engine_.container_state(container_name(session.session_id));
-      bool gone = !state && state.error().code == ErrorCode::not_found;
-      if (gone || (state && *state != "running")) return ReadyOutcome::exited;
+      auto status = engine_.inspect_container(container_name(session.session_id));
+      bool gone = !status && status.error().code == ErrorCode::not_found;
+      if (gone || (status && !status->running())) return ReadyOutcome::exited;
     }
     std::this_thread::sleep_for(20ms);
   }

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <map>
 #include <memory>
@@ -34,6 +35,11 @@ struct AgentSettings {
   std::chrono::milliseconds ready_timeout{180'000};
   std::string readiness_host = "127.0.0.1";  // where published Jupyter ports answer (reported)
   Ipv4Block session_subnets = *parse_ipv4_block(kDefaultSessionSubnets);
+  // A session's container that stops without being asked is started again, at most
+  // `restart_limit` times within `restart_window`; one more stop fails the session (a
+  // container that keeps dying is not a session anyone can use, and should stop billing).
+  int restart_limit = 3;
+  std::chrono::milliseconds restart_window{10 * 60 * 1000};
 };
 
 class Agent {
@@ -58,11 +64,17 @@ class Agent {
   std::int64_t last_successful_sync_millis() const { return last_sync_ok_.load(); }
 
  private:
+  // What the agent tells the server beside a phase.
+  struct Note {
+    std::string message;
+    UnixMillis stopped_at = 0;  // when its container stopped, if it had run
+  };
   struct LocalState {
-    std::set<std::string> in_flight;              // a worker is starting or removing it
-    std::map<std::string, std::string> ready;     // Jupyter answered → SSH host public key
-    std::map<std::string, std::string> failures;  // session → why it failed
-    std::map<std::string, std::string> keys;      // authorized keys the container has now
+    std::set<std::string> in_flight;           // a worker is starting or removing it
+    std::map<std::string, std::string> ready;  // Jupyter answered → SSH host public key
+    std::map<std::string, Note> failures;      // session → why it failed
+    std::map<std::string, std::string> keys;   // authorized keys the container has now
+    std::map<std::string, Note> restarting;    // being started again → how it stopped
   };
 
   void run_loop();
@@ -70,6 +82,9 @@ class Agent {
   void converge(const SyncResponse& response, const std::vector<ContainerInfo>& containers);
   void launch(const std::string& session_id, std::function<void()> work);
   void start_session(const DesiredSession& session, bool container_exists);
+  void restart_session(const DesiredSession& session, const std::string& container_id);
+  // Counts a restart against the budget; false when the budget is spent.
+  bool take_restart(const std::string& session_id);
   void remove_container(const std::string& session_id, const std::string& container_id);
   void write_authorized_keys(const DesiredSession& session);
   enum class ReadyOutcome { ready, exited, timed_out };
@@ -94,8 +109,9 @@ class Agent {
   };
   void join_finished_workers();
 
-  std::vector<Worker> workers_;                 // guarded by mutex_
-  std::vector<ContainerInfo> last_containers_;  // guarded by mutex_
+  std::vector<Worker> workers_;                                // guarded by mutex_
+  std::map<std::string, std::vector<std::int64_t>> restarts_;  // monotonic times; by mutex_
+  std::vector<ContainerInfo> last_containers_;                 // guarded by mutex_
   bool networks_swept_ = false;  // leftovers of a previous run removed; reconcile thread only
   std::set<std::string> unknown_warned_;  // sessions said to be unknown; reconcile thread only
   std::atomic<bool> stopping_{false};

@@ -121,4 +121,10 @@ ContainerSpec make_session_container(const DesiredSession& session,
   return spec;
 }
 
+std::string stop_description(const ContainerStatus& status) {
+  std::string text = "exit code " + std::to_string(status.exit_code);
+  if (status.oom_killed) text += ", out of memory";
+  return text;
+}
+
 }  // namespace gpupool::agent

@@ -48,6 +48,9 @@ ContainerSpec make_session_container(const DesiredSession& session,
 // The report of one session container, with what its labels say it holds.
 ObservedSession observed_container(const ContainerInfo& container, ObservedPhase phase);
 
+// How a stopped container ended, in words for its owner: "exit code 137, out of memory".
+std::string stop_description(const ContainerStatus& status);
+
 // The POSIX shell script (session_init.sh, compiled in) that runs as PID 1's child: user entry,
 // authorized_keys, hardened sshd config, then drops to the user to run sshd and Jupyter.
 const std::string& session_init_script();

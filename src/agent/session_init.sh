@@ -18,11 +18,30 @@ shell=/bin/bash; [ -x "$shell" ] || shell=/bin/sh
 grep -q "^$user:" /etc/passwd || echo "$user:x:$uid:$uid:gpupool user:$home:$shell" >> /etc/passwd
 grep -q "^$user:" /etc/group || echo "$user:x:$uid:" >> /etc/group
 
+# The container has run before when its settings are there: the engine or the host restarted
+# (the agent starts the same container again). Only root writes under $etc, so what is there
+# is ours: the agent put today's keys in it before this start, and the keys in the environment
+# are those of the first start.
+keys="$GPUPOOL_AUTHORIZED_KEYS"
+restarted=false
+if [ -d "$etc" ] && [ ! -L "$etc" ]; then
+  restarted=true
+  if [ -f "$etc/authorized_keys" ] && [ ! -L "$etc/authorized_keys" ]; then
+    keys="$(cat "$etc/authorized_keys")"
+  fi
+fi
+if [ "$restarted" = true ]; then
+  # Like a reboot: the processes are gone and /tmp is emptied, the home is kept. No process of
+  # the user's runs yet, and find neither follows symlinks nor leaves this filesystem.
+  find /tmp -xdev -mindepth 1 -delete 2>/dev/null || true
+  printf '%s\n' "This session's container restarted at $(date -u '+%Y-%m-%d %H:%M:%S UTC') (the engine or the host restarted): running processes and /tmp were lost, your home was kept." > /etc/motd
+fi
+
 # A fresh directory each start; whatever a previous start left there is discarded.
 rm -rf "$etc"
 mkdir -m 0755 "$etc" "$etc/jupyter"
 umask 022
-printf '%s\n' "$GPUPOOL_AUTHORIZED_KEYS" > "$etc/authorized_keys"
+printf '%s\n' "$keys" > "$etc/authorized_keys"
 cat > "$etc/sshd_config" <<CONFIG
 Port 2222
 HostKey $run/ssh_host_ed25519_key
@@ -47,7 +66,7 @@ CONFIG
 umask 027
 printf '{"NotebookApp": {"token": "%s"}}\n' "$GPUPOOL_TOKEN" > "$etc/jupyter/jupyter_notebook_config.json"
 chown "root:$uid" "$etc/jupyter/jupyter_notebook_config.json"
-unset GPUPOOL_AUTHORIZED_KEYS GPUPOOL_TOKEN
+unset GPUPOOL_AUTHORIZED_KEYS GPUPOOL_TOKEN keys
 
 # /run is root's, so /run/gpupool is ours to make; the home is the volume's mount point
 # itself, which cannot be swapped for a symlink. Neither is followed any deeper.
@@ -68,5 +87,6 @@ cd "$HOME"
 export JUPYTER_CONFIG_PATH="$GPUPOOL_ETC/jupyter"
 # Debian ships the notebook module without the `jupyter` front command; both work here.
 if command -v jupyter >/dev/null 2>&1; then notebook="jupyter notebook"; else notebook="python3 -m notebook"; fi
-exec $notebook --no-browser --ip=0.0.0.0 --port=8888 \
+# No Quit button: the session ends from gpupool, and a stopped Jupyter would only restart.
+exec $notebook --no-browser --ip=0.0.0.0 --port=8888 --NotebookApp.quit_button=False \
   --NotebookApp.base_url="/s/$GPUPOOL_SESSION/" --NotebookApp.notebook_dir="$HOME"'

@@ -79,6 +79,12 @@ json session_view(const Session& session, const ViewContext& context, UnixMillis
                     {"billed_seconds", metering::billed_seconds(session, now)},
                     {"so_far", credits(metering::cost_micros(session, now))}};
   }
+  // The container stopped without being asked and was (or is being) started again: the
+  // owner sees it here and in `reason`; the time it was down is not billed.
+  view["restarts"] = {{"count", session.restarts},
+                      {"last_at", optional_time(session.restarted_at)},
+                      {"down_since", optional_time(session.down_since)},
+                      {"unbilled_seconds", metering::down_millis(session, now) / 1000}};
   view["preemptible"] = session.request.preemptible;
   view["node_selector"] = session.request.node_selector;
   view["ends_at"] = nullptr;

@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "core/clock.hpp"
 #include "core/result.hpp"
 
 namespace gpupool {
@@ -70,6 +71,16 @@ struct ContainerInfo {
   bool running() const { return state == "running"; }
 };
 
+// One container's state as the engine records it, with the times of its last start and stop.
+struct ContainerStatus {
+  std::string state;           // "created", "running", "exited", …
+  UnixMillis started_at = 0;   // 0: never started
+  UnixMillis finished_at = 0;  // 0: never stopped, or the engine does not say
+  int exit_code = 0;
+  bool oom_killed = false;  // the kernel's OOM killer ended its main process
+  bool running() const { return state == "running"; }
+};
+
 struct ImageInfo {
   std::string reference;  // first repository:tag
   std::map<std::string, std::string> labels;
@@ -88,8 +99,8 @@ class ContainerEngine {
                                const std::map<std::string, std::string>& labels) = 0;
   virtual Result<std::string> create_container(const ContainerSpec& spec) = 0;  // → id
   virtual Status start_container(const std::string& id) = 0;
-  // The container's state ("running", "exited", …); not_found when there is none.
-  virtual Result<std::string> container_state(const std::string& id_or_name) = 0;
+  // The container's state and times; not_found when there is none.
+  virtual Result<ContainerStatus> inspect_container(const std::string& id_or_name) = 0;
   // The contents of one regular file inside a container (at most 64 KiB).
   virtual Result<std::string> read_file(const std::string& id_or_name, const std::string& path) = 0;
   // Writes one file, owned by root, into an existing directory of the container (replacing

@@ -21,10 +21,16 @@ std::int64_t hourly_rate_micros(const std::vector<Price>& prices, const std::str
   return 0;
 }
 
+std::int64_t down_millis(const Session& session, UnixMillis now) {
+  if (session.down_since == 0) return session.down_millis;
+  UnixMillis end = session.ended_at != 0 ? session.ended_at : now;
+  return session.down_millis + std::max<UnixMillis>(0, end - session.down_since);
+}
+
 std::int64_t billed_seconds(const Session& session, UnixMillis now) {
   if (session.started_at == 0) return 0;
   UnixMillis end = session.ended_at != 0 ? session.ended_at : now;
-  return std::max<UnixMillis>(0, end - session.started_at) / 1000;
+  return std::max<UnixMillis>(0, end - session.started_at - down_millis(session, now)) / 1000;
 }
 
 std::int64_t cost_micros(const Session& session, UnixMillis now) {

@@ -2,8 +2,9 @@
 //
 // A session's rate is fixed when it is placed: the price of its GPUs' model times the GPUs
 // it holds (whole GPUs, or a share's fraction of its GPU's memory). It pays for each whole
-// second it is running — not while queued or starting — so its cost can always be
-// recomputed from its start and end times.
+// second it is running — not while queued or starting, nor while its container is down and
+// being started again — so its cost can always be recomputed from its start, end and down
+// times.
 #pragma once
 
 #include <cstdint>
@@ -23,7 +24,11 @@ double billed_gpus(const SessionRequest& request, std::int64_t gpu_memory_mb);
 std::int64_t hourly_rate_micros(const std::vector<Price>& prices, const std::string& gpu_model,
                                 double gpus);
 
-// Whole seconds the session has been running by `now` (to its end once ended).
+// How long its container has been down by `now` (to its end once ended): not billed.
+std::int64_t down_millis(const Session& session, UnixMillis now);
+
+// Whole seconds the session has been running by `now` (to its end once ended), less the time
+// its container was down.
 std::int64_t billed_seconds(const Session& session, UnixMillis now);
 
 // What the session has cost by `now`, in micro-credits (rounded down to the micro-credit).

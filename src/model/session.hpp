@@ -60,7 +60,9 @@ struct Session {
   std::string image_reference;  // engine reference resolved from the catalog at request time
   SessionState state = SessionState::queued;
   EndReason end_reason = EndReason::none;
-  std::string reason;                       // why it is queued, or why it ended, in words (English)
+  // Why it is queued, why it ended, or what befell its container while running; in words
+  // (English).
+  std::string reason;
   std::optional<QueueReason> queue_reason;  // why it is queued, as data (after a pass)
   std::string node;                         // empty until scheduled
   std::vector<int> gpu_indices;
@@ -74,6 +76,12 @@ struct Session {
   UnixMillis started_at = 0;  // when it became running; 0 before
   UnixMillis ended_at = 0;    // 0 until ended
   UnixMillis preempt_at = 0;  // chosen to make room: the agent is told to stop it at this time
+  // Its container stopped without being asked and is being started again since this time
+  // (0: up). Time down is not billed: down_millis sums the downs that are over.
+  UnixMillis down_since = 0;
+  std::int64_t down_millis = 0;
+  int restarts = 0;             // times its container came back
+  UnixMillis restarted_at = 0;  // when it last came back
   // The meter, fixed when the session is placed: a later price change does not reach back
   // into a session already given its GPUs. It runs while the session is running.
   std::string billed_gpu_model;

@@ -18,8 +18,11 @@ namespace gpupool {
 enum class ObservedPhase {
   starting,  // container being created, started, or Jupyter not answering yet
   running,   // container running and Jupyter answering
-  failed,    // could not start, or exited on its own; `message` says why
+  failed,    // could not start, or stopped and will not be restarted; `message` says why
   stopping,  // being removed
+  // It stopped without being asked (the engine or the host restarted, or its main process
+  // ended) and is being started again: processes and /tmp are gone, the home is not.
+  restarting,
 };
 
 struct ObservedSession {
@@ -27,6 +30,9 @@ struct ObservedSession {
   ObservedPhase phase = ObservedPhase::starting;
   std::string message;
   std::string ssh_host_key;  // running: the container's SSH host public key, if read
+  // failed or restarting: when the container stopped, by the engine's record; 0 when unknown
+  // (it never ran, or the engine does not say).
+  UnixMillis stopped_at = 0;
   // What the container holds, from its labels: the server fences it when its database does
   // not know the session (a lost or replaced database), so nothing else is placed on it.
   std::string user;

@@ -18,10 +18,12 @@ Result<SyncResponse> SessionService::sync(const SyncRequest& request) {
     std::lock_guard lock(mutex_);
     UnixMillis now = clock_.now();
     auto applied = store_.in_transaction([&]() -> Status {
+      auto last_report = last_report_locked(request.node.name);
+      if (!last_report) return last_report.error();
       Node node = request.node;
       node.last_seen = now;
       GPUPOOL_TRY(store_.upsert_node(node));
-      GPUPOOL_TRY(apply_observations_locked(request, now));
+      GPUPOOL_TRY(apply_observations_locked(request, {nullptr, now, *last_report}));
       auto stray = stray_observations_locked(request);
       if (!stray) return stray.error();
       departing_.update(node.name, std::move(stray->departing));
@@ -42,14 +44,27 @@ Result<SyncResponse> SessionService::sync(const SyncRequest& request) {
   return response;
 }
 
-Status SessionService::apply_observations_locked(const SyncRequest& request, UnixMillis now) {
+Result<UnixMillis> SessionService::last_report_locked(const std::string& node) {
+  auto nodes = store_.list_nodes();
+  if (!nodes) return nodes.error();
+  for (const auto& known : *nodes) {
+    if (known.name == node) return known.last_seen;
+  }
+  return UnixMillis{0};
+}
+
+Status SessionService::apply_observations_locked(const SyncRequest& request,
+                                                 const SyncFacts& report) {
+  UnixMillis now = report.now;
   std::map<std::string, const ObservedSession*> observed;
   for (const auto& item : request.observed) observed[item.session_id] = &item;
   auto sessions = store_.list_sessions({std::nullopt, request.node.name, true, {}});
   if (!sessions) return sessions.error();
   for (auto& session : *sessions) {
     auto found = observed.find(session.id);
-    Transition next = after_sync(session, found != observed.end() ? found->second : nullptr, now);
+    SyncFacts facts = report;
+    facts.observed = found != observed.end() ? found->second : nullptr;
+    Transition next = after_sync(session, facts);
     if (next.ignored_host_key)
       spdlog::warn("session {}: ignoring a malformed SSH host key from the agent", session.id);
     if (!next.changed) continue;

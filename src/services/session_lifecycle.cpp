@@ -24,29 +24,82 @@ void begin_stopping(Session& session, EndReason reason, std::string why) {
   session.reason = std::move(why);
 }
 
+// Beyond this, an engine's stop time later than the node's last report is not taken on trust:
+// a host that lost power has its containers' stop stamped when its engine comes back.
+constexpr UnixMillis kTrustedStopAfterReport = 60'000;
+
+// When a running session's container stopped, as far as the server can vouch for it: the
+// engine's record, or the node's last report before it (nothing is known after that).
+UnixMillis stop_time(const Session& session, const SyncFacts& facts) {
+  UnixMillis at = facts.observed != nullptr ? facts.observed->stopped_at : 0;
+  bool vouched =
+      at != 0 && (facts.last_report == 0 || at <= facts.last_report + kTrustedStopAfterReport);
+  if (!vouched) at = facts.last_report != 0 ? facts.last_report : facts.now;
+  return std::clamp(at, std::min(session.started_at, facts.now), facts.now);
+}
+
+// "2026-12-03 05:30:01 UTC"
+std::string utc_time(UnixMillis time) {
+  std::string text = format_rfc3339(time).substr(0, 19);
+  text[10] = ' ';
+  return text + " UTC";
+}
+
+// The container came back after being down: the down time is set aside from the bill.
+void note_back_up(Session& session, UnixMillis now) {
+  session.down_millis += std::max<UnixMillis>(0, now - session.down_since);
+  session.down_since = 0;
+  session.restarts += 1;
+  session.restarted_at = now;
+  session.reason = fmt::format(
+      "its container restarted at {}: running processes and /tmp were lost, the home was kept",
+      utc_time(now));
+}
+
 // The agent's report of the container's state, applied to the session's.
-void apply_observation(Session& session, const ObservedSession* observed, UnixMillis now) {
+void apply_observation(Session& session, const SyncFacts& facts) {
   SessionState state = session.state;
+  const ObservedSession* observed = facts.observed;
+  UnixMillis now = facts.now;
+  // A running session that stops is billed to when its container stopped (to when it went
+  // down, if it was already down), not to when the server heard of it.
+  auto stopped = [&] {
+    if (state != SessionState::running) return now;
+    return session.down_since != 0 ? session.down_since : stop_time(session, facts);
+  };
   if (observed == nullptr) {
     if (state == SessionState::stopping) {
       end(session, session.end_reason, session.reason, now);
     } else if (state == SessionState::starting || state == SessionState::running) {
-      end(session, EndReason::failed, "the container disappeared from the node", now);
+      end(session, EndReason::failed, "the container disappeared from the node", stopped());
     }
     // scheduled: the agent has not created it yet.
     return;
   }
   switch (observed->phase) {
     case ObservedPhase::failed:
-      if (state != SessionState::stopping) end(session, EndReason::failed, observed->message, now);
+      if (state != SessionState::stopping)
+        end(session, EndReason::failed, observed->message, stopped());
       return;
     case ObservedPhase::starting:
       if (state == SessionState::scheduled) session.state = SessionState::starting;
+      return;
+    case ObservedPhase::restarting:
+      if (state == SessionState::scheduled) session.state = SessionState::starting;
+      if (state == SessionState::running && session.down_since == 0) {
+        session.down_since = stop_time(session, facts);
+        session.reason = observed->message.empty()
+                             ? "its container stopped and is being started again"
+                             : fmt::format("its container stopped ({}) and is being started again",
+                                           observed->message);
+      }
       return;
     case ObservedPhase::running:
       if (state == SessionState::scheduled || state == SessionState::starting) {
         session.state = SessionState::running;
         session.started_at = now;
+      } else if (state == SessionState::running && session.down_since != 0) {
+        note_back_up(session, now);
       }
       return;
     case ObservedPhase::stopping:  // its container is being removed: it ends once gone
@@ -73,7 +126,8 @@ Transition finish(const Session& before, Session after, UnixMillis now) {
   Transition transition;
   transition.changed = after.state != before.state || after.ssh_host_key != before.ssh_host_key ||
                        after.reason != before.reason || after.preempt_at != before.preempt_at ||
-                       after.queue_reason != before.queue_reason;
+                       after.queue_reason != before.queue_reason ||
+                       after.down_since != before.down_since || after.restarts != before.restarts;
   transition.ended = after.state == SessionState::ended && before.state != SessionState::ended;
   if (transition.changed) after.updated_at = now;
   transition.session = std::move(after);
@@ -88,10 +142,12 @@ bool past_time_limit(const Session& session, UnixMillis now) {
          static_cast<UnixMillis>(*session.request.max_hours * 3600 * 1000);
 }
 
-Transition after_sync(const Session& session, const ObservedSession* observed, UnixMillis now) {
+Transition after_sync(const Session& session, const SyncFacts& facts) {
+  const ObservedSession* observed = facts.observed;
+  UnixMillis now = facts.now;
   if (!holds_resources(session.state)) return {session};
   Session next = session;
-  apply_observation(next, observed, now);
+  apply_observation(next, facts);
   bool host_key_ok = true;
   if (observed != nullptr && observed->phase == ObservedPhase::running) {
     host_key_ok = record_host_key(next, observed->ssh_host_key);

@@ -5,6 +5,7 @@
 //   queued ──placed──► scheduled ──agent: starting──► starting ──agent: running──► running
 //     │                    │                              │                          │
 //     └─stop──► ended      └──────── stop, preemption, time limit, balance ──────────┴─► stopping
+//                          running: container stopped ─► running, down (unbilled) until back
 //                          any holding state: container failed or gone ─► ended (failed)
 //                          stopping: container gone ─► ended (with the reason it stopped for)
 //                          any holding state: node silent past the grace ─► ended (node_lost)
@@ -28,10 +29,20 @@ struct Transition {
   bool ignored_host_key = false;  // the agent reported a malformed SSH host key (not kept)
 };
 
-// A node's agent reported its containers. `observed` is this session's entry, or null when
-// the report does not list it: the agent reports every container it has, so absence means
-// the container is gone. Also applies a preemption whose time has come and the time limit.
-Transition after_sync(const Session& session, const ObservedSession* observed, UnixMillis now);
+// One session's part of a node's report.
+struct SyncFacts {
+  // This session's entry, or null when the report does not list it: the agent reports every
+  // container it has, so absence means the container is gone.
+  const ObservedSession* observed = nullptr;
+  UnixMillis now = 0;
+  UnixMillis last_report = 0;  // the node's report before this one; 0: none
+};
+
+// A node's agent reported its containers. A container that stopped on its own is either
+// being started again (the session stays running, unbilled while down, and says so in its
+// reason) or failed (the session ends when the container stopped). Also applies a
+// preemption whose time has come and the time limit.
+Transition after_sync(const Session& session, const SyncFacts& facts);
 
 // The owner (user_stopped) or an admin (admin_stopped) stops it: a queued session ends at
 // once; one holding resources stops (they stay held until its container is gone); one

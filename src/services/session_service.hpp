@@ -18,6 +18,7 @@
 #include "model/sync.hpp"
 #include "scheduler/schedule.hpp"
 #include "services/accounts.hpp"
+#include "services/session_lifecycle.hpp"
 #include "services/unknown_containers.hpp"
 #include "store/store.hpp"
 
@@ -78,7 +79,8 @@ class SessionService {
       : store_(store),
         clock_(clock),
         settings_(std::move(settings)),
-        accounts_(store, settings_.prepaid) {}
+        accounts_(store, settings_.prepaid),
+        started_at_(clock.now()) {}
 
   Result<Session> request_session(const User& user, SessionRequest request);
   // The same, once per key: a request repeating an earlier one's key (within a day) gets the
@@ -110,7 +112,9 @@ class SessionService {
   Status remove_unknown_container(const std::string& node, const std::string& session_id);
 
   // Ends the sessions of nodes silent for longer than settings.node_lost_after (silent_nodes.cpp).
-  // Call it periodically: a silent node sends nothing that would trigger it.
+  // Call it periodically: a silent node sends nothing that would trigger it. Silence counts
+  // from this service's start at the earliest: while the server was down (a host reboot, an
+  // upgrade) no node could report, and each gets the whole grace period to come back.
   Status end_sessions_of_silent_nodes();
 
  private:
@@ -126,7 +130,10 @@ class SessionService {
   // Refuses a request over any of the user's or their groups' quotas; may set max_hours.
   Status enforce_quotas_locked(const User& user, SessionRequest& request,
                                const std::vector<Node>& nodes);
-  Status apply_observations_locked(const SyncRequest& request, UnixMillis now);
+  // `report` carries the time and the node's previous report; its `observed` is unused.
+  Status apply_observations_locked(const SyncRequest& request, const SyncFacts& report);
+  // When the node last reported before now; 0 for a node never seen.
+  Result<UnixMillis> last_report_locked(const std::string& node);
   // Running sessions whose owner's balance has run out start stopping (prepaid only).
   Status stop_unpaid_locked(std::vector<Session>& sessions, UnixMillis now);
   // The node's reports of sessions the store has no row for.
@@ -144,6 +151,7 @@ class SessionService {
   const Clock& clock_;
   const SessionSettings settings_;
   Accounts accounts_;
+  const UnixMillis started_at_;
   std::mutex mutex_;
   std::vector<std::function<void()>> listeners_;  // set at start-up, before concurrent use
   UnknownContainers unknown_;

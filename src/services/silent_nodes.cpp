@@ -3,6 +3,8 @@
 // more: placement skips nodes silent for a minute (placement_state.hpp), and when its agent
 // comes back, the containers of those sessions are released and fenced until gone
 // (agent_sync.cpp).
+#include <algorithm>
+
 #include "core/log.hpp"
 #include "services/session_lifecycle.hpp"
 #include "services/session_service.hpp"
@@ -16,7 +18,7 @@ Status SessionService::end_sessions_of_silent_nodes() {
   if (!nodes) return nodes.error();
   return store_.in_transaction([&]() -> Status {
     for (const auto& node : *nodes) {
-      if (now - node.last_seen <= settings_.node_lost_after) continue;
+      if (now - std::max(node.last_seen, started_at_) <= settings_.node_lost_after) continue;
       auto sessions = store_.list_sessions({std::nullopt, node.name, true, {}});
       if (!sessions) return sessions.error();
       for (const auto& session : *sessions) {

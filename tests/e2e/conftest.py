@@ -264,3 +264,15 @@ def run_in_kernel(session, code, api):
                 return output
     finally:
         connection.close()
+
+
+SSH_OPTIONS = ["-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR",
+               "-o", "ConnectTimeout=10"]
+
+
+def ssh(session, key, command, user=None, extra=()):
+    info = session["ssh"]
+    return subprocess.run(
+        ["ssh", *SSH_OPTIONS, "-o", "BatchMode=yes", *extra, "-i", key, "-p", str(info["port"]),
+         f"{user or info['user']}@{info['host']}", command],
+        capture_output=True, text=True, timeout=60)

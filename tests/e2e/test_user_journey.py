@@ -4,19 +4,7 @@ import subprocess
 import time
 import uuid
 
-from conftest import docker, run_in_kernel, wait_for_state
-
-SSH_OPTIONS = ["-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR",
-               "-o", "ConnectTimeout=10"]
-
-
-def ssh(session, key, command, user=None, extra=()):
-    info = session["ssh"]
-    return subprocess.run(
-        ["ssh", *SSH_OPTIONS, "-o", "BatchMode=yes", *extra, "-i", key, "-p", str(info["port"]),
-         f"{user or info['user']}@{info['host']}", command],
-        capture_output=True, text=True, timeout=60)
-
+from conftest import SSH_OPTIONS, docker, run_in_kernel, ssh, wait_for_state
 
 def eventually(check, timeout=15):
     deadline = time.time() + timeout

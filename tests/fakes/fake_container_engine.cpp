@@ -46,13 +46,33 @@ void FakeContainerEngine::forget(const std::string& session_id) {
 
 void FakeContainerEngine::restart() {
   std::lock_guard lock(mutex_);
-  for (auto& [id, container] : containers_) container.state = "exited";
+  for (auto& [id, container] : containers_) {
+    if (container.state != "running") continue;
+    container.state = "exited";
+    container.finished_at = time_;
+    container.exit_code = 143;  // stopped with SIGTERM
+  }
+}
+
+void FakeContainerEngine::exit(const std::string& session_id, int exit_code) {
+  std::lock_guard lock(mutex_);
+  for (auto& [id, container] : containers_) {
+    if (container.spec.name != agent::container_name(session_id)) continue;
+    container.state = "exited";
+    container.finished_at = time_;
+    container.exit_code = exit_code;
+  }
+}
+
+void FakeContainerEngine::set_time(UnixMillis time) {
+  std::lock_guard lock(mutex_);
+  time_ = time;
 }
 
 void FakeContainerEngine::add_leftover(const ContainerSpec& spec, const std::string& state) {
   std::lock_guard lock(mutex_);
   std::string id = "c" + std::to_string(next_id_++);
-  containers_[id] = {id, spec, state, {}};
+  containers_[id] = {id, spec, state, {}, state == "created" ? 0 : time_, 0, 0};
 }
 
 int FakeContainerEngine::calls(EngineCall call) const {
@@ -144,7 +164,7 @@ Result<std::string> FakeContainerEngine::create_container(const ContainerSpec& s
   if (spec.network != "bridge" && !networks_.contains(spec.network))
     return make_error(ErrorCode::not_found, "network " + spec.network + " not found");
   std::string id = "c" + std::to_string(next_id_++);
-  containers_[id] = {id, spec, "created", {}};
+  containers_[id] = {id, spec, "created", {}, 0, 0, 0};
   return id;
 }
 
@@ -154,15 +174,17 @@ Status FakeContainerEngine::start_container(const std::string& id) {
   Container* container = find(id);
   if (container == nullptr) return make_error(ErrorCode::not_found, "no such container");
   container->state = "running";
+  container->started_at = time_;
   return {};
 }
 
-Result<std::string> FakeContainerEngine::container_state(const std::string& id_or_name) {
+Result<ContainerStatus> FakeContainerEngine::inspect_container(const std::string& id_or_name) {
   std::unique_lock lock(mutex_);
-  GPUPOOL_TRY(enter(EngineCall::state, lock));
+  GPUPOOL_TRY(enter(EngineCall::inspect, lock));
   Container* container = find(id_or_name);
   if (container == nullptr) return make_error(ErrorCode::not_found, "no such container");
-  return container->state;
+  return ContainerStatus{container->state, container->started_at, container->finished_at,
+                         container->exit_code, false};
 }
 
 Result<std::string> FakeContainerEngine::read_file(const std::string& id_or_name,

@@ -20,7 +20,7 @@ enum class EngineCall {
   ensure_volume,
   create,
   start,
-  state,
+  inspect,
   read_file,
   remove,
   list,
@@ -47,8 +47,12 @@ class FakeContainerEngine final : public ContainerEngine {
   int waiting(EngineCall call) const;  // calls of that kind hanging now
   // The session's container is gone (removed by someone else, or the host cleaned it up).
   void forget(const std::string& session_id);
-  // The engine restarted: every container has exited.
+  // The engine restarted: every running container has exited (at the fake's time).
   void restart();
+  // The session's container exited on its own, with this code.
+  void exit(const std::string& session_id, int exit_code);
+  // The time the fake stamps on starts and stops (the engine's own clock).
+  void set_time(UnixMillis time);
   // A container left from before (e.g. created, never started, when the agent crashed).
   void add_leftover(const ContainerSpec& spec, const std::string& state);
 
@@ -72,7 +76,7 @@ class FakeContainerEngine final : public ContainerEngine {
                        const std::map<std::string, std::string>& labels) override;
   Result<std::string> create_container(const ContainerSpec& spec) override;
   Status start_container(const std::string& id) override;
-  Result<std::string> container_state(const std::string& id_or_name) override;
+  Result<ContainerStatus> inspect_container(const std::string& id_or_name) override;
   Result<std::string> read_file(const std::string& id_or_name, const std::string& path) override;
   Status write_file(const std::string& id_or_name, const std::string& directory,
                     const std::string& name, const std::string& content, unsigned mode) override;
@@ -90,6 +94,9 @@ class FakeContainerEngine final : public ContainerEngine {
     ContainerSpec spec;
     std::string state;
     std::map<std::string, std::string> files;  // written by write_file, by path
+    UnixMillis started_at = 0;
+    UnixMillis finished_at = 0;
+    int exit_code = 0;
   };
   // Counts the call, then waits out a hang or takes an injected failure. Holds `lock`.
   Status enter(EngineCall call, std::unique_lock<std::mutex>& lock);
@@ -105,6 +112,7 @@ class FakeContainerEngine final : public ContainerEngine {
   std::set<std::string> volumes_;                // guarded by mutex_
   std::map<std::string, NetworkSpec> networks_;  // by name; guarded by mutex_
   int next_id_ = 1;                              // guarded by mutex_
+  UnixMillis time_ = 1'000'000;                  // guarded by mutex_
 };
 
 }  // namespace gpupool::testing

@@ -20,7 +20,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     std::uint8_t pick = input.byte();
     observed.session_id =
         pick < 200 ? pool.session_ids[pick % pool.session_ids.size()] : input.text(16);
-    observed.phase = static_cast<ObservedPhase>(input.byte() % 4);
+    observed.phase = static_cast<ObservedPhase>(input.byte() % 5);
+    observed.stopped_at = input.flag() ? pool.clock.now() - input.byte() * 1000 : 0;
     observed.message = input.text(32);
     observed.ssh_host_key = input.flag() ? input.text(96) : "";
     observed.user = input.text(12);

@@ -107,7 +107,7 @@ class RealEngine : public ::testing::Test {
 TEST_F(RealEngine, AnswersVersionAndImageQueries) {
   EXPECT_TRUE(engine_->version().ok());
   EXPECT_FALSE(*engine_->image_present("gpupool/no-such-image:none"));
-  EXPECT_EQ(engine_->container_state("gpupool-no-such-container").error().code,
+  EXPECT_EQ(engine_->inspect_container("gpupool-no-such-container").error().code,
             ErrorCode::not_found);
   EXPECT_TRUE(engine_->remove_container("gpupool-no-such-container").ok())
       << "removing twice is fine";

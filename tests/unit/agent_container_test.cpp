@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "agent/session_container.hpp"
+#include "engine/docker_api/container_status.hpp"
 #include "engine/docker_api/create_body.hpp"
 #include "gpu/gpu_probe.hpp"
 
@@ -92,6 +93,26 @@ TEST(DockerCreateBody, DropsAllCapabilitiesAndForbidsNewPrivileges) {
   // What it holds, for a server that lost its database (unknown_containers.hpp).
   EXPECT_EQ(body["Labels"]["io.gpupool.gpus"], "1");
   EXPECT_EQ(body["Labels"]["io.gpupool.ports"], "30010,30011");
+}
+
+TEST(DockerContainerStatus, ReadsTheEnginesTimesAndHowItEnded) {
+  auto status = docker_api::container_status(nlohmann::json::parse(R"({
+      "Status": "exited", "Running": false, "ExitCode": 137, "OOMKilled": true,
+      "StartedAt": "2026-12-03T05:00:00.123456789Z",
+      "FinishedAt": "2026-12-03T05:10:00.5Z"})"));
+  EXPECT_EQ(status.state, "exited");
+  EXPECT_EQ(status.started_at, *parse_rfc3339("2026-12-03T05:00:00.123Z"));
+  EXPECT_EQ(status.finished_at, *parse_rfc3339("2026-12-03T05:10:00.500Z"));
+  EXPECT_EQ(agent::stop_description(status), "exit code 137, out of memory");
+
+  // Never stopped: the engine writes the zero time. Junk reads as unknown, never as a throw.
+  auto running = docker_api::container_status(nlohmann::json::parse(R"({
+      "Status": "running", "StartedAt": "2026-12-03T05:00:00Z",
+      "FinishedAt": "0001-01-01T00:00:00Z", "ExitCode": "x"})"));
+  EXPECT_TRUE(running.running());
+  EXPECT_EQ(running.finished_at, 0);
+  EXPECT_EQ(running.exit_code, 0);
+  EXPECT_EQ(docker_api::container_status(nlohmann::json::parse("[1]")).state, "");
 }
 
 TEST(SimulatedGpus, ParseCountsModelsAndMemory) {

@@ -170,12 +170,60 @@ TEST_F(AgentReconcile, AContainerThatVanishesIsNoLongerReported) {
   EXPECT_EQ(engine_.calls(EngineCall::remove), 0) << "nothing left to remove";
 }
 
-TEST_F(AgentReconcile, AfterAnEngineRestartRunningSessionsAreReportedFailed) {
+TEST_F(AgentReconcile, AfterAnEngineRestartTheSameContainerStartsAgainWithTodaysKeys) {
+  auto session = desired("s1");
+  session.authorized_keys = {"ssh-ed25519 AAAA first"};
+  channel_.set_desired({session});
+  ASSERT_TRUE(reconcile_until(reported("s1", ObservedPhase::running)));
+  session.authorized_keys = {"ssh-ed25519 BBBB today"};
+  channel_.set_desired({session});
+  readiness_.silent = true;  // Jupyter takes its time after the restart
+  engine_.set_time(2'000'000);
+  engine_.restart();
+
+  ASSERT_TRUE(reconcile_until(reported("s1", ObservedPhase::restarting)));
+  EXPECT_EQ(channel_.observed("s1")->stopped_at, 2'000'000) << "the engine's stop time";
+  EXPECT_EQ(channel_.observed("s1")->message, "exit code 143");
+  EXPECT_EQ(engine_.state_of("s1"), "running");
+  const std::string path = std::string(agent::kAuthorizedKeysDirectory) + "/authorized_keys";
+  EXPECT_EQ(engine_.file_of("s1", path), std::string("ssh-ed25519 BBBB today\n"))
+      << "written before the start: the init takes the file over its first start's keys";
+
+  readiness_.silent = false;
+  ASSERT_TRUE(reconcile_until(reported("s1", ObservedPhase::running)));
+  EXPECT_EQ(engine_.calls(EngineCall::create), 1) << "the same container, home and host key";
+  EXPECT_EQ(engine_.calls(EngineCall::start), 2);
+  EXPECT_EQ(engine_.calls(EngineCall::remove), 0);
+}
+
+TEST_F(AgentReconcile, AContainerThatKeepsStoppingFailsAtTheTimeItLastStopped) {
   channel_.set_desired({desired("s1")});
   ASSERT_TRUE(reconcile_until(reported("s1", ObservedPhase::running)));
-  engine_.restart();
+  for (int stop = 1; stop <= 3; ++stop) {
+    engine_.set_time(2'000'000 + stop);
+    engine_.exit("s1", 1);
+    ASSERT_TRUE(reconcile_until([&] {
+      return engine_.calls(EngineCall::start) == stop + 1 &&
+             channel_.phase_of("s1") == ObservedPhase::running;
+    })) << "restart "
+        << stop;
+  }
+  engine_.set_time(2'000'004);
+  engine_.exit("s1", 137);
   ASSERT_TRUE(reconcile_until(reported("s1", ObservedPhase::failed)));
-  EXPECT_EQ(channel_.observed("s1")->message, "the container stopped unexpectedly");
+  auto observed = channel_.observed("s1");
+  EXPECT_EQ(observed->stopped_at, 2'000'004);
+  EXPECT_EQ(observed->message,
+            "the container stopped 4 times within 10 min (exit code 137); not restarted");
+  EXPECT_EQ(engine_.calls(EngineCall::start), 4);
+
+  // Another session's budget is its own, and one spent long ago is refilled.
+  clock_.advance(11 * 60 * 1000);
+  channel_.set_desired({desired("s1"), desired("s2")});
+  ASSERT_TRUE(reconcile_until(reported("s2", ObservedPhase::running)));
+  readiness_.silent = true;
+  engine_.exit("s2", 0);
+  ASSERT_TRUE(reconcile_until(reported("s2", ObservedPhase::restarting)));
 }
 
 TEST_F(AgentReconcile, ContainersNoLongerDesiredAreRemoved) {

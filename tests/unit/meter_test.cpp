@@ -47,6 +47,17 @@ TEST(Meter, OnlyRunningTimeIsBilledInWholeSeconds) {
   EXPECT_EQ(billed_seconds(session, kStart - 5'000), 10) << "ended: the clock does not matter";
 }
 
+TEST(Meter, TimeAContainerWasDownIsNotBilled) {
+  Session session;
+  session.started_at = 1'000'000;
+  session.down_millis = 30'000;  // an earlier restart
+  EXPECT_EQ(metering::billed_seconds(session, 1'000'000 + 100'000), 70);
+  session.down_since = 1'000'000 + 80'000;  // down now, being started again
+  EXPECT_EQ(metering::billed_seconds(session, 1'000'000 + 100'000), 50);
+  session.ended_at = 1'000'000 + 80'000;  // and it ended when it went down
+  EXPECT_EQ(metering::billed_seconds(session, 1'000'000 + 500'000), 50);
+}
+
 TEST(Meter, RoundsDownToTheMicroCreditAndNeverOverflows) {
   auto cheap = running_since(kStart, 1);  // a micro-credit an hour
   EXPECT_EQ(cost_micros(cheap, kStart + 3'599'000), 0);

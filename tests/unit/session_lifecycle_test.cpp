@@ -81,7 +81,7 @@ TEST(SessionLifecycle, AfterSyncFollowsWhatTheAgentReports) {
   };
   for (const auto& c : cases) {
     Session before = session_in(c.before);
-    auto next = after_sync(before, c.observed ? &*c.observed : nullptr, kNow);
+    auto next = after_sync(before, {c.observed ? &*c.observed : nullptr, kNow, 0});
     EXPECT_EQ(next.session.state, c.after) << c.name;
     EXPECT_EQ(next.session.end_reason, c.end_reason) << c.name;
     EXPECT_EQ(next.ended, c.ended) << c.name;
@@ -92,38 +92,96 @@ TEST(SessionLifecycle, AfterSyncFollowsWhatTheAgentReports) {
 }
 
 TEST(SessionLifecycle, RunningStartsTheClockOnceAndFailuresSayWhy) {
-  auto started = after_sync(session_in(SessionState::starting), &kRunning, kNow);
+  auto started = after_sync(session_in(SessionState::starting), {&kRunning, kNow, 0});
   EXPECT_EQ(started.session.started_at, kNow);
-  auto again = after_sync(started.session, &kRunning, kNow + kHour);
+  auto again = after_sync(started.session, {&kRunning, kNow + kHour, 0});
   EXPECT_EQ(again.session.started_at, kNow) << "not restarted by a later report";
   EXPECT_FALSE(again.changed);
 
   ObservedSession exited{"s1", ObservedPhase::failed, "image not found", ""};
-  auto failed = after_sync(session_in(SessionState::starting), &exited, kNow);
+  auto failed = after_sync(session_in(SessionState::starting), {&exited, kNow, 0});
   EXPECT_EQ(failed.session.reason, "image not found");
-  auto gone = after_sync(session_in(SessionState::running), nullptr, kNow);
+  auto gone = after_sync(session_in(SessionState::running), {nullptr, kNow, 0});
   EXPECT_EQ(gone.session.reason, "the container disappeared from the node");
-  auto stopped = after_sync(session_in(SessionState::stopping), nullptr, kNow);
+  auto stopped = after_sync(session_in(SessionState::stopping), {nullptr, kNow, 0});
   EXPECT_EQ(stopped.session.reason, "stopped by the user") << "keeps why it was stopping";
+}
+
+ObservedSession stopped_container(ObservedPhase phase, UnixMillis stopped_at) {
+  ObservedSession observed{"s1", phase, "exit code 143", ""};
+  observed.stopped_at = stopped_at;
+  return observed;
+}
+
+TEST(SessionLifecycle, AContainerBeingRestartedIsDownUnbilledUntilItAnswersAgain) {
+  Session running = session_in(SessionState::running);
+  auto restarting = stopped_container(ObservedPhase::restarting, kNow - 5000);
+  auto down = after_sync(running, {&restarting, kNow, kNow - 1000});
+  EXPECT_EQ(down.session.state, SessionState::running);
+  EXPECT_EQ(down.session.down_since, kNow - 5000) << "the engine's stop time";
+  EXPECT_EQ(down.session.reason,
+            "its container stopped (exit code 143) and is being started again");
+  EXPECT_TRUE(down.changed);
+  EXPECT_FALSE(after_sync(down.session, {&restarting, kNow + 1000, kNow}).changed)
+      << "down once, not at every report";
+
+  auto back = after_sync(down.session, {&kRunning, kNow + 20'000, kNow + 19'000});
+  EXPECT_EQ(back.session.down_since, 0);
+  EXPECT_EQ(back.session.down_millis, 25'000);
+  EXPECT_EQ(back.session.restarts, 1);
+  EXPECT_EQ(back.session.restarted_at, kNow + 20'000);
+  EXPECT_EQ(back.session.started_at, running.started_at) << "the session goes on";
+  EXPECT_EQ(back.session.reason,
+            "its container restarted at 1970-01-12 13:47:00 UTC: running processes and /tmp "
+            "were lost, the home was kept");
+}
+
+TEST(SessionLifecycle, ARunningSessionEndsWhenItsContainerStoppedAsFarAsTheServerCanVouch) {
+  Session running = session_in(SessionState::running);
+  auto failed = stopped_container(ObservedPhase::failed, kNow - 3000);
+  EXPECT_EQ(after_sync(running, {&failed, kNow, kNow - 1000}).session.ended_at, kNow - 3000)
+      << "the engine's record, not when the server heard";
+
+  // The engine stamped the stop long after the node's last report (a host that lost power):
+  // nothing is known after that report.
+  auto late = stopped_container(ObservedPhase::failed, kNow - 1000);
+  EXPECT_EQ(after_sync(running, {&late, kNow, kNow - 10 * 60'000}).session.ended_at,
+            kNow - 10 * 60'000);
+  auto unknown = stopped_container(ObservedPhase::failed, 0);
+  EXPECT_EQ(after_sync(running, {&unknown, kNow, kNow - 2000}).session.ended_at, kNow - 2000);
+  EXPECT_EQ(after_sync(running, {nullptr, kNow, kNow - 2000}).session.ended_at, kNow - 2000)
+      << "a container that vanished ran until the last report that listed it";
+  auto before_start = stopped_container(ObservedPhase::failed, running.started_at - 5000);
+  EXPECT_EQ(after_sync(running, {&before_start, kNow, kNow - 1000}).session.ended_at,
+            running.started_at);
+
+  // Down already: it ended when it went down.
+  Session down = running;
+  down.down_since = kNow - 60'000;
+  EXPECT_EQ(after_sync(down, {&failed, kNow, kNow - 1000}).session.ended_at, kNow - 60'000);
+  // A session that never ran is not billed, and ends when the server hears.
+  EXPECT_EQ(
+      after_sync(session_in(SessionState::starting), {&failed, kNow, kNow - 1000}).session.ended_at,
+      kNow);
 }
 
 TEST(SessionLifecycle, APreemptionStopsTheSessionWhenItsTimeComes) {
   Session chosen = session_in(SessionState::running);
   chosen.preempt_at = kNow + 1000;
-  auto early = after_sync(chosen, &kRunning, kNow);
+  auto early = after_sync(chosen, {&kRunning, kNow, 0});
   EXPECT_EQ(early.session.state, SessionState::running);
-  auto due = after_sync(chosen, &kRunning, kNow + 1000);
+  auto due = after_sync(chosen, {&kRunning, kNow + 1000, 0});
   EXPECT_EQ(due.session.state, SessionState::stopping);
   EXPECT_EQ(due.session.end_reason, EndReason::preempted);
   EXPECT_FALSE(due.ended) << "it ends when its container is gone";
 
   Session scheduled = session_in(SessionState::scheduled);
   scheduled.preempt_at = kNow;
-  EXPECT_EQ(after_sync(scheduled, nullptr, kNow).session.state, SessionState::stopping);
+  EXPECT_EQ(after_sync(scheduled, {nullptr, kNow, 0}).session.state, SessionState::stopping);
 
   Session stopping = session_in(SessionState::stopping);
   stopping.preempt_at = kNow;
-  auto kept = after_sync(stopping, &kRunning, kNow);
+  auto kept = after_sync(stopping, {&kRunning, kNow, 0});
   EXPECT_EQ(kept.session.end_reason, EndReason::user_stopped) << "the first reason stands";
 }
 
@@ -131,9 +189,9 @@ TEST(SessionLifecycle, ATimeLimitStopsARunningSessionOnlyOnceItHasPassed) {
   Session session = session_in(SessionState::running);
   session.request.max_hours = 1.0;
   session.started_at = kNow - kHour;
-  EXPECT_EQ(after_sync(session, &kRunning, kNow).session.state, SessionState::running)
+  EXPECT_EQ(after_sync(session, {&kRunning, kNow, 0}).session.state, SessionState::running)
       << "exactly at the limit";
-  auto over = after_sync(session, &kRunning, kNow + 1);
+  auto over = after_sync(session, {&kRunning, kNow + 1, 0});
   EXPECT_EQ(over.session.state, SessionState::stopping);
   EXPECT_EQ(over.session.end_reason, EndReason::time_limit);
   EXPECT_EQ(over.session.reason, "reached its time limit of 1 h");
@@ -147,20 +205,21 @@ TEST(SessionLifecycle, ATimeLimitStopsARunningSessionOnlyOnceItHasPassed) {
 
 TEST(SessionLifecycle, TheHostKeyIsKeptWithoutItsCommentAndAMalformedOneIsIgnored) {
   ObservedSession running{"s1", ObservedPhase::running, "", std::string(kHostKey) + " user@box"};
-  auto kept = after_sync(session_in(SessionState::running), &running, kNow);
+  auto kept = after_sync(session_in(SessionState::running), {&running, kNow, 0});
   EXPECT_EQ(kept.session.ssh_host_key, kHostKey);
   EXPECT_TRUE(kept.changed);
   EXPECT_FALSE(kept.ignored_host_key);
 
   running.ssh_host_key = "ssh-ed25519 not-base64!";
-  auto ignored = after_sync(session_in(SessionState::running), &running, kNow);
+  auto ignored = after_sync(session_in(SessionState::running), {&running, kNow, 0});
   EXPECT_EQ(ignored.session.ssh_host_key, "");
   EXPECT_TRUE(ignored.ignored_host_key);
   EXPECT_FALSE(ignored.changed);
 
   ObservedSession starting{"s1", ObservedPhase::starting, "", kHostKey};
-  EXPECT_EQ(after_sync(session_in(SessionState::scheduled), &starting, kNow).session.ssh_host_key,
-            "")
+  EXPECT_EQ(
+      after_sync(session_in(SessionState::scheduled), {&starting, kNow, 0}).session.ssh_host_key,
+      "")
       << "read only from a running container";
 }
 

@@ -46,6 +46,56 @@ TEST_F(SilentNodes, SessionsEndAsNodeLostBilledUpToTheLastReport) {
   EXPECT_EQ(fetch(session.id).ended_at, last_report) << "ended once";
 }
 
+TEST_F(SilentNodes, AfterTheServerWasDownEachNodeGetsTheWholeGraceToComeBack) {
+  Session session = request(alice_, 1);
+  sync({observed(session.id, ObservedPhase::running)});
+  // The host reboots: for an hour nobody runs, then a new server starts on the same store.
+  clock_.advance(60 * kMinute);
+  sessions_ = std::make_unique<services::SessionService>(*store_, clock_);
+  clock_.advance(4 * kMinute);
+  ASSERT_TRUE(sessions_->end_sessions_of_silent_nodes().ok());
+  EXPECT_EQ(fetch(session.id).state, SessionState::running) << "its agent may still report";
+  clock_.advance(2 * kMinute);
+  ASSERT_TRUE(sessions_->end_sessions_of_silent_nodes().ok());
+  EXPECT_EQ(fetch(session.id).end_reason, EndReason::node_lost);
+}
+
+TEST_F(SilentNodes, AContainerDownAcrossAnOutageIsBilledOnlyUpToTheNodesLastReport) {
+  ASSERT_TRUE(store_->set_price({"A100-80GB", 3600 * kMicrosPerCredit, clock_.now()}).ok());
+  LedgerEntry top_up{0,  alice_.id,  clock_.now(),  LedgerKind::top_up, 100'000 * kMicrosPerCredit,
+                     "", "top-up-1", "for the test"};
+  ASSERT_TRUE(store_->add_ledger_entry(top_up).ok());
+  Session session = request(alice_, 1);
+  sync({observed(session.id, ObservedPhase::running)});
+  clock_.advance(10 * kMinute);
+  sync({observed(session.id, ObservedPhase::running)});
+  UnixMillis last_report = clock_.now();
+  // The host lost power for an hour; its engine stamps the stop when it comes back.
+  clock_.advance(60 * kMinute);
+  ObservedSession restarting = observed(session.id, ObservedPhase::restarting, "exit code 255");
+  restarting.stopped_at = clock_.now() - 5000;
+  sync({restarting});
+  EXPECT_EQ(fetch(session.id).down_since, last_report);
+  clock_.advance(kMinute);
+  sync({observed(session.id, ObservedPhase::running)});
+  Session back = fetch(session.id);
+  EXPECT_EQ(back.state, SessionState::running);
+  EXPECT_EQ(back.restarts, 1);
+  EXPECT_EQ(metering::billed_seconds(back, clock_.now()), 10 * 60);
+
+  ASSERT_TRUE(sessions_->stop_session(alice_, session.id).ok());
+  clock_.advance(30'000);
+  sync({});
+  Session ended = fetch(session.id);
+  ASSERT_EQ(ended.state, SessionState::ended);
+  EXPECT_EQ(metering::billed_seconds(ended, clock_.now()), 10 * 60 + 30);
+  auto entries = store_->ledger(alice_.id, 10);
+  ASSERT_TRUE(entries.ok());
+  ASSERT_EQ(entries->size(), 2u) << "the top-up, and one charge";
+  EXPECT_EQ(entries->front().kind, LedgerKind::charge);
+  EXPECT_EQ(entries->front().amount_micros, -630 * kMicrosPerCredit) << "a credit a second";
+}
+
 TEST_F(SilentNodes, AReturningNodesContainersAreReleasedAndTheirGpusFencedUntilGone) {
   Session lost = request(alice_, 4);
   sync({observed(lost.id, ObservedPhase::running)});

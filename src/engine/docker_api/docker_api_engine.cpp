@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "engine/container_engine.hpp"
+#include "engine/docker_api/container_status.hpp"
 #include "engine/docker_api/create_body.hpp"
 #include "engine/docker_api/network_body.hpp"
 #include "engine/docker_api/tar.hpp"
@@ -98,13 +99,13 @@ class DockerApiEngine final : public ContainerEngine {
     return {};
   }
 
-  Result<std::string> container_state(const std::string& id_or_name) override {
+  Result<ContainerStatus> inspect_container(const std::string& id_or_name) override {
     auto response = call("GET", "/containers/" + url_encode(id_or_name) + "/json", "", 10s);
     if (!response) return response.error();
     auto body = json::parse(response->body, nullptr, false);
-    if (response->status != 200 || !body.is_object())
+    if (response->status != 200 || !body.is_object() || !body["State"].is_object())
       return engine_error("container inspect", *response);
-    return body["State"].value("Status", std::string("unknown"));
+    return docker_api::container_status(body["State"]);
   }
 
   Result<std::string> read_file(const std::string& id_or_name, const std::string& path) override {

@@ -19,7 +19,8 @@ constexpr const char* kSessionColumns =
     "state, end_reason, reason, node, gpu_indices, gpu_uuids, jupyter_port, ssh_port, "
     "jupyter_token, ssh_host_key, created_at, updated_at, started_at, ended_at, gpu_memory_mb, "
     "priority, preemptible, preempt_at, node_selector, billed_gpu_model, billed_gpus, "
-    "rate_micros_per_hour, queue_reason, (SELECT username FROM users WHERE users.id = "
+    "rate_micros_per_hour, queue_reason, down_since, down_millis, restarts, restarted_at, "
+    "(SELECT username FROM users WHERE users.id = "
     "sessions.user_id), "
     "(SELECT uid FROM users WHERE users.id = sessions.user_id)";
 
@@ -60,8 +61,12 @@ Session read_session(const Statement& row) {
   if (std::string queued = row.column_text(31); !queued.empty()) {
     session.queue_reason = queue_reason_from_json(nlohmann::json::parse(queued, nullptr, false));
   }
-  session.username = row.column_text(32);
-  session.uid = static_cast<int>(row.column_int(33));
+  session.down_since = row.column_int(32);
+  session.down_millis = row.column_int(33);
+  session.restarts = static_cast<int>(row.column_int(34));
+  session.restarted_at = row.column_int(35);
+  session.username = row.column_text(36);
+  session.uid = static_cast<int>(row.column_int(37));
   return session;
 }
 
@@ -73,7 +78,7 @@ std::string queue_reason_text(const std::optional<QueueReason>& reason) {
   return document.dump();
 }
 
-// Binds the 32 stored columns of a session in kSessionColumns order.
+// Binds the 36 stored columns of a session in kSessionColumns order.
 void bind_session(Statement& statement, const Session& session) {
   statement.bind(1, session.id)
       .bind(2, session.user_id)
@@ -105,7 +110,11 @@ void bind_session(Statement& statement, const Session& session) {
       .bind(29, session.billed_gpu_model)
       .bind(30, session.billed_gpus)
       .bind(31, session.rate_micros_per_hour)
-      .bind(32, queue_reason_text(session.queue_reason));
+      .bind(32, queue_reason_text(session.queue_reason))
+      .bind(33, session.down_since)
+      .bind(34, session.down_millis)
+      .bind(35, session.restarts)
+      .bind(36, session.restarted_at);
   if (session.request.max_hours) statement.bind(9, *session.request.max_hours);
 }
 
@@ -118,11 +127,12 @@ Status SqliteStore::insert_session(const Session& session) {
         "memory_mb, max_hours, state, end_reason, reason, node, gpu_indices, gpu_uuids, "
         "jupyter_port, ssh_port, jupyter_token, ssh_host_key, created_at, "
         "updated_at, started_at, ended_at, gpu_memory_mb, priority, preemptible, preempt_at, "
-        "node_selector, billed_gpu_model, billed_gpus, rate_micros_per_hour, queue_reason) "
+        "node_selector, billed_gpu_model, billed_gpus, rate_micros_per_hour, queue_reason, "
+        "down_since, down_millis, restarts, restarted_at) "
         "VALUES (?1, ?2, ?3, ?4, ?5, "
         "?6, ?7, ?8, ?9, ?10, ?11, "
         "?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, "
-        "?29, ?30, ?31, ?32)");
+        "?29, ?30, ?31, ?32, ?33, ?34, ?35, ?36)");
     if (!insert) return insert.error();
     bind_session(*insert, session);
     GPUPOOL_TRY(insert->run());
@@ -183,8 +193,8 @@ Status SqliteStore::update_session(const Session& session) {
         "ssh_port = ?17, jupyter_token = ?18, ssh_host_key = ?19, created_at = ?20, "
         "updated_at = ?21, started_at = ?22, ended_at = ?23, gpu_memory_mb = ?24, priority = ?25, "
         "preemptible = ?26, preempt_at = ?27, node_selector = ?28, billed_gpu_model = ?29, "
-        "billed_gpus = ?30, rate_micros_per_hour = ?31, queue_reason = ?32 "
-        "WHERE id = ?1");
+        "billed_gpus = ?30, rate_micros_per_hour = ?31, queue_reason = ?32, down_since = ?33, "
+        "down_millis = ?34, restarts = ?35, restarted_at = ?36 WHERE id = ?1");
     if (!update) return update.error();
     bind_session(*update, session);
     GPUPOOL_TRY(update->run());

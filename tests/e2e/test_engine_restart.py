@@ -1,0 +1,123 @@
+"""Restarting the container engine under running sessions: they come back in the same
+containers (home, host key and address kept; processes and /tmp gone), their owners are told,
+the time they were down is not billed, and a key removed before the restart stays refused.
+
+This restarts the host's Docker engine, so CTest runs it alone (RUN_SERIAL)."""
+import os
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+from datetime import datetime
+
+from conftest import docker, run_in_kernel, ssh, wait_for_state
+
+
+def engine_answers():
+    return docker("version", "--format", "{{.Server.Version}}").returncode == 0
+
+
+def restart_engine():
+    """Stops dockerd as a host shutdown would (SIGTERM: it stops every container) and starts it
+    again with the command line and environment it had."""
+    if os.path.isdir("/run/systemd/system") and subprocess.run(
+            ["systemctl", "is-active", "--quiet", "docker"]).returncode == 0:
+        subprocess.run(["systemctl", "restart", "docker"], check=True, timeout=120)
+    else:
+        pid = int(subprocess.run(["pgrep", "-xo", "dockerd"], capture_output=True, text=True,
+                                 check=True).stdout.split()[0])
+        with open(f"/proc/{pid}/cmdline", "rb") as handle:
+            command = [part.decode() for part in handle.read().split(b"\0") if part]
+        with open(f"/proc/{pid}/environ", "rb") as handle:
+            environment = dict(part.decode(errors="replace").split("=", 1)
+                               for part in handle.read().split(b"\0") if b"=" in part)
+        os.kill(pid, signal.SIGTERM)
+        deadline = time.time() + 90
+        while os.path.exists(f"/proc/{pid}") and time.time() < deadline:
+            time.sleep(0.2)
+        assert not os.path.exists(f"/proc/{pid}"), "dockerd did not stop within 90 s"
+        log = open("/var/log/gpupool-dockerd.log", "a")
+        subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=environment,
+                         start_new_session=True)
+    deadline = time.time() + 90
+    while not engine_answers():
+        assert time.time() < deadline, "dockerd did not come back within 90 s"
+        time.sleep(0.5)
+
+
+def wait_until_back(api, session_id, timeout=180):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        status, body = api.get(f"/api/v1/sessions/{session_id}")
+        assert status == 200, body
+        assert body["state"] == "running", body
+        if body["restarts"]["count"] >= 1 and body["restarts"]["down_since"] is None:
+            return body
+        time.sleep(0.25)
+    raise AssertionError(f"session {session_id} did not come back: {body}")
+
+
+def test_sessions_come_back_after_an_engine_restart_and_their_downtime_is_not_billed(
+        server, make_user, key_pair):
+    key_path, public_key = key_pair
+    other_dir = tempfile.mkdtemp(prefix="gpupool-e2e-key-")
+    other_key = os.path.join(other_dir, "id_ed25519")
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", other_key], check=True)
+    with open(other_key + ".pub") as handle:
+        other_public = handle.read().strip()
+
+    _, erin = make_user("erin")
+    assert erin.call("PUT", "/api/v1/me/ssh-keys", {"keys": [public_key, other_public]})[0] == 200
+    ids = []
+    for _ in range(2):
+        status, session = erin.post("/api/v1/sessions", {"gpus": 1})
+        assert status == 201, session
+        ids.append(session["id"])
+    before = {session_id: wait_for_state(erin, session_id, {"running"}) for session_id in ids}
+    first = before[ids[0]]
+    run_in_kernel(first, "open('/tmp/scratch', 'w').write('x'); open('kept.txt', 'w').write('home')", erin)
+    # The key is removed while the container runs; the container's first start had it in its
+    # environment, so a restart must not bring it back.
+    assert erin.call("PUT", "/api/v1/me/ssh-keys", {"keys": [public_key]})[0] == 200
+    deadline = time.time() + 30
+    while ssh(first, other_key, "true").returncode == 0:
+        assert time.time() < deadline, "the removed key still works"
+        time.sleep(0.5)
+
+    engine_stopped = time.time()
+    restart_engine()
+    engine_back = time.time()
+    after = {session_id: wait_until_back(erin, session_id) for session_id in ids}
+    checked = time.time()
+
+    for session_id in ids:
+        was, now = before[session_id], after[session_id]
+        assert now["started_at"] == was["started_at"], "the same session goes on"
+        assert now["ssh"]["host_key"] == was["ssh"]["host_key"], "the same container, the same host key"
+        assert now["jupyter"]["url"] == was["jupyter"]["url"]
+        assert "its container restarted at" in now["reason"] and "/tmp were lost" in now["reason"], now
+        assert now["restarts"]["count"] == 1
+        unbilled = now["restarts"]["unbilled_seconds"]
+        # Down from the moment the engine stopped the container until Jupyter answered again.
+        assert unbilled >= engine_back - engine_stopped - 2, (unbilled, engine_back - engine_stopped)
+        assert unbilled <= checked - engine_stopped + 2, (unbilled, checked - engine_stopped)
+        wall = time.time() - datetime.fromisoformat(now["started_at"]).timestamp()
+        assert abs(now["cost"]["billed_seconds"] - (wall - unbilled)) <= 3, (now["cost"], wall, unbilled)
+
+    back = after[ids[0]]
+    output = run_in_kernel(back, "import os; print(os.path.exists('/tmp/scratch'), open('kept.txt').read())", erin)
+    assert output.split() == ["False", "home"], "/tmp is emptied, the home is kept"
+    motd = ssh(back, key_path, "cat /etc/motd")
+    assert motd.returncode == 0, motd.stderr
+    assert "restarted" in motd.stdout and "your home was kept" in motd.stdout, motd.stdout
+    assert ssh(back, other_key, "true").returncode == 255, "a key removed before the restart stays refused"
+
+    containers = docker("ps", "-aq", "--filter", f"label=io.gpupool.node={server.node}").stdout.split()
+    assert len(containers) == len(ids), "the same containers, none added"
+    for session_id in ids:
+        assert erin.call("DELETE", f"/api/v1/sessions/{session_id}")[0] == 200
+    for session_id in ids:
+        ended = wait_for_state(erin, session_id, {"ended"}, timeout=60)
+        assert ended["restarts"]["unbilled_seconds"] == after[session_id]["restarts"]["unbilled_seconds"]
+    shutil.rmtree(other_dir, ignore_errors=True)
