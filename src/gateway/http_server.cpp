@@ -11,6 +11,7 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/asio/thread_pool.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
@@ -121,12 +122,14 @@ class Connection : public Drainable, public std::enable_shared_from_this<Connect
   static constexpr bool kTls = !std::is_same_v<Stream, beast::tcp_stream>;
 
   Connection(Stream stream, Admission admission, LiveConnections& live, const ServerLimits& limits,
-             const HttpHandler& handler, const ProxyRouter& proxy, TunnelRegistry* tunnels)
+             const HttpHandler& handler, asio::thread_pool& handler_threads,
+             const ProxyRouter& proxy, TunnelRegistry* tunnels)
       : stream_(std::move(stream)),
         admission_(std::move(admission)),
         live_(live),
         limits_(limits),
         handler_(handler),
+        handler_threads_(handler_threads),
         proxy_(proxy),
         tunnels_(tunnels),
         stream_timer_(stream_.get_executor()) {
@@ -238,16 +241,28 @@ class Connection : public Drainable, public std::enable_shared_from_this<Connect
     if (ec) return reply_and_close(plain_error(400, "invalid_argument", "malformed HTTP request"));
 
     auto& request = parser_->get();
-    HttpExchange exchange = exchange_of(request);
-    exchange.body = std::move(request.body());
-    HttpReply reply;
+    auto exchange = std::make_shared<HttpExchange>(exchange_of(request));
+    exchange->body = std::move(request.body());
+    // A handler may wait (for the database's lock, a password hash): on a thread of the
+    // handlers' own, never on the one serving this connection's neighbours.
+    asio::post(handler_threads_, [self = this->shared_from_this(), exchange] {
+      auto reply = std::make_shared<HttpReply>(self->run_handler(*exchange));
+      asio::post(self->stream_.get_executor(), [self, reply] { self->send_reply(*reply); });
+    });
+  }
+
+  HttpReply run_handler(const HttpExchange& exchange) const {
     try {
-      reply = handler_(exchange);
+      return handler_(exchange);
     } catch (const std::exception& error) {
       // A handler bug must not take the gateway down for everyone else.
       spdlog::error("handler for {} {} threw: {}", exchange.method, exchange.path, error.what());
-      reply = plain_error(500, "internal", "internal error");
+      return plain_error(500, "internal", "internal error");
     }
+  }
+
+  void send_reply(const HttpReply& reply) {
+    const auto& request = parser_->get();
     if (reply.stream) return start_stream(reply, request.version());
     write(to_beast(reply, request.version(), request.keep_alive(), kTls));
   }
@@ -383,6 +398,7 @@ class Connection : public Drainable, public std::enable_shared_from_this<Connect
   KeptUpstream kept_upstream_;  // the proxy's upstream connection from the last request
   std::optional<http::request_parser<http::string_body>> parser_;
   const HttpHandler& handler_;
+  asio::thread_pool& handler_threads_;
   const ProxyRouter& proxy_;
   TunnelRegistry* tunnels_;
   std::shared_ptr<ReplyStream> reply_stream_;  // while a streamed reply runs
@@ -419,13 +435,13 @@ struct HttpServer::Impl {
     socket.set_option(tcp::no_delay(true), ignored);
     if (tls) {
       std::make_shared<Connection<TlsStream>>(TlsStream(std::move(socket), *tls),
-                                              std::move(admission), live, limits, handler, proxy,
-                                              tunnels)
+                                              std::move(admission), live, limits, handler,
+                                              handler_threads, proxy, tunnels)
           ->start();
     } else {
       std::make_shared<Connection<beast::tcp_stream>>(beast::tcp_stream(std::move(socket)),
                                                       std::move(admission), live, limits, handler,
-                                                      proxy, tunnels)
+                                                      handler_threads, proxy, tunnels)
           ->start();
     }
   }
@@ -493,7 +509,12 @@ struct HttpServer::Impl {
     });
   }
 
+  // Threads that run request handlers (kHandlerThreads): enough for a few to wait on the
+  // database's lock while the rest answer.
+  static constexpr int kHandlerThreads = 16;
+
   HttpHandler handler;
+  asio::thread_pool handler_threads{kHandlerThreads};
   ProxyRouter proxy;
   TunnelRegistry* tunnels;
   ServerLimits limits;
@@ -605,6 +626,9 @@ void HttpServer::stop() {
   for (auto& thread : impl_->threads) thread.join();
   impl_->threads.clear();
   impl_->keep_running.clear();
+  // Handlers still running use what the server was made with: they finish before it goes.
+  impl_->handler_threads.stop();
+  impl_->handler_threads.join();
 }
 
 }  // namespace gpupool::gateway

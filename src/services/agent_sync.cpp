@@ -14,9 +14,11 @@ namespace gpupool::services {
 
 Result<SyncResponse> SessionService::sync(const SyncRequest& request) {
   Result<SyncResponse> response = SyncResponse{};
+  // The report is as of its arrival: waiting for a lock (another request's write, the
+  // database held by another process) must not make what it says look newer than it is.
+  UnixMillis now = clock_.now();
   {
     std::lock_guard lock(mutex_);
-    UnixMillis now = clock_.now();
     auto applied = store_.in_transaction([&]() -> Status {
       auto last_report = last_report_locked(request.node.name);
       if (!last_report) return last_report.error();

@@ -16,9 +16,12 @@ Status SessionService::end_sessions_of_silent_nodes() {
   UnixMillis now = clock_.now();
   auto nodes = store_.list_nodes();
   if (!nodes) return nodes.error();
+  std::erase_if(*nodes, [&](const Node& node) {
+    return now - std::max(node.last_seen, started_at_) <= settings_.node_lost_after;
+  });
+  if (nodes->empty()) return {};  // no write, so no wait for the database's lock
   return store_.in_transaction([&]() -> Status {
     for (const auto& node : *nodes) {
-      if (now - std::max(node.last_seen, started_at_) <= settings_.node_lost_after) continue;
       auto sessions = store_.list_sessions({std::nullopt, node.name, true, {}});
       if (!sessions) return sessions.error();
       for (const auto& session : *sessions) {

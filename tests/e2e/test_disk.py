@@ -67,16 +67,18 @@ def test_near_the_watermark_new_sessions_wait_and_a_full_disk_corrupts_nothing(s
         status, entry = admin.post("/api/v1/users/admin/balance", {"amount": 5, "idempotency_key": "near-full"})
         assert status == 201, entry  # the ledger is writable in the reserve
 
-        # Completely full: a write fails cleanly, the server stays up.
+        # Completely full: a write fails cleanly (or fits in space the database already has),
+        # the server stays up, and the retry after space is freed counts once either way.
         fill(small_disk, 0)
-        status, failed = admin.post("/api/v1/users/admin/balance", {"amount": 7, "idempotency_key": "when-full"})
-        assert status >= 500, failed
+        status, first = admin.post("/api/v1/users/admin/balance", {"amount": 7, "idempotency_key": "when-full"})
+        assert status == 201 or status >= 500, first
+        written_when_full = status == 201
         assert admin.get("/healthz")[0] == 200
         assert server.process.poll() is None
 
         os.remove(filler)
         status, entry = admin.post("/api/v1/users/admin/balance", {"amount": 7, "idempotency_key": "when-full"})
-        assert status == 201, entry
+        assert status == (200 if written_when_full else 201), entry
         assert admin.get("/api/v1/balance")[1]["ledger_total"] == 12, "each top-up counted once, none lost"
         status, later = admin.post("/api/v1/sessions", {"gpus": 1})
         assert status == 201, later

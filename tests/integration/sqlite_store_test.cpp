@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <thread>
 
 #include <fmt/format.h>
 
@@ -133,6 +134,35 @@ TEST_F(SqliteFile, BacksUpConsistentlyWhileAWriterHoldsATransaction) {
   EXPECT_FALSE(SqliteStore::backup(path_, copy).ok());
   EXPECT_FALSE(SqliteStore::backup(directory_ + "/missing.db", directory_ + "/x.db").ok());
   EXPECT_FALSE(std::filesystem::exists(directory_ + "/missing.db"));
+}
+
+TEST_F(SqliteFile, ReadsGoOnWhileAWriterWaitsForAnotherProcesssLock) {
+  auto store = SqliteStore::open(path_);
+  ASSERT_TRUE(store.ok());
+  ASSERT_TRUE((*store)->create_user("kept", "hash", false, 1).ok());
+  auto other = sqlite::Database::open_existing(path_);  // an admin's sqlite3 shell, say
+  ASSERT_TRUE(other.ok());
+  ASSERT_TRUE(other->execute("BEGIN IMMEDIATE").ok());
+  Status written;
+  std::thread writer([&] {
+    written = (*store)->in_transaction([&]() -> Status {
+      GPUPOOL_TRY((*store)->create_user("late", "hash", false, 2));
+      auto own = (*store)->find_user_by_name("late");  // a transaction reads its own writes
+      if (!own || !own->has_value()) return make_error(ErrorCode::internal, "own write unseen");
+      return Status{};
+    });
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));  // the writer waits for the lock
+  auto started = std::chrono::steady_clock::now();
+  auto users = (*store)->list_users();
+  auto waited = std::chrono::steady_clock::now() - started;
+  ASSERT_TRUE(users.ok()) << users.error().message;
+  EXPECT_EQ(users->size(), 1u) << "the last commit";
+  EXPECT_LT(waited, std::chrono::seconds(2)) << "a read does not queue behind the writer";
+  ASSERT_TRUE(other->execute("ROLLBACK").ok());
+  writer.join();
+  EXPECT_TRUE(written.ok()) << "the writer got the lock within its wait";
+  EXPECT_EQ((*store)->list_users()->size(), 2u);
 }
 
 TEST_F(SqliteFile, KeepsTheOldDatabaseBeforeMigratingIt) {

@@ -114,6 +114,13 @@ Result<Database> Database::open(const std::string& path) {
   return database;
 }
 
+Result<Database> Database::open_reader(const std::string& path) {
+  auto database = connect(path, SQLITE_OPEN_READWRITE, ErrorCode::unavailable);
+  if (!database) return database.error();
+  GPUPOOL_TRY(database->execute("PRAGMA query_only=ON; PRAGMA schema_version;"));
+  return database;
+}
+
 Result<Database> Database::open_existing(const std::string& path) {
   auto database = connect(path, SQLITE_OPEN_READWRITE, ErrorCode::not_found);
   if (!database) return database.error();

@@ -74,6 +74,9 @@ class Database {
   // Opens (creating if needed) the file, with WAL and synchronous=FULL so an acknowledged
   // write survives a power cut. A file that is not a database is an error, not a reset.
   static Result<Database> open(const std::string& path);
+  // A second, read-only connection to a database `open` has opened (WAL: it reads the last
+  // commit while the writer waits for or holds the write lock).
+  static Result<Database> open_reader(const std::string& path);
   // Opens a database that must exist already, changing nothing about it (for backups).
   static Result<Database> open_existing(const std::string& path);
 

@@ -25,8 +25,9 @@ Status SqliteStore::append_audit(const AuditEntry& entry) {
 }
 
 Result<std::vector<AuditEntry>> SqliteStore::list_audit(const AuditFilter& filter) {
-  Lock lock(mutex_);
-  auto query = db_.prepare(
+  ReadLock lock;
+  auto& db = for_reading(lock);
+  auto query = db.prepare(
       "SELECT id, at, actor, source, action, target, outcome, detail FROM audit_log "
       "WHERE (?1 = '' OR actor = ?1) AND (?2 = '' OR substr(action, 1, length(?2)) = ?2) "
       "AND at >= ?3 AND (?4 = 0 OR id < ?4) ORDER BY id DESC LIMIT ?5");

@@ -24,8 +24,9 @@ Status SqliteStore::set_price(const Price& price) {
 }
 
 Result<std::vector<Price>> SqliteStore::list_prices() {
-  Lock lock(mutex_);
-  auto query = db_.prepare(
+  ReadLock lock;
+  auto& db = for_reading(lock);
+  auto query = db.prepare(
       "SELECT gpu_model, micros_per_gpu_hour, updated_at FROM prices ORDER BY gpu_model");
   if (!query) return query.error();
   return query->collect<Price>([](const Statement& row) {
@@ -71,8 +72,9 @@ Result<bool> SqliteStore::add_ledger_entry(LedgerEntry& entry) {
 
 Result<std::optional<LedgerEntry>> SqliteStore::find_ledger_entry(std::int64_t user_id,
                                                                   const std::string& key) {
-  Lock lock(mutex_);
-  auto query = db_.prepare(fmt::format(
+  ReadLock lock;
+  auto& db = for_reading(lock);
+  auto query = db.prepare(fmt::format(
       "SELECT {} FROM ledger WHERE user_id = ?1 AND idempotency_key = ?2", kLedgerColumns));
   if (!query) return query.error();
   query->bind(1, user_id).bind(2, key);
@@ -83,8 +85,9 @@ Result<std::optional<LedgerEntry>> SqliteStore::find_ledger_entry(std::int64_t u
 }
 
 Result<std::int64_t> SqliteStore::ledger_sum(std::int64_t user_id) {
-  Lock lock(mutex_);
-  auto query = db_.prepare("SELECT coalesce(sum(amount_micros), 0) FROM ledger WHERE user_id = ?1");
+  ReadLock lock;
+  auto& db = for_reading(lock);
+  auto query = db.prepare("SELECT coalesce(sum(amount_micros), 0) FROM ledger WHERE user_id = ?1");
   if (!query) return query.error();
   query->bind(1, user_id);
   auto row = query->step();
@@ -93,8 +96,9 @@ Result<std::int64_t> SqliteStore::ledger_sum(std::int64_t user_id) {
 }
 
 Result<std::vector<LedgerEntry>> SqliteStore::ledger(std::int64_t user_id, int newest) {
-  Lock lock(mutex_);
-  auto query = db_.prepare(fmt::format(
+  ReadLock lock;
+  auto& db = for_reading(lock);
+  auto query = db.prepare(fmt::format(
       "SELECT {} FROM ledger WHERE user_id = ?1 ORDER BY id DESC LIMIT ?2", kLedgerColumns));
   if (!query) return query.error();
   query->bind(1, user_id).bind(2, newest);

@@ -69,8 +69,9 @@ Result<User> SqliteStore::create_user(const std::string& username, const std::st
 }
 
 Result<std::optional<StoredUser>> SqliteStore::find_user_by_name(const std::string& username) {
-  Lock lock(mutex_);
-  auto query = db_.prepare(
+  ReadLock lock;
+  auto& db = for_reading(lock);
+  auto query = db.prepare(
       fmt::format("SELECT {}, password_hash FROM users WHERE username = ?1", kUserColumns));
   if (!query) return query.error();
   query->bind(1, username);
@@ -81,8 +82,9 @@ Result<std::optional<StoredUser>> SqliteStore::find_user_by_name(const std::stri
 }
 
 Result<std::optional<User>> SqliteStore::find_user(std::int64_t id) {
-  Lock lock(mutex_);
-  auto query = db_.prepare(fmt::format("SELECT {} FROM users WHERE id = ?1", kUserColumns));
+  ReadLock lock;
+  auto& db = for_reading(lock);
+  auto query = db.prepare(fmt::format("SELECT {} FROM users WHERE id = ?1", kUserColumns));
   if (!query) return query.error();
   query->bind(1, id);
   auto row = query->step();
@@ -92,8 +94,9 @@ Result<std::optional<User>> SqliteStore::find_user(std::int64_t id) {
 }
 
 Result<std::int64_t> SqliteStore::count_users() {
-  Lock lock(mutex_);
-  auto query = db_.prepare("SELECT COUNT(*) FROM users");
+  ReadLock lock;
+  auto& db = for_reading(lock);
+  auto query = db.prepare("SELECT COUNT(*) FROM users");
   if (!query) return query.error();
   auto row = query->step();
   if (!row) return row.error();
@@ -101,8 +104,9 @@ Result<std::int64_t> SqliteStore::count_users() {
 }
 
 Result<std::vector<User>> SqliteStore::list_users() {
-  Lock lock(mutex_);
-  auto query = db_.prepare(fmt::format("SELECT {} FROM users ORDER BY username", kUserColumns));
+  ReadLock lock;
+  auto& db = for_reading(lock);
+  auto query = db.prepare(fmt::format("SELECT {} FROM users ORDER BY username", kUserColumns));
   if (!query) return query.error();
   return query->collect<User>([](const Statement& row) { return read_user(row); });
 }
@@ -125,8 +129,9 @@ Status SqliteStore::add_credential(const Credential& credential) {
 
 Result<std::optional<Credential>> SqliteStore::find_credential(const std::string& secret_digest,
                                                                UnixMillis now) {
-  Lock lock(mutex_);
-  auto query = db_.prepare(fmt::format(
+  ReadLock lock;
+  auto& db = for_reading(lock);
+  auto query = db.prepare(fmt::format(
       "SELECT {} FROM credentials WHERE secret_digest = ?1 AND (expires_at = 0 OR expires_at > ?2)",
       kCredentialColumns));
   if (!query) return query.error();
@@ -147,8 +152,9 @@ Status SqliteStore::delete_credential(const std::string& secret_digest) {
 
 Result<std::vector<Credential>> SqliteStore::list_credentials(std::int64_t user_id,
                                                               UnixMillis now) {
-  Lock lock(mutex_);
-  auto query = db_.prepare(fmt::format(
+  ReadLock lock;
+  auto& db = for_reading(lock);
+  auto query = db.prepare(fmt::format(
       "SELECT {} FROM credentials WHERE user_id = ?1 AND (expires_at = 0 OR expires_at > ?2) "
       "ORDER BY created_at DESC, secret_digest",
       kCredentialColumns));
@@ -211,8 +217,9 @@ Result<Group> SqliteStore::create_group(const std::string& name, UnixMillis now)
 }
 
 Result<std::optional<Group>> SqliteStore::find_group(const std::string& name) {
-  Lock lock(mutex_);
-  auto query = db_.prepare("SELECT id, name FROM groups WHERE name = ?1");
+  ReadLock lock;
+  auto& db = for_reading(lock);
+  auto query = db.prepare("SELECT id, name FROM groups WHERE name = ?1");
   if (!query) return query.error();
   query->bind(1, name);
   auto row = query->step();
@@ -240,8 +247,9 @@ Status SqliteStore::set_group_members(std::int64_t group_id,
 }
 
 Result<std::vector<Group>> SqliteStore::groups_of(std::int64_t user_id) {
-  Lock lock(mutex_);
-  auto query = db_.prepare(
+  ReadLock lock;
+  auto& db = for_reading(lock);
+  auto query = db.prepare(
       "SELECT groups.id, groups.name FROM groups JOIN group_members ON groups.id = "
       "group_members.group_id "
       "WHERE group_members.user_id = ?1 ORDER BY groups.name");
@@ -253,8 +261,9 @@ Result<std::vector<Group>> SqliteStore::groups_of(std::int64_t user_id) {
 }
 
 Result<std::vector<Group>> SqliteStore::list_groups() {
-  Lock lock(mutex_);
-  auto query = db_.prepare("SELECT id, name FROM groups ORDER BY name");
+  ReadLock lock;
+  auto& db = for_reading(lock);
+  auto query = db.prepare("SELECT id, name FROM groups ORDER BY name");
   if (!query) return query.error();
   return query->collect<Group>([](const Statement& row) {
     return Group{row.column_int(0), row.column_text(1)};
@@ -262,9 +271,9 @@ Result<std::vector<Group>> SqliteStore::list_groups() {
 }
 
 Result<std::vector<std::int64_t>> SqliteStore::group_member_ids(std::int64_t group_id) {
-  Lock lock(mutex_);
-  auto query =
-      db_.prepare("SELECT user_id FROM group_members WHERE group_id = ?1 ORDER BY user_id");
+  ReadLock lock;
+  auto& db = for_reading(lock);
+  auto query = db.prepare("SELECT user_id FROM group_members WHERE group_id = ?1 ORDER BY user_id");
   if (!query) return query.error();
   query->bind(1, group_id);
   return query->collect<std::int64_t>([](const Statement& row) { return row.column_int(0); });
@@ -312,21 +321,23 @@ Status SqliteStore::set_quota(const Quota& quota) {
 }
 
 Result<std::vector<Quota>> SqliteStore::quotas_for(std::int64_t user_id) {
-  Lock lock(mutex_);
+  ReadLock lock;
+  auto& db = for_reading(lock);
   auto query =
-      db_.prepare(fmt::format("SELECT {} WHERE (quotas.scope = 'user' AND quotas.subject_id = ?1) "
-                              "OR (quotas.scope = 'group' AND "
-                              "quotas.subject_id IN (SELECT group_id FROM group_members WHERE "
-                              "user_id = ?1)) ORDER BY 1 DESC, 3",
-                              kQuotaColumns));
+      db.prepare(fmt::format("SELECT {} WHERE (quotas.scope = 'user' AND quotas.subject_id = ?1) "
+                             "OR (quotas.scope = 'group' AND "
+                             "quotas.subject_id IN (SELECT group_id FROM group_members WHERE "
+                             "user_id = ?1)) ORDER BY 1 DESC, 3",
+                             kQuotaColumns));
   if (!query) return query.error();
   query->bind(1, user_id);
   return query->collect<Quota>(read_quota);
 }
 
 Result<std::vector<Quota>> SqliteStore::list_quotas() {
-  Lock lock(mutex_);
-  auto query = db_.prepare(fmt::format("SELECT {} ORDER BY 1 DESC, 3", kQuotaColumns));
+  ReadLock lock;
+  auto& db = for_reading(lock);
+  auto query = db.prepare(fmt::format("SELECT {} ORDER BY 1 DESC, 3", kQuotaColumns));
   if (!query) return query.error();
   return query->collect<Quota>(read_quota);
 }
@@ -349,8 +360,9 @@ Status SqliteStore::replace_ssh_keys(std::int64_t user_id, const std::vector<std
 }
 
 Result<std::vector<std::string>> SqliteStore::ssh_keys(std::int64_t user_id) {
-  Lock lock(mutex_);
-  auto query = db_.prepare("SELECT public_key FROM ssh_keys WHERE user_id = ?1 ORDER BY position");
+  ReadLock lock;
+  auto& db = for_reading(lock);
+  auto query = db.prepare("SELECT public_key FROM ssh_keys WHERE user_id = ?1 ORDER BY position");
   if (!query) return query.error();
   query->bind(1, user_id);
   return query->collect<std::string>([](const Statement& row) { return row.column_text(0); });

@@ -141,8 +141,9 @@ Status SqliteStore::insert_session(const Session& session) {
 }
 
 Result<std::optional<Session>> SqliteStore::get_session(const std::string& id) {
-  Lock lock(mutex_);
-  auto query = db_.prepare(fmt::format("SELECT {} FROM sessions WHERE id = ?1", kSessionColumns));
+  ReadLock lock;
+  auto& db = for_reading(lock);
+  auto query = db.prepare(fmt::format("SELECT {} FROM sessions WHERE id = ?1", kSessionColumns));
   if (!query) return query.error();
   query->bind(1, id);
   auto row = query->step();
@@ -152,7 +153,8 @@ Result<std::optional<Session>> SqliteStore::get_session(const std::string& id) {
 }
 
 Result<std::vector<Session>> SqliteStore::list_sessions(const SessionFilter& filter) {
-  Lock lock(mutex_);
+  ReadLock lock;
+  auto& db = for_reading(lock);
   std::string where;
   if (filter.user_id) where += " AND user_id = ?1";
   if (filter.node) where += " AND node = ?2";
@@ -168,7 +170,7 @@ Result<std::vector<Session>> SqliteStore::list_sessions(const SessionFilter& fil
                       filter.active_only ? " AND state <> 'ended'" : "");
   }
   sql += " ORDER BY created_at, id";
-  auto query = db_.prepare(sql);
+  auto query = db.prepare(sql);
   if (!query) return query.error();
   if (filter.user_id) query->bind(1, *filter.user_id);
   if (filter.node) query->bind(2, *filter.node);
@@ -213,8 +215,9 @@ Status SqliteStore::record_event(const std::string& session_id, UnixMillis at, S
 }
 
 Result<std::vector<SessionEvent>> SqliteStore::session_events(const std::string& id) {
-  Lock lock(mutex_);
-  auto query = db_.prepare(
+  ReadLock lock;
+  auto& db = for_reading(lock);
+  auto query = db.prepare(
       "SELECT at, state, reason FROM session_events WHERE session_id = ?1 ORDER BY rowid");
   if (!query) return query.error();
   query->bind(1, id);
@@ -228,8 +231,9 @@ Result<std::vector<SessionEvent>> SqliteStore::session_events(const std::string&
 Result<std::optional<KeyedSessionRequest>> SqliteStore::find_session_request(std::int64_t user_id,
                                                                              const std::string& key,
                                                                              UnixMillis since) {
-  Lock lock(mutex_);
-  auto query = db_.prepare(
+  ReadLock lock;
+  auto& db = for_reading(lock);
+  auto query = db.prepare(
       "SELECT request_digest, session_id, created_at FROM session_requests "
       "WHERE user_id = ?1 AND idempotency_key = ?2 AND created_at >= ?3");
   if (!query) return query.error();

@@ -53,7 +53,21 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::open(const std::string& path) 
   if (!database) return database.error();
   std::unique_ptr<SqliteStore> store(new SqliteStore(std::move(*database), path));
   GPUPOOL_TRY(store->migrate());
+  if (path != ":memory:") {  // a second connection to ":memory:" would be another database
+    auto reader = sqlite::Database::open_reader(path);
+    if (!reader) return reader.error();
+    store->reader_ = std::make_unique<sqlite::Database>(std::move(*reader));
+  }
   return store;
+}
+
+sqlite::Database& SqliteStore::for_reading(ReadLock& lock) {
+  if (!reader_ || transaction_thread_.load() == std::this_thread::get_id()) {
+    lock = ReadLock(mutex_);
+    return db_;
+  }
+  lock = ReadLock(read_mutex_);
+  return *reader_;
 }
 
 Status SqliteStore::backup(const std::string& path, const std::string& target) {
@@ -114,7 +128,9 @@ Status SqliteStore::in_transaction(const std::function<Status()>& work) {
   }
   GPUPOOL_TRY(db_.execute("BEGIN IMMEDIATE"));
   transaction_depth_ = 1;
+  transaction_thread_ = std::this_thread::get_id();
   auto result = work();
+  transaction_thread_ = std::thread::id{};
   transaction_depth_ = 0;
   if (!result) {
     (void)db_.execute("ROLLBACK");
@@ -147,8 +163,9 @@ Status SqliteStore::upsert_image(const Image& image) {
 }
 
 Result<std::vector<Image>> SqliteStore::list_images() {
-  Lock lock(mutex_);
-  auto query = db_.prepare(
+  ReadLock lock;
+  auto& db = for_reading(lock);
+  auto query = db.prepare(
       "SELECT tag, reference, framework, framework_version, cuda, cudnn, flavor, is_default, "
       "status "
       "FROM images ORDER BY tag");
@@ -200,8 +217,9 @@ Status SqliteStore::set_node_drained(const std::string& name, bool drained) {
 }
 
 Result<std::vector<Node>> SqliteStore::list_nodes() {
-  Lock lock(mutex_);
-  auto query = db_.prepare(
+  ReadLock lock;
+  auto& db = for_reading(lock);
+  auto query = db.prepare(
       "SELECT name, address, gpus, cpus, memory_mb, port_min, port_max, driver_cuda, simulated, "
       "drained, last_seen, labels, jupyter_host FROM nodes ORDER BY name");
   if (!query) return query.error();

@@ -1,14 +1,18 @@
 // SqliteStore: the Store on one SQLite file (WAL, synchronous=FULL).
 //
-// Thread-safe: one connection guarded by a recursive mutex, held for the whole of an
-// `in_transaction` unit so that the work's own store calls join it (BEGIN IMMEDIATE on the
-// outermost level only). Opening applies pending migrations.
+// Thread-safe: the writing connection is guarded by a recursive mutex, held for the whole of
+// an `in_transaction` unit so that the work's own store calls join it (BEGIN IMMEDIATE on the
+// outermost level only). Reads from other threads go to a second connection of their own:
+// WAL lets them read the last commit while a writer waits for the file's lock (another
+// process holding it for seconds), so signing in and proxying never queue behind a write.
+// Opening applies pending migrations.
 #pragma once
 
 #include <atomic>
 #include <memory>
 #include <mutex>
 #include <string>
+#include <thread>
 
 #include "store/sqlite/database.hpp"
 #include "store/store.hpp"
@@ -100,11 +104,19 @@ class SqliteStore final : public Store {
   Status record_event(const std::string& session_id, UnixMillis at, SessionState state,
                       const std::string& reason);
 
+  using ReadLock = std::unique_lock<std::recursive_mutex>;
+  // The connection a read uses, locked into `lock`: inside this thread's transaction the
+  // writer's (to see its own writes), otherwise the reader's.
+  sqlite::Database& for_reading(ReadLock& lock);
+
   std::recursive_mutex mutex_;
   sqlite::Database db_;  // guarded by mutex_
   const std::string path_;
-  bool created_ = false;       // set by migrate()
-  int transaction_depth_ = 0;  // guarded by mutex_
+  bool created_ = false;                               // set by migrate()
+  int transaction_depth_ = 0;                          // guarded by mutex_
+  std::atomic<std::thread::id> transaction_thread_{};  // the thread inside a transaction
+  std::recursive_mutex read_mutex_;
+  std::unique_ptr<sqlite::Database> reader_;  // guarded by read_mutex_; none for ":memory:"
   std::atomic<std::uint64_t> changes_{0};
 };
 
