@@ -276,3 +276,68 @@ def ssh(session, key, command, user=None, extra=()):
         ["ssh", *SSH_OPTIONS, "-o", "BatchMode=yes", *extra, "-i", key, "-p", str(info["port"]),
          f"{user or info['user']}@{info['host']}", command],
         capture_output=True, text=True, timeout=60)
+
+
+@pytest.fixture
+def small_disk():
+    """A 64 MiB ext4 filesystem, mounted; unmounted and removed afterwards."""
+    work = tempfile.mkdtemp(prefix="gpupool-disk-")
+    image, mount = os.path.join(work, "disk.img"), os.path.join(work, "mnt")
+    os.mkdir(mount)
+    subprocess.run(["truncate", "-s", "64M", image], check=True)
+    subprocess.run(["mkfs.ext4", "-q", "-F", "-m", "0", image], check=True)
+    subprocess.run(["mount", "-o", "loop", image, mount], check=True)
+    yield mount
+    subprocess.run(["umount", "-l", mount])
+    shutil.rmtree(work, ignore_errors=True)
+
+
+def fill(mount, leave_mb):
+    """Writes a filler file until `leave_mb` MiB are left free (0: until the disk is full)."""
+    path = os.path.join(mount, "filler")
+    with open(path, "ab") as filler:
+        block = b"\0" * (1 << 20)
+        while True:
+            disk = os.statvfs(mount)
+            free_mb = disk.f_bavail * disk.f_frsize / (1 << 20)
+            if free_mb <= leave_mb:
+                break
+            try:
+                filler.write(block if free_mb - leave_mb >= 1 or leave_mb == 0 else block[:4096])
+                filler.flush()
+                os.fsync(filler.fileno())
+            except OSError:
+                break  # full
+    return path
+
+
+def engine_answers():
+    return docker("version", "--format", "{{.Server.Version}}").returncode == 0
+
+
+def restart_engine():
+    """Stops dockerd as a host shutdown would (SIGTERM: it stops every container) and starts it
+    again with the command line and environment it had."""
+    if os.path.isdir("/run/systemd/system") and subprocess.run(
+            ["systemctl", "is-active", "--quiet", "docker"]).returncode == 0:
+        subprocess.run(["systemctl", "restart", "docker"], check=True, timeout=120)
+    else:
+        pid = int(subprocess.run(["pgrep", "-xo", "dockerd"], capture_output=True, text=True,
+                                 check=True).stdout.split()[0])
+        with open(f"/proc/{pid}/cmdline", "rb") as handle:
+            command = [part.decode() for part in handle.read().split(b"\0") if part]
+        with open(f"/proc/{pid}/environ", "rb") as handle:
+            environment = dict(part.decode(errors="replace").split("=", 1)
+                               for part in handle.read().split(b"\0") if b"=" in part)
+        os.kill(pid, signal.SIGTERM)
+        deadline = time.time() + 90
+        while os.path.exists(f"/proc/{pid}") and time.time() < deadline:
+            time.sleep(0.2)
+        assert not os.path.exists(f"/proc/{pid}"), "dockerd did not stop within 90 s"
+        log = open("/var/log/gpupool-dockerd.log", "a")
+        subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=environment,
+                         start_new_session=True)
+    deadline = time.time() + 90
+    while not engine_answers():
+        assert time.time() < deadline, "dockerd did not come back within 90 s"
+        time.sleep(0.5)

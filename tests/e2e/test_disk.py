@@ -2,49 +2,12 @@
 watermark, new sessions are refused with a reason while a running one goes on and the ledger
 stays writable; completely full, writes fail cleanly and nothing is corrupted or lost."""
 import os
-import shutil
 import sqlite3
-import subprocess
 import tempfile
 
-import pytest
-
-from conftest import ADMIN_PASSWORD, Api, Server, mint_token, remove_containers, wait_for_state
+from conftest import ADMIN_PASSWORD, Api, Server, fill, mint_token, remove_containers, wait_for_state
 
 RESERVE_MB = 24
-
-
-@pytest.fixture
-def small_disk():
-    """A 64 MiB ext4 filesystem, mounted; unmounted and removed afterwards."""
-    work = tempfile.mkdtemp(prefix="gpupool-disk-")
-    image, mount = os.path.join(work, "disk.img"), os.path.join(work, "mnt")
-    os.mkdir(mount)
-    subprocess.run(["truncate", "-s", "64M", image], check=True)
-    subprocess.run(["mkfs.ext4", "-q", "-F", "-m", "0", image], check=True)
-    subprocess.run(["mount", "-o", "loop", image, mount], check=True)
-    yield mount
-    subprocess.run(["umount", "-l", mount])
-    shutil.rmtree(work, ignore_errors=True)
-
-
-def fill(mount, leave_mb):
-    """Writes a filler file until `leave_mb` MiB are left free (0: until the disk is full)."""
-    path = os.path.join(mount, "filler")
-    with open(path, "ab") as filler:
-        block = b"\0" * (1 << 20)
-        while True:
-            disk = os.statvfs(mount)
-            free_mb = disk.f_bavail * disk.f_frsize / (1 << 20)
-            if free_mb <= leave_mb:
-                break
-            try:
-                filler.write(block if free_mb - leave_mb >= 1 or leave_mb == 0 else block[:4096])
-                filler.flush()
-                os.fsync(filler.fileno())
-            except OSError:
-                break  # full
-    return path
 
 
 def test_near_the_watermark_new_sessions_wait_and_a_full_disk_corrupts_nothing(small_disk):

@@ -5,45 +5,12 @@ the time they were down is not billed, and a key removed before the restart stay
 This restarts the host's Docker engine, so CTest runs it alone (RUN_SERIAL)."""
 import os
 import shutil
-import signal
 import subprocess
 import tempfile
 import time
 from datetime import datetime
 
-from conftest import docker, run_in_kernel, ssh, wait_for_state
-
-
-def engine_answers():
-    return docker("version", "--format", "{{.Server.Version}}").returncode == 0
-
-
-def restart_engine():
-    """Stops dockerd as a host shutdown would (SIGTERM: it stops every container) and starts it
-    again with the command line and environment it had."""
-    if os.path.isdir("/run/systemd/system") and subprocess.run(
-            ["systemctl", "is-active", "--quiet", "docker"]).returncode == 0:
-        subprocess.run(["systemctl", "restart", "docker"], check=True, timeout=120)
-    else:
-        pid = int(subprocess.run(["pgrep", "-xo", "dockerd"], capture_output=True, text=True,
-                                 check=True).stdout.split()[0])
-        with open(f"/proc/{pid}/cmdline", "rb") as handle:
-            command = [part.decode() for part in handle.read().split(b"\0") if part]
-        with open(f"/proc/{pid}/environ", "rb") as handle:
-            environment = dict(part.decode(errors="replace").split("=", 1)
-                               for part in handle.read().split(b"\0") if b"=" in part)
-        os.kill(pid, signal.SIGTERM)
-        deadline = time.time() + 90
-        while os.path.exists(f"/proc/{pid}") and time.time() < deadline:
-            time.sleep(0.2)
-        assert not os.path.exists(f"/proc/{pid}"), "dockerd did not stop within 90 s"
-        log = open("/var/log/gpupool-dockerd.log", "a")
-        subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=environment,
-                         start_new_session=True)
-    deadline = time.time() + 90
-    while not engine_answers():
-        assert time.time() < deadline, "dockerd did not come back within 90 s"
-        time.sleep(0.5)
+from conftest import docker, restart_engine, run_in_kernel, ssh, wait_for_state
 
 
 def wait_until_back(api, session_id, timeout=180):
