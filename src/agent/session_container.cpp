@@ -111,6 +111,7 @@ ContainerSpec make_session_container(const DesiredSession& session,
   spec.nano_cpus = static_cast<std::int64_t>(session.cpus * 1e9);
   spec.pids_limit = kPidsLimit;
   spec.log_max_bytes = kLogMaxBytes;
+  spec.disk_bytes = settings.disk_bytes;
   spec.ports = {{kJupyterContainerPort, settings.jupyter_publish_ip, session.jupyter_port},
                 {kSshContainerPort, settings.publish_ip, session.ssh_port}};
   spec.mounts = {{home_volume_name(session.username), "/home/" + session.username}};

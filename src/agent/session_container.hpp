@@ -35,6 +35,8 @@ struct ContainerSettings {
   // Session networks are IPv4 only: IPv6 is turned off in the container so that link-local
   // addresses cannot reach the host around the firewall. False where the host has no IPv6.
   bool disable_ipv6 = true;
+  // What a session may write outside its home (the container's writable layer); 0: unbounded.
+  std::int64_t disk_bytes = 0;
 };
 
 std::string container_name(const std::string& session_id);

@@ -39,6 +39,9 @@ void add_up_limits(CLI::App& up_command, gpupool::app::UpOptions& up) {
   limit("--min-free-disk-mb", up.min_free_disk_mb,
         "free space the data directory's disk keeps: below it, new sessions are refused "
         "(running ones go on, the ledger stays writable)");
+  limit("--session-disk-gb", up.session_disk_gb,
+        "what a session may write outside its home (its container's writable layer); needs a "
+        "storage driver that bounds it: overlay2 on XFS with pquota, btrfs or zfs (0: unbounded)");
   limit("--max-queued-per-user", up.max_queued_per_user,
         "requests one user may have waiting at once, quotas or not (0: no limit)");
 }

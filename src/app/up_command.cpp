@@ -20,6 +20,7 @@
 #include "api/api.hpp"
 #include "app/disk_watermark.hpp"
 #include "app/local_sync_channel.hpp"
+#include "app/session_disk.hpp"
 #include "app/session_listeners.hpp"
 #include "catalog/image_tag.hpp"
 #include "core/ipv4.hpp"
@@ -326,6 +327,11 @@ int run_up(const UpOptions& options) {
   // Users reach Jupyter only through the gateway's login; the gateway is on this machine.
   agent_settings.container.jupyter_publish_ip = "127.0.0.1";
   agent_settings.container.disable_ipv6 = std::filesystem::exists("/proc/sys/net/ipv6");
+  if (options.session_disk_gb < 0) return fail("--session-disk-gb must be 0 or more");
+  agent_settings.container.disk_bytes = std::int64_t{options.session_disk_gb} << 30;
+  if (auto bounded = check_disk_bound(**engine, **store, agent_settings.container.disk_bytes);
+      !bounded)
+    return fail(bounded.error().message);
   auto session_network = make_session_network(options.session_network);
   if (!session_network) return fail(session_network.error().message);
   agent_settings.session_subnets = session_network->subnets;

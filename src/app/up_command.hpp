@@ -44,9 +44,8 @@ struct UpOptions {
   int websocket_idle_timeout_s = 3600;
   int drain_timeout_s = 10;
   int node_lost_after_s = 300;
-  int min_free_disk_mb =
-      1024;  // below this free on the data dir's disk, no new sessions  // a node silent this long
-             // has lost its sessions  // on SIGTERM: how long requests under way may take to finish
+  int min_free_disk_mb = 1024;  // below this free on the data dir's disk, no new sessions
+  int session_disk_gb = 0;      // a session's writable layer at most; 0: unbounded
 };
 
 // Runs until SIGINT or SIGTERM; returns the process exit code.

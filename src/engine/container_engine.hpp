@@ -47,6 +47,10 @@ struct ContainerSpec {
   // What the engine keeps of the container's output, at most: a session printing in a loop
   // must not fill the disk the database is on. 0: the engine's default (unbounded).
   std::int64_t log_max_bytes = 0;
+  // The container's writable layer at most (the engine's storage option `size`): only some
+  // storage drivers bound it (overlay2 on XFS with project quotas, btrfs, zfs); the others
+  // refuse the container. 0: unbounded.
+  std::int64_t disk_bytes = 0;
 };
 
 // A bridge network of its own (IPv4 only): a session's island on the host.

@@ -5,7 +5,7 @@ import os
 import sqlite3
 import tempfile
 
-from conftest import ADMIN_PASSWORD, Api, Server, fill, mint_token, remove_containers, wait_for_state
+from conftest import ADMIN_PASSWORD, Api, Server, docker, fill, mint_token, remove_containers, run_in_kernel, wait_for_state
 
 RESERVE_MB = 24
 
@@ -51,3 +51,29 @@ def test_near_the_watermark_new_sessions_wait_and_a_full_disk_corrupts_nothing(s
         remove_containers(server)
     with sqlite3.connect(os.path.join(small_disk, "gpupool.db")) as database:
         assert database.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+
+
+def test_a_bound_on_what_sessions_write_needs_an_engine_that_can_keep_it():
+    server = Server(extra_args=["--session-disk-gb", "1"])
+    try:
+        server.start()
+    except AssertionError:
+        # overlay2 on ext4 (as here) cannot bound a container's writable layer: refused at
+        # start, saying which storage can, and the check's container is gone.
+        assert server.process.poll() == 1
+        assert "--session-disk-gb: this engine's storage cannot bound" in server.log(), server.log()
+        assert "pquota" in server.log()
+        assert docker("ps", "-aq", "--filter", "name=gpupool-disk-check").stdout.split() == []
+        return
+    try:
+        # A storage driver that bounds it: nothing past the bound is written outside the home.
+        admin = Api(server.base, mint_token(server.base, "admin", ADMIN_PASSWORD))
+        status, session = admin.post("/api/v1/sessions", {"gpus": 1})
+        assert status == 201, session
+        session = wait_for_state(admin, session["id"], {"running"})
+        output = run_in_kernel(session, "import subprocess; print(subprocess.run("
+                                        "'head -c 1500M /dev/zero > /tmp/big', shell=True).returncode)", admin)
+        assert output.strip() != "0", "a write past the bound fails"
+    finally:
+        server.stop()
+        remove_containers(server)

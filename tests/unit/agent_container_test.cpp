@@ -93,6 +93,12 @@ TEST(DockerCreateBody, DropsAllCapabilitiesAndForbidsNewPrivileges) {
   // What it holds, for a server that lost its database (unknown_containers.hpp).
   EXPECT_EQ(body["Labels"]["io.gpupool.gpus"], "1");
   EXPECT_EQ(body["Labels"]["io.gpupool.ports"], "30010,30011");
+  EXPECT_FALSE(host.contains("StorageOpt")) << "unbounded unless asked: most drivers refuse it";
+
+  ContainerSettings bounded{"node-1", "127.0.0.1", true};
+  bounded.disk_bytes = std::int64_t{2} << 30;
+  auto with_bound = docker_api::create_body(make_session_container(desired(), bounded));
+  EXPECT_EQ(with_bound["HostConfig"]["StorageOpt"]["size"], "2147483648");
 }
 
 TEST(DockerContainerStatus, ReadsTheEnginesTimesAndHowItEnded) {

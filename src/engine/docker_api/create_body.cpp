@@ -49,6 +49,7 @@ nlohmann::json create_body(const ContainerSpec& spec) {
         {"Type", "json-file"},
         {"Config", {{"max-size", std::to_string(spec.log_max_bytes / 2)}, {"max-file", "2"}}}};
   }
+  if (spec.disk_bytes > 0) host_config["StorageOpt"] = {{"size", std::to_string(spec.disk_bytes)}};
   if (!spec.gpu_uuids.empty()) {
     host_config["DeviceRequests"] =
         json::array({{{"Driver", "nvidia"},

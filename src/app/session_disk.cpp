@@ -1,0 +1,32 @@
+#include "app/session_disk.hpp"
+
+#include <fmt/format.h>
+
+#include "core/random.hpp"
+
+namespace gpupool::app {
+
+Status check_disk_bound(ContainerEngine& engine, Store& store, std::int64_t disk_bytes) {
+  if (disk_bytes == 0) return {};
+  auto images = store.list_images();
+  if (!images) return images.error();
+  ContainerSpec probe;
+  for (const auto& image : *images) {
+    if (image.is_default || probe.image.empty()) probe.image = image.reference;
+  }
+  if (probe.image.empty()) return make_error(ErrorCode::unavailable, "no session image to check");
+  probe.name = "gpupool-disk-check-" + random_hex(4);
+  probe.command = {"true"};
+  probe.disk_bytes = disk_bytes;
+  auto created = engine.create_container(probe);
+  if (!created) {
+    return make_error(ErrorCode::invalid_argument,
+                      fmt::format("--session-disk-gb: this engine's storage cannot bound a "
+                                  "container's writable layer (overlay2 on XFS mounted with "
+                                  "pquota, btrfs or zfs can); it says: {}",
+                                  created.error().message));
+  }
+  return engine.remove_container(*created);
+}
+
+}  // namespace gpupool::app
