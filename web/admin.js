@@ -30,21 +30,31 @@ function nodesTable(nodes) {
 }
 
 // Containers a node runs for sessions the database does not know (a lost or restored
-// database): left running and fenced until an admin removes them (docs/operations.md).
+// database): left running and fenced until an admin adopts or removes them
+// (docs/operations.md).
 function unknownContainers(list) {
   if (list.length === 0) return h("div", { id: "unknown-containers" });
+  const path = (entry) =>
+    `/api/v1/nodes/${encodeURIComponent(entry.node)}/unknown-containers/${encodeURIComponent(entry.session)}`;
+  const act = (run) => async () => {
+    try {
+      await run();
+      renderAdmin();
+    } catch (failure) { toast(failure.message); }
+  };
+  const actions = (entry) => entry.removal_requested ? t("admin.removing") : [
+    h("button", { type: "button", onclick: act(() => api("POST", `${path(entry)}/adopt`)) }, t("admin.adopt")),
+    " ",
+    h("button", { type: "button", class: "danger",
+      onclick: act(async () => {
+        if (window.confirm(t("admin.confirmRemoveUnknown", { session: entry.session }))) await api("DELETE", path(entry));
+      }) }, t("admin.remove")),
+  ];
   const rows = list.map((entry) => h("tr", {},
     h("th", { scope: "row" }, entry.session), h("td", {}, entry.node), h("td", {}, entry.user || "—"),
     h("td", {}, entry.holdings_known ? entry.gpu_indices.join(", ") || "—" : t("admin.allGpus")),
     h("td", {}, new Date(entry.first_seen).toLocaleString()),
-    h("td", {}, entry.removal_requested ? t("admin.removing") : h("button", { type: "button", class: "danger",
-      onclick: async () => {
-        if (!window.confirm(t("admin.confirmRemoveUnknown", { session: entry.session }))) return;
-        try {
-          await api("DELETE", `/api/v1/nodes/${encodeURIComponent(entry.node)}/unknown-containers/${encodeURIComponent(entry.session)}`);
-          renderAdmin();
-        } catch (failure) { toast(failure.message); }
-      } }, t("admin.remove")))));
+    h("td", {}, actions(entry))));
   return h("div", { id: "unknown-containers", role: "alert" }, h("h3", {}, t("admin.unknownTitle")),
     h("p", { class: "warning" }, t("admin.unknownHelp")),
     table("unknown", ["admin.session", "admin.node", "admin.user", "admin.gpu", "admin.firstSeen", "sessions.actions"], rows));

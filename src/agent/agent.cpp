@@ -129,6 +129,8 @@ Result<SyncRequest> Agent::observe() {
     auto found = by_session.find(id);
     ObservedSession observed;
     if (found != by_session.end()) observed = observed_container(*found->second, phase);
+    if (auto token = unknown_tokens_.find(id); token != unknown_tokens_.end())
+      observed.jupyter_token = token->second;
     observed.session_id = id;
     observed.phase = phase;
     observed.message = std::move(message);
@@ -212,6 +214,10 @@ void Agent::converge(const SyncResponse& response, const std::vector<ContainerIn
         spdlog::warn("agent: the server does not know session {} (container {}): left running", id,
                      container->name);
       }
+      if (!unknown_tokens_.contains(id)) {
+        auto settings = engine_.read_file(container->id, kJupyterConfigPath);
+        if (settings) unknown_tokens_[id] = jupyter_token_of(*settings);
+      }
       continue;
     }
     bool busy = false;
@@ -250,6 +256,9 @@ void Agent::converge(const SyncResponse& response, const std::vector<ContainerIn
   });
   std::erase_if(restarts_, [&](const auto& entry) {
     return !desired_ids.contains(entry.first) && !by_session.contains(entry.first);
+  });
+  std::erase_if(unknown_tokens_, [&](const auto& entry) {
+    return desired_ids.contains(entry.first) || !by_session.contains(entry.first);
   });
   lock.unlock();
   for (const auto& id : forgotten_failures) launch(id, [this, id] { (void)networks_.remove(id); });

@@ -114,6 +114,8 @@ class Agent {
   std::vector<ContainerInfo> last_containers_;                 // guarded by mutex_
   bool networks_swept_ = false;  // leftovers of a previous run removed; reconcile thread only
   std::set<std::string> unknown_warned_;  // sessions said to be unknown; reconcile thread only
+  // The Jupyter tokens of those, read once, reported so that an admin can adopt one.
+  std::map<std::string, std::string> unknown_tokens_;  // reconcile thread only
   std::atomic<bool> stopping_{false};
   std::atomic<bool> telemetry_failing_{false};  // warn once per run of failed reads
   std::atomic<std::int64_t> last_sync_ok_{0};

@@ -4,6 +4,7 @@
 #include <charconv>
 
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
 
 #include "agent/session_network.hpp"
 
@@ -64,7 +65,16 @@ ObservedSession observed_container(const ContainerInfo& container, ObservedPhase
   observed.gpu_indices = parse_numbers(label_or_empty(container, kGpusLabel));
   observed.host_ports = parse_numbers(label_or_empty(container, kPortsLabel));
   observed.holdings_known = container.labels.contains(kGpusLabel);
+  observed.image = container.image;
   return observed;
+}
+
+std::string jupyter_token_of(const std::string& settings_file) {
+  auto settings = nlohmann::json::parse(settings_file, nullptr, false);
+  if (!settings.is_object() || !settings.contains("NotebookApp")) return "";
+  const auto& app = settings["NotebookApp"];
+  if (!app.is_object() || !app.contains("token") || !app["token"].is_string()) return "";
+  return app["token"].get<std::string>();
 }
 
 std::string container_name(const std::string& session_id) {

@@ -23,6 +23,10 @@ inline constexpr int kSshContainerPort = 2222;
 // The agent rewrites the file when the user's keys change, so no restart is needed.
 inline constexpr const char* kAuthorizedKeysDirectory = "/etc/gpupool";
 inline constexpr const char* kAuthorizedKeysFile = "authorized_keys";
+// Jupyter's settings with the session's token, written by the init script (root's; the
+// agent reads the token back only to report a container the server does not know).
+inline constexpr const char* kJupyterConfigPath =
+    "/etc/gpupool/jupyter/jupyter_notebook_config.json";
 // Written by the init script; the agent reports it so users can verify the host.
 inline constexpr const char* kHostPublicKeyPath = "/run/gpupool/ssh_host_ed25519_key.pub";
 
@@ -49,6 +53,9 @@ ContainerSpec make_session_container(const DesiredSession& session,
 
 // The report of one session container, with what its labels say it holds.
 ObservedSession observed_container(const ContainerInfo& container, ObservedPhase phase);
+
+// The token in Jupyter's settings file as the init script writes it; "" when it is not there.
+std::string jupyter_token_of(const std::string& settings_file);
 
 // How a stopped container ended, in words for its owner: "exit code 137, out of memory".
 std::string stop_description(const ContainerStatus& status);

@@ -190,6 +190,7 @@ class Api {
   HttpReply list_nodes(const Call& call);
   HttpReply update_node(const Call& call);
   HttpReply remove_unknown_container(const Call& call);
+  HttpReply adopt_unknown_container(const Call& call);
   HttpReply metrics(const Call& call);  // GET /metrics, Prometheus text
   // GET /api/v1/nodes: every node with its GPUs, their readings and holders.
   Result<nlohmann::json> nodes_document();

@@ -55,6 +55,15 @@ HttpReply Api::remove_unknown_container(const Call& call) {
   return json_reply(202, {{"status", "removing"}, {"session", call.parameter("session")}});
 }
 
+// POST /api/v1/nodes/{node}/unknown-containers/{session}/adopt: the other decision — it
+// becomes a session of its labelled user again (201, the session as its owner sees it).
+HttpReply Api::adopt_unknown_container(const Call& call) {
+  auto adopted =
+      sessions_.adopt_unknown_container(call.parameter("node"), call.parameter("session"));
+  if (!adopted) return error_reply(adopted.error());
+  return json_reply(201, session_view(*adopted, settings_.view, clock_.now()));
+}
+
 HttpReply Api::list_nodes(const Call&) {
   auto nodes = nodes_document();
   return nodes ? json_reply(200, *nodes) : error_reply(nodes.error());

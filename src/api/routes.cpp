@@ -68,6 +68,8 @@ const std::vector<Route>& Api::routes() {
       {"PUT", "/api/v1/nodes/{node}", admin, &Api::update_node},
       {"DELETE", "/api/v1/nodes/{node}/unknown-containers/{session}", admin,
        &Api::remove_unknown_container},
+      {"POST", "/api/v1/nodes/{node}/unknown-containers/{session}/adopt", admin,
+       &Api::adopt_unknown_container},
       // Prometheus scrapes with an admin's API token (authorization: credentials_file).
       {"GET", "/metrics", admin, &Api::metrics},
   };

@@ -236,6 +236,11 @@ int run(int argc, char** argv) {
       "unknown-rm", "remove a container of a session the database does not know");
   unknown_rm->add_option("node", name, "node name")->required();
   unknown_rm->add_option("session", unknown_session, "session id")->required();
+  auto* unknown_adopt = admin_command->add_subcommand(
+      "unknown-adopt",
+      "make a container of a session the database does not know a session again (its user's)");
+  unknown_adopt->add_option("node", name, "node name")->required();
+  unknown_adopt->add_option("session", unknown_session, "session id")->required();
   double price = 0;
   auto* price_set = admin_command->add_subcommand(
       "price-set", "set a GPU model's price in credits per GPU-hour (0: free)");
@@ -290,6 +295,7 @@ int run(int argc, char** argv) {
     if (*drain || *undrain) return gpupool::cli::set_drained(name, static_cast<bool>(*drain));
     if (*unknown_ls) return gpupool::cli::list_unknown_containers();
     if (*unknown_rm) return gpupool::cli::remove_unknown_container(name, unknown_session);
+    if (*unknown_adopt) return gpupool::cli::adopt_unknown_container(name, unknown_session);
     if (*price_set) return gpupool::cli::set_price(name, price);
     if (*top_up) return gpupool::cli::top_up(name, price, top_up_key);
     if (*gpus_option) quota.gpus = quota_gpus;

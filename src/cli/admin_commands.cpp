@@ -133,6 +133,17 @@ int remove_unknown_container(const std::string& node, const std::string& session
   return 0;
 }
 
+int adopt_unknown_container(const std::string& node, const std::string& session) {
+  auto result = call("POST", "/api/v1/nodes/" + net::url_encode(node) + "/unknown-containers/" +
+                                 net::url_encode(session) + "/adopt");
+  if (!result) return 1;
+  std::cout << fmt::format(
+      "session {} of {} is a session again (billed from when its Jupyter "
+      "answers)\n",
+      session, (*result)["user"].get<std::string>());
+  return 0;
+}
+
 int list_quotas() {
   auto result = call("GET", "/api/v1/quotas");
   if (!result) return 1;

@@ -27,5 +27,6 @@ int set_drained(const std::string& node, bool drained);
 // Containers nodes run for sessions the database does not know, and removing one of them.
 int list_unknown_containers();
 int remove_unknown_container(const std::string& node, const std::string& session);
+int adopt_unknown_container(const std::string& node, const std::string& session);
 
 }  // namespace gpupool::cli

@@ -70,6 +70,7 @@ struct NetworkInfo {
 struct ContainerInfo {
   std::string id;
   std::string name;
+  std::string image;  // the reference it was created from
   std::map<std::string, std::string> labels;
   std::string state;  // "created", "running", "exited", …
   bool running() const { return state == "running"; }

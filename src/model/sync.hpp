@@ -39,6 +39,10 @@ struct ObservedSession {
   std::vector<int> gpu_indices;
   std::vector<int> host_ports;
   bool holdings_known = false;  // the container carries those labels (older ones do not)
+  // Only for a container of a session the server does not know, so that an admin can adopt
+  // it as a session: its image, and the Jupyter token the gateway needs to reach it.
+  std::string image;
+  std::string jupyter_token;
 };
 
 struct SyncRequest {

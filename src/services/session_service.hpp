@@ -110,6 +110,10 @@ class SessionService {
   std::vector<UnknownContainer> unknown_containers() const { return unknown_.list(); }
   // An admin's decision: that container goes at its node's next sync.
   Status remove_unknown_container(const std::string& node, const std::string& session_id);
+  // The other decision: it becomes a session of its labelled user, on its GPUs and ports,
+  // billed from when its Jupyter answers (adopt_container.cpp). A conflict when it cannot be:
+  // no labels, no readable token, a user this database lacks, GPUs or ports taken meanwhile.
+  Result<Session> adopt_unknown_container(const std::string& node, const std::string& session_id);
 
   // Ends the sessions of nodes silent for longer than settings.node_lost_after (silent_nodes.cpp).
   // Call it periodically: a silent node sends nothing that would trigger it. Silence counts
@@ -145,6 +149,7 @@ class SessionService {
   };
   Result<StrayContainers> stray_observations_locked(const SyncRequest& request);
   Result<SyncResponse> desired_for_locked(const SyncRequest& request);
+  Result<Session> adopt_locked(const std::string& node, const std::string& session_id);
   void notify();
 
   Store& store_;

@@ -23,6 +23,8 @@ std::vector<UnknownContainer> UnknownContainers::update(const std::string& node,
     entry.gpu_indices = observed.gpu_indices;
     entry.host_ports = observed.host_ports;
     entry.holdings_known = observed.holdings_known;
+    entry.image = observed.image;
+    if (!observed.jupyter_token.empty()) entry.jupyter_token = observed.jupyter_token;
     if (found == previous.end()) first_seen.push_back(entry);
     current[observed.session_id] = std::move(entry);
   }
@@ -47,6 +49,18 @@ Status UnknownContainers::request_removal(const std::string& node, const std::st
     return make_error(ErrorCode::not_found, "no such unknown container");
   entries->second.at(session_id).removal_requested = true;
   return {};
+}
+
+Result<UnknownContainer> UnknownContainers::take(const std::string& node,
+                                                 const std::string& session_id) {
+  std::lock_guard lock(mutex_);
+  auto entries = by_node_.find(node);
+  if (entries == by_node_.end() || !entries->second.contains(session_id))
+    return make_error(ErrorCode::not_found, "no such unknown container");
+  UnknownContainer taken = std::move(entries->second.at(session_id));
+  entries->second.erase(session_id);
+  if (entries->second.empty()) by_node_.erase(entries);
+  return taken;
 }
 
 std::vector<std::string> UnknownContainers::released(const std::string& node) const {

@@ -25,6 +25,8 @@ struct UnknownContainer {
   std::vector<int> gpu_indices;  // likewise; empty and !holdings_known: not labelled
   std::vector<int> host_ports;
   bool holdings_known = false;
+  std::string image;          // what it runs, for adopting it
+  std::string jupyter_token;  // what its Jupyter takes, for adopting it (never shown)
   UnixMillis first_seen = 0;
   bool removal_requested = false;
 };
@@ -44,6 +46,8 @@ class UnknownContainers {
   // An admin's decision: the container goes at the node's next sync. not_found otherwise.
   Status request_removal(const std::string& node, const std::string& session_id);
   std::vector<std::string> released(const std::string& node) const;
+  // Adopted as a session: no longer unknown. not_found when it is not listed.
+  Result<UnknownContainer> take(const std::string& node, const std::string& session_id);
   // What the scheduler must treat as taken: the labelled GPUs and ports, or, where the
   // container carries no labels, every GPU of its node.
   std::vector<scheduler::Allocation> fences(const std::vector<Node>& nodes) const;

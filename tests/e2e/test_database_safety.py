@@ -22,8 +22,12 @@ def test_a_lost_database_leaves_running_containers_alone_until_an_admin_decides(
         admin = Api(server.base, mint_token(server.base, "admin", ADMIN_PASSWORD))
         status, session = admin.post("/api/v1/sessions", {"gpus": 1})
         assert status == 201, session
+        status, kept = admin.post("/api/v1/sessions", {"gpus": 1})
+        assert status == 201, kept
         session = wait_for_state(admin, session["id"], {"running"})
+        kept = wait_for_state(admin, kept["id"], {"running"})
         container = f"gpupool-{session['id']}"
+        kept_container_id = docker("inspect", "--format", "{{.Id}}", f"gpupool-{kept['id']}").stdout
 
         assert server.stop(signal.SIGTERM) == 0
         for path in glob.glob(os.path.join(server.data_dir, "gpupool.db*")):
@@ -33,19 +37,33 @@ def test_a_lost_database_leaves_running_containers_alone_until_an_admin_decides(
 
         deadline = time.time() + 30
         unknown = []
-        while time.time() < deadline and not unknown:
+        while time.time() < deadline and len(unknown) < 2:
             unknown = admin.get("/api/v1/nodes")[1]["unknown_containers"]
             time.sleep(0.5)
-        assert [entry["session"] for entry in unknown] == [session["id"]], unknown
+        unknown = [entry for entry in unknown if entry["session"] == session["id"]] + \
+            [entry for entry in unknown if entry["session"] == kept["id"]]
+        assert [entry["session"] for entry in unknown] == [session["id"], kept["id"]], unknown
         assert unknown[0]["user"] == "admin" and unknown[0]["holdings_known"]
         assert unknown[0]["gpu_indices"] == session["gpus"]["indices"]
+        assert "jupyter_token" not in unknown[0], "the token is the gateway's, never shown"
         time.sleep(3)  # several syncs
         assert running(container), "a missing row is no reason to remove a container"
         assert "is a NEW database, but node" in server.log()
         assert "the database does not know" in server.log()
 
-        # Its GPU stays fenced: four GPUs wait; three fit.
-        status, four = admin.post("/api/v1/sessions", {"gpus": 4})
+        # One is adopted: a session again, on the same container, its Jupyter through the gateway.
+        status, adopted = admin.post(f"/api/v1/nodes/{server.node}/unknown-containers/{kept['id']}/adopt")
+        assert status == 201, adopted
+        adopted = wait_for_state(admin, kept["id"], {"running"}, timeout=60)
+        assert adopted["gpus"]["indices"] == kept["gpus"]["indices"]
+        assert adopted["ssh"]["host_key"] == kept["ssh"]["host_key"]
+        assert docker("inspect", "--format", "{{.Id}}", f"gpupool-{kept['id']}").stdout == kept_container_id
+        assert admin.get(f"/s/{kept['id']}/api")[0] == 200, "its Jupyter answers through the gateway"
+        status, again = admin.post(f"/api/v1/nodes/{server.node}/unknown-containers/{kept['id']}/adopt")
+        assert status == 404, again
+
+        # The other's GPU stays fenced: with the adopted one's, three GPUs wait; two would fit.
+        status, four = admin.post("/api/v1/sessions", {"gpus": 3})
         assert status == 201 and four["state"] == "queued", four
         status, _ = admin.call("DELETE", f"/api/v1/sessions/{four['id']}")
         assert status == 200
@@ -64,7 +82,9 @@ def test_a_lost_database_leaves_running_containers_alone_until_an_admin_decides(
             time.sleep(0.5)
         assert admin.get("/api/v1/nodes")[1]["unknown_containers"] == []
         status, pool = admin.get("/api/v1/pool")
-        assert pool["gpu_models"][0]["free"] == pool["gpu_models"][0]["total"], "the fence went with it"
+        assert pool["gpu_models"][0]["free"] == pool["gpu_models"][0]["total"] - 1, "the fence went with it"
+        admin.call("DELETE", f"/api/v1/sessions/{kept['id']}")
+        wait_for_state(admin, kept["id"], {"ended"}, timeout=60)
     finally:
         server.stop()
         remove_containers(server)

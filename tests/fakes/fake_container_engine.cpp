@@ -193,9 +193,15 @@ Result<std::string> FakeContainerEngine::read_file(const std::string& id_or_name
   GPUPOOL_TRY(enter(EngineCall::read_file, lock));
   Container* container = find(id_or_name);
   if (container == nullptr) return make_error(ErrorCode::not_found, "no such container");
-  if (path != agent::kHostPublicKeyPath || container->state != "running")
-    return make_error(ErrorCode::not_found, "no such file");
-  return std::string(kHostKey) + " user@container\n";
+  if (container->state != "running") return make_error(ErrorCode::not_found, "no such file");
+  if (path == agent::kHostPublicKeyPath) return std::string(kHostKey) + " user@container\n";
+  if (path == agent::kJupyterConfigPath) {  // as the init writes it, from the environment
+    for (const auto& variable : container->spec.env) {
+      if (variable.starts_with("GPUPOOL_TOKEN="))
+        return R"({"NotebookApp": {"token": ")" + variable.substr(14) + "\"}}\n";
+    }
+  }
+  return make_error(ErrorCode::not_found, "no such file");
 }
 
 Status FakeContainerEngine::remove_container(const std::string& id) {
@@ -218,7 +224,8 @@ Result<std::vector<ContainerInfo>> FakeContainerEngine::list_containers(
     auto label = container.spec.labels.find(key);
     if (label == container.spec.labels.end()) continue;
     if (equals != std::string::npos && label->second != label_filter.substr(equals + 1)) continue;
-    listed.push_back({id, container.spec.name, container.spec.labels, container.state});
+    listed.push_back(
+        {id, container.spec.name, container.spec.image, container.spec.labels, container.state});
   }
   return listed;
 }

@@ -251,6 +251,9 @@ TEST_F(AgentReconcile, AContainerOfASessionTheServerDoesNotKnowIsLeftRunningAndR
   EXPECT_EQ(observed->user, "alice");
   EXPECT_EQ(observed->gpu_indices, std::vector<int>{0});
   EXPECT_EQ(observed->host_ports, (std::vector<int>{27000, 27001}));
+  // And what an admin needs to adopt it: its image and the token its Jupyter takes.
+  EXPECT_EQ(observed->image, "gpupool/session:test");
+  EXPECT_EQ(observed->jupyter_token, "token");
 
   channel_.release_unknown("s1");  // an admin's decision
   ASSERT_TRUE(reconcile_until([&] { return !engine_.state_of("s1").has_value(); }));

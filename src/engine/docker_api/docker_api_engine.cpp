@@ -159,6 +159,7 @@ class DockerApiEngine final : public ContainerEngine {
         info.labels = item["Labels"].get<std::map<std::string, std::string>>();
       }
       info.state = item.value("State", "");
+      info.image = item.value("Image", "");
       containers.push_back(std::move(info));
     }
     return containers;
