@@ -509,12 +509,11 @@ struct HttpServer::Impl {
     });
   }
 
-  // Threads that run request handlers (kHandlerThreads): enough for a few to wait on the
-  // database's lock while the rest answer.
+  // Threads that run request handlers: enough for a few to wait on the database's lock
+  // while the rest answer.
   static constexpr int kHandlerThreads = 16;
 
   HttpHandler handler;
-  asio::thread_pool handler_threads{kHandlerThreads};
   ProxyRouter proxy;
   TunnelRegistry* tunnels;
   ServerLimits limits;
@@ -523,6 +522,9 @@ struct HttpServer::Impl {
   std::size_t turned_away = 0;         // the acceptors' thread only, as the two below
   bool out_of_descriptors = false;
   std::optional<asio::ssl::context> tls;
+  // After what connections refer to, before the contexts: a handler not yet run goes (with
+  // its connection) while all that is still there.
+  asio::thread_pool handler_threads{kHandlerThreads};
   std::vector<std::unique_ptr<asio::io_context>> contexts;  // before the acceptors, which use one
   std::vector<std::unique_ptr<tcp::acceptor>> acceptors;    // on the first context
   std::size_t next = 0;
@@ -626,8 +628,8 @@ void HttpServer::stop() {
   for (auto& thread : impl_->threads) thread.join();
   impl_->threads.clear();
   impl_->keep_running.clear();
-  // Handlers still running use what the server was made with: they finish before it goes.
-  impl_->handler_threads.stop();
+  // Handlers under way or queued use what the server was made with: they finish first (their
+  // replies go nowhere now).
   impl_->handler_threads.join();
 }
 
