@@ -28,7 +28,7 @@ for target in "${targets[@]}"; do
     tail -40 "build-fuzz/$target.log"
     exit 1
   fi
-  grep -E "^stat::(number_of_executed_units|new_units_added)" "build-fuzz/$target.log" | tr '\n' ' '
+  grep -aE "^stat::(number_of_executed_units|new_units_added)" "build-fuzz/$target.log" | tr '\n' ' '
   echo
 done
 echo "== fuzzing found nothing"
