@@ -229,6 +229,21 @@ def wait_for_state(api, session_id, wanted, timeout=180):
     raise AssertionError(f"session {session_id} never reached {wanted}: {body}")
 
 
+def request_sessions(api, count, body=None):
+    """Asks for `count` sessions (one GPU each unless `body` says otherwise); their ids."""
+    ids = []
+    for _ in range(count):
+        status, session = api.post("/api/v1/sessions", body or {"gpus": 1})
+        assert status == 201, session
+        ids.append(session["id"])
+    return ids
+
+
+def seconds_of(stamp):
+    """An API time ("2026-12-03T05:30:01.123Z") in seconds since the epoch."""
+    return datetime.fromisoformat(stamp).timestamp()
+
+
 def run_in_kernel(session, code, api):
     """Starts a kernel through the gateway's proxy to Jupyter's REST API, signed in with the
     user's API token, and runs `code` over the kernel WebSocket (proxied too, WSS under TLS)."""
@@ -332,6 +347,10 @@ def restart_engine():
         os.kill(pid, signal.SIGTERM)
         deadline = time.time() + 90
         while os.path.exists(f"/proc/{pid}") and time.time() < deadline:
+            try:
+                os.waitpid(pid, os.WNOHANG)  # a dockerd an earlier restart here started is our child
+            except ChildProcessError:
+                pass
             time.sleep(0.2)
         assert not os.path.exists(f"/proc/{pid}"), "dockerd did not stop within 90 s"
         log = open("/var/log/gpupool-dockerd.log", "a")

@@ -15,16 +15,12 @@ import threading
 import time
 import urllib.error
 import urllib.request
-from datetime import datetime
 
-from conftest import ADMIN_PASSWORD, Api, Server, docker, fill, mint_token, remove_containers, restart_engine
+from conftest import (ADMIN_PASSWORD, Api, Server, docker, fill, mint_token, remove_containers, request_sessions,
+                      restart_engine, seconds_of)
 
 SESSIONS = 20
 RESERVE_MB = 24
-
-
-def seconds_of(stamp):
-    return datetime.fromisoformat(stamp).timestamp()
 
 
 class Hammer:
@@ -103,11 +99,7 @@ def test_sessions_bills_and_resources_survive_kill_9_an_engine_restart_and_a_ful
         name, password = "chaos" + secrets.token_hex(3), "pw-" + secrets.token_hex(8)
         assert admin.post("/api/v1/users", {"username": name, "password": password})[0] == 201
         user = Api(server.base, mint_token(server.base, name, password))
-        ids = []
-        for _ in range(SESSIONS):
-            status, session = user.post("/api/v1/sessions", {"gpu_memory_gb": 10, "cpus": 0.5, "memory_gb": 1})
-            assert status == 201, session
-            ids.append(session["id"])
+        ids = request_sessions(user, SESSIONS, {"gpu_memory_gb": 10, "cpus": 0.5, "memory_gb": 1})
         before = wait_for_all(user, ids, lambda s: s["state"] == "running", "started")
 
         urls = [before[session_id]["jupyter"]["url"] + "api/status" for session_id in ids]

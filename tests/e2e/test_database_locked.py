@@ -12,9 +12,8 @@ import sqlite3
 import threading
 import time
 import urllib.request
-from datetime import datetime
 
-from conftest import docker, wait_for_state
+from conftest import docker, request_sessions, seconds_of, wait_for_state
 
 LOCK_SECONDS = 12  # past the store's 5 s wait for a lock, twice over
 
@@ -28,20 +27,12 @@ def jupyter_status(session, api):
     return time.time() - started
 
 
-def seconds_of(stamp):
-    return datetime.fromisoformat(stamp).timestamp()
-
-
 def test_a_locked_database_holds_up_writes_but_not_jupyter_and_loses_or_doubles_nothing(
         server, admin, make_user):
     name, user = make_user("locked")
     assert admin.call("PUT", "/api/v1/prices/A100-80GB", {"per_gpu_hour": 36})[0] == 200  # 0.01 a second
     assert admin.post(f"/api/v1/users/{name}/balance", {"amount": 100, "idempotency_key": "k1"})[0] == 201
-    ids = []
-    for _ in range(2):
-        status, session = user.post("/api/v1/sessions", {"gpus": 1})
-        assert status == 201, session
-        ids.append(session["id"])
+    ids = request_sessions(user, 2)
     kept, lost = [wait_for_state(user, session_id, {"running"}) for session_id in ids]
     time.sleep(3)  # a few billed seconds before the lock
 

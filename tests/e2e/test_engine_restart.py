@@ -8,9 +8,8 @@ import shutil
 import subprocess
 import tempfile
 import time
-from datetime import datetime
 
-from conftest import docker, restart_engine, run_in_kernel, ssh, wait_for_state
+from conftest import docker, request_sessions, restart_engine, run_in_kernel, seconds_of, ssh, wait_for_state
 
 
 def wait_until_back(api, session_id, timeout=180):
@@ -36,14 +35,13 @@ def test_sessions_come_back_after_an_engine_restart_and_their_downtime_is_not_bi
 
     _, erin = make_user("erin")
     assert erin.call("PUT", "/api/v1/me/ssh-keys", {"keys": [public_key, other_public]})[0] == 200
-    ids = []
-    for _ in range(2):
-        status, session = erin.post("/api/v1/sessions", {"gpus": 1})
-        assert status == 201, session
-        ids.append(session["id"])
+    ids = request_sessions(erin, 2)
     before = {session_id: wait_for_state(erin, session_id, {"running"}) for session_id in ids}
     first = before[ids[0]]
-    run_in_kernel(first, "open('/tmp/scratch', 'w').write('x'); open('kept.txt', 'w').write('home')", erin)
+    # The init that empties /tmp runs as root: links the user plants there must lead it nowhere.
+    run_in_kernel(first, "import os; open('/tmp/scratch', 'w').write('x'); open('kept.txt', 'w').write('home'); "
+                         "os.symlink(os.getcwd(), '/tmp/to-home'); os.makedirs('/tmp/deep'); "
+                         "os.symlink('/etc/gpupool', '/tmp/deep/to-etc')", erin)
     # The key is removed while the container runs; the container's first start had it in its
     # environment, so a restart must not bring it back.
     assert erin.call("PUT", "/api/v1/me/ssh-keys", {"keys": [public_key]})[0] == 200
@@ -69,12 +67,13 @@ def test_sessions_come_back_after_an_engine_restart_and_their_downtime_is_not_bi
         # Down from the moment the engine stopped the container until Jupyter answered again.
         assert unbilled >= engine_back - engine_stopped - 2, (unbilled, engine_back - engine_stopped)
         assert unbilled <= checked - engine_stopped + 2, (unbilled, checked - engine_stopped)
-        wall = time.time() - datetime.fromisoformat(now["started_at"]).timestamp()
+        wall = time.time() - seconds_of(now["started_at"])
         assert abs(now["cost"]["billed_seconds"] - (wall - unbilled)) <= 3, (now["cost"], wall, unbilled)
 
     back = after[ids[0]]
-    output = run_in_kernel(back, "import os; print(os.path.exists('/tmp/scratch'), open('kept.txt').read())", erin)
-    assert output.split() == ["False", "home"], "/tmp is emptied, the home is kept"
+    output = run_in_kernel(back, "import os; print(os.path.exists('/tmp/scratch'), os.path.lexists('/tmp/to-home'), "
+                                 "open('kept.txt').read())", erin)
+    assert output.split() == ["False", "False", "home"], "/tmp is emptied, through no link: the home is kept"
     motd = ssh(back, key_path, "cat /etc/motd")
     assert motd.returncode == 0, motd.stderr
     assert "restarted" in motd.stdout and "your home was kept" in motd.stdout, motd.stdout

@@ -1,16 +1,12 @@
 """Restarting `gpupool up` keeps running sessions and ends those whose containers vanished."""
 import signal
 
-from conftest import docker, wait_for_state
+from conftest import docker, request_sessions, wait_for_state
 
 
 def test_kill_9_then_restart_keeps_running_sessions_and_ends_vanished_ones(server, make_user):
     _, dana = make_user("dana")
-    sessions = []
-    for _ in range(2):
-        status, session = dana.post("/api/v1/sessions", {"gpus": 1})
-        assert status == 201, session
-        sessions.append(session["id"])
+    sessions = request_sessions(dana, 2)
     kept, vanished = [wait_for_state(dana, session_id, {"running"}) for session_id in sessions]
 
     server.stop(signal.SIGKILL)
