@@ -10,7 +10,9 @@ namespace gpupool::agent {
 
 bool HttpReadinessCheck::jupyter_answers(const DesiredSession& session) {
   using namespace std::chrono_literals;
-  net::HttpEndpoint endpoint{false, "", host_, static_cast<std::uint16_t>(session.jupyter_port)};
+  net::HttpEndpoint endpoint;
+  endpoint.host = host_;
+  endpoint.port = static_cast<std::uint16_t>(session.jupyter_port);
   net::HttpRequest request{"GET", fmt::format("/s/{}/api", session.session_id), "", {}};
   auto response = net::http_call(endpoint, request, 2s);
   return response && response->status == 200;

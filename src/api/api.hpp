@@ -26,7 +26,7 @@ struct ApiSettings {
   std::string session_domain;
   // Otherwise from a port of its own: the gateway's listeners for sessions (session_ports.hpp).
   std::vector<std::uint16_t> session_ports;
-  const TelemetryBoard* telemetry = nullptr;  // GPU readings for the admins' nodes view
+  TelemetryBoard* telemetry = nullptr;  // GPU readings: from agents' syncs, for the nodes view
   bool prepaid = true;                        // as SessionSettings::prepaid, for the API to say
   // Peers whose X-Forwarded-For names the client (gateway/client_address.hpp); none: the
   // connection's peer is the client.
@@ -47,6 +47,7 @@ enum class Access {
   anyone,  // no credential: health, the portal's pages, login
   user,    // any signed-in user (API token, or login cookie with CSRF for writes)
   admin,   // a signed-in admin
+  node,    // a joined node's agent, by its node credential (Call::node says which)
 };
 
 // A request on its way to its handler: the exchange, who is calling, and what the route's
@@ -56,6 +57,7 @@ struct Call {
   const Principal* principal = nullptr;  // set on every route not open to anyone
   PathParameters parameters;
   std::vector<std::pair<std::string, std::string>> query;
+  std::string node;  // Access::node routes: the node the credential speaks for
 
   const Principal& caller() const { return *principal; }
   // The value of the route pattern's "{name}" ("" when the pattern has none).
@@ -86,7 +88,8 @@ class Api {
         open_websockets_(settings_.max_websockets_per_user),
         session_routes_(store),
         passes_(clock),
-        session_ports_(settings_.session_ports) {}
+        session_ports_(settings_.session_ports),
+        enrollment_(store, clock) {}
 
   HttpReply handle(const HttpExchange& exchange);
   // For requests under /s/ (proxy_handlers.cpp): the session's Jupyter, or why not.
@@ -192,6 +195,16 @@ class Api {
   HttpReply remove_unknown_container(const Call& call);
   HttpReply adopt_unknown_container(const Call& call);
   HttpReply metrics(const Call& call);  // GET /metrics, Prometheus text
+  HttpReply remove_node(const Call& call);
+
+  // Nodes joining and syncing (agent_handlers.cpp).
+  HttpReply create_join_token(const Call& call);
+  HttpReply list_join_tokens(const Call& call);
+  HttpReply revoke_join_token(const Call& call);
+  HttpReply agent_join(const Call& call);
+  HttpReply agent_sync(const Call& call);
+  // The node an agent's Authorization header speaks for.
+  Result<std::string> authenticate_node(const HttpExchange& exchange);
   // GET /api/v1/nodes: every node with its GPUs, their readings and holders.
   Result<nlohmann::json> nodes_document();
   Result<nlohmann::json> nodes_document(const std::vector<Session>& active);
@@ -209,6 +222,7 @@ class Api {
   SessionRoutes session_routes_;          // the proxy's view of sessions
   SessionPasses passes_;                  // into sessions' own addresses
   services::SessionPorts session_ports_;  // without --session-domain
+  services::NodeEnrollment enrollment_;
 };
 
 }  // namespace gpupool::api

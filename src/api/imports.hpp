@@ -12,6 +12,7 @@
 #include "services/audit_log.hpp"
 #include "services/auth_service.hpp"
 #include "services/directory.hpp"
+#include "services/node_enrollment.hpp"
 #include "services/session_passes.hpp"
 #include "services/session_ports.hpp"
 #include "services/session_routes.hpp"

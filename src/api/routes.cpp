@@ -66,10 +66,19 @@ const std::vector<Route>& Api::routes() {
       {"GET", "/api/v1/audit", admin, &Api::list_audit},
       {"GET", "/api/v1/nodes", admin, &Api::list_nodes},
       {"PUT", "/api/v1/nodes/{node}", admin, &Api::update_node},
+      {"DELETE", "/api/v1/nodes/{node}", admin, &Api::remove_node},
+      {"GET", "/api/v1/join-tokens", admin, &Api::list_join_tokens},
+      {"POST", "/api/v1/join-tokens", admin, &Api::create_join_token},
+      {"DELETE", "/api/v1/join-tokens/{id}", admin, &Api::revoke_join_token},
       {"DELETE", "/api/v1/nodes/{node}/unknown-containers/{session}", admin,
        &Api::remove_unknown_container},
       {"POST", "/api/v1/nodes/{node}/unknown-containers/{session}/adopt", admin,
        &Api::adopt_unknown_container},
+
+      // GPU servers: a join token buys a node credential; the credential syncs its own node.
+      {"POST", "/api/v1/agent/join", anyone, &Api::agent_join},
+      {"POST", "/api/v1/agent/sync", node, &Api::agent_sync},
+
       // Prometheus scrapes with an admin's API token (authorization: credentials_file).
       {"GET", "/metrics", admin, &Api::metrics},
   };
@@ -146,7 +155,15 @@ HttpReply Api::dispatch(const HttpExchange& exchange) {
   bool api_path = exchange.path.starts_with("/api/") || exchange.path == "/metrics";
   // Only a signed-in caller learns which API paths exist (and which methods they take).
   std::optional<Principal> principal;
-  bool needs_caller = same_path == nullptr ? api_path : same_path->access != Access::anyone;
+  std::string node;
+  bool node_route = same_path != nullptr && same_path->access == Access::node;
+  bool needs_caller =
+      same_path == nullptr ? api_path : same_path->access != Access::anyone && !node_route;
+  if (node_route) {
+    auto authenticated = authenticate_node(exchange);
+    if (!authenticated) return error_reply(authenticated.error());
+    node = std::move(*authenticated);
+  }
   if (needs_caller) {
     auto authenticated = authenticate(exchange);
     if (!authenticated) return error_reply(authenticated.error());
@@ -165,11 +182,21 @@ HttpReply Api::dispatch(const HttpExchange& exchange) {
     return error_reply(ErrorCode::forbidden,
                        fmt::format("only admins may {} {}", found->method, found->pattern));
   }
-  Call call{exchange, principal ? &*principal : nullptr, std::move(parameters), {}};
+  Call call{exchange, principal ? &*principal : nullptr, std::move(parameters), {}, node};
   for (auto parameter : target->params()) call.query.emplace_back(parameter.key, parameter.value);
   HttpReply reply = (this->*found->handler)(call);
   audit(call, *found, reply);
   return reply;
+}
+
+Result<std::string> Api::authenticate_node(const HttpExchange& exchange) {
+  std::string authorization = exchange.header("authorization");
+  constexpr std::string_view kBearer = "Bearer ";
+  if (!authorization.starts_with(kBearer)) {
+    return make_error(ErrorCode::unauthorized,
+                      "a node credential is required (Authorization: Bearer …)");
+  }
+  return enrollment_.authenticate(authorization.substr(kBearer.size()));
 }
 
 HttpReply Api::healthz(const Call&) {

@@ -5,8 +5,10 @@
 #include <exception>
 
 #include "app/account_cli.hpp"
+#include "app/agent_command.hpp"
 #include "app/backup_command.hpp"
 #include "app/gpus_command.hpp"
+#include "app/serve_options.hpp"
 #include "app/sim_command.hpp"
 #include "app/up_command.hpp"
 #include "cli/admin_commands.hpp"
@@ -15,37 +17,6 @@
 
 namespace {
 
-// What one client, user or fault may take: shown together under "Limits" in up --help.
-void add_up_limits(CLI::App& up_command, gpupool::app::UpOptions& up) {
-  auto limit = [&up_command](const std::string& name, auto& value, const std::string& what) {
-    up_command.add_option(name, value, what)->capture_default_str()->group("Limits");
-  };
-  limit("--max-connections", up.max_connections,
-        "client connections the gateway holds at once; beyond, new ones are closed at once "
-        "(lowered to fit the open-files limit)");
-  limit("--max-connections-per-source", up.max_connections_per_source,
-        "client connections from one address (a --trusted-proxy counts only in the total)");
-  limit("--request-timeout", up.request_timeout_s,
-        "seconds a request has from its first byte to its last (headers; a body outside /s/)");
-  limit("--idle-timeout", up.idle_timeout_s,
-        "seconds a connection may wait without a request (new, or kept alive)");
-  limit("--max-websockets-per-user", up.max_websockets_per_user,
-        "WebSockets into sessions (kernels, terminals) one user may hold open; 16 live views "
-        "of the portal besides");
-  limit("--websocket-idle-timeout", up.websocket_idle_timeout_s,
-        "seconds a WebSocket into a session may carry nothing before it is closed");
-  limit("--drain-timeout", up.drain_timeout_s,
-        "seconds requests under way may take to finish after SIGTERM before they are cut");
-  limit("--min-free-disk-mb", up.min_free_disk_mb,
-        "free space the data directory's disk keeps: below it, new sessions are refused "
-        "(running ones go on, the ledger stays writable)");
-  limit("--session-disk-gb", up.session_disk_gb,
-        "what a session may write outside its home (its container's writable layer); needs a "
-        "storage driver that bounds it: overlay2 on XFS with pquota, btrfs or zfs (0: unbounded)");
-  limit("--max-queued-per-user", up.max_queued_per_user,
-        "requests one user may have waiting at once, quotas or not (0: no limit)");
-}
-
 int run(int argc, char** argv) {
   CLI::App app{"gpupool: self-hosted GPU sharing — Jupyter and SSH sessions on pooled GPUs"};
   app.require_subcommand(1);
@@ -53,82 +24,20 @@ int run(int argc, char** argv) {
 
   gpupool::app::UpOptions up;
   auto* up_command = app.add_subcommand("up", "run server and local agent on this machine");
-  up_command->add_option("--data-dir", up.data_dir, "where the database and secrets live")
-      ->capture_default_str();
-  up_command->add_option("--listen", up.listen, "HOST:PORT of the gateway")->capture_default_str();
-  up_command->add_option("--simulate-gpus", up.simulate_gpus,
-                         "simulate GPUs, e.g. 4xA100-80GB (default: NVML)");
-  up_command->add_option("--engine", up.engine,
-                         "container engine socket, unix:///path (default: detect)");
-  up_command->add_option("--public-host", up.public_host,
-                         "host name users reach sessions at (default: hostname)");
-  up_command->add_option("--public-url", up.public_url,
-                         "where users reach this gateway, e.g. https://gpus.example.org "
-                         "(default: http://PUBLIC-HOST:PORT)");
-  up_command->add_option("--session-domain", up.session_domain,
-                         "serve each session's Jupyter from its own origin, ID.DOMAIN (needs a "
-                         "wildcard DNS name and certificate for *.DOMAIN; 'localhost' works on "
-                         "one machine) instead of from ports of its own");
-  up_command
-      ->add_option("--session-ports", up.session_ports,
-                   "without --session-domain, each open session's Jupyter is served on a port "
-                   "of its own: LOW-HIGH, or a count of ports for the system to pick")
-      ->capture_default_str();
-  up_command->add_option("--tls-cert", up.tls_cert,
-                         "PEM certificate chain: serve HTTPS (with --tls-key); cookies become "
-                         "Secure and HSTS is sent");
-  up_command->add_option("--tls-key", up.tls_key, "PEM private key for --tls-cert");
-  up_command->add_option("--node-name", up.node_name, "this node's name (default: hostname)");
-  up_command->add_option("--port-range", up.port_range, "host ports for session Jupyter/SSH")
-      ->capture_default_str();
-  up_command->add_option("--log-level", up.log_level, "debug, info, warn or error")
-      ->capture_default_str();
-  up_command->add_option("--http-threads", up.http_threads,
-                         "gateway threads (default: one per core)");
-  up_command->add_option("--node-label", up.node_labels,
-                         "KEY=VALUE label of this node (repeatable)");
-  up_command
-      ->add_option("--session-subnets", up.session_network.subnets,
-                   "IPv4 block each session's network (a /28) is taken from")
-      ->capture_default_str();
-  up_command
-      ->add_option("--session-firewall", up.session_network.firewall,
-                   "iptables: sessions reach neither each other nor this host nor "
-                   "169.254.169.254; off: no such isolation (trusted users only)")
-      ->capture_default_str();
-  up_command->add_flag("!--no-session-internet", up.session_network.internet,
-                       "air-gapped: sessions reach nothing outside their own container");
-  up_command
-      ->add_option("--audit-retention-days", up.audit_retention_days,
-                   "how long the audit log keeps its entries (at least 30)")
-      ->capture_default_str();
-  up_command->add_option("--trusted-proxy", up.trusted_proxies,
-                         "IPv4 block of a reverse proxy in front of the gateway whose "
-                         "X-Forwarded-For names the client (repeatable); others' is ignored");
-  up_command->add_option("--session-deny", up.session_network.denied,
-                         "IPv4 block sessions must not reach, e.g. the site's management LAN "
-                         "(repeatable)");
-  up_command
-      ->add_option("--node-lost-after", up.node_lost_after_s,
-                   "seconds a node may stay silent before its sessions end as node_lost, billed "
-                   "up to its last report (at least 60)")
-      ->capture_default_str();
-  up_command
-      ->add_option("--preemption-grace-seconds", up.preemption_grace_s,
-                   "how long a preemptible session keeps running once chosen to make room")
-      ->capture_default_str();
-  up_command
-      ->add_option("--fair-share-half-life-hours", up.fair_share_half_life_hours,
-                   "the queue's fair share forgets half of past GPU use this often")
-      ->capture_default_str();
-  up_command->add_option(
-      "--node-cpus", up.node_cpus,
-      "CPUs sessions may reserve on this node (default: its cores; more overcommits)");
-  up_command->add_option("--node-memory-gb", up.node_memory_gb,
-                         "memory sessions may reserve on this node (default: its RAM)");
-  up_command->add_flag("--postpaid", up.postpaid,
-                       "meter costs but do not require a prepaid balance to cover them");
-  add_up_limits(*up_command, up);
+  gpupool::app::add_server_options(*up_command, up);
+  gpupool::app::add_node_options(*up_command, up.node);
+  gpupool::app::UpOptions server;
+  auto* server_command = app.add_subcommand(
+      "server", "run the server only: gateway, API, scheduler and store; GPU servers join it "
+                "with `gpupool agent`");
+  gpupool::app::add_server_options(*server_command, server);
+  server_command->add_option("--image", server.images,
+                             "catalog image TAG=REFERENCE nodes run (repeatable; default: the "
+                             "offline Debian image)");
+  gpupool::app::AgentOptions agent;
+  auto* agent_command = app.add_subcommand(
+      "agent", "run a GPU server's agent, joined to a `gpupool server`");
+  gpupool::app::add_agent_options(*agent_command, agent);
 
   std::string url;
   std::string username;
@@ -306,6 +215,8 @@ int run(int argc, char** argv) {
   }
 
   if (*up_command) return gpupool::app::run_up(up);
+  if (*server_command) return gpupool::app::run_server(server);
+  if (*agent_command) return gpupool::app::run_agent(agent);
   if (*login_command) return gpupool::cli::login(url, username, password_stdin);
   if (*run_command) {
     if (*share_option) run.gpu_memory_gb = gpu_memory_gb;

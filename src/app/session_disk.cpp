@@ -6,14 +6,12 @@
 
 namespace gpupool::app {
 
-Status check_disk_bound(ContainerEngine& engine, Store& store, std::int64_t disk_bytes) {
+Status check_disk_bound(ContainerEngine& engine, std::int64_t disk_bytes) {
   if (disk_bytes == 0) return {};
-  auto images = store.list_images();
+  auto images = engine.list_images("io.gpupool.image.tag");
   if (!images) return images.error();
   ContainerSpec probe;
-  for (const auto& image : *images) {
-    if (image.is_default || probe.image.empty()) probe.image = image.reference;
-  }
+  if (!images->empty()) probe.image = images->front().reference;
   if (probe.image.empty()) return make_error(ErrorCode::unavailable, "no session image to check");
   probe.name = "gpupool-disk-check-" + random_hex(4);
   probe.command = {"true"};

@@ -7,12 +7,12 @@
 
 #include "core/result.hpp"
 #include "engine/container_engine.hpp"
-#include "store/store.hpp"
 
 namespace gpupool::app {
 
-// Creates (never starts) a container of the default image with the bound and removes it; an
-// engine that refuses is an invalid_argument Error naming the drivers that can. 0: no check.
-Status check_disk_bound(ContainerEngine& engine, Store& store, std::int64_t disk_bytes);
+// Creates (never starts) a container of a session image in the engine with the bound and
+// removes it; an engine that refuses is an invalid_argument Error naming the drivers that can.
+// 0: no check.
+Status check_disk_bound(ContainerEngine& engine, std::int64_t disk_bytes);
 
 }  // namespace gpupool::app

@@ -20,20 +20,21 @@
 #include "api/api.hpp"
 #include "app/disk_watermark.hpp"
 #include "app/local_sync_channel.hpp"
-#include "app/session_disk.hpp"
+#include "app/node_runtime.hpp"
 #include "app/session_listeners.hpp"
 #include "catalog/image_tag.hpp"
 #include "core/ipv4.hpp"
 #include "core/log.hpp"
 #include "core/random.hpp"
+#include "net/certificate_pin.hpp"
 #include "net/http_client.hpp"
+#include "net/self_signed.hpp"
 #include "store/sqlite/sqlite_store.hpp"
 
 namespace gpupool::app {
 
 namespace {
 
-constexpr const char* kDefaultSimulation = "4xA100-80GB";
 constexpr const char* kDefaultImageTag = "pytorch1.13-cpu-debian12-runtime";
 constexpr const char* kDefaultImageReference = "gpupool/session:pytorch1.13-cpu-debian12-runtime";
 constexpr const char* kImageTagLabel = "io.gpupool.image.tag";
@@ -41,34 +42,6 @@ constexpr const char* kImageTagLabel = "io.gpupool.image.tag";
 int fail(const std::string& message) {
   spdlog::error("{}", message);
   return 1;
-}
-
-std::string host_name() {
-  char name[256] = {};
-  if (gethostname(name, sizeof name - 1) != 0 || name[0] == '\0') return "localhost";
-  return name;
-}
-
-Result<std::pair<int, int>> parse_port_range(const std::string& text) {
-  int low = 0;
-  int high = 0;
-  char dash = 0;
-  std::istringstream in(text);
-  if (!(in >> low >> dash >> high) || dash != '-' || low < 1024 || high > 65535 || high - low < 1) {
-    return make_error(
-        ErrorCode::invalid_argument,
-        fmt::format("--port-range \"{}\": expected LOW-HIGH within 1024-65535", text));
-  }
-  return std::pair{low, high};
-}
-
-Result<std::unique_ptr<GpuProbe>> choose_gpu_probe(const std::string& simulate) {
-  if (!simulate.empty()) return make_simulated_gpu_probe(simulate);
-  auto nvml = make_nvml_gpu_probe();
-  if (nvml) return nvml;
-  spdlog::warn("no NVIDIA GPUs found ({}); SIMULATING {} — sessions get no real GPU",
-               nvml.error().message, kDefaultSimulation);
-  return make_simulated_gpu_probe(kDefaultSimulation);
 }
 
 // First start: the admin password from GPUPOOL_ADMIN_PASSWORD, or a random one shown once
@@ -225,29 +198,64 @@ Status register_catalog_images(Store& store, ContainerEngine& engine) {
   return {};
 }
 
-std::int64_t physical_memory_mb() {
-  return static_cast<std::int64_t>(sysconf(_SC_PHYS_PAGES)) * sysconf(_SC_PAGE_SIZE) /
-         (1024 * 1024);
+// `gpupool server`'s catalog, from --image TAG=REFERENCE (the default image when none):
+// there is no local engine to read labels from; nodes must hold the images.
+Status register_configured_images(Store& store, const std::vector<std::string>& images) {
+  std::vector<std::string> entries = images;
+  if (entries.empty()) entries.push_back(fmt::format("{}={}", kDefaultImageTag, kDefaultImageReference));
+  for (std::size_t i = 0; i < entries.size(); ++i) {
+    auto equals = entries[i].find('=');
+    if (equals == std::string::npos || equals == 0 || equals + 1 == entries[i].size()) {
+      return make_error(ErrorCode::invalid_argument,
+                        fmt::format("--image \"{}\": expected TAG=REFERENCE", entries[i]));
+    }
+    std::string tag_text = entries[i].substr(0, equals);
+    auto tag = catalog::parse_image_tag(tag_text);
+    if (!tag) return make_error(ErrorCode::invalid_argument, "--image: " + tag.error().message);
+    GPUPOOL_TRY(store.upsert_image({tag_text, entries[i].substr(equals + 1), tag->framework,
+                                    tag->framework_version, tag->cuda, tag->cudnn, tag->flavor,
+                                    i == 0, "available"}));
+    spdlog::info("catalog: {} ({})", tag_text, entries[i].substr(equals + 1));
+  }
+  return {};
 }
 
-}  // namespace
+// Without --tls-cert, `gpupool server` makes its own certificate once (DATA/tls/) so that
+// agents' credentials never cross the network in clear; agents pin it.
+Status ensure_server_certificate(UpOptions& options, const std::filesystem::path& data_dir,
+                                 const std::string& host) {
+  if (!options.tls_cert.empty() || !options.tls_key.empty()) return {};
+  auto dir = data_dir / "tls";
+  options.tls_cert = (dir / "server.crt").string();
+  options.tls_key = (dir / "server.key").string();
+  if (std::filesystem::exists(options.tls_cert) && std::filesystem::exists(options.tls_key))
+    return {};
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec) return make_error(ErrorCode::internal, "cannot create " + dir.string());
+  GPUPOOL_TRY(net::write_self_signed_certificate(host, options.tls_cert, options.tls_key));
+  spdlog::info("made a self-signed certificate for {} in {}", host, dir.string());
+  return {};
+}
 
-int run_up(const UpOptions& options) {
-  configure_logging(options.log_level);
-  init_crypto();
-  rlim_t open_files = raise_open_files_limit();
-
-  // Block the stop signals in every thread; main waits for them below.
+// Blocks SIGINT and SIGTERM in every thread made from now on; wait_for_stop_signal takes one.
+sigset_t block_stop_signals() {
   sigset_t stop_signals;
   sigemptyset(&stop_signals);
   sigaddset(&stop_signals, SIGINT);
   sigaddset(&stop_signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  return stop_signals;
+}
+
+int serve(UpOptions options, bool local_node) {
+  configure_logging(options.log_level);
+  init_crypto();
+  rlim_t open_files = raise_open_files_limit();
+  sigset_t stop_signals = block_stop_signals();
 
   auto listen = net::parse_http_endpoint("http://" + options.listen);
   if (!listen) return fail(fmt::format("--listen: {}", listen.error().message));
-  auto ports = parse_port_range(options.port_range);
-  if (!ports) return fail(ports.error().message);
 
   std::filesystem::path data_dir(options.data_dir);
   std::error_code ec;
@@ -259,31 +267,26 @@ int run_up(const UpOptions& options) {
   auto store = SqliteStore::open((data_dir / "gpupool.db").string());
   if (!store) return fail(store.error().message);
 
-  auto probe = choose_gpu_probe(options.simulate_gpus);
-  if (!probe) return fail(probe.error().message);
-  auto inventory = (*probe)->discover();
-  if (!inventory) return fail(inventory.error().message);
-
-  std::string engine_address = options.engine;
-  if (engine_address.empty()) {
-    auto detected = detect_engine_address();
-    if (!detected) return fail(detected.error().message);
-    engine_address = *detected;
+  std::unique_ptr<NodeRuntime> node;
+  if (local_node) {
+    auto opened = open_node(options.node);
+    if (!opened) return fail(opened.error().message);
+    node = std::move(*opened);
   }
-  auto engine = make_docker_api_engine(engine_address);
-  if (!engine) return fail(engine.error().message);
-  auto engine_version = (*engine)->version();
-  if (!engine_version) return fail(engine_version.error().message);
-  spdlog::info("container engine at {}: {}", engine_address, *engine_version);
 
   SystemClock clock;
   services::AuthService auth(**store, clock);
   if (auto admin = bootstrap_admin(auth, data_dir); !admin) return fail(admin.error().message);
-  if (auto images = register_catalog_images(**store, **engine); !images)
-    return fail(images.error().message);
+  auto images = node ? register_catalog_images(**store, *node->engine)
+                     : register_configured_images(**store, options.images);
+  if (!images) return fail(images.error().message);
 
   std::string host = host_name();
   std::string public_host = options.public_host.empty() ? host : options.public_host;
+  if (!local_node) {
+    if (auto made = ensure_server_certificate(options, data_dir, public_host); !made)
+      return fail(made.error().message);
+  }
   services::SessionSettings session_settings;
   session_settings.preemption_grace = std::int64_t{options.preemption_grace_s} * 1000;
   if (options.fair_share_half_life_hours <= 0)
@@ -303,51 +306,27 @@ int run_up(const UpOptions& options) {
   services::TelemetryBoard telemetry;
   app::LocalSyncChannel channel(sessions, telemetry, clock);
 
-  agent::AgentSettings agent_settings;
-  agent_settings.node.name = options.node_name.empty() ? host : options.node_name;
-  if ((*store)->created())
-    warn_of_containers_without_database(**engine, agent_settings.node.name, data_dir);
-  agent_settings.node.address = public_host;
-  agent_settings.node.cpus =
-      options.node_cpus > 0 ? options.node_cpus
-                            : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-  agent_settings.node.memory_mb = options.node_memory_gb > 0
-                                      ? std::int64_t{options.node_memory_gb} * 1024
-                                      : physical_memory_mb();
-  for (const auto& label : options.node_labels) {
-    auto equals = label.find('=');
-    if (equals == std::string::npos || equals == 0)
-      return fail(fmt::format("--node-label \"{}\": expected KEY=VALUE", label));
-    agent_settings.node.labels[label.substr(0, equals)] = label.substr(equals + 1);
+  if (node) {
+    std::string node_name = options.node.node_name.empty() ? host : options.node.node_name;
+    if ((*store)->created()) warn_of_containers_without_database(*node->engine, node_name, data_dir);
+    // Users reach Jupyter only through the gateway's login; the gateway is on this machine.
+    auto made = make_agent(*node, options.node, {public_host, "127.0.0.1"}, channel, clock);
+    if (!made) return fail(made.error().message);
   }
-  agent_settings.node.port_min = ports->first;
-  agent_settings.node.port_max = ports->second;
-  agent_settings.container.node_name = agent_settings.node.name;
-  agent_settings.container.real_gpus = !inventory->simulated;
-  // Users reach Jupyter only through the gateway's login; the gateway is on this machine.
-  agent_settings.container.jupyter_publish_ip = "127.0.0.1";
-  agent_settings.container.disable_ipv6 = std::filesystem::exists("/proc/sys/net/ipv6");
-  if (options.session_disk_gb < 0) return fail("--session-disk-gb must be 0 or more");
-  agent_settings.container.disk_bytes = std::int64_t{options.session_disk_gb} << 30;
-  if (auto bounded = check_disk_bound(**engine, **store, agent_settings.container.disk_bytes);
-      !bounded)
-    return fail(bounded.error().message);
-  auto session_network = make_session_network(options.session_network);
-  if (!session_network) return fail(session_network.error().message);
-  agent_settings.session_subnets = session_network->subnets;
-  agent::HttpReadinessCheck readiness(agent_settings.readiness_host);
-  agent::Agent agent(agent_settings, channel, **engine, *session_network->firewall, **probe,
-                     readiness, clock);
 
   bool tls = !options.tls_cert.empty() || !options.tls_key.empty();
   if (tls && (options.tls_cert.empty() || options.tls_key.empty()))
     return fail("--tls-cert and --tls-key go together");
   api::ApiSettings api_settings;
-  api_settings.view = {public_host, inventory->simulated, ""};
+  api_settings.view = {public_host, node && node->inventory.simulated, ""};
   api_settings.secure_cookies = tls;
-  api_settings.ready = [&agent, &store, &clock] {
-    auto last = agent.last_successful_sync_millis();
-    return last != 0 && clock.monotonic_millis() - last < 10'000 && (*store)->count_users().ok();
+  agent::Agent* local_agent = node ? node->agent.get() : nullptr;
+  api_settings.ready = [local_agent, &store, &clock] {
+    if (local_agent != nullptr) {
+      auto last = local_agent->last_successful_sync_millis();
+      if (last == 0 || clock.monotonic_millis() - last >= 10'000) return false;
+    }
+    return (*store)->count_users().ok();
   };
   gateway::TunnelRegistry tunnels;
   api_settings.tunnels = &tunnels;
@@ -409,18 +388,20 @@ int run_up(const UpOptions& options) {
                     ? options.http_threads
                     : static_cast<int>(std::max(2u, std::thread::hardware_concurrency()));
   http.start(threads);
-  agent.start();
+  if (local_agent != nullptr) local_agent->start();
   WatchForSilentNodes silent_nodes(sessions);
 
-  if (inventory->simulated) {
-    spdlog::warn("GPUs are SIMULATED: {} × {} (no real GPU is given to sessions)",
-                 inventory->gpus.size(),
-                 inventory->gpus.empty() ? "?" : inventory->gpus.front().model);
-  } else {
-    spdlog::info("{} NVIDIA GPU(s), driver supports CUDA {}", inventory->gpus.size(),
-                 inventory->driver_cuda);
-  }
+  if (node) log_gpus(node->inventory);
   spdlog::info("gpupool is up: {}/ (data in {})", api_settings.view.gateway_url, data_dir.string());
+  if (tls) {
+    auto pin = net::certificate_pin(options.tls_cert);
+    if (pin) {
+      spdlog::info(
+          "GPU servers join with: gpupool agent --server {}://{}:{} --ca-sha256 {} --join-token "
+          "TOKEN   (a TOKEN from: gpupool admin join-token create)",
+          "https", public_host, *bound, *pin);
+    }
+  }
   std::cout << fmt::format("listening on port {}", *bound) << std::endl;
 
   int signal_number = 0;
@@ -436,9 +417,19 @@ int run_up(const UpOptions& options) {
     spdlog::info("every connection drained");
   }
   http.stop();
-  agent.stop();
+  if (local_agent != nullptr) local_agent->stop();
   spdlog::info("stopped; the database is closed cleanly");
   return 0;
+}
+
+}  // namespace
+
+int run_up(const UpOptions& options) {
+  return serve(options, true);
+}
+
+int run_server(const UpOptions& options) {
+  return serve(options, false);
 }
 
 }  // namespace gpupool::app

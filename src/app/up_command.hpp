@@ -9,11 +9,22 @@
 
 namespace gpupool::app {
 
+// What a GPU server offers and how its sessions run: `up`'s local node, or `gpupool agent`.
+struct NodeOptions {
+  std::string simulate_gpus;  // empty: NVML, else the default simulation
+  std::string engine;         // empty: auto-detect
+  std::string node_name;      // empty: this host's name
+  std::string port_range = "30000-30999";
+  int node_cpus = 0;       // CPUs sessions may reserve; 0: this machine's (more overcommits)
+  int node_memory_gb = 0;  // memory sessions may reserve; 0: this machine's
+  std::vector<std::string> node_labels;  // "key=value", for sessions' node selectors
+  SessionNetworkOptions session_network;
+  int session_disk_gb = 0;  // a session's writable layer at most; 0: unbounded
+};
+
 struct UpOptions {
   std::string data_dir = "/var/lib/gpupool";
   std::string listen = "0.0.0.0:8080";
-  std::string simulate_gpus;  // empty: NVML, else the default simulation
-  std::string engine;         // empty: auto-detect
   std::string public_host;    // empty: this host's name
   std::string
       session_domain;  // set: sessions' Jupyter at <id>.<domain> (services/session_passes.hpp)
@@ -21,17 +32,11 @@ struct UpOptions {
   std::string public_url;  // where users reach the gateway; empty: http(s)://public_host:port
   std::string tls_cert;    // PEM certificate chain; with tls_key, the gateway speaks HTTPS
   std::string tls_key;
-  std::string node_name;  // empty: this host's name
-  std::string port_range = "30000-30999";
   std::string log_level = "info";
   int http_threads = 0;         // 0: one per core, at least 2
-  int node_cpus = 0;            // CPUs sessions may reserve; 0: this machine's (more overcommits)
-  int node_memory_gb = 0;       // memory sessions may reserve; 0: this machine's
   int preemption_grace_s = 60;  // how long a preempted session keeps running
   double fair_share_half_life_hours = 24;  // fair share forgets half of past use this often
-  std::vector<std::string> node_labels;    // "key=value", for sessions' node selectors
   bool postpaid = false;                   // record costs but let balances go below zero
-  SessionNetworkOptions session_network;
   std::vector<std::string> trusted_proxies;  // IPv4 blocks whose X-Forwarded-For is believed
   int audit_retention_days = 365;            // at least 30
   int max_queued_per_user = 16;              // requests one user may have waiting; 0: no limit
@@ -45,10 +50,14 @@ struct UpOptions {
   int drain_timeout_s = 10;
   int node_lost_after_s = 300;
   int min_free_disk_mb = 1024;  // below this free on the data dir's disk, no new sessions
-  int session_disk_gb = 0;      // a session's writable layer at most; 0: unbounded
+  // Catalog entries of `gpupool server` (no local engine to read them from): TAG=REFERENCE.
+  std::vector<std::string> images;
+  NodeOptions node;  // `up` only: its local node
 };
 
-// Runs until SIGINT or SIGTERM; returns the process exit code.
+// Each runs until SIGINT or SIGTERM and returns the process exit code. `up` is the server
+// with a local node; `server` has none and waits for agents to join.
 int run_up(const UpOptions& options);
+int run_server(const UpOptions& options);
 
 }  // namespace gpupool::app

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "core/clock.hpp"
+#include "core/result.hpp"
 
 namespace gpupool {
 
@@ -25,6 +26,10 @@ struct GpuDevice {
 };
 
 std::string_view to_string(GpuLink link);
+
+// A node's name: 1-63 lower-case letters, digits, '.', '-' and '_', starting with a letter or
+// digit. It names containers, labels and log lines, so nothing else is let in.
+Status check_node_name(std::string_view name);
 
 // The worst link within a set of GPUs of one node (GpuLink::same for one GPU).
 GpuLink worst_link(const std::vector<GpuDevice>& gpus, const std::vector<int>& chosen);

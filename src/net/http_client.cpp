@@ -13,6 +13,8 @@
 
 #include <fmt/format.h>
 
+#include "net/certificate_pin_detail.hpp"
+
 namespace gpupool::net {
 
 namespace asio = boost::asio;
@@ -176,7 +178,18 @@ Result<HttpResponse> http_call(const HttpEndpoint& endpoint, const HttpRequest& 
     }
   }
   context.set_verify_mode(asio::ssl::verify_peer);
-  context.set_verify_callback(asio::ssl::host_name_verification(endpoint.host));
+  bool pin_matched = false;
+  if (endpoint.pin.empty()) {
+    context.set_verify_callback(asio::ssl::host_name_verification(endpoint.host));
+  } else {
+    // Every certificate of the chain passes here; the handshake is judged by the pin below.
+    context.set_verify_callback([&](bool, asio::ssl::verify_context& verify) {
+      X509* certificate = X509_STORE_CTX_get_current_cert(verify.native_handle());
+      if (certificate != nullptr && public_key_pin(certificate) == endpoint.pin)
+        pin_matched = true;
+      return true;
+    });
+  }
   asio::ssl::stream<asio::ip::tcp::socket> stream(std::move(socket), context);
   SSL_set_tlsext_host_name(stream.native_handle(), endpoint.host.c_str());
   bool shaken = false;
@@ -195,6 +208,12 @@ Result<HttpResponse> http_call(const HttpEndpoint& endpoint, const HttpRequest& 
                       fmt::format("TLS with {}:{} failed: {} (is its certificate trusted? "
                                   "GPUPOOL_CA_FILE names a CA file to trust)",
                                   endpoint.host, endpoint.port, ec.message()));
+  }
+  if (!endpoint.pin.empty() && !pin_matched) {
+    return make_error(ErrorCode::unauthorized,
+                      fmt::format("{}:{} presented a certificate that does not match the pin {}: "
+                                  "is this the right server?",
+                                  endpoint.host, endpoint.port, endpoint.pin));
   }
   return exchange(io, stream, endpoint, request, timeout, response_limit);
 }

@@ -25,6 +25,10 @@ struct HttpEndpoint {
   // HTTPS: the server's certificate must verify against the system's CAs, or against
   // the PEM file named by $GPUPOOL_CA_FILE (e.g. a lab's own gateway certificate).
   bool tls = false;
+  // HTTPS: set ("sha256:…", certificate_pin.hpp), the server must present a certificate
+  // with exactly this public key instead; no CA, no host name check (an agent joining a
+  // server with a self-signed certificate).
+  std::string pin = {};
 };
 
 Result<HttpEndpoint> parse_http_endpoint(const std::string& address);

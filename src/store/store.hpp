@@ -56,6 +56,28 @@ struct AuditFilter {
   int limit = 100;
 };
 
+// An admin's invitation for GPU servers to join the pool (see services/node_enrollment.hpp).
+struct JoinToken {
+  std::string id;  // public: names the token in lists and for revoking
+  std::string secret_digest;
+  std::string description;
+  std::string created_by;
+  UnixMillis created_at = 0;
+  UnixMillis expires_at = 0;
+  int uses_left = 0;  // -1: any number until it expires
+  int used = 0;
+  UnixMillis revoked_at = 0;  // 0: not revoked
+};
+
+// What a joined node's agent authenticates with; good for that one node only.
+struct NodeCredential {
+  std::string secret_digest;
+  std::string node;
+  std::string join_token;  // id of the token it was traded for
+  UnixMillis created_at = 0;
+  UnixMillis revoked_at = 0;  // 0: not revoked
+};
+
 struct StoredUser {
   User user;
   std::string password_hash;
@@ -150,6 +172,23 @@ class Store {
   virtual Status upsert_node(const Node& node) = 0;
   virtual Status set_node_drained(const std::string& name, bool drained) = 0;
   virtual Result<std::vector<Node>> list_nodes() = 0;
+
+  // Join tokens and node credentials. take_join_token counts one join against the token,
+  // atomically, and returns it as it was; nullopt when it is unknown, revoked, expired or
+  // used up (the caller cannot tell which: neither can someone guessing tokens).
+  virtual Status add_join_token(const JoinToken& token) = 0;
+  virtual Result<std::vector<JoinToken>> list_join_tokens() = 0;  // newest first
+  virtual Result<std::optional<JoinToken>> take_join_token(const std::string& id,
+                                                           const std::string& secret_digest,
+                                                           UnixMillis now) = 0;
+  virtual Status revoke_join_token(const std::string& id, UnixMillis now) = 0;
+  virtual Status add_node_credential(const NodeCredential& credential) = 0;
+  // Unrevoked credentials only.
+  virtual Result<std::optional<NodeCredential>> find_node_credential(
+      const std::string& secret_digest) = 0;
+  virtual Result<bool> node_has_credential(const std::string& node) = 0;
+  // Revokes every credential of the node; says how many were live.
+  virtual Result<int> revoke_node_credentials(const std::string& node, UnixMillis now) = 0;
 
   // Sessions. update_session writes the whole row and, when the state or reason changed,
   // an event.

@@ -19,7 +19,7 @@ class Api : public ServiceFixture {
  protected:
   Api() : api_(settings(telemetry_), *auth_, *sessions_, *store_, clock_) {}
 
-  static api::ApiSettings settings(const services::TelemetryBoard& telemetry) {
+  static api::ApiSettings settings(services::TelemetryBoard& telemetry) {
     api::ApiSettings settings{
         {"pool.example", true, "https://pool.example"}, false, [] { return true; }};
     settings.telemetry = &telemetry;

@@ -75,7 +75,7 @@ TEST_F(Api, EveryAdminRouteRefusesOtherUsers) {
   EXPECT_GE(admin_routes, 10);
 }
 
-TEST_F(Api, OnlyHealthThePortalAndLoginAreOpenToAnyone) {
+TEST_F(Api, OnlyHealthThePortalLoginAndJoiningAreOpenToAnyone) {
   std::set<std::string> open;
   for (const auto& route : api::Api::routes()) {
     if (route.access == api::Access::anyone)
@@ -83,7 +83,8 @@ TEST_F(Api, OnlyHealthThePortalAndLoginAreOpenToAnyone) {
   }
   EXPECT_EQ(open, (std::set<std::string>{"GET /healthz", "HEAD /healthz", "GET /readyz",
                                          "HEAD /readyz", "GET /", "HEAD /", "GET /ui/{file...}",
-                                         "HEAD /ui/{file...}", "POST /api/v1/auth/login"}));
+                                         "HEAD /ui/{file...}", "POST /api/v1/auth/login",
+                                         "POST /api/v1/agent/join"}));
 }
 
 TEST_F(Api, EachMethodAndPatternIsRoutedOnce) {

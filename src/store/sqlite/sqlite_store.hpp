@@ -76,6 +76,17 @@ class SqliteStore final : public Store {
   Status upsert_node(const Node& node) override;
   Status set_node_drained(const std::string& name, bool drained) override;
   Result<std::vector<Node>> list_nodes() override;
+  Status add_join_token(const JoinToken& token) override;
+  Result<std::vector<JoinToken>> list_join_tokens() override;
+  Result<std::optional<JoinToken>> take_join_token(const std::string& id,
+                                                   const std::string& secret_digest,
+                                                   UnixMillis now) override;
+  Status revoke_join_token(const std::string& id, UnixMillis now) override;
+  Status add_node_credential(const NodeCredential& credential) override;
+  Result<std::optional<NodeCredential>> find_node_credential(
+      const std::string& secret_digest) override;
+  Result<bool> node_has_credential(const std::string& node) override;
+  Result<int> revoke_node_credentials(const std::string& node, UnixMillis now) override;
 
   Status insert_session(const Session& session) override;
   Result<std::optional<Session>> get_session(const std::string& id) override;

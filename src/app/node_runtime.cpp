@@ -1,0 +1,135 @@
+#include "app/node_runtime.hpp"
+
+#include <unistd.h>
+
+#include <filesystem>
+#include <sstream>
+#include <thread>
+
+#include <fmt/format.h>
+
+#include "app/session_disk.hpp"
+#include "core/log.hpp"
+
+namespace gpupool::app {
+
+namespace {
+
+constexpr const char* kDefaultSimulation = "4xA100-80GB";
+
+Result<std::pair<int, int>> parse_port_range(const std::string& text) {
+  int low = 0;
+  int high = 0;
+  char dash = 0;
+  std::istringstream in(text);
+  if (!(in >> low >> dash >> high) || dash != '-' || low < 1024 || high > 65535 || high - low < 1) {
+    return make_error(
+        ErrorCode::invalid_argument,
+        fmt::format("--port-range \"{}\": expected LOW-HIGH within 1024-65535", text));
+  }
+  return std::pair{low, high};
+}
+
+Result<std::unique_ptr<GpuProbe>> choose_gpu_probe(const std::string& simulate) {
+  if (!simulate.empty()) return make_simulated_gpu_probe(simulate);
+  auto nvml = make_nvml_gpu_probe();
+  if (nvml) return nvml;
+  spdlog::warn("no NVIDIA GPUs found ({}); SIMULATING {} — sessions get no real GPU",
+               nvml.error().message, kDefaultSimulation);
+  return make_simulated_gpu_probe(kDefaultSimulation);
+}
+
+std::int64_t physical_memory_mb() {
+  return static_cast<std::int64_t>(sysconf(_SC_PHYS_PAGES)) * sysconf(_SC_PAGE_SIZE) /
+         (1024 * 1024);
+}
+
+}  // namespace
+
+std::string host_name() {
+  char name[256] = {};
+  if (gethostname(name, sizeof name - 1) != 0 || name[0] == '\0') return "localhost";
+  return name;
+}
+
+Result<std::unique_ptr<NodeRuntime>> open_node(const NodeOptions& options) {
+  auto node = std::make_unique<NodeRuntime>();
+  auto probe = choose_gpu_probe(options.simulate_gpus);
+  if (!probe) return probe.error();
+  node->probe = std::move(*probe);
+  auto inventory = node->probe->discover();
+  if (!inventory) return inventory.error();
+  node->inventory = std::move(*inventory);
+
+  node->engine_address = options.engine;
+  if (node->engine_address.empty()) {
+    auto detected = detect_engine_address();
+    if (!detected) return detected.error();
+    node->engine_address = *detected;
+  }
+  auto engine = make_docker_api_engine(node->engine_address);
+  if (!engine) return engine.error();
+  node->engine = std::move(*engine);
+  auto engine_version = node->engine->version();
+  if (!engine_version) return engine_version.error();
+  spdlog::info("container engine at {}: {}", node->engine_address, *engine_version);
+
+  if (options.session_disk_gb < 0)
+    return make_error(ErrorCode::invalid_argument, "--session-disk-gb must be 0 or more");
+  GPUPOOL_TRY(check_disk_bound(*node->engine, std::int64_t{options.session_disk_gb} << 30));
+  auto network = make_session_network(options.session_network);
+  if (!network) return network.error();
+  node->network = std::move(*network);
+  return node;
+}
+
+Status make_agent(NodeRuntime& node, const NodeOptions& options, const NodeAddresses& addresses,
+                  agent::SyncChannel& channel, const Clock& clock) {
+  auto ports = parse_port_range(options.port_range);
+  if (!ports) return ports.error();
+  agent::AgentSettings settings;
+  settings.node.name = options.node_name.empty() ? host_name() : options.node_name;
+  GPUPOOL_TRY(check_node_name(settings.node.name));
+  settings.node.address = addresses.public_host;
+  settings.node.cpus =
+      options.node_cpus > 0 ? options.node_cpus
+                            : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  settings.node.memory_mb = options.node_memory_gb > 0 ? std::int64_t{options.node_memory_gb} * 1024
+                                                       : physical_memory_mb();
+  for (const auto& label : options.node_labels) {
+    auto equals = label.find('=');
+    if (equals == std::string::npos || equals == 0) {
+      return make_error(ErrorCode::invalid_argument,
+                        fmt::format("--node-label \"{}\": expected KEY=VALUE", label));
+    }
+    settings.node.labels[label.substr(0, equals)] = label.substr(equals + 1);
+  }
+  settings.node.port_min = ports->first;
+  settings.node.port_max = ports->second;
+  settings.container.node_name = settings.node.name;
+  settings.container.real_gpus = !node.inventory.simulated;
+  // Users reach Jupyter only through the gateway's login: published where the gateway
+  // connects, nowhere else.
+  settings.container.jupyter_publish_ip = addresses.jupyter_address;
+  settings.readiness_host = addresses.jupyter_address;
+  settings.container.disable_ipv6 = std::filesystem::exists("/proc/sys/net/ipv6");
+  settings.container.disk_bytes = std::int64_t{options.session_disk_gb} << 30;
+  settings.session_subnets = node.network.subnets;
+  node.readiness = std::make_unique<agent::HttpReadinessCheck>(settings.readiness_host);
+  node.agent = std::make_unique<agent::Agent>(settings, channel, *node.engine,
+                                              *node.network.firewall, *node.probe,
+                                              *node.readiness, clock);
+  return {};
+}
+
+void log_gpus(const GpuInventory& inventory) {
+  if (inventory.simulated) {
+    spdlog::warn("GPUs are SIMULATED: {} × {} (no real GPU is given to sessions)",
+                 inventory.gpus.size(), inventory.gpus.empty() ? "?" : inventory.gpus.front().model);
+  } else {
+    spdlog::info("{} NVIDIA GPU(s), driver supports CUDA {}", inventory.gpus.size(),
+                 inventory.driver_cuda);
+  }
+}
+
+}  // namespace gpupool::app

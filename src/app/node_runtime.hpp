@@ -1,0 +1,47 @@
+// The node side of a process: its GPUs, its container engine, its session networks and the
+// agent over them. `up` runs one beside the server (in-process sync); `gpupool agent` runs one
+// alone (sync over HTTPS). Made in two steps because `up` needs the engine before the
+// server's parts exist, and the agent needs the server's sync channel.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "agent/agent.hpp"
+#include "app/session_network_options.hpp"
+#include "app/up_command.hpp"
+
+namespace gpupool::app {
+
+struct NodeRuntime {
+  std::unique_ptr<GpuProbe> probe;
+  GpuInventory inventory;
+  std::string engine_address;
+  std::unique_ptr<ContainerEngine> engine;
+  SessionNetwork network;
+  std::unique_ptr<agent::HttpReadinessCheck> readiness;
+  std::unique_ptr<agent::Agent> agent;  // set by start_agent
+};
+
+// Where the node's sessions are reached: users' SSH host, and the address Jupyter ports are
+// published on (the only one; the gateway connects there, the agent's readiness check too).
+struct NodeAddresses {
+  std::string public_host;
+  std::string jupyter_address;
+};
+
+// Probes the GPUs and connects to the engine; checks the options.
+Result<std::unique_ptr<NodeRuntime>> open_node(const NodeOptions& options);
+
+// Makes the node's agent over `channel` (not started). `fallback_name`: the node's name
+// when the options give none.
+Status make_agent(NodeRuntime& node, const NodeOptions& options, const NodeAddresses& addresses,
+                  agent::SyncChannel& channel, const Clock& clock);
+
+// This machine's host name, or "localhost".
+std::string host_name();
+
+// Logs that the GPUs are simulated, loudly, or which real ones there are.
+void log_gpus(const GpuInventory& inventory);
+
+}  // namespace gpupool::app

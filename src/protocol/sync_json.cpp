@@ -1,0 +1,392 @@
+#include "protocol/sync_json.hpp"
+
+#include <algorithm>
+
+#include <fmt/format.h>
+
+#include "core/json_input.hpp"
+
+namespace gpupool::protocol {
+
+namespace {
+
+constexpr std::size_t kMaxText = 4096;       // a message, a host key, an image reference
+constexpr std::size_t kMaxShortText = 256;   // names, addresses, ids
+constexpr std::size_t kMaxListItems = 4096;  // ports, GPU indices, keys
+constexpr std::size_t kMaxLabels = 64;
+
+Error malformed(std::string_view what) {
+  return make_error(ErrorCode::invalid_argument, fmt::format("sync message: {}", what));
+}
+
+// Reads one field, checked for type, size or range; a failure names the field.
+class Reader {
+ public:
+  explicit Reader(const Json& object) : object_(object) {}
+
+  std::string text(std::string_view key, std::size_t max_length = kMaxShortText) {
+    const Json* value = find(key);
+    if (value == nullptr) return {};
+    if (!value->is_string()) return fail(key, "is not a string"), std::string{};
+    const auto& text = value->get_ref<const std::string&>();
+    if (text.size() > max_length) return fail(key, "is too long"), std::string{};
+    return text;
+  }
+  std::int64_t integer(std::string_view key, std::int64_t min, std::int64_t max) {
+    const Json* value = find(key);
+    if (value == nullptr) return std::clamp<std::int64_t>(0, min, max);
+    if (!value->is_number_integer()) return fail(key, "is not an integer"), min;
+    auto number = value->get<std::int64_t>();
+    if (number < min || number > max) return fail(key, "is out of range"), min;
+    return number;
+  }
+  double number(std::string_view key, double min, double max) {
+    const Json* value = find(key);
+    if (value == nullptr) return min;
+    if (!value->is_number()) return fail(key, "is not a number"), min;
+    auto number = value->get<double>();
+    if (!(number >= min && number <= max)) return fail(key, "is out of range"), min;
+    return number;
+  }
+  bool flag(std::string_view key) {
+    const Json* value = find(key);
+    if (value == nullptr) return false;
+    if (!value->is_boolean()) return fail(key, "is not true or false"), false;
+    return value->get<bool>();
+  }
+  std::vector<int> integers(std::string_view key, int min, int max) {
+    std::vector<int> list;
+    for (const Json& item : array(key, kMaxListItems)) {
+      if (!item.is_number_integer() || item.get<std::int64_t>() < min ||
+          item.get<std::int64_t>() > max) {
+        fail(key, "holds an item that is not an integer in range");
+        return {};
+      }
+      list.push_back(item.get<int>());
+    }
+    return list;
+  }
+  std::vector<std::string> texts(std::string_view key, std::size_t max_length) {
+    std::vector<std::string> list;
+    for (const Json& item : array(key, kMaxListItems)) {
+      if (!item.is_string() || item.get_ref<const std::string&>().size() > max_length) {
+        fail(key, "holds an item that is not a string of fitting length");
+        return {};
+      }
+      list.push_back(item.get<std::string>());
+    }
+    return list;
+  }
+  // The array at `key` (empty when absent); one longer than `max_items` is refused.
+  const Json& array(std::string_view key, std::size_t max_items) {
+    static const Json empty = Json::array();
+    const Json* value = find(key);
+    if (value == nullptr) return empty;
+    if (!value->is_array()) return fail(key, "is not an array"), empty;
+    if (value->size() > max_items) return fail(key, "has too many items"), empty;
+    return *value;
+  }
+  const Json* object(std::string_view key) {
+    const Json* value = find(key);
+    if (value != nullptr && !value->is_object()) return fail(key, "is not an object"), nullptr;
+    return value;
+  }
+  // The first failure, if any, prefixed with where it was.
+  Status status(std::string_view where) const {
+    if (failure_.empty()) return {};
+    return malformed(where.empty() ? failure_ : fmt::format("{}: {}", where, failure_));
+  }
+
+ private:
+  const Json* find(std::string_view key) const {
+    auto found = object_.find(key);
+    if (found == object_.end() || found->is_null()) return nullptr;
+    return &*found;
+  }
+  void fail(std::string_view key, std::string_view why) {
+    if (failure_.empty()) failure_ = fmt::format("\"{}\" {}", key, why);
+  }
+
+  const Json& object_;
+  std::string failure_;
+};
+
+Json node_to_json(const Node& node) {
+  auto gpus = Json::array();
+  for (const auto& gpu : node.gpus) {
+    auto links = Json::array();
+    for (GpuLink link : gpu.links) links.push_back(static_cast<int>(link));
+    gpus.push_back({{"index", gpu.index},
+                    {"uuid", gpu.uuid},
+                    {"model", gpu.model},
+                    {"memory_mb", gpu.memory_mb},
+                    {"simulated", gpu.simulated},
+                    {"links", links}});
+  }
+  return {{"name", node.name},
+          {"address", node.address},
+          {"jupyter_host", node.jupyter_host},
+          {"gpus", gpus},
+          {"cpus", node.cpus},
+          {"memory_mb", node.memory_mb},
+          {"port_min", node.port_min},
+          {"port_max", node.port_max},
+          {"driver_cuda", node.driver_cuda},
+          {"simulated", node.simulated},
+          {"labels", node.labels}};
+}
+
+Result<Node> node_from_json(const Json& json) {
+  Reader read(json);
+  Node node;
+  node.name = read.text("name");
+  node.address = read.text("address");
+  node.jupyter_host = read.text("jupyter_host");
+  node.cpus = static_cast<int>(read.integer("cpus", 0, 1 << 20));
+  node.memory_mb = read.integer("memory_mb", 0, std::int64_t{1} << 40);
+  node.port_min = static_cast<int>(read.integer("port_min", 0, 65535));
+  node.port_max = static_cast<int>(read.integer("port_max", 0, 65535));
+  node.driver_cuda = read.text("driver_cuda", 16);
+  node.simulated = read.flag("simulated");
+  int index = 0;
+  for (const Json& item : read.array("gpus", kMaxGpus)) {
+    if (!item.is_object()) return malformed("node.gpus holds an item that is not an object");
+    Reader gpu_read(item);
+    GpuDevice gpu;
+    gpu.index = static_cast<int>(gpu_read.integer("index", 0, kMaxGpus - 1));
+    gpu.uuid = gpu_read.text("uuid");
+    gpu.model = gpu_read.text("model", 64);
+    gpu.memory_mb = gpu_read.integer("memory_mb", 0, std::int64_t{1} << 30);
+    gpu.simulated = gpu_read.flag("simulated");
+    for (int link : gpu_read.integers("links", 0, 4)) gpu.links.push_back(static_cast<GpuLink>(link));
+    GPUPOOL_TRY(gpu_read.status("node.gpus"));
+    // The scheduler indexes GPUs by position: they must come in order, 0 to N-1.
+    if (gpu.index != index++) return malformed("node.gpus must be listed by index, from 0");
+    node.gpus.push_back(std::move(gpu));
+  }
+  if (const Json* labels = read.object("labels")) {
+    if (labels->size() > kMaxLabels) return malformed("node.labels has too many entries");
+    for (const auto& [key, value] : labels->items()) {
+      if (key.empty() || key.size() > 63 || !value.is_string() ||
+          value.get_ref<const std::string&>().size() > 63) {
+        return malformed("node.labels: keys and values are strings of 1-63 characters");
+      }
+      node.labels[key] = value.get<std::string>();
+    }
+  }
+  GPUPOOL_TRY(read.status("node"));
+  if (node.port_min > node.port_max) return malformed("node.port_min is above node.port_max");
+  return node;
+}
+
+std::string_view phase_name(ObservedPhase phase) {
+  switch (phase) {
+    case ObservedPhase::starting:
+      return "starting";
+    case ObservedPhase::running:
+      return "running";
+    case ObservedPhase::failed:
+      return "failed";
+    case ObservedPhase::stopping:
+      return "stopping";
+    case ObservedPhase::restarting:
+      return "restarting";
+  }
+  return "starting";
+}
+
+Result<ObservedPhase> phase_from_name(std::string_view name) {
+  for (auto phase : {ObservedPhase::starting, ObservedPhase::running, ObservedPhase::failed,
+                     ObservedPhase::stopping, ObservedPhase::restarting}) {
+    if (phase_name(phase) == name) return phase;
+  }
+  return malformed(fmt::format("unknown phase \"{}\"", name.substr(0, 32)));
+}
+
+Json observed_to_json(const ObservedSession& observed) {
+  return {{"session_id", observed.session_id},
+          {"phase", phase_name(observed.phase)},
+          {"message", observed.message},
+          {"ssh_host_key", observed.ssh_host_key},
+          {"stopped_at", observed.stopped_at},
+          {"user", observed.user},
+          {"gpu_indices", observed.gpu_indices},
+          {"host_ports", observed.host_ports},
+          {"holdings_known", observed.holdings_known},
+          {"image", observed.image},
+          {"jupyter_token", observed.jupyter_token}};
+}
+
+Result<ObservedSession> observed_from_json(const Json& json) {
+  if (!json.is_object()) return malformed("observed holds an item that is not an object");
+  Reader read(json);
+  ObservedSession observed;
+  observed.session_id = read.text("session_id", 64);
+  auto phase = phase_from_name(read.text("phase", 32));
+  observed.message = read.text("message", kMaxText);
+  observed.ssh_host_key = read.text("ssh_host_key", kMaxText);
+  observed.stopped_at = read.integer("stopped_at", 0, std::int64_t{1} << 50);
+  observed.user = read.text("user", 64);
+  observed.gpu_indices = read.integers("gpu_indices", 0, kMaxGpus - 1);
+  observed.host_ports = read.integers("host_ports", 0, 65535);
+  observed.holdings_known = read.flag("holdings_known");
+  observed.image = read.text("image", kMaxText);
+  observed.jupyter_token = read.text("jupyter_token", kMaxShortText);
+  GPUPOOL_TRY(read.status("observed"));
+  if (!phase) return phase.error();
+  if (observed.session_id.empty()) return malformed("observed: a session_id is required");
+  observed.phase = *phase;
+  return observed;
+}
+
+std::optional<int> optional_int(const Json& json, std::string_view key) {
+  auto found = json.find(key);
+  if (found == json.end() || !found->is_number()) return std::nullopt;
+  return static_cast<int>(found->get<double>());
+}
+
+std::optional<double> optional_double(const Json& json, std::string_view key) {
+  auto found = json.find(key);
+  if (found == json.end() || !found->is_number()) return std::nullopt;
+  return found->get<double>();
+}
+
+Json reading_to_json(const GpuReading& reading) {
+  return {{"index", reading.index},
+          {"utilization_percent", optional_json(reading.utilization_percent)},
+          {"memory_used_mb", optional_json(reading.memory_used_mb)},
+          {"temperature_celsius", optional_json(reading.temperature_celsius)},
+          {"power_watts", optional_json(reading.power_watts)},
+          {"power_limit_watts", optional_json(reading.power_limit_watts)}};
+}
+
+Result<GpuReading> reading_from_json(const Json& json) {
+  if (!json.is_object()) return malformed("gpu_readings holds an item that is not an object");
+  Reader read(json);
+  GpuReading reading;
+  reading.index = static_cast<int>(read.integer("index", 0, kMaxGpus - 1));
+  // Present and in range, or left out: telemetry is shown, never acted on.
+  read.number("utilization_percent", 0, 100);
+  read.number("memory_used_mb", 0, 1e9);
+  read.number("temperature_celsius", -100, 300);
+  read.number("power_watts", 0, 1e5);
+  read.number("power_limit_watts", 0, 1e5);
+  GPUPOOL_TRY(read.status("gpu_readings"));
+  reading.utilization_percent = optional_int(json, "utilization_percent");
+  if (auto used = optional_double(json, "memory_used_mb"))
+    reading.memory_used_mb = static_cast<std::int64_t>(*used);
+  reading.temperature_celsius = optional_int(json, "temperature_celsius");
+  reading.power_watts = optional_double(json, "power_watts");
+  reading.power_limit_watts = optional_double(json, "power_limit_watts");
+  return reading;
+}
+
+Json desired_to_json(const DesiredSession& desired) {
+  return {{"session_id", desired.session_id},
+          {"username", desired.username},
+          {"uid", desired.uid},
+          {"image_reference", desired.image_reference},
+          {"gpu_indices", desired.gpu_indices},
+          {"gpu_uuids", desired.gpu_uuids},
+          {"jupyter_port", desired.jupyter_port},
+          {"ssh_port", desired.ssh_port},
+          {"jupyter_token", desired.jupyter_token},
+          {"authorized_keys", desired.authorized_keys},
+          {"cpus", desired.cpus},
+          {"memory_mb", desired.memory_mb},
+          {"gpu_memory_mb", desired.gpu_memory_mb}};
+}
+
+Result<DesiredSession> desired_from_json(const Json& json) {
+  if (!json.is_object()) return malformed("desired holds an item that is not an object");
+  Reader read(json);
+  DesiredSession desired;
+  desired.session_id = read.text("session_id", 64);
+  desired.username = read.text("username", 64);
+  desired.uid = static_cast<int>(read.integer("uid", 1, 1 << 30));
+  desired.image_reference = read.text("image_reference", kMaxText);
+  desired.gpu_indices = read.integers("gpu_indices", 0, kMaxGpus - 1);
+  desired.gpu_uuids = read.texts("gpu_uuids", kMaxShortText);
+  desired.jupyter_port = static_cast<int>(read.integer("jupyter_port", 1, 65535));
+  desired.ssh_port = static_cast<int>(read.integer("ssh_port", 1, 65535));
+  desired.jupyter_token = read.text("jupyter_token", kMaxShortText);
+  desired.authorized_keys = read.texts("authorized_keys", 16 * 1024);
+  desired.cpus = read.number("cpus", 0, 1 << 20);
+  desired.memory_mb = read.integer("memory_mb", 0, std::int64_t{1} << 40);
+  desired.gpu_memory_mb = read.integer("gpu_memory_mb", 0, std::int64_t{1} << 30);
+  GPUPOOL_TRY(read.status("desired"));
+  if (desired.session_id.empty() || desired.username.empty() || desired.image_reference.empty())
+    return malformed("desired: session_id, username and image_reference are required");
+  return desired;
+}
+
+}  // namespace
+
+std::string sync_request_to_json(const SyncRequest& request) {
+  auto observed = Json::array();
+  for (const auto& item : request.observed) observed.push_back(observed_to_json(item));
+  auto readings = Json::array();
+  for (const auto& reading : request.gpu_readings) readings.push_back(reading_to_json(reading));
+  return Json{{"protocol", kSyncProtocol},
+              {"node", node_to_json(request.node)},
+              {"observed", observed},
+              {"gpu_readings", readings}}
+      .dump();
+}
+
+int sync_protocol_of(std::string_view text) {
+  auto json = parse_json_object(text);
+  if (!json) return 0;
+  auto found = json->find("protocol");
+  if (found == json->end() || !found->is_number_integer()) return 0;
+  return static_cast<int>(std::clamp<std::int64_t>(found->get<std::int64_t>(), 0, 1 << 20));
+}
+
+Result<SyncRequest> sync_request_from_json(std::string_view text) {
+  auto json = parse_json_object(text);
+  if (!json) return json.error();
+  GPUPOOL_TRY(reject_unknown_fields(*json, {"protocol", "node", "observed", "gpu_readings"}));
+  Reader read(*json);
+  SyncRequest request;
+  const Json* node = read.object("node");
+  if (node == nullptr) return malformed("\"node\" is required");
+  auto parsed_node = node_from_json(*node);
+  if (!parsed_node) return parsed_node.error();
+  request.node = std::move(*parsed_node);
+  for (const Json& item : read.array("observed", kMaxObserved)) {
+    auto observed = observed_from_json(item);
+    if (!observed) return observed.error();
+    request.observed.push_back(std::move(*observed));
+  }
+  for (const Json& item : read.array("gpu_readings", kMaxGpus)) {
+    auto reading = reading_from_json(item);
+    if (!reading) return reading.error();
+    request.gpu_readings.push_back(*reading);
+  }
+  GPUPOOL_TRY(read.status(""));
+  return request;
+}
+
+std::string sync_response_to_json(const SyncResponse& response) {
+  auto desired = Json::array();
+  for (const auto& item : response.desired) desired.push_back(desired_to_json(item));
+  return Json{{"protocol", kSyncProtocol}, {"desired", desired}, {"release", response.release}}
+      .dump();
+}
+
+Result<SyncResponse> sync_response_from_json(std::string_view text) {
+  auto json = parse_json_object(text);
+  if (!json) return json.error();
+  Reader read(*json);
+  SyncResponse response;
+  for (const Json& item : read.array("desired", kMaxObserved)) {
+    auto desired = desired_from_json(item);
+    if (!desired) return desired.error();
+    response.desired.push_back(std::move(*desired));
+  }
+  response.release = read.texts("release", 64);
+  GPUPOOL_TRY(read.status(""));
+  return response;
+}
+
+}  // namespace gpupool::protocol

@@ -1,0 +1,33 @@
+// The agent sync on the wire (POST /api/v1/agent/sync): SyncRequest and SyncResponse as JSON.
+//
+// Every message names its protocol version. The server serves agents of this version and of
+// the one before it (a rolling upgrade restarts the server first, then its agents one at a
+// time); an older agent is told plainly to upgrade. Reading is strict and bounded on both
+// sides — an agent is trusted for its own node only, so what it sends is checked like any
+// user's input: sizes, counts, ranges, names.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "core/result.hpp"
+#include "model/sync.hpp"
+
+namespace gpupool::protocol {
+
+inline constexpr int kSyncProtocol = 1;        // what this binary speaks
+inline constexpr int kOldestSyncProtocol = 1;  // the oldest agent the server still serves
+
+inline constexpr std::size_t kMaxObserved = 1000;
+inline constexpr std::size_t kMaxGpus = 64;
+
+std::string sync_request_to_json(const SyncRequest& request);
+// The version an agent's message speaks (0 when it names none), to refuse it plainly before
+// reading the rest.
+int sync_protocol_of(std::string_view text);
+Result<SyncRequest> sync_request_from_json(std::string_view text);
+
+std::string sync_response_to_json(const SyncResponse& response);
+Result<SyncResponse> sync_response_from_json(std::string_view text);
+
+}  // namespace gpupool::protocol

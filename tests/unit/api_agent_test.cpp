@@ -1,0 +1,194 @@
+// GPU servers joining and syncing through the API: join tokens, node credentials bound to
+// their node, the versioned sync protocol, and what a node may and may not say.
+#include <gtest/gtest.h>
+
+#include <functional>
+#include <set>
+
+#include <nlohmann/json.hpp>
+
+#include "api_fixture.hpp"
+#include "protocol/sync_json.hpp"
+
+namespace gpupool::testing {
+namespace {
+
+using nlohmann::json;
+
+class AgentApi : public Api {
+ protected:
+  // A new join token's text, made by the admin.
+  std::string join_token(const std::string& body = "{}") {
+    auto reply = as(admin_token_, "POST", "/api/v1/join-tokens", body);
+    EXPECT_EQ(reply.status, 201) << reply.body;
+    return json::parse(reply.body)["token"].get<std::string>();
+  }
+
+  gateway::HttpReply join(const std::string& token, const std::string& node) {
+    return call("POST", "/api/v1/agent/join", json{{"token", token}, {"node", node}}.dump());
+  }
+
+  std::string credential_for(const std::string& node) {
+    auto reply = join(join_token(), node);
+    EXPECT_EQ(reply.status, 201) << reply.body;
+    return json::parse(reply.body)["credential"].get<std::string>();
+  }
+
+  Node remote_node(const std::string& name) const {
+    Node remote = node();
+    remote.name = name;
+    remote.jupyter_host = "127.0.0.1";  // what a node must not make the gateway connect to
+    return remote;
+  }
+
+  gateway::HttpReply node_sync(const std::string& credential, const SyncRequest& request) {
+    return call("POST", "/api/v1/agent/sync", protocol::sync_request_to_json(request),
+                {{"Authorization", "Bearer " + credential}});
+  }
+
+  std::vector<Node> stored_nodes() {
+    auto nodes = store_->list_nodes();
+    EXPECT_TRUE(nodes.ok());
+    return nodes.ok() ? *nodes : std::vector<Node>{};
+  }
+
+  std::string admin_token_ = token_for("root-admin");
+};
+
+TEST_F(AgentApi, AJoinTokenBuysOneNodeCredentialThatSyncsItsNode) {
+  auto credential = credential_for("gpu-7");
+  remote_ = "10.9.0.7";
+  auto reply = node_sync(credential, {remote_node("gpu-7"), {}});
+  ASSERT_EQ(reply.status, 200) << reply.body;
+  auto response = protocol::sync_response_from_json(reply.body);
+  ASSERT_TRUE(response.ok()) << response.error().message;
+
+  auto nodes = json::parse(as(admin_token_, "GET", "/api/v1/nodes").body)["nodes"];
+  bool found = false;
+  for (const auto& listed : nodes) found = found || listed["name"] == "gpu-7";
+  EXPECT_TRUE(found) << nodes.dump();
+  // The gateway reaches its sessions where its agent connects from, not where it says.
+  for (const auto& stored : stored_nodes()) {
+    if (stored.name == "gpu-7") {
+      EXPECT_EQ(stored.jupyter_host, "10.9.0.7");
+    }
+  }
+}
+
+TEST_F(AgentApi, ANodeCredentialSpeaksForItsOwnNodeOnly) {
+  auto credential = credential_for("gpu-7");
+  auto other = node_sync(credential, {remote_node("node-1"), {}});
+  EXPECT_EQ(other.status, 403) << other.body;
+  // Nor does a user's token, or a guess, open the sync.
+  EXPECT_EQ(node_sync(token_for("alice"), {remote_node("gpu-7"), {}}).status, 401);
+  EXPECT_EQ(node_sync("not-a-credential", {remote_node("gpu-7"), {}}).status, 401);
+  EXPECT_EQ(call("POST", "/api/v1/agent/sync", "{}").status, 401);
+}
+
+TEST_F(AgentApi, ATokenIsSpentExpiresAndIsRevoked) {
+  auto once = join_token();
+  EXPECT_EQ(join(once, "gpu-1").status, 201);
+  EXPECT_EQ(join(once, "gpu-2").status, 401);
+
+  auto expiring = join_token(R"({"valid_hours": 1})");
+  clock_.advance(3600 * 1000 + 1);
+  EXPECT_EQ(join(expiring, "gpu-3").status, 401);
+
+  auto revoked = join_token(R"({"uses": -1})");
+  auto id = revoked.substr(0, revoked.find('.'));
+  EXPECT_EQ(as(admin_token_, "DELETE", "/api/v1/join-tokens/" + id).status, 200);
+  EXPECT_EQ(join(revoked, "gpu-4").status, 401);
+
+  // The right id with a wrong secret is no token at all.
+  auto many = join_token(R"({"uses": -1})");
+  EXPECT_EQ(join(many.substr(0, many.find('.') + 1) + "guessed", "gpu-5").status, 401);
+  EXPECT_EQ(join(many, "gpu-5").status, 201);
+  EXPECT_EQ(join(many, "gpu-6").status, 201);
+
+  auto listed = json::parse(as(admin_token_, "GET", "/api/v1/join-tokens").body)["join_tokens"];
+  std::set<std::string> states;
+  for (const auto& token : listed) {
+    states.insert(token["state"].get<std::string>());
+    EXPECT_FALSE(token.contains("token")) << "a token is shown once, when made";
+  }
+  EXPECT_EQ(states, (std::set<std::string>{"used up", "expired", "revoked", "live"}));
+}
+
+TEST_F(AgentApi, AJoinedNameCannotBeTakenOverUntilAnAdminRemovesTheNode) {
+  auto first = credential_for("gpu-7");
+  auto token = join_token();
+  auto second = join(token, "gpu-7");
+  EXPECT_EQ(second.status, 409) << second.body;
+  // The refused join did not spend the token.
+  EXPECT_EQ(as(admin_token_, "DELETE", "/api/v1/nodes/gpu-7").status, 200);
+  EXPECT_EQ(node_sync(first, {remote_node("gpu-7"), {}}).status, 401);
+  EXPECT_EQ(join(token, "gpu-7").status, 201);
+}
+
+TEST_F(AgentApi, AnAgentTooOldOrTooNewIsToldPlainly) {
+  auto credential = credential_for("gpu-7");
+  json old = json::parse(protocol::sync_request_to_json({remote_node("gpu-7"), {}}));
+  old["protocol"] = 0;
+  auto reply = call("POST", "/api/v1/agent/sync", old.dump(),
+                    {{"Authorization", "Bearer " + credential}});
+  EXPECT_EQ(reply.status, 426);
+  EXPECT_NE(reply.body.find("upgrade gpupool on node gpu-7"), std::string::npos) << reply.body;
+  old["protocol"] = protocol::kSyncProtocol + 1;
+  reply = call("POST", "/api/v1/agent/sync", old.dump(), {{"Authorization", "Bearer " + credential}});
+  EXPECT_EQ(reply.status, 426);
+  EXPECT_NE(reply.body.find("upgrade the server first"), std::string::npos) << reply.body;
+}
+
+TEST_F(AgentApi, MalformedReportsAreRefusedWithoutHarm) {
+  auto credential = credential_for("gpu-7");
+  json good = json::parse(protocol::sync_request_to_json({remote_node("gpu-7"), {}}));
+  std::vector<json> bad;
+  for (auto mutate : std::vector<std::function<void(json&)>>{
+           [](json& j) { j["node"]["gpus"][0]["index"] = 3; },
+           [](json& j) { j["node"]["port_min"] = 70000; },
+           [](json& j) { j["node"]["cpus"] = "many"; },
+           [](json& j) { j["observed"] = json::array({{{"session_id", "s1"}, {"phase", "odd"}}}); },
+           [](json& j) { j["observed"] = json::array({{{"phase", "running"}}}); },
+           [](json& j) { j["node"]["labels"] = {{"k", 1}}; },
+           [](json& j) { j["surplus"] = true; },
+           [](json& j) { j["node"]["gpus"] = json::array({json::array()}); },
+       }) {
+    json changed = good;
+    mutate(changed);
+    auto reply = call("POST", "/api/v1/agent/sync", changed.dump(),
+                      {{"Authorization", "Bearer " + credential}});
+    EXPECT_EQ(reply.status, 400) << changed.dump() << " → " << reply.body;
+  }
+  for (const auto& stored : stored_nodes()) EXPECT_NE(stored.name, "gpu-7");
+}
+
+TEST_F(AgentApi, ASessionPlacedOnARemoteNodeGoesToThatNodeOnly) {
+  // node-1 (the fixture's) is drained: the request can only land on gpu-7.
+  ASSERT_TRUE(store_->set_node_drained("node-1", true).ok());
+  auto credential = credential_for("gpu-7");
+  ASSERT_EQ(node_sync(credential, {remote_node("gpu-7"), {}}).status, 200);
+  auto created = as(token_for("alice"), "POST", "/api/v1/sessions", R"({"gpus":1})");
+  ASSERT_EQ(created.status, 201) << created.body;
+  auto id = json::parse(created.body)["id"].get<std::string>();
+  auto reply = node_sync(credential, {remote_node("gpu-7"), {}});
+  auto response = protocol::sync_response_from_json(reply.body);
+  ASSERT_TRUE(response.ok()) << reply.body;
+  ASSERT_EQ(response->desired.size(), 1u);
+  EXPECT_EQ(response->desired[0].session_id, id);
+  EXPECT_TRUE(sync({}).desired.empty());
+
+  // Its report moves the session; another node's report of it moves nothing.
+  SessionState before = fetch(id).state;
+  auto other = credential_for("gpu-8");
+  ASSERT_EQ(node_sync(other, {remote_node("gpu-8"), {observed(id, ObservedPhase::failed, "x")}})
+                .status,
+            200);
+  EXPECT_EQ(fetch(id).state, before);
+  ASSERT_EQ(node_sync(credential, {remote_node("gpu-7"), {observed(id, ObservedPhase::running)}})
+                .status,
+            200);
+  EXPECT_EQ(fetch(id).state, SessionState::running);
+}
+
+}  // namespace
+}  // namespace gpupool::testing
