@@ -135,6 +135,14 @@ HttpReply Api::agent_sync(const Call& call) {
   return reply;
 }
 
+ViewContext Api::view_context() const {
+  ViewContext context = settings_.view;
+  if (auto nodes = store_.list_nodes()) {
+    for (const auto& node : *nodes) context.node_hosts[node.name] = node.address;
+  }
+  return context;
+}
+
 // DELETE /api/v1/nodes/{node}: its agent's credentials are revoked (it is refused from its
 // next sync) and the name may join again. Its sessions end as node_lost once it has been
 // silent for the grace period, as for any node that stops syncing.

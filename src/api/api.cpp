@@ -252,7 +252,7 @@ HttpReply Api::create_session(const Call& call) {
   auto requested = sessions_.request_session(principal.user, std::move(*request), key);
   if (!requested) return error_reply(requested.error());
   HttpReply reply = json_reply(requested->replayed ? 200 : 201,
-                               session_view(requested->session, settings_.view, clock_.now()));
+                               session_view(requested->session, view_context(), clock_.now()));
   if (requested->replayed) reply.headers.emplace_back("Idempotent-Replayed", "true");
   return reply;
 }
@@ -273,8 +273,8 @@ HttpReply Api::list_sessions(const Call& call) {
 
 json Api::sessions_document(const std::vector<Session>& sessions) const {
   json list = json::array();
-  for (const auto& session : sessions)
-    list.push_back(session_view(session, settings_.view, clock_.now()));
+  ViewContext context = view_context();
+  for (const auto& session : sessions) list.push_back(session_view(session, context, clock_.now()));
   return {{"sessions", list}};
 }
 
@@ -284,7 +284,7 @@ HttpReply Api::get_session(const Call& call) {
   if (id.size() > kMaxSessionIdLength) return error_reply(ErrorCode::not_found, "no such session");
   auto session = sessions_.get_session(principal.user, id);
   if (!session) return error_reply(session.error());
-  return json_reply(200, session_view(*session, settings_.view, clock_.now()));
+  return json_reply(200, session_view(*session, view_context(), clock_.now()));
 }
 
 HttpReply Api::stop_session(const Call& call) {
@@ -293,7 +293,7 @@ HttpReply Api::stop_session(const Call& call) {
   if (id.size() > kMaxSessionIdLength) return error_reply(ErrorCode::not_found, "no such session");
   auto session = sessions_.stop_session(principal.user, id);
   if (!session) return error_reply(session.error());
-  return json_reply(200, session_view(*session, settings_.view, clock_.now()));
+  return json_reply(200, session_view(*session, view_context(), clock_.now()));
 }
 
 HttpReply Api::pool(const Call&) {

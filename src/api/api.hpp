@@ -89,7 +89,8 @@ class Api {
         session_routes_(store),
         passes_(clock),
         session_ports_(settings_.session_ports),
-        enrollment_(store, clock) {}
+        enrollment_(store, clock),
+        store_(store) {}
 
   HttpReply handle(const HttpExchange& exchange);
   // For requests under /s/ (proxy_handlers.cpp): the session's Jupyter, or why not.
@@ -197,6 +198,9 @@ class Api {
   HttpReply metrics(const Call& call);  // GET /metrics, Prometheus text
   HttpReply remove_node(const Call& call);
 
+  // The settings' view with each node's address, for SSH commands that reach the session.
+  ViewContext view_context() const;
+
   // Nodes joining and syncing (agent_handlers.cpp).
   HttpReply create_join_token(const Call& call);
   HttpReply list_join_tokens(const Call& call);
@@ -223,6 +227,7 @@ class Api {
   SessionPasses passes_;                  // into sessions' own addresses
   services::SessionPorts session_ports_;  // without --session-domain
   services::NodeEnrollment enrollment_;
+  Store& store_;
 };
 
 }  // namespace gpupool::api

@@ -61,7 +61,7 @@ HttpReply Api::adopt_unknown_container(const Call& call) {
   auto adopted =
       sessions_.adopt_unknown_container(call.parameter("node"), call.parameter("session"));
   if (!adopted) return error_reply(adopted.error());
-  return json_reply(201, session_view(*adopted, settings_.view, clock_.now()));
+  return json_reply(201, session_view(*adopted, view_context(), clock_.now()));
 }
 
 HttpReply Api::list_nodes(const Call&) {

@@ -2,6 +2,9 @@
 // no other users' data). Pure functions.
 #pragma once
 
+#include <map>
+#include <string>
+
 #include <nlohmann/json.hpp>
 
 #include "api/imports.hpp"
@@ -15,6 +18,9 @@ struct ViewContext {
   std::string public_host;  // host name or address for SSH links
   bool simulated = false;
   std::string gateway_url;  // e.g. "https://gpus.lab.example:8080": Jupyter links go here
+  // Where each node's published ports are reached, by node name (Node::address); a session
+  // on a node not listed here is reached at public_host.
+  std::map<std::string, std::string> node_hosts = {};
 };
 
 // `now` gives the time left under a time limit, and the warning in its last 15 minutes.

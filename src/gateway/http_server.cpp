@@ -158,7 +158,11 @@ class Connection : public Drainable, public std::enable_shared_from_this<Connect
       if constexpr (kTls) {
         beast::get_lowest_layer(self->stream_).expires_after(self->limits_.request_time);
         self->stream_.async_handshake(asio::ssl::stream_base::server, [self](beast::error_code ec) {
-          if (ec) return self->close();
+          if (ec) {
+            spdlog::debug("http: TLS handshake with {} failed: {}", self->remote_address_,
+                          ec.message());
+            return self->close();
+          }
           self->read();
         });
       } else {

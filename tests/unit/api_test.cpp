@@ -138,7 +138,8 @@ TEST_F(Api, CreatesAndShowsASession) {
   EXPECT_EQ(shown["state"], "running");
   EXPECT_EQ(shown["ssh"]["user"], "alice");
   EXPECT_EQ(shown["ssh"]["command"],
-            "ssh -p " + std::to_string(shown["ssh"]["port"].get<int>()) + " alice@pool.example");
+            "ssh -p " + std::to_string(shown["ssh"]["port"].get<int>()) + " alice@node-1.example")
+      << "straight to the node that runs it";
   EXPECT_EQ(shown["jupyter"]["url"],
             "https://pool.example/s/" + session["id"].get<std::string>() + "/")
       << "through the gateway, with no Jupyter token in the link";
@@ -149,7 +150,7 @@ TEST_F(Api, CreatesAndShowsASession) {
       json::parse(as(token, "GET", "/api/v1/sessions/" + session["id"].get<std::string>()).body);
   EXPECT_EQ(shown["ssh"]["host_key"]["fingerprint"],
             "SHA256:FylJdAj+HQetj7dwRRPsUxwffv7b5iSXFfVwBtTWd2Y");
-  EXPECT_EQ(shown["ssh"]["host_key"]["known_hosts"].get<std::string>().rfind("[pool.example]:", 0),
+  EXPECT_EQ(shown["ssh"]["host_key"]["known_hosts"].get<std::string>().rfind("[node-1.example]:", 0),
             0u);
 }
 

@@ -1,0 +1,30 @@
+#include "app/node_cli.hpp"
+
+namespace gpupool::app {
+
+NodeCli::NodeCli(CLI::App& admin) {
+  auto* token = admin.add_subcommand("join-token", "tokens GPU servers join the pool with");
+  token->require_subcommand(1);
+  create_ = token->add_subcommand("create", "make a join token (shown once)");
+  create_->add_option("--uses", token_.uses, "joins it allows; -1: any number until it expires")
+      ->capture_default_str();
+  create_->add_option("--valid-hours", token_.valid_hours, "hours until it expires")
+      ->capture_default_str();
+  create_->add_option("--description", token_.description, "what it is for");
+  list_ = token->add_subcommand("ls", "list join tokens (never their secrets)");
+  revoke_ = token->add_subcommand("revoke", "revoke a join token: no more joins with it");
+  revoke_->add_option("id", name_, "the ID that `join-token ls` shows")->required();
+  remove_ = admin.add_subcommand(
+      "node-rm", "revoke a node's credential: its agent is refused and the name may join again");
+  remove_->add_option("node", name_, "node name")->required();
+}
+
+std::optional<int> NodeCli::run() const {
+  if (*create_) return cli::create_join_token(token_);
+  if (*list_) return cli::list_join_tokens();
+  if (*revoke_) return cli::revoke_join_token(name_);
+  if (*remove_) return cli::remove_node(name_);
+  return std::nullopt;
+}
+
+}  // namespace gpupool::app

@@ -1,0 +1,60 @@
+#include "cli/node_commands.hpp"
+
+#include <iostream>
+
+#include <fmt/format.h>
+
+#include "cli/client.hpp"
+
+namespace gpupool::cli {
+
+using nlohmann::json;
+
+int create_join_token(const JoinTokenOptions& options) {
+  auto made = call("POST", "/api/v1/join-tokens",
+                   {{"description", options.description},
+                    {"valid_hours", options.valid_hours},
+                    {"uses", options.uses}});
+  if (!made) return 1;
+  std::cout << fmt::format(
+      "join token {} (expires {}, {}):\n\n  {}\n\nOn the GPU server, as root:\n\n  gpupool agent "
+      "--server URL --ca-sha256 PIN --join-token {}\n\n(URL and PIN as the server printed at "
+      "start.) The token is shown only now.\n",
+      (*made)["id"].get<std::string>(), (*made)["expires_at"].get<std::string>(),
+      options.uses < 0 ? "any number of joins" : fmt::format("{} join(s)", options.uses),
+      (*made)["token"].get<std::string>(), (*made)["token"].get<std::string>());
+  return 0;
+}
+
+int list_join_tokens() {
+  auto listed = call("GET", "/api/v1/join-tokens");
+  if (!listed) return 1;
+  std::cout << fmt::format("{:<10} {:<9} {:<6} {:<10} {:<22} {}\n", "ID", "STATE", "USED",
+                           "USES LEFT", "EXPIRES", "DESCRIPTION");
+  for (const auto& token : (*listed)["join_tokens"]) {
+    std::cout << fmt::format(
+        "{:<10} {:<9} {:<6} {:<10} {:<22} {}\n", token["id"].get<std::string>(),
+        token["state"].get<std::string>(), token["used"].get<int>(),
+        token["uses_left"].is_null() ? std::string("any") : token["uses_left"].dump(),
+        token["expires_at"].get<std::string>(), token["description"].get<std::string>());
+  }
+  return 0;
+}
+
+int revoke_join_token(const std::string& id) {
+  if (!call("DELETE", "/api/v1/join-tokens/" + net::url_encode(id))) return 1;
+  std::cout << "join token " << id << " revoked\n";
+  return 0;
+}
+
+int remove_node(const std::string& node) {
+  auto removed = call("DELETE", "/api/v1/nodes/" + net::url_encode(node));
+  if (!removed) return 1;
+  std::cout << fmt::format(
+      "node {}: {} credential(s) revoked; its agent is refused from now on and the name may "
+      "join again. Sessions still there end as node_lost after the grace period.\n",
+      node, (*removed)["credentials_revoked"].get<int>());
+  return 0;
+}
+
+}  // namespace gpupool::cli

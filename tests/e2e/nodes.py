@@ -1,0 +1,166 @@
+"""GPU servers of their own on one machine, for the multi-node tests: each node is a network
+namespace joined to a host bridge (its own address, reachable only over that link) with its
+own Docker engine (own data root, exec root, socket and bridge subnet) and its own
+`gpupool agent`. A `gpupool server` listens on the bridge's host address.
+"""
+import os
+import shutil
+import signal
+import subprocess
+import time
+
+from conftest import BINARY
+
+BRIDGE = "gpe2e0"
+NETWORK = "10.77.0"
+SERVER_ADDRESS = f"{NETWORK}.1"
+SLIM_IMAGE = "gpupool/session:e2e-slim"
+FULL_IMAGE = "gpupool/session:pytorch1.13-cpu-debian12-runtime"
+IMAGE_TAG = "pytorch1.13-cpu-debian12-runtime"
+
+
+def sh(*args, check=True):
+    return subprocess.run(list(args), capture_output=True, text=True, check=check)
+
+
+def ensure_bridge():
+    if sh("ip", "link", "show", BRIDGE, check=False).returncode != 0:
+        sh("ip", "link", "add", BRIDGE, "type", "bridge")
+        sh("ip", "addr", "add", f"{SERVER_ADDRESS}/24", "dev", BRIDGE)
+    sh("ip", "link", "set", BRIDGE, "up")
+
+
+def remove_bridge():
+    sh("ip", "link", "del", BRIDGE, check=False)
+
+
+def ensure_slim_image():
+    """The default session image without PyTorch (a third of its size), so that loading it
+    into every node's engine stays quick. Made once per machine from the full image."""
+    if sh("docker", "image", "inspect", SLIM_IMAGE, check=False).returncode == 0:
+        return
+    builder = "gpupool-e2e-slim-build"
+    sh("docker", "rm", "-f", builder, check=False)
+    sh("docker", "run", "--name", builder, "--entrypoint", "sh", FULL_IMAGE, "-c",
+       "apt-get purge -y -q 'python3-torch*' 'libtorch*' >/dev/null 2>&1; "
+       "apt-get autoremove -y -q --purge >/dev/null 2>&1; "
+       "rm -rf /var/cache/apt/* /var/lib/apt/lists/* /usr/share/doc /usr/share/man")
+    export = subprocess.Popen(["docker", "export", builder], stdout=subprocess.PIPE)
+    subprocess.run(["docker", "import",
+                    "--change", "ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+                    "--change", "ENV LANG=C.UTF-8",
+                    "--change", f"LABEL io.gpupool.image.tag={IMAGE_TAG}", "-", SLIM_IMAGE],
+                   stdin=export.stdout, check=True, capture_output=True)
+    export.wait()
+    sh("docker", "rm", "-f", builder, check=False)
+
+
+class NodeHost:
+    """One simulated GPU server: namespace, engine, agent."""
+
+    def __init__(self, index, work_dir):
+        self.name = f"gpn{index}"
+        self.address = f"{NETWORK}.{10 + index}"
+        self.netns = f"gpupool-e2e-{self.name}"
+        self.root = os.path.join(work_dir, self.name)
+        self.socket = f"/run/gpupool-e2e-{self.name}.sock"
+        self.engine = f"unix://{self.socket}"
+        self.state_dir = os.path.join(self.root, "agent-state")
+        self.agent = None
+        self.agent_log = os.path.join(self.root, "agent.log")
+        self.dockerd = None
+        self.index = index
+
+    def in_netns(self, *command):
+        return ["nsenter", f"--net=/var/run/netns/{self.netns}", *command]
+
+    def remove_leftovers(self):
+        """What a run killed before its teardown left: the engine, the namespace, the link."""
+        try:
+            with open(f"/run/gpupool-e2e-{self.name}.pid") as handle:
+                os.kill(int(handle.read().strip()), signal.SIGTERM)
+            time.sleep(3)
+        except (OSError, ValueError):
+            pass
+        sh("ip", "netns", "del", self.netns, check=False)
+        sh("ip", "link", "del", f"gpe{self.index}h", check=False)
+
+    def create(self):
+        self.remove_leftovers()
+        os.makedirs(self.root, exist_ok=True)
+        sh("ip", "netns", "add", self.netns)
+        host_end, node_end = f"gpe{self.index}h", f"gpe{self.index}n"
+        sh("ip", "link", "add", host_end, "type", "veth", "peer", "name", node_end)
+        sh("ip", "link", "set", host_end, "master", BRIDGE, "up")
+        sh("ip", "link", "set", node_end, "netns", self.netns)
+        sh(*self.in_netns("ip", "addr", "add", f"{self.address}/24", "dev", node_end))
+        sh(*self.in_netns("ip", "link", "set", node_end, "up"))
+        sh(*self.in_netns("ip", "link", "set", "lo", "up"))
+        sh(*self.in_netns("ip", "route", "add", "default", "via", SERVER_ADDRESS))
+        log = open(os.path.join(self.root, "dockerd.log"), "a")
+        self.dockerd = subprocess.Popen(
+            self.in_netns("dockerd", "--data-root", os.path.join(self.root, "docker"),
+                          "--exec-root", f"/run/gpupool-e2e-{self.name}-exec", "-H", self.engine,
+                          "--pidfile", f"/run/gpupool-e2e-{self.name}.pid",
+                          "--bip", f"10.78.{self.index}.1/24"),
+            stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        deadline = time.time() + 60
+        while sh("docker", "-H", self.engine, "version", check=False).returncode != 0:
+            assert self.dockerd.poll() is None, "dockerd of " + self.name + " exited"
+            assert time.time() < deadline, "dockerd of " + self.name + " did not answer"
+            time.sleep(0.3)
+
+    def load_image(self):
+        save = subprocess.Popen(["docker", "save", SLIM_IMAGE], stdout=subprocess.PIPE)
+        subprocess.run(["docker", "-H", self.engine, "load", "-q"], stdin=save.stdout, check=True,
+                       capture_output=True)
+        save.wait()
+
+    def start_agent(self, server_url, pin, token=None, gpus="2xA100-80GB"):
+        command = [BINARY, "agent", "--server", server_url, "--ca-sha256", pin,
+                   "--state-dir", self.state_dir, "--node-name", self.name, "--engine", self.engine,
+                   "--simulate-gpus", gpus, "--node-cpus", "16", "--node-memory-gb", "64",
+                   "--port-range", "31000-31099"]
+        if token:
+            command += ["--join-token", token]
+        log = open(self.agent_log, "a")
+        self.agent = subprocess.Popen(self.in_netns(*command), stdout=log, stderr=subprocess.STDOUT)
+
+    def kill_agent(self, how=signal.SIGKILL):
+        if self.agent and self.agent.poll() is None:
+            self.agent.send_signal(how)
+            try:
+                self.agent.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.agent.kill()
+                self.agent.wait(timeout=30)
+                raise AssertionError(f"the agent of {self.name} did not stop within 30 s of {how}")
+
+    def containers(self):
+        return sh("docker", "-H", self.engine, "ps", "-aq", "--filter", "label=io.gpupool.session",
+                  check=False).stdout.split()
+
+    def log(self):
+        try:
+            with open(self.agent_log) as handle:
+                return handle.read()[-4000:]
+        except OSError:
+            return ""
+
+    def destroy(self):
+        try:
+            self.kill_agent(signal.SIGTERM)
+        except AssertionError as error:
+            print(error)
+        ids = self.containers()
+        if ids:
+            sh("docker", "-H", self.engine, "rm", "-f", *ids, check=False)
+        if self.dockerd and self.dockerd.poll() is None:
+            self.dockerd.terminate()
+            try:
+                self.dockerd.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                self.dockerd.kill()
+        sh("ip", "netns", "del", self.netns, check=False)
+        sh("ip", "link", "del", f"gpe{self.index}h", check=False)
+        shutil.rmtree(self.root, ignore_errors=True)

@@ -1,0 +1,211 @@
+"""`gpupool server` with GPU servers that join it: three nodes, each in a network namespace of
+its own with its own Docker engine and `gpupool agent`, reachable only over a bridge. Joining
+with a token and a pinned certificate, sessions spread over the nodes, Jupyter through the
+gateway and SSH straight to the node, credentials bound to their node, and a node that goes
+silent and comes back."""
+import json
+import os
+import re
+import secrets
+import shutil
+import signal
+import ssl
+import subprocess
+import tempfile
+import time
+
+import pytest
+
+from conftest import (BINARY, Api, SSH_OPTIONS, free_port, mint_token, ssh, wait_for_state)
+from nodes import (IMAGE_TAG, SERVER_ADDRESS, SLIM_IMAGE, NodeHost, ensure_bridge, ensure_slim_image,
+                   remove_bridge)
+
+ADMIN_PASSWORD = "mn-" + secrets.token_hex(8)
+NODE_LOST_AFTER = 60
+
+
+class Cluster:
+    def __init__(self):
+        self.work = tempfile.mkdtemp(prefix="gpupool-e2e-multinode-")
+        self.data_dir = os.path.join(self.work, "server")
+        self.port = free_port()
+        self.base = f"https://{SERVER_ADDRESS}:{self.port}"
+        self.log_path = os.path.join(self.work, "server.log")
+        self.nodes = [NodeHost(index, self.work) for index in (1, 2, 3)]
+        self.server = None
+        self.pin = None
+        self.tls = None
+        self.admin = None
+
+    def start_server(self):
+        env = dict(os.environ, GPUPOOL_ADMIN_PASSWORD=ADMIN_PASSWORD)
+        log = open(self.log_path, "a")
+        self.server = subprocess.Popen(
+            [BINARY, "server", "--data-dir", self.data_dir, "--listen", f"{SERVER_ADDRESS}:{self.port}",
+             "--public-host", SERVER_ADDRESS, "--session-ports", "8", "--image", f"{IMAGE_TAG}={SLIM_IMAGE}",
+             "--node-lost-after", str(NODE_LOST_AFTER), "--log-level", "debug"],
+            stdout=log, stderr=subprocess.STDOUT, env=env)
+        deadline = time.time() + 60
+        while not self.pin:
+            assert self.server.poll() is None, "gpupool server exited:\n" + self.log()
+            assert time.time() < deadline, "gpupool server did not start:\n" + self.log()
+            found = re.search(r"--ca-sha256 (sha256:[0-9a-f]{64})", self.log())
+            self.pin = found.group(1) if found else None
+            time.sleep(0.2)
+        self.tls = ssl.create_default_context(cafile=os.path.join(self.data_dir, "tls", "server.crt"))
+
+    def log(self):
+        with open(self.log_path) as handle:
+            return handle.read()[-6000:]
+
+    def node_view(self, name):
+        status, body = self.admin.get("/api/v1/nodes")
+        assert status == 200, body
+        return next((node for node in body["nodes"] if node["name"] == name), None)
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    ensure_slim_image()
+    ensure_bridge()
+    instance = Cluster()
+    try:
+        instance.start_server()
+        instance.admin = Api(instance.base, mint_token(instance.base, "admin", ADMIN_PASSWORD, instance.tls),
+                             tls_context=instance.tls)
+        status, token = instance.admin.post("/api/v1/join-tokens", {"uses": 3, "description": "e2e"})
+        assert status == 201, token
+        for node in instance.nodes:
+            node.create()
+            node.load_image()
+            node.start_agent(instance.base, instance.pin, token["token"])
+        deadline = time.time() + 60
+        while not all(instance.node_view(node.name) for node in instance.nodes):
+            for node in instance.nodes:
+                assert node.agent.poll() is None, f"agent of {node.name} exited:\n{node.log()}"
+            assert time.time() < deadline, "nodes did not join:\n" + "\n".join(n.log() for n in instance.nodes)
+            time.sleep(0.5)
+        yield instance
+    finally:
+        for node in instance.nodes:
+            node.destroy()
+            print(f"--- agent {node.name}\n{node.log()}")
+        if instance.server and instance.server.poll() is None:
+            instance.server.terminate()
+            instance.server.wait(timeout=30)
+        print("--- server\n" + (instance.log() if os.path.exists(instance.log_path) else ""))
+        remove_bridge()
+        shutil.rmtree(instance.work, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def user(cluster):
+    name = "mn" + secrets.token_hex(3)
+    password = "pw-" + secrets.token_hex(8)
+    status, body = cluster.admin.post("/api/v1/users", {"username": name, "password": password})
+    assert status == 201, body
+    directory = tempfile.mkdtemp(prefix="gpupool-e2e-key-")
+    key = os.path.join(directory, "id_ed25519")
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", key], check=True)
+    api = Api(cluster.base, mint_token(cluster.base, name, password, cluster.tls), tls_context=cluster.tls)
+    with open(key + ".pub") as handle:
+        status, body = api.call("PUT", "/api/v1/me/ssh-keys", {"keys": [handle.read().strip()]})
+    assert status == 200, body
+    api.key = key
+    yield api
+    shutil.rmtree(directory, ignore_errors=True)
+
+
+def test_nodes_join_with_a_token_over_a_pinned_certificate(cluster):
+    status, body = cluster.admin.get("/api/v1/pool")
+    assert status == 200, body
+    assert sum(model["total"] for model in body["gpu_models"]) == 6, body
+    for node in cluster.nodes:
+        with open(os.path.join(node.state_dir, "node-credential")) as handle:
+            assert handle.read().strip()
+        assert os.stat(os.path.join(node.state_dir, "node-credential")).st_mode & 0o077 == 0
+    status, body = cluster.admin.get("/api/v1/join-tokens")
+    assert [token["state"] for token in body["join_tokens"]] == ["used up"], body
+
+
+def test_an_agent_refuses_a_server_whose_certificate_does_not_match_the_pin(cluster):
+    wrong_pin = "sha256:" + "0" * 64
+    result = subprocess.run(
+        cluster.nodes[0].in_netns(BINARY, "agent", "--server", cluster.base, "--ca-sha256", wrong_pin,
+                                  "--state-dir", tempfile.mkdtemp(), "--node-name", "intruder",
+                                  "--join-token", "abcd.efgh", "--engine", cluster.nodes[0].engine),
+        capture_output=True, text=True, timeout=60)
+    assert result.returncode == 1
+    assert "does not match the pin" in result.stdout + result.stderr
+
+
+def test_sessions_spread_over_the_nodes_with_jupyter_and_ssh(cluster, user):
+    ids = []
+    for _ in cluster.nodes:
+        status, body = user.post("/api/v1/sessions", {"gpus": 2})
+        assert status == 201, body
+        ids.append(body["id"])
+    sessions = [wait_for_state(user, session_id, {"running"}) for session_id in ids]
+    assert sorted(session["node"] for session in sessions) == [node.name for node in cluster.nodes]
+    for session in sessions:
+        node = next(node for node in cluster.nodes if node.name == session["node"])
+        assert session["ssh"]["host"] == node.address, session["ssh"]
+        # Jupyter through the gateway, which reaches it on the node's own address.
+        status, body = user.get(f"/s/{session['id']}/api")
+        assert status == 200 and "version" in body, body
+        result = ssh(session, user.key, "hostname; id -u")
+        assert result.returncode == 0, result.stderr
+        # Published on the node's address only: not on the server's.
+        assert subprocess.run(["ssh", *SSH_OPTIONS, "-o", "BatchMode=yes", "-i", user.key,
+                               "-p", str(session["ssh"]["port"]), f"x@{SERVER_ADDRESS}", "true"],
+                              capture_output=True, timeout=30).returncode != 0
+    for session_id in ids:
+        assert user.call("DELETE", f"/api/v1/sessions/{session_id}")[0] == 200
+    for session_id in ids:
+        wait_for_state(user, session_id, {"ended"})
+    deadline = time.time() + 60
+    while any(node.containers() for node in cluster.nodes):
+        assert time.time() < deadline, "containers left behind"
+        time.sleep(0.5)
+
+
+def test_a_node_credential_reports_for_its_own_node_only(cluster):
+    first, second = cluster.nodes[0], cluster.nodes[1]
+    with open(os.path.join(first.state_dir, "node-credential")) as handle:
+        credential = handle.read().strip()
+    report = {"protocol": 1, "node": {"name": second.name, "gpus": []}, "observed": []}
+    status, body = Api(cluster.base, credential, tls_context=cluster.tls).post("/api/v1/agent/sync", report)
+    assert status == 403, body
+    status, body = Api(cluster.base, "forged-" + secrets.token_hex(16), tls_context=cluster.tls).post(
+        "/api/v1/agent/sync", report)
+    assert status == 401, body
+
+
+def test_a_silent_node_loses_its_sessions_and_gets_them_cleaned_up_when_back(cluster, user):
+    node = cluster.nodes[2]
+    status, _ = cluster.admin.call("PUT", f"/api/v1/nodes/{cluster.nodes[0].name}", {"drained": True})
+    assert status == 200
+    status, _ = cluster.admin.call("PUT", f"/api/v1/nodes/{cluster.nodes[1].name}", {"drained": True})
+    assert status == 200
+    try:
+        status, body = user.post("/api/v1/sessions", {"gpus": 1})
+        assert status == 201, body
+        session = wait_for_state(user, body["id"], {"running"})
+        assert session["node"] == node.name
+        node.kill_agent()
+        silent_at = time.time()
+        ended = wait_for_state(user, session["id"], {"ended"}, timeout=NODE_LOST_AFTER + 60)
+        assert ended["end_reason"] == "node_lost", ended
+        # Billed up to the node's last report, not up to when the server noticed.
+        assert ended["ended_at"] and time.time() - silent_at >= NODE_LOST_AFTER - 5
+        assert node.containers(), "the container runs on while its agent is away"
+        view = cluster.node_view(node.name)
+        assert view is not None
+        node.start_agent(cluster.base, cluster.pin)  # its kept credential: no token needed
+        deadline = time.time() + 60
+        while node.containers():
+            assert time.time() < deadline, "the agent did not remove what should not run:\n" + node.log()
+            time.sleep(0.5)
+    finally:
+        for other in cluster.nodes[:2]:
+            cluster.admin.call("PUT", f"/api/v1/nodes/{other.name}", {"drained": False})
