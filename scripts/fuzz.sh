@@ -7,7 +7,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds="${1:-20}"
-targets=(http_request proxy_path json_input ssh_key image_tag cookies sync_report)
+targets=(http_request proxy_path json_input ssh_key image_tag cookies sync_report sync_json)
 
 cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DCMAKE_CXX_COMPILER=clang++ -DGPUPOOL_FUZZ=ON -DGPUPOOL_WERROR=OFF >/dev/null

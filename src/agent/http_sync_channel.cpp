@@ -9,7 +9,9 @@ namespace gpupool::agent {
 
 namespace {
 
-constexpr std::chrono::seconds kCallTimeout{30};
+// A sync is small and the server answers at once: one that takes longer is better cut and
+// tried again at the next interval (and lets the agent stop promptly).
+constexpr std::chrono::seconds kCallTimeout{10};
 
 // What the server said was wrong, from its {"error": {"code", "message"}} reply.
 Error server_refusal(const net::HttpResponse& response, std::string_view what) {

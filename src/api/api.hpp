@@ -27,7 +27,7 @@ struct ApiSettings {
   // Otherwise from a port of its own: the gateway's listeners for sessions (session_ports.hpp).
   std::vector<std::uint16_t> session_ports;
   TelemetryBoard* telemetry = nullptr;  // GPU readings: from agents' syncs, for the nodes view
-  bool prepaid = true;                        // as SessionSettings::prepaid, for the API to say
+  bool prepaid = true;                  // as SessionSettings::prepaid, for the API to say
   // Peers whose X-Forwarded-For names the client (gateway/client_address.hpp); none: the
   // connection's peer is the client.
   std::vector<Ipv4Block> trusted_proxies;

@@ -107,9 +107,9 @@ json session_view(const Session& session, const ViewContext& context, UnixMillis
   }
   if (reachable) {
     auto node_host = context.node_hosts.find(session.node);
-    const std::string& ssh_host = node_host != context.node_hosts.end() && !node_host->second.empty()
-                                      ? node_host->second
-                                      : context.public_host;
+    const std::string& ssh_host =
+        node_host != context.node_hosts.end() && !node_host->second.empty() ? node_host->second
+                                                                            : context.public_host;
     // Through the gateway, which signs the user in to Jupyter: no token in the link.
     std::string base = fmt::format("{}/s/{}/", context.gateway_url, session.id);
     view["jupyter"] = {{"url", base}};
@@ -117,15 +117,15 @@ json session_view(const Session& session, const ViewContext& context, UnixMillis
     if (!session.ssh_host_key.empty()) {
       host_key = {{"key", session.ssh_host_key},
                   {"fingerprint", auth::ssh_key_fingerprint(session.ssh_host_key)},
-                  {"known_hosts", fmt::format("[{}]:{} {}", ssh_host, session.ssh_port,
-                                              session.ssh_host_key)}};
+                  {"known_hosts",
+                   fmt::format("[{}]:{} {}", ssh_host, session.ssh_port, session.ssh_host_key)}};
     }
-    view["ssh"] = {{"host_key", host_key},
-                   {"host", ssh_host},
-                   {"port", session.ssh_port},
-                   {"user", session.username},
-                   {"command", fmt::format("ssh -p {} {}@{}", session.ssh_port, session.username,
-                                           ssh_host)}};
+    view["ssh"] = {
+        {"host_key", host_key},
+        {"host", ssh_host},
+        {"port", session.ssh_port},
+        {"user", session.username},
+        {"command", fmt::format("ssh -p {} {}@{}", session.ssh_port, session.username, ssh_host)}};
   }
   return view;
 }

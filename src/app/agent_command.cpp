@@ -10,6 +10,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <thread>
 
 #include <fmt/format.h>
 
@@ -22,6 +23,9 @@
 namespace gpupool::app {
 
 namespace {
+
+constexpr int kJoinAttempts = 30;
+constexpr std::chrono::seconds kJoinRetry{2};
 
 int fail(const std::string& message) {
   spdlog::error("{}", message);
@@ -69,7 +73,17 @@ Result<std::string> node_credential(const AgentOptions& options, const net::Http
                                   "admin makes one: gpupool admin join-token create)",
                                   dir.string()));
   }
+  // A server not answering yet (starting, or the network coming up) is worth waiting for; a
+  // refused token or a taken name is not.
   auto credential = agent::join_server(server, options.join_token, node);
+  for (int attempt = 1; !credential && credential.error().code == ErrorCode::unavailable &&
+                        attempt < kJoinAttempts;
+       ++attempt) {
+    spdlog::warn("cannot join yet ({}); trying again in {} s", credential.error().message,
+                 kJoinRetry.count());
+    std::this_thread::sleep_for(kJoinRetry);
+    credential = agent::join_server(server, options.join_token, node);
+  }
   if (!credential) return credential.error();
   {
     std::ofstream out(path, std::ios::trunc);
@@ -95,8 +109,9 @@ int run_agent(const AgentOptions& options) {
   auto server = net::parse_http_endpoint(options.server);
   if (!server) return fail(fmt::format("--server: {}", server.error().message));
   if (!server->tls) {
-    return fail("--server must be https://…: the node's credential and its sessions' tokens "
-                "must not cross the network in clear");
+    return fail(
+        "--server must be https://…: the node's credential and its sessions' tokens "
+        "must not cross the network in clear");
   }
   if (!options.ca_sha256.empty()) {
     auto pin = net::canonical_pin(options.ca_sha256);
@@ -105,8 +120,8 @@ int run_agent(const AgentOptions& options) {
   }
   std::string node_name = options.node.node_name.empty() ? host_name() : options.node.node_name;
   if (auto valid = check_node_name(node_name); !valid)
-    return fail(fmt::format("node name \"{}\": {} (set --node-name)", node_name,
-                            valid.error().message));
+    return fail(
+        fmt::format("node name \"{}\": {} (set --node-name)", node_name, valid.error().message));
   std::string address = options.address;
   if (address.empty()) {
     auto found = local_address_towards(server->host, server->port);

@@ -29,15 +29,16 @@ int run(int argc, char** argv) {
   gpupool::app::add_node_options(*up_command, up.node);
   gpupool::app::UpOptions server;
   auto* server_command = app.add_subcommand(
-      "server", "run the server only: gateway, API, scheduler and store; GPU servers join it "
-                "with `gpupool agent`");
+      "server",
+      "run the server only: gateway, API, scheduler and store; GPU servers join it "
+      "with `gpupool agent`");
   gpupool::app::add_server_options(*server_command, server);
   server_command->add_option("--image", server.images,
                              "catalog image TAG=REFERENCE nodes run (repeatable; default: the "
                              "offline Debian image)");
   gpupool::app::AgentOptions agent;
-  auto* agent_command = app.add_subcommand(
-      "agent", "run a GPU server's agent, joined to a `gpupool server`");
+  auto* agent_command =
+      app.add_subcommand("agent", "run a GPU server's agent, joined to a `gpupool server`");
   gpupool::app::add_agent_options(*agent_command, agent);
 
   std::string url;

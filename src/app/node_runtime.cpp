@@ -91,9 +91,9 @@ Status make_agent(NodeRuntime& node, const NodeOptions& options, const NodeAddre
   settings.node.name = options.node_name.empty() ? host_name() : options.node_name;
   GPUPOOL_TRY(check_node_name(settings.node.name));
   settings.node.address = addresses.public_host;
-  settings.node.cpus =
-      options.node_cpus > 0 ? options.node_cpus
-                            : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  settings.node.cpus = options.node_cpus > 0
+                           ? options.node_cpus
+                           : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   settings.node.memory_mb = options.node_memory_gb > 0 ? std::int64_t{options.node_memory_gb} * 1024
                                                        : physical_memory_mb();
   for (const auto& label : options.node_labels) {
@@ -116,16 +116,16 @@ Status make_agent(NodeRuntime& node, const NodeOptions& options, const NodeAddre
   settings.container.disk_bytes = std::int64_t{options.session_disk_gb} << 30;
   settings.session_subnets = node.network.subnets;
   node.readiness = std::make_unique<agent::HttpReadinessCheck>(settings.readiness_host);
-  node.agent = std::make_unique<agent::Agent>(settings, channel, *node.engine,
-                                              *node.network.firewall, *node.probe,
-                                              *node.readiness, clock);
+  node.agent = std::make_unique<agent::Agent>(
+      settings, channel, *node.engine, *node.network.firewall, *node.probe, *node.readiness, clock);
   return {};
 }
 
 void log_gpus(const GpuInventory& inventory) {
   if (inventory.simulated) {
     spdlog::warn("GPUs are SIMULATED: {} × {} (no real GPU is given to sessions)",
-                 inventory.gpus.size(), inventory.gpus.empty() ? "?" : inventory.gpus.front().model);
+                 inventory.gpus.size(),
+                 inventory.gpus.empty() ? "?" : inventory.gpus.front().model);
   } else {
     spdlog::info("{} NVIDIA GPU(s), driver supports CUDA {}", inventory.gpus.size(),
                  inventory.driver_cuda);

@@ -39,85 +39,84 @@ void add_server_options(CLI::App& command, UpOptions& up) {
       ->capture_default_str();
   command.add_option("--listen", up.listen, "HOST:PORT of the gateway")->capture_default_str();
   command.add_option("--public-host", up.public_host,
-                         "host name users reach sessions at (default: hostname)");
+                     "host name users reach sessions at (default: hostname)");
   command.add_option("--public-url", up.public_url,
-                         "where users reach this gateway, e.g. https://gpus.example.org "
-                         "(default: http://PUBLIC-HOST:PORT)");
+                     "where users reach this gateway, e.g. https://gpus.example.org "
+                     "(default: http://PUBLIC-HOST:PORT)");
   command.add_option("--session-domain", up.session_domain,
-                         "serve each session's Jupyter from its own origin, ID.DOMAIN (needs a "
-                         "wildcard DNS name and certificate for *.DOMAIN; 'localhost' works on "
-                         "one machine) instead of from ports of its own");
+                     "serve each session's Jupyter from its own origin, ID.DOMAIN (needs a "
+                     "wildcard DNS name and certificate for *.DOMAIN; 'localhost' works on "
+                     "one machine) instead of from ports of its own");
   command
       .add_option("--session-ports", up.session_ports,
-                   "without --session-domain, each open session's Jupyter is served on a port "
-                   "of its own: LOW-HIGH, or a count of ports for the system to pick")
+                  "without --session-domain, each open session's Jupyter is served on a port "
+                  "of its own: LOW-HIGH, or a count of ports for the system to pick")
       ->capture_default_str();
   command.add_option("--tls-cert", up.tls_cert,
-                         "PEM certificate chain: serve HTTPS (with --tls-key); cookies become "
-                         "Secure and HSTS is sent");
+                     "PEM certificate chain: serve HTTPS (with --tls-key); cookies become "
+                     "Secure and HSTS is sent");
   command.add_option("--tls-key", up.tls_key, "PEM private key for --tls-cert");
   command.add_option("--log-level", up.log_level, "debug, info, warn or error")
       ->capture_default_str();
-  command.add_option("--http-threads", up.http_threads,
-                         "gateway threads (default: one per core)");
+  command.add_option("--http-threads", up.http_threads, "gateway threads (default: one per core)");
   command
       .add_option("--audit-retention-days", up.audit_retention_days,
-                   "how long the audit log keeps its entries (at least 30)")
+                  "how long the audit log keeps its entries (at least 30)")
       ->capture_default_str();
   command.add_option("--trusted-proxy", up.trusted_proxies,
-                         "IPv4 block of a reverse proxy in front of the gateway whose "
-                         "X-Forwarded-For names the client (repeatable); others' is ignored");
+                     "IPv4 block of a reverse proxy in front of the gateway whose "
+                     "X-Forwarded-For names the client (repeatable); others' is ignored");
   command
       .add_option("--node-lost-after", up.node_lost_after_s,
-                   "seconds a node may stay silent before its sessions end as node_lost, billed "
-                   "up to its last report (at least 60)")
+                  "seconds a node may stay silent before its sessions end as node_lost, billed "
+                  "up to its last report (at least 60)")
       ->capture_default_str();
   command
       .add_option("--preemption-grace-seconds", up.preemption_grace_s,
-                   "how long a preemptible session keeps running once chosen to make room")
+                  "how long a preemptible session keeps running once chosen to make room")
       ->capture_default_str();
   command
       .add_option("--fair-share-half-life-hours", up.fair_share_half_life_hours,
-                   "the queue's fair share forgets half of past GPU use this often")
+                  "the queue's fair share forgets half of past GPU use this often")
       ->capture_default_str();
   command.add_flag("--postpaid", up.postpaid,
-                       "meter costs but do not require a prepaid balance to cover them");
+                   "meter costs but do not require a prepaid balance to cover them");
   add_limits(command, up);
 }
 
 void add_node_options(CLI::App& command, NodeOptions& node) {
   command.add_option("--simulate-gpus", node.simulate_gpus,
-                         "simulate GPUs, e.g. 4xA100-80GB (default: NVML)");
+                     "simulate GPUs, e.g. 4xA100-80GB (default: NVML)");
   command.add_option("--engine", node.engine,
-                         "container engine socket, unix:///path (default: detect)");
+                     "container engine socket, unix:///path (default: detect)");
   command.add_option("--node-name", node.node_name, "this node's name (default: hostname)");
   command.add_option("--port-range", node.port_range, "host ports for session Jupyter/SSH")
       ->capture_default_str();
-  command.add_option("--node-label", node.node_labels,
-                         "KEY=VALUE label of this node (repeatable)");
+  command.add_option("--node-label", node.node_labels, "KEY=VALUE label of this node (repeatable)");
   command
       .add_option("--session-subnets", node.session_network.subnets,
-                   "IPv4 block each session's network (a /28) is taken from")
+                  "IPv4 block each session's network (a /28) is taken from")
       ->capture_default_str();
   command
       .add_option("--session-firewall", node.session_network.firewall,
-                   "iptables: sessions reach neither each other nor this host nor "
-                   "169.254.169.254; off: no such isolation (trusted users only)")
+                  "iptables: sessions reach neither each other nor this host nor "
+                  "169.254.169.254; off: no such isolation (trusted users only)")
       ->capture_default_str();
   command.add_flag("!--no-session-internet", node.session_network.internet,
-                       "air-gapped: sessions reach nothing outside their own container");
+                   "air-gapped: sessions reach nothing outside their own container");
   command.add_option("--session-deny", node.session_network.denied,
-                         "IPv4 block sessions must not reach, e.g. the site's management LAN "
-                         "(repeatable)");
+                     "IPv4 block sessions must not reach, e.g. the site's management LAN "
+                     "(repeatable)");
   command.add_option(
       "--node-cpus", node.node_cpus,
       "CPUs sessions may reserve on this node (default: its cores; more overcommits)");
   command.add_option("--node-memory-gb", node.node_memory_gb,
-                         "memory sessions may reserve on this node (default: its RAM)");
-  command.add_option("--session-disk-gb", node.session_disk_gb,
-                     "what a session may write outside its home (its container's writable "
-                     "layer); needs a storage driver that bounds it: overlay2 on XFS with "
-                     "pquota, btrfs or zfs (0: unbounded)")
+                     "memory sessions may reserve on this node (default: its RAM)");
+  command
+      .add_option("--session-disk-gb", node.session_disk_gb,
+                  "what a session may write outside its home (its container's writable "
+                  "layer); needs a storage driver that bounds it: overlay2 on XFS with "
+                  "pquota, btrfs or zfs (0: unbounded)")
       ->capture_default_str()
       ->group("Limits");
 }

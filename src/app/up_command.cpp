@@ -202,7 +202,8 @@ Status register_catalog_images(Store& store, ContainerEngine& engine) {
 // there is no local engine to read labels from; nodes must hold the images.
 Status register_configured_images(Store& store, const std::vector<std::string>& images) {
   std::vector<std::string> entries = images;
-  if (entries.empty()) entries.push_back(fmt::format("{}={}", kDefaultImageTag, kDefaultImageReference));
+  if (entries.empty())
+    entries.push_back(fmt::format("{}={}", kDefaultImageTag, kDefaultImageReference));
   for (std::size_t i = 0; i < entries.size(); ++i) {
     auto equals = entries[i].find('=');
     if (equals == std::string::npos || equals == 0 || equals + 1 == entries[i].size()) {
@@ -308,7 +309,8 @@ int serve(UpOptions options, bool local_node) {
 
   if (node) {
     std::string node_name = options.node.node_name.empty() ? host : options.node.node_name;
-    if ((*store)->created()) warn_of_containers_without_database(*node->engine, node_name, data_dir);
+    if ((*store)->created())
+      warn_of_containers_without_database(*node->engine, node_name, data_dir);
     // Users reach Jupyter only through the gateway's login; the gateway is on this machine.
     auto made = make_agent(*node, options.node, {public_host, "127.0.0.1"}, channel, clock);
     if (!made) return fail(made.error().message);

@@ -25,7 +25,7 @@ struct NodeOptions {
 struct UpOptions {
   std::string data_dir = "/var/lib/gpupool";
   std::string listen = "0.0.0.0:8080";
-  std::string public_host;    // empty: this host's name
+  std::string public_host;  // empty: this host's name
   std::string
       session_domain;  // set: sessions' Jupyter at <id>.<domain> (services/session_passes.hpp)
   std::string session_ports = "8100-8299";  // without session_domain: a port per open session
@@ -33,10 +33,10 @@ struct UpOptions {
   std::string tls_cert;    // PEM certificate chain; with tls_key, the gateway speaks HTTPS
   std::string tls_key;
   std::string log_level = "info";
-  int http_threads = 0;         // 0: one per core, at least 2
-  int preemption_grace_s = 60;  // how long a preempted session keeps running
-  double fair_share_half_life_hours = 24;  // fair share forgets half of past use this often
-  bool postpaid = false;                   // record costs but let balances go below zero
+  int http_threads = 0;                      // 0: one per core, at least 2
+  int preemption_grace_s = 60;               // how long a preempted session keeps running
+  double fair_share_half_life_hours = 24;    // fair share forgets half of past use this often
+  bool postpaid = false;                     // record costs but let balances go below zero
   std::vector<std::string> trusted_proxies;  // IPv4 blocks whose X-Forwarded-For is believed
   int audit_retention_days = 365;            // at least 30
   int max_queued_per_user = 16;              // requests one user may have waiting; 0: no limit

@@ -8,8 +8,8 @@ Status check_node_name(std::string_view name) {
   auto allowed = [](char c) {
     return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '-' || c == '_';
   };
-  bool starts_well = !name.empty() && ((name[0] >= 'a' && name[0] <= 'z') ||
-                                       (name[0] >= '0' && name[0] <= '9'));
+  bool starts_well =
+      !name.empty() && ((name[0] >= 'a' && name[0] <= 'z') || (name[0] >= '0' && name[0] <= '9'));
   if (!starts_well || name.size() > 63 || !std::all_of(name.begin(), name.end(), allowed)) {
     return make_error(ErrorCode::invalid_argument,
                       "a node name is 1-63 lower-case letters, digits, '.', '-' or '_', starting "

@@ -20,8 +20,8 @@ std::string public_key_pin(X509* certificate) {
   if (length <= 0) return {};
   unsigned char digest[EVP_MAX_MD_SIZE];
   unsigned int digest_length = 0;
-  bool ok = EVP_Digest(der, static_cast<std::size_t>(length), digest, &digest_length,
-                       EVP_sha256(), nullptr) == 1;
+  bool ok = EVP_Digest(der, static_cast<std::size_t>(length), digest, &digest_length, EVP_sha256(),
+                       nullptr) == 1;
   OPENSSL_free(der);
   if (!ok) return {};
   std::string pin = "sha256:";

@@ -185,8 +185,7 @@ Result<HttpResponse> http_call(const HttpEndpoint& endpoint, const HttpRequest& 
     // Every certificate of the chain passes here; the handshake is judged by the pin below.
     context.set_verify_callback([&](bool, asio::ssl::verify_context& verify) {
       X509* certificate = X509_STORE_CTX_get_current_cert(verify.native_handle());
-      if (certificate != nullptr && public_key_pin(certificate) == endpoint.pin)
-        pin_matched = true;
+      if (certificate != nullptr && public_key_pin(certificate) == endpoint.pin) pin_matched = true;
       return true;
     });
   }

@@ -158,7 +158,8 @@ Result<Node> node_from_json(const Json& json) {
     gpu.model = gpu_read.text("model", 64);
     gpu.memory_mb = gpu_read.integer("memory_mb", 0, std::int64_t{1} << 30);
     gpu.simulated = gpu_read.flag("simulated");
-    for (int link : gpu_read.integers("links", 0, 4)) gpu.links.push_back(static_cast<GpuLink>(link));
+    for (int link : gpu_read.integers("links", 0, 4))
+      gpu.links.push_back(static_cast<GpuLink>(link));
     GPUPOOL_TRY(gpu_read.status("node.gpus"));
     // The scheduler indexes GPUs by position: they must come in order, 0 to N-1.
     if (gpu.index != index++) return malformed("node.gpus must be listed by index, from 0");

@@ -4,6 +4,7 @@ own Docker engine (own data root, exec root, socket and bridge subnet) and its o
 `gpupool agent`. A `gpupool server` listens on the bridge's host address.
 """
 import os
+import random
 import shutil
 import signal
 import subprocess
@@ -12,7 +13,8 @@ import time
 from conftest import BINARY
 
 BRIDGE = "gpe2e0"
-NETWORK = "10.77.0"
+# A subnet of its own each run: no neighbour entry of an earlier run's nodes can linger.
+NETWORK = f"10.77.{random.randrange(0, 250)}"
 SERVER_ADDRESS = f"{NETWORK}.1"
 SLIM_IMAGE = "gpupool/session:e2e-slim"
 FULL_IMAGE = "gpupool/session:pytorch1.13-cpu-debian12-runtime"
@@ -132,6 +134,11 @@ class NodeHost:
             try:
                 self.agent.wait(timeout=30)
             except subprocess.TimeoutExpired:
+                if shutil.which("gdb"):
+                    trace = subprocess.run(["gdb", "-p", str(self.agent.pid), "-batch", "-ex",
+                                            "thread apply all bt 15"], capture_output=True, text=True)
+                    print("\n".join(line for line in trace.stdout.splitlines()
+                                    if line.startswith(("#", "Thread"))))
                 self.agent.kill()
                 self.agent.wait(timeout=30)
                 raise AssertionError(f"the agent of {self.name} did not stop within 30 s of {how}")
@@ -152,6 +159,7 @@ class NodeHost:
             self.kill_agent(signal.SIGTERM)
         except AssertionError as error:
             print(error)
+        print(f"--- agent {self.name}\n{self.log()}")
         ids = self.containers()
         if ids:
             sh("docker", "-H", self.engine, "rm", "-f", *ids, check=False)

@@ -89,7 +89,6 @@ def cluster():
     finally:
         for node in instance.nodes:
             node.destroy()
-            print(f"--- agent {node.name}\n{node.log()}")
         if instance.server and instance.server.poll() is None:
             instance.server.terminate()
             instance.server.wait(timeout=30)

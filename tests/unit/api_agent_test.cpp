@@ -129,12 +129,13 @@ TEST_F(AgentApi, AnAgentTooOldOrTooNewIsToldPlainly) {
   auto credential = credential_for("gpu-7");
   json old = json::parse(protocol::sync_request_to_json({remote_node("gpu-7"), {}}));
   old["protocol"] = 0;
-  auto reply = call("POST", "/api/v1/agent/sync", old.dump(),
-                    {{"Authorization", "Bearer " + credential}});
+  auto reply =
+      call("POST", "/api/v1/agent/sync", old.dump(), {{"Authorization", "Bearer " + credential}});
   EXPECT_EQ(reply.status, 426);
   EXPECT_NE(reply.body.find("upgrade gpupool on node gpu-7"), std::string::npos) << reply.body;
   old["protocol"] = protocol::kSyncProtocol + 1;
-  reply = call("POST", "/api/v1/agent/sync", old.dump(), {{"Authorization", "Bearer " + credential}});
+  reply =
+      call("POST", "/api/v1/agent/sync", old.dump(), {{"Authorization", "Bearer " + credential}});
   EXPECT_EQ(reply.status, 426);
   EXPECT_NE(reply.body.find("upgrade the server first"), std::string::npos) << reply.body;
 }
@@ -147,9 +148,15 @@ TEST_F(AgentApi, MalformedReportsAreRefusedWithoutHarm) {
            [](json& j) { j["node"]["gpus"][0]["index"] = 3; },
            [](json& j) { j["node"]["port_min"] = 70000; },
            [](json& j) { j["node"]["cpus"] = "many"; },
-           [](json& j) { j["observed"] = json::array({{{"session_id", "s1"}, {"phase", "odd"}}}); },
-           [](json& j) { j["observed"] = json::array({{{"phase", "running"}}}); },
-           [](json& j) { j["node"]["labels"] = {{"k", 1}}; },
+           [](json& j) {
+             j["observed"] = json::array({{{"session_id", "s1"}, {"phase", "odd"}}});
+           },
+           [](json& j) {
+             j["observed"] = json::array({{{"phase", "running"}}});
+           },
+           [](json& j) {
+             j["node"]["labels"] = {{"k", 1}};
+           },
            [](json& j) { j["surplus"] = true; },
            [](json& j) { j["node"]["gpus"] = json::array({json::array()}); },
        }) {
@@ -180,13 +187,13 @@ TEST_F(AgentApi, ASessionPlacedOnARemoteNodeGoesToThatNodeOnly) {
   // Its report moves the session; another node's report of it moves nothing.
   SessionState before = fetch(id).state;
   auto other = credential_for("gpu-8");
-  ASSERT_EQ(node_sync(other, {remote_node("gpu-8"), {observed(id, ObservedPhase::failed, "x")}})
-                .status,
-            200);
+  ASSERT_EQ(
+      node_sync(other, {remote_node("gpu-8"), {observed(id, ObservedPhase::failed, "x")}}).status,
+      200);
   EXPECT_EQ(fetch(id).state, before);
-  ASSERT_EQ(node_sync(credential, {remote_node("gpu-7"), {observed(id, ObservedPhase::running)}})
-                .status,
-            200);
+  ASSERT_EQ(
+      node_sync(credential, {remote_node("gpu-7"), {observed(id, ObservedPhase::running)}}).status,
+      200);
   EXPECT_EQ(fetch(id).state, SessionState::running);
 }
 

@@ -150,8 +150,8 @@ TEST_F(Api, CreatesAndShowsASession) {
       json::parse(as(token, "GET", "/api/v1/sessions/" + session["id"].get<std::string>()).body);
   EXPECT_EQ(shown["ssh"]["host_key"]["fingerprint"],
             "SHA256:FylJdAj+HQetj7dwRRPsUxwffv7b5iSXFfVwBtTWd2Y");
-  EXPECT_EQ(shown["ssh"]["host_key"]["known_hosts"].get<std::string>().rfind("[node-1.example]:", 0),
-            0u);
+  EXPECT_EQ(
+      shown["ssh"]["host_key"]["known_hosts"].get<std::string>().rfind("[node-1.example]:", 0), 0u);
 }
 
 TEST_F(Api, AnotherUsersSessionAnswers404) {

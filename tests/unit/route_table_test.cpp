@@ -81,10 +81,10 @@ TEST_F(Api, OnlyHealthThePortalLoginAndJoiningAreOpenToAnyone) {
     if (route.access == api::Access::anyone)
       open.insert(fmt::format("{} {}", route.method, route.pattern));
   }
-  EXPECT_EQ(open, (std::set<std::string>{"GET /healthz", "HEAD /healthz", "GET /readyz",
-                                         "HEAD /readyz", "GET /", "HEAD /", "GET /ui/{file...}",
-                                         "HEAD /ui/{file...}", "POST /api/v1/auth/login",
-                                         "POST /api/v1/agent/join"}));
+  EXPECT_EQ(open,
+            (std::set<std::string>{"GET /healthz", "HEAD /healthz", "GET /readyz", "HEAD /readyz",
+                                   "GET /", "HEAD /", "GET /ui/{file...}", "HEAD /ui/{file...}",
+                                   "POST /api/v1/auth/login", "POST /api/v1/agent/join"}));
 }
 
 TEST_F(Api, EachMethodAndPatternIsRoutedOnce) {

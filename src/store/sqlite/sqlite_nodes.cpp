@@ -30,9 +30,10 @@ JoinToken read_join_token(const Statement& row) {
 
 Status SqliteStore::add_join_token(const JoinToken& token) {
   Lock lock(mutex_);
-  auto insert = db_.prepare(fmt::format("INSERT INTO join_tokens ({}) VALUES (?1, ?2, ?3, ?4, ?5, "
-                                        "?6, ?7, ?8, ?9)",
-                                        kJoinTokenColumns));
+  auto insert =
+      db_.prepare(fmt::format("INSERT INTO join_tokens ({}) VALUES (?1, ?2, ?3, ?4, ?5, "
+                              "?6, ?7, ?8, ?9)",
+                              kJoinTokenColumns));
   if (!insert) return insert.error();
   insert->bind(1, token.id)
       .bind(2, token.secret_digest)
@@ -137,8 +138,8 @@ Result<bool> SqliteStore::node_has_credential(const std::string& node) {
 
 Result<int> SqliteStore::revoke_node_credentials(const std::string& node, UnixMillis now) {
   Lock lock(mutex_);
-  auto update = db_.prepare(
-      "UPDATE node_credentials SET revoked_at = ?2 WHERE node = ?1 AND revoked_at = 0");
+  auto update =
+      db_.prepare("UPDATE node_credentials SET revoked_at = ?2 WHERE node = ?1 AND revoked_at = 0");
   if (!update) return update.error();
   update->bind(1, node).bind(2, now);
   GPUPOOL_TRY(update->run());
