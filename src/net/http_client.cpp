@@ -160,7 +160,20 @@ Result<HttpResponse> http_call(const HttpEndpoint& endpoint, const HttpRequest& 
                       fmt::format("cannot resolve {}: {}", endpoint.host, ec.message()));
   }
   asio::ip::tcp::socket socket(io);
-  asio::connect(socket, addresses, ec);
+  // Bounded like the rest of the call: a peer that drops SYNs would otherwise hold a blocking
+  // connect for the kernel's minutes of retries.
+  bool connected = false;
+  asio::async_connect(socket, addresses, [&](error_code connect_ec, const auto&) {
+    ec = connect_ec;
+    connected = true;
+  });
+  io.run_for(timeout);
+  io.restart();
+  if (!connected) {
+    return make_error(ErrorCode::unavailable,
+                      fmt::format("connecting to {}:{} timed out after {} ms", endpoint.host,
+                                  endpoint.port, timeout.count()));
+  }
   if (ec) {
     return make_error(
         ErrorCode::unavailable,
