@@ -27,7 +27,9 @@ def sh(*args, check=True):
 
 def ensure_bridge():
     if sh("ip", "link", "show", BRIDGE, check=False).returncode != 0:
-        sh("ip", "link", "add", BRIDGE, "type", "bridge")
+        # A MAC of its own: a bridge otherwise takes the lowest of its ports', which changes as
+        # nodes come and go, and the nodes' neighbour entries for the server go stale with it.
+        sh("ip", "link", "add", BRIDGE, "address", "02:67:70:00:00:01", "type", "bridge")
         sh("ip", "addr", "add", f"{SERVER_ADDRESS}/24", "dev", BRIDGE)
     sh("ip", "link", "set", BRIDGE, "up")
 

@@ -43,7 +43,7 @@ class Cluster:
         self.server = subprocess.Popen(
             [BINARY, "server", "--data-dir", self.data_dir, "--listen", f"{SERVER_ADDRESS}:{self.port}",
              "--public-host", SERVER_ADDRESS, "--session-ports", "8", "--image", f"{IMAGE_TAG}={SLIM_IMAGE}",
-             "--node-lost-after", str(NODE_LOST_AFTER), "--log-level", "debug"],
+             "--node-lost-after", str(NODE_LOST_AFTER)],
             stdout=log, stderr=subprocess.STDOUT, env=env)
         deadline = time.time() + 60
         while not self.pin:
