@@ -76,8 +76,8 @@ Result<std::string> node_credential(const AgentOptions& options, const net::Http
   // A server not answering yet (starting, or the network coming up) is worth waiting for; a
   // refused token or a taken name is not.
   auto credential = agent::join_server(server, options.join_token, node);
-  for (int attempt = 1; !credential && credential.error().code == ErrorCode::unavailable &&
-                        attempt < kJoinAttempts;
+  for (int attempt = 1;
+       !credential && credential.error().code == ErrorCode::unavailable && attempt < kJoinAttempts;
        ++attempt) {
     spdlog::warn("cannot join yet ({}); trying again in {} s", credential.error().message,
                  kJoinRetry.count());
