@@ -50,11 +50,19 @@ void Agent::wake() {
     wake_requested_ = true;
   }
   wake_condition_.notify_all();
+  channel_.interrupt();  // a held sync would carry a stale report
 }
 
 void Agent::run_loop() {
+  // Between long polls: a bound on how fast a server that answers at once is asked again.
+  constexpr std::chrono::milliseconds kLongPollGap{20};
   std::string last_error;
   while (!stopping_) {
+    {
+      std::lock_guard lock(mutex_);
+      wake_requested_ = false;
+    }
+    channel_.clear_interrupt();  // from here on, a wake cuts this pass's sync short
     auto status = reconcile_once();
     // Log a failure once, not at every sync, until it changes.
     std::string error = status ? "" : status.error().message;
@@ -62,18 +70,28 @@ void Agent::run_loop() {
     if (error != last_error && error.empty()) spdlog::info("agent: sync recovered");
     last_error = error;
     join_finished_workers();
+    // A long poll has waited at the server already; after a failure, wait here either way.
+    auto pause = channel_.long_polls() && status ? kLongPollGap : settings_.sync_interval;
     std::unique_lock lock(mutex_);
-    wake_condition_.wait_for(lock, settings_.sync_interval,
-                             [this] { return wake_requested_ || stopping_; });
-    wake_requested_ = false;
+    wake_condition_.wait_for(lock, pause, [this] { return wake_requested_ || stopping_; });
   }
 }
 
 Status Agent::reconcile_once() {
   auto request = observe();
   if (!request) return request.error();
+  if (channel_.long_polls()) {
+    request->held_state = held_state_;
+    request->wait_millis = settings_.sync_interval.count();
+  }
   auto response = channel_.sync(*request);
-  if (!response) return response.error();
+  if (!response) {
+    std::lock_guard lock(mutex_);
+    // A long poll cut short by a wake: not a failure; the next pass reports the news at once.
+    if (channel_.long_polls() && (wake_requested_ || stopping_)) return {};
+    return response.error();
+  }
+  held_state_ = response->state;
   last_sync_ok_ = clock_.monotonic_millis();
   std::vector<ContainerInfo> containers;
   {

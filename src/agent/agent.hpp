@@ -31,6 +31,8 @@ namespace gpupool::agent {
 struct AgentSettings {
   Node node;  // name, address, cpus, memory, port range; GPUs come from the probe
   ContainerSettings container;
+  // How often the agent syncs; over a long-polling channel, how long the server may hold a
+  // sync in which nothing changed (the heartbeat: it carries the node's telemetry too).
   std::chrono::milliseconds sync_interval{1000};
   std::chrono::milliseconds ready_timeout{180'000};
   std::string readiness_host = "127.0.0.1";  // where published Jupyter ports answer (reported)
@@ -119,6 +121,7 @@ class Agent {
   std::atomic<bool> stopping_{false};
   std::atomic<bool> telemetry_failing_{false};  // warn once per run of failed reads
   std::atomic<std::int64_t> last_sync_ok_{0};
+  std::string held_state_;  // the desired state's fingerprint of the last answer; reconcile thread
   std::thread loop_;
 };
 

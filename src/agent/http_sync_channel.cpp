@@ -9,8 +9,8 @@ namespace gpupool::agent {
 
 namespace {
 
-// A sync is small and the server answers at once: one that takes longer is better cut and
-// tried again at the next interval (and lets the agent stop promptly).
+// Beyond the time the server may hold a sync: a call that takes longer than that is better
+// cut and tried again.
 constexpr std::chrono::seconds kCallTimeout{10};
 
 // What the server said was wrong, from its {"error": {"code", "message"}} reply.
@@ -37,7 +37,9 @@ Result<SyncResponse> HttpSyncChannel::sync(const SyncRequest& request) {
   call.target = "/api/v1/agent/sync";
   call.body = protocol::sync_request_to_json(request);
   call.headers.emplace_back("Authorization", "Bearer " + server_.credential);
-  auto response = net::http_call(server_.endpoint, call, kCallTimeout);
+  auto timeout = kCallTimeout + std::chrono::milliseconds(request.wait_millis);
+  auto response =
+      net::http_call(server_.endpoint, call, timeout, net::kDefaultResponseLimit, &interrupter_);
   if (!response) return response.error();
   if (response->status != 200) return server_refusal(*response, "the server refused the sync");
   return protocol::sync_response_from_json(response->body);

@@ -19,11 +19,15 @@ class HttpSyncChannel final : public SyncChannel {
   explicit HttpSyncChannel(RemoteServer server) : server_(std::move(server)) {}
 
   Result<SyncResponse> sync(const SyncRequest& request) override;
-  // The agent syncs every interval; the server's answer carries any change.
+  // The server's answer to a held sync is the change.
   void on_change(std::function<void()>) override {}
+  bool long_polls() const override { return true; }
+  void interrupt() override { interrupter_.interrupt(); }
+  void clear_interrupt() override { interrupter_.clear(); }
 
  private:
   RemoteServer server_;
+  net::CallInterrupter interrupter_;
 };
 
 // Trades a join token for the credential of node `node` (POST /api/v1/agent/join).

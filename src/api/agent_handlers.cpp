@@ -32,6 +32,51 @@ json join_token_view(const JoinToken& token, UnixMillis now) {
           {"state", state}};
 }
 
+// The longest a sync is held: well inside the shortest grace before a silent node is lost
+// (60 s), since the node's last report is that of the held sync's start.
+constexpr std::int64_t kMaxHeldSyncMillis = 30'000;
+
+// A sync held until its node's desired state moves from what the agent holds, or its wait
+// passes; then answered with the node's state as it is by then.
+class HeldSync final : public PendingReply {
+ public:
+  HeldSync(SyncWaits& waits, std::string node, std::string held, std::uint64_t generation,
+           std::chrono::milliseconds wait, std::function<HttpReply()> answer)
+      : waits_(waits),
+        node_(std::move(node)),
+        held_(std::move(held)),
+        generation_(generation),
+        wait_(wait),
+        answer_(std::move(answer)) {}
+  ~HeldSync() override {
+    if (id_ != 0) waits_.withdraw(id_);
+  }
+  HeldSync(const HeldSync&) = delete;
+  HeldSync& operator=(const HeldSync&) = delete;
+
+  std::chrono::milliseconds wait() const override { return wait_; }
+  void start(std::function<void()> ready) override {
+    id_ = waits_.wait(node_, held_, generation_, std::move(ready));
+  }
+  HttpReply reply() override { return answer_(); }
+
+ private:
+  SyncWaits& waits_;
+  const std::string node_;
+  const std::string held_;
+  const std::uint64_t generation_;
+  const std::chrono::milliseconds wait_;
+  const std::function<HttpReply()> answer_;
+  std::uint64_t id_ = 0;
+};
+
+HttpReply sync_reply(const Result<SyncResponse>& response) {
+  if (!response) return error_reply(response.error());
+  HttpReply reply;
+  reply.body = protocol::sync_response_to_json(*response);
+  return reply;
+}
+
 HttpReply upgrade_required(const std::string& message) {
   return json_reply(426, {{"error", {{"code", "upgrade_required"}, {"message", message}}}});
 }
@@ -128,10 +173,22 @@ HttpReply Api::agent_sync(const Call& call) {
   request->node.jupyter_host = client_address(call.exchange);
   if (settings_.telemetry != nullptr)
     settings_.telemetry->record(call.node, request->gpu_readings, clock_.now());
+  SyncWaits* waits = settings_.sync_waits;
+  std::uint64_t generation = waits != nullptr ? waits->generation() : 0;
   auto response = sessions_.sync(*request);
-  if (!response) return error_reply(response.error());
+  // The report is applied at once, always; only an answer that would tell the agent nothing
+  // new waits, for a change or the heartbeat.
+  if (!response || waits == nullptr || request->wait_millis == 0 ||
+      request->held_state != response->state) {
+    return sync_reply(response);
+  }
+  std::chrono::milliseconds wait(std::min(request->wait_millis, kMaxHeldSyncMillis));
+  std::string node = call.node;
+  std::string held = response->state;
   HttpReply reply;
-  reply.body = protocol::sync_response_to_json(*response);
+  reply.pending = std::make_shared<HeldSync>(
+      *waits, std::move(node), std::move(held), generation, wait,
+      [this, report = std::move(*request)] { return sync_reply(sessions_.desired_for(report)); });
   return reply;
 }
 

@@ -27,7 +27,10 @@ struct ApiSettings {
   // Otherwise from a port of its own: the gateway's listeners for sessions (session_ports.hpp).
   std::vector<std::uint16_t> session_ports;
   TelemetryBoard* telemetry = nullptr;  // GPU readings: from agents' syncs, for the nodes view
-  bool prepaid = true;                  // as SessionSettings::prepaid, for the API to say
+  // Set: agents' syncs are held until their node's desired state changes (a long poll);
+  // otherwise answered at once.
+  SyncWaits* sync_waits = nullptr;
+  bool prepaid = true;  // as SessionSettings::prepaid, for the API to say
   // Peers whose X-Forwarded-For names the client (gateway/client_address.hpp); none: the
   // connection's peer is the client.
   std::vector<Ipv4Block> trusted_proxies;

@@ -17,6 +17,7 @@
 #include "services/session_ports.hpp"
 #include "services/session_routes.hpp"
 #include "services/session_service.hpp"
+#include "services/sync_waits.hpp"
 #include "services/telemetry_board.hpp"
 
 namespace gpupool::api {
@@ -28,6 +29,7 @@ using gateway::HttpExchange;
 using gateway::HttpReply;
 using gateway::json_reply;
 using gateway::kSessionCookie;
+using gateway::PendingReply;
 using gateway::ProxyDecision;
 using gateway::TunnelRegistry;
 
@@ -40,6 +42,7 @@ using services::Principal;
 using services::SessionPasses;
 using services::SessionRoutes;
 using services::SessionService;
+using services::SyncWaits;
 using services::TelemetryBoard;
 
 }  // namespace gpupool::api

@@ -138,7 +138,8 @@ int run_agent(const AgentOptions& options) {
   NodeOptions node_options = options.node;
   node_options.node_name = node_name;
   std::string public_host = options.public_host.empty() ? address : options.public_host;
-  auto made = make_agent(**node, node_options, {public_host, address}, channel, clock);
+  auto made = make_agent(**node, node_options, {public_host, address}, channel,
+                         std::chrono::seconds(options.heartbeat_s), clock);
   if (!made) return fail(made.error().message);
   (*node)->agent->start();
   log_gpus((*node)->inventory);

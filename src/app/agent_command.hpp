@@ -16,6 +16,8 @@ struct AgentOptions {
   // only); empty: this machine's address on the route to the server.
   std::string address;
   std::string public_host;  // what users are told to SSH to; empty: the address
+  // How long the server may hold a sync in which nothing changed; changes arrive at once.
+  int heartbeat_s = 5;
   std::string log_level = "info";
   NodeOptions node;
 };

@@ -84,10 +84,12 @@ Result<std::unique_ptr<NodeRuntime>> open_node(const NodeOptions& options) {
 }
 
 Status make_agent(NodeRuntime& node, const NodeOptions& options, const NodeAddresses& addresses,
-                  agent::SyncChannel& channel, const Clock& clock) {
+                  agent::SyncChannel& channel, std::chrono::milliseconds sync_interval,
+                  const Clock& clock) {
   auto ports = parse_port_range(options.port_range);
   if (!ports) return ports.error();
   agent::AgentSettings settings;
+  settings.sync_interval = sync_interval;
   settings.node.name = options.node_name.empty() ? host_name() : options.node_name;
   GPUPOOL_TRY(check_node_name(settings.node.name));
   settings.node.address = addresses.public_host;

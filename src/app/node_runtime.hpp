@@ -4,6 +4,7 @@
 // server's parts exist, and the agent needs the server's sync channel.
 #pragma once
 
+#include <chrono>
 #include <memory>
 #include <string>
 
@@ -33,10 +34,11 @@ struct NodeAddresses {
 // Probes the GPUs and connects to the engine; checks the options.
 Result<std::unique_ptr<NodeRuntime>> open_node(const NodeOptions& options);
 
-// Makes the node's agent over `channel` (not started). `fallback_name`: the node's name
-// when the options give none.
+// Makes the node's agent over `channel` (not started), syncing every `sync_interval`
+// (AgentSettings::sync_interval).
 Status make_agent(NodeRuntime& node, const NodeOptions& options, const NodeAddresses& addresses,
-                  agent::SyncChannel& channel, const Clock& clock);
+                  agent::SyncChannel& channel, std::chrono::milliseconds sync_interval,
+                  const Clock& clock);
 
 // This machine's host name, or "localhost".
 std::string host_name();

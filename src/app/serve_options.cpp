@@ -136,6 +136,12 @@ void add_agent_options(CLI::App& command, AgentOptions& agent) {
                      "this machine's address on the route to the server)");
   command.add_option("--public-host", agent.public_host,
                      "host name users SSH to (default: --address)");
+  command
+      .add_option("--heartbeat", agent.heartbeat_s,
+                  "seconds the server may hold a sync in which nothing changed (changes "
+                  "arrive at once; GPU telemetry is this fresh)")
+      ->check(CLI::Range(1, 30))
+      ->capture_default_str();
   command.add_option("--log-level", agent.log_level, "debug, info, warn or error")
       ->capture_default_str();
   add_node_options(command, agent.node);

@@ -29,6 +29,7 @@
 #include "net/certificate_pin.hpp"
 #include "net/http_client.hpp"
 #include "net/self_signed.hpp"
+#include "services/sync_waits.hpp"
 #include "store/sqlite/sqlite_store.hpp"
 
 namespace gpupool::app {
@@ -306,13 +307,19 @@ int serve(UpOptions options, bool local_node) {
   services::SessionService sessions(**store, clock, session_settings);
   services::TelemetryBoard telemetry;
   app::LocalSyncChannel channel(sessions, telemetry, clock);
+  // Remote agents' syncs wait here for their node's desired state to change.
+  services::SyncWaits sync_waits(
+      [&sessions](const std::set<std::string>& nodes) { return sessions.desired_states(nodes); },
+      [&store] { return (*store)->change_count(); });
+  sessions.on_desired_change([&sync_waits] { sync_waits.changed(); });
 
   if (node) {
     std::string node_name = options.node.node_name.empty() ? host : options.node.node_name;
     if ((*store)->created())
       warn_of_containers_without_database(*node->engine, node_name, data_dir);
     // Users reach Jupyter only through the gateway's login; the gateway is on this machine.
-    auto made = make_agent(*node, options.node, {public_host, "127.0.0.1"}, channel, clock);
+    auto made = make_agent(*node, options.node, {public_host, "127.0.0.1"}, channel,
+                           std::chrono::seconds(1), clock);
     if (!made) return fail(made.error().message);
   }
 
@@ -333,6 +340,7 @@ int serve(UpOptions options, bool local_node) {
   gateway::TunnelRegistry tunnels;
   api_settings.tunnels = &tunnels;
   api_settings.telemetry = &telemetry;
+  api_settings.sync_waits = &sync_waits;
   api_settings.prepaid = session_settings.prepaid;
   if (options.audit_retention_days < services::kMinAuditRetentionDays)
     return fail(fmt::format("--audit-retention-days must be at least {}",

@@ -148,6 +148,10 @@ class Connection : public Drainable, public std::enable_shared_from_this<Connect
     asio::post(stream_.get_executor(), [self = this->shared_from_this()] {
       self->draining_ = true;
       if (self->reply_stream_) return self->end_stream();
+      if (self->pending_) {  // answer the held request now
+        self->stream_timer_.cancel();
+        return;
+      }
       if (!self->request_begun_) self->close();  // waiting for a request that need not come
     });
   }
@@ -267,6 +271,7 @@ class Connection : public Drainable, public std::enable_shared_from_this<Connect
 
   void send_reply(const HttpReply& reply) {
     const auto& request = parser_->get();
+    if (reply.pending) return hold(reply.pending);
     if (reply.stream) return start_stream(reply, request.version());
     write(to_beast(reply, request.version(), request.keep_alive(), kTls));
   }
@@ -324,7 +329,41 @@ class Connection : public Drainable, public std::enable_shared_from_this<Connect
         });
   }
 
-  // The client sends nothing on an event stream; anything, or the end, ends it.
+  // A pending reply: no thread waits; the timer ends the wait when it passes or when the reply
+  // says it is ready (cancelling it), and the reply is made on a handler thread.
+  void hold(std::shared_ptr<PendingReply> pending) {
+    pending_ = std::move(pending);
+    beast::get_lowest_layer(stream_).expires_never();
+    stream_timer_.expires_after(draining_ ? std::chrono::milliseconds(0) : pending_->wait());
+    std::weak_ptr<Connection> weak = this->shared_from_this();
+    pending_->start([weak] {
+      if (auto self = weak.lock()) {
+        asio::post(self->stream_.get_executor(), [self] { self->stream_timer_.cancel(); });
+      }
+    });
+    stream_timer_.async_wait([self = this->shared_from_this()](beast::error_code) {
+      if (self->stream_ended_) return;  // the client left while it was held
+      asio::post(self->handler_threads_, [self, pending = self->pending_] {
+        HttpReply made;
+        try {
+          made = pending->reply();
+        } catch (const std::exception& error) {
+          spdlog::error("held reply failed: {}", error.what());
+          made = plain_error(500, "internal", "internal error");
+        }
+        auto reply = std::make_shared<HttpReply>(std::move(made));
+        asio::post(self->stream_.get_executor(), [self, reply] {
+          self->pending_.reset();
+          if (self->stream_ended_ || reply->pending || reply->stream) return self->close();
+          self->write(to_beast(*reply, self->parser_->get().version(), false, kTls));
+        });
+      });
+    });
+    watch_for_hang_up();
+  }
+
+  // The client sends nothing on an event stream or while its request is held; anything, or
+  // the end, ends it.
   void watch_for_hang_up() {
     buffer_.consume(buffer_.size());
     stream_.async_read_some(
@@ -357,6 +396,12 @@ class Connection : public Drainable, public std::enable_shared_from_this<Connect
   }
 
   void end_stream() {
+    if (pending_) {  // a held request's client hung up: nothing to answer
+      stream_ended_ = true;
+      pending_.reset();
+      stream_timer_.cancel();
+      return close();
+    }
     if (stream_ended_) return;
     stream_ended_ = true;
     stream_timer_.cancel();
@@ -406,6 +451,7 @@ class Connection : public Drainable, public std::enable_shared_from_this<Connect
   const ProxyRouter& proxy_;
   TunnelRegistry* tunnels_;
   std::shared_ptr<ReplyStream> reply_stream_;  // while a streamed reply runs
+  std::shared_ptr<PendingReply> pending_;      // while a reply is held
   asio::steady_timer stream_timer_;
   bool stream_ended_ = false;
 };

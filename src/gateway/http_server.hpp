@@ -6,8 +6,8 @@
 // connections overall and per source (beyond them a connection is closed at once), headers
 // 16 KiB, bodies 1 MiB (413 beyond), a time to send a request from its first byte (slowloris)
 // and an idle time between requests. A streamed reply (ReplyStream) holds its connection until
-// it ends; 30 s to take each piece. Out of file descriptors, it stops accepting for a moment
-// instead of spinning.
+// it ends; 30 s to take each piece. A pending reply (PendingReply) holds it until it is ready. Out
+// of file descriptors, it stops accepting for a moment instead of spinning.
 #pragma once
 
 #include <chrono>
@@ -50,12 +50,27 @@ class ReplyStream {
   virtual std::chrono::milliseconds interval() const { return std::chrono::milliseconds(250); }
 };
 
+// A reply that is not known yet when the handler returns (a long poll). The server holds the
+// connection, with no thread, until the reply calls `ready` or wait() passes (or the server
+// drains), then asks it for the reply on a handler thread. The connection closes after it.
+class PendingReply {
+ public:
+  virtual ~PendingReply() = default;  // the connection is done with it: withdraw any wait
+  virtual std::chrono::milliseconds wait() const = 0;
+  // Called once, before the wait begins; `ready` may be called from any thread, any number
+  // of times, also from within start().
+  virtual void start(std::function<void()> ready) = 0;
+  // The reply, made on a handler thread; not asked for when the client has gone meanwhile.
+  virtual struct HttpReply reply() = 0;
+};
+
 struct HttpReply {
   int status = 200;
   std::string content_type = "application/json";
   std::string body;
   std::vector<std::pair<std::string, std::string>> headers;
-  std::shared_ptr<ReplyStream> stream;  // set: `body` is ignored and this streams instead
+  std::shared_ptr<ReplyStream> stream = {};    // set: `body` is ignored and this streams instead
+  std::shared_ptr<PendingReply> pending = {};  // set: everything else is ignored; it replies later
 };
 
 using HttpHandler = std::function<HttpReply(const HttpExchange&)>;

@@ -51,6 +51,11 @@ struct SyncRequest {
   // What the node's GPUs are doing now; empty when the probe could not read them. Kept by
   // the server in memory only (telemetry_board.hpp): it changes every sync and is not state.
   std::vector<GpuReading> gpu_readings;
+  // A long poll (protocol 2): the state the agent holds (SyncResponse::state), and how long
+  // the server may hold this sync while the node's desired state is still that one. 0: answer
+  // at once.
+  std::string held_state = {};
+  std::int64_t wait_millis = 0;
 };
 
 // Everything the agent needs to run one session's container.
@@ -76,6 +81,14 @@ struct SyncResponse {
   // containers the agent removes. One in neither list belongs to a session the server does
   // not know; it is left running, never removed on the strength of a missing row.
   std::vector<std::string> release;
+  // A fingerprint of the node's desired state (desired_state_fingerprint), for the agent to
+  // name in its next sync: the server holds that sync until the state differs.
+  std::string state = {};
 };
+
+// The same text for the same desired sessions and containers to remove, in any order; a
+// change in anything an agent acts on (a session, its GPUs, ports, keys, limits) changes it.
+std::string desired_state_fingerprint(std::vector<DesiredSession> desired,
+                                      std::vector<std::string> removals);
 
 }  // namespace gpupool

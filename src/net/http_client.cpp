@@ -78,6 +78,57 @@ std::string HttpResponse::header(const std::string& name) const {
   return {};
 }
 
+void CallInterrupter::interrupt() {
+  std::lock_guard lock(mutex_);
+  interrupted_ = true;
+  if (call_ != nullptr) call_->stop();
+}
+
+void CallInterrupter::clear() {
+  std::lock_guard lock(mutex_);
+  interrupted_ = false;
+}
+
+// One call's tie to its CallInterrupter (if any): while it lives, interrupt() stops the call's
+// io_context, which makes every run_for() return at once.
+class InterruptibleCall {
+ public:
+  InterruptibleCall(CallInterrupter* interrupter, asio::io_context& io)
+      : interrupter_(interrupter) {
+    if (interrupter_ == nullptr) return;
+    std::lock_guard lock(interrupter_->mutex_);
+    interrupter_->call_ = &io;
+    if (interrupter_->interrupted_) io.stop();
+  }
+  ~InterruptibleCall() {
+    if (interrupter_ == nullptr) return;
+    std::lock_guard lock(interrupter_->mutex_);
+    interrupter_->call_ = nullptr;
+  }
+  InterruptibleCall(const InterruptibleCall&) = delete;
+  InterruptibleCall& operator=(const InterruptibleCall&) = delete;
+
+  // Readies the io_context for the call's next step; an interrupt that came meanwhile holds.
+  void restart(asio::io_context& io) const {
+    if (interrupter_ == nullptr) return io.restart();
+    std::lock_guard lock(interrupter_->mutex_);
+    io.restart();
+    if (interrupter_->interrupted_) io.stop();
+  }
+  bool interrupted() const {
+    if (interrupter_ == nullptr) return false;
+    std::lock_guard lock(interrupter_->mutex_);
+    return interrupter_->interrupted_;
+  }
+  Error error(const HttpRequest& request) const {
+    return make_error(ErrorCode::unavailable,
+                      fmt::format("{} {}: interrupted", request.method, request.target));
+  }
+
+ private:
+  CallInterrupter* interrupter_;
+};
+
 namespace {
 
 // Writes the request and reads the response on an already connected socket, all bounded
@@ -85,7 +136,7 @@ namespace {
 template <typename Socket>
 Result<HttpResponse> exchange(asio::io_context& io, Socket& socket, const HttpEndpoint& endpoint,
                               const HttpRequest& request, std::chrono::milliseconds timeout,
-                              std::size_t response_limit) {
+                              std::size_t response_limit, const InterruptibleCall& call) {
   http::request<http::string_body> message;
   message.method_string(request.method);
   message.target(request.target);
@@ -119,6 +170,7 @@ Result<HttpResponse> exchange(asio::io_context& io, Socket& socket, const HttpEn
     });
   });
   io.run_for(timeout);
+  if (call.interrupted()) return call.error(request);
   if (!done) {
     return make_error(ErrorCode::unavailable,
                       fmt::format("{} {} timed out after {} ms", request.method, request.target,
@@ -141,8 +193,11 @@ Result<HttpResponse> exchange(asio::io_context& io, Socket& socket, const HttpEn
 }  // namespace
 
 Result<HttpResponse> http_call(const HttpEndpoint& endpoint, const HttpRequest& request,
-                               std::chrono::milliseconds timeout, std::size_t response_limit) {
+                               std::chrono::milliseconds timeout, std::size_t response_limit,
+                               CallInterrupter* interrupter) {
   asio::io_context io;
+  InterruptibleCall call(interrupter, io);
+  if (call.interrupted()) return call.error(request);
   error_code ec;
   if (endpoint.is_unix) {
     asio::local::stream_protocol::socket socket(io);
@@ -151,7 +206,7 @@ Result<HttpResponse> http_call(const HttpEndpoint& endpoint, const HttpRequest& 
       return make_error(ErrorCode::unavailable, fmt::format("cannot connect to {}: {}",
                                                             endpoint.socket_path, ec.message()));
     }
-    return exchange(io, socket, endpoint, request, timeout, response_limit);
+    return exchange(io, socket, endpoint, request, timeout, response_limit, call);
   }
   asio::ip::tcp::resolver resolver(io);
   auto addresses = resolver.resolve(endpoint.host, std::to_string(endpoint.port), ec);
@@ -168,7 +223,8 @@ Result<HttpResponse> http_call(const HttpEndpoint& endpoint, const HttpRequest& 
     connected = true;
   });
   io.run_for(timeout);
-  io.restart();
+  if (call.interrupted()) return call.error(request);
+  call.restart(io);
   if (!connected) {
     return make_error(ErrorCode::unavailable,
                       fmt::format("connecting to {}:{} timed out after {} ms", endpoint.host,
@@ -179,7 +235,7 @@ Result<HttpResponse> http_call(const HttpEndpoint& endpoint, const HttpRequest& 
         ErrorCode::unavailable,
         fmt::format("cannot connect to {}:{}: {}", endpoint.host, endpoint.port, ec.message()));
   }
-  if (!endpoint.tls) return exchange(io, socket, endpoint, request, timeout, response_limit);
+  if (!endpoint.tls) return exchange(io, socket, endpoint, request, timeout, response_limit, call);
 
   asio::ssl::context context(asio::ssl::context::tls_client);
   context.set_default_verify_paths(ec);
@@ -210,7 +266,8 @@ Result<HttpResponse> http_call(const HttpEndpoint& endpoint, const HttpRequest& 
     shaken = true;
   });
   io.run_for(timeout);
-  io.restart();
+  if (call.interrupted()) return call.error(request);
+  call.restart(io);
   if (!shaken) {
     return make_error(ErrorCode::unavailable,
                       fmt::format("TLS with {}:{} timed out", endpoint.host, endpoint.port));
@@ -227,7 +284,7 @@ Result<HttpResponse> http_call(const HttpEndpoint& endpoint, const HttpRequest& 
                                   "is this the right server?",
                                   endpoint.host, endpoint.port, endpoint.pin));
   }
-  return exchange(io, stream, endpoint, request, timeout, response_limit);
+  return exchange(io, stream, endpoint, request, timeout, response_limit, call);
 }
 
 }  // namespace gpupool::net

@@ -7,12 +7,17 @@
 
 #include <chrono>
 #include <cstdint>
+#include <mutex>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
 
 #include "core/result.hpp"
+
+namespace boost::asio {
+class io_context;
+}
 
 namespace gpupool::net {
 
@@ -54,10 +59,26 @@ struct HttpResponse {
 
 inline constexpr std::size_t kDefaultResponseLimit = 64 * 1024 * 1024;
 
+// Lets another thread end a call under way at once (it fails as `unavailable`). An interrupt
+// with no call under way ends the next one as it begins, until clear(): a wake-up that comes
+// just before a long poll starts is not lost. Thread-safe.
+class CallInterrupter {
+ public:
+  void interrupt();
+  void clear();
+
+ private:
+  friend class InterruptibleCall;
+  std::mutex mutex_;
+  boost::asio::io_context* call_ = nullptr;  // the call under way; guarded by mutex_
+  bool interrupted_ = false;                 // guarded by mutex_
+};
+
 // Sends one request and reads the whole response. A connection failure or timeout is an
 // `unavailable` Error; any HTTP status, including 4xx/5xx, is a successful Result.
 Result<HttpResponse> http_call(const HttpEndpoint& endpoint, const HttpRequest& request,
                                std::chrono::milliseconds timeout,
-                               std::size_t response_limit = kDefaultResponseLimit);
+                               std::size_t response_limit = kDefaultResponseLimit,
+                               CallInterrupter* interrupter = nullptr);
 
 }  // namespace gpupool::net

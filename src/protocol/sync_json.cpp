@@ -331,7 +331,9 @@ std::string sync_request_to_json(const SyncRequest& request) {
   return Json{{"protocol", kSyncProtocol},
               {"node", node_to_json(request.node)},
               {"observed", observed},
-              {"gpu_readings", readings}}
+              {"gpu_readings", readings},
+              {"held_state", request.held_state},
+              {"wait_millis", request.wait_millis}}
       .dump();
 }
 
@@ -346,7 +348,8 @@ int sync_protocol_of(std::string_view text) {
 Result<SyncRequest> sync_request_from_json(std::string_view text) {
   auto json = parse_json_object(text);
   if (!json) return json.error();
-  GPUPOOL_TRY(reject_unknown_fields(*json, {"protocol", "node", "observed", "gpu_readings"}));
+  GPUPOOL_TRY(reject_unknown_fields(
+      *json, {"protocol", "node", "observed", "gpu_readings", "held_state", "wait_millis"}));
   Reader read(*json);
   SyncRequest request;
   const Json* node = read.object("node");
@@ -364,6 +367,8 @@ Result<SyncRequest> sync_request_from_json(std::string_view text) {
     if (!reading) return reading.error();
     request.gpu_readings.push_back(*reading);
   }
+  request.held_state = read.text("held_state", 64);
+  request.wait_millis = read.integer("wait_millis", 0, kMaxSyncWaitMillis);
   GPUPOOL_TRY(read.status(""));
   return request;
 }
@@ -371,7 +376,10 @@ Result<SyncRequest> sync_request_from_json(std::string_view text) {
 std::string sync_response_to_json(const SyncResponse& response) {
   auto desired = Json::array();
   for (const auto& item : response.desired) desired.push_back(desired_to_json(item));
-  return Json{{"protocol", kSyncProtocol}, {"desired", desired}, {"release", response.release}}
+  return Json{{"protocol", kSyncProtocol},
+              {"desired", desired},
+              {"release", response.release},
+              {"state", response.state}}
       .dump();
 }
 
@@ -386,6 +394,7 @@ Result<SyncResponse> sync_response_from_json(std::string_view text) {
     response.desired.push_back(std::move(*desired));
   }
   response.release = read.texts("release", 64);
+  response.state = read.text("state", 64);
   GPUPOOL_TRY(read.status(""));
   return response;
 }

@@ -7,6 +7,7 @@
 // user's input: sizes, counts, ranges, names.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 
@@ -15,11 +16,14 @@
 
 namespace gpupool::protocol {
 
-inline constexpr int kSyncProtocol = 1;        // what this binary speaks
+// 2: the long poll (SyncRequest::held_state and wait_millis, SyncResponse::state). A
+// protocol-1 agent sends neither and is answered at once, as before.
+inline constexpr int kSyncProtocol = 2;        // what this binary speaks
 inline constexpr int kOldestSyncProtocol = 1;  // the oldest agent the server still serves
 
 inline constexpr std::size_t kMaxObserved = 1000;
 inline constexpr std::size_t kMaxGpus = 64;
+inline constexpr std::int64_t kMaxSyncWaitMillis = 60'000;
 
 std::string sync_request_to_json(const SyncRequest& request);
 // The version an agent's message speaks (0 when it names none), to refuse it plainly before

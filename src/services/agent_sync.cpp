@@ -14,6 +14,8 @@ namespace gpupool::services {
 
 Result<SyncResponse> SessionService::sync(const SyncRequest& request) {
   Result<SyncResponse> response = SyncResponse{};
+  std::uint64_t changes_before = 0;
+  bool changed = false;
   // The report is as of its arrival: waiting for a lock (another request's write, the
   // database held by another process) must not make what it says look newer than it is.
   UnixMillis now = clock_.now();
@@ -25,6 +27,7 @@ Result<SyncResponse> SessionService::sync(const SyncRequest& request) {
       Node node = request.node;
       node.last_seen = now;
       GPUPOOL_TRY(store_.upsert_node(node));
+      changes_before = store_.change_count();
       GPUPOOL_TRY(apply_observations_locked(request, {nullptr, now, *last_report}));
       auto stray = stray_observations_locked(request);
       if (!stray) return stray.error();
@@ -39,10 +42,14 @@ Result<SyncResponse> SessionService::sync(const SyncRequest& request) {
       }
       GPUPOOL_TRY(schedule_locked(now));
       response = desired_for_locked(request);
+      changed = store_.change_count() != changes_before;
       return response ? Status{} : response.error();
     });
     if (!applied) return applied.error();
   }
+  // A session this node's report moved on (ended, freed GPUs) may have let the scheduler place
+  // another on some other node: that node's held sync should hear of it now.
+  if (changed) notify();
   return response;
 }
 
@@ -122,11 +129,11 @@ Status SessionService::remove_unknown_container(const std::string& node,
   return {};
 }
 
-Result<SyncResponse> SessionService::desired_for_locked(const SyncRequest& request) {
-  const std::string& node = request.node.name;
+Result<std::map<std::string, std::vector<DesiredSession>>> SessionService::desired_sessions_locked(
+    const std::optional<std::string>& node) {
   auto sessions = store_.list_sessions({std::nullopt, node, true, {}});
   if (!sessions) return sessions.error();
-  SyncResponse response;
+  std::map<std::string, std::vector<DesiredSession>> by_node;
   std::map<std::int64_t, std::vector<std::string>> keys_by_user;
   for (const auto& session : *sessions) {
     if (!holds_resources(session.state) || session.state == SessionState::stopping) continue;
@@ -149,8 +156,25 @@ Result<SyncResponse> SessionService::desired_for_locked(const SyncRequest& reque
     desired.cpus = session.request.cpus;
     desired.memory_mb = session.request.memory_mb;
     desired.gpu_memory_mb = session.request.gpu_memory_mb;
-    response.desired.push_back(std::move(desired));
+    by_node[session.node].push_back(std::move(desired));
   }
+  return by_node;
+}
+
+std::vector<std::string> SessionService::removals_for(const std::string& node) const {
+  std::vector<std::string> removals;
+  for (const auto& entry : unknown_.list()) {
+    if (entry.node == node && entry.removal_requested) removals.push_back(entry.session_id);
+  }
+  return removals;
+}
+
+Result<SyncResponse> SessionService::desired_for_locked(const SyncRequest& request) {
+  const std::string& node = request.node.name;
+  auto by_node = desired_sessions_locked(node);
+  if (!by_node) return by_node.error();
+  SyncResponse response;
+  response.desired = std::move((*by_node)[node]);
   // What the agent runs and the store knows but does not want here any more goes; what the
   // store does not know stays, unless an admin has asked for it to go.
   std::set<std::string> keep;
@@ -161,7 +185,28 @@ Result<SyncResponse> SessionService::desired_for_locked(const SyncRequest& reque
   for (const auto& observed : request.observed) {
     if (!keep.contains(observed.session_id)) response.release.push_back(observed.session_id);
   }
+  response.state = desired_state_fingerprint(response.desired, removals_for(node));
   return response;
+}
+
+Result<SyncResponse> SessionService::desired_for(const SyncRequest& request) {
+  std::lock_guard lock(mutex_);
+  return desired_for_locked(request);
+}
+
+Result<std::map<std::string, std::string>> SessionService::desired_states(
+    const std::set<std::string>& nodes) {
+  std::lock_guard lock(mutex_);
+  auto by_node = desired_sessions_locked(std::nullopt);
+  if (!by_node) return by_node.error();
+  std::map<std::string, std::string> states;
+  for (const auto& node : nodes) {
+    auto found = by_node->find(node);
+    states[node] = desired_state_fingerprint(
+        found != by_node->end() ? found->second : std::vector<DesiredSession>{},
+        removals_for(node));
+  }
+  return states;
 }
 
 }  // namespace gpupool::services

@@ -9,6 +9,8 @@
 #include <functional>
 #include <map>
 #include <mutex>
+#include <optional>
+#include <set>
 #include <string>
 #include <utility>
 #include <vector>
@@ -94,6 +96,11 @@ class SessionService {
   Result<Session> stop_session(const User& user, const std::string& id);
 
   Result<SyncResponse> sync(const SyncRequest& request);
+  // The node's desired state as sync() would answer it, without applying the report again (a
+  // held sync's answer once its node's state moved).
+  Result<SyncResponse> desired_for(const SyncRequest& request);
+  // Each of `nodes`' desired-state fingerprint (SyncResponse::state), read in one pass.
+  Result<std::map<std::string, std::string>> desired_states(const std::set<std::string>& nodes);
   // Runs the scheduler now, e.g. after an admin changed what nodes offer.
   Status reschedule();
   Result<PoolSummary> pool();
@@ -149,6 +156,11 @@ class SessionService {
   };
   Result<StrayContainers> stray_observations_locked(const SyncRequest& request);
   Result<SyncResponse> desired_for_locked(const SyncRequest& request);
+  // The sessions each node (or only `node`) should run, by node.
+  Result<std::map<std::string, std::vector<DesiredSession>>> desired_sessions_locked(
+      const std::optional<std::string>& node);
+  // Containers of sessions the store does not know that an admin asked to go from `node`.
+  std::vector<std::string> removals_for(const std::string& node) const;
   Result<Session> adopt_locked(const std::string& node, const std::string& session_id);
   void notify();
 
