@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 
 #include <functional>
+#include <future>
+#include <mutex>
 #include <set>
 
 #include <nlohmann/json.hpp>
@@ -41,9 +43,10 @@ class AgentApi : public Api {
     return remote;
   }
 
-  gateway::HttpReply node_sync(const std::string& credential, const SyncRequest& request) {
+  gateway::HttpReply node_sync(const std::string& credential, const SyncRequest& request,
+                               api::Api* api = nullptr) {
     return call("POST", "/api/v1/agent/sync", protocol::sync_request_to_json(request),
-                {{"Authorization", "Bearer " + credential}});
+                {{"Authorization", "Bearer " + credential}}, api);
   }
 
   std::vector<Node> stored_nodes() {
@@ -195,6 +198,94 @@ TEST_F(AgentApi, ASessionPlacedOnARemoteNodeGoesToThatNodeOnly) {
       node_sync(credential, {remote_node("gpu-7"), {observed(id, ObservedPhase::running)}}).status,
       200);
   EXPECT_EQ(fetch(id).state, SessionState::running);
+}
+
+// An Api whose syncs are held (long poll), as `gpupool server` runs it.
+class LongPollApi : public AgentApi {
+ protected:
+  LongPollApi() { sessions_->on_desired_change([this] { waits_.changed(); }); }
+
+  static api::ApiSettings held_settings(services::TelemetryBoard& telemetry,
+                                        services::SyncWaits& waits) {
+    auto held = settings(telemetry);
+    held.sync_waits = &waits;
+    return held;
+  }
+
+  // Starts the held reply's wait; true once it is ready to be answered (5 s at most).
+  bool becomes_ready(gateway::PendingReply& pending, std::chrono::milliseconds within) {
+    auto signal = std::make_shared<std::promise<void>>();
+    auto ready = signal->get_future();
+    auto once = std::make_shared<std::once_flag>();
+    pending.start([signal, once] { std::call_once(*once, [&] { signal->set_value(); }); });
+    return ready.wait_for(within) == std::future_status::ready;
+  }
+
+  services::SyncWaits waits_{
+      [this](const std::set<std::string>& nodes) { return sessions_->desired_states(nodes); },
+      [this] { return store_->change_count(); }};
+  api::Api held_api_{held_settings(telemetry_, waits_), *auth_, *sessions_, *store_, clock_};
+};
+
+TEST_F(LongPollApi, ASyncIsHeldUntilItsNodesDesiredStateChanges) {
+  ASSERT_TRUE(store_->set_node_drained("node-1", true).ok());  // sessions land on gpu-7
+  auto credential = credential_for("gpu-7");
+  SyncRequest request{remote_node("gpu-7"), {}};
+  auto first = node_sync(credential, request, &held_api_);
+  ASSERT_EQ(first.status, 200) << first.body;
+  auto known = protocol::sync_response_from_json(first.body);
+  ASSERT_TRUE(known.ok());
+  ASSERT_FALSE(known->state.empty());
+
+  // Holding what the server would answer: held, for at most the wait it asked for.
+  request.held_state = known->state;
+  request.wait_millis = 20'000;
+  auto held = node_sync(credential, request, &held_api_);
+  ASSERT_TRUE(held.pending) << held.status << " " << held.body;
+  EXPECT_EQ(held.pending->wait(), std::chrono::milliseconds(20'000));
+  // Another node's report, or nothing, does not end it.
+  ASSERT_EQ(node_sync(credential_for("gpu-8"), {remote_node("gpu-8"), {}}, &held_api_).status,
+            200);
+  EXPECT_FALSE(becomes_ready(*held.pending, std::chrono::milliseconds(300)));
+
+  // A session placed on gpu-7 does, and the answer carries it.
+  auto created = as(token_for("alice"), "POST", "/api/v1/sessions", R"({"gpus":1})");
+  ASSERT_EQ(created.status, 201) << created.body;
+  EXPECT_TRUE(becomes_ready(*held.pending, std::chrono::seconds(5)));
+  auto answer = held.pending->reply();
+  ASSERT_EQ(answer.status, 200) << answer.body;
+  auto changed = protocol::sync_response_from_json(answer.body);
+  ASSERT_TRUE(changed.ok());
+  ASSERT_EQ(changed->desired.size(), 1u);
+  EXPECT_EQ(changed->desired[0].session_id, json::parse(created.body)["id"]);
+  EXPECT_NE(changed->state, known->state);
+
+  // An agent holding a stale state is answered at once; so is one that asks for no wait.
+  auto stale = node_sync(credential, request, &held_api_);
+  EXPECT_FALSE(stale.pending);
+  EXPECT_EQ(stale.status, 200);
+  request.held_state = changed->state;
+  request.wait_millis = 0;
+  EXPECT_FALSE(node_sync(credential, request, &held_api_).pending);
+  // The longest hold is bounded whatever the agent asks.
+  request.wait_millis = protocol::kMaxSyncWaitMillis;
+  auto longest = node_sync(credential, request, &held_api_);
+  ASSERT_TRUE(longest.pending);
+  EXPECT_LE(longest.pending->wait(), std::chrono::seconds(30));
+}
+
+TEST_F(LongPollApi, AnAgentOneProtocolOlderIsAnsweredAtOnce) {
+  auto credential = credential_for("gpu-7");
+  // Protocol 1 had no long poll: no held state, no wait, and no state in the answer.
+  json old = json::parse(protocol::sync_request_to_json({remote_node("gpu-7"), {}}));
+  old["protocol"] = 1;
+  old.erase("held_state");
+  old.erase("wait_millis");
+  auto reply = call("POST", "/api/v1/agent/sync", old.dump(),
+                    {{"Authorization", "Bearer " + credential}}, &held_api_);
+  EXPECT_FALSE(reply.pending);
+  ASSERT_EQ(reply.status, 200) << reply.body;
+  EXPECT_TRUE(protocol::sync_response_from_json(reply.body).ok());
 }
 
 }  // namespace
