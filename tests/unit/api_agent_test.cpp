@@ -203,7 +203,9 @@ TEST_F(AgentApi, ASessionPlacedOnARemoteNodeGoesToThatNodeOnly) {
 // An Api whose syncs are held (long poll), as `gpupool server` runs it.
 class LongPollApi : public AgentApi {
  protected:
-  LongPollApi() { sessions_->on_desired_change([this] { waits_.changed(); }); }
+  LongPollApi() {
+    sessions_->on_desired_change([this] { waits_.changed(); });
+  }
 
   static api::ApiSettings held_settings(services::TelemetryBoard& telemetry,
                                         services::SyncWaits& waits) {
@@ -244,8 +246,7 @@ TEST_F(LongPollApi, ASyncIsHeldUntilItsNodesDesiredStateChanges) {
   ASSERT_TRUE(held.pending) << held.status << " " << held.body;
   EXPECT_EQ(held.pending->wait(), std::chrono::milliseconds(20'000));
   // Another node's report, or nothing, does not end it.
-  ASSERT_EQ(node_sync(credential_for("gpu-8"), {remote_node("gpu-8"), {}}, &held_api_).status,
-            200);
+  ASSERT_EQ(node_sync(credential_for("gpu-8"), {remote_node("gpu-8"), {}}, &held_api_).status, 200);
   EXPECT_FALSE(becomes_ready(*held.pending, std::chrono::milliseconds(300)));
 
   // A session placed on gpu-7 does, and the answer carries it.
