@@ -14,8 +14,7 @@ function nodeRow(node) {
     try { await api("PUT", `/api/v1/nodes/${encodeURIComponent(node.name)}`, { drained: !node.drained }); renderAdmin(); }
     catch (failure) { toast(failure.message); }
   } }, t(node.drained ? "admin.undrain" : "admin.drain"));
-  const state = [t(node.state === "up" ? "admin.up" : "admin.down")];
-  if (node.drained) state.push(` (${t("admin.drained")})`);
+  const state = [t(`admin.node_${node.state}`)];
   if (node.simulated) state.push(` (${t("admin.simulated")})`);
   return h("tr", { "data-node": node.name },
     h("th", { scope: "row" }, node.name), h("td", {}, state), h("td", {}, `${node.gpus_free} / ${node.gpus_total}`),

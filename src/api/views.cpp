@@ -156,7 +156,9 @@ json pool_view(const PoolSummary& pool) {
     const Node& node = pool.nodes[i];
     nodes.push_back(
         {{"name", node.name},
-         {"state", pool.node_live[i] ? "up" : "down"},
+         {"state", !pool.node_live[i] ? "down"
+                   : node.drained     ? "draining"
+                                      : "ready"},
          {"simulated", node.simulated},
          {"gpus_total", node.gpus.size()},
          {"gpus_free", pool.node_free_gpus[i]},

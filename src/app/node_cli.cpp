@@ -14,6 +14,7 @@ NodeCli::NodeCli(CLI::App& admin) {
   list_ = token->add_subcommand("ls", "list join tokens (never their secrets)");
   revoke_ = token->add_subcommand("revoke", "revoke a join token: no more joins with it");
   revoke_->add_option("id", name_, "the ID that `join-token ls` shows")->required();
+  list_nodes_ = admin.add_subcommand("nodes", "list nodes: ready, draining or down; free GPUs");
   remove_ = admin.add_subcommand(
       "node-rm", "revoke a node's credential: its agent is refused and the name may join again");
   remove_->add_option("node", name_, "node name")->required();
@@ -24,6 +25,7 @@ std::optional<int> NodeCli::run() const {
   if (*list_) return cli::list_join_tokens();
   if (*revoke_) return cli::revoke_join_token(name_);
   if (*remove_) return cli::remove_node(name_);
+  if (*list_nodes_) return cli::list_nodes();
   return std::nullopt;
 }
 

@@ -1,5 +1,6 @@
-// The node part of the command line, for admins: `gpupool admin join-token create|ls|revoke`
-// and `gpupool admin node-rm`. Kept apart from main.cpp, as account_cli.hpp is.
+// The node part of the command line, for admins: `gpupool admin join-token create|ls|revoke`,
+// `gpupool admin nodes` and `gpupool admin node-rm`. Kept apart from main.cpp, as account_cli.hpp
+// is.
 #pragma once
 
 #include <CLI/CLI.hpp>
@@ -24,6 +25,7 @@ class NodeCli {
   CLI::App* list_ = nullptr;
   CLI::App* revoke_ = nullptr;
   CLI::App* remove_ = nullptr;
+  CLI::App* list_nodes_ = nullptr;
   cli::JoinTokenOptions token_;
   std::string name_;
 };

@@ -47,6 +47,22 @@ int revoke_join_token(const std::string& id) {
   return 0;
 }
 
+int list_nodes() {
+  auto result = call("GET", "/api/v1/nodes");
+  if (!result) return 1;
+  std::cout << fmt::format("{:<20} {:<9} {:>9} {:<6} {:<24} {}\n", "NODE", "STATE", "GPUS FREE",
+                           "CUDA", "LAST SEEN", "");
+  for (const auto& node : (*result)["nodes"]) {
+    std::cout << fmt::format(
+        "{:<20} {:<9} {:>4} / {:<2} {:<6} {:<24} {}\n", node["name"].get<std::string>(),
+        node["state"].get<std::string>(), node["gpus_free"].get<int>(),
+        node["gpus_total"].get<int>(),
+        node["driver_cuda"].is_string() ? node["driver_cuda"].get<std::string>() : "-",
+        node["last_seen"].get<std::string>(), node["simulated"].get<bool>() ? "simulated" : "");
+  }
+  return 0;
+}
+
 int remove_node(const std::string& node) {
   auto removed = call("DELETE", "/api/v1/nodes/" + net::url_encode(node));
   if (!removed) return 1;

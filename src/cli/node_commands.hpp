@@ -1,4 +1,4 @@
-// The CLI's commands for GPU servers joining the pool: join tokens and removing a node. Thin
+// The CLI's commands for GPU servers in the pool: join tokens, listing and removing nodes. Thin
 // over the admin REST API; each returns a process exit code.
 #pragma once
 
@@ -15,6 +15,8 @@ struct JoinTokenOptions {
 int create_join_token(const JoinTokenOptions& options);
 int list_join_tokens();
 int revoke_join_token(const std::string& id);
+// Every node with its state (ready, draining, down), free GPUs and when it last synced.
+int list_nodes();
 int remove_node(const std::string& node);
 
 }  // namespace gpupool::cli

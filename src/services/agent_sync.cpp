@@ -24,13 +24,12 @@ Result<SyncResponse> SessionService::sync(const SyncRequest& request) {
     auto applied = store_.in_transaction([&]() -> Status {
       auto last_report = last_report_locked(request.node.name);
       if (!last_report) return last_report.error();
-      Node node = request.node;
-      node.last_seen = now;
-      GPUPOOL_TRY(store_.upsert_node(node));
+      GPUPOOL_TRY(record_report_locked(request.node, now));
       changes_before = store_.change_count();
       GPUPOOL_TRY(apply_observations_locked(request, {nullptr, now, *last_report}));
       auto stray = stray_observations_locked(request);
       if (!stray) return stray.error();
+      const Node& node = request.node;
       departing_.update(node.name, std::move(stray->departing));
       for (const auto& found : unknown_.update(node.name, stray->unknown, now)) {
         spdlog::error(
@@ -54,12 +53,47 @@ Result<SyncResponse> SessionService::sync(const SyncRequest& request) {
 }
 
 Result<UnixMillis> SessionService::last_report_locked(const std::string& node) {
+  if (auto heard = heard_.find(node); heard != heard_.end()) return heard->second.last_seen;
   auto nodes = store_.list_nodes();
   if (!nodes) return nodes.error();
   for (const auto& known : *nodes) {
     if (known.name == node) return known.last_seen;
   }
   return UnixMillis{0};
+}
+
+namespace {
+
+// Everything a node reports of itself but the time: a change in it is written at once.
+bool same_inventory(const Node& a, const Node& b) {
+  auto gpus_equal = [](const GpuDevice& x, const GpuDevice& y) {
+    return x.index == y.index && x.uuid == y.uuid && x.model == y.model &&
+           x.memory_mb == y.memory_mb && x.simulated == y.simulated && x.links == y.links;
+  };
+  return a.name == b.name && a.address == b.address && a.cpus == b.cpus &&
+         a.memory_mb == b.memory_mb && a.port_min == b.port_min && a.port_max == b.port_max &&
+         a.driver_cuda == b.driver_cuda && a.simulated == b.simulated && a.labels == b.labels &&
+         a.jupyter_host == b.jupyter_host &&
+         std::equal(a.gpus.begin(), a.gpus.end(), b.gpus.begin(), b.gpus.end(), gpus_equal);
+}
+
+}  // namespace
+
+Status SessionService::record_report_locked(const Node& reported, UnixMillis now) {
+  // A sync that changes nothing must not cost a commit (an fsync) per node per heartbeat: the
+  // time of the report is kept here, and written only when the stored one is kLastSeenWriteMillis
+  // old. Everything that judges silence asks heard_ first (last_report_locked).
+  auto heard = heard_.find(reported.name);
+  bool unchanged = heard != heard_.end() && same_inventory(heard->second, reported) &&
+                   now - heard->second.stored_at < kLastSeenWriteMillis;
+  Node node = reported;
+  node.last_seen = now;
+  if (!unchanged) GPUPOOL_TRY(store_.upsert_node(node));
+  HeardNode& entry = heard_[reported.name];
+  UnixMillis stored_at = unchanged ? entry.stored_at : now;
+  static_cast<Node&>(entry) = std::move(node);
+  entry.stored_at = stored_at;
+  return {};
 }
 
 Status SessionService::apply_observations_locked(const SyncRequest& request,

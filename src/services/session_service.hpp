@@ -145,6 +145,9 @@ class SessionService {
   Status apply_observations_locked(const SyncRequest& request, const SyncFacts& report);
   // When the node last reported before now; 0 for a node never seen.
   Result<UnixMillis> last_report_locked(const std::string& node);
+  // Notes the node's report at `now`: in heard_ always, in the store when its inventory
+  // changed or the stored time is older than kLastSeenWriteMillis.
+  Status record_report_locked(const Node& reported, UnixMillis now);
   // Running sessions whose owner's balance has run out start stopping (prepaid only).
   Status stop_unpaid_locked(std::vector<Session>& sessions, UnixMillis now);
   // The node's reports of sessions the store has no row for.
@@ -171,6 +174,14 @@ class SessionService {
   const UnixMillis started_at_;
   std::mutex mutex_;
   std::vector<std::function<void()>> listeners_;  // set at start-up, before concurrent use
+  // The last report of each node since this service started, with when its row was last
+  // written: the store's last_seen lags by up to kLastSeenWriteMillis (what the pool view
+  // shows), these are exact.
+  struct HeardNode : Node {
+    UnixMillis stored_at = 0;
+  };
+  static constexpr UnixMillis kLastSeenWriteMillis = 10'000;
+  std::map<std::string, HeardNode> heard_;  // guarded by mutex_
   UnknownContainers unknown_;
   DepartingContainers departing_;
 };

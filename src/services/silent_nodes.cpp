@@ -16,6 +16,11 @@ Status SessionService::end_sessions_of_silent_nodes() {
   UnixMillis now = clock_.now();
   auto nodes = store_.list_nodes();
   if (!nodes) return nodes.error();
+  // The exact time of each node's last report, where this server has heard it since it started.
+  for (auto& node : *nodes) {
+    if (auto heard = heard_.find(node.name); heard != heard_.end())
+      node.last_seen = std::max(node.last_seen, heard->second.last_seen);
+  }
   std::erase_if(*nodes, [&](const Node& node) {
     return now - std::max(node.last_seen, started_at_) <= settings_.node_lost_after;
   });

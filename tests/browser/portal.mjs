@@ -153,9 +153,9 @@ try {
   await page.getByRole("link", { name: "Admin" }).click();
   await page.getByRole("heading", { name: "Administration" }).waitFor();
   const node = page.locator("#nodes tbody tr").first();
-  assert.match(await node.innerText(), /up.*simulated/s);
+  assert.match(await node.innerText(), /ready.*simulated/s);
   await node.getByRole("button", { name: "Drain" }).click();
-  await node.getByText("drained").waitFor();
+  await node.getByText("draining").waitFor();
   await node.getByRole("button", { name: "Take new sessions" }).click();
   await node.getByRole("button", { name: "Drain" }).waitFor();
   assert.match(await page.locator("#images").innerText(), /pytorch1\.13-cpu-debian12-runtime/);

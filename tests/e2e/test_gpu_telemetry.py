@@ -21,7 +21,7 @@ def test_admins_see_each_gpu_its_readings_and_who_holds_it(server, admin, make_u
     status, nodes = admin.get("/api/v1/nodes")
     assert status == 200, nodes
     node = our_node(nodes, server)
-    assert node["state"] == "up" and node["simulated"] is True
+    assert node["state"] == "ready" and node["simulated"] is True
     assert node["telemetry_at"] is not None
     assert [gpu["index"] for gpu in node["gpus"]] == [0, 1, 2, 3]
     for gpu in node["gpus"]:

@@ -101,7 +101,7 @@ TEST_F(Api, AdminsSeeWhoHoldsEachGpuAndItsLatestReadingAndNobodyElseDoes) {
   ASSERT_EQ(reply.status, 200) << reply.body;
   auto node = json::parse(reply.body)["nodes"][0];
   EXPECT_EQ(node["name"], "node-1");
-  EXPECT_EQ(node["state"], "up");
+  EXPECT_EQ(node["state"], "ready");
   EXPECT_FALSE(node["telemetry_at"].is_null());
   ASSERT_EQ(node["gpus"].size(), 4u);
   auto first = node["gpus"][0];

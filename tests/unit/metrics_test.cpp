@@ -34,7 +34,7 @@ TEST(Metrics, GpusReportTheirReadingsInBaseUnitsAndLeaveOutWhatTheyCannotRead) {
                      {"power_w", nullptr},
                      {"power_limit_w", nullptr}};
   json document = {
-      {"nodes", {{{"name", "gpu\"1"}, {"state", "up"}, {"gpus", {gpu_read, gpu_unread}}}}}};
+      {"nodes", {{{"name", "gpu\"1"}, {"state", "ready"}, {"gpus", {gpu_read, gpu_unread}}}}}};
   auto text = prometheus_exposition(document, {{"running", 1}, {"queued", 2}}, 2);
   const std::string labels = R"(node="gpu\"1",gpu="0",uuid="GPU-a",model="H100",simulated="false")";
   EXPECT_NE(text.find("gpupool_node_up{node=\"gpu\\\"1\"} 1\n"), std::string::npos) << text;

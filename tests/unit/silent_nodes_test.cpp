@@ -46,6 +46,37 @@ TEST_F(SilentNodes, SessionsEndAsNodeLostBilledUpToTheLastReport) {
   EXPECT_EQ(fetch(session.id).ended_at, last_report) << "ended once";
 }
 
+TEST_F(SilentNodes, ASyncThatChangesNothingWritesNothingYetSilenceIsTimedExactly) {
+  Session session = request(alice_, 1);
+  sync({observed(session.id, ObservedPhase::running)});
+  clock_.advance(3000);
+  sync({observed(session.id, ObservedPhase::running)});
+  auto changes = store_->change_count();
+  clock_.advance(3000);
+  sync({observed(session.id, ObservedPhase::running)});
+  EXPECT_EQ(store_->change_count(), changes) << "a heartbeat costs no commit";
+  UnixMillis last_report = clock_.now();  // newer than the node's stored last_seen
+
+  clock_.advance(6 * kMinute);
+  ASSERT_TRUE(sessions_->end_sessions_of_silent_nodes().ok());
+  Session lost = fetch(session.id);
+  EXPECT_EQ(lost.end_reason, EndReason::node_lost);
+  EXPECT_EQ(lost.ended_at, last_report) << "billed up to the last report, not the last write";
+}
+
+TEST_F(SilentNodes, TheStoredLastSeenLagsByAtMostTenSeconds) {
+  sync({});
+  for (int i = 0; i < 12; ++i) {
+    clock_.advance(1000);
+    sync({});
+  }
+  auto nodes = store_->list_nodes();
+  ASSERT_TRUE(nodes.ok());
+  ASSERT_EQ(nodes->size(), 1u);
+  EXPECT_GE(nodes->front().last_seen, clock_.now() - 10'000);
+  EXPECT_LT(nodes->front().last_seen, clock_.now());
+}
+
 TEST_F(SilentNodes, AfterTheServerWasDownEachNodeGetsTheWholeGraceToComeBack) {
   Session session = request(alice_, 1);
   sync({observed(session.id, ObservedPhase::running)});
