@@ -16,6 +16,7 @@
 
 #include "agent/http_sync_channel.hpp"
 #include "app/node_runtime.hpp"
+#include "app/process.hpp"
 #include "core/log.hpp"
 #include "core/random.hpp"
 #include "net/certificate_pin.hpp"
@@ -26,11 +27,6 @@ namespace {
 
 constexpr int kJoinAttempts = 30;
 constexpr std::chrono::seconds kJoinRetry{2};
-
-int fail(const std::string& message) {
-  spdlog::error("{}", message);
-  return 1;
-}
 
 // The address this machine sends from to reach host:port (a UDP "connect" sends nothing).
 Result<std::string> local_address_towards(const std::string& host, std::uint16_t port) {
@@ -100,11 +96,7 @@ Result<std::string> node_credential(const AgentOptions& options, const net::Http
 int run_agent(const AgentOptions& options) {
   configure_logging(options.log_level);
   init_crypto();
-  sigset_t stop_signals;
-  sigemptyset(&stop_signals);
-  sigaddset(&stop_signals, SIGINT);
-  sigaddset(&stop_signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  sigset_t stop_signals = block_stop_signals();
 
   auto server = net::parse_http_endpoint(options.server);
   if (!server) return fail(fmt::format("--server: {}", server.error().message));

@@ -21,6 +21,7 @@
 #include "app/disk_watermark.hpp"
 #include "app/local_sync_channel.hpp"
 #include "app/node_runtime.hpp"
+#include "app/process.hpp"
 #include "app/session_listeners.hpp"
 #include "catalog/image_tag.hpp"
 #include "core/ipv4.hpp"
@@ -39,11 +40,6 @@ namespace {
 constexpr const char* kDefaultImageTag = "pytorch1.13-cpu-debian12-runtime";
 constexpr const char* kDefaultImageReference = "gpupool/session:pytorch1.13-cpu-debian12-runtime";
 constexpr const char* kImageTagLabel = "io.gpupool.image.tag";
-
-int fail(const std::string& message) {
-  spdlog::error("{}", message);
-  return 1;
-}
 
 // First start: the admin password from GPUPOOL_ADMIN_PASSWORD, or a random one shown once
 // and kept in DIR/admin-password (0600) for the operator.
@@ -238,16 +234,6 @@ Status ensure_server_certificate(UpOptions& options, const std::filesystem::path
   GPUPOOL_TRY(net::write_self_signed_certificate(host, options.tls_cert, options.tls_key));
   spdlog::info("made a self-signed certificate for {} in {}", host, dir.string());
   return {};
-}
-
-// Blocks SIGINT and SIGTERM in every thread made from now on; wait_for_stop_signal takes one.
-sigset_t block_stop_signals() {
-  sigset_t stop_signals;
-  sigemptyset(&stop_signals);
-  sigaddset(&stop_signals, SIGINT);
-  sigaddset(&stop_signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
-  return stop_signals;
 }
 
 int serve(UpOptions options, bool local_node) {

@@ -24,7 +24,8 @@ Result<SyncResponse> SessionService::sync(const SyncRequest& request) {
     auto applied = store_.in_transaction([&]() -> Status {
       auto last_report = last_report_locked(request.node.name);
       if (!last_report) return last_report.error();
-      GPUPOOL_TRY(record_report_locked(request.node, now));
+      auto new_inventory = record_report_locked(request.node, now);
+      if (!new_inventory) return new_inventory.error();
       changes_before = store_.change_count();
       GPUPOOL_TRY(apply_observations_locked(request, {nullptr, now, *last_report}));
       auto stray = stray_observations_locked(request);
@@ -39,7 +40,11 @@ Result<SyncResponse> SessionService::sync(const SyncRequest& request) {
             node.name, found.session_id, found.user.empty() ? "?" : found.user, node.name,
             found.session_id);
       }
-      GPUPOOL_TRY(schedule_locked(now));
+      // A pass reads every node and active session: a heartbeat that changed nothing, with
+      // nothing queued, has nothing to place and skips it (a thousand nodes' heartbeats would
+      // otherwise cost a thousand passes).
+      if (*new_inventory || queue_nonempty_ || store_.change_count() != changes_before)
+        GPUPOOL_TRY(schedule_locked(now));
       response = desired_for_locked(request);
       changed = store_.change_count() != changes_before;
       return response ? Status{} : response.error();
@@ -79,13 +84,13 @@ bool same_inventory(const Node& a, const Node& b) {
 
 }  // namespace
 
-Status SessionService::record_report_locked(const Node& reported, UnixMillis now) {
+Result<bool> SessionService::record_report_locked(const Node& reported, UnixMillis now) {
   // A sync that changes nothing must not cost a commit (an fsync) per node per heartbeat: the
   // time of the report is kept here, and written only when the stored one is kLastSeenWriteMillis
   // old. Everything that judges silence asks heard_ first (last_report_locked).
   auto heard = heard_.find(reported.name);
-  bool unchanged = heard != heard_.end() && same_inventory(heard->second, reported) &&
-                   now - heard->second.stored_at < kLastSeenWriteMillis;
+  bool new_inventory = heard == heard_.end() || !same_inventory(heard->second, reported);
+  bool unchanged = !new_inventory && now - heard->second.stored_at < kLastSeenWriteMillis;
   Node node = reported;
   node.last_seen = now;
   if (!unchanged) GPUPOOL_TRY(store_.upsert_node(node));
@@ -93,7 +98,7 @@ Status SessionService::record_report_locked(const Node& reported, UnixMillis now
   UnixMillis stored_at = unchanged ? entry.stored_at : now;
   static_cast<Node&>(entry) = std::move(node);
   entry.stored_at = stored_at;
-  return {};
+  return new_inventory;
 }
 
 Status SessionService::apply_observations_locked(const SyncRequest& request,

@@ -32,6 +32,7 @@ Status SessionService::schedule_locked(UnixMillis now) {
   bool any_queued = std::any_of(active->begin(), active->end(), [](const Session& session) {
     return session.state == SessionState::queued;
   });
+  queue_nonempty_ = any_queued;
   if (!any_queued) return mark_preemptions_locked(*active, {}, now);
   auto images = store_.list_images();
   if (!images) return images.error();

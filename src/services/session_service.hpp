@@ -146,8 +146,9 @@ class SessionService {
   // When the node last reported before now; 0 for a node never seen.
   Result<UnixMillis> last_report_locked(const std::string& node);
   // Notes the node's report at `now`: in heard_ always, in the store when its inventory
-  // changed or the stored time is older than kLastSeenWriteMillis.
-  Status record_report_locked(const Node& reported, UnixMillis now);
+  // changed or the stored time is older than kLastSeenWriteMillis. True when its inventory is
+  // new to this service (first report, or something about the node changed).
+  Result<bool> record_report_locked(const Node& reported, UnixMillis now);
   // Running sessions whose owner's balance has run out start stopping (prepaid only).
   Status stop_unpaid_locked(std::vector<Session>& sessions, UnixMillis now);
   // The node's reports of sessions the store has no row for.
@@ -182,6 +183,9 @@ class SessionService {
   };
   static constexpr UnixMillis kLastSeenWriteMillis = 10'000;
   std::map<std::string, HeardNode> heard_;  // guarded by mutex_
+  // Whether the last scheduling pass found sessions queued (guarded by mutex_): until one
+  // finds none, every sync runs a pass, since what it reports may make room.
+  bool queue_nonempty_ = true;
   UnknownContainers unknown_;
   DepartingContainers departing_;
 };
