@@ -127,6 +127,29 @@ def test_nodes_join_with_a_token_over_a_pinned_certificate(cluster):
     assert [token["state"] for token in body["join_tokens"]] == ["used up"], body
 
 
+def node_states(cluster):
+    status, body = cluster.admin.get("/api/v1/nodes")
+    assert status == 200, body
+    return {node["name"]: node["state"] for node in body["nodes"]}
+
+
+def test_a_drained_node_shows_as_draining_and_takes_nothing_new(cluster):
+    name = cluster.nodes[0].name
+    assert set(node_states(cluster).values()) == {"ready"}
+    status, body = cluster.admin.call("PUT", f"/api/v1/nodes/{name}", {"drained": True})
+    assert status == 200, body
+    try:
+        states = node_states(cluster)
+        assert states[name] == "draining", states
+        assert all(state == "ready" for node, state in states.items() if node != name), states
+        status, body = cluster.admin.get("/api/v1/pool")
+        assert sum(model["free"] for model in body["gpu_models"]) == 4, body
+    finally:
+        status, body = cluster.admin.call("PUT", f"/api/v1/nodes/{name}", {"drained": False})
+        assert status == 200, body
+    assert node_states(cluster)[name] == "ready"
+
+
 def test_an_agent_refuses_a_server_whose_certificate_does_not_match_the_pin(cluster):
     wrong_pin = "sha256:" + "0" * 64
     result = subprocess.run(
