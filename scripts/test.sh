@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Sets everything up, then runs every test: unit and integration tests (also under
-# AddressSanitizer + UndefinedBehaviorSanitizer) and the end-to-end tests against a real
-# `gpupool up`, the real Docker engine, Jupyter and OpenSSH.
+# Sets everything up, then runs every test: lint, the end-to-end tests against a real
+# `gpupool up` (release build), the real Docker engine, Jupyter and OpenSSH; the unit and
+# integration tests under AddressSanitizer + UndefinedBehaviorSanitizer; then fuzzing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
@@ -23,18 +23,40 @@ fi
 [ -d tests/browser/node_modules/playwright-core ] || npm ci --prefix tests/browser --no-audit --no-fund
 [ -x tests/lint/node_modules/.bin/eslint ] || npm ci --prefix tests/lint --no-audit --no-fund
 
-echo "== clang-tidy (.clang-tidy: any finding fails)"
-run-clang-tidy -p build -j "$(nproc)" -quiet "$PWD/src/.*\.cpp" >build/clang-tidy.log 2>&1 ||
-  { grep -E "(warning|error):" build/clang-tidy.log | sort -u; exit 1; }
+# The end-to-end tests mostly wait on containers, so the CPU-bound checks run beside them at
+# the lowest priority: clang-tidy, then the one sanitized build (clang with ASan, UBSan and
+# libFuzzer's coverage) that the unit and integration tests and the fuzz targets share.
+ninja -C build fake_nvml
+set -m # its own process group, so that a failure here stops all of it
+(
+  echo "== clang-tidy (.clang-tidy: any finding fails)"
+  nice -n 19 run-clang-tidy -p build -j "$(nproc)" -quiet "$PWD/src/.*\.cpp" >build/clang-tidy.log 2>&1 ||
+    { grep -E "(warning|error):" build/clang-tidy.log | sort -u; exit 1; }
+  echo "== sanitized build"
+  nice -n 19 scripts/fuzz.sh --build unit_tests integration_tests
+) >build/background.log 2>&1 &
+background=$!
+set +m
+trap 'kill -- -$background 2>/dev/null || true' EXIT
 
-echo "== tests (release build)"
-GPUPOOL_REQUIRE_ENGINE=1 ctest --test-dir build --output-on-failure
+echo "== end-to-end and lint tests (release build)"
+started=$SECONDS
+GPUPOOL_REQUIRE_ENGINE=1 ctest --test-dir build --output-on-failure -LE 'unit|integration'
+echo "   took $((SECONDS - started)) s"
+
+echo "== waiting for clang-tidy and the sanitized build"
+started=$SECONDS
+if ! wait "$background"; then
+  tail -60 build/background.log
+  exit 1
+fi
+trap - EXIT
+grep -E "^== " build/background.log
+echo "   waited $((SECONDS - started)) s"
 
 echo "== unit and integration tests under ASan/UBSan"
-cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DGPUPOOL_SANITIZE=ON >/dev/null
-ninja -C build-asan unit_tests integration_tests fuzz_replays
 GPUPOOL_REQUIRE_ENGINE=1 ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
-  ctest --test-dir build-asan --output-on-failure -L 'unit|integration'
+  ctest --test-dir build-fuzz --output-on-failure -L 'unit|integration'
 echo "== fuzzing (tests/fuzz), 20 s per target"
 scripts/fuzz.sh 20
-echo "== all tests passed"
+echo "== all tests passed in $SECONDS s"

@@ -5,6 +5,7 @@
 
 #include <fmt/format.h>
 
+#include "agent/shared_homes.hpp"
 #include "core/log.hpp"
 
 namespace gpupool::agent {
@@ -322,9 +323,12 @@ void Agent::start_session(const DesiredSession& session, bool container_exists) 
     auto network = networks_.ensure(session.session_id);
     if (!network) return fail(network.error().message);
     auto spec = make_session_container(session, settings_.container);
-    auto volume =
-        engine_.ensure_volume(home_volume_name(session.username), {{kUserLabel, session.username}});
-    if (!volume) return fail(volume.error().message);
+    auto home =
+        settings_.container.home_root.empty()
+            ? engine_.ensure_volume(home_volume_name(session.username),
+                                    {{kUserLabel, session.username}})
+            : ensure_shared_home(settings_.container.home_root, session.username, session.uid);
+    if (!home) return fail(home.error().message);
     auto created = engine_.create_container(spec);
     if (!created && created.error().code == ErrorCode::conflict) {
       // A leftover with our name and no label match: remove it and try once more.

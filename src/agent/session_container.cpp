@@ -89,6 +89,12 @@ std::string home_volume_name(const std::string& username) {
   return "gpupool-home-" + username;
 }
 
+VolumeMount home_mount(const std::string& username, const ContainerSettings& settings) {
+  const std::string target = "/home/" + username;
+  if (settings.home_root.empty()) return {home_volume_name(username), target};
+  return {"", target, settings.home_root + "/" + username};
+}
+
 ContainerSpec make_session_container(const DesiredSession& session,
                                      const ContainerSettings& settings) {
   ContainerSpec spec;
@@ -124,7 +130,7 @@ ContainerSpec make_session_container(const DesiredSession& session,
   spec.disk_bytes = settings.disk_bytes;
   spec.ports = {{kJupyterContainerPort, settings.jupyter_publish_ip, session.jupyter_port},
                 {kSshContainerPort, settings.publish_ip, session.ssh_port}};
-  spec.mounts = {{home_volume_name(session.username), "/home/" + session.username}};
+  spec.mounts = {home_mount(session.username, settings)};
   if (settings.real_gpus) spec.gpu_uuids = session.gpu_uuids;
   spec.hostname = session.session_id;
   spec.network = session_network_name(session.session_id);

@@ -41,12 +41,17 @@ struct ContainerSettings {
   bool disable_ipv6 = true;
   // What a session may write outside its home (the container's writable layer); 0: unbounded.
   std::int64_t disk_bytes = 0;
+  // Set: homes are <home_root>/<username> on a shared filesystem (agent/shared_homes.hpp);
+  // empty: a named volume per user on this node.
+  std::string home_root = {};
 };
 
 std::string container_name(const std::string& session_id);
 // The authorized keys file's contents, as the init script writes it.
 std::string authorized_keys_text(const DesiredSession& session);
 std::string home_volume_name(const std::string& username);
+// Where the user's home comes from: their volume, or their directory under the home root.
+VolumeMount home_mount(const std::string& username, const ContainerSettings& settings);
 
 ContainerSpec make_session_container(const DesiredSession& session,
                                      const ContainerSettings& settings);

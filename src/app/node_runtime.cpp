@@ -8,6 +8,7 @@
 
 #include <fmt/format.h>
 
+#include "agent/shared_homes.hpp"
 #include "app/session_disk.hpp"
 #include "core/log.hpp"
 
@@ -77,6 +78,7 @@ Result<std::unique_ptr<NodeRuntime>> open_node(const NodeOptions& options) {
   if (options.session_disk_gb < 0)
     return make_error(ErrorCode::invalid_argument, "--session-disk-gb must be 0 or more");
   GPUPOOL_TRY(check_disk_bound(*node->engine, std::int64_t{options.session_disk_gb} << 30));
+  if (!options.home_root.empty()) GPUPOOL_TRY(agent::check_home_root(options.home_root));
   auto network = make_session_network(options.session_network);
   if (!network) return network.error();
   node->network = std::move(*network);
@@ -116,6 +118,10 @@ Status make_agent(NodeRuntime& node, const NodeOptions& options, const NodeAddre
   settings.readiness_host = addresses.jupyter_address;
   settings.container.disable_ipv6 = std::filesystem::exists("/proc/sys/net/ipv6");
   settings.container.disk_bytes = std::int64_t{options.session_disk_gb} << 30;
+  settings.container.home_root = options.home_root;
+  while (settings.container.home_root.size() > 1 && settings.container.home_root.back() == '/') {
+    settings.container.home_root.pop_back();
+  }
   settings.session_subnets = node.network.subnets;
   node.readiness = std::make_unique<agent::HttpReadinessCheck>(settings.readiness_host);
   node.agent = std::make_unique<agent::Agent>(

@@ -119,6 +119,10 @@ void add_node_options(CLI::App& command, NodeOptions& node) {
                   "pquota, btrfs or zfs (0: unbounded)")
       ->capture_default_str()
       ->group("Limits");
+  command.add_option("--home-root", node.home_root,
+                     "shared filesystem (NFS, CephFS, Lustre) mounted at this path on every GPU "
+                     "server: homes are <path>/<user> there (default: a volume per user on "
+                     "each node)");
 }
 
 void add_agent_options(CLI::App& command, AgentOptions& agent) {

@@ -20,6 +20,7 @@ struct NodeOptions {
   std::vector<std::string> node_labels;  // "key=value", for sessions' node selectors
   SessionNetworkOptions session_network;
   int session_disk_gb = 0;  // a session's writable layer at most; 0: unbounded
+  std::string home_root;    // set: homes on this shared filesystem path (agent/shared_homes.hpp)
 };
 
 struct UpOptions {

@@ -25,6 +25,9 @@ struct PortBinding {
 struct VolumeMount {
   std::string volume;  // named volume, created beforehand
   std::string target;  // path inside the container
+  // Set instead of `volume`: this host directory, bind-mounted (it must exist).
+  std::string host_path = {};
+  bool read_only = false;
 };
 
 struct ContainerSpec {

@@ -536,9 +536,10 @@ struct HttpServer::Impl {
                     gate->open());
     }
     out_of_descriptors = exhausted;
-    auto timer = std::make_shared<asio::steady_timer>(*contexts.front());
+    auto& timer = accept_pauses[&acceptor];
+    if (!timer) timer = std::make_unique<asio::steady_timer>(*contexts.front());
     timer->expires_after(exhausted ? kOutOfDescriptorsPause : kAcceptErrorPause);
-    timer->async_wait([this, &acceptor, timer](beast::error_code waited) {
+    timer->async_wait([this, &acceptor](beast::error_code waited) {
       if (waited || !acceptor.is_open()) return;
       accept(acceptor);
     });
@@ -577,6 +578,9 @@ struct HttpServer::Impl {
   asio::thread_pool handler_threads{kHandlerThreads};
   std::vector<std::unique_ptr<asio::io_context>> contexts;  // before the acceptors, which use one
   std::vector<std::unique_ptr<tcp::acceptor>> acceptors;    // on the first context
+  // Each acceptor's pause after a failed accept (pause_then_accept); the acceptors' thread
+  // only. Gone before the contexts, so that no wait outlives what it runs on.
+  std::map<const tcp::acceptor*, std::unique_ptr<asio::steady_timer>> accept_pauses;
   std::size_t next = 0;
   std::vector<asio::executor_work_guard<asio::io_context::executor_type>> keep_running;
   std::vector<std::thread> threads;

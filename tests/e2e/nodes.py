@@ -62,8 +62,9 @@ def ensure_slim_image():
 class NodeHost:
     """One simulated GPU server: namespace, engine, agent."""
 
-    def __init__(self, index, work_dir):
+    def __init__(self, index, work_dir, home_root=None):
         self.name = f"gpn{index}"
+        self.home_root = home_root  # the homes every node shares, as an NFS mount would be
         self.address = f"{NETWORK}.{10 + index}"
         self.netns = f"gpupool-e2e-{self.name}"
         self.root = os.path.join(work_dir, self.name)
@@ -124,7 +125,9 @@ class NodeHost:
         command = [BINARY, "agent", "--server", server_url, "--ca-sha256", pin,
                    "--state-dir", self.state_dir, "--node-name", self.name, "--engine", self.engine,
                    "--simulate-gpus", gpus, "--node-cpus", "16", "--node-memory-gb", "64",
-                   "--port-range", "31000-31099"]
+                   "--port-range", "31000-31099", "--node-label", f"host={self.name}"]
+        if self.home_root:
+            command += ["--home-root", self.home_root]
         if token:
             command += ["--join-token", token]
         log = open(self.agent_log, "a")

@@ -31,7 +31,9 @@ class Cluster:
         self.port = free_port()
         self.base = f"https://{SERVER_ADDRESS}:{self.port}"
         self.log_path = os.path.join(self.work, "server.log")
-        self.nodes = [NodeHost(index, self.work) for index in (1, 2, 3)]
+        self.homes = os.path.join(self.work, "homes")
+        os.mkdir(self.homes, 0o755)
+        self.nodes = [NodeHost(index, self.work, self.homes) for index in (1, 2, 3)]
         self.server = None
         self.pin = None
         self.tls = None
@@ -111,6 +113,7 @@ def user(cluster):
         status, body = api.call("PUT", "/api/v1/me/ssh-keys", {"keys": [handle.read().strip()]})
     assert status == 200, body
     api.key = key
+    api.username = name
     yield api
     shutil.rmtree(directory, ignore_errors=True)
 
@@ -189,6 +192,38 @@ def test_sessions_spread_over_the_nodes_with_jupyter_and_ssh(cluster, user):
     while any(node.containers() for node in cluster.nodes):
         assert time.time() < deadline, "containers left behind"
         time.sleep(0.5)
+
+
+def session_on(user, node):
+    status, body = user.post("/api/v1/sessions", {"gpus": 1, "node_selector": {"host": node.name}})
+    assert status == 201, body
+    session = wait_for_state(user, body["id"], {"running"})
+    assert session["node"] == node.name
+    return session
+
+
+def end(user, session):
+    assert user.call("DELETE", f"/api/v1/sessions/{session['id']}")[0] == 200
+    wait_for_state(user, session["id"], {"ended"})
+
+
+def test_a_home_on_the_shared_root_follows_the_user_to_another_node(cluster, user):
+    first, second = cluster.nodes[0], cluster.nodes[1]
+    session = session_on(user, first)
+    result = ssh(session, user.key, "echo written-on-gpn1 > ~/carried.txt; id -u")
+    assert result.returncode == 0, result.stderr
+    uid = int(result.stdout.strip())
+    home = os.path.join(cluster.homes, user.username)
+    # Made by the agent on first use: the user's, private.
+    assert os.stat(home).st_uid == uid and os.stat(home).st_mode & 0o777 == 0o700
+    assert os.stat(os.path.join(home, "carried.txt")).st_uid == uid
+    end(user, session)
+
+    session = session_on(user, second)
+    result = ssh(session, user.key, "cat ~/carried.txt")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "written-on-gpn1"
+    end(user, session)
 
 
 def test_a_node_credential_reports_for_its_own_node_only(cluster):

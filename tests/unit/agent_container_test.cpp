@@ -101,6 +101,24 @@ TEST(DockerCreateBody, DropsAllCapabilitiesAndForbidsNewPrivileges) {
   EXPECT_EQ(with_bound["HostConfig"]["StorageOpt"]["size"], "2147483648");
 }
 
+TEST(SessionContainer, HomeOnASharedFilesystemIsABindMountOfTheUsersDirectory) {
+  ContainerSettings shared{"node-1", "127.0.0.1", true};
+  shared.home_root = "/srv/homes";
+  auto spec = make_session_container(desired(), shared);
+  ASSERT_EQ(spec.mounts.size(), 1u);
+  EXPECT_EQ(spec.mounts[0].host_path, "/srv/homes/alice");
+  EXPECT_EQ(spec.mounts[0].target, "/home/alice");
+  EXPECT_TRUE(spec.mounts[0].volume.empty());
+
+  auto body = docker_api::create_body(spec);
+  const auto& mount = body["HostConfig"]["Mounts"][0];
+  EXPECT_EQ(mount["Type"], "bind");
+  EXPECT_EQ(mount["Source"], "/srv/homes/alice");
+  EXPECT_EQ(mount["Target"], "/home/alice");
+  EXPECT_EQ(mount["ReadOnly"], false);
+  EXPECT_EQ(mount["BindOptions"]["CreateMountpoint"], false) << "the agent makes it, as the user's";
+}
+
 TEST(DockerContainerStatus, ReadsTheEnginesTimesAndHowItEnded) {
   auto status = docker_api::container_status(nlohmann::json::parse(R"({
       "Status": "exited", "Running": false, "ExitCode": 137, "OOMKilled": true,

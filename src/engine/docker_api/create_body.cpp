@@ -16,7 +16,19 @@ nlohmann::json create_body(const ContainerSpec& spec) {
   }
   json mounts = json::array();
   for (const auto& mount : spec.mounts) {
-    mounts.push_back({{"Type", "volume"}, {"Source", mount.volume}, {"Target", mount.target}});
+    if (mount.host_path.empty()) {
+      mounts.push_back({{"Type", "volume"},
+                        {"Source", mount.volume},
+                        {"Target", mount.target},
+                        {"ReadOnly", mount.read_only}});
+    } else {
+      // A directory that is missing is an error, not made by the engine as root's.
+      mounts.push_back({{"Type", "bind"},
+                        {"Source", mount.host_path},
+                        {"Target", mount.target},
+                        {"ReadOnly", mount.read_only},
+                        {"BindOptions", {{"CreateMountpoint", false}}}});
+    }
   }
   json host_config = {
       {"Init", true},  // the engine's tiny init is PID 1 and reaps zombies
