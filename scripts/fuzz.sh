@@ -25,19 +25,34 @@ ninja -C build-fuzz "${targets[@]/#/fuzz_}"
 run_target() {
   local target="$1"
   mkdir -p "build-fuzz/corpus/$target"
-  cd build-fuzz
+  cd build-fuzz || return 1
   ASAN_OPTIONS=detect_leaks=0 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
     "./tests/fuzz/fuzz_$target" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=4096 \
     -print_final_stats=1 "corpus/$target" "../tests/fuzz/corpus/$target" >"$target.log" 2>&1
 }
 
+# One target per core at a time; each writes its own log.
+echo "== fuzzing ${#targets[@]} targets for ${seconds}s each, $(nproc) at a time"
+failed=()
+running=0
 for target in "${targets[@]}"; do
-  echo "== fuzz $target for ${seconds}s"
-  if ! (run_target "$target"); then
-    tail -40 "build-fuzz/$target.log"
-    exit 1
+  if [ "$running" -ge "$(nproc)" ]; then
+    wait -n || true
+    running=$((running - 1))
   fi
-  grep -aE "^stat::(number_of_executed_units|new_units_added)" "build-fuzz/$target.log" | tr '\n' ' '
-  echo
+  rm -f "build-fuzz/$target.failed"
+  ( (run_target "$target") || touch "build-fuzz/$target.failed") &
+  running=$((running + 1))
 done
+wait
+for target in "${targets[@]}"; do
+  if [ -e "build-fuzz/$target.failed" ]; then
+    failed+=("$target")
+    echo "== fuzz $target FOUND A CRASH:"
+    tail -40 "build-fuzz/$target.log"
+    continue
+  fi
+  echo "$target: $(grep -aE "^stat::(number_of_executed_units|new_units_added)" "build-fuzz/$target.log" | tr '\n' ' ')"
+done
+[ ${#failed[@]} -eq 0 ] || exit 1
 echo "== fuzzing found nothing"

@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Sets up a Debian 12 machine (as root) to build, run and test gpupool; safe to run again.
 #   1. installs the Debian packages gpupool needs, if any is missing
-#   2. builds build/gpupool (CMake + Ninja)
-#   3. makes sure a container engine answers (starts dockerd if none does)
-#   4. builds the default session image if the engine lacks it
-# Set GPUPOOL_SKIP_IMAGE=1 to skip step 4.
+#   2. makes sure a container engine answers (starts dockerd if none does)
+#   3. builds the default session image if the engine lacks it (mostly downloads and
+#      unpacking: it runs while step 4 compiles)
+#   4. builds build/gpupool (CMake + Ninja)
+# Set GPUPOOL_SKIP_IMAGE=1 to skip step 3.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -28,9 +29,6 @@ if [ ${#missing[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
 fi
 
-cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-ninja -C build gpupool
-
 engine_answers() {
   curl -sf --unix-socket /var/run/docker.sock http://localhost/_ping >/dev/null 2>&1 ||
     curl -sf --unix-socket /run/podman/podman.sock http://localhost/_ping >/dev/null 2>&1
@@ -43,6 +41,21 @@ if ! engine_answers; then
   engine_answers || { echo "setup: dockerd did not start; see /var/log/gpupool-dockerd.log" >&2; exit 1; }
 fi
 
+image_build=""
 if [ "${GPUPOOL_SKIP_IMAGE:-0}" != 1 ]; then
-  images/debian-jupyter/build.sh
+  mkdir -p build
+  images/debian-jupyter/build.sh >build/image-build.log 2>&1 &
+  image_build=$!
+fi
+
+cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+ninja -C build gpupool
+
+if [ -n "$image_build" ]; then
+  if ! wait "$image_build"; then
+    tail -40 build/image-build.log
+    echo "setup: building the session image failed; all of it is in build/image-build.log" >&2
+    exit 1
+  fi
+  tail -1 build/image-build.log
 fi

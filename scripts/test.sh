@@ -25,18 +25,22 @@ fi
 
 # The end-to-end tests mostly wait on containers, so the CPU-bound checks run beside them at
 # the lowest priority: clang-tidy, then the one sanitized build (clang with ASan, UBSan and
-# libFuzzer's coverage) that the unit and integration tests and the fuzz targets share.
+# libFuzzer's coverage) that the unit and integration tests and the fuzz targets share. With
+# the scheduler's autogroups, a nice value counts only inside the task's session: the checks
+# get a session (setsid) of their own, niced as a whole, or they would take half the CPU
+# from the sessions' containers.
 ninja -C build fake_nvml
-set -m # its own process group, so that a failure here stops all of it
-(
+background_checks() {
+  echo 19 >/proc/self/autogroup 2>/dev/null || true
   echo "== clang-tidy (.clang-tidy: any finding fails)"
   nice -n 19 run-clang-tidy -p build -j "$(nproc)" -quiet "$PWD/src/.*\.cpp" >build/clang-tidy.log 2>&1 ||
     { grep -E "(warning|error):" build/clang-tidy.log | sort -u; exit 1; }
   echo "== sanitized build"
   nice -n 19 scripts/fuzz.sh --build unit_tests integration_tests
-) >build/background.log 2>&1 &
-background=$!
-set +m
+}
+export -f background_checks
+setsid bash -c background_checks >build/background.log 2>&1 &
+background=$!  # the session's leader: its process group is all of it
 trap 'kill -- -$background 2>/dev/null || true' EXIT
 
 echo "== end-to-end and lint tests (release build)"
@@ -56,7 +60,7 @@ echo "   waited $((SECONDS - started)) s"
 
 echo "== unit and integration tests under ASan/UBSan"
 GPUPOOL_REQUIRE_ENGINE=1 ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
-  ctest --test-dir build-fuzz --output-on-failure -L 'unit|integration'
+  ctest --test-dir build-fuzz --output-on-failure -j "$(nproc)" -L 'unit|integration'
 echo "== fuzzing (tests/fuzz), 20 s per target"
 scripts/fuzz.sh 20
 echo "== all tests passed in $SECONDS s"

@@ -195,7 +195,12 @@ HttpReply Api::agent_sync(const Call& call) {
 ViewContext Api::view_context() const {
   ViewContext context = settings_.view;
   if (auto nodes = store_.list_nodes()) {
-    for (const auto& node : *nodes) context.node_hosts[node.name] = node.address;
+    for (const auto& node : *nodes) {
+      context.node_hosts[node.name] = node.address;
+      if (node.simulated) context.simulated_nodes.insert(node.name);
+    }
+    // `gpupool server` has no GPUs of its own: its pool is simulated if a node's is.
+    context.simulated = context.simulated || !context.simulated_nodes.empty();
   }
   return context;
 }

@@ -66,7 +66,7 @@ std::string prometheus_exposition(const json& nodes_document,
   for (const auto& node : nodes) {
     out += fmt::format("gpupool_node_up{{node=\"{}\"}} {}\n",
                        prometheus_label(node["name"].get<std::string>()),
-                       node["state"] != "down" ? 1 : 0);
+                       node["state"] == "ready" || node["state"] == "draining" ? 1 : 0);
   }
   header(out, "gpupool_gpu_allocated", "1 while a session holds the GPU (whole or a share).");
   for (const auto& node : nodes) {

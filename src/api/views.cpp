@@ -61,7 +61,8 @@ json session_view(const Session& session, const ViewContext& context, UnixMillis
         {"shared", session.request.gpu_memory_mb > 0},
         {"indices", session.gpu_indices},
         {"uuids", session.gpu_uuids},
-        {"simulated", context.simulated}}},
+        {"simulated", session.node.empty() ? context.simulated
+                                           : context.simulated_nodes.contains(session.node)}}},
       {"cpus", session.request.cpus},
       {"memory_gb", static_cast<double>(session.request.memory_mb) / 1024.0},
       {"max_hours", session.request.max_hours ? json(*session.request.max_hours) : json(nullptr)},
@@ -156,9 +157,10 @@ json pool_view(const PoolSummary& pool) {
     const Node& node = pool.nodes[i];
     nodes.push_back(
         {{"name", node.name},
-         {"state", !pool.node_live[i] ? "down"
-                   : node.drained     ? "draining"
-                                      : "ready"},
+         {"state", node.removed         ? "removed"
+                   : !pool.node_live[i] ? "down"
+                   : node.drained       ? "draining"
+                                        : "ready"},
          {"simulated", node.simulated},
          {"gpus_total", node.gpus.size()},
          {"gpus_free", pool.node_free_gpus[i]},

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <map>
+#include <set>
 #include <string>
 
 #include <nlohmann/json.hpp>
@@ -16,11 +17,13 @@ namespace gpupool::api {
 // Where users reach published session ports, and whether GPUs are simulated.
 struct ViewContext {
   std::string public_host;  // host name or address for SSH links
-  bool simulated = false;
+  bool simulated = false;   // a session not placed yet: whether the pool's GPUs are simulated
   std::string gateway_url;  // e.g. "https://gpus.lab.example:8080": Jupyter links go here
   // Where each node's published ports are reached, by node name (Node::address); a session
   // on a node not listed here is reached at public_host.
   std::map<std::string, std::string> node_hosts = {};
+  // Nodes whose GPUs are simulated (Node::simulated): a placed session says what its node has.
+  std::set<std::string> simulated_nodes = {};
 };
 
 // `now` gives the time left under a time limit, and the warning in its last 15 minutes.

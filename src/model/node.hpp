@@ -48,6 +48,9 @@ struct Node {
   std::map<std::string, std::string> labels;  // set on the agent, matched by node selectors
   UnixMillis last_seen = 0;
   std::string jupyter_host;  // where the gateway reaches Jupyter ports published here
+  // An admin removed it (every credential it had is revoked): nothing new goes there, and
+  // its agent is refused until it joins again with a new token. Read, never written.
+  bool removed = false;
 };
 
 }  // namespace gpupool

@@ -42,7 +42,8 @@ PlacementState::PlacementState(const std::vector<Node>& nodes, UnixMillis now) :
   for (std::size_t i = 0; i < nodes.size(); ++i) {
     const Node& node = nodes[i];
     NodeCapacity& capacity = capacity_[i];
-    capacity.usable = !node.drained && now - node.last_seen <= kNodeSilenceLimitMillis;
+    capacity.usable =
+        !node.drained && !node.removed && now - node.last_seen <= kNodeSilenceLimitMillis;
     capacity.free_whole.assign(models_.size(), 0);
     for (const auto& gpu : node.gpus) {
       int model = model_id(gpu.model);

@@ -53,7 +53,9 @@ Result<PoolSummary> SessionService::pool() {
     summary.simulated = summary.simulated || node.simulated;
     summary.node_live.push_back(live);
     summary.node_free_gpus.push_back(
-        live && !node.drained ? static_cast<int>(node.gpus.size() - busy[node.name].size()) : 0);
+        live && !node.drained && !node.removed
+            ? static_cast<int>(node.gpus.size() - busy[node.name].size())
+            : 0);
   }
   for (auto& [name, model] : models) {
     auto found = free.find(name);

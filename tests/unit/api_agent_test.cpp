@@ -55,6 +55,15 @@ class AgentApi : public Api {
     return nodes.ok() ? *nodes : std::vector<Node>{};
   }
 
+  // The node's state as the API lists it; "" when it is not listed.
+  std::string node_state(const std::string& name) {
+    auto nodes = json::parse(as(admin_token_, "GET", "/api/v1/nodes").body)["nodes"];
+    for (const auto& listed : nodes) {
+      if (listed["name"] == name) return listed["state"].get<std::string>();
+    }
+    return "";
+  }
+
   std::string admin_token_ = token_for("root-admin");
 };
 
@@ -119,13 +128,17 @@ TEST_F(AgentApi, ATokenIsSpentExpiresAndIsRevoked) {
 
 TEST_F(AgentApi, AJoinedNameCannotBeTakenOverUntilAnAdminRemovesTheNode) {
   auto first = credential_for("gpu-7");
+  ASSERT_EQ(node_sync(first, {remote_node("gpu-7"), {}}).status, 200);
+  EXPECT_EQ(node_state("gpu-7"), "ready");
   auto token = join_token();
   auto second = join(token, "gpu-7");
   EXPECT_EQ(second.status, 409) << second.body;
   // The refused join did not spend the token.
   EXPECT_EQ(as(admin_token_, "DELETE", "/api/v1/nodes/gpu-7").status, 200);
   EXPECT_EQ(node_sync(first, {remote_node("gpu-7"), {}}).status, 401);
+  EXPECT_EQ(node_state("gpu-7"), "removed") << "at once, not a minute later when it is silent";
   EXPECT_EQ(join(token, "gpu-7").status, 201);
+  EXPECT_EQ(node_state("gpu-7"), "ready") << "joined again";
 }
 
 TEST_F(AgentApi, AnAgentTooOldOrTooNewIsToldPlainly) {

@@ -385,6 +385,21 @@ TEST_F(Api, AForgedForwardedForIsIgnoredUnlessThePeerIsATrustedProxy) {
       << "only the hop the proxy appended counts";
 }
 
+TEST_F(Api, ASessionSaysWhetherItsNodesGpusAreSimulated) {
+  auto settings = Api::settings(telemetry_);
+  settings.view.simulated = false;  // `gpupool server`: no GPUs of its own
+  api::Api server(settings, *auth_, *sessions_, *store_, clock_);
+  auto token = token_for("alice");
+  auto show = [&](const std::string& path) {
+    return json::parse(call("GET", path, "", {{"Authorization", "Bearer " + token}}, &server).body);
+  };
+  auto created = as(token, "POST", "/api/v1/sessions", R"({"gpus":1})");
+  ASSERT_EQ(created.status, 201) << created.body;
+  auto id = json::parse(created.body)["id"].get<std::string>();
+  sync({observed(id, ObservedPhase::running, "")});
+  EXPECT_EQ(show("/api/v1/sessions/" + id)["gpus"]["simulated"], true) << "node-1's are";
+}
+
 TEST_F(Api, AnUnknownUsersLoginTakesAsLongAsAKnownOnes) {
   // The password check dominates a login; an unknown name must not skip it. Medians of a few
   // tries each, compared with a wide margin (without the check the ratio is under 0.01).

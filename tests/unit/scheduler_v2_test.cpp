@@ -110,6 +110,14 @@ TEST(Fit, DrainedNodesTakeNothingNew) {
   EXPECT_TRUE(plan.placements.empty());
 }
 
+TEST(Fit, RemovedNodesTakeNothingNewThoughTheyReportedJustNow) {
+  Node removed = node("n1", 4);
+  removed.removed = true;
+  auto plan = schedule({{removed, node("n2", 4)}, {}, {whole("a", 1)}}, kNow);
+  ASSERT_EQ(plan.placements.size(), 1u);
+  EXPECT_EQ(plan.placements[0].node, "n2");
+}
+
 TEST(Queue, HigherPriorityThenLessRecentUsageThenArrival) {
   std::vector<PendingRequest> pending = {whole("early-heavy", 1, 1), whole("late-light", 1, 5),
                                          whole("urgent", 1, 9), whole("early-light", 1, 2)};

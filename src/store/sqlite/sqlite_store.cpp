@@ -221,7 +221,10 @@ Result<std::vector<Node>> SqliteStore::list_nodes() {
   auto& db = for_reading(lock);
   auto query = db.prepare(
       "SELECT name, address, gpus, cpus, memory_mb, port_min, port_max, driver_cuda, simulated, "
-      "drained, last_seen, labels, jupyter_host FROM nodes ORDER BY name");
+      "drained, last_seen, labels, jupyter_host, "
+      "EXISTS (SELECT 1 FROM node_credentials c WHERE c.node = nodes.name) AND NOT EXISTS "
+      "(SELECT 1 FROM node_credentials c WHERE c.node = nodes.name AND c.revoked_at = 0) "
+      "FROM nodes ORDER BY name");
   if (!query) return query.error();
   return query->collect<Node>([](const Statement& row) {
     return Node{
@@ -237,7 +240,8 @@ Result<std::vector<Node>> SqliteStore::list_nodes() {
         row.column_int(9) != 0,
         nlohmann::json::parse(row.column_text(11)).get<std::map<std::string, std::string>>(),
         row.column_int(10),
-        row.column_text(12)};
+        row.column_text(12),
+        row.column_int(13) != 0};
   });
 }
 
