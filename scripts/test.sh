@@ -9,10 +9,12 @@ scripts/setup.sh
 # The browser tests: Debian's chromium, driven by playwright-core from npm (pinned by
 # tests/browser/package-lock.json), with a CJK font for the zh-CN screenshots; and
 # the linters shellcheck, clang-format and clang-tidy from Debian, eslint from npm; clang
-# with libFuzzer for the fuzz targets. A
+# with libFuzzer for the fuzz targets; Debian's docker-registry (and htpasswd) for the
+# multi-node tests' registry. A
 # machine with its own node and npm keeps them.
 tools_missing=()
-for package in chromium fonts-wqy-microhei shellcheck clang-format clang-tidy clang libclang-rt-14-dev systemd; do
+for package in chromium fonts-wqy-microhei shellcheck clang-format clang-tidy clang libclang-rt-14-dev systemd \
+  docker-registry apache2-utils; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q 'install ok installed' || tools_missing+=("$package")
 done
 command -v npm >/dev/null 2>&1 || tools_missing+=(nodejs npm)

@@ -168,7 +168,10 @@ Result<SyncRequest> Agent::observe() {
       report(id, ObservedPhase::starting);
     }
   }
-  for (const auto& id : local.in_flight) report(id, ObservedPhase::starting);
+  for (const auto& id : local.in_flight) {
+    auto pulling = local.pulling.find(id);
+    report(id, ObservedPhase::starting, pulling != local.pulling.end() ? pulling->second : "");
+  }
   {
     std::lock_guard lock(mutex_);
     last_containers_ = *containers;
@@ -318,6 +321,7 @@ void Agent::start_session(const DesiredSession& session, bool container_exists) 
     local_.failures[session.session_id] = {why, 0};
   };
   if (!container_exists) {
+    if (auto image = ensure_image(session); !image) return fail(image.error().message);
     // The island first: a container is never attached anywhere else, nor started unguarded.
     if (auto guarded = firewall_.ensure(); !guarded) return fail(guarded.error().message);
     auto network = networks_.ensure(session.session_id);
@@ -450,6 +454,31 @@ void Agent::write_authorized_keys(const DesiredSession& session) {
   }
   std::lock_guard lock(mutex_);
   local_.keys[session.session_id] = std::move(keys);
+}
+
+Status Agent::ensure_image(const DesiredSession& session) {
+  auto present = engine_.image_present(session.image_reference);
+  if (!present) return present.error();
+  if (*present) return {};
+  spdlog::info("agent: pulling {} for session {}", session.image_reference, session.session_id);
+  std::int64_t last_told = 0;
+  auto watcher = [&](const std::string& so_far) {
+    {
+      std::lock_guard lock(mutex_);
+      local_.pulling[session.session_id] = "pulling image: " + so_far;
+    }
+    // The server hears of it at the next sync; a long pull wakes one about every second.
+    if (auto now = clock_.monotonic_millis(); last_told == 0 || now - last_told >= 1000) {
+      last_told = now;
+      wake();
+    }
+    return !stopping_;
+  };
+  auto pulled = engine_.pull_image(session.image_reference,
+                                   {session.registry_username, session.registry_password}, watcher);
+  std::lock_guard lock(mutex_);
+  local_.pulling.erase(session.session_id);
+  return pulled;
 }
 
 Agent::ReadyOutcome Agent::wait_until_ready(const DesiredSession& session) {

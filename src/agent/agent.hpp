@@ -72,11 +72,12 @@ class Agent {
     UnixMillis stopped_at = 0;  // when its container stopped, if it had run
   };
   struct LocalState {
-    std::set<std::string> in_flight;           // a worker is starting or removing it
-    std::map<std::string, std::string> ready;  // Jupyter answered → SSH host public key
-    std::map<std::string, Note> failures;      // session → why it failed
-    std::map<std::string, std::string> keys;   // authorized keys the container has now
-    std::map<std::string, Note> restarting;    // being started again → how it stopped
+    std::set<std::string> in_flight;             // a worker is starting or removing it
+    std::map<std::string, std::string> ready;    // Jupyter answered → SSH host public key
+    std::map<std::string, Note> failures;        // session → why it failed
+    std::map<std::string, std::string> keys;     // authorized keys the container has now
+    std::map<std::string, Note> restarting;      // being started again → how it stopped
+    std::map<std::string, std::string> pulling;  // its image is being pulled → how far
   };
 
   void run_loop();
@@ -84,6 +85,8 @@ class Agent {
   void converge(const SyncResponse& response, const std::vector<ContainerInfo>& containers);
   void launch(const std::string& session_id, std::function<void()> work);
   void start_session(const DesiredSession& session, bool container_exists);
+  // Pulls the session's image unless the engine has it, saying how far it got as it goes.
+  Status ensure_image(const DesiredSession& session);
   void restart_session(const DesiredSession& session, const std::string& container_id);
   // Counts a restart against the budget; false when the budget is spent.
   bool take_restart(const std::string& session_id);

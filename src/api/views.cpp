@@ -141,14 +141,19 @@ json user_view(const User& user) {
 }
 
 json image_view(const Image& image) {
-  return {{"tag", image.tag},
-          {"framework", image.framework},
-          {"framework_version", image.framework_version},
-          {"cuda", image.cuda.empty() ? json(nullptr) : json(image.cuda)},
-          {"cudnn", image.cudnn.empty() ? json(nullptr) : json(image.cudnn)},
-          {"flavor", image.flavor},
-          {"default", image.is_default},
-          {"status", image.status}};
+  // Pinned registry images name the exact content their sessions run (reproducible work).
+  auto at = image.reference.find('@');
+  return {
+      {"tag", image.tag},
+      {"reference", image.reference},
+      {"digest", at == std::string::npos ? json(nullptr) : json(image.reference.substr(at + 1))},
+      {"framework", image.framework},
+      {"framework_version", image.framework_version},
+      {"cuda", image.cuda.empty() ? json(nullptr) : json(image.cuda)},
+      {"cudnn", image.cudnn.empty() ? json(nullptr) : json(image.cudnn)},
+      {"flavor", image.flavor},
+      {"default", image.is_default},
+      {"status", image.status}};
 }
 
 json pool_view(const PoolSummary& pool) {

@@ -35,7 +35,14 @@ int run(int argc, char** argv) {
   gpupool::app::add_server_options(*server_command, server);
   server_command->add_option("--image", server.images,
                              "catalog image TAG=REFERENCE nodes run (repeatable; default: the "
-                             "offline Debian image)");
+                             "offline Debian image); a registry reference is pinned to the "
+                             "digest its tag names at start");
+  server_command->add_option("--registry-auth", server.registry_auth,
+                             "registry logins, in the format of Docker's config.json (chmod "
+                             "600); a node gets the one for a session's image with it");
+  server_command->add_option("--insecure-registry", server.insecure_registries,
+                             "HOST:PORT of a registry spoken to over plain HTTP (repeatable; "
+                             "its nodes' engines need the same option)");
   gpupool::app::AgentOptions agent;
   auto* agent_command =
       app.add_subcommand("agent", "run a GPU server's agent, joined to a `gpupool server`");

@@ -18,6 +18,7 @@
 
 #include "agent/agent.hpp"
 #include "api/api.hpp"
+#include "app/catalog_images.hpp"
 #include "app/disk_watermark.hpp"
 #include "app/local_sync_channel.hpp"
 #include "app/node_runtime.hpp"
@@ -36,10 +37,6 @@
 namespace gpupool::app {
 
 namespace {
-
-constexpr const char* kDefaultImageTag = "pytorch1.13-cpu-debian12-runtime";
-constexpr const char* kDefaultImageReference = "gpupool/session:pytorch1.13-cpu-debian12-runtime";
-constexpr const char* kImageTagLabel = "io.gpupool.image.tag";
 
 // First start: the admin password from GPUPOOL_ADMIN_PASSWORD, or a random one shown once
 // and kept in DIR/admin-password (0600) for the operator.
@@ -163,61 +160,6 @@ class WatchForSilentNodes {
   std::thread thread_;  // last: it starts once the rest is made
 };
 
-// The catalog: every engine image labelled io.gpupool.image.tag with a valid semantic tag
-// (images/*/ recipes set it); the offline Debian image is the default.
-Status register_catalog_images(Store& store, ContainerEngine& engine) {
-  auto images = engine.list_images(kImageTagLabel);
-  if (!images) return images.error();
-  bool default_present = false;
-  for (const auto& image : *images) {
-    const std::string& tag_text = image.labels.at(kImageTagLabel);
-    auto tag = catalog::parse_image_tag(tag_text);
-    if (!tag) {
-      spdlog::warn("image {} skipped: {}", image.reference, tag.error().message);
-      continue;
-    }
-    bool is_default = tag_text == kDefaultImageTag;
-    default_present = default_present || is_default;
-    GPUPOOL_TRY(
-        store.upsert_image({tag_text, image.reference, tag->framework, tag->framework_version,
-                            tag->cuda, tag->cudnn, tag->flavor, is_default, "available"}));
-    spdlog::info("catalog: {} ({})", tag_text, image.reference);
-  }
-  if (!default_present) {
-    spdlog::warn(
-        "default image {} is not in the engine; build it with images/debian-jupyter/build.sh",
-        kDefaultImageReference);
-    auto tag = catalog::parse_image_tag(kDefaultImageTag);
-    GPUPOOL_TRY(store.upsert_image({kDefaultImageTag, kDefaultImageReference, tag->framework,
-                                    tag->framework_version, tag->cuda, tag->cudnn, tag->flavor,
-                                    true, "missing"}));
-  }
-  return {};
-}
-
-// `gpupool server`'s catalog, from --image TAG=REFERENCE (the default image when none):
-// there is no local engine to read labels from; nodes must hold the images.
-Status register_configured_images(Store& store, const std::vector<std::string>& images) {
-  std::vector<std::string> entries = images;
-  if (entries.empty())
-    entries.push_back(fmt::format("{}={}", kDefaultImageTag, kDefaultImageReference));
-  for (std::size_t i = 0; i < entries.size(); ++i) {
-    auto equals = entries[i].find('=');
-    if (equals == std::string::npos || equals == 0 || equals + 1 == entries[i].size()) {
-      return make_error(ErrorCode::invalid_argument,
-                        fmt::format("--image \"{}\": expected TAG=REFERENCE", entries[i]));
-    }
-    std::string tag_text = entries[i].substr(0, equals);
-    auto tag = catalog::parse_image_tag(tag_text);
-    if (!tag) return make_error(ErrorCode::invalid_argument, "--image: " + tag.error().message);
-    GPUPOOL_TRY(store.upsert_image({tag_text, entries[i].substr(equals + 1), tag->framework,
-                                    tag->framework_version, tag->cuda, tag->cudnn, tag->flavor,
-                                    i == 0, "available"}));
-    spdlog::info("catalog: {} ({})", tag_text, entries[i].substr(equals + 1));
-  }
-  return {};
-}
-
 // Without --tls-cert, `gpupool server` makes its own certificate once (DATA/tls/) so that
 // agents' credentials never cross the network in clear; agents pin it.
 Status ensure_server_certificate(UpOptions& options, const std::filesystem::path& data_dir,
@@ -265,8 +207,10 @@ int serve(UpOptions options, bool local_node) {
   SystemClock clock;
   services::AuthService auth(**store, clock);
   if (auto admin = bootstrap_admin(auth, data_dir); !admin) return fail(admin.error().message);
+  auto registries = registry_access(options);
+  if (!registries) return fail(registries.error().message);
   auto images = node ? register_catalog_images(**store, *node->engine)
-                     : register_configured_images(**store, options.images);
+                     : register_configured_images(**store, options.images, *registries);
   if (!images) return fail(images.error().message);
 
   std::string host = host_name();
@@ -276,6 +220,7 @@ int serve(UpOptions options, bool local_node) {
       return fail(made.error().message);
   }
   services::SessionSettings session_settings;
+  session_settings.registry_logins = registries->logins;
   session_settings.preemption_grace = std::int64_t{options.preemption_grace_s} * 1000;
   if (options.fair_share_half_life_hours <= 0)
     return fail("--fair-share-half-life-hours must be above 0");

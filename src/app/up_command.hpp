@@ -53,7 +53,9 @@ struct UpOptions {
   int min_free_disk_mb = 1024;  // below this free on the data dir's disk, no new sessions
   // Catalog entries of `gpupool server` (no local engine to read them from): TAG=REFERENCE.
   std::vector<std::string> images;
-  NodeOptions node;  // `up` only: its local node
+  std::string registry_auth;                     // docker config.json with registry logins
+  std::vector<std::string> insecure_registries;  // HOST:PORT spoken to over plain HTTP
+  NodeOptions node;                              // `up` only: its local node
 };
 
 // Each runs until SIGINT or SIGTERM and returns the process exit code. `up` is the server

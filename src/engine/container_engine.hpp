@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -94,6 +95,17 @@ struct ImageInfo {
   std::map<std::string, std::string> labels;
 };
 
+// Who pulls from a registry; both empty: anonymously.
+struct RegistryCredentials {
+  std::string username;
+  std::string password;
+  bool empty() const { return username.empty() && password.empty(); }
+};
+
+// Sees how far a pull is ("1.2 of 3.4 GB, 3 of 7 layers") each time the engine says more;
+// returning false ends the pull.
+using PullWatcher = std::function<bool(const std::string& done_so_far)>;
+
 class ContainerEngine {
  public:
   virtual ~ContainerEngine() = default;
@@ -101,6 +113,10 @@ class ContainerEngine {
   // The engine's version string; an `unavailable` Error when it does not answer.
   virtual Result<std::string> version() = 0;
   virtual Result<bool> image_present(const std::string& reference) = 0;
+  // Pulls an image from its registry (the reference names it). The registry's own words
+  // when it refuses (unknown image, bad credentials); `unavailable` when it cannot be reached.
+  virtual Status pull_image(const std::string& reference, const RegistryCredentials& credentials,
+                            const PullWatcher& watcher) = 0;
   // Tagged images carrying the label key.
   virtual Result<std::vector<ImageInfo>> list_images(const std::string& label_key) = 0;
   virtual Status ensure_volume(const std::string& name,

@@ -64,6 +64,10 @@ struct DesiredSession {
   std::string username;
   int uid = 0;
   std::string image_reference;
+  // For pulling it when the node lacks it; both empty: anonymously. Only sessions whose image
+  // is in a registry the server has credentials for carry them.
+  std::string registry_username = {};
+  std::string registry_password = {};
   std::vector<int> gpu_indices;
   std::vector<std::string> gpu_uuids;
   int jupyter_port = 0;

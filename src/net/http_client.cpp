@@ -10,6 +10,7 @@
 #include <boost/beast/http.hpp>
 #include <cctype>
 #include <charconv>
+#include <optional>
 
 #include <fmt/format.h>
 
@@ -131,12 +132,8 @@ class InterruptibleCall {
 
 namespace {
 
-// Writes the request and reads the response on an already connected socket, all bounded
-// by running the io_context for at most `timeout`.
-template <typename Socket>
-Result<HttpResponse> exchange(asio::io_context& io, Socket& socket, const HttpEndpoint& endpoint,
-                              const HttpRequest& request, std::chrono::milliseconds timeout,
-                              std::size_t response_limit, const InterruptibleCall& call) {
+http::request<http::string_body> request_message(const HttpEndpoint& endpoint,
+                                                 const HttpRequest& request) {
   http::request<http::string_body> message;
   message.method_string(request.method);
   message.target(request.target);
@@ -151,36 +148,10 @@ Result<HttpResponse> exchange(asio::io_context& io, Socket& socket, const HttpEn
     message.body() = request.body;
     message.prepare_payload();
   }
+  return message;
+}
 
-  error_code failure;
-  boost::beast::flat_buffer buffer;
-  http::response_parser<http::string_body> parser;
-  parser.body_limit(response_limit);
-  parser.header_limit(64 * 1024);
-  bool done = false;
-  http::async_write(socket, message, [&](error_code ec, std::size_t) {
-    if (ec) {
-      failure = ec;
-      done = true;
-      return;
-    }
-    http::async_read(socket, buffer, parser, [&](error_code read_ec, std::size_t) {
-      failure = read_ec;
-      done = true;
-    });
-  });
-  io.run_for(timeout);
-  if (call.interrupted()) return call.error(request);
-  if (!done) {
-    return make_error(ErrorCode::unavailable,
-                      fmt::format("{} {} timed out after {} ms", request.method, request.target,
-                                  timeout.count()));
-  }
-  if (failure) {
-    return make_error(ErrorCode::unavailable,
-                      fmt::format("{} {}: {}", request.method, request.target, failure.message()));
-  }
-  auto& reply = parser.get();
+HttpResponse response_of(http::response<http::string_body>& reply) {
   HttpResponse response;
   response.status = static_cast<int>(reply.result_int());
   response.body = std::move(reply.body());
@@ -190,11 +161,87 @@ Result<HttpResponse> exchange(asio::io_context& io, Socket& socket, const HttpEn
   return response;
 }
 
+Error call_failed(const HttpRequest& request, const std::string& why) {
+  return make_error(ErrorCode::unavailable,
+                    fmt::format("{} {}: {}", request.method, request.target, why));
+}
+
+// Runs the io_context until `done`, at most `timeout`; the error that stopped it, if any.
+std::optional<Error> run_step(asio::io_context& io, const bool& done, const error_code& failure,
+                              const HttpRequest& request, std::chrono::milliseconds timeout,
+                              const InterruptibleCall& call) {
+  call.restart(io);
+  io.run_for(timeout);
+  if (call.interrupted()) return call.error(request);
+  if (!done) return call_failed(request, fmt::format("timed out after {} ms", timeout.count()));
+  if (failure) return call_failed(request, failure.message());
+  return std::nullopt;
+}
+
+constexpr std::size_t kStreamErrorBodyLimit = 1024 * 1024;
+
+// Writes the request and reads the response on an already connected socket. Without a sink,
+// all of it within `timeout`; with one, each step within it and a 2xx body streamed to it.
+template <typename Socket>
+Result<HttpResponse> exchange(asio::io_context& io, Socket& socket, const HttpEndpoint& endpoint,
+                              const HttpRequest& request, std::chrono::milliseconds timeout,
+                              std::size_t response_limit, const BodySink* sink,
+                              const InterruptibleCall& call) {
+  auto message = request_message(endpoint, request);
+  error_code failure;
+  boost::beast::flat_buffer buffer;
+  http::response_parser<http::string_body> parser;
+  parser.header_limit(64 * 1024);
+  parser.skip(request.method == "HEAD");  // its Content-Length describes a body never sent
+  bool done = false;
+  if (sink == nullptr) {
+    parser.body_limit(response_limit);
+    http::async_write(socket, message, [&](error_code ec, std::size_t) {
+      if (ec) {
+        failure = ec;
+        done = true;
+        return;
+      }
+      http::async_read(socket, buffer, parser, [&](error_code read_ec, std::size_t) {
+        failure = read_ec;
+        done = true;
+      });
+    });
+    if (auto error = run_step(io, done, failure, request, timeout, call)) return *error;
+    return response_of(parser.get());
+  }
+
+  auto finish_step = [&](error_code ec, std::size_t) {
+    failure = ec;
+    done = true;
+  };
+  http::async_write(socket, message, finish_step);
+  if (auto error = run_step(io, done, failure, request, timeout, call)) return *error;
+  done = false;
+  http::async_read_header(socket, buffer, parser, finish_step);
+  if (auto error = run_step(io, done, failure, request, timeout, call)) return *error;
+  bool streamed = parser.get().result_int() / 100 == 2;
+  parser.body_limit(streamed ? boost::optional<std::uint64_t>() : kStreamErrorBodyLimit);
+  while (!parser.is_done()) {
+    done = false;
+    http::async_read_some(socket, buffer, parser, finish_step);
+    if (auto error = run_step(io, done, failure, request, timeout, call)) return *error;
+    auto& body = parser.get().body();
+    if (streamed && !body.empty()) {
+      if (!(*sink)(body)) return call_failed(request, "cancelled");
+      body.clear();
+    }
+  }
+  return response_of(parser.get());
+}
+
 }  // namespace
 
-Result<HttpResponse> http_call(const HttpEndpoint& endpoint, const HttpRequest& request,
-                               std::chrono::milliseconds timeout, std::size_t response_limit,
-                               CallInterrupter* interrupter) {
+namespace {
+
+Result<HttpResponse> perform(const HttpEndpoint& endpoint, const HttpRequest& request,
+                             std::chrono::milliseconds timeout, std::size_t response_limit,
+                             const BodySink* sink, CallInterrupter* interrupter) {
   asio::io_context io;
   InterruptibleCall call(interrupter, io);
   if (call.interrupted()) return call.error(request);
@@ -206,7 +253,7 @@ Result<HttpResponse> http_call(const HttpEndpoint& endpoint, const HttpRequest& 
       return make_error(ErrorCode::unavailable, fmt::format("cannot connect to {}: {}",
                                                             endpoint.socket_path, ec.message()));
     }
-    return exchange(io, socket, endpoint, request, timeout, response_limit, call);
+    return exchange(io, socket, endpoint, request, timeout, response_limit, sink, call);
   }
   asio::ip::tcp::resolver resolver(io);
   auto addresses = resolver.resolve(endpoint.host, std::to_string(endpoint.port), ec);
@@ -235,7 +282,8 @@ Result<HttpResponse> http_call(const HttpEndpoint& endpoint, const HttpRequest& 
         ErrorCode::unavailable,
         fmt::format("cannot connect to {}:{}: {}", endpoint.host, endpoint.port, ec.message()));
   }
-  if (!endpoint.tls) return exchange(io, socket, endpoint, request, timeout, response_limit, call);
+  if (!endpoint.tls)
+    return exchange(io, socket, endpoint, request, timeout, response_limit, sink, call);
 
   asio::ssl::context context(asio::ssl::context::tls_client);
   context.set_default_verify_paths(ec);
@@ -284,7 +332,21 @@ Result<HttpResponse> http_call(const HttpEndpoint& endpoint, const HttpRequest& 
                                   "is this the right server?",
                                   endpoint.host, endpoint.port, endpoint.pin));
   }
-  return exchange(io, stream, endpoint, request, timeout, response_limit, call);
+  return exchange(io, stream, endpoint, request, timeout, response_limit, sink, call);
+}
+
+}  // namespace
+
+Result<HttpResponse> http_call(const HttpEndpoint& endpoint, const HttpRequest& request,
+                               std::chrono::milliseconds timeout, std::size_t response_limit,
+                               CallInterrupter* interrupter) {
+  return perform(endpoint, request, timeout, response_limit, nullptr, interrupter);
+}
+
+Result<HttpResponse> http_stream(const HttpEndpoint& endpoint, const HttpRequest& request,
+                                 std::chrono::milliseconds idle_timeout, const BodySink& sink,
+                                 CallInterrupter* interrupter) {
+  return perform(endpoint, request, idle_timeout, kDefaultResponseLimit, &sink, interrupter);
 }
 
 }  // namespace gpupool::net

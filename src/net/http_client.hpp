@@ -7,6 +7,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <mutex>
 #include <string>
 #include <string_view>
@@ -80,5 +81,16 @@ Result<HttpResponse> http_call(const HttpEndpoint& endpoint, const HttpRequest& 
                                std::chrono::milliseconds timeout,
                                std::size_t response_limit = kDefaultResponseLimit,
                                CallInterrupter* interrupter = nullptr);
+
+// Takes a streamed body's bytes as they arrive; false ends the call (it fails as `cancelled`).
+using BodySink = std::function<bool(std::string_view chunk)>;
+
+// Like http_call, for answers that go on for long (an image pull's progress): a 2xx body is
+// handed to `sink` as it arrives and not kept; any other status's body is kept (at most 1
+// MiB), as it says what went wrong. `idle_timeout` bounds each wait for more bytes, not the
+// whole call: the sink decides how long is too long.
+Result<HttpResponse> http_stream(const HttpEndpoint& endpoint, const HttpRequest& request,
+                                 std::chrono::milliseconds idle_timeout, const BodySink& sink,
+                                 CallInterrupter* interrupter = nullptr);
 
 }  // namespace gpupool::net

@@ -283,19 +283,25 @@ Result<GpuReading> reading_from_json(const Json& json) {
 }
 
 Json desired_to_json(const DesiredSession& desired) {
-  return {{"session_id", desired.session_id},
-          {"username", desired.username},
-          {"uid", desired.uid},
-          {"image_reference", desired.image_reference},
-          {"gpu_indices", desired.gpu_indices},
-          {"gpu_uuids", desired.gpu_uuids},
-          {"jupyter_port", desired.jupyter_port},
-          {"ssh_port", desired.ssh_port},
-          {"jupyter_token", desired.jupyter_token},
-          {"authorized_keys", desired.authorized_keys},
-          {"cpus", desired.cpus},
-          {"memory_mb", desired.memory_mb},
-          {"gpu_memory_mb", desired.gpu_memory_mb}};
+  Json json = {{"session_id", desired.session_id},
+               {"username", desired.username},
+               {"uid", desired.uid},
+               {"image_reference", desired.image_reference},
+               {"gpu_indices", desired.gpu_indices},
+               {"gpu_uuids", desired.gpu_uuids},
+               {"jupyter_port", desired.jupyter_port},
+               {"ssh_port", desired.ssh_port},
+               {"jupyter_token", desired.jupyter_token},
+               {"authorized_keys", desired.authorized_keys},
+               {"cpus", desired.cpus},
+               {"memory_mb", desired.memory_mb},
+               {"gpu_memory_mb", desired.gpu_memory_mb}};
+  // Only where there are some: a node that runs no session of that registry never sees them.
+  if (!desired.registry_username.empty() || !desired.registry_password.empty()) {
+    json["registry_username"] = desired.registry_username;
+    json["registry_password"] = desired.registry_password;
+  }
+  return json;
 }
 
 Result<DesiredSession> desired_from_json(const Json& json) {
@@ -306,6 +312,8 @@ Result<DesiredSession> desired_from_json(const Json& json) {
   desired.username = read.text("username", 64);
   desired.uid = static_cast<int>(read.integer("uid", 1, 1 << 30));
   desired.image_reference = read.text("image_reference", kMaxText);
+  desired.registry_username = read.text("registry_username", kMaxShortText);
+  desired.registry_password = read.text("registry_password", kMaxText);
   desired.gpu_indices = read.integers("gpu_indices", 0, kMaxGpus - 1);
   desired.gpu_uuids = read.texts("gpu_uuids", kMaxShortText);
   desired.jupyter_port = static_cast<int>(read.integer("jupyter_port", 1, 65535));

@@ -6,6 +6,7 @@
 #include <map>
 #include <set>
 
+#include "catalog/registry_logins.hpp"
 #include "core/log.hpp"
 #include "services/session_lifecycle.hpp"
 #include "services/session_service.hpp"
@@ -186,6 +187,10 @@ Result<std::map<std::string, std::vector<DesiredSession>>> SessionService::desir
     desired.username = session.username;
     desired.uid = session.uid;
     desired.image_reference = session.image_reference;
+    if (auto login = catalog::login_for(settings_.registry_logins, session.image_reference)) {
+      desired.registry_username = login->username;
+      desired.registry_password = login->password;
+    }
     desired.gpu_indices = session.gpu_indices;
     desired.gpu_uuids = session.gpu_uuids;
     desired.jupyter_port = session.jupyter_port;

@@ -83,6 +83,9 @@ void apply_observation(Session& session, const SyncFacts& facts) {
       return;
     case ObservedPhase::starting:
       if (state == SessionState::scheduled) session.state = SessionState::starting;
+      // What it is waiting for, e.g. "pulling image: 1.2 of 3.4 GB, 3 of 7 layers".
+      if (state == SessionState::scheduled || state == SessionState::starting)
+        session.reason = observed->message;
       return;
     case ObservedPhase::restarting:
       if (state == SessionState::scheduled) session.state = SessionState::starting;
@@ -98,6 +101,7 @@ void apply_observation(Session& session, const SyncFacts& facts) {
       if (state == SessionState::scheduled || state == SessionState::starting) {
         session.state = SessionState::running;
         session.started_at = now;
+        session.reason.clear();  // what it waited for is over
       } else if (state == SessionState::running && session.down_since != 0) {
         note_back_up(session, now);
       }

@@ -15,6 +15,7 @@
 #include <utility>
 #include <vector>
 
+#include "catalog/registry_logins.hpp"
 #include "core/clock.hpp"
 #include "core/result.hpp"
 #include "model/sync.hpp"
@@ -59,6 +60,9 @@ struct SessionSettings {
   UnixMillis node_lost_after = 5 * 60 * 1000;
   // Whether there is room for one more session (the data disk's watermark); unset: always.
   std::function<Status()> room_for_new_sessions;
+  // For the registries catalog images come from: a node is sent the login for a session's
+  // image with that session only.
+  catalog::RegistryLogins registry_logins;
 };
 
 // An Idempotency-Key sent with a session request, and a digest of the request it came with.

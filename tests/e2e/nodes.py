@@ -3,12 +3,16 @@ namespace joined to a host bridge (its own address, reachable only over that lin
 own Docker engine (own data root, exec root, socket and bridge subnet) and its own
 `gpupool agent`. A `gpupool server` listens on the bridge's host address.
 """
+import base64
+import json
 import os
 import random
+import secrets
 import shutil
 import signal
 import subprocess
 import time
+import urllib.request
 
 from conftest import BINARY
 
@@ -38,6 +42,79 @@ def remove_bridge():
     sh("ip", "link", "del", BRIDGE, check=False)
 
 
+class Registry:
+    """Debian's docker-registry beside the server, with a login (htpasswd over plain HTTP, as
+    on a lab's private network): the host pushes the slim image to it once, as an admin would,
+    and the nodes pull it over their links."""
+
+    USER = "e2e-puller"
+
+    def __init__(self, work_dir, port):
+        self.root = os.path.join(work_dir, "registry")
+        os.makedirs(self.root)
+        self.port = port
+        self.address = f"{SERVER_ADDRESS}:{port}"  # as the nodes and the server reach it
+        self.password = secrets.token_hex(12)
+        self.process = None
+        self.docker_config = os.path.join(self.root, "docker-config")  # the pusher's login only
+
+    def start(self):
+        with open(os.path.join(self.root, "htpasswd"), "w") as handle:
+            handle.write(sh("htpasswd", "-Bbn", self.USER, self.password).stdout)
+        with open(os.path.join(self.root, "config.yml"), "w") as handle:
+            handle.write(f"""version: 0.1
+log:
+  level: warn
+storage:
+  filesystem:
+    rootdirectory: {self.root}/data
+http:
+  addr: 0.0.0.0:{self.port}
+auth:
+  htpasswd:
+    realm: gpupool-e2e
+    path: {self.root}/htpasswd
+""")
+        log = open(os.path.join(self.root, "registry.log"), "a")
+        self.process = subprocess.Popen(["docker-registry", "serve", os.path.join(self.root, "config.yml")],
+                                        stdout=log, stderr=subprocess.STDOUT)
+        deadline = time.time() + 30
+        while True:
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{self.port}/v2/", timeout=2)
+            except urllib.error.HTTPError as error:
+                if error.code == 401:
+                    return  # it answers, and asks who is there
+            except OSError:
+                pass
+            assert self.process.poll() is None, "docker-registry exited"
+            assert time.time() < deadline, "docker-registry did not answer"
+            time.sleep(0.2)
+
+    def push(self, image, repository):
+        """Pushes through 127.0.0.1, which engines speak plain HTTP to without being told."""
+        local = f"127.0.0.1:{self.port}/{repository}"
+        env = dict(os.environ, DOCKER_CONFIG=self.docker_config)
+        subprocess.run(["docker", "login", "-u", self.USER, "--password-stdin", f"127.0.0.1:{self.port}"],
+                       input=self.password, text=True, env=env, check=True, capture_output=True)
+        sh("docker", "tag", image, local)
+        subprocess.run(["docker", "push", local], env=env, check=True, capture_output=True)
+        sh("docker", "rmi", local, check=False)
+        return f"{self.address}/{repository}"
+
+    def auth_file(self, path):
+        """The server's --registry-auth: Docker's config.json format, owner-only."""
+        token = base64.b64encode(f"{self.USER}:{self.password}".encode()).decode()
+        with open(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as handle:
+            json.dump({"auths": {self.address: {"auth": token}}}, handle)
+        return path
+
+    def stop(self):
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(timeout=30)
+
+
 def ensure_slim_image():
     """The default session image without PyTorch (a third of its size), so that loading it
     into every node's engine stays quick. Made once per machine from the full image."""
@@ -62,9 +139,10 @@ def ensure_slim_image():
 class NodeHost:
     """One simulated GPU server: namespace, engine, agent."""
 
-    def __init__(self, index, work_dir, home_root=None):
+    def __init__(self, index, work_dir, home_root=None, registry=None):
         self.name = f"gpn{index}"
         self.home_root = home_root  # the homes every node shares, as an NFS mount would be
+        self.registry = registry  # HOST:PORT its engine speaks plain HTTP to
         self.address = f"{NETWORK}.{10 + index}"
         self.netns = f"gpupool-e2e-{self.name}"
         self.root = os.path.join(work_dir, self.name)
@@ -107,7 +185,8 @@ class NodeHost:
             self.in_netns("dockerd", "--data-root", os.path.join(self.root, "docker"),
                           "--exec-root", f"/run/gpupool-e2e-{self.name}-exec", "-H", self.engine,
                           "--pidfile", f"/run/gpupool-e2e-{self.name}.pid",
-                          "--bip", f"10.78.{self.index}.1/24"),
+                          "--bip", f"10.78.{self.index}.1/24",
+                          *(["--insecure-registry", self.registry] if self.registry else [])),
             stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
         deadline = time.time() + 60
         while sh("docker", "-H", self.engine, "version", check=False).returncode != 0:
@@ -115,11 +194,8 @@ class NodeHost:
             assert time.time() < deadline, "dockerd of " + self.name + " did not answer"
             time.sleep(0.3)
 
-    def load_image(self):
-        save = subprocess.Popen(["docker", "save", SLIM_IMAGE], stdout=subprocess.PIPE)
-        subprocess.run(["docker", "-H", self.engine, "load", "-q"], stdin=save.stdout, check=True,
-                       capture_output=True)
-        save.wait()
+    def images(self):
+        return sh("docker", "-H", self.engine, "images", "-q", check=False).stdout.split()
 
     def start_agent(self, server_url, pin, token=None, gpus="2xA100-80GB"):
         command = [BINARY, "agent", "--server", server_url, "--ca-sha256", pin,

@@ -1,8 +1,9 @@
 """`gpupool server` with GPU servers that join it: three nodes, each in a network namespace of
-its own with its own Docker engine and `gpupool agent`, reachable only over a bridge. Joining
-with a token and a pinned certificate, sessions spread over the nodes, Jupyter through the
-gateway and SSH straight to the node, credentials bound to their node, and a node that goes
-silent and comes back."""
+its own with its own Docker engine and `gpupool agent`, reachable only over a bridge, and a
+registry with a login beside the server. Joining with a token and a pinned certificate, the
+image pushed once and pulled by each node on demand, sessions spread over the nodes, Jupyter
+through the gateway and SSH straight to the node, credentials bound to their node, and a node
+that goes silent and comes back."""
 import json
 import os
 import re
@@ -17,11 +18,14 @@ import time
 import pytest
 
 from conftest import (BINARY, Api, SSH_OPTIONS, free_port, mint_token, ssh, wait_for_state)
-from nodes import (IMAGE_TAG, SERVER_ADDRESS, SLIM_IMAGE, NodeHost, ensure_bridge, ensure_slim_image,
-                   remove_bridge)
+from nodes import (IMAGE_TAG, SERVER_ADDRESS, SLIM_IMAGE, NodeHost, Registry, ensure_bridge,
+                   ensure_slim_image, remove_bridge)
 
 ADMIN_PASSWORD = "mn-" + secrets.token_hex(8)
 NODE_LOST_AFTER = 60
+# A catalog entry whose registry does not answer: its sessions fail at the pull.
+UNREACHABLE_TAG = "pytorch1.13-cpu-debian12-devel"
+UNREACHABLE_IMAGE = f"{SERVER_ADDRESS}:9/gpupool/session:gone"
 
 
 class Cluster:
@@ -33,20 +37,26 @@ class Cluster:
         self.log_path = os.path.join(self.work, "server.log")
         self.homes = os.path.join(self.work, "homes")
         os.mkdir(self.homes, 0o755)
-        self.nodes = [NodeHost(index, self.work, self.homes) for index in (1, 2, 3)]
+        self.registry = Registry(self.work, free_port())
+        self.image = None  # the catalog image's reference in the registry
+        self.nodes = [NodeHost(index, self.work, self.homes, self.registry.address) for index in (1, 2, 3)]
         self.server = None
         self.pin = None
         self.tls = None
         self.admin = None
 
+    def server_command(self, data_dir, image):
+        return [BINARY, "server", "--data-dir", data_dir, "--listen", f"{SERVER_ADDRESS}:{self.port}",
+                "--public-host", SERVER_ADDRESS, "--session-ports", "8", "--image", f"{IMAGE_TAG}={image}",
+                "--image", f"{UNREACHABLE_TAG}={UNREACHABLE_IMAGE}",
+                "--registry-auth", self.registry.auth_file(os.path.join(self.work, "registry-auth.json")),
+                "--insecure-registry", self.registry.address, "--node-lost-after", str(NODE_LOST_AFTER)]
+
     def start_server(self):
         env = dict(os.environ, GPUPOOL_ADMIN_PASSWORD=ADMIN_PASSWORD)
         log = open(self.log_path, "a")
-        self.server = subprocess.Popen(
-            [BINARY, "server", "--data-dir", self.data_dir, "--listen", f"{SERVER_ADDRESS}:{self.port}",
-             "--public-host", SERVER_ADDRESS, "--session-ports", "8", "--image", f"{IMAGE_TAG}={SLIM_IMAGE}",
-             "--node-lost-after", str(NODE_LOST_AFTER)],
-            stdout=log, stderr=subprocess.STDOUT, env=env)
+        self.server = subprocess.Popen(self.server_command(self.data_dir, self.image),
+                                       stdout=log, stderr=subprocess.STDOUT, env=env)
         deadline = time.time() + 60
         while not self.pin:
             assert self.server.poll() is None, "gpupool server exited:\n" + self.log()
@@ -72,6 +82,8 @@ def cluster():
     ensure_bridge()
     instance = Cluster()
     try:
+        instance.registry.start()
+        instance.image = instance.registry.push(SLIM_IMAGE, "gpupool/session:e2e-slim")
         instance.start_server()
         instance.admin = Api(instance.base, mint_token(instance.base, "admin", ADMIN_PASSWORD, instance.tls),
                              tls_context=instance.tls)
@@ -79,7 +91,6 @@ def cluster():
         assert status == 201, token
         for node in instance.nodes:
             node.create()
-            node.load_image()
             node.start_agent(instance.base, instance.pin, token["token"])
         deadline = time.time() + 60
         while not all(instance.node_view(node.name) for node in instance.nodes):
@@ -95,6 +106,7 @@ def cluster():
             instance.server.terminate()
             instance.server.wait(timeout=30)
         print("--- server\n" + (instance.log() if os.path.exists(instance.log_path) else ""))
+        instance.registry.stop()
         remove_bridge()
         shutil.rmtree(instance.work, ignore_errors=True)
 
@@ -164,14 +176,62 @@ def test_an_agent_refuses_a_server_whose_certificate_does_not_match_the_pin(clus
     assert "does not match the pin" in result.stdout + result.stderr
 
 
-def test_sessions_spread_over_the_nodes_with_jupyter_and_ssh(cluster, user):
+def test_the_catalog_image_is_pinned_to_what_the_registry_holds(cluster, user):
+    status, body = user.get("/api/v1/images")
+    assert status == 200, body
+    image = next(image for image in body["images"] if image["tag"] == IMAGE_TAG)
+    assert re.fullmatch(r"sha256:[0-9a-f]{64}", image["digest"] or ""), image
+    assert image["reference"] == cluster.registry.address + "/gpupool/session@" + image["digest"], image
+    unreachable = next(image for image in body["images"] if image["tag"] == UNREACHABLE_TAG)
+    assert unreachable["reference"] == UNREACHABLE_IMAGE and unreachable["digest"] is None, unreachable
+    assert "is not pinned to a digest" in cluster.log()
+
+
+def test_a_server_refuses_an_image_its_registry_does_not_have(cluster):
+    result = subprocess.run(cluster.server_command(os.path.join(cluster.work, "refusing"),
+                                                   cluster.registry.address + "/gpupool/session:no-such-tag"),
+                            capture_output=True, text=True, timeout=60,
+                            env=dict(os.environ, GPUPOOL_ADMIN_PASSWORD=ADMIN_PASSWORD))
+    assert result.returncode != 0
+    assert "has no gpupool/session:no-such-tag" in result.stdout + result.stderr, result.stdout + result.stderr
+
+
+def watch_until_running(user, session_ids, timeout=300):
+    """Waits for the sessions to run, noting every reason each gave while starting."""
+    seen = {session_id: set() for session_id in session_ids}
+    deadline = time.time() + timeout
+    pending = set(session_ids)
+    views = {}
+    while pending:
+        assert time.time() < deadline, f"not running: {[views.get(i) for i in pending]}"
+        for session_id in list(pending):
+            status, body = user.get(f"/api/v1/sessions/{session_id}")
+            assert status == 200, body
+            assert body["state"] != "ended", body
+            seen[session_id].add(body["reason"] or "")
+            views[session_id] = body
+            if body["state"] == "running":
+                pending.discard(session_id)
+        time.sleep(0.2)
+    return [views[session_id] for session_id in session_ids], seen
+
+
+def test_sessions_spread_over_the_nodes_each_pulling_the_image_with_jupyter_and_ssh(cluster, user):
+    assert not any(node.images() for node in cluster.nodes), "nodes start without the image"
     ids = []
     for _ in cluster.nodes:
         status, body = user.post("/api/v1/sessions", {"gpus": 2})
         assert status == 201, body
         ids.append(body["id"])
-    sessions = [wait_for_state(user, session_id, {"running"}) for session_id in ids]
+    sessions, reasons = watch_until_running(user, ids)
     assert sorted(session["node"] for session in sessions) == [node.name for node in cluster.nodes]
+    # Each node pulled it with the server's login, and the session said so while it did.
+    pulled = [reason for seen in reasons.values() for reason in seen if reason.startswith("pulling image: ")]
+    assert pulled, reasons
+    assert all(re.fullmatch(r"pulling image: [0-9.]+ [kMG]?B of [0-9.]+ [kMG]?B, \d+ of \d+ layers", text)
+               for text in pulled), pulled
+    for node in cluster.nodes:
+        assert node.images(), f"{node.name} has no image"
     for session in sessions:
         node = next(node for node in cluster.nodes if node.name == session["node"])
         assert session["ssh"]["host"] == node.address, session["ssh"]
@@ -224,6 +284,15 @@ def test_a_home_on_the_shared_root_follows_the_user_to_another_node(cluster, use
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "written-on-gpn1"
     end(user, session)
+
+
+def test_a_pull_that_fails_ends_the_session_failed_with_the_registrys_words_and_bills_nothing(cluster, user):
+    status, body = user.post("/api/v1/sessions", {"gpus": 1, "image": UNREACHABLE_TAG})
+    assert status == 201, body
+    ended = wait_for_state(user, body["id"], {"ended"}, timeout=120)
+    assert ended["end_reason"] == "failed", ended
+    assert "connection refused" in ended["reason"], ended
+    assert ended["cost"]["billed_seconds"] == 0 and not ended["started_at"], ended
 
 
 def test_a_node_credential_reports_for_its_own_node_only(cluster):

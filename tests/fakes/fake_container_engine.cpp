@@ -27,6 +27,7 @@ void FakeContainerEngine::release_all() {
   {
     std::lock_guard lock(mutex_);
     hung_.clear();
+    pulls_held_ = false;
   }
   released_.notify_all();
 }
@@ -138,6 +139,49 @@ Status FakeContainerEngine::enter(EngineCall call, std::unique_lock<std::mutex>&
     failures_.erase(failure);
     return error;
   }
+  return {};
+}
+
+void FakeContainerEngine::lack_image(const std::string& reference) {
+  std::lock_guard lock(mutex_);
+  lacking_.insert(reference);
+}
+
+void FakeContainerEngine::hold_pulls(bool held) {
+  {
+    std::lock_guard lock(mutex_);
+    pulls_held_ = held;
+  }
+  released_.notify_all();
+}
+
+std::optional<RegistryCredentials> FakeContainerEngine::pulled_with(
+    const std::string& reference) const {
+  std::lock_guard lock(mutex_);
+  auto found = pulled_with_.find(reference);
+  if (found == pulled_with_.end()) return std::nullopt;
+  return found->second;
+}
+
+Result<bool> FakeContainerEngine::image_present(const std::string& reference) {
+  std::lock_guard lock(mutex_);
+  return !lacking_.contains(reference);
+}
+
+Status FakeContainerEngine::pull_image(const std::string& reference,
+                                       const RegistryCredentials& credentials,
+                                       const PullWatcher& watcher) {
+  std::unique_lock lock(mutex_);
+  pulled_with_[reference] = credentials;
+  GPUPOOL_TRY(enter(EngineCall::pull, lock));
+  lock.unlock();
+  bool go_on = watcher("1.0 of 2.0 GB, 1 of 2 layers");
+  lock.lock();
+  if (!go_on) return make_error(ErrorCode::unavailable, "pull cancelled");
+  ++waiting_[EngineCall::pull];
+  released_.wait(lock, [&] { return !pulls_held_; });
+  --waiting_[EngineCall::pull];
+  lacking_.erase(reference);
   return {};
 }
 

@@ -28,6 +28,7 @@ enum class EngineCall {
   create_network,
   remove_network,
   list_networks,
+  pull,
 };
 
 class FakeContainerEngine final : public ContainerEngine {
@@ -56,6 +57,13 @@ class FakeContainerEngine final : public ContainerEngine {
   // A container left from before (e.g. created, never started, when the agent crashed).
   void add_leftover(const ContainerSpec& spec, const std::string& state);
 
+  // Images the engine lacks until pulled. A pull tells its watcher "1.0 of 2.0 GB, 1 of 2
+  // layers", waits while pulls are held, then has the image (fail_next(pull) fails it).
+  void lack_image(const std::string& reference);
+  void hold_pulls(bool held);
+  // The credentials the last pull of this reference came with; nullopt: never pulled.
+  std::optional<RegistryCredentials> pulled_with(const std::string& reference) const;
+
   // What happened.
   int calls(EngineCall call) const;
   std::optional<std::string> state_of(const std::string& session_id) const;
@@ -68,7 +76,9 @@ class FakeContainerEngine final : public ContainerEngine {
   void add_foreign_network(const NetworkSpec& spec);
 
   Result<std::string> version() override { return std::string("fake 1.0"); }
-  Result<bool> image_present(const std::string&) override { return true; }
+  Result<bool> image_present(const std::string& reference) override;
+  Status pull_image(const std::string& reference, const RegistryCredentials& credentials,
+                    const PullWatcher& watcher) override;
   Result<std::vector<ImageInfo>> list_images(const std::string&) override {
     return std::vector<ImageInfo>{};
   }
@@ -104,15 +114,18 @@ class FakeContainerEngine final : public ContainerEngine {
 
   mutable std::mutex mutex_;
   std::condition_variable released_;
-  std::map<EngineCall, int> calls_;              // guarded by mutex_
-  std::map<EngineCall, Error> failures_;         // guarded by mutex_
-  std::set<EngineCall> hung_;                    // guarded by mutex_
-  std::map<EngineCall, int> waiting_;            // guarded by mutex_
-  std::map<std::string, Container> containers_;  // by id; guarded by mutex_
-  std::set<std::string> volumes_;                // guarded by mutex_
-  std::map<std::string, NetworkSpec> networks_;  // by name; guarded by mutex_
-  int next_id_ = 1;                              // guarded by mutex_
-  UnixMillis time_ = 1'000'000;                  // guarded by mutex_
+  std::map<EngineCall, int> calls_;                         // guarded by mutex_
+  std::map<EngineCall, Error> failures_;                    // guarded by mutex_
+  std::set<EngineCall> hung_;                               // guarded by mutex_
+  std::map<EngineCall, int> waiting_;                       // guarded by mutex_
+  std::map<std::string, Container> containers_;             // by id; guarded by mutex_
+  std::set<std::string> volumes_;                           // guarded by mutex_
+  std::map<std::string, NetworkSpec> networks_;             // by name; guarded by mutex_
+  int next_id_ = 1;                                         // guarded by mutex_
+  UnixMillis time_ = 1'000'000;                             // guarded by mutex_
+  std::set<std::string> lacking_;                           // guarded by mutex_
+  bool pulls_held_ = false;                                 // guarded by mutex_
+  std::map<std::string, RegistryCredentials> pulled_with_;  // guarded by mutex_
 };
 
 }  // namespace gpupool::testing

@@ -21,9 +21,11 @@ class ScriptedReadiness final : public agent::ReadinessCheck {
  public:
   explicit ScriptedReadiness(FakeContainerEngine& engine) : engine_(engine) {}
   bool jupyter_answers(const DesiredSession& session) override {
+    ++asked;
     return !silent && engine_.state_of(session.session_id) == "running";
   }
   std::atomic<bool> silent{false};
+  std::atomic<int> asked{0};  // once asked, the agent has set its deadline
 
  private:
   FakeContainerEngine& engine_;
@@ -113,6 +115,51 @@ TEST_F(AgentReconcile, ACreateThatFailsIsReportedAsFailedWithTheEnginesWords) {
   EXPECT_EQ(engine_.calls(EngineCall::create), 1) << "a failed session is not retried";
 }
 
+TEST_F(AgentReconcile, AnImageTheNodeLacksIsPulledWhileTheSessionSaysHowFarItGot) {
+  auto session = desired("s1");
+  session.image_reference = "gpus.lab:5000/session@sha256:abc";
+  session.registry_username = "ci";
+  session.registry_password = "pw";
+  engine_.lack_image(session.image_reference);
+  engine_.hold_pulls(true);
+  channel_.set_desired({session});
+  ASSERT_TRUE(reconcile_until([&] {
+    auto observed = channel_.observed("s1");
+    return observed && observed->message == "pulling image: 1.0 of 2.0 GB, 1 of 2 layers";
+  }));
+  EXPECT_EQ(channel_.phase_of("s1"), ObservedPhase::starting);
+  EXPECT_EQ(engine_.calls(EngineCall::create), 0) << "nothing is made before the image is there";
+  auto credentials = engine_.pulled_with(session.image_reference);
+  ASSERT_TRUE(credentials.has_value());
+  EXPECT_EQ(credentials->username, "ci");
+  EXPECT_EQ(credentials->password, "pw");
+  engine_.hold_pulls(false);
+  ASSERT_TRUE(reconcile_until(reported("s1", ObservedPhase::running)));
+  EXPECT_EQ(channel_.observed("s1")->message, "");
+}
+
+TEST_F(AgentReconcile, AnImageAlreadyThereIsNotPulled) {
+  channel_.set_desired({desired("s1")});
+  ASSERT_TRUE(reconcile_until(reported("s1", ObservedPhase::running)));
+  EXPECT_EQ(engine_.calls(EngineCall::pull), 0);
+}
+
+TEST_F(AgentReconcile, APullTheRegistryRefusesFailsTheSessionWithItsWordsBeforeAnythingIsMade) {
+  auto session = desired("s1");
+  engine_.lack_image(session.image_reference);
+  engine_.fail_next(EngineCall::pull,
+                    make_error(ErrorCode::unavailable,
+                               "pulling gpupool/session:test: manifest unknown: manifest unknown"));
+  channel_.set_desired({session});
+  ASSERT_TRUE(reconcile_until(reported("s1", ObservedPhase::failed)));
+  EXPECT_EQ(channel_.observed("s1")->message,
+            "pulling gpupool/session:test: manifest unknown: manifest unknown");
+  EXPECT_EQ(engine_.calls(EngineCall::create), 0);
+  EXPECT_TRUE(engine_.networks().empty()) << "no island left behind";
+  ASSERT_TRUE(agent_->reconcile_once().ok());
+  EXPECT_EQ(engine_.calls(EngineCall::pull), 1) << "a failed session is not retried";
+}
+
 TEST_F(AgentReconcile, AStartThatFailsIsReportedAsFailed) {
   engine_.fail_next(EngineCall::start,
                     make_error(ErrorCode::internal, "port is already allocated"));
@@ -150,9 +197,9 @@ TEST_F(AgentReconcile, OtherSessionsStartWhileOneCallHangs) {
 TEST_F(AgentReconcile, JupyterThatNeverAnswersFailsTheSessionAtTheReadyTimeout) {
   readiness_.silent = true;
   channel_.set_desired({desired("s1")});
-  ASSERT_TRUE(reconcile_until([&] { return engine_.state_of("s1") == "running"; }));
+  // The deadline is set before the first question, so the clock moves only after it.
+  ASSERT_TRUE(reconcile_until([&] { return readiness_.asked > 0; }));
   clock_.advance(179'000);
-  std::this_thread::sleep_for(50ms);
   ASSERT_TRUE(agent_->reconcile_once().ok());
   EXPECT_EQ(channel_.phase_of("s1"), ObservedPhase::starting) << "still within the timeout";
   clock_.advance(2'000);

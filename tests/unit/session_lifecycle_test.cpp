@@ -107,6 +107,24 @@ TEST(SessionLifecycle, RunningStartsTheClockOnceAndFailuresSayWhy) {
   EXPECT_EQ(stopped.session.reason, "stopped by the user") << "keeps why it was stopping";
 }
 
+TEST(SessionLifecycle, AStartingSessionSaysWhatItWaitsForUntilItRuns) {
+  ObservedSession pulling{"s1", ObservedPhase::starting, "pulling image: 1.2 of 3.4 GB", ""};
+  auto waiting = after_sync(session_in(SessionState::scheduled), {&pulling, kNow, 0});
+  EXPECT_EQ(waiting.session.state, SessionState::starting);
+  EXPECT_EQ(waiting.session.reason, "pulling image: 1.2 of 3.4 GB");
+  EXPECT_TRUE(waiting.changed) << "the live view shows how far it got";
+  EXPECT_EQ(waiting.session.started_at, 0) << "nothing is billed while it pulls";
+  auto running = after_sync(waiting.session, {&kRunning, kNow + 1000, 0});
+  EXPECT_EQ(running.session.reason, "");
+  EXPECT_EQ(running.session.started_at, kNow + 1000);
+
+  ObservedSession refused{"s1", ObservedPhase::failed, "pulling x: manifest unknown", ""};
+  auto failed = after_sync(waiting.session, {&refused, kNow + 1000, 0});
+  EXPECT_EQ(failed.session.end_reason, EndReason::failed);
+  EXPECT_EQ(failed.session.reason, "pulling x: manifest unknown");
+  EXPECT_EQ(failed.session.started_at, 0) << "it never ran: nothing to bill";
+}
+
 ObservedSession stopped_container(ObservedPhase phase, UnixMillis stopped_at) {
   ObservedSession observed{"s1", phase, "exit code 143", ""};
   observed.stopped_at = stopped_at;

@@ -268,3 +268,32 @@ TEST_F(SessionService, OneUserCanHaveOnlySoManyRequestsWaiting) {
 
 }  // namespace
 }  // namespace gpupool::testing
+
+namespace gpupool::testing {
+namespace {
+
+// A node is handed the login for a session's image registry with that session, and no other.
+TEST_F(SessionService, ANodeGetsTheRegistryLoginOfASessionsImageOnly) {
+  ASSERT_TRUE(store_
+                  ->upsert_image({"pytorch2.7-cuda12.1-runtime",
+                                  "gpus.lab:5000/session@sha256:" + std::string(64, 'a'), "pytorch",
+                                  "2.7", "", "", "runtime", false, "available"})
+                  .ok());
+  services::SessionSettings settings;
+  settings.registry_logins = {{"gpus.lab:5000", {"ci", "pw"}}, {"other.lab", {"x", "y"}}};
+  sessions_ = std::make_unique<services::SessionService>(*store_, clock_, settings);
+  SessionRequest from_registry;
+  from_registry.image_tag = "pytorch2.7-cuda12.1-runtime";
+  ASSERT_TRUE(sessions_->request_session(alice_, from_registry).ok());
+  request(bob_, 1);  // the default image: a local one
+  auto desired = sync({}).desired;
+  ASSERT_EQ(desired.size(), 2U);
+  for (const auto& session : desired) {
+    bool registry = session.image_reference.starts_with("gpus.lab:5000/");
+    EXPECT_EQ(session.registry_username, registry ? "ci" : "");
+    EXPECT_EQ(session.registry_password, registry ? "pw" : "");
+  }
+}
+
+}  // namespace
+}  // namespace gpupool::testing

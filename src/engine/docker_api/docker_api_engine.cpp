@@ -13,6 +13,8 @@
 #include "engine/docker_api/container_status.hpp"
 #include "engine/docker_api/create_body.hpp"
 #include "engine/docker_api/network_body.hpp"
+#include "engine/docker_api/pull_progress.hpp"
+#include "engine/docker_api/registry_auth.hpp"
 #include "engine/docker_api/tar.hpp"
 #include "net/http_client.hpp"
 
@@ -45,6 +47,45 @@ class DockerApiEngine final : public ContainerEngine {
     if (response->status == 404) return false;
     if (response->status != 200) return engine_error("image inspect", *response);
     return true;
+  }
+
+  Status pull_image(const std::string& reference, const RegistryCredentials& credentials,
+                    const PullWatcher& watcher) override {
+    net::HttpRequest request{
+        "POST", std::string(kApiPrefix) + docker_api::pull_target(reference), "", {}};
+    if (!credentials.empty()) {
+      request.headers.emplace_back(
+          "X-Registry-Auth",
+          docker_api::registry_auth_header(credentials, docker_api::registry_of(reference)));
+    }
+    docker_api::PullProgress progress;
+    std::string partial_line;
+    std::string last_said;
+    auto sink = [&](std::string_view chunk) {
+      partial_line += chunk;
+      std::size_t start = 0;
+      for (auto end = partial_line.find('\n'); end != std::string::npos;
+           end = partial_line.find('\n', start)) {
+        progress.feed(std::string_view(partial_line).substr(start, end - start));
+        start = end + 1;
+      }
+      partial_line.erase(0, start);
+      if (partial_line.size() > 1024 * 1024) partial_line.clear();  // no line is that long
+      std::string said = progress.describe();
+      if (said == last_said) return true;
+      last_said = said;
+      return watcher(said);
+    };
+    // The engine says something at least every few seconds while a pull goes on, even while
+    // it waits to retry a registry; silence this long means it is stuck.
+    auto response = net::http_stream(endpoint_, request, 5min, sink);
+    if (!response) return response.error();
+    if (response->status != 200) return engine_error("image pull", *response);
+    if (!partial_line.empty()) progress.feed(partial_line);
+    // The registry's refusal comes inside a 200 answer, as the stream's last line.
+    if (progress.failed())
+      return make_error(ErrorCode::unavailable, "pulling " + reference + ": " + progress.error());
+    return {};
   }
 
   Result<std::vector<ImageInfo>> list_images(const std::string& label_key) override {
