@@ -251,6 +251,8 @@ void Agent::converge(const SyncResponse& response, const std::vector<ContainerIn
       launch(id, [this, id, container_id = container->id] { remove_container(id, container_id); });
   }
 
+  prepull(response.prepull);
+
   // Networks a previous run left behind (it stopped between removing a container and its
   // network): once, when the full picture is known.
   if (!networks_swept_) {
@@ -479,6 +481,56 @@ Status Agent::ensure_image(const DesiredSession& session) {
   std::lock_guard lock(mutex_);
   local_.pulling.erase(session.session_id);
   return pulled;
+}
+
+void Agent::prepull(const std::vector<ImageToPull>& images) {
+  constexpr std::int64_t kRetryAfterMillis = 10 * 60 * 1000;  // a registry may be down a while
+  std::lock_guard lock(mutex_);
+  if (stopping_ || prepulling_) return;
+  auto now = clock_.monotonic_millis();
+  for (const auto& image : images) {
+    if (images_held_.contains(image.reference)) continue;
+    auto failed = prepull_failed_at_.find(image.reference);
+    if (failed != prepull_failed_at_.end() && now - failed->second < kRetryAfterMillis) continue;
+    prepulling_ = true;
+    auto done = std::make_shared<std::atomic<bool>>(false);
+    std::thread thread([this, image, done, now] {
+      auto pulled = pull_ahead(image);
+      {
+        std::lock_guard worker_lock(mutex_);
+        prepulling_ = false;
+        if (pulled) {
+          images_held_.insert(image.reference);
+        } else {
+          prepull_failed_at_[image.reference] = now;
+        }
+      }
+      *done = true;
+      wake();  // the next image, if any
+    });
+    workers_.push_back({std::move(thread), std::move(done)});
+    return;
+  }
+}
+
+Status Agent::pull_ahead(const ImageToPull& image) {
+  auto present = engine_.image_present(image.reference);
+  if (present && *present) return {};
+  Status pulled;
+  if (!present) {
+    pulled = present.error();
+  } else {
+    spdlog::info("agent: pulling {} ahead of need", image.reference);
+    pulled = engine_.pull_image(image.reference, {image.registry_username, image.registry_password},
+                                [this](const std::string&) { return !stopping_; });
+  }
+  if (!pulled) {
+    spdlog::warn("agent: cannot pull {} ahead of need (tried again in 10 minutes): {}",
+                 image.reference, pulled.error().message);
+    return pulled;
+  }
+  spdlog::info("agent: pulled {}", image.reference);
+  return {};
 }
 
 Agent::ReadyOutcome Agent::wait_until_ready(const DesiredSession& session) {

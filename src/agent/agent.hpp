@@ -91,6 +91,10 @@ class Agent {
   // Counts a restart against the budget; false when the budget is spent.
   bool take_restart(const std::string& session_id);
   void remove_container(const std::string& session_id, const std::string& container_id);
+  // Starts pulling the first image the server wants ahead of need that the node lacks, unless
+  // one is being pulled already: one at a time, so sessions' own pulls keep the bandwidth.
+  void prepull(const std::vector<ImageToPull>& images);
+  Status pull_ahead(const ImageToPull& image);
   void write_authorized_keys(const DesiredSession& session);
   enum class ReadyOutcome { ready, exited, timed_out };
   ReadyOutcome wait_until_ready(const DesiredSession& session);
@@ -117,6 +121,9 @@ class Agent {
   std::vector<Worker> workers_;                                // guarded by mutex_
   std::map<std::string, std::vector<std::int64_t>> restarts_;  // monotonic times; by mutex_
   std::vector<ContainerInfo> last_containers_;                 // guarded by mutex_
+  std::set<std::string> images_held_;                          // pulled ahead; by mutex_
+  bool prepulling_ = false;                                    // guarded by mutex_
+  std::map<std::string, std::int64_t> prepull_failed_at_;      // monotonic; by mutex_
   bool networks_swept_ = false;  // leftovers of a previous run removed; reconcile thread only
   std::set<std::string> unknown_warned_;  // sessions said to be unknown; reconcile thread only
   // The Jupyter tokens of those, read once, reported so that an admin can adopt one.

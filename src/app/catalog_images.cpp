@@ -2,6 +2,7 @@
 
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <fstream>
 #include <sstream>
 
@@ -119,6 +120,22 @@ Status register_configured_images(Store& store, const std::vector<std::string>& 
     spdlog::info("catalog: {} ({})", tag_text, *reference);
   }
   return {};
+}
+
+Result<std::vector<std::string>> prepull_references(Store& store,
+                                                    const std::vector<std::string>& tags) {
+  auto images = store.list_images();
+  if (!images) return images.error();
+  std::vector<std::string> references;
+  for (const auto& tag : tags) {
+    auto found = std::find_if(images->begin(), images->end(),
+                              [&](const Image& image) { return image.tag == tag; });
+    if (found == images->end())
+      return make_error(ErrorCode::invalid_argument,
+                        fmt::format("--prepull {}: no such image in the catalog", tag));
+    references.push_back(found->reference);
+  }
+  return references;
 }
 
 }  // namespace gpupool::app

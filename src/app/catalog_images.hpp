@@ -22,4 +22,8 @@ Status register_catalog_images(Store& store, ContainerEngine& engine);
 Status register_configured_images(Store& store, const std::vector<std::string>& images,
                                   const catalog::RegistryAccess& registries);
 
+// The references of the catalog tags named by --prepull; an unknown tag is an error.
+Result<std::vector<std::string>> prepull_references(Store& store,
+                                                    const std::vector<std::string>& tags);
+
 }  // namespace gpupool::app

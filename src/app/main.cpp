@@ -43,6 +43,9 @@ int run(int argc, char** argv) {
   server_command->add_option("--insecure-registry", server.insecure_registries,
                              "HOST:PORT of a registry spoken to over plain HTTP (repeatable; "
                              "its nodes' engines need the same option)");
+  server_command->add_option("--prepull", server.prepull,
+                             "catalog TAG every node pulls as soon as it joins, so that the "
+                             "first session there starts at once (repeatable)");
   gpupool::app::AgentOptions agent;
   auto* agent_command =
       app.add_subcommand("agent", "run a GPU server's agent, joined to a `gpupool server`");

@@ -221,6 +221,9 @@ int serve(UpOptions options, bool local_node) {
   }
   services::SessionSettings session_settings;
   session_settings.registry_logins = registries->logins;
+  auto prepull = prepull_references(**store, options.prepull);
+  if (!prepull) return fail(prepull.error().message);
+  session_settings.prepull = std::move(*prepull);
   session_settings.preemption_grace = std::int64_t{options.preemption_grace_s} * 1000;
   if (options.fair_share_half_life_hours <= 0)
     return fail("--fair-share-half-life-hours must be above 0");

@@ -55,6 +55,7 @@ struct UpOptions {
   std::vector<std::string> images;
   std::string registry_auth;                     // docker config.json with registry logins
   std::vector<std::string> insecure_registries;  // HOST:PORT spoken to over plain HTTP
+  std::vector<std::string> prepull;              // catalog tags every node pulls ahead
   NodeOptions node;                              // `up` only: its local node
 };
 

@@ -79,6 +79,13 @@ struct DesiredSession {
   std::int64_t gpu_memory_mb = 0;  // > 0: a share of the one GPU, capped at this
 };
 
+// A catalog image every node should hold before anyone asks for it.
+struct ImageToPull {
+  std::string reference;
+  std::string registry_username = {};  // both empty: anonymously
+  std::string registry_password = {};
+};
+
 struct SyncResponse {
   std::vector<DesiredSession> desired;
   // Sessions the server knows and wants gone (ended, stopping, or placed elsewhere): the only
@@ -88,6 +95,8 @@ struct SyncResponse {
   // A fingerprint of the node's desired state (desired_state_fingerprint), for the agent to
   // name in its next sync: the server holds that sync until the state differs.
   std::string state = {};
+  // Pulled in the background, one at a time, so that the first session there starts at once.
+  std::vector<ImageToPull> prepull = {};
 };
 
 // The same text for the same desired sessions and containers to remove, in any order; a

@@ -384,10 +384,20 @@ Result<SyncRequest> sync_request_from_json(std::string_view text) {
 std::string sync_response_to_json(const SyncResponse& response) {
   auto desired = Json::array();
   for (const auto& item : response.desired) desired.push_back(desired_to_json(item));
+  auto prepull = Json::array();
+  for (const auto& image : response.prepull) {
+    Json item = {{"reference", image.reference}};
+    if (!image.registry_username.empty() || !image.registry_password.empty()) {
+      item["registry_username"] = image.registry_username;
+      item["registry_password"] = image.registry_password;
+    }
+    prepull.push_back(std::move(item));
+  }
   return Json{{"protocol", kSyncProtocol},
               {"desired", desired},
               {"release", response.release},
-              {"state", response.state}}
+              {"state", response.state},
+              {"prepull", prepull}}
       .dump();
 }
 
@@ -403,6 +413,15 @@ Result<SyncResponse> sync_response_from_json(std::string_view text) {
   }
   response.release = read.texts("release", 64);
   response.state = read.text("state", 64);
+  for (const Json& item : read.array("prepull", kMaxPrepull)) {
+    if (!item.is_object()) return malformed("prepull holds an item that is not an object");
+    Reader image(item);
+    ImageToPull pull{image.text("reference", kMaxText), image.text("registry_username"),
+                     image.text("registry_password", kMaxText)};
+    GPUPOOL_TRY(image.status("prepull"));
+    if (pull.reference.empty()) return malformed("prepull: reference is required");
+    response.prepull.push_back(std::move(pull));
+  }
   GPUPOOL_TRY(read.status(""));
   return response;
 }

@@ -24,6 +24,7 @@ inline constexpr int kOldestSyncProtocol = 1;  // the oldest agent the server st
 inline constexpr std::size_t kMaxObserved = 1000;
 inline constexpr std::size_t kMaxGpus = 64;
 inline constexpr std::int64_t kMaxSyncWaitMillis = 60'000;
+inline constexpr std::size_t kMaxPrepull = 64;
 
 std::string sync_request_to_json(const SyncRequest& request);
 // The version an agent's message speaks (0 when it names none), to refuse it plainly before

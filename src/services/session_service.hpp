@@ -63,6 +63,8 @@ struct SessionSettings {
   // For the registries catalog images come from: a node is sent the login for a session's
   // image with that session only.
   catalog::RegistryLogins registry_logins;
+  // Catalog images every node pulls ahead of need (their engine references).
+  std::vector<std::string> prepull;
 };
 
 // An Idempotency-Key sent with a session request, and a digest of the request it came with.

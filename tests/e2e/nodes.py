@@ -102,6 +102,16 @@ auth:
         sh("docker", "rmi", local, check=False)
         return f"{self.address}/{repository}"
 
+    def push_tiny(self, repository):
+        """A one-file image: enough to see a node pull it ahead of need."""
+        with open(os.path.join(self.root, "marker"), "w") as handle:
+            handle.write("pulled ahead\n")
+        tar = subprocess.run(["tar", "-c", "-f", "-", "-C", self.root, "marker"], capture_output=True,
+                             check=True).stdout
+        subprocess.run(["docker", "import", "-", "gpupool/e2e-tiny:1"], input=tar, check=True,
+                       capture_output=True)
+        return self.push("gpupool/e2e-tiny:1", repository)
+
     def auth_file(self, path):
         """The server's --registry-auth: Docker's config.json format, owner-only."""
         token = base64.b64encode(f"{self.USER}:{self.password}".encode()).decode()
@@ -194,8 +204,8 @@ class NodeHost:
             assert time.time() < deadline, "dockerd of " + self.name + " did not answer"
             time.sleep(0.3)
 
-    def images(self):
-        return sh("docker", "-H", self.engine, "images", "-q", check=False).stdout.split()
+    def has_image(self, reference):
+        return sh("docker", "-H", self.engine, "image", "inspect", reference, check=False).returncode == 0
 
     def start_agent(self, server_url, pin, token=None, gpus="2xA100-80GB"):
         command = [BINARY, "agent", "--server", server_url, "--ca-sha256", pin,

@@ -26,6 +26,8 @@ NODE_LOST_AFTER = 60
 # A catalog entry whose registry does not answer: its sessions fail at the pull.
 UNREACHABLE_TAG = "pytorch1.13-cpu-debian12-devel"
 UNREACHABLE_IMAGE = f"{SERVER_ADDRESS}:9/gpupool/session:gone"
+# A catalog entry every node pulls as soon as it joins.
+PREPULLED_TAG = "pytorch1.13-cpu-debian12-base"
 
 
 class Cluster:
@@ -39,6 +41,7 @@ class Cluster:
         os.mkdir(self.homes, 0o755)
         self.registry = Registry(self.work, free_port())
         self.image = None  # the catalog image's reference in the registry
+        self.prepulled = None  # a tiny one, pulled ahead
         self.nodes = [NodeHost(index, self.work, self.homes, self.registry.address) for index in (1, 2, 3)]
         self.server = None
         self.pin = None
@@ -49,6 +52,7 @@ class Cluster:
         return [BINARY, "server", "--data-dir", data_dir, "--listen", f"{SERVER_ADDRESS}:{self.port}",
                 "--public-host", SERVER_ADDRESS, "--session-ports", "8", "--image", f"{IMAGE_TAG}={image}",
                 "--image", f"{UNREACHABLE_TAG}={UNREACHABLE_IMAGE}",
+                "--image", f"{PREPULLED_TAG}={self.prepulled}", "--prepull", PREPULLED_TAG,
                 "--registry-auth", self.registry.auth_file(os.path.join(self.work, "registry-auth.json")),
                 "--insecure-registry", self.registry.address, "--node-lost-after", str(NODE_LOST_AFTER)]
 
@@ -84,6 +88,7 @@ def cluster():
     try:
         instance.registry.start()
         instance.image = instance.registry.push(SLIM_IMAGE, "gpupool/session:e2e-slim")
+        instance.prepulled = instance.registry.push_tiny("gpupool/tiny:1")
         instance.start_server()
         instance.admin = Api(instance.base, mint_token(instance.base, "admin", ADMIN_PASSWORD, instance.tls),
                              tls_context=instance.tls)
@@ -187,6 +192,21 @@ def test_the_catalog_image_is_pinned_to_what_the_registry_holds(cluster, user):
     assert "is not pinned to a digest" in cluster.log()
 
 
+def catalog_reference(api, tag):
+    status, body = api.get("/api/v1/images")
+    assert status == 200, body
+    return next(image["reference"] for image in body["images"] if image["tag"] == tag)
+
+
+def test_an_image_marked_for_it_is_pulled_to_every_node_ahead_of_need(cluster, user):
+    reference = catalog_reference(user, PREPULLED_TAG)
+    assert "@sha256:" in reference
+    deadline = time.time() + 120
+    while not all(node.has_image(reference) for node in cluster.nodes):
+        assert time.time() < deadline, "\n".join(node.log() for node in cluster.nodes)
+        time.sleep(0.5)
+
+
 def test_a_server_refuses_an_image_its_registry_does_not_have(cluster):
     result = subprocess.run(cluster.server_command(os.path.join(cluster.work, "refusing"),
                                                    cluster.registry.address + "/gpupool/session:no-such-tag"),
@@ -217,7 +237,8 @@ def watch_until_running(user, session_ids, timeout=300):
 
 
 def test_sessions_spread_over_the_nodes_each_pulling_the_image_with_jupyter_and_ssh(cluster, user):
-    assert not any(node.images() for node in cluster.nodes), "nodes start without the image"
+    reference = catalog_reference(user, IMAGE_TAG)
+    assert not any(node.has_image(reference) for node in cluster.nodes), "nodes start without it"
     ids = []
     for _ in cluster.nodes:
         status, body = user.post("/api/v1/sessions", {"gpus": 2})
@@ -230,8 +251,7 @@ def test_sessions_spread_over_the_nodes_each_pulling_the_image_with_jupyter_and_
     assert pulled, reasons
     assert all(re.fullmatch(r"pulling image: [0-9.]+ [kMG]?B of [0-9.]+ [kMG]?B, \d+ of \d+ layers", text)
                for text in pulled), pulled
-    for node in cluster.nodes:
-        assert node.images(), f"{node.name} has no image"
+    assert all(node.has_image(reference) for node in cluster.nodes)
     for session in sessions:
         node = next(node for node in cluster.nodes if node.name == session["node"])
         assert session["ssh"]["host"] == node.address, session["ssh"]

@@ -56,6 +56,13 @@ class ScriptedChannel final : public agent::SyncChannel {
     }
     if (callback_) callback_();
   }
+  void set_prepull(std::vector<ImageToPull> images) {
+    {
+      std::lock_guard lock(mutex_);
+      desired_.prepull = std::move(images);
+    }
+    if (callback_) callback_();
+  }
   // The server lost its database: every session it knew is unknown from now on.
   void forget_everything() {
     std::lock_guard lock(mutex_);

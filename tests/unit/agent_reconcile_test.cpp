@@ -160,6 +160,40 @@ TEST_F(AgentReconcile, APullTheRegistryRefusesFailsTheSessionWithItsWordsBeforeA
   EXPECT_EQ(engine_.calls(EngineCall::pull), 1) << "a failed session is not retried";
 }
 
+TEST_F(AgentReconcile, ImagesWantedAheadArePulledOneAtATimeAndOnlyOnce) {
+  engine_.lack_image("gpus.lab:5000/a@sha256:1");
+  engine_.lack_image("gpus.lab:5000/b@sha256:2");
+  engine_.hold_pulls(true);
+  channel_.set_prepull({{"gpus.lab:5000/a@sha256:1", "ci", "pw"}, {"gpus.lab:5000/b@sha256:2"}});
+  ASSERT_TRUE(reconcile_until([&] { return engine_.waiting(EngineCall::pull) == 1; }));
+  ASSERT_TRUE(agent_->reconcile_once().ok());
+  EXPECT_EQ(engine_.calls(EngineCall::pull), 1) << "one at a time";
+  EXPECT_EQ(engine_.pulled_with("gpus.lab:5000/a@sha256:1")->username, "ci");
+  engine_.hold_pulls(false);
+  ASSERT_TRUE(reconcile_until([&] {
+    return *engine_.image_present("gpus.lab:5000/a@sha256:1") &&
+           *engine_.image_present("gpus.lab:5000/b@sha256:2");
+  }));
+  EXPECT_EQ(engine_.pulled_with("gpus.lab:5000/b@sha256:2")->username, "") << "anonymously";
+  for (int i = 0; i < 5; ++i) ASSERT_TRUE(agent_->reconcile_once().ok());
+  EXPECT_EQ(engine_.calls(EngineCall::pull), 2) << "held images are not pulled again";
+}
+
+TEST_F(AgentReconcile, AnImageThatCannotBePulledAheadIsTriedAgainOnlyAfterAWhile) {
+  engine_.lack_image("gpus.lab:5000/a@sha256:1");
+  engine_.fail_next(EngineCall::pull, make_error(ErrorCode::unavailable, "connection refused"));
+  channel_.set_prepull({{"gpus.lab:5000/a@sha256:1"}});
+  ASSERT_TRUE(reconcile_until([&] { return engine_.calls(EngineCall::pull) == 1; }));
+  for (int i = 0; i < 5; ++i) {
+    std::this_thread::sleep_for(10ms);
+    ASSERT_TRUE(agent_->reconcile_once().ok());
+  }
+  EXPECT_EQ(engine_.calls(EngineCall::pull), 1);
+  clock_.advance(10 * 60 * 1000 + 1);
+  ASSERT_TRUE(reconcile_until([&] { return *engine_.image_present("gpus.lab:5000/a@sha256:1"); }));
+  EXPECT_EQ(engine_.calls(EngineCall::pull), 2);
+}
+
 TEST_F(AgentReconcile, AStartThatFailsIsReportedAsFailed) {
   engine_.fail_next(EngineCall::start,
                     make_error(ErrorCode::internal, "port is already allocated"));

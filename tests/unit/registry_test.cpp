@@ -12,6 +12,7 @@
 #include "catalog/registry_logins.hpp"
 #include "core/base64.hpp"
 #include "engine/docker_api/registry_auth.hpp"
+#include "protocol/sync_json.hpp"
 
 namespace gpupool::testing {
 namespace {
@@ -124,6 +125,23 @@ TEST(EnginePull, SendsCredentialsOnlyWhenThereAreSome) {
   EXPECT_EQ(auth["username"], "ci");
   EXPECT_EQ(auth["password"], "pw/+?");
   EXPECT_EQ(auth["serveraddress"], "gpus.lab:5000");
+}
+
+TEST(SyncProtocol, CarriesImagesToPullAheadWithTheirLoginsOnlyWhereThereAreSome) {
+  SyncResponse response;
+  response.prepull = {{"gpus.lab:5000/a@" + kDigest, "ci", "pw"}, {"ubuntu:22.04"}};
+  std::string text = protocol::sync_response_to_json(response);
+  EXPECT_EQ(nlohmann::json::parse(text)["prepull"][1].size(), 1U) << text;
+  auto read = protocol::sync_response_from_json(text);
+  ASSERT_TRUE(read.ok()) << read.error().message;
+  ASSERT_EQ(read->prepull.size(), 2U);
+  EXPECT_EQ(read->prepull[0].reference, "gpus.lab:5000/a@" + kDigest);
+  EXPECT_EQ(read->prepull[0].registry_password, "pw");
+  EXPECT_EQ(read->prepull[1].registry_username, "");
+  for (const std::string bad : {R"({"prepull": [1]})", R"({"prepull": [{"reference": 2}]})",
+                                R"({"prepull": [{}]})", R"({"prepull": {}})"}) {
+    EXPECT_FALSE(protocol::sync_response_from_json(bad).ok()) << bad;
+  }
 }
 
 }  // namespace
