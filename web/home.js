@@ -135,6 +135,10 @@ function sessionRow(session) {
   const reason = reasonText(session);
   if (reason) details.push(h("div", { class: "reason" }, reason));
   if (session.warning) details.push(h("div", { class: "warning" }, session.warning));
+  if (session.home?.earlier_home_node && session.state !== "ended") {
+    details.push(h("div", { class: "warning" },
+      t("sessions.homeElsewhere", { node: session.home.earlier_home_node, here: session.node })));
+  }
   if (session.cost) {
     // A running session's meter moves on between updates from the server: tickCosts().
     details.push(h("div", { class: "cost", "data-so-far": session.cost.so_far, "data-rate": session.cost.hourly_rate,

@@ -19,6 +19,18 @@ json optional_time(UnixMillis time) {
   return time == 0 ? json(nullptr) : json(format_rfc3339(time));
 }
 
+// Where the session's home is: on every node (a shared filesystem), or on its node only. A
+// node-local home elsewhere (the user's earlier sessions' node had no room) is named, since
+// its files are not in this session.
+json home_view(const Session& session, const ViewContext& context) {
+  if (session.node.empty()) return nullptr;
+  bool shared = context.shared_home_nodes.contains(session.node);
+  bool elsewhere = !shared && !session.home_node.empty() && session.home_node != session.node;
+  return {{"shared", shared},
+          {"node", shared ? json(nullptr) : json(session.node)},
+          {"earlier_home_node", elsewhere ? json(session.home_node) : json(nullptr)}};
+}
+
 }  // namespace
 
 double credits(std::int64_t micros) {
@@ -86,6 +98,7 @@ json session_view(const Session& session, const ViewContext& context, UnixMillis
                       {"last_at", optional_time(session.restarted_at)},
                       {"down_since", optional_time(session.down_since)},
                       {"unbilled_seconds", metering::down_millis(session, now) / 1000}};
+  view["home"] = home_view(session, context);
   view["preemptible"] = session.request.preemptible;
   view["node_selector"] = session.request.node_selector;
   view["ends_at"] = nullptr;

@@ -24,6 +24,8 @@ struct ViewContext {
   std::map<std::string, std::string> node_hosts = {};
   // Nodes whose GPUs are simulated (Node::simulated): a placed session says what its node has.
   std::set<std::string> simulated_nodes = {};
+  // Nodes whose homes are on a filesystem every node shares (Node::shared_homes).
+  std::set<std::string> shared_home_nodes = {};
 };
 
 // `now` gives the time left under a time limit, and the warning in its last 15 minutes.

@@ -122,6 +122,7 @@ Status make_agent(NodeRuntime& node, const NodeOptions& options, const NodeAddre
   while (settings.container.home_root.size() > 1 && settings.container.home_root.back() == '/') {
     settings.container.home_root.pop_back();
   }
+  settings.node.shared_homes = !settings.container.home_root.empty();
   settings.session_subnets = node.network.subnets;
   node.readiness = std::make_unique<agent::HttpReadinessCheck>(settings.readiness_host);
   node.agent = std::make_unique<agent::Agent>(

@@ -51,6 +51,9 @@ struct Node {
   // An admin removed it (every credential it had is revoked): nothing new goes there, and
   // its agent is refused until it joins again with a new token. Read, never written.
   bool removed = false;
+  // Its sessions' homes are on a filesystem every node shares (the agent's --home-root); else
+  // each home lives on the node that made it.
+  bool shared_homes = false;
 };
 
 }  // namespace gpupool

@@ -82,6 +82,9 @@ struct Session {
   std::int64_t down_millis = 0;
   int restarts = 0;             // times its container came back
   UnixMillis restarted_at = 0;  // when it last came back
+  // Where the user's node-local home was when it was placed (that node was preferred); empty
+  // when homes are shared or it was their first session.
+  std::string home_node;
   // The meter, fixed when the session is placed: a later price change does not reach back
   // into a session already given its GPUs. It runs while the session is running.
   std::string billed_gpu_model;

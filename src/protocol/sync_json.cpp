@@ -133,6 +133,7 @@ Json node_to_json(const Node& node) {
           {"port_max", node.port_max},
           {"driver_cuda", node.driver_cuda},
           {"simulated", node.simulated},
+          {"shared_homes", node.shared_homes},
           {"labels", node.labels}};
 }
 
@@ -148,6 +149,7 @@ Result<Node> node_from_json(const Json& json) {
   node.port_max = static_cast<int>(read.integer("port_max", 0, 65535));
   node.driver_cuda = read.text("driver_cuda", 16);
   node.simulated = read.flag("simulated");
+  node.shared_homes = read.flag("shared_homes");
   int index = 0;
   for (const Json& item : read.array("gpus", kMaxGpus)) {
     if (!item.is_object()) return malformed("node.gpus holds an item that is not an object");

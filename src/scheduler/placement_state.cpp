@@ -131,6 +131,7 @@ void PlacementState::unindex(int node) {
 bool PlacementState::fits_besides_gpus(int node, const Demand& demand, int cuda) const {
   const NodeCapacity& capacity = capacity_[static_cast<std::size_t>(node)];
   if (!capacity.usable || reserved_.contains(node)) return false;
+  if (only_node_ >= 0 && node != only_node_) return false;
   if (demand.cpus > capacity.free_cpus + kCpuEpsilon || demand.memory_mb > capacity.free_memory_mb)
     return false;
   if (cuda > 0 && capacity.driver_cuda < cuda) return false;
@@ -143,6 +144,18 @@ bool PlacementState::fits_besides_gpus(int node, const Demand& demand, int cuda)
 }
 
 std::optional<Assignment> PlacementState::place(const Demand& demand) {
+  if (!demand.preferred_node.empty()) {
+    if (int preferred = node_index(demand.preferred_node); preferred >= 0) {
+      only_node_ = preferred;
+      auto there = place_anywhere(demand);
+      only_node_ = -1;
+      if (there) return there;
+    }
+  }
+  return place_anywhere(demand);
+}
+
+std::optional<Assignment> PlacementState::place_anywhere(const Demand& demand) {
   int model = model_id(demand.gpu_model);
   if (model == -1) return std::nullopt;
   int cuda = cuda_number(demand.cuda);

@@ -46,6 +46,8 @@ struct Demand {
   std::string cuda;  // the image's CUDA version; empty for CPU-only images
   std::map<std::string, std::string> node_selector;  // only nodes carrying all these labels
   bool needs_ports = true;
+  // Tried first, alone, when it has room: the node that holds the user's home.
+  std::string preferred_node = {};
 };
 
 // Where a demand landed.
@@ -132,6 +134,7 @@ class PlacementState {
   std::vector<int> take_ports(int node);
   void unindex(int node);
   void index(int node);
+  std::optional<Assignment> place_anywhere(const Demand& demand);
   std::optional<Assignment> place_whole(const Demand& demand, int model, int cuda);
   std::optional<Assignment> place_share(const Demand& demand, int model, int cuda);
   void commit(int node, const Demand& demand, Assignment& assignment);
@@ -150,6 +153,7 @@ class PlacementState {
   std::vector<std::string> models_;
   std::vector<NodeCapacity> capacity_;
   std::set<int> reserved_;
+  int only_node_ = -1;  // while place() tries the preferred node: no other fits
   std::vector<WorkloadShape> workload_;
   // Per model slot (model id, or models_.size() for "any"): usable nodes with at least one
   // free GPU of that model, ordered by that count; and shared GPUs ordered by free memory.

@@ -107,6 +107,7 @@ const ModelLimit* limit_in_the_way(const std::vector<ModelLimit>& limits,
 Demand demand_of(const PendingRequest& pending) {
   Demand demand = demand_of(pending.request);
   demand.cuda = pending.image_cuda;
+  demand.preferred_node = pending.home_node;
   return demand;
 }
 

@@ -60,6 +60,7 @@ struct PendingRequest {
   // The decayed GPU-hours of everyone in the user's groups (the user's own without a group):
   // compared before the user's own, so a busy group's members wait behind a quiet group's.
   double group_fair_share_usage = 0;
+  std::string home_node = {};  // holds the user's node-local home: tried first
 };
 
 struct Snapshot {

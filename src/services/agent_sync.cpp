@@ -79,7 +79,7 @@ bool same_inventory(const Node& a, const Node& b) {
   return a.name == b.name && a.address == b.address && a.cpus == b.cpus &&
          a.memory_mb == b.memory_mb && a.port_min == b.port_min && a.port_max == b.port_max &&
          a.driver_cuda == b.driver_cuda && a.simulated == b.simulated && a.labels == b.labels &&
-         a.jupyter_host == b.jupyter_host &&
+         a.jupyter_host == b.jupyter_host && a.shared_homes == b.shared_homes &&
          std::equal(a.gpus.begin(), a.gpus.end(), b.gpus.begin(), b.gpus.end(), gpus_equal);
 }
 

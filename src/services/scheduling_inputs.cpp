@@ -88,4 +88,14 @@ void start_meter(Session& session, const std::vector<Node>& nodes,
   }
 }
 
+std::string home_node_of(const std::vector<std::string>& recent_nodes,
+                         const std::vector<Node>& nodes) {
+  for (const auto& name : recent_nodes) {
+    auto node = std::find_if(nodes.begin(), nodes.end(),
+                             [&](const Node& candidate) { return candidate.name == name; });
+    if (node != nodes.end() && !node->shared_homes && !node->removed) return name;
+  }
+  return {};
+}
+
 }  // namespace gpupool::services

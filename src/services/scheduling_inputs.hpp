@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <map>
+#include <string>
 #include <vector>
 
 #include "core/clock.hpp"
@@ -25,6 +26,11 @@ std::map<std::int64_t, double> fair_share_usage(const std::vector<Session>& hist
 
 // The mix of the most recent requests, so placements keep GPUs usable for what users ask.
 std::vector<scheduler::WorkloadShape> workload_of(const std::vector<Session>& history);
+
+// The node holding a user's node-local home: the first of `recent_nodes` (their latest
+// sessions' nodes, newest first) still in the pool whose homes are not shared; "" if none.
+std::string home_node_of(const std::vector<std::string>& recent_nodes,
+                         const std::vector<Node>& nodes);
 
 // Fixes a just-placed session's rate from its GPUs' model and today's price.
 void start_meter(Session& session, const std::vector<Node>& nodes,

@@ -19,6 +19,8 @@ namespace gpupool::services {
 namespace {
 
 constexpr UnixMillis kFairShareWindowHalfLives = 8;
+// How far back a user's node-local home is looked for, in sessions.
+constexpr int kHomeLookback = 20;
 
 }  // namespace
 
@@ -47,7 +49,8 @@ Status SessionService::schedule_locked(UnixMillis now) {
 
   std::map<std::string, Session*> queued;
   std::vector<std::int64_t> pending_users;
-  std::map<std::int64_t, double> group_usage;  // by user
+  std::map<std::int64_t, double> group_usage;      // by user
+  std::map<std::int64_t, std::string> home_nodes;  // by user
   for (auto& session : *active) {
     if (holds_resources(session.state)) {
       snapshot.allocations.push_back(allocation_of(session));
@@ -64,6 +67,12 @@ Status SessionService::schedule_locked(UnixMillis now) {
         group_usage[session.user_id] = *total;
       }
       snapshot.pending.back().group_fair_share_usage = group_usage[session.user_id];
+      if (!home_nodes.contains(session.user_id)) {
+        auto recent = store_.recent_session_nodes(session.user_id, kHomeLookback);
+        if (!recent) return recent.error();
+        home_nodes[session.user_id] = home_node_of(*recent, snapshot.nodes);
+      }
+      snapshot.pending.back().home_node = home_nodes[session.user_id];
       pending_users.push_back(session.user_id);
       queued[session.id] = &session;
     }
@@ -89,6 +98,7 @@ Status SessionService::schedule_locked(UnixMillis now) {
     session.gpu_uuids = placement.gpu_uuids;
     session.jupyter_port = placement.jupyter_port;
     session.ssh_port = placement.ssh_port;
+    session.home_node = home_nodes[session.user_id];
     start_meter(session, snapshot.nodes, prices);
     session = after_placement(session, now).session;
     GPUPOOL_TRY(store_.update_session(session));

@@ -195,6 +195,10 @@ class Store {
   virtual Status insert_session(const Session& session) = 0;
   virtual Result<std::optional<Session>> get_session(const std::string& id) = 0;
   virtual Result<std::vector<Session>> list_sessions(const SessionFilter& filter) = 0;
+  // The nodes of the user's latest placed sessions, newest first (repeats kept), at most
+  // `limit`: where their node-local homes are.
+  virtual Result<std::vector<std::string>> recent_session_nodes(std::int64_t user_id,
+                                                                int limit) = 0;
   virtual Status update_session(const Session& session) = 0;
   virtual Result<std::vector<SessionEvent>> session_events(const std::string& id) = 0;
   // Session requests made with an Idempotency-Key: the session the key made (if the user used

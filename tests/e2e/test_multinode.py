@@ -290,6 +290,7 @@ def end(user, session):
 def test_a_home_on_the_shared_root_follows_the_user_to_another_node(cluster, user):
     first, second = cluster.nodes[0], cluster.nodes[1]
     session = session_on(user, first)
+    assert session["home"] == {"shared": True, "node": None, "earlier_home_node": None}, session["home"]
     result = ssh(session, user.key, "echo written-on-gpn1 > ~/carried.txt; id -u")
     assert result.returncode == 0, result.stderr
     uid = int(result.stdout.strip())

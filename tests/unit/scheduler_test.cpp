@@ -53,6 +53,24 @@ TEST(Schedule, BestFitKeepsTheEmptyNodeForBigRequests) {
   EXPECT_EQ(plan.placements[0].node, "half");
 }
 
+TEST(Schedule, TheNodeHoldingTheUsersHomeGoesFirstWhenItHasRoom) {
+  Snapshot snapshot{{make_node("big", 8), make_node("half", 8)},
+                    {{"x", "half", {0, 1, 2, 3}, 0, 1, 1024, 30000, 30001}},
+                    {request("small", 2)}};
+  snapshot.pending[0].home_node = "big";
+  auto plan = schedule(snapshot, kNow);
+  ASSERT_EQ(plan.placements.size(), 1u);
+  EXPECT_EQ(plan.placements[0].node, "big") << "best fit would say half";
+
+  // Seven of big's eight GPUs taken: four do not fit there any more.
+  snapshot.allocations.push_back({"y", "big", {0, 1, 2, 3, 4, 5, 6}, 0, 1, 1024, 30002, 30003});
+  snapshot.pending[0].request.gpus = 4;
+  plan = schedule(snapshot, kNow);
+  ASSERT_EQ(plan.placements.size(), 1u);
+  EXPECT_EQ(plan.placements[0].node, "half") << "the home node has no room: elsewhere, at once";
+  EXPECT_TRUE(plan.queued.empty());
+}
+
 TEST(Schedule, QueuesWhatDoesNotFitWithReasonAndPosition) {
   Snapshot snapshot{
       {make_node("n1", 2)}, {}, {request("a", 2, 1), request("b", 2, 2), request("c", 1, 3)}};

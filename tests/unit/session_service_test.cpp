@@ -1,5 +1,8 @@
 #include <gtest/gtest.h>
 
+#include <nlohmann/json.hpp>
+
+#include "api/views.hpp"
 #include "service_fixture.hpp"
 
 namespace gpupool::testing {
@@ -293,6 +296,62 @@ TEST_F(SessionService, ANodeGetsTheRegistryLoginOfASessionsImageOnly) {
     EXPECT_EQ(session.registry_username, registry ? "ci" : "");
     EXPECT_EQ(session.registry_password, registry ? "pw" : "");
   }
+}
+
+}  // namespace
+}  // namespace gpupool::testing
+
+namespace gpupool::testing {
+namespace {
+
+class NodeLocalHomes : public ServiceFixture {
+ protected:
+  // node-1 has four GPUs; node-2 two, so best fit sends a one-GPU request there.
+  void add_small_node(bool shared_homes) {
+    small_ = node();
+    small_.name = "node-2";
+    small_.gpus.resize(2);
+    small_.shared_homes = shared_homes;
+    auto synced = sessions_->sync({small_, {}});
+    ASSERT_TRUE(synced.ok()) << synced.error().message;
+  }
+  void end(const Session& session) {
+    ASSERT_TRUE(sessions_->stop_session(alice_, session.id).ok());
+    sync({});
+    ASSERT_TRUE(sessions_->sync({small_, {}}).ok());
+    ASSERT_EQ(fetch(session.id).state, SessionState::ended);
+  }
+  Node small_;
+  nlohmann::json home_of(const std::string& id) {
+    api::ViewContext context;
+    return api::session_view(fetch(id), context, clock_.now())["home"];
+  }
+};
+
+TEST_F(NodeLocalHomes, ASessionGoesWhereTheUsersHomeIsAndSaysWhenItCannot) {
+  add_small_node(false);
+  auto first = request(alice_, 3);  // only node-1 has three
+  ASSERT_EQ(first.node, "node-1");
+  end(first);
+  auto second = request(alice_, 1);
+  EXPECT_EQ(second.node, "node-1") << "where alice's home is, though best fit says node-2";
+  EXPECT_EQ(home_of(second.id)["node"], "node-1");
+  EXPECT_TRUE(home_of(second.id)["earlier_home_node"].is_null());
+
+  request(bob_, 3);  // node-1 is full now
+  auto third = request(alice_, 1);
+  EXPECT_EQ(third.node, "node-2") << "no waiting for the home node: a new home elsewhere";
+  EXPECT_EQ(home_of(third.id)["earlier_home_node"], "node-1");
+}
+
+TEST_F(NodeLocalHomes, HomesOnASharedFilesystemAreEverywhere) {
+  add_small_node(true);
+  auto first = request(alice_, 1);
+  EXPECT_EQ(first.node, "node-2") << "best fit";
+  end(first);  // node-1's homes are node-local, but alice's last session was on node-2
+  auto second = request(alice_, 1);
+  EXPECT_EQ(second.node, "node-2");
+  EXPECT_TRUE(fetch(second.id).home_node.empty()) << "node-2's homes are shared: no preference";
 }
 
 }  // namespace

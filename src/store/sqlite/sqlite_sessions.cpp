@@ -20,7 +20,7 @@ constexpr const char* kSessionColumns =
     "jupyter_token, ssh_host_key, created_at, updated_at, started_at, ended_at, gpu_memory_mb, "
     "priority, preemptible, preempt_at, node_selector, billed_gpu_model, billed_gpus, "
     "rate_micros_per_hour, queue_reason, down_since, down_millis, restarts, restarted_at, "
-    "(SELECT username FROM users WHERE users.id = "
+    "home_node, (SELECT username FROM users WHERE users.id = "
     "sessions.user_id), "
     "(SELECT uid FROM users WHERE users.id = sessions.user_id)";
 
@@ -65,8 +65,9 @@ Session read_session(const Statement& row) {
   session.down_millis = row.column_int(33);
   session.restarts = static_cast<int>(row.column_int(34));
   session.restarted_at = row.column_int(35);
-  session.username = row.column_text(36);
-  session.uid = static_cast<int>(row.column_int(37));
+  session.home_node = row.column_text(36);
+  session.username = row.column_text(37);
+  session.uid = static_cast<int>(row.column_int(38));
   return session;
 }
 
@@ -114,7 +115,8 @@ void bind_session(Statement& statement, const Session& session) {
       .bind(33, session.down_since)
       .bind(34, session.down_millis)
       .bind(35, session.restarts)
-      .bind(36, session.restarted_at);
+      .bind(36, session.restarted_at)
+      .bind(37, session.home_node);
   if (session.request.max_hours) statement.bind(9, *session.request.max_hours);
 }
 
@@ -128,11 +130,11 @@ Status SqliteStore::insert_session(const Session& session) {
         "jupyter_port, ssh_port, jupyter_token, ssh_host_key, created_at, "
         "updated_at, started_at, ended_at, gpu_memory_mb, priority, preemptible, preempt_at, "
         "node_selector, billed_gpu_model, billed_gpus, rate_micros_per_hour, queue_reason, "
-        "down_since, down_millis, restarts, restarted_at) "
+        "down_since, down_millis, restarts, restarted_at, home_node) "
         "VALUES (?1, ?2, ?3, ?4, ?5, "
         "?6, ?7, ?8, ?9, ?10, ?11, "
         "?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, "
-        "?29, ?30, ?31, ?32, ?33, ?34, ?35, ?36)");
+        "?29, ?30, ?31, ?32, ?33, ?34, ?35, ?36, ?37)");
     if (!insert) return insert.error();
     bind_session(*insert, session);
     GPUPOOL_TRY(insert->run());
@@ -178,6 +180,19 @@ Result<std::vector<Session>> SqliteStore::list_sessions(const SessionFilter& fil
   return query->collect<Session>([](const Statement& row) { return read_session(row); });
 }
 
+Result<std::vector<std::string>> SqliteStore::recent_session_nodes(std::int64_t user_id,
+                                                                   int limit) {
+  ReadLock lock;
+  auto& db = for_reading(lock);
+  // sessions_by_user (user_id, created_at) answers this without reading anyone else's.
+  auto query = db.prepare(
+      "SELECT node FROM sessions WHERE user_id = ?1 AND node <> '' "
+      "ORDER BY created_at DESC LIMIT ?2");
+  if (!query) return query.error();
+  query->bind(1, user_id).bind(2, limit);
+  return query->collect<std::string>([](const Statement& row) { return row.column_text(0); });
+}
+
 Status SqliteStore::update_session(const Session& session) {
   return in_transaction([&]() -> Status {
     auto previous = db_.prepare("SELECT state, reason FROM sessions WHERE id = ?1");
@@ -196,7 +211,7 @@ Status SqliteStore::update_session(const Session& session) {
         "updated_at = ?21, started_at = ?22, ended_at = ?23, gpu_memory_mb = ?24, priority = ?25, "
         "preemptible = ?26, preempt_at = ?27, node_selector = ?28, billed_gpu_model = ?29, "
         "billed_gpus = ?30, rate_micros_per_hour = ?31, queue_reason = ?32, down_since = ?33, "
-        "down_millis = ?34, restarts = ?35, restarted_at = ?36 WHERE id = ?1");
+        "down_millis = ?34, restarts = ?35, restarted_at = ?36, home_node = ?37 WHERE id = ?1");
     if (!update) return update.error();
     bind_session(*update, session);
     GPUPOOL_TRY(update->run());

@@ -181,15 +181,14 @@ Status SqliteStore::upsert_node(const Node& node) {
   Lock lock(mutex_);
   auto statement = db_.prepare(
       "INSERT INTO nodes (name, address, gpus, cpus, memory_mb, port_min, port_max, driver_cuda, "
-      "simulated, last_seen, labels, jupyter_host) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, "
-      "?10, "
-      "?11, ?12) ON "
+      "simulated, last_seen, labels, jupyter_host, shared_homes) VALUES (?1, ?2, ?3, ?4, ?5, ?6, "
+      "?7, ?8, ?9, ?10, ?11, ?12, ?13) ON "
       "CONFLICT (name) "
       "DO UPDATE SET address = excluded.address, gpus = excluded.gpus, cpus = excluded.cpus, "
       "memory_mb = excluded.memory_mb, port_min = excluded.port_min, port_max = "
       "excluded.port_max, driver_cuda = excluded.driver_cuda, simulated = excluded.simulated, "
       "last_seen = excluded.last_seen, labels = excluded.labels, jupyter_host = "
-      "excluded.jupyter_host");
+      "excluded.jupyter_host, shared_homes = excluded.shared_homes");
   if (!statement) return statement.error();
   statement->bind(1, node.name)
       .bind(2, node.address)
@@ -202,7 +201,8 @@ Status SqliteStore::upsert_node(const Node& node) {
       .bind(9, node.simulated)
       .bind(10, node.last_seen)
       .bind(11, nlohmann::json(node.labels).dump())
-      .bind(12, node.jupyter_host);
+      .bind(12, node.jupyter_host)
+      .bind(13, node.shared_homes);
   return statement->run();
 }
 
@@ -223,8 +223,8 @@ Result<std::vector<Node>> SqliteStore::list_nodes() {
       "SELECT name, address, gpus, cpus, memory_mb, port_min, port_max, driver_cuda, simulated, "
       "drained, last_seen, labels, jupyter_host, "
       "EXISTS (SELECT 1 FROM node_credentials c WHERE c.node = nodes.name) AND NOT EXISTS "
-      "(SELECT 1 FROM node_credentials c WHERE c.node = nodes.name AND c.revoked_at = 0) "
-      "FROM nodes ORDER BY name");
+      "(SELECT 1 FROM node_credentials c WHERE c.node = nodes.name AND c.revoked_at = 0), "
+      "shared_homes FROM nodes ORDER BY name");
   if (!query) return query.error();
   return query->collect<Node>([](const Statement& row) {
     return Node{
@@ -241,7 +241,8 @@ Result<std::vector<Node>> SqliteStore::list_nodes() {
         nlohmann::json::parse(row.column_text(11)).get<std::map<std::string, std::string>>(),
         row.column_int(10),
         row.column_text(12),
-        row.column_int(13) != 0};
+        row.column_int(13) != 0,
+        row.column_int(14) != 0};
   });
 }
 

@@ -91,6 +91,7 @@ class SqliteStore final : public Store {
   Status insert_session(const Session& session) override;
   Result<std::optional<Session>> get_session(const std::string& id) override;
   Result<std::vector<Session>> list_sessions(const SessionFilter& filter) override;
+  Result<std::vector<std::string>> recent_session_nodes(std::int64_t user_id, int limit) override;
   Status update_session(const Session& session) override;
   Result<std::optional<KeyedSessionRequest>> find_session_request(std::int64_t user_id,
                                                                   const std::string& key,
