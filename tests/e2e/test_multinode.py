@@ -74,6 +74,24 @@ class Cluster:
         with open(self.log_path) as handle:
             return handle.read()[-6000:]
 
+    def restart_server(self):
+        """Stops the server as an upgrade would (SIGTERM) and starts it again on its data."""
+        self.server.terminate()
+        self.server.wait(timeout=60)
+        env = dict(os.environ, GPUPOOL_ADMIN_PASSWORD=ADMIN_PASSWORD)
+        self.server = subprocess.Popen(self.server_command(self.data_dir, self.image),
+                                       stdout=open(self.log_path, "a"), stderr=subprocess.STDOUT, env=env)
+        deadline = time.time() + 60
+        while True:
+            assert self.server.poll() is None, "gpupool server exited:\n" + self.log()
+            try:
+                if self.admin.get("/healthz")[0] == 200:
+                    return
+            except OSError:
+                pass
+            assert time.time() < deadline, "gpupool server did not come back:\n" + self.log()
+            time.sleep(0.2)
+
     def node_view(self, name):
         status, body = self.admin.get("/api/v1/nodes")
         assert status == 200, body
@@ -314,6 +332,44 @@ def test_a_pull_that_fails_ends_the_session_failed_with_the_registrys_words_and_
     assert ended["end_reason"] == "failed", ended
     assert "connection refused" in ended["reason"], ended
     assert ended["cost"]["billed_seconds"] == 0 and not ended["started_at"], ended
+
+
+def test_a_rolling_restart_of_the_server_and_each_agent_interrupts_no_session(cluster, user):
+    sessions = [session_on(user, node) for node in cluster.nodes]
+    for session in sessions:  # work under way, which must outlive every restart
+        result = ssh(session, user.key, "nohup sleep 100000 >/dev/null 2>&1 & echo started")
+        assert result.returncode == 0, result.stderr
+    containers = {node.name: sorted(node.containers()) for node in cluster.nodes}
+    began = time.time()
+
+    cluster.restart_server()
+    for node in cluster.nodes:
+        last_seen = cluster.node_view(node.name)["last_seen"]
+        node.kill_agent(signal.SIGTERM)
+        node.start_agent(cluster.base, cluster.pin)
+        deadline = time.time() + 60
+        while cluster.node_view(node.name)["last_seen"] == last_seen:
+            assert time.time() < deadline, f"{node.name} did not come back:\n{node.log()}"
+            time.sleep(0.5)
+        assert cluster.node_view(node.name)["state"] == "ready"
+
+    for before in sessions:
+        status, now = user.get(f"/api/v1/sessions/{before['id']}")
+        assert status == 200, now
+        assert now["state"] == "running" and now["started_at"] == before["started_at"], now
+        assert (now["node"], now["gpus"]["indices"], now["ssh"]) == \
+            (before["node"], before["gpus"]["indices"], before["ssh"]), now
+        assert now["restarts"]["count"] == 0, now
+        assert now["cost"]["billed_seconds"] >= time.time() - began - 2, now["cost"]
+        assert user.get(f"/s/{now['id']}/api")[0] == 200
+        result = ssh(now, user.key, "pgrep -x sleep")
+        assert result.returncode == 0, "the session's processes did not survive"
+    assert {node.name: sorted(node.containers()) for node in cluster.nodes} == containers, "containers replaced"
+    status, body = cluster.admin.get("/api/v1/sessions?all=true")
+    held = [(s["node"], index) for s in body["sessions"] if s["state"] != "ended" for index in s["gpus"]["indices"]]
+    assert len(held) == len(set(held)), f"a GPU given twice: {held}"
+    for session in sessions:
+        end(user, session)
 
 
 def test_a_node_credential_reports_for_its_own_node_only(cluster):
