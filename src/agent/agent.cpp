@@ -1,6 +1,7 @@
 #include "agent/agent.hpp"
 
 #include <algorithm>
+#include <filesystem>
 #include <iterator>
 
 #include <fmt/format.h>
@@ -324,6 +325,12 @@ void Agent::start_session(const DesiredSession& session, bool container_exists) 
   };
   if (!container_exists) {
     if (auto image = ensure_image(session); !image) return fail(image.error().message);
+    for (const auto& dataset : session.datasets) {
+      std::error_code ec;
+      if (!std::filesystem::is_directory(dataset.host_path, ec))
+        return fail(fmt::format("dataset {}: {} is not a directory on node {}", dataset.name,
+                                dataset.host_path, settings_.node.name));
+    }
     // The island first: a container is never attached anywhere else, nor started unguarded.
     if (auto guarded = firewall_.ensure(); !guarded) return fail(guarded.error().message);
     auto network = networks_.ensure(session.session_id);

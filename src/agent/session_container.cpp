@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "agent/session_network.hpp"
+#include "model/dataset.hpp"
 
 namespace gpupool::agent {
 
@@ -131,6 +132,10 @@ ContainerSpec make_session_container(const DesiredSession& session,
   spec.ports = {{kJupyterContainerPort, settings.jupyter_publish_ip, session.jupyter_port},
                 {kSshContainerPort, settings.publish_ip, session.ssh_port}};
   spec.mounts = {home_mount(session.username, settings)};
+  for (const auto& dataset : session.datasets) {
+    spec.mounts.push_back(
+        {"", std::string(kDatasetsMountRoot) + "/" + dataset.name, dataset.host_path, true});
+  }
   if (settings.real_gpus) spec.gpu_uuids = session.gpu_uuids;
   spec.hostname = session.session_id;
   spec.network = session_network_name(session.session_id);

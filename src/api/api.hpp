@@ -192,6 +192,9 @@ class Api {
   HttpReply list_groups(const Call& call);
   HttpReply create_group(const Call& call);
   HttpReply set_group_members(const Call& call);
+  HttpReply list_datasets(const Call& call);  // dataset_handlers.cpp
+  HttpReply put_dataset(const Call& call);
+  HttpReply delete_dataset(const Call& call);
   HttpReply list_quotas(const Call& call);
   HttpReply set_quota(const Call& call);
   HttpReply list_nodes(const Call& call);

@@ -58,6 +58,12 @@ struct SyncRequest {
   std::int64_t wait_millis = 0;
 };
 
+// A directory of the node lent read-only to the session, at /datasets/<name>.
+struct DatasetMount {
+  std::string name;
+  std::string host_path;
+};
+
 // Everything the agent needs to run one session's container.
 struct DesiredSession {
   std::string session_id;
@@ -77,6 +83,7 @@ struct DesiredSession {
   double cpus = 1;
   std::int64_t memory_mb = 1024;
   std::int64_t gpu_memory_mb = 0;  // > 0: a share of the one GPU, capped at this
+  std::vector<DatasetMount> datasets = {};
 };
 
 // A catalog image every node should hold before anyone asks for it.

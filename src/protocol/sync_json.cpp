@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include "core/json_input.hpp"
+#include "model/dataset.hpp"
 
 namespace gpupool::protocol {
 
@@ -298,6 +299,12 @@ Json desired_to_json(const DesiredSession& desired) {
                {"cpus", desired.cpus},
                {"memory_mb", desired.memory_mb},
                {"gpu_memory_mb", desired.gpu_memory_mb}};
+  if (!desired.datasets.empty()) {
+    auto datasets = Json::array();
+    for (const auto& dataset : desired.datasets)
+      datasets.push_back({{"name", dataset.name}, {"host_path", dataset.host_path}});
+    json["datasets"] = std::move(datasets);
+  }
   // Only where there are some: a node that runs no session of that registry never sees them.
   if (!desired.registry_username.empty() || !desired.registry_password.empty()) {
     json["registry_username"] = desired.registry_username;
@@ -325,6 +332,17 @@ Result<DesiredSession> desired_from_json(const Json& json) {
   desired.cpus = read.number("cpus", 0, 1 << 20);
   desired.memory_mb = read.integer("memory_mb", 0, std::int64_t{1} << 40);
   desired.gpu_memory_mb = read.integer("gpu_memory_mb", 0, std::int64_t{1} << 30);
+  for (const Json& item : read.array("datasets", kMaxListItems)) {
+    if (!item.is_object()) return malformed("desired.datasets holds an item that is not an object");
+    Reader dataset_read(item);
+    DatasetMount dataset{dataset_read.text("name"), dataset_read.text("host_path", kMaxText)};
+    GPUPOOL_TRY(dataset_read.status("desired.datasets"));
+    // Checked again here: a path from the wire becomes a mount on this host.
+    if (auto name = check_dataset_name(dataset.name); !name) return malformed(name.error().message);
+    if (auto path = check_dataset_path(dataset.host_path); !path)
+      return malformed(path.error().message);
+    desired.datasets.push_back(std::move(dataset));
+  }
   GPUPOOL_TRY(read.status("desired"));
   if (desired.session_id.empty() || desired.username.empty() || desired.image_reference.empty())
     return malformed("desired: session_id, username and image_reference are required");

@@ -175,12 +175,17 @@ Result<std::map<std::string, std::vector<DesiredSession>>> SessionService::desir
   if (!sessions) return sessions.error();
   std::map<std::string, std::vector<DesiredSession>> by_node;
   std::map<std::int64_t, std::vector<std::string>> keys_by_user;
+  std::map<std::int64_t, std::vector<DatasetMount>> datasets_by_user;
   for (const auto& session : *sessions) {
     if (!holds_resources(session.state) || session.state == SessionState::stopping) continue;
     if (!keys_by_user.contains(session.user_id)) {
       auto keys = store_.ssh_keys(session.user_id);
       if (!keys) return keys.error();
       keys_by_user[session.user_id] = std::move(*keys);
+      auto datasets = store_.datasets_of(session.user_id);
+      if (!datasets) return datasets.error();
+      for (const auto& dataset : *datasets)
+        datasets_by_user[session.user_id].push_back({dataset.name, dataset.host_path});
     }
     DesiredSession desired;
     desired.session_id = session.id;
@@ -200,6 +205,7 @@ Result<std::map<std::string, std::vector<DesiredSession>>> SessionService::desir
     desired.cpus = session.request.cpus;
     desired.memory_mb = session.request.memory_mb;
     desired.gpu_memory_mb = session.request.gpu_memory_mb;
+    desired.datasets = datasets_by_user[session.user_id];
     by_node[session.node].push_back(std::move(desired));
   }
   return by_node;

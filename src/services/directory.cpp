@@ -69,6 +69,35 @@ Result<std::vector<std::string>> Directory::set_group_members(
   return members;
 }
 
+Result<Dataset> Directory::put_dataset(const std::string& name, const std::string& path,
+                                       const std::vector<std::string>& groups) {
+  GPUPOOL_TRY(check_dataset_name(name));
+  GPUPOOL_TRY(check_dataset_path(path));
+  Dataset dataset{name, path, {}, clock_.now()};
+  std::vector<std::int64_t> ids;
+  for (const auto& group_name : groups) {
+    auto group = store_.find_group(group_name);
+    if (!group) return group.error();
+    if (!group->has_value())
+      return make_error(ErrorCode::invalid_argument, fmt::format("no group \"{}\"", group_name));
+    ids.push_back((*group)->id);
+    dataset.groups.push_back((*group)->name);
+  }
+  GPUPOOL_TRY(store_.put_dataset(dataset, ids));
+  return dataset;
+}
+
+Status Directory::delete_dataset(const std::string& name) {
+  auto deleted = store_.delete_dataset(name);
+  if (!deleted) return deleted.error();
+  if (!*deleted) return make_error(ErrorCode::not_found, "no such dataset");
+  return {};
+}
+
+Result<std::vector<Dataset>> Directory::datasets() {
+  return store_.list_datasets();
+}
+
 Result<std::vector<Quota>> Directory::quotas() {
   return store_.list_quotas();
 }

@@ -52,6 +52,13 @@ class Directory {
   // unknown scope or subject. Answers the quota as stored.
   Result<Quota> set_quota(const std::string& scope, const std::string& name, Quota quota);
 
+  // Lends the directory `path` (on every node) read-only to the groups' members, at
+  // /datasets/<name>; replaces a dataset of that name. Unknown group: invalid_argument.
+  Result<Dataset> put_dataset(const std::string& name, const std::string& path,
+                              const std::vector<std::string>& groups);
+  Status delete_dataset(const std::string& name);  // not_found when there is none
+  Result<std::vector<Dataset>> datasets();
+
   Status set_node_drained(const std::string& node, bool drained);
   Result<std::vector<Image>> images();
 

@@ -14,6 +14,7 @@
 
 #include "core/clock.hpp"
 #include "core/result.hpp"
+#include "model/dataset.hpp"
 #include "model/ledger.hpp"
 #include "model/node.hpp"
 #include "model/price.hpp"
@@ -155,6 +156,14 @@ class Store {
   virtual Result<std::vector<Group>> groups_of(std::int64_t user_id) = 0;
   virtual Result<std::vector<std::int64_t>> group_member_ids(std::int64_t group_id) = 0;
   virtual Result<std::vector<Group>> list_groups() = 0;  // by name
+
+  // Datasets. put_dataset replaces one of the same name (and its groups, given by id).
+  virtual Status put_dataset(const Dataset& dataset,
+                             const std::vector<std::int64_t>& group_ids) = 0;
+  virtual Result<bool> delete_dataset(const std::string& name) = 0;  // false: there was none
+  virtual Result<std::vector<Dataset>> list_datasets() = 0;          // by name, with groups
+  // Those lent to a group the user is in, by name.
+  virtual Result<std::vector<Dataset>> datasets_of(std::int64_t user_id) = 0;
 
   // Quotas. set_quota replaces the quota of its scope and subject.
   virtual Status set_quota(const Quota& quota) = 0;

@@ -334,6 +334,28 @@ def test_a_pull_that_fails_ends_the_session_failed_with_the_registrys_words_and_
     assert ended["cost"]["billed_seconds"] == 0 and not ended["started_at"], ended
 
 
+def test_a_dataset_lent_to_a_group_is_read_only_in_its_members_sessions_only(cluster, user):
+    lent, withheld = (os.path.join(cluster.work, "datasets", name) for name in ("mnist", "secret"))
+    for directory in (lent, withheld):
+        os.makedirs(directory)
+        with open(os.path.join(directory, "train.txt"), "w") as handle:
+            handle.write("digits\n")
+    members, others = "ds" + secrets.token_hex(3), "ds" + secrets.token_hex(3)
+    for group in (members, others):
+        assert cluster.admin.post("/api/v1/groups", {"name": group})[0] == 201
+    assert cluster.admin.call("PUT", f"/api/v1/groups/{members}/members", {"users": [user.username]})[0] == 200
+    for name, path, group in (("mnist", lent, members), ("secret", withheld, others)):
+        status, body = cluster.admin.call("PUT", f"/api/v1/datasets/{name}", {"path": path, "groups": [group]})
+        assert status == 200, body
+    session = session_on(user, cluster.nodes[2])
+    result = ssh(session, user.key, "cat /datasets/mnist/train.txt; touch /datasets/mnist/mine 2>&1; ls /datasets")
+    assert result.returncode == 0, result.stderr
+    assert "digits" in result.stdout and "Read-only file system" in result.stdout, result.stdout
+    assert "secret" not in result.stdout, result.stdout
+    assert not os.path.exists(os.path.join(lent, "mine"))
+    end(user, session)
+
+
 def test_a_rolling_restart_of_the_server_and_each_agent_interrupts_no_session(cluster, user):
     sessions = [session_on(user, node) for node in cluster.nodes]
     for session in sessions:  # work under way, which must outlive every restart

@@ -194,6 +194,16 @@ TEST_F(AgentReconcile, AnImageThatCannotBePulledAheadIsTriedAgainOnlyAfterAWhile
   EXPECT_EQ(engine_.calls(EngineCall::pull), 2);
 }
 
+TEST_F(AgentReconcile, ADatasetMissingOnTheNodeFailsTheSessionSayingWhich) {
+  auto session = desired("s1");
+  session.datasets = {{"imagenet", "/srv/no-such-dataset-here"}};
+  channel_.set_desired({session});
+  ASSERT_TRUE(reconcile_until(reported("s1", ObservedPhase::failed)));
+  EXPECT_EQ(channel_.observed("s1")->message,
+            "dataset imagenet: /srv/no-such-dataset-here is not a directory on node node-1");
+  EXPECT_EQ(engine_.calls(EngineCall::create), 0);
+}
+
 TEST_F(AgentReconcile, AStartThatFailsIsReportedAsFailed) {
   engine_.fail_next(EngineCall::start,
                     make_error(ErrorCode::internal, "port is already allocated"));

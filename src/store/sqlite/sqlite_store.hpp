@@ -91,6 +91,10 @@ class SqliteStore final : public Store {
   Status insert_session(const Session& session) override;
   Result<std::optional<Session>> get_session(const std::string& id) override;
   Result<std::vector<Session>> list_sessions(const SessionFilter& filter) override;
+  Status put_dataset(const Dataset& dataset, const std::vector<std::int64_t>& group_ids) override;
+  Result<bool> delete_dataset(const std::string& name) override;
+  Result<std::vector<Dataset>> list_datasets() override;
+  Result<std::vector<Dataset>> datasets_of(std::int64_t user_id) override;
   Result<std::vector<std::string>> recent_session_nodes(std::int64_t user_id, int limit) override;
   Status update_session(const Session& session) override;
   Result<std::optional<KeyedSessionRequest>> find_session_request(std::int64_t user_id,
