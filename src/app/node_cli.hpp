@@ -1,12 +1,13 @@
 // The node part of the command line, for admins: `gpupool admin join-token create|ls|revoke`,
-// `gpupool admin nodes` and `gpupool admin node-rm`. Kept apart from main.cpp, as account_cli.hpp
-// is.
+// `gpupool admin nodes`, `gpupool admin node-rm` and `gpupool admin dataset set|ls|rm`. Kept apart
+// from main.cpp, as account_cli.hpp is.
 #pragma once
 
 #include <CLI/CLI.hpp>
 
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "cli/node_commands.hpp"
 
@@ -26,8 +27,13 @@ class NodeCli {
   CLI::App* revoke_ = nullptr;
   CLI::App* remove_ = nullptr;
   CLI::App* list_nodes_ = nullptr;
+  CLI::App* set_dataset_ = nullptr;
+  CLI::App* list_datasets_ = nullptr;
+  CLI::App* remove_dataset_ = nullptr;
   cli::JoinTokenOptions token_;
   std::string name_;
+  std::string path_;
+  std::vector<std::string> groups_;
 };
 
 }  // namespace gpupool::app

@@ -3,6 +3,7 @@
 #include <iostream>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "cli/client.hpp"
 
@@ -70,6 +71,38 @@ int remove_node(const std::string& node) {
       "node {}: {} credential(s) revoked; its agent is refused from now on and the name may "
       "join again. Sessions still there end as node_lost after the grace period.\n",
       node, (*removed)["credentials_revoked"].get<int>());
+  return 0;
+}
+
+int set_dataset(const std::string& name, const std::string& path,
+                const std::vector<std::string>& groups) {
+  auto set = call("PUT", "/api/v1/datasets/" + net::url_encode(name),
+                  {{"path", path}, {"groups", groups}});
+  if (!set) return 1;
+  std::string who = groups.empty() ? std::string("nobody yet")
+                                   : fmt::format("the members of {}", fmt::join(groups, ", "));
+  std::cout << fmt::format("dataset {}: {} read-only at {} in new sessions of {}\n", name, path,
+                           (*set)["mounted_at"].get<std::string>(), who);
+  return 0;
+}
+
+int list_datasets() {
+  auto listed = call("GET", "/api/v1/datasets");
+  if (!listed) return 1;
+  std::cout << fmt::format("{:<20} {:<40} {}\n", "DATASET", "PATH", "GROUPS");
+  for (const auto& dataset : (*listed)["datasets"]) {
+    std::string groups;
+    for (const auto& group : dataset["groups"])
+      groups += (groups.empty() ? "" : ", ") + group.get<std::string>();
+    std::cout << fmt::format("{:<20} {:<40} {}\n", dataset["name"].get<std::string>(),
+                             dataset["path"].get<std::string>(), groups.empty() ? "-" : groups);
+  }
+  return 0;
+}
+
+int remove_dataset(const std::string& name) {
+  if (!call("DELETE", "/api/v1/datasets/" + net::url_encode(name))) return 1;
+  std::cout << fmt::format("dataset {} withdrawn; sessions started from now on lack it\n", name);
   return 0;
 }
 

@@ -1,8 +1,10 @@
-// The CLI's commands for GPU servers in the pool: join tokens, listing and removing nodes. Thin
-// over the admin REST API; each returns a process exit code.
+// The CLI's commands for GPU servers in the pool: join tokens, listing and removing nodes, and
+// the datasets they lend to groups. Thin over the admin REST API; each returns a process exit
+// code.
 #pragma once
 
 #include <string>
+#include <vector>
 
 namespace gpupool::cli {
 
@@ -18,5 +20,10 @@ int revoke_join_token(const std::string& id);
 // Every node with its state (ready, draining, down), free GPUs and when it last synced.
 int list_nodes();
 int remove_node(const std::string& node);
+
+int set_dataset(const std::string& name, const std::string& path,
+                const std::vector<std::string>& groups);
+int list_datasets();
+int remove_dataset(const std::string& name);
 
 }  // namespace gpupool::cli

@@ -1,5 +1,7 @@
 """The CLI, thin over the API: login, run, ls, ssh, stop — as a user types them."""
 import os
+import secrets
+import shutil
 import subprocess
 import tempfile
 
@@ -176,3 +178,22 @@ def test_cli_manages_tokens_passwords_and_access(server, make_user):
     assert failed.returncode == 0 and name in failed.stdout, failed.stdout
     bad = cli(admin_home, "admin", "audit", "--since", "yesterday")
     assert bad.returncode == 1 and "since" in bad.stderr
+
+
+def test_cli_lends_datasets_to_groups(server, admin):
+    """`gpupool admin dataset set|ls|rm`; sessions' mounts are in the multi-node test."""
+    home = tempfile.mkdtemp(prefix="gpupool-cli-dataset-")
+    assert cli(home, "login", server.base, "-u", "admin", "--password-stdin", stdin=ADMIN_PASSWORD + "\n").returncode == 0
+    group = "cli" + secrets.token_hex(3)
+    assert admin.post("/api/v1/groups", {"name": group})[0] == 201
+    refused = cli(home, "admin", "dataset", "set", "hostetc", "/etc/ssl", "--group", group)
+    assert refused.returncode == 1 and "the host's own" in refused.stderr, refused.stderr
+    lent = cli(home, "admin", "dataset", "set", "mnist", "/srv/datasets/mnist", "--group", group)
+    assert lent.returncode == 0, lent.stderr
+    assert "/datasets/mnist" in lent.stdout and group in lent.stdout, lent.stdout
+    listed = cli(home, "admin", "dataset", "ls")
+    assert any(line.split()[:2] == ["mnist", "/srv/datasets/mnist"] and group in line
+               for line in listed.stdout.splitlines()), listed.stdout
+    assert cli(home, "admin", "dataset", "rm", "mnist").returncode == 0
+    assert cli(home, "admin", "dataset", "rm", "mnist").returncode == 1
+    shutil.rmtree(home, ignore_errors=True)
