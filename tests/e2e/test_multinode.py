@@ -18,6 +18,7 @@ import time
 import pytest
 
 from conftest import (BINARY, Api, SSH_OPTIONS, free_port, mint_token, ssh, wait_for_state)
+from test_browser import BROWSER_TESTS, SCREENSHOTS, run_to_end
 from nodes import (IMAGE_TAG, SERVER_ADDRESS, SLIM_IMAGE, NodeHost, Registry, ensure_bridge,
                    ensure_slim_image, remove_bridge)
 
@@ -163,6 +164,12 @@ def test_nodes_join_with_a_token_over_a_pinned_certificate(cluster):
         assert os.stat(os.path.join(node.state_dir, "node-credential")).st_mode & 0o077 == 0
     status, body = cluster.admin.get("/api/v1/join-tokens")
     assert [token["state"] for token in body["join_tokens"]] == ["used up"], body
+
+
+def test_the_portal_shows_every_node_of_the_pool(cluster):
+    returncode, output = run_to_end(["node", "pool.mjs", cluster.base, ADMIN_PASSWORD, SCREENSHOTS,
+                                     *(node.name for node in cluster.nodes)], BROWSER_TESTS, timeout=330)
+    assert returncode == 0 and "pool: ok" in output, output
 
 
 def node_states(cluster):
