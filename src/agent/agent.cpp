@@ -253,6 +253,12 @@ void Agent::converge(const SyncResponse& response, const std::vector<ContainerIn
   }
 
   prepull(response.prepull);
+  {
+    // A session stopped while its image is still coming: the pull (gigabytes, maybe) stops.
+    std::lock_guard lock(mutex_);
+    for (const auto& [id, progress] : local_.pulling)
+      if (!desired_ids.contains(id)) local_.pulls_cancelled.insert(id);
+  }
 
   // Networks a previous run left behind (it stopped between removing a container and its
   // network): once, when the full picture is known.
@@ -472,21 +478,24 @@ Status Agent::ensure_image(const DesiredSession& session) {
   spdlog::info("agent: pulling {} for session {}", session.image_reference, session.session_id);
   std::int64_t last_told = 0;
   auto watcher = [&](const std::string& so_far) {
+    bool wanted = true;
     {
       std::lock_guard lock(mutex_);
       local_.pulling[session.session_id] = "pulling image: " + so_far;
+      wanted = !local_.pulls_cancelled.contains(session.session_id);
     }
     // The server hears of it at the next sync; a long pull wakes one about every second.
     if (auto now = clock_.monotonic_millis(); last_told == 0 || now - last_told >= 1000) {
       last_told = now;
       wake();
     }
-    return !stopping_;
+    return wanted && !stopping_;
   };
   auto pulled = engine_.pull_image(session.image_reference,
                                    {session.registry_username, session.registry_password}, watcher);
   std::lock_guard lock(mutex_);
   local_.pulling.erase(session.session_id);
+  local_.pulls_cancelled.erase(session.session_id);
   return pulled;
 }
 

@@ -78,6 +78,7 @@ class Agent {
     std::map<std::string, std::string> keys;     // authorized keys the container has now
     std::map<std::string, Note> restarting;      // being started again → how it stopped
     std::map<std::string, std::string> pulling;  // its image is being pulled → how far
+    std::set<std::string> pulls_cancelled;       // no longer wanted: its pull stops
   };
 
   void run_loop();

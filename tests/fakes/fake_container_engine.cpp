@@ -1,5 +1,7 @@
 #include "fake_container_engine.hpp"
 
+#include <chrono>
+
 #include "agent/session_container.hpp"
 #include "core/ipv4.hpp"
 
@@ -174,12 +176,18 @@ Status FakeContainerEngine::pull_image(const std::string& reference,
   std::unique_lock lock(mutex_);
   pulled_with_[reference] = credentials;
   GPUPOOL_TRY(enter(EngineCall::pull, lock));
-  lock.unlock();
-  bool go_on = watcher("1.0 of 2.0 GB, 1 of 2 layers");
-  lock.lock();
-  if (!go_on) return make_error(ErrorCode::unavailable, "pull cancelled");
   ++waiting_[EngineCall::pull];
-  released_.wait(lock, [&] { return !pulls_held_; });
+  // Says how far it got now and then, as the engine's stream does, until released.
+  for (bool first = true; first || pulls_held_; first = false) {
+    lock.unlock();
+    bool go_on = watcher("1.0 of 2.0 GB, 1 of 2 layers");
+    lock.lock();
+    if (!go_on) {
+      --waiting_[EngineCall::pull];
+      return make_error(ErrorCode::unavailable, "pull cancelled");
+    }
+    released_.wait_for(lock, std::chrono::milliseconds(5), [&] { return !pulls_held_; });
+  }
   --waiting_[EngineCall::pull];
   lacking_.erase(reference);
   return {};

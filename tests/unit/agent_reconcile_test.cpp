@@ -138,6 +138,19 @@ TEST_F(AgentReconcile, AnImageTheNodeLacksIsPulledWhileTheSessionSaysHowFarItGot
   EXPECT_EQ(channel_.observed("s1")->message, "");
 }
 
+TEST_F(AgentReconcile, APullStopsWhenItsSessionIsNoLongerWanted) {
+  auto session = desired("s1");
+  engine_.lack_image(session.image_reference);
+  engine_.hold_pulls(true);
+  channel_.set_desired({session});
+  ASSERT_TRUE(reconcile_until([&] { return engine_.waiting(EngineCall::pull) == 1; }));
+  channel_.set_desired({});  // the user stopped it
+  ASSERT_TRUE(reconcile_until([&] { return engine_.waiting(EngineCall::pull) == 0; }));
+  ASSERT_TRUE(agent_->reconcile_once().ok());
+  EXPECT_EQ(engine_.calls(EngineCall::create), 0);
+  EXPECT_FALSE(*engine_.image_present(session.image_reference));
+}
+
 TEST_F(AgentReconcile, AnImageAlreadyThereIsNotPulled) {
   channel_.set_desired({desired("s1")});
   ASSERT_TRUE(reconcile_until(reported("s1", ObservedPhase::running)));
