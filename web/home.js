@@ -146,6 +146,10 @@ function sessionRow(session) {
   }
   if (session.ssh) {
     details.push(h("div", {}, h("code", {}, session.ssh.command), " ", copyButton(session.ssh.command)));
+    if (session.ssh.config) {
+      details.push(h("details", { class: "ssh-config" }, h("summary", {}, t("sessions.sshConfig")),
+        h("pre", {}, session.ssh.config), copyButton(session.ssh.config)));
+    }
     if (session.ssh.host_key)
       details.push(h("div", { class: "fingerprint" }, `${t("sessions.hostKey")}: ${session.ssh.host_key.fingerprint}`));
   }

@@ -121,25 +121,34 @@ json session_view(const Session& session, const ViewContext& context, UnixMillis
   }
   if (reachable) {
     auto node_host = context.node_hosts.find(session.node);
-    const std::string& ssh_host =
+    const std::string& direct_host =
         node_host != context.node_hosts.end() && !node_host->second.empty() ? node_host->second
                                                                             : context.public_host;
+    // Through the gateway host where the deployment relays SSH (nodes on a private network).
+    bool relayed = session.gateway_ssh_port != 0;
+    const std::string& ssh_host = relayed ? context.public_host : direct_host;
+    int ssh_port = relayed ? session.gateway_ssh_port : session.ssh_port;
     // Through the gateway, which signs the user in to Jupyter: no token in the link.
     std::string base = fmt::format("{}/s/{}/", context.gateway_url, session.id);
     view["jupyter"] = {{"url", base}};
     nlohmann::json host_key = nullptr;
     if (!session.ssh_host_key.empty()) {
-      host_key = {{"key", session.ssh_host_key},
-                  {"fingerprint", auth::ssh_key_fingerprint(session.ssh_host_key)},
-                  {"known_hosts",
-                   fmt::format("[{}]:{} {}", ssh_host, session.ssh_port, session.ssh_host_key)}};
+      host_key = {
+          {"key", session.ssh_host_key},
+          {"fingerprint", auth::ssh_key_fingerprint(session.ssh_host_key)},
+          {"known_hosts", fmt::format("[{}]:{} {}", ssh_host, ssh_port, session.ssh_host_key)}};
     }
     view["ssh"] = {
         {"host_key", host_key},
         {"host", ssh_host},
-        {"port", session.ssh_port},
+        {"port", ssh_port},
         {"user", session.username},
-        {"command", fmt::format("ssh -p {} {}@{}", session.ssh_port, session.username, ssh_host)}};
+        {"command", fmt::format("ssh -p {} {}@{}", ssh_port, session.username, ssh_host)},
+        // For VS Code's Remote-SSH (and plain ssh): paste into ~/.ssh/config.
+        {"config", fmt::format("Host gpupool-{}\n  HostName {}\n  Port {}\n  User {}\n", session.id,
+                               ssh_host, ssh_port, session.username)},
+        {"direct",
+         relayed ? json{{"host", direct_host}, {"port", session.ssh_port}} : json(nullptr)}};
   }
   return view;
 }

@@ -43,6 +43,10 @@ int run(int argc, char** argv) {
   server_command->add_option("--insecure-registry", server.insecure_registries,
                              "HOST:PORT of a registry spoken to over plain HTTP (repeatable; "
                              "its nodes' engines need the same option)");
+  server_command->add_option("--ssh-gateway-ports", server.ssh_gateway_ports,
+                             "LOW-HIGH: each running session gets a port of this range on the "
+                             "gateway host, relayed to its SSH on its node (for GPU servers on "
+                             "a private network); without it users SSH to nodes directly");
   server_command->add_option("--prepull", server.prepull,
                              "catalog TAG every node pulls as soon as it joins, so that the "
                              "first session there starts at once (repeatable)");

@@ -18,19 +18,6 @@ namespace {
 
 constexpr const char* kDefaultSimulation = "4xA100-80GB";
 
-Result<std::pair<int, int>> parse_port_range(const std::string& text) {
-  int low = 0;
-  int high = 0;
-  char dash = 0;
-  std::istringstream in(text);
-  if (!(in >> low >> dash >> high) || dash != '-' || low < 1024 || high > 65535 || high - low < 1) {
-    return make_error(
-        ErrorCode::invalid_argument,
-        fmt::format("--port-range \"{}\": expected LOW-HIGH within 1024-65535", text));
-  }
-  return std::pair{low, high};
-}
-
 Result<std::unique_ptr<GpuProbe>> choose_gpu_probe(const std::string& simulate) {
   if (!simulate.empty()) return make_simulated_gpu_probe(simulate);
   auto nvml = make_nvml_gpu_probe();
@@ -46,6 +33,18 @@ std::int64_t physical_memory_mb() {
 }
 
 }  // namespace
+
+Result<std::pair<int, int>> parse_port_range(const std::string& option, const std::string& text) {
+  int low = 0;
+  int high = 0;
+  char dash = 0;
+  std::istringstream in(text);
+  if (!(in >> low >> dash >> high) || dash != '-' || low < 1024 || high > 65535 || high - low < 1) {
+    return make_error(ErrorCode::invalid_argument,
+                      fmt::format("{} \"{}\": expected LOW-HIGH within 1024-65535", option, text));
+  }
+  return std::pair{low, high};
+}
 
 std::string host_name() {
   char name[256] = {};
@@ -88,7 +87,7 @@ Result<std::unique_ptr<NodeRuntime>> open_node(const NodeOptions& options) {
 Status make_agent(NodeRuntime& node, const NodeOptions& options, const NodeAddresses& addresses,
                   agent::SyncChannel& channel, std::chrono::milliseconds sync_interval,
                   const Clock& clock) {
-  auto ports = parse_port_range(options.port_range);
+  auto ports = parse_port_range("--port-range", options.port_range);
   if (!ports) return ports.error();
   agent::AgentSettings settings;
   settings.sync_interval = sync_interval;

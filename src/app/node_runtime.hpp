@@ -7,6 +7,7 @@
 #include <chrono>
 #include <memory>
 #include <string>
+#include <utility>
 
 #include "agent/agent.hpp"
 #include "app/session_network_options.hpp"
@@ -30,6 +31,9 @@ struct NodeAddresses {
   std::string public_host;
   std::string jupyter_address;
 };
+
+// "LOW-HIGH" within 1024-65535 (at least two ports); the error names `option`.
+Result<std::pair<int, int>> parse_port_range(const std::string& option, const std::string& text);
 
 // Probes the GPUs and connects to the engine; checks the options.
 Result<std::unique_ptr<NodeRuntime>> open_node(const NodeOptions& options);

@@ -24,6 +24,7 @@
 #include "app/node_runtime.hpp"
 #include "app/process.hpp"
 #include "app/session_listeners.hpp"
+#include "app/ssh_relay.hpp"
 #include "catalog/image_tag.hpp"
 #include "core/ipv4.hpp"
 #include "core/log.hpp"
@@ -224,6 +225,13 @@ int serve(UpOptions options, bool local_node) {
   auto prepull = prepull_references(**store, options.prepull);
   if (!prepull) return fail(prepull.error().message);
   session_settings.prepull = std::move(*prepull);
+  std::unique_ptr<gateway::TcpRelay> ssh_relay;
+  if (!options.ssh_gateway_ports.empty()) {
+    auto range = parse_port_range("--ssh-gateway-ports", options.ssh_gateway_ports);
+    if (!range) return fail(range.error().message);
+    session_settings.gateway_ssh_ports = *range;
+    ssh_relay = make_ssh_relay(**store);
+  }
   session_settings.preemption_grace = std::int64_t{options.preemption_grace_s} * 1000;
   if (options.fair_share_half_life_hours <= 0)
     return fail("--fair-share-half-life-hours must be above 0");
@@ -303,6 +311,13 @@ int serve(UpOptions options, bool local_node) {
   }
   auto bound = http.listen(listen->host, listen->port);
   if (!bound) return fail(bound.error().message);
+  if (ssh_relay) {
+    auto [low, high] = session_settings.gateway_ssh_ports;
+    auto relayed = ssh_relay->listen(listen->host, static_cast<std::uint16_t>(low),
+                                     static_cast<std::uint16_t>(high));
+    if (!relayed) return fail(relayed.error().message);
+    spdlog::info("SSH to sessions through this host: ports {}–{}", low, high);
+  }
   if (options.session_domain.empty()) {
     auto session_ports = listen_for_sessions(http, listen->host, options.session_ports);
     if (!session_ports) return fail(session_ports.error().message);
@@ -332,6 +347,7 @@ int serve(UpOptions options, bool local_node) {
                     ? options.http_threads
                     : static_cast<int>(std::max(2u, std::thread::hardware_concurrency()));
   http.start(threads);
+  if (ssh_relay) ssh_relay->start();
   if (local_agent != nullptr) local_agent->start();
   WatchForSilentNodes silent_nodes(sessions);
 
@@ -361,6 +377,7 @@ int serve(UpOptions options, bool local_node) {
     spdlog::info("every connection drained");
   }
   http.stop();
+  if (ssh_relay) ssh_relay->stop();
   if (local_agent != nullptr) local_agent->stop();
   spdlog::info("stopped; the database is closed cleanly");
   return 0;

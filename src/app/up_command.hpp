@@ -56,7 +56,8 @@ struct UpOptions {
   std::string registry_auth;                     // docker config.json with registry logins
   std::vector<std::string> insecure_registries;  // HOST:PORT spoken to over plain HTTP
   std::vector<std::string> prepull;              // catalog tags every node pulls ahead
-  NodeOptions node;                              // `up` only: its local node
+  std::string ssh_gateway_ports;  // "LOW-HIGH": SSH through the gateway host (app/ssh_relay.hpp)
+  NodeOptions node;               // `up` only: its local node
 };
 
 // Each runs until SIGINT or SIGTERM and returns the process exit code. `up` is the server

@@ -85,6 +85,8 @@ struct Session {
   // Where the user's node-local home was when it was placed (that node was preferred); empty
   // when homes are shared or it was their first session.
   std::string home_node;
+  // With SSH through the gateway (--ssh-gateway-ports): its port there; 0 when none.
+  int gateway_ssh_port = 0;
   // The meter, fixed when the session is placed: a later price change does not reach back
   // into a session already given its GPUs. It runs while the session is running.
   std::string billed_gpu_model;

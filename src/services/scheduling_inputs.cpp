@@ -98,4 +98,10 @@ std::string home_node_of(const std::vector<std::string>& recent_nodes,
   return {};
 }
 
+int free_port(const std::set<int>& taken, std::pair<int, int> range) {
+  for (int port = range.first; port > 0 && port <= range.second; ++port)
+    if (!taken.contains(port)) return port;
+  return 0;
+}
+
 }  // namespace gpupool::services

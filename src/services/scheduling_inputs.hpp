@@ -5,7 +5,9 @@
 
 #include <cstdint>
 #include <map>
+#include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "core/clock.hpp"
@@ -31,6 +33,9 @@ std::vector<scheduler::WorkloadShape> workload_of(const std::vector<Session>& hi
 // sessions' nodes, newest first) still in the pool whose homes are not shared; "" if none.
 std::string home_node_of(const std::vector<std::string>& recent_nodes,
                          const std::vector<Node>& nodes);
+
+// The lowest port of [low, high] not in `taken`; 0 when every one is.
+int free_port(const std::set<int>& taken, std::pair<int, int> range);
 
 // Fixes a just-placed session's rate from its GPUs' model and today's price.
 void start_meter(Session& session, const std::vector<Node>& nodes,

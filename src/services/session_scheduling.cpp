@@ -91,6 +91,9 @@ Status SessionService::schedule_locked(UnixMillis now) {
     if (!listed) return listed.error();
     prices = std::move(*listed);
   }
+  std::set<int> gateway_ports;  // SSH ports on the gateway host that sessions hold
+  for (const auto& session : *active)
+    if (holds_resources(session.state)) gateway_ports.insert(session.gateway_ssh_port);
   for (const auto& placement : plan.placements) {
     Session& session = *queued.at(placement.session_id);
     session.node = placement.node;
@@ -99,6 +102,9 @@ Status SessionService::schedule_locked(UnixMillis now) {
     session.jupyter_port = placement.jupyter_port;
     session.ssh_port = placement.ssh_port;
     session.home_node = home_nodes[session.user_id];
+    // None left: the session is still reached directly on its node.
+    session.gateway_ssh_port = free_port(gateway_ports, settings_.gateway_ssh_ports);
+    gateway_ports.insert(session.gateway_ssh_port);
     start_meter(session, snapshot.nodes, prices);
     session = after_placement(session, now).session;
     GPUPOOL_TRY(store_.update_session(session));

@@ -65,6 +65,9 @@ struct SessionSettings {
   catalog::RegistryLogins registry_logins;
   // Catalog images every node pulls ahead of need (their engine references).
   std::vector<std::string> prepull;
+  // SSH through the gateway host: each placed session gets a port of [low, high] there,
+  // forwarded to its SSH port on its node. 0, 0: users reach nodes directly.
+  std::pair<int, int> gateway_ssh_ports = {0, 0};
 };
 
 // An Idempotency-Key sent with a session request, and a digest of the request it came with.

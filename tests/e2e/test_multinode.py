@@ -6,6 +6,7 @@ through the gateway and SSH straight to the node, credentials bound to their nod
 that goes silent and comes back."""
 import json
 import os
+import random
 import re
 import secrets
 import shutil
@@ -29,6 +30,8 @@ UNREACHABLE_TAG = "pytorch1.13-cpu-debian12-devel"
 UNREACHABLE_IMAGE = f"{SERVER_ADDRESS}:9/gpupool/session:gone"
 # A catalog entry every node pulls as soon as it joins.
 PREPULLED_TAG = "pytorch1.13-cpu-debian12-base"
+# SSH through the server's host, as for GPU servers on a private network.
+SSH_GATEWAY_PORTS = (lambda low: (low, low + 15))(random.randrange(40000, 59000, 16))
 
 
 class Cluster:
@@ -55,7 +58,8 @@ class Cluster:
                 "--image", f"{UNREACHABLE_TAG}={UNREACHABLE_IMAGE}",
                 "--image", f"{PREPULLED_TAG}={self.prepulled}", "--prepull", PREPULLED_TAG,
                 "--registry-auth", self.registry.auth_file(os.path.join(self.work, "registry-auth.json")),
-                "--insecure-registry", self.registry.address, "--node-lost-after", str(NODE_LOST_AFTER)]
+                "--insecure-registry", self.registry.address, "--node-lost-after", str(NODE_LOST_AFTER),
+                "--ssh-gateway-ports", "{}-{}".format(*SSH_GATEWAY_PORTS)]
 
     def start_server(self):
         env = dict(os.environ, GPUPOOL_ADMIN_PASSWORD=ADMIN_PASSWORD)
@@ -277,18 +281,33 @@ def test_sessions_spread_over_the_nodes_each_pulling_the_image_with_jupyter_and_
     assert all(re.fullmatch(r"pulling image: [0-9.]+ [kMG]?B of [0-9.]+ [kMG]?B, \d+ of \d+ layers", text)
                for text in pulled), pulled
     assert all(node.has_image(reference) for node in cluster.nodes)
+    gateway_ports = set()
     for session in sessions:
         node = next(node for node in cluster.nodes if node.name == session["node"])
-        assert session["ssh"]["host"] == node.address, session["ssh"]
+        # SSH through the server's host, relayed to the node; and straight to the node.
+        assert session["ssh"]["host"] == SERVER_ADDRESS, session["ssh"]
+        assert SSH_GATEWAY_PORTS[0] <= session["ssh"]["port"] <= SSH_GATEWAY_PORTS[1], session["ssh"]
+        gateway_ports.add(session["ssh"]["port"])
+        assert session["ssh"]["direct"]["host"] == node.address, session["ssh"]
+        assert f"Port {session['ssh']['port']}" in session["ssh"]["config"], session["ssh"]
         # Jupyter through the gateway, which reaches it on the node's own address.
         status, body = user.get(f"/s/{session['id']}/api")
         assert status == 200 and "version" in body, body
         result = ssh(session, user.key, "hostname; id -u")
         assert result.returncode == 0, result.stderr
-        # Published on the node's address only: not on the server's.
+        assert result.stdout.split()[0] == session["id"], result.stdout
+        direct = dict(session, ssh=dict(session["ssh"], **session["ssh"]["direct"]))
+        result = ssh(direct, user.key, "hostname")
+        assert result.returncode == 0 and result.stdout.strip() == session["id"], result.stderr
+        # The node's own port is published on the node's address only: not on the server's.
         assert subprocess.run(["ssh", *SSH_OPTIONS, "-o", "BatchMode=yes", "-i", user.key,
-                               "-p", str(session["ssh"]["port"]), f"x@{SERVER_ADDRESS}", "true"],
+                               "-p", str(session["ssh"]["direct"]["port"]), f"x@{SERVER_ADDRESS}", "true"],
                               capture_output=True, timeout=30).returncode != 0
+    assert len(gateway_ports) == len(sessions), "each session its own port on the gateway"
+    # A gateway port no session holds leads nowhere.
+    idle = next(port for port in range(SSH_GATEWAY_PORTS[0], SSH_GATEWAY_PORTS[1] + 1) if port not in gateway_ports)
+    assert subprocess.run(["ssh", *SSH_OPTIONS, "-o", "BatchMode=yes", "-i", user.key, "-p", str(idle),
+                           f"{user.username}@{SERVER_ADDRESS}", "true"], capture_output=True, timeout=30).returncode != 0
     for session_id in ids:
         assert user.call("DELETE", f"/api/v1/sessions/{session_id}")[0] == 200
     for session_id in ids:

@@ -356,3 +356,36 @@ TEST_F(NodeLocalHomes, HomesOnASharedFilesystemAreEverywhere) {
 
 }  // namespace
 }  // namespace gpupool::testing
+
+namespace gpupool::testing {
+namespace {
+
+TEST_F(SessionService, EachPlacedSessionHoldsItsOwnSshPortOnTheGatewayWhileThereAreAny) {
+  services::SessionSettings settings;
+  settings.gateway_ssh_ports = {2200, 2201};
+  sessions_ = std::make_unique<services::SessionService>(*store_, clock_, settings);
+  auto first = request(alice_, 1);
+  auto second = request(bob_, 1);
+  auto third = request(alice_, 1);
+  EXPECT_EQ(first.gateway_ssh_port, 2200);
+  EXPECT_EQ(second.gateway_ssh_port, 2201);
+  EXPECT_EQ(third.gateway_ssh_port, 0) << "none left: reached on its node directly";
+  ASSERT_TRUE(sessions_->stop_session(alice_, first.id).ok());
+  sync({});  // its container is gone: the port is free again
+  EXPECT_EQ(request(bob_, 1).gateway_ssh_port, 2200);
+
+  api::ViewContext context;
+  context.public_host = "gpus.lab.example";
+  context.node_hosts = {{"node-1", "10.0.0.7"}};
+  Session running = fetch(second.id);
+  running.state = SessionState::running;
+  auto ssh = api::session_view(running, context, clock_.now())["ssh"];
+  EXPECT_EQ(ssh["command"], "ssh -p 2201 bob@gpus.lab.example");
+  EXPECT_EQ(ssh["direct"]["host"], "10.0.0.7");
+  EXPECT_EQ(ssh["direct"]["port"], running.ssh_port);
+  EXPECT_NE(ssh["config"].get<std::string>().find("HostName gpus.lab.example\n  Port 2201"),
+            std::string::npos);
+}
+
+}  // namespace
+}  // namespace gpupool::testing

@@ -20,7 +20,7 @@ constexpr const char* kSessionColumns =
     "jupyter_token, ssh_host_key, created_at, updated_at, started_at, ended_at, gpu_memory_mb, "
     "priority, preemptible, preempt_at, node_selector, billed_gpu_model, billed_gpus, "
     "rate_micros_per_hour, queue_reason, down_since, down_millis, restarts, restarted_at, "
-    "home_node, (SELECT username FROM users WHERE users.id = "
+    "home_node, gateway_ssh_port, (SELECT username FROM users WHERE users.id = "
     "sessions.user_id), "
     "(SELECT uid FROM users WHERE users.id = sessions.user_id)";
 
@@ -66,8 +66,9 @@ Session read_session(const Statement& row) {
   session.restarts = static_cast<int>(row.column_int(34));
   session.restarted_at = row.column_int(35);
   session.home_node = row.column_text(36);
-  session.username = row.column_text(37);
-  session.uid = static_cast<int>(row.column_int(38));
+  session.gateway_ssh_port = static_cast<int>(row.column_int(37));
+  session.username = row.column_text(38);
+  session.uid = static_cast<int>(row.column_int(39));
   return session;
 }
 
@@ -116,7 +117,8 @@ void bind_session(Statement& statement, const Session& session) {
       .bind(34, session.down_millis)
       .bind(35, session.restarts)
       .bind(36, session.restarted_at)
-      .bind(37, session.home_node);
+      .bind(37, session.home_node)
+      .bind(38, session.gateway_ssh_port);
   if (session.request.max_hours) statement.bind(9, *session.request.max_hours);
 }
 
@@ -130,11 +132,11 @@ Status SqliteStore::insert_session(const Session& session) {
         "jupyter_port, ssh_port, jupyter_token, ssh_host_key, created_at, "
         "updated_at, started_at, ended_at, gpu_memory_mb, priority, preemptible, preempt_at, "
         "node_selector, billed_gpu_model, billed_gpus, rate_micros_per_hour, queue_reason, "
-        "down_since, down_millis, restarts, restarted_at, home_node) "
+        "down_since, down_millis, restarts, restarted_at, home_node, gateway_ssh_port) "
         "VALUES (?1, ?2, ?3, ?4, ?5, "
         "?6, ?7, ?8, ?9, ?10, ?11, "
         "?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, "
-        "?29, ?30, ?31, ?32, ?33, ?34, ?35, ?36, ?37)");
+        "?29, ?30, ?31, ?32, ?33, ?34, ?35, ?36, ?37, ?38)");
     if (!insert) return insert.error();
     bind_session(*insert, session);
     GPUPOOL_TRY(insert->run());
@@ -211,7 +213,8 @@ Status SqliteStore::update_session(const Session& session) {
         "updated_at = ?21, started_at = ?22, ended_at = ?23, gpu_memory_mb = ?24, priority = ?25, "
         "preemptible = ?26, preempt_at = ?27, node_selector = ?28, billed_gpu_model = ?29, "
         "billed_gpus = ?30, rate_micros_per_hour = ?31, queue_reason = ?32, down_since = ?33, "
-        "down_millis = ?34, restarts = ?35, restarted_at = ?36, home_node = ?37 WHERE id = ?1");
+        "down_millis = ?34, restarts = ?35, restarted_at = ?36, home_node = ?37, "
+        "gateway_ssh_port = ?38 WHERE id = ?1");
     if (!update) return update.error();
     bind_session(*update, session);
     GPUPOOL_TRY(update->run());

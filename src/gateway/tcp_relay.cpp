@@ -1,0 +1,171 @@
+#include "gateway/tcp_relay.hpp"
+
+#include <array>
+
+#include <fmt/format.h>
+#include <boost/asio/connect.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/write.hpp>
+
+#include "core/log.hpp"
+
+namespace gpupool::gateway {
+
+namespace asio = boost::asio;
+using tcp = asio::ip::tcp;
+using boost::system::error_code;
+
+// Members in this order: the listeners go first, then the io_context with whatever handlers
+// it still holds (a relayed pair counts itself out of `open` as it goes), then the rest.
+struct TcpRelay::State {
+  explicit State(Find find_target, std::size_t max) : find(std::move(find_target)), limit(max) {}
+  Find find;
+  std::size_t limit;
+  std::atomic<std::size_t> open{0};
+  asio::io_context io;
+  std::vector<std::unique_ptr<tcp::acceptor>> acceptors;
+};
+
+namespace {
+
+constexpr std::size_t kPieceBytes = 64 * 1024;
+constexpr auto kConnectTimeout = std::chrono::seconds(10);
+
+// One relayed connection: the client's socket and the node's, bytes copied both ways until
+// either side closes. Holds a slot of the relay's count while it lives.
+class Pair : public std::enable_shared_from_this<Pair> {
+ public:
+  Pair(tcp::socket client, std::atomic<std::size_t>& open)
+      : client_(std::move(client)),
+        upstream_(client_.get_executor()),
+        timer_(client_.get_executor()),
+        open_(open) {}
+  ~Pair() { --open_; }
+  Pair(const Pair&) = delete;
+  Pair& operator=(const Pair&) = delete;
+
+  void start(const RelayTarget& target) {
+    error_code ec;
+    auto address = asio::ip::make_address(target.host, ec);
+    if (ec) return;  // nodes are named by address; nothing is looked up
+    timer_.expires_after(kConnectTimeout);
+    timer_.async_wait([self = shared_from_this()](error_code waited) {
+      if (!waited) self->close();
+    });
+    upstream_.async_connect(tcp::endpoint(address, target.port),
+                            [self = shared_from_this()](error_code connected) {
+                              self->timer_.cancel();
+                              if (connected) return self->close();
+                              self->pump(self->client_, self->upstream_, self->to_upstream_);
+                              self->pump(self->upstream_, self->client_, self->to_client_);
+                            });
+  }
+
+ private:
+  using Buffer = std::array<char, kPieceBytes>;
+
+  void pump(tcp::socket& from, tcp::socket& to, Buffer& buffer) {
+    from.async_read_some(asio::buffer(buffer), [self = shared_from_this(), &from, &to, &buffer](
+                                                   error_code read, std::size_t length) {
+      if (read) return self->close();
+      asio::async_write(to, asio::buffer(buffer.data(), length),
+                        [self, &from, &to, &buffer](error_code written, std::size_t) {
+                          if (written) return self->close();
+                          self->pump(from, to, buffer);
+                        });
+    });
+  }
+
+  void close() {
+    error_code ignored;
+    client_.shutdown(tcp::socket::shutdown_both, ignored);
+    client_.close(ignored);
+    upstream_.shutdown(tcp::socket::shutdown_both, ignored);
+    upstream_.close(ignored);
+    timer_.cancel();
+  }
+
+  tcp::socket client_;
+  tcp::socket upstream_;
+  asio::steady_timer timer_;
+  Buffer to_upstream_{};
+  Buffer to_client_{};
+  std::atomic<std::size_t>& open_;
+};
+
+void accept_next(TcpRelay::State* state, tcp::acceptor& acceptor, std::uint16_t port);
+
+}  // namespace
+
+TcpRelay::TcpRelay(Find find, std::size_t max_connections)
+    : state_(std::make_unique<State>(std::move(find), max_connections)) {}
+
+TcpRelay::~TcpRelay() {
+  stop();
+}
+
+Status TcpRelay::listen(const std::string& host, std::uint16_t low, std::uint16_t high) {
+  error_code ec;
+  auto address = asio::ip::make_address(host, ec);
+  if (ec) return make_error(ErrorCode::invalid_argument, "SSH relay: bad address " + host);
+  for (unsigned port = low; port <= high; ++port) {
+    auto acceptor = std::make_unique<tcp::acceptor>(state_->io);
+    tcp::endpoint endpoint(address, static_cast<std::uint16_t>(port));
+    acceptor->open(endpoint.protocol(), ec);
+    if (!ec) acceptor->set_option(tcp::acceptor::reuse_address(true), ec);
+    if (!ec) acceptor->bind(endpoint, ec);
+    if (!ec) acceptor->listen(asio::socket_base::max_listen_connections, ec);
+    if (ec) {
+      return make_error(ErrorCode::unavailable, fmt::format("cannot listen on {}:{} for SSH: {}",
+                                                            host, port, ec.message()));
+    }
+    state_->acceptors.push_back(std::move(acceptor));
+  }
+  return {};
+}
+
+void TcpRelay::start() {
+  for (auto& acceptor : state_->acceptors)
+    accept_next(state_.get(), *acceptor, acceptor->local_endpoint().port());
+  thread_ = std::thread([state = state_.get()] { state->io.run(); });
+}
+
+void TcpRelay::stop() {
+  state_->io.stop();
+  if (thread_.joinable()) thread_.join();
+}
+
+std::size_t TcpRelay::open_connections() const {
+  return state_->open.load();
+}
+
+namespace {
+
+// The state outlives every handler: stop() joins the thread before it goes.
+void accept_next(TcpRelay::State* state, tcp::acceptor& acceptor, std::uint16_t port) {
+  acceptor.async_accept([state, &acceptor, port](error_code accepted, tcp::socket client) {
+    if (accepted == asio::error::operation_aborted) return;
+    if (!accepted) {
+      auto target = state->find(port);
+      if (target && state->open.load() < state->limit) {
+        ++state->open;
+        std::make_shared<Pair>(std::move(client), state->open)->start(*target);
+      }
+      // Otherwise `client` goes out of scope here: closed at once, nothing said.
+    } else {
+      // Out of file descriptors, most likely: wait a moment rather than spin.
+      spdlog::warn("SSH relay: accepting on port {} failed: {}", port, accepted.message());
+      auto pause = std::make_shared<asio::steady_timer>(state->io, std::chrono::milliseconds(100));
+      pause->async_wait(
+          [state, &acceptor, port, pause](error_code) { accept_next(state, acceptor, port); });
+      return;
+    }
+    accept_next(state, acceptor, port);
+  });
+}
+
+}  // namespace
+
+}  // namespace gpupool::gateway
