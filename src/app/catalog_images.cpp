@@ -122,20 +122,26 @@ Status register_configured_images(Store& store, const std::vector<std::string>& 
   return {};
 }
 
-Result<std::vector<std::string>> prepull_references(Store& store,
-                                                    const std::vector<std::string>& tags) {
+Result<std::vector<ImageToPull>> images_to_prepull(Store& store,
+                                                   const std::vector<std::string>& tags,
+                                                   const catalog::RegistryLogins& logins) {
   auto images = store.list_images();
   if (!images) return images.error();
-  std::vector<std::string> references;
+  std::vector<ImageToPull> pulls;
   for (const auto& tag : tags) {
     auto found = std::find_if(images->begin(), images->end(),
                               [&](const Image& image) { return image.tag == tag; });
     if (found == images->end())
       return make_error(ErrorCode::invalid_argument,
                         fmt::format("--prepull {}: no such image in the catalog", tag));
-    references.push_back(found->reference);
+    ImageToPull pull{found->reference};
+    if (auto login = catalog::login_for(logins, found->reference)) {
+      pull.registry_username = login->username;
+      pull.registry_password = login->password;
+    }
+    pulls.push_back(std::move(pull));
   }
-  return references;
+  return pulls;
 }
 
 }  // namespace gpupool::app

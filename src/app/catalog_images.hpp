@@ -10,6 +10,7 @@
 #include "catalog/registry_client.hpp"
 #include "core/result.hpp"
 #include "engine/container_engine.hpp"
+#include "model/sync.hpp"
 #include "store/store.hpp"
 
 namespace gpupool::app {
@@ -22,8 +23,10 @@ Status register_catalog_images(Store& store, ContainerEngine& engine);
 Status register_configured_images(Store& store, const std::vector<std::string>& images,
                                   const catalog::RegistryAccess& registries);
 
-// The references of the catalog tags named by --prepull; an unknown tag is an error.
-Result<std::vector<std::string>> prepull_references(Store& store,
-                                                    const std::vector<std::string>& tags);
+// The catalog images named by --prepull, with their registries' logins; an unknown tag is
+// an error.
+Result<std::vector<ImageToPull>> images_to_prepull(Store& store,
+                                                   const std::vector<std::string>& tags,
+                                                   const catalog::RegistryLogins& logins);
 
 }  // namespace gpupool::app

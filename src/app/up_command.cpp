@@ -222,7 +222,7 @@ int serve(UpOptions options, bool local_node) {
   }
   services::SessionSettings session_settings;
   session_settings.registry_logins = registries->logins;
-  auto prepull = prepull_references(**store, options.prepull);
+  auto prepull = images_to_prepull(**store, options.prepull, registries->logins);
   if (!prepull) return fail(prepull.error().message);
   session_settings.prepull = std::move(*prepull);
   std::unique_ptr<gateway::TcpRelay> ssh_relay;

@@ -1,6 +1,7 @@
 #include "gateway/tcp_relay.hpp"
 
 #include <array>
+#include <map>
 
 #include <fmt/format.h>
 #include <boost/asio/connect.hpp>
@@ -18,12 +19,16 @@ using tcp = asio::ip::tcp;
 using boost::system::error_code;
 
 // Members in this order: the listeners go first, then the io_context with whatever handlers
-// it still holds (a relayed pair counts itself out of `open` as it goes), then the rest.
+// it still holds (a relayed pair counts itself out of `open` and `by_source` as it goes), then
+// the rest. `by_source` is touched on the relay's thread only (and at destruction).
 struct TcpRelay::State {
-  explicit State(Find find_target, std::size_t max) : find(std::move(find_target)), limit(max) {}
+  State(Find find_target, std::size_t max, std::size_t max_per_source)
+      : find(std::move(find_target)), limit(max), source_limit(max_per_source) {}
   Find find;
   std::size_t limit;
+  std::size_t source_limit;
   std::atomic<std::size_t> open{0};
+  std::map<asio::ip::address, std::size_t> by_source;
   asio::io_context io;
   std::vector<std::unique_ptr<tcp::acceptor>> acceptors;
 };
@@ -34,15 +39,22 @@ constexpr std::size_t kPieceBytes = 64 * 1024;
 constexpr auto kConnectTimeout = std::chrono::seconds(10);
 
 // One relayed connection: the client's socket and the node's, bytes copied both ways until
-// either side closes. Holds a slot of the relay's count while it lives.
+// either side closes. Holds a slot of the relay's counts while it lives.
 class Pair : public std::enable_shared_from_this<Pair> {
  public:
-  Pair(tcp::socket client, std::atomic<std::size_t>& open)
+  Pair(tcp::socket client, const asio::ip::address& source, TcpRelay::State& state)
       : client_(std::move(client)),
         upstream_(client_.get_executor()),
         timer_(client_.get_executor()),
-        open_(open) {}
-  ~Pair() { --open_; }
+        source_(source),
+        state_(state) {
+    ++state_.open;
+    ++state_.by_source[source_];
+  }
+  ~Pair() {
+    --state_.open;
+    if (--state_.by_source[source_] == 0) state_.by_source.erase(source_);
+  }
   Pair(const Pair&) = delete;
   Pair& operator=(const Pair&) = delete;
 
@@ -92,15 +104,16 @@ class Pair : public std::enable_shared_from_this<Pair> {
   asio::steady_timer timer_;
   Buffer to_upstream_{};
   Buffer to_client_{};
-  std::atomic<std::size_t>& open_;
+  asio::ip::address source_;
+  TcpRelay::State& state_;
 };
 
 void accept_next(TcpRelay::State* state, tcp::acceptor& acceptor, std::uint16_t port);
 
 }  // namespace
 
-TcpRelay::TcpRelay(Find find, std::size_t max_connections)
-    : state_(std::make_unique<State>(std::move(find), max_connections)) {}
+TcpRelay::TcpRelay(Find find, std::size_t max_connections, std::size_t max_per_source)
+    : state_(std::make_unique<State>(std::move(find), max_connections, max_per_source)) {}
 
 TcpRelay::~TcpRelay() {
   stop();
@@ -148,12 +161,14 @@ void accept_next(TcpRelay::State* state, tcp::acceptor& acceptor, std::uint16_t 
   acceptor.async_accept([state, &acceptor, port](error_code accepted, tcp::socket client) {
     if (accepted == asio::error::operation_aborted) return;
     if (!accepted) {
-      auto target = state->find(port);
-      if (target && state->open.load() < state->limit) {
-        ++state->open;
-        std::make_shared<Pair>(std::move(client), state->open)->start(*target);
-      }
-      // Otherwise `client` goes out of scope here: closed at once, nothing said.
+      // Over a limit, or leading nowhere: `client` goes out of scope, closed at once.
+      error_code ec;
+      auto source = client.remote_endpoint(ec).address();
+      auto held = state->by_source.find(source);
+      bool room = !ec && state->open.load() < state->limit &&
+                  (held == state->by_source.end() || held->second < state->source_limit);
+      auto target = room ? state->find(port) : std::nullopt;
+      if (target) std::make_shared<Pair>(std::move(client), source, *state)->start(*target);
     } else {
       // Out of file descriptors, most likely: wait a moment rather than spin.
       spdlog::warn("SSH relay: accepting on port {} failed: {}", port, accepted.message());

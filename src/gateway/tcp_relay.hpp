@@ -27,8 +27,9 @@ class TcpRelay {
  public:
   using Find = std::function<std::optional<RelayTarget>(std::uint16_t gateway_port)>;
 
-  // At most `max_connections` relayed at once (each holds two sockets).
-  TcpRelay(Find find, std::size_t max_connections = 2048);
+  // At most `max_connections` relayed at once (each holds two sockets), and at most
+  // `max_per_source` from one address: one client cannot take every slot.
+  explicit TcpRelay(Find find, std::size_t max_connections = 2048, std::size_t max_per_source = 64);
   ~TcpRelay();
   TcpRelay(const TcpRelay&) = delete;
   TcpRelay& operator=(const TcpRelay&) = delete;

@@ -236,14 +236,7 @@ Result<SyncResponse> SessionService::desired_for_locked(const SyncRequest& reque
     if (!keep.contains(observed.session_id)) response.release.push_back(observed.session_id);
   }
   response.state = desired_state_fingerprint(response.desired, removals_for(node));
-  for (const auto& reference : settings_.prepull) {
-    ImageToPull image{reference};
-    if (auto login = catalog::login_for(settings_.registry_logins, reference)) {
-      image.registry_username = login->username;
-      image.registry_password = login->password;
-    }
-    response.prepull.push_back(std::move(image));
-  }
+  response.prepull = settings_.prepull;
   return response;
 }
 

@@ -63,8 +63,9 @@ struct SessionSettings {
   // For the registries catalog images come from: a node is sent the login for a session's
   // image with that session only.
   catalog::RegistryLogins registry_logins;
-  // Catalog images every node pulls ahead of need (their engine references).
-  std::vector<std::string> prepull;
+  // Catalog images every node pulls ahead of need, with their registries' logins (made once,
+  // at start: every sync hands them out).
+  std::vector<ImageToPull> prepull;
   // SSH through the gateway host: each placed session gets a port of [low, high] there,
   // forwarded to its SSH port on its node. 0, 0: users reach nodes directly.
   std::pair<int, int> gateway_ssh_ports = {0, 0};

@@ -7,8 +7,10 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/read.hpp>
 #include <boost/asio/write.hpp>
+#include <chrono>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "gateway/tcp_relay.hpp"
 
@@ -95,6 +97,34 @@ TEST(TcpRelay, JoinsAPortToWhereItLeadsAndClosesOneThatLeadsNowhere) {
   EXPECT_EQ(round_trip(leading, std::string(200'000, 'x')), std::string(200'000, 'X'))
       << "more than one piece each way";
   EXPECT_NE(round_trip(idle, "hello"), "HELLO");
+  relay.stop();
+}
+
+TEST(TcpRelay, OneAddressCannotTakeEverySlot) {
+  UpperCaseServer node;
+  std::uint16_t port = unused_port();
+  gateway::TcpRelay relay(
+      [&](std::uint16_t) {
+        return std::optional(gateway::RelayTarget{"127.0.0.1", node.port()});
+      },
+      16, 2);
+  ASSERT_TRUE(relay.listen("127.0.0.1", port, port).ok());
+  relay.start();
+  asio::io_context io;
+  std::vector<tcp::socket> held;
+  for (int i = 0; i < 2; ++i) {
+    held.emplace_back(io);
+    held.back().connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), port));
+  }
+  for (int i = 0; i < 500 && relay.open_connections() < 2; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  ASSERT_EQ(relay.open_connections(), 2U);
+  // A third from the same address is closed at once (end of file, or a reset).
+  EXPECT_TRUE(round_trip(port, "x").starts_with("read: "));
+  held.clear();  // both closed: their slots come back
+  for (int i = 0; i < 500 && relay.open_connections() > 0; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  EXPECT_EQ(round_trip(port, "ssh"), "SSH");
   relay.stop();
 }
 
