@@ -1,11 +1,13 @@
 #!/usr/bin/python3
 """bench/sync: a real `gpupool server` with N simulated agents (build/bench/sync_load).
 
-For each series (long poll, the default; and, as the baseline in the same go, agents that
-sync every second without waiting, as protocol 1's did) it measures, over a window after
-every node has joined: syncs per second; the server's CPU (its own /proc ticks, so the load
-generator's share is not counted) and resident memory; and request-to-agent latency — from
-just before `POST /api/v1/sessions` to the moment the session's node first receives it.
+Three series in the same go: agents as `gpupool agent` syncs now (a long poll on one kept
+TLS connection); the baseline of the previous agent (the same long poll, a new TLS
+connection per sync); and agents that sync every second without waiting, as protocol 1's
+did (on kept connections). For each it measures, over a window after every node has
+joined: syncs per second; the server's CPU (its own /proc ticks, so the load generator's
+share is not counted) and resident memory; and request-to-agent latency — from just before
+`POST /api/v1/sessions` to the moment the session's node first receives it.
 
     /usr/bin/python3 bench/sync/sync_bench.py --nodes 100 1000 --seconds 40 --sessions 60
 """
@@ -37,6 +39,12 @@ def free_port():
         return probe.getsockname()[1]
 
 
+def cpu_seconds(pid):
+    with open(f"/proc/{pid}/stat") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / TICKS  # utime + stime
+
+
 class Server:
     def __init__(self):
         self.data_dir = tempfile.mkdtemp(prefix="gpupool-sync-bench-")
@@ -46,7 +54,9 @@ class Server:
         self.process = subprocess.Popen(
             [BINARY, "server", "--data-dir", self.data_dir, "--listen", f"127.0.0.1:{self.port}",
              "--public-host", "127.0.0.1", "--log-level", "warn", "--postpaid",
-             "--max-queued-per-user", "10000"],
+             "--max-queued-per-user", "10000",
+             # Every simulated agent connects from 127.0.0.1; real ones each have their own.
+             "--max-connections-per-source", "5000"],
             env=dict(os.environ, GPUPOOL_ADMIN_PASSWORD=password), stdout=subprocess.DEVNULL)
         self.token = None
         for _ in range(300):
@@ -80,9 +90,7 @@ class Server:
             return error.code, json.loads(error.read() or b"{}")
 
     def cpu_seconds(self):
-        with open(f"/proc/{self.process.pid}/stat") as stat:
-            fields = stat.read().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / TICKS  # utime + stime
+        return cpu_seconds(self.process.pid)
 
     def rss_mb(self):
         with open(f"/proc/{self.process.pid}/status") as status:
@@ -96,7 +104,14 @@ class Server:
         self.process.wait(timeout=60)
 
 
-def series(nodes, seconds, sessions, poll):
+SERIES = {
+    "long poll, kept connection": [],
+    "long poll, connection per sync (previous agent)": ["--connection-per-sync"],
+    "1 s poll (protocol 1)": ["--poll"],
+}
+
+
+def series(nodes, seconds, sessions, load_options):
     server = Server()
     try:
         status, token = server.call("POST", "/api/v1/join-tokens", {"uses": -1})
@@ -104,7 +119,7 @@ def series(nodes, seconds, sessions, poll):
         load = subprocess.Popen(
             [LOAD, "--server", server.base, "--cert", os.path.join(server.data_dir, "tls", "server.crt"),
              "--token", token["token"], "--nodes", str(nodes), "--seconds", str(seconds + 120)]
-            + (["--poll"] if poll else []),
+            + load_options,
             stdout=subprocess.PIPE, text=True)
         seen = {}
         ready = threading.Event()
@@ -121,9 +136,11 @@ def series(nodes, seconds, sessions, poll):
                     counts["syncs"], counts["errors"] = int(words[1]), int(words[2])
         reader = threading.Thread(target=read_output, daemon=True)
         reader.start()
-        assert ready.wait(60 + nodes * 0.5), "the nodes did not all join"
+        if not ready.wait(60 + nodes * 0.5):
+            load.kill()
+            raise AssertionError("the load generator did not get every node joined and synced")
         time.sleep(3)  # past the first round of syncs
-        cpu_before, started = server.cpu_seconds(), time.monotonic()
+        cpu_before, load_cpu_before, started = server.cpu_seconds(), cpu_seconds(load.pid), time.monotonic()
         syncs_before, errors_before = counts["syncs"], counts["errors"]
         requested = {}
         gap = seconds / max(sessions, 1)
@@ -138,6 +155,7 @@ def series(nodes, seconds, sessions, poll):
             time.sleep(remaining)
         elapsed = time.monotonic() - started
         cpu = (server.cpu_seconds() - cpu_before) / elapsed
+        load_cpu = (cpu_seconds(load.pid) - load_cpu_before) / elapsed
         rss = server.rss_mb()
         syncs_per_second = (counts["syncs"] - syncs_before) / elapsed
         errors = counts["errors"] - errors_before
@@ -146,7 +164,7 @@ def series(nodes, seconds, sessions, poll):
         reader.join(timeout=5)
         latencies = [seen[id] - sent for id, sent in requested.items() if id in seen]
         missing = len(requested) - len(latencies)
-        return {"cpu": cpu, "rss": rss, "latencies": sorted(latencies), "missing": missing,
+        return {"cpu": cpu, "load_cpu": load_cpu, "rss": rss, "latencies": sorted(latencies), "missing": missing,
                 "syncs_per_second": syncs_per_second, "errors": errors}
     finally:
         server.close()
@@ -165,16 +183,21 @@ def main():
     parser.add_argument("--sessions", type=int, default=60)
     args = parser.parse_args()
     print("| nodes × 8 GPUs | agents | syncs/s | errors | server CPU (cores) | CPU ms per sync | "
-          "server RSS (MB) | latency p50 (ms) | p99 (ms) | max (ms) | not seen |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|")
+          "server RSS (MB) | generator CPU (cores) | latency p50 (ms) | p99 (ms) | max (ms) | not seen |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
     for nodes in args.nodes:
-        for poll in (False, True):
-            result = series(nodes, args.seconds, args.sessions, poll)
+        for name, load_options in SERIES.items():
+            try:
+                result = series(nodes, args.seconds, args.sessions, load_options)
+            except AssertionError as failure:  # the generator, not the server, gave out
+                print(f"| {nodes} | {name} | {failure} |", flush=True)
+                continue
             lat = result["latencies"]
-            print(f"| {nodes} | {'1 s poll (baseline)' if poll else 'long poll'} | "
+            print(f"| {nodes} | {name} | "
                   f"{result['syncs_per_second']:.0f} | {result['errors']} | "
-                  f"{result['cpu']:.2f} | {1000 * result['cpu'] / max(result['syncs_per_second'], 1e-9):.1f} | "
-                  f"{result['rss']:.0f} | {statistics.median(lat) if lat else float('nan'):.0f} | "
+                  f"{result['cpu']:.2f} | {1000 * result['cpu'] / max(result['syncs_per_second'], 1e-9):.2f} | "
+                  f"{result['rss']:.0f} | {result['load_cpu']:.2f} | "
+                  f"{statistics.median(lat) if lat else float('nan'):.0f} | "
                   f"{percentile(lat, 0.99):.0f} | {max(lat) if lat else float('nan'):.0f} | {result['missing']} |",
                   flush=True)
 

@@ -2,15 +2,20 @@
 // bench/sync/sync_bench.py. Each node joins with the (multi-use) token, then syncs as an agent
 // would: long polls (protocol 2, held until its desired state changes or the heartbeat passes)
 // or, as the baseline, a sync every interval with no wait (protocol 1's agents). Each node
-// reports 8 simulated GPUs and every session it is given as running.
+// reports 8 simulated GPUs and every session it is given as running. Syncs go over one kept
+// connection per node, as `gpupool agent` does, or with --connection-per-sync over a new TLS
+// connection each (as agents did before).
 //
 //   sync_load --server https://127.0.0.1:8443 --cert DATA/tls/server.crt --token ID.SECRET
-//             --nodes 100 --seconds 60 [--poll] [--heartbeat-ms 5000]
+//             --nodes 100 --seconds 60 [--poll] [--heartbeat-ms 5000] [--connection-per-sync]
 //
 // Prints "ready" once every node has synced once, "seen SESSION UNIX_MILLIS" the first time a
 // node's answer carries a session, and every second "count SYNCS ERRORS" (so far).
+#include <sys/resource.h>
+
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <iostream>
 #include <mutex>
 #include <set>
@@ -37,8 +42,33 @@ struct Options {
   int nodes = 100;
   int seconds = 60;
   bool poll = false;
+  bool connection_per_sync = false;
   int heartbeat_ms = 5000;
 };
+
+// Joins a few at a time: a thousand TLS handshakes at once would only time each other out.
+class JoinSlots {
+ public:
+  void acquire() {
+    std::unique_lock lock(mutex_);
+    freed_.wait(lock, [this] { return free_ > 0; });
+    --free_;
+  }
+  void release() {
+    {
+      std::lock_guard lock(mutex_);
+      ++free_;
+    }
+    freed_.notify_one();
+  }
+
+ private:
+  std::mutex mutex_;
+  std::condition_variable freed_;
+  int free_ = 8;
+};
+
+JoinSlots join_slots;
 
 std::mutex output_mutex;
 std::atomic<long> syncs{0};
@@ -96,7 +126,9 @@ Result<std::string> join(const net::HttpEndpoint& server, const std::string& tok
 void run_node(const Options& options, const net::HttpEndpoint& server, int index,
               Steady::time_point end) {
   std::string name = fmt::format("bench-{:04}", index);
+  join_slots.acquire();
   auto credential = join(server, options.token, name);
+  join_slots.release();
   if (!credential) {
     say("error " + credential.error().message);
     ++errors;
@@ -106,6 +138,7 @@ void run_node(const Options& options, const net::HttpEndpoint& server, int index
   request.node = simulated_node(name);
   std::set<std::string> seen;
   bool counted = false;
+  net::HttpConnection connection(server);
   while (Steady::now() < end) {
     if (!options.poll) request.wait_millis = options.heartbeat_ms;
     net::HttpRequest call{"POST",
@@ -113,7 +146,9 @@ void run_node(const Options& options, const net::HttpEndpoint& server, int index
                           protocol::sync_request_to_json(request),
                           {{"Authorization", "Bearer " + *credential}}};
     auto started = Steady::now();
-    auto response = net::http_call(server, call, std::chrono::seconds(60));
+    auto response = options.connection_per_sync
+                        ? net::http_call(server, call, std::chrono::seconds(60))
+                        : connection.call(call, std::chrono::seconds(60));
     ++syncs;
     auto answer = response && response->status == 200
                       ? protocol::sync_response_from_json(response->body)
@@ -163,6 +198,8 @@ int main(int argc, char** argv) {
       options.heartbeat_ms = std::stoi(value());
     else if (args[i] == "--poll")
       options.poll = true;
+    else if (args[i] == "--connection-per-sync")
+      options.connection_per_sync = true;
   }
   auto server = net::parse_http_endpoint(options.server);
   auto pin = net::certificate_pin(options.cert);
@@ -171,6 +208,11 @@ int main(int argc, char** argv) {
     return 2;
   }
   server->pin = *pin;
+  rlimit files{};  // a connection per node, and its joins
+  if (getrlimit(RLIMIT_NOFILE, &files) == 0) {
+    files.rlim_cur = files.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &files);
+  }
   auto end = Steady::now() + std::chrono::seconds(options.seconds);
   std::vector<std::thread> nodes;
   for (int i = 0; i < options.nodes; ++i) {

@@ -1,6 +1,7 @@
 #include "agent/http_sync_channel.hpp"
 
 #include <fmt/format.h>
+#include <spdlog/spdlog.h>
 
 #include "core/json_input.hpp"
 #include "protocol/sync_json.hpp"
@@ -29,20 +30,42 @@ Error server_refusal(const net::HttpResponse& response, std::string_view what) {
   return make_error(code, fmt::format("{}: {}", what, message));
 }
 
+// The newest protocol a server that refused our version speaks, if it says (0 if not).
+int servers_newest_protocol(const net::HttpResponse& response) {
+  auto body = parse_json_object(response.body);
+  if (!body || !body->contains("protocols") || !(*body)["protocols"].is_object()) return 0;
+  const Json& protocols = (*body)["protocols"];
+  auto newest = protocols.find("newest");
+  return newest != protocols.end() && newest->is_number_integer() ? newest->get<int>() : 0;
+}
+
 }  // namespace
 
 Result<SyncResponse> HttpSyncChannel::sync(const SyncRequest& request) {
   net::HttpRequest call;
   call.method = "POST";
   call.target = "/api/v1/agent/sync";
-  call.body = protocol::sync_request_to_json(request);
-  call.headers.emplace_back("Authorization", "Bearer " + server_.credential);
-  auto timeout = kCallTimeout + std::chrono::milliseconds(request.wait_millis);
-  auto response =
-      net::http_call(server_.endpoint, call, timeout, net::kDefaultResponseLimit, &interrupter_);
-  if (!response) return response.error();
-  if (response->status != 200) return server_refusal(*response, "the server refused the sync");
-  return protocol::sync_response_from_json(response->body);
+  call.headers.emplace_back("Authorization", "Bearer " + credential_);
+  for (;;) {
+    call.body = protocol::sync_request_to_json(request, protocol_);
+    auto wait = std::chrono::milliseconds(long_polls() ? request.wait_millis : 0);
+    auto response =
+        connection_.call(call, kCallTimeout + wait, net::kDefaultResponseLimit, &interrupter_);
+    if (!response) return response.error();
+    if (response->status == 426) {
+      int newest = servers_newest_protocol(*response);
+      if (newest >= protocol::kOldestSyncProtocol && newest < protocol_) {
+        spdlog::warn(
+            "the server speaks sync protocol {} at most: speaking it instead of {} "
+            "until this agent restarts (upgrade the server)",
+            newest, protocol_);
+        protocol_ = newest;
+        continue;
+      }
+    }
+    if (response->status != 200) return server_refusal(*response, "the server refused the sync");
+    return protocol::sync_response_from_json(response->body);
+  }
 }
 
 Result<std::string> join_server(const net::HttpEndpoint& server, const std::string& token,

@@ -1,11 +1,13 @@
 // HttpSyncChannel: the SyncChannel of `gpupool agent`, to the server over HTTPS
-// (POST /api/v1/agent/sync, protocol/sync_json.hpp) with the node's credential.
+// (POST /api/v1/agent/sync, protocol/sync_json.hpp) with the node's credential, on one kept
+// connection: a sync costs no TLS handshake on either side.
 #pragma once
 
 #include <string>
 
 #include "agent/sync_channel.hpp"
 #include "net/http_client.hpp"
+#include "protocol/sync_json.hpp"
 
 namespace gpupool::agent {
 
@@ -16,17 +18,24 @@ struct RemoteServer {
 
 class HttpSyncChannel final : public SyncChannel {
  public:
-  explicit HttpSyncChannel(RemoteServer server) : server_(std::move(server)) {}
+  // Speaks sync protocol `protocol` (protocol::kOldestSyncProtocol to kSyncProtocol), and
+  // speaks down by itself to a server that answers it only knows older ones.
+  explicit HttpSyncChannel(RemoteServer server, int protocol = protocol::kSyncProtocol)
+      : connection_(server.endpoint),
+        credential_(std::move(server.credential)),
+        protocol_(protocol) {}
 
   Result<SyncResponse> sync(const SyncRequest& request) override;
   // The server's answer to a held sync is the change.
   void on_change(std::function<void()>) override {}
-  bool long_polls() const override { return true; }
+  bool long_polls() const override { return protocol_ >= 2; }
   void interrupt() override { interrupter_.interrupt(); }
   void clear_interrupt() override { interrupter_.clear(); }
 
  private:
-  RemoteServer server_;
+  net::HttpConnection connection_;  // one sync at a time: the agent's loop
+  std::string credential_;
+  int protocol_;  // one sync at a time: the agent's loop
   net::CallInterrupter interrupter_;
 };
 

@@ -70,15 +70,20 @@ class HeldSync final : public PendingReply {
   std::uint64_t id_ = 0;
 };
 
-HttpReply sync_reply(const Result<SyncResponse>& response) {
+// In the agent's own protocol version.
+HttpReply sync_reply(const Result<SyncResponse>& response, int version) {
   if (!response) return error_reply(response.error());
   HttpReply reply;
-  reply.body = protocol::sync_response_to_json(*response);
+  reply.body = protocol::sync_response_to_json(*response, version);
   return reply;
 }
 
+// Says which versions this server speaks, so that a newer agent can speak down to it.
 HttpReply upgrade_required(const std::string& message) {
-  return json_reply(426, {{"error", {{"code", "upgrade_required"}, {"message", message}}}});
+  return json_reply(
+      426, {{"error", {{"code", "upgrade_required"}, {"message", message}}},
+            {"protocols",
+             {{"oldest", protocol::kOldestSyncProtocol}, {"newest", protocol::kSyncProtocol}}}});
 }
 
 }  // namespace
@@ -180,15 +185,17 @@ HttpReply Api::agent_sync(const Call& call) {
   // new waits, for a change or the heartbeat.
   if (!response || waits == nullptr || request->wait_millis == 0 ||
       request->held_state != response->state) {
-    return sync_reply(response);
+    return sync_reply(response, version);
   }
   std::chrono::milliseconds wait(std::min(request->wait_millis, kMaxHeldSyncMillis));
   std::string node = call.node;
   std::string held = response->state;
   HttpReply reply;
-  reply.pending = std::make_shared<HeldSync>(
-      *waits, std::move(node), std::move(held), generation, wait,
-      [this, report = std::move(*request)] { return sync_reply(sessions_.desired_for(report)); });
+  reply.pending =
+      std::make_shared<HeldSync>(*waits, std::move(node), std::move(held), generation, wait,
+                                 [this, version, report = std::move(*request)] {
+                                   return sync_reply(sessions_.desired_for(report), version);
+                                 });
   return reply;
 }
 

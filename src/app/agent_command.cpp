@@ -126,7 +126,7 @@ int run_agent(const AgentOptions& options) {
   auto node = open_node(options.node);
   if (!node) return fail(node.error().message);
   SystemClock clock;
-  agent::HttpSyncChannel channel({*server, *credential});
+  agent::HttpSyncChannel channel({*server, *credential}, options.sync_protocol);
   NodeOptions node_options = options.node;
   node_options.node_name = node_name;
   std::string public_host = options.public_host.empty() ? address : options.public_host;

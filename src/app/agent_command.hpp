@@ -4,6 +4,7 @@
 #include <string>
 
 #include "app/up_command.hpp"
+#include "protocol/sync_json.hpp"
 
 namespace gpupool::app {
 
@@ -18,6 +19,8 @@ struct AgentOptions {
   std::string public_host;  // what users are told to SSH to; empty: the address
   // How long the server may hold a sync in which nothing changed; changes arrive at once.
   int heartbeat_s = 5;
+  // The sync protocol it speaks first (it speaks down by itself to an older server).
+  int sync_protocol = protocol::kSyncProtocol;
   std::string log_level = "info";
   NodeOptions node;
 };

@@ -146,6 +146,12 @@ void add_agent_options(CLI::App& command, AgentOptions& agent) {
                   "arrive at once; GPU telemetry is this fresh)")
       ->check(CLI::Range(1, 30))
       ->capture_default_str();
+  command
+      .add_option("--sync-protocol", agent.sync_protocol,
+                  "sync protocol version to speak: 1 is the previous release's, without the "
+                  "long poll (it speaks down by itself to a server that is older)")
+      ->check(CLI::Range(protocol::kOldestSyncProtocol, protocol::kSyncProtocol))
+      ->capture_default_str();
   command.add_option("--log-level", agent.log_level, "debug, info, warn or error")
       ->capture_default_str();
   add_node_options(command, agent.node);

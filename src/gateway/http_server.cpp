@@ -355,7 +355,11 @@ class Connection : public Drainable, public std::enable_shared_from_this<Connect
         asio::post(self->stream_.get_executor(), [self, reply] {
           self->pending_.reset();
           if (self->stream_ended_ || reply->pending || reply->stream) return self->close();
-          self->write(to_beast(*reply, self->parser_->get().version(), false, kTls));
+          // Kept alive like any other reply (an agent long-polls on one connection): the watch
+          // for a hang-up gives way to reading the next request once this reply is written.
+          bool keep_alive = self->parser_->get().keep_alive() && !self->draining_;
+          if (keep_alive) self->stop_watching_for_hang_up();
+          self->write(to_beast(*reply, self->parser_->get().version(), keep_alive, kTls));
         });
       });
     });
@@ -366,9 +370,19 @@ class Connection : public Drainable, public std::enable_shared_from_this<Connect
   // the end, ends it.
   void watch_for_hang_up() {
     buffer_.consume(buffer_.size());
-    stream_.async_read_some(
-        buffer_.prepare(1024),
-        [self = this->shared_from_this()](beast::error_code, std::size_t) { self->end_stream(); });
+    watching_for_hang_up_ = true;
+    stream_.async_read_some(buffer_.prepare(1024),
+                            [self = this->shared_from_this()](beast::error_code, std::size_t) {
+                              if (!self->watching_for_hang_up_) return;  // stopped on purpose
+                              self->watching_for_hang_up_ = false;
+                              self->end_stream();
+                            });
+  }
+
+  // A client waiting for its held reply sends nothing, so no byte of its next request is lost.
+  void stop_watching_for_hang_up() {
+    watching_for_hang_up_ = false;
+    beast::get_lowest_layer(stream_).cancel();
   }
 
   void next_piece() {
@@ -454,6 +468,7 @@ class Connection : public Drainable, public std::enable_shared_from_this<Connect
   std::shared_ptr<PendingReply> pending_;      // while a reply is held
   asio::steady_timer stream_timer_;
   bool stream_ended_ = false;
+  bool watching_for_hang_up_ = false;  // a read is out only to notice the client leaving
 };
 
 }  // namespace

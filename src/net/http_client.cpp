@@ -1,11 +1,6 @@
 #include "net/http_client.hpp"
 
 #include <strings.h>
-#include <boost/asio/connect.hpp>
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/local/stream_protocol.hpp>
-#include <boost/asio/ssl.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http.hpp>
 #include <cctype>
@@ -14,7 +9,7 @@
 
 #include <fmt/format.h>
 
-#include "net/certificate_pin_detail.hpp"
+#include "net/http_transport.hpp"
 
 namespace gpupool::net {
 
@@ -90,56 +85,16 @@ void CallInterrupter::clear() {
   interrupted_ = false;
 }
 
-// One call's tie to its CallInterrupter (if any): while it lives, interrupt() stops the call's
-// io_context, which makes every run_for() return at once.
-class InterruptibleCall {
- public:
-  InterruptibleCall(CallInterrupter* interrupter, asio::io_context& io)
-      : interrupter_(interrupter) {
-    if (interrupter_ == nullptr) return;
-    std::lock_guard lock(interrupter_->mutex_);
-    interrupter_->call_ = &io;
-    if (interrupter_->interrupted_) io.stop();
-  }
-  ~InterruptibleCall() {
-    if (interrupter_ == nullptr) return;
-    std::lock_guard lock(interrupter_->mutex_);
-    interrupter_->call_ = nullptr;
-  }
-  InterruptibleCall(const InterruptibleCall&) = delete;
-  InterruptibleCall& operator=(const InterruptibleCall&) = delete;
-
-  // Readies the io_context for the call's next step; an interrupt that came meanwhile holds.
-  void restart(asio::io_context& io) const {
-    if (interrupter_ == nullptr) return io.restart();
-    std::lock_guard lock(interrupter_->mutex_);
-    io.restart();
-    if (interrupter_->interrupted_) io.stop();
-  }
-  bool interrupted() const {
-    if (interrupter_ == nullptr) return false;
-    std::lock_guard lock(interrupter_->mutex_);
-    return interrupter_->interrupted_;
-  }
-  Error error(const HttpRequest& request) const {
-    return make_error(ErrorCode::unavailable,
-                      fmt::format("{} {}: interrupted", request.method, request.target));
-  }
-
- private:
-  CallInterrupter* interrupter_;
-};
-
 namespace {
 
 http::request<http::string_body> request_message(const HttpEndpoint& endpoint,
-                                                 const HttpRequest& request) {
+                                                 const HttpRequest& request, bool keep_alive) {
   http::request<http::string_body> message;
   message.method_string(request.method);
   message.target(request.target);
   message.version(11);
   message.set(http::field::host, endpoint.host);
-  message.set(http::field::connection, "close");
+  if (!keep_alive) message.set(http::field::connection, "close");
   for (const auto& [key, value] : request.headers) message.set(key, value);
   if (!request.body.empty() || request.method == "POST" || request.method == "PUT") {
     if (message[http::field::content_type].empty()) {
@@ -180,14 +135,28 @@ std::optional<Error> run_step(asio::io_context& io, const bool& done, const erro
 
 constexpr std::size_t kStreamErrorBodyLimit = 1024 * 1024;
 
+// How a call left its connection.
+struct Aftermath {
+  bool reusable = false;  // the whole response read, and the server keeps the connection open
+  bool stale = false;     // closed by the server before a byte of the response came back
+};
+
+// The server closed a kept connection (idle for its taste) before this request reached it.
+bool closed_under_us(const error_code& ec) {
+  return ec == http::error::end_of_stream || ec == asio::error::eof ||
+         ec == asio::error::connection_reset || ec == asio::error::broken_pipe ||
+         ec == asio::ssl::error::stream_truncated;
+}
+
 // Writes the request and reads the response on an already connected socket. Without a sink,
 // all of it within `timeout`; with one, each step within it and a 2xx body streamed to it.
 template <typename Socket>
 Result<HttpResponse> exchange(asio::io_context& io, Socket& socket, const HttpEndpoint& endpoint,
                               const HttpRequest& request, std::chrono::milliseconds timeout,
                               std::size_t response_limit, const BodySink* sink,
-                              const InterruptibleCall& call) {
-  auto message = request_message(endpoint, request);
+                              const InterruptibleCall& call, bool keep_alive,
+                              Aftermath& aftermath) {
+  auto message = request_message(endpoint, request, keep_alive);
   error_code failure;
   boost::beast::flat_buffer buffer;
   http::response_parser<http::string_body> parser;
@@ -207,7 +176,11 @@ Result<HttpResponse> exchange(asio::io_context& io, Socket& socket, const HttpEn
         done = true;
       });
     });
-    if (auto error = run_step(io, done, failure, request, timeout, call)) return *error;
+    if (auto error = run_step(io, done, failure, request, timeout, call)) {
+      aftermath.stale = done && closed_under_us(failure) && !parser.got_some();
+      return *error;
+    }
+    aftermath.reusable = keep_alive && parser.get().keep_alive();
     return response_of(parser.get());
   }
 
@@ -235,104 +208,26 @@ Result<HttpResponse> exchange(asio::io_context& io, Socket& socket, const HttpEn
   return response_of(parser.get());
 }
 
-}  // namespace
-
-namespace {
+Result<HttpResponse> exchange_on(Transport& transport, const HttpEndpoint& endpoint,
+                                 const HttpRequest& request, std::chrono::milliseconds timeout,
+                                 std::size_t response_limit, const BodySink* sink,
+                                 const InterruptibleCall& call, bool keep_alive,
+                                 Aftermath& aftermath) {
+  return transport.with_socket([&](auto& socket) {
+    return exchange(transport.io, socket, endpoint, request, timeout, response_limit, sink, call,
+                    keep_alive, aftermath);
+  });
+}
 
 Result<HttpResponse> perform(const HttpEndpoint& endpoint, const HttpRequest& request,
                              std::chrono::milliseconds timeout, std::size_t response_limit,
                              const BodySink* sink, CallInterrupter* interrupter) {
-  asio::io_context io;
-  InterruptibleCall call(interrupter, io);
-  if (call.interrupted()) return call.error(request);
-  error_code ec;
-  if (endpoint.is_unix) {
-    asio::local::stream_protocol::socket socket(io);
-    socket.connect(asio::local::stream_protocol::endpoint(endpoint.socket_path), ec);
-    if (ec) {
-      return make_error(ErrorCode::unavailable, fmt::format("cannot connect to {}: {}",
-                                                            endpoint.socket_path, ec.message()));
-    }
-    return exchange(io, socket, endpoint, request, timeout, response_limit, sink, call);
-  }
-  asio::ip::tcp::resolver resolver(io);
-  auto addresses = resolver.resolve(endpoint.host, std::to_string(endpoint.port), ec);
-  if (ec) {
-    return make_error(ErrorCode::unavailable,
-                      fmt::format("cannot resolve {}: {}", endpoint.host, ec.message()));
-  }
-  asio::ip::tcp::socket socket(io);
-  // Bounded like the rest of the call: a peer that drops SYNs would otherwise hold a blocking
-  // connect for the kernel's minutes of retries.
-  bool connected = false;
-  asio::async_connect(socket, addresses, [&](error_code connect_ec, const auto&) {
-    ec = connect_ec;
-    connected = true;
-  });
-  io.run_for(timeout);
-  if (call.interrupted()) return call.error(request);
-  call.restart(io);
-  if (!connected) {
-    return make_error(ErrorCode::unavailable,
-                      fmt::format("connecting to {}:{} timed out after {} ms", endpoint.host,
-                                  endpoint.port, timeout.count()));
-  }
-  if (ec) {
-    return make_error(
-        ErrorCode::unavailable,
-        fmt::format("cannot connect to {}:{}: {}", endpoint.host, endpoint.port, ec.message()));
-  }
-  if (!endpoint.tls)
-    return exchange(io, socket, endpoint, request, timeout, response_limit, sink, call);
-
-  asio::ssl::context context(asio::ssl::context::tls_client);
-  context.set_default_verify_paths(ec);
-  if (const char* ca_file = std::getenv("GPUPOOL_CA_FILE"); ca_file != nullptr && *ca_file) {
-    context.load_verify_file(ca_file, ec);
-    if (ec) {
-      return make_error(ErrorCode::invalid_argument,
-                        fmt::format("GPUPOOL_CA_FILE {}: {}", ca_file, ec.message()));
-    }
-  }
-  context.set_verify_mode(asio::ssl::verify_peer);
-  bool pin_matched = false;
-  if (endpoint.pin.empty()) {
-    context.set_verify_callback(asio::ssl::host_name_verification(endpoint.host));
-  } else {
-    // Every certificate of the chain passes here; the handshake is judged by the pin below.
-    context.set_verify_callback([&](bool, asio::ssl::verify_context& verify) {
-      X509* certificate = X509_STORE_CTX_get_current_cert(verify.native_handle());
-      if (certificate != nullptr && public_key_pin(certificate) == endpoint.pin) pin_matched = true;
-      return true;
-    });
-  }
-  asio::ssl::stream<asio::ip::tcp::socket> stream(std::move(socket), context);
-  SSL_set_tlsext_host_name(stream.native_handle(), endpoint.host.c_str());
-  bool shaken = false;
-  stream.async_handshake(asio::ssl::stream_base::client, [&](error_code handshake_ec) {
-    ec = handshake_ec;
-    shaken = true;
-  });
-  io.run_for(timeout);
-  if (call.interrupted()) return call.error(request);
-  call.restart(io);
-  if (!shaken) {
-    return make_error(ErrorCode::unavailable,
-                      fmt::format("TLS with {}:{} timed out", endpoint.host, endpoint.port));
-  }
-  if (ec) {
-    return make_error(ErrorCode::unavailable,
-                      fmt::format("TLS with {}:{} failed: {} (is its certificate trusted? "
-                                  "GPUPOOL_CA_FILE names a CA file to trust)",
-                                  endpoint.host, endpoint.port, ec.message()));
-  }
-  if (!endpoint.pin.empty() && !pin_matched) {
-    return make_error(ErrorCode::unauthorized,
-                      fmt::format("{}:{} presented a certificate that does not match the pin {}: "
-                                  "is this the right server?",
-                                  endpoint.host, endpoint.port, endpoint.pin));
-  }
-  return exchange(io, stream, endpoint, request, timeout, response_limit, sink, call);
+  Transport transport;
+  InterruptibleCall call(interrupter, transport.io);
+  if (auto error = open_transport(transport, endpoint, request, timeout, call)) return *error;
+  Aftermath aftermath;
+  return exchange_on(transport, endpoint, request, timeout, response_limit, sink, call, false,
+                     aftermath);
 }
 
 }  // namespace
@@ -347,6 +242,36 @@ Result<HttpResponse> http_stream(const HttpEndpoint& endpoint, const HttpRequest
                                  std::chrono::milliseconds idle_timeout, const BodySink& sink,
                                  CallInterrupter* interrupter) {
   return perform(endpoint, request, idle_timeout, kDefaultResponseLimit, &sink, interrupter);
+}
+
+HttpConnection::HttpConnection(HttpEndpoint endpoint) : endpoint_(std::move(endpoint)) {}
+
+HttpConnection::~HttpConnection() = default;
+
+Result<HttpResponse> HttpConnection::call(const HttpRequest& request,
+                                          std::chrono::milliseconds timeout,
+                                          std::size_t response_limit,
+                                          CallInterrupter* interrupter) {
+  for (int attempt = 0;; ++attempt) {
+    bool reused = transport_ != nullptr;
+    if (!reused) transport_ = std::make_unique<Transport>();
+    InterruptibleCall call(interrupter, transport_->io);
+    if (!reused) {
+      if (auto error = open_transport(*transport_, endpoint_, request, timeout, call)) {
+        transport_.reset();
+        return *error;
+      }
+      ++connections_opened_;
+    }
+    Aftermath aftermath;
+    auto response = exchange_on(*transport_, endpoint_, request, timeout, response_limit, nullptr,
+                                call, true, aftermath);
+    if (!aftermath.reusable) transport_.reset();
+    // A kept connection the server had let go: the request never reached it, so one more try
+    // on a new connection is safe.
+    if (!response && reused && aftermath.stale && attempt == 0) continue;
+    return response;
+  }
 }
 
 }  // namespace gpupool::net

@@ -1,13 +1,16 @@
 // A small blocking HTTP/1.1 client over TCP or a unix socket (Boost.Beast underneath).
 //
-// Used for the container engine's API (unix socket), Jupyter readiness probes and the CLI.
-// Each call opens its own connection and io_context, so calls from different threads run
-// in parallel and never share state. Every call is bounded by a timeout.
+// Used for the container engine's API (unix socket), Jupyter readiness probes, the CLI and an
+// agent's calls to its server. http_call and http_stream open a connection and io_context of
+// their own, so calls from different threads run in parallel and never share state;
+// HttpConnection keeps one open for a caller that calls the same server over and over. Every
+// call is bounded by a timeout.
 #pragma once
 
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <string_view>
@@ -21,6 +24,8 @@ class io_context;
 }
 
 namespace gpupool::net {
+
+struct Transport;
 
 // Where to connect: "unix:///var/run/docker.sock", "http://host:port" or "https://host:port".
 struct HttpEndpoint {
@@ -75,8 +80,8 @@ class CallInterrupter {
   bool interrupted_ = false;                 // guarded by mutex_
 };
 
-// Sends one request and reads the whole response. A connection failure or timeout is an
-// `unavailable` Error; any HTTP status, including 4xx/5xx, is a successful Result.
+// Sends one request on a connection of its own and reads the whole response. A connection failure
+// or timeout is an `unavailable` Error; any HTTP status, including 4xx/5xx, is a successful Result.
 Result<HttpResponse> http_call(const HttpEndpoint& endpoint, const HttpRequest& request,
                                std::chrono::milliseconds timeout,
                                std::size_t response_limit = kDefaultResponseLimit,
@@ -92,5 +97,29 @@ using BodySink = std::function<bool(std::string_view chunk)>;
 Result<HttpResponse> http_stream(const HttpEndpoint& endpoint, const HttpRequest& request,
                                  std::chrono::milliseconds idle_timeout, const BodySink& sink,
                                  CallInterrupter* interrupter = nullptr);
+
+// A connection kept open from one call to the next (HTTP/1.1 keep-alive), for a client that
+// calls one server over and over — an agent's syncs — so that a call costs no TCP or TLS
+// handshake. Opens the connection on the first call and again after any failure; a kept
+// connection the server has closed meanwhile is retried once on a new one, so use it only for
+// requests that are safe to send twice. One call at a time.
+class HttpConnection {
+ public:
+  explicit HttpConnection(HttpEndpoint endpoint);
+  ~HttpConnection();
+  HttpConnection(const HttpConnection&) = delete;
+  HttpConnection& operator=(const HttpConnection&) = delete;
+
+  Result<HttpResponse> call(const HttpRequest& request, std::chrono::milliseconds timeout,
+                            std::size_t response_limit = kDefaultResponseLimit,
+                            CallInterrupter* interrupter = nullptr);
+  // How many connections calls have opened so far (the first one included).
+  long connections_opened() const { return connections_opened_; }
+
+ private:
+  HttpEndpoint endpoint_;
+  std::unique_ptr<Transport> transport_;
+  long connections_opened_ = 0;
+};
 
 }  // namespace gpupool::net

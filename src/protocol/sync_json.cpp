@@ -351,18 +351,20 @@ Result<DesiredSession> desired_from_json(const Json& json) {
 
 }  // namespace
 
-std::string sync_request_to_json(const SyncRequest& request) {
+std::string sync_request_to_json(const SyncRequest& request, int protocol) {
   auto observed = Json::array();
   for (const auto& item : request.observed) observed.push_back(observed_to_json(item));
   auto readings = Json::array();
   for (const auto& reading : request.gpu_readings) readings.push_back(reading_to_json(reading));
-  return Json{{"protocol", kSyncProtocol},
-              {"node", node_to_json(request.node)},
-              {"observed", observed},
-              {"gpu_readings", readings},
-              {"held_state", request.held_state},
-              {"wait_millis", request.wait_millis}}
-      .dump();
+  Json message{{"protocol", protocol},
+               {"node", node_to_json(request.node)},
+               {"observed", observed},
+               {"gpu_readings", readings}};
+  if (protocol >= 2) {
+    message["held_state"] = request.held_state;
+    message["wait_millis"] = request.wait_millis;
+  }
+  return message.dump();
 }
 
 int sync_protocol_of(std::string_view text) {
@@ -401,7 +403,7 @@ Result<SyncRequest> sync_request_from_json(std::string_view text) {
   return request;
 }
 
-std::string sync_response_to_json(const SyncResponse& response) {
+std::string sync_response_to_json(const SyncResponse& response, int protocol) {
   auto desired = Json::array();
   for (const auto& item : response.desired) desired.push_back(desired_to_json(item));
   auto prepull = Json::array();
@@ -413,12 +415,12 @@ std::string sync_response_to_json(const SyncResponse& response) {
     }
     prepull.push_back(std::move(item));
   }
-  return Json{{"protocol", kSyncProtocol},
-              {"desired", desired},
-              {"release", response.release},
-              {"state", response.state},
-              {"prepull", prepull}}
-      .dump();
+  Json message{{"protocol", protocol},
+               {"desired", desired},
+               {"release", response.release},
+               {"prepull", prepull}};
+  if (protocol >= 2) message["state"] = response.state;
+  return message.dump();
 }
 
 Result<SyncResponse> sync_response_from_json(std::string_view text) {

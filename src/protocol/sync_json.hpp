@@ -26,13 +26,16 @@ inline constexpr std::size_t kMaxGpus = 64;
 inline constexpr std::int64_t kMaxSyncWaitMillis = 60'000;
 inline constexpr std::size_t kMaxPrepull = 64;
 
-std::string sync_request_to_json(const SyncRequest& request);
+// Written in `protocol` (kOldestSyncProtocol to kSyncProtocol): an agent speaks down to a
+// server not yet upgraded, and a server answers each agent in the agent's own version.
+// Protocol 1 has no long poll, so its messages carry no held_state, wait_millis or state.
+std::string sync_request_to_json(const SyncRequest& request, int protocol = kSyncProtocol);
 // The version an agent's message speaks (0 when it names none), to refuse it plainly before
 // reading the rest.
 int sync_protocol_of(std::string_view text);
 Result<SyncRequest> sync_request_from_json(std::string_view text);
 
-std::string sync_response_to_json(const SyncResponse& response);
+std::string sync_response_to_json(const SyncResponse& response, int protocol = kSyncProtocol);
 Result<SyncResponse> sync_response_from_json(std::string_view text);
 
 }  // namespace gpupool::protocol

@@ -207,7 +207,7 @@ class NodeHost:
     def has_image(self, reference):
         return sh("docker", "-H", self.engine, "image", "inspect", reference, check=False).returncode == 0
 
-    def start_agent(self, server_url, pin, token=None, gpus="2xA100-80GB"):
+    def start_agent(self, server_url, pin, token=None, gpus="2xA100-80GB", extra=()):
         command = [BINARY, "agent", "--server", server_url, "--ca-sha256", pin,
                    "--state-dir", self.state_dir, "--node-name", self.name, "--engine", self.engine,
                    "--simulate-gpus", gpus, "--node-cpus", "16", "--node-memory-gb", "64",
@@ -216,6 +216,7 @@ class NodeHost:
             command += ["--home-root", self.home_root]
         if token:
             command += ["--join-token", token]
+        command += list(extra)
         log = open(self.agent_log, "a")
         self.agent = subprocess.Popen(self.in_netns(*command), stdout=log, stderr=subprocess.STDOUT)
 

@@ -391,10 +391,12 @@ def test_a_rolling_restart_of_the_server_and_each_agent_interrupts_no_session(cl
     began = time.time()
 
     cluster.restart_server()
+    old_agent = cluster.nodes[0]  # comes back as the previous release's agent: no long poll
     for node in cluster.nodes:
         last_seen = cluster.node_view(node.name)["last_seen"]
         node.kill_agent(signal.SIGTERM)
-        node.start_agent(cluster.base, cluster.pin)
+        older = ["--sync-protocol", "1", "--heartbeat", "1"] if node is old_agent else []
+        node.start_agent(cluster.base, cluster.pin, extra=older)
         deadline = time.time() + 60
         while cluster.node_view(node.name)["last_seen"] == last_seen:
             assert time.time() < deadline, f"{node.name} did not come back:\n{node.log()}"
@@ -418,6 +420,14 @@ def test_a_rolling_restart_of_the_server_and_each_agent_interrupts_no_session(cl
     assert len(held) == len(set(held)), f"a GPU given twice: {held}"
     for session in sessions:
         end(user, session)
+    # The agent one version behind still takes new sessions, and ends them.
+    session = session_on(user, old_agent)
+    assert user.get(f"/s/{session['id']}/api")[0] == 200
+    end(user, session)
+    deadline = time.time() + 30
+    while old_agent.containers():
+        assert time.time() < deadline, "the older agent did not remove the ended session"
+        time.sleep(0.5)
 
 
 def test_a_node_credential_reports_for_its_own_node_only(cluster):

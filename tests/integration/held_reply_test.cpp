@@ -165,5 +165,47 @@ TEST_F(HeldReplies, DrainingAnswersHeldRequestsAtOnce) {
   EXPECT_EQ(response->body, "wait passed");
 }
 
+TEST_F(HeldReplies, AHeldReplyKeepsItsConnectionForTheNextRequest) {
+  net::HttpConnection connection({false, "", "127.0.0.1", port_});
+  for (int i = 0; i < 3; ++i) {
+    auto response = connection.call({"GET", "/held?short", "", {}}, 5s);
+    ASSERT_TRUE(response.ok()) << response.error().message;
+    EXPECT_EQ(response->body, "wait passed");
+  }
+  EXPECT_EQ(connection.connections_opened(), 1);
+
+  // Readied before its wait passes, on the same connection.
+  auto answer = std::async(std::launch::async, [&] {
+    return connection.call({"GET", "/held", "", {}}, 20s);
+  });
+  ASSERT_TRUE(held_now());
+  if (auto held = held_.lock()) held->mark_ready();
+  std::function<void()> ready;
+  {
+    std::lock_guard lock(probe_.mutex);
+    ready = probe_.ready;
+  }
+  ready();
+  auto response = answer.get();
+  ASSERT_TRUE(response.ok()) << response.error().message;
+  EXPECT_EQ(response->body, "ready");
+  EXPECT_EQ(connection.connections_opened(), 1);
+
+  // A client that hangs up while held on a kept connection is still noticed.
+  {
+    std::lock_guard lock(probe_.mutex);
+    probe_.made = false;
+  }
+  net::CallInterrupter interrupter;
+  auto cut = std::async(std::launch::async, [&] {
+    return connection.call({"GET", "/held", "", {}}, 20s, net::kDefaultResponseLimit, &interrupter);
+  });
+  ASSERT_TRUE(probe_.wait_for([this] { return probe_.ready != nullptr && !probe_.made; }));
+  interrupter.interrupt();
+  EXPECT_FALSE(cut.get().ok());
+  EXPECT_TRUE(probe_.wait_for([this] { return !probe_.alive; }));
+  EXPECT_FALSE(probe_.made);
+}
+
 }  // namespace
 }  // namespace gpupool::gateway

@@ -156,6 +156,37 @@ TEST_F(AgentApi, AnAgentTooOldOrTooNewIsToldPlainly) {
   EXPECT_NE(reply.body.find("upgrade the server first"), std::string::npos) << reply.body;
 }
 
+TEST_F(AgentApi, AnAgentOneVersionBehindIsAnsweredInItsOwnVersionAndNeverHeld) {
+  auto credential = credential_for("gpu-7");
+  SyncRequest request{remote_node("gpu-7"), {}};
+  auto first = protocol::sync_response_from_json(node_sync(credential, request).body);
+  ASSERT_TRUE(first.ok());
+  request.held_state = first->state;  // what a long poll would be held on
+  request.wait_millis = 30'000;
+  auto old = json::parse(protocol::sync_request_to_json(request, protocol::kSyncProtocol - 1));
+  EXPECT_FALSE(old.contains("held_state") || old.contains("wait_millis")) << old.dump();
+  auto reply =
+      call("POST", "/api/v1/agent/sync", old.dump(), {{"Authorization", "Bearer " + credential}});
+  ASSERT_FALSE(reply.pending) << "protocol 1 has no long poll";
+  ASSERT_EQ(reply.status, 200) << reply.body;
+  auto answer = json::parse(reply.body);
+  EXPECT_EQ(answer["protocol"], protocol::kSyncProtocol - 1);
+  EXPECT_FALSE(answer.contains("state")) << reply.body;
+  EXPECT_TRUE(protocol::sync_response_from_json(reply.body).ok());
+}
+
+TEST_F(AgentApi, ARefusedVersionIsToldWhichVersionsTheServerSpeaks) {
+  auto credential = credential_for("gpu-7");
+  json newer = json::parse(protocol::sync_request_to_json({remote_node("gpu-7"), {}}));
+  newer["protocol"] = protocol::kSyncProtocol + 1;
+  auto reply =
+      call("POST", "/api/v1/agent/sync", newer.dump(), {{"Authorization", "Bearer " + credential}});
+  ASSERT_EQ(reply.status, 426);
+  auto body = json::parse(reply.body);
+  EXPECT_EQ(body["protocols"]["oldest"], protocol::kOldestSyncProtocol);
+  EXPECT_EQ(body["protocols"]["newest"], protocol::kSyncProtocol);
+}
+
 TEST_F(AgentApi, MalformedReportsAreRefusedWithoutHarm) {
   auto credential = credential_for("gpu-7");
   json good = json::parse(protocol::sync_request_to_json({remote_node("gpu-7"), {}}));
