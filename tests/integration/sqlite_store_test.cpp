@@ -87,6 +87,24 @@ TEST_F(SqliteFile, KeepsNodesWithTheirTopologyAndDrainSetting) {
   EXPECT_EQ(store->set_node_drained("nope", true).error().code, ErrorCode::not_found);
 }
 
+TEST_F(SqliteFile, ListsANodesGpusAsLastReportedWhenTheyChangeAndChangeBack) {
+  auto store = std::move(*SqliteStore::open(path_));
+  Node node;
+  node.name = "gpu-1";
+  std::vector<GpuDevice> two = {{0, "GPU-a", "A100-80GB", 81920, false, {}},
+                                {1, "GPU-b", "A100-80GB", 81920, false, {}}};
+  for (std::size_t count : {2, 1, 2}) {  // a GPU lost, then back: parsed lists are kept
+    node.gpus.assign(two.begin(), two.begin() + static_cast<std::ptrdiff_t>(count));
+    ASSERT_TRUE(store->upsert_node(node).ok());
+    auto nodes = *store->list_nodes();
+    ASSERT_EQ(nodes.size(), 1u);
+    ASSERT_EQ(nodes[0].gpus.size(), count);
+    EXPECT_EQ(nodes[0].gpus.back().uuid, count == 2 ? "GPU-b" : "GPU-a");
+    nodes[0].gpus.clear();  // a caller's copy: changing it changes nothing kept
+    EXPECT_EQ(store->list_nodes()->at(0).gpus.size(), count);
+  }
+}
+
 TEST_F(SqliteFile, RefusesACorruptFileWithAClearMessage) {
   {
     std::ofstream out(path_);

@@ -4,6 +4,8 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <mutex>
+#include <unordered_map>
 
 #include <fmt/format.h>
 
@@ -44,6 +46,19 @@ std::vector<GpuDevice> gpus_from_json(const std::string& text) {
     gpus.push_back(std::move(gpu));
   }
   return gpus;
+}
+
+// Listing a thousand nodes for every scheduling pass was mostly parsing their GPU lists anew,
+// and a node's list rarely changes: parsed lists are kept by their text (a pure function's
+// memo, so every store may share it).
+std::vector<GpuDevice> gpus_of(const std::string& text) {
+  static std::mutex mutex;
+  static std::unordered_map<std::string, std::vector<GpuDevice>> parsed;
+  constexpr std::size_t kKept = 16384;
+  std::lock_guard lock(mutex);
+  if (auto found = parsed.find(text); found != parsed.end()) return found->second;
+  if (parsed.size() >= kKept) parsed.clear();
+  return parsed.emplace(text, gpus_from_json(text)).first->second;
 }
 
 }  // namespace
@@ -230,7 +245,7 @@ Result<std::vector<Node>> SqliteStore::list_nodes() {
     return Node{
         row.column_text(0),
         row.column_text(1),
-        gpus_from_json(row.column_text(2)),
+        gpus_of(row.column_text(2)),
         static_cast<int>(row.column_int(3)),
         row.column_int(4),
         static_cast<int>(row.column_int(5)),
