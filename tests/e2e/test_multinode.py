@@ -470,3 +470,27 @@ def test_a_silent_node_loses_its_sessions_and_gets_them_cleaned_up_when_back(clu
     finally:
         for other in cluster.nodes[:2]:
             cluster.admin.call("PUT", f"/api/v1/nodes/{other.name}", {"drained": False})
+
+
+def test_a_removed_node_is_refused_with_its_revoked_credential_and_takes_nothing(cluster, user):
+    node = cluster.nodes[1]
+    with open(os.path.join(node.state_dir, "node-credential")) as handle:
+        credential = handle.read().strip()
+    status, body = cluster.admin.call("DELETE", f"/api/v1/nodes/{node.name}")
+    assert status == 200 and body["credentials_revoked"] >= 1, body
+    assert cluster.node_view(node.name)["state"] == "removed"
+    report = {"protocol": 1, "node": {"name": node.name, "gpus": []}, "observed": []}
+    status, body = Api(cluster.base, credential, tls_context=cluster.tls).post("/api/v1/agent/sync", report)
+    assert status == 401, body
+    # Its running agent is refused from its next sync on, and nothing new is placed there.
+    deadline = time.time() + 30
+    while "refused" not in node.log():
+        assert time.time() < deadline, "the agent was not refused:\n" + node.log()
+        time.sleep(0.5)
+    status, body = user.post("/api/v1/sessions", {"gpus": 1, "node_selector": {"host": node.name}})
+    assert status in (201, 409, 422), body
+    if status == 201:
+        time.sleep(3)
+        status, now = user.get(f"/api/v1/sessions/{body['id']}")
+        assert now["state"] == "queued" and not now.get("node"), now
+        assert user.call("DELETE", f"/api/v1/sessions/{now['id']}")[0] == 200
