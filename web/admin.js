@@ -16,6 +16,7 @@ function nodeRow(node) {
   } }, t(node.drained ? "admin.undrain" : "admin.drain"));
   const state = [t(`admin.node_${node.state}`)];
   if (node.simulated) state.push(` (${t("admin.simulated")})`);
+  if (node.agent_outdated) state.push(` (${t("admin.agent_outdated", { protocol: node.agent_protocol })})`);
   return h("tr", { "data-node": node.name },
     h("th", { scope: "row" }, node.name), h("td", {}, state), h("td", {}, `${node.gpus_free} / ${node.gpus_total}`),
     h("td", {}, node.cpus), h("td", {}, `${node.memory_gb} GB`), h("td", {}, node.driver_cuda || "—"),

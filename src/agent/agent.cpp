@@ -424,6 +424,9 @@ void Agent::restart_session(const DesiredSession& session, const std::string& co
     std::lock_guard lock(mutex_);
     local_.restarting[id] = {exit, stopped_at};
   }
+  // Reported now: a restart that is over before the next sync would otherwise go untold (its
+  // owner not warned, the restart not counted).
+  wake();
   if (auto guarded = firewall_.ensure(); !guarded) return fail(guarded.error().message);
   // The init takes this file over the keys in its environment, which are those of the
   // container's first start: a key removed since must not work again after a restart.

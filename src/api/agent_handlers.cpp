@@ -173,6 +173,7 @@ HttpReply Api::agent_sync(const Call& call) {
                        fmt::format("this credential is for node {}, not {}", call.node,
                                    request->node.name.substr(0, 63)));
   }
+  agent_protocols_.record(call.node, version);
   // The gateway reaches the node's sessions where its agent connects from, not where the
   // agent says: a node must not point the gateway at the server's own or another host.
   request->node.jupyter_host = client_address(call.exchange);

@@ -11,6 +11,7 @@
 #include <optional>
 #include <string>
 
+#include "api/agent_protocols.hpp"
 #include "api/imports.hpp"
 #include "api/route_pattern.hpp"
 #include "api/views.hpp"
@@ -233,6 +234,7 @@ class Api {
   SessionPasses passes_;                  // into sessions' own addresses
   services::SessionPorts session_ports_;  // without --session-domain
   services::NodeEnrollment enrollment_;
+  AgentProtocols agent_protocols_;  // shown with the nodes
   Store& store_;
 };
 

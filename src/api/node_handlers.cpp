@@ -5,6 +5,7 @@
 #include "api/api.hpp"
 #include "api/metrics.hpp"
 #include "gateway/replies.hpp"
+#include "protocol/sync_json.hpp"
 
 namespace gpupool::api {
 
@@ -31,6 +32,10 @@ Result<json> Api::nodes_document(const std::vector<Session>& active) {
     nodes[i]["gpus"] = node_gpus_view(node, active, current);
     nodes[i]["telemetry_at"] =
         found != readings.end() ? json(format_rfc3339(found->second.read_at)) : json(nullptr);
+    // Which agents a rolling upgrade has still to reach; null: not heard since this start.
+    int spoke = agent_protocols_.of(node.name);
+    nodes[i]["agent_protocol"] = spoke != 0 ? json(spoke) : json(nullptr);
+    nodes[i]["agent_outdated"] = spoke != 0 && spoke < protocol::kSyncProtocol;
   }
   json unknown = json::array();
   for (const auto& entry : sessions_.unknown_containers()) {

@@ -54,12 +54,17 @@ int list_nodes() {
   std::cout << fmt::format("{:<20} {:<9} {:>9} {:<6} {:<24} {}\n", "NODE", "STATE", "GPUS FREE",
                            "CUDA", "LAST SEEN", "");
   for (const auto& node : (*result)["nodes"]) {
+    std::string notes = node["simulated"].get<bool>() ? "simulated" : "";
+    if (node.value("agent_outdated", false)) {
+      notes += fmt::format("{}agent of sync protocol {}: upgrade it", notes.empty() ? "" : "; ",
+                           node["agent_protocol"].get<int>());
+    }
     std::cout << fmt::format(
         "{:<20} {:<9} {:>4} / {:<2} {:<6} {:<24} {}\n", node["name"].get<std::string>(),
         node["state"].get<std::string>(), node["gpus_free"].get<int>(),
         node["gpus_total"].get<int>(),
         node["driver_cuda"].is_string() ? node["driver_cuda"].get<std::string>() : "-",
-        node["last_seen"].get<std::string>(), node["simulated"].get<bool>() ? "simulated" : "");
+        node["last_seen"].get<std::string>(), notes);
   }
   return 0;
 }

@@ -420,6 +420,9 @@ def test_a_rolling_restart_of_the_server_and_each_agent_interrupts_no_session(cl
     assert len(held) == len(set(held)), f"a GPU given twice: {held}"
     for session in sessions:
         end(user, session)
+    # Admins see which agent the upgrade has still to reach.
+    assert [(cluster.node_view(node.name)["agent_protocol"], cluster.node_view(node.name)["agent_outdated"])
+            for node in cluster.nodes] == [(1, True), (2, False), (2, False)]
     # The agent one version behind still takes new sessions, and ends them.
     session = session_on(user, old_agent)
     assert user.get(f"/s/{session['id']}/api")[0] == 200

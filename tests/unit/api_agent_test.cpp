@@ -173,6 +173,19 @@ TEST_F(AgentApi, AnAgentOneVersionBehindIsAnsweredInItsOwnVersionAndNeverHeld) {
   EXPECT_EQ(answer["protocol"], protocol::kSyncProtocol - 1);
   EXPECT_FALSE(answer.contains("state")) << reply.body;
   EXPECT_TRUE(protocol::sync_response_from_json(reply.body).ok());
+
+  // Admins see which agents an upgrade has still to reach.
+  auto listed = [this] {
+    auto nodes = json::parse(as(admin_token_, "GET", "/api/v1/nodes").body)["nodes"];
+    for (const auto& node : nodes)
+      if (node["name"] == "gpu-7") return node;
+    return json();
+  };
+  EXPECT_EQ(listed()["agent_protocol"], protocol::kSyncProtocol - 1);
+  EXPECT_EQ(listed()["agent_outdated"], true);
+  ASSERT_EQ(node_sync(credential, {remote_node("gpu-7"), {}}).status, 200);
+  EXPECT_EQ(listed()["agent_protocol"], protocol::kSyncProtocol);
+  EXPECT_EQ(listed()["agent_outdated"], false);
 }
 
 TEST_F(AgentApi, ARefusedVersionIsToldWhichVersionsTheServerSpeaks) {
