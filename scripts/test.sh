@@ -38,7 +38,7 @@ background_checks() {
   nice -n 19 run-clang-tidy -p build -j "$(nproc)" -quiet "$PWD/src/.*\.cpp" >build/clang-tidy.log 2>&1 ||
     { grep -E "(warning|error):" build/clang-tidy.log | sort -u; exit 1; }
   echo "== sanitized build"
-  nice -n 19 scripts/fuzz.sh --build unit_tests integration_tests
+  nice -n 19 scripts/fuzz.sh --build unit_tests integration_tests gpu_cap_tests
 }
 export -f background_checks
 setsid bash -c background_checks >build/background.log 2>&1 &

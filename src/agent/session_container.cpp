@@ -109,13 +109,19 @@ ContainerSpec make_session_container(const DesiredSession& session,
       "GPUPOOL_TOKEN=" + session.jupyter_token,
       "GPUPOOL_AUTHORIZED_KEYS=" + join(session.authorized_keys, "\n"),
       // In simulation this is the only GPU assignment; with the NVIDIA runtime it matches
-      // the DeviceRequests below.
+      // the DeviceRequests below. Set here, it replaces whatever the image's ENV says.
       "NVIDIA_VISIBLE_DEVICES=" +
           (session.gpu_uuids.empty() ? std::string("void") : join(session.gpu_uuids, ",")),
+      // CUDA and nvidia-smi, nothing more of the driver (no graphics, video or display).
+      "NVIDIA_DRIVER_CAPABILITIES=compute,utility",
   };
   if (session.gpu_memory_mb > 0) {
-    // The GPU share's cap, for the CUDA memory-limit shim that enforces it in shared mode.
+    // The share, for the init to write where the cap reads it (a root-owned file: the
+    // environment is the user's to change).
     spec.env.push_back(fmt::format("GPUPOOL_GPU_MEMORY_LIMIT_MB={}", session.gpu_memory_mb));
+    if (!settings.gpu_cap_library.empty()) {
+      spec.env.push_back(std::string("GPUPOOL_GPU_CAP=") + kGpuCapLibraryPath);
+    }
   }
   spec.labels = {{kSessionLabel, session.session_id},
                  {kUserLabel, session.username},
@@ -135,6 +141,9 @@ ContainerSpec make_session_container(const DesiredSession& session,
   for (const auto& dataset : session.datasets) {
     spec.mounts.push_back(
         {"", std::string(kDatasetsMountRoot) + "/" + dataset.name, dataset.host_path, true});
+  }
+  if (session.gpu_memory_mb > 0 && !settings.gpu_cap_library.empty()) {
+    spec.mounts.push_back({"", kGpuCapLibraryPath, settings.gpu_cap_library, true});
   }
   if (settings.real_gpus) spec.gpu_uuids = session.gpu_uuids;
   spec.hostname = session.session_id;

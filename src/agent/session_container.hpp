@@ -27,6 +27,9 @@ inline constexpr const char* kAuthorizedKeysFile = "authorized_keys";
 // agent reads the token back only to report a container the server does not know).
 inline constexpr const char* kJupyterConfigPath =
     "/etc/gpupool/jupyter/jupyter_notebook_config.json";
+// The GPU-memory cap (src/gpu_cap) in a session that holds a GPU share: bind-mounted read-only
+// from the node, loaded into every process of the session through /etc/ld.so.preload.
+inline constexpr const char* kGpuCapLibraryPath = "/usr/lib/gpupool/libgpupool_gpu_cap.so";
 // Written by the init script; the agent reports it so users can verify the host.
 inline constexpr const char* kHostPublicKeyPath = "/run/gpupool/ssh_host_ed25519_key.pub";
 
@@ -44,6 +47,8 @@ struct ContainerSettings {
   // Set: homes are <home_root>/<username> on a shared filesystem (agent/shared_homes.hpp);
   // empty: a named volume per user on this node.
   std::string home_root = {};
+  // The GPU-memory cap library on this node; empty: none (simulated GPUs only).
+  std::string gpu_cap_library = {};
 };
 
 std::string container_name(const std::string& session_id);

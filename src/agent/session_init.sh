@@ -4,7 +4,8 @@
 # and FOWNER: adds the user entry, writes the authorized keys, sshd's and Jupyter's settings,
 # then drops to the user with no capabilities left and runs sshd and Jupyter as the user.
 # Inputs (environment): GPUPOOL_USER, GPUPOOL_UID, GPUPOOL_SESSION, GPUPOOL_TOKEN,
-# GPUPOOL_AUTHORIZED_KEYS, NVIDIA_VISIBLE_DEVICES.
+# GPUPOOL_AUTHORIZED_KEYS, NVIDIA_VISIBLE_DEVICES; with a GPU share GPUPOOL_GPU_MEMORY_LIMIT_MB
+# and GPUPOOL_GPU_CAP (the cap library, mounted read-only by the agent).
 #
 # Root writes only under /etc/gpupool, a directory of its own the user cannot write to, and
 # never through the home or /run/gpupool, where the user could have left a symlink (the
@@ -67,6 +68,31 @@ umask 027
 printf '{"NotebookApp": {"token": "%s"}}\n' "$GPUPOOL_TOKEN" > "$etc/jupyter/jupyter_notebook_config.json"
 chown "root:$uid" "$etc/jupyter/jupyter_notebook_config.json"
 unset GPUPOOL_AUTHORIZED_KEYS GPUPOOL_TOKEN keys
+
+# A GPU share: the cap goes into every process of the session (Jupyter's kernels, SSH logins,
+# everything they start) through /etc/ld.so.preload, which no process of the user's can
+# change or unset, and reads its limit from a file of root's. The account is the one file the
+# session's processes write: a fresh one each start. Each path is removed first, so nothing
+# is written through a symlink.
+if [ -n "${GPUPOOL_GPU_CAP:-}" ]; then
+  cap_run=/run/gpupool-gpu-cap
+  umask 022
+  printf 'limit_mb=%s\naccount=%s\n' "$GPUPOOL_GPU_MEMORY_LIMIT_MB" "$cap_run/account" > "$etc/gpu-cap.conf"
+  rm -rf "$cap_run"
+  mkdir -m 0755 "$cap_run"
+  : > "$cap_run/account"
+  chown "$uid:$uid" "$cap_run/account"
+  chmod 0600 "$cap_run/account"
+  rm -f /etc/ld.so.preload
+  printf '%s\n' "$GPUPOOL_GPU_CAP" > /etc/ld.so.preload
+  # The loader skips, with a warning, a preload it cannot load (an image whose glibc is too
+  # old): better no session than one without its cap.
+  if ! grep -qF "$GPUPOOL_GPU_CAP" /proc/self/maps; then
+    echo "gpupool: the GPU-memory cap library does not load in this image; the session cannot start" >&2
+    exit 1
+  fi
+  umask 027
+fi
 
 # /run is root's, so /run/gpupool is ours to make; the home is the volume's mount point
 # itself, which cannot be swapped for a symlink. Neither is followed any deeper.

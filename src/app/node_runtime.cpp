@@ -9,6 +9,7 @@
 #include <fmt/format.h>
 
 #include "agent/shared_homes.hpp"
+#include "app/gpu_node_checks.hpp"
 #include "app/session_disk.hpp"
 #include "core/log.hpp"
 
@@ -60,6 +61,22 @@ Result<std::unique_ptr<NodeRuntime>> open_node(const NodeOptions& options) {
   auto inventory = node->probe->discover();
   if (!inventory) return inventory.error();
   node->inventory = std::move(*inventory);
+  auto cap_library = find_gpu_cap_library(options.gpu_cap_library);
+  if (!cap_library) return cap_library.error();
+  node->gpu_cap_library = *cap_library;
+  if (!node->inventory.simulated) {
+    // Real GPUs: no session starts on a toolkit with known escapes, nor shares without their
+    // cap.
+    auto toolkit = check_container_toolkit();
+    if (!toolkit) return toolkit.error();
+    spdlog::info("NVIDIA container toolkit {}", *toolkit);
+    if (node->gpu_cap_library.empty()) {
+      return make_error(ErrorCode::unavailable,
+                        "the GPU-memory cap (libgpupool_gpu_cap.so) is neither beside gpupool "
+                        "nor in ../lib/gpupool: GPU shares could not be enforced; install it "
+                        "or name it with --gpu-cap-library");
+    }
+  }
 
   node->engine_address = options.engine;
   if (node->engine_address.empty()) {
@@ -118,6 +135,7 @@ Status make_agent(NodeRuntime& node, const NodeOptions& options, const NodeAddre
   settings.container.disable_ipv6 = std::filesystem::exists("/proc/sys/net/ipv6");
   settings.container.disk_bytes = std::int64_t{options.session_disk_gb} << 30;
   settings.container.home_root = options.home_root;
+  settings.container.gpu_cap_library = node.gpu_cap_library;
   while (settings.container.home_root.size() > 1 && settings.container.home_root.back() == '/') {
     settings.container.home_root.pop_back();
   }

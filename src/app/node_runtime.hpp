@@ -18,6 +18,7 @@ namespace gpupool::app {
 struct NodeRuntime {
   std::unique_ptr<GpuProbe> probe;
   GpuInventory inventory;
+  std::string gpu_cap_library;  // on this node; "" when none was found (simulated GPUs only)
   std::string engine_address;
   std::unique_ptr<ContainerEngine> engine;
   SessionNetwork network;

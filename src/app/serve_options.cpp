@@ -123,6 +123,9 @@ void add_node_options(CLI::App& command, NodeOptions& node) {
                      "shared filesystem (NFS, CephFS, Lustre) mounted at this path on every GPU "
                      "server: homes are <path>/<user> there (default: a volume per user on "
                      "each node)");
+  command.add_option("--gpu-cap-library", node.gpu_cap_library,
+                     "the GPU-memory cap mounted into sessions that hold a GPU share (default: "
+                     "libgpupool_gpu_cap.so beside this program, or in ../lib/gpupool)");
 }
 
 void add_agent_options(CLI::App& command, AgentOptions& agent) {

@@ -21,6 +21,7 @@ struct NodeOptions {
   SessionNetworkOptions session_network;
   int session_disk_gb = 0;  // a session's writable layer at most; 0: unbounded
   std::string home_root;    // set: homes on this shared filesystem path (agent/shared_homes.hpp)
+  std::string gpu_cap_library;  // the GPU-memory cap (src/gpu_cap); empty: beside the binary
 };
 
 struct UpOptions {

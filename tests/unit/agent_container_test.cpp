@@ -57,6 +57,38 @@ TEST(SessionContainer, RequestsRealGpusFromTheEngine) {
   EXPECT_EQ(spec.gpu_uuids, (std::vector<std::string>{"GPU-1"}));
 }
 
+TEST(SessionContainer, OnlyTheAllocatedGpusWithComputeAndUtility) {
+  auto spec = make_session_container(desired(), {"node-1", "", true});
+  EXPECT_TRUE(has(spec.env, "NVIDIA_VISIBLE_DEVICES=GPU-1"));
+  EXPECT_TRUE(has(spec.env, "NVIDIA_DRIVER_CAPABILITIES=compute,utility"));
+  auto none = desired();
+  none.gpu_uuids.clear();
+  none.gpu_indices.clear();
+  EXPECT_TRUE(
+      has(make_session_container(none, {"node-1", "", true}).env, "NVIDIA_VISIBLE_DEVICES=void"));
+}
+
+TEST(SessionContainer, AShareGetsTheGpuMemoryCapMountedReadOnly) {
+  ContainerSettings settings{"node-1", "", true};
+  settings.gpu_cap_library = "/opt/gpupool/libgpupool_gpu_cap.so";
+  auto whole = make_session_container(desired(), settings);
+  EXPECT_EQ(whole.mounts.size(), 1u) << "whole GPUs need no cap";
+  auto share = desired();
+  share.gpu_memory_mb = 10240;
+  auto spec = make_session_container(share, settings);
+  ASSERT_EQ(spec.mounts.size(), 2u);
+  EXPECT_EQ(spec.mounts[1].host_path, "/opt/gpupool/libgpupool_gpu_cap.so");
+  EXPECT_EQ(spec.mounts[1].target, kGpuCapLibraryPath);
+  EXPECT_TRUE(spec.mounts[1].read_only);
+  EXPECT_TRUE(has(spec.env, "GPUPOOL_GPU_MEMORY_LIMIT_MB=10240"));
+  EXPECT_TRUE(has(spec.env, std::string("GPUPOOL_GPU_CAP=") + kGpuCapLibraryPath));
+  const auto& script = session_init_script();
+  for (const char* line : {"> /etc/ld.so.preload", "$etc/gpu-cap.conf",
+                           "grep -qF \"$GPUPOOL_GPU_CAP\" /proc/self/maps"}) {
+    EXPECT_NE(script.find(line), std::string::npos) << line;
+  }
+}
+
 TEST(SessionContainer, InitScriptHardensSshAndDropsToTheUser) {
   const auto& script = session_init_script();
   for (const char* line :

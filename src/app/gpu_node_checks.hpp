@@ -1,0 +1,19 @@
+// What a node with real GPUs needs before it takes sessions: a container toolkit without
+// known escapes, and the GPU-memory cap library that enforces shares.
+#pragma once
+
+#include <string>
+
+#include "core/result.hpp"
+
+namespace gpupool::app {
+
+// The toolkit's version from `nvidia-ctk --version` (or `nvidia-container-cli --version`);
+// an error when neither answers or the version has known container escapes.
+Result<std::string> check_container_toolkit();
+
+// The cap library: `configured` when set (it must exist), else libgpupool_gpu_cap.so next to
+// this program or in ../lib/gpupool beside it; "" when there is none.
+Result<std::string> find_gpu_cap_library(const std::string& configured);
+
+}  // namespace gpupool::app
