@@ -24,14 +24,14 @@ if [ ${#tools_missing[@]} -gt 0 ]; then
 fi
 [ -d tests/browser/node_modules/playwright-core ] || npm ci --prefix tests/browser --no-audit --no-fund
 [ -x tests/lint/node_modules/.bin/eslint ] || npm ci --prefix tests/lint --no-audit --no-fund
-
+# What the end-to-end tests bring along: stand-ins for NVML and the CUDA driver, the cap's client.
+ninja -C build fake_nvml fake_cuda cap_client
 # The end-to-end tests mostly wait on containers, so the CPU-bound checks run beside them at
 # the lowest priority: clang-tidy, then the one sanitized build (clang with ASan, UBSan and
 # libFuzzer's coverage) that the unit and integration tests and the fuzz targets share. With
 # the scheduler's autogroups, a nice value counts only inside the task's session: the checks
 # get a session (setsid) of their own, niced as a whole, or they would take half the CPU
 # from the sessions' containers.
-ninja -C build fake_nvml
 background_checks() {
   echo 19 >/proc/self/autogroup 2>/dev/null || true
   echo "== clang-tidy (.clang-tidy: any finding fails)"

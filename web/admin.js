@@ -89,10 +89,16 @@ function gpuRow(node, gpu) {
   const power = gpu.power_w === null ? "—"
     : gpu.power_limit_w === null ? `${gpu.power_w} W` : `${gpu.power_w} / ${gpu.power_limit_w} W`;
   const hot = gpu.temperature_c !== null && gpu.temperature_c >= 85;
+  // Who holds the GPU, and what each takes of it where the driver says (shared GPUs).
+  const holderText = (held) => {
+    const use = [held.memory_used_gb === null ? null : `${held.memory_used_gb} GB`,
+      held.utilization_percent === null ? null : `${held.utilization_percent}%`].filter((part) => part !== null);
+    return `${held.user} (${held.id}${use.length ? `: ${use.join(", ")}` : ""})`;
+  };
   return h("tr", { "data-gpu": `${node.name}/${gpu.index}` },
     h("th", { scope: "row" }, `${node.name} #${gpu.index}`),
     h("td", {}, gpu.model, gpu.simulated ? ` (${t("admin.simulated")})` : ""),
-    h("td", {}, gpu.sessions.map((held) => `${held.user} (${held.id})`).join(", ") || t("admin.idle")),
+    h("td", {}, gpu.sessions.map(holderText).join(", ") || t("admin.idle")),
     h("td", { class: "figure" }, utilization), h("td", { class: "figure" }, memory),
     h("td", { class: hot ? "figure hot" : "figure" }, figure(gpu.temperature_c, " °C")),
     h("td", { class: "figure" }, power));

@@ -6,6 +6,7 @@
 
 #include <fmt/format.h>
 
+#include "agent/gpu_attribution.hpp"
 #include "agent/shared_homes.hpp"
 #include "core/log.hpp"
 
@@ -136,6 +137,7 @@ Result<SyncRequest> Agent::observe() {
   std::erase_if(*containers, [](const ContainerInfo& container) {
     return !container.labels.contains(kSessionLabel);
   });
+  attribute_gpu_processes(request.gpu_readings, *containers);
 
   // One report per session: a failure first (with what its container holds, if it has one),
   // then each container, then starts still without one.

@@ -43,6 +43,16 @@ const std::vector<GpuMetric> kGpuMetrics = {
     {"gpupool_gpu_power_limit_watts", "The power limit the driver enforces.", "power_limit_w", 1},
 };
 
+// Each session's own use of a GPU it holds: who takes what of a shared GPU.
+const std::vector<GpuMetric> kSessionGpuMetrics = {
+    {"gpupool_session_gpu_utilization_ratio",
+     "Share of the last sample period the session's kernels ran on the GPU.", "utilization_percent",
+     0.01},
+    {"gpupool_session_gpu_memory_used_bytes",
+     "Device memory the session's processes use on the GPU.", "memory_used_gb",
+     1024.0 * 1024 * 1024},
+};
+
 void header(std::string& out, const char* name, const char* help) {
   out += fmt::format("# HELP {} {}\n# TYPE {} gauge\n", name, help, name);
 }
@@ -83,6 +93,21 @@ std::string prometheus_exposition(const json& nodes_document,
         if (value.is_null()) continue;
         out += fmt::format("{}{{{}}} {}\n", metric.name, gpu_labels(node, gpu),
                            value.get<double>() * metric.scale);
+      }
+    }
+  }
+  for (const auto& metric : kSessionGpuMetrics) {
+    header(out, metric.name, metric.help);
+    for (const auto& node : nodes) {
+      for (const auto& gpu : node["gpus"]) {
+        for (const auto& holder : gpu["sessions"]) {
+          auto value = holder.find(metric.field);
+          if (value == holder.end() || !value->is_number()) continue;
+          out += fmt::format("{}{{{},session=\"{}\",user=\"{}\"}} {}\n", metric.name,
+                             gpu_labels(node, gpu), prometheus_label(holder.value("id", "")),
+                             prometheus_label(holder.value("user", "")),
+                             value->get<double>() * metric.scale);
+        }
       }
     }
   }

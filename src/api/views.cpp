@@ -213,6 +213,25 @@ json pool_view(const PoolSummary& pool) {
           {"simulated", pool.simulated}};
 }
 
+namespace {
+
+// A session holding a GPU, with what its processes use of it (null until the node's driver
+// reports per-process use, and for simulated GPUs).
+json holder_view(const Session& session, const GpuReading& reading) {
+  SessionGpuUse use;
+  for (const auto& reported : reading.sessions) {
+    if (reported.session_id == session.id) use = reported;
+  }
+  std::optional<double> memory_used_gb;
+  if (use.memory_used_mb) memory_used_gb = static_cast<double>(*use.memory_used_mb) / 1024;
+  return {{"id", session.id},
+          {"user", session.username},
+          {"memory_used_gb", optional_json(rounded(memory_used_gb, 0.1))},
+          {"utilization_percent", optional_json(use.utilization_percent)}};
+}
+
+}  // namespace
+
 json node_gpus_view(const Node& node, const std::vector<Session>& active,
                     const NodeReadings* readings) {
   std::map<int, const GpuReading*> reading_of;
@@ -221,16 +240,16 @@ json node_gpus_view(const Node& node, const std::vector<Session>& active,
   }
   json gpus = json::array();
   for (const auto& gpu : node.gpus) {
+    GpuReading reading;
+    if (auto found = reading_of.find(gpu.index); found != reading_of.end())
+      reading = *found->second;
     json holders = json::array();
     for (const auto& session : active) {
       bool here = session.node == node.name && holds_resources(session.state) &&
                   std::find(session.gpu_indices.begin(), session.gpu_indices.end(), gpu.index) !=
                       session.gpu_indices.end();
-      if (here) holders.push_back({{"id", session.id}, {"user", session.username}});
+      if (here) holders.push_back(holder_view(session, reading));
     }
-    GpuReading reading;
-    if (auto found = reading_of.find(gpu.index); found != reading_of.end())
-      reading = *found->second;
     std::optional<double> memory_used_gb;
     if (reading.memory_used_mb)
       memory_used_gb = static_cast<double>(*reading.memory_used_mb) / 1024;

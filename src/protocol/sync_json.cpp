@@ -14,6 +14,7 @@ namespace {
 constexpr std::size_t kMaxText = 4096;       // a message, a host key, an image reference
 constexpr std::size_t kMaxShortText = 256;   // names, addresses, ids
 constexpr std::size_t kMaxListItems = 4096;  // ports, GPU indices, keys
+constexpr std::size_t kMaxSessionsPerGpu = 256;
 constexpr std::size_t kMaxLabels = 64;
 
 Error malformed(std::string_view what) {
@@ -256,12 +257,39 @@ std::optional<double> optional_double(const Json& json, std::string_view key) {
 }
 
 Json reading_to_json(const GpuReading& reading) {
-  return {{"index", reading.index},
-          {"utilization_percent", optional_json(reading.utilization_percent)},
-          {"memory_used_mb", optional_json(reading.memory_used_mb)},
-          {"temperature_celsius", optional_json(reading.temperature_celsius)},
-          {"power_watts", optional_json(reading.power_watts)},
-          {"power_limit_watts", optional_json(reading.power_limit_watts)}};
+  Json json = {{"index", reading.index},
+               {"utilization_percent", optional_json(reading.utilization_percent)},
+               {"memory_used_mb", optional_json(reading.memory_used_mb)},
+               {"temperature_celsius", optional_json(reading.temperature_celsius)},
+               {"power_watts", optional_json(reading.power_watts)},
+               {"power_limit_watts", optional_json(reading.power_limit_watts)}};
+  // Left out when empty; servers of before it ignore it.
+  if (!reading.sessions.empty()) {
+    auto sessions = Json::array();
+    for (const auto& use : reading.sessions) {
+      sessions.push_back({{"session_id", use.session_id},
+                          {"memory_used_mb", optional_json(use.memory_used_mb)},
+                          {"utilization_percent", optional_json(use.utilization_percent)}});
+    }
+    json["sessions"] = sessions;
+  }
+  return json;
+}
+
+Result<SessionGpuUse> session_use_from_json(const Json& json) {
+  if (!json.is_object())
+    return malformed("gpu_readings: sessions holds an item that is not an object");
+  Reader read(json);
+  SessionGpuUse use;
+  use.session_id = read.text("session_id", 64);
+  read.number("memory_used_mb", 0, 1e9);
+  read.number("utilization_percent", 0, 100);
+  GPUPOOL_TRY(read.status("gpu_readings: sessions"));
+  if (use.session_id.empty()) return malformed("gpu_readings: sessions needs a session_id");
+  if (auto used = optional_double(json, "memory_used_mb"))
+    use.memory_used_mb = static_cast<std::int64_t>(*used);
+  use.utilization_percent = optional_int(json, "utilization_percent");
+  return use;
 }
 
 Result<GpuReading> reading_from_json(const Json& json) {
@@ -282,6 +310,12 @@ Result<GpuReading> reading_from_json(const Json& json) {
   reading.temperature_celsius = optional_int(json, "temperature_celsius");
   reading.power_watts = optional_double(json, "power_watts");
   reading.power_limit_watts = optional_double(json, "power_limit_watts");
+  for (const Json& item : read.array("sessions", kMaxSessionsPerGpu)) {
+    auto use = session_use_from_json(item);
+    if (!use) return use.error();
+    reading.sessions.push_back(std::move(*use));
+  }
+  GPUPOOL_TRY(read.status("gpu_readings"));
   return reading;
 }
 

@@ -110,7 +110,56 @@ int nvmlDeviceGetEnforcedPowerLimit(void* device, unsigned int* milliwatts) {
   return kSuccess;
 }
 
-// For tests: "utilization", "temperature", "power_mw" or "memory_used_mib" of GPU `index`.
+// Compute processes, GPU 0 only: fake_nvml_add_process() adds one (host pid, MiB, SM %).
+struct FakeProcessInfo {
+  unsigned int pid;
+  unsigned long long used_memory;
+  unsigned int gpu_instance, compute_instance;
+};
+struct FakeProcessSample {
+  unsigned int pid;
+  unsigned long long time_stamp;
+  unsigned int sm, memory, encoder, decoder;
+};
+constexpr int kInsufficientSize = 7;
+constexpr int kMaxFakeProcesses = 8;
+FakeProcessSample fake_processes[kMaxFakeProcesses];
+unsigned int fake_process_count = 0;
+unsigned long long fake_process_memory[kMaxFakeProcesses];
+
+int nvmlDeviceGetComputeRunningProcesses_v3(void* device, unsigned int* count,
+                                            FakeProcessInfo* infos) {
+  unsigned int running = gpu_of(device) == &gpus[0] ? fake_process_count : 0;
+  if (*count < running) {
+    *count = running;
+    return kInsufficientSize;
+  }
+  for (unsigned int i = 0; i < running; ++i)
+    infos[i] = {fake_processes[i].pid, fake_process_memory[i], 0, 0};
+  *count = running;
+  return kSuccess;
+}
+int nvmlDeviceGetProcessUtilization(void* device, FakeProcessSample* samples, unsigned int* count,
+                                    unsigned long long) {
+  unsigned int running = gpu_of(device) == &gpus[0] ? fake_process_count : 0;
+  if (running == 0) return 6;  // NVML_ERROR_NOT_FOUND: no samples in the window
+  if (*count < running) {
+    *count = running;
+    return kInsufficientSize;
+  }
+  for (unsigned int i = 0; i < running; ++i) samples[i] = fake_processes[i];
+  *count = running;
+  return kSuccess;
+}
+
+void fake_nvml_add_process(unsigned int pid, unsigned long long memory_mib, unsigned int sm) {
+  if (fake_process_count == kMaxFakeProcesses) return;
+  fake_process_memory[fake_process_count] = memory_mib * 1024 * 1024;
+  fake_processes[fake_process_count++] = {pid, 1, sm, 0, 0, 0};
+}
+
+// For tests: "utilization", "temperature", "power_mw", "memory_used_mib" or "processes" (0) of
+// GPU `index`.
 void fake_nvml_set(int index, const char* field, unsigned long long value) {
   FakeGpu& gpu = gpus[index];
   std::string name = field;
@@ -118,6 +167,7 @@ void fake_nvml_set(int index, const char* field, unsigned long long value) {
   if (name == "temperature") gpu.temperature = static_cast<unsigned int>(value);
   if (name == "power_mw") gpu.power_mw = static_cast<unsigned int>(value);
   if (name == "memory_used_mib") gpu.memory_used = value * 1024 * 1024;
+  if (name == "processes") fake_process_count = 0;  // forgets them all
 }
 
 }  // extern "C"

@@ -3,12 +3,15 @@
 // engine and the default session image; skipped without them unless GPUPOOL_REQUIRE_ENGINE=1.
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
 #include <cstdlib>
 #include <mutex>
 #include <random>
 #include <thread>
 
 #include "agent/agent.hpp"
+#include "core/command.hpp"
 #include "core/random.hpp"
 #include "engine/container_engine.hpp"
 #include "gpu/gpu_probe.hpp"
@@ -32,6 +35,28 @@ class UnreadableTelemetryProbe final : public GpuProbe {
 
  private:
   GpuProbe& inner_;
+};
+
+// A probe whose GPU 0 runs the processes a test names, as NVML would list them by host pid.
+class ProcessesProbe final : public GpuProbe {
+ public:
+  explicit ProcessesProbe(GpuProbe& inner) : inner_(inner) {}
+  Result<GpuInventory> discover() override { return inner_.discover(); }
+  Result<std::vector<GpuReading>> read_telemetry() override {
+    auto readings = inner_.read_telemetry();
+    std::lock_guard lock(mutex_);
+    if (readings && !readings->empty()) readings->front().processes = processes_;
+    return readings;
+  }
+  void set(std::vector<GpuProcessUse> processes) {
+    std::lock_guard lock(mutex_);
+    processes_ = std::move(processes);
+  }
+
+ private:
+  GpuProbe& inner_;
+  std::mutex mutex_;
+  std::vector<GpuProcessUse> processes_;
 };
 
 class RealEngine : public ::testing::Test {
@@ -150,6 +175,39 @@ TEST_F(RealEngine, EachSyncCarriesTheGpusReadings) {
   ASSERT_EQ(readings.size(), 1u);
   EXPECT_EQ(readings[0].index, 0);
   EXPECT_TRUE(readings[0].temperature_celsius.has_value());
+}
+
+TEST_F(RealEngine, AGpuProcessInASessionsContainerCountsAsThatSessionsUse) {
+  testing::ScriptedChannel channel;
+  ProcessesProbe probe(*probe_);
+  auto agent = make_agent(channel, probe);
+  agent->start();
+  std::string id = "sgp" + random_hex(4);
+  channel.set_desired({desired(id)});
+  auto deadline = std::chrono::steady_clock::now() + 120s;
+  while (channel.phase_of(id) != ObservedPhase::running &&
+         std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(100ms);
+  }
+  ASSERT_EQ(channel.phase_of(id), ObservedPhase::running);
+  auto inspected = run_command({"docker", "inspect", "-f", "{{.State.Pid}}", "gpupool-" + id});
+  ASSERT_TRUE(inspected && inspected->exit_code == 0);
+  int container_pid = std::stoi(inspected->output);
+  // The container's init and this test (a process on the host, in no session).
+  probe.set({{container_pid, 3000, 40}, {static_cast<int>(getpid()), 9000, 90}});
+  std::vector<SessionGpuUse> sessions;
+  deadline = std::chrono::steady_clock::now() + 30s;
+  while (sessions.empty() && std::chrono::steady_clock::now() < deadline) {
+    auto readings = channel.gpu_readings();
+    if (!readings.empty()) sessions = readings[0].sessions;
+    std::this_thread::sleep_for(100ms);
+  }
+  ASSERT_EQ(sessions.size(), 1u);
+  EXPECT_EQ(sessions[0].session_id, id);
+  EXPECT_EQ(sessions[0].memory_used_mb, 3000);
+  EXPECT_EQ(sessions[0].utilization_percent, 40);
+  EXPECT_TRUE(channel.gpu_readings()[0].processes.empty());
+  agent->stop();
 }
 
 TEST_F(RealEngine, UnreadableTelemetryDoesNotStopTheSync) {

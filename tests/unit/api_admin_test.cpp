@@ -95,6 +95,11 @@ TEST_F(Api, AdminsSeeWhoHoldsEachGpuAndItsLatestReadingAndNobodyElseDoes) {
   telemetry_.record("node-1", {{0, 73, 10 * 1024, 61, 312.4, 700}, {1}}, clock_.now());
   auto session = request(alice_, 1);
   ASSERT_EQ(session.gpu_indices.size(), 1u);
+  // The agent's reading of the held GPU names the session's use of it (and a session that is
+  // not on it, which is not shown).
+  std::vector<GpuReading> readings = {{0, 73, 10 * 1024, 61, 312.4, 700}, {1}, {2}, {3}};
+  readings[session.gpu_indices[0]].sessions = {{session.id, 3 * 1024, 40}, {"selsewhere", 1, 1}};
+  telemetry_.record("node-1", readings, clock_.now());
 
   EXPECT_EQ(as(alice, "GET", "/api/v1/nodes").status, 403);
   auto reply = as(admin, "GET", "/api/v1/nodes");
@@ -118,7 +123,10 @@ TEST_F(Api, AdminsSeeWhoHoldsEachGpuAndItsLatestReadingAndNobodyElseDoes) {
     bool held = gpu["index"] == session.gpu_indices[0];
     ASSERT_EQ(gpu["sessions"].size(), held ? 1u : 0u) << gpu.dump();
     if (held) {
-      EXPECT_EQ(gpu["sessions"][0], (json{{"id", session.id}, {"user", "alice"}}));
+      EXPECT_EQ(gpu["sessions"][0], (json{{"id", session.id},
+                                          {"user", "alice"},
+                                          {"memory_used_gb", 3.0},
+                                          {"utilization_percent", 40}}));
     }
   }
 

@@ -46,6 +46,7 @@ class NvmlProbe : public ::testing::Test {
     if (set_ != nullptr) {
       set_(0, "utilization", 73);
       set_(0, "temperature", 61);
+      set_(0, "processes", 0);
     }
     if (library_ != nullptr) dlclose(library_);
   }
@@ -54,6 +55,27 @@ class NvmlProbe : public ::testing::Test {
   void* library_ = nullptr;
   FakeSetter set_ = nullptr;
 };
+
+TEST_F(NvmlProbe, ReadsEachProcesssMemoryAndRecentShareOfTheGpu) {
+  auto before = probe_->read_telemetry();
+  ASSERT_TRUE(before.ok());
+  EXPECT_TRUE((*before)[0].processes.empty());
+  using AddProcess = void (*)(unsigned int, unsigned long long, unsigned int);
+  auto add = reinterpret_cast<AddProcess>(dlsym(library_, "fake_nvml_add_process"));
+  ASSERT_NE(add, nullptr);
+  add(4242, 3000, 55);
+  add(4343, 512, 0);
+  auto readings = probe_->read_telemetry();
+  ASSERT_TRUE(readings.ok());
+  const auto& processes = (*readings)[0].processes;
+  ASSERT_EQ(processes.size(), 2u);
+  EXPECT_EQ(processes[0].pid, 4242);
+  EXPECT_EQ(processes[0].memory_used_mb, 3000);
+  EXPECT_EQ(processes[0].utilization_percent, 55);
+  EXPECT_EQ(processes[1].memory_used_mb, 512);
+  EXPECT_EQ(processes[1].utilization_percent, 0);
+  EXPECT_TRUE((*readings)[1].processes.empty()) << "GPU 1 runs nothing";
+}
 
 TEST_F(NvmlProbe, DiscoversTheGpusTheirMemoryAndTheDriversCuda) {
   auto inventory = probe_->discover();

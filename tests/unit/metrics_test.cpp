@@ -13,16 +13,22 @@ TEST(Metrics, LabelValuesEscapeBackslashesQuotesAndNewlines) {
 }
 
 TEST(Metrics, GpusReportTheirReadingsInBaseUnitsAndLeaveOutWhatTheyCannotRead) {
-  json gpu_read = {{"index", 0},
-                   {"uuid", "GPU-a"},
-                   {"model", "H100"},
-                   {"simulated", false},
-                   {"sessions", {{{"id", "s1"}}}},
-                   {"utilization_percent", 73},
-                   {"memory_used_gb", 10.0},
-                   {"temperature_c", 61},
-                   {"power_w", 312.0},
-                   {"power_limit_w", 700.0}};
+  json gpu_read = {
+      {"index", 0},
+      {"uuid", "GPU-a"},
+      {"model", "H100"},
+      {"simulated", false},
+      {"sessions",
+       {{{"id", "s1"}, {"user", "ann"}, {"memory_used_gb", 3.0}, {"utilization_percent", 40}},
+        {{"id", "s2"},
+         {"user", "bob"},
+         {"memory_used_gb", nullptr},
+         {"utilization_percent", nullptr}}}},
+      {"utilization_percent", 73},
+      {"memory_used_gb", 10.0},
+      {"temperature_c", 61},
+      {"power_w", 312.0},
+      {"power_limit_w", 700.0}};
   json gpu_unread = {{"index", 1},
                      {"uuid", "GPU-b"},
                      {"model", "H100"},
@@ -50,6 +56,15 @@ TEST(Metrics, GpusReportTheirReadingsInBaseUnitsAndLeaveOutWhatTheyCannotRead) {
   EXPECT_NE(text.find("# TYPE gpupool_gpu_power_watts gauge\n"), std::string::npos);
   EXPECT_NE(text.find("gpupool_sessions{state=\"queued\"} 2\n"), std::string::npos);
   EXPECT_NE(text.find("gpupool_queue_length 2\n"), std::string::npos);
+  // Each session's own use of the GPU it shares.
+  EXPECT_NE(text.find("gpupool_session_gpu_memory_used_bytes{" + labels +
+                      ",session=\"s1\",user=\"ann\"} 3221225472\n"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("gpupool_session_gpu_utilization_ratio{" + labels +
+                      ",session=\"s1\",user=\"ann\"} 0.4\n"),
+            std::string::npos);
+  EXPECT_EQ(text.find("session=\"s2\""), std::string::npos) << "no figure, no sample";
 }
 
 }  // namespace

@@ -3,6 +3,9 @@
 // telemetry ones are optional, as older drivers or some boards lack them.
 #include <dlfcn.h>
 
+#include <algorithm>
+#include <chrono>
+#include <map>
 #include <mutex>
 #include <vector>
 
@@ -27,6 +30,23 @@ struct NvmlUtilization {
   unsigned int memory;  // percent of it device memory was read or written
 };
 
+// nvmlProcessInfo_v2_t, which the _v2 and _v3 process listings fill.
+struct NvmlProcessInfo {
+  unsigned int pid;
+  unsigned long long used_memory;  // bytes; kNotAvailable when the driver cannot say
+  unsigned int gpu_instance;
+  unsigned int compute_instance;
+};
+
+struct NvmlProcessSample {
+  unsigned int pid;
+  unsigned long long time_stamp;  // microseconds since the epoch
+  unsigned int sm;                // percent of the period the process's kernels ran
+  unsigned int memory;
+  unsigned int encoder;
+  unsigned int decoder;
+};
+
 struct NvmlApi {
   NvmlReturn (*init)();
   NvmlReturn (*device_count)(unsigned int*);
@@ -43,6 +63,10 @@ struct NvmlApi {
   NvmlReturn (*temperature)(NvmlDevice, int, unsigned int*);
   NvmlReturn (*power_usage)(NvmlDevice, unsigned int*);
   NvmlReturn (*power_limit)(NvmlDevice, unsigned int*);
+  // Optional: what each process uses, for readings per session.
+  NvmlReturn (*running_processes)(NvmlDevice, unsigned int*, NvmlProcessInfo*);
+  NvmlReturn (*process_utilization)(NvmlDevice, NvmlProcessSample*, unsigned int*,
+                                    unsigned long long);
 };
 
 // NVML's values for the calls above.
@@ -52,6 +76,11 @@ constexpr int kTopologyNumaNode = 40;          // same CPU socket
 constexpr int kP2pCapsNvlink = 2;
 constexpr int kP2pStatusOk = 0;
 constexpr int kTemperatureGpu = 0;  // NVML_TEMPERATURE_GPU: the die
+constexpr int kNotFound = 6;        // NVML_ERROR_NOT_FOUND: no process samples in the window
+constexpr unsigned long long kNotAvailable = ~0ULL;
+constexpr unsigned int kMaxProcesses = 256;
+// Process samples newer than this count: a process without one ran no kernel lately.
+constexpr auto kSampleWindow = std::chrono::seconds(5);
 
 GpuLink link_from_ancestor(int level) {
   if (level <= kTopologyInternal) return GpuLink::same;
@@ -170,6 +199,42 @@ class NvmlGpuProbe final : public GpuProbe {
       reading.power_watts = value / 1000.0;
     if (api_.power_limit != nullptr && api_.power_limit(device, &value) == 0)
       reading.power_limit_watts = value / 1000.0;
+    read_processes(device, reading);
+  }
+
+  // The compute processes on the GPU with their memory and, from the recent samples, their
+  // share of the GPU's time.
+  void read_processes(NvmlDevice device, GpuReading& reading) {
+    if (api_.running_processes == nullptr) return;
+    std::vector<NvmlProcessInfo> infos(kMaxProcesses);
+    unsigned int count = kMaxProcesses;
+    if (api_.running_processes(device, &count, infos.data()) != 0) return;
+    std::map<int, GpuProcessUse> by_pid;
+    for (unsigned int i = 0; i < count && i < kMaxProcesses; ++i) {
+      GpuProcessUse& use = by_pid[static_cast<int>(infos[i].pid)];
+      use.pid = static_cast<int>(infos[i].pid);
+      if (infos[i].used_memory != kNotAvailable)
+        use.memory_used_mb = static_cast<std::int64_t>(infos[i].used_memory / (1024 * 1024));
+    }
+    if (api_.process_utilization != nullptr) {
+      auto since = std::chrono::duration_cast<std::chrono::microseconds>(
+          std::chrono::system_clock::now().time_since_epoch() - kSampleWindow);
+      std::vector<NvmlProcessSample> samples(kMaxProcesses);
+      unsigned int sampled = kMaxProcesses;
+      NvmlReturn result = api_.process_utilization(device, samples.data(), &sampled,
+                                                   static_cast<unsigned long long>(since.count()));
+      if (result == 0 || result == kNotFound) {
+        std::map<int, unsigned long long> newest;
+        for (auto& [pid, use] : by_pid) use.utilization_percent = 0;
+        for (unsigned int i = 0; result == 0 && i < sampled && i < kMaxProcesses; ++i) {
+          auto found = by_pid.find(static_cast<int>(samples[i].pid));
+          if (found == by_pid.end() || samples[i].time_stamp < newest[found->first]) continue;
+          newest[found->first] = samples[i].time_stamp;
+          found->second.utilization_percent = static_cast<int>(std::min(samples[i].sm, 100u));
+        }
+      }
+    }
+    for (auto& [pid, use] : by_pid) reading.processes.push_back(use);
   }
 
   static Error unavailable(const std::string& message) {
@@ -203,6 +268,9 @@ Result<std::unique_ptr<GpuProbe>> make_nvml_gpu_probe(const std::string& library
   resolve(library, "nvmlDeviceGetTemperature", api.temperature);
   resolve(library, "nvmlDeviceGetPowerUsage", api.power_usage);
   resolve(library, "nvmlDeviceGetEnforcedPowerLimit", api.power_limit);
+  if (!resolve(library, "nvmlDeviceGetComputeRunningProcesses_v3", api.running_processes))
+    resolve(library, "nvmlDeviceGetComputeRunningProcesses_v2", api.running_processes);
+  resolve(library, "nvmlDeviceGetProcessUtilization", api.process_utilization);
   if (api.init() != 0)
     return make_error(ErrorCode::unavailable, "nvmlInit failed (no driver loaded?)");
   unsigned int count = 0;
