@@ -366,7 +366,8 @@ void Agent::start_session(const DesiredSession& session, bool container_exists) 
     case ReadyOutcome::ready:
       break;
     case ReadyOutcome::exited:
-      return fail("the container exited or was removed before Jupyter answered");
+      return fail("the container exited or was removed before Jupyter answered" +
+                  init_failure(session.session_id));
     case ReadyOutcome::timed_out:
       if (!stopping_)
         fail(fmt::format("Jupyter did not answer within {} s",
@@ -392,6 +393,14 @@ bool Agent::take_restart(const std::string& session_id) {
   if (static_cast<int>(times.size()) >= settings_.restart_limit) return false;
   times.push_back(now);
   return true;
+}
+
+std::string Agent::init_failure(const std::string& session_id) {
+  auto said = engine_.read_file(container_name(session_id), kStartFailurePath);
+  if (!said || said->empty()) return "";
+  constexpr std::size_t kMaxLength = 300;
+  std::string line = said->substr(0, std::min(said->find('\n'), kMaxLength));
+  return ": " + line;
 }
 
 void Agent::restart_session(const DesiredSession& session, const std::string& container_id) {

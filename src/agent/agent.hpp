@@ -84,6 +84,9 @@ class Agent {
   void run_loop();
   Result<SyncRequest> observe();
   void converge(const SyncResponse& response, const std::vector<ContainerInfo>& containers);
+  // ": why" from the init of a session container that exited while starting; "" if it said
+  // nothing.
+  std::string init_failure(const std::string& session_id);
   void launch(const std::string& session_id, std::function<void()> work);
   void start_session(const DesiredSession& session, bool container_exists);
   // Pulls the session's image unless the engine has it, saying how far it got as it goes.

@@ -30,6 +30,8 @@ inline constexpr const char* kJupyterConfigPath =
 // The GPU-memory cap (src/gpu_cap) in a session that holds a GPU share: bind-mounted read-only
 // from the node, loaded into every process of the session through /etc/ld.so.preload.
 inline constexpr const char* kGpuCapLibraryPath = "/usr/lib/gpupool/libgpupool_gpu_cap.so";
+// Written by the init script when it cannot start the session: one line saying why.
+inline constexpr const char* kStartFailurePath = "/etc/gpupool/start-failure";
 // Written by the init script; the agent reports it so users can verify the host.
 inline constexpr const char* kHostPublicKeyPath = "/run/gpupool/ssh_host_ed25519_key.pub";
 

@@ -41,6 +41,12 @@ fi
 # A fresh directory each start; whatever a previous start left there is discarded.
 rm -rf "$etc"
 mkdir -m 0755 "$etc" "$etc/jupyter"
+# Why this start cannot go on, where the agent reads it for the session's owner.
+fail() {
+  printf '%s\n' "$1" > "$etc/start-failure"
+  echo "gpupool: $1" >&2
+  exit 1
+}
 umask 022
 printf '%s\n' "$keys" > "$etc/authorized_keys"
 cat > "$etc/sshd_config" <<CONFIG
@@ -88,8 +94,7 @@ if [ -n "${GPUPOOL_GPU_CAP:-}" ]; then
   # The loader skips, with a warning, a preload it cannot load (an image whose glibc is too
   # old): better no session than one without its cap.
   if ! grep -qF "$GPUPOOL_GPU_CAP" /proc/self/maps; then
-    echo "gpupool: the GPU-memory cap library does not load in this image; the session cannot start" >&2
-    exit 1
+    fail "the GPU-memory cap library does not load in this image (is its glibc older than 2.17?)"
   fi
   umask 027
 fi

@@ -5,7 +5,11 @@ file; what is checked is the cap between the programs and it."""
 import os
 import subprocess
 
-from conftest import SSH_OPTIONS, run_in_kernel, ssh, wait_for_state
+import shutil
+import tempfile
+
+from conftest import (ADMIN_PASSWORD, SSH_OPTIONS, Api, Server, mint_token, remove_containers, run_in_kernel,
+                      ssh, wait_for_state)
 
 DRIVER = os.environ["GPUPOOL_FAKE_CUDA"]
 CLIENT = os.environ["GPUPOOL_CAP_CLIENT"]
@@ -93,3 +97,31 @@ def test_whole_gpus_have_no_cap(make_user, key_pair):
     result = ssh(session, key_path, "test -e /etc/ld.so.preload || echo none; env | grep -c GPUPOOL_GPU || true")
     assert result.stdout.split() == ["none", "0"], result.stdout + result.stderr
     assert user.call("DELETE", f"/api/v1/sessions/{session['id']}")[0] in (200, 202, 204)
+
+
+def test_a_share_does_not_start_where_its_cap_cannot_load():
+    """A cap the loader cannot load (here: not a library at all; in practice an image whose
+    glibc is too old) would be skipped with a warning: the session fails instead of running
+    uncapped."""
+    work = tempfile.mkdtemp(prefix="gpupool-e2e-cap-")
+    bogus = os.path.join(work, "libgpupool_gpu_cap.so")
+    with open(bogus, "w") as handle:
+        handle.write("not a library\n")
+    os.chmod(bogus, 0o755)
+    server = Server(extra_args=["--gpu-cap-library", bogus])
+    server.start()
+    try:
+        admin = Api(server.base, mint_token(server.base, "admin", ADMIN_PASSWORD))
+        status, share = admin.post("/api/v1/sessions", {"gpu_memory_gb": 1, "cpus": 0.5, "memory_gb": 1})
+        assert status == 201, share
+        ended = wait_for_state(admin, share["id"], {"running", "ended"})
+        assert ended["state"] == "ended" and ended["end_reason"] == "failed", ended
+        assert "the GPU-memory cap library does not load in this image" in ended["reason"], ended
+        # Whole GPUs need no cap and still start.
+        status, whole = admin.post("/api/v1/sessions", {"gpus": 1, "cpus": 0.5, "memory_gb": 1})
+        assert status == 201, whole
+        assert wait_for_state(admin, whole["id"], {"running", "ended"})["state"] == "running"
+    finally:
+        server.stop()
+        remove_containers(server)
+        shutil.rmtree(work, ignore_errors=True)
