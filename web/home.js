@@ -153,10 +153,13 @@ function sessionRow(session) {
     if (session.ssh.host_key)
       details.push(h("div", { class: "fingerprint" }, `${t("sessions.hostKey")}: ${session.ssh.host_key.fingerprint}`));
   }
+  // What the session's processes use of its GPUs, where the driver says.
+  const use = (session.gpu_use || []).map((gpu) => h("div", { class: "gpu-use" },
+    t("sessions.gpuUse", { gb: gpu.memory_used_gb ?? "—", percent: gpu.utilization_percent ?? "—" })));
   return h("tr", { "data-session": session.id },
     h("td", {}, h("code", {}, session.id)),
     h("td", {}, h("span", { class: `state ${session.state}` }, t(`state.${session.state}`)), details),
-    h("td", {}, gpus), h("td", {}, session.image), actions);
+    h("td", {}, gpus, use), h("td", {}, session.image), actions);
 }
 
 function tickCosts() {

@@ -8,6 +8,7 @@
 #include "auth/ssh_key.hpp"
 #include "core/json_input.hpp"
 #include "metering/meter.hpp"
+#include "scheduler/placement_state.hpp"
 
 namespace gpupool::api {
 
@@ -43,6 +44,26 @@ namespace {
 std::optional<double> rounded(std::optional<double> value, double step) {
   if (!value) return std::nullopt;
   return std::round(*value / step) * step;
+}
+
+// What the session's processes use of each GPU it holds, as its node's driver last said:
+// memory and recent share of the GPU's time. Empty while it holds none, where the driver gives
+// no per-process figures, for simulated GPUs and while its node is silent.
+json gpu_use_view(const Session& session, const ViewContext& context, UnixMillis now) {
+  json list = json::array();
+  if (context.telemetry == nullptr || session.node.empty() || !holds_resources(session.state))
+    return list;
+  auto fresh_since = now - scheduler::kNodeSilenceLimitMillis;
+  for (const auto& reading :
+       context.telemetry->session_use(session.node, session.id, fresh_since)) {
+    std::optional<double> memory_used_gb;
+    if (reading.use.memory_used_mb)
+      memory_used_gb = static_cast<double>(*reading.use.memory_used_mb) / 1024;
+    list.push_back({{"gpu", reading.gpu_index},
+                    {"memory_used_gb", optional_json(rounded(memory_used_gb, 0.1))},
+                    {"utilization_percent", optional_json(reading.use.utilization_percent)}});
+  }
+  return list;
 }
 
 }  // namespace
@@ -99,6 +120,7 @@ json session_view(const Session& session, const ViewContext& context, UnixMillis
                       {"down_since", optional_time(session.down_since)},
                       {"unbilled_seconds", metering::down_millis(session, now) / 1000}};
   view["home"] = home_view(session, context);
+  view["gpu_use"] = gpu_use_view(session, context, now);
   view["preemptible"] = session.request.preemptible;
   view["node_selector"] = session.request.node_selector;
   view["ends_at"] = nullptr;

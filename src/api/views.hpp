@@ -26,6 +26,9 @@ struct ViewContext {
   std::set<std::string> simulated_nodes = {};
   // Nodes whose homes are on a filesystem every node shares (Node::shared_homes).
   std::set<std::string> shared_home_nodes = {};
+  // The nodes' latest GPU readings, for what a session's processes use of its GPUs; none:
+  // not shown.
+  const TelemetryBoard* telemetry = nullptr;
 };
 
 // `now` gives the time left under a time limit, and the warning in its last 15 minutes.

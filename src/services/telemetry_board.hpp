@@ -17,6 +17,12 @@
 
 namespace gpupool::services {
 
+// One GPU's use by one session: the GPU's index on its node and what the session takes of it.
+struct SessionGpuReading {
+  int gpu_index = 0;
+  SessionGpuUse use;
+};
+
 struct NodeReadings {
   UnixMillis read_at = 0;  // the server's clock when the readings arrived
   std::vector<GpuReading> gpus;
@@ -27,6 +33,10 @@ class TelemetryBoard {
   // Replaces what `node` reported before; an empty list means its probe could not read.
   void record(const std::string& node, std::vector<GpuReading> readings, UnixMillis now);
   std::map<std::string, NodeReadings> snapshot() const;
+  // What the session's processes use of each GPU of `node`, from readings that arrived at
+  // `fresh_since` or later (a silent node's figures describe the past); empty when none.
+  std::vector<SessionGpuReading> session_use(const std::string& node, const std::string& session_id,
+                                             UnixMillis fresh_since) const;
   // Moves whenever readings arrive, so a live view knows when to look again.
   std::uint64_t version() const { return version_.load(); }
 

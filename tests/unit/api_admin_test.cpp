@@ -130,8 +130,16 @@ TEST_F(Api, AdminsSeeWhoHoldsEachGpuAndItsLatestReadingAndNobodyElseDoes) {
     }
   }
 
+  // The owner sees what their processes use of their GPU.
+  auto own = json::parse(as(alice, "GET", "/api/v1/sessions/" + session.id).body);
+  EXPECT_EQ(own["gpu_use"], (json::array({{{"gpu", session.gpu_indices[0]},
+                                           {"memory_used_gb", 3.0},
+                                           {"utilization_percent", 40}}})));
+
   // A node silent past the limit is down, and its old readings are not shown as current.
   clock_.advance(scheduler::kNodeSilenceLimitMillis + 1000);
+  EXPECT_TRUE(
+      json::parse(as(alice, "GET", "/api/v1/sessions/" + session.id).body)["gpu_use"].empty());
   auto silent = json::parse(as(admin, "GET", "/api/v1/nodes").body)["nodes"][0];
   EXPECT_EQ(silent["state"], "down");
   EXPECT_TRUE(silent["gpus"][0]["utilization_percent"].is_null());
