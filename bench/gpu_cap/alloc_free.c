@@ -1,8 +1,10 @@
 /* Allocation/free pairs per second through the CUDA driver, found the way CUDA's runtime finds
  * it (dlopen, cuGetProcAddress_v2): run with and without the GPU-memory cap preloaded to see
- * what the cap adds to each pair. Usage: alloc_free PAIRS [MiB per allocation]. Prints
- * "pairs_per_second N". */
+ * what the cap adds to each pair, and with several threads to see what its lock costs when
+ * they allocate at once. Usage: alloc_free PAIRS [MiB per allocation] [THREADS]. Prints
+ * "pairs_per_second N" (all threads together). */
 #include <dlfcn.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
@@ -26,36 +28,53 @@ static void* find(get_proc_address lookup, const char* name) {
   return function;
 }
 
-int main(int argc, char** argv) {
-  long pairs = argc > 1 ? atol(argv[1]) : 1000000;
-  size_t bytes = (size_t)(argc > 2 ? atol(argv[2]) : 2) << 20;
-  void* driver = dlopen("libcuda.so.1", RTLD_NOW);
-  get_proc_address lookup = driver ? (get_proc_address)dlsym(driver, "cuGetProcAddress_v2") : NULL;
-  if (lookup == NULL) {
-    fprintf(stderr, "no driver\n");
-    return 2;
-  }
+static get_proc_address lookup;
+static long pairs_per_thread;
+static size_t bytes;
+
+/* One thread's pairs, in a context of its own on device 0. */
+static void* run_pairs(void* unused) {
+  (void)unused;
   CUdevice device = 0;
   void* context = NULL;
   alloc_function allocate = (alloc_function)find(lookup, "cuMemAlloc");
   free_function release = (free_function)find(lookup, "cuMemFree");
-  if (((init_function)find(lookup, "cuInit"))(0) != CUDA_SUCCESS ||
-      ((device_function)find(lookup, "cuDeviceGet"))(&device, 0) != CUDA_SUCCESS ||
+  if (((device_function)find(lookup, "cuDeviceGet"))(&device, 0) != CUDA_SUCCESS ||
       ((context_function)find(lookup, "cuCtxCreate"))(&context, 0, device) != CUDA_SUCCESS) {
-    fprintf(stderr, "the driver did not start\n");
-    return 2;
+    fprintf(stderr, "no context\n");
+    exit(2);
   }
-  struct timespec start, end;
-  clock_gettime(CLOCK_MONOTONIC, &start);
-  for (long index = 0; index < pairs; ++index) {
+  for (long index = 0; index < pairs_per_thread; ++index) {
     CUdeviceptr pointer = 0;
     if (allocate(&pointer, bytes) != CUDA_SUCCESS || release(pointer) != CUDA_SUCCESS) {
       fprintf(stderr, "pair %ld failed\n", index);
-      return 1;
+      exit(1);
     }
   }
+  return NULL;
+}
+
+int main(int argc, char** argv) {
+  long pairs = argc > 1 ? atol(argv[1]) : 1000000;
+  bytes = (size_t)(argc > 2 ? atol(argv[2]) : 2) << 20;
+  int threads = argc > 3 ? atoi(argv[3]) : 1;
+  if (threads < 1 || threads > 64) threads = 1;
+  pairs_per_thread = pairs / threads;
+  void* driver = dlopen("libcuda.so.1", RTLD_NOW);
+  lookup = driver ? (get_proc_address)dlsym(driver, "cuGetProcAddress_v2") : NULL;
+  if (lookup == NULL || ((init_function)find(lookup, "cuInit"))(0) != CUDA_SUCCESS) {
+    fprintf(stderr, "no driver\n");
+    return 2;
+  }
+  pthread_t workers[64];
+  struct timespec start, end;
+  clock_gettime(CLOCK_MONOTONIC, &start);
+  for (int index = 0; index < threads; ++index)
+    pthread_create(&workers[index], NULL, run_pairs, NULL);
+  for (int index = 0; index < threads; ++index) pthread_join(workers[index], NULL);
   clock_gettime(CLOCK_MONOTONIC, &end);
-  double seconds = (double)(end.tv_sec - start.tv_sec) + (double)(end.tv_nsec - start.tv_nsec) / 1e9;
-  printf("pairs_per_second %.0f\n", (double)pairs / seconds);
+  double seconds =
+      (double)(end.tv_sec - start.tv_sec) + (double)(end.tv_nsec - start.tv_nsec) / 1e9;
+  printf("pairs_per_second %.0f\n", (double)(pairs_per_thread * threads) / seconds);
   return 0;
 }

@@ -26,6 +26,16 @@ static struct allocation allocations[MAX_ALLOCATIONS];
 static unsigned long long used[DEVICE_COUNT];
 static _Atomic unsigned long long next_address = 0x7f0000000000ULL;
 static __thread int current_device = -1;
+static atomic_flag table_busy = ATOMIC_FLAG_INIT; /* threads allocate at once in the benchmark */
+
+static void lock_table(void) {
+  while (atomic_flag_test_and_set(&table_busy)) {
+  }
+}
+
+static void unlock_table(void) {
+  atomic_flag_clear(&table_busy);
+}
 
 static unsigned long long total_bytes(void) {
   const char* text = getenv("FAKE_CUDA_TOTAL_MB");
@@ -43,27 +53,35 @@ static void delay(void) {
 static CUresult take(int device, unsigned long long bytes, unsigned long long* key) {
   if (device < 0) return INVALID_CONTEXT;
   delay();
-  if (used[device] + bytes > total_bytes()) return CUDA_ERROR_OUT_OF_MEMORY;
-  for (int index = 0; index < MAX_ALLOCATIONS; ++index) {
+  unsigned long long total = total_bytes();
+  CUresult result = CUDA_ERROR_OUT_OF_MEMORY;
+  lock_table();
+  for (int index = 0; index < MAX_ALLOCATIONS && used[device] + bytes <= total; ++index) {
     if (allocations[index].key == 0) {
       *key = atomic_fetch_add(&next_address, (bytes + 0x1fffff) / 0x200000 * 0x200000 + 0x200000);
       allocations[index] = (struct allocation){*key, bytes, device};
       used[device] += bytes;
-      return CUDA_SUCCESS;
+      result = CUDA_SUCCESS;
+      break;
     }
   }
-  return CUDA_ERROR_OUT_OF_MEMORY;
+  unlock_table();
+  return result;
 }
 
 static CUresult give(unsigned long long key) {
-  for (int index = 0; index < MAX_ALLOCATIONS; ++index) {
-    if (allocations[index].key == key && key != 0) {
+  CUresult result = CUDA_ERROR_INVALID_VALUE;
+  lock_table();
+  for (int index = 0; index < MAX_ALLOCATIONS && key != 0; ++index) {
+    if (allocations[index].key == key) {
       used[allocations[index].device] -= allocations[index].bytes;
       allocations[index].key = 0;
-      return CUDA_SUCCESS;
+      result = CUDA_SUCCESS;
+      break;
     }
   }
-  return CUDA_ERROR_INVALID_VALUE;
+  unlock_table();
+  return result;
 }
 
 CUresult cuInit(unsigned int flags) {
