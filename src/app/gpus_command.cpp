@@ -55,6 +55,15 @@ int run_gpus(const GpusOptions& options) {
         view["temperature_c"] = optional_json(reading.temperature_celsius);
         view["power_w"] = optional_json(reading.power_watts);
         view["power_limit_w"] = optional_json(reading.power_limit_watts);
+        // The compute processes on it, by host pid (what the agent maps to sessions).
+        json processes = json::array();
+        for (const auto& process : reading.processes) {
+          processes.push_back(
+              {{"pid", process.pid},
+               {"memory_used_mb", optional_json(process.memory_used_mb)},
+               {"utilization_percent", optional_json(process.utilization_percent)}});
+        }
+        view["processes"] = processes;
       }
       gpus.push_back(view);
     }

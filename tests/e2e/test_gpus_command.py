@@ -28,6 +28,7 @@ def test_it_reads_gpus_through_an_nvml_library():
     assert (first["utilization_percent"], first["memory_used_mb"], first["temperature_c"]) == (73, 10240, 61)
     assert (first["power_w"], first["power_limit_w"]) == (312.5, 700)
     assert second["power_w"] is None and second["utilization_percent"] is None, "not supported: no figure"
+    assert first["processes"] == [], "the stand-in runs no process unless a test adds one"
 
 
 def test_a_simulated_set_is_labelled_simulated():

@@ -64,6 +64,24 @@ if probe.returncode == 0:
 else:
     row("NVML vs nvidia-smi", False, probe.stderr[-300:])
 
+# 1b. gpupool's own probe (`gpupool gpus --json`), where the binary came along.
+if os.environ.get("GPUCAP_GPUPOOL"):
+    shown = subprocess.run([os.environ["GPUCAP_GPUPOOL"], "gpus", "--json"], capture_output=True, text=True)
+    if shown.returncode == 0:
+        report = json.loads(shown.stdout)
+        first = report["gpus"][0]
+        model = smi[0].removeprefix("NVIDIA ").replace(" ", "-")
+        same = (first["uuid"] == smi[1] and first["model"] == model and abs(first["memory_mb"] - int(smi[2])) <= 1
+                and not report["simulated"] and f"CUDA Version: {report['driver_cuda']}" in smi_cuda
+                and first["utilization_percent"] is not None and first["temperature_c"] is not None)
+        row("gpupool gpus vs nvidia-smi", same,
+            f"{first['model']} {first['uuid']} {first['memory_mb']} MiB, driver CUDA {report['driver_cuda']}, "
+            f"{first['utilization_percent']}% {first['temperature_c']} °C {first['power_w']} W")
+    else:
+        row("gpupool gpus vs nvidia-smi", False, (shown.stderr or shown.stdout)[-300:])
+else:
+    print("(gpupool gpus not checked: no build/gpu-carry)")
+
 # 2. PyTorch sees the share as the card and is refused past it, with each allocator backend.
 MEM_INFO = """
 import torch

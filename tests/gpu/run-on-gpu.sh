@@ -4,7 +4,8 @@
 # builds the GPU-memory cap from src/gpu_cap, then tests/gpu/checks.py compares NVML's view
 # with nvidia-smi's, holds PyTorch to a share, shares one cap between two processes and times
 # a training loop with and without the cap. Prints one summary table; exits non-zero when a
-# check fails. Usage (from the repository): bash tests/gpu/run-on-gpu.sh [SHARE_MB]
+# check fails. Usage (from the repository): bash tests/gpu/run-on-gpu.sh [SHARE_MB]; with
+# build/gpu-carry (tests/gpu/carry.sh) it checks `gpupool gpus --json` too.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 share_mb="${1:-10240}"
@@ -26,4 +27,8 @@ printf 'limit_mb=%s\naccount=%s/account\n' "$share_mb" "$work" > "$work/gpu-cap.
 : > "$work/account"
 export GPUCAP_LIBRARY="$work/libgpupool_gpu_cap.so" GPUPOOL_GPU_CAP_CONFIG="$work/gpu-cap.conf"
 export GPUCAP_ACCOUNT="$work/account" GPUCAP_SHARE_MB="$share_mb" GPUCAP_ALLOC_FREE="$work/alloc_free"
+# gpupool's own probe, where tests/gpu/carry.sh brought the binary along.
+if [ -x build/gpu-carry/gpupool ]; then
+  export GPUCAP_GPUPOOL="$PWD/build/gpu-carry/gpupool" LD_LIBRARY_PATH="$PWD/build/gpu-carry/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+fi
 timeout 450 python3 tests/gpu/checks.py | tee "$out/gpu-checks.txt"
