@@ -242,6 +242,40 @@ CUresult wrap_cuArrayDestroy(CUarray array) {
   return result;
 }
 
+/* Each level halves every dimension the array has, down to 1. */
+static uint64_t mipmap_bytes(const CUDA_ARRAY3D_DESCRIPTOR* descriptor, unsigned int levels) {
+  uint64_t total = 0;
+  size_t width = descriptor->Width, height = descriptor->Height, depth = descriptor->Depth;
+  for (unsigned int level = 0; level < levels && level < 32; ++level) {
+    total += array_bytes(width, height, depth, descriptor->Format, descriptor->NumChannels);
+    width = width > 1 ? width / 2 : 1;
+    height = height > 1 ? height / 2 : height;
+    depth = depth > 1 ? depth / 2 : depth;
+  }
+  return total;
+}
+
+CUresult wrap_cuMipmappedArrayCreate(CUarray* array, const CUDA_ARRAY3D_DESCRIPTOR* descriptor,
+                                     unsigned int levels) {
+  REAL_OR_RETURN(real, cuMipmappedArrayCreate, array, descriptor, levels);
+  if (descriptor == NULL) return real(array, descriptor, levels);
+  uint64_t bytes = mipmap_bytes(descriptor, levels);
+  int device = 0;
+  CUresult result = begin(true, 0, bytes, &device);
+  if (result != CUDA_SUCCESS) return result;
+  result = DRIVER(real(array, descriptor, levels));
+  settle(result, ALLOCATION_ARRAY, result == CUDA_SUCCESS ? (uint64_t)(uintptr_t)*array : 0, device,
+         bytes);
+  return result;
+}
+
+CUresult wrap_cuMipmappedArrayDestroy(CUarray array) {
+  REAL_OR_RETURN(real, cuMipmappedArrayDestroy, array);
+  CUresult result = DRIVER(real(array));
+  give_back(result, ALLOCATION_ARRAY, (uint64_t)(uintptr_t)array);
+  return result;
+}
+
 /* The share is the card as the session sees it: its size is the total, and free is what the
  * session has left of it (never more than the card really has free). */
 CUresult wrap_cuMemGetInfo_v2(size_t* free_bytes, size_t* total_bytes) {
@@ -287,5 +321,7 @@ GPUCAP_EXPORT(cuMemRelease, wrap_cuMemRelease);
 GPUCAP_EXPORT(cuArrayCreate_v2, wrap_cuArrayCreate_v2);
 GPUCAP_EXPORT(cuArray3DCreate_v2, wrap_cuArray3DCreate_v2);
 GPUCAP_EXPORT(cuArrayDestroy, wrap_cuArrayDestroy);
+GPUCAP_EXPORT(cuMipmappedArrayCreate, wrap_cuMipmappedArrayCreate);
+GPUCAP_EXPORT(cuMipmappedArrayDestroy, wrap_cuMipmappedArrayDestroy);
 GPUCAP_EXPORT(cuMemGetInfo_v2, wrap_cuMemGetInfo_v2);
 GPUCAP_EXPORT(cuDeviceTotalMem_v2, wrap_cuDeviceTotalMem_v2);

@@ -22,6 +22,8 @@
   X(cuArrayCreate_v2, "cuArrayCreate", 3020, false)                       \
   X(cuArray3DCreate_v2, "cuArray3DCreate", 3020, false)                   \
   X(cuArrayDestroy, "cuArrayDestroy", 2000, false)                        \
+  X(cuMipmappedArrayCreate, "cuMipmappedArrayCreate", 5000, false)        \
+  X(cuMipmappedArrayDestroy, "cuMipmappedArrayDestroy", 5000, false)      \
   X(cuMemGetInfo_v2, "cuMemGetInfo", 3020, false)                         \
   X(cuDeviceTotalMem_v2, "cuDeviceTotalMem", 3020, false)                 \
   X(cuGetProcAddress, "cuGetProcAddress", 11030, false)                   \

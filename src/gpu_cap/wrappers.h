@@ -23,6 +23,9 @@ CUresult wrap_cuMemRelease(CUmemGenericAllocationHandle handle);
 CUresult wrap_cuArrayCreate_v2(CUarray* array, const CUDA_ARRAY_DESCRIPTOR* descriptor);
 CUresult wrap_cuArray3DCreate_v2(CUarray* array, const CUDA_ARRAY3D_DESCRIPTOR* descriptor);
 CUresult wrap_cuArrayDestroy(CUarray array);
+CUresult wrap_cuMipmappedArrayCreate(CUarray* array, const CUDA_ARRAY3D_DESCRIPTOR* descriptor,
+                                     unsigned int levels);
+CUresult wrap_cuMipmappedArrayDestroy(CUarray array);
 CUresult wrap_cuMemGetInfo_v2(size_t* free_bytes, size_t* total_bytes);
 CUresult wrap_cuDeviceTotalMem_v2(size_t* bytes, CUdevice device);
 CUresult wrap_cuGetProcAddress(const char* symbol, void** function, int cuda_version,

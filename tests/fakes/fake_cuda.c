@@ -206,6 +206,14 @@ CUresult cuArray3DCreate_v2(void** array, const CUDA_ARRAY3D_DESCRIPTOR* descrip
   *array = (void*)(size_t)key;
   return result;
 }
+CUresult cuMipmappedArrayCreate(void** array, const CUDA_ARRAY3D_DESCRIPTOR* descriptor,
+                                unsigned int levels) {
+  (void)levels; /* the stand-in keeps the first level only; the cap counts them all */
+  return cuArray3DCreate_v2(array, descriptor);
+}
+CUresult cuMipmappedArrayDestroy(void* array) {
+  return give((unsigned long long)(size_t)array);
+}
 CUresult cuArrayDestroy(void* array) {
   return give((unsigned long long)(size_t)array);
 }
@@ -252,6 +260,8 @@ static const struct entry entries[] = {
     {"cuArrayCreate", 3020, false, (void*)cuArrayCreate_v2},
     {"cuArray3DCreate", 3020, false, (void*)cuArray3DCreate_v2},
     {"cuArrayDestroy", 2000, false, (void*)cuArrayDestroy},
+    {"cuMipmappedArrayCreate", 5000, false, (void*)cuMipmappedArrayCreate},
+    {"cuMipmappedArrayDestroy", 5000, false, (void*)cuMipmappedArrayDestroy},
     {"cuGetErrorString", 6000, false, (void*)cuGetErrorString},
     {"cuGetProcAddress", 11030, false, (void*)cuGetProcAddress},
     {"cuGetProcAddress", 12000, false, (void*)cuGetProcAddress_v2},

@@ -3,7 +3,7 @@
  * function through it, with the per-thread flag or without), the way ctypes does (dlsym), or
  * linked to the driver (the build with CAP_CLIENT_LINKED). Each argument is one step; each
  * step prints one line:
- *   alloc:KIND:MB   KIND: plain pitch managed async pool vmm host-vmm array array3d
+ *   alloc:KIND:MB   KIND: plain pitch managed async pool vmm host-vmm array array3d mipmap
  *   free-all  info  info-null  total  hold  where:NAME  next-dlsym  nvml:LIBRARY  fork:MB
  * Exit status 0 unless the driver could not be set up. */
 #define _GNU_SOURCE
@@ -113,6 +113,16 @@ static CUresult allocate(const char* kind, size_t bytes, unsigned long long* key
         {0}};
     return CALL(create_fn, "cuMemCreate", "cuMemCreate", key, bytes, &properties, 0);
   }
+  if (strcmp(kind, "mipmap") == 0) {
+    /* Two levels: MB, then an eighth of it (every dimension halved). */
+    void* array = NULL;
+    CUDA_ARRAY3D_DESCRIPTOR descriptor = {bytes / 4096, 512, 2, FORMAT_FLOAT, 1, 0};
+    typedef CUresult (*mipmap_fn)(void**, const void*, unsigned int);
+    CUresult result =
+        CALL(mipmap_fn, "cuMipmappedArrayCreate", "cuMipmappedArrayCreate", &array, &descriptor, 2);
+    *key = (unsigned long long)(size_t)array;
+    return result;
+  }
   if (strcmp(kind, "array") == 0 || strcmp(kind, "array3d") == 0) {
     /* One 32-bit float channel: width × 1024 rows, or width × 512 rows × 2 layers. */
     void* array = NULL;
@@ -133,6 +143,9 @@ static CUresult allocate(const char* kind, size_t bytes, unsigned long long* key
 static CUresult release(const struct held* item) {
   if (strcmp(item->kind, "vmm") == 0 || strcmp(item->kind, "host-vmm") == 0)
     return CALL(free_fn, "cuMemRelease", "cuMemRelease", item->key);
+  if (strcmp(item->kind, "mipmap") == 0)
+    return CALL(destroy_fn, "cuMipmappedArrayDestroy", "cuMipmappedArrayDestroy",
+                (void*)(size_t)item->key);
   if (strcmp(item->kind, "array") == 0 || strcmp(item->kind, "array3d") == 0)
     return CALL(destroy_fn, "cuArrayDestroy", "cuArrayDestroy", (void*)(size_t)item->key);
   if (strcmp(item->kind, "async") == 0 || strcmp(item->kind, "pool") == 0)

@@ -130,7 +130,7 @@ constexpr const char* kOutOfMemory = "error 2";  // CUDA_ERROR_OUT_OF_MEMORY
 TEST_F(GpuCap, EveryAllocationCallIsRefusedPastTheShareAndFreesGiveItBack) {
   for (const char* via : {"procaddress", "procaddress-per-thread", "dlsym"}) {
     for (const char* kind :
-         {"plain", "pitch", "managed", "async", "pool", "vmm", "array", "array3d"}) {
+         {"plain", "pitch", "managed", "async", "pool", "vmm", "array", "array3d", "mipmap"}) {
       std::string alloc = std::string("alloc:") + kind + ":600";
       auto output = run({"--via", via, alloc, alloc, "free-all", alloc, "free-all"});
       EXPECT_NE(output.find("gpupool: GPU memory allocation refused: it would exceed this "
@@ -161,6 +161,14 @@ TEST_F(GpuCap, PerThreadStreamVariantsAreCappedWhenFoundByName) {
       run({"--via", "dlsym", "alloc:async:600", "alloc:async:600"}, {"CAP_CLIENT_PTSZ=1"}));
   ASSERT_EQ(lines.size(), 2u);
   EXPECT_EQ(lines[1], "alloc async 600 error 2");
+}
+
+TEST_F(GpuCap, AMipmappedArrayCountsEveryLevel) {
+  // 512 MiB at level 0, 64 MiB at level 1: 576 MiB of the 1024.
+  auto lines = lines_of(run({"alloc:mipmap:512", "info", "free-all", "info"}));
+  ASSERT_EQ(lines.size(), 4u);
+  EXPECT_EQ(lines[1], "info 0 free_mb=448 total_mb=1024");
+  EXPECT_EQ(lines[3], "info 0 free_mb=1024 total_mb=1024");
 }
 
 TEST_F(GpuCap, HostMemoryIsNotTheGpusAndIsNotCounted) {
