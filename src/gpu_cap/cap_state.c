@@ -89,6 +89,17 @@ void cap_uuid_text(const CUuuid* uuid, char* text, size_t size) {
            bytes[9], bytes[10], bytes[11], bytes[12], bytes[13], bytes[14], bytes[15]);
 }
 
+/* A function of the loaded driver or NVML, looked up once: the current-device query runs on
+ * every allocation, and a dlsym each time cost more than the rest of the cap's work. */
+static void* looked_up_once(_Atomic(void*)* cache, void* (*lookup)(const char*), const char* name) {
+  void* found = atomic_load_explicit(cache, memory_order_acquire);
+  if (found == NULL) {
+    found = lookup(name);
+    if (found != NULL) atomic_store_explicit(cache, found, memory_order_release);
+  }
+  return found;
+}
+
 typedef CUresult (*uuid_function)(CUuuid*, CUdevice);
 typedef CUresult (*current_device_function)(CUdevice*);
 typedef nvmlReturn_t (*nvml_uuid_function)(nvmlDevice_t, char*, unsigned int);
@@ -117,7 +128,9 @@ CUresult cap_device_of(CUdevice ordinal, int* device) {
 }
 
 CUresult cap_current_device(int* device) {
-  current_device_function current = (current_device_function)driver_function("cuCtxGetDevice");
+  static _Atomic(void*) cached;
+  current_device_function current =
+      (current_device_function)looked_up_once(&cached, driver_function, "cuCtxGetDevice");
   if (current == NULL) return CUDA_ERROR_NOT_FOUND;
   CUdevice ordinal = 0;
   CUresult result = current(&ordinal);
@@ -125,7 +138,9 @@ CUresult cap_current_device(int* device) {
 }
 
 int cap_device_of_nvml(nvmlDevice_t device) {
-  nvml_uuid_function get_uuid = (nvml_uuid_function)nvml_function("nvmlDeviceGetUUID");
+  static _Atomic(void*) cached;
+  nvml_uuid_function get_uuid =
+      (nvml_uuid_function)looked_up_once(&cached, nvml_function, "nvmlDeviceGetUUID");
   char text[NVML_DEVICE_UUID_BUFFER_SIZE];
   if (get_uuid == NULL || get_uuid(device, text, sizeof text) != NVML_SUCCESS) return -1;
   text[GPUCAP_UUID_LENGTH - 1] = '\0';
