@@ -46,6 +46,12 @@ std::optional<double> rounded(std::optional<double> value, double step) {
   return std::round(*value / step) * step;
 }
 
+// Memory in use as the API shows it: GB to a tenth; null when not read.
+json used_gb(const std::optional<std::int64_t>& megabytes) {
+  if (!megabytes) return nullptr;
+  return optional_json(rounded(static_cast<double>(*megabytes) / 1024, 0.1));
+}
+
 // What the session's processes use of each GPU it holds, as its node's driver last said:
 // memory and recent share of the GPU's time. Empty while it holds none, where the driver gives
 // no per-process figures, for simulated GPUs and while its node is silent.
@@ -56,11 +62,8 @@ json gpu_use_view(const Session& session, const ViewContext& context, UnixMillis
   auto fresh_since = now - scheduler::kNodeSilenceLimitMillis;
   for (const auto& reading :
        context.telemetry->session_use(session.node, session.id, fresh_since)) {
-    std::optional<double> memory_used_gb;
-    if (reading.use.memory_used_mb)
-      memory_used_gb = static_cast<double>(*reading.use.memory_used_mb) / 1024;
     list.push_back({{"gpu", reading.gpu_index},
-                    {"memory_used_gb", optional_json(rounded(memory_used_gb, 0.1))},
+                    {"memory_used_gb", used_gb(reading.use.memory_used_mb)},
                     {"utilization_percent", optional_json(reading.use.utilization_percent)}});
   }
   return list;
@@ -244,11 +247,9 @@ json holder_view(const Session& session, const GpuReading& reading) {
   for (const auto& reported : reading.sessions) {
     if (reported.session_id == session.id) use = reported;
   }
-  std::optional<double> memory_used_gb;
-  if (use.memory_used_mb) memory_used_gb = static_cast<double>(*use.memory_used_mb) / 1024;
   return {{"id", session.id},
           {"user", session.username},
-          {"memory_used_gb", optional_json(rounded(memory_used_gb, 0.1))},
+          {"memory_used_gb", used_gb(use.memory_used_mb)},
           {"utilization_percent", optional_json(use.utilization_percent)}};
 }
 
@@ -272,9 +273,6 @@ json node_gpus_view(const Node& node, const std::vector<Session>& active,
                       session.gpu_indices.end();
       if (here) holders.push_back(holder_view(session, reading));
     }
-    std::optional<double> memory_used_gb;
-    if (reading.memory_used_mb)
-      memory_used_gb = static_cast<double>(*reading.memory_used_mb) / 1024;
     gpus.push_back({{"index", gpu.index},
                     {"uuid", gpu.uuid},
                     {"model", gpu.model},
@@ -282,7 +280,7 @@ json node_gpus_view(const Node& node, const std::vector<Session>& active,
                     {"simulated", gpu.simulated},
                     {"sessions", holders},
                     {"utilization_percent", optional_json(reading.utilization_percent)},
-                    {"memory_used_gb", optional_json(rounded(memory_used_gb, 0.1))},
+                    {"memory_used_gb", used_gb(reading.memory_used_mb)},
                     {"temperature_c", optional_json(reading.temperature_celsius)},
                     {"power_w", optional_json(rounded(reading.power_watts, 1))},
                     {"power_limit_w", optional_json(rounded(reading.power_limit_watts, 1))}});
