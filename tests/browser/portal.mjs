@@ -87,12 +87,15 @@ try {
   }, gateway.origin);
   assert.equal(fromNotebook, "unreadable", "the portal's API is out of a notebook's reach");
   const sessionBase = jupyter.url().replace(/tree.*$/, "");
+  // A request the starting tree page's own traffic cuts short ("Failed to fetch", no answer at
+  // all) is sent once more; an answer, whatever it says, is taken as it is.
   const created = await jupyter.evaluate(async (url) => {
     const xsrf = document.cookie.split("; ").find((c) => c.startsWith("_xsrf="))?.slice(6) || "";
-    const response = await fetch(url + "api/contents", {
+    const create = () => fetch(url + "api/contents", {
       method: "POST", headers: { "Content-Type": "application/json", "X-XSRFToken": xsrf },
       body: JSON.stringify({ type: "notebook" }),
     });
+    const response = await create().catch(() => new Promise((resolve) => setTimeout(resolve, 500)).then(create));
     return response.json();
   }, sessionBase);
   // The tree page may still be starting its own requests; a navigation it cuts short is retried once.
