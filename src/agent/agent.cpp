@@ -16,7 +16,7 @@ using namespace std::chrono_literals;
 
 Agent::Agent(AgentSettings settings, SyncChannel& channel, ContainerEngine& engine,
              SessionFirewall& firewall, GpuProbe& probe, ReadinessCheck& readiness,
-             const Clock& clock)
+             ActivitySensor& activity, const Clock& clock)
     : settings_(std::move(settings)),
       channel_(channel),
       engine_(engine),
@@ -24,7 +24,8 @@ Agent::Agent(AgentSettings settings, SyncChannel& channel, ContainerEngine& engi
       networks_(engine, settings_.session_subnets, settings_.container.node_name),
       probe_(probe),
       readiness_(readiness),
-      clock_(clock) {}
+      clock_(clock),
+      activity_(activity, clock, settings_.activity_interval) {}
 
 Agent::~Agent() {
   stop();
@@ -33,12 +34,14 @@ Agent::~Agent() {
 void Agent::start() {
   channel_.on_change([this] { wake(); });
   loop_ = std::thread([this] { run_loop(); });
+  activity_.start();
 }
 
 void Agent::stop() {
   if (stopping_.exchange(true)) return;
   wake();
   if (loop_.joinable()) loop_.join();
+  activity_.stop();
   std::vector<Worker> workers;
   {
     std::lock_guard lock(mutex_);
@@ -138,6 +141,7 @@ Result<SyncRequest> Agent::observe() {
     return !container.labels.contains(kSessionLabel);
   });
   attribute_gpu_processes(request.gpu_readings, *containers);
+  auto gpu_use = session_gpu_utilization(request.gpu_readings, *containers);
 
   // One report per session: a failure first (with what its container holds, if it has one),
   // then each container, then starts still without one.
@@ -146,8 +150,8 @@ Result<SyncRequest> Agent::observe() {
     by_session.emplace(container.labels.at(kSessionLabel), &container);
   std::set<std::string> reported;
   auto report = [&](const std::string& id, ObservedPhase phase, std::string message = "",
-                    std::string host_key = "", UnixMillis stopped_at = 0) {
-    if (!reported.insert(id).second) return;
+                    std::string host_key = "", UnixMillis stopped_at = 0) -> ObservedSession* {
+    if (!reported.insert(id).second) return nullptr;
     auto found = by_session.find(id);
     ObservedSession observed;
     if (found != by_session.end()) observed = observed_container(*found->second, phase);
@@ -159,6 +163,7 @@ Result<SyncRequest> Agent::observe() {
     observed.ssh_host_key = std::move(host_key);
     observed.stopped_at = stopped_at;
     request.observed.push_back(std::move(observed));
+    return &request.observed.back();
   };
   for (const auto& [id, note] : local.failures)
     report(id, ObservedPhase::failed, note.message, "", note.stopped_at);
@@ -166,7 +171,13 @@ Result<SyncRequest> Agent::observe() {
     report(id, ObservedPhase::restarting, note.message, "", note.stopped_at);
   for (const auto& [id, container] : by_session) {
     if (container->running() && local.ready.contains(id)) {
-      report(id, ObservedPhase::running, "", local.ready.at(id));
+      ObservedSession* running = report(id, ObservedPhase::running, "", local.ready.at(id));
+      auto activity = activity_.latest(id);
+      if (running != nullptr && activity) {
+        if (auto gpu = gpu_use.find(id); gpu != gpu_use.end())
+          activity->gpu_utilization_percent = gpu->second;
+        running->activity = activity;
+      }
     } else {
       report(id, ObservedPhase::starting);
     }
@@ -187,6 +198,7 @@ void Agent::converge(const SyncResponse& response, const std::vector<ContainerIn
   for (const auto& container : containers)
     by_session[container.labels.at(kSessionLabel)] = &container;
   std::set<std::string> desired_ids;
+  std::vector<WatchedSession> watched;  // running and ready: measured for idle detection
 
   for (const auto& session : response.desired) {
     desired_ids.insert(session.session_id);
@@ -203,6 +215,10 @@ void Agent::converge(const SyncResponse& response, const std::vector<ContainerIn
     }
     if (busy) continue;
     auto found = by_session.find(session.session_id);
+    if (ready && found != by_session.end() && found->second->running()) {
+      watched.push_back(
+          {session.session_id, found->second->id, session.jupyter_port, session.jupyter_token});
+    }
     if (found == by_session.end()) {
       launch(session.session_id, [this, session] { start_session(session, false); });
     } else if (found->second->running()) {
@@ -226,6 +242,8 @@ void Agent::converge(const SyncResponse& response, const std::vector<ContainerIn
       });
     }
   }
+
+  activity_.watch(std::move(watched));
 
   // Only what the server names goes. A container it neither wants nor releases belongs to a
   // session its database does not know (lost, replaced, restored from an old backup): it

@@ -17,6 +17,7 @@
 #include <thread>
 #include <vector>
 
+#include "agent/activity_monitor.hpp"
 #include "agent/readiness.hpp"
 #include "agent/session_container.hpp"
 #include "agent/session_firewall.hpp"
@@ -42,14 +43,18 @@ struct AgentSettings {
   // container that keeps dying is not a session anyone can use, and should stop billing).
   int restart_limit = 3;
   std::chrono::milliseconds restart_window{10 * 60 * 1000};
+  // How often each running session's use is measured for idle detection (activity_monitor.hpp).
+  std::chrono::milliseconds activity_interval{30'000};
 };
 
 class Agent {
  public:
   // Everything passed by reference must outlive the agent. `clock` times the readiness wait.
   // `firewall` is ensured before every session start; a session never starts unprotected.
+  // `activity` measures running sessions' use, on the agent's activity thread.
   Agent(AgentSettings settings, SyncChannel& channel, ContainerEngine& engine,
-        SessionFirewall& firewall, GpuProbe& probe, ReadinessCheck& readiness, const Clock& clock);
+        SessionFirewall& firewall, GpuProbe& probe, ReadinessCheck& readiness,
+        ActivitySensor& activity, const Clock& clock);
   ~Agent();
   Agent(const Agent&) = delete;
   Agent& operator=(const Agent&) = delete;
@@ -61,6 +66,8 @@ class Agent {
 
   // One sync-and-converge pass; public so tests can drive the agent step by step.
   Status reconcile_once();
+  // Measures the running sessions' use now (the activity thread does it every interval).
+  void measure_activity() { activity_.measure_once(); }
 
   // The clock's monotonic time of the last sync the server answered; 0 before the first.
   std::int64_t last_successful_sync_millis() const { return last_sync_ok_.load(); }
@@ -111,6 +118,7 @@ class Agent {
   GpuProbe& probe_;
   ReadinessCheck& readiness_;
   const Clock& clock_;
+  ActivityMonitor activity_;
 
   std::mutex mutex_;
   std::condition_variable wake_condition_;

@@ -74,4 +74,30 @@ void attribute_gpu_processes(std::vector<GpuReading>& readings,
   }
 }
 
+std::map<std::string, int> session_gpu_utilization(const std::vector<GpuReading>& readings,
+                                                   const std::vector<ContainerInfo>& containers) {
+  std::map<int, std::vector<std::string>> holders;  // GPU index → sessions holding it
+  for (const auto& container : containers) {
+    ObservedSession held = observed_container(container, ObservedPhase::running);
+    for (int index : held.gpu_indices) holders[index].push_back(held.session_id);
+  }
+  std::map<std::string, int> busiest;
+  auto note = [&](const std::string& session, int percent) {
+    auto [entry, added] = busiest.emplace(session, percent);
+    if (!added) entry->second = std::max(entry->second, percent);
+  };
+  for (const auto& reading : readings) {
+    auto held = holders.find(reading.index);
+    if (held == holders.end()) continue;
+    if (held->second.size() == 1) {
+      if (reading.utilization_percent) note(held->second.front(), *reading.utilization_percent);
+      continue;
+    }
+    for (const auto& use : reading.sessions) {
+      if (use.utilization_percent) note(use.session_id, *use.utilization_percent);
+    }
+  }
+  return busiest;
+}
+
 }  // namespace gpupool::agent

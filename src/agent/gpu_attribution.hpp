@@ -4,6 +4,7 @@
 #pragma once
 
 #include <functional>
+#include <map>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -29,5 +30,11 @@ using CgroupReader = std::function<std::string(int pid)>;
 void attribute_gpu_processes(std::vector<GpuReading>& readings,
                              const std::vector<ContainerInfo>& containers,
                              const CgroupReader& read_cgroup = read_process_cgroup);
+
+// The busiest GPU of each session in `containers`, for idle detection: a GPU's own utilisation
+// where one session holds it, the session's processes' (attributed above) where several
+// share it. A session none of whose GPUs has a known figure is left out.
+std::map<std::string, int> session_gpu_utilization(const std::vector<GpuReading>& readings,
+                                                   const std::vector<ContainerInfo>& containers);
 
 }  // namespace gpupool::agent

@@ -203,6 +203,7 @@ HttpReply Api::agent_sync(const Call& call) {
 ViewContext Api::view_context() const {
   ViewContext context = settings_.view;
   context.telemetry = settings_.telemetry;
+  context.idle = &sessions_.idle_watch();
   if (auto nodes = store_.list_nodes()) {
     for (const auto& node : *nodes) {
       context.node_hosts[node.name] = node.address;

@@ -23,9 +23,6 @@ bool equal_secrets(const std::string& a, const std::string& b) {
   return a.size() == b.size() && sodium_memcmp(a.data(), b.data(), a.size()) == 0;
 }
 
-// Longer ids are never issued; refusing them early keeps them out of store queries and logs.
-constexpr std::size_t kMaxSessionIdLength = 64;
-
 }  // namespace
 
 Result<Principal> Api::identify(const HttpExchange& exchange, const std::string& pass_for) {

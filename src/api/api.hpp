@@ -45,6 +45,8 @@ struct ApiSettings {
 // Live views (GET /api/v1/events) one user may hold open, so one user cannot hold every
 // connection.
 inline constexpr std::size_t kMaxEventStreamsPerUser = 16;
+// Longer session ids are never issued; refusing them early keeps them out of queries and logs.
+inline constexpr std::size_t kMaxSessionIdLength = 64;
 
 // Who may call a route; the dispatcher checks it before the handler runs.
 enum class Access {
@@ -171,6 +173,12 @@ class Api {
   Result<std::vector<Session>> listed_sessions(const Call& call);
   HttpReply get_session(const Call& call);
   HttpReply stop_session(const Call& call);
+  // Idle reclaim (idle_handlers.cpp).
+  HttpReply keep_session(const Call& call);
+  HttpReply set_session_idle(const Call& call);
+  HttpReply list_idle_policies(const Call& call);
+  HttpReply set_idle_policy(const Call& call);
+  HttpReply delete_idle_policy(const Call& call);
   // POST /api/v1/sessions/{id}/entry: a one-use link into the session's own address for the
   // caller's browser; an admin's way into another user's session (proxy_handlers.cpp).
   HttpReply enter_session_by_portal(const Call& call);

@@ -12,6 +12,7 @@
 #include "services/audit_log.hpp"
 #include "services/auth_service.hpp"
 #include "services/directory.hpp"
+#include "services/idle_watch.hpp"
 #include "services/node_enrollment.hpp"
 #include "services/session_passes.hpp"
 #include "services/session_ports.hpp"
@@ -34,6 +35,8 @@ using gateway::ProxyDecision;
 using gateway::TunnelRegistry;
 
 using services::AuthService;
+using services::IdleView;
+using services::IdleWatch;
 using services::kPassCookie;
 using services::kTicketParameter;
 using services::NodeReadings;

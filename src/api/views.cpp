@@ -138,6 +138,8 @@ json session_view(const Session& session, const ViewContext& context, UnixMillis
                                     std::max<UnixMillis>(0, (ends_at - now + 59'999) / 60'000));
     }
   }
+  view["idle"] = idle_view(session, context, now);
+  if (auto idle = idle_warning(session, context); !idle.empty()) view["warning"] = idle;
   if (session.preempt_at != 0 && holds_resources(session.state) &&
       session.state != SessionState::stopping) {
     view["warning"] = fmt::format(

@@ -29,12 +29,20 @@ struct ViewContext {
   // The nodes' latest GPU readings, for what a session's processes use of its GPUs; none:
   // not shown.
   const TelemetryBoard* telemetry = nullptr;
+  // What the server knows of running sessions' use; none: the idle block is left empty.
+  const IdleWatch* idle = nullptr;
 };
 
 // `now` gives the time left under a time limit, and the warning in its last 15 minutes.
 nlohmann::json session_view(const Session& session, const ViewContext& context, UnixMillis now);
 
 inline constexpr UnixMillis kTimeLimitWarningMillis = 15 * 60 * 1000;
+
+// A running session's idle state (idle_view.cpp): its policy, when it was last used, by which
+// signals, its warning and "keep it"s; null while it is not running or not yet checked.
+nlohmann::json idle_view(const Session& session, const ViewContext& context, UnixMillis now);
+// The owner's warning of an imminent reclaim, in English; "" when not warned.
+std::string idle_warning(const Session& session, const ViewContext& context);
 // Money in the API is in credits (JSON numbers); the store keeps micro-credits.
 double credits(std::int64_t micros);
 nlohmann::json user_view(const User& user);

@@ -19,8 +19,12 @@ namespace {
 
 constexpr const char* kDefaultSimulation = "4xA100-80GB";
 
-Result<std::unique_ptr<GpuProbe>> choose_gpu_probe(const std::string& simulate) {
-  if (!simulate.empty()) return make_simulated_gpu_probe(simulate);
+Result<std::unique_ptr<GpuProbe>> choose_gpu_probe(const std::string& simulate,
+                                                   const std::string& readings_file) {
+  if (!simulate.empty()) return make_simulated_gpu_probe(simulate, readings_file);
+  if (!readings_file.empty())
+    return make_error(ErrorCode::invalid_argument,
+                      "--simulated-gpu-readings goes with --simulate-gpus only");
   auto nvml = make_nvml_gpu_probe();
   if (nvml) return nvml;
   spdlog::warn("no NVIDIA GPUs found ({}); SIMULATING {} — sessions get no real GPU",
@@ -55,7 +59,7 @@ std::string host_name() {
 
 Result<std::unique_ptr<NodeRuntime>> open_node(const NodeOptions& options) {
   auto node = std::make_unique<NodeRuntime>();
-  auto probe = choose_gpu_probe(options.simulate_gpus);
+  auto probe = choose_gpu_probe(options.simulate_gpus, options.simulated_gpu_readings);
   if (!probe) return probe.error();
   node->probe = std::move(*probe);
   auto inventory = node->probe->discover();
@@ -141,9 +145,13 @@ Status make_agent(NodeRuntime& node, const NodeOptions& options, const NodeAddre
   }
   settings.node.shared_homes = !settings.container.home_root.empty();
   settings.session_subnets = node.network.subnets;
+  settings.activity_interval = std::chrono::seconds(options.activity_interval_s);
   node.readiness = std::make_unique<agent::HttpReadinessCheck>(settings.readiness_host);
-  node.agent = std::make_unique<agent::Agent>(
-      settings, channel, *node.engine, *node.network.firewall, *node.probe, *node.readiness, clock);
+  node.activity =
+      std::make_unique<agent::LiveActivitySensor>(*node.engine, settings.readiness_host);
+  node.agent =
+      std::make_unique<agent::Agent>(settings, channel, *node.engine, *node.network.firewall,
+                                     *node.probe, *node.readiness, *node.activity, clock);
   return {};
 }
 

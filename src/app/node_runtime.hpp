@@ -23,6 +23,7 @@ struct NodeRuntime {
   std::unique_ptr<ContainerEngine> engine;
   SessionNetwork network;
   std::unique_ptr<agent::HttpReadinessCheck> readiness;
+  std::unique_ptr<agent::LiveActivitySensor> activity;
   std::unique_ptr<agent::Agent> agent;  // set by start_agent
 };
 

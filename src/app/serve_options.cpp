@@ -79,6 +79,21 @@ void add_server_options(CLI::App& command, UpOptions& up) {
       .add_option("--fair-share-half-life-hours", up.fair_share_half_life_hours,
                   "the queue's fair share forgets half of past GPU use this often")
       ->capture_default_str();
+  command
+      .add_option("--idle-window", up.idle_window,
+                  "a session unused this long (no GPU, CPU, notebook or SSH activity) is "
+                  "reclaimed after a warning, e.g. 2h, 90m; 0: never (per user and group: "
+                  "gpupool admin idle-policy)")
+      ->capture_default_str();
+  command
+      .add_option("--idle-grace", up.idle_grace,
+                  "how long a warned session stays before it is reclaimed")
+      ->capture_default_str();
+  command
+      .add_option("--idle-keeps", up.idle_keeps,
+                  "times an owner may say \"keep it\" to restart a session's idle window")
+      ->check(CLI::Range(0, 1000))
+      ->capture_default_str();
   command.add_flag("--postpaid", up.postpaid,
                    "meter costs but do not require a prepaid balance to cover them");
   add_limits(command, up);
@@ -123,6 +138,15 @@ void add_node_options(CLI::App& command, NodeOptions& node) {
                      "shared filesystem (NFS, CephFS, Lustre) mounted at this path on every GPU "
                      "server: homes are <path>/<user> there (default: a volume per user on "
                      "each node)");
+  command
+      .add_option("--activity-interval", node.activity_interval_s,
+                  "seconds between measurements of each running session's use (CPU, Jupyter, "
+                  "SSH) for idle reclaim")
+      ->check(CLI::Range(1, 3600))
+      ->capture_default_str();
+  command.add_option("--simulated-gpu-readings", node.simulated_gpu_readings,
+                     "with --simulate-gpus: a JSON file the simulated GPUs read their "
+                     "utilisation, memory and processes from at each reading (for tests)");
   command.add_option("--gpu-cap-library", node.gpu_cap_library,
                      "the GPU-memory cap mounted into sessions that hold a GPU share (default: "
                      "libgpupool_gpu_cap.so beside this program, or in ../lib/gpupool)");

@@ -26,6 +26,7 @@
 #include "app/session_listeners.hpp"
 #include "app/ssh_relay.hpp"
 #include "catalog/image_tag.hpp"
+#include "core/duration.hpp"
 #include "core/ipv4.hpp"
 #include "core/log.hpp"
 #include "core/random.hpp"
@@ -246,6 +247,11 @@ int serve(UpOptions options, bool local_node) {
   session_settings.room_for_new_sessions = [data_dir, min_free = options.min_free_disk_mb] {
     return check_free_space(data_dir, min_free);
   };
+  auto idle_window = parse_duration(options.idle_window);
+  if (!idle_window) return fail("--idle-window: " + idle_window.error().message);
+  auto idle_grace = parse_duration(options.idle_grace);
+  if (!idle_grace) return fail("--idle-grace: " + idle_grace.error().message);
+  session_settings.idle_defaults = {*idle_window, *idle_grace, options.idle_keeps, false};
   services::SessionService sessions(**store, clock, session_settings);
   services::TelemetryBoard telemetry;
   app::LocalSyncChannel channel(sessions, telemetry, clock);

@@ -21,7 +21,11 @@ struct NodeOptions {
   SessionNetworkOptions session_network;
   int session_disk_gb = 0;  // a session's writable layer at most; 0: unbounded
   std::string home_root;    // set: homes on this shared filesystem path (agent/shared_homes.hpp)
-  std::string gpu_cap_library;  // the GPU-memory cap (src/gpu_cap); empty: beside the binary
+  std::string gpu_cap_library;   // the GPU-memory cap (src/gpu_cap); empty: beside the binary
+  int activity_interval_s = 30;  // how often running sessions' use is measured (idle reclaim)
+  // With simulate_gpus: a JSON file the simulated GPUs read their figures from at each
+  // reading (gpu/gpu_probe.hpp), so that a test can make them busy.
+  std::string simulated_gpu_readings;
 };
 
 struct UpOptions {
@@ -58,7 +62,11 @@ struct UpOptions {
   std::vector<std::string> insecure_registries;  // HOST:PORT spoken to over plain HTTP
   std::vector<std::string> prepull;              // catalog tags every node pulls ahead
   std::string ssh_gateway_ports;  // "LOW-HIGH": SSH through the gateway host (app/ssh_relay.hpp)
-  NodeOptions node;               // `up` only: its local node
+  // Idle reclaim's default policy (services/idle_rules.hpp), as durations ("2h", "15m", "0").
+  std::string idle_window = "2h";  // "0": sessions are never reclaimed
+  std::string idle_grace = "15m";
+  int idle_keeps = 3;
+  NodeOptions node;  // `up` only: its local node
 };
 
 // Each runs until SIGINT or SIGTERM and returns the process exit code. `up` is the server

@@ -87,6 +87,7 @@ struct ContainerStatus {
   UnixMillis finished_at = 0;  // 0: never stopped, or the engine does not say
   int exit_code = 0;
   bool oom_killed = false;  // the kernel's OOM killer ended its main process
+  int pid = 0;              // its main process on the host, while it runs; 0 otherwise
   bool running() const { return state == "running"; }
 };
 
@@ -133,6 +134,8 @@ class ContainerEngine {
                             const std::string& name, const std::string& content, unsigned mode) = 0;
   // Force-removes; removing a container that is already gone succeeds.
   virtual Status remove_container(const std::string& id) = 0;
+  // The CPU time all of a running container's processes have used so far, in nanoseconds.
+  virtual Result<std::int64_t> cpu_time_nanos(const std::string& id) = 0;
   // All containers (running or not) matching a label filter: "key" or "key=value".
   virtual Result<std::vector<ContainerInfo>> list_containers(const std::string& label_filter) = 0;
   // A conflict Error when the name is taken or the subnet overlaps another network's.

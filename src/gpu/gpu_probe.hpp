@@ -30,8 +30,12 @@ class GpuProbe {
 };
 
 // Parses "4xA100-80GB" or "2xA100-80GB,2xH100-80GB" into a simulated probe. The memory
-// comes from the "-NNGB" suffix (default 16 GB).
-Result<std::unique_ptr<GpuProbe>> make_simulated_gpu_probe(const std::string& spec);
+// comes from the "-NNGB" suffix (default 16 GB). Its GPUs read idle; with `readings_file`,
+// each reading takes what that file says when it exists, so a test can make GPUs busy:
+//   {"gpus": [{"index": 0, "utilization_percent": 90, "memory_used_mb": 2048,
+//              "processes": [{"pid": 4242, "memory_used_mb": 1024, "utilization_percent": 60}]}]}
+Result<std::unique_ptr<GpuProbe>> make_simulated_gpu_probe(const std::string& spec,
+                                                           const std::string& readings_file = "");
 
 // NVML through dlopen (the driver's "libnvidia-ml.so.1" unless told another file); an
 // `unavailable` Error when the library or a GPU is absent, so callers can fall back to

@@ -92,6 +92,12 @@ struct Session {
   std::string billed_gpu_model;
   double billed_gpus = 0;  // whole GPUs, or a share's fraction of its GPU's memory
   std::int64_t rate_micros_per_hour = 0;
+  // Idle reclaim (services/idle_rules.hpp): when its owner was warned that it sits unused (0:
+  // not warned), when they last said "keep it" and how often, and an admin's exemption.
+  UnixMillis idle_warned_at = 0;
+  UnixMillis idle_kept_at = 0;
+  int idle_keeps = 0;
+  bool idle_exempt = false;
 };
 
 }  // namespace gpupool

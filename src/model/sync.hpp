@@ -6,10 +6,12 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "model/gpu_reading.hpp"
+#include "model/idle.hpp"
 #include "model/node.hpp"
 
 namespace gpupool {
@@ -43,6 +45,8 @@ struct ObservedSession {
   // it as a session: its image, and the Jupyter token the gateway needs to reach it.
   std::string image;
   std::string jupyter_token;
+  // Running: how much it is used (model/idle.hpp); empty until the agent has measured it.
+  std::optional<SessionActivity> activity = {};
 };
 
 struct SyncRequest {

@@ -208,18 +208,24 @@ Result<ObservedPhase> phase_from_name(std::string_view name) {
   return malformed(fmt::format("unknown phase \"{}\"", name.substr(0, 32)));
 }
 
+Json activity_to_json(const SessionActivity& activity);
+Result<SessionActivity> activity_from_json(const Json& json);
+
 Json observed_to_json(const ObservedSession& observed) {
-  return {{"session_id", observed.session_id},
-          {"phase", phase_name(observed.phase)},
-          {"message", observed.message},
-          {"ssh_host_key", observed.ssh_host_key},
-          {"stopped_at", observed.stopped_at},
-          {"user", observed.user},
-          {"gpu_indices", observed.gpu_indices},
-          {"host_ports", observed.host_ports},
-          {"holdings_known", observed.holdings_known},
-          {"image", observed.image},
-          {"jupyter_token", observed.jupyter_token}};
+  Json json = {{"session_id", observed.session_id},
+               {"phase", phase_name(observed.phase)},
+               {"message", observed.message},
+               {"ssh_host_key", observed.ssh_host_key},
+               {"stopped_at", observed.stopped_at},
+               {"user", observed.user},
+               {"gpu_indices", observed.gpu_indices},
+               {"host_ports", observed.host_ports},
+               {"holdings_known", observed.holdings_known},
+               {"image", observed.image},
+               {"jupyter_token", observed.jupyter_token}};
+  // Left out until measured; servers of before it ignore it.
+  if (observed.activity) json["activity"] = activity_to_json(*observed.activity);
+  return json;
 }
 
 Result<ObservedSession> observed_from_json(const Json& json) {
@@ -237,7 +243,13 @@ Result<ObservedSession> observed_from_json(const Json& json) {
   observed.holdings_known = read.flag("holdings_known");
   observed.image = read.text("image", kMaxText);
   observed.jupyter_token = read.text("jupyter_token", kMaxShortText);
+  const Json* activity = read.object("activity");
   GPUPOOL_TRY(read.status("observed"));
+  if (activity != nullptr) {
+    auto measured = activity_from_json(*activity);
+    if (!measured) return measured.error();
+    observed.activity = *measured;
+  }
   if (!phase) return phase.error();
   if (observed.session_id.empty()) return malformed("observed: a session_id is required");
   observed.phase = *phase;
@@ -254,6 +266,37 @@ std::optional<double> optional_double(const Json& json, std::string_view key) {
   auto found = json.find(key);
   if (found == json.end() || !found->is_number()) return std::nullopt;
   return found->get<double>();
+}
+
+Json activity_to_json(const SessionActivity& activity) {
+  return {{"cpu_cores", optional_json(activity.cpu_cores)},
+          {"gpu_utilization_percent", optional_json(activity.gpu_utilization_percent)},
+          {"kernels", activity.kernels},
+          {"busy_kernels", activity.busy_kernels},
+          {"terminals", activity.terminals},
+          {"jupyter_quiet_millis", optional_json(activity.jupyter_quiet_millis)},
+          {"ssh_connections", optional_json(activity.ssh_connections)}};
+}
+
+// Unlike telemetry, activity is acted on (a session is reclaimed on it): out of range is
+// malformed, and an absent figure stays unknown.
+Result<SessionActivity> activity_from_json(const Json& json) {
+  Reader read(json);
+  SessionActivity activity;
+  auto present = [&](const char* key) { return json.contains(key) && !json[key].is_null(); };
+  if (present("cpu_cores")) activity.cpu_cores = read.number("cpu_cores", 0, 1e5);
+  if (present("gpu_utilization_percent"))
+    activity.gpu_utilization_percent =
+        static_cast<int>(read.integer("gpu_utilization_percent", 0, 100));
+  activity.kernels = static_cast<int>(read.integer("kernels", 0, 1'000'000));
+  activity.busy_kernels = static_cast<int>(read.integer("busy_kernels", 0, 1'000'000));
+  activity.terminals = static_cast<int>(read.integer("terminals", 0, 1'000'000));
+  if (present("jupyter_quiet_millis"))
+    activity.jupyter_quiet_millis = read.integer("jupyter_quiet_millis", 0, std::int64_t{1} << 50);
+  if (present("ssh_connections"))
+    activity.ssh_connections = static_cast<int>(read.integer("ssh_connections", 0, 1'000'000));
+  GPUPOOL_TRY(read.status("observed: activity"));
+  return activity;
 }
 
 Json reading_to_json(const GpuReading& reading) {

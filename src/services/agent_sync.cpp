@@ -125,7 +125,8 @@ Status SessionService::apply_observations_locked(const SyncRequest& request,
     // In the transaction that ends it: a session is charged exactly once.
     if (next.ended) GPUPOOL_TRY(accounts_.charge(session));
   }
-  return stop_unpaid_locked(*sessions, now);
+  GPUPOOL_TRY(stop_unpaid_locked(*sessions, now));
+  return check_idle_locked(*sessions, observed, now);
 }
 
 Status SessionService::stop_unpaid_locked(std::vector<Session>& sessions, UnixMillis now) {

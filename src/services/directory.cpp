@@ -102,26 +102,51 @@ Result<std::vector<Quota>> Directory::quotas() {
   return store_.list_quotas();
 }
 
-Result<Quota> Directory::set_quota(const std::string& scope, const std::string& name, Quota quota) {
+Result<Directory::Subject> Directory::find_subject(const std::string& scope,
+                                                   const std::string& name,
+                                                   std::string_view collection) {
   if (scope == "user") {
     auto user = store_.find_user_by_name(name);
     if (!user) return user.error();
     if (!user->has_value()) return make_error(ErrorCode::not_found, "no such user");
-    quota.scope = QuotaScope::user;
-    quota.subject_id = (*user)->user.id;
-  } else if (scope == "group") {
+    return Subject{QuotaScope::user, (*user)->user.id};
+  }
+  if (scope == "group") {
     auto group = store_.find_group(name);
     if (!group) return group.error();
     if (!group->has_value()) return make_error(ErrorCode::not_found, "no such group");
-    quota.scope = QuotaScope::group;
-    quota.subject_id = (*group)->id;
-  } else {
-    return make_error(ErrorCode::not_found,
-                      "quotas are set on /api/v1/quotas/user/NAME or /group/NAME");
+    return Subject{QuotaScope::group, (*group)->id};
   }
+  return make_error(ErrorCode::not_found,
+                    fmt::format("{} are set on /api/v1/{}/user/NAME or /group/NAME",
+                                collection == "quotas" ? "quotas" : "idle policies", collection));
+}
+
+Result<Quota> Directory::set_quota(const std::string& scope, const std::string& name, Quota quota) {
+  auto subject = find_subject(scope, name, "quotas");
+  if (!subject) return subject.error();
+  quota.scope = subject->scope;
+  quota.subject_id = subject->id;
   quota.subject_name = name;
   GPUPOOL_TRY(store_.set_quota(quota));
   return quota;
+}
+
+Result<IdlePolicyRule> Directory::set_idle_policy(const std::string& scope, const std::string& name,
+                                                  IdlePolicyRule rule) {
+  auto subject = find_subject(scope, name, "idle-policies");
+  if (!subject) return subject.error();
+  rule.scope = subject->scope;
+  rule.subject_id = subject->id;
+  rule.subject_name = name;
+  GPUPOOL_TRY(store_.set_idle_policy(rule));
+  return rule;
+}
+
+Result<bool> Directory::delete_idle_policy(const std::string& scope, const std::string& name) {
+  auto subject = find_subject(scope, name, "idle-policies");
+  if (!subject) return subject.error();
+  return store_.delete_idle_policy(subject->scope, subject->id);
 }
 
 Status Directory::set_node_drained(const std::string& node, bool drained) {

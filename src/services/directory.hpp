@@ -52,6 +52,11 @@ class Directory {
   // unknown scope or subject. Answers the quota as stored.
   Result<Quota> set_quota(const std::string& scope, const std::string& name, Quota quota);
 
+  // The same for idle policies (model/idle.hpp); delete answers whether there was one.
+  Result<IdlePolicyRule> set_idle_policy(const std::string& scope, const std::string& name,
+                                         IdlePolicyRule rule);
+  Result<bool> delete_idle_policy(const std::string& scope, const std::string& name);
+
   // Lends the directory `path` (on every node) read-only to the groups' members, at
   // /datasets/<name>; replaces a dataset of that name. Unknown group: invalid_argument.
   Result<Dataset> put_dataset(const std::string& name, const std::string& path,
@@ -63,6 +68,14 @@ class Directory {
   Result<std::vector<Image>> images();
 
  private:
+  struct Subject {
+    QuotaScope scope;
+    std::int64_t id;
+  };
+  // The user or group `name` is; not_found for an unknown scope or subject.
+  Result<Subject> find_subject(const std::string& scope, const std::string& name,
+                               std::string_view collection);
+
   Store& store_;
   const Clock& clock_;
 };

@@ -128,17 +128,70 @@ bool stoppable(SessionState state) {
 
 Transition finish(const Session& before, Session after, UnixMillis now) {
   Transition transition;
-  transition.changed = after.state != before.state || after.ssh_host_key != before.ssh_host_key ||
-                       after.reason != before.reason || after.preempt_at != before.preempt_at ||
-                       after.queue_reason != before.queue_reason ||
-                       after.down_since != before.down_since || after.restarts != before.restarts;
+  transition.changed =
+      after.state != before.state || after.ssh_host_key != before.ssh_host_key ||
+      after.reason != before.reason || after.preempt_at != before.preempt_at ||
+      after.queue_reason != before.queue_reason || after.down_since != before.down_since ||
+      after.restarts != before.restarts || after.idle_warned_at != before.idle_warned_at ||
+      after.idle_kept_at != before.idle_kept_at || after.idle_exempt != before.idle_exempt;
   transition.ended = after.state == SessionState::ended && before.state != SessionState::ended;
+  transition.idle_warned = after.idle_warned_at != 0 && before.idle_warned_at == 0;
   if (transition.changed) after.updated_at = now;
   transition.session = std::move(after);
   return transition;
 }
 
+// "2 h 5 min", "45 min", "30 s"
+std::string duration_words(UnixMillis millis) {
+  auto seconds = millis / 1000;
+  if (seconds < 60) return fmt::format("{} s", seconds);
+  auto minutes = seconds / 60;
+  if (minutes < 60) return fmt::format("{} min", minutes);
+  return minutes % 60 == 0 ? fmt::format("{} h", minutes / 60)
+                           : fmt::format("{} h {} min", minutes / 60, minutes % 60);
+}
+
 }  // namespace
+
+UnixMillis idle_since(const Session& session, UnixMillis last_use) {
+  return std::max({last_use, session.started_at, session.restarted_at, session.idle_kept_at});
+}
+
+Transition after_idle_check(const Session& session, const IdlePolicy& policy, UnixMillis last_use,
+                            UnixMillis now) {
+  Session next = session;
+  if (session.state != SessionState::running || session.down_since != 0)
+    return finish(session, std::move(next), now);
+  UnixMillis since = idle_since(session, last_use);
+  bool never = policy.window <= 0 || policy.exempt || session.idle_exempt;
+  if (next.idle_warned_at != 0 && (never || since > next.idle_warned_at)) next.idle_warned_at = 0;
+  if (never) return finish(session, std::move(next), now);
+  if (next.idle_warned_at == 0 && now - since >= policy.window) next.idle_warned_at = now;
+  if (next.idle_warned_at != 0 && now - next.idle_warned_at >= policy.grace) {
+    begin_stopping(
+        next, EndReason::idle_reclaimed,
+        fmt::format("reclaimed: unused since {} (no GPU, CPU, notebook or SSH activity "
+                    "for {}); its owner was warned at {}",
+                    utc_time(since), duration_words(now - since), utc_time(next.idle_warned_at)));
+  }
+  return finish(session, std::move(next), now);
+}
+
+Result<Transition> after_keep(const Session& session, const IdlePolicy& policy, UnixMillis now) {
+  if (session.state != SessionState::running)
+    return make_error(ErrorCode::conflict, "only a running session can be kept");
+  if (session.idle_keeps >= policy.keeps) {
+    return make_error(ErrorCode::conflict,
+                      fmt::format("this session was kept {} time(s) already, the most its idle "
+                                  "policy allows; use it, or ask an admin to exempt it",
+                                  session.idle_keeps));
+  }
+  Session next = session;
+  next.idle_keeps += 1;
+  next.idle_kept_at = now;
+  next.idle_warned_at = 0;
+  return finish(session, std::move(next), now);
+}
 
 bool past_time_limit(const Session& session, UnixMillis now) {
   if (!session.request.max_hours || session.started_at == 0) return false;

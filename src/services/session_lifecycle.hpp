@@ -9,6 +9,8 @@
 //                          any holding state: container failed or gone ─► ended (failed)
 //                          stopping: container gone ─► ended (with the reason it stopped for)
 //                          any holding state: node silent past the grace ─► ended (node_lost)
+//                          running: unused for the idle window ─► warned ─► unused for the
+//                          grace too ─► stopping (idle_reclaimed); used again or kept ─► not warned
 //
 // Which states hold resources is holds_resources() (model/session.hpp).
 #pragma once
@@ -16,6 +18,8 @@
 #include <string>
 
 #include "core/clock.hpp"
+#include "core/result.hpp"
+#include "model/idle.hpp"
 #include "model/session.hpp"
 #include "model/sync.hpp"
 
@@ -27,6 +31,7 @@ struct Transition {
   bool changed = false;           // a stored field changed: write it
   bool ended = false;             // it has just ended: charge it, in the same transaction
   bool ignored_host_key = false;  // the agent reported a malformed SSH host key (not kept)
+  bool idle_warned = false;       // its owner is to be warned that it will be reclaimed
 };
 
 // One session's part of a node's report.
@@ -69,6 +74,21 @@ Transition after_queue_update(const Session& session, const QueueReason& reason,
 // stopped at now + grace by after_sync, unless unchosen before then.
 Transition after_preemption_choice(const Session& session, bool chosen, UnixMillis grace,
                                    UnixMillis now);
+
+// The idle rules at `now` for a running session last seen in use at `last_use` (the server's
+// knowledge of it: the start, a restart or a "keep it" count as use too). Unused for the
+// policy's window: warned; warned and unused for its grace: stopping as idle_reclaimed. Used
+// again after a warning, exempt, or under a policy that never reclaims: the warning is lifted.
+Transition after_idle_check(const Session& session, const IdlePolicy& policy, UnixMillis last_use,
+                            UnixMillis now);
+
+// Its owner says "keep it": the idle window starts again and a warning is lifted, at most
+// `policy.keeps` times per session. A conflict when it is not running or has no keeps left.
+Result<Transition> after_keep(const Session& session, const IdlePolicy& policy, UnixMillis now);
+
+// When the session was last in use as far as the server knows: the latest of `last_use`, its
+// start, its container's last restart and its owner's last "keep it".
+UnixMillis idle_since(const Session& session, UnixMillis last_use);
 
 // Whether a running session has passed its time limit at `now`.
 bool past_time_limit(const Session& session, UnixMillis now);

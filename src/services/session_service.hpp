@@ -21,6 +21,8 @@
 #include "model/sync.hpp"
 #include "scheduler/schedule.hpp"
 #include "services/accounts.hpp"
+#include "services/idle_rules.hpp"
+#include "services/idle_watch.hpp"
 #include "services/session_lifecycle.hpp"
 #include "services/unknown_containers.hpp"
 #include "store/store.hpp"
@@ -69,6 +71,10 @@ struct SessionSettings {
   // SSH through the gateway host: each placed session gets a port of [low, high] there,
   // forwarded to its SSH port on its node. 0, 0: users reach nodes directly.
   std::pair<int, int> gateway_ssh_ports = {0, 0};
+  // Idle reclaim: the policy where no user or group rule says otherwise, and what counts as
+  // quiet (idle_rules.hpp).
+  IdlePolicy idle_defaults = {2 * 3600 * 1000, 15 * 60 * 1000, 3, false};
+  IdleThresholds idle_thresholds;
 };
 
 // An Idempotency-Key sent with a session request, and a digest of the request it came with.
@@ -92,7 +98,8 @@ class SessionService {
         clock_(clock),
         settings_(std::move(settings)),
         accounts_(store, settings_.prepaid),
-        started_at_(clock.now()) {}
+        started_at_(clock.now()),
+        idle_(started_at_) {}
 
   Result<Session> request_session(const User& user, SessionRequest request);
   // The same, once per key: a request repeating an earlier one's key (within a day) gets the
@@ -138,6 +145,14 @@ class SessionService {
   // upgrade) no node could report, and each gets the whole grace period to come back.
   Status end_sessions_of_silent_nodes();
 
+  // Idle reclaim (idle_reclaim.cpp). The owner's "keep it" (session_lifecycle.hpp's after_keep);
+  // another user's session is not_found.
+  Result<Session> keep_session(const User& user, const std::string& id);
+  // An admin exempts a session from idle reclaim, or lifts the exemption.
+  Result<Session> set_idle_exempt(const std::string& id, bool exempt);
+  // What the server knows of running sessions' use (for views).
+  const IdleWatch& idle_watch() const { return idle_; }
+
  private:
   Status schedule_locked(UnixMillis now);
   // The decayed GPU-hours of `user` and everyone in the user's groups, together.
@@ -159,6 +174,11 @@ class SessionService {
   // changed or the stored time is older than kLastSeenWriteMillis. True when its inventory is
   // new to this service (first report, or something about the node changed).
   Result<bool> record_report_locked(const Node& reported, UnixMillis now);
+  // The node's report of each running session's use recorded, and the idle rules applied.
+  Status check_idle_locked(std::vector<Session>& sessions,
+                           const std::map<std::string, const ObservedSession*>& observed,
+                           UnixMillis now);
+  Result<IdlePolicy> idle_policy_locked(std::int64_t user_id);
   // Running sessions whose owner's balance has run out start stopping (prepaid only).
   Status stop_unpaid_locked(std::vector<Session>& sessions, UnixMillis now);
   // The node's reports of sessions the store has no row for.
@@ -198,6 +218,7 @@ class SessionService {
   bool queue_nonempty_ = true;
   UnknownContainers unknown_;
   DepartingContainers departing_;
+  IdleWatch idle_;
 };
 
 }  // namespace gpupool::services

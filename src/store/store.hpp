@@ -15,6 +15,7 @@
 #include "core/clock.hpp"
 #include "core/result.hpp"
 #include "model/dataset.hpp"
+#include "model/idle.hpp"
 #include "model/ledger.hpp"
 #include "model/node.hpp"
 #include "model/price.hpp"
@@ -170,6 +171,13 @@ class Store {
   // The user's own quota and those of their groups, with subject names filled in.
   virtual Result<std::vector<Quota>> quotas_for(std::int64_t user_id) = 0;
   virtual Result<std::vector<Quota>> list_quotas() = 0;
+
+  // Idle policies (model/idle.hpp). set_idle_policy replaces the rule of its scope and subject.
+  virtual Status set_idle_policy(const IdlePolicyRule& rule) = 0;
+  virtual Result<bool> delete_idle_policy(QuotaScope scope, std::int64_t subject_id) = 0;
+  // The user's own rule and those of their groups, with subject names filled in.
+  virtual Result<std::vector<IdlePolicyRule>> idle_policies_for(std::int64_t user_id) = 0;
+  virtual Result<std::vector<IdlePolicyRule>> list_idle_policies() = 0;
 
   virtual Status replace_ssh_keys(std::int64_t user_id, const std::vector<std::string>& keys) = 0;
   virtual Result<std::vector<std::string>> ssh_keys(std::int64_t user_id) = 0;

@@ -265,6 +265,21 @@ Status FakeContainerEngine::remove_container(const std::string& id) {
   return {};
 }
 
+Result<std::int64_t> FakeContainerEngine::cpu_time_nanos(const std::string& id) {
+  std::unique_lock lock(mutex_);
+  GPUPOOL_TRY(enter(EngineCall::cpu_time, lock));
+  Container* container = find(id);
+  if (container == nullptr) return make_error(ErrorCode::not_found, "no such container " + id);
+  return container->cpu_nanos;
+}
+
+void FakeContainerEngine::set_cpu_time(const std::string& session_id, std::int64_t nanos) {
+  std::lock_guard lock(mutex_);
+  for (auto& [id, container] : containers_) {
+    if (container.spec.name == agent::container_name(session_id)) container.cpu_nanos = nanos;
+  }
+}
+
 Result<std::vector<ContainerInfo>> FakeContainerEngine::list_containers(
     const std::string& label_filter) {
   std::unique_lock lock(mutex_);

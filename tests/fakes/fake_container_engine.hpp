@@ -29,6 +29,7 @@ enum class EngineCall {
   remove_network,
   list_networks,
   pull,
+  cpu_time,
 };
 
 class FakeContainerEngine final : public ContainerEngine {
@@ -56,6 +57,9 @@ class FakeContainerEngine final : public ContainerEngine {
   void set_time(UnixMillis time);
   // A container left from before (e.g. created, never started, when the agent crashed).
   void add_leftover(const ContainerSpec& spec, const std::string& state);
+
+  // The CPU time the session's container has used so far (0 until set).
+  void set_cpu_time(const std::string& session_id, std::int64_t nanos);
 
   // Images the engine lacks until pulled. A pull tells its watcher "1.0 of 2.0 GB, 1 of 2
   // layers", waits while pulls are held, then has the image (fail_next(pull) fails it).
@@ -91,6 +95,7 @@ class FakeContainerEngine final : public ContainerEngine {
   Status write_file(const std::string& id_or_name, const std::string& directory,
                     const std::string& name, const std::string& content, unsigned mode) override;
   Status remove_container(const std::string& id) override;
+  Result<std::int64_t> cpu_time_nanos(const std::string& id) override;
   Result<std::vector<ContainerInfo>> list_containers(const std::string& label_filter) override;
   // Like the real engine: a taken name or an overlapping subnet is a conflict, and a network
   // with a container still on it cannot be removed.
@@ -107,6 +112,7 @@ class FakeContainerEngine final : public ContainerEngine {
     UnixMillis started_at = 0;
     UnixMillis finished_at = 0;
     int exit_code = 0;
+    std::int64_t cpu_nanos = 0;
   };
   // Counts the call, then waits out a hang or takes an injected failure. Holds `lock`.
   Status enter(EngineCall call, std::unique_lock<std::mutex>& lock);

@@ -70,6 +70,7 @@ class RealEngine : public ::testing::Test {
       GTEST_SKIP() << address.error().message;
     }
     engine_ = std::move(*make_docker_api_engine(*address));
+    activity_ = std::make_unique<agent::LiveActivitySensor>(*engine_, "127.0.0.1");
     auto present = engine_->image_present(kImage);
     ASSERT_TRUE(present.ok()) << present.error().message;
     if (!*present) {
@@ -111,7 +112,7 @@ class RealEngine : public ::testing::Test {
     settings.sync_interval = 200ms;
     settings.ready_timeout = 120s;
     return std::make_unique<agent::Agent>(settings, channel, *engine_, firewall_, probe, readiness_,
-                                          clock_);
+                                          *activity_, clock_);
   }
 
   std::unique_ptr<agent::Agent> start_agent(agent::SyncChannel& channel) {
@@ -124,6 +125,7 @@ class RealEngine : public ::testing::Test {
   agent::HttpReadinessCheck readiness_{"127.0.0.1"};
   agent::IptablesFirewall firewall_{agent::FirewallPolicy{}};
   std::unique_ptr<ContainerEngine> engine_;
+  std::unique_ptr<agent::LiveActivitySensor> activity_;
   std::unique_ptr<GpuProbe> probe_ = std::move(*make_simulated_gpu_probe("1xA100-80GB"));
   std::string node_;
   int port_ = 0;

@@ -43,6 +43,19 @@ class ScriptedFirewall final : public agent::SessionFirewall {
   std::atomic<bool> broken{false};
 };
 
+// Reports what the test sets for each session; CPU time grows only when told.
+class ScriptedActivity final : public agent::ActivitySensor {
+ public:
+  agent::ActivitySample sample(const agent::WatchedSession& session) override {
+    std::lock_guard lock(mutex);
+    watched_containers[session.session_id] = session.container_id;
+    return samples[session.session_id];
+  }
+  std::mutex mutex;
+  std::map<std::string, agent::ActivitySample> samples;   // guarded by mutex
+  std::map<std::string, std::string> watched_containers;  // guarded by mutex
+};
+
 class AgentReconcile : public ::testing::Test {
  protected:
   AgentReconcile() {
@@ -51,7 +64,7 @@ class AgentReconcile : public ::testing::Test {
     settings.container.node_name = "node-1";
     settings.ready_timeout = 180s;
     agent_ = std::make_unique<agent::Agent>(settings, channel_, engine_, firewall_, *probe_,
-                                            readiness_, clock_);
+                                            readiness_, activity_, clock_);
   }
   ~AgentReconcile() override {
     engine_.release_all();  // hung workers return before the agent joins them
@@ -90,6 +103,7 @@ class AgentReconcile : public ::testing::Test {
   ScriptedFirewall firewall_;
   ScriptedChannel channel_;
   ScriptedReadiness readiness_{engine_};
+  ScriptedActivity activity_;
   std::unique_ptr<GpuProbe> probe_ = std::move(*make_simulated_gpu_probe("1xA100-80GB"));
   std::unique_ptr<agent::Agent> agent_;
 };

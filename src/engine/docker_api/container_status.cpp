@@ -28,6 +28,10 @@ ContainerStatus container_status(const nlohmann::json& state) {
     status.exit_code = exit_code->get<int>();
   auto oom = state.find("OOMKilled");
   status.oom_killed = oom != state.end() && oom->is_boolean() && oom->get<bool>();
+  auto pid = state.find("Pid");
+  if (pid != state.end() && pid->is_number_integer() && pid->get<std::int64_t>() > 0 &&
+      pid->get<std::int64_t>() < (1 << 30))
+    status.pid = pid->get<int>();
   return status;
 }
 

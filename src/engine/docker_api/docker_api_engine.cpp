@@ -180,6 +180,25 @@ class DockerApiEngine final : public ContainerEngine {
     return {};
   }
 
+  Result<std::int64_t> cpu_time_nanos(const std::string& id) override {
+    // one-shot: the engine's current figures, without waiting a second for a second sample.
+    auto response =
+        call("GET", "/containers/" + url_encode(id) + "/stats?stream=false&one-shot=true", "", 10s);
+    if (!response) return response.error();
+    auto body = json::parse(response->body, nullptr, false);
+    if (response->status != 200 || !body.is_object())
+      return engine_error("container stats", *response);
+    const json* usage = &body;
+    for (const char* key : {"cpu_stats", "cpu_usage", "total_usage"}) {
+      if (!usage->is_object() || !usage->contains(key))
+        return make_error(ErrorCode::unavailable, "container stats: no CPU usage reported");
+      usage = &(*usage)[key];
+    }
+    if (!usage->is_number_unsigned() && !usage->is_number_integer())
+      return make_error(ErrorCode::unavailable, "container stats: no CPU usage reported");
+    return usage->get<std::int64_t>();
+  }
+
   Result<std::vector<ContainerInfo>> list_containers(const std::string& label_filter) override {
     json filters = {{"label", json::array({label_filter})}};
     auto response =

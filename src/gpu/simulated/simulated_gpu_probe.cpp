@@ -1,7 +1,10 @@
+#include <algorithm>
 #include <charconv>
 #include <cmath>
+#include <fstream>
 
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
 
 #include "gpu/gpu_probe.hpp"
 
@@ -30,16 +33,66 @@ std::vector<GpuReading> idle_readings(const std::vector<GpuDevice>& gpus) {
   return readings;
 }
 
+Error bad_readings(const std::string& file, const std::string& why) {
+  return make_error(ErrorCode::invalid_argument,
+                    fmt::format("--simulated-gpu-readings {}: {}", file, why));
+}
+
+// The file's figures over the idle readings (simulated_gpu_probe's header in gpu_probe.hpp).
+Result<std::vector<GpuReading>> apply_readings_file(std::vector<GpuReading> readings,
+                                                    const std::string& file) {
+  std::ifstream in(file);
+  if (!in) return readings;  // none (yet): idle
+  auto document = nlohmann::json::parse(in, nullptr, false);
+  if (!document.is_object() || !document.contains("gpus") || !document["gpus"].is_array())
+    return bad_readings(file, "expected {\"gpus\": [...]}");
+  for (const auto& gpu : document["gpus"]) {
+    if (!gpu.is_object() || !gpu.contains("index") || !gpu["index"].is_number_integer())
+      return bad_readings(file, "each GPU needs an integer index");
+    auto index = gpu["index"].get<int>();
+    auto reading = std::find_if(readings.begin(), readings.end(),
+                                [&](const GpuReading& item) { return item.index == index; });
+    if (reading == readings.end()) return bad_readings(file, fmt::format("no GPU {}", index));
+    if (gpu.contains("utilization_percent"))
+      reading->utilization_percent = gpu.value("utilization_percent", 0);
+    if (gpu.contains("memory_used_mb"))
+      reading->memory_used_mb = gpu.value("memory_used_mb", std::int64_t{0});
+    reading->processes.clear();
+    for (const auto& process : gpu.value("processes", nlohmann::json::array())) {
+      if (!process.is_object() || !process.contains("pid"))
+        return bad_readings(file, "each process needs a pid");
+      GpuProcessUse use;
+      use.pid = process.value("pid", 0);
+      if (process.contains("memory_used_mb"))
+        use.memory_used_mb = process.value("memory_used_mb", std::int64_t{0});
+      if (process.contains("utilization_percent"))
+        use.utilization_percent = process.value("utilization_percent", 0);
+      reading->processes.push_back(use);
+    }
+  }
+  return readings;
+}
+
 class SimulatedGpuProbe final : public GpuProbe {
  public:
-  explicit SimulatedGpuProbe(GpuInventory inventory)
-      : inventory_(std::move(inventory)), readings_(idle_readings(inventory_.gpus)) {}
+  SimulatedGpuProbe(GpuInventory inventory, std::string readings_file)
+      : inventory_(std::move(inventory)),
+        readings_(idle_readings(inventory_.gpus)),
+        readings_file_(std::move(readings_file)) {}
   Result<GpuInventory> discover() override { return inventory_; }
-  Result<std::vector<GpuReading>> read_telemetry() override { return readings_; }
+  Result<std::vector<GpuReading>> read_telemetry() override {
+    if (readings_file_.empty()) return readings_;
+    try {
+      return apply_readings_file(readings_, readings_file_);
+    } catch (const nlohmann::json::exception& error) {  // a field of the wrong type
+      return bad_readings(readings_file_, error.what());
+    }
+  }
 
  private:
   const GpuInventory inventory_;
   const std::vector<GpuReading> readings_;
+  const std::string readings_file_;
 };
 
 Error bad_spec(const std::string& spec) {
@@ -61,7 +114,8 @@ std::int64_t memory_mb_from_model(const std::string& model) {
 
 }  // namespace
 
-Result<std::unique_ptr<GpuProbe>> make_simulated_gpu_probe(const std::string& spec) {
+Result<std::unique_ptr<GpuProbe>> make_simulated_gpu_probe(const std::string& spec,
+                                                           const std::string& readings_file) {
   GpuInventory inventory;
   inventory.simulated = true;
   inventory.driver_cuda = "12.4";
@@ -108,7 +162,7 @@ Result<std::unique_ptr<GpuProbe>> make_simulated_gpu_probe(const std::string& sp
       gpu.links.push_back(link);
     }
   }
-  return std::unique_ptr<GpuProbe>(new SimulatedGpuProbe(std::move(inventory)));
+  return std::unique_ptr<GpuProbe>(new SimulatedGpuProbe(std::move(inventory), readings_file));
 }
 
 }  // namespace gpupool

@@ -67,6 +67,11 @@ class SqliteStore final : public Store {
   Result<std::vector<Quota>> quotas_for(std::int64_t user_id) override;
   Result<std::vector<Quota>> list_quotas() override;
 
+  Status set_idle_policy(const IdlePolicyRule& rule) override;
+  Result<bool> delete_idle_policy(QuotaScope scope, std::int64_t subject_id) override;
+  Result<std::vector<IdlePolicyRule>> idle_policies_for(std::int64_t user_id) override;
+  Result<std::vector<IdlePolicyRule>> list_idle_policies() override;
+
   Status replace_ssh_keys(std::int64_t user_id, const std::vector<std::string>& keys) override;
   Result<std::vector<std::string>> ssh_keys(std::int64_t user_id) override;
 
