@@ -4,6 +4,8 @@
 
 #include <chrono>
 #include <functional>
+#include <map>
+#include <mutex>
 #include <thread>
 
 #include "agent/agent.hpp"
@@ -546,6 +548,50 @@ TEST_F(AgentReconcile, AnUnreachableServerLeavesContainersAsTheyAre) {
   EXPECT_EQ(agent_->last_successful_sync_millis(), synced_at);
   ASSERT_TRUE(agent_->reconcile_once().ok());
   EXPECT_EQ(agent_->last_successful_sync_millis(), synced_at + 5'000);
+}
+
+}  // namespace
+}  // namespace gpupool::testing
+
+namespace gpupool::testing {
+namespace {
+
+TEST_F(AgentReconcile, ReportsARunningSessionsUseOnceItsCpuRateIsKnown) {
+  DesiredSession session = desired("s1");
+  session.gpu_indices = {0};
+  channel_.set_desired({session});
+  ASSERT_TRUE(reconcile_until(reported("s1", ObservedPhase::running)));
+  ASSERT_TRUE(agent_->reconcile_once().ok());  // now watched: running and ready
+  {
+    std::lock_guard lock(activity_.mutex);
+    activity_.samples["s1"] = {1'000'000'000, agent::JupyterUse{2, 1, 1, clock_.now() - 4000}, 1};
+  }
+  agent_->measure_activity();
+  ASSERT_TRUE(agent_->reconcile_once().ok());
+  EXPECT_FALSE(channel_.observed("s1")->activity.has_value()) << "one reading gives no CPU rate";
+
+  clock_.advance(2000);
+  {
+    std::lock_guard lock(activity_.mutex);
+    activity_.samples["s1"].cpu_nanos = 4'000'000'000;
+    EXPECT_FALSE(activity_.watched_containers["s1"].empty());
+  }
+  agent_->measure_activity();
+  ASSERT_TRUE(agent_->reconcile_once().ok());
+  auto activity = channel_.observed("s1")->activity;
+  ASSERT_TRUE(activity.has_value());
+  EXPECT_DOUBLE_EQ(*activity->cpu_cores, 1.5);  // 3 s of CPU in 2 s
+  EXPECT_EQ(activity->kernels, 2);
+  EXPECT_EQ(activity->busy_kernels, 1);
+  EXPECT_EQ(activity->terminals, 1);
+  EXPECT_EQ(activity->jupyter_quiet_millis, 6000);
+  EXPECT_EQ(activity->ssh_connections, 1);
+  EXPECT_EQ(activity->gpu_utilization_percent, 0) << "its whole GPU, idle";
+
+  // Gone from the desired state: no longer measured.
+  channel_.set_desired({});
+  ASSERT_TRUE(reconcile_until([&] { return !channel_.observed("s1").has_value(); }));
+  agent_->measure_activity();
 }
 
 }  // namespace

@@ -53,5 +53,48 @@ TEST(SyncReadings, MalformedUseIsRefusedByName) {
   EXPECT_FALSE(sync_request_from_json(message.dump())) << "at most 256 sessions on one GPU";
 }
 
+SyncRequest request_with_activity() {
+  SyncRequest request;
+  request.node.name = "gpu-1";
+  ObservedSession observed{"s1", ObservedPhase::running, "", ""};
+  SessionActivity activity;
+  activity.cpu_cores = 1.25;
+  activity.gpu_utilization_percent = 40;
+  activity.kernels = 2;
+  activity.busy_kernels = 1;
+  activity.terminals = 1;
+  activity.jupyter_quiet_millis = 9000;
+  observed.activity = activity;
+  request.observed = {observed, {"s2", ObservedPhase::running, "", ""}};
+  return request;
+}
+
+TEST(SyncActivity, ASessionsUseTravelsAndUnknownsStayUnknown) {
+  auto parsed = sync_request_from_json(sync_request_to_json(request_with_activity()));
+  ASSERT_TRUE(parsed) << parsed.error().message;
+  const auto& activity = parsed->observed.at(0).activity;
+  ASSERT_TRUE(activity.has_value());
+  EXPECT_DOUBLE_EQ(*activity->cpu_cores, 1.25);
+  EXPECT_EQ(activity->gpu_utilization_percent, 40);
+  EXPECT_EQ(activity->kernels, 2);
+  EXPECT_EQ(activity->busy_kernels, 1);
+  EXPECT_EQ(activity->terminals, 1);
+  EXPECT_EQ(activity->jupyter_quiet_millis, 9000);
+  EXPECT_FALSE(activity->ssh_connections) << "not read: unknown, not zero";
+  EXPECT_FALSE(parsed->observed.at(1).activity) << "not measured yet";
+}
+
+TEST(SyncActivity, OutOfRangeActivityIsMalformedSinceSessionsAreReclaimedOnIt) {
+  for (const auto& bad : {json{{"cpu_cores", -1}}, json{{"gpu_utilization_percent", 101}},
+                          json{{"busy_kernels", "one"}}, json{{"jupyter_quiet_millis", -5}},
+                          json{{"ssh_connections", 1.5}}, json("busy")}) {
+    json message = json::parse(sync_request_to_json(request_with_activity()));
+    message["observed"][0]["activity"] = bad;
+    auto parsed = sync_request_from_json(message.dump());
+    ASSERT_FALSE(parsed) << bad.dump();
+    EXPECT_NE(parsed.error().message.find("activity"), std::string::npos) << parsed.error().message;
+  }
+}
+
 }  // namespace
 }  // namespace gpupool::protocol
