@@ -5,7 +5,7 @@ import shutil
 import subprocess
 import tempfile
 
-from conftest import BINARY, ADMIN_PASSWORD
+from conftest import BINARY, ADMIN_PASSWORD, wait_for_state
 
 
 def cli(home, *args, stdin=None, extra_env=None):
@@ -197,3 +197,39 @@ def test_cli_lends_datasets_to_groups(server, admin):
     assert cli(home, "admin", "dataset", "rm", "mnist").returncode == 0
     assert cli(home, "admin", "dataset", "rm", "mnist").returncode == 1
     shutil.rmtree(home, ignore_errors=True)
+
+
+def test_cli_keeps_sessions_and_sets_idle_policies(server, admin):
+    """`gpupool keep`, `gpupool admin idle-policy set|ls|rm` and `gpupool admin idle-exempt`;
+    reclaim itself is in test_idle_reclaim.py."""
+    home = tempfile.mkdtemp(prefix="gpupool-cli-idle-")
+    assert cli(home, "login", server.base, "-u", "admin", "--password-stdin", stdin=ADMIN_PASSWORD + "\n").returncode == 0
+    group = "idle" + secrets.token_hex(3)
+    assert admin.post("/api/v1/groups", {"name": group})[0] == 201
+    bad = cli(home, "admin", "idle-policy", "set", "--group", group, "--window", "90s")
+    assert bad.returncode == 1 and "whole minutes" in bad.stderr, bad.stderr
+    both = cli(home, "admin", "idle-policy", "set", "--group", group, "--user", "admin")
+    assert both.returncode == 1 and "exactly one of --user and --group" in both.stderr
+    set_ = cli(home, "admin", "idle-policy", "set", "--group", group, "--window", "4h", "--grace", "30m",
+               "--keeps", "5")
+    assert set_.returncode == 0 and "window 4h, grace 30m" in set_.stdout, set_.stdout + set_.stderr
+    listed = cli(home, "admin", "idle-policy", "ls")
+    assert any(line.split() == ["group", group, "4h", "30m", "5", "default"] for line in listed.stdout.splitlines()), \
+        listed.stdout
+    assert cli(home, "admin", "idle-policy", "rm", "--group", group).returncode == 0
+    assert cli(home, "admin", "idle-policy", "rm", "--group", group).returncode == 1
+
+    status, session = admin.post("/api/v1/sessions", {"gpus": 1, "cpus": 0.5, "memory_gb": 1})
+    assert status == 201, session
+    try:
+        wait_for_state(admin, session["id"], {"running"})
+        kept = cli(home, "keep", session["id"])
+        assert kept.returncode == 0 and "kept; 2 more time(s) allowed" in kept.stdout, kept.stdout + kept.stderr
+        exempt = cli(home, "admin", "idle-exempt", session["id"])
+        assert exempt.returncode == 0 and "exempt from idle reclaim" in exempt.stdout
+        assert admin.get(f"/api/v1/sessions/{session['id']}")[1]["idle"]["exempt"] is True
+        assert cli(home, "admin", "idle-exempt", session["id"], "--off").returncode == 0
+        assert cli(home, "keep", "nosuchsession").returncode == 1
+    finally:
+        admin.call("DELETE", f"/api/v1/sessions/{session['id']}")
+        shutil.rmtree(home, ignore_errors=True)
