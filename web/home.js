@@ -117,6 +117,22 @@ function reasonText(session) {
   return session.reason;
 }
 
+// Idle reclaim warned the owner: when it goes, and "keep it" while keeps are left.
+function idleWarning(session) {
+  const idle = session.idle;
+  if (!idle?.warned_at || session.state !== "running") return null;
+  const time = new Date(idle.reclaim_at).toLocaleTimeString(currentLanguage());
+  const warning = h("div", { class: "warning idle-warning" },
+    t("sessions.idleWarning", { minutes: Math.max(1, Math.round(idle.idle_seconds / 60)), time }));
+  if (idle.keeps_left > 0) {
+    warning.append(" ", h("button", { type: "button", class: "secondary keep", onclick: async () => {
+      try { await api("POST", `/api/v1/sessions/${session.id}/keep`); }
+      catch (failure) { toast(failure.message); }
+    } }, t("sessions.keep", { left: idle.keeps_left })));
+  }
+  return warning;
+}
+
 function sessionRow(session) {
   const gpus = session.gpus.memory_gb ? t("sessions.share", { gb: session.gpus.memory_gb })
     : `${session.gpus.count} × ${session.gpus.model || session.cost?.gpu_model || "GPU"}`;
@@ -134,7 +150,9 @@ function sessionRow(session) {
   const details = [];
   const reason = reasonText(session);
   if (reason) details.push(h("div", { class: "reason" }, reason));
-  if (session.warning) details.push(h("div", { class: "warning" }, session.warning));
+  const idle = idleWarning(session);
+  if (idle) details.push(idle);
+  else if (session.warning) details.push(h("div", { class: "warning" }, session.warning));
   if (session.home?.earlier_home_node && session.state !== "ended") {
     details.push(h("div", { class: "warning" },
       t("sessions.homeElsewhere", { node: session.home.earlier_home_node, here: session.node })));

@@ -14,6 +14,7 @@ import pytest
 
 from conftest import (ADMIN_PASSWORD, SSH_OPTIONS, Api, Server, docker, mint_token, remove_containers,
                       run_in_kernel, wait_for_state)
+from test_browser import BROWSER_TESTS, SCREENSHOTS, run_to_end
 
 WINDOW_S, GRACE_S = 20, 12
 
@@ -48,6 +49,7 @@ def pool():
         name, password = prefix + secrets.token_hex(3), "pw-" + secrets.token_hex(8)
         assert admin.post("/api/v1/users", {"username": name, "password": password})[0] == 201
         api = Api(server.base, mint_token(server.base, name, password))
+        api.password = password
         assert api.call("PUT", "/api/v1/me/ssh-keys", {"keys": [public_key]})[0] == 200
         users.append(name)
         return name, api
@@ -153,3 +155,21 @@ def test_busy_sessions_stay_and_an_unused_one_is_warned_kept_and_reclaimed(pool)
         login.kill()
         for sid, api in sessions.items():
             api.call("DELETE", f"/api/v1/sessions/{sid}")
+
+
+def test_the_owner_sees_the_warning_in_the_portal_and_keeps_the_session(pool):
+    server, admin, user, key, readings = pool
+    name, api = user("portal")
+    # The server's window, but five minutes' grace: the browser has time to start and click.
+    assert admin.call("PUT", f"/api/v1/idle-policies/user/{name}", {"grace_minutes": 5})[0] == 200
+    session_id = start(api, {"gpu_memory_gb": 1})
+    wait_for_state(api, session_id, {"running"})
+    try:
+        wait_until("the warning", lambda: view(api, session_id)["idle"]["warned_at"], WINDOW_S + 20)
+        returncode, output = run_to_end(["node", "idle.mjs", server.base, name, api.password, session_id,
+                                         SCREENSHOTS], BROWSER_TESTS, timeout=330)
+        assert returncode == 0 and "idle: ok" in output, output
+        kept = view(api, session_id)
+        assert kept["idle"]["keeps_used"] == 1 and kept["state"] == "running", kept
+    finally:
+        api.call("DELETE", f"/api/v1/sessions/{session_id}")
