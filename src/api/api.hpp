@@ -13,8 +13,10 @@
 
 #include "api/agent_protocols.hpp"
 #include "api/imports.hpp"
+#include "api/metrics.hpp"
 #include "api/route_pattern.hpp"
 #include "api/views.hpp"
+#include "core/histogram.hpp"
 
 namespace gpupool::api {
 
@@ -173,6 +175,8 @@ class Api {
   Result<std::vector<Session>> listed_sessions(const Call& call);
   HttpReply get_session(const Call& call);
   HttpReply stop_session(const Call& call);
+  // What /metrics shows of running sessions, idle reclaim and the ledger (node_handlers.cpp).
+  Result<SessionFigures> session_figures(const std::vector<Session>& active);
   // Idle reclaim (idle_handlers.cpp).
   HttpReply keep_session(const Call& call);
   HttpReply set_session_idle(const Call& call);
@@ -237,10 +241,11 @@ class Api {
   services::Accounts accounts_;
   services::AuditLog audit_;
   gateway::UserSlots open_streams_{kMaxEventStreamsPerUser};
-  gateway::UserSlots open_websockets_;    // sized from the settings
-  SessionRoutes session_routes_;          // the proxy's view of sessions
-  SessionPasses passes_;                  // into sessions' own addresses
-  services::SessionPorts session_ports_;  // without --session-domain
+  gateway::UserSlots open_websockets_;          // sized from the settings
+  SessionRoutes session_routes_;                // the proxy's view of sessions
+  SessionPasses passes_;                        // into sessions' own addresses
+  Histogram request_latency_{kLatencyBuckets};  // of routed calls (not /s/), for /metrics
+  services::SessionPorts session_ports_;        // without --session-domain
   services::NodeEnrollment enrollment_;
   AgentProtocols agent_protocols_;  // shown with the nodes
   Store& store_;

@@ -69,7 +69,8 @@ std::string gpu_labels(const json& node, const json& gpu) {
 
 std::string prometheus_exposition(const json& nodes_document,
                                   const std::map<std::string, int>& sessions_by_state,
-                                  int queue_length) {
+                                  int queue_length,
+                                  const std::map<std::string, std::string>& group_of_user) {
   const json& nodes = nodes_document["nodes"];
   std::string out;
   header(out, "gpupool_node_up", "1 while the node's agent syncs, else 0.");
@@ -103,9 +104,12 @@ std::string prometheus_exposition(const json& nodes_document,
         for (const auto& holder : gpu["sessions"]) {
           auto value = holder.find(metric.field);
           if (value == holder.end() || !value->is_number()) continue;
-          out += fmt::format("{}{{{},session=\"{}\",user=\"{}\"}} {}\n", metric.name,
+          std::string user = holder.value("user", "");
+          auto group = group_of_user.find(user);
+          out += fmt::format("{}{{{},session=\"{}\",user=\"{}\",group=\"{}\"}} {}\n", metric.name,
                              gpu_labels(node, gpu), prometheus_label(holder.value("id", "")),
-                             prometheus_label(holder.value("user", "")),
+                             prometheus_label(user),
+                             prometheus_label(group != group_of_user.end() ? group->second : ""),
                              value->get<double>() * metric.scale);
         }
       }

@@ -6,6 +6,7 @@
 #include "api/metrics.hpp"
 #include "gateway/replies.hpp"
 #include "protocol/sync_json.hpp"
+#include "services/session_lifecycle.hpp"
 
 namespace gpupool::api {
 
@@ -85,11 +86,50 @@ HttpReply Api::metrics(const Call&) {
     by_state[std::string(to_string(state))] = 0;
   }
   for (const auto& session : *active) ++by_state[std::string(to_string(session.state))];
-  return {200,
-          "text/plain; version=0.0.4; charset=utf-8",
-          prometheus_exposition(*nodes, by_state, by_state["queued"]),
-          {},
-          nullptr};
+  auto figures = session_figures(*active);
+  if (!figures) return error_reply(figures.error());
+  std::string text =
+      prometheus_exposition(*nodes, by_state, by_state["queued"], figures->group_of_user);
+  text += session_families(*figures);
+  const auto& service = sessions_.metrics();
+  text += request_latency_.exposition("gpupool_api_request_duration_seconds",
+                                      "Time the API took to answer a call (not proxied traffic).");
+  text += service.sync.exposition("gpupool_agent_sync_duration_seconds",
+                                  "Time to apply an agent's report and answer it (not the hold).");
+  text += service.scheduling_pass.exposition("gpupool_scheduling_pass_duration_seconds",
+                                             "Time of one pass of the scheduler, with its writes.");
+  text += service.queue_wait.exposition("gpupool_queue_wait_seconds",
+                                        "Time from a session's request to its placement.");
+  return {200, "text/plain; version=0.0.4; charset=utf-8", std::move(text), {}, nullptr};
+}
+
+Result<SessionFigures> Api::session_figures(const std::vector<Session>& active) {
+  SessionFigures figures;
+  figures.now = clock_.now();
+  // A user in several groups is counted under the first by name.
+  for (const auto& session : active) {
+    if (figures.group_of_user.contains(session.username)) continue;
+    auto groups = store_.groups_of(session.user_id);
+    if (!groups) return groups.error();
+    figures.group_of_user[session.username] = groups->empty() ? "" : groups->front().name;
+  }
+  const IdleWatch& idle = sessions_.idle_watch();
+  for (const auto& session : active) {
+    if (session.state == SessionState::queued &&
+        (figures.oldest_queued_at == 0 || session.created_at < figures.oldest_queued_at))
+      figures.oldest_queued_at = session.created_at;
+    if (session.state != SessionState::running) continue;
+    figures.running.push_back(session);
+    if (idle.view(session.id))
+      figures.idle_since[session.id] = services::idle_since(session, idle.last_use(session.id));
+  }
+  auto reclaimed = store_.idle_reclaimed_totals();
+  if (!reclaimed) return reclaimed.error();
+  figures.reclaimed = std::move(*reclaimed);
+  auto ledger = store_.ledger_totals();
+  if (!ledger) return ledger.error();
+  figures.ledger_totals = std::move(*ledger);
+  return figures;
 }
 
 }  // namespace gpupool::api

@@ -193,7 +193,11 @@ HttpReply Api::dispatch(const HttpExchange& exchange) {
   }
   Call call{exchange, principal ? &*principal : nullptr, std::move(parameters), {}, node};
   for (auto parameter : target->params()) call.query.emplace_back(parameter.key, parameter.value);
-  HttpReply reply = (this->*found->handler)(call);
+  HttpReply reply = [&] {
+    // Until the handler answers: a held reply (a long poll, a live view) counts its setup only.
+    ScopedTimer timed(request_latency_);
+    return (this->*found->handler)(call);
+  }();
   audit(call, *found, reply);
   return reply;
 }

@@ -14,6 +14,7 @@
 namespace gpupool::services {
 
 Result<SyncResponse> SessionService::sync(const SyncRequest& request) {
+  ScopedTimer timed(metrics_.sync);
   Result<SyncResponse> response = SyncResponse{};
   std::uint64_t changes_before = 0;
   bool changed = false;

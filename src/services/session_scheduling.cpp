@@ -25,6 +25,7 @@ constexpr int kHomeLookback = 20;
 }  // namespace
 
 Status SessionService::schedule_locked(UnixMillis now) {
+  ScopedTimer timed(metrics_.scheduling_pass);
   scheduler::Snapshot snapshot;
   auto nodes = store_.list_nodes();
   if (!nodes) return nodes.error();
@@ -85,6 +86,10 @@ Status SessionService::schedule_locked(UnixMillis now) {
     snapshot.allocations.push_back(std::move(fence));
   GPUPOOL_TRY(add_model_limits(store_, *active, pending_users, snapshot));
   auto plan = scheduler::schedule(snapshot, now);
+  for (const auto& placement : plan.placements) {
+    const Session& session = *queued.at(placement.session_id);
+    metrics_.queue_wait.observe(static_cast<double>(now - session.created_at) / 1000);
+  }
   std::vector<Price> prices;
   if (!plan.placements.empty()) {
     auto listed = store_.list_prices();

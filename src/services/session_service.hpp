@@ -17,6 +17,7 @@
 
 #include "catalog/registry_logins.hpp"
 #include "core/clock.hpp"
+#include "core/histogram.hpp"
 #include "core/result.hpp"
 #include "model/sync.hpp"
 #include "scheduler/schedule.hpp"
@@ -75,6 +76,13 @@ struct SessionSettings {
   // quiet (idle_rules.hpp).
   IdlePolicy idle_defaults = {2 * 3600 * 1000, 15 * 60 * 1000, 3, false};
   IdleThresholds idle_thresholds;
+};
+
+// What /metrics shows of the service's own work; filled as it goes, from any thread.
+struct SessionMetrics {
+  Histogram queue_wait{kWaitBuckets};          // request to placement, seconds
+  Histogram scheduling_pass{kLatencyBuckets};  // one pass of the scheduler with its writes
+  Histogram sync{kLatencyBuckets};             // applying one agent's report and answering
 };
 
 // An Idempotency-Key sent with a session request, and a digest of the request it came with.
@@ -152,6 +160,7 @@ class SessionService {
   Result<Session> set_idle_exempt(const std::string& id, bool exempt);
   // What the server knows of running sessions' use (for views).
   const IdleWatch& idle_watch() const { return idle_; }
+  const SessionMetrics& metrics() const { return metrics_; }
 
  private:
   Status schedule_locked(UnixMillis now);
@@ -219,6 +228,7 @@ class SessionService {
   UnknownContainers unknown_;
   DepartingContainers departing_;
   IdleWatch idle_;
+  SessionMetrics metrics_;
 };
 
 }  // namespace gpupool::services

@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -217,6 +218,14 @@ class Store {
   virtual Result<std::vector<std::string>> recent_session_nodes(std::int64_t user_id,
                                                                 int limit) = 0;
   virtual Status update_session(const Session& session) = 0;
+  // Sessions idle reclaim ended, by the GPU model they were billed for: how many, and the GPUs
+  // (fractions for shares) they gave back.
+  struct ReclaimedTotal {
+    std::string gpu_model;
+    std::int64_t sessions = 0;
+    double gpus = 0;
+  };
+  virtual Result<std::vector<ReclaimedTotal>> idle_reclaimed_totals() = 0;
   virtual Result<std::vector<SessionEvent>> session_events(const std::string& id) = 0;
   // Session requests made with an Idempotency-Key: the session the key made (if the user used
   // it since `since`), recording a key, and forgetting keys older than `before`.
@@ -236,6 +245,8 @@ class Store {
   virtual Result<std::optional<LedgerEntry>> find_ledger_entry(std::int64_t user_id,
                                                                const std::string& key) = 0;
   virtual Result<std::int64_t> ledger_sum(std::int64_t user_id) = 0;
+  // Everyone's entries summed by kind, for /metrics.
+  virtual Result<std::map<LedgerKind, std::int64_t>> ledger_totals() = 0;
   virtual Result<std::vector<LedgerEntry>> ledger(std::int64_t user_id, int newest) = 0;
 };
 

@@ -1,4 +1,5 @@
-// SqliteStore: idle policies of users and groups (model/idle.hpp).
+// SqliteStore: idle policies of users and groups (model/idle.hpp), and what idle reclaim
+// gave back.
 #include <fmt/format.h>
 
 #include "store/sqlite/sqlite_store.hpp"
@@ -76,6 +77,18 @@ Result<std::vector<IdlePolicyRule>> SqliteStore::list_idle_policies() {
   auto query = db.prepare(fmt::format("{} ORDER BY 1 DESC, 3", kIdlePolicyRows));
   if (!query) return query.error();
   return query->collect<IdlePolicyRule>(read_rule);
+}
+
+Result<std::vector<Store::ReclaimedTotal>> SqliteStore::idle_reclaimed_totals() {
+  ReadLock lock;
+  auto& db = for_reading(lock);
+  auto query = db.prepare(
+      "SELECT billed_gpu_model, COUNT(*), TOTAL(billed_gpus) FROM sessions "
+      "WHERE state = 'ended' AND end_reason = 'idle_reclaimed' GROUP BY 1 ORDER BY 1");
+  if (!query) return query.error();
+  return query->collect<ReclaimedTotal>([](const Statement& row) {
+    return ReclaimedTotal{row.column_text(0), row.column_int(1), row.column_double(2)};
+  });
 }
 
 }  // namespace gpupool

@@ -95,6 +95,21 @@ Result<std::int64_t> SqliteStore::ledger_sum(std::int64_t user_id) {
   return query->column_int(0);
 }
 
+Result<std::map<LedgerKind, std::int64_t>> SqliteStore::ledger_totals() {
+  ReadLock lock;
+  auto& db = for_reading(lock);
+  auto query = db.prepare("SELECT kind, sum(amount_micros) FROM ledger GROUP BY kind");
+  if (!query) return query.error();
+  std::map<LedgerKind, std::int64_t> totals;
+  while (true) {
+    auto row = query->step();
+    if (!row) return row.error();
+    if (!*row) break;
+    if (auto kind = parse_ledger_kind(query->column_text(0))) totals[*kind] = query->column_int(1);
+  }
+  return totals;
+}
+
 Result<std::vector<LedgerEntry>> SqliteStore::ledger(std::int64_t user_id, int newest) {
   ReadLock lock;
   auto& db = for_reading(lock);

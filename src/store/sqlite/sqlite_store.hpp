@@ -102,6 +102,7 @@ class SqliteStore final : public Store {
   Result<std::vector<Dataset>> datasets_of(std::int64_t user_id) override;
   Result<std::vector<std::string>> recent_session_nodes(std::int64_t user_id, int limit) override;
   Status update_session(const Session& session) override;
+  Result<std::vector<ReclaimedTotal>> idle_reclaimed_totals() override;
   Result<std::optional<KeyedSessionRequest>> find_session_request(std::int64_t user_id,
                                                                   const std::string& key,
                                                                   UnixMillis since) override;
@@ -114,6 +115,7 @@ class SqliteStore final : public Store {
   Result<std::optional<LedgerEntry>> find_ledger_entry(std::int64_t user_id,
                                                        const std::string& key) override;
   Result<std::int64_t> ledger_sum(std::int64_t user_id) override;
+  Result<std::map<LedgerKind, std::int64_t>> ledger_totals() override;
   Result<std::vector<LedgerEntry>> ledger(std::int64_t user_id, int newest) override;
 
  private:
