@@ -10,11 +10,11 @@ scripts/setup.sh
 # tests/browser/package-lock.json), with a CJK font for the zh-CN screenshots; and
 # the linters shellcheck, clang-format and clang-tidy from Debian, eslint from npm; clang
 # with libFuzzer for the fuzz targets; Debian's docker-registry (and htpasswd) for the
-# multi-node tests' registry. A
-# machine with its own node and npm keeps them.
+# multi-node tests' registry; Prometheus (and promtool) for the alert rules and the
+# dashboard's queries. A machine with its own node and npm keeps them.
 tools_missing=()
 for package in chromium fonts-wqy-microhei shellcheck clang-format clang-tidy clang libclang-rt-14-dev systemd \
-  docker-registry apache2-utils; do
+  docker-registry apache2-utils prometheus; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q 'install ok installed' || tools_missing+=("$package")
 done
 command -v npm >/dev/null 2>&1 || tools_missing+=(nodejs npm)
