@@ -97,6 +97,18 @@ std::string prometheus_exposition(const json& nodes_document,
       }
     }
   }
+  // Counts over the GPU's life, kept by its driver: a counter, as such.
+  out +=
+      "# HELP gpupool_gpu_ecc_uncorrected_errors_total Uncorrected ECC errors over the GPU's "
+      "life.\n# TYPE gpupool_gpu_ecc_uncorrected_errors_total counter\n";
+  for (const auto& node : nodes) {
+    for (const auto& gpu : node["gpus"]) {
+      auto errors = gpu.find("ecc_uncorrected_errors");
+      if (errors == gpu.end() || !errors->is_number()) continue;
+      out += fmt::format("gpupool_gpu_ecc_uncorrected_errors_total{{{}}} {}\n",
+                         gpu_labels(node, gpu), errors->get<std::int64_t>());
+    }
+  }
   for (const auto& metric : kSessionGpuMetrics) {
     header(out, metric.name, metric.help);
     for (const auto& node : nodes) {

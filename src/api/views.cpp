@@ -285,7 +285,8 @@ json node_gpus_view(const Node& node, const std::vector<Session>& active,
                     {"memory_used_gb", used_gb(reading.memory_used_mb)},
                     {"temperature_c", optional_json(reading.temperature_celsius)},
                     {"power_w", optional_json(rounded(reading.power_watts, 1))},
-                    {"power_limit_w", optional_json(rounded(reading.power_limit_watts, 1))}});
+                    {"power_limit_w", optional_json(rounded(reading.power_limit_watts, 1))},
+                    {"ecc_uncorrected_errors", optional_json(reading.ecc_uncorrected_errors)}});
   }
   return gpus;
 }

@@ -33,8 +33,10 @@ struct GpuReading {
   std::optional<int> temperature_celsius;      // the GPU die
   std::optional<double> power_watts;           // board draw
   std::optional<double> power_limit_watts;     // the limit the driver enforces
-  std::vector<GpuProcessUse> processes = {};   // the probe's, on the node only
-  std::vector<SessionGpuUse> sessions = {};    // sessions with a process on the GPU
+  // Uncorrected ECC errors over the GPU's life (they only grow); empty without ECC.
+  std::optional<std::int64_t> ecc_uncorrected_errors;
+  std::vector<GpuProcessUse> processes = {};  // the probe's, on the node only
+  std::vector<SessionGpuUse> sessions = {};   // sessions with a process on the GPU
 };
 
 }  // namespace gpupool

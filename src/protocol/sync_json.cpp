@@ -305,7 +305,8 @@ Json reading_to_json(const GpuReading& reading) {
                {"memory_used_mb", optional_json(reading.memory_used_mb)},
                {"temperature_celsius", optional_json(reading.temperature_celsius)},
                {"power_watts", optional_json(reading.power_watts)},
-               {"power_limit_watts", optional_json(reading.power_limit_watts)}};
+               {"power_limit_watts", optional_json(reading.power_limit_watts)},
+               {"ecc_uncorrected_errors", optional_json(reading.ecc_uncorrected_errors)}};
   // Left out when empty; servers of before it ignore it.
   if (!reading.sessions.empty()) {
     auto sessions = Json::array();
@@ -346,6 +347,7 @@ Result<GpuReading> reading_from_json(const Json& json) {
   read.number("temperature_celsius", -100, 300);
   read.number("power_watts", 0, 1e5);
   read.number("power_limit_watts", 0, 1e5);
+  read.number("ecc_uncorrected_errors", 0, 1e15);
   GPUPOOL_TRY(read.status("gpu_readings"));
   reading.utilization_percent = optional_int(json, "utilization_percent");
   if (auto used = optional_double(json, "memory_used_mb"))
@@ -353,6 +355,8 @@ Result<GpuReading> reading_from_json(const Json& json) {
   reading.temperature_celsius = optional_int(json, "temperature_celsius");
   reading.power_watts = optional_double(json, "power_watts");
   reading.power_limit_watts = optional_double(json, "power_limit_watts");
+  if (auto errors = optional_double(json, "ecc_uncorrected_errors"))
+    reading.ecc_uncorrected_errors = static_cast<std::int64_t>(*errors);
   for (const Json& item : read.array("sessions", kMaxSessionsPerGpu)) {
     auto use = session_use_from_json(item);
     if (!use) return use.error();

@@ -21,6 +21,7 @@ struct FakeGpu {
   unsigned int power_mw;
   unsigned int power_limit_mw;
   bool has_power_and_utilization;
+  unsigned long long ecc_uncorrected = 0;  // with power and utilisation, or NOT_SUPPORTED
 };
 
 constexpr unsigned long long kGiB = 1024ULL * 1024 * 1024;
@@ -97,6 +98,14 @@ int nvmlDeviceGetTemperature(void* device, int sensor, unsigned int* temperature
   *temperature = gpu_of(device)->temperature;
   return kSuccess;
 }
+int nvmlDeviceGetTotalEccErrors(void* device, int error_type, int counter_type,
+                                unsigned long long* count) {
+  FakeGpu* gpu = gpu_of(device);
+  if (!gpu->has_power_and_utilization) return kNotSupported;
+  if (error_type != 1 || counter_type != 1) return kInvalidArgument;  // the probe's only question
+  *count = gpu->ecc_uncorrected;
+  return kSuccess;
+}
 int nvmlDeviceGetPowerUsage(void* device, unsigned int* milliwatts) {
   FakeGpu* gpu = gpu_of(device);
   if (!gpu->has_power_and_utilization) return kNotSupported;
@@ -164,6 +173,7 @@ void fake_nvml_set(int index, const char* field, unsigned long long value) {
   FakeGpu& gpu = gpus[index];
   std::string name = field;
   if (name == "utilization") gpu.utilization = static_cast<unsigned int>(value);
+  if (name == "ecc_uncorrected") gpu.ecc_uncorrected = value;
   if (name == "temperature") gpu.temperature = static_cast<unsigned int>(value);
   if (name == "power_mw") gpu.power_mw = static_cast<unsigned int>(value);
   if (name == "memory_used_mib") gpu.memory_used = value * 1024 * 1024;

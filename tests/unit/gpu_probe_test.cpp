@@ -101,6 +101,7 @@ TEST_F(NvmlProbe, ReadsUtilisationMemoryTemperatureAndPowerInOurUnits) {
   EXPECT_EQ(first.temperature_celsius, 61);
   EXPECT_DOUBLE_EQ(first.power_watts.value_or(0), 312.5) << "NVML speaks milliwatts";
   EXPECT_DOUBLE_EQ(first.power_limit_watts.value_or(0), 700);
+  EXPECT_EQ(first.ecc_uncorrected_errors, 0);
 }
 
 TEST_F(NvmlProbe, LeavesReadingsTheBoardCannotGiveEmpty) {
@@ -111,6 +112,7 @@ TEST_F(NvmlProbe, LeavesReadingsTheBoardCannotGiveEmpty) {
   EXPECT_FALSE(second.utilization_percent);
   EXPECT_FALSE(second.power_watts);
   EXPECT_FALSE(second.power_limit_watts);
+  EXPECT_FALSE(second.ecc_uncorrected_errors) << "no ECC: no figure, not zero";
   EXPECT_EQ(second.temperature_celsius, 33) << "the rest still reads";
   EXPECT_EQ(second.memory_used_mb, 0);
 }
@@ -118,8 +120,10 @@ TEST_F(NvmlProbe, LeavesReadingsTheBoardCannotGiveEmpty) {
 TEST_F(NvmlProbe, EachReadSeesTheGpusAsTheyAreNow) {
   set_(0, "utilization", 5);
   set_(0, "temperature", 88);
+  set_(0, "ecc_uncorrected", 2);
   auto readings = probe_->read_telemetry();
   ASSERT_TRUE(readings.ok());
+  EXPECT_EQ((*readings)[0].ecc_uncorrected_errors, 2);
   EXPECT_EQ((*readings)[0].utilization_percent, 5);
   EXPECT_EQ((*readings)[0].temperature_celsius, 88);
 }

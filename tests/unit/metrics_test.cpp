@@ -29,7 +29,8 @@ TEST(Metrics, GpusReportTheirReadingsInBaseUnitsAndLeaveOutWhatTheyCannotRead) {
       {"memory_used_gb", 10.0},
       {"temperature_c", 61},
       {"power_w", 312.0},
-      {"power_limit_w", 700.0}};
+      {"power_limit_w", 700.0},
+      {"ecc_uncorrected_errors", 3}};
   json gpu_unread = {{"index", 1},
                      {"uuid", "GPU-b"},
                      {"model", "H100"},
@@ -50,6 +51,10 @@ TEST(Metrics, GpusReportTheirReadingsInBaseUnitsAndLeaveOutWhatTheyCannotRead) {
   EXPECT_NE(text.find("gpupool_gpu_memory_used_bytes{" + labels + "} 10737418240\n"),
             std::string::npos);
   EXPECT_NE(text.find("gpupool_gpu_power_watts{" + labels + "} 312\n"), std::string::npos);
+  EXPECT_NE(text.find("gpupool_gpu_ecc_uncorrected_errors_total{" + labels + "} 3\n"),
+            std::string::npos);
+  EXPECT_EQ(text.find("gpupool_gpu_ecc_uncorrected_errors_total{node=\"gpu\\\"1\",gpu=\"1\""),
+            std::string::npos);
   EXPECT_NE(text.find("gpupool_gpu_temperature_celsius{node=\"gpu\\\"1\",gpu=\"1\""),
             std::string::npos);
   EXPECT_EQ(text.find("gpupool_gpu_power_watts{node=\"gpu\\\"1\",gpu=\"1\""), std::string::npos)

@@ -63,6 +63,8 @@ struct NvmlApi {
   NvmlReturn (*temperature)(NvmlDevice, int, unsigned int*);
   NvmlReturn (*power_usage)(NvmlDevice, unsigned int*);
   NvmlReturn (*power_limit)(NvmlDevice, unsigned int*);
+  // nvmlMemoryErrorType_t and nvmlEccCounterType_t are ints.
+  NvmlReturn (*ecc_errors)(NvmlDevice, int, int, unsigned long long*);
   // Optional: what each process uses, for readings per session.
   NvmlReturn (*running_processes)(NvmlDevice, unsigned int*, NvmlProcessInfo*);
   NvmlReturn (*process_utilization)(NvmlDevice, NvmlProcessSample*, unsigned int*,
@@ -76,6 +78,8 @@ constexpr int kTopologyNumaNode = 40;          // same CPU socket
 constexpr int kP2pCapsNvlink = 2;
 constexpr int kP2pStatusOk = 0;
 constexpr int kTemperatureGpu = 0;  // NVML_TEMPERATURE_GPU: the die
+constexpr int kEccUncorrected = 1;  // NVML_MEMORY_ERROR_TYPE_UNCORRECTED
+constexpr int kEccAggregate = 1;    // NVML_AGGREGATE_ECC: over the GPU's life
 constexpr int kNotFound = 6;        // NVML_ERROR_NOT_FOUND: no process samples in the window
 constexpr unsigned long long kNotAvailable = ~0ULL;
 constexpr unsigned int kMaxProcesses = 256;
@@ -199,6 +203,10 @@ class NvmlGpuProbe final : public GpuProbe {
       reading.power_watts = value / 1000.0;
     if (api_.power_limit != nullptr && api_.power_limit(device, &value) == 0)
       reading.power_limit_watts = value / 1000.0;
+    unsigned long long errors = 0;
+    if (api_.ecc_errors != nullptr &&
+        api_.ecc_errors(device, kEccUncorrected, kEccAggregate, &errors) == 0)
+      reading.ecc_uncorrected_errors = static_cast<std::int64_t>(errors);
     read_processes(device, reading);
   }
 
@@ -268,6 +276,7 @@ Result<std::unique_ptr<GpuProbe>> make_nvml_gpu_probe(const std::string& library
   resolve(library, "nvmlDeviceGetTemperature", api.temperature);
   resolve(library, "nvmlDeviceGetPowerUsage", api.power_usage);
   resolve(library, "nvmlDeviceGetEnforcedPowerLimit", api.power_limit);
+  resolve(library, "nvmlDeviceGetTotalEccErrors", api.ecc_errors);
   if (!resolve(library, "nvmlDeviceGetComputeRunningProcesses_v3", api.running_processes))
     resolve(library, "nvmlDeviceGetComputeRunningProcesses_v2", api.running_processes);
   resolve(library, "nvmlDeviceGetProcessUtilization", api.process_utilization);

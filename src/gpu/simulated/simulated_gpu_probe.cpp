@@ -23,12 +23,12 @@ double power_limit_watts(const std::string& model) {
 }
 
 // Nothing runs on a simulated GPU, so it reads as an idle one would: no utilisation, no memory
-// in use, a cool die and the board's idle draw (about a seventh of its limit).
+// in use, a cool die, the board's idle draw (about a seventh of its limit), no ECC errors.
 std::vector<GpuReading> idle_readings(const std::vector<GpuDevice>& gpus) {
   std::vector<GpuReading> readings;
   for (const auto& gpu : gpus) {
     double limit = power_limit_watts(gpu.model);
-    readings.push_back({gpu.index, 0, 0, 30 + gpu.index % 4, std::round(limit / 7), limit});
+    readings.push_back({gpu.index, 0, 0, 30 + gpu.index % 4, std::round(limit / 7), limit, 0});
   }
   return readings;
 }
@@ -57,6 +57,8 @@ Result<std::vector<GpuReading>> apply_readings_file(std::vector<GpuReading> read
       reading->utilization_percent = gpu.value("utilization_percent", 0);
     if (gpu.contains("memory_used_mb"))
       reading->memory_used_mb = gpu.value("memory_used_mb", std::int64_t{0});
+    if (gpu.contains("ecc_uncorrected_errors"))
+      reading->ecc_uncorrected_errors = gpu.value("ecc_uncorrected_errors", std::int64_t{0});
     reading->processes.clear();
     for (const auto& process : gpu.value("processes", nlohmann::json::array())) {
       if (!process.is_object() || !process.contains("pid"))
