@@ -5,27 +5,6 @@
 
 namespace gpupool::agent {
 
-void ActivityMonitor::start() {
-  thread_ = std::thread([this] {
-    std::unique_lock lock(mutex_);
-    while (!stopping_) {
-      lock.unlock();
-      measure_once();
-      lock.lock();
-      wake_.wait_for(lock, interval_, [this] { return stopping_; });
-    }
-  });
-}
-
-void ActivityMonitor::stop() {
-  {
-    std::lock_guard lock(mutex_);
-    stopping_ = true;
-  }
-  wake_.notify_all();
-  if (thread_.joinable()) thread_.join();
-}
-
 void ActivityMonitor::watch(std::vector<WatchedSession> sessions) {
   std::lock_guard lock(mutex_);
   std::set<std::string> ids;

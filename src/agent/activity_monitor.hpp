@@ -6,18 +6,16 @@
 // Thread-safe.
 #pragma once
 
-#include <atomic>
 #include <chrono>
-#include <condition_variable>
 #include <map>
 #include <mutex>
 #include <optional>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "agent/activity_sensor.hpp"
 #include "core/clock.hpp"
+#include "core/periodic_task.hpp"
 #include "model/idle.hpp"
 
 namespace gpupool::agent {
@@ -26,13 +24,12 @@ class ActivityMonitor {
  public:
   // `sensor` and `clock` must outlive the monitor.
   ActivityMonitor(ActivitySensor& sensor, const Clock& clock, std::chrono::milliseconds interval)
-      : sensor_(sensor), clock_(clock), interval_(interval) {}
-  ~ActivityMonitor() { stop(); }
+      : sensor_(sensor), clock_(clock), task_(interval, [this] { measure_once(); }) {}
   ActivityMonitor(const ActivityMonitor&) = delete;
   ActivityMonitor& operator=(const ActivityMonitor&) = delete;
 
-  void start();
-  void stop();
+  void start() { task_.start(); }
+  void stop() { task_.stop(); }
   // The sessions to measure from now on; what it knew of others is dropped.
   void watch(std::vector<WatchedSession> sessions);
   // The session's latest measurement, its Jupyter quiet time counted to now; empty before one.
@@ -49,13 +46,10 @@ class ActivityMonitor {
 
   ActivitySensor& sensor_;
   const Clock& clock_;
-  const std::chrono::milliseconds interval_;
   mutable std::mutex mutex_;
-  std::condition_variable wake_;
   std::vector<WatchedSession> watched_;       // guarded by mutex_
   std::map<std::string, Measured> measured_;  // by session; guarded by mutex_
-  bool stopping_ = false;                     // guarded by mutex_
-  std::thread thread_;
+  PeriodicTask task_;                         // last: it runs measure_once()
 };
 
 }  // namespace gpupool::agent

@@ -42,6 +42,9 @@ struct ApiSettings {
   // nothing before the gateway closes it (the browser reconnects when it is wanted again).
   std::size_t max_websockets_per_user = 128;
   std::chrono::seconds websocket_idle_time{3600};
+  // Whether a user may set this webhook URL: well-formed, and pointing where webhooks may go
+  // (the app's net/webhook_target.hpp); the error says why not. Unset: webhooks are refused.
+  std::function<Status(const std::string& url)> check_webhook_url;
 };
 
 // Live views (GET /api/v1/events) one user may hold open, so one user cannot hold every
@@ -177,6 +180,14 @@ class Api {
   HttpReply stop_session(const Call& call);
   // What /metrics shows of running sessions, idle reclaim and the ledger (node_handlers.cpp).
   Result<SessionFigures> session_figures(const std::vector<Session>& active);
+  // Notifications and webhooks (notification_handlers.cpp).
+  HttpReply list_notifications(const Call& call);
+  HttpReply read_notifications(const Call& call);
+  HttpReply get_webhook(const Call& call);
+  HttpReply put_webhook(const Call& call);
+  HttpReply delete_webhook(const Call& call);
+  // The user's newest notifications and how many are unread (empty when the store fails).
+  nlohmann::json notifications_document(std::int64_t user_id, int newest);
   // Idle reclaim (idle_handlers.cpp).
   HttpReply keep_session(const Call& call);
   HttpReply set_session_idle(const Call& call);

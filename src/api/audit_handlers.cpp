@@ -18,7 +18,8 @@ constexpr std::size_t kMaxActorLength = 64;  // a failed sign-in's name is whate
 // Routes whose writes change someone's credentials: recorded whoever calls them.
 bool changes_credentials(std::string_view pattern) {
   return pattern.starts_with("/api/v1/auth/") || pattern.starts_with("/api/v1/tokens") ||
-         pattern == "/api/v1/me/password" || pattern == "/api/v1/me/ssh-keys";
+         pattern == "/api/v1/me/password" || pattern == "/api/v1/me/ssh-keys" ||
+         pattern == "/api/v1/me/webhook";
 }
 
 // Why a call was refused, from the error reply's JSON.

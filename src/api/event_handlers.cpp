@@ -31,8 +31,10 @@ HttpReply Api::events(const Call& call) {
     // pool for it would redraw the page every few seconds for nothing.
     auto pool_document = pool_view(*pool);
     for (auto& node : pool_document["nodes"]) node.erase("last_seen");
-    gateway::NamedDocuments documents{{"sessions", sessions_document(*sessions).dump()},
-                                      {"pool", pool_document.dump()}};
+    gateway::NamedDocuments documents{
+        {"sessions", sessions_document(*sessions).dump()},
+        {"pool", pool_document.dump()},
+        {"notifications", notifications_document(user.id, 20).dump()}};
     if (user.admin) {
       auto nodes = nodes_document();
       if (!nodes) return nodes.error();

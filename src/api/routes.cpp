@@ -32,6 +32,11 @@ const std::vector<Route>& Api::routes() {
       {"GET", "/api/v1/me", user, &Api::me},
       {"PUT", "/api/v1/me/ssh-keys", user, &Api::put_ssh_keys},
       {"POST", "/api/v1/me/password", user, &Api::change_password},
+      {"GET", "/api/v1/me/webhook", user, &Api::get_webhook},
+      {"PUT", "/api/v1/me/webhook", user, &Api::put_webhook},
+      {"DELETE", "/api/v1/me/webhook", user, &Api::delete_webhook},
+      {"GET", "/api/v1/notifications", user, &Api::list_notifications},
+      {"POST", "/api/v1/notifications/read", user, &Api::read_notifications},
 
       // Sessions: a user sees and stops only their own (another's is 404); admins any.
       // GET ?all=true lists everyone's, for admins only (checked in listed_sessions).

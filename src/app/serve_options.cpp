@@ -94,6 +94,9 @@ void add_server_options(CLI::App& command, UpOptions& up) {
                   "times an owner may say \"keep it\" to restart a session's idle window")
       ->check(CLI::Range(0, 1000))
       ->capture_default_str();
+  command.add_option("--webhook-allow", up.webhook_allow,
+                     "IPv4 block users' webhooks may reach although it is private or loopback, "
+                     "e.g. an internal chat relay's (repeatable)");
   command.add_flag("--postpaid", up.postpaid,
                    "meter costs but do not require a prepaid balance to cover them");
   add_limits(command, up);

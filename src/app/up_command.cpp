@@ -5,13 +5,11 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <condition_variable>
 #include <csignal>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
-#include <mutex>
 #include <thread>
 
 #include <fmt/format.h>
@@ -25,10 +23,12 @@
 #include "app/process.hpp"
 #include "app/session_listeners.hpp"
 #include "app/ssh_relay.hpp"
+#include "app/webhook_post.hpp"
 #include "catalog/image_tag.hpp"
 #include "core/duration.hpp"
 #include "core/ipv4.hpp"
 #include "core/log.hpp"
+#include "core/periodic_task.hpp"
 #include "core/random.hpp"
 #include "net/certificate_pin.hpp"
 #include "net/http_client.hpp"
@@ -131,36 +131,17 @@ Result<gateway::ServerLimits> server_limits(const UpOptions& options, rlim_t ope
   return limits;
 }
 
-// A silent node sends nothing that would end its sessions: this looks every few seconds.
-class WatchForSilentNodes {
- public:
-  explicit WatchForSilentNodes(services::SessionService& sessions)
-      : thread_([this, &sessions] {
-          std::unique_lock lock(mutex_);
-          while (!wake_.wait_for(lock, std::chrono::seconds(5), [this] { return stopping_; })) {
-            lock.unlock();
-            if (auto swept = sessions.end_sessions_of_silent_nodes(); !swept)
-              spdlog::warn("silent nodes: {}", swept.error().message);
-            lock.lock();
-          }
-        }) {}
-  ~WatchForSilentNodes() {
-    {
-      std::lock_guard lock(mutex_);
-      stopping_ = true;
-    }
-    wake_.notify_all();
-    thread_.join();
-  }
-  WatchForSilentNodes(const WatchForSilentNodes&) = delete;
-  WatchForSilentNodes& operator=(const WatchForSilentNodes&) = delete;
-
- private:
-  std::mutex mutex_;
-  std::condition_variable wake_;
-  bool stopping_ = false;
-  std::thread thread_;  // last: it starts once the rest is made
-};
+// Ends the sessions of nodes silent past their grace: every 5 s (a silent node sends nothing
+// that would trigger it).
+PeriodicTask watch_for_silent_nodes(services::SessionService& sessions) {
+  return PeriodicTask(
+      std::chrono::seconds(5),
+      [&sessions] {
+        if (auto swept = sessions.end_sessions_of_silent_nodes(); !swept)
+          spdlog::warn("silent nodes: {}", swept.error().message);
+      },
+      PeriodicTask::First::after_interval);
+}
 
 // Without --tls-cert, `gpupool server` makes its own certificate once (DATA/tls/) so that
 // agents' credentials never cross the network in clear; agents pin it.
@@ -299,6 +280,13 @@ int serve(UpOptions options, bool local_node) {
     if (!block) return fail(fmt::format("--trusted-proxy {}: {}", text, block.error().message));
     api_settings.trusted_proxies.push_back(*block);
   }
+  std::vector<Ipv4Block> webhook_allow;
+  for (const auto& text : options.webhook_allow) {
+    auto block = parse_ipv4_block(text);
+    if (!block) return fail(fmt::format("--webhook-allow {}: {}", text, block.error().message));
+    webhook_allow.push_back(*block);
+  }
+  api_settings.check_webhook_url = make_webhook_check(webhook_allow);
   auto limits = server_limits(options, open_files, api_settings.trusted_proxies);
   if (!limits) return fail(limits.error().message);
   if (options.max_websockets_per_user < 1 || options.websocket_idle_timeout_s < 1)
@@ -355,7 +343,10 @@ int serve(UpOptions options, bool local_node) {
   http.start(threads);
   if (ssh_relay) ssh_relay->start();
   if (local_agent != nullptr) local_agent->start();
-  WatchForSilentNodes silent_nodes(sessions);
+  PeriodicTask silent_nodes = watch_for_silent_nodes(sessions);
+  silent_nodes.start();
+  services::WebhookSender webhooks(**store, clock, make_webhook_post(webhook_allow));
+  webhooks.start(std::chrono::seconds(1));
 
   if (node) log_gpus(node->inventory);
   spdlog::info("gpupool is up: {}/ (data in {})", api_settings.view.gateway_url, data_dir.string());
@@ -385,6 +376,7 @@ int serve(UpOptions options, bool local_node) {
   http.stop();
   if (ssh_relay) ssh_relay->stop();
   if (local_agent != nullptr) local_agent->stop();
+  webhooks.stop();
   spdlog::info("stopped; the database is closed cleanly");
   return 0;
 }

@@ -66,6 +66,8 @@ struct UpOptions {
   std::string idle_window = "2h";  // "0": sessions are never reclaimed
   std::string idle_grace = "15m";
   int idle_keeps = 3;
+  // IPv4 blocks users' webhooks may reach although private (net/webhook_target.hpp).
+  std::vector<std::string> webhook_allow;
   NodeOptions node;  // `up` only: its local node
 };
 

@@ -8,6 +8,7 @@
 
 #include "catalog/registry_logins.hpp"
 #include "core/log.hpp"
+#include "services/notices.hpp"
 #include "services/session_lifecycle.hpp"
 #include "services/session_service.hpp"
 
@@ -125,6 +126,11 @@ Status SessionService::apply_observations_locked(const SyncRequest& request,
     GPUPOOL_TRY(store_.update_session(session));
     // In the transaction that ends it: a session is charged exactly once.
     if (next.ended) GPUPOOL_TRY(accounts_.charge(session));
+    if (next.ended && worth_telling_ended(session))
+      GPUPOOL_TRY(tell_locked(ended_notice(session, now)));
+    if (before != SessionState::running && session.state == SessionState::running &&
+        worth_telling_started(session))
+      GPUPOOL_TRY(tell_locked(started_notice(session, now)));
   }
   GPUPOOL_TRY(stop_unpaid_locked(*sessions, now));
   return check_idle_locked(*sessions, observed, now);

@@ -2,6 +2,7 @@
 // recorded (idle_watch.hpp), the policy of each owner resolved, and the rules applied
 // (session_lifecycle.hpp: warn, reclaim); the owner's "keep it" and an admin's exemption.
 #include "core/log.hpp"
+#include "services/notices.hpp"
 #include "services/session_service.hpp"
 
 namespace gpupool::services {
@@ -38,6 +39,8 @@ Status SessionService::check_idle_locked(
     if (!next.changed) continue;
     session = std::move(next.session);
     if (next.idle_warned) {
+      GPUPOOL_TRY(
+          tell_locked(idle_warning_notice(session, session.idle_warned_at + policy.grace, now)));
       spdlog::info(
           "session {} of {}: unused for its idle window; reclaimed in {} s unless used "
           "or kept",

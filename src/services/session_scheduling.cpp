@@ -9,6 +9,7 @@
 
 #include "core/log.hpp"
 #include "scheduler/schedule.hpp"
+#include "services/notices.hpp"
 #include "services/quota_usage.hpp"
 #include "services/scheduling_inputs.hpp"
 #include "services/session_lifecycle.hpp"
@@ -138,6 +139,7 @@ Status SessionService::mark_preemptions_locked(
     Transition marked = after_preemption_choice(session, chosen, settings_.preemption_grace, now);
     if (!marked.changed) continue;
     session = std::move(marked.session);
+    if (chosen) GPUPOOL_TRY(tell_locked(preemption_notice(session, now)));
     spdlog::info(
         "session {}: {}", session.id,
         chosen ? "will be preempted for a non-preemptible session" : "no longer to be preempted");

@@ -11,6 +11,7 @@
 #include "core/random.hpp"
 #include "scheduler/quota_check.hpp"
 #include "services/admission.hpp"
+#include "services/notices.hpp"
 #include "services/quota_usage.hpp"
 #include "services/session_lifecycle.hpp"
 
@@ -156,6 +157,8 @@ Result<Session> SessionService::stop_session(const User& user, const std::string
     if (!stopped.changed) return stopped.session;  // stopping twice is not an error
     GPUPOOL_TRY(store_.in_transaction([&]() -> Status {
       GPUPOOL_TRY(store_.update_session(stopped.session));
+      if (stopped.ended && worth_telling_ended(stopped.session))
+        GPUPOOL_TRY(tell_locked(ended_notice(stopped.session, now)));
       return schedule_locked(now);
     }));
   }

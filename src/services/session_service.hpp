@@ -188,6 +188,8 @@ class SessionService {
                            const std::map<std::string, const ObservedSession*>& observed,
                            UnixMillis now);
   Result<IdlePolicy> idle_policy_locked(std::int64_t user_id);
+  // Stores a notice to a session's owner (notices.hpp), in the caller's transaction.
+  Status tell_locked(Notification notice) { return store_.add_notification(notice); }
   // Running sessions whose owner's balance has run out start stopping (prepaid only).
   Status stop_unpaid_locked(std::vector<Session>& sessions, UnixMillis now);
   // The node's reports of sessions the store has no row for.

@@ -6,6 +6,7 @@
 #include <algorithm>
 
 #include "core/log.hpp"
+#include "services/notices.hpp"
 #include "services/session_lifecycle.hpp"
 #include "services/session_service.hpp"
 
@@ -37,6 +38,8 @@ Status SessionService::end_sessions_of_silent_nodes() {
                      format_rfc3339(node.last_seen));
         GPUPOOL_TRY(store_.update_session(lost.session));
         if (lost.ended) GPUPOOL_TRY(accounts_.charge(lost.session));
+        if (lost.ended && worth_telling_ended(lost.session))
+          GPUPOOL_TRY(tell_locked(ended_notice(lost.session, now)));
       }
     }
     return Status{};

@@ -19,6 +19,7 @@
 #include "model/idle.hpp"
 #include "model/ledger.hpp"
 #include "model/node.hpp"
+#include "model/notification.hpp"
 #include "model/price.hpp"
 #include "model/quota.hpp"
 #include "model/session.hpp"
@@ -172,6 +173,22 @@ class Store {
   // The user's own quota and those of their groups, with subject names filled in.
   virtual Result<std::vector<Quota>> quotas_for(std::int64_t user_id) = 0;
   virtual Result<std::vector<Quota>> list_quotas() = 0;
+
+  // Notifications (model/notification.hpp). add_notification assigns the id; for a user with a
+  // webhook, the notification is queued for posting in the same write.
+  virtual Status add_notification(Notification& notification) = 0;
+  virtual Result<std::vector<Notification>> notifications(std::int64_t user_id, int newest) = 0;
+  virtual Result<int> unread_notifications(std::int64_t user_id) = 0;
+  virtual Status mark_notifications_read(std::int64_t user_id, std::int64_t up_to_id) = 0;
+  virtual Status set_webhook(const Webhook& webhook) = 0;  // replaces the user's
+  virtual Result<bool> delete_webhook(std::int64_t user_id) = 0;
+  virtual Result<std::optional<Webhook>> webhook_of(std::int64_t user_id) = 0;
+  // Postings due at `now`, oldest first, at most `limit`; a user's deleted webhook drops theirs.
+  virtual Result<std::vector<WebhookDelivery>> webhook_deliveries_due(UnixMillis now,
+                                                                      int limit) = 0;
+  // One attempt's outcome: delivered; or failed, tried again at `retry_at` (0: given up).
+  virtual Status record_webhook_attempt(std::int64_t notification_id, bool delivered,
+                                        UnixMillis retry_at, const std::string& error) = 0;
 
   // Idle policies (model/idle.hpp). set_idle_policy replaces the rule of its scope and subject.
   virtual Status set_idle_policy(const IdlePolicyRule& rule) = 0;

@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "api/api.hpp"
+#include "net/webhook_target.hpp"
 #include "service_fixture.hpp"
 
 namespace gpupool::testing {
@@ -20,6 +21,17 @@ class Api : public ServiceFixture {
   Api() : api_(settings(telemetry_), *auth_, *sessions_, *store_, clock_) {}
 
   static api::ApiSettings settings(services::TelemetryBoard& telemetry) {
+    api::ApiSettings settings_with_webhooks = plain_settings(telemetry);
+    // As the app checks them, with no block allowed beyond the public ones.
+    settings_with_webhooks.check_webhook_url = [](const std::string& url) -> Status {
+      auto target = net::parse_webhook_url(url);
+      if (!target) return target.error();
+      auto addresses = net::resolve_webhook_host(target->host, {});
+      return addresses ? Status{} : Status{addresses.error()};
+    };
+    return settings_with_webhooks;
+  }
+  static api::ApiSettings plain_settings(services::TelemetryBoard& telemetry) {
     api::ApiSettings settings{
         {"pool.example", true, "https://pool.example"}, false, [] { return true; }};
     settings.telemetry = &telemetry;

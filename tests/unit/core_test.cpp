@@ -1,9 +1,13 @@
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <chrono>
 #include <string>
+#include <thread>
 
 #include "core/clock.hpp"
 #include "core/json_input.hpp"
+#include "core/periodic_task.hpp"
 #include "net/http_client.hpp"
 
 namespace gpupool {
@@ -149,6 +153,33 @@ TEST(Cookies, DropsOnlyTheNamedCookies) {
   EXPECT_EQ(gateway::without_cookies("gpupool_session=xyz", {"gpupool_session"}), "");
   EXPECT_EQ(gateway::without_cookies(" ; a=1;; _xsrf=2 ", {"b"}), "a=1; _xsrf=2 ");
   EXPECT_EQ(gateway::without_cookies("x=1; y=2", {"x", "y"}), "");
+}
+
+}  // namespace
+}  // namespace gpupool
+
+namespace gpupool {
+namespace {
+
+TEST(PeriodicTask, RunsAtOnceOrAfterAnIntervalAndStopsWithoutWaitingItOut) {
+  std::atomic<int> runs{0};
+  PeriodicTask now(std::chrono::hours(1), [&runs] { ++runs; });
+  auto started = std::chrono::steady_clock::now();
+  now.start();
+  while (runs.load() == 0) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  now.stop();
+  now.stop();  // twice is fine
+  EXPECT_EQ(runs.load(), 1);
+  EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(10))
+      << "stop wakes the waiting thread";
+
+  std::atomic<int> later_runs{0};
+  PeriodicTask later(
+      std::chrono::hours(1), [&later_runs] { ++later_runs; }, PeriodicTask::First::after_interval);
+  later.start();
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  later.stop();
+  EXPECT_EQ(later_runs.load(), 0);
 }
 
 }  // namespace

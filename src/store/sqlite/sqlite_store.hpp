@@ -67,6 +67,17 @@ class SqliteStore final : public Store {
   Result<std::vector<Quota>> quotas_for(std::int64_t user_id) override;
   Result<std::vector<Quota>> list_quotas() override;
 
+  Status add_notification(Notification& notification) override;
+  Result<std::vector<Notification>> notifications(std::int64_t user_id, int newest) override;
+  Result<int> unread_notifications(std::int64_t user_id) override;
+  Status mark_notifications_read(std::int64_t user_id, std::int64_t up_to_id) override;
+  Status set_webhook(const Webhook& webhook) override;
+  Result<bool> delete_webhook(std::int64_t user_id) override;
+  Result<std::optional<Webhook>> webhook_of(std::int64_t user_id) override;
+  Result<std::vector<WebhookDelivery>> webhook_deliveries_due(UnixMillis now, int limit) override;
+  Status record_webhook_attempt(std::int64_t notification_id, bool delivered, UnixMillis retry_at,
+                                const std::string& error) override;
+
   Status set_idle_policy(const IdlePolicyRule& rule) override;
   Result<bool> delete_idle_policy(QuotaScope scope, std::int64_t subject_id) override;
   Result<std::vector<IdlePolicyRule>> idle_policies_for(std::int64_t user_id) override;

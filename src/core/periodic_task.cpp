@@ -1,0 +1,28 @@
+#include "core/periodic_task.hpp"
+
+namespace gpupool {
+
+void PeriodicTask::start() {
+  thread_ = std::thread([this] {
+    std::unique_lock lock(mutex_);
+    bool wait_first = first_ == First::after_interval;
+    while (!stopping_) {
+      if (wait_first && wake_.wait_for(lock, interval_, [this] { return stopping_; })) break;
+      wait_first = true;
+      lock.unlock();
+      work_();
+      lock.lock();
+    }
+  });
+}
+
+void PeriodicTask::stop() {
+  {
+    std::lock_guard lock(mutex_);
+    stopping_ = true;
+  }
+  wake_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+}  // namespace gpupool

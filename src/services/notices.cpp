@@ -1,0 +1,61 @@
+#include "services/notices.hpp"
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+namespace gpupool::services {
+
+namespace {
+
+constexpr UnixMillis kWorthTellingWait = 60'000;
+
+Notification notice(const Session& session, NotificationKind kind, UnixMillis now,
+                    std::string message, nlohmann::json data) {
+  data["session"] = session.id;
+  data["state"] = to_string(session.state);
+  return {0, session.user_id, now, kind, session.id, std::move(message), data.dump(), false};
+}
+
+}  // namespace
+
+Notification idle_warning_notice(const Session& session, UnixMillis reclaim_at, UnixMillis now) {
+  return notice(session, NotificationKind::idle_warning, now,
+                fmt::format("Session {} has not been used lately and will be reclaimed at {} (its "
+                            "home is kept) unless you use it or keep it: gpupool keep {}",
+                            session.id, format_rfc3339(reclaim_at), session.id),
+                {{"reclaim_at", format_rfc3339(reclaim_at)}});
+}
+
+Notification preemption_notice(const Session& session, UnixMillis now) {
+  return notice(session, NotificationKind::preemption_warning, now,
+                fmt::format("Session {} is preemptible and will be stopped at {} to make room for "
+                            "another; save your work",
+                            session.id, format_rfc3339(session.preempt_at)),
+                {{"stop_at", format_rfc3339(session.preempt_at)}});
+}
+
+Notification started_notice(const Session& session, UnixMillis now) {
+  return notice(session, NotificationKind::session_started, now,
+                fmt::format("Session {} is running, {} min after it was requested", session.id,
+                            (session.started_at - session.created_at) / 60'000),
+                {{"requested_at", format_rfc3339(session.created_at)},
+                 {"started_at", format_rfc3339(session.started_at)}});
+}
+
+Notification ended_notice(const Session& session, UnixMillis now) {
+  return notice(session, NotificationKind::session_ended, now,
+                fmt::format("Session {} ended: {}", session.id, session.reason),
+                {{"end_reason", to_string(session.end_reason)},
+                 {"reason", session.reason},
+                 {"ended_at", format_rfc3339(session.ended_at)}});
+}
+
+bool worth_telling_started(const Session& session) {
+  return session.started_at - session.created_at >= kWorthTellingWait;
+}
+
+bool worth_telling_ended(const Session& session) {
+  return session.end_reason != EndReason::user_stopped;
+}
+
+}  // namespace gpupool::services
