@@ -2,9 +2,13 @@
 (simulated) GPU each keep a session, while one nobody uses is warned, kept once by its owner,
 warned again and reclaimed, its home kept. The policy is seconds long here so that the test
 runs in about a minute; its rules at hours-long scales are unit-tested with simulated time."""
+import hashlib
+import hmac
+import http.server
 import json
 import os
 import secrets
+import threading
 import shutil
 import subprocess
 import tempfile
@@ -36,7 +40,7 @@ def pool():
     readings = os.path.join(work, "gpu-readings.json")
     server = Server(extra_args=["--idle-window", f"{WINDOW_S}s", "--idle-grace", f"{GRACE_S}s",
                                 "--idle-keeps", "1", "--activity-interval", "2",
-                                "--simulated-gpu-readings", readings])
+                                "--simulated-gpu-readings", readings, "--webhook-allow", "127.0.0.0/8"])
     server.start()
     admin = Api(server.base, mint_token(server.base, "admin", ADMIN_PASSWORD))
     key = os.path.join(work, "id_ed25519")
@@ -173,3 +177,58 @@ def test_the_owner_sees_the_warning_in_the_portal_and_keeps_the_session(pool):
         assert kept["idle"]["keeps_used"] == 1 and kept["state"] == "running", kept
     finally:
         api.call("DELETE", f"/api/v1/sessions/{session_id}")
+
+
+class Receiver(http.server.BaseHTTPRequestHandler):
+    """A webhook receiver that fails its first posting (500), then takes them all."""
+    received = []
+
+    def do_POST(self):
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        Receiver.received.append((dict(self.headers), body))
+        self.send_response(500 if len(Receiver.received) == 1 else 204)
+        self.end_headers()
+
+    def log_message(self, *args):
+        pass
+
+
+def test_the_owner_is_told_by_webhook_signed_and_retried_and_in_the_api(pool):
+    server, admin, user, key, readings = pool
+    receiver = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Receiver)
+    threading.Thread(target=receiver.serve_forever, daemon=True).start()
+    name, api = user("hooked")
+    refused = api.call("PUT", "/api/v1/me/webhook", {"url": "http://169.254.169.254/latest/meta-data"})
+    assert refused[0] == 403 and "--webhook-allow" in refused[1]["error"]["message"], refused
+    status, hook = api.call("PUT", "/api/v1/me/webhook",
+                            {"url": f"http://127.0.0.1:{receiver.server_port}/gpupool?team=a"})
+    assert status == 200 and len(hook["secret"]) == 43, hook
+    session_id = start(api, {"gpu_memory_gb": 1})
+    try:
+        wait_for_state(api, session_id, {"running"})
+        # Warned: the first posting is answered 500 and tried again 10 s later.
+        wait_until("the warning, posted twice", lambda: len(Receiver.received) >= 2, WINDOW_S + 40)
+        first, second = Receiver.received[0], Receiver.received[1]
+        assert first[1] == second[1], "the same notification again"
+        for headers, body in (first, second):
+            signature = hmac.new(hook["secret"].encode(), headers["X-Gpupool-Timestamp"].encode() + b"." + body,
+                                 hashlib.sha256).hexdigest()
+            assert headers["X-Gpupool-Signature"] == "sha256=" + signature
+        notice = json.loads(second[1])
+        assert notice["kind"] == "idle_warning" and notice["user"] == name and notice["session"] == session_id
+        assert "will be reclaimed at" in notice["message"]
+
+        # The same in the API, unread until read.
+        listed = api.get("/api/v1/notifications")[1]
+        assert listed["unread"] >= 1 and listed["notifications"][0]["kind"] == "idle_warning", listed
+        assert api.post("/api/v1/notifications/read", {"up_to": listed["notifications"][0]["id"]})[1]["unread"] == 0
+
+        # An admin stops it: its owner is told why it ended.
+        assert admin.call("DELETE", f"/api/v1/sessions/{session_id}")[0] in (200, 202)
+        wait_until("the end, posted", lambda: any(json.loads(body)["kind"] == "session_ended"
+                                                  for _, body in Receiver.received), 60)
+        ended = next(json.loads(body) for _, body in Receiver.received if json.loads(body)["kind"] == "session_ended")
+        assert ended["data"]["end_reason"] == "admin_stopped", ended
+    finally:
+        api.call("DELETE", f"/api/v1/sessions/{session_id}")
+        receiver.shutdown()
