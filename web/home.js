@@ -200,15 +200,33 @@ function sessionsTable(sessions) {
         h("tbody", {}, visible.map(sessionRow))));
 }
 
+// What the user was told of their sessions (idle warnings, preemptions, starts after a wait,
+// ends they did not cause): the newest, unread ones marked, with "mark all read".
+function noticesCard(notices) {
+  const list = notices.notifications.slice(0, 5);
+  if (list.length === 0) return "";
+  const items = list.map((notice) => h("li", { class: notice.read ? "notice" : "notice unread" },
+    h("time", { datetime: notice.at }, new Date(notice.at).toLocaleString(currentLanguage())), " ",
+    t(`notice.${notice.kind}`, { session: notice.session }), h("div", { class: "reason" }, notice.message)));
+  const read = notices.unread === 0 ? "" : h("button", { type: "button", class: "secondary", onclick: async () => {
+    try { await api("POST", "/api/v1/notifications/read", { up_to: list[0].id }); }
+    catch (failure) { toast(failure.message); }
+  } }, t("notice.markRead"));
+  return h("section", { class: "card", id: "notices", "aria-labelledby": "notices-title" },
+    h("h2", { id: "notices-title" }, t("notice.title", { unread: notices.unread })), h("ul", {}, items), read);
+}
+
 export async function renderHome() {
-  const [pool, images, sessions] = await Promise.all([
-    api("GET", "/api/v1/pool"), api("GET", "/api/v1/images"), api("GET", "/api/v1/sessions")]);
-  show(h("div", { id: "pool-card" }, poolTable(pool)), requestForm(pool, images.images),
-    h("div", { id: "sessions-card" }, sessionsTable(sessions.sessions)));
+  const [pool, images, sessions, notices] = await Promise.all([
+    api("GET", "/api/v1/pool"), api("GET", "/api/v1/images"), api("GET", "/api/v1/sessions"),
+    api("GET", "/api/v1/notifications?limit=5")]);
+  show(h("div", { id: "notices-card" }, noticesCard(notices)), h("div", { id: "pool-card" }, poolTable(pool)),
+    requestForm(pool, images.images), h("div", { id: "sessions-card" }, sessionsTable(sessions.sessions)));
   // Live: states, reasons and free GPUs change without reloading the page.
   watchLive({
     pool: (pool) => document.getElementById("pool-card")?.replaceChildren(poolTable(pool)),
     sessions: (list) => document.getElementById("sessions-card")?.replaceChildren(sessionsTable(list.sessions)),
+    notifications: (notices) => document.getElementById("notices-card")?.replaceChildren(noticesCard(notices)),
   });
   everySecond(tickCosts);
 }

@@ -1,5 +1,6 @@
 // Idle reclaim's warning in a real browser: the owner of a session that idle reclaim warned
-// about sees when it goes, keeps it with one click, and the warning leaves the page live.
+// about sees when it goes and a notification of it, keeps it with one click, and the warning
+// leaves the page live.
 // Usage: node idle.mjs BASE_URL USER PASSWORD SESSION_ID SCREENSHOT_DIR
 import { launchChromium, startRun } from "./launch.mjs";
 import assert from "node:assert/strict";
@@ -27,6 +28,13 @@ try {
   await warning.waitFor();
   assert.match(await warning.innerText(), /Unused for \d+ min: it will be reclaimed at .+ \(your home is kept\)/);
   await page.screenshot({ path: `${screenshots}/idle-warning.png`, fullPage: true });
+
+  step("the notification: unread, then read");
+  const notices = page.locator("#notices");
+  await notices.getByText(`Session ${session} is about to be reclaimed`).waitFor();
+  assert.match(await notices.getByRole("heading").innerText(), /Notifications \(1 unread\)/);
+  await notices.getByRole("button", { name: "Mark all read" }).click();
+  await notices.getByRole("heading", { name: "Notifications (0 unread)" }).waitFor();
 
   step("keep it: the warning goes without a reload");
   await row.getByRole("button", { name: /Keep it \(1 left\)/ }).click();
