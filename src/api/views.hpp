@@ -36,8 +36,6 @@ struct ViewContext {
 // `now` gives the time left under a time limit, and the warning in its last 15 minutes.
 nlohmann::json session_view(const Session& session, const ViewContext& context, UnixMillis now);
 
-inline constexpr UnixMillis kTimeLimitWarningMillis = 15 * 60 * 1000;
-
 // A running session's idle state (idle_view.cpp): its policy, when it was last used, by which
 // signals, its warning and "keep it"s; null while it is not running or not yet checked.
 nlohmann::json idle_view(const Session& session, const ViewContext& context, UnixMillis now);

@@ -16,6 +16,7 @@ enum class NotificationKind {
   preemption_warning,  // chosen to make room: stopped after the grace
   session_started,     // a request that waited in the queue is running
   session_ended,       // with its end reason
+  time_limit_near,     // its time limit is a quarter of an hour away
 };
 
 std::string_view to_string(NotificationKind kind);

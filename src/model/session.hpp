@@ -34,6 +34,9 @@ std::optional<SessionState> parse_session_state(std::string_view text);
 std::string_view to_string(EndReason reason);
 std::optional<EndReason> parse_end_reason(std::string_view text);
 
+// How long before its time limit a session's owner is warned.
+inline constexpr UnixMillis kTimeLimitWarningMillis = 15 * 60 * 1000;
+
 // True while the session holds (or may hold) resources on a node.
 bool holds_resources(SessionState state);
 
@@ -98,6 +101,7 @@ struct Session {
   UnixMillis idle_kept_at = 0;
   int idle_keeps = 0;
   bool idle_exempt = false;
+  bool limit_warned = false;  // its owner was told its time limit is near
 };
 
 }  // namespace gpupool

@@ -126,6 +126,8 @@ Status SessionService::apply_observations_locked(const SyncRequest& request,
     GPUPOOL_TRY(store_.update_session(session));
     // In the transaction that ends it: a session is charged exactly once.
     if (next.ended) GPUPOOL_TRY(accounts_.charge(session));
+    if (next.limit_warned && session.state == SessionState::running)
+      GPUPOOL_TRY(tell_locked(time_limit_notice(session, now)));
     if (next.ended && worth_telling_ended(session))
       GPUPOOL_TRY(tell_locked(ended_notice(session, now)));
     if (before != SessionState::running && session.state == SessionState::running &&

@@ -34,6 +34,16 @@ Notification preemption_notice(const Session& session, UnixMillis now) {
                 {{"stop_at", format_rfc3339(session.preempt_at)}});
 }
 
+Notification time_limit_notice(const Session& session, UnixMillis now) {
+  UnixMillis ends_at = session.started_at +
+                       static_cast<UnixMillis>(session.request.max_hours.value_or(0) * 3600'000);
+  return notice(session, NotificationKind::time_limit_near, now,
+                fmt::format("Session {} reaches its time limit at {} and will be stopped then; "
+                            "save your work",
+                            session.id, format_rfc3339(ends_at)),
+                {{"ends_at", format_rfc3339(ends_at)}});
+}
+
 Notification started_notice(const Session& session, UnixMillis now) {
   return notice(session, NotificationKind::session_started, now,
                 fmt::format("Session {} is running, {} min after it was requested", session.id,

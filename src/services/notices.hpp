@@ -13,6 +13,8 @@ namespace gpupool::services {
 Notification idle_warning_notice(const Session& session, UnixMillis reclaim_at, UnixMillis now);
 // Chosen to make room for another request: stopped at its preempt_at.
 Notification preemption_notice(const Session& session, UnixMillis now);
+// Its time limit is near: it stops at started_at + max_hours.
+Notification time_limit_notice(const Session& session, UnixMillis now);
 // Running, after waiting since its request (told when that took a minute or more).
 Notification started_notice(const Session& session, UnixMillis now);
 // It ended, with its end reason.

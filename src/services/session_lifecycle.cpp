@@ -133,9 +133,11 @@ Transition finish(const Session& before, Session after, UnixMillis now) {
       after.reason != before.reason || after.preempt_at != before.preempt_at ||
       after.queue_reason != before.queue_reason || after.down_since != before.down_since ||
       after.restarts != before.restarts || after.idle_warned_at != before.idle_warned_at ||
-      after.idle_kept_at != before.idle_kept_at || after.idle_exempt != before.idle_exempt;
+      after.idle_kept_at != before.idle_kept_at || after.idle_exempt != before.idle_exempt ||
+      after.limit_warned != before.limit_warned;
   transition.ended = after.state == SessionState::ended && before.state != SessionState::ended;
   transition.idle_warned = after.idle_warned_at != 0 && before.idle_warned_at == 0;
+  transition.limit_warned = after.limit_warned && !before.limit_warned;
   if (transition.changed) after.updated_at = now;
   transition.session = std::move(after);
   return transition;
@@ -213,6 +215,9 @@ Transition after_sync(const Session& session, const SyncFacts& facts) {
     begin_stopping(next, EndReason::preempted,
                    "preempted to make room for a non-preemptible session");
   }
+  if (next.state == SessionState::running && !next.limit_warned &&
+      past_time_limit(next, now + kTimeLimitWarningMillis))
+    next.limit_warned = true;
   if (next.state == SessionState::running && past_time_limit(next, now)) {
     begin_stopping(next, EndReason::time_limit,
                    fmt::format("reached its time limit of {} h", *next.request.max_hours));

@@ -32,6 +32,7 @@ struct Transition {
   bool ended = false;             // it has just ended: charge it, in the same transaction
   bool ignored_host_key = false;  // the agent reported a malformed SSH host key (not kept)
   bool idle_warned = false;       // its owner is to be warned that it will be reclaimed
+  bool limit_warned = false;      // its owner is to be told its time limit is near
 };
 
 // One session's part of a node's report.
@@ -46,7 +47,8 @@ struct SyncFacts {
 // A node's agent reported its containers. A container that stopped on its own is either
 // being started again (the session stays running, unbilled while down, and says so in its
 // reason) or failed (the session ends when the container stopped). Also applies a
-// preemption whose time has come and the time limit.
+// preemption whose time has come and the time limit (its owner told once, in its last
+// kTimeLimitWarningMillis).
 Transition after_sync(const Session& session, const SyncFacts& facts);
 
 // The owner (user_stopped) or an admin (admin_stopped) stops it: a queued session ends at

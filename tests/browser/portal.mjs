@@ -98,11 +98,19 @@ try {
     const response = await create().catch(() => new Promise((resolve) => setTimeout(resolve, 500)).then(create));
     return response.json();
   }, sessionBase);
-  // The tree page may still be starting its own requests; a navigation it cuts short is retried once.
-  await jupyter.goto(sessionBase + "notebooks/" + created.path).catch((failure) => {
-    console.log(`  (navigation retried: ${failure.message.split("\n")[0]})`);
-    return jupyter.goto(sessionBase + "notebooks/" + created.path);
-  });
+  // The tree page may still be starting its own requests, and Chromium aborts loads when the
+  // host's interfaces change (the engine adds a session's bridge: ERR_NETWORK_CHANGED): a
+  // navigation cut short is tried again, a few times, half a second apart.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await jupyter.goto(sessionBase + "notebooks/" + created.path);
+      break;
+    } catch (failure) {
+      if (attempt === 4) throw failure;
+      console.log(`  (navigation retried: ${failure.message.split("\n")[0]})`);
+      await jupyter.waitForTimeout(500);
+    }
+  }
   const cell = jupyter.locator(".CodeMirror").first();
   await cell.waitFor({ timeout: 60000 });
   await jupyter.locator("#kernel_indicator_icon.kernel_idle_icon").waitFor({ timeout: 60000 });

@@ -208,3 +208,39 @@ TEST_F(Api, UsersReadTheirNotificationsAndSetAWebhookWhoseSecretIsShownOnce) {
 
 }  // namespace
 }  // namespace gpupool::testing
+
+namespace gpupool::testing {
+namespace {
+
+TEST_F(Notices, TheOwnerIsToldOnceAQuarterOfAnHourBeforeTheTimeLimit) {
+  SessionRequest request;
+  request.gpus = 1;
+  request.max_hours = 1;
+  auto session = sessions_->request_session(alice_, request);
+  ASSERT_TRUE(session.ok());
+  sync({observed(session->id, ObservedPhase::running)});
+  auto kinds = [&] {
+    std::vector<NotificationKind> found;
+    for (const auto& notice : notices_of(*store_, alice_)) found.push_back(notice.kind);
+    return found;
+  };
+  clock_.advance(44 * kMinute);
+  sync({observed(session->id, ObservedPhase::running)});
+  EXPECT_TRUE(kinds().empty());
+  clock_.advance(2 * kMinute);
+  sync({observed(session->id, ObservedPhase::running)});
+  ASSERT_EQ(kinds(), std::vector<NotificationKind>{NotificationKind::time_limit_near});
+  EXPECT_NE(notices_of(*store_, alice_)[0].message.find("reaches its time limit at"),
+            std::string::npos);
+  clock_.advance(5 * kMinute);
+  sync({observed(session->id, ObservedPhase::running)});
+  EXPECT_EQ(kinds().size(), 1u) << "told once";
+  clock_.advance(10 * kMinute);
+  sync({observed(session->id, ObservedPhase::running)});
+  EXPECT_EQ(fetch(session->id).state, SessionState::stopping);
+  sync({});
+  EXPECT_EQ(kinds().front(), NotificationKind::session_ended);
+}
+
+}  // namespace
+}  // namespace gpupool::testing

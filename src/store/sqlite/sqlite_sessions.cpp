@@ -21,6 +21,7 @@ constexpr const char* kSessionColumns =
     "priority, preemptible, preempt_at, node_selector, billed_gpu_model, billed_gpus, "
     "rate_micros_per_hour, queue_reason, down_since, down_millis, restarts, restarted_at, "
     "home_node, gateway_ssh_port, idle_warned_at, idle_kept_at, idle_keeps, idle_exempt, "
+    "limit_warned, "
     "(SELECT username FROM users WHERE users.id = "
     "sessions.user_id), "
     "(SELECT uid FROM users WHERE users.id = sessions.user_id)";
@@ -72,8 +73,9 @@ Session read_session(const Statement& row) {
   session.idle_kept_at = row.column_int(39);
   session.idle_keeps = static_cast<int>(row.column_int(40));
   session.idle_exempt = row.column_int(41) != 0;
-  session.username = row.column_text(42);
-  session.uid = static_cast<int>(row.column_int(43));
+  session.limit_warned = row.column_int(42) != 0;
+  session.username = row.column_text(43);
+  session.uid = static_cast<int>(row.column_int(44));
   return session;
 }
 
@@ -85,7 +87,7 @@ std::string queue_reason_text(const std::optional<QueueReason>& reason) {
   return document.dump();
 }
 
-// Binds the 42 stored columns of a session in kSessionColumns order.
+// Binds the 43 stored columns of a session in kSessionColumns order.
 void bind_session(Statement& statement, const Session& session) {
   statement.bind(1, session.id)
       .bind(2, session.user_id)
@@ -127,7 +129,8 @@ void bind_session(Statement& statement, const Session& session) {
       .bind(39, session.idle_warned_at)
       .bind(40, session.idle_kept_at)
       .bind(41, session.idle_keeps)
-      .bind(42, session.idle_exempt);
+      .bind(42, session.idle_exempt)
+      .bind(43, session.limit_warned);
   if (session.request.max_hours) statement.bind(9, *session.request.max_hours);
 }
 
@@ -142,11 +145,11 @@ Status SqliteStore::insert_session(const Session& session) {
         "updated_at, started_at, ended_at, gpu_memory_mb, priority, preemptible, preempt_at, "
         "node_selector, billed_gpu_model, billed_gpus, rate_micros_per_hour, queue_reason, "
         "down_since, down_millis, restarts, restarted_at, home_node, gateway_ssh_port, "
-        "idle_warned_at, idle_kept_at, idle_keeps, idle_exempt) "
+        "idle_warned_at, idle_kept_at, idle_keeps, idle_exempt, limit_warned) "
         "VALUES (?1, ?2, ?3, ?4, ?5, "
         "?6, ?7, ?8, ?9, ?10, ?11, "
         "?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, "
-        "?29, ?30, ?31, ?32, ?33, ?34, ?35, ?36, ?37, ?38, ?39, ?40, ?41, ?42)");
+        "?29, ?30, ?31, ?32, ?33, ?34, ?35, ?36, ?37, ?38, ?39, ?40, ?41, ?42, ?43)");
     if (!insert) return insert.error();
     bind_session(*insert, session);
     GPUPOOL_TRY(insert->run());
@@ -225,7 +228,7 @@ Status SqliteStore::update_session(const Session& session) {
         "billed_gpus = ?30, rate_micros_per_hour = ?31, queue_reason = ?32, down_since = ?33, "
         "down_millis = ?34, restarts = ?35, restarted_at = ?36, home_node = ?37, "
         "gateway_ssh_port = ?38, idle_warned_at = ?39, idle_kept_at = ?40, idle_keeps = ?41, "
-        "idle_exempt = ?42 WHERE id = ?1");
+        "idle_exempt = ?42, limit_warned = ?43 WHERE id = ?1");
     if (!update) return update.error();
     bind_session(*update, session);
     GPUPOOL_TRY(update->run());
