@@ -36,7 +36,7 @@ void ActivityMonitor::measure_once() {
       if (used >= 0)
         next.cpu_cores = used / 1e6 / static_cast<double>(now - previous->second.at_monotonic);
     }
-    measured_[session.session_id] = std::move(next);
+    measured_[session.session_id] = next;
   }
 }
 
