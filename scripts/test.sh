@@ -11,10 +11,11 @@ scripts/setup.sh
 # the linters shellcheck, clang-format and clang-tidy from Debian, eslint from npm; clang
 # with libFuzzer for the fuzz targets; Debian's docker-registry (and htpasswd) for the
 # multi-node tests' registry; Prometheus (and promtool) for the alert rules and the
-# dashboard's queries. A machine with its own node and npm keeps them.
+# dashboard's queries; aiosmtpd, the SMTP server the e-mail tests mail to. A machine with its
+# own node and npm keeps them.
 tools_missing=()
 for package in chromium fonts-wqy-microhei shellcheck clang-format clang-tidy clang libclang-rt-14-dev systemd \
-  docker-registry apache2-utils prometheus; do
+  docker-registry apache2-utils prometheus python3-aiosmtpd; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q 'install ok installed' || tools_missing+=("$package")
 done
 command -v npm >/dev/null 2>&1 || tools_missing+=(nodejs npm)

@@ -1,9 +1,10 @@
 // The account page: change the password, see and end one's sign-ins and API tokens, make a
-// token for scripts (shown once). `credentialsTable` also serves the admin page, for any user.
+// token for scripts (shown once), say where notifications go (notify_settings.js). `credentialsTable` also serves the admin page, for any user.
 import { currentLanguage, t } from "./i18n.js";
 import { api } from "./api.js";
 import { actionForm, copyButton, h, show, table, toast } from "./dom.js";
 import { signOutNow, stopLive } from "./live.js";
+import { notifyCard } from "./notify_settings.js";
 
 const when = (time) => time ? new Date(time).toLocaleString(currentLanguage()) : t("account.never");
 
@@ -71,6 +72,6 @@ export async function renderAccount() {
     h("section", { class: "card wide", "aria-labelledby": "credentials-title" },
       h("h2", { id: "credentials-title" }, t("account.credentials")), h("p", { class: "help" }, t("account.credentialsHelp")),
       h("div", { id: "credentials-body" })),
-    newTokenCard());
+    newTokenCard(), await notifyCard());
   await redrawCredentials();
 }

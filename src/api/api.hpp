@@ -45,6 +45,9 @@ struct ApiSettings {
   // Whether a user may set this webhook URL: well-formed, and pointing where webhooks may go
   // (the app's net/webhook_target.hpp); the error says why not. Unset: webhooks are refused.
   std::function<Status(const std::string& url)> check_webhook_url;
+  bool sends_email = false;  // an SMTP server is set: users may give addresses
+  // The balance-low threshold of users who chose none (SessionSettings::balance_low_micros).
+  std::int64_t balance_low_micros = 0;
 };
 
 // Live views (GET /api/v1/events) one user may hold open, so one user cannot hold every
@@ -186,6 +189,14 @@ class Api {
   HttpReply get_webhook(const Call& call);
   HttpReply put_webhook(const Call& call);
   HttpReply delete_webhook(const Call& call);
+  // Where else a user is told: e-mail, balance-low threshold (notify_settings_handlers.cpp).
+  HttpReply get_notify_settings(const Call& call);
+  HttpReply put_notify_settings(const Call& call);
+  HttpReply confirm_email(const Call& call);
+  HttpReply put_user_notify_settings(const Call& call);
+  HttpReply change_notify_settings(std::int64_t user_id, const std::string& body,
+                                   bool vouched_by_admin);
+  nlohmann::json notify_settings_view(const NotifySettings& settings) const;
   // The user's newest notifications and how many are unread (empty when the store fails).
   nlohmann::json notifications_document(std::int64_t user_id, int newest);
   // Idle reclaim (idle_handlers.cpp).

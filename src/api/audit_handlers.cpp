@@ -19,7 +19,7 @@ constexpr std::size_t kMaxActorLength = 64;  // a failed sign-in's name is whate
 bool changes_credentials(std::string_view pattern) {
   return pattern.starts_with("/api/v1/auth/") || pattern.starts_with("/api/v1/tokens") ||
          pattern == "/api/v1/me/password" || pattern == "/api/v1/me/ssh-keys" ||
-         pattern == "/api/v1/me/webhook";
+         pattern == "/api/v1/me/webhook" || pattern.starts_with("/api/v1/me/notify");
 }
 
 // Why a call was refused, from the error reply's JSON.

@@ -35,6 +35,9 @@ const std::vector<Route>& Api::routes() {
       {"GET", "/api/v1/me/webhook", user, &Api::get_webhook},
       {"PUT", "/api/v1/me/webhook", user, &Api::put_webhook},
       {"DELETE", "/api/v1/me/webhook", user, &Api::delete_webhook},
+      {"GET", "/api/v1/me/notify", user, &Api::get_notify_settings},
+      {"PUT", "/api/v1/me/notify", user, &Api::put_notify_settings},
+      {"POST", "/api/v1/me/notify/confirm", user, &Api::confirm_email},
       {"GET", "/api/v1/notifications", user, &Api::list_notifications},
       {"POST", "/api/v1/notifications/read", user, &Api::read_notifications},
 
@@ -64,6 +67,7 @@ const std::vector<Route>& Api::routes() {
       {"GET", "/api/v1/users", admin, &Api::list_users},
       {"POST", "/api/v1/users", admin, &Api::create_user},
       {"PATCH", "/api/v1/users/{username}", admin, &Api::update_user},
+      {"PUT", "/api/v1/users/{username}/notify", admin, &Api::put_user_notify_settings},
       {"GET", "/api/v1/users/{username}/tokens", admin, &Api::list_user_tokens},
       {"DELETE", "/api/v1/users/{username}/tokens/{id}", admin, &Api::revoke_user_token},
       {"GET", "/api/v1/groups", admin, &Api::list_groups},

@@ -97,6 +97,23 @@ void add_server_options(CLI::App& command, UpOptions& up) {
   command.add_option("--webhook-allow", up.webhook_allow,
                      "IPv4 block users' webhooks may reach although it is private or loopback, "
                      "e.g. an internal chat relay's (repeatable)");
+  command.add_option("--smtp-url", up.smtp_url,
+                     "SMTP server for notifications by e-mail: smtp://HOST:PORT (STARTTLS "
+                     "required) or smtps://HOST:PORT; unset: no e-mail");
+  command.add_option("--smtp-from", up.smtp_from, "the address e-mails come from");
+  command.add_option("--smtp-user", up.smtp_user, "SMTP login (with --smtp-password-file)");
+  command.add_option("--smtp-password-file", up.smtp_password_file,
+                     "file holding the SMTP password");
+  command.add_option("--smtp-ca-file", up.smtp_ca_file,
+                     "PEM certificates to trust for the SMTP server (default: the system's)");
+  command.add_flag("--smtp-plaintext", up.smtp_plaintext,
+                   "speak SMTP without TLS (only for a relay on this machine)");
+  command
+      .add_option("--balance-low", up.balance_low_credits,
+                  "tell users whose balance falls below this many credits, unless they chose "
+                  "their own threshold; 0: only those who did")
+      ->check(CLI::Range(0.0, 1e9))
+      ->capture_default_str();
   command.add_flag("--postpaid", up.postpaid,
                    "meter costs but do not require a prepaid balance to cover them");
   add_limits(command, up);

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cmath>
 #include <csignal>
 #include <cstdlib>
 #include <filesystem>
@@ -18,6 +19,7 @@
 #include "api/api.hpp"
 #include "app/catalog_images.hpp"
 #include "app/disk_watermark.hpp"
+#include "app/email_setup.hpp"
 #include "app/local_sync_channel.hpp"
 #include "app/node_runtime.hpp"
 #include "app/process.hpp"
@@ -30,6 +32,7 @@
 #include "core/log.hpp"
 #include "core/periodic_task.hpp"
 #include "core/random.hpp"
+#include "model/price.hpp"
 #include "net/certificate_pin.hpp"
 #include "net/http_client.hpp"
 #include "net/self_signed.hpp"
@@ -233,6 +236,8 @@ int serve(UpOptions options, bool local_node) {
   auto idle_grace = parse_duration(options.idle_grace);
   if (!idle_grace) return fail("--idle-grace: " + idle_grace.error().message);
   session_settings.idle_defaults = {*idle_window, *idle_grace, options.idle_keeps, false};
+  session_settings.balance_low_micros =
+      std::llround(options.balance_low_credits * kMicrosPerCredit);
   services::SessionService sessions(**store, clock, session_settings);
   services::TelemetryBoard telemetry;
   app::LocalSyncChannel channel(sessions, telemetry, clock);
@@ -287,6 +292,8 @@ int serve(UpOptions options, bool local_node) {
     webhook_allow.push_back(*block);
   }
   api_settings.check_webhook_url = make_webhook_check(webhook_allow);
+  api_settings.sends_email = !options.smtp_url.empty();
+  api_settings.balance_low_micros = session_settings.balance_low_micros;
   auto limits = server_limits(options, open_files, api_settings.trusted_proxies);
   if (!limits) return fail(limits.error().message);
   if (options.max_websockets_per_user < 1 || options.websocket_idle_timeout_s < 1)
@@ -336,6 +343,8 @@ int serve(UpOptions options, bool local_node) {
   if (!domain_ok)
     return fail("--session-domain must be a lower-case DNS name, e.g. sessions.example.org");
   api_settings.session_domain = options.session_domain;
+  auto emails = make_email_sender(options, **store, clock, api_settings.view.gateway_url);
+  if (!emails) return fail(emails.error().message);
   api.emplace(api_settings, auth, sessions, **store, clock);
   int threads = options.http_threads > 0
                     ? options.http_threads
@@ -347,6 +356,7 @@ int serve(UpOptions options, bool local_node) {
   silent_nodes.start();
   services::WebhookSender webhooks(**store, clock, make_webhook_post(webhook_allow));
   webhooks.start(std::chrono::seconds(1));
+  if (*emails) (*emails)->start(std::chrono::seconds(1));
 
   if (node) log_gpus(node->inventory);
   spdlog::info("gpupool is up: {}/ (data in {})", api_settings.view.gateway_url, data_dir.string());
@@ -377,6 +387,7 @@ int serve(UpOptions options, bool local_node) {
   if (ssh_relay) ssh_relay->stop();
   if (local_agent != nullptr) local_agent->stop();
   webhooks.stop();
+  if (*emails) (*emails)->stop();
   spdlog::info("stopped; the database is closed cleanly");
   return 0;
 }

@@ -68,7 +68,15 @@ struct UpOptions {
   int idle_keeps = 3;
   // IPv4 blocks users' webhooks may reach although private (net/webhook_target.hpp).
   std::vector<std::string> webhook_allow;
-  NodeOptions node;  // `up` only: its local node
+  // Notifications by e-mail (app/email_setup.hpp, net/smtp_client.hpp): none without smtp_url.
+  std::string smtp_url;  // smtp://HOST[:PORT] (STARTTLS) or smtps://HOST[:PORT]
+  std::string smtp_from;
+  std::string smtp_user;
+  std::string smtp_password_file;
+  std::string smtp_ca_file;
+  bool smtp_plaintext = false;     // smtp:// without STARTTLS: a relay on this machine
+  double balance_low_credits = 0;  // users who chose no threshold are told below this; 0: not
+  NodeOptions node;                // `up` only: its local node
 };
 
 // Each runs until SIGINT or SIGTERM and returns the process exit code. `up` is the server

@@ -7,12 +7,13 @@ namespace gpupool {
 
 namespace {
 
-constexpr std::array<std::pair<NotificationKind, std::string_view>, 5> kNames{{
+constexpr std::array<std::pair<NotificationKind, std::string_view>, 6> kNames{{
     {NotificationKind::idle_warning, "idle_warning"},
     {NotificationKind::preemption_warning, "preemption_warning"},
     {NotificationKind::session_started, "session_started"},
     {NotificationKind::session_ended, "session_ended"},
     {NotificationKind::time_limit_near, "time_limit_near"},
+    {NotificationKind::balance_low, "balance_low"},
 }};
 
 }  // namespace

@@ -1,5 +1,5 @@
-// Notification: something a user is told about their sessions — in the portal, and by
-// webhook where they set one. Plain data.
+// Notification: something a user is told about their sessions and balance — in the portal,
+// and by webhook and e-mail where they set them. Plain data.
 #pragma once
 
 #include <cstdint>
@@ -17,6 +17,7 @@ enum class NotificationKind {
   session_started,     // a request that waited in the queue is running
   session_ended,       // with its end reason
   time_limit_near,     // its time limit is a quarter of an hour away
+  balance_low,         // the prepaid balance fell below the user's threshold
 };
 
 std::string_view to_string(NotificationKind kind);
@@ -46,6 +47,33 @@ struct WebhookDelivery {
   std::string url;
   std::string secret;
   int attempts = 0;  // made so far
+};
+
+// A notification still to be mailed to its user's confirmed address.
+struct EmailDelivery {
+  Notification notification;
+  std::string address;
+  int attempts = 0;  // made so far
+};
+
+// A confirmation code to mail: the address a user set and has not confirmed yet.
+struct EmailConfirmation {
+  std::int64_t user_id = 0;
+  std::string address;
+};
+
+// How a user is told, beyond the portal. Plain data; the defaults are a user who set nothing.
+struct NotifySettings {
+  std::int64_t user_id = 0;
+  std::string email;  // "" none
+  bool email_confirmed = false;
+  // The confirmation under way (email set, not confirmed): the code's hash once mailed.
+  std::string email_code_hash;
+  UnixMillis email_code_sent_at = 0;               // 0: not mailed yet
+  int email_code_tries = 0;                        // wrong codes entered
+  std::string email_code_error;                    // why the last mailing failed
+  std::optional<std::int64_t> balance_low_micros;  // unset: the server's default
+  bool balance_low_told = false;  // told since the balance last stood above the threshold
 };
 
 }  // namespace gpupool

@@ -134,26 +134,8 @@ Status SessionService::apply_observations_locked(const SyncRequest& request,
         worth_telling_started(session))
       GPUPOOL_TRY(tell_locked(started_notice(session, now)));
   }
-  GPUPOOL_TRY(stop_unpaid_locked(*sessions, now));
+  GPUPOOL_TRY(check_balances_locked(*sessions, now));
   return check_idle_locked(*sessions, observed, now);
-}
-
-Status SessionService::stop_unpaid_locked(std::vector<Session>& sessions, UnixMillis now) {
-  if (!accounts_.prepaid()) return {};
-  std::map<std::int64_t, std::int64_t> available;  // by user, read once per sync
-  for (auto& session : sessions) {
-    if (session.state != SessionState::running || session.rate_micros_per_hour == 0) continue;
-    if (!available.contains(session.user_id)) {
-      auto balance = accounts_.balance(session.user_id, now);
-      if (!balance) return balance.error();
-      available[session.user_id] = balance->available_micros();
-    }
-    if (available[session.user_id] > 0) continue;
-    session = after_balance_exhausted(session, now).session;
-    spdlog::info("session {}: running → stopping ({})", session.id, session.reason);
-    GPUPOOL_TRY(store_.update_session(session));
-  }
-  return {};
 }
 
 Result<SessionService::StrayContainers> SessionService::stray_observations_locked(

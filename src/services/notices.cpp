@@ -68,4 +68,27 @@ bool worth_telling_ended(const Session& session) {
   return session.end_reason != EndReason::user_stopped;
 }
 
+Notification balance_low_notice(std::int64_t user_id, const BalanceOutlook& outlook,
+                                UnixMillis now) {
+  constexpr double kMicros = 1e6;
+  std::string message =
+      fmt::format("Your balance is down to {:.2f} credits, below your threshold of {:.2f}",
+                  static_cast<double>(outlook.available_micros) / kMicros,
+                  static_cast<double>(outlook.threshold_micros) / kMicros);
+  nlohmann::json data{
+      {"available_credits", static_cast<double>(outlook.available_micros) / kMicros},
+      {"threshold_credits", static_cast<double>(outlook.threshold_micros) / kMicros},
+      {"credits_per_hour", static_cast<double>(outlook.rate_micros_per_hour) / kMicros}};
+  if (outlook.rate_micros_per_hour > 0 && outlook.available_micros > 0) {
+    double hours = static_cast<double>(outlook.available_micros) /
+                   static_cast<double>(outlook.rate_micros_per_hour);
+    message += fmt::format("; at {:.2f} credits an hour it lasts about {:.1f} h more",
+                           static_cast<double>(outlook.rate_micros_per_hour) / kMicros, hours);
+    data["hours_left"] = hours;
+  }
+  message += ". Top up to keep your sessions running.";
+  return {0,           user_id, now, NotificationKind::balance_low, "", std::move(message),
+          data.dump(), false};
+}
+
 }  // namespace gpupool::services

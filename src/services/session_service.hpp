@@ -76,6 +76,9 @@ struct SessionSettings {
   // quiet (idle_rules.hpp).
   IdlePolicy idle_defaults = {2 * 3600 * 1000, 15 * 60 * 1000, 3, false};
   IdleThresholds idle_thresholds;
+  // Owners are told when their balance falls below this, unless they chose their own
+  // threshold (model/notification.hpp's NotifySettings); 0: only those who chose one.
+  std::int64_t balance_low_micros = 0;
 };
 
 // What /metrics shows of the service's own work; filled as it goes, from any thread.
@@ -190,8 +193,12 @@ class SessionService {
   Result<IdlePolicy> idle_policy_locked(std::int64_t user_id);
   // Stores a notice to a session's owner (notices.hpp), in the caller's transaction.
   Status tell_locked(Notification notice) { return store_.add_notification(notice); }
-  // Running sessions whose owner's balance has run out start stopping (prepaid only).
-  Status stop_unpaid_locked(std::vector<Session>& sessions, UnixMillis now);
+  // The balances of the owners of running, priced sessions (balance_checks.cpp): sessions
+  // whose owner's balance has run out start stopping (prepaid only); an owner whose balance
+  // fell below their threshold is told, once until it rises above again.
+  Status check_balances_locked(std::vector<Session>& sessions, UnixMillis now);
+  Status warn_low_balance_locked(std::int64_t user_id, std::int64_t available_micros,
+                                 UnixMillis now);
   // The node's reports of sessions the store has no row for.
   // What the report holds beyond the store's live sessions: containers of sessions it does not
   // know, and of sessions that have ended.

@@ -2,8 +2,6 @@
 
 #include <sodium.h>
 
-#include <algorithm>
-
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
@@ -13,18 +11,9 @@ namespace gpupool::services {
 
 namespace {
 
-constexpr int kMaxAttempts = 12;
-constexpr UnixMillis kFirstRetry = 10'000;
-constexpr UnixMillis kLongestRetry = 3'600'000;
 constexpr int kBatch = 64;
 
 }  // namespace
-
-UnixMillis webhook_retry_at(int attempts, UnixMillis now) {
-  if (attempts >= kMaxAttempts) return 0;
-  UnixMillis wait = kFirstRetry << std::min(attempts - 1, 20);
-  return now + std::min(wait, kLongestRetry);
-}
 
 std::string webhook_signature(const std::string& secret, const std::string& timestamp,
                               const std::string& body) {
@@ -72,10 +61,11 @@ Result<int> WebhookSender::deliver_due() {
     std::string error = delivered ? ""
                         : answer  ? fmt::format("answered {}", *answer)
                                   : answer.error().message;
-    UnixMillis retry_at = delivered ? 0 : webhook_retry_at(delivery.attempts + 1, clock_.now());
+    UnixMillis retry_at = delivered ? 0 : delivery_retry_at(delivery.attempts + 1, clock_.now());
     if (!delivered && retry_at == 0) {
       spdlog::warn("webhook of user {}: gave up on notification {} after {} attempts ({})",
-                   delivery.notification.user_id, delivery.notification.id, kMaxAttempts, error);
+                   delivery.notification.user_id, delivery.notification.id, kMaxDeliveryAttempts,
+                   error);
     }
     GPUPOOL_TRY(store_.record_webhook_attempt(delivery.notification.id, delivered, retry_at,
                                               error.substr(0, 300)));

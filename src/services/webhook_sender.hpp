@@ -17,6 +17,7 @@
 #include "core/clock.hpp"
 #include "core/periodic_task.hpp"
 #include "core/result.hpp"
+#include "services/delivery_retry.hpp"
 #include "store/store.hpp"
 
 namespace gpupool::services {
@@ -26,9 +27,6 @@ using Headers = std::vector<std::pair<std::string, std::string>>;
 using WebhookPost = std::function<Result<int>(const std::string& url, const Headers& headers,
                                               const std::string& body)>;
 
-// After `attempts` failed attempts (1, 2, …): when to try again — 10 s, 20 s, 40 s, … up to an
-// hour apart — or 0 to give up, after 12 (about 5 h in all).
-UnixMillis webhook_retry_at(int attempts, UnixMillis now);
 std::string webhook_signature(const std::string& secret, const std::string& timestamp,
                               const std::string& body);
 // The document posted for a notification.

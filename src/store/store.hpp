@@ -190,6 +190,25 @@ class Store {
   virtual Status record_webhook_attempt(std::int64_t notification_id, bool delivered,
                                         UnixMillis retry_at, const std::string& error) = 0;
 
+  // How users are told beyond the portal (model/notification.hpp): the defaults for a user who
+  // set nothing. A confirmed address gets each later notification mailed (queued in
+  // add_notification's write).
+  virtual Result<NotifySettings> notify_settings(std::int64_t user_id) = 0;
+  virtual Status set_notify_settings(const NotifySettings& settings) = 0;  // replaces the user's
+  // Mailings due at `now`, oldest first, at most `limit`; a changed address drops its mailings.
+  virtual Result<std::vector<EmailDelivery>> email_deliveries_due(UnixMillis now, int limit) = 0;
+  // One attempt's outcome: delivered; or failed, tried again at `retry_at` (0: given up).
+  virtual Status record_email_attempt(std::int64_t notification_id, bool delivered,
+                                      UnixMillis retry_at, const std::string& error) = 0;
+  // Unconfirmed addresses whose confirmation code is due to be mailed at `now`.
+  virtual Result<std::vector<EmailConfirmation>> email_confirmations_due(UnixMillis now,
+                                                                         int limit) = 0;
+  // The code mailed to `address` (its hash, at sent_at), or why not (error) and when to try
+  // again; nothing when the user has set another address since.
+  virtual Status record_email_code(const EmailConfirmation& confirmation,
+                                   const std::string& code_hash, UnixMillis sent_at,
+                                   UnixMillis retry_at, const std::string& error) = 0;
+
   // Idle policies (model/idle.hpp). set_idle_policy replaces the rule of its scope and subject.
   virtual Status set_idle_policy(const IdlePolicyRule& rule) = 0;
   virtual Result<bool> delete_idle_policy(QuotaScope scope, std::int64_t subject_id) = 0;

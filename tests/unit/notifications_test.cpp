@@ -117,10 +117,10 @@ TEST_F(Notices, WebhooksGetSignedPostingsRetriedWithBackOffUntilAnswered) {
 }
 
 TEST_F(Notices, APostingIsGivenUpAfterTwelveAttemptsAndARemovedWebhookGetsNothing) {
-  EXPECT_EQ(services::webhook_retry_at(1, 0), 10'000);
-  EXPECT_EQ(services::webhook_retry_at(3, 0), 40'000);
-  EXPECT_EQ(services::webhook_retry_at(11, 0), 3'600'000) << "at most an hour apart";
-  EXPECT_EQ(services::webhook_retry_at(12, 0), 0);
+  EXPECT_EQ(services::delivery_retry_at(1, 0), 10'000);
+  EXPECT_EQ(services::delivery_retry_at(3, 0), 40'000);
+  EXPECT_EQ(services::delivery_retry_at(11, 0), 3'600'000) << "at most an hour apart";
+  EXPECT_EQ(services::delivery_retry_at(12, 0), 0);
 
   ASSERT_TRUE(store_->set_webhook({alice_.id, "https://hooks.example/a", "k"}).ok());
   RecordingPost post;

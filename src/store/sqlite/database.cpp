@@ -47,6 +47,12 @@ Statement& Statement::bind(int index, double value) {
   return *this;
 }
 
+Statement& Statement::bind(int index, std::optional<std::int64_t> value) {
+  if (value) return bind(index, *value);
+  sqlite3_bind_null(statement_, index);
+  return *this;
+}
+
 Statement& Statement::bind(int index, std::string_view value) {
   sqlite3_bind_text(statement_, index, value.data(), static_cast<int>(value.size()),
                     SQLITE_TRANSIENT);

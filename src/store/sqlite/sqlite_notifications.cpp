@@ -1,4 +1,5 @@
-// SqliteStore: notifications, users' webhooks and the postings still due.
+// SqliteStore: notifications, and their postings to webhooks and mailings still due (users'
+// webhooks and addresses: sqlite_notify_settings.cpp).
 #include <fmt/format.h>
 
 #include "store/sqlite/sqlite_store.hpp"
@@ -34,8 +35,10 @@ Status SqliteStore::add_notification(Notification& notification) {
   Lock lock(mutex_);
   auto insert = db_.prepare(
       "INSERT INTO notifications (user_id, at, kind, session_id, message, data, webhook_state, "
-      "webhook_next_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, CASE WHEN EXISTS (SELECT 1 FROM webhooks "
-      "WHERE user_id = ?1) THEN 'pending' ELSE 'none' END, ?2)");
+      "webhook_next_at, email_state, email_next_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, CASE WHEN "
+      "EXISTS (SELECT 1 FROM webhooks WHERE user_id = ?1) THEN 'pending' ELSE 'none' END, ?2, "
+      "CASE WHEN EXISTS (SELECT 1 FROM notify_settings WHERE user_id = ?1 AND email_confirmed = 1 "
+      "AND email != '') THEN 'pending' ELSE 'none' END, ?2)");
   if (!insert) return insert.error();
   insert->bind(1, notification.user_id)
       .bind(2, notification.at)
@@ -145,6 +148,36 @@ Status SqliteStore::record_webhook_attempt(std::int64_t notification_id, bool de
   auto update = db_.prepare(
       "UPDATE notifications SET webhook_attempts = webhook_attempts + 1, webhook_state = ?2, "
       "webhook_next_at = ?3, webhook_error = ?4 WHERE id = ?1 AND webhook_state = 'pending'");
+  if (!update) return update.error();
+  const char* state = delivered ? "delivered" : retry_at != 0 ? "pending" : "failed";
+  update->bind(1, notification_id).bind(2, state).bind(3, retry_at).bind(4, error);
+  return update->run();
+}
+
+Result<std::vector<EmailDelivery>> SqliteStore::email_deliveries_due(UnixMillis now, int limit) {
+  ReadLock lock;
+  auto& db = for_reading(lock);
+  auto query = db.prepare(fmt::format(
+      "SELECT {}, notify_settings.email, notifications.email_attempts FROM notifications JOIN "
+      "notify_settings ON notify_settings.user_id = notifications.user_id WHERE "
+      "notifications.email_state = 'pending' AND notifications.email_next_at <= ?1 AND "
+      "notify_settings.email_confirmed = 1 ORDER BY notifications.email_next_at, "
+      "notifications.id LIMIT ?2",
+      kNotificationColumns));
+  if (!query) return query.error();
+  query->bind(1, now).bind(2, limit);
+  return query->collect<EmailDelivery>([](const Statement& row) {
+    return EmailDelivery{read_notification(row), row.column_text(8),
+                         static_cast<int>(row.column_int(9))};
+  });
+}
+
+Status SqliteStore::record_email_attempt(std::int64_t notification_id, bool delivered,
+                                         UnixMillis retry_at, const std::string& error) {
+  Lock lock(mutex_);
+  auto update = db_.prepare(
+      "UPDATE notifications SET email_attempts = email_attempts + 1, email_state = ?2, "
+      "email_next_at = ?3, email_error = ?4 WHERE id = ?1 AND email_state = 'pending'");
   if (!update) return update.error();
   const char* state = delivered ? "delivered" : retry_at != 0 ? "pending" : "failed";
   update->bind(1, notification_id).bind(2, state).bind(3, retry_at).bind(4, error);

@@ -77,6 +77,16 @@ class SqliteStore final : public Store {
   Result<std::vector<WebhookDelivery>> webhook_deliveries_due(UnixMillis now, int limit) override;
   Status record_webhook_attempt(std::int64_t notification_id, bool delivered, UnixMillis retry_at,
                                 const std::string& error) override;
+  Result<NotifySettings> notify_settings(std::int64_t user_id) override;
+  Status set_notify_settings(const NotifySettings& settings) override;
+  Result<std::vector<EmailDelivery>> email_deliveries_due(UnixMillis now, int limit) override;
+  Status record_email_attempt(std::int64_t notification_id, bool delivered, UnixMillis retry_at,
+                              const std::string& error) override;
+  Result<std::vector<EmailConfirmation>> email_confirmations_due(UnixMillis now,
+                                                                 int limit) override;
+  Status record_email_code(const EmailConfirmation& confirmation, const std::string& code_hash,
+                           UnixMillis sent_at, UnixMillis retry_at,
+                           const std::string& error) override;
 
   Status set_idle_policy(const IdlePolicyRule& rule) override;
   Result<bool> delete_idle_policy(QuotaScope scope, std::int64_t subject_id) override;
