@@ -10,6 +10,7 @@
 #include "app/gpus_command.hpp"
 #include "app/idle_cli.hpp"
 #include "app/node_cli.hpp"
+#include "app/notify_cli.hpp"
 #include "app/serve_options.hpp"
 #include "app/sim_command.hpp"
 #include "app/up_command.hpp"
@@ -116,6 +117,7 @@ int run(int argc, char** argv) {
   gpupool::app::AccountCli account(app, *admin_command);
   gpupool::app::NodeCli nodes(*admin_command);
   gpupool::app::IdleCli idle(app, *admin_command);
+  gpupool::app::NotifyCli notify(app);
   std::string name;
   bool make_admin = false;
   auto* user_add =
@@ -216,6 +218,7 @@ int run(int argc, char** argv) {
   if (auto code = account.run()) return *code;
   if (auto code = nodes.run()) return *code;
   if (auto code = idle.run()) return *code;
+  if (auto code = notify.run()) return *code;
   if (*admin_command) {
     if (*user_add) return gpupool::cli::add_user(name, make_admin);
     if (*backup) return gpupool::app::run_backup(backup_data_dir, backup_file);

@@ -16,7 +16,7 @@ import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult
 
-from conftest import (ADMIN_PASSWORD, Api, Server, free_port, mint_token, remove_containers,
+from conftest import (ADMIN_PASSWORD, BINARY, Api, Server, free_port, mint_token, remove_containers,
                       wait_for_state)
 
 SMTP_USER, SMTP_PASSWORD = "gpupool-relay", "relay-" + secrets.token_hex(8)
@@ -114,8 +114,12 @@ def test_an_address_is_used_once_confirmed_and_notices_are_mailed(pool):
     assert admin.call("DELETE", f"/api/v1/sessions/{session['id']}")[0] in (200, 202)
     wait_for_state(api, session["id"], {"ended"})
 
-    status, confirmed = api.call("POST", "/api/v1/me/notify/confirm", {"code": code})
-    assert status == 200 and confirmed["email_state"] == "confirmed", confirmed
+    # Confirmed from the command line, as a user in a terminal would.
+    cli = subprocess.run([BINARY, "notify", "confirm", code], capture_output=True, text=True, timeout=30,
+                         env={**os.environ, "GPUPOOL_URL": server.base, "GPUPOOL_TOKEN": api.token,
+                              "HOME": tempfile.gettempdir()})
+    assert cli.returncode == 0 and f"{address} (confirmed)" in cli.stdout, (cli.stdout, cli.stderr)
+    assert api.get("/api/v1/me/notify")[1]["email_state"] == "confirmed"
     assert api.call("POST", "/api/v1/me/notify/confirm", {"code": code})[0] == 409, "used once"
 
     status, session = api.post("/api/v1/sessions", {"cpus": 0.5, "memory_gb": 1})
