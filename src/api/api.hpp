@@ -189,6 +189,15 @@ class Api {
   HttpReply get_webhook(const Call& call);
   HttpReply put_webhook(const Call& call);
   HttpReply delete_webhook(const Call& call);
+  // Monthly statements and efficiency reports (report_handlers.cpp).
+  HttpReply statement(const Call& call);
+  HttpReply efficiency_report(const Call& call);
+  Result<services::Statement> user_statement(const services::Period& period, const User& user);
+  Result<services::Statement> group_statement(const services::Period& period,
+                                              const std::string& name);
+  // Sessions of the user (or everyone's) not ended before `since`, by id.
+  Result<std::map<std::string, Session>> sessions_since(std::optional<std::int64_t> user_id,
+                                                        UnixMillis since);
   // Where else a user is told: e-mail, balance-low threshold (notify_settings_handlers.cpp).
   HttpReply get_notify_settings(const Call& call);
   HttpReply put_notify_settings(const Call& call);

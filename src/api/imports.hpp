@@ -20,6 +20,7 @@
 #include "services/session_service.hpp"
 #include "services/sync_waits.hpp"
 #include "services/telemetry_board.hpp"
+#include "services/usage_reports.hpp"
 
 namespace gpupool::api {
 

@@ -62,6 +62,9 @@ const std::vector<Route>& Api::routes() {
       {"GET", "/api/v1/usage", user, &Api::usage},
       {"GET", "/api/v1/balance", user, &Api::balance},
       {"POST", "/api/v1/users/{username}/balance", admin, &Api::top_up},
+      // Monthly statements: one's own; admins' of any user or group. Efficiency: admins.
+      {"GET", "/api/v1/statements/{month}", user, &Api::statement},
+      {"GET", "/api/v1/reports/efficiency", admin, &Api::efficiency_report},
 
       // Administration.
       {"GET", "/api/v1/users", admin, &Api::list_users},

@@ -102,6 +102,9 @@ struct Session {
   int idle_keeps = 0;
   bool idle_exempt = false;
   bool limit_warned = false;  // its owner was told its time limit is near
+  // GPU-seconds it used: its billed GPUs × their utilisation × time, as measured at syncs
+  // (services/gpu_use_meter.hpp). Read only: the store adds to it, update_session keeps it.
+  double gpu_busy_seconds = 0;
 };
 
 }  // namespace gpupool

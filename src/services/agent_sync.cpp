@@ -135,6 +135,7 @@ Status SessionService::apply_observations_locked(const SyncRequest& request,
       GPUPOOL_TRY(tell_locked(started_notice(session, now)));
   }
   GPUPOOL_TRY(check_balances_locked(*sessions, now));
+  GPUPOOL_TRY(meter_gpu_use_locked(*sessions, observed, now));
   return check_idle_locked(*sessions, observed, now);
 }
 

@@ -1,6 +1,7 @@
 // SessionService's idle reclaim: each sync's measurements of its node's running sessions
 // recorded (idle_watch.hpp), the policy of each owner resolved, and the rules applied
-// (session_lifecycle.hpp: warn, reclaim); the owner's "keep it" and an admin's exemption.
+// (session_lifecycle.hpp: warn, reclaim); the owner's "keep it" and an admin's exemption; and
+// the GPU use each sync reports counted for efficiency reports (gpu_use_meter.hpp).
 #include "core/log.hpp"
 #include "services/notices.hpp"
 #include "services/session_service.hpp"
@@ -11,6 +12,24 @@ Result<IdlePolicy> SessionService::idle_policy_locked(std::int64_t user_id) {
   auto rules = store_.idle_policies_for(user_id);
   if (!rules) return rules.error();
   return resolve_idle_policy(*rules, settings_.idle_defaults);
+}
+
+Status SessionService::meter_gpu_use_locked(
+    const std::vector<Session>& sessions,
+    const std::map<std::string, const ObservedSession*>& observed, UnixMillis now) {
+  std::map<std::string, double> due;
+  for (const auto& session : sessions) {
+    bool running = session.state == SessionState::running;
+    auto found = observed.find(session.id);
+    if (running && found != observed.end() && session.billed_gpus > 0) {
+      const auto& activity = found->second->activity;
+      gpu_use_.sample(session.id, session.billed_gpus,
+                      activity ? activity->gpu_utilization_percent : std::nullopt, now);
+    }
+    double seconds = gpu_use_.take(session.id, now, !running);
+    if (seconds > 0) due[session.id] = seconds;
+  }
+  return due.empty() ? Status{} : store_.add_gpu_busy_seconds(due);
 }
 
 Status SessionService::check_idle_locked(

@@ -23,6 +23,7 @@
 #include "scheduler/schedule.hpp"
 #include "services/accounts.hpp"
 #include "services/idle_rules.hpp"
+#include "services/gpu_use_meter.hpp"
 #include "services/idle_watch.hpp"
 #include "services/session_lifecycle.hpp"
 #include "services/unknown_containers.hpp"
@@ -191,6 +192,10 @@ class SessionService {
                            const std::map<std::string, const ObservedSession*>& observed,
                            UnixMillis now);
   Result<IdlePolicy> idle_policy_locked(std::int64_t user_id);
+  // Each session's GPU use from the node's report counted, and written when due.
+  Status meter_gpu_use_locked(const std::vector<Session>& sessions,
+                              const std::map<std::string, const ObservedSession*>& observed,
+                              UnixMillis now);
   // Stores a notice to a session's owner (notices.hpp), in the caller's transaction.
   Status tell_locked(Notification notice) { return store_.add_notification(notice); }
   // The balances of the owners of running, priced sessions (balance_checks.cpp): sessions
@@ -237,6 +242,7 @@ class SessionService {
   UnknownContainers unknown_;
   DepartingContainers departing_;
   IdleWatch idle_;
+  GpuUseMeter gpu_use_;  // guarded by mutex_
   SessionMetrics metrics_;
 };
 

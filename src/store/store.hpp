@@ -254,6 +254,8 @@ class Store {
   virtual Result<std::vector<std::string>> recent_session_nodes(std::int64_t user_id,
                                                                 int limit) = 0;
   virtual Status update_session(const Session& session) = 0;
+  // Adds to sessions' gpu_busy_seconds, by id (services/gpu_use_meter.hpp).
+  virtual Status add_gpu_busy_seconds(const std::map<std::string, double>& by_session) = 0;
   // Sessions idle reclaim ended, by the GPU model they were billed for: how many, and the GPUs
   // (fractions for shares) they gave back.
   struct ReclaimedTotal {
@@ -284,6 +286,10 @@ class Store {
   // Everyone's entries summed by kind, for /metrics.
   virtual Result<std::map<LedgerKind, std::int64_t>> ledger_totals() = 0;
   virtual Result<std::vector<LedgerEntry>> ledger(std::int64_t user_id, int newest) = 0;
+  // Entries written in [from, to), of one user or (none) of everyone, oldest first.
+  virtual Result<std::vector<LedgerEntry>> ledger_between(std::optional<std::int64_t> user_id,
+                                                          UnixMillis from, UnixMillis to) = 0;
+  virtual Result<std::int64_t> ledger_sum_before(std::int64_t user_id, UnixMillis before) = 0;
 };
 
 }  // namespace gpupool

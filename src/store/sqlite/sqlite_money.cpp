@@ -120,4 +120,29 @@ Result<std::vector<LedgerEntry>> SqliteStore::ledger(std::int64_t user_id, int n
   return query->collect<LedgerEntry>([](const Statement& row) { return read_ledger_entry(row); });
 }
 
+Result<std::vector<LedgerEntry>> SqliteStore::ledger_between(std::optional<std::int64_t> user_id,
+                                                             UnixMillis from, UnixMillis to) {
+  ReadLock lock;
+  auto& db = for_reading(lock);
+  auto query = db.prepare(
+      fmt::format("SELECT {} FROM ledger WHERE (?1 IS NULL OR user_id = ?1) AND at >= ?2 AND "
+                  "at < ?3 ORDER BY at, id",
+                  kLedgerColumns));
+  if (!query) return query.error();
+  query->bind(1, user_id).bind(2, from).bind(3, to);
+  return query->collect<LedgerEntry>([](const Statement& row) { return read_ledger_entry(row); });
+}
+
+Result<std::int64_t> SqliteStore::ledger_sum_before(std::int64_t user_id, UnixMillis before) {
+  ReadLock lock;
+  auto& db = for_reading(lock);
+  auto query = db.prepare(
+      "SELECT coalesce(sum(amount_micros), 0) FROM ledger WHERE user_id = ?1 AND at < ?2");
+  if (!query) return query.error();
+  query->bind(1, user_id).bind(2, before);
+  auto row = query->step();
+  if (!row) return row.error();
+  return query->column_int(0);
+}
+
 }  // namespace gpupool

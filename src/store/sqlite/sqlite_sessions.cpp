@@ -24,7 +24,7 @@ constexpr const char* kSessionColumns =
     "limit_warned, "
     "(SELECT username FROM users WHERE users.id = "
     "sessions.user_id), "
-    "(SELECT uid FROM users WHERE users.id = sessions.user_id)";
+    "(SELECT uid FROM users WHERE users.id = sessions.user_id), gpu_busy_seconds";
 
 Session read_session(const Statement& row) {
   Session session;
@@ -76,6 +76,7 @@ Session read_session(const Statement& row) {
   session.limit_warned = row.column_int(42) != 0;
   session.username = row.column_text(43);
   session.uid = static_cast<int>(row.column_int(44));
+  session.gpu_busy_seconds = row.column_double(45);
   return session;
 }
 
@@ -299,6 +300,19 @@ Status SqliteStore::forget_session_requests(UnixMillis before) {
   if (!remove) return remove.error();
   remove->bind(1, before);
   return remove->run();
+}
+
+Status SqliteStore::add_gpu_busy_seconds(const std::map<std::string, double>& by_session) {
+  return in_transaction([&]() -> Status {
+    for (const auto& [id, seconds] : by_session) {
+      auto update =
+          db_.prepare("UPDATE sessions SET gpu_busy_seconds = gpu_busy_seconds + ?2 WHERE id = ?1");
+      if (!update) return update.error();
+      update->bind(1, id).bind(2, seconds);
+      GPUPOOL_TRY(update->run());
+    }
+    return {};
+  });
 }
 
 }  // namespace gpupool

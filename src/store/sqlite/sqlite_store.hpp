@@ -123,6 +123,7 @@ class SqliteStore final : public Store {
   Result<std::vector<Dataset>> datasets_of(std::int64_t user_id) override;
   Result<std::vector<std::string>> recent_session_nodes(std::int64_t user_id, int limit) override;
   Status update_session(const Session& session) override;
+  Status add_gpu_busy_seconds(const std::map<std::string, double>& by_session) override;
   Result<std::vector<ReclaimedTotal>> idle_reclaimed_totals() override;
   Result<std::optional<KeyedSessionRequest>> find_session_request(std::int64_t user_id,
                                                                   const std::string& key,
@@ -138,6 +139,9 @@ class SqliteStore final : public Store {
   Result<std::int64_t> ledger_sum(std::int64_t user_id) override;
   Result<std::map<LedgerKind, std::int64_t>> ledger_totals() override;
   Result<std::vector<LedgerEntry>> ledger(std::int64_t user_id, int newest) override;
+  Result<std::vector<LedgerEntry>> ledger_between(std::optional<std::int64_t> user_id,
+                                                  UnixMillis from, UnixMillis to) override;
+  Result<std::int64_t> ledger_sum_before(std::int64_t user_id, UnixMillis before) override;
 
  private:
   SqliteStore(sqlite::Database database, std::string path)
