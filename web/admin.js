@@ -1,5 +1,5 @@
 // The admin page: nodes and their GPUs, open sessions, users and groups, balances, prices, quotas,
-// the audit log.
+// the efficiency report and anyone's statement (reports.js), the audit log.
 import { t } from "./i18n.js";
 import { api, newIdempotencyKey } from "./api.js";
 import { credentialsTable } from "./account.js";
@@ -7,6 +7,7 @@ import { auditCard } from "./audit.js";
 import { actionForm, h, show, table, toast } from "./dom.js";
 import { limit, money } from "./format.js";
 import { poolTable } from "./home.js";
+import { efficiencyCard, statementCard } from "./reports.js";
 import { stopLive, watchLive } from "./live.js";
 
 function nodeRow(node) {
@@ -267,6 +268,7 @@ export async function renderAdmin(managed = "") {
       table("images", ["admin.image", "admin.framework", "admin.cuda", "admin.status"], images.images.map((image) =>
         h("tr", {}, h("th", { scope: "row" }, image.tag), h("td", {}, `${image.framework} ${image.framework_version}`),
           h("td", {}, image.cuda || "—"), h("td", {}, image.status))))),
+    efficiencyCard(), statementCard(true),
     auditCard(audit));
   // Live: the GPUs' readings arrive with every sync of their node; the server sends them on
   // when a figure changes.

@@ -1,9 +1,11 @@
-// The usage page: balance and ledger, what the caller's sessions ran and cost, the prices.
+// The usage page: balance and ledger, what the caller's sessions ran and cost, the prices, and
+// monthly statements (reports.js).
 import { currentLanguage, t } from "./i18n.js";
 import { api } from "./api.js";
 import { h, show, table } from "./dom.js";
 import { duration, money } from "./format.js";
 import { stopLive } from "./live.js";
+import { statementCard } from "./reports.js";
 
 export async function renderUsage() {
   stopLive();
@@ -37,5 +39,6 @@ export async function renderUsage() {
     h("section", { class: "card", "aria-label": t("usage.prices") }, h("h2", {}, t("usage.prices")),
       prices.prices.length === 0 ? h("p", {}, t("usage.free")) :
         table("prices-list", ["usage.model", "usage.rate"], prices.prices.map((price) => h("tr", {},
-          h("th", { scope: "row" }, price.gpu_model), h("td", { class: "figure" }, money(price.per_gpu_hour)))))));
+          h("th", { scope: "row" }, price.gpu_model), h("td", { class: "figure" }, money(price.per_gpu_hour)))))),
+    statementCard(false));
 }

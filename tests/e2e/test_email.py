@@ -18,6 +18,7 @@ from aiosmtpd.smtp import AuthResult
 
 from conftest import (ADMIN_PASSWORD, BINARY, Api, Server, free_port, mint_token, remove_containers,
                       wait_for_state)
+from test_browser import BROWSER_TESTS, SCREENSHOTS, run_to_end
 
 SMTP_USER, SMTP_PASSWORD = "gpupool-relay", "relay-" + secrets.token_hex(8)
 
@@ -75,7 +76,9 @@ def pool():
     def user(prefix):
         name, password = prefix + secrets.token_hex(3), "pw-" + secrets.token_hex(8)
         assert admin.post("/api/v1/users", {"username": name, "password": password})[0] == 201
-        return name, Api(server.base, mint_token(server.base, name, password))
+        api = Api(server.base, mint_token(server.base, name, password))
+        api.password = password
+        return name, api
 
     yield server, admin, user, mailbox
     server.stop()
@@ -167,3 +170,30 @@ def test_a_balance_below_the_owners_threshold_is_told_once_by_mail_and_in_the_po
         api.call("DELETE", f"/api/v1/sessions/{session['id']}")
     finally:
         admin.call("PUT", "/api/v1/prices/A100-80GB", {"per_gpu_hour": 0})
+
+
+def test_in_the_portal_a_user_confirms_their_address_and_reads_statements_and_admins_reports(pool):
+    server, admin, user, mailbox = pool
+    name, api = user("portal")
+    group = "team" + secrets.token_hex(2)
+    assert admin.post("/api/v1/groups", {"name": group})[0] == 201
+    assert admin.call("PUT", f"/api/v1/groups/{group}/members", {"users": [name]})[0] == 200
+    assert admin.post(f"/api/v1/users/{name}/balance", {"amount": 20, "idempotency_key": "p1"})[0] == 201
+    assert admin.call("PUT", "/api/v1/prices/A100-80GB", {"per_gpu_hour": 36})[0] == 200
+    try:
+        status, session = api.post("/api/v1/sessions", {"gpus": 1, "cpus": 0.5, "memory_gb": 1})
+        assert status == 201, session
+        wait_for_state(api, session["id"], {"running"})
+        time.sleep(3)  # a few seconds billed: a charge
+        api.call("DELETE", f"/api/v1/sessions/{session['id']}")
+        wait_for_state(api, session["id"], {"ended"})
+    finally:
+        admin.call("PUT", "/api/v1/prices/A100-80GB", {"per_gpu_hour": 0})
+    address = f"{name}@lab.example.org"
+    assert api.call("PUT", "/api/v1/me/notify", {"email": address})[0] == 200
+    code = code_in(mailbox.to(address, "confirmation code"))
+    returncode, output = run_to_end(["node", "reports.mjs", server.base, name, api.password, code, session["id"],
+                                     ADMIN_PASSWORD, group, SCREENSHOTS], BROWSER_TESTS, timeout=300)
+    assert returncode == 0 and "reports: ok" in output, output
+    settings = api.get("/api/v1/me/notify")[1]
+    assert settings["email_state"] == "confirmed" and settings["balance_low_credits"] == 7.5, settings
