@@ -4,7 +4,7 @@
 #   2. makes sure a container engine answers (starts dockerd if none does)
 #   3. builds the default session image if the engine lacks it (mostly downloads and
 #      unpacking: it runs while step 4 compiles)
-#   4. builds build/gpupool (CMake + Ninja)
+#   4. builds build/gpupool (CMake + Ninja), with the portal's npm packages (web/package.json)
 # Set GPUPOOL_SKIP_IMAGE=1 to skip step 3.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -24,6 +24,8 @@ missing=()
 for package in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q 'install ok installed' || missing+=("$package")
 done
+# The portal's chart library comes from npm; a machine with its own node and npm keeps them.
+command -v npm >/dev/null 2>&1 || missing+=(nodejs npm)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "setup: installing ${missing[*]}"
   apt-get update -q
@@ -49,6 +51,7 @@ if [ "${GPUPOOL_SKIP_IMAGE:-0}" != 1 ]; then
   image_build=$!
 fi
 
+[ -f web/node_modules/uplot/dist/uPlot.esm.js ] || npm ci --prefix web --no-audit --no-fund
 cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 ninja -C build gpupool
 

@@ -1,5 +1,6 @@
 // The admin page: nodes and their GPUs, open sessions, users and groups, balances, prices, quotas,
-// the efficiency report and anyone's statement (reports.js), the audit log.
+// the pool over time (charts.js), the efficiency report and anyone's statement (reports.js),
+// the audit log.
 import { t } from "./i18n.js";
 import { api, newIdempotencyKey } from "./api.js";
 import { credentialsTable } from "./account.js";
@@ -8,6 +9,7 @@ import { actionForm, h, show, table, toast } from "./dom.js";
 import { limit, money } from "./format.js";
 import { poolTable } from "./home.js";
 import { efficiencyCard, statementCard } from "./reports.js";
+import { poolChartCard } from "./charts.js";
 import { stopLive, watchLive } from "./live.js";
 
 function nodeRow(node) {
@@ -253,6 +255,7 @@ export async function renderAdmin(managed = "") {
       gpusTable(nodes.nodes)),
     sessionsCard(sessions.sessions),
     h("div", { id: "pool-card" }, poolTable(pool)),
+    poolChartCard(),
     pricesCard(pool, prices.prices),
     usersCard(users.users, managed), groupsCard(groups.groups),
     h("section", { class: "card", "aria-label": t("admin.quotas") }, h("h2", {}, t("admin.quotas")),

@@ -1,4 +1,5 @@
-# Turns web/*.{html,js,css} into a C++ table, so the binary serves its own portal.
+# Turns web/*.{html,js,css} and the npm packages it uses into a C++ table, so the binary serves
+# its own portal.
 # Invoked by CMake with -DSOURCE_DIR=… -DOUTPUT=….
 file(GLOB files "${SOURCE_DIR}/*.html" "${SOURCE_DIR}/*.js" "${SOURCE_DIR}/*.css")
 list(SORT files)
@@ -15,6 +16,21 @@ foreach(file IN LISTS files)
   endif()
   file(READ "${file}" content)
   string(APPEND body "    {\"/ui/${name}\", \"${type}\", R\"gpupool_web(${content})gpupool_web\"},\n")
+endforeach()
+# From npm (web/package.json; scripts/setup.sh runs `npm ci --prefix web`): uPlot, which draws
+# the portal's charts, served as /ui/vendor/….
+foreach(file IN ITEMS "uPlot.esm.js" "uPlot.min.css")
+  set(path "${SOURCE_DIR}/node_modules/uplot/dist/${file}")
+  if(NOT EXISTS "${path}")
+    message(FATAL_ERROR "${path} is missing: run `npm ci --prefix web` (scripts/setup.sh does)")
+  endif()
+  if(file MATCHES "\\.js$")
+    set(type "text/javascript; charset=utf-8")
+  else()
+    set(type "text/css; charset=utf-8")
+  endif()
+  file(READ "${path}" content)
+  string(APPEND body "    {\"/ui/vendor/${file}\", \"${type}\", R\"gpupool_web(${content})gpupool_web\"},\n")
 endforeach()
 file(WRITE "${OUTPUT}.tmp" "// Generated from web/; do not edit.\n#include \"api/web_assets.hpp\"\n\nnamespace gpupool::api {\n\nconst std::vector<WebAsset>& web_assets() {\n  static const std::vector<WebAsset> list{\n${body}  };\n  return list;\n}\n\n}  // namespace gpupool::api\n")
 file(COPY_FILE "${OUTPUT}.tmp" "${OUTPUT}" ONLY_IF_DIFFERENT)

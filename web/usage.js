@@ -1,11 +1,12 @@
 // The usage page: balance and ledger, what the caller's sessions ran and cost, the prices, and
-// monthly statements (reports.js).
+// monthly statements (reports.js), GPU-hours and spend per day as a chart (charts.js).
 import { currentLanguage, t } from "./i18n.js";
 import { api } from "./api.js";
 import { h, show, table } from "./dom.js";
 import { duration, money } from "./format.js";
 import { stopLive } from "./live.js";
 import { statementCard } from "./reports.js";
+import { usageChartCard } from "./charts.js";
 
 export async function renderUsage() {
   stopLive();
@@ -26,6 +27,7 @@ export async function renderUsage() {
         { running: money(balance.running_cost) })),
       entries.length === 0 ? h("p", {}, t("balance.none")) :
         table("ledger", ["balance.at", "balance.kind", "balance.amount", "balance.what"], entries)),
+    usageChartCard(),
     h("section", { class: "card", "aria-labelledby": "usage-total" },
       h("h2", { id: "usage-total" }, t("usage.total", { cost: money(usage.total_cost) })),
       usage.by_model.length === 0 ? h("p", {}, t("usage.none")) :

@@ -189,6 +189,9 @@ class Api {
   HttpReply get_webhook(const Call& call);
   HttpReply put_webhook(const Call& call);
   HttpReply delete_webhook(const Call& call);
+  // The portal's charts (chart_handlers.cpp).
+  HttpReply pool_chart(const Call& call);
+  HttpReply usage_chart(const Call& call);
   // Monthly statements and efficiency reports (report_handlers.cpp).
   HttpReply statement(const Call& call);
   HttpReply efficiency_report(const Call& call);

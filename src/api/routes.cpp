@@ -65,6 +65,9 @@ const std::vector<Route>& Api::routes() {
       // Monthly statements: one's own; admins' of any user or group. Efficiency: admins.
       {"GET", "/api/v1/statements/{month}", user, &Api::statement},
       {"GET", "/api/v1/reports/efficiency", admin, &Api::efficiency_report},
+      // Charts: the pool over a day or week (admins); GPU-hours and spend per day.
+      {"GET", "/api/v1/charts/pool", admin, &Api::pool_chart},
+      {"GET", "/api/v1/charts/usage", user, &Api::usage_chart},
 
       // Administration.
       {"GET", "/api/v1/users", admin, &Api::list_users},

@@ -36,6 +36,7 @@
 #include "net/certificate_pin.hpp"
 #include "net/http_client.hpp"
 #include "net/self_signed.hpp"
+#include "services/pool_history.hpp"
 #include "services/sync_waits.hpp"
 #include "store/sqlite/sqlite_store.hpp"
 
@@ -144,6 +145,17 @@ PeriodicTask watch_for_silent_nodes(services::SessionService& sessions) {
           spdlog::warn("silent nodes: {}", swept.error().message);
       },
       PeriodicTask::First::after_interval);
+}
+
+// A sample of the pool a minute, for the portal's charts (services/pool_history.hpp).
+PeriodicTask sample_the_pool(services::SessionService& sessions,
+                             const services::TelemetryBoard& telemetry, Store& store,
+                             const Clock& clock) {
+  return PeriodicTask(std::chrono::seconds(60), [&sessions, &telemetry, &store, &clock] {
+    if (auto recorded = services::record_pool_sample(sessions, telemetry, store, clock.now());
+        !recorded)
+      spdlog::warn("pool history: {}", recorded.error().message);
+  });
 }
 
 // Without --tls-cert, `gpupool server` makes its own certificate once (DATA/tls/) so that
@@ -354,6 +366,8 @@ int serve(UpOptions options, bool local_node) {
   if (local_agent != nullptr) local_agent->start();
   PeriodicTask silent_nodes = watch_for_silent_nodes(sessions);
   silent_nodes.start();
+  PeriodicTask pool_history = sample_the_pool(sessions, telemetry, **store, clock);
+  pool_history.start();
   services::WebhookSender webhooks(**store, clock, make_webhook_post(webhook_allow));
   webhooks.start(std::chrono::seconds(1));
   if (*emails) (*emails)->start(std::chrono::seconds(1));

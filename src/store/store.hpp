@@ -20,6 +20,7 @@
 #include "model/ledger.hpp"
 #include "model/node.hpp"
 #include "model/notification.hpp"
+#include "model/pool_sample.hpp"
 #include "model/price.hpp"
 #include "model/quota.hpp"
 #include "model/session.hpp"
@@ -208,6 +209,11 @@ class Store {
   virtual Status record_email_code(const EmailConfirmation& confirmation,
                                    const std::string& code_hash, UnixMillis sent_at,
                                    UnixMillis retry_at, const std::string& error) = 0;
+
+  // The pool over time (model/pool_sample.hpp): add_pool_sample also drops samples older
+  // than `keep_since`; pool_samples are those in [from, to), oldest first.
+  virtual Status add_pool_sample(const PoolSample& sample, UnixMillis keep_since) = 0;
+  virtual Result<std::vector<PoolSample>> pool_samples(UnixMillis from, UnixMillis to) = 0;
 
   // Idle policies (model/idle.hpp). set_idle_policy replaces the rule of its scope and subject.
   virtual Status set_idle_policy(const IdlePolicyRule& rule) = 0;

@@ -1,7 +1,8 @@
-// Notification settings, statements and the efficiency report in a real browser: a user
+// Notification settings, charts, statements and the efficiency report in a real browser: a user
 // confirms their e-mail address with the code mailed to it and sets a balance threshold on
-// the account page, reads this month's statement (printable, with a CSV download); an admin
-// reads the efficiency report and a group's statement.
+// the account page, sees their usage chart and reads this month's statement (printable, with
+// a CSV download); an admin sees the pool's chart, the efficiency report and a group's
+// statement.
 // Usage: node reports.mjs BASE_URL USER PASSWORD CODE SESSION_ID ADMIN_PASSWORD GROUP SCREENSHOT_DIR
 import { launchChromium, startRun } from "./launch.mjs";
 import assert from "node:assert/strict";
@@ -41,8 +42,13 @@ try {
   await page.waitForFunction(() => document.querySelector("#notify-body input[name=credits]")?.value === "7.5");
   await page.screenshot({ path: `${screenshots}/account-notifications.png`, fullPage: true });
 
-  step("this month's statement lists the session's charge");
+  step("the usage chart: GPU-hours and spend per day, drawn and summed in words");
   await page.goto(base + "/#/usage");
+  await page.locator("#usage-chart canvas").waitFor();
+  await page.locator("#usage-chart-summary").getByText(/GPU-hours and [0-9.]+ credits in 30 days/).waitFor();
+  assert.notEqual(await page.locator("#usage-chart-summary").innerText(), "0.00 GPU-hours and 0.00 credits in 30 days.");
+
+  step("this month's statement lists the session's charge");
   const statement = page.locator("section[aria-labelledby=statement-title]");
   await statement.getByRole("button", { name: "Show" }).click();
   const charge = statement.locator("#statement-lines tbody tr", { hasText: session });
@@ -62,6 +68,11 @@ try {
   step("an admin: the efficiency report and the group's statement");
   const admin = await signIn("admin", adminPassword);
   await admin.goto(base + "/#/admin");
+  await admin.locator("#pool-chart canvas").waitFor();
+  await admin.locator("#pool-chart-summary").getByText(/Up to 4 GPUs; at most/).waitFor();
+  await admin.getByRole("button", { name: "Last week" }).click();
+  await admin.locator("#pool-chart canvas").waitFor();
+  await admin.locator("section[aria-labelledby=pool-chart-title]").screenshot({ path: `${screenshots}/pool-chart.png` });
   const efficiency = admin.locator("section[aria-labelledby=efficiency-title]");
   await efficiency.locator("#efficiency-users tbody tr", { hasText: user }).waitFor();
   await efficiency.locator("#efficiency-groups tbody tr", { hasText: group }).waitFor();

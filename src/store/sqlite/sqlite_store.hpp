@@ -77,6 +77,8 @@ class SqliteStore final : public Store {
   Result<std::vector<WebhookDelivery>> webhook_deliveries_due(UnixMillis now, int limit) override;
   Status record_webhook_attempt(std::int64_t notification_id, bool delivered, UnixMillis retry_at,
                                 const std::string& error) override;
+  Status add_pool_sample(const PoolSample& sample, UnixMillis keep_since) override;
+  Result<std::vector<PoolSample>> pool_samples(UnixMillis from, UnixMillis to) override;
   Result<NotifySettings> notify_settings(std::int64_t user_id) override;
   Status set_notify_settings(const NotifySettings& settings) override;
   Result<std::vector<EmailDelivery>> email_deliveries_due(UnixMillis now, int limit) override;
