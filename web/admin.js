@@ -65,6 +65,21 @@ function unknownContainers(list) {
 
 // Every open session, with the explicit, audited way in for helping its user: the server
 // hands out a one-use link into the session's own origin (docs/security.md).
+// Exempts a session from idle reclaim, or lifts the exemption; the label follows.
+function exemptButton(session) {
+  let exempt = Boolean(session.idle?.exempt);
+  const label = () => t(exempt ? "admin.unexempt" : "admin.exempt");
+  const button = h("button", { type: "button", class: "secondary", onclick: async () => {
+    try {
+      const updated = await api("PUT", `/api/v1/sessions/${session.id}/idle`, { exempt: !exempt });
+      exempt = Boolean(updated.idle?.exempt);
+      button.textContent = label();
+      toast(t(exempt ? "admin.exempted" : "admin.unexempted", { session: session.id }));
+    } catch (failure) { toast(failure.message); }
+  } }, label());
+  return button;
+}
+
 function sessionsCard(sessions) {
   const open = sessions.filter((session) => session.state === "running" || session.state === "starting");
   const rows = open.map((session) => h("tr", { "data-session": session.id },
@@ -74,7 +89,7 @@ function sessionsCard(sessions) {
         const { url } = await api("POST", `/api/v1/sessions/${session.id}/entry`);
         window.open(url, "_blank", "noopener");
       } catch (failure) { toast(failure.message); }
-    } }, t("admin.enter")))));
+    } }, t("admin.enter")), " ", exemptButton(session))));
   return h("section", { class: "card", "aria-label": t("admin.sessions") }, h("h2", {}, t("admin.sessions")),
     h("p", {}, t("admin.enterNote")),
     open.length === 0 ? h("p", {}, t("admin.noSessions"))

@@ -2,6 +2,8 @@
 
 #include <sodium.h>
 
+#include <set>
+
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
@@ -45,7 +47,13 @@ std::string webhook_body(const Notification& notification, const std::string& us
 Result<int> WebhookSender::deliver_due() {
   auto due = store_.webhook_deliveries_due(clock_.now(), kBatch);
   if (!due) return due.error();
+  // A receiver that failed is not tried again in this pass: one that is down costs a pass
+  // one timeout, not one per posting queued for it, and others' postings are not held up.
+  std::set<std::string> failing;
+  int attempted = 0;
   for (const auto& delivery : *due) {
+    if (failing.contains(delivery.url)) continue;
+    ++attempted;
     auto user = store_.find_user(delivery.notification.user_id);
     if (!user) return user.error();
     std::string body = webhook_body(delivery.notification, *user ? (*user)->username : "");
@@ -61,6 +69,7 @@ Result<int> WebhookSender::deliver_due() {
     std::string error = delivered ? ""
                         : answer  ? fmt::format("answered {}", *answer)
                                   : answer.error().message;
+    if (!delivered) failing.insert(delivery.url);
     UnixMillis retry_at = delivered ? 0 : delivery_retry_at(delivery.attempts + 1, clock_.now());
     if (!delivered && retry_at == 0) {
       spdlog::warn("webhook of user {}: gave up on notification {} after {} attempts ({})",
@@ -70,7 +79,7 @@ Result<int> WebhookSender::deliver_due() {
     GPUPOOL_TRY(store_.record_webhook_attempt(delivery.notification.id, delivered, retry_at,
                                               error.substr(0, 300)));
   }
-  return static_cast<int>(due->size());
+  return attempted;
 }
 
 void WebhookSender::start(std::chrono::milliseconds every) {

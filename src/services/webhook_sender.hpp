@@ -41,7 +41,8 @@ class WebhookSender {
 
   void start(std::chrono::milliseconds every);
   void stop();
-  // Posts what is due now, one at a time; how many were attempted.
+  // Posts what is due now, one at a time (skipping, for this pass, receivers that failed in
+  // it); how many were attempted.
   Result<int> deliver_due();
 
  private:

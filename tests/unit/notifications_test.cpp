@@ -140,6 +140,24 @@ TEST_F(Notices, APostingIsGivenUpAfterTwelveAttemptsAndARemovedWebhookGetsNothin
   EXPECT_EQ(*sender.deliver_due(), 0);
 }
 
+TEST_F(Notices, AReceiverThatFailsIsNotTriedAgainInThePassSoOthersAreNotHeldUp) {
+  ASSERT_TRUE(store_->set_webhook({alice_.id, "https://down.example/a", "k"}).ok());
+  ASSERT_TRUE(store_->set_webhook({bob_.id, "https://up.example/b", "k"}).ok());
+  RecordingPost post;
+  post.answers = {make_error(ErrorCode::unavailable, "timed out")};
+  services::WebhookSender sender(*store_, clock_, post.function());
+  for (int i = 0; i < 5; ++i) {
+    Notification notice{0,   alice_.id, clock_.now(), NotificationKind::session_ended,
+                        "s", "m",       "{}"};
+    ASSERT_TRUE(store_->add_notification(notice).ok());
+  }
+  Notification for_bob{0, bob_.id, clock_.now(), NotificationKind::session_ended, "s", "m", "{}"};
+  ASSERT_TRUE(store_->add_notification(for_bob).ok());
+  EXPECT_EQ(*sender.deliver_due(), 2) << "one attempt at the dead receiver, then Bob's";
+  EXPECT_EQ(std::get<0>(post.posted.back()), "https://up.example/b");
+  EXPECT_EQ(*sender.deliver_due(), 4) << "Alice's other postings: the next pass";
+}
+
 TEST(WebhookTarget, OnlyHttpUrlsToPublicAddressesUnlessAnAdminAllowsABlock) {
   auto url = net::parse_webhook_url("https://hooks.example.org:8443/path/x?token=1");
   ASSERT_TRUE(url.ok());
