@@ -24,7 +24,7 @@ export function poolChartCard() {
     try {
       const series = await api("GET", `/api/v1/charts/pool?range=${range}`);
       draw(holder, {
-        scales: { x: { time: true } },
+        scales: { x: { time: true, range: () => [series.from, series.to] } },
         series: [{}, { label: t("chart.gpus"), stroke: "#9ca3af" },
           { label: t("chart.held"), stroke: "#2563eb", fill: "rgba(37, 99, 235, 0.12)" },
           { label: t("chart.busy"), stroke: "#16a34a", fill: "rgba(22, 163, 74, 0.12)" }],
@@ -50,7 +50,7 @@ export function usageChartCard() {
     try {
       const series = await api("GET", "/api/v1/charts/usage?days=30");
       draw(holder, {
-        scales: { x: { time: true }, credits: {} },
+        scales: { x: { time: true, range: () => [series.at[0], series.at[series.at.length - 1] + 86400] }, credits: {} },
         series: [{}, { label: t("usage.gpuHours"), stroke: "#2563eb", fill: "rgba(37, 99, 235, 0.12)" },
           { label: t("chart.spend"), stroke: "#b45309", scale: "credits" }],
         axes: [{}, { label: t("usage.gpuHours") }, { scale: "credits", side: 1, label: t("chart.spend"), grid: { show: false } }],

@@ -1,5 +1,6 @@
 // The series the portal's charts draw (services/pool_history.hpp):
-//   GET /api/v1/charts/pool?range=day|week   (admins) the pool's GPUs, held and busy
+//   GET /api/v1/charts/pool?range=day|week   (admins) the pool's GPUs, held and busy, ending
+//                                            with the pool now
 //   GET /api/v1/charts/usage?days=N[&user=NAME]   GPU-hours and spend per day: one's own;
 //                                                 admins anyone's
 // Times are unix seconds, as chart libraries take them.
@@ -37,6 +38,12 @@ HttpReply Api::pool_chart(const Call& call) {
   auto samples = store_.pool_samples(from, now + 1);
   if (!samples) return error_reply(samples.error());
   if (range == "week") *samples = services::average_samples(*samples, kWeekStep);
+  // The chart ends with the pool as it is now, between the stored minutes.
+  if (settings_.telemetry != nullptr) {
+    auto current = services::current_pool_sample(sessions_, *settings_.telemetry, now);
+    if (!current) return error_reply(current.error());
+    samples->push_back(*current);
+  }
   json at = json::array();
   json gpus = json::array();
   json allocated = json::array();

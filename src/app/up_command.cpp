@@ -151,11 +151,14 @@ PeriodicTask watch_for_silent_nodes(services::SessionService& sessions) {
 PeriodicTask sample_the_pool(services::SessionService& sessions,
                              const services::TelemetryBoard& telemetry, Store& store,
                              const Clock& clock) {
-  return PeriodicTask(std::chrono::seconds(60), [&sessions, &telemetry, &store, &clock] {
-    if (auto recorded = services::record_pool_sample(sessions, telemetry, store, clock.now());
-        !recorded)
-      spdlog::warn("pool history: {}", recorded.error().message);
-  });
+  return PeriodicTask(
+      std::chrono::seconds(60),
+      [&sessions, &telemetry, &store, &clock] {
+        if (auto recorded = services::record_pool_sample(sessions, telemetry, store, clock.now());
+            !recorded)
+          spdlog::warn("pool history: {}", recorded.error().message);
+      },
+      PeriodicTask::First::after_interval);  // nodes have synced by then
 }
 
 // Without --tls-cert, `gpupool server` makes its own certificate once (DATA/tls/) so that

@@ -31,16 +31,22 @@ PoolSample sample_pool(const std::vector<Node>& nodes, const std::vector<bool>& 
   return sample;
 }
 
-Status record_pool_sample(SessionService& sessions, const TelemetryBoard& telemetry, Store& store,
-                          UnixMillis now) {
+Result<PoolSample> current_pool_sample(SessionService& sessions, const TelemetryBoard& telemetry,
+                                       UnixMillis now) {
   constexpr UnixMillis kFreshReadings = 2 * 60'000;
   auto pool = sessions.pool();
   if (!pool) return pool.error();
   auto active = sessions.active_sessions();
   if (!active) return active.error();
-  return store.add_pool_sample(sample_pool(pool->nodes, pool->node_live, *active,
-                                           telemetry.snapshot(), now - kFreshReadings, now),
-                               now - kPoolHistoryKept);
+  return sample_pool(pool->nodes, pool->node_live, *active, telemetry.snapshot(),
+                     now - kFreshReadings, now);
+}
+
+Status record_pool_sample(SessionService& sessions, const TelemetryBoard& telemetry, Store& store,
+                          UnixMillis now) {
+  auto sample = current_pool_sample(sessions, telemetry, now);
+  if (!sample) return sample.error();
+  return store.add_pool_sample(*sample, now - kPoolHistoryKept);
 }
 
 std::vector<PoolSample> average_samples(const std::vector<PoolSample>& samples, UnixMillis step) {

@@ -27,6 +27,9 @@ PoolSample sample_pool(const std::vector<Node>& nodes, const std::vector<bool>& 
                        const std::map<std::string, NodeReadings>& readings, UnixMillis fresh_since,
                        UnixMillis now);
 
+// The pool now, as sample_pool counts it.
+Result<PoolSample> current_pool_sample(SessionService& sessions, const TelemetryBoard& telemetry,
+                                       UnixMillis now);
 // Stores a sample of the pool now and drops those older than kPoolHistoryKept.
 Status record_pool_sample(SessionService& sessions, const TelemetryBoard& telemetry, Store& store,
                           UnixMillis now);
