@@ -78,6 +78,8 @@ struct Call {
   const std::string& parameter(std::string_view name) const;
   // Whether the query says name=true (exactly that name; ?xall=true is not ?all=true).
   bool query_flag(std::string_view name) const;
+  // The query's value for `name` (its first), or `fallback` when absent.
+  std::string query_value(std::string_view name, std::string fallback = "") const;
 };
 
 class Api;

@@ -20,17 +20,10 @@ constexpr UnixMillis kWeekStep = 10 * 60'000;  // a week draws as 10-minute aver
 constexpr int kDefaultDays = 30;
 constexpr int kMaxDays = 366;
 
-// The query's value for `name`, or `fallback` when absent.
-std::string query_or(const Call& call, std::string_view name, std::string fallback) {
-  for (const auto& [key, value] : call.query)
-    if (key == name) return value;
-  return fallback;
-}
-
 }  // namespace
 
 HttpReply Api::pool_chart(const Call& call) {
-  std::string range = query_or(call, "range", "day");
+  std::string range = call.query_value("range", "day");
   if (range != "day" && range != "week")
     return error_reply(ErrorCode::invalid_argument, "range is day or week");
   UnixMillis now = clock_.now();
@@ -64,13 +57,13 @@ HttpReply Api::pool_chart(const Call& call) {
 }
 
 HttpReply Api::usage_chart(const Call& call) {
-  std::string text = query_or(call, "days", std::to_string(kDefaultDays));
+  std::string text = call.query_value("days", std::to_string(kDefaultDays));
   int days = 0;
   auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), days);
   if (error != std::errc() || end != text.data() + text.size() || days < 1 || days > kMaxDays)
     return error_reply(ErrorCode::invalid_argument, "days must be 1-366");
   User subject = call.caller().user;
-  std::string named = query_or(call, "user", "");
+  std::string named = call.query_value("user");
   if (!named.empty() && named != subject.username) {
     if (!subject.admin) return error_reply(ErrorCode::forbidden, "only admins see others' usage");
     auto user = user_named(named);

@@ -16,23 +16,11 @@ using services::Period;
 
 namespace {
 
-// The query's value for `name` ("" when absent); a repeated name is refused.
-Result<std::string> query_value(const Call& call, std::string_view name) {
-  std::optional<std::string> value;
-  for (const auto& [key, text] : call.query) {
-    if (key != name) continue;
-    if (value) return Error{ErrorCode::invalid_argument, fmt::format("\"{}\" given twice", name)};
-    value = text;
-  }
-  return value.value_or("");
-}
-
 Result<bool> wants_csv(const Call& call) {
-  auto format = query_value(call, "format");
-  if (!format) return format.error();
-  if (*format != "" && *format != "json" && *format != "csv")
+  std::string format = call.query_value("format", "json");
+  if (format != "json" && format != "csv")
     return Error{ErrorCode::invalid_argument, "format is json or csv"};
-  return *format == "csv";
+  return format == "csv";
 }
 
 HttpReply csv_reply(const std::string& filename, std::string body) {
@@ -147,23 +135,21 @@ HttpReply Api::statement(const Call& call) {
   if (!period) return error_reply(period.error());
   auto csv = wants_csv(call);
   if (!csv) return error_reply(csv.error());
-  auto user_name = query_value(call, "user");
-  if (!user_name) return error_reply(user_name.error());
-  auto group_name = query_value(call, "group");
-  if (!group_name) return error_reply(group_name.error());
+  std::string user_name = call.query_value("user");
+  std::string group_name = call.query_value("group");
   const User& caller = call.caller().user;
-  if (!user_name->empty() && !group_name->empty())
+  if (!user_name.empty() && !group_name.empty())
     return error_reply(ErrorCode::invalid_argument, "name a user or a group, not both");
-  bool own = group_name->empty() && (user_name->empty() || *user_name == caller.username);
+  bool own = group_name.empty() && (user_name.empty() || user_name == caller.username);
   if (!own && !caller.admin)
     return error_reply(ErrorCode::forbidden, "only admins see others' and groups' statements");
   Result<services::Statement> statement = make_error(ErrorCode::internal, "no statement");
-  if (!group_name->empty()) {
-    statement = group_statement(*period, *group_name);
+  if (!group_name.empty()) {
+    statement = group_statement(*period, group_name);
   } else if (own) {
     statement = user_statement(*period, caller);
   } else {
-    auto user = user_named(*user_name);
+    auto user = user_named(user_name);
     if (!user) return error_reply(user.error());
     statement = user_statement(*period, *user);
   }
@@ -175,10 +161,9 @@ HttpReply Api::statement(const Call& call) {
 }
 
 HttpReply Api::efficiency_report(const Call& call) {
-  auto month = query_value(call, "month");
-  if (!month) return error_reply(month.error());
-  auto period = month->empty() ? Result<Period>(services::month_of(clock_.now()))
-                               : services::month_period(*month);
+  std::string month = call.query_value("month");
+  auto period = month.empty() ? Result<Period>(services::month_of(clock_.now()))
+                              : services::month_period(month);
   if (!period) return error_reply(period.error());
   auto csv = wants_csv(call);
   if (!csv) return error_reply(csv.error());

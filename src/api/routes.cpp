@@ -122,6 +122,12 @@ bool Call::query_flag(std::string_view name) const {
   return false;
 }
 
+std::string Call::query_value(std::string_view name, std::string fallback) const {
+  for (const auto& [key, value] : query)
+    if (key == name) return value;
+  return fallback;
+}
+
 HttpReply Api::handle(const HttpExchange& exchange) {
   // A session's own address serves only that session (its Jupyter, under /s/).
   if (session_address(exchange)) {

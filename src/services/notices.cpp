@@ -3,6 +3,8 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "model/price.hpp"
+
 namespace gpupool::services {
 
 namespace {
@@ -70,7 +72,7 @@ bool worth_telling_ended(const Session& session) {
 
 Notification balance_low_notice(std::int64_t user_id, const BalanceOutlook& outlook,
                                 UnixMillis now) {
-  constexpr double kMicros = 1e6;
+  constexpr auto kMicros = static_cast<double>(kMicrosPerCredit);
   std::string message =
       fmt::format("Your balance is down to {:.2f} credits, below your threshold of {:.2f}",
                   static_cast<double>(outlook.available_micros) / kMicros,

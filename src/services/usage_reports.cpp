@@ -8,13 +8,13 @@
 #include <fmt/format.h>
 
 #include "metering/meter.hpp"
+#include "model/price.hpp"
 
 namespace gpupool::services {
 
 namespace {
 
 constexpr double kMillisPerHour = 3'600'000.0;
-constexpr double kMicrosPerCredit = 1e6;
 
 UnixMillis month_start(int year, unsigned month) {
   using namespace std::chrono;
@@ -35,7 +35,7 @@ std::string csv_text(std::string_view text) {
 }
 
 std::string credits_text(std::int64_t micros) {
-  return fmt::format("{:.6f}", static_cast<double>(micros) / kMicrosPerCredit);
+  return fmt::format("{:.6f}", static_cast<double>(micros) / static_cast<double>(kMicrosPerCredit));
 }
 
 std::vector<ModelTotal> sorted(const std::map<std::string, ModelTotal>& totals) {

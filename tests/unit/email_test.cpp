@@ -158,6 +158,22 @@ TEST_F(Email, AnAddressIsUsedOnlyOnceTheCodeMailedToItIsEntered) {
   EXPECT_NE(outbox.sent.back().second.find("Hello alice,"), std::string::npos);
 }
 
+TEST_F(Email, ChangingTheThresholdKeepsAFailedCodesRetryTime) {
+  Outbox outbox;
+  services::EmailSender sender(*store_, clock_, {"gpupool@pool.example", ""}, outbox.function());
+  ASSERT_TRUE(store_->set_notify_settings({alice_.id, "ada@example.org"}).ok());
+  outbox.down = true;
+  EXPECT_EQ(*sender.deliver_due(), 1);
+  auto settings = *store_->notify_settings(alice_.id);
+  settings.balance_low_micros = 5;
+  ASSERT_TRUE(store_->set_notify_settings(settings).ok());
+  outbox.down = false;
+  EXPECT_EQ(*sender.deliver_due(), 0) << "still 5 min later";
+  settings.email = "ada@elsewhere.example.org";
+  ASSERT_TRUE(store_->set_notify_settings(settings).ok());
+  EXPECT_EQ(*sender.deliver_due(), 1) << "a new address: its code at once";
+}
+
 TEST_F(Email, NoticesAreRetriedWithBackOffAndAChangedAddressDropsThem) {
   Outbox outbox;
   services::EmailSender sender(*store_, clock_, {"gpupool@pool.example", ""}, outbox.function());

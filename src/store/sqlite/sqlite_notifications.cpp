@@ -29,6 +29,21 @@ Notification read_notification(const Statement& row) {
   return notification;
 }
 
+// One attempt's outcome on a notification's `channel` ("webhook" or "email": the prefix of its
+// columns): delivered; or failed, tried again at `retry_at` (0: given up).
+Status record_delivery_attempt(sqlite::Database& db, std::string_view channel,
+                               std::int64_t notification_id, bool delivered, UnixMillis retry_at,
+                               const std::string& error) {
+  auto update = db.prepare(fmt::format(
+      "UPDATE notifications SET {0}_attempts = {0}_attempts + 1, {0}_state = ?2, {0}_next_at = "
+      "?3, {0}_error = ?4 WHERE id = ?1 AND {0}_state = 'pending'",
+      channel));
+  if (!update) return update.error();
+  const char* state = delivered ? "delivered" : retry_at != 0 ? "pending" : "failed";
+  update->bind(1, notification_id).bind(2, state).bind(3, retry_at).bind(4, error);
+  return update->run();
+}
+
 }  // namespace
 
 Status SqliteStore::add_notification(Notification& notification) {
@@ -145,13 +160,7 @@ Result<std::vector<WebhookDelivery>> SqliteStore::webhook_deliveries_due(UnixMil
 Status SqliteStore::record_webhook_attempt(std::int64_t notification_id, bool delivered,
                                            UnixMillis retry_at, const std::string& error) {
   Lock lock(mutex_);
-  auto update = db_.prepare(
-      "UPDATE notifications SET webhook_attempts = webhook_attempts + 1, webhook_state = ?2, "
-      "webhook_next_at = ?3, webhook_error = ?4 WHERE id = ?1 AND webhook_state = 'pending'");
-  if (!update) return update.error();
-  const char* state = delivered ? "delivered" : retry_at != 0 ? "pending" : "failed";
-  update->bind(1, notification_id).bind(2, state).bind(3, retry_at).bind(4, error);
-  return update->run();
+  return record_delivery_attempt(db_, "webhook", notification_id, delivered, retry_at, error);
 }
 
 Result<std::vector<EmailDelivery>> SqliteStore::email_deliveries_due(UnixMillis now, int limit) {
@@ -175,13 +184,7 @@ Result<std::vector<EmailDelivery>> SqliteStore::email_deliveries_due(UnixMillis 
 Status SqliteStore::record_email_attempt(std::int64_t notification_id, bool delivered,
                                          UnixMillis retry_at, const std::string& error) {
   Lock lock(mutex_);
-  auto update = db_.prepare(
-      "UPDATE notifications SET email_attempts = email_attempts + 1, email_state = ?2, "
-      "email_next_at = ?3, email_error = ?4 WHERE id = ?1 AND email_state = 'pending'");
-  if (!update) return update.error();
-  const char* state = delivered ? "delivered" : retry_at != 0 ? "pending" : "failed";
-  update->bind(1, notification_id).bind(2, state).bind(3, retry_at).bind(4, error);
-  return update->run();
+  return record_delivery_attempt(db_, "email", notification_id, delivered, retry_at, error);
 }
 
 }  // namespace gpupool

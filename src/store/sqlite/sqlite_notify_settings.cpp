@@ -35,11 +35,18 @@ Status SqliteStore::set_notify_settings(const NotifySettings& settings) {
   return in_transaction([&]() -> Status {
     auto before = notify_settings(settings.user_id);
     if (!before) return before.error();
+    // When to mail the next code (after a failed mailing) stays unless the address changed.
     auto upsert = db_.prepare(
-        "INSERT OR REPLACE INTO notify_settings (user_id, email, email_confirmed, "
-        "email_code_hash, email_code_sent_at, email_code_next_at, email_code_tries, "
-        "email_code_error, balance_low_micros, balance_low_told) VALUES (?1, ?2, ?3, ?4, ?5, "
-        "?5, ?6, ?7, ?8, ?9)");
+        "INSERT INTO notify_settings (user_id, email, email_confirmed, email_code_hash, "
+        "email_code_sent_at, email_code_tries, email_code_error, balance_low_micros, "
+        "balance_low_told) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) ON CONFLICT (user_id) DO "
+        "UPDATE SET email_code_next_at = CASE WHEN email = excluded.email THEN "
+        "email_code_next_at ELSE 0 END, email = excluded.email, email_confirmed = "
+        "excluded.email_confirmed, email_code_hash = excluded.email_code_hash, "
+        "email_code_sent_at = excluded.email_code_sent_at, email_code_tries = "
+        "excluded.email_code_tries, email_code_error = excluded.email_code_error, "
+        "balance_low_micros = excluded.balance_low_micros, balance_low_told = "
+        "excluded.balance_low_told");
     if (!upsert) return upsert.error();
     upsert->bind(1, settings.user_id)
         .bind(2, settings.email)
