@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 
 #include "agent/gpu_attribution.hpp"
+#include "agent/image_check.hpp"
 #include "agent/shared_homes.hpp"
 #include "core/log.hpp"
 
@@ -189,6 +190,7 @@ Result<SyncRequest> Agent::observe() {
   {
     std::lock_guard lock(mutex_);
     last_containers_ = *containers;
+    for (const auto& [key, report] : image_checks_done_) request.image_checks.push_back(report);
   }
   return request;
 }
@@ -273,6 +275,7 @@ void Agent::converge(const SyncResponse& response, const std::vector<ContainerIn
   }
 
   prepull(response.prepull);
+  check_images(response.image_checks);
   {
     // A session stopped while its image is still coming: the pull (gigabytes, maybe) stops.
     std::lock_guard lock(mutex_);
@@ -555,6 +558,33 @@ void Agent::prepull(const std::vector<ImageToPull>& images) {
       }
       *done = true;
       wake();  // the next image, if any
+    });
+    workers_.push_back({std::move(thread), std::move(done)});
+    return;
+  }
+}
+
+void Agent::check_images(const std::vector<ImageCheckOrder>& orders) {
+  std::lock_guard lock(mutex_);
+  std::set<std::string> ordered;
+  for (const auto& order : orders) ordered.insert(order.tag + "@" + order.image.reference);
+  std::erase_if(image_checks_done_, [&](const auto& done) { return !ordered.contains(done.first); });
+  if (stopping_ || checking_image_) return;
+  for (const auto& order : orders) {
+    std::string key = order.tag + "@" + order.image.reference;
+    if (image_checks_done_.contains(key)) continue;
+    checking_image_ = true;
+    auto done = std::make_shared<std::atomic<bool>>(false);
+    std::thread thread([this, order, key, done] {
+      spdlog::info("agent: checking image {} ({})", order.tag, order.image.reference);
+      auto report = run_image_check(engine_, order, settings_.container.node_name, stopping_);
+      {
+        std::lock_guard worker_lock(mutex_);
+        checking_image_ = false;
+        image_checks_done_[key] = std::move(report);
+      }
+      *done = true;
+      wake();  // the server hears of it now
     });
     workers_.push_back({std::move(thread), std::move(done)});
     return;

@@ -106,6 +106,9 @@ class Agent {
   // one is being pulled already: one at a time, so sessions' own pulls keep the bandwidth.
   void prepull(const std::vector<ImageToPull>& images);
   Status pull_ahead(const ImageToPull& image);
+  // Runs the first contract check the server ordered that has not run, unless one is running
+  // (image_check.hpp); forgets the results of checks no longer ordered (the server has them).
+  void check_images(const std::vector<ImageCheckOrder>& orders);
   void write_authorized_keys(const DesiredSession& session);
   enum class ReadyOutcome { ready, exited, timed_out };
   ReadyOutcome wait_until_ready(const DesiredSession& session);
@@ -136,6 +139,8 @@ class Agent {
   std::set<std::string> images_held_;                          // pulled ahead; by mutex_
   bool prepulling_ = false;                                    // guarded by mutex_
   std::map<std::string, std::int64_t> prepull_failed_at_;      // monotonic; by mutex_
+  bool checking_image_ = false;                                // guarded by mutex_
+  std::map<std::string, ImageCheckReport> image_checks_done_;  // by tag@reference; by mutex_
   bool networks_swept_ = false;  // leftovers of a previous run removed; reconcile thread only
   std::set<std::string> unknown_warned_;  // sessions said to be unknown; reconcile thread only
   // The Jupyter tokens of those, read once, reported so that an admin can adopt one.

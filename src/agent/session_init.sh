@@ -112,8 +112,13 @@ exec setpriv --reuid="$uid" --regid="$uid" --clear-groups --inh-caps=-all \
   env HOME="$home" USER="$user" LOGNAME="$user" SHELL="$shell" /bin/sh -c '
 set -eu
 cd "$HOME"
-[ -f "$GPUPOOL_RUN/ssh_host_ed25519_key" ] || ssh-keygen -q -t ed25519 -N "" -f "$GPUPOOL_RUN/ssh_host_ed25519_key"
-/usr/sbin/sshd -f "$GPUPOOL_ETC/sshd_config" -D -e &
+# An image without an SSH server (the catalog says so to its users) runs Jupyter only.
+if [ -x /usr/sbin/sshd ] && command -v ssh-keygen >/dev/null 2>&1; then
+  [ -f "$GPUPOOL_RUN/ssh_host_ed25519_key" ] || ssh-keygen -q -t ed25519 -N "" -f "$GPUPOOL_RUN/ssh_host_ed25519_key"
+  /usr/sbin/sshd -f "$GPUPOOL_ETC/sshd_config" -D -e &
+else
+  echo "gpupool: this image has no SSH server (openssh-server): no SSH in this session" >&2
+fi
 # The user'"'"'s own ~/.jupyter still applies; ours adds the token.
 export JUPYTER_CONFIG_PATH="$GPUPOOL_ETC/jupyter"
 # Debian ships the notebook module without the `jupyter` front command; both work here.

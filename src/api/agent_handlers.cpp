@@ -213,6 +213,10 @@ ViewContext Api::view_context() const {
     // `gpupool server` has no GPUs of its own: its pool is simulated if a node's is.
     context.simulated = context.simulated || !context.simulated_nodes.empty();
   }
+  if (auto images = store_.list_images()) {
+    for (const auto& image : *images)
+      if (!image.ssh) context.images_without_ssh.insert(image.tag);
+  }
   return context;
 }
 

@@ -299,12 +299,4 @@ HttpReply Api::pool(const Call&) {
   return json_reply(200, pool_view(*summary));
 }
 
-HttpReply Api::images(const Call&) {
-  auto images = directory_.images();
-  if (!images) return error_reply(images.error());
-  json list = json::array();
-  for (const auto& image : *images) list.push_back(image_view(image));
-  return json_reply(200, {{"images", list}});
-}
-
 }  // namespace gpupool::api

@@ -48,6 +48,9 @@ struct ApiSettings {
   bool sends_email = false;  // an SMTP server is set: users may give addresses
   // The balance-low threshold of users who chose none (SessionSettings::balance_low_micros).
   std::int64_t balance_low_micros = 0;
+  // What a registry reference's tag names now, for images admins add; unset: only references
+  // that carry a digest or name no registry can be added.
+  services::DigestResolver resolve_digest;
 };
 
 // Live views (GET /api/v1/events) one user may hold open, so one user cannot hold every
@@ -106,6 +109,7 @@ class Api {
         passes_(clock),
         session_ports_(settings_.session_ports),
         enrollment_(store, clock),
+        image_catalog_(store, clock, settings_.resolve_digest),
         store_(store) {}
 
   HttpReply handle(const HttpExchange& exchange);
@@ -223,7 +227,12 @@ class Api {
   // caller's browser; an admin's way into another user's session (proxy_handlers.cpp).
   HttpReply enter_session_by_portal(const Call& call);
   HttpReply pool(const Call& call);
+  // The image catalog (image_handlers.cpp).
   HttpReply images(const Call& call);
+  HttpReply add_image(const Call& call);
+  HttpReply change_image(const Call& call);
+  HttpReply recheck_image(const Call& call);
+  HttpReply image_reply(int status, const Image& image);
   HttpReply events(const Call& call);  // event_handlers.cpp
   // {"sessions": [view, …]}: GET /api/v1/sessions and the live view's "sessions" event.
   nlohmann::json sessions_document(const std::vector<Session>& sessions) const;
@@ -283,6 +292,7 @@ class Api {
   Histogram request_latency_{kLatencyBuckets};  // of routed calls (not /s/), for /metrics
   services::SessionPorts session_ports_;        // without --session-domain
   services::NodeEnrollment enrollment_;
+  services::ImageCatalog image_catalog_;
   AgentProtocols agent_protocols_;  // shown with the nodes
   Store& store_;
 };

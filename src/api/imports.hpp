@@ -13,6 +13,7 @@
 #include "services/auth_service.hpp"
 #include "services/directory.hpp"
 #include "services/idle_watch.hpp"
+#include "services/image_catalog.hpp"
 #include "services/node_enrollment.hpp"
 #include "services/session_passes.hpp"
 #include "services/session_ports.hpp"

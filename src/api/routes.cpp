@@ -52,7 +52,11 @@ const std::vector<Route>& Api::routes() {
       {"POST", "/api/v1/sessions/{id}/keep", user, &Api::keep_session},
       {"PUT", "/api/v1/sessions/{id}/idle", admin, &Api::set_session_idle},
       {"GET", "/api/v1/pool", user, &Api::pool},
+      // The catalog: users see what is open to them (admins everything); admins run it.
       {"GET", "/api/v1/images", user, &Api::images},
+      {"POST", "/api/v1/images", admin, &Api::add_image},
+      {"PATCH", "/api/v1/images/{tag}", admin, &Api::change_image},
+      {"POST", "/api/v1/images/{tag}/check", admin, &Api::recheck_image},
       {"GET", "/api/v1/events", user, &Api::events},
 
       // Money: prices are public to users, set by admins; usage as for sessions (?all=true).

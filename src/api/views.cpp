@@ -165,6 +165,10 @@ json session_view(const Session& session, const ViewContext& context, UnixMillis
           {"fingerprint", auth::ssh_key_fingerprint(session.ssh_host_key)},
           {"known_hosts", fmt::format("[{}]:{} {}", ssh_host, ssh_port, session.ssh_host_key)}};
     }
+    if (context.images_without_ssh.contains(session.request.image_tag)) {
+      view["ssh_unavailable"] = "this session's image has no SSH server: use Jupyter's terminal";
+      return view;
+    }
     view["ssh"] = {
         {"host_key", host_key},
         {"host", ssh_host},
@@ -189,10 +193,20 @@ json user_view(const User& user) {
           {"created_at", format_rfc3339(user.created_at)}};
 }
 
-json image_view(const Image& image) {
+json image_view(const Image& image, const std::vector<services::ImageFit>& fits, bool admin) {
   // Pinned registry images name the exact content their sessions run (reproducible work).
   auto at = image.reference.find('@');
-  return {
+  json nodes = json::array();
+  std::set<std::string> able_models;
+  for (const auto& fit : fits) {
+    nodes.push_back({{"name", fit.node},
+                     {"driver_cuda", fit.driver_cuda.empty() ? json(nullptr) : json(fit.driver_cuda)},
+                     {"gpu_models", fit.gpu_models},
+                     {"able", fit.able}});
+    if (fit.able) able_models.insert(fit.gpu_models.begin(), fit.gpu_models.end());
+  }
+  bool runnable = std::any_of(fits.begin(), fits.end(), [](const auto& fit) { return fit.able; });
+  json view = {
       {"tag", image.tag},
       {"reference", image.reference},
       {"digest", at == std::string::npos ? json(nullptr) : json(image.reference.substr(at + 1))},
@@ -202,7 +216,29 @@ json image_view(const Image& image) {
       {"cudnn", image.cudnn.empty() ? json(nullptr) : json(image.cudnn)},
       {"flavor", image.flavor},
       {"default", image.is_default},
-      {"status", image.status}};
+      {"status", image.status},
+      {"state", to_string(image.state)},
+      {"ssh", image.ssh},
+      {"runnable", runnable},
+      {"gpu_models", able_models},
+      {"nodes", nodes},
+      {"check",
+       {{"state", to_string(image.check.state)},
+        {"message", image.check.message},
+        {"python", image.check.python.empty() ? json(nullptr) : json(image.check.python)},
+        {"notebook", image.check.notebook.empty() ? json(nullptr) : json(image.check.notebook)},
+        {"torch", image.check.torch.empty() ? json(nullptr) : json(image.check.torch)},
+        {"torch_cuda",
+         image.check.torch_cuda.empty() ? json(nullptr) : json(image.check.torch_cuda)},
+        {"checked_at", optional_time(image.check.checked_at)}}},
+  };
+  if (admin) {
+    view["prepull"] = image.prepull;
+    view["added_by"] = image.added_by.empty() ? json(nullptr) : json(image.added_by);
+    view["added_at"] = optional_time(image.added_at);
+    view["check"]["node"] = image.check.node.empty() ? json(nullptr) : json(image.check.node);
+  }
+  return view;
 }
 
 json pool_view(const PoolSummary& pool) {

@@ -26,6 +26,8 @@ struct ViewContext {
   std::set<std::string> simulated_nodes = {};
   // Nodes whose homes are on a filesystem every node shares (Node::shared_homes).
   std::set<std::string> shared_home_nodes = {};
+  // Catalog images with no SSH server (Image::ssh): their sessions offer Jupyter only.
+  std::set<std::string> images_without_ssh = {};
   // The nodes' latest GPU readings, for what a session's processes use of its GPUs; none:
   // not shown.
   const TelemetryBoard* telemetry = nullptr;
@@ -44,7 +46,9 @@ std::string idle_warning(const Session& session, const ViewContext& context);
 // Money in the API is in credits (JSON numbers); the store keeps micro-credits.
 double credits(std::int64_t micros);
 nlohmann::json user_view(const User& user);
-nlohmann::json image_view(const Image& image);
+// An image with where it can run; admins also see who added it and where it was checked.
+nlohmann::json image_view(const Image& image, const std::vector<services::ImageFit>& fits,
+                          bool admin);
 nlohmann::json pool_view(const PoolSummary& pool);
 
 // The GPUs of one node for admins: what each is, who holds it (from `active` sessions) and

@@ -309,6 +309,9 @@ int serve(UpOptions options, bool local_node) {
   api_settings.check_webhook_url = make_webhook_check(webhook_allow);
   api_settings.sends_email = !options.smtp_url.empty();
   api_settings.balance_low_micros = session_settings.balance_low_micros;
+  api_settings.resolve_digest = [access = *registries](const catalog::ImageReference& reference) {
+    return catalog::resolve_digest(reference, access);
+  };
   auto limits = server_limits(options, open_files, api_settings.trusted_proxies);
   if (!limits) return fail(limits.error().message);
   if (options.max_websockets_per_user < 1 || options.websocket_idle_timeout_s < 1)

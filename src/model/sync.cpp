@@ -44,7 +44,8 @@ class Fingerprint {
 }  // namespace
 
 std::string desired_state_fingerprint(std::vector<DesiredSession> desired,
-                                      std::vector<std::string> removals) {
+                                      std::vector<std::string> removals,
+                                      std::vector<std::string> checks) {
   std::sort(desired.begin(), desired.end(),
             [](const auto& a, const auto& b) { return a.session_id < b.session_id; });
   std::sort(removals.begin(), removals.end());
@@ -66,6 +67,11 @@ std::string desired_state_fingerprint(std::vector<DesiredSession> desired,
     print.add_number(session.gpu_memory_mb);
   }
   print.add_list(removals);
+  // Only when there are some: the fingerprint of a node with none stays what it was.
+  if (!checks.empty()) {
+    std::sort(checks.begin(), checks.end());
+    print.add_list(checks);
+  }
   return print.hex();
 }
 

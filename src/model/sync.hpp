@@ -49,6 +49,21 @@ struct ObservedSession {
   std::optional<SessionActivity> activity = {};
 };
 
+// What a throwaway container of a catalog image found inside it (the contract check): the
+// agent reports it, the server judges it (catalog/image_contract.hpp).
+struct ImageCheckReport {
+  std::string tag;
+  std::string reference;
+  // The container could not be made or run (pull refused, no shell, timed out): why.
+  std::string error = {};
+  std::string python = {};  // versions; "" when absent
+  std::string notebook = {};
+  std::string torch = {};
+  std::string torch_cuda = {};
+  bool sshd = false;     // /usr/sbin/sshd and ssh-keygen
+  bool setpriv = false;  // the session init drops to the user with it
+};
+
 struct SyncRequest {
   Node node;  // inventory; `last_seen` is set by the server
   std::vector<ObservedSession> observed;
@@ -60,6 +75,8 @@ struct SyncRequest {
   // at once.
   std::string held_state = {};
   std::int64_t wait_millis = 0;
+  // Contract checks the server ordered (SyncResponse::image_checks) that have run.
+  std::vector<ImageCheckReport> image_checks = {};
 };
 
 // A directory of the node lent read-only to the session, at /datasets/<name>.
@@ -97,6 +114,12 @@ struct ImageToPull {
   std::string registry_password = {};
 };
 
+// A contract check the server asks this node to run: the image in a throwaway container.
+struct ImageCheckOrder {
+  std::string tag;
+  ImageToPull image;
+};
+
 struct SyncResponse {
   std::vector<DesiredSession> desired;
   // Sessions the server knows and wants gone (ended, stopping, or placed elsewhere): the only
@@ -108,11 +131,15 @@ struct SyncResponse {
   std::string state = {};
   // Pulled in the background, one at a time, so that the first session there starts at once.
   std::vector<ImageToPull> prepull = {};
+  // Run one at a time, reported at each sync while ordered.
+  std::vector<ImageCheckOrder> image_checks = {};
 };
 
 // The same text for the same desired sessions and containers to remove, in any order; a
 // change in anything an agent acts on (a session, its GPUs, ports, keys, limits) changes it.
+// `checks`: the tags and references of the contract checks ordered to the node.
 std::string desired_state_fingerprint(std::vector<DesiredSession> desired,
-                                      std::vector<std::string> removals);
+                                      std::vector<std::string> removals,
+                                      std::vector<std::string> checks = {});
 
 }  // namespace gpupool

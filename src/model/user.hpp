@@ -1,10 +1,11 @@
-// User and Image catalog entries. Plain data.
+// Users, and (through model/image.hpp) the image catalog. Plain data.
 #pragma once
 
 #include <cstdint>
 #include <string>
 
 #include "core/clock.hpp"
+#include "model/image.hpp"
 
 namespace gpupool {
 
@@ -20,16 +21,5 @@ struct User {
 // Users' uids start here, far from system and typical host users.
 inline constexpr int kFirstSessionUid = 20000;
 
-struct Image {
-  std::string tag;        // semantic tag users name, e.g. "pytorch1.13-cpu-debian12-runtime"
-  std::string reference;  // what the engine runs, e.g. "gpupool/session:pytorch1.13-…"
-  std::string framework;
-  std::string framework_version;
-  std::string cuda;  // "" for CPU-only images
-  std::string cudnn;
-  std::string flavor;
-  bool is_default = false;
-  std::string status;  // "available" once the local engine has it, else "missing"
-};
 
 }  // namespace gpupool

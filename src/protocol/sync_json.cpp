@@ -16,6 +16,7 @@ constexpr std::size_t kMaxShortText = 256;   // names, addresses, ids
 constexpr std::size_t kMaxListItems = 4096;  // ports, GPU indices, keys
 constexpr std::size_t kMaxSessionsPerGpu = 256;
 constexpr std::size_t kMaxLabels = 64;
+constexpr std::size_t kMaxVersion = 64;  // a version an image check found
 
 Error malformed(std::string_view what) {
   return make_error(ErrorCode::invalid_argument, fmt::format("sync message: {}", what));
@@ -430,6 +431,55 @@ Result<DesiredSession> desired_from_json(const Json& json) {
   return desired;
 }
 
+Json image_to_pull_json(const ImageToPull& image) {
+  Json item = {{"reference", image.reference}};
+  if (!image.registry_username.empty() || !image.registry_password.empty()) {
+    item["registry_username"] = image.registry_username;
+    item["registry_password"] = image.registry_password;
+  }
+  return item;
+}
+
+Result<ImageToPull> image_to_pull_from_json(const Json& item, std::string_view where) {
+  if (!item.is_object())
+    return malformed(fmt::format("{} holds an item that is not an object", where));
+  Reader image(item);
+  ImageToPull pull{image.text("reference", kMaxText), image.text("registry_username"),
+                   image.text("registry_password", kMaxText)};
+  GPUPOOL_TRY(image.status(where));
+  if (pull.reference.empty()) return malformed(fmt::format("{}: reference is required", where));
+  return pull;
+}
+
+Json check_report_to_json(const ImageCheckReport& report) {
+  return {{"tag", report.tag},         {"reference", report.reference},
+          {"error", report.error},     {"python", report.python},
+          {"notebook", report.notebook}, {"torch", report.torch},
+          {"torch_cuda", report.torch_cuda}, {"sshd", report.sshd},
+          {"setpriv", report.setpriv}};
+}
+
+Result<ImageCheckReport> check_report_from_json(const Json& item) {
+  if (!item.is_object()) return malformed("image_checks holds an item that is not an object");
+  GPUPOOL_TRY(reject_unknown_fields(item, {"tag", "reference", "error", "python", "notebook",
+                                           "torch", "torch_cuda", "sshd", "setpriv"}));
+  Reader read(item);
+  ImageCheckReport report;
+  report.tag = read.text("tag");
+  report.reference = read.text("reference", kMaxText);
+  report.error = read.text("error", kMaxText);
+  report.python = read.text("python", kMaxVersion);
+  report.notebook = read.text("notebook", kMaxVersion);
+  report.torch = read.text("torch", kMaxVersion);
+  report.torch_cuda = read.text("torch_cuda", kMaxVersion);
+  report.sshd = read.flag("sshd");
+  report.setpriv = read.flag("setpriv");
+  GPUPOOL_TRY(read.status("image_checks"));
+  if (report.tag.empty() || report.reference.empty())
+    return malformed("image_checks: tag and reference are required");
+  return report;
+}
+
 }  // namespace
 
 std::string sync_request_to_json(const SyncRequest& request, int protocol) {
@@ -444,6 +494,12 @@ std::string sync_request_to_json(const SyncRequest& request, int protocol) {
   if (protocol >= 2) {
     message["held_state"] = request.held_state;
     message["wait_millis"] = request.wait_millis;
+  }
+  // Only when there are some: a server that orders none may not know the field.
+  if (!request.image_checks.empty()) {
+    auto checks = Json::array();
+    for (const auto& report : request.image_checks) checks.push_back(check_report_to_json(report));
+    message["image_checks"] = checks;
   }
   return message.dump();
 }
@@ -460,7 +516,8 @@ Result<SyncRequest> sync_request_from_json(std::string_view text) {
   auto json = parse_json_object(text);
   if (!json) return json.error();
   GPUPOOL_TRY(reject_unknown_fields(
-      *json, {"protocol", "node", "observed", "gpu_readings", "held_state", "wait_millis"}));
+      *json, {"protocol", "node", "observed", "gpu_readings", "held_state", "wait_millis",
+              "image_checks"}));
   Reader read(*json);
   SyncRequest request;
   const Json* node = read.object("node");
@@ -480,6 +537,11 @@ Result<SyncRequest> sync_request_from_json(std::string_view text) {
   }
   request.held_state = read.text("held_state", 64);
   request.wait_millis = read.integer("wait_millis", 0, kMaxSyncWaitMillis);
+  for (const Json& item : read.array("image_checks", kMaxImageChecks)) {
+    auto report = check_report_from_json(item);
+    if (!report) return report.error();
+    request.image_checks.push_back(std::move(*report));
+  }
   GPUPOOL_TRY(read.status(""));
   return request;
 }
@@ -488,19 +550,21 @@ std::string sync_response_to_json(const SyncResponse& response, int protocol) {
   auto desired = Json::array();
   for (const auto& item : response.desired) desired.push_back(desired_to_json(item));
   auto prepull = Json::array();
-  for (const auto& image : response.prepull) {
-    Json item = {{"reference", image.reference}};
-    if (!image.registry_username.empty() || !image.registry_password.empty()) {
-      item["registry_username"] = image.registry_username;
-      item["registry_password"] = image.registry_password;
-    }
-    prepull.push_back(std::move(item));
-  }
+  for (const auto& image : response.prepull) prepull.push_back(image_to_pull_json(image));
   Json message{{"protocol", protocol},
                {"desired", desired},
                {"release", response.release},
                {"prepull", prepull}};
   if (protocol >= 2) message["state"] = response.state;
+  if (!response.image_checks.empty()) {
+    auto checks = Json::array();
+    for (const auto& order : response.image_checks) {
+      Json item = image_to_pull_json(order.image);
+      item["tag"] = order.tag;
+      checks.push_back(std::move(item));
+    }
+    message["image_checks"] = checks;
+  }
   return message.dump();
 }
 
@@ -517,13 +581,18 @@ Result<SyncResponse> sync_response_from_json(std::string_view text) {
   response.release = read.texts("release", 64);
   response.state = read.text("state", 64);
   for (const Json& item : read.array("prepull", kMaxPrepull)) {
-    if (!item.is_object()) return malformed("prepull holds an item that is not an object");
-    Reader image(item);
-    ImageToPull pull{image.text("reference", kMaxText), image.text("registry_username"),
-                     image.text("registry_password", kMaxText)};
-    GPUPOOL_TRY(image.status("prepull"));
-    if (pull.reference.empty()) return malformed("prepull: reference is required");
-    response.prepull.push_back(std::move(pull));
+    auto pull = image_to_pull_from_json(item, "prepull");
+    if (!pull) return pull.error();
+    response.prepull.push_back(std::move(*pull));
+  }
+  for (const Json& item : read.array("image_checks", kMaxImageChecks)) {
+    auto pull = image_to_pull_from_json(item, "image_checks");
+    if (!pull) return pull.error();
+    Reader order(item);
+    ImageCheckOrder check{order.text("tag"), std::move(*pull)};
+    GPUPOOL_TRY(order.status("image_checks"));
+    if (check.tag.empty()) return malformed("image_checks: tag is required");
+    response.image_checks.push_back(std::move(check));
   }
   GPUPOOL_TRY(read.status(""));
   return response;

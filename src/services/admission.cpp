@@ -18,17 +18,32 @@ Error invalid(std::string message) {
 
 }  // namespace
 
-Result<Image> find_requested_image(const std::vector<Image>& catalog, const std::string& tag) {
+Result<Image> find_requested_image(const std::vector<Image>& catalog, const std::string& tag,
+                                   bool caller_is_admin) {
   const Image* image = nullptr;
   for (const auto& candidate : catalog) {
     if (tag.empty() ? candidate.is_default : candidate.tag == tag) image = &candidate;
   }
-  if (image == nullptr) {
+  bool hidden = image != nullptr && image->state == ImageState::testing && !caller_is_admin;
+  if (image == nullptr || hidden) {
     if (tag.empty()) return make_error(ErrorCode::unavailable, "no default image in the catalog");
     return make_error(
         ErrorCode::not_found,
         fmt::format("image \"{}\" is not in the catalog (GET /api/v1/images lists them)",
                     tag.substr(0, 128)));
+  }
+  if (image->state == ImageState::retired)
+    return invalid(fmt::format("image \"{}\" is retired: choose another (GET /api/v1/images)",
+                               image->tag));
+  if (image->state == ImageState::deprecated) {
+    return invalid(fmt::format(
+        "image \"{}\" is deprecated: it starts no new sessions (running ones go on); choose "
+        "another (GET /api/v1/images)",
+        image->tag));
+  }
+  if (image->check.state == CheckState::failed) {
+    return invalid(fmt::format("image \"{}\" failed its contract check: {}", image->tag,
+                               image->check.message));
   }
   if (image->status != "available") {
     return make_error(

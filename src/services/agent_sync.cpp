@@ -8,6 +8,7 @@
 
 #include "catalog/registry_logins.hpp"
 #include "core/log.hpp"
+#include "services/image_checks.hpp"
 #include "services/notices.hpp"
 #include "services/session_lifecycle.hpp"
 #include "services/session_service.hpp"
@@ -31,6 +32,8 @@ Result<SyncResponse> SessionService::sync(const SyncRequest& request) {
       if (!new_inventory) return new_inventory.error();
       changes_before = store_.change_count();
       GPUPOOL_TRY(apply_observations_locked(request, {nullptr, now, *last_report}));
+      auto checked = record_image_checks(store_, request.node.name, request.image_checks, now);
+      if (!checked) return checked.error();
       auto stray = stray_observations_locked(request);
       if (!stray) return stray.error();
       const Node& node = request.node;
@@ -228,8 +231,15 @@ Result<SyncResponse> SessionService::desired_for_locked(const SyncRequest& reque
   for (const auto& observed : request.observed) {
     if (!keep.contains(observed.session_id)) response.release.push_back(observed.session_id);
   }
-  response.state = desired_state_fingerprint(response.desired, removals_for(node));
-  response.prepull = settings_.prepull;
+  auto checks = claim_image_checks(store_, node, clock_.now(), settings_.registry_logins);
+  if (!checks) return checks.error();
+  std::vector<std::string> ordered;
+  for (const auto& order : *checks) ordered.push_back(order.tag + "@" + order.image.reference);
+  response.image_checks = std::move(*checks);
+  response.state = desired_state_fingerprint(response.desired, removals_for(node), ordered);
+  auto prepull = images_to_prepull(store_, settings_.prepull, settings_.registry_logins);
+  if (!prepull) return prepull.error();
+  response.prepull = std::move(*prepull);
   return response;
 }
 
@@ -243,12 +253,15 @@ Result<std::map<std::string, std::string>> SessionService::desired_states(
   std::lock_guard lock(mutex_);
   auto by_node = desired_sessions_locked(std::nullopt);
   if (!by_node) return by_node.error();
+  auto images = store_.list_images();
+  if (!images) return images.error();
+  UnixMillis now = clock_.now();
   std::map<std::string, std::string> states;
   for (const auto& node : nodes) {
     auto found = by_node->find(node);
     states[node] = desired_state_fingerprint(
         found != by_node->end() ? found->second : std::vector<DesiredSession>{},
-        removals_for(node));
+        removals_for(node), image_checks_for(*images, node, now));
   }
   return states;
 }

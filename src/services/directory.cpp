@@ -153,8 +153,4 @@ Status Directory::set_node_drained(const std::string& node, bool drained) {
   return store_.set_node_drained(node, drained);
 }
 
-Result<std::vector<Image>> Directory::images() {
-  return store_.list_images();
-}
-
 }  // namespace gpupool::services

@@ -1,5 +1,5 @@
 // Directory: what admins manage and users read of themselves — users, groups and their
-// members, quotas, SSH keys, nodes' drain flags and the image catalog — with the rules that
+// members, quotas, SSH keys, and nodes' drain flags — with the rules that
 // belong to the data: group names follow the user-name rules, members and quota subjects
 // must exist. The API's handlers read and change these only through here.
 //
@@ -65,7 +65,6 @@ class Directory {
   Result<std::vector<Dataset>> datasets();
 
   Status set_node_drained(const std::string& node, bool drained);
-  Result<std::vector<Image>> images();
 
  private:
   struct Subject {

@@ -35,7 +35,7 @@ Result<RequestedSession> SessionService::request_session(const User& user, Sessi
                                                          const RequestKey& key) {
   auto images = store_.list_images();
   if (!images) return images.error();
-  auto image = find_requested_image(*images, request.image_tag);
+  auto image = find_requested_image(*images, request.image_tag, user.admin);
   if (!image) return image.error();
   request.image_tag = image->tag;
 

@@ -141,6 +141,8 @@ class SessionService {
 
   // Called (on the thread that made the change) when some node's desired state changed.
   void on_desired_change(std::function<void()> callback);
+  // A contract check was ordered (image_catalog.hpp): held syncs hear of it now.
+  void image_check_ordered() { notify(); }
 
   // Containers agents run for sessions the store does not know (unknown_containers.hpp).
   std::vector<UnknownContainer> unknown_containers() const { return unknown_.list(); }

@@ -225,8 +225,14 @@ class Store {
   virtual Status replace_ssh_keys(std::int64_t user_id, const std::vector<std::string>& keys) = 0;
   virtual Result<std::vector<std::string>> ssh_keys(std::int64_t user_id) = 0;
 
+  // An image named at start (--image, the engine's labels): what the command line says of it
+  // is written; its roll-out state and check, once there, are kept.
   virtual Status upsert_image(const Image& image) = 0;
   virtual Result<std::vector<Image>> list_images() = 0;
+  // An image an admin adds: a conflict when the tag is taken.
+  virtual Status add_image(const Image& image) = 0;
+  // Writes everything but the tag; not_found when there is no such image.
+  virtual Status update_image(const Image& image) = 0;
 
   // Inventory from the agent; leaves the admin's `drained` setting alone.
   virtual Status upsert_node(const Node& node) = 0;

@@ -156,42 +156,6 @@ Status SqliteStore::in_transaction(const std::function<Status()>& work) {
   return committed;
 }
 
-Status SqliteStore::upsert_image(const Image& image) {
-  Lock lock(mutex_);
-  auto statement = db_.prepare(
-      "INSERT INTO images (tag, reference, framework, framework_version, cuda, cudnn, flavor, "
-      "is_default, status) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) ON CONFLICT (tag) DO UPDATE "
-      "SET reference = excluded.reference, framework = excluded.framework, framework_version = "
-      "excluded.framework_version, cuda = excluded.cuda, cudnn = excluded.cudnn, flavor = "
-      "excluded.flavor, is_default = excluded.is_default, status = excluded.status");
-  if (!statement) return statement.error();
-  statement->bind(1, image.tag)
-      .bind(2, image.reference)
-      .bind(3, image.framework)
-      .bind(4, image.framework_version)
-      .bind(5, image.cuda)
-      .bind(6, image.cudnn)
-      .bind(7, image.flavor)
-      .bind(8, image.is_default)
-      .bind(9, image.status);
-  return statement->run();
-}
-
-Result<std::vector<Image>> SqliteStore::list_images() {
-  ReadLock lock;
-  auto& db = for_reading(lock);
-  auto query = db.prepare(
-      "SELECT tag, reference, framework, framework_version, cuda, cudnn, flavor, is_default, "
-      "status "
-      "FROM images ORDER BY tag");
-  if (!query) return query.error();
-  return query->collect<Image>([](const Statement& row) {
-    return Image{row.column_text(0), row.column_text(1),     row.column_text(2),
-                 row.column_text(3), row.column_text(4),     row.column_text(5),
-                 row.column_text(6), row.column_int(7) != 0, row.column_text(8)};
-  });
-}
-
 Status SqliteStore::upsert_node(const Node& node) {
   Lock lock(mutex_);
   auto statement = db_.prepare(

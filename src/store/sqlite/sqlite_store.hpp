@@ -100,6 +100,8 @@ class SqliteStore final : public Store {
 
   Status upsert_image(const Image& image) override;
   Result<std::vector<Image>> list_images() override;
+  Status add_image(const Image& image) override;
+  Status update_image(const Image& image) override;
 
   Status upsert_node(const Node& node) override;
   Status set_node_drained(const std::string& name, bool drained) override;
