@@ -39,12 +39,15 @@ int run(int argc, char** argv) {
                              "catalog image TAG=REFERENCE nodes run (repeatable; default: the "
                              "offline Debian image); a registry reference is pinned to the "
                              "digest its tag names at start");
-  server_command->add_option("--registry-auth", server.registry_auth,
-                             "registry logins, in the format of Docker's config.json (chmod "
-                             "600); a node gets the one for a session's image with it");
-  server_command->add_option("--insecure-registry", server.insecure_registries,
-                             "HOST:PORT of a registry spoken to over plain HTTP (repeatable; "
-                             "its nodes' engines need the same option)");
+  // Both roles: admins add catalog images from registries (POST /api/v1/images).
+  for (auto [command, options] : {std::pair{up_command, &up}, std::pair{server_command, &server}}) {
+    command->add_option("--registry-auth", options->registry_auth,
+                        "registry logins, in the format of Docker's config.json (chmod 600); "
+                        "a node gets the one for a session's image with it");
+    command->add_option("--insecure-registry", options->insecure_registries,
+                        "HOST:PORT of a registry spoken to over plain HTTP (repeatable; its "
+                        "nodes' engines need the same option)");
+  }
   server_command->add_option("--ssh-gateway-ports", server.ssh_gateway_ports,
                              "LOW-HIGH: each running session gets a port of this range on the "
                              "gateway host, relayed to its SSH on its node (for GPU servers on "

@@ -49,11 +49,11 @@ class Registry:
 
     USER = "e2e-puller"
 
-    def __init__(self, work_dir, port):
+    def __init__(self, work_dir, port, host=SERVER_ADDRESS):
         self.root = os.path.join(work_dir, "registry")
         os.makedirs(self.root)
         self.port = port
-        self.address = f"{SERVER_ADDRESS}:{port}"  # as the nodes and the server reach it
+        self.address = f"{host}:{port}"  # as the nodes and the server reach it
         self.password = secrets.token_hex(12)
         self.process = None
         self.docker_config = os.path.join(self.root, "docker-config")  # the pusher's login only

@@ -1,0 +1,204 @@
+"""The image catalog admins run, over Debian's docker-registry with real pushes: an image added
+by its registry reference is pinned to its digest, checked in a throwaway container by the
+node, kept to admins while in testing and opened to users by a roll-out step; an image
+without Jupyter fails its check, one without sshd runs with SSH off; a malformed tag, a
+deprecated image and one needing a newer CUDA than any node's driver are refused with a
+clear error."""
+import os
+import secrets
+import shutil
+import subprocess
+import tempfile
+import time
+
+import pytest
+
+from conftest import ADMIN_PASSWORD, Api, Server, free_port, mint_token, remove_containers, wait_for_state
+from nodes import SLIM_IMAGE, Registry, ensure_slim_image
+
+CHECK_TIMEOUT = 180
+
+
+def derive(name, shell):
+    """The slim session image with something taken out, as a broken image would be."""
+    builder = "gpupool-e2e-derive-" + secrets.token_hex(3)
+    subprocess.run(["docker", "run", "--name", builder, "--entrypoint", "sh", SLIM_IMAGE, "-c", shell],
+                   check=True, capture_output=True)
+    subprocess.run(["docker", "commit", builder, name], check=True, capture_output=True)
+    subprocess.run(["docker", "rm", "-f", builder], capture_output=True)
+    return name
+
+
+class Lab:
+    def __init__(self):
+        self.work = tempfile.mkdtemp(prefix="gpupool-e2e-images-")
+        self.registry = Registry(self.work, free_port(), host="127.0.0.1")
+        self.server = None
+        self.admin = None
+        self.users = []
+        self.volumes = []
+
+    def start(self):
+        self.registry.start()
+        auth = self.registry.auth_file(os.path.join(self.work, "registry-auth.json"))
+        self.server = Server(extra_args=["--registry-auth", auth, "--insecure-registry", self.registry.address])
+        self.server.start()
+        self.admin = Api(self.server.base, mint_token(self.server.base, "admin", ADMIN_PASSWORD))
+
+    def user(self):
+        name = "img" + secrets.token_hex(3)
+        password = "pw-" + secrets.token_hex(8)
+        status, body = self.admin.post("/api/v1/users", {"username": name, "password": password})
+        assert status == 201, body
+        self.volumes.append("gpupool-home-" + name)
+        return Api(self.server.base, mint_token(self.server.base, name, password))
+
+    def add(self, image, repository, tag=None):
+        """Pushes `image` as repository:tag and adds it to the catalog; the added image."""
+        reference = self.registry.push(image, f"{repository}:{tag}")
+        status, body = self.admin.post("/api/v1/images", {"reference": reference})
+        assert status == 201, body
+        return body
+
+    def checked(self, tag):
+        """The image once its contract check has run."""
+        deadline = time.time() + CHECK_TIMEOUT
+        while True:
+            status, body = self.admin.get("/api/v1/images")
+            assert status == 200, body
+            image = next(image for image in body["images"] if image["tag"] == tag)
+            if image["check"]["state"] != "pending":
+                return image
+            assert time.time() < deadline, f"{tag} was not checked:\n{self.server.log()}"
+            time.sleep(0.5)
+
+    def set_state(self, tag, state):
+        return self.admin.call("PATCH", f"/api/v1/images/{tag}", {"state": state})
+
+    def stop(self):
+        if self.server:
+            self.server.stop()
+            remove_containers(self.server)
+            print(self.server.log())
+        for volume in self.volumes:
+            subprocess.run(["docker", "volume", "rm", "-f", volume], capture_output=True)
+        self.registry.stop()
+        shutil.rmtree(self.work, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def lab():
+    ensure_slim_image()
+    instance = Lab()
+    try:
+        instance.start()
+        yield instance
+    finally:
+        instance.stop()
+
+
+def test_an_added_image_is_pinned_checked_and_opened_to_users_step_by_step(lab):
+    tag = "jupyter6.4-cpu-debian12-runtime"
+    added = lab.add(SLIM_IMAGE, "lab/session", tag)
+    assert added["state"] == "testing" and added["check"]["state"] == "pending"
+    assert added["reference"] == f"{lab.registry.address}/lab/session@{added['digest']}"
+    assert added["digest"].startswith("sha256:") and added["added_by"] == "admin"
+
+    image = lab.checked(tag)
+    assert image["check"]["state"] == "passed", image
+    assert image["check"]["python"].startswith("3.") and image["check"]["notebook"].startswith("6.")
+    assert image["check"]["node"] == lab.server.node and image["ssh"] is True
+    assert image["runnable"] is True and image["gpu_models"] == ["A100-80GB"]
+
+    # In testing: admins only. A user neither sees it nor can start it.
+    user = lab.user()
+    status, listed = user.get("/api/v1/images")
+    assert status == 200 and tag not in [entry["tag"] for entry in listed["images"]]
+    status, body = user.post("/api/v1/sessions", {"image": tag, "gpus": 1})
+    assert status == 404, body
+
+    status, body = lab.set_state(tag, "canary")
+    assert status == 200 and body["state"] == "canary", body
+    status, listed = user.get("/api/v1/images")
+    assert tag in [entry["tag"] for entry in listed["images"]]
+    status, session = user.post("/api/v1/sessions", {"image": tag, "gpus": 1})
+    assert status == 201, session
+    running = wait_for_state(user, session["id"], "running")
+    assert running["ssh"] is not None
+    user.call("DELETE", f"/api/v1/sessions/{session['id']}")
+
+    # Every step is in the audit log.
+    status, audit = lab.admin.get("/api/v1/audit")
+    assert status == 200
+    steps = [(entry["action"], entry["target"], entry["detail"]) for entry in audit["entries"]]
+    assert ("PATCH /api/v1/images/{tag}", f"tag={tag}", '{"state": "canary"}') in steps, steps
+    assert any(action == "POST /api/v1/images" and "lab/session" in detail for action, _, detail in steps)
+
+
+def test_an_image_without_jupyter_fails_its_check_and_starts_nothing(lab):
+    broken = derive("gpupool/e2e-no-jupyter:1", "rm -rf /usr/lib/python3/dist-packages/notebook")
+    tag = "jupyter6.4-cpu-debian12-base"
+    lab.add(broken, "lab/broken", tag)
+    image = lab.checked(tag)
+    assert image["check"]["state"] == "failed" and "no Jupyter" in image["check"]["message"], image
+
+    status, body = lab.set_state(tag, "stable")
+    assert status == 400 and "contract check" in body["error"]["message"], body
+    status, body = lab.admin.post("/api/v1/sessions", {"image": tag, "gpus": 1})
+    assert status == 400 and "no Jupyter" in body["error"]["message"], body
+
+
+def test_an_image_without_sshd_runs_with_ssh_off(lab):
+    no_ssh = derive("gpupool/e2e-no-ssh:1", "rm -f /usr/sbin/sshd")
+    tag = "jupyter6.4-cpu-debian12-devel"
+    lab.add(no_ssh, "lab/no-ssh", tag)
+    image = lab.checked(tag)
+    assert image["check"]["state"] == "passed" and image["ssh"] is False, image
+    assert "no SSH" in image["check"]["message"]
+    assert lab.set_state(tag, "stable")[0] == 200
+
+    user = lab.user()
+    status, session = user.post("/api/v1/sessions", {"image": tag, "gpus": 1})
+    assert status == 201, session
+    running = wait_for_state(user, session["id"], "running")
+    assert running["ssh"] is None and "no SSH server" in running["ssh_unavailable"]
+    assert running["jupyter"]["url"]
+    user.call("DELETE", f"/api/v1/sessions/{session['id']}")
+
+
+def test_malformed_tags_and_missing_images_are_refused_with_a_reason(lab):
+    reference = lab.registry.push(SLIM_IMAGE, "lab/session:latest")
+    status, body = lab.admin.post("/api/v1/images", {"reference": reference})
+    assert status == 400 and 'image tag "latest" is not valid' in body["error"]["message"], body
+    status, body = lab.admin.post("/api/v1/images", {"reference": reference, "tag": "pytorch-2.7-gpu"})
+    assert status == 400 and "is not valid" in body["error"]["message"], body
+    status, body = lab.admin.post("/api/v1/images",
+                                  {"reference": f"{lab.registry.address}/lab/absent:jupyter6.4-cpu-base"})
+    assert status == 400 and "the registry has no image" in body["error"]["message"], body
+    status, body = lab.admin.post("/api/v1/images", {"reference": "UPPER/case:x"})
+    assert status == 400, body
+
+
+def test_deprecated_and_too_new_images_start_no_sessions(lab):
+    deprecated = "jupyter6.4-cpu-ubuntu22.04-runtime"
+    lab.add(SLIM_IMAGE, "lab/session", deprecated)
+    assert lab.checked(deprecated)["check"]["state"] == "passed"
+    assert lab.set_state(deprecated, "stable")[0] == 200
+    assert lab.set_state(deprecated, "deprecated")[0] == 200
+    user = lab.user()
+    status, body = user.post("/api/v1/sessions", {"image": deprecated, "gpus": 1})
+    assert status == 400 and "is deprecated" in body["error"]["message"], body
+    status, body = lab.set_state(deprecated, "canary")
+    assert status == 400 and "cannot go from deprecated to canary" in body["error"]["message"], body
+    assert lab.set_state(deprecated, "retired")[0] == 200
+    status, listed = user.get("/api/v1/images")
+    assert deprecated not in [entry["tag"] for entry in listed["images"]]
+
+    too_new = "jupyter6.4-cuda12.8-runtime"
+    lab.add(SLIM_IMAGE, "lab/session", too_new)
+    image = lab.checked(too_new)
+    assert image["runnable"] is False and image["nodes"][0]["able"] is False, image
+    assert lab.set_state(too_new, "stable")[0] == 200
+    status, body = user.post("/api/v1/sessions", {"image": too_new, "gpus": 1})
+    assert status == 400 and "needs CUDA 12.8" in body["error"]["message"], body
+    assert "supports 12.4" in body["error"]["message"]
