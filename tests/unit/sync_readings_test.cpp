@@ -96,5 +96,42 @@ TEST(SyncActivity, OutOfRangeActivityIsMalformedSinceSessionsAreReclaimedOnIt) {
   }
 }
 
+TEST(SyncImageChecks, OrdersAndReportsTravelAndOnlyWhenThereAreSome) {
+  SyncResponse response;
+  response.image_checks = {{"pytorch2.7-cuda11.8-runtime", {"reg:5000/x@sha256:1", "ci", "pw"}}};
+  auto orders = sync_response_from_json(sync_response_to_json(response, 2));
+  ASSERT_TRUE(orders.ok()) << orders.error().message;
+  ASSERT_EQ(orders->image_checks.size(), 1u);
+  EXPECT_EQ(orders->image_checks[0].tag, "pytorch2.7-cuda11.8-runtime");
+  EXPECT_EQ(orders->image_checks[0].image.registry_password, "pw");
+
+  SyncRequest request;
+  request.node.name = "gpu-1";
+  // A server from before checks refuses fields it does not know: none is sent without one.
+  EXPECT_FALSE(json::parse(sync_request_to_json(request, 2)).contains("image_checks"));
+  ImageCheckReport report{"pytorch2.7-cuda11.8-runtime", "reg:5000/x@sha256:1"};
+  report.python = "3.11.2";
+  report.torch_cuda = "11.8";
+  report.sshd = true;
+  request.image_checks = {report};
+  auto text = sync_request_to_json(request, 2);
+  auto parsed = sync_request_from_json(text);
+  ASSERT_TRUE(parsed.ok()) << parsed.error().message;
+  ASSERT_EQ(parsed->image_checks.size(), 1u);
+  EXPECT_EQ(parsed->image_checks[0].python, "3.11.2");
+  EXPECT_EQ(parsed->image_checks[0].torch_cuda, "11.8");
+  EXPECT_TRUE(parsed->image_checks[0].sshd);
+
+  auto with = [&](const std::string& key, json value) {
+    auto message = json::parse(text);
+    message["image_checks"][0][key] = std::move(value);
+    return sync_request_from_json(message.dump());
+  };
+  EXPECT_FALSE(with("python", std::string(65, '3')).ok());
+  EXPECT_FALSE(with("sshd", "yes").ok());
+  EXPECT_FALSE(with("tag", "").ok());
+  EXPECT_FALSE(with("shell", "rm -rf /").ok());
+}
+
 }  // namespace
 }  // namespace gpupool::protocol
