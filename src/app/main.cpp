@@ -9,6 +9,7 @@
 #include "app/backup_command.hpp"
 #include "app/gpus_command.hpp"
 #include "app/idle_cli.hpp"
+#include "app/image_cli.hpp"
 #include "app/node_cli.hpp"
 #include "app/notify_cli.hpp"
 #include "app/serve_options.hpp"
@@ -106,7 +107,6 @@ int run(int argc, char** argv) {
   ssh_command->add_option("id", session_id, "session id")->required();
   ssh_command->prefix_command();  // everything after the id goes to ssh untouched
 
-  auto* images_command = app.add_subcommand("images", "list the image catalog");
   auto* pool_command = app.add_subcommand("pool", "show free GPUs by model");
   auto* prices_command = app.add_subcommand("prices", "show the price of each GPU model");
   bool usage_everyone = false;
@@ -121,6 +121,7 @@ int run(int argc, char** argv) {
   gpupool::app::NodeCli nodes(*admin_command);
   gpupool::app::IdleCli idle(app, *admin_command);
   gpupool::app::NotifyCli notify(app);
+  gpupool::app::ImageCli images(app, *admin_command);
   std::string name;
   bool make_admin = false;
   auto* user_add =
@@ -222,6 +223,7 @@ int run(int argc, char** argv) {
   if (auto code = nodes.run()) return *code;
   if (auto code = idle.run()) return *code;
   if (auto code = notify.run()) return *code;
+  if (auto code = images.run()) return *code;
   if (*admin_command) {
     if (*user_add) return gpupool::cli::add_user(name, make_admin);
     if (*backup) return gpupool::app::run_backup(backup_data_dir, backup_file);
@@ -257,7 +259,6 @@ int run(int argc, char** argv) {
   if (*stop_command) return gpupool::cli::stop(session_id);
   if (*ssh_command) return gpupool::cli::ssh(session_id, ssh_command->remaining());
   if (*open_command) return gpupool::cli::open(session_id);
-  if (*images_command) return gpupool::cli::images();
   if (*pool_command) return gpupool::cli::pool();
   if (*prices_command) return gpupool::cli::prices();
   if (*usage_command) return gpupool::cli::usage(usage_everyone);

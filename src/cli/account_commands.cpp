@@ -19,10 +19,6 @@ std::string tokens_path(const std::string& user) {
   return user.empty() ? "/api/v1/tokens" : "/api/v1/users/" + url_encode(user) + "/tokens";
 }
 
-std::string text_or_dash(const json& value) {
-  return value.is_string() ? value.get<std::string>() : "-";
-}
-
 }  // namespace
 
 int list_tokens(const std::string& user) {

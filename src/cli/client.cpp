@@ -126,4 +126,10 @@ std::optional<nlohmann::json> call(const std::string& method, const std::string&
   return std::move(*result);
 }
 
+std::string text_or_dash(const nlohmann::json& value) {
+  if (value.is_string()) return value.get<std::string>();
+  if (value.is_null()) return "-";
+  return value.dump();
+}
+
 }  // namespace gpupool::cli

@@ -35,6 +35,9 @@ Result<nlohmann::json> api_call(
     const std::vector<std::pair<std::string, std::string>>& headers = {},
     std::string* set_cookie = nullptr);
 
+// A JSON value for a table: strings as they are, null as "-", anything else as JSON.
+std::string text_or_dash(const nlohmann::json& value);
+
 // Loads the saved login and makes one call; prints the error and returns nullopt on failure.
 std::optional<nlohmann::json> call(const std::string& method, const std::string& path,
                                    const nlohmann::json& body = nullptr);

@@ -20,12 +20,6 @@ using nlohmann::json;
 
 namespace {
 
-std::string text_or_dash(const json& value) {
-  if (value.is_string()) return value.get<std::string>();
-  if (value.is_null()) return "-";
-  return value.dump();
-}
-
 void print_session(const json& session) {
   std::cout << fmt::format("session {}  {}", session.value("id", ""), session.value("state", ""))
             << "\n";
@@ -215,20 +209,6 @@ int open(const std::string& id) {
   }
   int status = 0;
   waitpid(child, &status, 0);
-  return 0;
-}
-
-int images() {
-  auto config = load_config();
-  if (!config) return report(config.error());
-  auto result = api_call(*config, "GET", "/api/v1/images");
-  if (!result) return report(result.error());
-  std::cout << fmt::format("{:<40} {:<10} {:<8} {}\n", "TAG", "CUDA", "STATUS", "DEFAULT");
-  for (const auto& image : (*result)["images"]) {
-    std::cout << fmt::format("{:<40} {:<10} {:<8} {}\n", image.value("tag", ""),
-                             text_or_dash(image["cuda"]), image.value("status", ""),
-                             image.value("default", false) ? "yes" : "");
-  }
   return 0;
 }
 

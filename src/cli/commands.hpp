@@ -29,7 +29,6 @@ int ssh(const std::string& id, const std::vector<std::string>& extra);
 // Prints the session's Jupyter link (through the gateway) and opens it in a desktop browser
 // ($BROWSER, or xdg-open under X11/Wayland).
 int open(const std::string& id);
-int images();
 int pool();
 
 }  // namespace gpupool::cli

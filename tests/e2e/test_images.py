@@ -13,7 +13,7 @@ import time
 
 import pytest
 
-from conftest import ADMIN_PASSWORD, Api, Server, free_port, mint_token, remove_containers, wait_for_state
+from conftest import ADMIN_PASSWORD, BINARY, Api, Server, free_port, mint_token, remove_containers, wait_for_state
 from nodes import SLIM_IMAGE, Registry, ensure_slim_image
 
 CHECK_TIMEOUT = 180
@@ -202,3 +202,24 @@ def test_deprecated_and_too_new_images_start_no_sessions(lab):
     status, body = user.post("/api/v1/sessions", {"image": too_new, "gpus": 1})
     assert status == 400 and "needs CUDA 12.8" in body["error"]["message"], body
     assert "supports 12.4" in body["error"]["message"]
+
+
+def test_admins_run_the_catalog_from_the_command_line(lab):
+    def cli(*args):
+        env = dict(os.environ, GPUPOOL_URL=lab.server.base, GPUPOOL_TOKEN=lab.admin.token)
+        return subprocess.run([BINARY, *args], capture_output=True, text=True, env=env, timeout=60)
+
+    reference = lab.registry.push(SLIM_IMAGE, "lab/cli:jupyter6.4-cpu-debian11-runtime")
+    added = cli("admin", "image-add", reference, "--prepull")
+    assert added.returncode == 0, added.stderr
+    assert "state:      testing" in added.stdout and "@sha256:" in added.stdout
+    tag = "jupyter6.4-cpu-debian11-runtime"
+    lab.checked(tag)
+    listed = cli("images")
+    assert listed.returncode == 0, listed.stderr
+    row = next(line for line in listed.stdout.splitlines() if line.startswith(tag))
+    assert "testing" in row and "passed" in row and "A100-80GB" in row, row
+    promoted = cli("admin", "image-set", tag, "--state", "stable", "--default")
+    assert promoted.returncode == 0 and "state:      stable (default)" in promoted.stdout, promoted
+    refused = cli("admin", "image-set", tag, "--state", "canary")
+    assert refused.returncode != 0 and "cannot go from stable to canary" in refused.stderr, refused
