@@ -1,4 +1,5 @@
 // The admin page: nodes and their GPUs, open sessions, users and groups, balances, prices, quotas,
+// the image catalog (images.js),
 // the pool over time (charts.js), the efficiency report and anyone's statement (reports.js),
 // the audit log.
 import { t } from "./i18n.js";
@@ -10,6 +11,7 @@ import { limit, money } from "./format.js";
 import { poolTable } from "./home.js";
 import { efficiencyCard, statementCard } from "./reports.js";
 import { poolChartCard } from "./charts.js";
+import { imagesCard } from "./images.js";
 import { stopLive, watchLive } from "./live.js";
 
 function nodeRow(node) {
@@ -282,10 +284,7 @@ export async function renderAdmin(managed = "") {
           h("td", {}, limit(quota.max_session_hours)),
           h("td", {}, Object.entries(quota.max_gpus_by_model || {}).map(([m, n]) => `${m}: ${n}`).join(", "))))),
       quotaForm()),
-    h("section", { class: "card", "aria-label": t("admin.images") }, h("h2", {}, t("admin.images")),
-      table("images", ["admin.image", "admin.framework", "admin.cuda", "admin.status"], images.images.map((image) =>
-        h("tr", {}, h("th", { scope: "row" }, image.tag), h("td", {}, `${image.framework} ${image.framework_version}`),
-          h("td", {}, image.cuda || "—"), h("td", {}, image.status))))),
+    imagesCard(images.images, () => renderAdmin()),
     efficiencyCard(), statementCard(true),
     auditCard(audit));
   // Live: the GPUs' readings arrive with every sync of their node; the server sends them on

@@ -13,12 +13,6 @@ export function duration(seconds) {
   return minutes > 0 ? t("time.m", { m: minutes }) : t("time.s", { s: seconds });
 }
 
-export function compareVersions(a, b) {
-  const [am, an] = a.split(".").map(Number);
-  const [bm, bn] = b.split(".").map(Number);
-  return am !== bm ? am - bm : (an || 0) - (bn || 0);
-}
-
 export function costText(soFar, rate) {
   return t("sessions.cost", { cost: money(soFar), rate: money(rate) });
 }

@@ -2,7 +2,8 @@
 import { currentLanguage, t } from "./i18n.js";
 import { api, newIdempotencyKey } from "./api.js";
 import { copyButton, h, show, toast } from "./dom.js";
-import { compareVersions, costText } from "./format.js";
+import { costText } from "./format.js";
+import { runsOn } from "./images.js";
 import { everySecond, signOutNow, watchLive } from "./live.js";
 
 export function poolTable(pool) {
@@ -19,21 +20,38 @@ export function poolTable(pool) {
     h("p", {}, t("pool.queue", { n: pool.queue_length })));
 }
 
-function imageNote(image, pool) {
-  if (!image.cuda) return t("request.cpu");
-  const nodes = pool.nodes.filter((node) => node.driver_cuda && compareVersions(node.driver_cuda, image.cuda) >= 0);
-  return `${t("request.cuda", { cuda: image.cuda })}: ${nodes.map((node) => node.name).join(", ") || "—"}`;
+function imageNote(image) {
+  const notes = [image.cuda ? `${t("request.cuda", { cuda: image.cuda })}: ${runsOn(image)}` : t("request.cpu")];
+  if (!image.ssh) notes.push(t("request.noSsh"));
+  return notes.join("; ");
+}
+
+// Why an image cannot start a session now, or "" when it can: the portal greys it out.
+function imageBlocked(image) {
+  if (image.state === "deprecated") return t("request.deprecated");
+  if (image.check.state === "failed") return t("request.failedCheck");
+  if (!image.runnable) return runsOn(image);
+  return "";
+}
+
+function imageOption(image, selected) {
+  const blocked = imageBlocked(image);
+  const label = [image.tag, image.state === "canary" ? t("request.canary") : "", blocked].filter(Boolean);
+  return h("option", { value: image.tag, selected, disabled: Boolean(blocked) },
+    label.length > 1 ? `${label[0]} (${label.slice(1).join(", ")})` : label[0]);
 }
 
 function requestForm(pool, images) {
   const error = h("p", { class: "error", role: "alert", id: "request-error" });
   const available = images.filter((image) => image.status === "available");
+  const usable = available.filter((image) => !imageBlocked(image));
+  const chosen = (usable.find((image) => image.default) || usable[0] || {}).tag;
   const imageSelect = h("select", { name: "image", id: "request-image" },
-    available.map((image) => h("option", { value: image.tag, selected: image.default }, image.tag)));
+    available.map((image) => imageOption(image, image.tag === chosen)));
   const imageHelp = h("small", { id: "image-help" });
   const describeImage = () => {
     const image = available.find((candidate) => candidate.tag === imageSelect.value);
-    imageHelp.textContent = image ? imageNote(image, pool) : "";
+    imageHelp.textContent = image ? imageNote(image) : "";
   };
   imageSelect.addEventListener("change", describeImage);
   const kind = h("select", { name: "kind", id: "request-kind" },

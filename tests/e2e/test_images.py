@@ -15,6 +15,7 @@ import pytest
 
 from conftest import ADMIN_PASSWORD, BINARY, Api, Server, free_port, mint_token, remove_containers, wait_for_state
 from nodes import SLIM_IMAGE, Registry, ensure_slim_image
+from test_browser import BROWSER_TESTS, SCREENSHOTS, run_to_end
 
 CHECK_TIMEOUT = 180
 
@@ -223,3 +224,22 @@ def test_admins_run_the_catalog_from_the_command_line(lab):
     assert promoted.returncode == 0 and "state:      stable (default)" in promoted.stdout, promoted
     refused = cli("admin", "image-set", tag, "--state", "canary")
     assert refused.returncode != 0 and "cannot go from stable to canary" in refused.stderr, refused
+
+
+def test_the_catalog_in_a_browser(lab):
+    fresh = "jupyter6.4-cpu-debian10-runtime"
+    lab.add(SLIM_IMAGE, "lab/session", fresh)
+    assert lab.checked(fresh)["check"]["state"] == "passed"
+    # From the tests above: a canary to deprecate, one too new for any driver, one without sshd.
+    deprecated, too_new, no_ssh = ("jupyter6.4-cpu-debian12-runtime", "jupyter6.4-cuda12.8-runtime",
+                                   "jupyter6.4-cpu-debian12-devel")
+    assert lab.set_state(deprecated, "deprecated")[0] == 200
+    name = "imgb" + secrets.token_hex(3)
+    password = "pw-" + secrets.token_hex(8)
+    assert lab.admin.post("/api/v1/users", {"username": name, "password": password})[0] == 201
+    lab.volumes.append("gpupool-home-" + name)
+    bad = lab.registry.push(SLIM_IMAGE, "lab/session:latest")
+    returncode, output = run_to_end(["node", "images.mjs", lab.server.base, ADMIN_PASSWORD, name, password, fresh,
+                                     deprecated, too_new, no_ssh, bad, SCREENSHOTS], BROWSER_TESTS, timeout=300)
+    print(output)
+    assert returncode == 0, output

@@ -1,0 +1,67 @@
+// The image catalog in a real browser: an admin rolls an image in testing out to canary from
+// the admin page and is told why a malformed tag is refused; a user's launch form greys out a
+// deprecated image and one no node's driver can run, marks the canary, and says when an image
+// has no SSH.
+// Usage: node images.mjs BASE_URL ADMIN_PASSWORD USER PASSWORD FRESH DEPRECATED TOO_NEW NO_SSH BAD_REFERENCE SCREENSHOT_DIR
+import { launchChromium, startRun } from "./launch.mjs";
+import assert from "node:assert/strict";
+
+const [base, adminPassword, user, password, fresh, deprecated, tooNew, noSsh, badReference, screenshots] =
+  process.argv.slice(2);
+const { step, done } = startRun("images");
+const browser = await launchChromium();
+const gateway = new URL(base);
+
+async function signIn(name, secret) {
+  const context = await browser.newContext({ locale: "en-US", viewport: { width: 1280, height: 900 } });
+  context.setDefaultTimeout(30000);
+  await context.route((url) => url.origin !== gateway.origin, (route) => route.abort());
+  const page = await context.newPage();
+  await page.goto(base + "/");
+  await page.getByLabel("User name").fill(name);
+  await page.getByLabel("Password").fill(secret);
+  await page.keyboard.press("Enter");
+  await page.locator("#sessions, #main h1").first().waitFor();
+  return page;
+}
+
+try {
+  step("admin: the catalog shows the image in testing, checked");
+  const admin = await signIn("admin", adminPassword);
+  await admin.goto(base + "/#/admin");
+  const row = () => admin.locator(`#images tr[data-tag="${fresh}"]`);
+  await row().waitFor();
+  assert.match(await row().innerText(), /testing/);
+  assert.match(await row().innerText(), /passed: Python 3\./);
+
+  step("admin: a step to canary");
+  await row().getByRole("combobox", { name: `Next state of ${fresh}` }).selectOption("canary");
+  await row().getByRole("button", { name: "Apply" }).click();
+  await admin.locator(`#images tr[data-tag="${fresh}"] td:first-of-type`, { hasText: /^canary$/ }).waitFor();
+
+  step("admin: a malformed tag is refused with the reason");
+  const card = admin.locator("section[aria-label=Images]");
+  await card.getByLabel("Registry reference").fill(badReference);
+  await card.getByRole("button", { name: "Add image" }).click();
+  await card.getByText(/image tag "latest" is not valid/).waitFor();
+  await card.screenshot({ path: `${screenshots}/catalog.png` });
+
+  step("user: the launch form greys out what cannot start");
+  const page = await signIn(user, password);
+  const option = (tag) => page.locator(`#request-image option[value="${tag}"]`);
+  const greyed = async (tag) => (await option(tag).getAttribute("disabled")) !== null;
+  await option(fresh).waitFor({ state: "attached" });
+  assert.equal(await greyed(deprecated), true);
+  assert.match(await option(deprecated).innerText(), /deprecated/);
+  assert.equal(await greyed(tooNew), true);
+  assert.match(await option(tooNew).innerText(), /no node's driver supports CUDA 12\.8/);
+  assert.equal(await greyed(fresh), false);
+  assert.match(await option(fresh).innerText(), /canary/);
+  await page.locator("#request-image").selectOption(noSsh);
+  await page.locator("#image-help").getByText(/no SSH in this image/).waitFor();
+  await page.locator("#request").screenshot({ path: `${screenshots}/launch-images.png` });
+  console.log("images: ok");
+} finally {
+  done();
+  await browser.close();
+}
