@@ -110,6 +110,7 @@ class Api {
         session_ports_(settings_.session_ports),
         enrollment_(store, clock),
         image_catalog_(store, clock, settings_.resolve_digest),
+        rollouts_(store, clock, &audit_),
         store_(store) {}
 
   HttpReply handle(const HttpExchange& exchange);
@@ -233,6 +234,12 @@ class Api {
   HttpReply change_image(const Call& call);
   HttpReply recheck_image(const Call& call);
   HttpReply image_reply(int status, const Image& image);
+  // Image roll-outs by family (rollout_handlers.cpp).
+  HttpReply list_rollouts(const Call& call);
+  HttpReply put_rollout(const Call& call);
+  HttpReply promote_rollout(const Call& call);
+  HttpReply halt_rollout(const Call& call);
+  HttpReply delete_rollout(const Call& call);
   HttpReply events(const Call& call);  // event_handlers.cpp
   // {"sessions": [view, …]}: GET /api/v1/sessions and the live view's "sessions" event.
   nlohmann::json sessions_document(const std::vector<Session>& sessions) const;
@@ -293,6 +300,7 @@ class Api {
   services::SessionPorts session_ports_;        // without --session-domain
   services::NodeEnrollment enrollment_;
   services::ImageCatalog image_catalog_;
+  services::Rollouts rollouts_;
   AgentProtocols agent_protocols_;  // shown with the nodes
   Store& store_;
 };

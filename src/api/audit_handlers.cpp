@@ -25,7 +25,7 @@ bool changes_credentials(std::string_view pattern) {
 // Routes whose request bodies hold no secret: what a successful call asked for is recorded
 // (an image's roll-out step says which state it went to).
 bool records_request(std::string_view pattern) {
-  return pattern.starts_with("/api/v1/images");
+  return pattern.starts_with("/api/v1/images") || pattern.starts_with("/api/v1/image-rollouts");
 }
 
 // Why a call was refused, from the error reply's JSON.

@@ -57,6 +57,12 @@ const std::vector<Route>& Api::routes() {
       {"POST", "/api/v1/images", admin, &Api::add_image},
       {"PATCH", "/api/v1/images/{tag}", admin, &Api::change_image},
       {"POST", "/api/v1/images/{tag}/check", admin, &Api::recheck_image},
+      // Families users may ask for instead of a tag; admins roll new images out through them.
+      {"GET", "/api/v1/image-rollouts", user, &Api::list_rollouts},
+      {"PUT", "/api/v1/image-rollouts/{family}", admin, &Api::put_rollout},
+      {"POST", "/api/v1/image-rollouts/{family}/promote", admin, &Api::promote_rollout},
+      {"POST", "/api/v1/image-rollouts/{family}/halt", admin, &Api::halt_rollout},
+      {"DELETE", "/api/v1/image-rollouts/{family}", admin, &Api::delete_rollout},
       {"GET", "/api/v1/events", user, &Api::events},
 
       // Money: prices are public to users, set by admins; usage as for sessions (?all=true).

@@ -86,6 +86,7 @@ json session_view(const Session& session, const ViewContext& context, UnixMillis
       {"end_reason",
        session.end_reason == EndReason::none ? json(nullptr) : json(to_string(session.end_reason))},
       {"image", session.request.image_tag},
+      {"image_family", session.image_family.empty() ? json(nullptr) : json(session.image_family)},
       {"node", session.node.empty() ? json(nullptr) : json(session.node)},
       {"gpus",
        {{"count", session.request.gpus},

@@ -146,6 +146,7 @@ Status make_agent(NodeRuntime& node, const NodeOptions& options, const NodeAddre
   settings.node.shared_homes = !settings.container.home_root.empty();
   settings.session_subnets = node.network.subnets;
   settings.activity_interval = std::chrono::seconds(options.activity_interval_s);
+  settings.ready_timeout = std::chrono::seconds(options.ready_timeout_s);
   node.readiness = std::make_unique<agent::HttpReadinessCheck>(settings.readiness_host);
   node.activity =
       std::make_unique<agent::LiveActivitySensor>(*node.engine, settings.readiness_host);

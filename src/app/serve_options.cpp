@@ -164,6 +164,12 @@ void add_node_options(CLI::App& command, NodeOptions& node) {
                   "SSH) for idle reclaim")
       ->check(CLI::Range(1, 3600))
       ->capture_default_str();
+  command
+      .add_option("--ready-timeout", node.ready_timeout_s,
+                  "seconds a new session's Jupyter may take to answer before its start counts "
+                  "as failed (a large image's first start may need more)")
+      ->check(CLI::Range(5, 3600))
+      ->capture_default_str();
   command.add_option("--simulated-gpu-readings", node.simulated_gpu_readings,
                      "with --simulate-gpus: a JSON file the simulated GPUs read their "
                      "utilisation, memory and processes from at each reading (for tests)");

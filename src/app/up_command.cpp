@@ -147,6 +147,18 @@ PeriodicTask watch_for_silent_nodes(services::SessionService& sessions) {
       PeriodicTask::First::after_interval);
 }
 
+// Halts a canary image that does measurably worse than its family's stable one, or promotes
+// it after enough good starts: every 5 s.
+PeriodicTask watch_rollouts(services::Rollouts& rollouts) {
+  return PeriodicTask(
+      std::chrono::seconds(5),
+      [&rollouts] {
+        if (auto watched = rollouts.watch(); !watched)
+          spdlog::warn("image roll-outs: {}", watched.error().message);
+      },
+      PeriodicTask::First::after_interval);
+}
+
 // A sample of the pool a minute, for the portal's charts (services/pool_history.hpp).
 PeriodicTask sample_the_pool(services::SessionService& sessions,
                              const services::TelemetryBoard& telemetry, Store& store,
@@ -374,6 +386,10 @@ int serve(UpOptions options, bool local_node) {
   silent_nodes.start();
   PeriodicTask pool_history = sample_the_pool(sessions, telemetry, **store, clock);
   pool_history.start();
+  services::AuditLog audit(**store, clock, options.audit_retention_days);
+  services::Rollouts rollouts(**store, clock, &audit);
+  PeriodicTask rollout_watch = watch_rollouts(rollouts);
+  rollout_watch.start();
   services::WebhookSender webhooks(**store, clock, make_webhook_post(webhook_allow));
   webhooks.start(std::chrono::seconds(1));
   if (*emails) (*emails)->start(std::chrono::seconds(1));

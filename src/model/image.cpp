@@ -1,4 +1,5 @@
 #include "model/image.hpp"
+#include "model/rollout.hpp"
 
 #include <array>
 #include <utility>
@@ -54,6 +55,24 @@ std::string_view to_string(CheckState state) {
 
 std::optional<CheckState> parse_check_state(std::string_view text) {
   return parse_name(kCheckNames, text);
+}
+
+namespace {
+
+constexpr std::array<std::pair<RolloutState, std::string_view>, 3> kRolloutNames{{
+    {RolloutState::steady, "steady"},
+    {RolloutState::rolling, "rolling"},
+    {RolloutState::halted, "halted"},
+}};
+
+}  // namespace
+
+std::string_view to_string(RolloutState state) {
+  return name_of(kRolloutNames, state);
+}
+
+std::optional<RolloutState> parse_rollout_state(std::string_view text) {
+  return parse_name(kRolloutNames, text);
 }
 
 }  // namespace gpupool

@@ -61,6 +61,8 @@ struct Session {
   int uid = 0;  // the user's Linux uid inside the container
   SessionRequest request;
   std::string image_reference;  // engine reference resolved from the catalog at request time
+  // The roll-out family the request named (model/rollout.hpp); "" when it named an image.
+  std::string image_family = {};
   SessionState state = SessionState::queued;
   EndReason end_reason = EndReason::none;
   // Why it is queued, why it ended, or what befell its container while running; in words

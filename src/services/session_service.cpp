@@ -33,6 +33,14 @@ Result<Session> SessionService::request_session(const User& user, SessionRequest
 
 Result<RequestedSession> SessionService::request_session(const User& user, SessionRequest request,
                                                          const RequestKey& key) {
+  // A family ("pytorch2.7-cuda11.8") names a roll-out: its stable image or its canary.
+  std::string family;
+  auto choice = rollouts_.choose(request.image_tag, user);
+  if (!choice) return choice.error();
+  if (*choice) {
+    family = request.image_tag;
+    request.image_tag = (*choice)->tag;
+  }
   auto images = store_.list_images();
   if (!images) return images.error();
   auto image = find_requested_image(*images, request.image_tag, user.admin);
@@ -64,6 +72,7 @@ Result<RequestedSession> SessionService::request_session(const User& user, Sessi
       session.uid = user.uid;
       session.request = request;
       session.image_reference = image->reference;
+      session.image_family = family;
       session.state = SessionState::queued;
       session.reason = "waiting for the scheduler";
       session.jupyter_token = random_hex(24);

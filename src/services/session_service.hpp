@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "catalog/registry_logins.hpp"
+#include "services/rollouts.hpp"
 #include "core/clock.hpp"
 #include "core/histogram.hpp"
 #include "core/result.hpp"
@@ -73,6 +74,9 @@ struct SessionSettings {
   // SSH through the gateway host: each placed session gets a port of [low, high] there,
   // forwarded to its SSH port on its node. 0, 0: users reach nodes directly.
   std::pair<int, int> gateway_ssh_ports = {0, 0};
+  // Which of a family's images a new session gets (rollouts.hpp); unset: the service's own
+  // roll-outs with a fair die.
+  PercentDice rollout_dice;
   // Idle reclaim: the policy where no user or group rule says otherwise, and what counts as
   // quiet (idle_rules.hpp).
   IdlePolicy idle_defaults = {2 * 3600 * 1000, 15 * 60 * 1000, 3, false};
@@ -110,6 +114,7 @@ class SessionService {
         clock_(clock),
         settings_(std::move(settings)),
         accounts_(store, settings_.prepaid),
+        rollouts_(store, clock, nullptr, settings_.rollout_dice),
         started_at_(clock.now()),
         idle_(started_at_) {}
 
@@ -227,6 +232,7 @@ class SessionService {
   const Clock& clock_;
   const SessionSettings settings_;
   Accounts accounts_;
+  Rollouts rollouts_;  // chooses among a family's images; halting is the app's (watch())
   const UnixMillis started_at_;
   std::mutex mutex_;
   std::vector<std::function<void()>> listeners_;  // set at start-up, before concurrent use

@@ -24,6 +24,7 @@
 #include "model/price.hpp"
 #include "model/quota.hpp"
 #include "model/session.hpp"
+#include "model/rollout.hpp"
 #include "model/user.hpp"
 
 namespace gpupool {
@@ -233,6 +234,10 @@ class Store {
   virtual Status add_image(const Image& image) = 0;
   // Writes everything but the tag; not_found when there is no such image.
   virtual Status update_image(const Image& image) = 0;
+  // Image roll-outs (model/rollout.hpp), by family; put replaces.
+  virtual Status put_rollout(const Rollout& rollout) = 0;
+  virtual Result<std::vector<Rollout>> list_rollouts() = 0;
+  virtual Status delete_rollout(const std::string& family) = 0;  // not_found when none
 
   // Inventory from the agent; leaves the admin's `drained` setting alone.
   virtual Status upsert_node(const Node& node) = 0;

@@ -24,7 +24,7 @@ constexpr const char* kSessionColumns =
     "limit_warned, "
     "(SELECT username FROM users WHERE users.id = "
     "sessions.user_id), "
-    "(SELECT uid FROM users WHERE users.id = sessions.user_id), gpu_busy_seconds";
+    "(SELECT uid FROM users WHERE users.id = sessions.user_id), gpu_busy_seconds, image_family";
 
 Session read_session(const Statement& row) {
   Session session;
@@ -77,6 +77,7 @@ Session read_session(const Statement& row) {
   session.username = row.column_text(43);
   session.uid = static_cast<int>(row.column_int(44));
   session.gpu_busy_seconds = row.column_double(45);
+  session.image_family = row.column_text(46);
   return session;
 }
 
@@ -88,7 +89,7 @@ std::string queue_reason_text(const std::optional<QueueReason>& reason) {
   return document.dump();
 }
 
-// Binds the 43 stored columns of a session in kSessionColumns order.
+// Binds the 44 stored columns of a session: kSessionColumns' order, image_family last.
 void bind_session(Statement& statement, const Session& session) {
   statement.bind(1, session.id)
       .bind(2, session.user_id)
@@ -131,7 +132,8 @@ void bind_session(Statement& statement, const Session& session) {
       .bind(40, session.idle_kept_at)
       .bind(41, session.idle_keeps)
       .bind(42, session.idle_exempt)
-      .bind(43, session.limit_warned);
+      .bind(43, session.limit_warned)
+      .bind(44, session.image_family);
   if (session.request.max_hours) statement.bind(9, *session.request.max_hours);
 }
 
@@ -146,11 +148,11 @@ Status SqliteStore::insert_session(const Session& session) {
         "updated_at, started_at, ended_at, gpu_memory_mb, priority, preemptible, preempt_at, "
         "node_selector, billed_gpu_model, billed_gpus, rate_micros_per_hour, queue_reason, "
         "down_since, down_millis, restarts, restarted_at, home_node, gateway_ssh_port, "
-        "idle_warned_at, idle_kept_at, idle_keeps, idle_exempt, limit_warned) "
+        "idle_warned_at, idle_kept_at, idle_keeps, idle_exempt, limit_warned, image_family) "
         "VALUES (?1, ?2, ?3, ?4, ?5, "
         "?6, ?7, ?8, ?9, ?10, ?11, "
         "?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, "
-        "?29, ?30, ?31, ?32, ?33, ?34, ?35, ?36, ?37, ?38, ?39, ?40, ?41, ?42, ?43)");
+        "?29, ?30, ?31, ?32, ?33, ?34, ?35, ?36, ?37, ?38, ?39, ?40, ?41, ?42, ?43, ?44)");
     if (!insert) return insert.error();
     bind_session(*insert, session);
     GPUPOOL_TRY(insert->run());
@@ -229,7 +231,7 @@ Status SqliteStore::update_session(const Session& session) {
         "billed_gpus = ?30, rate_micros_per_hour = ?31, queue_reason = ?32, down_since = ?33, "
         "down_millis = ?34, restarts = ?35, restarted_at = ?36, home_node = ?37, "
         "gateway_ssh_port = ?38, idle_warned_at = ?39, idle_kept_at = ?40, idle_keeps = ?41, "
-        "idle_exempt = ?42, limit_warned = ?43 WHERE id = ?1");
+        "idle_exempt = ?42, limit_warned = ?43, image_family = ?44 WHERE id = ?1");
     if (!update) return update.error();
     bind_session(*update, session);
     GPUPOOL_TRY(update->run());

@@ -102,6 +102,9 @@ class SqliteStore final : public Store {
   Result<std::vector<Image>> list_images() override;
   Status add_image(const Image& image) override;
   Status update_image(const Image& image) override;
+  Status put_rollout(const Rollout& rollout) override;
+  Result<std::vector<Rollout>> list_rollouts() override;
+  Status delete_rollout(const std::string& family) override;
 
   Status upsert_node(const Node& node) override;
   Status set_node_drained(const std::string& name, bool drained) override;

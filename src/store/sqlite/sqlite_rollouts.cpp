@@ -1,0 +1,73 @@
+// SqliteStore: image roll-outs.
+#include <nlohmann/json.hpp>
+
+#include "store/sqlite/sqlite_store.hpp"
+
+namespace gpupool {
+
+using Lock = std::lock_guard<std::recursive_mutex>;
+
+Status SqliteStore::put_rollout(const Rollout& rollout) {
+  Lock lock(mutex_);
+  auto statement = db_.prepare(
+      "INSERT OR REPLACE INTO image_rollouts (family, stable_tag, canary_tag, canary_percent, "
+      "canary_groups, promote_after, halt_failures, halt_slowdown, state, note, started_at, "
+      "updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)");
+  if (!statement) return statement.error();
+  statement->bind(1, rollout.family)
+      .bind(2, rollout.stable_tag)
+      .bind(3, rollout.canary_tag)
+      .bind(4, rollout.canary_percent)
+      .bind(5, nlohmann::json(rollout.canary_groups).dump())
+      .bind(6, rollout.promote_after)
+      .bind(7, rollout.halt_failures)
+      .bind(8, rollout.halt_slowdown)
+      .bind(9, std::string(to_string(rollout.state)))
+      .bind(10, rollout.note)
+      .bind(11, rollout.started_at)
+      .bind(12, rollout.updated_at);
+  return statement->run();
+}
+
+Result<std::vector<Rollout>> SqliteStore::list_rollouts() {
+  ReadLock lock;
+  auto& db = for_reading(lock);
+  auto query = db.prepare(
+      "SELECT family, stable_tag, canary_tag, canary_percent, canary_groups, promote_after, "
+      "halt_failures, halt_slowdown, state, note, started_at, updated_at FROM image_rollouts "
+      "ORDER BY family");
+  if (!query) return query.error();
+  return query->collect<Rollout>([](const sqlite::Statement& row) {
+    Rollout rollout;
+    rollout.family = row.column_text(0);
+    rollout.stable_tag = row.column_text(1);
+    rollout.canary_tag = row.column_text(2);
+    rollout.canary_percent = static_cast<int>(row.column_int(3));
+    auto groups = nlohmann::json::parse(row.column_text(4), nullptr, false);
+    if (groups.is_array()) {
+      for (const auto& group : groups)
+        if (group.is_string()) rollout.canary_groups.push_back(group.get<std::string>());
+    }
+    rollout.promote_after = static_cast<int>(row.column_int(5));
+    rollout.halt_failures = static_cast<int>(row.column_int(6));
+    rollout.halt_slowdown = row.column_double(7);
+    rollout.state = parse_rollout_state(row.column_text(8)).value_or(RolloutState::halted);
+    rollout.note = row.column_text(9);
+    rollout.started_at = row.column_int(10);
+    rollout.updated_at = row.column_int(11);
+    return rollout;
+  });
+}
+
+Status SqliteStore::delete_rollout(const std::string& family) {
+  Lock lock(mutex_);
+  auto statement = db_.prepare("DELETE FROM image_rollouts WHERE family = ?1");
+  if (!statement) return statement.error();
+  statement->bind(1, family);
+  GPUPOOL_TRY(statement->run());
+  if (db_.changes() == 0)
+    return make_error(ErrorCode::not_found, "no roll-out of family \"" + family + "\"");
+  return {};
+}
+
+}  // namespace gpupool
