@@ -42,7 +42,9 @@ class Lab:
     def start(self):
         self.registry.start()
         auth = self.registry.auth_file(os.path.join(self.work, "registry-auth.json"))
-        self.server = Server(extra_args=["--registry-auth", auth, "--insecure-registry", self.registry.address])
+        # A start whose Jupyter never answers fails within 15 s (a broken canary's sessions).
+        self.server = Server(extra_args=["--registry-auth", auth, "--insecure-registry", self.registry.address,
+                                         "--ready-timeout", "15"])
         self.server.start()
         self.admin = Api(self.server.base, mint_token(self.server.base, "admin", ADMIN_PASSWORD))
 
@@ -52,7 +54,9 @@ class Lab:
         status, body = self.admin.post("/api/v1/users", {"username": name, "password": password})
         assert status == 201, body
         self.volumes.append("gpupool-home-" + name)
-        return Api(self.server.base, mint_token(self.server.base, name, password))
+        api = Api(self.server.base, mint_token(self.server.base, name, password))
+        api.name = name
+        return api
 
     def add(self, image, repository, tag=None):
         """Pushes `image` as repository:tag and adds it to the catalog; the added image."""
@@ -224,6 +228,65 @@ def test_admins_run_the_catalog_from_the_command_line(lab):
     assert promoted.returncode == 0 and "state:      stable (default)" in promoted.stdout, promoted
     refused = cli("admin", "image-set", tag, "--state", "canary")
     assert refused.returncode != 0 and "cannot go from stable to canary" in refused.stderr, refused
+
+
+def test_a_broken_canary_halts_itself_and_new_sessions_get_the_stable_image(lab):
+    stable, canary, family = "jupyter6.4-cpu-fedora40-runtime", "jupyter6.4-cpu-fedora41-runtime", "jupyter6.4-lab"
+    lab.add(SLIM_IMAGE, "lab/session", stable)
+    # Its contract holds (Jupyter is there), but Jupyter never answers once started.
+    hangs = derive("gpupool/e2e-jupyter-hangs:1",
+                   "printf '#!/bin/sh\\nexec sleep 100000\\n' > /usr/local/bin/jupyter && chmod 755 /usr/local/bin/jupyter")
+    lab.add(hangs, "lab/hangs", canary)
+    assert lab.checked(stable)["check"]["state"] == "passed"
+    assert lab.checked(canary)["check"]["state"] == "passed"
+    assert lab.set_state(stable, "stable")[0] == 200
+    assert lab.set_state(canary, "canary")[0] == 200
+    status, rollout = lab.admin.call("PUT", f"/api/v1/image-rollouts/{family}",
+                                     {"stable": stable, "canary": canary, "percent": 100, "halt_failures": 2})
+    assert status == 200 and rollout["state"] == "rolling", rollout
+
+    user = lab.user()
+    assert lab.admin.call("PUT", "/api/v1/prices/A100-80GB", {"per_gpu_hour": 100})[0] == 200
+    try:
+        assert lab.admin.post(f"/api/v1/users/{user.name}/balance", {"amount": 50, "idempotency_key": "k"})[0] == 201
+        failed = []
+        for _ in range(2):
+            status, session = user.post("/api/v1/sessions", {"image": family, "gpus": 1})
+            assert status == 201, session
+            assert session["image"] == canary and session["image_family"] == family, session
+            failed.append(session["id"])
+        for session_id in failed:
+            ended = wait_for_state(user, session_id, {"ended"}, timeout=120)
+            assert ended["end_reason"] == "failed" and "did not answer" in ended["reason"], ended
+
+        # Within a few seconds the roll-out halts on its own and says why.
+        deadline = time.time() + 30
+        while True:
+            rollout = next(entry for entry in lab.admin.get("/api/v1/image-rollouts")[1]["rollouts"]
+                           if entry["family"] == family)
+            if rollout["state"] == "halted":
+                break
+            assert time.time() < deadline, rollout
+            time.sleep(0.5)
+        assert f"{canary} failed to start 2 of 2 sessions" in rollout["note"], rollout
+        assert rollout["canary_record"] == {"sessions": 2, "failed": 2, "seconds_to_running": []}
+
+        status, session = user.post("/api/v1/sessions", {"image": family, "gpus": 1})
+        assert status == 201 and session["image"] == stable, session
+        wait_for_state(user, session["id"], {"running"})
+        user.call("DELETE", f"/api/v1/sessions/{session['id']}")
+        wait_for_state(user, session["id"], {"ended"}, timeout=60)
+
+        # The failed starts cost nothing; the audit log has the halt.
+        entries = user.get("/api/v1/balance")[1]["entries"]
+        assert not [entry for entry in entries if entry.get("session") in failed], entries
+        audit = lab.admin.get("/api/v1/audit?actor=gpupool")[1]["entries"]
+        assert any(entry["action"] == "rollout halted" and entry["target"] == f"family={family}"
+                   for entry in audit), audit
+        users_view = user.get("/api/v1/image-rollouts")[1]["rollouts"]
+        assert {"family": family, "stable": stable} in users_view
+    finally:
+        lab.admin.call("PUT", "/api/v1/prices/A100-80GB", {"per_gpu_hour": 0})
 
 
 def test_the_catalog_in_a_browser(lab):
