@@ -55,14 +55,15 @@ function requestForm(pool, images) {
   };
   imageSelect.addEventListener("change", describeImage);
   const kind = h("select", { name: "kind", id: "request-kind" },
-    h("option", { value: "whole" }, t("request.whole")), h("option", { value: "share" }, t("request.share")));
+    h("option", { value: "whole" }, t("request.whole")), h("option", { value: "share" }, t("request.share")),
+    h("option", { value: "none" }, t("request.noGpu")));
   const gpus = h("label", { id: "gpus-field" }, t("request.gpus"),
     h("input", { name: "gpus", type: "number", min: 1, max: 64, value: 1, required: true }));
   const memory = h("label", { id: "memory-field", hidden: true }, t("request.memory"),
     h("input", { name: "gpu_memory_gb", type: "number", min: 1, max: 1024, step: "any", value: 10 }));
   kind.addEventListener("change", () => {
     gpus.hidden = kind.value !== "whole";
-    memory.hidden = kind.value === "whole";
+    memory.hidden = kind.value !== "share";
   });
   let requestKey = newIdempotencyKey();
   const form = h("form", { class: "card", id: "request", "aria-labelledby": "request-title", novalidate: true },
@@ -83,9 +84,10 @@ function requestForm(pool, images) {
     event.preventDefault();
     const data = new FormData(form);
     const body = { image: data.get("image"), cpus: Number(data.get("cpus")), memory_gb: Number(data.get("memory_gb")) };
-    if (data.get("gpu_model")) body.gpu_model = data.get("gpu_model");
+    if (data.get("gpu_model") && kind.value !== "none") body.gpu_model = data.get("gpu_model");
     if (kind.value === "whole") body.gpus = Number(data.get("gpus"));
-    else body.gpu_memory_gb = Number(data.get("gpu_memory_gb"));
+    else if (kind.value === "share") body.gpu_memory_gb = Number(data.get("gpu_memory_gb"));
+    else body.gpus = 0;
     if (data.get("max_hours")) body.max_hours = Number(data.get("max_hours"));
     for (const [field, value] of Object.entries(body)) {
       if (typeof value === "number" && !Number.isFinite(value)) {

@@ -37,13 +37,18 @@ Result<SessionRequest> parse_session_request(const Json& body) {
   if (!image) return image.error();
   request.image_tag = image->value_or("");
 
-  auto gpus = optional_integer(body, "gpus", 1, kMaxGpusPerSession);
+  // 0: no GPU, to set an environment up at the CPU price before a GPU run.
+  auto gpus = optional_integer(body, "gpus", 0, kMaxGpusPerSession);
   if (!gpus) return gpus.error();
   request.gpus = static_cast<int>(gpus->value_or(1));
 
   auto model = optional_string(body, "gpu_model", 64);
   if (!model) return model.error();
   request.gpu_model = model->value_or("");
+  if (request.gpus == 0 && !request.gpu_model.empty()) {
+    return make_error(ErrorCode::invalid_argument,
+                      "a session with no GPU (\"gpus\": 0) names no \"gpu_model\"");
+  }
 
   auto gpu_memory = optional_number(body, "gpu_memory_gb", 0.25, 1024);
   if (!gpu_memory) return gpu_memory.error();

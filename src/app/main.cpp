@@ -77,7 +77,10 @@ int run(int argc, char** argv) {
   double memory_gb = 0;
   double max_hours = 0;
   auto* run_command = app.add_subcommand("run", "request a session with GPUs");
-  run_command->add_option("--gpus", run.gpus, "number of whole GPUs")->capture_default_str();
+  run_command
+      ->add_option("--gpus", run.gpus,
+                   "number of whole GPUs (0: none, to set up an environment at the CPU price)")
+      ->capture_default_str();
   run_command->add_option("--image", run.image, "catalog image tag (default: the pool's default)");
   run_command->add_option("--gpu-model", run.gpu_model, "GPU model, e.g. A100-80GB");
   double gpu_memory_gb = 0;

@@ -1,7 +1,8 @@
 // The meter: what a session costs, from its rate and the time it ran. Pure functions.
 //
 // A session's rate is fixed when it is placed: the price of its GPUs' model times the GPUs
-// it holds (whole GPUs, or a share's fraction of its GPU's memory). It pays for each whole
+// it holds (whole GPUs, or a share's fraction of its GPU's memory); without a GPU, the CPU
+// price times its CPUs. It pays for each whole
 // second it is running — not while queued or starting, nor while its container is down and
 // being started again — so its cost can always be recomputed from its start, end and down
 // times.
@@ -16,6 +17,10 @@
 #include "model/session.hpp"
 
 namespace gpupool::metering {
+
+// The price sessions without a GPU pay, per CPU they reserve and hour (PUT /api/v1/prices/CPU):
+// their billed model is "CPU", with no GPU-hours.
+inline constexpr const char* kCpuPriceModel = "CPU";
 
 // GPUs a request is billed for on a GPU of `gpu_memory_mb`.
 double billed_gpus(const SessionRequest& request, std::int64_t gpu_memory_mb);

@@ -54,6 +54,12 @@ struct SessionRequest {
   std::optional<double> max_hours;
 };
 
+// Whether the request holds a GPU, whole or shared; false: a session without one (set-up work
+// at the CPU price).
+inline bool uses_gpu(const SessionRequest& request) {
+  return request.gpus > 0 || request.gpu_memory_mb > 0;
+}
+
 struct Session {
   std::string id;
   std::int64_t user_id = 0;

@@ -47,7 +47,9 @@ Status Accounts::charge(const Session& session) {
   entry.kind = LedgerKind::charge;
   entry.amount_micros = -cost;
   entry.session_id = session.id;
-  entry.note = fmt::format("{:g} × {} for {} s", session.billed_gpus, session.billed_gpu_model,
+  bool gpu = session.billed_gpu_model != metering::kCpuPriceModel;
+  entry.note = fmt::format("{:g} × {} for {} s", gpu ? session.billed_gpus : session.request.cpus,
+                           gpu ? session.billed_gpu_model : "CPU (no GPU)",
                            metering::billed_seconds(session, session.ended_at));
   auto added = store_.add_ledger_entry(entry);  // false: already charged, which is fine
   return added ? Status{} : added.error();

@@ -74,7 +74,14 @@ std::vector<scheduler::WorkloadShape> workload_of(const std::vector<Session>& hi
 
 void start_meter(Session& session, const std::vector<Node>& nodes,
                  const std::vector<Price>& prices) {
-  if (session.gpu_indices.empty()) return;
+  if (session.gpu_indices.empty()) {
+    // No GPU: its CPUs at the CPU price (0 until an admin sets one); no GPU-hours.
+    session.billed_gpu_model = metering::kCpuPriceModel;
+    session.billed_gpus = 0;
+    session.rate_micros_per_hour =
+        metering::hourly_rate_micros(prices, metering::kCpuPriceModel, session.request.cpus);
+    return;
+  }
   for (const auto& node : nodes) {
     if (node.name != session.node) continue;
     for (const auto& gpu : node.gpus) {

@@ -57,9 +57,10 @@ Status SessionService::schedule_locked(UnixMillis now) {
     if (holds_resources(session.state)) {
       snapshot.allocations.push_back(allocation_of(session));
     } else if (session.state == SessionState::queued) {
+      // Without a GPU the image's CUDA needs no driver: any node will do.
       std::string cuda;
       for (const auto& image : *images) {
-        if (image.tag == session.request.image_tag) cuda = image.cuda;
+        if (image.tag == session.request.image_tag && uses_gpu(session.request)) cuda = image.cuda;
       }
       snapshot.pending.push_back(
           {session.id, session.request, session.created_at, cuda, usage[session.user_id], {}});
