@@ -289,6 +289,30 @@ def test_a_broken_canary_halts_itself_and_new_sessions_get_the_stable_image(lab)
         lab.admin.call("PUT", "/api/v1/prices/A100-80GB", {"per_gpu_hour": 0})
 
 
+def test_a_session_without_a_gpu_sets_up_at_the_cpu_price(lab):
+    user = lab.user()
+    assert lab.admin.call("PUT", "/api/v1/prices/CPU", {"per_gpu_hour": 36})[0] == 200  # 0.01 a CPU-second
+    try:
+        assert lab.admin.post(f"/api/v1/users/{user.name}/balance", {"amount": 50, "idempotency_key": "k"})[0] == 201
+        status, session = user.post("/api/v1/sessions", {"gpus": 0, "cpus": 2, "image": "jupyter6.4-cpu-debian12-devel"})
+        assert status == 201, session
+        running = wait_for_state(user, session["id"], {"running"})
+        assert running["gpus"]["count"] == 0 and running["cost"]["hourly_rate"] == 72, running
+        pool = user.get("/api/v1/pool")[1]
+        assert pool["gpu_models"][0]["free"] == pool["gpu_models"][0]["total"], pool
+        env = subprocess.run(["docker", "inspect", "-f", "{{json .Config.Env}}", f"gpupool-{session['id']}"],
+                             capture_output=True, text=True, check=True).stdout
+        assert "NVIDIA_VISIBLE_DEVICES=void" in env
+        time.sleep(1.5)
+        user.call("DELETE", f"/api/v1/sessions/{session['id']}")
+        wait_for_state(user, session["id"], {"ended"}, timeout=60)
+        charge = next(entry for entry in user.get("/api/v1/balance")[1]["entries"] if entry["kind"] == "charge")
+        assert charge["session"] == session["id"] and charge["amount"] < 0, charge
+        assert "2 × CPU (no GPU)" in charge["note"], charge
+    finally:
+        lab.admin.call("PUT", "/api/v1/prices/CPU", {"per_gpu_hour": 0})
+
+
 def test_the_catalog_in_a_browser(lab):
     fresh = "jupyter6.4-cpu-debian10-runtime"
     lab.add(SLIM_IMAGE, "lab/session", fresh)
