@@ -77,6 +77,11 @@ class Lab:
             assert time.time() < deadline, f"{tag} was not checked:\n{self.server.log()}"
             time.sleep(0.5)
 
+    def cli(self, *args):
+        """The gpupool command line, signed in as the admin."""
+        env = dict(os.environ, GPUPOOL_URL=self.server.base, GPUPOOL_TOKEN=self.admin.token)
+        return subprocess.run([BINARY, *args], capture_output=True, text=True, env=env, timeout=60)
+
     def set_state(self, tag, state):
         return self.admin.call("PATCH", f"/api/v1/images/{tag}", {"state": state})
 
@@ -210,9 +215,7 @@ def test_deprecated_and_too_new_images_start_no_sessions(lab):
 
 
 def test_admins_run_the_catalog_from_the_command_line(lab):
-    def cli(*args):
-        env = dict(os.environ, GPUPOOL_URL=lab.server.base, GPUPOOL_TOKEN=lab.admin.token)
-        return subprocess.run([BINARY, *args], capture_output=True, text=True, env=env, timeout=60)
+    cli = lab.cli
 
     reference = lab.registry.push(SLIM_IMAGE, "lab/cli:jupyter6.4-cpu-debian11-runtime")
     added = cli("admin", "image-add", reference, "--prepull")
@@ -285,6 +288,8 @@ def test_a_broken_canary_halts_itself_and_new_sessions_get_the_stable_image(lab)
                    for entry in audit), audit
         users_view = user.get("/api/v1/image-rollouts")[1]["rollouts"]
         assert {"family": family, "stable": stable} in users_view
+        listed = lab.cli("admin", "rollout-ls")
+        assert listed.returncode == 0 and "state:      halted: " + canary in listed.stdout, listed
     finally:
         lab.admin.call("PUT", "/api/v1/prices/A100-80GB", {"per_gpu_hour": 0})
 
