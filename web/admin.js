@@ -11,7 +11,7 @@ import { limit, money } from "./format.js";
 import { poolTable } from "./home.js";
 import { efficiencyCard, statementCard } from "./reports.js";
 import { poolChartCard } from "./charts.js";
-import { imagesCard } from "./images.js";
+import { imagesCard, rolloutsCard } from "./images.js";
 import { stopLive, watchLive } from "./live.js";
 
 function nodeRow(node) {
@@ -261,10 +261,11 @@ function quotaForm() {
 // `managed`: the user whose access panel is open, kept open across the redraw.
 export async function renderAdmin(managed = "") {
   stopLive();
-  const [pool, nodes, quotas, images, users, groups, prices, sessions, audit] = await Promise.all([
+  const [pool, nodes, quotas, images, rollouts, users, groups, prices, sessions, audit] = await Promise.all([
     api("GET", "/api/v1/pool"), api("GET", "/api/v1/nodes"), api("GET", "/api/v1/quotas"),
-    api("GET", "/api/v1/images"), api("GET", "/api/v1/users"), api("GET", "/api/v1/groups"),
-    api("GET", "/api/v1/prices"), api("GET", "/api/v1/sessions?all=true"), api("GET", "/api/v1/audit?limit=50")]);
+    api("GET", "/api/v1/images"), api("GET", "/api/v1/image-rollouts"), api("GET", "/api/v1/users"),
+    api("GET", "/api/v1/groups"), api("GET", "/api/v1/prices"), api("GET", "/api/v1/sessions?all=true"),
+    api("GET", "/api/v1/audit?limit=50")]);
   show(h("h1", {}, t("admin.title")),
     h("section", { class: "card", "aria-label": t("admin.nodes") }, h("h2", {}, t("admin.nodes")),
       nodesTable(nodes.nodes), unknownContainers(nodes.unknown_containers || [])),
@@ -285,6 +286,7 @@ export async function renderAdmin(managed = "") {
           h("td", {}, Object.entries(quota.max_gpus_by_model || {}).map(([m, n]) => `${m}: ${n}`).join(", "))))),
       quotaForm()),
     imagesCard(images.images, () => renderAdmin()),
+    rolloutsCard(rollouts.rollouts, images.images, () => renderAdmin()),
     efficiencyCard(), statementCard(true),
     auditCard(audit));
   // Live: the GPUs' readings arrive with every sync of their node; the server sends them on

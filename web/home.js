@@ -41,16 +41,21 @@ function imageOption(image, selected) {
     label.length > 1 ? `${label[0]} (${label.slice(1).join(", ")})` : label[0]);
 }
 
-function requestForm(pool, images) {
+function requestForm(pool, images, families) {
   const error = h("p", { class: "error", role: "alert", id: "request-error" });
   const available = images.filter((image) => image.status === "available");
   const usable = available.filter((image) => !imageBlocked(image));
   const chosen = (usable.find((image) => image.default) || usable[0] || {}).tag;
+  // A family gets its stable image, or its canary while one is rolled out.
+  const familyOptions = families.length === 0 ? [] : [h("optgroup", { label: t("request.families") },
+    families.map((family) => h("option", { value: family.family }, `${family.family} (${family.stable})`)))];
   const imageSelect = h("select", { name: "image", id: "request-image" },
-    available.map((image) => imageOption(image, image.tag === chosen)));
+    familyOptions, h("optgroup", { label: t("request.exactImages") },
+      available.map((image) => imageOption(image, image.tag === chosen))));
   const imageHelp = h("small", { id: "image-help" });
   const describeImage = () => {
-    const image = available.find((candidate) => candidate.tag === imageSelect.value);
+    const family = families.find((candidate) => candidate.family === imageSelect.value);
+    const image = available.find((candidate) => candidate.tag === (family ? family.stable : imageSelect.value));
     imageHelp.textContent = image ? imageNote(image) : "";
   };
   imageSelect.addEventListener("change", describeImage);
@@ -237,11 +242,12 @@ function noticesCard(notices) {
 }
 
 export async function renderHome() {
-  const [pool, images, sessions, notices] = await Promise.all([
-    api("GET", "/api/v1/pool"), api("GET", "/api/v1/images"), api("GET", "/api/v1/sessions"),
-    api("GET", "/api/v1/notifications?limit=5")]);
+  const [pool, images, families, sessions, notices] = await Promise.all([
+    api("GET", "/api/v1/pool"), api("GET", "/api/v1/images"), api("GET", "/api/v1/image-rollouts"),
+    api("GET", "/api/v1/sessions"), api("GET", "/api/v1/notifications?limit=5")]);
   show(h("div", { id: "notices-card" }, noticesCard(notices)), h("div", { id: "pool-card" }, poolTable(pool)),
-    requestForm(pool, images.images), h("div", { id: "sessions-card" }, sessionsTable(sessions.sessions)));
+    requestForm(pool, images.images, families.rollouts),
+    h("div", { id: "sessions-card" }, sessionsTable(sessions.sessions)));
   // Live: states, reasons and free GPUs change without reloading the page.
   watchLive({
     pool: (pool) => document.getElementById("pool-card")?.replaceChildren(poolTable(pool)),

@@ -76,3 +76,52 @@ export function imagesCard(images, redraw) {
       "sessions.actions"], images.map((image) => imageRow(image, redraw))),
     addForm(redraw));
 }
+
+function recordText(record) {
+  return record ? t("rollouts.record", { sessions: record.sessions, failed: record.failed }) : "";
+}
+
+function rolloutAction(rollout, action, label, redraw) {
+  return h("button", { type: "button", class: action === "halt" ? "secondary" : "", onclick: async () => {
+    try { await api("POST", `/api/v1/image-rollouts/${encodeURIComponent(rollout.family)}/${action}`); redraw(); }
+    catch (failure) { toast(failure.message); }
+  } }, t(label));
+}
+
+function rolloutRow(rollout, redraw) {
+  const canary = rollout.canary ?
+    `${rollout.canary} (${rollout.percent}%${rollout.groups.length ? `, ${rollout.groups.join(", ")}` : ""})` : "—";
+  return h("tr", { "data-family": rollout.family },
+    h("th", { scope: "row" }, rollout.family),
+    h("td", {}, rollout.stable, h("br"), h("small", {}, recordText(rollout.stable_record))),
+    h("td", {}, canary, h("br"), h("small", {}, rollout.canary ? recordText(rollout.canary_record) : "")),
+    h("td", { class: `rollout-${rollout.state}` }, t(`rollouts.state_${rollout.state}`),
+      rollout.note ? h("br") : "", rollout.note ? h("small", {}, rollout.note) : ""),
+    h("td", {}, rollout.canary ? [rolloutAction(rollout, "promote", "rollouts.promote", redraw),
+      rollout.state === "rolling" ? rolloutAction(rollout, "halt", "rollouts.halt", redraw) : ""] : "—"));
+}
+
+function rolloutForm(images, redraw) {
+  const choices = (states) => images.filter((image) => states.includes(image.state))
+    .map((image) => h("option", { value: image.tag }, image.tag));
+  return actionForm(t("rollouts.set"), [
+    h("label", {}, t("rollouts.family"), h("input", { name: "family", required: true, autocomplete: "off",
+      placeholder: "pytorch2.7-cuda11.8" })),
+    h("label", {}, t("rollouts.stable"), h("select", { name: "stable" }, choices(["stable"]))),
+    h("label", {}, t("rollouts.canary"), h("select", { name: "canary" },
+      h("option", { value: "" }, "—"), choices(["canary", "stable"]))),
+    h("label", {}, t("rollouts.percent"), h("input", { name: "percent", type: "number", min: 0, max: 100, value: 10 })),
+  ], t("rollouts.set"), (form) => api("PUT", `/api/v1/image-rollouts/${encodeURIComponent(form.elements.family.value.trim())}`, {
+    stable: form.elements.stable.value, canary: form.elements.canary.value || null,
+    percent: Number(form.elements.percent.value),
+  }), () => { toast(t("admin.saved")); redraw(); });
+}
+
+export function rolloutsCard(rollouts, images, redraw) {
+  return h("section", { class: "card wide", "aria-label": t("rollouts.title") }, h("h2", {}, t("rollouts.title")),
+    h("p", { class: "help" }, t("rollouts.help")),
+    rollouts.length === 0 ? h("p", {}, t("rollouts.none")) :
+      table("rollouts", ["rollouts.family", "rollouts.stable", "rollouts.canary", "admin.state", "sessions.actions"],
+        rollouts.map((rollout) => rolloutRow(rollout, redraw))),
+    rolloutForm(images, redraw));
+}

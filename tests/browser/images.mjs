@@ -2,11 +2,12 @@
 // the admin page and is told why a malformed tag is refused; a user's launch form greys out a
 // deprecated image and one no node's driver can run, marks the canary, and says when an image
 // has no SSH.
-// Usage: node images.mjs BASE_URL ADMIN_PASSWORD USER PASSWORD FRESH DEPRECATED TOO_NEW NO_SSH BAD_REFERENCE SCREENSHOT_DIR
+// The halted roll-out of FAMILY shows why, and users may ask for the family.
+// Usage: node images.mjs BASE_URL ADMIN_PASSWORD USER PASSWORD FRESH DEPRECATED TOO_NEW NO_SSH BAD_REFERENCE FAMILY SCREENSHOT_DIR
 import { launchChromium, startRun } from "./launch.mjs";
 import assert from "node:assert/strict";
 
-const [base, adminPassword, user, password, fresh, deprecated, tooNew, noSsh, badReference, screenshots] =
+const [base, adminPassword, user, password, fresh, deprecated, tooNew, noSsh, badReference, family, screenshots] =
   process.argv.slice(2);
 const { step, done } = startRun("images");
 const browser = await launchChromium();
@@ -46,6 +47,12 @@ try {
   await card.getByText(/image tag "latest" is not valid/).waitFor();
   await card.screenshot({ path: `${screenshots}/catalog.png` });
 
+  step("admin: the halted roll-out says why");
+  const rollout = admin.locator(`#rollouts tr[data-family="${family}"]`);
+  await rollout.getByText(/halted/).waitFor();
+  assert.match(await rollout.innerText(), /failed to start 2 of 2 sessions/);
+  await admin.locator("section[aria-label='Image roll-outs']").screenshot({ path: `${screenshots}/rollouts.png` });
+
   step("user: the launch form greys out what cannot start");
   const page = await signIn(user, password);
   const option = (tag) => page.locator(`#request-image option[value="${tag}"]`);
@@ -57,6 +64,7 @@ try {
   assert.match(await option(tooNew).innerText(), /no node's driver supports CUDA 12\.8/);
   assert.equal(await greyed(fresh), false);
   assert.match(await option(fresh).innerText(), /canary/);
+  assert.match(await option(family).innerText(), new RegExp(`^${family} \\(`));
   await page.locator("#request-image").selectOption(noSsh);
   await page.locator("#image-help").getByText(/no SSH in this image/).waitFor();
   await page.locator("#request").screenshot({ path: `${screenshots}/launch-images.png` });

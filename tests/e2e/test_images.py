@@ -332,6 +332,7 @@ def test_the_catalog_in_a_browser(lab):
     lab.volumes.append("gpupool-home-" + name)
     bad = lab.registry.push(SLIM_IMAGE, "lab/session:latest")
     returncode, output = run_to_end(["node", "images.mjs", lab.server.base, ADMIN_PASSWORD, name, password, fresh,
-                                     deprecated, too_new, no_ssh, bad, SCREENSHOTS], BROWSER_TESTS, timeout=300)
+                                     deprecated, too_new, no_ssh, bad, "jupyter6.4-lab", SCREENSHOTS],
+                                    BROWSER_TESTS, timeout=300)
     print(output)
     assert returncode == 0, output
