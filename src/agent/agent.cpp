@@ -568,7 +568,8 @@ void Agent::check_images(const std::vector<ImageCheckOrder>& orders) {
   std::lock_guard lock(mutex_);
   std::set<std::string> ordered;
   for (const auto& order : orders) ordered.insert(order.tag + "@" + order.image.reference);
-  std::erase_if(image_checks_done_, [&](const auto& done) { return !ordered.contains(done.first); });
+  std::erase_if(image_checks_done_,
+                [&](const auto& done) { return !ordered.contains(done.first); });
   if (stopping_ || checking_image_) return;
   for (const auto& order : orders) {
     std::string key = order.tag + "@" + order.image.reference;

@@ -61,9 +61,10 @@ Result<ContainerStatus> wait_for_exit(ContainerEngine& engine, const std::string
     if (!status) return status.error();
     if (status->state == "exited" || status->state == "dead") return status;
     if (std::chrono::steady_clock::now() >= deadline) {
-      return make_error(ErrorCode::unavailable,
-                        fmt::format("the check did not finish within {} s",
-                                    std::chrono::duration_cast<std::chrono::seconds>(limit).count()));
+      return make_error(
+          ErrorCode::unavailable,
+          fmt::format("the check did not finish within {} s",
+                      std::chrono::duration_cast<std::chrono::seconds>(limit).count()));
     }
     std::this_thread::sleep_for(200ms);
   }
@@ -87,7 +88,8 @@ ImageCheckReport parse_image_check_output(const ImageCheckOrder& order, std::str
     if (key == "torch") {
       auto space = value.find(' ');
       report.torch = version_text(value.substr(0, space));
-      if (space != std::string_view::npos) report.torch_cuda = version_text(value.substr(space + 1));
+      if (space != std::string_view::npos)
+        report.torch_cuda = version_text(value.substr(space + 1));
     }
     if (key == "sshd") report.sshd = value == "yes";
     if (key == "setpriv") report.setpriv = value == "yes";
@@ -100,12 +102,13 @@ ImageCheckReport run_image_check(ContainerEngine& engine, const ImageCheckOrder&
                                  const ImageCheckLimits& limits) {
   const std::string& reference = order.image.reference;
   auto present = engine.image_present(reference);
-  if (!present) return failed(order, "cannot ask the engine for the image: " + present.error().message);
+  if (!present)
+    return failed(order, "cannot ask the engine for the image: " + present.error().message);
   if (!*present) {
     spdlog::info("agent: pulling {} to check it", reference);
-    auto pulled = engine.pull_image(
-        reference, {order.image.registry_username, order.image.registry_password},
-        [&](const std::string&) { return !stopping; });
+    auto pulled =
+        engine.pull_image(reference, {order.image.registry_username, order.image.registry_password},
+                          [&](const std::string&) { return !stopping; });
     if (!pulled) return failed(order, "cannot pull the image: " + pulled.error().message);
   }
 
@@ -127,8 +130,8 @@ ImageCheckReport run_image_check(ContainerEngine& engine, const ImageCheckOrder&
   if (!created) return failed(order, "cannot create a container of it: " + created.error().message);
   ImageCheckReport report;
   if (auto started = engine.start_container(*created); !started) {
-    report = failed(order, "it does not start (a session image needs /bin/sh): " +
-                               started.error().message);
+    report = failed(
+        order, "it does not start (a session image needs /bin/sh): " + started.error().message);
   } else if (auto exited = wait_for_exit(engine, *created, stopping, limits.run_time); !exited) {
     report = failed(order, exited.error().message);
   } else if (auto output = engine.read_file(*created, kOutputPath); !output) {

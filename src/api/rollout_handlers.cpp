@@ -38,7 +38,8 @@ json rollout_view(const Rollout& rollout, bool admin) {
   view["halt_slowdown"] = rollout.halt_slowdown;
   view["state"] = to_string(rollout.state);
   view["note"] = rollout.note;
-  view["started_at"] = rollout.started_at == 0 ? json(nullptr) : json(format_rfc3339(rollout.started_at));
+  view["started_at"] =
+      rollout.started_at == 0 ? json(nullptr) : json(format_rfc3339(rollout.started_at));
   return view;
 }
 
@@ -63,9 +64,9 @@ HttpReply Api::list_rollouts(const Call& call) {
 HttpReply Api::put_rollout(const Call& call) {
   auto body = parse_json_object(call.exchange.body);
   if (!body) return error_reply(body.error());
-  if (auto known = reject_unknown_fields(*body, {"stable", "canary", "percent", "groups",
-                                                 "promote_after", "halt_failures",
-                                                 "halt_slowdown"});
+  if (auto known =
+          reject_unknown_fields(*body, {"stable", "canary", "percent", "groups", "promote_after",
+                                        "halt_failures", "halt_slowdown"});
       !known)
     return error_reply(known.error());
   services::RolloutChange change;
@@ -99,14 +100,15 @@ HttpReply Api::put_rollout(const Call& call) {
 }
 
 HttpReply Api::promote_rollout(const Call& call) {
-  auto rollout = rollouts_.promote(call.parameter("family"),
-                                   "promoted by " + call.caller().user.username);
+  auto rollout =
+      rollouts_.promote(call.parameter("family"), "promoted by " + call.caller().user.username);
   if (!rollout) return error_reply(rollout.error());
   return json_reply(200, rollout_view(*rollout, true));
 }
 
 HttpReply Api::halt_rollout(const Call& call) {
-  auto rollout = rollouts_.halt(call.parameter("family"), "halted by " + call.caller().user.username);
+  auto rollout =
+      rollouts_.halt(call.parameter("family"), "halted by " + call.caller().user.username);
   if (!rollout) return error_reply(rollout.error());
   return json_reply(200, rollout_view(*rollout, true));
 }

@@ -200,10 +200,11 @@ json image_view(const Image& image, const std::vector<services::ImageFit>& fits,
   json nodes = json::array();
   std::set<std::string> able_models;
   for (const auto& fit : fits) {
-    nodes.push_back({{"name", fit.node},
-                     {"driver_cuda", fit.driver_cuda.empty() ? json(nullptr) : json(fit.driver_cuda)},
-                     {"gpu_models", fit.gpu_models},
-                     {"able", fit.able}});
+    nodes.push_back(
+        {{"name", fit.node},
+         {"driver_cuda", fit.driver_cuda.empty() ? json(nullptr) : json(fit.driver_cuda)},
+         {"gpu_models", fit.gpu_models},
+         {"able", fit.able}});
     if (fit.able) able_models.insert(fit.gpu_models.begin(), fit.gpu_models.end());
   }
   bool runnable = std::any_of(fits.begin(), fits.end(), [](const auto& fit) { return fit.able; });

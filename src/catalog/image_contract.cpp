@@ -40,8 +40,7 @@ std::string contract_failure(const ImageTag& tag, const ImageCheckReport& found)
            "util-linux)";
   if (tag.framework != "pytorch") return "";
   std::string tagged = fmt::format("pytorch{}", tag.framework_version);
-  if (found.torch.empty())
-    return fmt::format("tagged {} but python3 cannot import torch", tagged);
+  if (found.torch.empty()) return fmt::format("tagged {} but python3 cannot import torch", tagged);
   if (!version_carries(found.torch, tag.framework_version))
     return fmt::format("tagged {} but the image has torch {}", tagged, found.torch);
   if (tag.cuda.empty() && !found.torch_cuda.empty())

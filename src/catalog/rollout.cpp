@@ -69,8 +69,8 @@ RolloutVerdict judge_rollout(const Rollout& rollout, const ArmRecord& stable,
     if (slow > rollout.halt_slowdown * std::max(usual, 1.0)) {
       return {RolloutAction::halt,
               fmt::format("{} took {:.0f} s to running (median), {:.1f} times {}'s {:.0f} s",
-                          rollout.canary_tag, slow, slow / std::max(usual, 1.0),
-                          rollout.stable_tag, usual)};
+                          rollout.canary_tag, slow, slow / std::max(usual, 1.0), rollout.stable_tag,
+                          usual)};
     }
   }
   int good = canary.sessions - canary.failed;

@@ -21,8 +21,8 @@ bool gets_canary(const Rollout& rollout, const std::vector<std::string>& groups,
 
 // How one image of a roll-out did since the canary began.
 struct ArmRecord {
-  int sessions = 0;      // that got as far as running, or failed to
-  int failed = 0;        // ended before ever running
+  int sessions = 0;                        // that got as far as running, or failed to
+  int failed = 0;                          // ended before ever running
   std::vector<double> seconds_to_running;  // of those that ran, from placement
 };
 

@@ -26,12 +26,11 @@ void print_session(const json& session) {
   if (!session.value("reason", "").empty())
     std::cout << "  reason:  " << session.value("reason", "") << "\n";
   const auto& gpus = session["gpus"];
-  std::string what =
-      gpus.value("shared", false)
-          ? fmt::format("{:g} GB share of one GPU", gpus["memory_gb"].get<double>())
-      : gpus.value("count", 0) == 0
-          ? std::string("none (billed at the CPU price)")
-          : fmt::format("{} × {}", gpus.value("count", 0), text_or_dash(gpus["model"]));
+  std::string what = gpus.value("shared", false)
+                         ? fmt::format("{:g} GB share of one GPU", gpus["memory_gb"].get<double>())
+                     : gpus.value("count", 0) == 0 ? std::string("none (billed at the CPU price)")
+                                                   : fmt::format("{} × {}", gpus.value("count", 0),
+                                                                 text_or_dash(gpus["model"]));
   std::cout << fmt::format("  gpus:    {}{}\n", what,
                            gpus.value("simulated", false) ? " (simulated)" : "");
   std::cout << "  image:   " << session.value("image", "") << "\n";

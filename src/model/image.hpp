@@ -23,7 +23,7 @@ enum class CheckState {
   configured,  // named on the command line or by the engine's labels: the admin's word
   pending,     // ordered; a node runs it at its next sync
   passed,
-  failed,      // sessions from it would not start: none may be requested
+  failed,  // sessions from it would not start: none may be requested
 };
 
 std::string_view to_string(CheckState state);
@@ -53,8 +53,8 @@ struct Image {
   bool is_default = false;
   std::string status;  // "available" once the local engine has it, else "missing"
   ImageState state = ImageState::stable;
-  bool ssh = true;       // it has an SSH server: sessions from it offer SSH
-  bool prepull = false;  // nodes pull it ahead of need, and keep it
+  bool ssh = true;            // it has an SSH server: sessions from it offer SSH
+  bool prepull = false;       // nodes pull it ahead of need, and keep it
   std::string added_by = {};  // the admin who added it; "" for images configured at start
   UnixMillis added_at = 0;
   ImageCheck check = {};

@@ -36,7 +36,7 @@ struct Rollout {
   int halt_failures = 2;
   double halt_slowdown = 3.0;
   RolloutState state = RolloutState::steady;
-  std::string note = {};     // why it was halted, or what was promoted when
+  std::string note = {};      // why it was halted, or what was promoted when
   UnixMillis started_at = 0;  // when the current canary began: its sessions are counted from then
   UnixMillis updated_at = 0;
 };

@@ -21,5 +21,4 @@ struct User {
 // Users' uids start here, far from system and typical host users.
 inline constexpr int kFirstSessionUid = 20000;
 
-
 }  // namespace gpupool

@@ -452,10 +452,14 @@ Result<ImageToPull> image_to_pull_from_json(const Json& item, std::string_view w
 }
 
 Json check_report_to_json(const ImageCheckReport& report) {
-  return {{"tag", report.tag},         {"reference", report.reference},
-          {"error", report.error},     {"python", report.python},
-          {"notebook", report.notebook}, {"torch", report.torch},
-          {"torch_cuda", report.torch_cuda}, {"sshd", report.sshd},
+  return {{"tag", report.tag},
+          {"reference", report.reference},
+          {"error", report.error},
+          {"python", report.python},
+          {"notebook", report.notebook},
+          {"torch", report.torch},
+          {"torch_cuda", report.torch_cuda},
+          {"sshd", report.sshd},
           {"setpriv", report.setpriv}};
 }
 
@@ -515,9 +519,8 @@ int sync_protocol_of(std::string_view text) {
 Result<SyncRequest> sync_request_from_json(std::string_view text) {
   auto json = parse_json_object(text);
   if (!json) return json.error();
-  GPUPOOL_TRY(reject_unknown_fields(
-      *json, {"protocol", "node", "observed", "gpu_readings", "held_state", "wait_millis",
-              "image_checks"}));
+  GPUPOOL_TRY(reject_unknown_fields(*json, {"protocol", "node", "observed", "gpu_readings",
+                                            "held_state", "wait_millis", "image_checks"}));
   Reader read(*json);
   SyncRequest request;
   const Json* node = read.object("node");

@@ -33,8 +33,8 @@ Result<Image> find_requested_image(const std::vector<Image>& catalog, const std:
                     tag.substr(0, 128)));
   }
   if (image->state == ImageState::retired)
-    return invalid(fmt::format("image \"{}\" is retired: choose another (GET /api/v1/images)",
-                               image->tag));
+    return invalid(
+        fmt::format("image \"{}\" is retired: choose another (GET /api/v1/images)", image->tag));
   if (image->state == ImageState::deprecated) {
     return invalid(fmt::format(
         "image \"{}\" is deprecated: it starts no new sessions (running ones go on); choose "

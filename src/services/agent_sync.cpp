@@ -260,8 +260,8 @@ Result<std::map<std::string, std::string>> SessionService::desired_states(
   for (const auto& node : nodes) {
     auto found = by_node->find(node);
     states[node] = desired_state_fingerprint(
-        found != by_node->end() ? found->second : std::vector<DesiredSession>{},
-        removals_for(node), image_checks_for(*images, node, now));
+        found != by_node->end() ? found->second : std::vector<DesiredSession>{}, removals_for(node),
+        image_checks_for(*images, node, now));
   }
   return states;
 }

@@ -22,16 +22,17 @@ Result<std::string> pinned_reference(const catalog::ImageReference& reference,
                                      const std::string& text, const DigestResolver& resolve) {
   if (!reference.names_registry || !reference.digest.empty()) return text;
   if (!resolve)
-    return invalid(fmt::format("cannot ask registry {} which content {} names: give the "
-                               "reference with its digest (…@sha256:…)",
-                               reference.registry, text));
+    return invalid(
+        fmt::format("cannot ask registry {} which content {} names: give the "
+                    "reference with its digest (…@sha256:…)",
+                    reference.registry, text));
   auto digest = resolve(reference);
   if (!digest && digest.error().code == ErrorCode::not_found)
     return invalid(fmt::format("the registry has no image {}: {}", text, digest.error().message));
   if (!digest) {
     return make_error(ErrorCode::unavailable,
-                      fmt::format("cannot ask registry {} about {}: {}", reference.registry,
-                                  text, digest.error().message));
+                      fmt::format("cannot ask registry {} about {}: {}", reference.registry, text,
+                                  digest.error().message));
   }
   return reference.with_digest(*digest);
 }
@@ -42,8 +43,8 @@ std::vector<ImageFit> image_fits(const Image& image, const std::vector<Node>& no
   std::vector<ImageFit> fits;
   for (const auto& node : nodes) {
     if (node.removed) continue;
-    ImageFit fit{node.name, node.driver_cuda, {},
-                 catalog::driver_supports(node.driver_cuda, image.cuda)};
+    ImageFit fit{
+        node.name, node.driver_cuda, {}, catalog::driver_supports(node.driver_cuda, image.cuda)};
     std::set<std::string> models;
     for (const auto& gpu : node.gpus) models.insert(gpu.model);
     fit.gpu_models.assign(models.begin(), models.end());
@@ -68,9 +69,8 @@ Result<Image> ImageCatalog::add(const std::string& admin, const NewImage& reques
   auto pinned = pinned_reference(*reference, request.reference, resolve_digest_);
   if (!pinned) return pinned.error();
 
-  Image image{tag_text,   *pinned,    tag->framework, tag->framework_version,
-              tag->cuda,  tag->cudnn, tag->flavor,    false,
-              "available"};
+  Image image{tag_text,    *pinned, tag->framework, tag->framework_version, tag->cuda, tag->cudnn,
+              tag->flavor, false,   "available"};
   image.state = ImageState::testing;
   image.prepull = request.prepull;
   image.added_by = admin;

@@ -13,8 +13,7 @@ namespace gpupool::services {
 namespace {
 
 bool ordered_to(const Image& image, const std::string& node, UnixMillis now) {
-  if (image.check.state != CheckState::pending || image.state == ImageState::retired)
-    return false;
+  if (image.check.state != CheckState::pending || image.state == ImageState::retired) return false;
   return image.check.node.empty() || image.check.node == node ||
          now - image.check.ordered_at >= kCheckReassignAfter;
 }
@@ -31,8 +30,8 @@ ImageToPull with_login(const std::string& reference, const catalog::RegistryLogi
 
 }  // namespace
 
-std::vector<std::string> image_checks_for(const std::vector<Image>& images,
-                                          const std::string& node, UnixMillis now) {
+std::vector<std::string> image_checks_for(const std::vector<Image>& images, const std::string& node,
+                                          UnixMillis now) {
   std::vector<std::string> lines;
   for (const auto& image : images)
     if (ordered_to(image, node, now)) lines.push_back(image.tag + "@" + image.reference);

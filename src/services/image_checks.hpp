@@ -27,8 +27,8 @@ Result<std::vector<ImageCheckOrder>> claim_image_checks(Store& store, const std:
 
 // What claim_image_checks would hand this node, as "tag@reference" lines for its desired-state
 // fingerprint (a held sync answers when a check is ordered), without taking anything.
-std::vector<std::string> image_checks_for(const std::vector<Image>& images,
-                                          const std::string& node, UnixMillis now);
+std::vector<std::string> image_checks_for(const std::vector<Image>& images, const std::string& node,
+                                          UnixMillis now);
 
 // What every node pulls ahead of need: `configured` (--prepull) and the catalog's images an
 // admin marked so, unless deprecated or retired.

@@ -34,7 +34,10 @@ std::optional<double> seconds_to_running(Store& store, const Session& session) {
 }  // namespace
 
 Rollouts::Rollouts(Store& store, const Clock& clock, AuditLog* audit, PercentDice dice)
-    : store_(store), clock_(clock), audit_(audit), dice_(dice ? std::move(dice) : uniform_percent) {}
+    : store_(store),
+      clock_(clock),
+      audit_(audit),
+      dice_(dice ? std::move(dice) : uniform_percent) {}
 
 Result<Rollout> Rollouts::find(const std::string& family) {
   auto rollouts = store_.list_rollouts();
@@ -52,9 +55,9 @@ Status Rollouts::check_member(const std::string& tag, std::string_view role) {
                             [&](const Image& candidate) { return candidate.tag == tag; });
   if (image == images->end())
     return invalid(fmt::format("the {} image \"{}\" is not in the catalog", role, tag));
-  bool open = role == "stable" ? image->state == ImageState::stable
-                               : image->state == ImageState::canary ||
-                                     image->state == ImageState::stable;
+  bool open = role == "stable"
+                  ? image->state == ImageState::stable
+                  : image->state == ImageState::canary || image->state == ImageState::stable;
   if (!open) {
     return invalid(fmt::format("the {} image \"{}\" is {}; it must be {}", role, tag,
                                to_string(image->state),
@@ -231,8 +234,8 @@ Status Rollouts::watch() {
     auto changed = halting ? halt(record.rollout.family, verdict.why)
                            : promote(record.rollout.family, verdict.why);
     if (!changed) return changed.error();
-    spdlog::warn("roll-out of {}: {}: {}", record.rollout.family,
-                 halting ? "halted" : "promoted", verdict.why);
+    spdlog::warn("roll-out of {}: {}: {}", record.rollout.family, halting ? "halted" : "promoted",
+                 verdict.why);
     if (audit_ != nullptr)
       audit_->record({0, 0, "gpupool", "", halting ? "rollout halted" : "rollout promoted",
                       "family=" + record.rollout.family, 200, verdict.why});

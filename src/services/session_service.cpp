@@ -64,8 +64,7 @@ Result<RequestedSession> SessionService::request_session(const User& user, Sessi
     if (replayed.empty()) {
       auto nodes = store_.list_nodes();
       if (!nodes) return nodes.error();
-      GPUPOOL_TRY(
-          check_request_fits_pool(request, uses_gpu(request) ? image->cuda : "", *nodes));
+      GPUPOOL_TRY(check_request_fits_pool(request, uses_gpu(request) ? image->cuda : "", *nodes));
       if (settings_.room_for_new_sessions) GPUPOOL_TRY(settings_.room_for_new_sessions());
       session.id = new_session_id();
       session.user_id = user.id;

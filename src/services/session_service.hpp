@@ -16,7 +16,6 @@
 #include <vector>
 
 #include "catalog/registry_logins.hpp"
-#include "services/rollouts.hpp"
 #include "core/clock.hpp"
 #include "core/histogram.hpp"
 #include "core/result.hpp"
@@ -26,6 +25,7 @@
 #include "services/gpu_use_meter.hpp"
 #include "services/idle_rules.hpp"
 #include "services/idle_watch.hpp"
+#include "services/rollouts.hpp"
 #include "services/session_lifecycle.hpp"
 #include "services/unknown_containers.hpp"
 #include "store/store.hpp"

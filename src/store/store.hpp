@@ -23,8 +23,8 @@
 #include "model/pool_sample.hpp"
 #include "model/price.hpp"
 #include "model/quota.hpp"
-#include "model/session.hpp"
 #include "model/rollout.hpp"
+#include "model/session.hpp"
 #include "model/user.hpp"
 
 namespace gpupool {

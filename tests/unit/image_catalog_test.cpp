@@ -168,7 +168,7 @@ TEST_F(ImageCatalog, RollOutStatesDecideWhoMayStartSessions) {
   sync_as("node-1");
   auto failing = good(image);
   failing.notebook.clear();
-    SyncRequest report{sync_node(), {}};
+  SyncRequest report{sync_node(), {}};
   report.image_checks = {failing};
   ASSERT_TRUE(sessions_->sync(report).ok());
   auto refused = sessions_->request_session(admin_, request);
@@ -249,8 +249,8 @@ class ImageApi : public Api {};
 TEST_F(ImageApi, OnlyAdminsRunTheCatalogAndUsersSeeWhatIsOpenToThem) {
   auto alice = token_for("alice");
   auto admin = token_for("root-admin");
-  const std::string body = std::string(R"({"reference":"gpus.lab:5000/t@)") + kDigest +
-                           R"(","tag":")" + kTag + R"("})";
+  const std::string body =
+      std::string(R"({"reference":"gpus.lab:5000/t@)") + kDigest + R"(","tag":")" + kTag + R"("})";
   EXPECT_EQ(as(alice, "POST", "/api/v1/images", body).status, 403);
   auto added = as(admin, "POST", "/api/v1/images", body);
   ASSERT_EQ(added.status, 201) << added.body;
@@ -267,22 +267,20 @@ TEST_F(ImageApi, OnlyAdminsRunTheCatalogAndUsersSeeWhatIsOpenToThem) {
   EXPECT_EQ(listed[0]["runnable"], true);
   EXPECT_EQ(nlohmann::json::parse(as(admin, "GET", "/api/v1/images").body)["images"].size(), 2u);
 
-  EXPECT_EQ(as(alice, "PATCH", std::string("/api/v1/images/") + kTag, R"({"state":"retired"})")
-                .status,
-            403);
+  EXPECT_EQ(
+      as(alice, "PATCH", std::string("/api/v1/images/") + kTag, R"({"state":"retired"})").status,
+      403);
   EXPECT_EQ(as(alice, "POST", std::string("/api/v1/images/") + kTag + "/check").status, 403);
-  auto bad_state =
-      as(admin, "PATCH", std::string("/api/v1/images/") + kTag, R"({"state":"gold"})");
+  auto bad_state = as(admin, "PATCH", std::string("/api/v1/images/") + kTag, R"({"state":"gold"})");
   EXPECT_EQ(bad_state.status, 400);
-  EXPECT_EQ(as(admin, "PATCH", std::string("/api/v1/images/") + kTag, R"({"colour":"red"})")
-                .status,
+  EXPECT_EQ(as(admin, "PATCH", std::string("/api/v1/images/") + kTag, R"({"colour":"red"})").status,
             400);
   EXPECT_EQ(as(admin, "PATCH", "/api/v1/images/nope-cpu-runtime", R"({"state":"stable"})").status,
             404);
-  EXPECT_EQ(as(admin, "POST", "/api/v1/images", R"({"reference":"gpus.lab:5000/t:latest"})")
-                .status,
+  EXPECT_EQ(as(admin, "POST", "/api/v1/images", R"({"reference":"gpus.lab:5000/t:latest"})").status,
             400);
-  auto retired = as(admin, "PATCH", std::string("/api/v1/images/") + kTag, R"({"state":"retired"})");
+  auto retired =
+      as(admin, "PATCH", std::string("/api/v1/images/") + kTag, R"({"state":"retired"})");
   EXPECT_EQ(retired.status, 200) << retired.body;
   EXPECT_EQ(as(admin, "POST", std::string("/api/v1/images/") + kTag + "/check").status, 400);
 }

@@ -107,21 +107,30 @@ TEST(ImageStates, RollOutStepsForwardAndBackWhereItMakesSense) {
     ImageState to;
     bool allowed;
   };
-  for (auto [from, to, allowed] : std::vector<Step>{
-           {testing, canary, true},     {testing, stable, true},     {testing, retired, true},
-           {testing, deprecated, false}, {canary, stable, true},      {canary, testing, true},
-           {canary, deprecated, true},  {stable, deprecated, true},  {stable, canary, false},
-           {stable, testing, false},    {deprecated, stable, true},  {deprecated, retired, true},
-           {deprecated, canary, false}, {retired, stable, false},    {retired, testing, false},
-           {stable, stable, true}}) {
+  for (auto [from, to, allowed] : std::vector<Step>{{testing, canary, true},
+                                                    {testing, stable, true},
+                                                    {testing, retired, true},
+                                                    {testing, deprecated, false},
+                                                    {canary, stable, true},
+                                                    {canary, testing, true},
+                                                    {canary, deprecated, true},
+                                                    {stable, deprecated, true},
+                                                    {stable, canary, false},
+                                                    {stable, testing, false},
+                                                    {deprecated, stable, true},
+                                                    {deprecated, retired, true},
+                                                    {deprecated, canary, false},
+                                                    {retired, stable, false},
+                                                    {retired, testing, false},
+                                                    {stable, stable, true}}) {
     EXPECT_EQ(check_state_change(in_state(from), to).ok(), allowed)
         << to_string(from) << " → " << to_string(to);
   }
 }
 
 TEST(ImageStates, UsersGetOnlyImagesThatPassedOrWereConfigured) {
-  auto pending = check_state_change(in_state(ImageState::testing, CheckState::pending),
-                                    ImageState::canary);
+  auto pending =
+      check_state_change(in_state(ImageState::testing, CheckState::pending), ImageState::canary);
   ASSERT_FALSE(pending.ok());
   EXPECT_NE(pending.error().message.find("has not run yet"), std::string::npos);
   auto failed = in_state(ImageState::testing, CheckState::failed);

@@ -16,7 +16,10 @@ TEST_F(NoGpu, ASessionWithoutAGpuIsPlacedAndPaysTheCpuPrice) {
   auto alice = token_for("alice");
   ASSERT_EQ(as(admin, "PUT", "/api/v1/prices/CPU", R"({"per_gpu_hour":0.5})").status, 200);
   ASSERT_EQ(as(admin, "PUT", "/api/v1/prices/A100-80GB", R"({"per_gpu_hour":10})").status, 200);
-  ASSERT_EQ(as(admin, "POST", "/api/v1/users/alice/balance", R"({"amount":100,"idempotency_key":"k"})").status, 201);
+  ASSERT_EQ(
+      as(admin, "POST", "/api/v1/users/alice/balance", R"({"amount":100,"idempotency_key":"k"})")
+          .status,
+      201);
 
   auto refused = as(alice, "POST", "/api/v1/sessions", R"({"gpus":0,"gpu_model":"A100-80GB"})");
   EXPECT_EQ(refused.status, 400) << refused.body;
@@ -50,8 +53,8 @@ TEST_F(NoGpu, ASessionWithoutAGpuIsPlacedAndPaysTheCpuPrice) {
 
 TEST_F(NoGpu, AnImageNeedingANewerDriverStillSetsUpWithoutAGpu) {
   ASSERT_TRUE(store_
-                  ->upsert_image({"pytorch2.7-cuda12.8-runtime", "gpupool/session:cu128",
-                                  "pytorch", "2.7", "12.8", "", "runtime", false, "available"})
+                  ->upsert_image({"pytorch2.7-cuda12.8-runtime", "gpupool/session:cu128", "pytorch",
+                                  "2.7", "12.8", "", "runtime", false, "available"})
                   .ok());
   auto alice = token_for("alice");
   auto with_gpu =

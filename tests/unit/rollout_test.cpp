@@ -86,8 +86,9 @@ class Rollouts : public ServiceFixture {
   static constexpr const char* kCanary = "pytorch1.13-cpu-debian12-devel";
 
   Rollouts()
-      : audit_(*store_, clock_, 365), rollouts_(*store_, clock_, &audit_, [this] { return dice_; }) {
-    Image canary{kCanary, "gpupool/session:devel", "pytorch", "1.13", "", "", "devel", false,
+      : audit_(*store_, clock_, 365),
+        rollouts_(*store_, clock_, &audit_, [this] { return dice_; }) {
+    Image canary{kCanary,    "gpupool/session:devel", "pytorch", "1.13", "", "", "devel", false,
                  "available"};
     canary.state = ImageState::canary;
     EXPECT_TRUE(store_->add_image(canary).ok());
@@ -126,7 +127,8 @@ TEST_F(Rollouts, WhatARollOutNamesMustBeOpenToItsRole) {
   ASSERT_FALSE(canary_as_stable.ok());
   EXPECT_NE(canary_as_stable.error().message.find("is canary; it must be stable"),
             std::string::npos);
-  EXPECT_FALSE(rollouts_.set("pytorch1.13", {std::string(kStable), std::string("nope-cpu-base")}).ok());
+  EXPECT_FALSE(
+      rollouts_.set("pytorch1.13", {std::string(kStable), std::string("nope-cpu-base")}).ok());
   services::RolloutChange change{std::string(kStable), std::string(kCanary)};
   change.canary_groups = std::vector<std::string>{"no-such-group"};
   EXPECT_FALSE(rollouts_.set("pytorch1.13", change).ok());

@@ -42,9 +42,9 @@ void bind_image(sqlite::Statement& statement, const Image& image) {
 }
 
 Image image_from_row(const sqlite::Statement& row) {
-  Image image{row.column_text(0), row.column_text(1), row.column_text(2),     row.column_text(3),
-              row.column_text(4), row.column_text(5), row.column_text(6), row.column_int(7) != 0,
-              row.column_text(8)};
+  Image image{row.column_text(0), row.column_text(1),     row.column_text(2),
+              row.column_text(3), row.column_text(4),     row.column_text(5),
+              row.column_text(6), row.column_int(7) != 0, row.column_text(8)};
   image.state = parse_image_state(row.column_text(9)).value_or(ImageState::testing);
   image.ssh = row.column_int(10) != 0;
   image.prepull = row.column_int(11) != 0;
