@@ -18,6 +18,8 @@ const page = await context.newPage();
 try {
   step("sign in as the admin");
   await page.goto(base + "/");
+  // The first page of a fresh browser on a busy machine: more time than each later step.
+  await page.getByLabel("User name").waitFor({ timeout: 120000 });
   await page.getByLabel("User name").fill("admin");
   await page.getByLabel("Password").fill(password);
   await page.keyboard.press("Enter");

@@ -51,7 +51,7 @@ try {
   step("the pool and the request form");
   await page.getByRole("heading", { name: "Available GPUs" }).waitFor();
   assert.match(await page.locator("#pool").innerText(), /A100-80GB/);
-  await page.getByLabel("Number of GPUs").fill("0");
+  await page.getByLabel("Number of GPUs").fill("-1");
   await page.getByRole("button", { name: "Request GPU" }).click();
   await page.locator("#request-error").filter({ hasText: /gpus/ }).waitFor();
   await page.getByLabel("Number of GPUs").fill("1");
