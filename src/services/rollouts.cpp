@@ -205,13 +205,21 @@ Result<std::vector<RolloutReport>> Rollouts::reports() {
   auto rollouts = store_.list_rollouts();
   if (!rollouts) return rollouts.error();
   std::vector<RolloutReport> reports;
-  if (rollouts->empty()) return reports;
-  UnixMillis since = clock_.now();
-  for (const auto& rollout : *rollouts) since = std::min(since, rollout.started_at);
-  auto sessions = store_.list_sessions({std::nullopt, std::nullopt, false, since});
-  if (!sessions) return sessions.error();
+  // Only canaries have records to keep: the sessions since the oldest of them began (not all
+  // history, which a family that never had a canary would otherwise ask for).
+  std::optional<UnixMillis> since;
   for (const auto& rollout : *rollouts) {
-    auto record = report(rollout, *sessions);
+    if (!rollout.canary_tag.empty())
+      since = std::min(since.value_or(rollout.started_at), rollout.started_at);
+  }
+  std::vector<Session> sessions;
+  if (since) {
+    auto recent = store_.list_sessions({std::nullopt, std::nullopt, false, *since});
+    if (!recent) return recent.error();
+    sessions = std::move(*recent);
+  }
+  for (const auto& rollout : *rollouts) {
+    auto record = report(rollout, sessions);
     if (!record) return record.error();
     reports.push_back(std::move(*record));
   }
