@@ -4,27 +4,15 @@
 // has no SSH.
 // The halted roll-out of FAMILY shows why, and users may ask for the family.
 // Usage: node images.mjs BASE_URL ADMIN_PASSWORD USER PASSWORD FRESH DEPRECATED TOO_NEW NO_SSH BAD_REFERENCE FAMILY SCREENSHOT_DIR
-import { launchChromium, startRun } from "./launch.mjs";
+import { launchChromium, signIn as signInAt, startRun } from "./launch.mjs";
 import assert from "node:assert/strict";
 
 const [base, adminPassword, user, password, fresh, deprecated, tooNew, noSsh, badReference, family, screenshots] =
   process.argv.slice(2);
 const { step, done } = startRun("images");
 const browser = await launchChromium();
-const gateway = new URL(base);
 
-async function signIn(name, secret) {
-  const context = await browser.newContext({ locale: "en-US", viewport: { width: 1280, height: 900 } });
-  context.setDefaultTimeout(30000);
-  await context.route((url) => url.origin !== gateway.origin, (route) => route.abort());
-  const page = await context.newPage();
-  await page.goto(base + "/");
-  await page.getByLabel("User name").fill(name);
-  await page.getByLabel("Password").fill(secret);
-  await page.keyboard.press("Enter");
-  await page.locator("#sessions, #main h1").first().waitFor();
-  return page;
-}
+const signIn = (name, secret) => signInAt(browser, base, name, secret, { viewport: { width: 1280, height: 900 } });
 
 try {
   step("admin: the catalog shows the image in testing, checked");

@@ -28,3 +28,18 @@ export function startRun(name) {
     done: () => clearTimeout(watchdog),
   };
 }
+
+// A fresh context signed in as `name`: offline but for the gateway, the page on its landing.
+export async function signIn(browser, base, name, secret, options = {}) {
+  const gateway = new URL(base);
+  const context = await browser.newContext({ locale: "en-US", viewport: { width: 1200, height: 900 }, ...options });
+  context.setDefaultTimeout(30000);
+  await context.route((url) => url.origin !== gateway.origin, (route) => route.abort());
+  const page = await context.newPage();
+  await page.goto(base + "/");
+  await page.getByLabel("User name").fill(name);
+  await page.getByLabel("Password").fill(secret);
+  await page.keyboard.press("Enter");
+  await page.locator("#sessions, #main h1").first().waitFor();
+  return page;
+}

@@ -4,26 +4,14 @@
 // a CSV download); an admin sees the pool's chart, the efficiency report and a group's
 // statement.
 // Usage: node reports.mjs BASE_URL USER PASSWORD CODE SESSION_ID ADMIN_PASSWORD GROUP SCREENSHOT_DIR
-import { launchChromium, startRun } from "./launch.mjs";
+import { launchChromium, signIn as signInAt, startRun } from "./launch.mjs";
 import assert from "node:assert/strict";
 
 const [base, user, password, code, session, adminPassword, group, screenshots] = process.argv.slice(2);
 const { step, done } = startRun("reports");
 const browser = await launchChromium();
-const gateway = new URL(base);
 
-async function signIn(name, secret) {
-  const context = await browser.newContext({ locale: "en-US", viewport: { width: 1200, height: 900 }, acceptDownloads: true });
-  context.setDefaultTimeout(30000);
-  await context.route((url) => url.origin !== gateway.origin, (route) => route.abort());
-  const page = await context.newPage();
-  await page.goto(base + "/");
-  await page.getByLabel("User name").fill(name);
-  await page.getByLabel("Password").fill(secret);
-  await page.keyboard.press("Enter");
-  await page.locator("#sessions, #main h1").first().waitFor();
-  return page;
-}
+const signIn = (name, secret) => signInAt(browser, base, name, secret, { acceptDownloads: true });
 
 try {
   step("the account page: confirm the address with the mailed code");
