@@ -8,6 +8,7 @@
 
 #include "agent/gpu_attribution.hpp"
 #include "agent/image_check.hpp"
+#include "agent/image_save.hpp"
 #include "agent/shared_homes.hpp"
 #include "core/log.hpp"
 
@@ -191,6 +192,7 @@ Result<SyncRequest> Agent::observe() {
     std::lock_guard lock(mutex_);
     last_containers_ = *containers;
     for (const auto& [key, report] : image_checks_done_) request.image_checks.push_back(report);
+    for (const auto& [key, report] : image_saves_done_) request.image_saves.push_back(report);
   }
   return request;
 }
@@ -276,6 +278,7 @@ void Agent::converge(const SyncResponse& response, const std::vector<ContainerIn
 
   prepull(response.prepull);
   check_images(response.image_checks);
+  save_images(response.image_saves);
   {
     // A session stopped while its image is still coming: the pull (gigabytes, maybe) stops.
     std::lock_guard lock(mutex_);
@@ -564,25 +567,38 @@ void Agent::prepull(const std::vector<ImageToPull>& images) {
   }
 }
 
-void Agent::check_images(const std::vector<ImageCheckOrder>& orders) {
+namespace {
+
+std::string check_key(const ImageCheckOrder& order) {
+  return order.tag + "@" + order.image.reference;
+}
+
+std::string save_key(const ImageSaveOrder& order) {
+  return std::to_string(order.id);
+}
+
+}  // namespace
+
+template <typename Order, typename Report>
+void Agent::run_next_order(const std::vector<Order>& orders, std::string (*key_of)(const Order&),
+                           std::map<std::string, Report>& reports, bool& busy,
+                           std::function<Report(const Order&)> work) {
   std::lock_guard lock(mutex_);
   std::set<std::string> ordered;
-  for (const auto& order : orders) ordered.insert(order.tag + "@" + order.image.reference);
-  std::erase_if(image_checks_done_,
-                [&](const auto& done) { return !ordered.contains(done.first); });
-  if (stopping_ || checking_image_) return;
+  for (const auto& order : orders) ordered.insert(key_of(order));
+  std::erase_if(reports, [&](const auto& done) { return !ordered.contains(done.first); });
+  if (stopping_ || busy) return;
   for (const auto& order : orders) {
-    std::string key = order.tag + "@" + order.image.reference;
-    if (image_checks_done_.contains(key)) continue;
-    checking_image_ = true;
+    std::string key = key_of(order);
+    if (reports.contains(key)) continue;
+    busy = true;
     auto done = std::make_shared<std::atomic<bool>>(false);
-    std::thread thread([this, order, key, done] {
-      spdlog::info("agent: checking image {} ({})", order.tag, order.image.reference);
-      auto report = run_image_check(engine_, order, settings_.container.node_name, stopping_);
+    std::thread thread([this, order, key, done, &reports, &busy, work = std::move(work)] {
+      Report report = work(order);
       {
         std::lock_guard worker_lock(mutex_);
-        checking_image_ = false;
-        image_checks_done_[key] = std::move(report);
+        busy = false;
+        reports[key] = std::move(report);
       }
       *done = true;
       wake();  // the server hears of it now
@@ -590,6 +606,26 @@ void Agent::check_images(const std::vector<ImageCheckOrder>& orders) {
     workers_.push_back({std::move(thread), std::move(done)});
     return;
   }
+}
+
+void Agent::check_images(const std::vector<ImageCheckOrder>& orders) {
+  run_next_order<ImageCheckOrder, ImageCheckReport>(
+      orders, check_key, image_checks_done_, checking_image_, [this](const ImageCheckOrder& order) {
+        spdlog::info("agent: checking image {} ({})", order.tag, order.image.reference);
+        return run_image_check(engine_, order, settings_.container.node_name, stopping_);
+      });
+}
+
+void Agent::save_images(const std::vector<ImageSaveOrder>& orders) {
+  run_next_order<ImageSaveOrder, ImageSaveReport>(
+      orders, save_key, image_saves_done_, saving_image_, [this](const ImageSaveOrder& order) {
+        spdlog::info("agent: saving session {} as {}:{}", order.session_id, order.repository,
+                     order.tag);
+        auto report = run_image_save(engine_, order, settings_.container.node_name, stopping_);
+        if (!report.error.empty())
+          spdlog::warn("agent: saving session {} failed: {}", order.session_id, report.error);
+        return report;
+      });
 }
 
 Status Agent::pull_ahead(const ImageToPull& image) {

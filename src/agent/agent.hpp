@@ -109,6 +109,14 @@ class Agent {
   // Runs the first contract check the server ordered that has not run, unless one is running
   // (image_check.hpp); forgets the results of checks no longer ordered (the server has them).
   void check_images(const std::vector<ImageCheckOrder>& orders);
+  // Likewise the sessions the server ordered saved as images (image_save.hpp).
+  void save_images(const std::vector<ImageSaveOrder>& orders);
+  // The one-at-a-time jobs above: starts the first order whose report is not held unless
+  // `busy`, on a worker that files its report under its key; drops reports no longer ordered.
+  template <typename Order, typename Report>
+  void run_next_order(const std::vector<Order>& orders, std::string (*key_of)(const Order&),
+                      std::map<std::string, Report>& reports, bool& busy,
+                      std::function<Report(const Order&)> work);
   void write_authorized_keys(const DesiredSession& session);
   enum class ReadyOutcome { ready, exited, timed_out };
   ReadyOutcome wait_until_ready(const DesiredSession& session);
@@ -141,6 +149,8 @@ class Agent {
   std::map<std::string, std::int64_t> prepull_failed_at_;      // monotonic; by mutex_
   bool checking_image_ = false;                                // guarded by mutex_
   std::map<std::string, ImageCheckReport> image_checks_done_;  // by tag@reference; by mutex_
+  bool saving_image_ = false;                                  // guarded by mutex_
+  std::map<std::string, ImageSaveReport> image_saves_done_;    // by save id; by mutex_
   bool networks_swept_ = false;  // leftovers of a previous run removed; reconcile thread only
   std::set<std::string> unknown_warned_;  // sessions said to be unknown; reconcile thread only
   // The Jupyter tokens of those, read once, reported so that an admin can adopt one.

@@ -1,11 +1,11 @@
 #include "agent/image_check.hpp"
 
 #include <cctype>
-#include <thread>
 
 #include <fmt/format.h>
 
 #include "agent/session_container.hpp"
+#include "agent/throwaway_container.hpp"
 #include "core/log.hpp"
 
 namespace gpupool::agent {
@@ -49,26 +49,6 @@ ImageCheckReport failed(const ImageCheckOrder& order, std::string why) {
   ImageCheckReport report{order.tag, order.image.reference};
   report.error = std::move(why);
   return report;
-}
-
-// Waits for the container to exit: its status, or why not.
-Result<ContainerStatus> wait_for_exit(ContainerEngine& engine, const std::string& name,
-                                      const std::atomic<bool>& stopping,
-                                      std::chrono::milliseconds limit) {
-  auto deadline = std::chrono::steady_clock::now() + limit;
-  while (!stopping) {
-    auto status = engine.inspect_container(name);
-    if (!status) return status.error();
-    if (status->state == "exited" || status->state == "dead") return status;
-    if (std::chrono::steady_clock::now() >= deadline) {
-      return make_error(
-          ErrorCode::unavailable,
-          fmt::format("the check did not finish within {} s",
-                      std::chrono::duration_cast<std::chrono::seconds>(limit).count()));
-    }
-    std::this_thread::sleep_for(200ms);
-  }
-  return make_error(ErrorCode::unavailable, "the agent stopped during the check");
 }
 
 }  // namespace
@@ -133,7 +113,7 @@ ImageCheckReport run_image_check(ContainerEngine& engine, const ImageCheckOrder&
     report = failed(
         order, "it does not start (a session image needs /bin/sh): " + started.error().message);
   } else if (auto exited = wait_for_exit(engine, *created, stopping, limits.run_time); !exited) {
-    report = failed(order, exited.error().message);
+    report = failed(order, "the check: " + exited.error().message);
   } else if (auto output = engine.read_file(*created, kOutputPath); !output) {
     report = failed(order, fmt::format("the check found no shell tools to run with (exit code {})",
                                        exited->exit_code));

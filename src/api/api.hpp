@@ -51,6 +51,8 @@ struct ApiSettings {
   // What a registry reference's tag names now, for images admins add; unset: only references
   // that carry a digest or name no registry can be added.
   services::DigestResolver resolve_digest;
+  // Sessions saved as images (as SessionSettings::image_saves).
+  services::ImageSaveSettings image_saves;
 };
 
 // Live views (GET /api/v1/events) one user may hold open, so one user cannot hold every
@@ -111,6 +113,7 @@ class Api {
         enrollment_(store, clock),
         image_catalog_(store, clock, settings_.resolve_digest),
         rollouts_(store, clock, &audit_),
+        image_saves_(store, clock, settings_.image_saves),
         store_(store) {}
 
   HttpReply handle(const HttpExchange& exchange);
@@ -233,6 +236,9 @@ class Api {
   HttpReply add_image(const Call& call);
   HttpReply change_image(const Call& call);
   HttpReply recheck_image(const Call& call);
+  HttpReply save_session_image(const Call& call);
+  HttpReply my_images(const Call& call);
+  HttpReply remove_my_image(const Call& call);
   HttpReply image_reply(int status, const Image& image);
   // Image roll-outs by family (rollout_handlers.cpp).
   HttpReply list_rollouts(const Call& call);
@@ -301,6 +307,7 @@ class Api {
   services::NodeEnrollment enrollment_;
   services::ImageCatalog image_catalog_;
   services::Rollouts rollouts_;
+  services::ImageSaves image_saves_;
   AgentProtocols agent_protocols_;  // shown with the nodes
   Store& store_;
 };

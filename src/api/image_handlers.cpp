@@ -13,7 +13,7 @@ using nlohmann::json;
 
 HttpReply Api::images(const Call& call) {
   bool admin = call.caller().user.admin;
-  auto images = image_catalog_.list(admin);
+  auto images = image_catalog_.list(call.caller().user);
   if (!images) return error_reply(images.error());
   auto nodes = store_.list_nodes();
   if (!nodes) return error_reply(nodes.error());
@@ -43,7 +43,7 @@ HttpReply Api::add_image(const Call& call) {
   auto image = image_catalog_.add(call.caller().user.username,
                                   {*reference, tag->value_or(""), prepull->value_or(false)});
   if (!image) return error_reply(image.error());
-  sessions_.image_check_ordered();
+  sessions_.node_job_ordered();
   return image_reply(201, *image);
 }
 
@@ -76,7 +76,7 @@ HttpReply Api::change_image(const Call& call) {
 HttpReply Api::recheck_image(const Call& call) {
   auto image = image_catalog_.recheck(call.parameter("tag"));
   if (!image) return error_reply(image.error());
-  sessions_.image_check_ordered();
+  sessions_.node_job_ordered();
   return image_reply(202, *image);
 }
 

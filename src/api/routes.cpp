@@ -57,6 +57,10 @@ const std::vector<Route>& Api::routes() {
       {"POST", "/api/v1/images", admin, &Api::add_image},
       {"PATCH", "/api/v1/images/{tag}", admin, &Api::change_image},
       {"POST", "/api/v1/images/{tag}/check", admin, &Api::recheck_image},
+      // A user's own images: their sessions saved.
+      {"POST", "/api/v1/sessions/{id}/image", user, &Api::save_session_image},
+      {"GET", "/api/v1/my-images", user, &Api::my_images},
+      {"DELETE", "/api/v1/my-images/{name}", user, &Api::remove_my_image},
       // Families users may ask for instead of a tag; admins roll new images out through them.
       {"GET", "/api/v1/image-rollouts", user, &Api::list_rollouts},
       {"PUT", "/api/v1/image-rollouts/{family}", admin, &Api::put_rollout},

@@ -233,7 +233,9 @@ json image_view(const Image& image, const std::vector<services::ImageFit>& fits,
         {"torch_cuda",
          image.check.torch_cuda.empty() ? json(nullptr) : json(image.check.torch_cuda)},
         {"checked_at", optional_time(image.check.checked_at)}}},
+      {"owner", image.owner.empty() ? json(nullptr) : json(image.owner)},
   };
+  if (!image.owner.empty()) view["size_bytes"] = image.size_bytes;
   if (admin) {
     view["prepull"] = image.prepull;
     view["added_by"] = image.added_by.empty() ? json(nullptr) : json(image.added_by);
@@ -241,6 +243,19 @@ json image_view(const Image& image, const std::vector<services::ImageFit>& fits,
     view["check"]["node"] = image.check.node.empty() ? json(nullptr) : json(image.check.node);
   }
   return view;
+}
+
+json image_save_view(const ImageSave& save) {
+  return {{"id", save.id},
+          {"name", save.name},
+          {"tag", save.owner + "/" + save.name},
+          {"session_id", save.session_id},
+          {"from_image", save.base_tag},
+          {"state", to_string(save.state)},
+          {"message", save.message.empty() ? json(nullptr) : json(save.message)},
+          {"size_bytes", save.size_bytes},
+          {"requested_at", optional_time(save.requested_at)},
+          {"finished_at", optional_time(save.finished_at)}};
 }
 
 json pool_view(const PoolSummary& pool) {

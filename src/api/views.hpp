@@ -49,6 +49,8 @@ nlohmann::json user_view(const User& user);
 // An image with where it can run; admins also see who added it and where it was checked.
 nlohmann::json image_view(const Image& image, const std::vector<services::ImageFit>& fits,
                           bool admin);
+// A save of a session as its owner's image (services/image_saves.hpp).
+nlohmann::json image_save_view(const ImageSave& save);
 nlohmann::json pool_view(const PoolSummary& pool);
 
 // The GPUs of one node for admins: what each is, who holds it (from `active` sessions) and

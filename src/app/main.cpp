@@ -48,6 +48,18 @@ int run(int argc, char** argv) {
     command->add_option("--insecure-registry", options->insecure_registries,
                         "HOST:PORT of a registry spoken to over plain HTTP (repeatable; its "
                         "nodes' engines need the same option)");
+    command->add_option("--saved-images-registry", options->saved_images_registry,
+                        "HOST:PORT[/PATH] where users' saved sessions go, each user's under "
+                        "PATH/USER/ (nodes push there with the --registry-auth login); "
+                        "without it sessions cannot be saved as images");
+    command
+        ->add_option("--saved-images-per-user", options->saved_images_per_user,
+                     "images a user may have saved (or being saved) at once")
+        ->check(CLI::Range(1, 1000));
+    command
+        ->add_option("--saved-image-max-gb", options->saved_image_max_gb,
+                     "the most a saved image may add to the image its session ran, in GB")
+        ->check(CLI::Range(0.1, 10000.0));
   }
   server_command->add_option("--ssh-gateway-ports", server.ssh_gateway_ports,
                              "LOW-HIGH: each running session gets a port of this range on the "

@@ -26,6 +26,7 @@
 #include "app/session_listeners.hpp"
 #include "app/ssh_relay.hpp"
 #include "app/webhook_post.hpp"
+#include "catalog/image_reference.hpp"
 #include "catalog/image_tag.hpp"
 #include "core/duration.hpp"
 #include "core/ipv4.hpp"
@@ -175,6 +176,25 @@ PeriodicTask sample_the_pool(services::SessionService& sessions,
 
 // Without --tls-cert, `gpupool server` makes its own certificate once (DATA/tls/) so that
 // agents' credentials never cross the network in clear; agents pin it.
+// --saved-images-registry and its limits: the registry as an image reference names it.
+Result<services::ImageSaveSettings> saved_images_settings(const UpOptions& options) {
+  services::ImageSaveSettings settings;
+  settings.max_images = options.saved_images_per_user;
+  settings.max_bytes = static_cast<std::int64_t>(options.saved_image_max_gb * 1e9);
+  std::string registry = options.saved_images_registry;
+  while (registry.ends_with("/")) registry.pop_back();
+  if (registry.empty()) return settings;
+  auto reference = catalog::parse_image_reference(registry + "/user/image:1");
+  if (!reference || !reference->names_registry || reference->registry == "docker.io") {
+    return make_error(ErrorCode::invalid_argument,
+                      fmt::format("--saved-images-registry {}: give HOST:PORT[/PATH] of a "
+                                  "registry, in lower case (e.g. gpus.lab:5000/saved)",
+                                  options.saved_images_registry));
+  }
+  settings.registry = registry;
+  return settings;
+}
+
 Status ensure_server_certificate(UpOptions& options, const std::filesystem::path& data_dir,
                                  const std::string& host) {
   if (!options.tls_cert.empty() || !options.tls_key.empty()) return {};
@@ -237,6 +257,9 @@ int serve(UpOptions options, bool local_node) {
   auto prepull = images_to_prepull(**store, options.prepull, registries->logins);
   if (!prepull) return fail(prepull.error().message);
   session_settings.prepull = std::move(*prepull);
+  auto image_saves = saved_images_settings(options);
+  if (!image_saves) return fail(image_saves.error().message);
+  session_settings.image_saves = *image_saves;
   std::unique_ptr<gateway::TcpRelay> ssh_relay;
   if (!options.ssh_gateway_ports.empty()) {
     auto range = parse_port_range("--ssh-gateway-ports", options.ssh_gateway_ports);
@@ -321,6 +344,7 @@ int serve(UpOptions options, bool local_node) {
   api_settings.check_webhook_url = make_webhook_check(webhook_allow);
   api_settings.sends_email = !options.smtp_url.empty();
   api_settings.balance_low_micros = session_settings.balance_low_micros;
+  api_settings.image_saves = session_settings.image_saves;
   api_settings.resolve_digest = [access = *registries](const catalog::ImageReference& reference) {
     return catalog::resolve_digest(reference, access);
   };

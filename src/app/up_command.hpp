@@ -62,6 +62,10 @@ struct UpOptions {
   std::string registry_auth;                     // docker config.json with registry logins
   std::vector<std::string> insecure_registries;  // HOST:PORT spoken to over plain HTTP
   std::vector<std::string> prepull;              // catalog tags every node pulls ahead
+  // Sessions saved as their owners' images (services/image_saves.hpp): "" saves none.
+  std::string saved_images_registry;  // HOST:PORT[/PATH]
+  int saved_images_per_user = 5;
+  double saved_image_max_gb = 20;
   std::string ssh_gateway_ports;  // "LOW-HIGH": SSH through the gateway host (app/ssh_relay.hpp)
   // Idle reclaim's default policy (services/idle_rules.hpp), as durations ("2h", "15m", "0").
   std::string idle_window = "2h";  // "0": sessions are never reclaimed

@@ -96,6 +96,19 @@ struct ImageInfo {
   std::map<std::string, std::string> labels;
 };
 
+// What an image says of itself: the configuration an image saved from a session takes over
+// from the image the session ran.
+struct ImageDetails {
+  std::string id;               // "sha256:…"
+  std::int64_t size_bytes = 0;  // its layers and its parents'
+  std::vector<std::string> env;
+  std::vector<std::string> cmd;
+  std::vector<std::string> entrypoint;
+  std::string user;
+  std::string working_dir;
+  std::map<std::string, std::string> labels;
+};
+
 // Who pulls from a registry; both empty: anonymously.
 struct RegistryCredentials {
   std::string username;
@@ -118,6 +131,22 @@ class ContainerEngine {
   // when it refuses (unknown image, bad credentials); `unavailable` when it cannot be reached.
   virtual Status pull_image(const std::string& reference, const RegistryCredentials& credentials,
                             const PullWatcher& watcher) = 0;
+  // Pushes repository:tag to the registry the repository names: the digest the registry
+  // filed it under ("sha256:…"), or the registry's own words when it refuses.
+  virtual Result<std::string> push_image(const std::string& repository, const std::string& tag,
+                                         const RegistryCredentials& credentials) = 0;
+  // not_found when the engine lacks it.
+  virtual Result<ImageDetails> inspect_image(const std::string& reference) = 0;
+  // Untags and deletes it unless a container uses it; removing an absent image succeeds.
+  virtual Status remove_image(const std::string& reference) = 0;
+  // A stopped container's filesystem as a new image repository:tag, its configuration exactly
+  // `config` (not the container's: its environment and labels stay out): the image's id.
+  virtual Result<std::string> commit_container(const std::string& id, const std::string& repository,
+                                               const std::string& tag,
+                                               const ImageDetails& config) = 0;
+  // The host directory that holds what the container wrote over its image (overlayfs' upper
+  // directory); an error naming the storage driver when it is not overlayfs.
+  virtual Result<std::string> writable_layer_dir(const std::string& id) = 0;
   // Tagged images carrying the label key.
   virtual Result<std::vector<ImageInfo>> list_images(const std::string& label_key) = 0;
   virtual Status ensure_volume(const std::string& name,

@@ -59,6 +59,12 @@ std::optional<CheckState> parse_check_state(std::string_view text) {
 
 namespace {
 
+constexpr std::array<std::pair<SaveState, std::string_view>, 3> kSaveNames{{
+    {SaveState::saving, "saving"},
+    {SaveState::saved, "saved"},
+    {SaveState::failed, "failed"},
+}};
+
 constexpr std::array<std::pair<RolloutState, std::string_view>, 3> kRolloutNames{{
     {RolloutState::steady, "steady"},
     {RolloutState::rolling, "rolling"},
@@ -73,6 +79,14 @@ std::string_view to_string(RolloutState state) {
 
 std::optional<RolloutState> parse_rollout_state(std::string_view text) {
   return parse_name(kRolloutNames, text);
+}
+
+std::string_view to_string(SaveState state) {
+  return name_of(kSaveNames, state);
+}
+
+std::optional<SaveState> parse_save_state(std::string_view text) {
+  return parse_name(kSaveNames, text);
 }
 
 }  // namespace gpupool

@@ -58,6 +58,32 @@ struct Image {
   std::string added_by = {};  // the admin who added it; "" for images configured at start
   UnixMillis added_at = 0;
   ImageCheck check = {};
+  // A user's saved session (tag "owner/name"): only they may start sessions from it. "" for
+  // the catalog's own images.
+  std::string owner = {};
+  std::int64_t size_bytes = 0;  // a saved one: what it adds to the image it was saved from
+};
+
+// A running session being saved as its owner's image, or what came of it.
+enum class SaveState { saving, saved, failed };
+
+std::string_view to_string(SaveState state);
+std::optional<SaveState> parse_save_state(std::string_view text);
+
+struct ImageSave {
+  std::int64_t id = 0;
+  std::string owner;
+  std::string name;  // the owner's name for it; its catalog tag is "owner/name"
+  std::string session_id;
+  std::string node;        // where the session runs, which makes the image
+  std::string base_tag;    // the image the session ran
+  std::string repository;  // where it is pushed: "registry:5000/gpupool-users/alice/torch-env"
+  std::string version;     // its tag there
+  SaveState state = SaveState::saving;
+  std::string message = {};  // why it failed
+  std::int64_t size_bytes = 0;
+  UnixMillis requested_at = 0;
+  UnixMillis finished_at = 0;
 };
 
 }  // namespace gpupool

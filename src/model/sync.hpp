@@ -64,6 +64,14 @@ struct ImageCheckReport {
   bool setpriv = false;  // the session init drops to the user with it
 };
 
+// What came of a save the server ordered (ImageSaveOrder), reported at each sync while ordered.
+struct ImageSaveReport {
+  std::int64_t id = 0;
+  std::string error = {};       // why it was not saved; "" when it was
+  std::string digest = {};      // "sha256:…", as the registry filed it
+  std::int64_t size_bytes = 0;  // what it adds to the image the session ran
+};
+
 struct SyncRequest {
   Node node;  // inventory; `last_seen` is set by the server
   std::vector<ObservedSession> observed;
@@ -77,6 +85,7 @@ struct SyncRequest {
   std::int64_t wait_millis = 0;
   // Contract checks the server ordered (SyncResponse::image_checks) that have run.
   std::vector<ImageCheckReport> image_checks = {};
+  std::vector<ImageSaveReport> image_saves = {};  // saves ordered that have ended
 };
 
 // A directory of the node lent read-only to the session, at /datasets/<name>.
@@ -120,6 +129,17 @@ struct ImageCheckOrder {
   ImageToPull image;
 };
 
+// A running session's container saved as its owner's image (services/image_saves.hpp): what
+// the session wrote over its image, gpupool's own files left out, committed and pushed.
+struct ImageSaveOrder {
+  std::int64_t id = 0;
+  std::string session_id;
+  std::string repository;      // "registry:5000/gpupool-users/alice/torch-env"
+  std::string tag;             // "20261205-213500"
+  std::int64_t max_bytes = 0;  // the most it may add to the session's image
+  ImageToPull base;            // the session's image, and who may push to the registry
+};
+
 struct SyncResponse {
   std::vector<DesiredSession> desired;
   // Sessions the server knows and wants gone (ended, stopping, or placed elsewhere): the only
@@ -133,6 +153,7 @@ struct SyncResponse {
   std::vector<ImageToPull> prepull = {};
   // Run one at a time, reported at each sync while ordered.
   std::vector<ImageCheckOrder> image_checks = {};
+  std::vector<ImageSaveOrder> image_saves = {};  // likewise
 };
 
 // The same text for the same desired sessions and containers to remove, in any order; a

@@ -484,6 +484,51 @@ Result<ImageCheckReport> check_report_from_json(const Json& item) {
   return report;
 }
 
+constexpr std::int64_t kMaxSaveBytes = std::int64_t{1} << 50;
+
+Json save_report_to_json(const ImageSaveReport& report) {
+  return {{"id", report.id},
+          {"error", report.error},
+          {"digest", report.digest},
+          {"size_bytes", report.size_bytes}};
+}
+
+Result<ImageSaveReport> save_report_from_json(const Json& item) {
+  if (!item.is_object()) return malformed("image_saves holds an item that is not an object");
+  GPUPOOL_TRY(reject_unknown_fields(item, {"id", "error", "digest", "size_bytes"}));
+  Reader read(item);
+  ImageSaveReport report{read.integer("id", 1, kMaxSaveBytes), read.text("error", kMaxText),
+                         read.text("digest"), read.integer("size_bytes", 0, kMaxSaveBytes)};
+  GPUPOOL_TRY(read.status("image_saves"));
+  return report;
+}
+
+Json save_order_to_json(const ImageSaveOrder& order) {
+  return {{"id", order.id},
+          {"session_id", order.session_id},
+          {"repository", order.repository},
+          {"tag", order.tag},
+          {"max_bytes", order.max_bytes},
+          {"base", image_to_pull_json(order.base)}};
+}
+
+Result<ImageSaveOrder> save_order_from_json(const Json& item) {
+  if (!item.is_object()) return malformed("image_saves holds an item that is not an object");
+  Reader read(item);
+  ImageSaveOrder order{read.integer("id", 1, kMaxSaveBytes),        read.text("session_id"),
+                       read.text("repository", kMaxText),           read.text("tag"),
+                       read.integer("max_bytes", 0, kMaxSaveBytes), {}};
+  const Json* base = read.object("base");
+  GPUPOOL_TRY(read.status("image_saves"));
+  if (base == nullptr) return malformed("image_saves: base is required");
+  auto pull = image_to_pull_from_json(*base, "image_saves");
+  if (!pull) return pull.error();
+  order.base = std::move(*pull);
+  if (order.session_id.empty() || order.repository.empty() || order.tag.empty())
+    return malformed("image_saves: session_id, repository and tag are required");
+  return order;
+}
+
 }  // namespace
 
 std::string sync_request_to_json(const SyncRequest& request, int protocol) {
@@ -505,6 +550,11 @@ std::string sync_request_to_json(const SyncRequest& request, int protocol) {
     for (const auto& report : request.image_checks) checks.push_back(check_report_to_json(report));
     message["image_checks"] = checks;
   }
+  if (!request.image_saves.empty()) {
+    auto saves = Json::array();
+    for (const auto& report : request.image_saves) saves.push_back(save_report_to_json(report));
+    message["image_saves"] = saves;
+  }
   return message.dump();
 }
 
@@ -519,8 +569,9 @@ int sync_protocol_of(std::string_view text) {
 Result<SyncRequest> sync_request_from_json(std::string_view text) {
   auto json = parse_json_object(text);
   if (!json) return json.error();
-  GPUPOOL_TRY(reject_unknown_fields(*json, {"protocol", "node", "observed", "gpu_readings",
-                                            "held_state", "wait_millis", "image_checks"}));
+  GPUPOOL_TRY(
+      reject_unknown_fields(*json, {"protocol", "node", "observed", "gpu_readings", "held_state",
+                                    "wait_millis", "image_checks", "image_saves"}));
   Reader read(*json);
   SyncRequest request;
   const Json* node = read.object("node");
@@ -545,6 +596,11 @@ Result<SyncRequest> sync_request_from_json(std::string_view text) {
     if (!report) return report.error();
     request.image_checks.push_back(std::move(*report));
   }
+  for (const Json& item : read.array("image_saves", kMaxImageSaves)) {
+    auto report = save_report_from_json(item);
+    if (!report) return report.error();
+    request.image_saves.push_back(std::move(*report));
+  }
   GPUPOOL_TRY(read.status(""));
   return request;
 }
@@ -567,6 +623,11 @@ std::string sync_response_to_json(const SyncResponse& response, int protocol) {
       checks.push_back(std::move(item));
     }
     message["image_checks"] = checks;
+  }
+  if (!response.image_saves.empty()) {
+    auto saves = Json::array();
+    for (const auto& order : response.image_saves) saves.push_back(save_order_to_json(order));
+    message["image_saves"] = saves;
   }
   return message.dump();
 }
@@ -596,6 +657,11 @@ Result<SyncResponse> sync_response_from_json(std::string_view text) {
     GPUPOOL_TRY(order.status("image_checks"));
     if (check.tag.empty()) return malformed("image_checks: tag is required");
     response.image_checks.push_back(std::move(check));
+  }
+  for (const Json& item : read.array("image_saves", kMaxImageSaves)) {
+    auto order = save_order_from_json(item);
+    if (!order) return order.error();
+    response.image_saves.push_back(std::move(*order));
   }
   GPUPOOL_TRY(read.status(""));
   return response;

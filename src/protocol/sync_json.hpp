@@ -27,6 +27,7 @@ inline constexpr std::int64_t kMaxSyncWaitMillis = 60'000;
 inline constexpr std::size_t kMaxPrepull = 64;
 // Contract checks ordered to one node at once, and reported back.
 inline constexpr std::size_t kMaxImageChecks = 16;
+inline constexpr std::size_t kMaxImageSaves = 16;
 
 // Written in `protocol` (kOldestSyncProtocol to kSyncProtocol): an agent speaks down to a
 // server not yet upgraded, and a server answers each agent in the agent's own version.

@@ -19,12 +19,13 @@ Error invalid(std::string message) {
 }  // namespace
 
 Result<Image> find_requested_image(const std::vector<Image>& catalog, const std::string& tag,
-                                   bool caller_is_admin) {
+                                   const User& caller) {
   const Image* image = nullptr;
   for (const auto& candidate : catalog) {
     if (tag.empty() ? candidate.is_default : candidate.tag == tag) image = &candidate;
   }
-  bool hidden = image != nullptr && image->state == ImageState::testing && !caller_is_admin;
+  bool hidden = image != nullptr && ((image->state == ImageState::testing && !caller.admin) ||
+                                     (!image->owner.empty() && image->owner != caller.username));
   if (image == nullptr || hidden) {
     if (tag.empty()) return make_error(ErrorCode::unavailable, "no default image in the catalog");
     return make_error(
@@ -44,6 +45,12 @@ Result<Image> find_requested_image(const std::vector<Image>& catalog, const std:
   if (image->check.state == CheckState::failed) {
     return invalid(fmt::format("image \"{}\" failed its contract check: {}", image->tag,
                                image->check.message));
+  }
+  if (!image->owner.empty() && image->check.state != CheckState::passed) {
+    return make_error(
+        ErrorCode::unavailable,
+        fmt::format("image \"{}\" is still being checked (a minute or two): try again then",
+                    image->tag));
   }
   if (image->status != "available") {
     return make_error(

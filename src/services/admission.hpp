@@ -16,9 +16,11 @@ namespace gpupool::services {
 
 // The catalog entry the request names (the default image when it names none), or why not:
 // images in testing are for admins only (others are told there is none), deprecated and
-// retired ones start no sessions, nor do those that failed their contract check.
+// retired ones start no sessions, nor do those that failed their contract check. A user's
+// saved image is theirs alone (others, admins too, are told there is none) and starts
+// sessions once its check has passed.
 Result<Image> find_requested_image(const std::vector<Image>& catalog, const std::string& tag,
-                                   bool caller_is_admin);
+                                   const User& caller);
 
 // invalid_argument (unavailable for an empty pool) when no node could ever hold `request`,
 // whose image needs CUDA `image_cuda`.

@@ -9,6 +9,7 @@
 #include "catalog/registry_logins.hpp"
 #include "core/log.hpp"
 #include "services/image_checks.hpp"
+#include "services/image_saves.hpp"
 #include "services/notices.hpp"
 #include "services/session_lifecycle.hpp"
 #include "services/session_service.hpp"
@@ -34,6 +35,7 @@ Result<SyncResponse> SessionService::sync(const SyncRequest& request) {
       GPUPOOL_TRY(apply_observations_locked(request, {nullptr, now, *last_report}));
       auto checked = record_image_checks(store_, request.node.name, request.image_checks, now);
       if (!checked) return checked.error();
+      GPUPOOL_TRY(record_image_saves(store_, request.node.name, request.image_saves, now));
       auto stray = stray_observations_locked(request);
       if (!stray) return stray.error();
       const Node& node = request.node;
@@ -62,6 +64,15 @@ Result<SyncResponse> SessionService::sync(const SyncRequest& request) {
   if (changed) notify();
   return response;
 }
+
+namespace {
+
+// A save ordered to a node, in its desired-state fingerprint.
+std::string save_job_line(std::int64_t save_id) {
+  return "save:" + std::to_string(save_id);
+}
+
+}  // namespace
 
 Result<UnixMillis> SessionService::last_report_locked(const std::string& node) {
   if (auto heard = heard_.find(node); heard != heard_.end()) return heard->second.last_seen;
@@ -236,6 +247,11 @@ Result<SyncResponse> SessionService::desired_for_locked(const SyncRequest& reque
   std::vector<std::string> ordered;
   for (const auto& order : *checks) ordered.push_back(order.tag + "@" + order.image.reference);
   response.image_checks = std::move(*checks);
+  auto saves =
+      image_saves_for(store_, node, clock_.now(), settings_.image_saves, settings_.registry_logins);
+  if (!saves) return saves.error();
+  for (const auto& order : *saves) ordered.push_back(save_job_line(order.id));
+  response.image_saves = std::move(*saves);
   response.state = desired_state_fingerprint(response.desired, removals_for(node), ordered);
   auto prepull = images_to_prepull(store_, settings_.prepull, settings_.registry_logins);
   if (!prepull) return prepull.error();
@@ -255,13 +271,20 @@ Result<std::map<std::string, std::string>> SessionService::desired_states(
   if (!by_node) return by_node.error();
   auto images = store_.list_images();
   if (!images) return images.error();
+  auto saves = store_.list_image_saves();
+  if (!saves) return saves.error();
   UnixMillis now = clock_.now();
   std::map<std::string, std::string> states;
   for (const auto& node : nodes) {
     auto found = by_node->find(node);
+    auto jobs = image_checks_for(*images, node, now);
+    for (const auto& save : *saves) {
+      if (save.state == SaveState::saving && save.node == node)
+        jobs.push_back(save_job_line(save.id));
+    }
     states[node] = desired_state_fingerprint(
         found != by_node->end() ? found->second : std::vector<DesiredSession>{}, removals_for(node),
-        image_checks_for(*images, node, now));
+        jobs);
   }
   return states;
 }

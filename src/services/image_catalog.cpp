@@ -143,11 +143,13 @@ Result<Image> ImageCatalog::recheck(const std::string& tag) {
   return changed;
 }
 
-Result<std::vector<Image>> ImageCatalog::list(bool admin) {
+Result<std::vector<Image>> ImageCatalog::list(const User& caller) {
   auto images = store_.list_images();
-  if (!images || admin) return images;
-  std::erase_if(*images, [](const Image& image) {
-    return image.state == ImageState::testing || image.state == ImageState::retired;
+  if (!images) return images;
+  std::erase_if(*images, [&](const Image& image) {
+    if (!image.owner.empty()) return image.owner != caller.username;
+    return !caller.admin &&
+           (image.state == ImageState::testing || image.state == ImageState::retired);
   });
   return images;
 }

@@ -58,8 +58,9 @@ class ImageCatalog {
   Result<Image> change(const std::string& tag, const ImageChange& change);
   // Runs the contract check again (after the image was fixed, or a node was).
   Result<Image> recheck(const std::string& tag);
-  // Admins see every image; users those open to them (canary, stable, deprecated).
-  Result<std::vector<Image>> list(bool admin);
+  // Admins see every catalog image; users those open to them (canary, stable, deprecated).
+  // Saved images (image_saves.hpp) are listed to their owners only.
+  Result<std::vector<Image>> list(const User& caller);
 
  private:
   Result<Image> find(const std::string& tag);

@@ -18,7 +18,8 @@ bool ordered_to(const Image& image, const std::string& node, UnixMillis now) {
          now - image.check.ordered_at >= kCheckReassignAfter;
 }
 
-// The image with the login for its registry, if the server has one.
+}  // namespace
+
 ImageToPull with_login(const std::string& reference, const catalog::RegistryLogins& logins) {
   ImageToPull pull{reference};
   if (auto login = catalog::login_for(logins, reference)) {
@@ -27,8 +28,6 @@ ImageToPull with_login(const std::string& reference, const catalog::RegistryLogi
   }
   return pull;
 }
-
-}  // namespace
 
 std::vector<std::string> image_checks_for(const std::vector<Image>& images, const std::string& node,
                                           UnixMillis now) {
@@ -91,7 +90,11 @@ Result<bool> record_image_checks(Store& store, const std::string& node,
           image.check.state != CheckState::pending || image.check.node != node) {
         continue;
       }
-      auto tag = catalog::parse_image_tag(image.tag);
+      // A saved image's tag is its owner's name for it: it claims its image's versions.
+      auto tag = image.owner.empty() ? catalog::parse_image_tag(image.tag)
+                                     : Result<catalog::ImageTag>(catalog::ImageTag{
+                                           image.framework, image.framework_version, image.cuda,
+                                           image.cudnn, "", image.flavor});
       if (!tag) continue;  // the catalog admits only parsed tags
       auto verdict = catalog::judge_contract(*tag, report);
       verdict.check.node = node;

@@ -20,6 +20,9 @@ namespace gpupool::services {
 
 inline constexpr UnixMillis kCheckReassignAfter = 15 * 60 * 1000;
 
+// The image with the login for its registry, if the server has one.
+ImageToPull with_login(const std::string& reference, const catalog::RegistryLogins& logins);
+
 // The checks this node is to run now, taking those no node has (or one lost).
 Result<std::vector<ImageCheckOrder>> claim_image_checks(Store& store, const std::string& node,
                                                         UnixMillis now,

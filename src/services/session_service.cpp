@@ -43,7 +43,7 @@ Result<RequestedSession> SessionService::request_session(const User& user, Sessi
   }
   auto images = store_.list_images();
   if (!images) return images.error();
-  auto image = find_requested_image(*images, request.image_tag, user.admin);
+  auto image = find_requested_image(*images, request.image_tag, user);
   if (!image) return image.error();
   request.image_tag = image->tag;
 

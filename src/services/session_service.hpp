@@ -25,6 +25,7 @@
 #include "services/gpu_use_meter.hpp"
 #include "services/idle_rules.hpp"
 #include "services/idle_watch.hpp"
+#include "services/image_saves.hpp"
 #include "services/rollouts.hpp"
 #include "services/session_lifecycle.hpp"
 #include "services/unknown_containers.hpp"
@@ -71,6 +72,8 @@ struct SessionSettings {
   // Catalog images every node pulls ahead of need, with their registries' logins (made once,
   // at start: every sync hands them out).
   std::vector<ImageToPull> prepull;
+  // Sessions saved as images: where to, and how large (image_saves.hpp).
+  ImageSaveSettings image_saves;
   // SSH through the gateway host: each placed session gets a port of [low, high] there,
   // forwarded to its SSH port on its node. 0, 0: users reach nodes directly.
   std::pair<int, int> gateway_ssh_ports = {0, 0};
@@ -146,8 +149,9 @@ class SessionService {
 
   // Called (on the thread that made the change) when some node's desired state changed.
   void on_desired_change(std::function<void()> callback);
-  // A contract check was ordered (image_catalog.hpp): held syncs hear of it now.
-  void image_check_ordered() { notify(); }
+  // A contract check (image_catalog.hpp) or a save (image_saves.hpp) was ordered to some node:
+  // held syncs hear of it now.
+  void node_job_ordered() { notify(); }
 
   // Containers agents run for sessions the store does not know (unknown_containers.hpp).
   std::vector<UnknownContainer> unknown_containers() const { return unknown_.list(); }

@@ -44,7 +44,9 @@ class Lab:
         auth = self.registry.auth_file(os.path.join(self.work, "registry-auth.json"))
         # A start whose Jupyter never answers fails within 15 s (a broken canary's sessions).
         self.server = Server(extra_args=["--registry-auth", auth, "--insecure-registry", self.registry.address,
-                                         "--ready-timeout", "15"])
+                                         "--ready-timeout", "15",
+                                         "--saved-images-registry", self.registry.address + "/saved",
+                                         "--saved-images-per-user", "2"])
         self.server.start()
         self.admin = Api(self.server.base, mint_token(self.server.base, "admin", ADMIN_PASSWORD))
 
@@ -316,6 +318,95 @@ def test_a_session_without_a_gpu_sets_up_at_the_cpu_price(lab):
         assert "2 × CPU (no GPU)" in charge["note"], charge
     finally:
         lab.admin.call("PUT", "/api/v1/prices/CPU", {"per_gpu_hour": 0})
+
+
+def in_session(session_id, shell, user="0"):
+    return subprocess.run(["docker", "exec", "-u", user, f"gpupool-{session_id}", "sh", "-c", shell],
+                          capture_output=True, text=True, timeout=60)
+
+
+def saved(api, tag, timeout=300):
+    """The user's image once saved and checked; fails on a failed save."""
+    deadline = time.time() + timeout
+    while True:
+        status, mine = api.get("/api/v1/my-images")
+        assert status == 200, mine
+        failed = [save for save in mine["saves"] if save["tag"] == tag and save["state"] == "failed"]
+        assert not failed, failed
+        image = next((image for image in mine["images"] if image["tag"] == tag), None)
+        if image and image["check"]["state"] != "pending":
+            return image
+        assert time.time() < deadline, f"{tag} was not saved:\n{mine}"
+        time.sleep(1)
+
+
+def test_a_saved_session_starts_new_sessions_with_its_files_and_none_of_its_secrets(lab):
+    user = lab.user()
+    other = lab.user()
+    status, session = user.post("/api/v1/sessions", {"gpus": 1})
+    assert status == 201, session
+    first = session["id"]
+    wait_for_state(user, first, {"running"})
+    # The user's work in the container's own filesystem, scratch in /tmp, and a file of the
+    # image removed (as `apt remove` would).
+    uid = in_session(first, f"stat -c %u /home/{user.name}").stdout.strip()
+    assert in_session(first, "echo kept > /var/tmp/work.txt && echo scratch > /tmp/scratch", user=uid).returncode == 0
+    assert in_session(first, "rm /etc/issue.net").returncode == 0
+
+    assert user.post(f"/api/v1/sessions/{first}/image", {"name": "Bad Name"})[0] == 400
+    assert other.post(f"/api/v1/sessions/{first}/image", {"name": "env"})[0] == 404
+    status, save = user.post(f"/api/v1/sessions/{first}/image", {"name": "env"})
+    assert status == 202 and save["state"] == "saving" and save["tag"] == f"{user.name}/env", save
+    status, body = user.post(f"/api/v1/sessions/{first}/image", {"name": "env2"})
+    assert status == 409 and "being saved" in body["error"]["message"], body
+
+    tag = f"{user.name}/env"
+    image = saved(user, tag)
+    assert image["check"]["state"] == "passed" and image["owner"] == user.name, image
+    assert image["reference"].startswith(f"{lab.registry.address}/saved/{user.name}/env@sha256:"), image
+    assert 0 < image["size_bytes"] < 50_000_000, image
+    # Only its owner sees it, or may start from it.
+    assert tag not in [listed["tag"] for listed in other.get("/api/v1/images")[1]["images"]]
+    assert tag in [listed["tag"] for listed in user.get("/api/v1/images")[1]["images"]]
+    status, body = other.post("/api/v1/sessions", {"image": tag, "gpus": 1})
+    assert status == 404, body
+
+    # What went to the registry: the user's files, none of gpupool's, the image's own settings.
+    subprocess.run(["docker", "pull", image["reference"]], check=True, capture_output=True, timeout=120)
+    config = subprocess.run(["docker", "image", "inspect", "-f", "{{json .Config}}", image["reference"]],
+                            capture_output=True, text=True, check=True).stdout
+    assert "GPUPOOL" not in config and "io.gpupool.session" not in config and "gpupool-image-save" not in config, config
+    inside = subprocess.run(
+        ["docker", "run", "--rm", "--entrypoint", "sh", image["reference"], "-c",
+         "cat /var/tmp/work.txt; ls -A /tmp /run; for f in /etc/gpupool /etc/ld.so.preload /etc/issue.net "
+         "/home/" + user.name + "; do [ -e $f ] && echo present: $f; done; true"],
+        capture_output=True, text=True, timeout=60)
+    assert inside.stdout.startswith("kept\n") and "present" not in inside.stdout and "scratch" not in inside.stdout, inside
+    subprocess.run(["docker", "rmi", image["reference"]], capture_output=True)
+
+    # A new session from it has the file; the first one goes on meanwhile.
+    status, second = user.post("/api/v1/sessions", {"image": tag, "gpus": 1})
+    assert status == 201, second
+    wait_for_state(user, second["id"], {"running"})
+    assert in_session(second["id"], "cat /var/tmp/work.txt", user=uid).stdout == "kept\n"
+
+    # The quota (2 here), a taken name, and removal.
+    status, body = user.post(f"/api/v1/sessions/{second['id']}/image", {"name": "env"})
+    assert status == 409 and "already" in body["error"]["message"], body
+    status, third = user.post(f"/api/v1/sessions/{second['id']}/image", {"name": "env-b"})
+    assert status == 202, third
+    saved(user, f"{user.name}/env-b")
+    status, body = user.post(f"/api/v1/sessions/{first}/image", {"name": "env-c"})
+    assert status == 409 and "the most this pool allows" in body["error"]["message"], body
+    assert user.call("DELETE", "/api/v1/my-images/env-b")[0] == 200
+    assert user.call("DELETE", "/api/v1/my-images/env-b")[0] == 404
+    status, body = user.post("/api/v1/sessions", {"image": f"{user.name}/env-b", "gpus": 1})
+    assert status == 404, body
+    for session_id in (first, second["id"]):
+        user.call("DELETE", f"/api/v1/sessions/{session_id}")
+        wait_for_state(user, session_id, {"ended"}, timeout=60)
+    status, body = user.post(f"/api/v1/sessions/{first}/image", {"name": "late"})
+    assert status == 409 and "only a running session" in body["error"]["message"], body
 
 
 def test_the_catalog_in_a_browser(lab):

@@ -86,6 +86,22 @@ class FakeContainerEngine final : public ContainerEngine {
   Result<std::vector<ImageInfo>> list_images(const std::string&) override {
     return std::vector<ImageInfo>{};
   }
+  // Saving sessions as images is tested against the real engine (tests/e2e).
+  Result<std::string> push_image(const std::string&, const std::string&,
+                                 const RegistryCredentials&) override {
+    return make_error(ErrorCode::unavailable, "the fake engine pushes nothing");
+  }
+  Result<ImageDetails> inspect_image(const std::string&) override {
+    return make_error(ErrorCode::not_found, "the fake engine inspects no image");
+  }
+  Status remove_image(const std::string&) override { return {}; }
+  Result<std::string> commit_container(const std::string&, const std::string&, const std::string&,
+                                       const ImageDetails&) override {
+    return make_error(ErrorCode::unavailable, "the fake engine commits nothing");
+  }
+  Result<std::string> writable_layer_dir(const std::string&) override {
+    return make_error(ErrorCode::unavailable, "the fake engine has no layers");
+  }
   Status ensure_volume(const std::string& name,
                        const std::map<std::string, std::string>& labels) override;
   Result<std::string> create_container(const ContainerSpec& spec) override;

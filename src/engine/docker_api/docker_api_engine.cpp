@@ -12,6 +12,7 @@
 #include "engine/container_engine.hpp"
 #include "engine/docker_api/container_status.hpp"
 #include "engine/docker_api/create_body.hpp"
+#include "engine/docker_api/image_body.hpp"
 #include "engine/docker_api/network_body.hpp"
 #include "engine/docker_api/pull_progress.hpp"
 #include "engine/docker_api/registry_auth.hpp"
@@ -59,18 +60,9 @@ class DockerApiEngine final : public ContainerEngine {
           docker_api::registry_auth_header(credentials, docker_api::registry_of(reference)));
     }
     docker_api::PullProgress progress;
-    std::string partial_line;
     std::string last_said;
     auto sink = [&](std::string_view chunk) {
-      partial_line += chunk;
-      std::size_t start = 0;
-      for (auto end = partial_line.find('\n'); end != std::string::npos;
-           end = partial_line.find('\n', start)) {
-        progress.feed(std::string_view(partial_line).substr(start, end - start));
-        start = end + 1;
-      }
-      partial_line.erase(0, start);
-      if (partial_line.size() > 1024 * 1024) partial_line.clear();  // no line is that long
+      progress.feed_chunk(chunk);
       std::string said = progress.describe();
       if (said == last_said) return true;
       last_said = said;
@@ -81,11 +73,80 @@ class DockerApiEngine final : public ContainerEngine {
     auto response = net::http_stream(endpoint_, request, 5min, sink);
     if (!response) return response.error();
     if (response->status != 200) return engine_error("image pull", *response);
-    if (!partial_line.empty()) progress.feed(partial_line);
+    progress.finish();
     // The registry's refusal comes inside a 200 answer, as the stream's last line.
     if (progress.failed())
       return make_error(ErrorCode::unavailable, "pulling " + reference + ": " + progress.error());
     return {};
+  }
+
+  Result<std::string> push_image(const std::string& repository, const std::string& tag,
+                                 const RegistryCredentials& credentials) override {
+    net::HttpRequest request{"POST",
+                             std::string(kApiPrefix) + "/images/" + url_encode(repository) +
+                                 "/push?tag=" + url_encode(tag),
+                             "",
+                             {}};
+    // A push needs the header even without a login: the engine reads the body otherwise.
+    std::string auth =
+        docker_api::registry_auth_header(credentials, docker_api::registry_of(repository));
+    request.headers.emplace_back("X-Registry-Auth", auth.empty() ? "e30=" : auth);  // "{}"
+    docker_api::PullProgress progress;  // a push's stream speaks the same JSON lines
+    auto sink = [&](std::string_view chunk) {
+      progress.feed_chunk(chunk);
+      return true;
+    };
+    auto response = net::http_stream(endpoint_, request, 5min, sink);
+    if (!response) return response.error();
+    if (response->status != 200) return engine_error("image push", *response);
+    progress.finish();
+    std::string reference = repository + ":" + tag;
+    if (progress.failed())
+      return make_error(ErrorCode::unavailable, "pushing " + reference + ": " + progress.error());
+    if (progress.digest().empty())
+      return make_error(ErrorCode::unavailable,
+                        "pushing " + reference + ": the engine did not say which digest");
+    return progress.digest();
+  }
+
+  Result<ImageDetails> inspect_image(const std::string& reference) override {
+    auto response = call("GET", "/images/" + url_encode(reference) + "/json", "", 10s);
+    if (!response) return response.error();
+    auto body = json::parse(response->body, nullptr, false);
+    if (response->status != 200 || !body.is_object())
+      return engine_error("image inspect", *response);
+    return docker_api::image_details(body);
+  }
+
+  Status remove_image(const std::string& reference) override {
+    auto response = call("DELETE", "/images/" + url_encode(reference), "", 60s);
+    if (!response) return response.error();
+    if (response->status != 200 && response->status != 404)
+      return engine_error("image remove", *response);
+    return {};
+  }
+
+  Result<std::string> commit_container(const std::string& id, const std::string& repository,
+                                       const std::string& tag,
+                                       const ImageDetails& config) override {
+    auto response = call("POST",
+                         "/commit?container=" + url_encode(id) + "&repo=" + url_encode(repository) +
+                             "&tag=" + url_encode(tag) + "&pause=false",
+                         docker_api::commit_body(config).dump(), 10min);
+    if (!response) return response.error();
+    auto body = json::parse(response->body, nullptr, false);
+    if (response->status != 201 || !body.is_object() || !body.contains("Id"))
+      return engine_error("container commit", *response);
+    return body["Id"].get<std::string>();
+  }
+
+  Result<std::string> writable_layer_dir(const std::string& id) override {
+    auto response = call("GET", "/containers/" + url_encode(id) + "/json", "", 10s);
+    if (!response) return response.error();
+    auto body = json::parse(response->body, nullptr, false);
+    if (response->status != 200 || !body.is_object())
+      return engine_error("container inspect", *response);
+    return docker_api::upper_dir(body);
   }
 
   Result<std::vector<ImageInfo>> list_images(const std::string& label_key) override {

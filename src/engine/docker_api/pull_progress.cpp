@@ -20,11 +20,33 @@ std::string string_or_empty(const nlohmann::json& object, const char* key) {
 
 }  // namespace
 
+void PullProgress::feed_chunk(std::string_view chunk) {
+  partial_line_ += chunk;
+  std::size_t start = 0;
+  for (auto end = partial_line_.find('\n'); end != std::string::npos;
+       end = partial_line_.find('\n', start)) {
+    feed(std::string_view(partial_line_).substr(start, end - start));
+    start = end + 1;
+  }
+  partial_line_.erase(0, start);
+  if (partial_line_.size() > 1024 * 1024) partial_line_.clear();  // no line is that long
+}
+
+void PullProgress::finish() {
+  if (!partial_line_.empty()) feed(partial_line_);
+  partial_line_.clear();
+}
+
 void PullProgress::feed(std::string_view line) {
   auto message = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
   if (!message.is_object()) return;
   if (auto error = string_or_empty(message, "error"); !error.empty()) {
     error_ = error;
+    return;
+  }
+  // A push ends with the digest the registry filed it under.
+  if (auto aux = message.find("aux"); aux != message.end() && aux->is_object()) {
+    if (auto digest = string_or_empty(*aux, "Digest"); !digest.empty()) digest_ = digest;
     return;
   }
   std::string status = string_or_empty(message, "status");

@@ -1,6 +1,7 @@
 // What an image pull has done so far, read from the engine's progress stream (the JSON lines
 // of POST /images/create): bytes downloaded of the layers' known sizes, layers finished, the
-// digest pulled, or the registry's error. Pure; one per pull, fed line by line.
+// digest pulled, or the registry's error. A push's stream (POST /images/{name}/push) speaks
+// the same lines: its digest and error are read the same way. Pure; one per pull, fed line by line.
 #pragma once
 
 #include <cstdint>
@@ -14,6 +15,10 @@ class PullProgress {
  public:
   // One line of the stream; lines that are not JSON objects, or unknown, are ignored.
   void feed(std::string_view line);
+  // Part of the stream as it arrives: its whole lines are fed, the rest kept for the next
+  // chunk; finish() feeds what is left at the end.
+  void feed_chunk(std::string_view chunk);
+  void finish();
 
   bool failed() const { return !error_.empty(); }
   const std::string& error() const { return error_; }    // the registry's or engine's words
@@ -35,6 +40,7 @@ class PullProgress {
   std::map<std::string, Layer> layers_;
   std::string error_;
   std::string digest_;
+  std::string partial_line_;
 };
 
 // "1.2 GB", "340 MB", "12 kB": decimal units, as registries and `docker pull` show sizes.

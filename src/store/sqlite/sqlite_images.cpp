@@ -12,9 +12,10 @@ namespace {
 constexpr const char* kImageColumns =
     "tag, reference, framework, framework_version, cuda, cudnn, flavor, is_default, status, "
     "state, ssh, prepull, added_by, added_at, check_state, check_message, check_python, "
-    "check_notebook, check_torch, check_torch_cuda, check_node, check_ordered_at, checked_at";
+    "check_notebook, check_torch, check_torch_cuda, check_node, check_ordered_at, checked_at, "
+    "owner, size_bytes";
 
-// Binds every column of kImageColumns, in its order, as ?1 … ?23.
+// Binds every column of kImageColumns, in its order, as ?1 … ?25.
 void bind_image(sqlite::Statement& statement, const Image& image) {
   statement.bind(1, image.tag)
       .bind(2, image.reference)
@@ -38,7 +39,9 @@ void bind_image(sqlite::Statement& statement, const Image& image) {
       .bind(20, image.check.torch_cuda)
       .bind(21, image.check.node)
       .bind(22, image.check.ordered_at)
-      .bind(23, image.check.checked_at);
+      .bind(23, image.check.checked_at)
+      .bind(24, image.owner)
+      .bind(25, image.size_bytes);
 }
 
 Image image_from_row(const sqlite::Statement& row) {
@@ -59,6 +62,8 @@ Image image_from_row(const sqlite::Statement& row) {
   image.check.node = row.column_text(20);
   image.check.ordered_at = row.column_int(21);
   image.check.checked_at = row.column_int(22);
+  image.owner = row.column_text(23);
+  image.size_bytes = row.column_int(24);
   return image;
 }
 
@@ -68,7 +73,7 @@ Status SqliteStore::upsert_image(const Image& image) {
   Lock lock(mutex_);
   auto statement = db_.prepare(fmt::format(
       "INSERT INTO images ({}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, "
-      "?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23) ON CONFLICT (tag) DO UPDATE "
+      "?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25) ON CONFLICT (tag) DO UPDATE "
       "SET reference = excluded.reference, framework = excluded.framework, framework_version = "
       "excluded.framework_version, cuda = excluded.cuda, cudnn = excluded.cudnn, flavor = "
       "excluded.flavor, is_default = excluded.is_default, status = excluded.status",
@@ -82,7 +87,7 @@ Status SqliteStore::add_image(const Image& image) {
   Lock lock(mutex_);
   auto statement = db_.prepare(
       fmt::format("INSERT INTO images ({}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, "
-                  "?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23)",
+                  "?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25)",
                   kImageColumns));
   if (!statement) return statement.error();
   bind_image(*statement, image);
@@ -100,12 +105,23 @@ Status SqliteStore::update_image(const Image& image) {
       "cudnn = ?6, flavor = ?7, is_default = ?8, status = ?9, state = ?10, ssh = ?11, prepull = "
       "?12, added_by = ?13, added_at = ?14, check_state = ?15, check_message = ?16, check_python "
       "= ?17, check_notebook = ?18, check_torch = ?19, check_torch_cuda = ?20, check_node = ?21, "
-      "check_ordered_at = ?22, checked_at = ?23 WHERE tag = ?1");
+      "check_ordered_at = ?22, checked_at = ?23, owner = ?24, size_bytes = ?25 WHERE tag = ?1");
   if (!statement) return statement.error();
   bind_image(*statement, image);
   GPUPOOL_TRY(statement->run());
   if (db_.changes() == 0)
     return make_error(ErrorCode::not_found, fmt::format("no image \"{}\"", image.tag));
+  return {};
+}
+
+Status SqliteStore::delete_image(const std::string& tag) {
+  Lock lock(mutex_);
+  auto statement = db_.prepare("DELETE FROM images WHERE tag = ?1");
+  if (!statement) return statement.error();
+  statement->bind(1, tag);
+  GPUPOOL_TRY(statement->run());
+  if (db_.changes() == 0)
+    return make_error(ErrorCode::not_found, fmt::format("no image \"{}\"", tag));
   return {};
 }
 
