@@ -72,7 +72,7 @@ ContractVerdict judge_contract(const ImageTag& tag, const ImageCheckReport& foun
   check.message = found_versions(found);
   if (!found.sshd)
     check.message += "; no SSH server (openssh-server) in the image: its sessions have no SSH";
-  if (tag.framework != "pytorch")
+  if (!tag.framework.empty() && tag.framework != "pytorch")
     check.message += fmt::format("; {} {} not verified", tag.framework, tag.framework_version);
   return verdict;
 }

@@ -18,6 +18,8 @@ struct ContractVerdict {
 };
 
 // `found` is the agent's report for the image tagged `tag`; node and times are the caller's.
+// A tag with no framework (a user's saved session, which claims no versions of its own) is
+// judged on the session contract alone.
 ContractVerdict judge_contract(const ImageTag& tag, const ImageCheckReport& found);
 
 // Whether an image may go from one roll-out state to another: testing → canary → stable →

@@ -90,11 +90,10 @@ Result<bool> record_image_checks(Store& store, const std::string& node,
           image.check.state != CheckState::pending || image.check.node != node) {
         continue;
       }
-      // A saved image's tag is its owner's name for it: it claims its image's versions.
+      // A saved image's tag is its owner's name for it, no claim of versions: only the
+      // session contract is checked (what it ran before may never have been).
       auto tag = image.owner.empty() ? catalog::parse_image_tag(image.tag)
-                                     : Result<catalog::ImageTag>(catalog::ImageTag{
-                                           image.framework, image.framework_version, image.cuda,
-                                           image.cudnn, "", image.flavor});
+                                     : Result<catalog::ImageTag>(catalog::ImageTag{});
       if (!tag) continue;  // the catalog admits only parsed tags
       auto verdict = catalog::judge_contract(*tag, report);
       verdict.check.node = node;

@@ -59,7 +59,8 @@ class Cluster:
                 "--image", f"{PREPULLED_TAG}={self.prepulled}", "--prepull", PREPULLED_TAG,
                 "--registry-auth", self.registry.auth_file(os.path.join(self.work, "registry-auth.json")),
                 "--insecure-registry", self.registry.address, "--node-lost-after", str(NODE_LOST_AFTER),
-                "--ssh-gateway-ports", "{}-{}".format(*SSH_GATEWAY_PORTS)]
+                "--ssh-gateway-ports", "{}-{}".format(*SSH_GATEWAY_PORTS),
+                "--saved-images-registry", self.registry.address + "/saved"]
 
     def start_server(self):
         env = dict(os.environ, GPUPOOL_ADMIN_PASSWORD=ADMIN_PASSWORD)
@@ -318,8 +319,11 @@ def test_sessions_spread_over_the_nodes_each_pulling_the_image_with_jupyter_and_
         time.sleep(0.5)
 
 
-def session_on(user, node):
-    status, body = user.post("/api/v1/sessions", {"gpus": 1, "node_selector": {"host": node.name}})
+def session_on(user, node, image=None):
+    request = {"gpus": 1, "node_selector": {"host": node.name}}
+    if image:
+        request["image"] = image
+    status, body = user.post("/api/v1/sessions", request)
     assert status == 201, body
     session = wait_for_state(user, body["id"], {"running"})
     assert session["node"] == node.name
@@ -349,6 +353,33 @@ def test_a_home_on_the_shared_root_follows_the_user_to_another_node(cluster, use
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "written-on-gpn1"
     end(user, session)
+
+
+def test_a_saved_session_starts_on_another_node_with_what_the_user_wrote_outside_the_home(cluster, user):
+    first, second = cluster.nodes[0], cluster.nodes[1]
+    session = session_on(user, first)
+    result = ssh(session, user.key, "echo made-on-gpn1 > /var/tmp/setup.txt")
+    assert result.returncode == 0, result.stderr
+    status, save = user.post(f"/api/v1/sessions/{session['id']}/image", {"name": "moved"})
+    assert status == 202, save
+    tag = f"{user.username}/moved"
+    deadline = time.time() + 300
+    while True:
+        mine = user.get("/api/v1/my-images")[1]
+        assert not [s for s in mine["saves"] if s["state"] == "failed"], mine
+        image = next((image for image in mine["images"] if image["tag"] == tag), None)
+        if image and image["check"]["state"] == "passed":
+            break
+        assert time.time() < deadline, f"not saved:\n{mine}\n{first.log()}"
+        time.sleep(1)
+    end(user, session)
+
+    session = session_on(user, second, image=tag)
+    result = ssh(session, user.key, "cat /var/tmp/setup.txt")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "made-on-gpn1"
+    end(user, session)
+    assert user.call("DELETE", "/api/v1/my-images/moved")[0] == 200
 
 
 def test_a_pull_that_fails_ends_the_session_failed_with_the_registrys_words_and_bills_nothing(cluster, user):
