@@ -1,11 +1,21 @@
 #include "app/image_cli.hpp"
 
 #include "cli/image_commands.hpp"
+#include "cli/my_image_commands.hpp"
 
 namespace gpupool::app {
 
 ImageCli::ImageCli(CLI::App& app, CLI::App& admin) {
   list_ = app.add_subcommand("images", "list the image catalog: state, check, where each runs");
+  save_ = app.add_subcommand(
+      "save-image", "save a running session as your image (not your home, which stays yours)");
+  save_->add_option("session", session_id_, "the session's id")->required();
+  save_->add_option("name", name_, "its name, e.g. torch-env: the image is <you>/<name>")
+      ->required();
+  save_->add_flag("--wait", wait_, "wait until it is saved and checked");
+  mine_ = app.add_subcommand("my-images", "list your saved images");
+  mine_remove_ = mine_->add_subcommand("rm", "remove one of your saved images");
+  mine_remove_->add_option("name", name_, "its name (without your user name)")->required();
   add_ = admin.add_subcommand(
       "image-add",
       "add an image by registry reference: pinned to its digest, checked on a node, in testing");
@@ -56,6 +66,9 @@ ImageCli::ImageCli(CLI::App& app, CLI::App& admin) {
 
 std::optional<int> ImageCli::run() const {
   if (*list_) return cli::images();
+  if (*save_) return cli::save_image(session_id_, name_, wait_);
+  if (*mine_remove_) return cli::remove_my_image(name_);
+  if (*mine_) return cli::my_images();
   if (*add_) return cli::add_image(reference_, tag_, prepull_);
   if (*check_) return cli::check_image(tag_);
   if (*rollout_list_) return cli::list_rollouts();

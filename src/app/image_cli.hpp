@@ -20,6 +20,12 @@ class ImageCli {
 
  private:
   CLI::App* list_ = nullptr;
+  CLI::App* save_ = nullptr;
+  CLI::App* mine_ = nullptr;
+  CLI::App* mine_remove_ = nullptr;
+  std::string session_id_;
+  std::string name_;
+  bool wait_ = false;
   CLI::App* add_ = nullptr;
   CLI::App* set_ = nullptr;
   CLI::App* check_ = nullptr;

@@ -79,9 +79,9 @@ class Lab:
             assert time.time() < deadline, f"{tag} was not checked:\n{self.server.log()}"
             time.sleep(0.5)
 
-    def cli(self, *args):
-        """The gpupool command line, signed in as the admin."""
-        env = dict(os.environ, GPUPOOL_URL=self.server.base, GPUPOOL_TOKEN=self.admin.token)
+    def cli(self, *args, api=None):
+        """The gpupool command line, signed in as the admin (or the user of `api`)."""
+        env = dict(os.environ, GPUPOOL_URL=self.server.base, GPUPOOL_TOKEN=(api or self.admin).token)
         return subprocess.run([BINARY, *args], capture_output=True, text=True, env=env, timeout=60)
 
     def set_state(self, tag, state):
@@ -393,12 +393,15 @@ def test_a_saved_session_starts_new_sessions_with_its_files_and_none_of_its_secr
     # The quota (2 here), a taken name, and removal.
     status, body = user.post(f"/api/v1/sessions/{second['id']}/image", {"name": "env"})
     assert status == 409 and "already" in body["error"]["message"], body
-    status, third = user.post(f"/api/v1/sessions/{second['id']}/image", {"name": "env-b"})
-    assert status == 202, third
-    saved(user, f"{user.name}/env-b")
+    # From the command line.
+    result = lab.cli("save-image", second["id"], "env-b", "--wait", api=user)
+    assert result.returncode == 0 and "Your home is not part of it" in result.stdout, result
+    assert f"gpupool run --image {user.name}/env-b" in result.stdout, result.stdout
     status, body = user.post(f"/api/v1/sessions/{first}/image", {"name": "env-c"})
     assert status == 409 and "the most this pool allows" in body["error"]["message"], body
-    assert user.call("DELETE", "/api/v1/my-images/env-b")[0] == 200
+    listed = lab.cli("my-images", api=user)
+    assert listed.returncode == 0 and f"{user.name}/env-b" in listed.stdout and "ready" in listed.stdout, listed
+    assert lab.cli("my-images", "rm", "env-b", api=user).returncode == 0
     assert user.call("DELETE", "/api/v1/my-images/env-b")[0] == 404
     status, body = user.post("/api/v1/sessions", {"image": f"{user.name}/env-b", "gpus": 1})
     assert status == 404, body
