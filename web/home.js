@@ -4,6 +4,7 @@ import { api, newIdempotencyKey } from "./api.js";
 import { copyButton, h, show, toast } from "./dom.js";
 import { costText } from "./format.js";
 import { runsOn } from "./images.js";
+import { myImagesCard, refreshMyImages, saveImageForm } from "./my_images.js";
 import { everySecond, signOutNow, watchLive } from "./live.js";
 
 export function poolTable(pool) {
@@ -158,6 +159,9 @@ function idleWarning(session) {
   return warning;
 }
 
+// Whether the pool saves sessions as images (the my-images answer says).
+let savingEnabled = false;
+
 function sessionRow(session) {
   const gpus = session.gpus.memory_gb ? t("sessions.share", { gb: session.gpus.memory_gb })
     : `${session.gpus.count} × ${session.gpus.model || session.cost?.gpu_model || "GPU"}`;
@@ -172,6 +176,7 @@ function sessionRow(session) {
       catch (failure) { toast(failure.message); }
     } }, t("sessions.stop")));
   }
+  if (session.state === "running" && savingEnabled) actions.append(saveImageForm(session));
   const details = [];
   const reason = reasonText(session);
   if (reason) details.push(h("div", { class: "reason" }, reason));
@@ -241,17 +246,33 @@ function noticesCard(notices) {
     h("h2", { id: "notices-title" }, t("notice.title", { unread: notices.unread })), h("ul", {}, items), read);
 }
 
+// The sessions as the server last said, drawn; not while the user types in a row's form (a
+// name to save a session as): the news waits until they leave it.
+let held = null;
+function drawSessions(list) {
+  const card = document.getElementById("sessions-card");
+  if (!card) return;
+  held = list;
+  if (card.contains(document.activeElement) && document.activeElement.closest("form")) return;
+  held = null;
+  card.replaceChildren(sessionsTable(list.sessions));
+}
+
 export async function renderHome() {
-  const [pool, images, families, sessions, notices] = await Promise.all([
+  const [pool, images, families, sessions, notices, mine] = await Promise.all([
     api("GET", "/api/v1/pool"), api("GET", "/api/v1/images"), api("GET", "/api/v1/image-rollouts"),
-    api("GET", "/api/v1/sessions"), api("GET", "/api/v1/notifications?limit=5")]);
+    api("GET", "/api/v1/sessions"), api("GET", "/api/v1/notifications?limit=5"), api("GET", "/api/v1/my-images")]);
+  savingEnabled = mine.saving_enabled;
   show(h("div", { id: "notices-card" }, noticesCard(notices)), h("div", { id: "pool-card" }, poolTable(pool)),
     requestForm(pool, images.images, families.rollouts),
-    h("div", { id: "sessions-card" }, sessionsTable(sessions.sessions)));
+    h("div", { id: "sessions-card", onfocusout: () => setTimeout(() => held && drawSessions(held)) },
+      sessionsTable(sessions.sessions)),
+    h("div", { id: "my-images-card" }, myImagesCard(mine)));
+  refreshMyImages().catch(() => {});
   // Live: states, reasons and free GPUs change without reloading the page.
   watchLive({
     pool: (pool) => document.getElementById("pool-card")?.replaceChildren(poolTable(pool)),
-    sessions: (list) => document.getElementById("sessions-card")?.replaceChildren(sessionsTable(list.sessions)),
+    sessions: drawSessions,
     notifications: (notices) => document.getElementById("notices-card")?.replaceChildren(noticesCard(notices)),
   });
   everySecond(tickCosts);

@@ -1,5 +1,6 @@
 #include "cli/my_image_commands.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <iostream>
 #include <thread>
@@ -14,8 +15,13 @@ using nlohmann::json;
 
 namespace {
 
-std::string megabytes(const json& bytes) {
-  return bytes.is_number() ? fmt::format("{:.1f} MB", bytes.get<double>() / 1e6) : "-";
+// Decimal units, as registries show sizes.
+std::string size_text(const json& bytes) {
+  if (!bytes.is_number()) return "-";
+  double value = bytes.get<double>();
+  if (value >= 1e9) return fmt::format("{:.1f} GB", value / 1e9);
+  if (value >= 1e6) return fmt::format("{:.1f} MB", value / 1e6);
+  return fmt::format("{:.0f} kB", std::max(1.0, value / 1e3));
 }
 
 // Polls until the save has ended and, when saved, its check too: the exit code.
@@ -42,7 +48,7 @@ int wait_for_save(const std::string& tag) {
       std::cout << fmt::format(
           "Saved and checked ({} over its image). Start from it with:\n"
           "  gpupool run --image {}\n",
-          megabytes(image["size_bytes"]), tag);
+          size_text(image["size_bytes"]), tag);
       return 0;
     }
     std::this_thread::sleep_for(std::chrono::seconds(2));
@@ -80,7 +86,7 @@ int my_images() {
     std::string state = check.value("state", "") == "passed" ? "ready" : check.value("state", "");
     std::cout << fmt::format(
         "{:<40} {:<10} {:<10} {:<34} {}\n", image.value("tag", ""), state,
-        megabytes(image["size_bytes"]),
+        size_text(image["size_bytes"]),
         image.value("framework", "") + " " + image.value("framework_version", ""),
         state == "failed" ? check.value("message", "") : "");
   }
@@ -90,7 +96,7 @@ int my_images() {
                              text_or_dash(save["message"]));
   }
   std::cout << fmt::format("{} at most, each adding at most {} to its image.\n",
-                           mine->value("max_images", 0), megabytes((*mine)["max_bytes"]));
+                           mine->value("max_images", 0), size_text((*mine)["max_bytes"]));
   return 0;
 }
 

@@ -2,12 +2,13 @@
 // the admin page and is told why a malformed tag is refused; a user's launch form greys out a
 // deprecated image and one no node's driver can run, marks the canary, and says when an image
 // has no SSH.
-// The halted roll-out of FAMILY shows why, and users may ask for the family.
-// Usage: node images.mjs BASE_URL ADMIN_PASSWORD USER PASSWORD FRESH DEPRECATED TOO_NEW NO_SSH BAD_REFERENCE FAMILY SCREENSHOT_DIR
+// The halted roll-out of FAMILY shows why, and users may ask for the family. The user saves
+// their running SESSION as an image, told that the home is not part of it, and sees it ready.
+// Usage: node images.mjs BASE_URL ADMIN_PASSWORD USER PASSWORD FRESH DEPRECATED TOO_NEW NO_SSH BAD_REFERENCE FAMILY SESSION SCREENSHOT_DIR
 import { launchChromium, signIn as signInAt, startRun } from "./launch.mjs";
 import assert from "node:assert/strict";
 
-const [base, adminPassword, user, password, fresh, deprecated, tooNew, noSsh, badReference, family, screenshots] =
+const [base, adminPassword, user, password, fresh, deprecated, tooNew, noSsh, badReference, family, session, screenshots] =
   process.argv.slice(2);
 const { step, done } = startRun("images");
 const browser = await launchChromium();
@@ -56,6 +57,17 @@ try {
   await page.locator("#request-image").selectOption(noSsh);
   await page.locator("#image-help").getByText(/no SSH in this image/).waitFor();
   await page.locator("#request").screenshot({ path: `${screenshots}/launch-images.png` });
+
+  step("user: a running session saved as an image");
+  const sessionRow = page.locator(`#sessions tr[data-session="${session}"]`);
+  await sessionRow.getByText("Save as image").click();
+  await sessionRow.getByText(/Your home is not part of the image/).waitFor();
+  await sessionRow.getByLabel("Image name").fill("browser-env");
+  await sessionRow.getByRole("button", { name: "Save" }).click();
+  const saved = page.locator(`#my-images tr[data-image="${user}/browser-env"]`);
+  await saved.getByText("ready").waitFor({ timeout: 120_000 });
+  assert.match(await page.locator("#my-images").innerText(), /your home is not part of it/);
+  await page.locator("#my-images").screenshot({ path: `${screenshots}/my-images.png` });
   console.log("images: ok");
 } finally {
   done();

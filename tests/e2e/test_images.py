@@ -425,8 +425,15 @@ def test_the_catalog_in_a_browser(lab):
     assert lab.admin.post("/api/v1/users", {"username": name, "password": password})[0] == 201
     lab.volumes.append("gpupool-home-" + name)
     bad = lab.registry.push(SLIM_IMAGE, "lab/session:latest")
-    returncode, output = run_to_end(["node", "images.mjs", lab.server.base, ADMIN_PASSWORD, name, password, fresh,
-                                     deprecated, too_new, no_ssh, bad, "jupyter6.4-lab", SCREENSHOTS],
-                                    BROWSER_TESTS, timeout=300)
-    print(output)
-    assert returncode == 0, output
+    user = Api(lab.server.base, mint_token(lab.server.base, name, password))
+    status, session = user.post("/api/v1/sessions", {"gpus": 1})
+    assert status == 201, session
+    wait_for_state(user, session["id"], {"running"})
+    try:
+        returncode, output = run_to_end(["node", "images.mjs", lab.server.base, ADMIN_PASSWORD, name, password, fresh,
+                                         deprecated, too_new, no_ssh, bad, "jupyter6.4-lab", session["id"],
+                                         SCREENSHOTS], BROWSER_TESTS, timeout=300)
+        print(output)
+        assert returncode == 0, output
+    finally:
+        user.call("DELETE", f"/api/v1/sessions/{session['id']}")
