@@ -7,7 +7,7 @@ import { api, newIdempotencyKey } from "./api.js";
 import { credentialsTable } from "./account.js";
 import { auditCard } from "./audit.js";
 import { actionForm, h, show, table, toast } from "./dom.js";
-import { limit, money } from "./format.js";
+import { bytesText, limit, money } from "./format.js";
 import { poolTable } from "./home.js";
 import { efficiencyCard, statementCard } from "./reports.js";
 import { poolChartCard } from "./charts.js";
@@ -26,12 +26,23 @@ function nodeRow(node) {
     h("th", { scope: "row" }, node.name), h("td", {}, state), h("td", {}, `${node.gpus_free} / ${node.gpus_total}`),
     h("td", {}, node.cpus), h("td", {}, `${node.memory_gb} GB`), h("td", {}, node.driver_cuda || "—"),
     h("td", {}, Object.entries(node.labels || {}).map(([key, value]) => `${key}=${value}`).join(", ")),
-    h("td", {}, toggle));
+    h("td", { class: "disk" }, diskText(node.disk)), h("td", {}, toggle));
+}
+
+// What the node's engine takes of its disk, and the unused images its agent removed.
+function diskText(disk) {
+  if (!disk) return "—";
+  const parts = [t("admin.diskUse", { images: bytesText(disk.images_bytes), n: disk.images,
+    containers: bytesText(disk.containers_bytes), volumes: bytesText(disk.volumes_bytes) })];
+  if (disk.free_bytes !== null) parts.push(t("admin.diskFree", { free: bytesText(disk.free_bytes) }));
+  if (disk.images_collected > 0)
+    parts.push(t("admin.diskCollected", { n: disk.images_collected, size: bytesText(disk.collected_bytes) }));
+  return parts.join("; ");
 }
 
 function nodesTable(nodes) {
   return table("nodes", ["admin.node", "admin.state", "admin.gpus", "admin.cpus", "admin.memory", "admin.driver",
-    "admin.labels", "sessions.actions"], nodes.map(nodeRow));
+    "admin.labels", "admin.disk", "sessions.actions"], nodes.map(nodeRow));
 }
 
 // Containers a node runs for sessions the database does not know (a lost or restored

@@ -18,3 +18,10 @@ export function costText(soFar, rate) {
 }
 
 export function limit(value, unit = "") { return value === null || value === undefined ? "—" : `${value}${unit}`; }
+
+// Sizes in decimal units, as registries and disks show them.
+export function bytesText(bytes) {
+  if (bytes >= 1e9) return `${(bytes / 1e9).toFixed(1)} GB`;
+  if (bytes >= 1e6) return `${(bytes / 1e6).toFixed(1)} MB`;
+  return `${Math.max(1, Math.round(bytes / 1e3))} kB`;
+}

@@ -4,13 +4,8 @@
 import { t } from "./i18n.js";
 import { api } from "./api.js";
 import { actionForm, h, table, toast } from "./dom.js";
+import { bytesText } from "./format.js";
 
-// Decimal units, as registries show sizes.
-function sizeText(bytes) {
-  if (bytes >= 1e9) return `${(bytes / 1e9).toFixed(1)} GB`;
-  if (bytes >= 1e6) return `${(bytes / 1e6).toFixed(1)} MB`;
-  return `${Math.max(1, Math.round(bytes / 1e3))} kB`;
-}
 
 // Redraws the "My images" card while a save or a check is under way.
 let refreshing = null;
@@ -54,7 +49,7 @@ function imageRow(image) {
     } catch (failure) { toast(failure.message); }
   } }, t("myImages.remove"));
   return h("tr", { "data-image": image.tag }, h("td", {}, h("code", {}, image.tag)), h("td", {}, check),
-    h("td", {}, sizeText(image.size_bytes)), h("td", {}, `${image.framework} ${image.framework_version}`), h("td", {}, remove));
+    h("td", {}, bytesText(image.size_bytes)), h("td", {}, `${image.framework} ${image.framework_version}`), h("td", {}, remove));
 }
 
 function saveRow(save) {
@@ -68,7 +63,7 @@ export function myImagesCard(mine) {
   return h("section", { class: "card", id: "my-images", "aria-labelledby": "my-images-title" },
     h("h2", { id: "my-images-title" }, t("myImages.title")),
     h("p", { class: "note" }, mine.saving_enabled
-      ? t("myImages.help", { n: mine.max_images, size: sizeText(mine.max_bytes) }) : t("myImages.off")),
+      ? t("myImages.help", { n: mine.max_images, size: bytesText(mine.max_bytes) }) : t("myImages.off")),
     rows.length === 0 ? h("p", {}, t("myImages.none")) :
       table("my-images-table", ["myImages.tag", "myImages.state", "myImages.size", "myImages.from", ""], rows));
 }

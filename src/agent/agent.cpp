@@ -11,6 +11,7 @@
 #include "agent/image_save.hpp"
 #include "agent/shared_homes.hpp"
 #include "core/log.hpp"
+#include "engine/docker_api/pull_progress.hpp"
 
 namespace gpupool::agent {
 
@@ -193,6 +194,7 @@ Result<SyncRequest> Agent::observe() {
     last_containers_ = *containers;
     for (const auto& [key, report] : image_checks_done_) request.image_checks.push_back(report);
     for (const auto& [key, report] : image_saves_done_) request.image_saves.push_back(report);
+    request.disk = disk_;
   }
   return request;
 }
@@ -279,6 +281,7 @@ void Agent::converge(const SyncResponse& response, const std::vector<ContainerIn
   prepull(response.prepull);
   check_images(response.image_checks);
   save_images(response.image_saves);
+  housekeep(response);
   {
     // A session stopped while its image is still coming: the pull (gigabytes, maybe) stops.
     std::lock_guard lock(mutex_);
@@ -626,6 +629,61 @@ void Agent::save_images(const std::vector<ImageSaveOrder>& orders) {
           spdlog::warn("agent: saving session {} failed: {}", order.session_id, report.error);
         return report;
       });
+}
+
+void Agent::housekeep(const SyncResponse& response) {
+  std::set<std::string> wanted;
+  for (const auto& session : response.desired) wanted.insert(session.image_reference);
+  for (const auto& image : response.prepull) wanted.insert(image.reference);
+  for (const auto& order : response.image_checks) wanted.insert(order.image.reference);
+  for (const auto& order : response.image_saves) wanted.insert(order.base.reference);
+  std::lock_guard lock(mutex_);
+  auto now = clock_.monotonic_millis();
+  if (stopping_ || housekeeping_ || now < next_housekeeping_ || !local_.in_flight.empty()) return;
+  housekeeping_ = true;
+  next_housekeeping_ = now + settings_.housekeeping.interval.count();
+  auto done = std::make_shared<std::atomic<bool>>(false);
+  std::thread thread([this, wanted, done] {
+    auto usage = engine_.disk_usage();
+    std::optional<NodeDisk> disk;
+    if (!usage) {
+      spdlog::warn("agent: cannot measure the engine's disk use: {}", usage.error().message);
+    } else {
+      auto collect =
+          images_to_collect(usage->images, wanted, last_wanted_, clock_.monotonic_millis(),
+                            settings_.housekeeping.collect_after.count());
+      disk = node_disk(*usage);
+      for (const auto& image : usage->images) {
+        if (std::find(collect.begin(), collect.end(), image.id) == collect.end()) continue;
+        {
+          // A session starting meanwhile may want it: the rest waits for the next round.
+          std::lock_guard check(mutex_);
+          if (!local_.in_flight.empty() || stopping_) break;
+        }
+        if (auto removed = engine_.remove_image(image.id); !removed) {
+          spdlog::info("agent: unused image {} stays: {}", image.digests.front(),
+                       removed.error().message);
+          continue;
+        }
+        spdlog::info("agent: removed unused image {} ({})", image.digests.front(),
+                     docker_api::human_bytes(image.size_bytes));
+        --disk->images;
+        ++collected_images_;
+        collected_bytes_ += image.size_bytes;
+      }
+    }
+    {
+      std::lock_guard worker_lock(mutex_);
+      housekeeping_ = false;
+      if (disk) {
+        disk->images_collected = collected_images_;
+        disk->collected_bytes = collected_bytes_;
+        disk_ = disk;
+      }
+    }
+    *done = true;
+  });
+  workers_.push_back({std::move(thread), std::move(done)});
 }
 
 Status Agent::pull_ahead(const ImageToPull& image) {

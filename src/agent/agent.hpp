@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "agent/activity_monitor.hpp"
+#include "agent/image_housekeeping.hpp"
 #include "agent/readiness.hpp"
 #include "agent/session_container.hpp"
 #include "agent/session_firewall.hpp"
@@ -45,6 +46,7 @@ struct AgentSettings {
   std::chrono::milliseconds restart_window{10 * 60 * 1000};
   // How often each running session's use is measured for idle detection (activity_monitor.hpp).
   std::chrono::milliseconds activity_interval{30'000};
+  HousekeepingSettings housekeeping;  // disk use measured, unused images removed
 };
 
 class Agent {
@@ -109,6 +111,9 @@ class Agent {
   // Runs the first contract check the server ordered that has not run, unless one is running
   // (image_check.hpp); forgets the results of checks no longer ordered (the server has them).
   void check_images(const std::vector<ImageCheckOrder>& orders);
+  // Measures the engine's disk use and removes images nothing wants (image_housekeeping.hpp),
+  // on a worker, when due and no session is starting.
+  void housekeep(const SyncResponse& response);
   // Likewise the sessions the server ordered saved as images (image_save.hpp).
   void save_images(const std::vector<ImageSaveOrder>& orders);
   // The one-at-a-time jobs above: starts the first order whose report is not held unless
@@ -150,7 +155,14 @@ class Agent {
   bool checking_image_ = false;                                // guarded by mutex_
   std::map<std::string, ImageCheckReport> image_checks_done_;  // by tag@reference; by mutex_
   bool saving_image_ = false;                                  // guarded by mutex_
-  std::map<std::string, ImageSaveReport> image_saves_done_;    // by save id; by mutex_
+  bool housekeeping_ = false;                                  // guarded by mutex_
+  std::int64_t next_housekeeping_ = 0;                         // monotonic; by mutex_
+  std::optional<NodeDisk> disk_;                               // guarded by mutex_
+  // The housekeeping worker's own (one runs at a time).
+  std::map<std::string, std::int64_t> last_wanted_;
+  int collected_images_ = 0;
+  std::int64_t collected_bytes_ = 0;
+  std::map<std::string, ImageSaveReport> image_saves_done_;  // by save id; by mutex_
   bool networks_swept_ = false;  // leftovers of a previous run removed; reconcile thread only
   std::set<std::string> unknown_warned_;  // sessions said to be unknown; reconcile thread only
   // The Jupyter tokens of those, read once, reported so that an admin can adopt one.

@@ -178,7 +178,7 @@ HttpReply Api::agent_sync(const Call& call) {
   // agent says: a node must not point the gateway at the server's own or another host.
   request->node.jupyter_host = client_address(call.exchange);
   if (settings_.telemetry != nullptr)
-    settings_.telemetry->record(call.node, request->gpu_readings, clock_.now());
+    settings_.telemetry->record(call.node, request->gpu_readings, clock_.now(), request->disk);
   SyncWaits* waits = settings_.sync_waits;
   std::uint64_t generation = waits != nullptr ? waits->generation() : 0;
   auto response = sessions_.sync(*request);

@@ -79,6 +79,21 @@ std::string prometheus_exposition(const json& nodes_document,
                        prometheus_label(node["name"].get<std::string>()),
                        node["state"] == "ready" || node["state"] == "draining" ? 1 : 0);
   }
+  // What each node's engine takes of its disk, by kind; free space where the agent could see it.
+  header(out, "gpupool_node_disk_bytes",
+         "The node's container engine on disk: images, containers' writable layers, volumes, "
+         "and free space on its data filesystem.");
+  for (const auto& node : nodes) {
+    const json& disk = node.contains("disk") ? node["disk"] : json();
+    if (!disk.is_object()) continue;
+    for (const char* kind : {"images", "containers", "volumes", "free"}) {
+      const json& value = disk[std::string(kind) + "_bytes"];
+      if (!value.is_number()) continue;
+      out += fmt::format("gpupool_node_disk_bytes{{node=\"{}\",kind=\"{}\"}} {}\n",
+                         prometheus_label(node["name"].get<std::string>()), kind,
+                         value.get<std::int64_t>());
+    }
+  }
   header(out, "gpupool_gpu_allocated", "1 while a session holds the GPU (whole or a share).");
   for (const auto& node : nodes) {
     for (const auto& gpu : node["gpus"])

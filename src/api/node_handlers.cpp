@@ -1,5 +1,6 @@
 // GET /api/v1/nodes (admins): the nodes as in the pool, each with its GPUs — who holds each
-// one and what it is doing (utilisation, memory, temperature, power) by its latest reading —
+// one and what it is doing (utilisation, memory, temperature, power) by its latest reading —,
+// its engine's disk use and the unused images its agent removed —
 // and containers agents run for sessions the database does not know; GET /metrics (admins),
 // the same for Prometheus.
 #include "api/api.hpp"
@@ -33,6 +34,9 @@ Result<json> Api::nodes_document(const std::vector<Session>& active) {
     nodes[i]["gpus"] = node_gpus_view(node, active, current);
     nodes[i]["telemetry_at"] =
         found != readings.end() ? json(format_rfc3339(found->second.read_at)) : json(nullptr);
+    nodes[i]["disk"] = found != readings.end() && found->second.disk
+                           ? node_disk_view(*found->second.disk)
+                           : json(nullptr);
     // Which agents a rolling upgrade has still to reach; null: not heard since this start.
     int spoke = agent_protocols_.of(node.name);
     nodes[i]["agent_protocol"] = spoke != 0 ? json(spoke) : json(nullptr);

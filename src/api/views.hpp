@@ -49,6 +49,8 @@ nlohmann::json user_view(const User& user);
 // An image with where it can run; admins also see who added it and where it was checked.
 nlohmann::json image_view(const Image& image, const std::vector<services::ImageFit>& fits,
                           bool admin);
+// What a node's engine takes of its disk, and what its agent collected.
+nlohmann::json node_disk_view(const NodeDisk& disk);
 // A save of a session as its owner's image (services/image_saves.hpp).
 nlohmann::json image_save_view(const ImageSave& save);
 nlohmann::json pool_view(const PoolSummary& pool);

@@ -26,7 +26,7 @@ class LocalSyncChannel final : public agent::SyncChannel {
   }
 
   Result<SyncResponse> sync(const SyncRequest& request) override {
-    telemetry_.record(request.node.name, request.gpu_readings, clock_.now());
+    telemetry_.record(request.node.name, request.gpu_readings, clock_.now(), request.disk);
     return service_.sync(request);
   }
 

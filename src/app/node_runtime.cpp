@@ -11,6 +11,7 @@
 #include "agent/shared_homes.hpp"
 #include "app/gpu_node_checks.hpp"
 #include "app/session_disk.hpp"
+#include "core/duration.hpp"
 #include "core/log.hpp"
 
 namespace gpupool::app {
@@ -147,6 +148,13 @@ Status make_agent(NodeRuntime& node, const NodeOptions& options, const NodeAddre
   settings.session_subnets = node.network.subnets;
   settings.activity_interval = std::chrono::seconds(options.activity_interval_s);
   settings.ready_timeout = std::chrono::seconds(options.ready_timeout_s);
+  auto gc_after = parse_duration(options.image_gc_after);
+  if (!gc_after)
+    return make_error(ErrorCode::invalid_argument, "--image-gc-after: " + gc_after.error().message);
+  settings.housekeeping.collect_after = std::chrono::milliseconds(*gc_after);
+  // Measured often enough that an image goes within half its time again after it is due.
+  settings.housekeeping.interval = std::chrono::milliseconds(
+      *gc_after > 0 ? std::clamp<UnixMillis>(*gc_after / 2, 5'000, 300'000) : 300'000);
   node.readiness = std::make_unique<agent::HttpReadinessCheck>(settings.readiness_host);
   node.activity =
       std::make_unique<agent::LiveActivitySensor>(*node.engine, settings.readiness_host);

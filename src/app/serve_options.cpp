@@ -170,6 +170,12 @@ void add_node_options(CLI::App& command, NodeOptions& node) {
                   "as failed (a large image's first start may need more)")
       ->check(CLI::Range(5, 3600))
       ->capture_default_str();
+  command
+      .add_option("--image-gc-after", node.image_gc_after,
+                  "images pulled from registries that nothing has wanted this long (\"90s\", "
+                  "\"2h\", \"1d\") are removed from the node; those marked for pre-pull stay; "
+                  "\"0\": never")
+      ->capture_default_str();
   command.add_option("--simulated-gpu-readings", node.simulated_gpu_readings,
                      "with --simulate-gpus: a JSON file the simulated GPUs read their "
                      "utilisation, memory and processes from at each reading (for tests)");

@@ -109,6 +109,25 @@ struct ImageDetails {
   std::map<std::string, std::string> labels;
 };
 
+// One image the engine holds, as its disk-use report says.
+struct EngineImage {
+  std::string id;                    // "sha256:…"
+  std::vector<std::string> tags;     // "repo:tag"; none for an image pulled by digest
+  std::vector<std::string> digests;  // "repo@sha256:…", as pulled from registries
+  std::int64_t size_bytes = 0;       // with the layers it shares with others
+  int containers = 0;                // containers made from it, running or not
+};
+
+// What the engine takes of its host's disk.
+struct EngineDiskUsage {
+  std::int64_t images_bytes = 0;      // the layers, each counted once
+  std::int64_t containers_bytes = 0;  // their writable layers
+  std::int64_t volumes_bytes = 0;
+  std::int64_t free_bytes = -1;  // on the filesystem of the engine's data; -1: unknown
+  std::int64_t total_bytes = -1;
+  std::vector<EngineImage> images;
+};
+
 // Who pulls from a registry; both empty: anonymously.
 struct RegistryCredentials {
   std::string username;
@@ -147,6 +166,8 @@ class ContainerEngine {
   // The host directory that holds what the container wrote over its image (overlayfs' upper
   // directory); an error naming the storage driver when it is not overlayfs.
   virtual Result<std::string> writable_layer_dir(const std::string& id) = 0;
+  // Its images, containers and volumes, with their sizes (it may take the engine seconds).
+  virtual Result<EngineDiskUsage> disk_usage() = 0;
   // Tagged images carrying the label key.
   virtual Result<std::vector<ImageInfo>> list_images(const std::string& label_key) = 0;
   virtual Status ensure_volume(const std::string& name,

@@ -34,6 +34,20 @@ Status check_node_name(std::string_view name);
 // The worst link within a set of GPUs of one node (GpuLink::same for one GPU).
 GpuLink worst_link(const std::vector<GpuDevice>& gpus, const std::vector<int>& chosen);
 
+// What a node's container engine takes of its disk, as its agent last measured it (reported
+// with its syncs, kept by the server in memory like GPU readings).
+struct NodeDisk {
+  std::int64_t images_bytes = 0;
+  std::int64_t containers_bytes = 0;  // the sessions' writable layers, and any other's
+  std::int64_t volumes_bytes = 0;     // homes in engine volumes, and any other's
+  std::int64_t free_bytes = -1;       // on the engine's data filesystem; -1: unknown
+  std::int64_t total_bytes = -1;
+  int images = 0;
+  // Unused images the agent removed since it started, and what they held.
+  int images_collected = 0;
+  std::int64_t collected_bytes = 0;
+};
+
 struct Node {
   std::string name;
   std::string address;  // host users reach for SSH and published ports

@@ -86,6 +86,7 @@ struct SyncRequest {
   // Contract checks the server ordered (SyncResponse::image_checks) that have run.
   std::vector<ImageCheckReport> image_checks = {};
   std::vector<ImageSaveReport> image_saves = {};  // saves ordered that have ended
+  std::optional<NodeDisk> disk = {};              // once the agent has measured it
 };
 
 // A directory of the node lent read-only to the session, at /datasets/<name>.

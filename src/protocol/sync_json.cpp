@@ -485,6 +485,31 @@ Result<ImageCheckReport> check_report_from_json(const Json& item) {
 }
 
 constexpr std::int64_t kMaxSaveBytes = std::int64_t{1} << 50;
+constexpr std::int64_t kMaxDiskBytes = std::int64_t{1} << 60;
+
+Json disk_to_json(const NodeDisk& disk) {
+  return {{"images_bytes", disk.images_bytes},         {"containers_bytes", disk.containers_bytes},
+          {"volumes_bytes", disk.volumes_bytes},       {"free_bytes", disk.free_bytes},
+          {"total_bytes", disk.total_bytes},           {"images", disk.images},
+          {"images_collected", disk.images_collected}, {"collected_bytes", disk.collected_bytes}};
+}
+
+Result<NodeDisk> disk_from_json(const Json& item) {
+  GPUPOOL_TRY(reject_unknown_fields(
+      item, {"images_bytes", "containers_bytes", "volumes_bytes", "free_bytes", "total_bytes",
+             "images", "images_collected", "collected_bytes"}));
+  Reader read(item);
+  NodeDisk disk{read.integer("images_bytes", 0, kMaxDiskBytes),
+                read.integer("containers_bytes", 0, kMaxDiskBytes),
+                read.integer("volumes_bytes", 0, kMaxDiskBytes),
+                read.integer("free_bytes", -1, kMaxDiskBytes),
+                read.integer("total_bytes", -1, kMaxDiskBytes),
+                static_cast<int>(read.integer("images", 0, 1 << 24)),
+                static_cast<int>(read.integer("images_collected", 0, 1 << 24)),
+                read.integer("collected_bytes", 0, kMaxDiskBytes)};
+  GPUPOOL_TRY(read.status("disk"));
+  return disk;
+}
 
 Json save_report_to_json(const ImageSaveReport& report) {
   return {{"id", report.id},
@@ -555,6 +580,7 @@ std::string sync_request_to_json(const SyncRequest& request, int protocol) {
     for (const auto& report : request.image_saves) saves.push_back(save_report_to_json(report));
     message["image_saves"] = saves;
   }
+  if (request.disk) message["disk"] = disk_to_json(*request.disk);
   return message.dump();
 }
 
@@ -571,7 +597,7 @@ Result<SyncRequest> sync_request_from_json(std::string_view text) {
   if (!json) return json.error();
   GPUPOOL_TRY(
       reject_unknown_fields(*json, {"protocol", "node", "observed", "gpu_readings", "held_state",
-                                    "wait_millis", "image_checks", "image_saves"}));
+                                    "wait_millis", "image_checks", "image_saves", "disk"}));
   Reader read(*json);
   SyncRequest request;
   const Json* node = read.object("node");
@@ -600,6 +626,11 @@ Result<SyncRequest> sync_request_from_json(std::string_view text) {
     auto report = save_report_from_json(item);
     if (!report) return report.error();
     request.image_saves.push_back(std::move(*report));
+  }
+  if (const Json* disk = read.object("disk")) {
+    auto parsed = disk_from_json(*disk);
+    if (!parsed) return parsed.error();
+    request.disk = *parsed;
   }
   GPUPOOL_TRY(read.status(""));
   return request;

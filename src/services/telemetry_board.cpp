@@ -3,10 +3,10 @@
 namespace gpupool::services {
 
 void TelemetryBoard::record(const std::string& node, std::vector<GpuReading> readings,
-                            UnixMillis now) {
+                            UnixMillis now, std::optional<NodeDisk> disk) {
   {
     std::lock_guard lock(mutex_);
-    nodes_[node] = {now, std::move(readings)};
+    nodes_[node] = {now, std::move(readings), disk};
   }
   ++version_;
 }

@@ -1,4 +1,5 @@
-// TelemetryBoard: the latest GPU readings of every node, as their agents last sent them.
+// TelemetryBoard: the latest GPU readings (and disk use) of every node, as their agents last
+// sent them.
 //
 // Kept in memory, not in the store: readings change at every sync and are worth nothing once
 // newer ones arrive, and writing them would wake every live view and empty the proxy's route
@@ -9,11 +10,13 @@
 #include <cstdint>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "core/clock.hpp"
 #include "model/gpu_reading.hpp"
+#include "model/node.hpp"
 
 namespace gpupool::services {
 
@@ -26,12 +29,14 @@ struct SessionGpuReading {
 struct NodeReadings {
   UnixMillis read_at = 0;  // the server's clock when the readings arrived
   std::vector<GpuReading> gpus;
+  std::optional<NodeDisk> disk = {};  // once its agent has measured it
 };
 
 class TelemetryBoard {
  public:
   // Replaces what `node` reported before; an empty list means its probe could not read.
-  void record(const std::string& node, std::vector<GpuReading> readings, UnixMillis now);
+  void record(const std::string& node, std::vector<GpuReading> readings, UnixMillis now,
+              std::optional<NodeDisk> disk = {});
   std::map<std::string, NodeReadings> snapshot() const;
   // What the session's processes use of each GPU of `node`, from readings that arrived at
   // `fresh_since` or later (a silent node's figures describe the past); empty when none.

@@ -94,11 +94,18 @@ class FakeContainerEngine final : public ContainerEngine {
   Result<ImageDetails> inspect_image(const std::string&) override {
     return make_error(ErrorCode::not_found, "the fake engine inspects no image");
   }
-  Status remove_image(const std::string&) override { return {}; }
+  Status remove_image(const std::string& reference) override {
+    std::erase_if(disk_.images, [&](const EngineImage& image) { return image.id == reference; });
+    removed_images_.push_back(reference);
+    return {};
+  }
+  std::vector<std::string> removed_images_;
   Result<std::string> commit_container(const std::string&, const std::string&, const std::string&,
                                        const ImageDetails&) override {
     return make_error(ErrorCode::unavailable, "the fake engine commits nothing");
   }
+  Result<EngineDiskUsage> disk_usage() override { return disk_; }
+  EngineDiskUsage disk_;  // what disk_usage answers; removed images leave it
   Result<std::string> writable_layer_dir(const std::string&) override {
     return make_error(ErrorCode::unavailable, "the fake engine has no layers");
   }

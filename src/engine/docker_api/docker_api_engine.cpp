@@ -3,6 +3,7 @@
 // Every call opens its own connection (core/http_client), so parallel session starts never
 // queue behind each other inside gpupool.
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 
 #include <cstdlib>
 
@@ -147,6 +148,25 @@ class DockerApiEngine final : public ContainerEngine {
     if (response->status != 200 || !body.is_object())
       return engine_error("container inspect", *response);
     return docker_api::upper_dir(body);
+  }
+
+  Result<EngineDiskUsage> disk_usage() override {
+    auto response = call("GET", "/system/df", "", 120s);
+    if (!response) return response.error();
+    auto body = json::parse(response->body, nullptr, false);
+    if (response->status != 200 || !body.is_object()) return engine_error("disk usage", *response);
+    EngineDiskUsage usage = docker_api::disk_usage(body);
+    auto info = call("GET", "/info", "", 10s);
+    if (!info || info->status != 200) return usage;
+    auto root = json::parse(info->body, nullptr, false);
+    if (!root.is_object() || !root.contains("DockerRootDir") || !root["DockerRootDir"].is_string())
+      return usage;
+    struct statvfs space {};
+    if (statvfs(root["DockerRootDir"].get<std::string>().c_str(), &space) == 0) {
+      usage.free_bytes = static_cast<std::int64_t>(space.f_bavail) * space.f_frsize;
+      usage.total_bytes = static_cast<std::int64_t>(space.f_blocks) * space.f_frsize;
+    }
+    return usage;
   }
 
   Result<std::vector<ImageInfo>> list_images(const std::string& label_key) override {

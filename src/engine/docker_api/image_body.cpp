@@ -57,6 +57,40 @@ json commit_body(const ImageDetails& config) {
   return body;
 }
 
+EngineDiskUsage disk_usage(const json& df) {
+  EngineDiskUsage usage;
+  auto integer = [](const json& object, const char* key) -> std::int64_t {
+    auto found = object.find(key);
+    return found != object.end() && found->is_number_integer()
+               ? std::max<std::int64_t>(0, found->get<std::int64_t>())
+               : 0;
+  };
+  usage.images_bytes = integer(df, "LayersSize");
+  if (auto images = df.find("Images"); images != df.end() && images->is_array()) {
+    for (const auto& item : *images) {
+      if (!item.is_object()) continue;
+      EngineImage image{string_of(item, "Id"), strings_of(item, "RepoTags"),
+                        strings_of(item, "RepoDigests"), integer(item, "Size"),
+                        static_cast<int>(integer(item, "Containers"))};
+      std::erase(image.tags, "<none>:<none>");
+      std::erase(image.digests, "<none>@<none>");
+      usage.images.push_back(std::move(image));
+    }
+  }
+  if (auto containers = df.find("Containers"); containers != df.end() && containers->is_array()) {
+    for (const auto& item : *containers)
+      if (item.is_object()) usage.containers_bytes += integer(item, "SizeRw");
+  }
+  if (auto volumes = df.find("Volumes"); volumes != df.end() && volumes->is_array()) {
+    for (const auto& item : *volumes) {
+      auto data = item.is_object() ? item.find("UsageData") : item.end();
+      if (item.is_object() && data != item.end() && data->is_object())
+        usage.volumes_bytes += integer(*data, "Size");
+    }
+  }
+  return usage;
+}
+
 Result<std::string> upper_dir(const json& inspected_container) {
   auto driver = inspected_container.find("GraphDriver");
   if (driver == inspected_container.end() || !driver->is_object())
