@@ -359,6 +359,8 @@ void Agent::start_session(const DesiredSession& session, bool container_exists) 
     local_.failures[session.session_id] = {why, 0};
   };
   if (!container_exists) {
+    // Housekeeping removes no image between here and the container made from it.
+    std::shared_lock images_in_use(images_in_use_);
     if (auto image = ensure_image(session); !image) return fail(image.error().message);
     for (const auto& dataset : session.datasets) {
       std::error_code ec;
@@ -655,8 +657,9 @@ void Agent::housekeep(const SyncResponse& response) {
       disk = node_disk(*usage);
       for (const auto& image : usage->images) {
         if (std::find(collect.begin(), collect.end(), image.id) == collect.end()) continue;
+        // Not while a session's start is between its image and its container: it may be this.
+        std::unique_lock no_start(images_in_use_);
         {
-          // A session starting meanwhile may want it: the rest waits for the next round.
           std::lock_guard check(mutex_);
           if (!local_.in_flight.empty() || stopping_) break;
         }

@@ -13,6 +13,7 @@
 #include <memory>
 #include <mutex>
 #include <set>
+#include <shared_mutex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -137,6 +138,9 @@ class Agent {
   ActivityMonitor activity_;
 
   std::mutex mutex_;
+  // Held shared by a session's start from its image check to its container's creation, and
+  // alone by housekeeping while it removes an image.
+  std::shared_mutex images_in_use_;
   std::condition_variable wake_condition_;
   bool wake_requested_ = false;  // guarded by mutex_
   LocalState local_;             // guarded by mutex_

@@ -163,6 +163,7 @@ class NodeHost:
         self.agent_log = os.path.join(self.root, "agent.log")
         self.dockerd = None
         self.index = index
+        self.agent_options = []  # given to every start of its agent
 
     def in_netns(self, *command):
         return ["nsenter", f"--net=/var/run/netns/{self.netns}", *command]
@@ -216,7 +217,7 @@ class NodeHost:
             command += ["--home-root", self.home_root]
         if token:
             command += ["--join-token", token]
-        command += list(extra)
+        command += self.agent_options + list(extra)
         log = open(self.agent_log, "a")
         self.agent = subprocess.Popen(self.in_netns(*command), stdout=log, stderr=subprocess.STDOUT)
 

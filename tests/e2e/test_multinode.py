@@ -15,6 +15,7 @@ import ssl
 import subprocess
 import tempfile
 import time
+import urllib.request
 
 import pytest
 
@@ -47,6 +48,8 @@ class Cluster:
         self.image = None  # the catalog image's reference in the registry
         self.prepulled = None  # a tiny one, pulled ahead
         self.nodes = [NodeHost(index, self.work, self.homes, self.registry.address) for index in (1, 2, 3)]
+        # gpn3 removes images nothing has wanted for 10 s (the default is a day).
+        self.nodes[2].agent_options = ["--image-gc-after", "10s"]
         self.server = None
         self.pin = None
         self.tls = None
@@ -380,6 +383,33 @@ def test_a_saved_session_starts_on_another_node_with_what_the_user_wrote_outside
     assert result.stdout.strip() == "made-on-gpn1"
     end(user, session)
     assert user.call("DELETE", "/api/v1/my-images/moved")[0] == 200
+
+
+def test_a_node_removes_images_nothing_wants_keeps_pre_pulled_ones_and_reports_its_disk(cluster, user):
+    node = cluster.nodes[2]
+    reference = catalog_reference(user, IMAGE_TAG)
+    session = session_on(user, node)
+    assert node.has_image(reference)
+    end(user, session)
+    deadline = time.time() + 90
+    while node.has_image(reference):
+        assert time.time() < deadline, f"{reference} stayed on {node.name}:\n{node.log()}"
+        time.sleep(1)
+    assert node.has_image(catalog_reference(user, PREPULLED_TAG)), "an image marked for pre-pull stays"
+    assert "removed unused image" in node.log()
+    deadline = time.time() + 30
+    while not (cluster.node_view(node.name)["disk"] or {}).get("images_collected"):
+        assert time.time() < deadline, cluster.node_view(node.name)
+        time.sleep(1)
+    disk = cluster.node_view(node.name)["disk"]
+    assert disk["collected_bytes"] > 0 and disk["images_bytes"] > 0 and disk["free_bytes"] > 0, disk
+    request = urllib.request.Request(cluster.base + "/metrics",
+                                     headers={"Authorization": "Bearer " + cluster.admin.token})
+    with urllib.request.urlopen(request, timeout=30, context=cluster.tls) as response:
+        metrics = response.read().decode()
+    assert f'gpupool_node_disk_bytes{{node="{node.name}",kind="images"}}' in metrics, metrics[-3000:]
+    # Wanted again: pulled again.
+    end(user, session_on(user, node))
 
 
 def test_a_pull_that_fails_ends_the_session_failed_with_the_registrys_words_and_bills_nothing(cluster, user):
