@@ -23,8 +23,8 @@ Error conflict(std::string message) {
 
 // A registry path component: lower-case letters and digits, single inner . _ or -.
 Status check_image_name(const std::string& name) {
-  static const std::regex kName("[a-z0-9]+([._-][a-z0-9]+)*");
-  if (name.empty() || name.size() > 64 || !std::regex_match(name, kName)) {
+  static const std::regex name_pattern("[a-z0-9]+([._-][a-z0-9]+)*");
+  if (name.empty() || name.size() > 64 || !std::regex_match(name, name_pattern)) {
     return invalid(
         "\"name\" must be 1 to 64 lower-case letters and digits, with single . _ or - between "
         "them (e.g. torch-env)");
