@@ -247,14 +247,10 @@ json image_view(const Image& image, const std::vector<services::ImageFit>& fits,
 
 json node_disk_view(const NodeDisk& disk) {
   auto known = [](std::int64_t bytes) { return bytes >= 0 ? json(bytes) : json(nullptr); };
-  return {{"images_bytes", disk.images_bytes},
-          {"containers_bytes", disk.containers_bytes},
-          {"volumes_bytes", disk.volumes_bytes},
-          {"free_bytes", known(disk.free_bytes)},
-          {"total_bytes", known(disk.total_bytes)},
-          {"images", disk.images},
-          {"images_collected", disk.images_collected},
-          {"collected_bytes", disk.collected_bytes}};
+  return {{"images_bytes", disk.images_bytes},         {"containers_bytes", disk.containers_bytes},
+          {"volumes_bytes", disk.volumes_bytes},       {"free_bytes", known(disk.free_bytes)},
+          {"total_bytes", known(disk.total_bytes)},    {"images", disk.images},
+          {"images_collected", disk.images_collected}, {"collected_bytes", disk.collected_bytes}};
 }
 
 json image_save_view(const ImageSave& save) {

@@ -21,9 +21,9 @@ struct NodeOptions {
   SessionNetworkOptions session_network;
   int session_disk_gb = 0;  // a session's writable layer at most; 0: unbounded
   std::string home_root;    // set: homes on this shared filesystem path (agent/shared_homes.hpp)
-  std::string gpu_cap_library;   // the GPU-memory cap (src/gpu_cap); empty: beside the binary
-  int activity_interval_s = 30;  // how often running sessions' use is measured (idle reclaim)
-  int ready_timeout_s = 180;     // how long a new session's Jupyter may take to answer
+  std::string gpu_cap_library;         // the GPU-memory cap (src/gpu_cap); empty: beside the binary
+  int activity_interval_s = 30;        // how often running sessions' use is measured (idle reclaim)
+  int ready_timeout_s = 180;           // how long a new session's Jupyter may take to answer
   std::string image_gc_after = "24h";  // unused pulled images removed after this; "0": never
   // With simulate_gpus: a JSON file the simulated GPUs read their figures from at each
   // reading (gpu/gpu_probe.hpp), so that a test can make them busy.
