@@ -238,6 +238,8 @@ class Api {
   HttpReply recheck_image(const Call& call);
   HttpReply save_session_image(const Call& call);
   HttpReply my_images(const Call& call);
+  // Whose images a my-images call is about: the caller's, or (admins only) ?user='s.
+  Result<std::string> images_owner(const Call& call);
   HttpReply remove_my_image(const Call& call);
   HttpReply image_reply(int status, const Image& image);
   // Image roll-outs by family (rollout_handlers.cpp).

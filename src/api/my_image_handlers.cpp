@@ -1,7 +1,8 @@
 // A user's own images: running sessions saved (services/image_saves.hpp).
 //   POST   /api/v1/sessions/{id}/image {"name"}  the owner: save it as "<user>/<name>"
-//   GET    /api/v1/my-images                      the caller's saved images and saves
-//   DELETE /api/v1/my-images/{name}               the caller's: gone from the catalog
+//   GET    /api/v1/my-images[?user=]              the caller's saved images and saves
+//   DELETE /api/v1/my-images/{name}[?user=]       the caller's: gone from the catalog
+// Admins name another user with ?user= (to see what holds the registry's space, or free it).
 #include "api/api.hpp"
 #include "core/json_input.hpp"
 
@@ -22,8 +23,20 @@ HttpReply Api::save_session_image(const Call& call) {
   return json_reply(202, image_save_view(*save));
 }
 
+Result<std::string> Api::images_owner(const Call& call) {
+  const User& caller = call.caller().user;
+  std::string named = call.query_value("user");
+  if (named.empty() || named == caller.username) return caller.username;
+  if (!caller.admin) return make_error(ErrorCode::forbidden, "only admins see others' images");
+  auto user = user_named(named);
+  if (!user) return user.error();
+  return user->username;
+}
+
 HttpReply Api::my_images(const Call& call) {
-  auto mine = image_saves_.mine(call.caller().user.username);
+  auto owner = images_owner(call);
+  if (!owner) return error_reply(owner.error());
+  auto mine = image_saves_.mine(*owner);
   if (!mine) return error_reply(mine.error());
   auto nodes = store_.list_nodes();
   if (!nodes) return error_reply(nodes.error());
@@ -41,7 +54,9 @@ HttpReply Api::my_images(const Call& call) {
 }
 
 HttpReply Api::remove_my_image(const Call& call) {
-  auto removed = image_saves_.remove(call.caller().user.username, call.parameter("name"));
+  auto owner = images_owner(call);
+  if (!owner) return error_reply(owner.error());
+  auto removed = image_saves_.remove(*owner, call.parameter("name"));
   if (!removed) return error_reply(removed.error());
   return json_reply(200, {{"name", call.parameter("name")}, {"removed", true}});
 }

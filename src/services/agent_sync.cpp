@@ -271,7 +271,7 @@ Result<std::map<std::string, std::string>> SessionService::desired_states(
   if (!by_node) return by_node.error();
   auto images = store_.list_images();
   if (!images) return images.error();
-  auto saves = store_.list_image_saves();
+  auto saves = store_.list_image_saves(true);
   if (!saves) return saves.error();
   UnixMillis now = clock_.now();
   std::map<std::string, std::string> states;

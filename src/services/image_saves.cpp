@@ -70,7 +70,7 @@ Result<ImageSave> ImageSaves::save(const User& caller, const std::string& sessio
     }
     auto images = store_.list_images();
     if (!images) return images.error();
-    auto saves = store_.list_image_saves();
+    auto saves = store_.list_image_saves(true);
     if (!saves) return saves.error();
     std::string tag = tag_of(caller.username, name);
     int held = 0;
@@ -119,7 +119,7 @@ Result<MyImages> ImageSaves::mine(const std::string& owner) {
   if (!images) return images.error();
   for (auto& image : *images)
     if (image.owner == owner) mine.images.push_back(std::move(image));
-  auto saves = store_.list_image_saves();
+  auto saves = store_.list_image_saves(false);
   if (!saves) return saves.error();
   for (auto& save : *saves)
     if (save.owner == owner && save.state != SaveState::saved)
@@ -145,7 +145,7 @@ Result<std::vector<ImageSaveOrder>> image_saves_for(Store& store, const std::str
                                                     UnixMillis now,
                                                     const ImageSaveSettings& settings,
                                                     const catalog::RegistryLogins& logins) {
-  auto saves = store.list_image_saves();
+  auto saves = store.list_image_saves(true);
   if (!saves) return saves.error();
   std::vector<ImageSaveOrder> orders;
   for (auto& save : *saves) {
@@ -175,7 +175,7 @@ Result<std::vector<ImageSaveOrder>> image_saves_for(Store& store, const std::str
 Status record_image_saves(Store& store, const std::string& node,
                           const std::vector<ImageSaveReport>& reports, UnixMillis now) {
   if (reports.empty()) return {};
-  auto saves = store.list_image_saves();
+  auto saves = store.list_image_saves(true);
   if (!saves) return saves.error();
   for (const auto& report : reports) {
     auto save = std::find_if(saves->begin(), saves->end(),

@@ -34,8 +34,8 @@ struct ImageSaveSettings {
   UnixMillis give_up_after = 60 * 60 * 1000;
 };
 
-// What a user sees of their images: the catalog rows they own and the saves not yet ended or
-// that failed.
+// What a user sees of their images: the catalog rows they own, the saves under way and those
+// that failed in the last week.
 struct MyImages {
   std::vector<Image> images;
   std::vector<ImageSave> saves;

@@ -235,10 +235,11 @@ class Store {
   // Writes everything but the tag; not_found when there is no such image.
   virtual Status update_image(const Image& image) = 0;
   virtual Status delete_image(const std::string& tag) = 0;  // not_found when none
-  // Saves of sessions as images (model/image.hpp), oldest first. add fills in the id.
+  // Saves of sessions as images (model/image.hpp), oldest first; `saving_only`: those under way
+  // (every sync reads them), else their history too. add fills in the id.
   virtual Status add_image_save(ImageSave& save) = 0;
   virtual Status update_image_save(const ImageSave& save) = 0;  // by id
-  virtual Result<std::vector<ImageSave>> list_image_saves() = 0;
+  virtual Result<std::vector<ImageSave>> list_image_saves(bool saving_only) = 0;
   // Image roll-outs (model/rollout.hpp), by family; put replaces.
   virtual Status put_rollout(const Rollout& rollout) = 0;
   virtual Result<std::vector<Rollout>> list_rollouts() = 0;

@@ -7,6 +7,7 @@ clear error."""
 import os
 import secrets
 import shutil
+import socket
 import subprocess
 import tempfile
 import time
@@ -158,6 +159,45 @@ def test_an_image_without_jupyter_fails_its_check_and_starts_nothing(lab):
     assert status == 400 and "contract check" in body["error"]["message"], body
     status, body = lab.admin.post("/api/v1/sessions", {"image": tag, "gpus": 1})
     assert status == 400 and "no Jupyter" in body["error"]["message"], body
+
+
+def test_a_hostile_image_checked_reaches_no_network_and_runs_as_nobody_without_capabilities(lab):
+    """What an image's check runs is the image's own: here a python3 that tries to reach the
+    host and reports who it runs as, in the version fields the check reads back."""
+    listener = socket.socket()
+    listener.bind(("0.0.0.0", 0))
+    listener.listen(4)
+    listener.setblocking(False)
+    port = listener.getsockname()[1]
+    host = subprocess.run(["docker", "network", "inspect", "-f", "{{(index .IPAM.Config 0).Gateway}}", "bridge"],
+                          capture_output=True, text=True, check=True).stdout.strip()
+    script = f"""#!/bin/sh
+case "$2" in
+  *sys.version*) exec /usr/bin/python3 -c "
+import socket
+try:
+    socket.create_connection(('{host}', {port}), 3)
+    print('reached')
+except OSError:
+    print('isolated')";;
+  *notebook*) echo "uid$(id -u)-caps$(awk '/^CapEff/ {{print $2}}' /proc/self/status)";;
+  *) exec /usr/bin/python3 "$@";;
+esac
+"""
+    hostile = derive("gpupool/e2e-hostile:1", f"cat > /usr/local/bin/python3 <<'EOF'\n{script}EOF\n"
+                                              "chmod 755 /usr/local/bin/python3")
+    tag = "jupyter6.4-cpu-debian11-base"
+    try:
+        lab.add(hostile, "lab/hostile", tag)
+        check = lab.checked(tag)["check"]
+        assert check["python"] == "isolated", check
+        assert check["notebook"] == "uid65534-caps0000000000000000", check
+        with pytest.raises(BlockingIOError):
+            listener.accept()
+    finally:
+        listener.close()
+    assert not subprocess.run(["docker", "ps", "-aq", "--filter", "label=io.gpupool.image-check"],
+                              capture_output=True, text=True).stdout.strip(), "the check container is gone"
 
 
 def test_an_image_without_sshd_runs_with_ssh_off(lab):

@@ -7,9 +7,9 @@
 #include <nlohmann/json.hpp>
 
 #include "agent/image_save.hpp"
+#include "api_fixture.hpp"
 #include "engine/docker_api/image_body.hpp"
 #include "protocol/sync_json.hpp"
-#include "service_fixture.hpp"
 #include "services/image_saves.hpp"
 
 namespace gpupool::testing {
@@ -165,10 +165,36 @@ TEST_F(ImageSaves, FailuresAreKeptWithTheirReasonAndQuotaCountsWhatIsHeld) {
   sync_with({});
   sync_with({});
   bool ended_failed = false;
-  auto listed = store_->list_image_saves();
+  auto listed = store_->list_image_saves(false);
   for (const auto& save : *listed)
     if (save.name == "three") ended_failed = save.state == SaveState::failed;
   EXPECT_TRUE(ended_failed);
+}
+
+class MyImagesApi : public Api {};
+
+TEST_F(MyImagesApi, EachUserSeesTheirOwnAndAdminsAnyones) {
+  auto alice = token_for("alice");
+  auto bob = token_for("bob");
+  auto admin = token_for("root-admin");
+  auto mine = as(alice, "GET", "/api/v1/my-images");
+  ASSERT_EQ(mine.status, 200) << mine.body;
+  auto view = nlohmann::json::parse(mine.body);
+  EXPECT_EQ(view["saving_enabled"], false) << "no registry named for saved images";
+  EXPECT_EQ(view["images"], nlohmann::json::array());
+  EXPECT_EQ(as(bob, "GET", "/api/v1/my-images?user=alice").status, 403);
+  EXPECT_EQ(as(bob, "DELETE", "/api/v1/my-images/env?user=alice").status, 403);
+  EXPECT_EQ(as(admin, "GET", "/api/v1/my-images?user=alice").status, 200);
+  EXPECT_EQ(as(admin, "GET", "/api/v1/my-images?user=nobody").status, 404);
+  EXPECT_EQ(as(alice, "DELETE", "/api/v1/my-images/env").status, 404);
+
+  Session session = request(alice_, 1);
+  auto off = as(alice, "POST", "/api/v1/sessions/" + session.id + "/image", R"({"name":"env"})");
+  EXPECT_EQ(off.status, 409) << off.body;
+  EXPECT_EQ(as(alice, "POST", "/api/v1/sessions/" + session.id + "/image", R"({"name":7})").status,
+            400);
+  EXPECT_EQ(as(alice, "POST", "/api/v1/sessions/" + session.id + "/image", R"({"nom":"x"})").status,
+            400);
 }
 
 TEST(ImageSaveMessages, OrdersAndReportsCrossTheWireWhole) {

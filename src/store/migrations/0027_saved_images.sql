@@ -20,3 +20,4 @@ CREATE TABLE image_saves (
   finished_at INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX image_saves_by_owner ON image_saves (owner);
+CREATE INDEX image_saves_by_state ON image_saves (state);

@@ -55,12 +55,13 @@ Status SqliteStore::update_image_save(const ImageSave& save) {
   return {};
 }
 
-Result<std::vector<ImageSave>> SqliteStore::list_image_saves() {
+Result<std::vector<ImageSave>> SqliteStore::list_image_saves(bool saving_only) {
   ReadLock lock;
   auto& db = for_reading(lock);
-  auto query = db.prepare(
+  auto query = db.prepare(fmt::format(
       "SELECT id, owner, name, session_id, node, base_tag, repository, version, state, message, "
-      "size_bytes, requested_at, finished_at FROM image_saves ORDER BY id");
+      "size_bytes, requested_at, finished_at FROM image_saves {} ORDER BY id",
+      saving_only ? "WHERE state = 'saving'" : ""));
   if (!query) return query.error();
   return query->collect<ImageSave>([](const sqlite::Statement& row) {
     ImageSave save{row.column_int(0),  row.column_text(1), row.column_text(2), row.column_text(3),

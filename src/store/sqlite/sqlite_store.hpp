@@ -105,7 +105,7 @@ class SqliteStore final : public Store {
   Status delete_image(const std::string& tag) override;
   Status add_image_save(ImageSave& save) override;
   Status update_image_save(const ImageSave& save) override;
-  Result<std::vector<ImageSave>> list_image_saves() override;
+  Result<std::vector<ImageSave>> list_image_saves(bool saving_only) override;
   Status put_rollout(const Rollout& rollout) override;
   Result<std::vector<Rollout>> list_rollouts() override;
   Status delete_rollout(const std::string& family) override;
