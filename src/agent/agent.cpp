@@ -634,14 +634,14 @@ void Agent::save_images(const std::vector<ImageSaveOrder>& orders) {
 }
 
 void Agent::housekeep(const SyncResponse& response) {
+  std::lock_guard lock(mutex_);
+  auto now = clock_.monotonic_millis();
+  if (stopping_ || housekeeping_ || now < next_housekeeping_) return;
   std::set<std::string> wanted;
   for (const auto& session : response.desired) wanted.insert(session.image_reference);
   for (const auto& image : response.prepull) wanted.insert(image.reference);
   for (const auto& order : response.image_checks) wanted.insert(order.image.reference);
   for (const auto& order : response.image_saves) wanted.insert(order.base.reference);
-  std::lock_guard lock(mutex_);
-  auto now = clock_.monotonic_millis();
-  if (stopping_ || housekeeping_ || now < next_housekeeping_ || !local_.in_flight.empty()) return;
   housekeeping_ = true;
   next_housekeeping_ = now + settings_.housekeeping.interval.count();
   auto done = std::make_shared<std::atomic<bool>>(false);
@@ -659,10 +659,7 @@ void Agent::housekeep(const SyncResponse& response) {
         if (std::find(collect.begin(), collect.end(), image.id) == collect.end()) continue;
         // Not while a session's start is between its image and its container: it may be this.
         std::unique_lock no_start(images_in_use_);
-        {
-          std::lock_guard check(mutex_);
-          if (!local_.in_flight.empty() || stopping_) break;
-        }
+        if (stopping_) break;
         if (auto removed = engine_.remove_image(image.id); !removed) {
           spdlog::info("agent: unused image {} stays: {}", image.digests.front(),
                        removed.error().message);

@@ -113,7 +113,7 @@ class Agent {
   // (image_check.hpp); forgets the results of checks no longer ordered (the server has them).
   void check_images(const std::vector<ImageCheckOrder>& orders);
   // Measures the engine's disk use and removes images nothing wants (image_housekeeping.hpp),
-  // on a worker, when due and no session is starting.
+  // on a worker, when due; a session's start holds removals off (images_in_use_).
   void housekeep(const SyncResponse& response);
   // Likewise the sessions the server ordered saved as images (image_save.hpp).
   void save_images(const std::vector<ImageSaveOrder>& orders);

@@ -13,7 +13,8 @@ namespace {
 
 constexpr const char* kChangesMount = "/mnt";
 
-// Runs as root (with only the capabilities to set owners and modes) in a container of the
+// Runs as root (with only the capabilities to read everything and set owners and modes) in a
+// container of the
 // session's image, the session's upper directory at /mnt. Left out: gpupool's own files
 // (/etc/gpupool, the cap's preload, /run, the restart notice), /tmp (emptied at every start),
 // and the mount points of the home, datasets, the cap library and the engine's init. Overlayfs
@@ -50,21 +51,8 @@ ImageSaveReport failed(const ImageSaveOrder& order, std::string why) {
 Result<std::string> copy_changes(ContainerEngine& engine, const ImageSaveOrder& order,
                                  const std::string& upper_dir, const std::string& node_name,
                                  const std::atomic<bool>& stopping, const ImageSaveLimits& limits) {
-  std::string name = "gpupool-image-save-" + node_name;
-  (void)engine.remove_container(name);  // a save an agent crash cut short
-  ContainerSpec spec;
-  spec.name = name;
-  spec.image = order.base.reference;
-  spec.command = {"/bin/sh", "-c", kCopyScript};
-  spec.user = "0";
-  spec.cap_add = {"CHOWN", "DAC_OVERRIDE", "DAC_READ_SEARCH", "FOWNER", "FSETID"};
-  spec.memory_bytes = limits.memory_bytes;
-  spec.nano_cpus = 1'000'000'000;
-  spec.pids_limit = 256;
-  spec.network = "none";
-  spec.log_max_bytes = 1 << 20;
-  spec.mounts = {{"", kChangesMount, upper_dir, true}};
-  // No labels: the engine would carry them into the committed image.
+  ContainerSpec spec = copy_container_spec(order, upper_dir, node_name, limits);
+  (void)engine.remove_container(spec.name);  // a save an agent crash cut short
   auto created = engine.create_container(spec);
   if (!created) return created.error();
   Status outcome;
@@ -88,6 +76,26 @@ Result<std::string> copy_changes(ContainerEngine& engine, const ImageSaveOrder& 
 }
 
 }  // namespace
+
+ContainerSpec copy_container_spec(const ImageSaveOrder& order, const std::string& upper_dir,
+                                  const std::string& node_name, const ImageSaveLimits& limits) {
+  ContainerSpec spec;
+  spec.name = "gpupool-image-save-" + node_name;
+  spec.image = order.base.reference;
+  spec.command = {"/bin/sh", "-c", kCopyScript};
+  spec.user = "0";
+  // DAC_OVERRIDE reads every file and directory; never DAC_READ_SEARCH, with which
+  // open_by_handle_at on the host-backed mount could read the host's files.
+  spec.cap_add = {"CHOWN", "DAC_OVERRIDE", "FOWNER", "FSETID"};
+  spec.memory_bytes = limits.memory_bytes;
+  spec.nano_cpus = 1'000'000'000;
+  spec.pids_limit = 256;
+  spec.network = "none";
+  spec.log_max_bytes = 1 << 20;
+  spec.mounts = {{"", kChangesMount, upper_dir, true}};
+  // No labels: the engine would carry them into the committed image.
+  return spec;
+}
 
 ImageDetails saved_image_config(const ImageDetails& base, const std::string& base_reference) {
   ImageDetails config = base;

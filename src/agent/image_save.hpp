@@ -22,6 +22,12 @@ struct ImageSaveLimits {
   std::int64_t memory_bytes = 1LL << 30;
 };
 
+// The container that copies the session's changes: its image may be a user's own (a saved
+// session saved again), so it runs as anything untrusted — no network, a few capabilities,
+// the upper directory read-only, bounded memory, CPU and processes.
+ContainerSpec copy_container_spec(const ImageSaveOrder& order, const std::string& upper_dir,
+                                  const std::string& node_name, const ImageSaveLimits& limits = {});
+
 // The configuration the saved image gets: the session image's own, less gpupool's labels
 // (io.gpupool.*: the saved image is no catalog image of the engine's), with where it came from.
 ImageDetails saved_image_config(const ImageDetails& base, const std::string& base_reference);

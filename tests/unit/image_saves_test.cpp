@@ -244,6 +244,23 @@ TEST(SavedImageConfig, KeepsTheImagesOwnSettingsWithoutGpupoolsLabels) {
   EXPECT_EQ(body["Env"], nlohmann::json::array({"PATH=/usr/bin"}));
 }
 
+TEST(SavedImageConfig, TheCopyRunsAsAnythingUntrustedWithTheSessionsChangesReadOnly) {
+  ImageSaveOrder order{7, "s1", "reg:5000/saved/alice/env", "1", 0};
+  order.base = {"reg:5000/saved/alice/old@sha256:ab"};  // a user's own image, saved before
+  ContainerSpec spec = agent::copy_container_spec(order, "/var/lib/docker/overlay2/x/diff", "n1");
+  EXPECT_EQ(spec.image, order.base.reference);
+  EXPECT_EQ(spec.network, "none");
+  EXPECT_EQ(spec.cap_add, (std::vector<std::string>{"CHOWN", "DAC_OVERRIDE", "FOWNER", "FSETID"}))
+      << "never DAC_READ_SEARCH (open_by_handle_at on the host-backed mount), nothing more";
+  ASSERT_EQ(spec.mounts.size(), 1u);
+  EXPECT_EQ(spec.mounts[0].host_path, "/var/lib/docker/overlay2/x/diff");
+  EXPECT_TRUE(spec.mounts[0].read_only);
+  EXPECT_TRUE(spec.labels.empty()) << "the engine would carry labels into the image";
+  EXPECT_GT(spec.memory_bytes, 0);
+  EXPECT_GT(spec.pids_limit, 0);
+  EXPECT_TRUE(spec.gpu_uuids.empty());
+}
+
 TEST(SavedImageConfig, TheWritableLayerIsFoundOnOverlayOnly) {
   auto overlay = nlohmann::json::parse(
       R"({"GraphDriver": {"Name": "overlay2", "Data": {"UpperDir": "/var/lib/docker/overlay2/x/diff"}}})");
