@@ -35,7 +35,7 @@ struct ImageSaveSettings {
 };
 
 // What a user sees of their images: the catalog rows they own, the saves under way and those
-// that failed in the last week.
+// that failed.
 struct MyImages {
   std::vector<Image> images;
   std::vector<ImageSave> saves;
