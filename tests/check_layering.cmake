@@ -16,15 +16,16 @@ set(allowed_gpu_cap "")
 set(allowed_engine "core;net")
 set(allowed_agent "core;net;model;protocol;engine;gpu")
 set(allowed_sim "core;model;scheduler")
+set(allowed_slurm "core")
 # The server is three layers: services (what it does) know nothing of HTTP; the gateway
 # (HTTP transport and proxy) knows nothing of sessions or users; the API joins the two.
-set(allowed_services "core;model;scheduler;metering;catalog;auth;store")
+set(allowed_services "core;model;scheduler;metering;catalog;auth;store;slurm")
 set(allowed_gateway "core")
-set(allowed_api "core;model;protocol;scheduler;metering;catalog;auth;store;services;gateway")
+set(allowed_api "core;model;protocol;scheduler;metering;catalog;auth;store;slurm;services;gateway")
 set(allowed_cli "core;net")
-set(allowed_app "core;net;model;protocol;scheduler;metering;catalog;auth;store;gpu;engine;agent;sim;services;gateway;api;cli")
+set(allowed_app "core;net;model;protocol;scheduler;metering;catalog;auth;store;gpu;engine;agent;sim;slurm;services;gateway;api;cli")
 
-set(layers core net model protocol scheduler metering catalog auth store gpu gpu_cap engine agent sim services gateway api cli app)
+set(layers core net model protocol scheduler metering catalog auth store gpu gpu_cap engine agent sim slurm services gateway api cli app)
 set(violations "")
 # Every folder under src/ is a layer with its rules here; a new one cannot slip past.
 file(GLOB folders LIST_DIRECTORIES true RELATIVE "${SOURCE_DIR}" "${SOURCE_DIR}/*")

@@ -127,6 +127,10 @@ function reasonText(session) {
       values.what = [p.cpus ? t("queue.cpus", p) : null, p.memory_gb ? t("queue.memory", p) : null]
         .filter(Boolean).join(t("queue.and"));
     }
+    if (queue.code === "slurm_pending") {
+      const known = t(`slurm.${p.slurm_reason}`, p);
+      values.why = known === `slurm.${p.slurm_reason}` ? t("slurm.other", p) : known;
+    }
     const key = `queue.${queue.code}`;
     const words = t(key, values);
     if (words === key) return session.reason;  // a code this page does not know yet

@@ -286,6 +286,7 @@ class Api {
   HttpReply revoke_join_token(const Call& call);
   HttpReply agent_join(const Call& call);
   HttpReply agent_sync(const Call& call);
+  HttpReply slurm_ready(const Call& call);
   // The node an agent's Authorization header speaks for.
   Result<std::string> authenticate_node(const HttpExchange& exchange);
   // GET /api/v1/nodes: every node with its GPUs, their readings and holders.

@@ -116,6 +116,8 @@ const std::vector<Route>& Api::routes() {
       // GPU servers: a join token buys a node credential; the credential syncs its own node.
       {"POST", "/api/v1/agent/join", anyone, &Api::agent_join},
       {"POST", "/api/v1/agent/sync", node, &Api::agent_sync},
+      // A session's Slurm job says where its Jupyter listens, with the session's own secret.
+      {"POST", "/api/v1/slurm/ready", anyone, &Api::slurm_ready},
 
       // Prometheus scrapes with an admin's API token (authorization: credentials_file).
       {"GET", "/metrics", admin, &Api::metrics},

@@ -65,6 +65,7 @@ int run(int argc, char** argv) {
                              "LOW-HIGH: each running session gets a port of this range on the "
                              "gateway host, relayed to its SSH on its node (for GPU servers on "
                              "a private network); without it users SSH to nodes directly");
+  gpupool::app::add_slurm_options(*server_command, server.slurm);
   server_command->add_option("--prepull", server.prepull,
                              "catalog TAG every node pulls as soon as it joins, so that the "
                              "first session there starts at once (repeatable)");

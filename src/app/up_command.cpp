@@ -288,6 +288,7 @@ int serve(UpOptions options, bool local_node) {
   session_settings.idle_defaults = {*idle_window, *idle_grace, options.idle_keeps, false};
   session_settings.balance_low_micros =
       std::llround(options.balance_low_credits * kMicrosPerCredit);
+  session_settings.slurm = options.slurm.enabled;
   services::SessionService sessions(**store, clock, session_settings);
   services::TelemetryBoard telemetry;
   app::LocalSyncChannel channel(sessions, telemetry, clock);
@@ -406,6 +407,19 @@ int serve(UpOptions options, bool local_node) {
   http.start(threads);
   if (ssh_relay) ssh_relay->start();
   if (local_agent != nullptr) local_agent->start();
+  SlurmLoop slurm;
+  if (options.slurm.enabled) {
+    auto settings = slurm_backend_settings(options.slurm, api_settings.view.gateway_url);
+    if (!settings) return fail(settings.error().message);
+    // A certificate this server made is no authority's: jobs are given it to check against.
+    if (tls && options.tls_cert.starts_with(data_dir.string())) {
+      std::ifstream pem(options.tls_cert);
+      settings->ready_ca.assign(std::istreambuf_iterator<char>(pem), {});
+    }
+    spdlog::info("sessions run as Slurm jobs; they report to {}", settings->ready_url);
+    slurm = make_slurm_loop(options.slurm, std::move(*settings), sessions, **store);
+    slurm.task->start();
+  }
   PeriodicTask silent_nodes = watch_for_silent_nodes(sessions);
   silent_nodes.start();
   PeriodicTask pool_history = sample_the_pool(sessions, telemetry, **store, clock);

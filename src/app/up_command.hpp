@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "app/session_network_options.hpp"
+#include "app/slurm_setup.hpp"
 
 namespace gpupool::app {
 
@@ -83,6 +84,7 @@ struct UpOptions {
   bool smtp_plaintext = false;     // smtp:// without STARTTLS: a relay on this machine
   double balance_low_credits = 0;  // users who chose no threshold are told below this; 0: not
   NodeOptions node;                // `up` only: its local node
+  SlurmOptions slurm;              // `server` only: sessions as Slurm jobs
 };
 
 // Each runs until SIGINT or SIGTERM and returns the process exit code. `up` is the server

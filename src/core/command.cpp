@@ -19,8 +19,6 @@ namespace gpupool {
 
 namespace {
 
-constexpr std::size_t kMaxOutput = 64 * 1024;
-
 // A pipe whose ends close themselves; both are close-on-exec in the parent.
 struct Pipe {
   std::array<int, 2> ends{-1, -1};
@@ -41,7 +39,8 @@ struct Pipe {
 };
 
 // Feeds `input` and drains the output at once, so neither side can fill a pipe and wait.
-void exchange(Pipe& in, Pipe& out, const std::string& input, std::string& output) {
+void exchange(Pipe& in, Pipe& out, const std::string& input, std::string& output,
+              std::size_t max_output) {
   std::size_t written = 0;
   if (input.empty()) in.close_end(1);
   while (out.ends[0] >= 0) {
@@ -62,9 +61,9 @@ void exchange(Pipe& in, Pipe& out, const std::string& input, std::string& output
       auto got = ::read(out.ends[0], buffer.data(), buffer.size());
       if (got <= 0) {
         out.close_end(0);
-      } else if (output.size() < kMaxOutput) {
+      } else if (output.size() < max_output) {
         output.append(buffer.data(), std::min<std::size_t>(static_cast<std::size_t>(got),
-                                                           kMaxOutput - output.size()));
+                                                           max_output - output.size()));
       }
     }
   }
@@ -73,6 +72,11 @@ void exchange(Pipe& in, Pipe& out, const std::string& input, std::string& output
 }  // namespace
 
 Result<CommandResult> run_command(const std::vector<std::string>& argv, const std::string& input) {
+  return run_command_up_to(argv, input, kDefaultMaxCommandOutput);
+}
+
+Result<CommandResult> run_command_up_to(const std::vector<std::string>& argv,
+                                        const std::string& input, std::size_t max_output) {
   if (argv.empty()) return make_error(ErrorCode::invalid_argument, "no program to run");
   Pipe in;
   Pipe out;
@@ -105,7 +109,7 @@ Result<CommandResult> run_command(const std::vector<std::string>& argv, const st
   sigset_t previous;
   pthread_sigmask(SIG_BLOCK, &pipe_signal, &previous);
   CommandResult result;
-  exchange(in, out, input, result.output);
+  exchange(in, out, input, result.output, max_output);
   in.close_end(1);
   timespec no_wait{};
   while (sigtimedwait(&pipe_signal, nullptr, &no_wait) > 0) {

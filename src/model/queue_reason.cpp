@@ -10,7 +10,7 @@ namespace gpupool {
 
 namespace {
 
-constexpr std::array<std::pair<QueueReasonCode, std::string_view>, 11> kCodes{{
+constexpr std::array<std::pair<QueueReasonCode, std::string_view>, 12> kCodes{{
     {QueueReasonCode::no_such_model, "no_such_model"},
     {QueueReasonCode::no_node_with_labels, "no_node_with_labels"},
     {QueueReasonCode::no_driver_for_cuda, "no_driver_for_cuda"},
@@ -22,7 +22,35 @@ constexpr std::array<std::pair<QueueReasonCode, std::string_view>, 11> kCodes{{
     {QueueReasonCode::waiting_for_cpus_and_memory, "waiting_for_cpus_and_memory"},
     {QueueReasonCode::waiting_for_gpus, "waiting_for_gpus"},
     {QueueReasonCode::over_model_quota, "over_model_quota"},
+    {QueueReasonCode::slurm_pending, "slurm_pending"},
 }};
+
+// Slurm's commonest pending reasons (squeue's REASON), in words a user can act on; the rest
+// are named as Slurm names them.
+constexpr std::array<std::pair<std::string_view, std::string_view>, 16> kSlurmReasons{{
+    {"Resources", "Slurm is waiting for the GPUs, CPUs or memory it asks for to be free"},
+    {"Priority", "Slurm has jobs of higher priority waiting ahead of it"},
+    {"None", "Slurm has not yet looked at it"},
+    {"QOSMaxGRESPerUser", "your QOS's limit of GPUs per user is reached: it waits for one of your jobs to end"},
+    {"QOSMaxJobsPerUserLimit", "your QOS's limit of jobs per user is reached"},
+    {"QOSMaxSubmitJobPerUserLimit", "your QOS's limit of jobs per user is reached"},
+    {"AssocGrpGRES", "your account's GPU limit is reached"},
+    {"AssocMaxJobsLimit", "your account's limit of jobs is reached"},
+    {"AssocGrpGRESMinutes", "your account's GPU-minutes are used up"},
+    {"ReqNodeNotAvail", "the nodes it could run on are unavailable (down, drained or reserved)"},
+    {"PartitionDown", "its partition is down"},
+    {"PartitionInactive", "its partition is inactive"},
+    {"PartitionTimeLimit", "its time limit is longer than its partition allows"},
+    {"JobHeldAdmin", "an administrator holds it"},
+    {"JobHeldUser", "it is held"},
+    {"BeginTime", "it may not start yet"},
+}};
+
+std::string slurm_words(const std::string& code) {
+  for (const auto& [name, words] : kSlurmReasons)
+    if (name == code) return std::string(words);
+  return fmt::format("Slurm keeps it pending ({})", code);
+}
 
 std::string plural(long count, std::string_view word) {
   return fmt::format("{} {}{}", count, word, count == 1 ? "" : "s");
@@ -72,6 +100,8 @@ std::string why(const QueueReason& reason) {
     case QueueReasonCode::over_model_quota:
       return fmt::format("waiting within the quota: {} may hold {} {} GPU{} at once", reason.holder,
                          reason.limit, reason.gpu_model, reason.limit == 1 ? "" : "s");
+    case QueueReasonCode::slurm_pending:
+      return "waiting in Slurm's queue: " + slurm_words(reason.slurm_reason);
   }
   return "waiting";
 }
@@ -113,6 +143,7 @@ nlohmann::json to_json(const QueueReason& reason) {
   text("node", reason.node);
   text("driver_cuda", reason.driver_cuda);
   text("holder", reason.holder);
+  text("slurm_reason", reason.slurm_reason);
   number("cpus", reason.cpus);
   number("memory_gb", static_cast<double>(reason.memory_mb) / 1024.0);
   number("gpu_memory_gb", static_cast<double>(reason.gpu_memory_mb) / 1024.0);
@@ -141,6 +172,7 @@ std::optional<QueueReason> queue_reason_from_json(const nlohmann::json& document
   reason.node = parameters.value("node", "");
   reason.driver_cuda = parameters.value("driver_cuda", "");
   reason.holder = parameters.value("holder", "");
+  reason.slurm_reason = parameters.value("slurm_reason", "");
   reason.cpus = parameters.value("cpus", 0.0);
   reason.memory_mb = std::llround(parameters.value("memory_gb", 0.0) * 1024.0);
   reason.gpu_memory_mb = std::llround(parameters.value("gpu_memory_gb", 0.0) * 1024.0);

@@ -26,6 +26,7 @@ enum class QueueReasonCode {
   waiting_for_cpus_and_memory,  // a CPU-only request: cpus and memory_mb
   waiting_for_gpus,             // gpus free GPUs of gpu_model (may be empty) on one node
   over_model_quota,             // holder ("user ada", "group lab") may hold limit gpu_model GPUs
+  slurm_pending,                // Slurm keeps its job pending for slurm_reason ("Resources", …)
 };
 
 // Every member has an initializer, so a designated initializer may name only what it sets.
@@ -36,6 +37,7 @@ struct QueueReason {
   std::string node{};
   std::string driver_cuda{};  // what that node's driver supports, "11.8"
   std::string holder{};
+  std::string slurm_reason{};  // Slurm's own code, as squeue gives it
   double cpus = 0;
   std::int64_t memory_mb = 0;
   std::int64_t gpu_memory_mb = 0;

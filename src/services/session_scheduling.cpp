@@ -26,6 +26,7 @@ constexpr int kHomeLookback = 20;
 }  // namespace
 
 Status SessionService::schedule_locked(UnixMillis now) {
+  if (settings_.slurm) return {};  // Slurm places sessions (slurm_sync.cpp)
   ScopedTimer timed(metrics_.scheduling_pass);
   scheduler::Snapshot snapshot;
   auto nodes = store_.list_nodes();

@@ -29,6 +29,7 @@
 #include "services/rollouts.hpp"
 #include "services/session_lifecycle.hpp"
 #include "services/unknown_containers.hpp"
+#include "slurm/slurm_job.hpp"
 #include "store/store.hpp"
 
 namespace gpupool::services {
@@ -49,6 +50,22 @@ struct PoolSummary {
   std::vector<ModelCapacity> models;
   int queue_length = 0;
   bool simulated = false;
+};
+
+// Slurm's view, for slurm_sync(): gpupool's jobs, and the cluster's nodes as pool nodes.
+struct SlurmReport {
+  std::vector<slurm::SlurmJob> jobs;
+  std::vector<Node> nodes;
+};
+struct SlurmOrders {
+  std::vector<Session> submit;
+  std::vector<std::int64_t> cancel;
+};
+// What a session's job reports once its Jupyter answers.
+struct SlurmEndpoint {
+  int jupyter_port = 0;
+  int ssh_port = 0;  // 0: no SSH in this image
+  std::string ssh_host_key;
 };
 
 struct SessionSettings {
@@ -72,6 +89,9 @@ struct SessionSettings {
   // Catalog images every node pulls ahead of need, with their registries' logins (made once,
   // at start: every sync hands them out).
   std::vector<ImageToPull> prepull;
+  // Sessions run as Slurm jobs (slurm_sync.cpp): Slurm places them, gpupool's scheduler does
+  // not, and nodes are Slurm's (never "silent": Slurm says when one fails).
+  bool slurm = false;
   // Sessions saved as images: where to, and how large (image_saves.hpp).
   ImageSaveSettings image_saves;
   // SSH through the gateway host: each placed session gets a port of [low, high] there,
@@ -161,6 +181,20 @@ class SessionService {
   // billed from when its Jupyter answers (adopt_container.cpp). A conflict when it cannot be:
   // no labels, no readable token, a user this database lacks, GPUs or ports taken meanwhile.
   Result<Session> adopt_unknown_container(const std::string& node, const std::string& session_id);
+
+  // Sessions as Slurm jobs (slurm_sync.cpp), with settings.slurm set. Slurm's view of
+  // gpupool's jobs and of its nodes applied: sessions follow their jobs (slurm_lifecycle.hpp),
+  // the nodes become the pool. Answers what to do in Slurm: jobs to submit, jobs to cancel.
+  Result<SlurmOrders> slurm_sync(const SlurmReport& report);
+  // The job for a session was submitted (`secret_hash`: what its report must prove), or Slurm
+  // refused it (the session ends, failed, with Slurm's words).
+  Status slurm_submitted(const std::string& session_id, std::int64_t job_id,
+                         const std::string& secret_hash);
+  Status slurm_refused(const std::string& session_id, const std::string& message);
+  // A session's job reports where its Jupyter and SSH listen on its node (0: no SSH):
+  // unauthorized unless `secret` is its job's; the session runs from now.
+  Result<Session> slurm_ready(const std::string& session_id, const std::string& secret,
+                              const SlurmEndpoint& endpoint);
 
   // Ends the sessions of nodes silent for longer than settings.node_lost_after (silent_nodes.cpp).
   // Call it periodically: a silent node sends nothing that would trigger it. Silence counts

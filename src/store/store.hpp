@@ -15,6 +15,7 @@
 
 #include "core/clock.hpp"
 #include "core/result.hpp"
+#include "model/batch_job.hpp"
 #include "model/dataset.hpp"
 #include "model/idle.hpp"
 #include "model/ledger.hpp"
@@ -240,6 +241,11 @@ class Store {
   virtual Status add_image_save(ImageSave& save) = 0;
   virtual Status update_image_save(const ImageSave& save) = 0;  // by id
   virtual Result<std::vector<ImageSave>> list_image_saves(bool saving_only) = 0;
+  // Sessions run as Slurm jobs (model/batch_job.hpp). add is a conflict for a session that has
+  // one; list gives those of sessions not yet ended.
+  virtual Status add_batch_job(const BatchJob& job) = 0;
+  virtual Result<std::optional<BatchJob>> find_batch_job(const std::string& session_id) = 0;
+  virtual Result<std::vector<BatchJob>> list_active_batch_jobs() = 0;
   // Image roll-outs (model/rollout.hpp), by family; put replaces.
   virtual Status put_rollout(const Rollout& rollout) = 0;
   virtual Result<std::vector<Rollout>> list_rollouts() = 0;

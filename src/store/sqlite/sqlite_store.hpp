@@ -106,6 +106,9 @@ class SqliteStore final : public Store {
   Status add_image_save(ImageSave& save) override;
   Status update_image_save(const ImageSave& save) override;
   Result<std::vector<ImageSave>> list_image_saves(bool saving_only) override;
+  Status add_batch_job(const BatchJob& job) override;
+  Result<std::optional<BatchJob>> find_batch_job(const std::string& session_id) override;
+  Result<std::vector<BatchJob>> list_active_batch_jobs() override;
   Status put_rollout(const Rollout& rollout) override;
   Result<std::vector<Rollout>> list_rollouts() override;
   Status delete_rollout(const std::string& family) override;

@@ -1,0 +1,165 @@
+#!/bin/bash
+# A gpupool session as a Slurm batch job, run as the session's user inside the job's
+# allocation (its cgroup, its GPUs). gpupool puts the session's values above this text
+# (job_script.cpp): GPUPOOL_SESSION, GPUPOOL_USER, GPUPOOL_HOME, GPUPOOL_ROOTFS,
+# GPUPOOL_READY_URL, GPUPOOL_READY_SECRET, GPUPOOL_TOKEN, GPUPOOL_AUTHORIZED_KEYS,
+# GPUPOOL_GPU_DEVICES, GPUPOOL_READY_CA.
+#
+# The image's root filesystem runs read-only in a bubblewrap sandbox: a user namespace that
+# maps only the user's own uid (no capability, no setuid, nothing the user could not do
+# anyway), its own PID, IPC and mount namespaces, a fresh /tmp, /run and /dev with only the
+# node's GPU device files bound in (the job's device cgroup still decides which of them
+# open), and the user's home. The node's network is shared, as every job's is: Jupyter and
+# sshd listen on free ports of the node, Jupyter behind its token, sshd for the user's keys
+# only. The job then tells gpupool those ports, with the session's secret, and lives as long
+# as the sandbox does. No secret goes on a command line.
+set -euo pipefail
+umask 077
+
+fail() {
+  echo "gpupool: $1" >&2
+  exit 1
+}
+for tool in bwrap curl; do
+  command -v "$tool" >/dev/null 2>&1 || fail "this node lacks $tool (docs/slurm.md: nodes)"
+done
+[ -d "$GPUPOOL_ROOTFS/usr" ] || fail "the image's root filesystem is not at $GPUPOOL_ROOTFS on $(hostname)"
+[ -d "$GPUPOOL_HOME" ] || fail "the home $GPUPOOL_HOME is not on $(hostname)"
+
+user="$GPUPOOL_USER"
+uid=$(id -u)
+gid=$(id -g)
+home="/home/$user"
+run=$(mktemp -d "${TMPDIR:-/tmp}/gpupool-job-XXXXXXXX")
+sandbox=""
+finish() {
+  [ -n "$sandbox" ] && kill "$sandbox" 2>/dev/null
+  rm -rf "$run"
+}
+trap finish EXIT
+trap 'exit 143' TERM INT
+
+# A port nothing on this node listens on (bash's /dev/tcp: a refused connection).
+free_port() {
+  local port
+  for _ in $(seq 50); do
+    port=$((20000 + RANDOM % 40000))
+    if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+      echo "$port"
+      return
+    fi
+  done
+  fail "no free port on $(hostname)"
+}
+jupyter_port=$(free_port)
+ssh_port=$(free_port)
+[ "$ssh_port" != "$jupyter_port" ] || ssh_port=$(free_port)
+
+# /run/gpupool/etc in the sandbox (read-only): sshd's and Jupyter's settings; /run/gpupool/state
+# (the user's): what sshd writes.
+mkdir -p "$run/etc/jupyter" "$run/state"
+shell=/bin/bash
+[ -x "$GPUPOOL_ROOTFS$shell" ] || shell=/bin/sh
+{
+  grep -v "^$user:" "$GPUPOOL_ROOTFS/etc/passwd" || true
+  echo "$user:x:$uid:$gid:gpupool user:$home:$shell"
+} > "$run/passwd"
+{
+  grep -v "^$user:" "$GPUPOOL_ROOTFS/etc/group" || true
+  echo "$user:x:$gid:"
+} > "$run/group"
+printf '%s\n' "$GPUPOOL_AUTHORIZED_KEYS" > "$run/etc/authorized_keys"
+cat > "$run/etc/sshd_config" <<CONFIG
+Port $ssh_port
+HostKey /run/gpupool/state/ssh_host_ed25519_key
+PidFile /run/gpupool/state/sshd.pid
+UsePAM no
+PermitRootLogin no
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+PermitEmptyPasswords no
+PubkeyAuthentication yes
+AuthenticationMethods publickey
+AllowUsers $user
+AuthorizedKeysFile /run/gpupool/etc/authorized_keys
+PermitUserEnvironment no
+X11Forwarding no
+PermitTunnel no
+AllowStreamLocalForwarding no
+PermitOpen localhost:* 127.0.0.1:*
+SetEnv CUDA_VISIBLE_DEVICES=${CUDA_VISIBLE_DEVICES:-}
+Subsystem sftp internal-sftp
+CONFIG
+printf '{"NotebookApp": {"token": "%s"}}\n' "$GPUPOOL_TOKEN" > "$run/etc/jupyter/jupyter_notebook_config.json"
+printf 'Authorization: Bearer %s\n' "$GPUPOOL_READY_SECRET" > "$run/ready-headers"
+# The gateway's own certificate when it made one; else the system's authorities vouch for it.
+ca=()
+if [ -n "$GPUPOOL_READY_CA" ]; then
+  printf '%s\n' "$GPUPOOL_READY_CA" > "$run/ready-ca.pem"
+  ca=(--cacert "$run/ready-ca.pem")
+fi
+unset GPUPOOL_TOKEN GPUPOOL_READY_SECRET GPUPOOL_AUTHORIZED_KEYS
+
+devices=()
+# The glob is the admin's (--slurm-gpu-devices); unmatched, it stays as written and is skipped.
+# shellcheck disable=SC2206
+candidates=($GPUPOOL_GPU_DEVICES /dev/nvidiactl /dev/nvidia-uvm /dev/nvidia-uvm-tools)
+for device in "${candidates[@]}"; do
+  [ -e "$device" ] && devices+=(--dev-bind "$device" "$device")
+done
+
+# The part below runs in the sandbox as the user: single-quoted so that it expands there.
+# shellcheck disable=SC2016
+start='
+set -eu
+mkdir -p /run/sshd
+cd "$HOME"
+if [ -x /usr/sbin/sshd ] && command -v ssh-keygen >/dev/null 2>&1; then
+  ssh-keygen -q -t ed25519 -N "" -f /run/gpupool/state/ssh_host_ed25519_key
+  /usr/sbin/sshd -f /run/gpupool/etc/sshd_config -D -e &
+else
+  echo "gpupool: this image has no SSH server (openssh-server): no SSH in this session" >&2
+fi
+export JUPYTER_CONFIG_PATH=/run/gpupool/etc/jupyter
+if command -v jupyter >/dev/null 2>&1; then notebook="jupyter notebook"; else notebook="python3 -m notebook"; fi
+exec $notebook --no-browser --ip=0.0.0.0 --port="$GPUPOOL_JUPYTER_PORT" --NotebookApp.port_retries=0 \
+  --NotebookApp.quit_button=False --NotebookApp.base_url="/s/$GPUPOOL_SESSION/" \
+  --NotebookApp.notebook_dir="$HOME"'
+
+bwrap --unshare-user --uid "$uid" --gid "$gid" --unshare-pid --unshare-ipc --unshare-uts \
+  --hostname "gpupool-$GPUPOOL_SESSION" --die-with-parent --new-session --cap-drop ALL \
+  --ro-bind "$GPUPOOL_ROOTFS" / --proc /proc --dev /dev --tmpfs /tmp --tmpfs /run \
+  --tmpfs /home --bind "$GPUPOOL_HOME" "$home" \
+  --ro-bind "$run/passwd" /etc/passwd --ro-bind "$run/group" /etc/group \
+  --ro-bind "$run/etc" /run/gpupool/etc --bind "$run/state" /run/gpupool/state \
+  "${devices[@]}" \
+  --clearenv --setenv PATH /usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
+  --setenv HOME "$home" --setenv USER "$user" --setenv LOGNAME "$user" --setenv SHELL "$shell" \
+  --setenv LANG C.UTF-8 --setenv CUDA_VISIBLE_DEVICES "${CUDA_VISIBLE_DEVICES:-}" \
+  --setenv SLURM_JOB_ID "${SLURM_JOB_ID:-}" --setenv GPUPOOL_SESSION "$GPUPOOL_SESSION" \
+  --setenv GPUPOOL_JUPYTER_PORT "$jupyter_port" --chdir "$home" \
+  /bin/sh -c "$start" &
+sandbox=$!
+
+# Ready when Jupyter answers; then gpupool hears where.
+for _ in $(seq 240); do
+  kill -0 "$sandbox" 2>/dev/null || fail "the session's Jupyter stopped before it answered"
+  if curl -fsS -o /dev/null "http://127.0.0.1:$jupyter_port/s/$GPUPOOL_SESSION/api" 2>/dev/null; then
+    break
+  fi
+  sleep 0.25
+done
+host_key=""
+[ -f "$run/state/ssh_host_ed25519_key.pub" ] && host_key=$(cut -d' ' -f1,2 "$run/state/ssh_host_ed25519_key.pub")
+[ -f "$run/state/sshd.pid" ] || sleep 1
+[ -f "$run/state/sshd.pid" ] || { ssh_port=0; host_key=""; }
+printf '{"session": "%s", "jupyter_port": %d, "ssh_port": %d, "ssh_host_key": "%s"}' \
+  "$GPUPOOL_SESSION" "$jupyter_port" "$ssh_port" "$host_key" > "$run/ready.json"
+for attempt in $(seq 10); do
+  curl -fsS "${ca[@]}" -X POST -H @"$run/ready-headers" -H 'Content-Type: application/json' \
+    --data-binary @"$run/ready.json" "$GPUPOOL_READY_URL" >/dev/null && break
+  [ "$attempt" = 10 ] && fail "gpupool did not take the session's report at $GPUPOOL_READY_URL"
+  sleep $((attempt))
+done
+echo "gpupool: session $GPUPOOL_SESSION ready on $(hostname): Jupyter port $jupyter_port, SSH port $ssh_port"
+wait "$sandbox"

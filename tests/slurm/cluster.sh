@@ -1,0 +1,99 @@
+#!/bin/bash
+# A real Slurm cluster on one machine, for gpupool's tests: munge, slurmctld and two slurmd
+# (gpu1, gpu2) on their own ports, each with two fake A100s (spare /dev/tty devices listed in
+# gres.conf: Debian's Slurm has no NVML plugin) that Slurm allocates as GPU GRES and
+# announces in CUDA_VISIBLE_DEVICES.
+#
+#   cluster.sh start DIR   writes DIR/slurm.conf, starts the daemons, waits for both nodes
+#   cluster.sh stop DIR    stops them
+#
+# Clients use it with SLURM_CONF=DIR/slurm.conf. The daemons are started by their
+# /usr/sbin names: started otherwise, the controller drops every node's GRES.
+set -euo pipefail
+
+action=${1:?usage: cluster.sh start|stop DIR}
+dir=$(realpath -m "${2:?usage: cluster.sh start|stop DIR}")
+ctld_port=${GPUPOOL_SLURMCTLD_PORT:-16817}
+
+stop() {
+  for pidfile in "$dir"/*.pid; do
+    [ -f "$pidfile" ] || continue
+    kill "$(cat "$pidfile")" 2>/dev/null || true
+    rm -f "$pidfile"
+  done
+}
+
+write_config() {
+  mkdir -p "$dir/state" "$dir/log"
+  cat > "$dir/slurm.conf" <<CONF
+ClusterName=gpupool-test
+SlurmctldHost=localhost
+SlurmctldPort=$ctld_port
+SlurmUser=root
+SlurmdUser=root
+AuthType=auth/munge
+StateSaveLocation=$dir/state
+SlurmdSpoolDir=$dir/spool-%n
+SlurmctldPidFile=$dir/slurmctld.pid
+SlurmdPidFile=$dir/slurmd-%n.pid
+SlurmctldLogFile=$dir/log/slurmctld.log
+SlurmdLogFile=$dir/log/slurmd-%n.log
+ProctrackType=proctrack/linuxproc
+TaskPlugin=task/none
+SchedulerType=sched/backfill
+SelectType=select/cons_tres
+SelectTypeParameters=CR_Core_Memory
+GresTypes=gpu
+MpiDefault=none
+ReturnToService=2
+SlurmctldTimeout=30
+SlurmdTimeout=30
+InactiveLimit=0
+KillWait=5
+MinJobAge=600
+JobCompType=jobcomp/none
+AccountingStorageType=accounting_storage/none
+NodeName=gpu1 NodeHostname=$(hostname) NodeAddr=127.0.0.1 Port=16818 CPUs=2 RealMemory=8000 Gres=gpu:a100:2 State=UNKNOWN
+NodeName=gpu2 NodeHostname=$(hostname) NodeAddr=127.0.0.1 Port=16819 CPUs=2 RealMemory=8000 Gres=gpu:a100:2 State=UNKNOWN
+PartitionName=gpu Nodes=gpu1,gpu2 Default=YES MaxTime=INFINITE State=UP
+CONF
+  cat > "$dir/gres.conf" <<CONF
+NodeName=gpu1 Name=gpu Type=a100 File=/dev/tty[20-21]
+NodeName=gpu2 Name=gpu Type=a100 File=/dev/tty[22-23]
+CONF
+  cat > "$dir/cgroup.conf" <<CONF
+CgroupPlugin=cgroup/v1
+CONF
+}
+
+start() {
+  stop
+  write_config
+  if ! pgrep -x munged >/dev/null; then
+    mkdir -p /run/munge && chown munge:munge /run/munge
+    runuser -u munge -- /usr/sbin/munged
+  fi
+  export SLURM_CONF="$dir/slurm.conf"
+  /usr/sbin/slurmctld -f "$SLURM_CONF" -i
+  for node in gpu1 gpu2; do
+    mkdir -p "$dir/spool-$node"
+    /usr/sbin/slurmd -f "$SLURM_CONF" -N "$node"
+  done
+  for _ in $(seq 60); do
+    if [ "$(sinfo -h -N -t idle -o %N | sort -u | wc -l)" = 2 ]; then
+      echo "slurm: gpu1 and gpu2 idle (SLURM_CONF=$SLURM_CONF)"
+      return
+    fi
+    sleep 0.5
+  done
+  echo "slurm: nodes did not come up" >&2
+  sinfo -N >&2 || true
+  tail -20 "$dir"/log/*.log >&2
+  exit 1
+}
+
+case "$action" in
+  start) start ;;
+  stop) stop ;;
+  *) echo "usage: cluster.sh start|stop DIR" >&2; exit 2 ;;
+esac
