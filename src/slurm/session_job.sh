@@ -82,6 +82,10 @@ PubkeyAuthentication yes
 AuthenticationMethods publickey
 AllowUsers $user
 AuthorizedKeysFile /run/gpupool/etc/authorized_keys
+# The image's files belong to no one the sandbox knows (its root is unmapped), so sshd's
+# ownership check of every directory up to / would refuse all keys; the keys file is the
+# job's own, in a directory only the user can reach.
+StrictModes no
 PermitUserEnvironment no
 X11Forwarding no
 PermitTunnel no
@@ -127,7 +131,7 @@ exec $notebook --no-browser --ip=0.0.0.0 --port="$GPUPOOL_JUPYTER_PORT" --Notebo
   --NotebookApp.notebook_dir="$HOME"'
 
 bwrap --unshare-user --uid "$uid" --gid "$gid" --unshare-pid --unshare-ipc --unshare-uts \
-  --hostname "gpupool-$GPUPOOL_SESSION" --die-with-parent --new-session --cap-drop ALL \
+  --hostname "$GPUPOOL_SESSION" --die-with-parent --new-session --cap-drop ALL \
   --ro-bind "$GPUPOOL_ROOTFS" / --proc /proc --dev /dev --tmpfs /tmp --tmpfs /run \
   --tmpfs /home --bind "$GPUPOOL_HOME" "$home" \
   --ro-bind "$run/passwd" /etc/passwd --ro-bind "$run/group" /etc/group \

@@ -1,0 +1,292 @@
+"""`gpupool server --slurm` in front of a real Slurm cluster (Debian's Slurm 22.05: munge,
+slurmctld and two slurmd, gpu1 and gpu2, with two fake A100 GRES each): sessions become jobs
+submitted as their users' Unix accounts, run the catalog image in a sandbox inside the job,
+report their Jupyter and SSH ports with the session's secret, and end when Slurm ends their
+jobs; Slurm's pending reasons show in gpupool's words, and the bill is Slurm's elapsed time."""
+import json
+import os
+import pwd
+import secrets
+import shutil
+import ssl
+import subprocess
+import tempfile
+import time
+import urllib.request
+
+import pytest
+
+from conftest import BINARY, Api, free_port, mint_token, ssh, wait_for_state
+from nodes import SLIM_IMAGE, ensure_slim_image
+
+ADMIN_PASSWORD = "slurm-" + secrets.token_hex(8)
+IMAGE_TAG = "pytorch1.13-cpu-debian12-runtime"
+CLUSTER_SCRIPT = os.path.join(os.path.dirname(__file__), "..", "slurm", "cluster.sh")
+# Unix accounts of the site, the same on every node (here, one machine): stable uids.
+ACCOUNTS = {"slurmada": 42101, "slurmbob": 42102}
+
+
+def sh(*args, **kwargs):
+    return subprocess.run(args, check=kwargs.pop("check", True), capture_output=True, text=True, **kwargs)
+
+
+class Site:
+    def __init__(self):
+        self.work = tempfile.mkdtemp(prefix="gpupool-e2e-slurm-")
+        os.chmod(self.work, 0o755)
+        self.slurm_dir = os.path.join(self.work, "slurm")
+        self.env = dict(os.environ, SLURM_CONF=os.path.join(self.slurm_dir, "slurm.conf"))
+        self.images = os.path.join(self.work, "images")
+        self.homes = os.path.join(self.work, "homes")
+        self.data_dir = os.path.join(self.work, "server")
+        # Jobs write their logs as their users, as into a cluster's scratch space.
+        self.logs = os.path.join(self.work, "logs")
+        os.mkdir(self.logs)
+        os.chmod(self.logs, 0o1777)
+        self.port = free_port()
+        self.base = f"https://127.0.0.1:{self.port}"
+        self.log_path = os.path.join(self.work, "server.log")
+        self.server = None
+        self.tls = None
+        self.admin = None
+
+    def start_slurm(self):
+        result = sh("bash", CLUSTER_SCRIPT, "start", self.slurm_dir, check=False)
+        assert result.returncode == 0, result.stdout + result.stderr
+
+    def create_accounts(self):
+        os.makedirs(self.homes, 0o755)
+        for name, uid in ACCOUNTS.items():
+            try:
+                pwd.getpwnam(name)
+            except KeyError:
+                sh("useradd", "--uid", str(uid), "--user-group", "--no-create-home", "--shell", "/bin/bash", name)
+            home = os.path.join(self.homes, name)
+            os.makedirs(home, 0o700)
+            os.chown(home, pwd.getpwnam(name).pw_uid, pwd.getpwnam(name).pw_gid)
+
+    def unpack_image(self):
+        """The catalog image as the root filesystem nodes run it from (docs/slurm.md)."""
+        ensure_slim_image()
+        rootfs = os.path.join(self.images, IMAGE_TAG)
+        os.makedirs(rootfs)
+        container = sh("docker", "create", SLIM_IMAGE, "/bin/true").stdout.strip()
+        try:
+            export = subprocess.Popen(["docker", "export", container], stdout=subprocess.PIPE)
+            sh("tar", "-C", rootfs, "-x", stdin=export.stdout)
+            assert export.wait() == 0
+        finally:
+            sh("docker", "rm", "-f", container, check=False)
+        os.chmod(self.images, 0o755)
+
+    def start_server(self):
+        env = dict(self.env, GPUPOOL_ADMIN_PASSWORD=ADMIN_PASSWORD)
+        self.server = subprocess.Popen(
+            [BINARY, "server", "--data-dir", self.data_dir, "--listen", f"127.0.0.1:{self.port}",
+             "--public-host", "127.0.0.1", "--session-ports", "8",
+             "--image", f"{IMAGE_TAG}={SLIM_IMAGE}", "--slurm", "--slurm-partition", "gpu",
+             "--slurm-gpu-model", "a100=A100-80GB", "--slurm-images", self.images,
+             "--slurm-home", os.path.join(self.homes, "{user}"), "--slurm-gpu-devices", "/dev/tty2[0-3]",
+             "--slurm-job-log", os.path.join(self.logs, "job-%j.log"), "--slurm-poll-seconds", "0.5"],
+            stdout=open(self.log_path, "a"), stderr=subprocess.STDOUT, env=env)
+        deadline = time.time() + 60
+        cert = os.path.join(self.data_dir, "tls", "server.crt")
+        while True:
+            assert self.server.poll() is None, "gpupool server exited:\n" + self.log()
+            assert time.time() < deadline, "gpupool server did not start:\n" + self.log()
+            if os.path.exists(cert) and "listening on port" in self.log():
+                break
+            time.sleep(0.2)
+        self.tls = ssl.create_default_context(cafile=cert)
+        self.admin = Api(self.base, mint_token(self.base, "admin", ADMIN_PASSWORD, self.tls), tls_context=self.tls)
+
+    def user(self, name, key):
+        password = "pw-" + secrets.token_hex(8)
+        status, body = self.admin.post("/api/v1/users", {"username": name, "password": password})
+        assert status == 201, body
+        api = Api(self.base, mint_token(self.base, name, password, self.tls), tls_context=self.tls)
+        assert api.call("PUT", "/api/v1/me/ssh-keys", {"keys": [key]})[0] == 200
+        return api
+
+    def jobs(self):
+        """Slurm's own view of gpupool's jobs, by session id."""
+        out = sh("squeue", "--json", env=self.env).stdout
+        return {job["name"][len("gpupool-"):]: job for job in json.loads(out)["jobs"]
+                if job["name"].startswith("gpupool-")}
+
+    def log(self):
+        with open(self.log_path) as handle:
+            return handle.read()[-6000:]
+
+    def job_logs(self):
+        text = ""
+        for name in sorted(os.listdir(self.logs)):
+            if name.startswith("job-"):
+                with open(os.path.join(self.logs, name)) as handle:
+                    text += f"--- {name}\n" + handle.read()[-1500:]
+        return text
+
+
+@pytest.fixture(scope="module")
+def site():
+    instance = Site()
+    try:
+        instance.start_slurm()
+        instance.create_accounts()
+        instance.unpack_image()
+        instance.start_server()
+        yield instance
+    finally:
+        if instance.server and instance.server.poll() is None:
+            instance.server.terminate()
+            instance.server.wait(timeout=30)
+        subprocess.run(["scancel", "--name", "", "--user", ",".join(ACCOUNTS)], env=instance.env,
+                       capture_output=True)
+        for name in ACCOUNTS:
+            subprocess.run(["scancel", "-u", name], env=instance.env, capture_output=True)
+        subprocess.run(["bash", CLUSTER_SCRIPT, "stop", instance.slurm_dir], capture_output=True)
+        print("--- server\n" + (instance.log() if os.path.exists(instance.log_path) else ""))
+        print(instance.job_logs())
+        shutil.rmtree(instance.work, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def key():
+    directory = tempfile.mkdtemp(prefix="gpupool-e2e-slurm-key-")
+    path = os.path.join(directory, "id_ed25519")
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", path], check=True)
+    with open(path + ".pub") as handle:
+        yield path, handle.read().strip()
+    shutil.rmtree(directory, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def ada(site, key):
+    return site.user("slurmada", key[1])
+
+
+def running(site, api, session_id, timeout=90):
+    try:
+        return wait_for_state(api, session_id, {"running"}, timeout=timeout)
+    except AssertionError as failure:
+        raise AssertionError(f"{failure}\n{site.log()}\n{site.job_logs()}")
+
+
+def test_the_pool_is_slurms_nodes(site, ada):
+    status, pool = ada.get("/api/v1/pool")
+    assert status == 200, pool
+    assert sorted((node["name"], node["gpus_total"]) for node in pool["nodes"]) == [("gpu1", 2), ("gpu2", 2)]
+    assert [(model["model"], model["total"]) for model in pool["gpu_models"]] == [("A100-80GB", 4)]
+
+
+def test_a_session_runs_as_a_slurm_job_of_its_user_with_jupyter_and_ssh(site, ada, key):
+    started = time.time()
+    status, session = ada.post("/api/v1/sessions", {"image": IMAGE_TAG, "gpus": 1, "cpus": 1, "memory_gb": 2})
+    assert status == 201, session
+    session = running(site, ada, session["id"])
+    print(f"request to running: {time.time() - started:.1f} s")
+    job = site.jobs()[session["id"]]
+    # Slurm placed it and runs it as the user's own account, with the GPU it allocated.
+    assert job["job_state"] == "RUNNING" and job["user_name"] == "slurmada", job
+    assert job["user_id"] == ACCOUNTS["slurmada"] and job["group_id"] == ACCOUNTS["slurmada"], job
+    assert session["node"] == job["nodes"], (session, job)
+    assert job["gres_detail"] == [f"gpu:a100:1(IDX:{session['gpus']['indices'][0]})"], (job, session)
+    # Jupyter through the gateway, which reaches it on Slurm's address for the node.
+    status, body = ada.get(f"/s/{session['id']}/api")
+    assert status == 200 and "version" in body, body
+    # SSH straight to the node, as the user, with no capability and the job's GPU.
+    result = ssh(session, key[0], "hostname; id -u; id -g; grep CapEff /proc/self/status; "
+                                  "echo cuda=$CUDA_VISIBLE_DEVICES; touch /usr/x 2>&1; ls -d ~")
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0] == session["id"], lines
+    assert lines[1:3] == [str(ACCOUNTS["slurmada"])] * 2, lines
+    assert lines[3].split() == ["CapEff:", "0000000000000000"], lines
+    assert lines[4] == "cuda=" + ",".join(str(i) for i in session["gpus"]["indices"]), lines
+    assert "Read-only file system" in lines[5], lines
+    assert lines[6] == "/home/slurmada", lines
+    # What the user writes lands in their own home on the cluster.
+    assert ssh(session, key[0], "echo kept > ~/note.txt").returncode == 0
+    with open(os.path.join(site.homes, "slurmada", "note.txt")) as handle:
+        assert handle.read() == "kept\n"
+    assert ada.call("DELETE", f"/api/v1/sessions/{session['id']}")[0] == 200
+    ended = wait_for_state(ada, session["id"], {"ended"}, timeout=60)
+    assert ended["end_reason"] == "user_stopped", ended
+    deadline = time.time() + 30
+    while site.jobs()[session["id"]]["job_state"] not in ("CANCELLED", "COMPLETED"):
+        assert time.time() < deadline, site.jobs()[session["id"]]
+        time.sleep(0.5)
+
+
+def test_a_request_slurm_cannot_place_waits_with_slurms_reason(site, ada):
+    ids = []
+    for _ in range(3):
+        status, session = ada.post("/api/v1/sessions", {"image": IMAGE_TAG, "gpus": 2, "cpus": 1, "memory_gb": 2})
+        assert status == 201, session
+        ids.append(session["id"])
+    first = [running(site, ada, session_id) for session_id in ids[:2]]
+    assert sorted(session["node"] for session in first) == ["gpu1", "gpu2"]
+    deadline = time.time() + 30
+    while True:
+        waiting = ada.get(f"/api/v1/sessions/{ids[2]}")[1]
+        if waiting["queue"] and waiting["queue"]["code"] == "slurm_pending":
+            break
+        assert time.time() < deadline, waiting
+        time.sleep(0.5)
+    assert waiting["state"] == "queued"
+    assert waiting["queue"]["parameters"]["slurm_reason"] in ("Resources", "Priority"), waiting
+    assert waiting["reason"].startswith("waiting in Slurm's queue: Slurm "), waiting
+    assert site.jobs()[ids[2]]["job_state"] == "PENDING"
+    # A job cancelled in Slurm ends its session, saying so; the waiting one then gets its GPUs.
+    sh("scancel", str(site.jobs()[ids[0]]["job_id"]), env=site.env)
+    ended = wait_for_state(ada, ids[0], {"ended"}, timeout=60)
+    assert ended["end_reason"] == "admin_stopped" and "scancel" in ended["reason"], ended
+    assert running(site, ada, ids[2])["node"] == first[0]["node"]
+    for session_id in ids[1:]:
+        assert ada.call("DELETE", f"/api/v1/sessions/{session_id}")[0] == 200
+    for session_id in ids[1:]:
+        wait_for_state(ada, session_id, {"ended"}, timeout=60)
+
+
+def test_slurms_time_limit_ends_the_session_billed_for_the_jobs_elapsed_time(site, key):
+    bob = site.user("slurmbob", key[1])
+    assert site.admin.call("PUT", "/api/v1/prices/A100-80GB", {"per_gpu_hour": 3600})[0] == 200  # 1 a second
+    assert site.admin.post("/api/v1/users/slurmbob/balance", {"amount": 1000, "idempotency_key": "slurm"})[0] == 201
+    status, session = bob.post("/api/v1/sessions", {"image": IMAGE_TAG, "gpus": 1, "cpus": 1, "memory_gb": 1,
+                                                    "max_hours": 1 / 60})
+    assert status == 201, session
+    running(site, bob, session["id"])
+    job = site.jobs()[session["id"]]
+    assert job["time_limit"] == 1, job
+    # Slurm ends it at its limit (it looks every 30 s); gpupool follows.
+    ended = wait_for_state(bob, session["id"], {"ended"}, timeout=150)
+    assert ended["end_reason"] == "time_limit", ended
+    job = site.jobs()[session["id"]]
+    assert job["job_state"] == "TIMEOUT", job
+    elapsed = job["end_time"] - job["start_time"]
+    assert 60 <= elapsed <= 120, job
+    status, balance = bob.get("/api/v1/balance")
+    assert status == 200, balance
+    charges = [entry for entry in balance["entries"] if entry["kind"] == "charge"]
+    assert len(charges) == 1, balance
+    # One GPU at 1 credit a second, for exactly the job's elapsed time as Slurm records it.
+    assert charges[0]["amount"] == pytest.approx(-elapsed, abs=0.01), (charges, job)
+    assert charges[0]["session"] == session["id"]
+    site.admin.call("PUT", "/api/v1/prices/A100-80GB", {"per_gpu_hour": 0})
+
+
+def test_a_jobs_report_needs_its_sessions_secret(site, ada):
+    status, session = ada.post("/api/v1/sessions", {"image": IMAGE_TAG, "gpus": 1, "cpus": 1, "memory_gb": 1})
+    assert status == 201, session
+    session = running(site, ada, session["id"])
+    anyone = Api(site.base, tls_context=site.tls)
+    report = {"session": session["id"], "jupyter_port": 2222, "ssh_port": 0}
+    for headers in ({}, {"Authorization": "Bearer " + "0" * 64}, {"Authorization": "Bearer " + ada.token}):
+        status, body = anyone.call("POST", "/api/v1/slurm/ready", report, headers=headers)
+        assert status == 401, body
+    status, body = anyone.call("POST", "/api/v1/slurm/ready", raw=b'{"session": 1', headers={"Authorization": "Bearer x"})
+    assert status == 400, body
+    after = ada.get(f"/api/v1/sessions/{session['id']}")[1]
+    assert after["jupyter"] == session["jupyter"] and after["state"] == "running", after
+    assert ada.call("DELETE", f"/api/v1/sessions/{session['id']}")[0] == 200
+    wait_for_state(ada, session["id"], {"ended"}, timeout=60)
