@@ -12,10 +12,11 @@ scripts/setup.sh
 # with libFuzzer for the fuzz targets; Debian's docker-registry (and htpasswd) for the
 # multi-node tests' registry; Prometheus (and promtool) for the alert rules and the
 # dashboard's queries; aiosmtpd, the SMTP server the e-mail tests mail to. A machine with its
-# own node and npm keeps them.
+# own node and npm keeps them. Slurm (with munge), bubblewrap and curl for the Slurm tests: a
+# real cluster of two nodes on this machine (tests/slurm/cluster.sh).
 tools_missing=()
 for package in chromium fonts-wqy-microhei shellcheck clang-format clang-tidy clang libclang-rt-14-dev systemd \
-  docker-registry apache2-utils prometheus python3-aiosmtpd; do
+  docker-registry apache2-utils prometheus python3-aiosmtpd slurm-wlm munge bubblewrap curl; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q 'install ok installed' || tools_missing+=("$package")
 done
 command -v npm >/dev/null 2>&1 || tools_missing+=(nodejs npm)

@@ -13,7 +13,8 @@ HttpReply Api::slurm_ready(const Call& call) {
     return error_reply(ErrorCode::unauthorized, "the session's secret is required (Bearer)");
   auto body = parse_json_object(call.exchange.body);
   if (!body) return error_reply(body.error());
-  if (auto known = reject_unknown_fields(*body, {"session", "jupyter_port", "ssh_port", "ssh_host_key"});
+  if (auto known =
+          reject_unknown_fields(*body, {"session", "jupyter_port", "ssh_port", "ssh_host_key"});
       !known)
     return error_reply(known.error());
   auto session = required_string(*body, "session", 64);

@@ -95,17 +95,17 @@ SlurmLoop make_slurm_loop(const SlurmOptions& options, services::SlurmBackendSet
                           services::SessionService& sessions, Store& store) {
   SlurmLoop loop;
   loop.client = std::make_unique<slurm::SlurmCommandLine>();
-  loop.backend = std::make_unique<services::SlurmBackend>(sessions, store, *loop.client,
-                                                         std::move(settings));
+  loop.backend =
+      std::make_unique<services::SlurmBackend>(sessions, store, *loop.client, std::move(settings));
   auto interval = std::chrono::milliseconds(std::llround(options.poll_seconds * 1000));
   // One warning per outage, not one per pass.
-  loop.task = std::make_unique<PeriodicTask>(interval, [backend = loop.backend.get(),
-                                                        failing = false]() mutable {
-    auto passed = backend->pass();
-    if (!passed && !failing) spdlog::warn("Slurm: {}", passed.error().message);
-    if (passed && failing) spdlog::info("Slurm answers again");
-    failing = !passed;
-  });
+  loop.task = std::make_unique<PeriodicTask>(
+      interval, [backend = loop.backend.get(), failing = false]() mutable {
+        auto passed = backend->pass();
+        if (!passed && !failing) spdlog::warn("Slurm: {}", passed.error().message);
+        if (passed && failing) spdlog::info("Slurm answers again");
+        failing = !passed;
+      });
   return loop;
 }
 

@@ -53,8 +53,8 @@ std::vector<Node> SlurmBackend::pool_nodes(const std::vector<slurm::SlurmNode>& 
         gpu.index = static_cast<int>(node.gpus.size());
         gpu.uuid = fmt::format("slurm-{}-{}", node.name, gpu.index);
         gpu.model = model != settings_.gpu_models.end() ? model->second
-                    : gres.type.empty()                  ? "GPU"
-                                                         : gres.type;
+                    : gres.type.empty()                 ? "GPU"
+                                                        : gres.type;
         gpu.memory_mb = settings_.gpu_memory_mb;
         node.gpus.push_back(std::move(gpu));
       }
@@ -120,7 +120,8 @@ Result<slurm::JobRequest> SlurmBackend::job_for(const Session& session, const st
 void SlurmBackend::submit(const Session& session) {
   std::string secret = random_hex(32);
   auto request = job_for(session, secret);
-  Result<std::int64_t> job = request ? client_.submit(*request) : Result<std::int64_t>(request.error());
+  Result<std::int64_t> job =
+      request ? client_.submit(*request) : Result<std::int64_t>(request.error());
   if (!job) {
     // Slurm is unreachable: the session waits for the next pass. Refused: it ends, saying why.
     if (job.error().code == ErrorCode::unavailable) {

@@ -28,10 +28,10 @@ struct SlurmJobFacts {
 struct SlurmStep {
   Session session;
   bool changed = false;
-  bool ended = false;       // it has just ended: charge it
-  bool started = false;     // its job has just started: its meter is to be set
-  bool submit = false;      // no job yet: submit one
-  bool cancel = false;      // its job runs but the session is stopping: cancel it
+  bool ended = false;    // it has just ended: charge it
+  bool started = false;  // its job has just started: its meter is to be set
+  bool submit = false;   // no job yet: submit one
+  bool cancel = false;   // its job runs but the session is stopping: cancel it
 };
 
 SlurmStep after_slurm_job(const Session& session, const SlurmJobFacts& facts);

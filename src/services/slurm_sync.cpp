@@ -63,8 +63,7 @@ Result<SlurmOrders> SessionService::slurm_sync(const SlurmReport& report) {
           if (!job->finished()) orders.cancel.push_back(job->id);
           job = nullptr;
         }
-        SlurmStep step = after_slurm_job(
-            session, {job, recorded != job_ids.end(), now});
+        SlurmStep step = after_slurm_job(session, {job, recorded != job_ids.end(), now});
         if (step.submit) orders.submit.push_back(session);
         if (step.cancel) orders.cancel.push_back(job->id);
         if (!step.changed) continue;
@@ -126,7 +125,8 @@ Status SessionService::slurm_refused(const std::string& session_id, const std::s
   return {};
 }
 
-Result<Session> SessionService::slurm_ready(const std::string& session_id, const std::string& secret,
+Result<Session> SessionService::slurm_ready(const std::string& session_id,
+                                            const std::string& secret,
                                             const SlurmEndpoint& endpoint) {
   auto valid_port = [](int port, bool optional) {
     return (optional && port == 0) || (port >= 1024 && port <= 65535);
@@ -136,7 +136,8 @@ Result<Session> SessionService::slurm_ready(const std::string& session_id, const
   std::string host_key;
   if (!endpoint.ssh_host_key.empty()) {
     auto key = auth::normalize_ssh_public_key(endpoint.ssh_host_key);
-    if (!key) return make_error(ErrorCode::invalid_argument, "ssh_host_key is not an SSH public key");
+    if (!key)
+      return make_error(ErrorCode::invalid_argument, "ssh_host_key is not an SSH public key");
     host_key = key->substr(0, key->find(' ', key->find(' ') + 1));
   }
   Session session;

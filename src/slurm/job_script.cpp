@@ -19,22 +19,15 @@ std::string shell_quote(const std::string& text) {
 }
 
 std::vector<std::string> sbatch_arguments(const JobRequest& request, int user_id, int group_id) {
-  std::vector<std::string> argv = {"sbatch",
-                                   "--parsable",
-                                   fmt::format("--job-name={}", request.name),
-                                   fmt::format("--uid={}", user_id),
-                                   fmt::format("--gid={}", group_id),
-                                   "--export=NONE",
-                                   // A requeued job would be a second session under the first
-                                   // one's name: a failed node ends the session instead.
-                                   "--no-requeue",
-                                   "--nodes=1",
-                                   "--ntasks=1",
-                                   fmt::format("--cpus-per-task={}",
-                                               std::max(1, static_cast<int>(std::ceil(request.cpus)))),
-                                   fmt::format("--mem={}M", std::max<std::int64_t>(request.memory_mb, 1)),
-                                   fmt::format("--output={}", request.log_path),
-                                   "--chdir=/tmp"};
+  std::vector<std::string> argv = {
+      "sbatch", "--parsable", fmt::format("--job-name={}", request.name),
+      fmt::format("--uid={}", user_id), fmt::format("--gid={}", group_id), "--export=NONE",
+      // A requeued job would be a second session under the first
+      // one's name: a failed node ends the session instead.
+      "--no-requeue", "--nodes=1", "--ntasks=1",
+      fmt::format("--cpus-per-task={}", std::max(1, static_cast<int>(std::ceil(request.cpus)))),
+      fmt::format("--mem={}M", std::max<std::int64_t>(request.memory_mb, 1)),
+      fmt::format("--output={}", request.log_path), "--chdir=/tmp"};
   if (!request.partition.empty()) argv.push_back("--partition=" + request.partition);
   if (!request.qos.empty()) argv.push_back("--qos=" + request.qos);
   if (!request.account.empty()) argv.push_back("--account=" + request.account);
@@ -50,11 +43,16 @@ std::vector<std::string> sbatch_arguments(const JobRequest& request, int user_id
 
 Result<std::string> session_job_script(const SessionJobValues& values) {
   const std::pair<const char*, const std::string*> fields[] = {
-      {"GPUPOOL_SESSION", &values.session_id},     {"GPUPOOL_USER", &values.user},
-      {"GPUPOOL_HOME", &values.home},              {"GPUPOOL_ROOTFS", &values.rootfs},
-      {"GPUPOOL_READY_URL", &values.ready_url},    {"GPUPOOL_READY_SECRET", &values.ready_secret},
-      {"GPUPOOL_TOKEN", &values.jupyter_token},    {"GPUPOOL_AUTHORIZED_KEYS", &values.authorized_keys},
-      {"GPUPOOL_GPU_DEVICES", &values.gpu_devices},  {"GPUPOOL_READY_CA", &values.ready_ca},
+      {"GPUPOOL_SESSION", &values.session_id},
+      {"GPUPOOL_USER", &values.user},
+      {"GPUPOOL_HOME", &values.home},
+      {"GPUPOOL_ROOTFS", &values.rootfs},
+      {"GPUPOOL_READY_URL", &values.ready_url},
+      {"GPUPOOL_READY_SECRET", &values.ready_secret},
+      {"GPUPOOL_TOKEN", &values.jupyter_token},
+      {"GPUPOOL_AUTHORIZED_KEYS", &values.authorized_keys},
+      {"GPUPOOL_GPU_DEVICES", &values.gpu_devices},
+      {"GPUPOOL_READY_CA", &values.ready_ca},
   };
   std::string script = "#!/bin/bash\n# A gpupool session (docs/slurm.md).\n";
   for (const auto& [name, value] : fields) {

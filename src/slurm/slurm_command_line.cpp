@@ -48,8 +48,7 @@ Result<Account> account_of(const std::string& user) {
                       fmt::format("there is no Unix account named {} for Slurm to run the session "
                                   "as (docs/slurm.md: users and homes)",
                                   user));
-  if (found->pw_uid == 0)
-    return make_error(ErrorCode::forbidden, "sessions never run as root");
+  if (found->pw_uid == 0) return make_error(ErrorCode::forbidden, "sessions never run as root");
   return Account{static_cast<int>(found->pw_uid), static_cast<int>(found->pw_gid)};
 }
 
@@ -62,9 +61,11 @@ Result<std::int64_t> SlurmCommandLine::submit(const JobRequest& request) {
   if (!result) return result.error();
   std::string output = trimmed(result->output);
   if (result->exit_code != 0)
-    return make_error(ErrorCode::invalid_argument, fmt::format("Slurm refused the job: {}", output));
+    return make_error(ErrorCode::invalid_argument,
+                      fmt::format("Slurm refused the job: {}", output));
   // --parsable: "<id>" or "<id>;<cluster>" on the last line, after any warnings.
-  std::string last = output.substr(output.rfind('\n') == std::string::npos ? 0 : output.rfind('\n') + 1);
+  std::string last =
+      output.substr(output.rfind('\n') == std::string::npos ? 0 : output.rfind('\n') + 1);
   last = last.substr(0, last.find(';'));
   std::int64_t id = 0;
   auto [end, error] = std::from_chars(last.data(), last.data() + last.size(), id);

@@ -25,8 +25,8 @@ struct SlurmJob {
   std::string user;
   std::string node;  // the (first) node it runs on; empty while pending
   UnixMillis submitted_at = 0;
-  UnixMillis started_at = 0;  // 0 until it starts
-  UnixMillis ended_at = 0;    // 0 until it ends
+  UnixMillis started_at = 0;            // 0 until it starts
+  UnixMillis ended_at = 0;              // 0 until it ends
   std::int64_t time_limit_minutes = 0;  // 0: none
   std::string gpu_type;                 // "a100"; empty when untyped or none
   std::vector<int> gpu_indices;         // the node's GPUs it holds (Slurm's IDX)
@@ -45,7 +45,7 @@ struct SlurmGres {
 
 struct SlurmNode {
   std::string name;
-  std::string address;  // NodeAddr: where its jobs' ports are reached
+  std::string address;              // NodeAddr: where its jobs' ports are reached
   std::vector<std::string> states;  // lower case: "idle", "mixed", "allocated", "down", "drain"
   std::vector<SlurmGres> gres;
   int cpus = 0;
@@ -58,18 +58,18 @@ struct SlurmNode {
 
 // One session's job, as sbatch is to be asked for it.
 struct JobRequest {
-  std::string name;     // kJobNamePrefix + session id
-  std::string user;     // the Unix account it runs as
+  std::string name;  // kJobNamePrefix + session id
+  std::string user;  // the Unix account it runs as
   std::string partition;
-  std::string qos;      // empty: the account's default
-  std::string account;  // empty: the user's default
+  std::string qos;       // empty: the account's default
+  std::string account;   // empty: the user's default
   std::string gpu_type;  // empty: any type
   int gpus = 0;
   double cpus = 1;
   std::int64_t memory_mb = 0;
   std::int64_t time_limit_minutes = 0;  // 0: the partition's limit
-  std::string log_path;  // its stdout and stderr
-  std::string script;    // the batch script, fed to sbatch on stdin (never on a command line)
+  std::string log_path;                 // its stdout and stderr
+  std::string script;  // the batch script, fed to sbatch on stdin (never on a command line)
 };
 
 }  // namespace gpupool::slurm

@@ -1,6 +1,7 @@
 #include "slurm/slurm_json.hpp"
 
 #include <algorithm>
+#include <array>
 #include <cctype>
 #include <charconv>
 
@@ -12,6 +13,15 @@ namespace gpupool::slurm {
 namespace {
 
 using Json = nlohmann::json;
+
+// A job in any of these has not ended yet.
+constexpr std::array<std::string_view, 11> kLiveStates = {
+    "PENDING",  "RUNNING",   "SUSPENDED", "COMPLETING",   "CONFIGURING", "REQUEUED",
+    "RESIZING", "SIGNALING", "STAGE_OUT", "REQUEUE_HOLD", "REQUEUE_FED"};
+// A node in any of these takes no new jobs.
+constexpr std::array<std::string_view, 13> kUnusableStates = {
+    "down",           "drain",       "draining",         "drained", "fail",  "failing", "future",
+    "not_responding", "maintenance", "reboot_requested", "unknown", "inval", "invalid"};
 
 // A number as 22.05 writes it (plain) or as 23.02+ does ({"set": true, "number": N}); 0 when
 // absent, unset or infinite.
@@ -49,7 +59,9 @@ std::string lower(std::string text) {
   return text;
 }
 
-UnixMillis millis_of(const Json& object, const char* key) { return number_of(object, key) * 1000; }
+UnixMillis millis_of(const Json& object, const char* key) {
+  return number_of(object, key) * 1000;
+}
 
 // Parses Slurm's answer and checks its "errors" list.
 Result<Json> parse_answer(std::string_view text, const char* what) {
@@ -75,6 +87,18 @@ bool parse_int(std::string_view text, int& value) {
   return error == std::errc{} && end == text.data() + text.size();
 }
 
+// The first name of a host list: "gpu2" → gpu2, "gpu[03-04],cpu1" → gpu03. A session's job
+// has one node; a longer list keeps its first.
+std::string first_host(const std::string& list) {
+  auto open = list.find('[');
+  auto comma = list.find(',');
+  if (open == std::string::npos || (comma != std::string::npos && comma < open))
+    return list.substr(0, comma);
+  auto end = list.find_first_of(",-]", open + 1);
+  return list.substr(0, open) +
+         list.substr(open + 1, end == std::string::npos ? end : end - open - 1);
+}
+
 SlurmJob job_of(const Json& item) {
   SlurmJob job;
   job.id = number_of(item, "job_id");
@@ -83,9 +107,7 @@ SlurmJob job_of(const Json& item) {
   if (!states.empty()) job.state = states.front();
   job.reason = string_of(item, "state_reason");
   job.user = string_of(item, "user_name");
-  std::string nodes = string_of(item, "nodes");
-  // One node per session job; a list ("gpu[1-2]") keeps its first name.
-  job.node = nodes.substr(0, nodes.find_first_of("[,"));
+  job.node = first_host(string_of(item, "nodes"));
   job.submitted_at = millis_of(item, "submit_time");
   // Slurm fills start_time and end_time with estimates while a job pends or runs.
   if (!job.pending()) job.started_at = millis_of(item, "start_time");
@@ -94,7 +116,8 @@ SlurmJob job_of(const Json& item) {
   auto detail = item.find("gres_detail");
   if (detail != item.end() && detail->is_array())
     for (const auto& gres : *detail)
-      if (gres.is_string()) parse_gres_detail(gres.get<std::string>(), job.gpu_type, job.gpu_indices);
+      if (gres.is_string())
+        parse_gres_detail(gres.get<std::string>(), job.gpu_type, job.gpu_indices);
   return job;
 }
 
@@ -117,20 +140,14 @@ SlurmNode node_of(const Json& item) {
 }  // namespace
 
 bool SlurmJob::finished() const {
-  static const std::vector<std::string> kLive = {"PENDING", "RUNNING",   "SUSPENDED", "COMPLETING",
-                                                 "CONFIGURING", "REQUEUED", "RESIZING", "SIGNALING",
-                                                 "STAGE_OUT", "REQUEUE_HOLD", "REQUEUE_FED"};
-  return !state.empty() && std::find(kLive.begin(), kLive.end(), state) == kLive.end();
+  return !state.empty() &&
+         std::find(kLiveStates.begin(), kLiveStates.end(), state) == kLiveStates.end();
 }
 
 bool SlurmNode::unusable() const {
-  static const std::vector<std::string> kUnusable = {"down",       "drain",   "draining",
-                                                     "drained",    "fail",    "failing",
-                                                     "future",     "not_responding",
-                                                     "maintenance", "reboot_requested",
-                                                     "unknown",    "inval",   "invalid"};
   return std::any_of(states.begin(), states.end(), [](const std::string& state) {
-    return std::find(kUnusable.begin(), kUnusable.end(), state) != kUnusable.end();
+    return std::find(kUnusableStates.begin(), kUnusableStates.end(), state) !=
+           kUnusableStates.end();
   });
 }
 

@@ -75,16 +75,17 @@ TEST_F(Api, EveryAdminRouteRefusesOtherUsers) {
   EXPECT_GE(admin_routes, 10);
 }
 
-TEST_F(Api, OnlyHealthThePortalLoginAndJoiningAreOpenToAnyone) {
+// A Slurm job's report proves itself with its session's secret, checked by the session service.
+TEST_F(Api, OnlyHealthThePortalLoginJoiningAndJobReportsAreOpenToAnyone) {
   std::set<std::string> open;
   for (const auto& route : api::Api::routes()) {
     if (route.access == api::Access::anyone)
       open.insert(fmt::format("{} {}", route.method, route.pattern));
   }
-  EXPECT_EQ(open,
-            (std::set<std::string>{"GET /healthz", "HEAD /healthz", "GET /readyz", "HEAD /readyz",
-                                   "GET /", "HEAD /", "GET /ui/{file...}", "HEAD /ui/{file...}",
-                                   "POST /api/v1/auth/login", "POST /api/v1/agent/join"}));
+  EXPECT_EQ(open, (std::set<std::string>{"GET /healthz", "HEAD /healthz", "GET /readyz",
+                                         "HEAD /readyz", "GET /", "HEAD /", "GET /ui/{file...}",
+                                         "HEAD /ui/{file...}", "POST /api/v1/auth/login",
+                                         "POST /api/v1/agent/join", "POST /api/v1/slurm/ready"}));
 }
 
 TEST_F(Api, EachMethodAndPatternIsRoutedOnce) {

@@ -19,15 +19,18 @@ Status SqliteStore::add_batch_job(const BatchJob& job) {
       "INSERT INTO batch_jobs (session_id, job_id, secret_hash, submitted_at) VALUES (?1, ?2, "
       "?3, ?4)");
   if (!insert) return insert.error();
-  insert->bind(1, job.session_id).bind(2, job.job_id).bind(3, job.secret_hash).bind(4, job.submitted_at);
+  insert->bind(1, job.session_id)
+      .bind(2, job.job_id)
+      .bind(3, job.secret_hash)
+      .bind(4, job.submitted_at);
   return insert->run();
 }
 
 Result<std::optional<BatchJob>> SqliteStore::find_batch_job(const std::string& session_id) {
   ReadLock lock;
   auto& db = for_reading(lock);
-  auto query = db.prepare(std::string("SELECT ") + kColumns +
-                          " FROM batch_jobs b WHERE b.session_id = ?1");
+  auto query =
+      db.prepare(std::string("SELECT ") + kColumns + " FROM batch_jobs b WHERE b.session_id = ?1");
   if (!query) return query.error();
   query->bind(1, session_id);
   auto row = query->step();

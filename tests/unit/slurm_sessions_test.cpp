@@ -1,0 +1,427 @@
+// Sessions run as Slurm jobs: the pure rules (slurm_lifecycle.hpp), the batch job's arguments
+// and script, and the backend's passes against a fake Slurm on the service's in-memory store.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <map>
+#include <regex>
+
+#include "auth/password.hpp"
+#include "core/random.hpp"
+#include "services/session_service.hpp"
+#include "services/slurm_backend.hpp"
+#include "services/slurm_lifecycle.hpp"
+#include "slurm/job_script.hpp"
+#include "store/sqlite/sqlite_store.hpp"
+
+namespace gpupool {
+namespace {
+
+using services::SlurmJobFacts;
+using slurm::SlurmJob;
+
+constexpr UnixMillis kNow = 1'800'000'000'000;
+
+Session session_in(SessionState state) {
+  Session session;
+  session.id = "s1";
+  session.state = state;
+  session.request.gpus = 1;
+  return session;
+}
+
+SlurmJob job_in(const std::string& state) {
+  SlurmJob job;
+  job.id = 41;
+  job.name = "gpupool-s1";
+  job.state = state;
+  job.node = "gpu2";
+  if (state != "PENDING") {
+    job.started_at = kNow - 90'000;
+    job.gpu_indices = {1};
+  }
+  if (job.finished()) job.ended_at = kNow - 1'000;
+  return job;
+}
+
+TEST(SlurmLifecycle, AQueuedSessionWithoutAJobIsSubmittedOnce) {
+  auto fresh = services::after_slurm_job(session_in(SessionState::queued), {nullptr, false, kNow});
+  EXPECT_TRUE(fresh.submit);
+  EXPECT_FALSE(fresh.changed);
+  // Submitted, yet Slurm lists no job: it is gone (the controller forgot it), not resubmitted.
+  auto lost = services::after_slurm_job(session_in(SessionState::queued), {nullptr, true, kNow});
+  EXPECT_FALSE(lost.submit);
+  EXPECT_TRUE(lost.ended);
+  EXPECT_EQ(lost.session.end_reason, EndReason::failed);
+}
+
+TEST(SlurmLifecycle, APendingJobGivesSlurmsReason) {
+  SlurmJob job = job_in("PENDING");
+  job.reason = "QOSMaxGRESPerUser";
+  auto step = services::after_slurm_job(session_in(SessionState::queued), {&job, true, kNow});
+  EXPECT_TRUE(step.changed);
+  EXPECT_EQ(step.session.state, SessionState::queued);
+  ASSERT_TRUE(step.session.queue_reason);
+  EXPECT_EQ(step.session.queue_reason->code, QueueReasonCode::slurm_pending);
+  EXPECT_EQ(step.session.queue_reason->slurm_reason, "QOSMaxGRESPerUser");
+  EXPECT_EQ(step.session.reason,
+            "waiting in Slurm's queue: your QOS's limit of GPUs per user is reached: it waits for "
+            "one of your jobs to end");
+  // The same again changes nothing.
+  auto again = services::after_slurm_job(step.session, {&job, true, kNow + 1000});
+  EXPECT_FALSE(again.changed);
+}
+
+TEST(SlurmLifecycle, ARunningJobStartsTheSessionOnItsNodeAndGpus) {
+  SlurmJob job = job_in("RUNNING");
+  auto step = services::after_slurm_job(session_in(SessionState::queued), {&job, true, kNow});
+  EXPECT_TRUE(step.started);
+  EXPECT_EQ(step.session.state, SessionState::starting);
+  EXPECT_EQ(step.session.node, "gpu2");
+  EXPECT_EQ(step.session.gpu_indices, std::vector<int>{1});
+  EXPECT_FALSE(step.session.queue_reason);
+  // Running until the job itself reports; nothing more to do meanwhile.
+  auto waiting = services::after_slurm_job(step.session, {&job, true, kNow});
+  EXPECT_FALSE(waiting.changed);
+  EXPECT_FALSE(waiting.cancel);
+}
+
+TEST(SlurmLifecycle, AnEndedJobEndsItsSessionForItsReasonBilledForItsOwnTimes) {
+  const std::map<std::string, EndReason> reasons = {
+      {"TIMEOUT", EndReason::time_limit},   {"CANCELLED", EndReason::admin_stopped},
+      {"NODE_FAIL", EndReason::node_lost},  {"PREEMPTED", EndReason::preempted},
+      {"OUT_OF_MEMORY", EndReason::failed}, {"COMPLETED", EndReason::failed},
+      {"FAILED", EndReason::failed},        {"BOOT_FAIL", EndReason::node_lost},
+  };
+  for (const auto& [state, reason] : reasons) {
+    SlurmJob job = job_in(state);
+    Session running = session_in(SessionState::running);
+    running.started_at = kNow - 80'000;  // when Jupyter answered, later than the job's start
+    auto step = services::after_slurm_job(running, {&job, true, kNow});
+    EXPECT_TRUE(step.ended) << state;
+    EXPECT_EQ(step.session.end_reason, reason) << state;
+    EXPECT_EQ(step.session.started_at, job.started_at) << state;
+    EXPECT_EQ(step.session.ended_at, job.ended_at) << state;
+    EXPECT_FALSE(step.session.reason.empty()) << state;
+  }
+}
+
+TEST(SlurmLifecycle, AStoppingSessionsJobIsCancelledThenItEndsForItsOwnReason) {
+  Session stopping = session_in(SessionState::stopping);
+  stopping.end_reason = EndReason::balance_exhausted;
+  stopping.reason = "the prepaid balance ran out";
+  SlurmJob job = job_in("RUNNING");
+  auto step = services::after_slurm_job(stopping, {&job, true, kNow});
+  EXPECT_TRUE(step.cancel);
+  EXPECT_FALSE(step.ended);
+  SlurmJob cancelled = job_in("CANCELLED");
+  auto ended = services::after_slurm_job(stopping, {&cancelled, true, kNow});
+  EXPECT_TRUE(ended.ended);
+  EXPECT_EQ(ended.session.end_reason, EndReason::balance_exhausted);
+  EXPECT_EQ(ended.session.ended_at, cancelled.ended_at);
+  // An ended session's job that still runs is cancelled too.
+  auto leftover = services::after_slurm_job(session_in(SessionState::ended), {&job, true, kNow});
+  EXPECT_TRUE(leftover.cancel);
+  EXPECT_FALSE(leftover.changed);
+}
+
+TEST(SlurmJobScript, SbatchGetsTheRequestAsTheUsersAccountWithNoServerEnvironment) {
+  slurm::JobRequest request;
+  request.name = "gpupool-s1";
+  request.gpu_type = "a100";
+  request.gpus = 2;
+  request.cpus = 1.5;
+  request.memory_mb = 2048;
+  request.time_limit_minutes = 90;
+  request.qos = "interactive";
+  request.log_path = "/scratch/gpupool-%j.log";
+  auto argv = slurm::sbatch_arguments(request, 42101, 42100);
+  auto has = [&](const std::string& argument) {
+    return std::find(argv.begin(), argv.end(), argument) != argv.end();
+  };
+  EXPECT_EQ(argv.front(), "sbatch");
+  for (const char* expected :
+       {"--uid=42101", "--gid=42100", "--export=NONE", "--no-requeue", "--gres=gpu:a100:2",
+        "--cpus-per-task=2", "--mem=2048M", "--time=90", "--qos=interactive",
+        "--job-name=gpupool-s1", "--output=/scratch/gpupool-%j.log", "--parsable"})
+    EXPECT_TRUE(has(expected)) << expected;
+  EXPECT_FALSE(std::any_of(argv.begin(), argv.end(),
+                           [](const std::string& arg) { return arg.starts_with("--partition"); }));
+  request.gpus = 0;
+  argv = slurm::sbatch_arguments(request, 42101, 42100);
+  EXPECT_FALSE(std::any_of(argv.begin(), argv.end(),
+                           [](const std::string& arg) { return arg.starts_with("--gres"); }));
+}
+
+TEST(SlurmJobScript, ValuesReachTheScriptExactlyWhateverTheyHold) {
+  slurm::SessionJobValues values;
+  values.session_id = "s1";
+  values.user = "ada";
+  values.authorized_keys = "ssh-ed25519 AAAA it's $(rm -rf ~) `x` \"q\"\nsecond line";
+  values.ready_secret = "secret'; echo owned; '";
+  auto script = slurm::session_job_script(values);
+  ASSERT_TRUE(script.ok());
+  // The header, run by bash, gives back each value as it was.
+  std::string header = script->substr(0, script->find("#!/bin/bash", 1));
+  header += "printf '%s|%s' \"$GPUPOOL_AUTHORIZED_KEYS\" \"$GPUPOOL_READY_SECRET\"\n";
+  FILE* bash = popen(("bash -c " + slurm::shell_quote(header)).c_str(), "r");
+  ASSERT_NE(bash, nullptr);
+  std::string output;
+  char buffer[256];
+  while (std::fgets(buffer, sizeof buffer, bash) != nullptr) output += buffer;
+  EXPECT_EQ(pclose(bash), 0);
+  EXPECT_EQ(output, values.authorized_keys + "|" + values.ready_secret);
+  EXPECT_NE(script->find(slurm::session_job_body()), std::string::npos);
+  values.user = std::string("a\0b", 3);
+  EXPECT_FALSE(slurm::session_job_script(values).ok());
+}
+
+// A Slurm that records what it is asked and answers what the test sets.
+class FakeSlurm final : public slurm::SlurmClient {
+ public:
+  Result<std::int64_t> submit(const slurm::JobRequest& request) override {
+    if (refuse) return make_error(ErrorCode::invalid_argument, "Slurm refused the job: no way");
+    submitted.push_back(request);
+    return next_id++;
+  }
+  Result<std::vector<SlurmJob>> jobs() override { return listed; }
+  Result<std::vector<slurm::SlurmNode>> nodes() override {
+    if (down)
+      return make_error(ErrorCode::unavailable,
+                        "squeue: error: Unable to contact slurm controller");
+    return cluster;
+  }
+  Status cancel(std::int64_t job_id) override {
+    cancelled.push_back(job_id);
+    return {};
+  }
+
+  std::vector<slurm::JobRequest> submitted;
+  std::vector<SlurmJob> listed;
+  std::vector<std::int64_t> cancelled;
+  std::vector<slurm::SlurmNode> cluster = {
+      {"gpu1", "10.0.0.11", {"idle"}, {{"gpu", "a100", 2}}, 64, 512000, {"gpu"}},
+      {"gpu2", "10.0.0.12", {"mixed"}, {{"gpu", "a100", 2}}, 64, 512000, {"gpu"}},
+      {"cpu1", "10.0.0.13", {"idle"}, {}, 64, 512000, {"cpu"}},
+  };
+  std::int64_t next_id = 100;
+  bool refuse = false;
+  bool down = false;
+};
+
+class SlurmBackendTest : public ::testing::Test {
+ protected:
+  SlurmBackendTest() : clock_(kNow) {
+    init_crypto();
+    store_ = std::move(*SqliteStore::open(":memory:"));
+    services::SessionSettings settings;
+    settings.slurm = true;
+    settings.prepaid = false;
+    sessions_ = std::make_unique<services::SessionService>(*store_, clock_, settings);
+    EXPECT_TRUE(store_
+                    ->upsert_image({"pytorch1.13-cpu-debian12-runtime", "gpupool/session:test",
+                                    "pytorch", "1.13", "", "", "runtime", true, "available"})
+                    .ok());
+    ada_ = *store_->create_user("ada", *auth::hash_password("password-ada"), false, kNow);
+    services::SlurmBackendSettings backend;
+    backend.partition = "gpu";
+    backend.gpu_models = {{"a100", "A100-80GB"}};
+    backend.images_dir = "/srv/images";
+    backend.ready_url = "https://gpupool.example/api/v1/slurm/ready";
+    backend_ = std::make_unique<services::SlurmBackend>(*sessions_, *store_, slurm_, backend);
+    EXPECT_TRUE(backend_->pass().ok());  // the pool comes from Slurm's nodes
+  }
+
+  Session request(int gpus) {
+    SessionRequest request;
+    request.gpus = gpus;
+    request.gpu_model = "A100-80GB";
+    auto session = sessions_->request_session(ada_, request);
+    EXPECT_TRUE(session.ok()) << session.error().message;
+    return *session;
+  }
+
+  Session fetch(const std::string& id) { return **store_->get_session(id); }
+
+  // The job's secret, as its script carries it.
+  static std::string secret_of(const slurm::JobRequest& request) {
+    std::smatch found;
+    EXPECT_TRUE(
+        std::regex_search(request.script, found, std::regex("GPUPOOL_READY_SECRET='([0-9a-f]+)'")));
+    return found[1];
+  }
+
+  SlurmJob job_for(const Session& session, const std::string& state) {
+    SlurmJob job;
+    auto recorded = store_->find_batch_job(session.id);
+    job.id = recorded.ok() && recorded->has_value() ? (*recorded)->job_id : 100;
+    job.name = "gpupool-" + session.id;
+    job.state = state;
+    job.user = "ada";
+    if (state != "PENDING") {
+      job.node = "gpu2";
+      job.started_at = clock_.now();
+      job.gpu_indices = {1};
+      job.gpu_type = "a100";
+    }
+    return job;
+  }
+
+  ManualClock clock_;
+  std::unique_ptr<SqliteStore> store_;
+  std::unique_ptr<services::SessionService> sessions_;
+  FakeSlurm slurm_;
+  std::unique_ptr<services::SlurmBackend> backend_;
+  User ada_;
+};
+
+TEST_F(SlurmBackendTest, ThePoolIsSlurmsNodesOfThePartition) {
+  auto nodes = store_->list_nodes();
+  ASSERT_TRUE(nodes.ok());
+  ASSERT_EQ(nodes->size(), 2u) << "cpu1 is not in the partition";
+  EXPECT_EQ((*nodes)[0].name, "gpu1");
+  EXPECT_EQ((*nodes)[0].address, "10.0.0.11");
+  ASSERT_EQ((*nodes)[0].gpus.size(), 2u);
+  EXPECT_EQ((*nodes)[0].gpus[1].model, "A100-80GB");
+}
+
+TEST_F(SlurmBackendTest, ARequestBecomesAJobOfItsUserWithASecretOnlyItsScriptHolds) {
+  Session session = request(2);
+  ASSERT_TRUE(backend_->pass().ok());
+  ASSERT_EQ(slurm_.submitted.size(), 1u);
+  const slurm::JobRequest& job = slurm_.submitted[0];
+  EXPECT_EQ(job.name, "gpupool-" + session.id);
+  EXPECT_EQ(job.user, "ada");
+  EXPECT_EQ(job.partition, "gpu");
+  EXPECT_EQ(job.gpu_type, "a100") << "the model as Slurm's GRES type";
+  EXPECT_EQ(job.gpus, 2);
+  EXPECT_NE(job.script.find("GPUPOOL_ROOTFS='/srv/images/pytorch1.13-cpu-debian12-runtime'"),
+            std::string::npos);
+  EXPECT_NE(job.script.find("GPUPOOL_TOKEN='" + session.jupyter_token + "'"), std::string::npos);
+  auto recorded = store_->find_batch_job(session.id);
+  ASSERT_TRUE(recorded.ok() && recorded->has_value());
+  EXPECT_EQ((*recorded)->job_id, 100);
+  EXPECT_EQ((*recorded)->secret_hash, digest_hex(secret_of(job))) << "only its hash is stored";
+  // Listed as pending, it is not submitted again.
+  slurm_.listed = {job_for(session, "PENDING")};
+  slurm_.listed[0].reason = "Priority";
+  ASSERT_TRUE(backend_->pass().ok());
+  EXPECT_EQ(slurm_.submitted.size(), 1u);
+  EXPECT_EQ(fetch(session.id).queue_reason->slurm_reason, "Priority");
+}
+
+TEST_F(SlurmBackendTest, TheJobsReportWithItsSecretMakesTheSessionRun) {
+  Session session = request(1);
+  ASSERT_TRUE(backend_->pass().ok());
+  std::string secret = secret_of(slurm_.submitted.at(0));
+  slurm_.listed = {job_for(session, "RUNNING")};
+  ASSERT_TRUE(backend_->pass().ok());
+  EXPECT_EQ(fetch(session.id).state, SessionState::starting);
+  EXPECT_EQ(fetch(session.id).node, "gpu2");
+  EXPECT_EQ(fetch(session.id).billed_gpu_model, "A100-80GB");
+
+  services::SlurmEndpoint endpoint{28001, 28002, ""};
+  for (const std::string& wrong :
+       {std::string(), std::string("0"), secret + "0", session.jupyter_token}) {
+    auto refused = sessions_->slurm_ready(session.id, wrong, endpoint);
+    ASSERT_FALSE(refused.ok());
+    EXPECT_EQ(refused.error().code, ErrorCode::unauthorized);
+  }
+  EXPECT_EQ(sessions_->slurm_ready("s-unknown", secret, endpoint).error().code,
+            ErrorCode::unauthorized);
+  EXPECT_EQ(sessions_->slurm_ready(session.id, secret, {80, 0, ""}).error().code,
+            ErrorCode::invalid_argument);
+  EXPECT_EQ(sessions_->slurm_ready(session.id, secret, {28001, 0, "not a key"}).error().code,
+            ErrorCode::invalid_argument);
+  auto ready = sessions_->slurm_ready(session.id, secret, endpoint);
+  ASSERT_TRUE(ready.ok()) << ready.error().message;
+  EXPECT_EQ(fetch(session.id).state, SessionState::running);
+  EXPECT_EQ(fetch(session.id).jupyter_port, 28001);
+  // Once running, a second report changes nothing.
+  EXPECT_EQ(sessions_->slurm_ready(session.id, secret, {29000, 0, ""}).error().code,
+            ErrorCode::conflict);
+  EXPECT_EQ(fetch(session.id).jupyter_port, 28001);
+}
+
+TEST_F(SlurmBackendTest, AnEndedJobIsChargedOnceForSlurmsElapsedTime) {
+  ASSERT_TRUE(store_->set_price({"A100-80GB", 3600 * kMicrosPerCredit, kNow}).ok());  // 1 a second
+  Session session = request(1);
+  ASSERT_TRUE(backend_->pass().ok());
+  SlurmJob job = job_for(session, "RUNNING");
+  slurm_.listed = {job};
+  ASSERT_TRUE(backend_->pass().ok());
+  ASSERT_TRUE(
+      sessions_->slurm_ready(session.id, secret_of(slurm_.submitted.at(0)), {28001, 0, ""}).ok());
+  clock_.advance(100'000);
+  job.state = "TIMEOUT";
+  job.ended_at = job.started_at + 90'000;  // Slurm's record, not when gpupool looked
+  slurm_.listed = {job};
+  ASSERT_TRUE(backend_->pass().ok());
+  ASSERT_TRUE(backend_->pass().ok());
+  Session ended = fetch(session.id);
+  EXPECT_EQ(ended.state, SessionState::ended);
+  EXPECT_EQ(ended.end_reason, EndReason::time_limit);
+  EXPECT_EQ(*store_->ledger_sum(ada_.id), -90 * kMicrosPerCredit);
+}
+
+TEST_F(SlurmBackendTest, StoppedSessionsLoseTheirJobs) {
+  Session queued = request(1);
+  Session running = request(1);
+  ASSERT_TRUE(backend_->pass().ok());
+  ASSERT_EQ(slurm_.submitted.size(), 2u);
+  SlurmJob pending = job_for(queued, "PENDING");
+  SlurmJob started = job_for(running, "RUNNING");
+  slurm_.listed = {pending, started};
+  ASSERT_TRUE(backend_->pass().ok());
+  ASSERT_TRUE(sessions_->stop_session(ada_, queued.id).ok());
+  ASSERT_TRUE(sessions_->stop_session(ada_, running.id).ok());
+  ASSERT_TRUE(backend_->pass().ok());
+  std::sort(slurm_.cancelled.begin(), slurm_.cancelled.end());
+  EXPECT_EQ(slurm_.cancelled, (std::vector<std::int64_t>{100, 101}));
+  EXPECT_EQ(fetch(queued.id).state, SessionState::ended);
+  EXPECT_EQ(fetch(running.id).state, SessionState::stopping) << "until Slurm has ended its job";
+  started.state = "CANCELLED";
+  started.ended_at = clock_.now();
+  pending.state = "CANCELLED";
+  slurm_.listed = {pending, started};
+  ASSERT_TRUE(backend_->pass().ok());
+  EXPECT_EQ(fetch(running.id).state, SessionState::ended);
+  EXPECT_EQ(fetch(running.id).end_reason, EndReason::user_stopped);
+}
+
+TEST_F(SlurmBackendTest, AJobNobodyRecordedIsCancelledAndTheSessionGetsItsOwn) {
+  Session session = request(1);
+  SlurmJob stray = job_for(session, "PENDING");
+  stray.id = 77;  // sbatch answered, then the server stopped before it wrote the id down
+  slurm_.listed = {stray};
+  ASSERT_TRUE(backend_->pass().ok());
+  EXPECT_EQ(slurm_.cancelled, std::vector<std::int64_t>{77});
+  EXPECT_EQ(slurm_.submitted.size(), 1u);
+}
+
+TEST_F(SlurmBackendTest, SlurmsRefusalEndsTheRequestWithItsWords) {
+  slurm_.refuse = true;
+  Session session = request(1);
+  ASSERT_TRUE(backend_->pass().ok());
+  EXPECT_EQ(fetch(session.id).state, SessionState::ended);
+  EXPECT_EQ(fetch(session.id).end_reason, EndReason::failed);
+  EXPECT_EQ(fetch(session.id).reason, "Slurm refused the job: no way");
+}
+
+TEST_F(SlurmBackendTest, AnUnreachableSlurmChangesNothing) {
+  Session session = request(1);
+  ASSERT_TRUE(backend_->pass().ok());
+  slurm_.listed = {job_for(session, "RUNNING")};
+  ASSERT_TRUE(backend_->pass().ok());
+  slurm_.down = true;
+  slurm_.listed = {};
+  EXPECT_EQ(backend_->pass().error().code, ErrorCode::unavailable);
+  EXPECT_EQ(fetch(session.id).state, SessionState::starting);
+  clock_.advance(3'600'000);
+  EXPECT_TRUE(sessions_->end_sessions_of_silent_nodes().ok());
+  EXPECT_EQ(fetch(session.id).state, SessionState::starting) << "Slurm, not silence, ends jobs";
+}
+
+}  // namespace
+}  // namespace gpupool
