@@ -14,6 +14,7 @@
 #include "app/notify_cli.hpp"
 #include "app/serve_options.hpp"
 #include "app/sim_command.hpp"
+#include "app/slurm_image_cli.hpp"
 #include "app/up_command.hpp"
 #include "cli/admin_commands.hpp"
 #include "cli/commands.hpp"
@@ -138,6 +139,7 @@ int run(int argc, char** argv) {
   gpupool::app::IdleCli idle(app, *admin_command);
   gpupool::app::NotifyCli notify(app);
   gpupool::app::ImageCli images(app, *admin_command);
+  gpupool::app::SlurmImageCli slurm_images(app);
   std::string name;
   bool make_admin = false;
   auto* user_add =
@@ -240,6 +242,7 @@ int run(int argc, char** argv) {
   if (auto code = idle.run()) return *code;
   if (auto code = notify.run()) return *code;
   if (auto code = images.run()) return *code;
+  if (auto code = slurm_images.run()) return *code;
   if (*admin_command) {
     if (*user_add) return gpupool::cli::add_user(name, make_admin);
     if (*backup) return gpupool::app::run_backup(backup_data_dir, backup_file);

@@ -1,6 +1,7 @@
 #include "app/slurm_setup.hpp"
 
 #include <cmath>
+#include <filesystem>
 
 #include <fmt/format.h>
 
@@ -89,6 +90,21 @@ Result<services::SlurmBackendSettings> slurm_backend_settings(const SlurmOptions
   while (base.ends_with('/')) base.pop_back();
   settings.ready_url = base + "/api/v1/slurm/ready";
   return settings;
+}
+
+void warn_of_images_without_root_filesystems(Store& store,
+                                             const services::SlurmBackendSettings& settings) {
+  auto images = store.list_images();
+  if (!images) return;
+  for (const auto& image : *images) {
+    std::string directory = services::image_directory(settings.images_dir, image.tag);
+    std::error_code error;
+    if (!std::filesystem::is_directory(directory + "/usr", error))
+      spdlog::warn(
+          "no root filesystem for {} at {}: its sessions fail until `gpupool "
+          "slurm-image {}={} --slurm-images {}` makes one",
+          image.tag, directory, image.tag, image.reference, settings.images_dir);
+  }
 }
 
 SlurmLoop make_slurm_loop(const SlurmOptions& options, services::SlurmBackendSettings settings,

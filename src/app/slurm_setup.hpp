@@ -38,6 +38,11 @@ void add_slurm_options(CLI::App& command, SlurmOptions& options);
 Result<services::SlurmBackendSettings> slurm_backend_settings(const SlurmOptions& options,
                                                               const std::string& gateway_url);
 
+// Logs which catalog images have no root filesystem under the images directory (their
+// sessions' jobs would fail): `gpupool slurm-image` makes one.
+void warn_of_images_without_root_filesystems(Store& store,
+                                             const services::SlurmBackendSettings& settings);
+
 // The client, the backend and the task that runs a pass every poll interval; the caller keeps
 // `sessions` and `store` alive while it runs.
 struct SlurmLoop {

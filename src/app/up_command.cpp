@@ -416,6 +416,7 @@ int serve(UpOptions options, bool local_node) {
       std::ifstream pem(options.tls_cert);
       settings->ready_ca.assign(std::istreambuf_iterator<char>(pem), {});
     }
+    warn_of_images_without_root_filesystems(**store, *settings);
     spdlog::info("sessions run as Slurm jobs; they report to {}", settings->ready_url);
     slurm = make_slurm_loop(options.slurm, std::move(*settings), sessions, **store);
     slurm.task->start();

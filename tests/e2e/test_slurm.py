@@ -66,18 +66,17 @@ class Site:
             os.chown(home, pwd.getpwnam(name).pw_uid, pwd.getpwnam(name).pw_gid)
 
     def unpack_image(self):
-        """The catalog image as the root filesystem nodes run it from (docs/slurm.md)."""
+        """The catalog image as the root filesystem jobs run it from: `gpupool slurm-image`
+        (skopeo from this host's engine, umoci)."""
         ensure_slim_image()
-        rootfs = os.path.join(self.images, IMAGE_TAG)
-        os.makedirs(rootfs)
-        container = sh("docker", "create", SLIM_IMAGE, "/bin/true").stdout.strip()
-        try:
-            export = subprocess.Popen(["docker", "export", container], stdout=subprocess.PIPE)
-            sh("tar", "-C", rootfs, "-x", stdin=export.stdout)
-            assert export.wait() == 0
-        finally:
-            sh("docker", "rm", "-f", container, check=False)
-        os.chmod(self.images, 0o755)
+        result = sh(BINARY, "slurm-image", f"{IMAGE_TAG}={SLIM_IMAGE}", "--slurm-images", self.images, check=False)
+        assert result.returncode == 0, result.stdout + result.stderr
+        assert os.path.isfile(os.path.join(self.images, IMAGE_TAG, "usr", "bin", "python3"))
+        # An image that is nowhere fails, saying so, and leaves nothing behind.
+        result = sh(BINARY, "slurm-image", "pytorch1.13-cpu-debian12-devel=gpupool/absent:1",
+                    "--slurm-images", self.images, check=False)
+        assert result.returncode != 0 and "skopeo failed" in result.stdout + result.stderr, result
+        assert sorted(os.listdir(self.images)) == [IMAGE_TAG]
 
     def start_server(self):
         env = dict(self.env, GPUPOOL_ADMIN_PASSWORD=ADMIN_PASSWORD)
