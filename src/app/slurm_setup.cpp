@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <filesystem>
+#include <thread>
 
 #include <fmt/format.h>
 
@@ -118,6 +119,15 @@ SlurmLoop make_slurm_loop(const SlurmOptions& options, services::SlurmBackendSet
   loop.task = std::make_unique<PeriodicTask>(
       interval, [backend = loop.backend.get(), failing = false]() mutable {
         auto passed = backend->pass();
+        // Slurm starts a job a second or two after its submission when there is room (its main
+        // scheduler runs on events, throttled): quicker looks for a while tell the user then, not
+        // a poll interval later.
+        if (passed && *passed > 0) {
+          for (int look = 0; look < 8 && passed; ++look) {
+            std::this_thread::sleep_for(std::chrono::milliseconds(250));
+            passed = backend->pass();
+          }
+        }
         if (!passed && !failing) spdlog::warn("Slurm: {}", passed.error().message);
         if (passed && failing) spdlog::info("Slurm answers again");
         failing = !passed;

@@ -28,7 +28,7 @@ struct SlurmOptions {
   std::string gpu_devices = "/dev/nvidia[0-9]*";
   std::string job_log = "/tmp/gpupool-%j.log";
   std::string ready_url;  // empty: the gateway's URL
-  double poll_seconds = 2;
+  double poll_seconds = 1;
 };
 
 void add_slurm_options(CLI::App& command, SlurmOptions& options);

@@ -400,13 +400,6 @@ int serve(UpOptions options, bool local_node) {
   api_settings.session_domain = options.session_domain;
   auto emails = make_email_sender(options, **store, clock, api_settings.view.gateway_url);
   if (!emails) return fail(emails.error().message);
-  api.emplace(api_settings, auth, sessions, **store, clock);
-  int threads = options.http_threads > 0
-                    ? options.http_threads
-                    : static_cast<int>(std::max(2u, std::thread::hardware_concurrency()));
-  http.start(threads);
-  if (ssh_relay) ssh_relay->start();
-  if (local_agent != nullptr) local_agent->start();
   SlurmLoop slurm;
   if (options.slurm.enabled) {
     auto settings = slurm_backend_settings(options.slurm, api_settings.view.gateway_url);
@@ -419,8 +412,18 @@ int serve(UpOptions options, bool local_node) {
     warn_of_images_without_root_filesystems(**store, *settings);
     spdlog::info("sessions run as Slurm jobs; they report to {}", settings->ready_url);
     slurm = make_slurm_loop(options.slurm, std::move(*settings), sessions, **store);
+    // A new request, a stop: Slurm hears of it now, not at the next poll. (Registered before
+    // the gateway serves: listeners are not added while requests run.)
+    sessions.on_desired_change([task = slurm.task.get()] { task->wake(); });
     slurm.task->start();
   }
+  api.emplace(api_settings, auth, sessions, **store, clock);
+  int threads = options.http_threads > 0
+                    ? options.http_threads
+                    : static_cast<int>(std::max(2u, std::thread::hardware_concurrency()));
+  http.start(threads);
+  if (ssh_relay) ssh_relay->start();
+  if (local_agent != nullptr) local_agent->start();
   PeriodicTask silent_nodes = watch_for_silent_nodes(sessions);
   silent_nodes.start();
   PeriodicTask pool_history = sample_the_pool(sessions, telemetry, **store, clock);

@@ -7,13 +7,24 @@ void PeriodicTask::start() {
     std::unique_lock lock(mutex_);
     bool wait_first = first_ == First::after_interval;
     while (!stopping_) {
-      if (wait_first && wake_.wait_for(lock, interval_, [this] { return stopping_; })) break;
+      if (wait_first && wake_.wait_for(lock, interval_, [this] { return stopping_ || woken_; }) &&
+          stopping_)
+        break;
       wait_first = true;
+      woken_ = false;
       lock.unlock();
       work_();
       lock.lock();
     }
   });
+}
+
+void PeriodicTask::wake() {
+  {
+    std::lock_guard lock(mutex_);
+    woken_ = true;
+  }
+  wake_.notify_all();
 }
 
 void PeriodicTask::stop() {

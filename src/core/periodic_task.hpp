@@ -1,6 +1,7 @@
 // PeriodicTask: runs `work` on a thread of its own every `interval` (first at once, or after
-// one interval), until stopped. stop() wakes a waiting thread at once and joins it; it is safe
-// to call twice and from the destructor. Thread-safe.
+// one interval), until stopped; wake() runs it as soon as the current run (if any) is over. stop()
+// wakes a waiting thread at once and joins it; it is safe to call twice and from the destructor.
+// Thread-safe.
 #pragma once
 
 #include <chrono>
@@ -23,6 +24,7 @@ class PeriodicTask {
   PeriodicTask& operator=(const PeriodicTask&) = delete;
 
   void start();
+  void wake();
   void stop();
 
  private:
@@ -32,6 +34,7 @@ class PeriodicTask {
   std::mutex mutex_;
   std::condition_variable wake_;
   bool stopping_ = false;  // guarded by mutex_
+  bool woken_ = false;     // guarded by mutex_
   std::thread thread_;
 };
 

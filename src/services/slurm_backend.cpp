@@ -40,6 +40,8 @@ std::vector<Node> SlurmBackend::pool_nodes(const std::vector<slurm::SlurmNode>& 
     Node node;
     node.name = slurm_node.name;
     node.address = slurm_node.address.empty() ? slurm_node.name : slurm_node.address;
+    // The gateway reaches jobs' ports where Slurm says the node is (never where a job says).
+    node.jupyter_host = node.address;
     node.cpus = slurm_node.cpus;
     node.memory_mb = slurm_node.memory_mb;
     node.driver_cuda = settings_.driver_cuda;
@@ -117,7 +119,7 @@ Result<slurm::JobRequest> SlurmBackend::job_for(const Session& session, const st
   return request;
 }
 
-void SlurmBackend::submit(const Session& session) {
+bool SlurmBackend::submit(const Session& session) {
   std::string secret = random_hex(32);
   auto request = job_for(session, secret);
   Result<std::int64_t> job =
@@ -126,20 +128,21 @@ void SlurmBackend::submit(const Session& session) {
     // Slurm is unreachable: the session waits for the next pass. Refused: it ends, saying why.
     if (job.error().code == ErrorCode::unavailable) {
       spdlog::warn("session {}: {}", session.id, job.error().message);
-      return;
+      return false;
     }
     if (auto refused = sessions_.slurm_refused(session.id, job.error().message); !refused)
       spdlog::error("session {}: {}", session.id, refused.error().message);
-    return;
+    return false;
   }
   if (auto recorded = sessions_.slurm_submitted(session.id, *job, digest_hex(secret)); !recorded) {
     // Unrecorded, nobody could prove the job's report: the next pass cancels it.
     spdlog::error("session {}: job {} not recorded: {}", session.id, *job,
                   recorded.error().message);
   }
+  return true;
 }
 
-Status SlurmBackend::pass() {
+Result<int> SlurmBackend::pass() {
   auto nodes = client_.nodes();
   if (!nodes) return nodes.error();
   auto jobs = client_.jobs();
@@ -150,8 +153,9 @@ Status SlurmBackend::pass() {
     if (auto cancelled = client_.cancel(job_id); !cancelled)
       spdlog::warn("cannot cancel Slurm job {}: {}", job_id, cancelled.error().message);
   }
-  for (const auto& session : orders->submit) submit(session);
-  return {};
+  int submitted = 0;
+  for (const auto& session : orders->submit) submitted += submit(session) ? 1 : 0;
+  return submitted;
 }
 
 }  // namespace gpupool::services

@@ -46,9 +46,10 @@ class SlurmBackend {
                SlurmBackendSettings settings)
       : sessions_(sessions), store_(store), client_(client), settings_(std::move(settings)) {}
 
-  // One round: observe Slurm, apply, submit and cancel. An Error when Slurm cannot be read
-  // (sessions are left as they were: nothing is judged on a failed look).
-  Status pass();
+  // One round: observe Slurm, apply, submit and cancel; how many jobs it submitted. An Error
+  // when Slurm cannot be read (sessions are left as they were: nothing is judged on a failed
+  // look).
+  Result<int> pass();
 
   // Slurm's nodes as pool nodes.
   std::vector<Node> pool_nodes(const std::vector<slurm::SlurmNode>& nodes) const;
@@ -56,7 +57,8 @@ class SlurmBackend {
   Result<slurm::JobRequest> job_for(const Session& session, const std::string& secret);
 
  private:
-  void submit(const Session& session);
+  // True when the job was submitted.
+  bool submit(const Session& session);
 
   SessionService& sessions_;
   Store& store_;

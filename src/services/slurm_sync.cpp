@@ -51,6 +51,10 @@ Result<SlurmOrders> SessionService::slurm_sync(const SlurmReport& report) {
     auto prices = store_.list_prices();
     if (!prices) return prices.error();
 
+    std::set<int> gateway_ports;  // SSH ports on the gateway host that sessions hold
+    for (const auto& session : *active)
+      if (holds_resources(session.state)) gateway_ports.insert(session.gateway_ssh_port);
+
     GPUPOOL_TRY(store_.in_transaction([&]() -> Status {
       GPUPOOL_TRY(check_balances_locked(*active, now));
       for (auto& session : *active) {
@@ -67,7 +71,12 @@ Result<SlurmOrders> SessionService::slurm_sync(const SlurmReport& report) {
         if (step.submit) orders.submit.push_back(session);
         if (step.cancel) orders.cancel.push_back(job->id);
         if (!step.changed) continue;
-        if (step.started) start_meter(step.session, *nodes, *prices);
+        if (step.started) {
+          start_meter(step.session, *nodes, *prices);
+          // None left: the session is still reached directly on its node.
+          step.session.gateway_ssh_port = free_port(gateway_ports, settings_.gateway_ssh_ports);
+          gateway_ports.insert(step.session.gateway_ssh_port);
+        }
         GPUPOOL_TRY(store_.update_session(step.session));
         changed = true;
         if (step.ended) {

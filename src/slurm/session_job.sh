@@ -146,12 +146,12 @@ bwrap --unshare-user --uid "$uid" --gid "$gid" --unshare-pid --unshare-ipc --uns
 sandbox=$!
 
 # Ready when Jupyter answers; then gpupool hears where.
-for _ in $(seq 240); do
+for _ in $(seq 600); do
   kill -0 "$sandbox" 2>/dev/null || fail "the session's Jupyter stopped before it answered"
   if curl -fsS -o /dev/null "http://127.0.0.1:$jupyter_port/s/$GPUPOOL_SESSION/api" 2>/dev/null; then
     break
   fi
-  sleep 0.25
+  sleep 0.1
 done
 host_key=""
 [ -f "$run/state/ssh_host_ed25519_key.pub" ] && host_key=$(cut -d' ' -f1,2 "$run/state/ssh_host_ed25519_key.pub")

@@ -6,13 +6,13 @@ jobs; Slurm's pending reasons show in gpupool's words, and the bill is Slurm's e
 import json
 import os
 import pwd
+import random
 import secrets
 import shutil
 import ssl
 import subprocess
 import tempfile
 import time
-import urllib.request
 
 import pytest
 
@@ -24,6 +24,8 @@ IMAGE_TAG = "pytorch1.13-cpu-debian12-runtime"
 CLUSTER_SCRIPT = os.path.join(os.path.dirname(__file__), "..", "slurm", "cluster.sh")
 # Unix accounts of the site, the same on every node (here, one machine): stable uids.
 ACCOUNTS = {"slurmada": 42101, "slurmbob": 42102}
+# SSH through the gateway host, as for nodes on a private network.
+SSH_GATEWAY_PORTS = (lambda low: (low, low + 7))(random.randrange(40000, 59000, 8))
 
 
 def sh(*args, **kwargs):
@@ -86,6 +88,7 @@ class Site:
              "--image", f"{IMAGE_TAG}={SLIM_IMAGE}", "--slurm", "--slurm-partition", "gpu",
              "--slurm-gpu-model", "a100=A100-80GB", "--slurm-images", self.images,
              "--slurm-home", os.path.join(self.homes, "{user}"), "--slurm-gpu-devices", "/dev/tty2[0-3]",
+             "--ssh-gateway-ports", f"{SSH_GATEWAY_PORTS[0]}-{SSH_GATEWAY_PORTS[1]}",
              "--slurm-job-log", os.path.join(self.logs, "job-%j.log"), "--slurm-poll-seconds", "0.5"],
             stdout=open(self.log_path, "a"), stderr=subprocess.STDOUT, env=env)
         deadline = time.time() + 60
@@ -150,18 +153,8 @@ def site():
 
 
 @pytest.fixture(scope="module")
-def key():
-    directory = tempfile.mkdtemp(prefix="gpupool-e2e-slurm-key-")
-    path = os.path.join(directory, "id_ed25519")
-    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", path], check=True)
-    with open(path + ".pub") as handle:
-        yield path, handle.read().strip()
-    shutil.rmtree(directory, ignore_errors=True)
-
-
-@pytest.fixture(scope="module")
-def ada(site, key):
-    return site.user("slurmada", key[1])
+def ada(site, key_pair):
+    return site.user("slurmada", key_pair[1])
 
 
 def running(site, api, session_id, timeout=90):
@@ -178,7 +171,7 @@ def test_the_pool_is_slurms_nodes(site, ada):
     assert [(model["model"], model["total"]) for model in pool["gpu_models"]] == [("A100-80GB", 4)]
 
 
-def test_a_session_runs_as_a_slurm_job_of_its_user_with_jupyter_and_ssh(site, ada, key):
+def test_a_session_runs_as_a_slurm_job_of_its_user_with_jupyter_and_ssh(site, ada, key_pair):
     started = time.time()
     status, session = ada.post("/api/v1/sessions", {"image": IMAGE_TAG, "gpus": 1, "cpus": 1, "memory_gb": 2})
     assert status == 201, session
@@ -193,8 +186,12 @@ def test_a_session_runs_as_a_slurm_job_of_its_user_with_jupyter_and_ssh(site, ad
     # Jupyter through the gateway, which reaches it on Slurm's address for the node.
     status, body = ada.get(f"/s/{session['id']}/api")
     assert status == 200 and "version" in body, body
-    # SSH straight to the node, as the user, with no capability and the job's GPU.
-    result = ssh(session, key[0], "hostname; id -u; id -g; grep CapEff /proc/self/status; "
+    # SSH through the gateway host, relayed to the job's sshd; and straight to the node.
+    assert SSH_GATEWAY_PORTS[0] <= session["ssh"]["port"] <= SSH_GATEWAY_PORTS[1], session["ssh"]
+    direct = dict(session, ssh=dict(session["ssh"], **session["ssh"]["direct"]))
+    assert ssh(direct, key_pair[0], "hostname").stdout.strip() == session["id"]
+    # As the user, with no capability and the job's GPU.
+    result = ssh(session, key_pair[0], "hostname; id -u; id -g; grep CapEff /proc/self/status; "
                                   "echo cuda=$CUDA_VISIBLE_DEVICES; touch /usr/x 2>&1; ls -d ~")
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
@@ -205,7 +202,7 @@ def test_a_session_runs_as_a_slurm_job_of_its_user_with_jupyter_and_ssh(site, ad
     assert "Read-only file system" in lines[5], lines
     assert lines[6] == "/home/slurmada", lines
     # What the user writes lands in their own home on the cluster.
-    assert ssh(session, key[0], "echo kept > ~/note.txt").returncode == 0
+    assert ssh(session, key_pair[0], "echo kept > ~/note.txt").returncode == 0
     with open(os.path.join(site.homes, "slurmada", "note.txt")) as handle:
         assert handle.read() == "kept\n"
     assert ada.call("DELETE", f"/api/v1/sessions/{session['id']}")[0] == 200
@@ -247,8 +244,8 @@ def test_a_request_slurm_cannot_place_waits_with_slurms_reason(site, ada):
         wait_for_state(ada, session_id, {"ended"}, timeout=60)
 
 
-def test_slurms_time_limit_ends_the_session_billed_for_the_jobs_elapsed_time(site, key):
-    bob = site.user("slurmbob", key[1])
+def test_slurms_time_limit_ends_the_session_billed_for_the_jobs_elapsed_time(site, key_pair):
+    bob = site.user("slurmbob", key_pair[1])
     assert site.admin.call("PUT", "/api/v1/prices/A100-80GB", {"per_gpu_hour": 3600})[0] == 200  # 1 a second
     assert site.admin.post("/api/v1/users/slurmbob/balance", {"amount": 1000, "idempotency_key": "slurm"})[0] == 201
     status, session = bob.post("/api/v1/sessions", {"image": IMAGE_TAG, "gpus": 1, "cpus": 1, "memory_gb": 1,

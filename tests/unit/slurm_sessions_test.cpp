@@ -227,6 +227,7 @@ class SlurmBackendTest : public ::testing::Test {
     services::SlurmBackendSettings backend;
     backend.partition = "gpu";
     backend.gpu_models = {{"a100", "A100-80GB"}};
+    backend.group_qos = {{"lab", "interactive"}};
     backend.images_dir = "/srv/images";
     backend.ready_url = "https://gpupool.example/api/v1/slurm/ready";
     backend_ = std::make_unique<services::SlurmBackend>(*sessions_, *store_, slurm_, backend);
@@ -288,12 +289,15 @@ TEST_F(SlurmBackendTest, ThePoolIsSlurmsNodesOfThePartition) {
 
 TEST_F(SlurmBackendTest, ARequestBecomesAJobOfItsUserWithASecretOnlyItsScriptHolds) {
   Session session = request(2);
-  ASSERT_TRUE(backend_->pass().ok());
+  auto passed = backend_->pass();
+  ASSERT_TRUE(passed.ok());
+  EXPECT_EQ(*passed, 1) << "one job submitted";
   ASSERT_EQ(slurm_.submitted.size(), 1u);
   const slurm::JobRequest& job = slurm_.submitted[0];
   EXPECT_EQ(job.name, "gpupool-" + session.id);
   EXPECT_EQ(job.user, "ada");
   EXPECT_EQ(job.partition, "gpu");
+  EXPECT_EQ(job.qos, "") << "ada is in no group with a QOS";
   EXPECT_EQ(job.gpu_type, "a100") << "the model as Slurm's GRES type";
   EXPECT_EQ(job.gpus, 2);
   EXPECT_NE(job.script.find("GPUPOOL_ROOTFS='/srv/images/pytorch1.13-cpu-debian12-runtime'"),
@@ -309,6 +313,16 @@ TEST_F(SlurmBackendTest, ARequestBecomesAJobOfItsUserWithASecretOnlyItsScriptHol
   ASSERT_TRUE(backend_->pass().ok());
   EXPECT_EQ(slurm_.submitted.size(), 1u);
   EXPECT_EQ(fetch(session.id).queue_reason->slurm_reason, "Priority");
+}
+
+TEST_F(SlurmBackendTest, AJobGetsTheQosOfItsOwnersGroup) {
+  auto lab = store_->create_group("lab", kNow);
+  ASSERT_TRUE(lab.ok());
+  ASSERT_TRUE(store_->set_group_members(lab->id, {ada_.id}).ok());
+  request(1);
+  ASSERT_TRUE(backend_->pass().ok());
+  ASSERT_EQ(slurm_.submitted.size(), 1u);
+  EXPECT_EQ(slurm_.submitted[0].qos, "interactive");
 }
 
 TEST_F(SlurmBackendTest, TheJobsReportWithItsSecretMakesTheSessionRun) {
