@@ -19,8 +19,9 @@ void end(Session& session, EndReason reason, std::string why, UnixMillis at) {
 // Billed as Slurm accounts for it: from the job's start to its end.
 void bill_as_slurm(Session& session, const slurm::SlurmJob& job, UnixMillis now) {
   if (job.started_at <= 0) return;
-  session.started_at = job.started_at;
-  session.ended_at = std::clamp(job.ended_at > 0 ? job.ended_at : now, job.started_at, now);
+  // Slurm's clock is another machine's: nothing is billed past gpupool's now.
+  session.started_at = std::min(job.started_at, now);
+  session.ended_at = std::clamp(job.ended_at > 0 ? job.ended_at : now, session.started_at, now);
 }
 
 bool same(const Session& a, const Session& b) {

@@ -4,6 +4,9 @@
 #include <array>
 #include <cctype>
 #include <charconv>
+#include <climits>
+#include <cmath>
+#include <cstdint>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -23,15 +26,31 @@ constexpr std::array<std::string_view, 13> kUnusableStates = {
     "down",           "drain",       "draining",         "drained", "fail",  "failing", "future",
     "not_responding", "maintenance", "reboot_requested", "unknown", "inval", "invalid"};
 
+// An integer JSON value; 0 for anything else or out of range (no conversion may overflow).
+std::int64_t integer_of(const Json& value) {
+  constexpr double kLimit = 9.0e18;
+  if (value.is_number_unsigned()) {
+    auto number = value.get<std::uint64_t>();
+    return number > static_cast<std::uint64_t>(INT64_MAX) ? 0 : static_cast<std::int64_t>(number);
+  }
+  if (value.is_number_integer()) return value.get<std::int64_t>();
+  if (value.is_number_float()) {
+    double number = value.get<double>();
+    return std::isfinite(number) && std::fabs(number) < kLimit ? static_cast<std::int64_t>(number)
+                                                               : 0;
+  }
+  return 0;
+}
+
 // A number as 22.05 writes it (plain) or as 23.02+ does ({"set": true, "number": N}); 0 when
 // absent, unset or infinite.
 std::int64_t number_of(const Json& object, const char* key) {
   auto found = object.find(key);
   if (found == object.end()) return 0;
-  if (found->is_number()) return found->get<std::int64_t>();
+  if (found->is_number()) return integer_of(*found);
   if (found->is_object() && found->value("set", false) && !found->value("infinite", false)) {
     auto number = found->find("number");
-    if (number != found->end() && number->is_number()) return number->get<std::int64_t>();
+    if (number != found->end()) return integer_of(*number);
   }
   return 0;
 }
@@ -59,8 +78,11 @@ std::string lower(std::string text) {
   return text;
 }
 
+// A Unix time in seconds as milliseconds; 0 for none, or one no clock could show.
 UnixMillis millis_of(const Json& object, const char* key) {
-  return number_of(object, key) * 1000;
+  constexpr std::int64_t kLatestSeconds = 1'000'000'000'000;
+  std::int64_t seconds = number_of(object, key);
+  return seconds > 0 && seconds < kLatestSeconds ? seconds * 1000 : 0;
 }
 
 // Parses Slurm's answer and checks its "errors" list.
@@ -234,7 +256,8 @@ void parse_gres_detail(std::string_view text, std::string& type, std::vector<int
     if (!parse_int(item.substr(0, dash), low)) continue;
     high = low;
     if (dash != std::string_view::npos && !parse_int(item.substr(dash + 1), high)) continue;
-    for (int index = low; index <= high && index - low < 1024; ++index) indices.push_back(index);
+    for (std::int64_t index = low; index <= high && index - low < 1024; ++index)
+      indices.push_back(static_cast<int>(index));
   }
 }
 

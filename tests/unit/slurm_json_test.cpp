@@ -98,6 +98,16 @@ TEST(SlurmJson, SlurmsErrorsAndGarbageAreUnavailableNotCrashes) {
       EXPECT_EQ(jobs.error().code, ErrorCode::unavailable) << text;
     }
   }
+  // Numbers no clock or id could be are none, not an overflow.
+  auto absurd = parse_jobs(R"json({"jobs": [{"job_id": 1e300, "start_time": 9223372036854775807,
+    "end_time": 18446744073709551615, "time_limit": -1e300, "job_state": "TIMEOUT",
+    "gres_detail": ["gpu:a100:2(IDX:2147483646-2147483647)"]}]})json");
+  ASSERT_TRUE(absurd.ok());
+  ASSERT_EQ(absurd->size(), 1u);
+  EXPECT_EQ((*absurd)[0].id, 0);
+  EXPECT_EQ((*absurd)[0].started_at, 0);
+  EXPECT_EQ((*absurd)[0].ended_at, 0);
+  EXPECT_EQ((*absurd)[0].gpu_indices, (std::vector<int>{2147483646, 2147483647}));
   // Warnings before the document are skipped.
   auto warned = parse_jobs(std::string("squeue: warning: something\n") + kSqueue2205);
   ASSERT_TRUE(warned.ok());
