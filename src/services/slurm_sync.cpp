@@ -34,11 +34,13 @@ Result<SlurmOrders> SessionService::slurm_sync(const SlurmReport& report) {
       auto recorded = record_report_locked(node, now);
       if (!recorded) return recorded.error();
     }
-    // Each session's latest job: a job listed twice (resubmitted) counts by its highest id.
-    std::map<std::string, const slurm::SlurmJob*> jobs;
+    // Jobs by id: a session follows the job it recorded, whatever else carries its name (any
+    // user may name a job of their own "gpupool-<someone's session>").
+    std::map<std::int64_t, const slurm::SlurmJob*> jobs_by_id;
+    std::multimap<std::string, const slurm::SlurmJob*> jobs_by_session;
     for (const auto& job : report.jobs) {
-      auto& latest = jobs[session_of_job(job)];
-      if (latest == nullptr || latest->id < job.id) latest = &job;
+      jobs_by_id[job.id] = &job;
+      jobs_by_session.emplace(session_of_job(job), &job);
     }
     auto submitted = store_.list_active_batch_jobs();
     if (!submitted) return submitted.error();
@@ -58,14 +60,19 @@ Result<SlurmOrders> SessionService::slurm_sync(const SlurmReport& report) {
     GPUPOOL_TRY(store_.in_transaction([&]() -> Status {
       GPUPOOL_TRY(check_balances_locked(*active, now));
       for (auto& session : *active) {
-        auto found = jobs.find(session.id);
-        const slurm::SlurmJob* job = found == jobs.end() ? nullptr : found->second;
         auto recorded = job_ids.find(session.id);
-        // A job this service did not record (it stopped between sbatch and the record) has no
-        // secret anyone knows: it is cancelled, and the session gets a job of its own.
-        if (job != nullptr && (recorded == job_ids.end() || recorded->second != job->id)) {
-          if (!job->finished()) orders.cancel.push_back(job->id);
-          job = nullptr;
+        const slurm::SlurmJob* job = nullptr;
+        if (recorded != job_ids.end()) {
+          auto found = jobs_by_id.find(recorded->second);
+          if (found != jobs_by_id.end()) job = found->second;
+        } else {
+          // A job of the session's user that this service did not record (it stopped between
+          // sbatch and the record) has no secret anyone knows: it is cancelled, and the
+          // session gets a job of its own.
+          auto [first, last] = jobs_by_session.equal_range(session.id);
+          for (auto it = first; it != last; ++it)
+            if (it->second->user == session.username && !it->second->finished())
+              orders.cancel.push_back(it->second->id);
         }
         SlurmStep step = after_slurm_job(session, {job, recorded != job_ids.end(), now});
         if (step.submit) orders.submit.push_back(session);
@@ -88,15 +95,16 @@ Result<SlurmOrders> SessionService::slurm_sync(const SlurmReport& report) {
       }
       return {};
     }));
-    // Jobs of sessions that have ended meanwhile (stopped while queued, say).
+    // Jobs of sessions that have ended meanwhile (stopped while queued, say): the one each
+    // recorded, or one its user's that was never recorded.
     std::set<std::string> live;
     for (const auto& session : *active) live.insert(session.id);
-    for (const auto& [session_id, job] : jobs) {
-      if (!live.contains(session_id) && !job->finished()) {
-        auto ended = store_.get_session(session_id);
-        if (!ended) return ended.error();
-        if (ended->has_value()) orders.cancel.push_back(job->id);
-      }
+    for (const auto& [session_id, job] : jobs_by_session) {
+      if (live.contains(session_id) || job->finished()) continue;
+      auto ended = store_.get_session(session_id);
+      if (!ended) return ended.error();
+      if (!ended->has_value() || (*ended)->username != job->user) continue;
+      orders.cancel.push_back(job->id);
     }
   }
   if (changed) notify();

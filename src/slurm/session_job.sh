@@ -91,7 +91,7 @@ X11Forwarding no
 PermitTunnel no
 AllowStreamLocalForwarding no
 PermitOpen localhost:* 127.0.0.1:*
-SetEnv CUDA_VISIBLE_DEVICES=${CUDA_VISIBLE_DEVICES:-}
+SetEnv CUDA_VISIBLE_DEVICES=${CUDA_VISIBLE_DEVICES:-} LD_LIBRARY_PATH=/run/gpupool/driver
 Subsystem sftp internal-sftp
 CONFIG
 printf '{"NotebookApp": {"token": "%s"}}\n' "$GPUPOOL_TOKEN" > "$run/etc/jupyter/jupyter_notebook_config.json"
@@ -111,6 +111,20 @@ candidates=($GPUPOOL_GPU_DEVICES /dev/nvidiactl /dev/nvidia-uvm /dev/nvidia-uvm-
 for device in "${candidates[@]}"; do
   [ -e "$device" ] && devices+=(--dev-bind "$device" "$device")
 done
+
+# The node's NVIDIA driver, as the container toolkit gives it to containers: its user-space
+# libraries (they must match the kernel module, so they cannot come with the image) under
+# /run/gpupool/driver, first on the library path, and nvidia-smi.
+driver=()
+ldconfig=/sbin/ldconfig
+[ -x "$ldconfig" ] || ldconfig=ldconfig
+while read -r library; do
+  [ -e "$library" ] && driver+=(--ro-bind "$library" "/run/gpupool/driver/${library##*/}")
+done < <("$ldconfig" -p 2>/dev/null |
+  awk '/(libcuda|libnvidia-ml|libnvidia-ptxjitcompiler|libnvidia-nvvm|libcudadebugger)\.so/ {print $NF}' | sort -u)
+if smi=$(command -v nvidia-smi 2>/dev/null); then
+  driver+=(--ro-bind "$smi" /run/gpupool/driver/bin/nvidia-smi)
+fi
 
 # The part below runs in the sandbox as the user: single-quoted so that it expands there.
 # shellcheck disable=SC2016
@@ -136,8 +150,9 @@ bwrap --unshare-user --uid "$uid" --gid "$gid" --unshare-pid --unshare-ipc --uns
   --tmpfs /home --bind "$GPUPOOL_HOME" "$home" \
   --ro-bind "$run/passwd" /etc/passwd --ro-bind "$run/group" /etc/group \
   --ro-bind "$run/etc" /run/gpupool/etc --bind "$run/state" /run/gpupool/state \
-  "${devices[@]}" \
-  --clearenv --setenv PATH /usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
+  "${devices[@]}" "${driver[@]}" \
+  --clearenv --setenv PATH /usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin:/run/gpupool/driver/bin \
+  --setenv LD_LIBRARY_PATH /run/gpupool/driver \
   --setenv HOME "$home" --setenv USER "$user" --setenv LOGNAME "$user" --setenv SHELL "$shell" \
   --setenv LANG C.UTF-8 --setenv CUDA_VISIBLE_DEVICES "${CUDA_VISIBLE_DEVICES:-}" \
   --setenv SLURM_JOB_ID "${SLURM_JOB_ID:-}" --setenv GPUPOOL_SESSION "$GPUPOOL_SESSION" \

@@ -192,7 +192,8 @@ def test_a_session_runs_as_a_slurm_job_of_its_user_with_jupyter_and_ssh(site, ad
     assert ssh(direct, key_pair[0], "hostname").stdout.strip() == session["id"]
     # As the user, with no capability and the job's GPU.
     result = ssh(session, key_pair[0], "hostname; id -u; id -g; grep CapEff /proc/self/status; "
-                                  "echo cuda=$CUDA_VISIBLE_DEVICES; touch /usr/x 2>&1; ls -d ~")
+                                  "echo cuda=$CUDA_VISIBLE_DEVICES; touch /usr/x 2>&1; ls -d ~; "
+                                  "echo ld=$LD_LIBRARY_PATH")
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
     assert lines[0] == session["id"], lines
@@ -201,6 +202,7 @@ def test_a_session_runs_as_a_slurm_job_of_its_user_with_jupyter_and_ssh(site, ad
     assert lines[4] == "cuda=" + ",".join(str(i) for i in session["gpus"]["indices"]), lines
     assert "Read-only file system" in lines[5], lines
     assert lines[6] == "/home/slurmada", lines
+    assert lines[7] == "ld=/run/gpupool/driver", lines  # where the node's driver libraries go
     # What the user writes lands in their own home on the cluster.
     assert ssh(session, key_pair[0], "echo kept > ~/note.txt").returncode == 0
     with open(os.path.join(site.homes, "slurmada", "note.txt")) as handle:

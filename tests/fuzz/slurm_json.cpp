@@ -1,7 +1,7 @@
 // Slurm's JSON (squeue, sinfo) and the GPU lists in it: what the server reads from a cluster
 // it does not control, whatever release or fault wrote it.
-#include "fuzz_input.hpp"
 #include "slurm/slurm_json.hpp"
+#include "fuzz_input.hpp"
 
 using gpupool::fuzz::require;
 

@@ -414,6 +414,33 @@ TEST_F(SlurmBackendTest, AJobNobodyRecordedIsCancelledAndTheSessionGetsItsOwn) {
   EXPECT_EQ(slurm_.submitted.size(), 1u);
 }
 
+TEST_F(SlurmBackendTest, AnotherUsersJobUnderASessionsNameChangesNothing) {
+  Session session = request(1);
+  ASSERT_TRUE(backend_->pass().ok());
+  SlurmJob own = job_for(session, "RUNNING");
+  SlurmJob foreign = job_for(session, "PENDING");
+  foreign.id = 900;  // newer than the session's own
+  foreign.user = "mallory";
+  slurm_.listed = {own, foreign};
+  ASSERT_TRUE(backend_->pass().ok());
+  EXPECT_EQ(fetch(session.id).state, SessionState::starting);
+  EXPECT_TRUE(slurm_.cancelled.empty()) << "nobody's job is cancelled";
+  ASSERT_TRUE(sessions_->stop_session(ada_, session.id).ok());
+  ASSERT_TRUE(backend_->pass().ok());
+  EXPECT_EQ(slurm_.cancelled, std::vector<std::int64_t>{own.id});
+  // Not yet submitted, a session is not fooled either: it gets its own job.
+  Session fresh = request(1);
+  SlurmJob decoy = job_for(fresh, "RUNNING");
+  decoy.id = 901;
+  decoy.user = "mallory";
+  slurm_.listed = {decoy};
+  slurm_.cancelled.clear();
+  ASSERT_TRUE(backend_->pass().ok());
+  EXPECT_TRUE(slurm_.cancelled.empty());
+  EXPECT_EQ(slurm_.submitted.size(), 2u);
+  EXPECT_EQ(fetch(fresh.id).state, SessionState::queued);
+}
+
 TEST_F(SlurmBackendTest, SlurmsRefusalEndsTheRequestWithItsWords) {
   slurm_.refuse = true;
   Session session = request(1);
