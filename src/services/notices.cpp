@@ -11,11 +11,17 @@ namespace {
 
 constexpr UnixMillis kWorthTellingWait = 60'000;
 
+// What a node reported (a container's message, in a reason) may hold any bytes: invalid UTF-8
+// is replaced, never thrown about.
+std::string dump_data(const nlohmann::json& data) {
+  return data.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
 Notification notice(const Session& session, NotificationKind kind, UnixMillis now,
                     std::string message, nlohmann::json data) {
   data["session"] = session.id;
   data["state"] = to_string(session.state);
-  return {0, session.user_id, now, kind, session.id, std::move(message), data.dump(), false};
+  return {0, session.user_id, now, kind, session.id, std::move(message), dump_data(data), false};
 }
 
 }  // namespace
@@ -89,8 +95,9 @@ Notification balance_low_notice(std::int64_t user_id, const BalanceOutlook& outl
     data["hours_left"] = hours;
   }
   message += ". Top up to keep your sessions running.";
-  return {0,           user_id, now, NotificationKind::balance_low, "", std::move(message),
-          data.dump(), false};
+  return {
+      0,    user_id, now, NotificationKind::balance_low, "", std::move(message), dump_data(data),
+      false};
 }
 
 }  // namespace gpupool::services

@@ -41,7 +41,7 @@ std::string webhook_body(const Notification& notification, const std::string& us
                         {"session", notification.session_id},
                         {"message", notification.message},
                         {"data", data.is_object() ? data : nlohmann::json::object()}}
-      .dump();
+      .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);  // any bytes a node sent
 }
 
 Result<int> WebhookSender::deliver_due() {
