@@ -203,6 +203,11 @@ def test_a_session_runs_as_a_slurm_job_of_its_user_with_jupyter_and_ssh(site, ad
     assert "Read-only file system" in lines[5], lines
     assert lines[6] == "/home/slurmada", lines
     assert lines[7] == "ld=/run/gpupool/driver", lines  # where the node's driver libraries go
+    # The job's sshd takes the owner's key only: not another key, not as root.
+    stranger = os.path.join(site.work, "stranger")
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", stranger], check=True)
+    assert ssh(direct, stranger, "true").returncode != 0
+    assert ssh(direct, key_pair[0], "true", user="root").returncode != 0
     # What the user writes lands in their own home on the cluster.
     assert ssh(session, key_pair[0], "echo kept > ~/note.txt").returncode == 0
     with open(os.path.join(site.homes, "slurmada", "note.txt")) as handle:
