@@ -6,6 +6,7 @@
 
 #include <fmt/format.h>
 
+#include "app/gpu_node_checks.hpp"
 #include "core/log.hpp"
 #include "slurm/slurm_command_line.hpp"
 
@@ -44,7 +45,16 @@ void add_slurm_options(CLI::App& command, SlurmOptions& options) {
          "(repeatable; e.g. a100=A100-80GB)");
   option("--slurm-group-qos", options.group_qos,
          "GROUP=QOS: jobs of a gpupool group's members get this QOS (repeatable)");
-  option("--slurm-gpu-memory-gb", options.gpu_memory_gb, "memory of each GPU, for the pool's view");
+  option("--slurm-gpu-memory-gb", options.gpu_memory_gb,
+         "memory of each GPU, for the pool's view and GPU shares");
+  option("--slurm-shards-per-gpu", options.shards_per_gpu,
+         "each GPU's count of gres/shard in gres.conf: GPU shares run on shards, capped to "
+         "their memory (needs --slurm-gpu-memory-gb); 0: whole GPUs only")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 1024));
+  option("--slurm-gpu-cap-library", options.gpu_cap_library,
+         "the GPU-memory cap library (libgpupool_gpu_cap.so) on every node (default: where "
+         "this server has its own)");
   option("--slurm-driver-cuda", options.driver_cuda,
          "the CUDA version the nodes' NVIDIA driver supports (e.g. 12.4): images needing more "
          "are refused");
@@ -78,6 +88,24 @@ Result<services::SlurmBackendSettings> slurm_backend_settings(const SlurmOptions
   if (!qos) return qos.error();
   settings.group_qos = std::move(*qos);
   settings.gpu_memory_mb = std::llround(options.gpu_memory_gb * 1024);
+  settings.shards_per_gpu = options.shards_per_gpu;
+  if (settings.shards_per_gpu > 0) {
+    if (settings.gpu_memory_mb <= 0)
+      return make_error(ErrorCode::invalid_argument,
+                        "--slurm-shards-per-gpu needs --slurm-gpu-memory-gb: a share's shards "
+                        "are its part of the GPU's memory");
+    // A path on the nodes, not necessarily on this host: each job checks it where it runs.
+    settings.gpu_cap_library = options.gpu_cap_library;
+    if (settings.gpu_cap_library.empty()) {
+      auto own = find_gpu_cap_library("");
+      if (!own) return own.error();
+      settings.gpu_cap_library = *own;
+    }
+    if (!settings.gpu_cap_library.starts_with('/'))
+      return make_error(ErrorCode::invalid_argument,
+                        "GPU shares need the GPU-memory cap on the nodes: name it (an absolute "
+                        "path) with --slurm-gpu-cap-library");
+  }
   settings.driver_cuda = options.driver_cuda;
   if (!options.images_dir.starts_with('/'))
     return make_error(ErrorCode::invalid_argument, "--slurm-images must be an absolute path");

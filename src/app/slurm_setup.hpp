@@ -22,6 +22,8 @@ struct SlurmOptions {
   std::vector<std::string> gpu_models;  // TYPE=MODEL: Slurm's GRES type as a gpupool model
   std::vector<std::string> group_qos;   // GROUP=QOS
   double gpu_memory_gb = 0;
+  int shards_per_gpu = 0;
+  std::string gpu_cap_library;  // on the nodes; empty: where this server finds its own
   std::string driver_cuda;
   std::string images_dir = "/var/lib/gpupool/rootfs";
   std::string home_pattern = "/home/{user}";

@@ -66,6 +66,19 @@ std::vector<Node> SlurmBackend::pool_nodes(const std::vector<slurm::SlurmNode>& 
   return pool;
 }
 
+Result<int> SlurmBackend::shards_for(std::int64_t gpu_memory_mb) const {
+  if (settings_.shards_per_gpu <= 0 || settings_.gpu_memory_mb <= 0 ||
+      settings_.gpu_cap_library.empty()) {
+    return make_error(ErrorCode::invalid_argument,
+                      "this cluster offers whole GPUs only: gpupool runs no GPU shares on it "
+                      "(docs/slurm.md: GPU shares)");
+  }
+  // Rounded up: a share never gets less of the GPU than it pays for.
+  auto shards = (gpu_memory_mb * settings_.shards_per_gpu + settings_.gpu_memory_mb - 1) /
+                settings_.gpu_memory_mb;
+  return static_cast<int>(std::clamp<std::int64_t>(shards, 1, settings_.shards_per_gpu));
+}
+
 Result<slurm::JobRequest> SlurmBackend::job_for(const Session& session, const std::string& secret) {
   slurm::JobRequest request;
   request.name = std::string(slurm::kJobNamePrefix) + session.id;
@@ -83,8 +96,14 @@ Result<slurm::JobRequest> SlurmBackend::job_for(const Session& session, const st
       }
     }
   }
-  if (session.request.gpus > 0) {
+  if (session.request.gpu_memory_mb > 0) {
+    auto shards = shards_for(session.request.gpu_memory_mb);
+    if (!shards) return shards.error();
+    request.shards = *shards;
+  } else {
     request.gpus = session.request.gpus;
+  }
+  if (!session.request.gpu_model.empty()) {
     // The request names a gpupool model: Slurm knows it by its GRES type.
     for (const auto& [type, model] : settings_.gpu_models)
       if (model == session.request.gpu_model) request.gpu_type = type;
@@ -113,6 +132,10 @@ Result<slurm::JobRequest> SlurmBackend::job_for(const Session& session, const st
       .gpu_devices = settings_.gpu_devices,
       .ready_ca = settings_.ready_ca,
   };
+  if (request.shards > 0) {
+    values.gpu_memory_limit_mb = std::to_string(session.request.gpu_memory_mb);
+    values.gpu_cap = settings_.gpu_cap_library;
+  }
   auto script = slurm::session_job_script(values);
   if (!script) return script.error();
   request.script = std::move(*script);

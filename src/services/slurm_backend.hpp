@@ -24,8 +24,14 @@ struct SlurmBackendSettings {
   std::map<std::string, std::string> group_qos;
   // GPU model names by Slurm GRES type ("a100" → "A100-80GB"); unlisted types keep their name.
   std::map<std::string, std::string> gpu_models;
-  std::int64_t gpu_memory_mb = 0;  // of each GPU, where known (for the pool's view)
-  std::string driver_cuda;         // the CUDA version the nodes' driver supports; "": none
+  std::int64_t gpu_memory_mb = 0;  // of each GPU, where known (the pool's view, shares)
+  // GPU shares run on Slurm's gres/shard: each GPU's count of shards (gres.conf), the same on
+  // every node; 0: the cluster offers no shares. A share asks for as many shards as its part
+  // of the GPU's memory, rounded up.
+  int shards_per_gpu = 0;
+  // The GPU-memory cap library (src/gpu_cap) at this path on every node; a share needs it.
+  std::string gpu_cap_library;
+  std::string driver_cuda;  // the CUDA version the nodes' driver supports; "": none
   // Where jobs report their ports: the server's /api/v1/slurm/ready as the nodes reach it.
   std::string ready_url;
   std::string ready_ca;  // the PEM certificate jobs check it with; empty: the system's CAs
@@ -55,6 +61,9 @@ class SlurmBackend {
   std::vector<Node> pool_nodes(const std::vector<slurm::SlurmNode>& nodes) const;
   // The request sbatch gets for a session, with its script holding `secret`.
   Result<slurm::JobRequest> job_for(const Session& session, const std::string& secret);
+
+  // How many shards a share of `gpu_memory_mb` asks for; an Error when shares are not offered.
+  Result<int> shards_for(std::int64_t gpu_memory_mb) const;
 
  private:
   // True when the job was submitted.

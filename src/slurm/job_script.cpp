@@ -31,11 +31,13 @@ std::vector<std::string> sbatch_arguments(const JobRequest& request, int user_id
   if (!request.partition.empty()) argv.push_back("--partition=" + request.partition);
   if (!request.qos.empty()) argv.push_back("--qos=" + request.qos);
   if (!request.account.empty()) argv.push_back("--account=" + request.account);
-  if (request.gpus > 0) {
+  auto gres = [&](std::string_view name, int count) {
     argv.push_back(request.gpu_type.empty()
-                       ? fmt::format("--gres=gpu:{}", request.gpus)
-                       : fmt::format("--gres=gpu:{}:{}", request.gpu_type, request.gpus));
-  }
+                       ? fmt::format("--gres={}:{}", name, count)
+                       : fmt::format("--gres={}:{}:{}", name, request.gpu_type, count));
+  };
+  if (request.gpus > 0) gres("gpu", request.gpus);
+  if (request.shards > 0) gres("shard", request.shards);
   if (request.time_limit_minutes > 0)
     argv.push_back(fmt::format("--time={}", request.time_limit_minutes));
   return argv;
@@ -53,6 +55,8 @@ Result<std::string> session_job_script(const SessionJobValues& values) {
       {"GPUPOOL_AUTHORIZED_KEYS", &values.authorized_keys},
       {"GPUPOOL_GPU_DEVICES", &values.gpu_devices},
       {"GPUPOOL_READY_CA", &values.ready_ca},
+      {"GPUPOOL_GPU_MEMORY_LIMIT_MB", &values.gpu_memory_limit_mb},
+      {"GPUPOOL_GPU_CAP", &values.gpu_cap},
   };
   std::string script = "#!/bin/bash\n# A gpupool session (docs/slurm.md).\n";
   for (const auto& [name, value] : fields) {

@@ -29,6 +29,10 @@ struct SessionJobValues {
   std::string authorized_keys;
   std::string gpu_devices;  // a glob of the device files of GPUs ("/dev/nvidia[0-9]*")
   std::string ready_ca;     // PEM the report's TLS is checked against; empty: the system's
+  // A GPU share: its memory limit, and the cap library (src/gpu_cap) on the nodes that
+  // enforces it in every process of the sandbox; both empty for whole GPUs.
+  std::string gpu_memory_limit_mb = {};
+  std::string gpu_cap = {};
 };
 
 // The batch script: each value single-quoted into a header, then session_job.sh. An

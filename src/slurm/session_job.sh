@@ -3,13 +3,15 @@
 # allocation (its cgroup, its GPUs). gpupool puts the session's values above this text
 # (job_script.cpp): GPUPOOL_SESSION, GPUPOOL_USER, GPUPOOL_HOME, GPUPOOL_ROOTFS,
 # GPUPOOL_READY_URL, GPUPOOL_READY_SECRET, GPUPOOL_TOKEN, GPUPOOL_AUTHORIZED_KEYS,
-# GPUPOOL_GPU_DEVICES, GPUPOOL_READY_CA.
+# GPUPOOL_GPU_DEVICES, GPUPOOL_READY_CA, and for a GPU share GPUPOOL_GPU_MEMORY_LIMIT_MB and
+# GPUPOOL_GPU_CAP (the cap library's path on the nodes).
 #
 # The image's root filesystem runs read-only in a bubblewrap sandbox: a user namespace that
 # maps only the user's own uid (no capability, no setuid, nothing the user could not do
-# anyway), its own PID, IPC and mount namespaces, a fresh /tmp, /run and /dev with only the
-# node's GPU device files bound in (the job's device cgroup still decides which of them
-# open), and the user's home. The node's network is shared, as every job's is: Jupyter and
+# anyway, and no further user namespace), its own PID, IPC and mount namespaces, a fresh /tmp,
+# /run and /dev with only the node's GPU device files bound in (the job's device cgroup still
+# decides which of them open), and the user's home. A GPU share has the GPU-memory cap
+# preloaded into every process, as in gpupool's containers. The node's network is shared, as every job's is: Jupyter and
 # sshd listen on free ports of the node, Jupyter behind its token, sshd for the user's keys
 # only. The job then tells gpupool those ports, with the session's secret, and lives as long
 # as the sandbox does. No secret goes on a command line.
@@ -23,6 +25,14 @@ fail() {
 for tool in bwrap curl; do
   command -v "$tool" >/dev/null 2>&1 || fail "this node lacks $tool (docs/slurm.md: nodes)"
 done
+# Without it a process in the sandbox could make a user namespace of its own and mount over
+# what the sandbox holds read-only (the cap's files among them).
+no_userns=()
+if bwrap --help 2>&1 | grep -q -- --disable-userns; then
+  no_userns=(--disable-userns)
+elif [ -n "$GPUPOOL_GPU_CAP" ]; then
+  fail "GPU shares need bubblewrap 0.8 or newer (--disable-userns) on $(hostname)"
+fi
 [ -d "$GPUPOOL_ROOTFS/usr" ] || fail "the image's root filesystem is not at $GPUPOOL_ROOTFS on $(hostname)"
 [ -d "$GPUPOOL_HOME" ] || fail "the home $GPUPOOL_HOME is not on $(hostname)"
 
@@ -126,10 +136,50 @@ if smi=$(command -v nvidia-smi 2>/dev/null); then
   driver+=(--ro-bind "$smi" /run/gpupool/driver/bin/nvidia-smi)
 fi
 
+# /etc is the image's, entry by entry, on a tmpfs made read-only once they are in: so the
+# session's own files (passwd, group, a share's cap) sit among them without being written
+# into the image, which may not have a file to bind them over.
+etc=()
+for entry in "$GPUPOOL_ROOTFS"/etc/* "$GPUPOOL_ROOTFS"/etc/.[!.]*; do
+  [ -e "$entry" ] || [ -L "$entry" ] || continue
+  name=${entry##*/}
+  case "$name" in passwd | group | ld.so.preload | gpupool) continue ;; esac
+  if [ -L "$entry" ]; then
+    etc+=(--symlink "$(readlink "$entry")" "/etc/$name")
+  else
+    etc+=(--ro-bind "$entry" "/etc/$name")
+  fi
+done
+etc+=(--ro-bind "$run/passwd" /etc/passwd --ro-bind "$run/group" /etc/group)
+
+# A GPU share: the cap library in every process through /etc/ld.so.preload, its limit in
+# /etc/gpupool/gpu-cap.conf, both read-only in the sandbox; the account is the one file its
+# processes write, a fresh one each job.
+cap=()
+cap_env=()
+cap_library=/run/gpupool/lib/libgpupool_gpu_cap.so
+if [ -n "$GPUPOOL_GPU_CAP" ]; then
+  [ -r "$GPUPOOL_GPU_CAP" ] || fail "the GPU-memory cap library is not at $GPUPOOL_GPU_CAP on $(hostname)"
+  mkdir -p "$run/cap-etc" "$run/cap"
+  : > "$run/cap/account"
+  printf 'limit_mb=%s\naccount=/run/gpupool/cap/account\n' "$GPUPOOL_GPU_MEMORY_LIMIT_MB" > "$run/cap-etc/gpu-cap.conf"
+  printf '%s\n' "$cap_library" > "$run/ld.so.preload"
+  cap=(--ro-bind "$GPUPOOL_GPU_CAP" "$cap_library" --ro-bind "$run/cap-etc" /etc/gpupool
+    --ro-bind "$run/ld.so.preload" /etc/ld.so.preload --bind "$run/cap" /run/gpupool/cap)
+  cap_env=(--setenv GPUPOOL_GPU_MEMORY_LIMIT_MB "$GPUPOOL_GPU_MEMORY_LIMIT_MB")
+fi
+etc+=(--remount-ro /etc)
+
 # The part below runs in the sandbox as the user: single-quoted so that it expands there.
 # shellcheck disable=SC2016
 start='
 set -eu
+# The loader skips, with a warning, a preload it cannot load (an image whose glibc is too old):
+# better no session than one without its cap.
+if [ -n "${GPUPOOL_GPU_MEMORY_LIMIT_MB:-}" ] && ! grep -qF /run/gpupool/lib/libgpupool_gpu_cap.so /proc/self/maps; then
+  echo "gpupool: the GPU-memory cap library does not load in this image (is its glibc older than 2.17?)" >&2
+  exit 1
+fi
 mkdir -p /run/sshd
 cd "$HOME"
 if [ -x /usr/sbin/sshd ] && command -v ssh-keygen >/dev/null 2>&1; then
@@ -144,11 +194,10 @@ exec $notebook --no-browser --ip=0.0.0.0 --port="$GPUPOOL_JUPYTER_PORT" --Notebo
   --NotebookApp.quit_button=False --NotebookApp.base_url="/s/$GPUPOOL_SESSION/" \
   --NotebookApp.notebook_dir="$HOME"'
 
-bwrap --unshare-user --uid "$uid" --gid "$gid" --unshare-pid --unshare-ipc --unshare-uts \
-  --hostname "$GPUPOOL_SESSION" --die-with-parent --new-session --cap-drop ALL \
+bwrap --unshare-user "${no_userns[@]}" --uid "$uid" --gid "$gid" --unshare-pid --unshare-ipc \
+  --unshare-uts --hostname "$GPUPOOL_SESSION" --die-with-parent --new-session --cap-drop ALL \
   --ro-bind "$GPUPOOL_ROOTFS" / --proc /proc --dev /dev --tmpfs /tmp --tmpfs /run \
-  --tmpfs /home --bind "$GPUPOOL_HOME" "$home" \
-  --ro-bind "$run/passwd" /etc/passwd --ro-bind "$run/group" /etc/group \
+  --tmpfs /home --bind "$GPUPOOL_HOME" "$home" --tmpfs /etc "${cap[@]}" "${etc[@]}" \
   --ro-bind "$run/etc" /run/gpupool/etc --bind "$run/state" /run/gpupool/state \
   "${devices[@]}" "${driver[@]}" \
   --clearenv --setenv PATH /usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin:/run/gpupool/driver/bin \
@@ -156,7 +205,7 @@ bwrap --unshare-user --uid "$uid" --gid "$gid" --unshare-pid --unshare-ipc --uns
   --setenv HOME "$home" --setenv USER "$user" --setenv LOGNAME "$user" --setenv SHELL "$shell" \
   --setenv LANG C.UTF-8 --setenv CUDA_VISIBLE_DEVICES "${CUDA_VISIBLE_DEVICES:-}" \
   --setenv SLURM_JOB_ID "${SLURM_JOB_ID:-}" --setenv GPUPOOL_SESSION "$GPUPOOL_SESSION" \
-  --setenv GPUPOOL_JUPYTER_PORT "$jupyter_port" --chdir "$home" \
+  --setenv GPUPOOL_JUPYTER_PORT "$jupyter_port" "${cap_env[@]}" --chdir "$home" \
   /bin/sh -c "$start" &
 sandbox=$!
 

@@ -29,7 +29,7 @@ struct SlurmJob {
   UnixMillis ended_at = 0;              // 0 until it ends
   std::int64_t time_limit_minutes = 0;  // 0: none
   std::string gpu_type;                 // "a100"; empty when untyped or none
-  std::vector<int> gpu_indices;         // the node's GPUs it holds (Slurm's IDX)
+  std::vector<int> gpu_indices;  // the node's GPUs it holds, whole or by shards (Slurm's IDX)
 
   bool pending() const { return state == "PENDING"; }
   bool running() const { return state == "RUNNING" || state == "COMPLETING"; }
@@ -65,6 +65,7 @@ struct JobRequest {
   std::string account;   // empty: the user's default
   std::string gpu_type;  // empty: any type
   int gpus = 0;
+  int shards = 0;  // instead of whole GPUs: shards of one GPU (Slurm's gres/shard)
   double cpus = 1;
   std::int64_t memory_mb = 0;
   std::int64_t time_limit_minutes = 0;  // 0: the partition's limit

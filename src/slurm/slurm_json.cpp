@@ -241,9 +241,10 @@ std::vector<SlurmGres> parse_gres(std::string_view text) {
 void parse_gres_detail(std::string_view text, std::string& type, std::vector<int>& indices) {
   auto open = text.find("(IDX:");
   std::string_view head = text.substr(0, open);
-  if (head.substr(0, 4) != "gpu:" && head != "gpu") return;
   auto gres = parse_gres(head);
-  if (!gres.empty()) type = gres.front().type;
+  if (gres.empty() || (gres.front().name != "gpu" && gres.front().name != "shard")) return;
+  // A shard's detail names no type ("shard:2(IDX:0)"); its IDX is still the GPU's.
+  if (gres.front().name == "gpu") type = gres.front().type;
   if (open == std::string_view::npos) return;
   std::string_view list = text.substr(open + 5);
   list = list.substr(0, list.find(')'));

@@ -23,7 +23,8 @@ Result<std::vector<SlurmNode>> parse_nodes(std::string_view sinfo_json);
 // "gpu:a100:2,shard:8(S:0-1)" → {gpu a100 2}, {shard "" 8}.
 std::vector<SlurmGres> parse_gres(std::string_view text);
 
-// The GPUs of "gpu:a100:2(IDX:0,2-3)" (squeue's gres_detail): type "a100", indices 0,2,3.
+// The GPUs of "gpu:a100:2(IDX:0,2-3)" (squeue's gres_detail): type "a100", indices 0,2,3;
+// of "shard:2(IDX:1)": the GPU 1 the shards are on (type left as it was).
 void parse_gres_detail(std::string_view text, std::string& type, std::vector<int>& indices);
 
 }  // namespace gpupool::slurm

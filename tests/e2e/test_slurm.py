@@ -24,6 +24,8 @@ IMAGE_TAG = "pytorch1.13-cpu-debian12-runtime"
 CLUSTER_SCRIPT = os.path.join(os.path.dirname(__file__), "..", "slurm", "cluster.sh")
 # Unix accounts of the site, the same on every node (here, one machine): stable uids.
 ACCOUNTS = {"slurmada": 42101, "slurmbob": 42102}
+FAKE_CUDA = os.environ["GPUPOOL_FAKE_CUDA"]
+CAP_CLIENT = os.environ["GPUPOOL_CAP_CLIENT"]
 # SSH through the gateway host, as for nodes on a private network.
 SSH_GATEWAY_PORTS = (lambda low: (low, low + 7))(random.randrange(40000, 59000, 8))
 
@@ -87,6 +89,7 @@ class Site:
              "--public-host", "127.0.0.1", "--session-ports", "8",
              "--image", f"{IMAGE_TAG}={SLIM_IMAGE}", "--slurm", "--slurm-partition", "gpu",
              "--slurm-gpu-model", "a100=A100-80GB", "--slurm-images", self.images,
+             "--slurm-gpu-memory-gb", "80", "--slurm-shards-per-gpu", "4",
              "--slurm-home", os.path.join(self.homes, "{user}"), "--slurm-gpu-devices", "/dev/tty2[0-3]",
              "--ssh-gateway-ports", f"{SSH_GATEWAY_PORTS[0]}-{SSH_GATEWAY_PORTS[1]}",
              "--slurm-job-log", os.path.join(self.logs, "job-%j.log"), "--slurm-poll-seconds", "0.5"],
@@ -193,7 +196,7 @@ def test_a_session_runs_as_a_slurm_job_of_its_user_with_jupyter_and_ssh(site, ad
     # As the user, with no capability and the job's GPU.
     result = ssh(session, key_pair[0], "hostname; id -u; id -g; grep CapEff /proc/self/status; "
                                   "echo cuda=$CUDA_VISIBLE_DEVICES; touch /usr/x 2>&1; ls -d ~; "
-                                  "echo ld=$LD_LIBRARY_PATH")
+                                  "echo ld=$LD_LIBRARY_PATH; test -e /etc/ld.so.preload || echo no-cap")
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
     assert lines[0] == session["id"], lines
@@ -203,6 +206,7 @@ def test_a_session_runs_as_a_slurm_job_of_its_user_with_jupyter_and_ssh(site, ad
     assert "Read-only file system" in lines[5], lines
     assert lines[6] == "/home/slurmada", lines
     assert lines[7] == "ld=/run/gpupool/driver", lines  # where the node's driver libraries go
+    assert lines[8] == "no-cap", lines  # whole GPUs are not capped
     # The job's sshd takes the owner's key only: not another key, not as root.
     stranger = os.path.join(site.work, "stranger")
     subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", stranger], check=True)
@@ -219,6 +223,45 @@ def test_a_session_runs_as_a_slurm_job_of_its_user_with_jupyter_and_ssh(site, ad
     while site.jobs()[session["id"]]["job_state"] not in ("CANCELLED", "COMPLETED"):
         assert time.time() < deadline, site.jobs()[session["id"]]
         time.sleep(0.5)
+
+
+def test_a_share_runs_on_shards_of_one_gpu_capped_to_its_memory_in_every_process(site, ada, key_pair):
+    """1 GB of an 80 GB A100 with 4 shards per GPU: one shard. The cap is checked against the
+    tests' stand-in driver, as for the Docker agents' shares (test_gpu_cap.py)."""
+    status, session = ada.post("/api/v1/sessions", {"image": IMAGE_TAG, "gpu_memory_gb": 1, "cpus": 1,
+                                                    "memory_gb": 1})
+    assert status == 201, session
+    session = running(site, ada, session["id"])
+    job = site.jobs()[session["id"]]
+    assert job["tres_per_node"] == "gres:shard:1", job
+    index = session["gpus"]["indices"]
+    assert len(index) == 1 and job["gres_detail"] == [f"shard:1(IDX:{index[0]})"], (job, session)
+    home = os.path.join(site.homes, "slurmada")
+    account = pwd.getpwnam("slurmada")
+    os.makedirs(os.path.join(home, "driver"), exist_ok=True)
+    for source, target in ((FAKE_CUDA, "driver/libcuda.so.1"), (CAP_CLIENT, "cap_client")):
+        shutil.copy(source, os.path.join(home, target))
+        os.chown(os.path.join(home, target), account.pw_uid, account.pw_gid)
+    os.chown(os.path.join(home, "driver"), account.pw_uid, account.pw_gid)
+
+    result = ssh(session, key_pair[0], "echo cuda=$CUDA_VISIBLE_DEVICES; "
+                                       "LD_LIBRARY_PATH=~/driver ./cap_client alloc:plain:600 alloc:plain:600 info")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == [f"cuda={index[0]}", "alloc plain 600 ok 0", "alloc plain 600 error 2",
+                                          "info 0 free_mb=424 total_mb=1024"], result.stdout + result.stderr
+    assert "exceed this session's share" in result.stderr
+    # Nothing the user controls removes or widens it: the files are read-only, and no user
+    # namespace can be made to mount over them.
+    attempts = ssh(session, key_pair[0],
+                   "env -u LD_PRELOAD GPUPOOL_GPU_CAP_CONFIG=/tmp/x LD_LIBRARY_PATH=~/driver ./cap_client alloc:plain:1200; "
+                   "echo > /etc/ld.so.preload; echo limit_mb=99999 > /etc/gpupool/gpu-cap.conf; "
+                   "unshare -Urm true || echo no-userns; cat /etc/ld.so.preload /etc/gpupool/gpu-cap.conf")
+    assert attempts.stdout.splitlines() == [
+        "alloc plain 1200 error 2", "no-userns", "/run/gpupool/lib/libgpupool_gpu_cap.so", "limit_mb=1024",
+        "account=/run/gpupool/cap/account"], attempts.stdout + attempts.stderr
+    assert attempts.stderr.count("Read-only file system") == 2, attempts.stderr
+    assert ada.call("DELETE", f"/api/v1/sessions/{session['id']}")[0] == 200
+    wait_for_state(ada, session["id"], {"ended"}, timeout=60)
 
 
 def test_a_request_slurm_cannot_place_waits_with_slurms_reason(site, ada):

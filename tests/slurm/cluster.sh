@@ -2,7 +2,7 @@
 # A real Slurm cluster on one machine, for gpupool's tests: munge, slurmctld and two slurmd
 # (gpu1, gpu2) on their own ports, each with two fake A100s (spare /dev/tty devices listed in
 # gres.conf: Debian's Slurm has no NVML plugin) that Slurm allocates as GPU GRES and
-# announces in CUDA_VISIBLE_DEVICES.
+# announces in CUDA_VISIBLE_DEVICES, and four shards on each GPU (gres/shard) for shares.
 #
 #   cluster.sh start DIR   writes DIR/slurm.conf, starts the daemons, waits for both nodes
 #   cluster.sh stop DIR    stops them
@@ -43,7 +43,7 @@ TaskPlugin=task/none
 SchedulerType=sched/backfill
 SelectType=select/cons_tres
 SelectTypeParameters=CR_Core_Memory
-GresTypes=gpu
+GresTypes=gpu,shard
 MpiDefault=none
 ReturnToService=2
 SlurmctldTimeout=30
@@ -53,13 +53,17 @@ KillWait=5
 MinJobAge=600
 JobCompType=jobcomp/none
 AccountingStorageType=accounting_storage/none
-NodeName=gpu1 NodeHostname=$(hostname) NodeAddr=127.0.0.1 Port=16818 CPUs=2 RealMemory=8000 Gres=gpu:a100:2 State=UNKNOWN
-NodeName=gpu2 NodeHostname=$(hostname) NodeAddr=127.0.0.1 Port=16819 CPUs=2 RealMemory=8000 Gres=gpu:a100:2 State=UNKNOWN
+NodeName=gpu1 NodeHostname=$(hostname) NodeAddr=127.0.0.1 Port=16818 CPUs=2 RealMemory=8000 Gres=gpu:a100:2,shard:8 State=UNKNOWN
+NodeName=gpu2 NodeHostname=$(hostname) NodeAddr=127.0.0.1 Port=16819 CPUs=2 RealMemory=8000 Gres=gpu:a100:2,shard:8 State=UNKNOWN
 PartitionName=gpu Nodes=gpu1,gpu2 Default=YES MaxTime=INFINITE State=UP
 CONF
   cat > "$dir/gres.conf" <<CONF
 NodeName=gpu1 Name=gpu Type=a100 File=/dev/tty[20-21]
 NodeName=gpu2 Name=gpu Type=a100 File=/dev/tty[22-23]
+NodeName=gpu1 Name=shard Count=4 File=/dev/tty20
+NodeName=gpu1 Name=shard Count=4 File=/dev/tty21
+NodeName=gpu2 Name=shard Count=4 File=/dev/tty22
+NodeName=gpu2 Name=shard Count=4 File=/dev/tty23
 CONF
   cat > "$dir/cgroup.conf" <<CONF
 CgroupPlugin=cgroup/v1

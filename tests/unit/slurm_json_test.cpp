@@ -157,8 +157,16 @@ TEST(SlurmJson, GresStrings) {
   EXPECT_EQ(type, "a100");
   EXPECT_EQ(indices, (std::vector<int>{0, 2, 3, 7}));
   indices.clear();
+  // Shards as 22.05's squeue lists them: the IDX is the GPU they are on.
+  type = "a100";
+  parse_gres_detail("shard:3(IDX:1)", type, indices);
+  EXPECT_EQ(indices, (std::vector<int>{1}));
+  EXPECT_EQ(type, "a100") << "a shard's detail names no type";
+  indices.clear();
   parse_gres_detail("shard:a100:2(2/4,0/4)", type, indices);
-  EXPECT_TRUE(indices.empty()) << "shards are not GPUs of the job's own";
+  EXPECT_TRUE(indices.empty()) << "no IDX, no GPU";
+  parse_gres_detail("mps:100(IDX:0)", type, indices);
+  EXPECT_TRUE(indices.empty()) << "only gpu and shard hold GPUs";
   parse_gres_detail("gpu:1(IDX:N/A)", type, indices);
   EXPECT_TRUE(indices.empty());
 }

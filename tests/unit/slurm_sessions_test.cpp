@@ -152,6 +152,9 @@ TEST(SlurmJobScript, SbatchGetsTheRequestAsTheUsersAccountWithNoServerEnvironmen
   argv = slurm::sbatch_arguments(request, 42101, 42100);
   EXPECT_FALSE(std::any_of(argv.begin(), argv.end(),
                            [](const std::string& arg) { return arg.starts_with("--gres"); }));
+  request.shards = 3;
+  argv = slurm::sbatch_arguments(request, 42101, 42100);
+  EXPECT_TRUE(has("--gres=shard:a100:3"));
 }
 
 TEST(SlurmJobScript, ValuesReachTheScriptExactlyWhateverTheyHold) {
@@ -224,12 +227,20 @@ class SlurmBackendTest : public ::testing::Test {
                                     "pytorch", "1.13", "", "", "runtime", true, "available"})
                     .ok());
     ada_ = *store_->create_user("ada", *auth::hash_password("password-ada"), false, kNow);
+    use(backend_settings());
+  }
+
+  static services::SlurmBackendSettings backend_settings() {
     services::SlurmBackendSettings backend;
     backend.partition = "gpu";
     backend.gpu_models = {{"a100", "A100-80GB"}};
     backend.group_qos = {{"lab", "interactive"}};
     backend.images_dir = "/srv/images";
     backend.ready_url = "https://gpupool.example/api/v1/slurm/ready";
+    return backend;
+  }
+
+  void use(const services::SlurmBackendSettings& backend) {
     backend_ = std::make_unique<services::SlurmBackend>(*sessions_, *store_, slurm_, backend);
     EXPECT_TRUE(backend_->pass().ok());  // the pool comes from Slurm's nodes
   }
@@ -313,6 +324,49 @@ TEST_F(SlurmBackendTest, ARequestBecomesAJobOfItsUserWithASecretOnlyItsScriptHol
   ASSERT_TRUE(backend_->pass().ok());
   EXPECT_EQ(slurm_.submitted.size(), 1u);
   EXPECT_EQ(fetch(session.id).queue_reason->slurm_reason, "Priority");
+}
+
+TEST_F(SlurmBackendTest, AShareAsksForItsPartOfTheGpuInShardsAndCarriesItsCap) {
+  auto backend = backend_settings();
+  backend.gpu_memory_mb = 80 * 1024;
+  backend.shards_per_gpu = 8;
+  backend.gpu_cap_library = "/opt/gpupool/lib/libgpupool_gpu_cap.so";
+  use(backend);
+  SessionRequest share;
+  share.gpu_memory_mb = 25 * 1024;
+  share.gpu_model = "A100-80GB";
+  auto session = sessions_->request_session(ada_, share);
+  ASSERT_TRUE(session.ok()) << session.error().message;
+  ASSERT_TRUE(backend_->pass().ok());
+  ASSERT_EQ(slurm_.submitted.size(), 1u);
+  const slurm::JobRequest& job = slurm_.submitted[0];
+  EXPECT_EQ(job.gpus, 0);
+  EXPECT_EQ(job.shards, 3) << "25 of 80 GB is 2.5 shards of 8, rounded up";
+  EXPECT_EQ(job.gpu_type, "a100");
+  EXPECT_NE(job.script.find("GPUPOOL_GPU_MEMORY_LIMIT_MB='25600'"), std::string::npos);
+  EXPECT_NE(job.script.find("GPUPOOL_GPU_CAP='/opt/gpupool/lib/libgpupool_gpu_cap.so'"),
+            std::string::npos);
+  EXPECT_EQ(*backend_->shards_for(1), 1) << "at least one shard";
+  EXPECT_EQ(*backend_->shards_for(80 * 1024), 8);
+  // Running, it holds the GPU its shards are on, and is billed for its part of it.
+  slurm_.listed = {job_for(*session, "RUNNING")};
+  ASSERT_TRUE(backend_->pass().ok());
+  EXPECT_EQ(fetch(session->id).gpu_indices, std::vector<int>{1});
+}
+
+TEST_F(SlurmBackendTest, AShareOnAClusterWithoutShardsEndsSayingSo) {
+  auto backend = backend_settings();
+  backend.gpu_memory_mb = 80 * 1024;  // known, but no shards configured
+  use(backend);
+  SessionRequest share;
+  share.gpu_memory_mb = 10 * 1024;
+  auto session = sessions_->request_session(ada_, share);
+  ASSERT_TRUE(session.ok()) << session.error().message;
+  ASSERT_TRUE(backend_->pass().ok());
+  EXPECT_TRUE(slurm_.submitted.empty()) << "never a job without its GPU";
+  Session ended = fetch(session->id);
+  EXPECT_EQ(ended.state, SessionState::ended);
+  EXPECT_NE(ended.reason.find("whole GPUs only"), std::string::npos) << ended.reason;
 }
 
 TEST_F(SlurmBackendTest, AJobGetsTheQosOfItsOwnersGroup) {
