@@ -15,7 +15,8 @@ import { imagesCard, rolloutsCard } from "./images.js";
 import { stopLive, watchLive } from "./live.js";
 
 function nodeRow(node) {
-  const toggle = h("button", { type: "button", class: node.drained ? "" : "secondary", onclick: async () => {
+  // Slurm's nodes are drained in Slurm (the API says how); gpupool does not place on them.
+  const toggle = node.labels?.slurm ? "—" : h("button", { type: "button", class: node.drained ? "" : "secondary", onclick: async () => {
     try { await api("PUT", `/api/v1/nodes/${encodeURIComponent(node.name)}`, { drained: !node.drained }); renderAdmin(); }
     catch (failure) { toast(failure.message); }
   } }, t(node.drained ? "admin.undrain" : "admin.drain"));

@@ -287,6 +287,7 @@ class Api {
   HttpReply agent_join(const Call& call);
   HttpReply agent_sync(const Call& call);
   HttpReply slurm_ready(const Call& call);
+  HttpReply slurm_activity(const Call& call);
   // The node an agent's Authorization header speaks for.
   Result<std::string> authenticate_node(const HttpExchange& exchange);
   // GET /api/v1/nodes: every node with its GPUs, their readings and holders.

@@ -118,6 +118,7 @@ const std::vector<Route>& Api::routes() {
       {"POST", "/api/v1/agent/sync", node, &Api::agent_sync},
       // A session's Slurm job says where its Jupyter listens, with the session's own secret.
       {"POST", "/api/v1/slurm/ready", anyone, &Api::slurm_ready},
+      {"POST", "/api/v1/slurm/activity", anyone, &Api::slurm_activity},
 
       // Prometheus scrapes with an admin's API token (authorization: credentials_file).
       {"GET", "/metrics", admin, &Api::metrics},

@@ -74,6 +74,20 @@ void add_slurm_options(CLI::App& command, SlurmOptions& options) {
   option("--slurm-poll-seconds", options.poll_seconds, "how often Slurm is asked about jobs")
       ->capture_default_str()
       ->check(CLI::Range(0.2, 300.0));
+  option("--slurm-account-hook", options.account_hook,
+         "a program that makes a user's Unix account when the site has none by that name, run "
+         "as PROGRAM USER UID HOME (scripts/slurm-account-hook.sh makes local ones)")
+      ->check(CLI::ExistingFile);
+  option("--slurm-uid-base", options.uid_base,
+         "accounts the hook makes get this plus the user's gpupool id as their uid, so each "
+         "user's uid stays the same")
+      ->capture_default_str()
+      ->check(CLI::Range(std::int64_t{1000}, std::int64_t{1} << 30));
+  option("--slurm-activity-seconds", options.activity_seconds,
+         "how often each job reports its session's use (CPU, Jupyter, SSH, GPU) for idle "
+         "reclaim")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 3600));
 }
 
 Result<services::SlurmBackendSettings> slurm_backend_settings(const SlurmOptions& options,
@@ -118,6 +132,8 @@ Result<services::SlurmBackendSettings> slurm_backend_settings(const SlurmOptions
   std::string base = options.ready_url.empty() ? gateway_url : options.ready_url;
   while (base.ends_with('/')) base.pop_back();
   settings.ready_url = base + "/api/v1/slurm/ready";
+  settings.activity_url = base + "/api/v1/slurm/activity";
+  settings.activity_seconds = options.activity_seconds;
   return settings;
 }
 
@@ -139,7 +155,9 @@ void warn_of_images_without_root_filesystems(Store& store,
 SlurmLoop make_slurm_loop(const SlurmOptions& options, services::SlurmBackendSettings settings,
                           services::SessionService& sessions, Store& store) {
   SlurmLoop loop;
-  loop.client = std::make_unique<slurm::SlurmCommandLine>();
+  loop.client = std::make_unique<slurm::SlurmCommandLine>(slurm::AccountHook{
+      options.account_hook.empty() ? "" : std::filesystem::absolute(options.account_hook).string(),
+      options.uid_base});
   loop.backend =
       std::make_unique<services::SlurmBackend>(sessions, store, *loop.client, std::move(settings));
   auto interval = std::chrono::milliseconds(std::llround(options.poll_seconds * 1000));

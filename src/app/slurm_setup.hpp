@@ -31,6 +31,9 @@ struct SlurmOptions {
   std::string job_log = "/tmp/gpupool-%j.log";
   std::string ready_url;  // empty: the gateway's URL
   double poll_seconds = 1;
+  int activity_seconds = 30;
+  std::string account_hook;  // empty: accounts must exist
+  std::int64_t uid_base = 100000;
 };
 
 void add_slurm_options(CLI::App& command, SlurmOptions& options);

@@ -698,4 +698,9 @@ Result<SyncResponse> sync_response_from_json(std::string_view text) {
   return response;
 }
 
+Result<SessionActivity> session_activity_from_json(const Json& object) {
+  if (!object.is_object()) return malformed("activity: not a JSON object");
+  return activity_from_json(object);
+}
+
 }  // namespace gpupool::protocol

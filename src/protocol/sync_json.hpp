@@ -11,6 +11,7 @@
 #include <string>
 #include <string_view>
 
+#include "core/json_input.hpp"
 #include "core/result.hpp"
 #include "model/sync.hpp"
 
@@ -40,5 +41,10 @@ Result<SyncRequest> sync_request_from_json(std::string_view text);
 
 std::string sync_response_to_json(const SyncResponse& response, int protocol = kSyncProtocol);
 Result<SyncResponse> sync_response_from_json(std::string_view text);
+
+// A session's signs of use (model/idle.hpp) as a sync's "activity" object carries them; a
+// Slurm job reports its session's in the same shape (POST /api/v1/slurm/activity). Strict:
+// out of range is malformed, an absent figure stays unknown.
+Result<SessionActivity> session_activity_from_json(const Json& object);
 
 }  // namespace gpupool::protocol

@@ -150,6 +150,16 @@ Result<bool> Directory::delete_idle_policy(const std::string& scope, const std::
 }
 
 Status Directory::set_node_drained(const std::string& node, bool drained) {
+  auto nodes = store_.list_nodes();
+  if (!nodes) return nodes.error();
+  for (const auto& known : *nodes) {
+    // Slurm places sessions on its own nodes: a mark here would change nothing.
+    if (known.name == node && known.labels.contains("slurm"))
+      return make_error(ErrorCode::conflict,
+                        fmt::format("{} is a Slurm node: drain it in Slurm (scontrol update "
+                                    "NodeName={} State=DRAIN Reason=...)",
+                                    node, node));
+  }
   return store_.set_node_drained(node, drained);
 }
 

@@ -195,6 +195,11 @@ class SessionService {
   // unauthorized unless `secret` is its job's; the session runs from now.
   Result<Session> slurm_ready(const std::string& session_id, const std::string& secret,
                               const SlurmEndpoint& endpoint);
+  // A running session's job reports its signs of use, as an agent's sync does for its
+  // containers: GPU use is metered and the idle rules applied (a reclaimed session goes to
+  // stopping; slurm_sync then cancels its job). Unauthorized unless `secret` is its job's.
+  Result<Session> slurm_activity(const std::string& session_id, const std::string& secret,
+                                 const SessionActivity& activity);
 
   // Ends the sessions of nodes silent for longer than settings.node_lost_after (silent_nodes.cpp).
   // Call it periodically: a silent node sends nothing that would trigger it. Silence counts
@@ -233,6 +238,9 @@ class SessionService {
   // new to this service (first report, or something about the node changed).
   Result<bool> record_report_locked(const Node& reported, UnixMillis now);
   // The node's report of each running session's use recorded, and the idle rules applied.
+  // The session whose job holds `secret`; the same unauthorized Error for an unknown session
+  // and a wrong secret.
+  Result<Session> session_of_job_locked(const std::string& session_id, const std::string& secret);
   Status check_idle_locked(std::vector<Session>& sessions,
                            const std::map<std::string, const ObservedSession*>& observed,
                            UnixMillis now);

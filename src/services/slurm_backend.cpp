@@ -83,6 +83,8 @@ Result<slurm::JobRequest> SlurmBackend::job_for(const Session& session, const st
   slurm::JobRequest request;
   request.name = std::string(slurm::kJobNamePrefix) + session.id;
   request.user = session.username;
+  request.owner_id = session.user_id;
+  request.home = replaced(settings_.home_pattern, "{user}", session.username);
   request.partition = settings_.partition;
   request.account = settings_.account;
   auto groups = store_.groups_of(session.user_id);
@@ -123,9 +125,11 @@ Result<slurm::JobRequest> SlurmBackend::job_for(const Session& session, const st
   slurm::SessionJobValues values{
       .session_id = session.id,
       .user = session.username,
-      .home = replaced(settings_.home_pattern, "{user}", session.username),
+      .home = request.home,
       .rootfs = image_directory(settings_.images_dir, session.request.image_tag),
       .ready_url = settings_.ready_url,
+      .activity_url = settings_.activity_url,
+      .activity_seconds = std::to_string(settings_.activity_seconds),
       .ready_secret = secret,
       .jupyter_token = session.jupyter_token,
       .authorized_keys = authorized,

@@ -34,6 +34,9 @@ struct SlurmBackendSettings {
   std::string driver_cuda;  // the CUDA version the nodes' driver supports; "": none
   // Where jobs report their ports: the server's /api/v1/slurm/ready as the nodes reach it.
   std::string ready_url;
+  // Where they report their sessions' use (for idle reclaim), and how often.
+  std::string activity_url;
+  int activity_seconds = 30;
   std::string ready_ca;  // the PEM certificate jobs check it with; empty: the system's CAs
   // Catalog images unpacked as root filesystems, readable on every node: <dir>/<tag>.
   std::string images_dir;

@@ -59,6 +59,7 @@ Result<SlurmOrders> SessionService::slurm_sync(const SlurmReport& report) {
 
     GPUPOOL_TRY(store_.in_transaction([&]() -> Status {
       GPUPOOL_TRY(check_balances_locked(*active, now));
+      std::vector<Session> ended;
       for (auto& session : *active) {
         auto recorded = job_ids.find(session.id);
         const slurm::SlurmJob* job = nullptr;
@@ -87,13 +88,17 @@ Result<SlurmOrders> SessionService::slurm_sync(const SlurmReport& report) {
         GPUPOOL_TRY(store_.update_session(step.session));
         changed = true;
         if (step.ended) {
+          ended.push_back(step.session);
           spdlog::info("session {} ended: {}", step.session.id, step.session.reason);
           GPUPOOL_TRY(accounts_.charge(step.session));
           if (worth_telling_ended(step.session))
             GPUPOOL_TRY(tell_locked(ended_notice(step.session, now)));
         }
       }
-      return {};
+      // What the jobs' reports left measured of ended sessions: the GPU use counted, the idle
+      // watch forgotten.
+      GPUPOOL_TRY(meter_gpu_use_locked(ended, {}, now));
+      return check_idle_locked(ended, {}, now);
     }));
     // Jobs of sessions that have ended meanwhile (stopped while queued, say): the one each
     // recorded, or one its user's that was never recorded.
@@ -142,6 +147,19 @@ Status SessionService::slurm_refused(const std::string& session_id, const std::s
   return {};
 }
 
+Result<Session> SessionService::session_of_job_locked(const std::string& session_id,
+                                                      const std::string& secret) {
+  auto job = store_.find_batch_job(session_id);
+  if (!job) return job.error();
+  // The same answer for an unknown session and a wrong secret.
+  if (!job->has_value() || secret.empty() || digest_hex(secret) != (*job)->secret_hash)
+    return make_error(ErrorCode::unauthorized, "not this session's job");
+  auto found = store_.get_session(session_id);
+  if (!found) return found.error();
+  if (!found->has_value()) return make_error(ErrorCode::unauthorized, "not this session's job");
+  return **found;
+}
+
 Result<Session> SessionService::slurm_ready(const std::string& session_id,
                                             const std::string& secret,
                                             const SlurmEndpoint& endpoint) {
@@ -160,15 +178,9 @@ Result<Session> SessionService::slurm_ready(const std::string& session_id,
   Session session;
   {
     std::lock_guard lock(mutex_);
-    auto job = store_.find_batch_job(session_id);
-    if (!job) return job.error();
-    // The same answer for an unknown session and a wrong secret.
-    if (!job->has_value() || secret.empty() || digest_hex(secret) != (*job)->secret_hash)
-      return make_error(ErrorCode::unauthorized, "not this session's job");
-    auto found = store_.get_session(session_id);
+    auto found = session_of_job_locked(session_id, secret);
     if (!found) return found.error();
-    if (!found->has_value()) return make_error(ErrorCode::unauthorized, "not this session's job");
-    session = **found;
+    session = std::move(*found);
     if (session.state != SessionState::starting)
       return make_error(ErrorCode::conflict,
                         fmt::format("the session is {}, not starting", to_string(session.state)));
@@ -186,6 +198,36 @@ Result<Session> SessionService::slurm_ready(const std::string& session_id,
                endpoint.jupyter_port, endpoint.ssh_port);
   notify();
   return session;
+}
+
+Result<Session> SessionService::slurm_activity(const std::string& session_id,
+                                               const std::string& secret,
+                                               const SessionActivity& activity) {
+  std::vector<Session> sessions;
+  bool changed = false;
+  {
+    std::lock_guard lock(mutex_);
+    auto found = session_of_job_locked(session_id, secret);
+    if (!found) return found.error();
+    if (found->state != SessionState::running)
+      return make_error(ErrorCode::conflict,
+                        fmt::format("the session is {}, not running", to_string(found->state)));
+    sessions.push_back(std::move(*found));
+    ObservedSession observed;
+    observed.session_id = session_id;
+    observed.phase = ObservedPhase::running;
+    observed.activity = activity;
+    const std::map<std::string, const ObservedSession*> by_id = {{session_id, &observed}};
+    UnixMillis now = clock_.now();
+    UnixMillis before = sessions.front().updated_at;
+    GPUPOOL_TRY(store_.in_transaction([&]() -> Status {
+      GPUPOOL_TRY(meter_gpu_use_locked(sessions, by_id, now));
+      return check_idle_locked(sessions, by_id, now);
+    }));
+    changed = sessions.front().updated_at != before;
+  }
+  if (changed) notify();
+  return sessions.front();
 }
 
 }  // namespace gpupool::services

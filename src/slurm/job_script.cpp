@@ -50,6 +50,8 @@ Result<std::string> session_job_script(const SessionJobValues& values) {
       {"GPUPOOL_HOME", &values.home},
       {"GPUPOOL_ROOTFS", &values.rootfs},
       {"GPUPOOL_READY_URL", &values.ready_url},
+      {"GPUPOOL_ACTIVITY_URL", &values.activity_url},
+      {"GPUPOOL_ACTIVITY_SECONDS", &values.activity_seconds},
       {"GPUPOOL_READY_SECRET", &values.ready_secret},
       {"GPUPOOL_TOKEN", &values.jupyter_token},
       {"GPUPOOL_AUTHORIZED_KEYS", &values.authorized_keys},

@@ -24,6 +24,8 @@ struct SessionJobValues {
   std::string home;          // the user's home on the nodes, mounted as /home/<user>
   std::string rootfs;        // the image's unpacked root filesystem, readable on every node
   std::string ready_url;     // where the job reports its Jupyter and SSH ports
+  std::string activity_url;  // where it reports its session's use, every activity_seconds
+  std::string activity_seconds;
   std::string ready_secret;  // proves the report is this session's job
   std::string jupyter_token;
   std::string authorized_keys;

@@ -2,7 +2,7 @@
 # A gpupool session as a Slurm batch job, run as the session's user inside the job's
 # allocation (its cgroup, its GPUs). gpupool puts the session's values above this text
 # (job_script.cpp): GPUPOOL_SESSION, GPUPOOL_USER, GPUPOOL_HOME, GPUPOOL_ROOTFS,
-# GPUPOOL_READY_URL, GPUPOOL_READY_SECRET, GPUPOOL_TOKEN, GPUPOOL_AUTHORIZED_KEYS,
+# GPUPOOL_READY_URL, GPUPOOL_ACTIVITY_URL, GPUPOOL_ACTIVITY_SECONDS, GPUPOOL_READY_SECRET, GPUPOOL_TOKEN, GPUPOOL_AUTHORIZED_KEYS,
 # GPUPOOL_GPU_DEVICES, GPUPOOL_READY_CA, and for a GPU share GPUPOOL_GPU_MEMORY_LIMIT_MB and
 # GPUPOOL_GPU_CAP (the cap library's path on the nodes).
 #
@@ -14,7 +14,8 @@
 # preloaded into every process, as in gpupool's containers. The node's network is shared, as every job's is: Jupyter and
 # sshd listen on free ports of the node, Jupyter behind its token, sshd for the user's keys
 # only. The job then tells gpupool those ports, with the session's secret, and lives as long
-# as the sandbox does. No secret goes on a command line.
+# as the sandbox does, telling gpupool every GPUPOOL_ACTIVITY_SECONDS how much the session is
+# used (for idle reclaim). No secret goes on a command line.
 set -euo pipefail
 umask 077
 
@@ -106,6 +107,7 @@ Subsystem sftp internal-sftp
 CONFIG
 printf '{"NotebookApp": {"token": "%s"}}\n' "$GPUPOOL_TOKEN" > "$run/etc/jupyter/jupyter_notebook_config.json"
 printf 'Authorization: Bearer %s\n' "$GPUPOOL_READY_SECRET" > "$run/ready-headers"
+printf 'Authorization: token %s\n' "$GPUPOOL_TOKEN" > "$run/jupyter-headers"
 # The gateway's own certificate when it made one; else the system's authorities vouch for it.
 ca=()
 if [ -n "$GPUPOOL_READY_CA" ]; then
@@ -230,4 +232,74 @@ for attempt in $(seq 10); do
   sleep $((attempt))
 done
 echo "gpupool: session $GPUPOOL_SESSION ready on $(hostname): Jupyter port $jupyter_port, SSH port $ssh_port"
+
+# Then, while it runs, its signs of use as an agent measures a container's (model/idle.hpp).
+# The CPU time of the sandbox's processes (bwrap's descendants, with what their reaped children
+# used), in clock ticks.
+sandbox_ticks() {
+  # (A process may end between the glob and its read.)
+  { cat /proc/[0-9]*/stat 2>/dev/null || true; } | awk -v root="$sandbox" '
+    {
+      pid = $1
+      rest = substr($0, match($0, /\) [^)]*$/) + 2)  # after the command name, which may hold spaces
+      split(rest, field, " ")
+      parent[pid] = field[2]
+      ticks[pid] = field[12] + field[13] + field[14] + field[15]
+    }
+    END {
+      for (pid in parent) {
+        up = pid
+        for (depth = 0; depth < 64 && up != root && up > 1; depth++) up = parent[up]
+        if (up == root) total += ticks[pid]
+      }
+      print total + 0
+    }'
+}
+# Occurrences of a pattern in a text.
+count() { awk -v pattern="$1" '{ n += gsub(pattern, "") } END { print n + 0 }' <<< "$2"; }
+# Established connections to the session's sshd (the node's network is the job's).
+ssh_connections() {
+  awk -v port="$(printf ':%04X' "$ssh_port")" '$4 == "01" && substr($2, length($2) - 4) == port { n++ }
+    END { print n + 0 }' /proc/net/tcp /proc/net/tcp6 2>/dev/null
+}
+# The busiest of the job's whole GPUs, in percent; nothing for a share (its GPU is others' too)
+# or without nvidia-smi.
+gpu_utilization() {
+  [ -z "$GPUPOOL_GPU_CAP" ] && [ -n "${CUDA_VISIBLE_DEVICES:-}" ] && [ -n "${smi:-}" ] || return 0
+  "$smi" --query-gpu=utilization.gpu --format=csv,noheader,nounits -i "$CUDA_VISIBLE_DEVICES" 2>/dev/null |
+    sort -n | tail -1 | tr -dc 0-9
+}
+jupyter_api="http://127.0.0.1:$jupyter_port/s/$GPUPOOL_SESSION/api"
+hz=$(getconf CLK_TCK)
+last_ticks=$(sandbox_ticks)
+last_at=$(date +%s%3N)
+report_activity() {
+  local ticks now cpu kernels terminals latest quiet="" gpu
+  ticks=$(sandbox_ticks)
+  now=$(date +%s%3N)
+  cpu=$(awk -v used="$((ticks - last_ticks))" -v hz="$hz" -v ms="$((now - last_at))" \
+    'BEGIN { printf "%.3f", (ms > 0 ? used / hz / (ms / 1000) : 0) }')
+  last_ticks=$ticks
+  last_at=$now
+  local jupyter='"kernels": 0, "busy_kernels": 0, "terminals": 0'
+  if kernels=$(curl -fsS -H @"$run/jupyter-headers" "$jupyter_api/kernels" 2>/dev/null) &&
+    terminals=$(curl -fsS -H @"$run/jupyter-headers" "$jupyter_api/terminals" 2>/dev/null); then
+    jupyter="\"kernels\": $(count '"execution_state"' "$kernels"), \"busy_kernels\": $(count '"execution_state": *"busy"' "$kernels"), \"terminals\": $(count '"name"' "$terminals")"
+    latest=$(printf '%s\n%s\n' "$kernels" "$terminals" | grep -o '"last_activity": *"[^"]*"' | cut -d'"' -f4 |
+      while read -r stamp; do date -d "$stamp" +%s%3N; done | sort -n | tail -1 || true)
+    [ -n "$latest" ] && quiet=", \"jupyter_quiet_millis\": $((now > latest ? now - latest : 0))"
+  fi
+  gpu=$(gpu_utilization || true)
+  printf '{"session": "%s", "activity": {"cpu_cores": %s, %s%s, "ssh_connections": %d%s}}' \
+    "$GPUPOOL_SESSION" "$cpu" "$jupyter" "$quiet" "$(ssh_connections)" \
+    "${gpu:+, \"gpu_utilization_percent\": $gpu}" > "$run/activity.json"
+  curl -fsS "${ca[@]}" -X POST -H @"$run/ready-headers" -H 'Content-Type: application/json' \
+    --data-binary @"$run/activity.json" "$GPUPOOL_ACTIVITY_URL" >/dev/null 2>&1 || true
+}
+while kill -0 "$sandbox" 2>/dev/null; do
+  # In the background, so that a TERM from Slurm is acted on at once.
+  sleep "$GPUPOOL_ACTIVITY_SECONDS" &
+  wait $! || true
+  kill -0 "$sandbox" 2>/dev/null && report_activity
+done
 wait "$sandbox"

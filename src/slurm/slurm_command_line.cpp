@@ -52,10 +52,24 @@ Result<Account> account_of(const std::string& user) {
   return Account{static_cast<int>(found->pw_uid), static_cast<int>(found->pw_gid)};
 }
 
+// The hook makes the account; then it is looked up like any other.
+Result<Account> account_made_by(const AccountHook& hook, const JobRequest& request) {
+  std::string uid = std::to_string(hook.uid_base + request.owner_id);
+  auto made = run_command({"timeout", "60", hook.program, request.user, uid, request.home});
+  if (!made) return made.error();
+  if (made->exit_code != 0)
+    return make_error(ErrorCode::invalid_argument,
+                      fmt::format("the account hook could not make an account for {}: {}",
+                                  request.user, trimmed(made->output)));
+  return account_of(request.user);
+}
+
 }  // namespace
 
 Result<std::int64_t> SlurmCommandLine::submit(const JobRequest& request) {
   auto account = account_of(request.user);
+  if (!account && account.error().code == ErrorCode::invalid_argument && !hook_.program.empty())
+    account = account_made_by(hook_, request);
   if (!account) return account.error();
   auto result = run_slurm(sbatch_arguments(request, account->uid, account->gid), request.script);
   if (!result) return result.error();

@@ -58,8 +58,10 @@ struct SlurmNode {
 
 // One session's job, as sbatch is to be asked for it.
 struct JobRequest {
-  std::string name;  // kJobNamePrefix + session id
-  std::string user;  // the Unix account it runs as
+  std::string name;           // kJobNamePrefix + session id
+  std::string user;           // the Unix account it runs as
+  std::int64_t owner_id = 0;  // the user's gpupool id (a new account's stable uid)
+  std::string home;           // the user's home on the nodes
   std::string partition;
   std::string qos;       // empty: the account's default
   std::string account;   // empty: the user's default

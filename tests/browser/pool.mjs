@@ -1,11 +1,17 @@
-// The admin's view of a pool of several GPU servers, in a real browser against the multi-node
-// test's `gpupool server` (its self-signed certificate accepted for this run only): a row per
-// node with its state and labels, its GPUs counted in the pool, and a screenshot.
-// Usage: node pool.mjs BASE_URL ADMIN_PASSWORD SCREENSHOT_DIR NODE...
+// The admin's view of a pool of several GPU servers, in a real browser against a test's
+// `gpupool server` (its self-signed certificate accepted for this run only) — the multi-node
+// test's agents, or the Slurm test's nodes: a row per node with its state and a label, its
+// GPUs counted in the pool, and a screenshot.
+// Usage: node pool.mjs BASE_URL ADMIN_PASSWORD SCREENSHOT_FILE NODE[@LABEL]...
+// (LABEL: one the node's row shows; host=NODE when not given)
 import { launchChromium, startRun } from "./launch.mjs";
 import assert from "node:assert/strict";
 
-const [base, password, screenshots, ...nodes] = process.argv.slice(2);
+const [base, password, screenshot, ...nodeArguments] = process.argv.slice(2);
+const nodes = nodeArguments.map((argument) => {
+  const [name, label] = argument.split("@");
+  return { name, label: label ?? `host=${name}` };
+});
 const { step, done } = startRun("pool");
 const browser = await launchChromium();
 const context = await browser.newContext({ locale: "en-US", viewport: { width: 1200, height: 800 },
@@ -39,15 +45,15 @@ try {
   step("every node, ready, with its labels");
   await page.getByRole("link", { name: "Admin" }).click();
   await page.getByRole("heading", { name: "Administration" }).waitFor();
-  for (const name of nodes) {
+  for (const { name, label } of nodes) {
     const row = page.locator(`#nodes tbody tr[data-node="${name}"]`);
     await row.waitFor();
     const text = await row.innerText();
     assert.match(text, /ready/, `${name}: ${text}`);
-    assert.match(text, new RegExp(`host=${name}`), `${name}: ${text}`);
+    assert.ok(text.includes(label), `${name}: ${text}`);
   }
   assert.equal(await page.locator("#nodes tbody tr").count(), nodes.length);
-  await page.screenshot({ path: `${screenshots}/multinode-nodes.png`, fullPage: true });
+  await page.screenshot({ path: screenshot, fullPage: true });
   console.log("pool: ok");
 } finally {
   done();

@@ -175,7 +175,8 @@ def test_nodes_join_with_a_token_over_a_pinned_certificate(cluster):
 
 
 def test_the_portal_shows_every_node_of_the_pool(cluster):
-    returncode, output = run_to_end(["node", "pool.mjs", cluster.base, ADMIN_PASSWORD, SCREENSHOTS,
+    returncode, output = run_to_end(["node", "pool.mjs", cluster.base, ADMIN_PASSWORD,
+                                     os.path.join(SCREENSHOTS, "multinode-nodes.png"),
                                      *(node.name for node in cluster.nodes)], BROWSER_TESTS, timeout=330)
     assert returncode == 0 and "pool: ok" in output, output
 

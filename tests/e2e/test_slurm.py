@@ -16,14 +16,20 @@ import time
 
 import pytest
 
-from conftest import BINARY, Api, free_port, mint_token, ssh, wait_for_state
+from conftest import SSH_OPTIONS, BINARY, Api, free_port, mint_token, run_in_kernel, ssh, wait_for_state
 from nodes import SLIM_IMAGE, ensure_slim_image
+from test_browser import BROWSER_TESTS, SCREENSHOTS, run_to_end
 
 ADMIN_PASSWORD = "slurm-" + secrets.token_hex(8)
 IMAGE_TAG = "pytorch1.13-cpu-debian12-runtime"
 CLUSTER_SCRIPT = os.path.join(os.path.dirname(__file__), "..", "slurm", "cluster.sh")
 # Unix accounts of the site, the same on every node (here, one machine): stable uids.
-ACCOUNTS = {"slurmada": 42101, "slurmbob": 42102}
+ACCOUNTS = {"slurmada": 42101, "slurmbob": 42102, "slurmcy": 42111}
+# Idle reclaim in seconds, for slurmcy only (the others are exempt): the job reports each second.
+IDLE_WINDOW_S, IDLE_GRACE_S = 25, 6
+# A user the site has no account for: the account hook makes it, with uid UID_BASE + its id.
+HOOKED_USER, UID_BASE = "slurmdee", 43000
+HOOK = os.path.join(os.path.dirname(__file__), "..", "..", "scripts", "slurm-account-hook.sh")
 FAKE_CUDA = os.environ["GPUPOOL_FAKE_CUDA"]
 CAP_CLIENT = os.environ["GPUPOOL_CAP_CLIENT"]
 # SSH through the gateway host, as for nodes on a private network.
@@ -89,7 +95,9 @@ class Site:
              "--public-host", "127.0.0.1", "--session-ports", "8",
              "--image", f"{IMAGE_TAG}={SLIM_IMAGE}", "--slurm", "--slurm-partition", "gpu",
              "--slurm-gpu-model", "a100=A100-80GB", "--slurm-images", self.images,
-             "--slurm-gpu-memory-gb", "80", "--slurm-shards-per-gpu", "4",
+             "--slurm-gpu-memory-gb", "80", "--slurm-shards-per-gpu", "4", "--slurm-activity-seconds", "1",
+             "--idle-window", f"{IDLE_WINDOW_S}s", "--idle-grace", f"{IDLE_GRACE_S}s",
+             "--slurm-account-hook", HOOK, "--slurm-uid-base", str(UID_BASE),
              "--slurm-home", os.path.join(self.homes, "{user}"), "--slurm-gpu-devices", "/dev/tty2[0-3]",
              "--ssh-gateway-ports", f"{SSH_GATEWAY_PORTS[0]}-{SSH_GATEWAY_PORTS[1]}",
              "--slurm-job-log", os.path.join(self.logs, "job-%j.log"), "--slurm-poll-seconds", "0.5"],
@@ -105,10 +113,13 @@ class Site:
         self.tls = ssl.create_default_context(cafile=cert)
         self.admin = Api(self.base, mint_token(self.base, "admin", ADMIN_PASSWORD, self.tls), tls_context=self.tls)
 
-    def user(self, name, key):
+    def user(self, name, key, idle_exempt=True):
         password = "pw-" + secrets.token_hex(8)
         status, body = self.admin.post("/api/v1/users", {"username": name, "password": password})
         assert status == 201, body
+        if idle_exempt:  # the idle window is seconds long here
+            status, body = self.admin.call("PUT", f"/api/v1/idle-policies/user/{name}", {"exempt": True})
+            assert status == 200, body
         api = Api(self.base, mint_token(self.base, name, password, self.tls), tls_context=self.tls)
         assert api.call("PUT", "/api/v1/me/ssh-keys", {"keys": [key]})[0] == 200
         return api
@@ -147,12 +158,13 @@ def site():
             instance.server.wait(timeout=30)
         subprocess.run(["scancel", "--name", "", "--user", ",".join(ACCOUNTS)], env=instance.env,
                        capture_output=True)
-        for name in ACCOUNTS:
+        for name in [*ACCOUNTS, HOOKED_USER]:
             subprocess.run(["scancel", "-u", name], env=instance.env, capture_output=True)
         subprocess.run(["bash", CLUSTER_SCRIPT, "stop", instance.slurm_dir], capture_output=True)
         print("--- server\n" + (instance.log() if os.path.exists(instance.log_path) else ""))
         print(instance.job_logs())
         shutil.rmtree(instance.work, ignore_errors=True)
+        subprocess.run(["userdel", HOOKED_USER], capture_output=True)
 
 
 @pytest.fixture(scope="module")
@@ -172,6 +184,17 @@ def test_the_pool_is_slurms_nodes(site, ada):
     assert status == 200, pool
     assert sorted((node["name"], node["gpus_total"]) for node in pool["nodes"]) == [("gpu1", 2), ("gpu2", 2)]
     assert [(model["model"], model["total"]) for model in pool["gpu_models"]] == [("A100-80GB", 4)]
+    # Slurm places: a node is drained in Slurm, and gpupool says so.
+    status, body = site.admin.call("PUT", "/api/v1/nodes/gpu1", {"drained": True})
+    assert status == 409 and "scontrol update NodeName=gpu1 State=DRAIN" in body["error"]["message"], body
+
+
+def test_the_portal_shows_slurms_nodes(site):
+    os.makedirs(SCREENSHOTS, exist_ok=True)
+    returncode, output = run_to_end(["node", "pool.mjs", site.base, ADMIN_PASSWORD,
+                                     os.path.join(SCREENSHOTS, "slurm-nodes.png"),
+                                     "gpu1@slurm=available", "gpu2@slurm=available"], BROWSER_TESTS, timeout=330)
+    assert returncode == 0 and "pool: ok" in output, output
 
 
 def test_a_session_runs_as_a_slurm_job_of_its_user_with_jupyter_and_ssh(site, ada, key_pair):
@@ -321,6 +344,74 @@ def test_slurms_time_limit_ends_the_session_billed_for_the_jobs_elapsed_time(sit
     site.admin.call("PUT", "/api/v1/prices/A100-80GB", {"per_gpu_hour": 0})
 
 
+def test_the_job_reports_its_sessions_use_and_an_unused_one_is_reclaimed(site, key_pair):
+    """The job measures what an agent measures of a container: CPU time of the sandbox's
+    processes, Jupyter's kernels, SSH connections. A session kept busy (a CPU loop started
+    over SSH) outlives the idle window; one nobody uses is warned, then reclaimed, its job
+    cancelled in Slurm."""
+    cy = site.user("slurmcy", key_pair[1], idle_exempt=False)
+    ids = []
+    for _ in range(2):
+        status, session = cy.post("/api/v1/sessions", {"image": IMAGE_TAG, "gpus": 0, "cpus": 1, "memory_gb": 1})
+        assert status == 201, session
+        ids.append(session["id"])
+    busy, unused = (running(site, cy, session_id) for session_id in ids)
+    # In the busy one: a CPU loop left running by an SSH login, a Jupyter kernel, an SSH login
+    # that stays open.
+    spin = ssh(busy, key_pair[0], "nohup sh -c 'while :; do :; done' >/dev/null 2>&1 &")
+    assert spin.returncode == 0, spin.stderr
+    assert run_in_kernel(busy, "print(6 * 7)", cy).strip() == "42"
+    info = busy["ssh"]
+    login = subprocess.Popen(["ssh", *SSH_OPTIONS, "-o", "BatchMode=yes", "-i", key_pair[0], "-p", str(info["port"]),
+                              f"{info['user']}@{info['host']}", "sleep 60"])
+    try:
+        deadline = time.time() + 30
+        while True:
+            idle = cy.get(f"/api/v1/sessions/{busy['id']}")[1]["idle"]  # null until the job's first report
+            signals = idle and idle["signals"]
+            if signals and signals["cpu_cores"] >= 0.5 and signals["ssh_connections"] == 1:
+                break
+            assert time.time() < deadline, signals
+            time.sleep(1)
+        assert signals["kernels"] == 1 and signals["busy_kernels"] == 0, signals
+        assert 0 <= signals["jupyter_quiet_seconds"] < 30, signals
+    finally:
+        login.terminate()
+
+    warned = wait_for_state(cy, unused["id"], {"running"}, timeout=5)
+    deadline = time.time() + IDLE_WINDOW_S + 20
+    while not (warned["idle"] and warned["idle"]["warned_at"]):
+        assert time.time() < deadline, warned
+        time.sleep(1)
+        warned = cy.get(f"/api/v1/sessions/{unused['id']}")[1]
+    assert warned["idle"]["signals"]["cpu_cores"] < 0.1, warned["idle"]
+    ended = wait_for_state(cy, unused["id"], {"ended"}, timeout=IDLE_GRACE_S + 30)
+    assert ended["end_reason"] == "idle_reclaimed", ended
+    assert site.jobs()[unused["id"]]["job_state"] in ("CANCELLED", "COMPLETED"), site.jobs()[unused["id"]]
+    kept = cy.get(f"/api/v1/sessions/{busy['id']}")[1]
+    assert kept["state"] == "running" and not kept["idle"]["warned_at"], kept
+    assert cy.call("DELETE", f"/api/v1/sessions/{busy['id']}")[0] == 200
+    wait_for_state(cy, busy["id"], {"ended"}, timeout=60)
+
+
+def test_a_user_without_an_account_gets_one_from_the_hook_with_a_stable_uid(site, key_pair):
+    subprocess.run(["userdel", HOOKED_USER], capture_output=True)  # a previous run's
+    dee = site.user(HOOKED_USER, key_pair[1])
+    user_id = next(user["id"] for user in site.admin.get("/api/v1/users")[1]["users"] if user["username"] == HOOKED_USER)
+    status, session = dee.post("/api/v1/sessions", {"image": IMAGE_TAG, "gpus": 0, "cpus": 1, "memory_gb": 1})
+    assert status == 201, session
+    session = running(site, dee, session["id"])
+    account = pwd.getpwnam(HOOKED_USER)
+    assert account.pw_uid == account.pw_gid == UID_BASE + user_id, account
+    home = os.path.join(site.homes, HOOKED_USER)
+    assert os.stat(home).st_uid == account.pw_uid and os.stat(home).st_mode & 0o777 == 0o700
+    result = ssh(session, key_pair[0], "id -u; echo kept > ~/note.txt")
+    assert result.returncode == 0 and result.stdout.split() == [str(UID_BASE + user_id)], result
+    assert os.path.isfile(os.path.join(home, "note.txt"))
+    assert dee.call("DELETE", f"/api/v1/sessions/{session['id']}")[0] == 200
+    wait_for_state(dee, session["id"], {"ended"}, timeout=60)
+
+
 def test_a_jobs_report_needs_its_sessions_secret(site, ada):
     status, session = ada.post("/api/v1/sessions", {"image": IMAGE_TAG, "gpus": 1, "cpus": 1, "memory_gb": 1})
     assert status == 201, session
@@ -331,6 +422,15 @@ def test_a_jobs_report_needs_its_sessions_secret(site, ada):
         status, body = anyone.call("POST", "/api/v1/slurm/ready", report, headers=headers)
         assert status == 401, body
     status, body = anyone.call("POST", "/api/v1/slurm/ready", raw=b'{"session": 1', headers={"Authorization": "Bearer x"})
+    assert status == 400, body
+    # The same for its activity reports: nobody else can make a session look used or unused.
+    activity = {"session": session["id"], "activity": {"cpu_cores": 0, "kernels": 0, "busy_kernels": 0,
+                                                       "terminals": 0, "ssh_connections": 0}}
+    for headers in ({}, {"Authorization": "Bearer " + "0" * 64}, {"Authorization": "Bearer " + ada.token}):
+        status, body = anyone.call("POST", "/api/v1/slurm/activity", activity, headers=headers)
+        assert status == 401, body
+    bad = dict(activity, activity=dict(activity["activity"], cpu_cores=-1))
+    status, body = anyone.call("POST", "/api/v1/slurm/activity", bad, headers={"Authorization": "Bearer x"})
     assert status == 400, body
     after = ada.get(f"/api/v1/sessions/{session['id']}")[1]
     assert after["jupyter"] == session["jupyter"] and after["state"] == "running", after

@@ -82,10 +82,11 @@ TEST_F(Api, OnlyHealthThePortalLoginJoiningAndJobReportsAreOpenToAnyone) {
     if (route.access == api::Access::anyone)
       open.insert(fmt::format("{} {}", route.method, route.pattern));
   }
-  EXPECT_EQ(open, (std::set<std::string>{"GET /healthz", "HEAD /healthz", "GET /readyz",
-                                         "HEAD /readyz", "GET /", "HEAD /", "GET /ui/{file...}",
-                                         "HEAD /ui/{file...}", "POST /api/v1/auth/login",
-                                         "POST /api/v1/agent/join", "POST /api/v1/slurm/ready"}));
+  EXPECT_EQ(open,
+            (std::set<std::string>{"GET /healthz", "HEAD /healthz", "GET /readyz", "HEAD /readyz",
+                                   "GET /", "HEAD /", "GET /ui/{file...}", "HEAD /ui/{file...}",
+                                   "POST /api/v1/auth/login", "POST /api/v1/agent/join",
+                                   "POST /api/v1/slurm/ready", "POST /api/v1/slurm/activity"}));
 }
 
 TEST_F(Api, EachMethodAndPatternIsRoutedOnce) {

@@ -307,6 +307,8 @@ TEST_F(SlurmBackendTest, ARequestBecomesAJobOfItsUserWithASecretOnlyItsScriptHol
   const slurm::JobRequest& job = slurm_.submitted[0];
   EXPECT_EQ(job.name, "gpupool-" + session.id);
   EXPECT_EQ(job.user, "ada");
+  EXPECT_EQ(job.owner_id, ada_.id) << "an account the hook makes gets a uid from it";
+  EXPECT_EQ(job.home, "/home/ada");
   EXPECT_EQ(job.partition, "gpu");
   EXPECT_EQ(job.qos, "") << "ada is in no group with a QOS";
   EXPECT_EQ(job.gpu_type, "a100") << "the model as Slurm's GRES type";
@@ -410,6 +412,51 @@ TEST_F(SlurmBackendTest, TheJobsReportWithItsSecretMakesTheSessionRun) {
   EXPECT_EQ(sessions_->slurm_ready(session.id, secret, {29000, 0, ""}).error().code,
             ErrorCode::conflict);
   EXPECT_EQ(fetch(session.id).jupyter_port, 28001);
+}
+
+TEST_F(SlurmBackendTest, AJobsActivityReportsWarnThenReclaimAnUnusedSession) {
+  Session session = request(1);
+  ASSERT_TRUE(backend_->pass().ok());
+  std::string secret = secret_of(slurm_.submitted.at(0));
+  slurm_.listed = {job_for(session, "RUNNING")};
+  ASSERT_TRUE(backend_->pass().ok());
+  SessionActivity unused;
+  unused.cpu_cores = 0.0;
+  unused.ssh_connections = 0;
+  EXPECT_EQ(sessions_->slurm_activity(session.id, secret, unused).error().code, ErrorCode::conflict)
+      << "not running yet";
+  ASSERT_TRUE(sessions_->slurm_ready(session.id, secret, {28001, 0, ""}).ok());
+  for (const std::string& wrong : {std::string(), secret + "0", session.jupyter_token})
+    EXPECT_EQ(sessions_->slurm_activity(session.id, wrong, unused).error().code,
+              ErrorCode::unauthorized);
+
+  // The default policy: warned after 2 hours unused, reclaimed 15 minutes later.
+  ASSERT_TRUE(sessions_->slurm_activity(session.id, secret, unused).ok());
+  clock_.advance(2 * 3600 * 1000 + 1000);
+  ASSERT_TRUE(sessions_->slurm_activity(session.id, secret, unused).ok());
+  EXPECT_GT(fetch(session.id).idle_warned_at, 0) << "warned";
+  // Used again (an SSH login), the warning is withdrawn; unused again, the window restarts.
+  SessionActivity used = unused;
+  used.ssh_connections = 1;
+  clock_.advance(60 * 1000);
+  ASSERT_TRUE(sessions_->slurm_activity(session.id, secret, used).ok());
+  EXPECT_EQ(fetch(session.id).idle_warned_at, 0);
+  clock_.advance(2 * 3600 * 1000 + 1000);
+  ASSERT_TRUE(sessions_->slurm_activity(session.id, secret, unused).ok());
+  clock_.advance(15 * 60 * 1000 + 1000);
+  auto reclaimed = sessions_->slurm_activity(session.id, secret, unused);
+  ASSERT_TRUE(reclaimed.ok());
+  EXPECT_EQ(reclaimed->state, SessionState::stopping);
+  EXPECT_EQ(reclaimed->end_reason, EndReason::idle_reclaimed);
+  // Slurm is then told to end its job, and the session ends when the job has.
+  ASSERT_TRUE(backend_->pass().ok());
+  EXPECT_EQ(slurm_.cancelled, std::vector<std::int64_t>{100});
+  SlurmJob cancelled = job_for(session, "CANCELLED");
+  cancelled.ended_at = clock_.now();
+  slurm_.listed = {cancelled};
+  ASSERT_TRUE(backend_->pass().ok());
+  EXPECT_EQ(fetch(session.id).state, SessionState::ended);
+  EXPECT_EQ(fetch(session.id).end_reason, EndReason::idle_reclaimed);
 }
 
 TEST_F(SlurmBackendTest, AnEndedJobIsChargedOnceForSlurmsElapsedTime) {
