@@ -117,7 +117,7 @@ class SlurmSite:
              "--session-ports", "8",
              "--log-level", "warn", "--image", f"{TAG}={IMAGE}", "--slurm", "--slurm-gpu-model", "a100=A100-80GB",
              "--slurm-images", images, "--slurm-home", os.path.join(self.work, "homes", "{user}"),
-             "--slurm-gpu-devices", "/dev/tty2[0-3]", "--slurm-job-log", os.path.join(logs, "job-%j.log"),
+             "--slurm-gpu-devices", os.path.join(self.work, "slurm", "dev", "gpu[0-3]"), "--slurm-job-log", os.path.join(logs, "job-%j.log"),
              "--slurm-poll-seconds", str(poll_seconds)],
             env=dict(self.env, GPUPOOL_ADMIN_PASSWORD=password), stdout=open(os.path.join(self.work, "server.log"), "w"),
             stderr=subprocess.STDOUT)

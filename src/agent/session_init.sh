@@ -49,26 +49,16 @@ fail() {
 }
 umask 022
 printf '%s\n' "$keys" > "$etc/authorized_keys"
+# The settings every session's sshd has (src/core/session_sshd_policy.conf) take the place of
+# the include line below when gpupool is built.
 cat > "$etc/sshd_config" <<CONFIG
 Port 2222
 HostKey $run/ssh_host_ed25519_key
 PidFile $run/sshd.pid
-UsePAM no
-PermitRootLogin no
-PasswordAuthentication no
-KbdInteractiveAuthentication no
-PermitEmptyPasswords no
-PubkeyAuthentication yes
-AuthenticationMethods publickey
 AllowUsers $user
 AuthorizedKeysFile $etc/authorized_keys
-PermitUserEnvironment no
-X11Forwarding no
-PermitTunnel no
-AllowStreamLocalForwarding no
-PermitOpen localhost:* 127.0.0.1:*
 SetEnv NVIDIA_VISIBLE_DEVICES=$NVIDIA_VISIBLE_DEVICES
-Subsystem sftp internal-sftp
+#@include ../core/session_sshd_policy.conf
 CONFIG
 umask 027
 printf '{"NotebookApp": {"token": "%s"}}\n' "$GPUPOOL_TOKEN" > "$etc/jupyter/jupyter_notebook_config.json"

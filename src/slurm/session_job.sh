@@ -80,30 +80,20 @@ shell=/bin/bash
   echo "$user:x:$gid:"
 } > "$run/group"
 printf '%s\n' "$GPUPOOL_AUTHORIZED_KEYS" > "$run/etc/authorized_keys"
+# The settings every session's sshd has (src/core/session_sshd_policy.conf) take the place of
+# the include line below when gpupool is built.
 cat > "$run/etc/sshd_config" <<CONFIG
 Port $ssh_port
 HostKey /run/gpupool/state/ssh_host_ed25519_key
 PidFile /run/gpupool/state/sshd.pid
-UsePAM no
-PermitRootLogin no
-PasswordAuthentication no
-KbdInteractiveAuthentication no
-PermitEmptyPasswords no
-PubkeyAuthentication yes
-AuthenticationMethods publickey
 AllowUsers $user
 AuthorizedKeysFile /run/gpupool/etc/authorized_keys
 # The image's files belong to no one the sandbox knows (its root is unmapped), so sshd's
 # ownership check of every directory up to / would refuse all keys; the keys file is the
 # job's own, in a directory only the user can reach.
 StrictModes no
-PermitUserEnvironment no
-X11Forwarding no
-PermitTunnel no
-AllowStreamLocalForwarding no
-PermitOpen localhost:* 127.0.0.1:*
 SetEnv CUDA_VISIBLE_DEVICES=${CUDA_VISIBLE_DEVICES:-} LD_LIBRARY_PATH=/run/gpupool/driver
-Subsystem sftp internal-sftp
+#@include ../core/session_sshd_policy.conf
 CONFIG
 printf '{"NotebookApp": {"token": "%s"}}\n' "$GPUPOOL_TOKEN" > "$run/etc/jupyter/jupyter_notebook_config.json"
 printf 'Authorization: Bearer %s\n' "$GPUPOOL_READY_SECRET" > "$run/ready-headers"

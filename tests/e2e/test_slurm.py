@@ -98,7 +98,8 @@ class Site:
              "--slurm-gpu-memory-gb", "80", "--slurm-shards-per-gpu", "4", "--slurm-activity-seconds", "1",
              "--idle-window", f"{IDLE_WINDOW_S}s", "--idle-grace", f"{IDLE_GRACE_S}s",
              "--slurm-account-hook", HOOK, "--slurm-uid-base", str(UID_BASE),
-             "--slurm-home", os.path.join(self.homes, "{user}"), "--slurm-gpu-devices", "/dev/tty2[0-3]",
+             "--slurm-home", os.path.join(self.homes, "{user}"), "--slurm-gpu-devices",
+             os.path.join(self.slurm_dir, "dev", "gpu[0-3]"),
              "--ssh-gateway-ports", f"{SSH_GATEWAY_PORTS[0]}-{SSH_GATEWAY_PORTS[1]}",
              "--slurm-job-log", os.path.join(self.logs, "job-%j.log"), "--slurm-poll-seconds", "0.5"],
             stdout=open(self.log_path, "a"), stderr=subprocess.STDOUT, env=env)
@@ -235,6 +236,15 @@ def test_a_session_runs_as_a_slurm_job_of_its_user_with_jupyter_and_ssh(site, ad
     subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", stranger], check=True)
     assert ssh(direct, stranger, "true").returncode != 0
     assert ssh(direct, key_pair[0], "true", user="root").returncode != 0
+    # Only the GPU Slurm allocated opens: the job's device cgroup holds in the sandbox too.
+    node_gpus = [0, 1] if session["node"] == "gpu1" else [2, 3]
+    index = session["gpus"]["indices"][0]
+    devices = [os.path.join(site.slurm_dir, "dev", f"gpu{gpu}") for gpu in node_gpus]
+    result = ssh(session, key_pair[0], "; ".join(f"(exec 3<>{device}) 2>&1 && echo opened" for device in devices))
+    opened = result.stdout.splitlines()
+    assert len(opened) == 2, result.stdout + result.stderr
+    assert opened[index] == "opened", opened
+    assert "Operation not permitted" in opened[1 - index], opened
     # What the user writes lands in their own home on the cluster.
     assert ssh(session, key_pair[0], "echo kept > ~/note.txt").returncode == 0
     with open(os.path.join(site.homes, "slurmada", "note.txt")) as handle:

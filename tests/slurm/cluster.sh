@@ -1,8 +1,10 @@
 #!/bin/bash
 # A real Slurm cluster on one machine, for gpupool's tests: munge, slurmctld and two slurmd
-# (gpu1, gpu2) on their own ports, each with two fake A100s (spare /dev/tty devices listed in
-# gres.conf: Debian's Slurm has no NVML plugin) that Slurm allocates as GPU GRES and
-# announces in CUDA_VISIBLE_DEVICES, and four shards on each GPU (gres/shard) for shares.
+# (gpu1, gpu2) on their own ports, each with two fake A100s that Slurm allocates as GPU GRES,
+# announces in CUDA_VISIBLE_DEVICES and fences with its device cgroup (ConstrainDevices), and
+# four shards on each GPU (gres/shard) for shares. The fake GPUs are device nodes DIR/dev/gpu0-3
+# of the spare consoles /dev/tty20-23 (Debian's Slurm has no NVML plugin, so gres.conf lists
+# them), openable by anyone, so that only the cgroup decides who opens them.
 #
 #   cluster.sh start DIR   writes DIR/slurm.conf, starts the daemons, waits for both nodes
 #   cluster.sh stop DIR    stops them
@@ -38,8 +40,8 @@ SlurmctldPidFile=$dir/slurmctld.pid
 SlurmdPidFile=$dir/slurmd-%n.pid
 SlurmctldLogFile=$dir/log/slurmctld.log
 SlurmdLogFile=$dir/log/slurmd-%n.log
-ProctrackType=proctrack/linuxproc
-TaskPlugin=task/none
+ProctrackType=proctrack/cgroup
+TaskPlugin=task/cgroup
 SchedulerType=sched/backfill
 SelectType=select/cons_tres
 SelectTypeParameters=CR_Core_Memory
@@ -58,16 +60,22 @@ NodeName=gpu2 NodeHostname=$(hostname) NodeAddr=127.0.0.1 Port=16819 CPUs=2 Real
 PartitionName=gpu Nodes=gpu1,gpu2 Default=YES MaxTime=INFINITE State=UP
 CONF
   cat > "$dir/gres.conf" <<CONF
-NodeName=gpu1 Name=gpu Type=a100 File=/dev/tty[20-21]
-NodeName=gpu2 Name=gpu Type=a100 File=/dev/tty[22-23]
-NodeName=gpu1 Name=shard Count=4 File=/dev/tty20
-NodeName=gpu1 Name=shard Count=4 File=/dev/tty21
-NodeName=gpu2 Name=shard Count=4 File=/dev/tty22
-NodeName=gpu2 Name=shard Count=4 File=/dev/tty23
+NodeName=gpu1 Name=gpu Type=a100 File=$dir/dev/gpu[0-1]
+NodeName=gpu2 Name=gpu Type=a100 File=$dir/dev/gpu[2-3]
+NodeName=gpu1 Name=shard Count=4 File=$dir/dev/gpu0
+NodeName=gpu1 Name=shard Count=4 File=$dir/dev/gpu1
+NodeName=gpu2 Name=shard Count=4 File=$dir/dev/gpu2
+NodeName=gpu2 Name=shard Count=4 File=$dir/dev/gpu3
 CONF
   cat > "$dir/cgroup.conf" <<CONF
 CgroupPlugin=cgroup/v1
+ConstrainDevices=yes
 CONF
+  mkdir -p "$dir/dev"
+  for gpu in 0 1 2 3; do
+    rm -f "$dir/dev/gpu$gpu"
+    mknod -m 0666 "$dir/dev/gpu$gpu" c 4 $((20 + gpu))
+  done
 }
 
 start() {

@@ -7,6 +7,7 @@
 #include <map>
 #include <regex>
 
+#include "agent/session_container.hpp"
 #include "auth/password.hpp"
 #include "core/random.hpp"
 #include "services/session_service.hpp"
@@ -178,6 +179,18 @@ TEST(SlurmJobScript, ValuesReachTheScriptExactlyWhateverTheyHold) {
   EXPECT_NE(script->find(slurm::session_job_body()), std::string::npos);
   values.user = std::string("a\0b", 3);
   EXPECT_FALSE(slurm::session_job_script(values).ok());
+}
+
+TEST(SlurmJobScript, ItsSshdHasTheSamePolicyAsAnAgentsSessions) {
+  // Both scripts take it from one file at build time (cmake/embed_text.cmake).
+  for (const std::string* script : {&slurm::session_job_body(), &agent::session_init_script()}) {
+    EXPECT_EQ(script->find("#@include"), std::string::npos);
+    for (const char* line :
+         {"\nPermitRootLogin no\n", "\nPasswordAuthentication no\n",
+          "\nAuthenticationMethods publickey\n", "\nPermitUserEnvironment no\n",
+          "\nPermitOpen localhost:* 127.0.0.1:*\n", "\nSubsystem sftp internal-sftp\nCONFIG\n"})
+      EXPECT_NE(script->find(line), std::string::npos) << line;
+  }
 }
 
 // A Slurm that records what it is asked and answers what the test sets.
