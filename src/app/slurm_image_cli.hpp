@@ -29,8 +29,4 @@ class SlurmImageCli {
   std::vector<std::string> insecure_registries_;
 };
 
-// Where skopeo reads `reference` from: a registry ("docker://…") when the reference names one,
-// else this host's engine ("docker-daemon:…").
-std::string skopeo_source(const std::string& reference);
-
 }  // namespace gpupool::app

@@ -137,21 +137,6 @@ Result<services::SlurmBackendSettings> slurm_backend_settings(const SlurmOptions
   return settings;
 }
 
-void warn_of_images_without_root_filesystems(Store& store,
-                                             const services::SlurmBackendSettings& settings) {
-  auto images = store.list_images();
-  if (!images) return;
-  for (const auto& image : *images) {
-    std::string directory = services::image_directory(settings.images_dir, image.tag);
-    std::error_code error;
-    if (!std::filesystem::is_directory(directory + "/usr", error))
-      spdlog::warn(
-          "no root filesystem for {} at {}: its sessions fail until `gpupool "
-          "slurm-image {}={} --slurm-images {}` makes one",
-          image.tag, directory, image.tag, image.reference, settings.images_dir);
-  }
-}
-
 SlurmLoop make_slurm_loop(const SlurmOptions& options, services::SlurmBackendSettings settings,
                           services::SessionService& sessions, Store& store) {
   SlurmLoop loop;

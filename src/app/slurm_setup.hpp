@@ -43,17 +43,14 @@ void add_slurm_options(CLI::App& command, SlurmOptions& options);
 Result<services::SlurmBackendSettings> slurm_backend_settings(const SlurmOptions& options,
                                                               const std::string& gateway_url);
 
-// Logs which catalog images have no root filesystem under the images directory (their
-// sessions' jobs would fail): `gpupool slurm-image` makes one.
-void warn_of_images_without_root_filesystems(Store& store,
-                                             const services::SlurmBackendSettings& settings);
-
 // The client, the backend and the task that runs a pass every poll interval; the caller keeps
-// `sessions` and `store` alive while it runs.
+// `sessions` and `store` alive while it runs, and adds the task that unpacks catalog images
+// for jobs (slurm_images.hpp).
 struct SlurmLoop {
   std::unique_ptr<slurm::SlurmClient> client;
   std::unique_ptr<services::SlurmBackend> backend;
   std::unique_ptr<PeriodicTask> task;
+  std::unique_ptr<PeriodicTask> unpacker;
 };
 SlurmLoop make_slurm_loop(const SlurmOptions& options, services::SlurmBackendSettings settings,
                           services::SessionService& sessions, Store& store);

@@ -24,6 +24,7 @@
 #include "app/node_runtime.hpp"
 #include "app/process.hpp"
 #include "app/session_listeners.hpp"
+#include "app/slurm_images.hpp"
 #include "app/ssh_relay.hpp"
 #include "app/webhook_post.hpp"
 #include "catalog/image_reference.hpp"
@@ -409,9 +410,12 @@ int serve(UpOptions options, bool local_node) {
       std::ifstream pem(options.tls_cert);
       settings->ready_ca.assign(std::istreambuf_iterator<char>(pem), {});
     }
-    warn_of_images_without_root_filesystems(**store, *settings);
     spdlog::info("sessions run as Slurm jobs; they report to {}", settings->ready_url);
+    ImageUnpacking unpacking{settings->images_dir, options.registry_auth,
+                             options.insecure_registries};
     slurm = make_slurm_loop(options.slurm, std::move(*settings), sessions, **store);
+    slurm.unpacker = make_image_unpacker(**store, std::move(unpacking));
+    slurm.unpacker->start();
     // A new request, a stop: Slurm hears of it now, not at the next poll. (Registered before
     // the gateway serves: listeners are not added while requests run.)
     sessions.on_desired_change([task = slurm.task.get()] { task->wake(); });

@@ -22,6 +22,8 @@ from test_browser import BROWSER_TESTS, SCREENSHOTS, run_to_end
 
 ADMIN_PASSWORD = "slurm-" + secrets.token_hex(8)
 IMAGE_TAG = "pytorch1.13-cpu-debian12-runtime"
+# In the catalog with no root filesystem made beforehand: the server unpacks it itself.
+UNPACKED_BY_SERVER = "pytorch1.13-cpu-debian12-devel"
 CLUSTER_SCRIPT = os.path.join(os.path.dirname(__file__), "..", "slurm", "cluster.sh")
 # Unix accounts of the site, the same on every node (here, one machine): stable uids.
 ACCOUNTS = {"slurmada": 42101, "slurmbob": 42102, "slurmcy": 42111}
@@ -93,7 +95,7 @@ class Site:
         self.server = subprocess.Popen(
             [BINARY, "server", "--data-dir", self.data_dir, "--listen", f"127.0.0.1:{self.port}",
              "--public-host", "127.0.0.1", "--session-ports", "8",
-             "--image", f"{IMAGE_TAG}={SLIM_IMAGE}", "--slurm", "--slurm-partition", "gpu",
+             "--image", f"{IMAGE_TAG}={SLIM_IMAGE}", "--image", f"{UNPACKED_BY_SERVER}={SLIM_IMAGE}", "--slurm", "--slurm-partition", "gpu",
              "--slurm-gpu-model", "a100=A100-80GB", "--slurm-images", self.images,
              "--slurm-gpu-memory-gb", "80", "--slurm-shards-per-gpu", "4", "--slurm-activity-seconds", "1",
              "--idle-window", f"{IDLE_WINDOW_S}s", "--idle-grace", f"{IDLE_GRACE_S}s",
@@ -420,6 +422,23 @@ def test_a_user_without_an_account_gets_one_from_the_hook_with_a_stable_uid(site
     assert os.path.isfile(os.path.join(home, "note.txt"))
     assert dee.call("DELETE", f"/api/v1/sessions/{session['id']}")[0] == 200
     wait_for_state(dee, session["id"], {"ended"}, timeout=60)
+
+
+def test_the_server_unpacks_catalog_images_for_jobs_itself(site, ada):
+    rootfs = os.path.join(site.images, UNPACKED_BY_SERVER)
+    deadline = time.time() + 120
+    while not os.path.isfile(os.path.join(rootfs, "usr", "bin", "python3")):
+        assert time.time() < deadline, site.log()
+        time.sleep(1)
+    with open(site.log_path) as handle:
+        assert f"{UNPACKED_BY_SERVER} is ready for Slurm jobs" in handle.read()
+    assert not [name for name in os.listdir(site.images) if name.startswith(".unpack-")]
+    status, session = ada.post("/api/v1/sessions", {"image": UNPACKED_BY_SERVER, "gpus": 0, "cpus": 1,
+                                                    "memory_gb": 1})
+    assert status == 201, session
+    running(site, ada, session["id"])
+    assert ada.call("DELETE", f"/api/v1/sessions/{session['id']}")[0] == 200
+    wait_for_state(ada, session["id"], {"ended"}, timeout=60)
 
 
 def test_a_jobs_report_needs_its_sessions_secret(site, ada):
