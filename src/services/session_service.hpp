@@ -237,10 +237,10 @@ class SessionService {
   // changed or the stored time is older than kLastSeenWriteMillis. True when its inventory is
   // new to this service (first report, or something about the node changed).
   Result<bool> record_report_locked(const Node& reported, UnixMillis now);
-  // The node's report of each running session's use recorded, and the idle rules applied.
   // The session whose job holds `secret`; the same unauthorized Error for an unknown session
   // and a wrong secret.
   Result<Session> session_of_job_locked(const std::string& session_id, const std::string& secret);
+  // The node's report of each running session's use recorded, and the idle rules applied.
   Status check_idle_locked(std::vector<Session>& sessions,
                            const std::map<std::string, const ObservedSession*>& observed,
                            UnixMillis now);
