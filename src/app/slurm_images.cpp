@@ -1,6 +1,7 @@
 #include "app/slurm_images.hpp"
 
 #include <sys/stat.h>
+#include <sys/xattr.h>
 
 #include <algorithm>
 #include <filesystem>
@@ -40,6 +41,28 @@ bool has_root_filesystem(const std::string& images_dir, const std::string& tag) 
   return fs::is_directory(services::image_directory(images_dir, tag) + "/usr", error);
 }
 
+// The image's set-user-ID and set-group-ID bits and file capabilities dropped: they are of no
+// use in the sandbox (its root is unmapped, and nothing gains privileges there), but the tree
+// lies on a filesystem the nodes' users can run programs from, where an old setuid `sudo` of an
+// image would run as the node's root.
+Status drop_privileged_files(const fs::path& rootfs) {
+  std::error_code error;
+  for (fs::recursive_directory_iterator it(rootfs, error), end; !error && it != end;
+       it.increment(error)) {
+    struct stat info {};
+    if (::lstat(it->path().c_str(), &info) != 0 || !S_ISREG(info.st_mode)) continue;
+    if ((info.st_mode & (S_ISUID | S_ISGID)) != 0 &&
+        ::chmod(it->path().c_str(), info.st_mode & 07777 & ~(S_ISUID | S_ISGID)) != 0)
+      return make_error(ErrorCode::unavailable,
+                        fmt::format("{}: cannot drop its setuid bit", it->path().string()));
+    ::lremovexattr(it->path().c_str(), "security.capability");
+  }
+  if (error)
+    return make_error(ErrorCode::unavailable,
+                      fmt::format("{}: {}", rootfs.string(), error.message()));
+  return {};
+}
+
 }  // namespace
 
 std::string skopeo_source(const std::string& reference) {
@@ -74,6 +97,10 @@ Status unpack_slurm_image(const std::string& tag, const std::string& reference,
     return copied;
   }
   fs::path rootfs = scratch / "bundle" / "rootfs";
+  if (Status dropped = drop_privileged_files(rootfs); !dropped) {
+    cleanup();
+    return dropped;
+  }
   ::chmod(rootfs.c_str(), 0755);
   fs::path old = scratch / "old";
   if (fs::exists(target)) fs::rename(target, old, error);

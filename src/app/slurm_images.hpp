@@ -20,8 +20,9 @@ struct ImageUnpacking {
   std::vector<std::string> insecure_registries;  // HOST:PORT spoken to over plain HTTP
 };
 
-// `reference` unpacked as `tag`'s root filesystem: into a scratch directory beside it, then
-// swapped in whole, so that jobs starting meanwhile see the old tree or the new one.
+// `reference` unpacked as `tag`'s root filesystem: into a scratch directory beside it, with no
+// setuid, setgid or file-capability program left in it, then swapped in whole, so that jobs
+// starting meanwhile see the old tree or the new one.
 Status unpack_slurm_image(const std::string& tag, const std::string& reference,
                           const ImageUnpacking& settings);
 

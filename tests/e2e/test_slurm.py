@@ -84,6 +84,12 @@ class Site:
         result = sh(BINARY, "slurm-image", f"{IMAGE_TAG}={SLIM_IMAGE}", "--slurm-images", self.images, check=False)
         assert result.returncode == 0, result.stdout + result.stderr
         assert os.path.isfile(os.path.join(self.images, IMAGE_TAG, "usr", "bin", "python3"))
+        # The image's setuid programs (su, passwd, mount) would run as root from the shared
+        # tree on a node: none is left, nor any file capability.
+        privileged = sh("find", os.path.join(self.images, IMAGE_TAG), "-type", "f", "-perm", "/6000").stdout
+        assert privileged == "", privileged
+        capabilities = sh("getcap", "-r", os.path.join(self.images, IMAGE_TAG), check=False).stdout
+        assert capabilities.strip() == "", capabilities
         # An image that is nowhere fails, saying so, and leaves nothing behind.
         result = sh(BINARY, "slurm-image", "pytorch1.13-cpu-debian12-devel=gpupool/absent:1",
                     "--slurm-images", self.images, check=False)
