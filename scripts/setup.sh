@@ -12,7 +12,7 @@ cd "$(dirname "$0")/.."
 PACKAGES=(
   build-essential cmake ninja-build pkg-config
   libboost1.81-dev libboost-url1.81-dev nlohmann-json3-dev
-  libsqlite3-dev libsodium-dev libssl-dev libspdlog-dev libfmt-dev libcli11-dev
+  libsqlite3-dev libpq-dev libsodium-dev libssl-dev libspdlog-dev libfmt-dev libcli11-dev
   libcurl4-openssl-dev
   libgtest-dev libgmock-dev
   docker.io debootstrap openssh-client curl ca-certificates

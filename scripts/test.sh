@@ -13,10 +13,12 @@ scripts/setup.sh
 # multi-node tests' registry; Prometheus (and promtool) for the alert rules and the
 # dashboard's queries; aiosmtpd, the SMTP server the e-mail tests mail to. A machine with its
 # own node and npm keeps them. Slurm (with munge), bubblewrap and curl for the Slurm tests: a
-# real cluster of two nodes on this machine (tests/slurm/cluster.sh).
+# real cluster of two nodes on this machine (tests/slurm/cluster.sh). PostgreSQL 15 for the
+# store's tests on it and the control plane of several servers, HAProxy in front of them.
 tools_missing=()
 for package in chromium fonts-wqy-microhei shellcheck clang-format clang-tidy clang libclang-rt-14-dev systemd \
-  docker-registry apache2-utils prometheus python3-aiosmtpd slurm-wlm munge bubblewrap curl; do
+  docker-registry apache2-utils prometheus python3-aiosmtpd slurm-wlm munge bubblewrap curl \
+  postgresql-15 postgresql-client-15 haproxy; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q 'install ok installed' || tools_missing+=("$package")
 done
 command -v npm >/dev/null 2>&1 || tools_missing+=(nodejs npm)
@@ -26,6 +28,10 @@ if [ ${#tools_missing[@]} -gt 0 ]; then
 fi
 [ -d tests/browser/node_modules/playwright-core ] || npm ci --prefix tests/browser --no-audit --no-fund
 [ -x tests/lint/node_modules/.bin/eslint ] || npm ci --prefix tests/lint --no-audit --no-fund
+# The run's own PostgreSQL server (tests/postgres/start.sh); tests that need it fail, rather
+# than skip, where it is missing.
+GPUPOOL_TEST_POSTGRES=$(tests/postgres/start.sh)
+export GPUPOOL_TEST_POSTGRES GPUPOOL_REQUIRE_POSTGRES=1
 # What the end-to-end tests bring along: stand-ins for NVML and the CUDA driver, the cap's client.
 ninja -C build fake_nvml fake_cuda cap_client
 # The end-to-end tests mostly wait on containers, so the CPU-bound checks run beside them at

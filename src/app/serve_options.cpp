@@ -37,6 +37,10 @@ void add_limits(CLI::App& command, UpOptions& up) {
 void add_server_options(CLI::App& command, UpOptions& up) {
   command.add_option("--data-dir", up.data_dir, "where the database and secrets live")
       ->capture_default_str();
+  command.add_option("--store", up.store,
+                     "the database: sqlite:PATH (default: DATA-DIR/gpupool.db) or "
+                     "postgres://USER@HOST:PORT/DB, shared by several servers "
+                     "(a password from ~/.pgpass or PGPASSFILE, not the command line)");
   command.add_option("--listen", up.listen, "HOST:PORT of the gateway")->capture_default_str();
   command.add_option("--public-host", up.public_host,
                      "host name users reach sessions at (default: hostname)");

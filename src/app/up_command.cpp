@@ -26,6 +26,7 @@
 #include "app/session_listeners.hpp"
 #include "app/slurm_images.hpp"
 #include "app/ssh_relay.hpp"
+#include "app/store_choice.hpp"
 #include "app/webhook_post.hpp"
 #include "catalog/image_reference.hpp"
 #include "catalog/image_tag.hpp"
@@ -40,7 +41,6 @@
 #include "net/self_signed.hpp"
 #include "services/pool_history.hpp"
 #include "services/sync_waits.hpp"
-#include "store/sqlite/sqlite_store.hpp"
 
 namespace gpupool::app {
 
@@ -228,7 +228,7 @@ int serve(UpOptions options, bool local_node) {
     return fail(fmt::format("cannot create data dir {}: {}", data_dir.string(), ec.message()));
   chmod(data_dir.c_str(), 0700);
 
-  auto store = SqliteStore::open((data_dir / "gpupool.db").string());
+  auto store = open_store(options.store, data_dir);
   if (!store) return fail(store.error().message);
 
   std::unique_ptr<NodeRuntime> node;

@@ -33,6 +33,9 @@ struct NodeOptions {
 
 struct UpOptions {
   std::string data_dir = "/var/lib/gpupool";
+  // Where the state lives: "" for SQLite in the data dir, sqlite:PATH, or a PostgreSQL URL
+  // (postgres://…) that several servers share.
+  std::string store;
   std::string listen = "0.0.0.0:8080";
   std::string public_host;  // empty: this host's name
   std::string

@@ -122,6 +122,9 @@ class Store {
   // Grows with every row written (rolled-back writes may count too): watchers compare two
   // readings to learn, for free, whether anything may have changed in between.
   virtual std::uint64_t change_count() const = 0;
+  // Runs `callback` whenever another server sharing this database has changed it (never,
+  // for a store only this process writes). It may run on any thread.
+  virtual void on_external_change(std::function<void()> /*callback*/) {}
 
   // Users. create_user assigns id and uid; a taken name is a conflict.
   virtual Result<User> create_user(const std::string& username, const std::string& password_hash,

@@ -1,5 +1,6 @@
-// A server on in-memory SQLite and a manual clock, with one simulated 4-GPU node that has
-// synced, for tests of the services and the API without sockets or an engine.
+// A server on in-memory SQLite (or PostgreSQL: test_store.hpp) and a manual clock, with one
+// simulated 4-GPU node that has synced, for tests of the services and the API without sockets or an
+// engine.
 #pragma once
 
 #include <gtest/gtest.h>
@@ -12,7 +13,7 @@
 #include "scheduler/schedule.hpp"
 #include "services/auth_service.hpp"
 #include "services/session_service.hpp"
-#include "store/sqlite/sqlite_store.hpp"
+#include "test_store.hpp"
 
 namespace gpupool::testing {
 
@@ -20,9 +21,6 @@ class ServiceFixture : public ::testing::Test {
  protected:
   ServiceFixture() : clock_(1'800'000'000'000) {
     init_crypto();
-    auto opened = SqliteStore::open(":memory:");
-    EXPECT_TRUE(opened.ok());
-    store_ = std::move(*opened);
     auth_ = std::make_unique<services::AuthService>(*store_, clock_);
     sessions_ = std::make_unique<services::SessionService>(*store_, clock_);
     EXPECT_TRUE(store_
@@ -79,7 +77,7 @@ class ServiceFixture : public ::testing::Test {
   Session fetch(const std::string& id) { return **store_->get_session(id); }
 
   ManualClock clock_;
-  std::unique_ptr<SqliteStore> store_;
+  TestStore store_;
   std::unique_ptr<services::AuthService> auth_;
   std::unique_ptr<services::SessionService> sessions_;
   User alice_;

@@ -14,7 +14,7 @@
 #include "services/slurm_backend.hpp"
 #include "services/slurm_lifecycle.hpp"
 #include "slurm/job_script.hpp"
-#include "store/sqlite/sqlite_store.hpp"
+#include "test_store.hpp"
 
 namespace gpupool {
 namespace {
@@ -230,7 +230,6 @@ class SlurmBackendTest : public ::testing::Test {
  protected:
   SlurmBackendTest() : clock_(kNow) {
     init_crypto();
-    store_ = std::move(*SqliteStore::open(":memory:"));
     services::SessionSettings settings;
     settings.slurm = true;
     settings.prepaid = false;
@@ -294,7 +293,7 @@ class SlurmBackendTest : public ::testing::Test {
   }
 
   ManualClock clock_;
-  std::unique_ptr<SqliteStore> store_;
+  testing::TestStore store_;
   std::unique_ptr<services::SessionService> sessions_;
   FakeSlurm slurm_;
   std::unique_ptr<services::SlurmBackend> backend_;

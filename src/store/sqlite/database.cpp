@@ -21,95 +21,76 @@ Error sql_error(sqlite3* db, std::string_view what) {
 
 }  // namespace
 
-Statement::Statement(Statement&& other) noexcept
-    : db_(other.db_), statement_(other.statement_), cache_(other.cache_) {
-  other.statement_ = nullptr;
-}
-
-Statement::~Statement() {
-  if (statement_ == nullptr) return;
-  if (cache_ == nullptr) {
-    sqlite3_finalize(statement_);
-    return;
+// A compiled statement; back to its connection's idle ones (reset) when done with.
+class SqliteCursor final : public sql::Cursor {
+ public:
+  SqliteCursor(Database& owner, sqlite3_stmt* statement) : owner_(owner), statement_(statement) {}
+  SqliteCursor(const SqliteCursor&) = delete;
+  SqliteCursor& operator=(const SqliteCursor&) = delete;
+  ~SqliteCursor() override {
+    sqlite3_reset(statement_);
+    sqlite3_clear_bindings(statement_);
+    owner_.give_back(statement_);
   }
-  sqlite3_reset(statement_);
-  sqlite3_clear_bindings(statement_);
-  cache_->give_back(statement_);
-}
 
-Statement& Statement::bind(int index, std::int64_t value) {
-  sqlite3_bind_int64(statement_, index, value);
-  return *this;
-}
-
-Statement& Statement::bind(int index, double value) {
-  sqlite3_bind_double(statement_, index, value);
-  return *this;
-}
-
-Statement& Statement::bind(int index, std::optional<std::int64_t> value) {
-  if (value) return bind(index, *value);
-  sqlite3_bind_null(statement_, index);
-  return *this;
-}
-
-Statement& Statement::bind(int index, std::string_view value) {
-  sqlite3_bind_text(statement_, index, value.data(), static_cast<int>(value.size()),
-                    SQLITE_TRANSIENT);
-  return *this;
-}
-
-Result<bool> Statement::step() {
-  int code = sqlite3_step(statement_);
-  if (code == SQLITE_ROW) return true;
-  if (code == SQLITE_DONE) return false;
-  return sql_error(db_, sqlite3_sql(statement_));
-}
-
-Status Statement::run() {
-  while (true) {
-    auto row = step();
-    if (!row) return row.error();
-    if (!*row) return {};
+  void bind_int(int index, std::int64_t value) override {
+    sqlite3_bind_int64(statement_, index, value);
   }
-}
+  void bind_double(int index, double value) override {
+    sqlite3_bind_double(statement_, index, value);
+  }
+  void bind_text(int index, std::string_view value) override {
+    sqlite3_bind_text(statement_, index, value.data(), static_cast<int>(value.size()),
+                      SQLITE_TRANSIENT);
+  }
+  void bind_null(int index) override { sqlite3_bind_null(statement_, index); }
 
-std::int64_t Statement::column_int(int index) const {
-  return sqlite3_column_int64(statement_, index);
-}
+  Result<bool> step() override {
+    int code = sqlite3_step(statement_);
+    if (code == SQLITE_ROW) return true;
+    if (code == SQLITE_DONE) return false;
+    return sql_error(owner_.db_, sqlite3_sql(statement_));
+  }
 
-double Statement::column_double(int index) const {
-  return sqlite3_column_double(statement_, index);
-}
+  std::int64_t column_int(int index) const override {
+    return sqlite3_column_int64(statement_, index);
+  }
+  double column_double(int index) const override {
+    return sqlite3_column_double(statement_, index);
+  }
+  bool column_is_null(int index) const override {
+    return sqlite3_column_type(statement_, index) == SQLITE_NULL;
+  }
+  std::string column_text(int index) const override {
+    const auto* text = sqlite3_column_text(statement_, index);
+    if (text == nullptr) return {};
+    return {reinterpret_cast<const char*>(text),
+            static_cast<std::size_t>(sqlite3_column_bytes(statement_, index))};
+  }
 
-bool Statement::column_is_null(int index) const {
-  return sqlite3_column_type(statement_, index) == SQLITE_NULL;
-}
+ private:
+  Database& owner_;
+  sqlite3_stmt* statement_;
+};
 
-std::string Statement::column_text(int index) const {
-  const auto* text = sqlite3_column_text(statement_, index);
-  if (text == nullptr) return {};
-  return {reinterpret_cast<const char*>(text),
-          static_cast<std::size_t>(sqlite3_column_bytes(statement_, index))};
-}
-
-Result<Database> Database::connect(const std::string& path, int flags, ErrorCode failure) {
+Result<std::unique_ptr<Database>> Database::connect(const std::string& path, int flags,
+                                                    ErrorCode failure) {
   sqlite3* handle = nullptr;
   if (sqlite3_open_v2(path.c_str(), &handle, flags | SQLITE_OPEN_NOMUTEX, nullptr) != SQLITE_OK) {
     std::string message = handle ? sqlite3_errmsg(handle) : "out of memory";
     sqlite3_close(handle);
     return make_error(failure, fmt::format("cannot open database {}: {}", path, message));
   }
-  Database database(handle);
+  std::unique_ptr<Database> database(new Database(handle));
   sqlite3_busy_timeout(handle, 5000);
   return database;
 }
 
-Result<Database> Database::open(const std::string& path) {
+Result<std::unique_ptr<Database>> Database::open(const std::string& path) {
   auto database = connect(path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, ErrorCode::unavailable);
   if (!database) return database.error();
   // Reading the schema first makes a corrupt or foreign file fail here, clearly.
-  auto check = database->execute(
+  auto check = (*database)->execute(
       "PRAGMA schema_version; PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; "
       "PRAGMA foreign_keys=ON;");
   if (!check) {
@@ -120,17 +101,17 @@ Result<Database> Database::open(const std::string& path) {
   return database;
 }
 
-Result<Database> Database::open_reader(const std::string& path) {
+Result<std::unique_ptr<Database>> Database::open_reader(const std::string& path) {
   auto database = connect(path, SQLITE_OPEN_READWRITE, ErrorCode::unavailable);
   if (!database) return database.error();
-  GPUPOOL_TRY(database->execute("PRAGMA query_only=ON; PRAGMA schema_version;"));
+  GPUPOOL_TRY((*database)->execute("PRAGMA query_only=ON; PRAGMA schema_version;"));
   return database;
 }
 
-Result<Database> Database::open_existing(const std::string& path) {
+Result<std::unique_ptr<Database>> Database::open_existing(const std::string& path) {
   auto database = connect(path, SQLITE_OPEN_READWRITE, ErrorCode::not_found);
   if (!database) return database.error();
-  auto check = database->execute("PRAGMA schema_version;");
+  auto check = (*database)->execute("PRAGMA schema_version;");
   if (!check) {
     return make_error(
         ErrorCode::unavailable,
@@ -177,18 +158,18 @@ void Database::give_back(sqlite3_stmt* statement) {
   idle_.emplace(sql, statement);
 }
 
-Result<Statement> Database::prepare(std::string_view sql) {
+Result<sql::Statement> Database::prepare(std::string_view sql) {
   if (auto idle = idle_.find(std::string(sql)); idle != idle_.end()) {
     sqlite3_stmt* statement = idle->second;
     idle_.erase(idle);
-    return Statement(db_, statement, this);
+    return sql::Statement(std::make_unique<SqliteCursor>(*this, statement));
   }
   sqlite3_stmt* statement = nullptr;
   if (sqlite3_prepare_v2(db_, sql.data(), static_cast<int>(sql.size()), &statement, nullptr) !=
       SQLITE_OK) {
     return sql_error(db_, sql);
   }
-  return Statement(db_, statement, this);
+  return sql::Statement(std::make_unique<SqliteCursor>(*this, statement));
 }
 
 Status Database::execute(std::string_view sql) {
@@ -202,10 +183,6 @@ Status Database::execute(std::string_view sql) {
     return error;
   }
   return {};
-}
-
-std::int64_t Database::last_insert_rowid() const {
-  return sqlite3_last_insert_rowid(db_);
 }
 
 int Database::changes() const {

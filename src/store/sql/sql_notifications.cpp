@@ -1,13 +1,13 @@
-// SqliteStore: notifications, and their postings to webhooks and mailings still due (users'
-// webhooks and addresses: sqlite_notify_settings.cpp).
+// SqlStore: notifications, and their postings to webhooks and mailings still due (users'
+// webhooks and addresses: sql_notify_settings.cpp).
 #include <fmt/format.h>
 
-#include "store/sqlite/sqlite_store.hpp"
+#include "store/sql/sql_store.hpp"
 
 namespace gpupool {
 
 using Lock = std::lock_guard<std::recursive_mutex>;
-using sqlite::Statement;
+using sql::Statement;
 
 namespace {
 
@@ -31,7 +31,7 @@ Notification read_notification(const Statement& row) {
 
 // One attempt's outcome on a notification's `channel` ("webhook" or "email": the prefix of its
 // columns): delivered; or failed, tried again at `retry_at` (0: given up).
-Status record_delivery_attempt(sqlite::Database& db, std::string_view channel,
+Status record_delivery_attempt(sql::Database& db, std::string_view channel,
                                std::int64_t notification_id, bool delivered, UnixMillis retry_at,
                                const std::string& error) {
   auto update = db.prepare(fmt::format(
@@ -46,14 +46,14 @@ Status record_delivery_attempt(sqlite::Database& db, std::string_view channel,
 
 }  // namespace
 
-Status SqliteStore::add_notification(Notification& notification) {
+Status SqlStore::add_notification(Notification& notification) {
   Lock lock(mutex_);
   auto insert = db_.prepare(
       "INSERT INTO notifications (user_id, at, kind, session_id, message, data, webhook_state, "
       "webhook_next_at, email_state, email_next_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, CASE WHEN "
       "EXISTS (SELECT 1 FROM webhooks WHERE user_id = ?1) THEN 'pending' ELSE 'none' END, ?2, "
       "CASE WHEN EXISTS (SELECT 1 FROM notify_settings WHERE user_id = ?1 AND email_confirmed = 1 "
-      "AND email != '') THEN 'pending' ELSE 'none' END, ?2)");
+      "AND email != '') THEN 'pending' ELSE 'none' END, ?2) RETURNING id");
   if (!insert) return insert.error();
   insert->bind(1, notification.user_id)
       .bind(2, notification.at)
@@ -61,12 +61,13 @@ Status SqliteStore::add_notification(Notification& notification) {
       .bind(4, notification.session_id)
       .bind(5, notification.message)
       .bind(6, notification.data.empty() ? std::string("{}") : notification.data);
-  GPUPOOL_TRY(insert->run());
-  notification.id = db_.last_insert_rowid();
-  return {};
+  auto inserted = insert->step();
+  if (!inserted) return inserted.error();
+  notification.id = insert->column_int(0);
+  return insert->run();
 }
 
-Result<std::vector<Notification>> SqliteStore::notifications(std::int64_t user_id, int newest) {
+Result<std::vector<Notification>> SqlStore::notifications(std::int64_t user_id, int newest) {
   ReadLock lock;
   auto& db = for_reading(lock);
   auto query = db.prepare(
@@ -77,7 +78,7 @@ Result<std::vector<Notification>> SqliteStore::notifications(std::int64_t user_i
   return query->collect<Notification>(read_notification);
 }
 
-Result<int> SqliteStore::unread_notifications(std::int64_t user_id) {
+Result<int> SqlStore::unread_notifications(std::int64_t user_id) {
   ReadLock lock;
   auto& db = for_reading(lock);
   auto query = db.prepare("SELECT COUNT(*) FROM notifications WHERE user_id = ?1 AND read = 0");
@@ -88,7 +89,7 @@ Result<int> SqliteStore::unread_notifications(std::int64_t user_id) {
   return static_cast<int>(query->column_int(0));
 }
 
-Status SqliteStore::mark_notifications_read(std::int64_t user_id, std::int64_t up_to_id) {
+Status SqlStore::mark_notifications_read(std::int64_t user_id, std::int64_t up_to_id) {
   Lock lock(mutex_);
   auto update =
       db_.prepare("UPDATE notifications SET read = 1 WHERE user_id = ?1 AND id <= ?2 AND read = 0");
@@ -97,16 +98,17 @@ Status SqliteStore::mark_notifications_read(std::int64_t user_id, std::int64_t u
   return update->run();
 }
 
-Status SqliteStore::set_webhook(const Webhook& webhook) {
+Status SqlStore::set_webhook(const Webhook& webhook) {
   Lock lock(mutex_);
-  auto upsert =
-      db_.prepare("INSERT OR REPLACE INTO webhooks (user_id, url, secret) VALUES (?1, ?2, ?3)");
+  auto upsert = db_.prepare(
+      "INSERT INTO webhooks (user_id, url, secret) VALUES (?1, ?2, ?3) ON CONFLICT "
+      "(user_id) DO UPDATE SET url = excluded.url, secret = excluded.secret");
   if (!upsert) return upsert.error();
   upsert->bind(1, webhook.user_id).bind(2, webhook.url).bind(3, webhook.secret);
   return upsert->run();
 }
 
-Result<bool> SqliteStore::delete_webhook(std::int64_t user_id) {
+Result<bool> SqlStore::delete_webhook(std::int64_t user_id) {
   bool existed = false;
   auto done = in_transaction([&]() -> Status {
     auto remove = db_.prepare("DELETE FROM webhooks WHERE user_id = ?1");
@@ -126,7 +128,7 @@ Result<bool> SqliteStore::delete_webhook(std::int64_t user_id) {
   return existed;
 }
 
-Result<std::optional<Webhook>> SqliteStore::webhook_of(std::int64_t user_id) {
+Result<std::optional<Webhook>> SqlStore::webhook_of(std::int64_t user_id) {
   ReadLock lock;
   auto& db = for_reading(lock);
   auto query = db.prepare("SELECT user_id, url, secret FROM webhooks WHERE user_id = ?1");
@@ -139,8 +141,7 @@ Result<std::optional<Webhook>> SqliteStore::webhook_of(std::int64_t user_id) {
       Webhook{query->column_int(0), query->column_text(1), query->column_text(2)}};
 }
 
-Result<std::vector<WebhookDelivery>> SqliteStore::webhook_deliveries_due(UnixMillis now,
-                                                                         int limit) {
+Result<std::vector<WebhookDelivery>> SqlStore::webhook_deliveries_due(UnixMillis now, int limit) {
   ReadLock lock;
   auto& db = for_reading(lock);
   auto query = db.prepare(
@@ -157,13 +158,13 @@ Result<std::vector<WebhookDelivery>> SqliteStore::webhook_deliveries_due(UnixMil
   });
 }
 
-Status SqliteStore::record_webhook_attempt(std::int64_t notification_id, bool delivered,
-                                           UnixMillis retry_at, const std::string& error) {
+Status SqlStore::record_webhook_attempt(std::int64_t notification_id, bool delivered,
+                                        UnixMillis retry_at, const std::string& error) {
   Lock lock(mutex_);
   return record_delivery_attempt(db_, "webhook", notification_id, delivered, retry_at, error);
 }
 
-Result<std::vector<EmailDelivery>> SqliteStore::email_deliveries_due(UnixMillis now, int limit) {
+Result<std::vector<EmailDelivery>> SqlStore::email_deliveries_due(UnixMillis now, int limit) {
   ReadLock lock;
   auto& db = for_reading(lock);
   auto query = db.prepare(fmt::format(
@@ -181,8 +182,8 @@ Result<std::vector<EmailDelivery>> SqliteStore::email_deliveries_due(UnixMillis 
   });
 }
 
-Status SqliteStore::record_email_attempt(std::int64_t notification_id, bool delivered,
-                                         UnixMillis retry_at, const std::string& error) {
+Status SqlStore::record_email_attempt(std::int64_t notification_id, bool delivered,
+                                      UnixMillis retry_at, const std::string& error) {
   Lock lock(mutex_);
   return record_delivery_attempt(db_, "email", notification_id, delivered, retry_at, error);
 }

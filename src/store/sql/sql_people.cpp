@@ -1,16 +1,16 @@
-// SqliteStore: users, credentials, groups, quotas and SSH keys.
+// SqlStore: users, credentials, groups, quotas and SSH keys.
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
 
 #include <fmt/format.h>
 
-#include "store/sqlite/sqlite_store.hpp"
+#include "store/sql/sql_store.hpp"
 
 namespace gpupool {
 
 using Lock = std::lock_guard<std::recursive_mutex>;
-using sqlite::Statement;
+using sql::Statement;
 
 namespace {
 
@@ -43,8 +43,8 @@ constexpr const char* kCredentialColumns =
 
 }  // namespace
 
-Result<User> SqliteStore::create_user(const std::string& username, const std::string& password_hash,
-                                      bool admin, UnixMillis now) {
+Result<User> SqlStore::create_user(const std::string& username, const std::string& password_hash,
+                                   bool admin, UnixMillis now) {
   Lock lock(mutex_);
   auto insert = db_.prepare(
       "INSERT INTO users (username, password_hash, admin, uid, created_at) "
@@ -68,7 +68,7 @@ Result<User> SqliteStore::create_user(const std::string& username, const std::st
   return user;
 }
 
-Result<std::optional<StoredUser>> SqliteStore::find_user_by_name(const std::string& username) {
+Result<std::optional<StoredUser>> SqlStore::find_user_by_name(const std::string& username) {
   ReadLock lock;
   auto& db = for_reading(lock);
   auto query = db.prepare(
@@ -81,7 +81,7 @@ Result<std::optional<StoredUser>> SqliteStore::find_user_by_name(const std::stri
   return std::optional<StoredUser>{StoredUser{read_user(*query), query->column_text(6)}};
 }
 
-Result<std::optional<User>> SqliteStore::find_user(std::int64_t id) {
+Result<std::optional<User>> SqlStore::find_user(std::int64_t id) {
   ReadLock lock;
   auto& db = for_reading(lock);
   auto query = db.prepare(fmt::format("SELECT {} FROM users WHERE id = ?1", kUserColumns));
@@ -93,7 +93,7 @@ Result<std::optional<User>> SqliteStore::find_user(std::int64_t id) {
   return std::optional<User>{read_user(*query)};
 }
 
-Result<std::int64_t> SqliteStore::count_users() {
+Result<std::int64_t> SqlStore::count_users() {
   ReadLock lock;
   auto& db = for_reading(lock);
   auto query = db.prepare("SELECT COUNT(*) FROM users");
@@ -103,7 +103,7 @@ Result<std::int64_t> SqliteStore::count_users() {
   return query->column_int(0);
 }
 
-Result<std::vector<User>> SqliteStore::list_users() {
+Result<std::vector<User>> SqlStore::list_users() {
   ReadLock lock;
   auto& db = for_reading(lock);
   auto query = db.prepare(fmt::format("SELECT {} FROM users ORDER BY username", kUserColumns));
@@ -111,7 +111,7 @@ Result<std::vector<User>> SqliteStore::list_users() {
   return query->collect<User>([](const Statement& row) { return read_user(row); });
 }
 
-Status SqliteStore::add_credential(const Credential& credential) {
+Status SqlStore::add_credential(const Credential& credential) {
   Lock lock(mutex_);
   auto insert = db_.prepare(
       "INSERT INTO credentials (secret_digest, user_id, kind, name, csrf_token, created_at, "
@@ -127,8 +127,8 @@ Status SqliteStore::add_credential(const Credential& credential) {
   return insert->run();
 }
 
-Result<std::optional<Credential>> SqliteStore::find_credential(const std::string& secret_digest,
-                                                               UnixMillis now) {
+Result<std::optional<Credential>> SqlStore::find_credential(const std::string& secret_digest,
+                                                            UnixMillis now) {
   ReadLock lock;
   auto& db = for_reading(lock);
   auto query = db.prepare(fmt::format(
@@ -142,7 +142,7 @@ Result<std::optional<Credential>> SqliteStore::find_credential(const std::string
   return std::optional<Credential>{read_credential(*query)};
 }
 
-Status SqliteStore::delete_credential(const std::string& secret_digest) {
+Status SqlStore::delete_credential(const std::string& secret_digest) {
   Lock lock(mutex_);
   auto statement = db_.prepare("DELETE FROM credentials WHERE secret_digest = ?1");
   if (!statement) return statement.error();
@@ -150,8 +150,7 @@ Status SqliteStore::delete_credential(const std::string& secret_digest) {
   return statement->run();
 }
 
-Result<std::vector<Credential>> SqliteStore::list_credentials(std::int64_t user_id,
-                                                              UnixMillis now) {
+Result<std::vector<Credential>> SqlStore::list_credentials(std::int64_t user_id, UnixMillis now) {
   ReadLock lock;
   auto& db = for_reading(lock);
   auto query = db.prepare(fmt::format(
@@ -163,7 +162,7 @@ Result<std::vector<Credential>> SqliteStore::list_credentials(std::int64_t user_
   return query->collect<Credential>([](const Statement& row) { return read_credential(row); });
 }
 
-Status SqliteStore::set_credential_expiry(const std::string& secret_digest, UnixMillis expires_at) {
+Status SqlStore::set_credential_expiry(const std::string& secret_digest, UnixMillis expires_at) {
   Lock lock(mutex_);
   auto statement = db_.prepare("UPDATE credentials SET expires_at = ?2 WHERE secret_digest = ?1");
   if (!statement) return statement.error();
@@ -171,8 +170,9 @@ Status SqliteStore::set_credential_expiry(const std::string& secret_digest, Unix
   return statement->run();
 }
 
-Result<std::vector<std::string>> SqliteStore::delete_credentials_of(
-    std::int64_t user_id, std::optional<CredentialKind> kind, const std::string& keep) {
+Result<std::vector<std::string>> SqlStore::delete_credentials_of(std::int64_t user_id,
+                                                                 std::optional<CredentialKind> kind,
+                                                                 const std::string& keep) {
   Lock lock(mutex_);
   auto statement = db_.prepare(
       "DELETE FROM credentials WHERE user_id = ?1 AND (?2 = '' OR kind = ?2) "
@@ -182,7 +182,7 @@ Result<std::vector<std::string>> SqliteStore::delete_credentials_of(
   return statement->collect<std::string>([](const Statement& row) { return row.column_text(0); });
 }
 
-Status SqliteStore::set_user_access(std::int64_t user_id, bool admin, bool disabled) {
+Status SqlStore::set_user_access(std::int64_t user_id, bool admin, bool disabled) {
   Lock lock(mutex_);
   auto statement = db_.prepare("UPDATE users SET admin = ?2, disabled = ?3 WHERE id = ?1");
   if (!statement) return statement.error();
@@ -190,7 +190,7 @@ Status SqliteStore::set_user_access(std::int64_t user_id, bool admin, bool disab
   return statement->run();
 }
 
-Status SqliteStore::set_password_hash(std::int64_t user_id, const std::string& password_hash) {
+Status SqlStore::set_password_hash(std::int64_t user_id, const std::string& password_hash) {
   Lock lock(mutex_);
   auto statement = db_.prepare("UPDATE users SET password_hash = ?2 WHERE id = ?1");
   if (!statement) return statement.error();
@@ -198,7 +198,7 @@ Status SqliteStore::set_password_hash(std::int64_t user_id, const std::string& p
   return statement->run();
 }
 
-Result<Group> SqliteStore::create_group(const std::string& name, UnixMillis now) {
+Result<Group> SqlStore::create_group(const std::string& name, UnixMillis now) {
   Lock lock(mutex_);
   auto insert =
       db_.prepare("INSERT INTO groups (name, created_at) VALUES (?1, ?2) RETURNING id, name");
@@ -216,7 +216,7 @@ Result<Group> SqliteStore::create_group(const std::string& name, UnixMillis now)
   return group;
 }
 
-Result<std::optional<Group>> SqliteStore::find_group(const std::string& name) {
+Result<std::optional<Group>> SqlStore::find_group(const std::string& name) {
   ReadLock lock;
   auto& db = for_reading(lock);
   auto query = db.prepare("SELECT id, name FROM groups WHERE name = ?1");
@@ -228,16 +228,17 @@ Result<std::optional<Group>> SqliteStore::find_group(const std::string& name) {
   return std::optional<Group>{Group{query->column_int(0), query->column_text(1)}};
 }
 
-Status SqliteStore::set_group_members(std::int64_t group_id,
-                                      const std::vector<std::int64_t>& user_ids) {
+Status SqlStore::set_group_members(std::int64_t group_id,
+                                   const std::vector<std::int64_t>& user_ids) {
   return in_transaction([&]() -> Status {
     auto clear = db_.prepare("DELETE FROM group_members WHERE group_id = ?1");
     if (!clear) return clear.error();
     clear->bind(1, group_id);
     GPUPOOL_TRY(clear->run());
     for (auto user_id : user_ids) {
-      auto insert =
-          db_.prepare("INSERT OR IGNORE INTO group_members (group_id, user_id) VALUES (?1, ?2)");
+      auto insert = db_.prepare(
+          "INSERT INTO group_members (group_id, user_id) VALUES (?1, ?2) "
+          "ON CONFLICT DO NOTHING");
       if (!insert) return insert.error();
       insert->bind(1, group_id).bind(2, user_id);
       GPUPOOL_TRY(insert->run());
@@ -246,7 +247,7 @@ Status SqliteStore::set_group_members(std::int64_t group_id,
   });
 }
 
-Result<std::vector<Group>> SqliteStore::groups_of(std::int64_t user_id) {
+Result<std::vector<Group>> SqlStore::groups_of(std::int64_t user_id) {
   ReadLock lock;
   auto& db = for_reading(lock);
   auto query = db.prepare(
@@ -260,7 +261,7 @@ Result<std::vector<Group>> SqliteStore::groups_of(std::int64_t user_id) {
   });
 }
 
-Result<std::vector<Group>> SqliteStore::list_groups() {
+Result<std::vector<Group>> SqlStore::list_groups() {
   ReadLock lock;
   auto& db = for_reading(lock);
   auto query = db.prepare("SELECT id, name FROM groups ORDER BY name");
@@ -270,7 +271,7 @@ Result<std::vector<Group>> SqliteStore::list_groups() {
   });
 }
 
-Result<std::vector<std::int64_t>> SqliteStore::group_member_ids(std::int64_t group_id) {
+Result<std::vector<std::int64_t>> SqlStore::group_member_ids(std::int64_t group_id) {
   ReadLock lock;
   auto& db = for_reading(lock);
   auto query = db.prepare("SELECT user_id FROM group_members WHERE group_id = ?1 ORDER BY user_id");
@@ -304,12 +305,14 @@ Quota read_quota(const Statement& row) {
 
 }  // namespace
 
-Status SqliteStore::set_quota(const Quota& quota) {
+Status SqlStore::set_quota(const Quota& quota) {
   Lock lock(mutex_);
   auto statement = db_.prepare(
-      "INSERT OR REPLACE INTO quotas (scope, subject_id, max_gpus, max_sessions, "
-      "max_gpu_memory_mb, "
-      "max_session_hours, max_gpus_by_model) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)");
+      "INSERT INTO quotas (scope, subject_id, max_gpus, max_sessions, max_gpu_memory_mb, "
+      "max_session_hours, max_gpus_by_model) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT "
+      "(scope, subject_id) DO UPDATE SET max_gpus = excluded.max_gpus, max_sessions = "
+      "excluded.max_sessions, max_gpu_memory_mb = excluded.max_gpu_memory_mb, max_session_hours "
+      "= excluded.max_session_hours, max_gpus_by_model = excluded.max_gpus_by_model");
   if (!statement) return statement.error();
   statement->bind(1, quota.scope == QuotaScope::user ? "user" : "group").bind(2, quota.subject_id);
   if (quota.max_gpus) statement->bind(3, *quota.max_gpus);
@@ -320,7 +323,7 @@ Status SqliteStore::set_quota(const Quota& quota) {
   return statement->run();
 }
 
-Result<std::vector<Quota>> SqliteStore::quotas_for(std::int64_t user_id) {
+Result<std::vector<Quota>> SqlStore::quotas_for(std::int64_t user_id) {
   ReadLock lock;
   auto& db = for_reading(lock);
   auto query =
@@ -334,7 +337,7 @@ Result<std::vector<Quota>> SqliteStore::quotas_for(std::int64_t user_id) {
   return query->collect<Quota>(read_quota);
 }
 
-Result<std::vector<Quota>> SqliteStore::list_quotas() {
+Result<std::vector<Quota>> SqlStore::list_quotas() {
   ReadLock lock;
   auto& db = for_reading(lock);
   auto query = db.prepare(fmt::format("SELECT {} ORDER BY 1 DESC, 3", kQuotaColumns));
@@ -342,7 +345,7 @@ Result<std::vector<Quota>> SqliteStore::list_quotas() {
   return query->collect<Quota>(read_quota);
 }
 
-Status SqliteStore::replace_ssh_keys(std::int64_t user_id, const std::vector<std::string>& keys) {
+Status SqlStore::replace_ssh_keys(std::int64_t user_id, const std::vector<std::string>& keys) {
   return in_transaction([&]() -> Status {
     auto clear = db_.prepare("DELETE FROM ssh_keys WHERE user_id = ?1");
     if (!clear) return clear.error();
@@ -359,7 +362,7 @@ Status SqliteStore::replace_ssh_keys(std::int64_t user_id, const std::vector<std
   });
 }
 
-Result<std::vector<std::string>> SqliteStore::ssh_keys(std::int64_t user_id) {
+Result<std::vector<std::string>> SqlStore::ssh_keys(std::int64_t user_id) {
   ReadLock lock;
   auto& db = for_reading(lock);
   auto query = db.prepare("SELECT public_key FROM ssh_keys WHERE user_id = ?1 ORDER BY position");

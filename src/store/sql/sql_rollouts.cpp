@@ -1,18 +1,23 @@
-// SqliteStore: image roll-outs.
+// SqlStore: image roll-outs.
 #include <nlohmann/json.hpp>
 
-#include "store/sqlite/sqlite_store.hpp"
+#include "store/sql/sql_store.hpp"
 
 namespace gpupool {
 
 using Lock = std::lock_guard<std::recursive_mutex>;
 
-Status SqliteStore::put_rollout(const Rollout& rollout) {
+Status SqlStore::put_rollout(const Rollout& rollout) {
   Lock lock(mutex_);
   auto statement = db_.prepare(
-      "INSERT OR REPLACE INTO image_rollouts (family, stable_tag, canary_tag, canary_percent, "
+      "INSERT INTO image_rollouts (family, stable_tag, canary_tag, canary_percent, "
       "canary_groups, promote_after, halt_failures, halt_slowdown, state, note, started_at, "
-      "updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)");
+      "updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12) ON CONFLICT "
+      "(family) DO UPDATE SET stable_tag = excluded.stable_tag, canary_tag = excluded.canary_tag, "
+      "canary_percent = excluded.canary_percent, canary_groups = excluded.canary_groups, "
+      "promote_after = excluded.promote_after, halt_failures = excluded.halt_failures, "
+      "halt_slowdown = excluded.halt_slowdown, state = excluded.state, note = excluded.note, "
+      "started_at = excluded.started_at, updated_at = excluded.updated_at");
   if (!statement) return statement.error();
   statement->bind(1, rollout.family)
       .bind(2, rollout.stable_tag)
@@ -29,7 +34,7 @@ Status SqliteStore::put_rollout(const Rollout& rollout) {
   return statement->run();
 }
 
-Result<std::vector<Rollout>> SqliteStore::list_rollouts() {
+Result<std::vector<Rollout>> SqlStore::list_rollouts() {
   ReadLock lock;
   auto& db = for_reading(lock);
   auto query = db.prepare(
@@ -37,7 +42,7 @@ Result<std::vector<Rollout>> SqliteStore::list_rollouts() {
       "halt_failures, halt_slowdown, state, note, started_at, updated_at FROM image_rollouts "
       "ORDER BY family");
   if (!query) return query.error();
-  return query->collect<Rollout>([](const sqlite::Statement& row) {
+  return query->collect<Rollout>([](const sql::Statement& row) {
     Rollout rollout;
     rollout.family = row.column_text(0);
     rollout.stable_tag = row.column_text(1);
@@ -59,7 +64,7 @@ Result<std::vector<Rollout>> SqliteStore::list_rollouts() {
   });
 }
 
-Status SqliteStore::delete_rollout(const std::string& family) {
+Status SqlStore::delete_rollout(const std::string& family) {
   Lock lock(mutex_);
   auto statement = db_.prepare("DELETE FROM image_rollouts WHERE family = ?1");
   if (!statement) return statement.error();

@@ -1,7 +1,7 @@
-// SqliteStore: sessions saved as images.
+// SqlStore: sessions saved as images.
 #include <fmt/format.h>
 
-#include "store/sqlite/sqlite_store.hpp"
+#include "store/sql/sql_store.hpp"
 
 namespace gpupool {
 
@@ -10,7 +10,7 @@ using Lock = std::lock_guard<std::recursive_mutex>;
 namespace {
 
 // Binds ?2 … ?13 in the column order of add_image_save; ?1 is the id.
-void bind_save(sqlite::Statement& statement, const ImageSave& save) {
+void bind_save(sql::Statement& statement, const ImageSave& save) {
   statement.bind(2, save.owner)
       .bind(3, save.name)
       .bind(4, save.session_id)
@@ -27,20 +27,21 @@ void bind_save(sqlite::Statement& statement, const ImageSave& save) {
 
 }  // namespace
 
-Status SqliteStore::add_image_save(ImageSave& save) {
+Status SqlStore::add_image_save(ImageSave& save) {
   Lock lock(mutex_);
   auto statement = db_.prepare(
       "INSERT INTO image_saves (owner, name, session_id, node, base_tag, repository, version, "
       "state, message, size_bytes, requested_at, finished_at) VALUES (?2, ?3, ?4, ?5, ?6, ?7, "
-      "?8, ?9, ?10, ?11, ?12, ?13)");
+      "?8, ?9, ?10, ?11, ?12, ?13) RETURNING id");
   if (!statement) return statement.error();
   bind_save(*statement, save);
-  GPUPOOL_TRY(statement->run());
-  save.id = db_.last_insert_rowid();
-  return {};
+  auto inserted = statement->step();
+  if (!inserted) return inserted.error();
+  save.id = statement->column_int(0);
+  return statement->run();
 }
 
-Status SqliteStore::update_image_save(const ImageSave& save) {
+Status SqlStore::update_image_save(const ImageSave& save) {
   Lock lock(mutex_);
   auto statement = db_.prepare(
       "UPDATE image_saves SET owner = ?2, name = ?3, session_id = ?4, node = ?5, base_tag = ?6, "
@@ -55,7 +56,7 @@ Status SqliteStore::update_image_save(const ImageSave& save) {
   return {};
 }
 
-Result<std::vector<ImageSave>> SqliteStore::list_image_saves(bool saving_only) {
+Result<std::vector<ImageSave>> SqlStore::list_image_saves(bool saving_only) {
   ReadLock lock;
   auto& db = for_reading(lock);
   auto query = db.prepare(fmt::format(
@@ -63,7 +64,7 @@ Result<std::vector<ImageSave>> SqliteStore::list_image_saves(bool saving_only) {
       "size_bytes, requested_at, finished_at FROM image_saves {} ORDER BY id",
       saving_only ? "WHERE state = 'saving'" : ""));
   if (!query) return query.error();
-  return query->collect<ImageSave>([](const sqlite::Statement& row) {
+  return query->collect<ImageSave>([](const sql::Statement& row) {
     ImageSave save{row.column_int(0),  row.column_text(1), row.column_text(2), row.column_text(3),
                    row.column_text(4), row.column_text(5), row.column_text(6), row.column_text(7)};
     save.state = parse_save_state(row.column_text(8)).value_or(SaveState::failed);

@@ -1,18 +1,18 @@
-// SqliteStore: prices and the append-only ledger.
+// SqlStore: prices and the append-only ledger.
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
 
 #include <fmt/format.h>
 
-#include "store/sqlite/sqlite_store.hpp"
+#include "store/sql/sql_store.hpp"
 
 namespace gpupool {
 
 using Lock = std::lock_guard<std::recursive_mutex>;
-using sqlite::Statement;
+using sql::Statement;
 
-Status SqliteStore::set_price(const Price& price) {
+Status SqlStore::set_price(const Price& price) {
   Lock lock(mutex_);
   auto upsert = db_.prepare(
       "INSERT INTO prices (gpu_model, micros_per_gpu_hour, updated_at) VALUES (?1, ?2, ?3) "
@@ -23,7 +23,7 @@ Status SqliteStore::set_price(const Price& price) {
   return upsert->run();
 }
 
-Result<std::vector<Price>> SqliteStore::list_prices() {
+Result<std::vector<Price>> SqlStore::list_prices() {
   ReadLock lock;
   auto& db = for_reading(lock);
   auto query = db.prepare(
@@ -50,12 +50,12 @@ LedgerEntry read_ledger_entry(const Statement& row) {
 
 }  // namespace
 
-Result<bool> SqliteStore::add_ledger_entry(LedgerEntry& entry) {
+Result<bool> SqlStore::add_ledger_entry(LedgerEntry& entry) {
   Lock lock(mutex_);
   // The unique indexes make a repeat a no-op rather than a second entry.
   auto insert = db_.prepare(
       "INSERT INTO ledger (user_id, at, kind, amount_micros, session_id, idempotency_key, note) "
-      "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT DO NOTHING");
+      "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT DO NOTHING RETURNING id");
   if (!insert) return insert.error();
   insert->bind(1, entry.user_id)
       .bind(2, entry.at)
@@ -64,14 +64,16 @@ Result<bool> SqliteStore::add_ledger_entry(LedgerEntry& entry) {
       .bind(7, entry.note);
   if (!entry.session_id.empty()) insert->bind(5, entry.session_id);
   if (!entry.idempotency_key.empty()) insert->bind(6, entry.idempotency_key);
+  auto inserted = insert->step();
+  if (!inserted) return inserted.error();
+  if (!*inserted) return false;
+  entry.id = insert->column_int(0);
   GPUPOOL_TRY(insert->run());
-  if (db_.changes() == 0) return false;
-  entry.id = db_.last_insert_rowid();
   return true;
 }
 
-Result<std::optional<LedgerEntry>> SqliteStore::find_ledger_entry(std::int64_t user_id,
-                                                                  const std::string& key) {
+Result<std::optional<LedgerEntry>> SqlStore::find_ledger_entry(std::int64_t user_id,
+                                                               const std::string& key) {
   ReadLock lock;
   auto& db = for_reading(lock);
   auto query = db.prepare(fmt::format(
@@ -84,7 +86,7 @@ Result<std::optional<LedgerEntry>> SqliteStore::find_ledger_entry(std::int64_t u
   return std::optional<LedgerEntry>{read_ledger_entry(*query)};
 }
 
-Result<std::int64_t> SqliteStore::ledger_sum(std::int64_t user_id) {
+Result<std::int64_t> SqlStore::ledger_sum(std::int64_t user_id) {
   ReadLock lock;
   auto& db = for_reading(lock);
   auto query = db.prepare("SELECT coalesce(sum(amount_micros), 0) FROM ledger WHERE user_id = ?1");
@@ -95,7 +97,7 @@ Result<std::int64_t> SqliteStore::ledger_sum(std::int64_t user_id) {
   return query->column_int(0);
 }
 
-Result<std::map<LedgerKind, std::int64_t>> SqliteStore::ledger_totals() {
+Result<std::map<LedgerKind, std::int64_t>> SqlStore::ledger_totals() {
   ReadLock lock;
   auto& db = for_reading(lock);
   auto query = db.prepare("SELECT kind, sum(amount_micros) FROM ledger GROUP BY kind");
@@ -110,7 +112,7 @@ Result<std::map<LedgerKind, std::int64_t>> SqliteStore::ledger_totals() {
   return totals;
 }
 
-Result<std::vector<LedgerEntry>> SqliteStore::ledger(std::int64_t user_id, int newest) {
+Result<std::vector<LedgerEntry>> SqlStore::ledger(std::int64_t user_id, int newest) {
   ReadLock lock;
   auto& db = for_reading(lock);
   auto query = db.prepare(fmt::format(
@@ -120,20 +122,20 @@ Result<std::vector<LedgerEntry>> SqliteStore::ledger(std::int64_t user_id, int n
   return query->collect<LedgerEntry>([](const Statement& row) { return read_ledger_entry(row); });
 }
 
-Result<std::vector<LedgerEntry>> SqliteStore::ledger_between(std::optional<std::int64_t> user_id,
-                                                             UnixMillis from, UnixMillis to) {
+Result<std::vector<LedgerEntry>> SqlStore::ledger_between(std::optional<std::int64_t> user_id,
+                                                          UnixMillis from, UnixMillis to) {
   ReadLock lock;
   auto& db = for_reading(lock);
-  auto query = db.prepare(
-      fmt::format("SELECT {} FROM ledger WHERE (?1 IS NULL OR user_id = ?1) AND at >= ?2 AND "
-                  "at < ?3 ORDER BY at, id",
-                  kLedgerColumns));
+  auto query = db.prepare(fmt::format(
+      "SELECT {} FROM ledger WHERE (CAST(?1 AS BIGINT) IS NULL OR user_id = ?1) AND at >= ?2 AND "
+      "at < ?3 ORDER BY at, id",
+      kLedgerColumns));
   if (!query) return query.error();
   query->bind(1, user_id).bind(2, from).bind(3, to);
   return query->collect<LedgerEntry>([](const Statement& row) { return read_ledger_entry(row); });
 }
 
-Result<std::int64_t> SqliteStore::ledger_sum_before(std::int64_t user_id, UnixMillis before) {
+Result<std::int64_t> SqlStore::ledger_sum_before(std::int64_t user_id, UnixMillis before) {
   ReadLock lock;
   auto& db = for_reading(lock);
   auto query = db.prepare(

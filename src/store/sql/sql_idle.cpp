@@ -1,13 +1,13 @@
-// SqliteStore: idle policies of users and groups (model/idle.hpp), and what idle reclaim
+// SqlStore: idle policies of users and groups (model/idle.hpp), and what idle reclaim
 // gave back.
 #include <fmt/format.h>
 
-#include "store/sqlite/sqlite_store.hpp"
+#include "store/sql/sql_store.hpp"
 
 namespace gpupool {
 
 using Lock = std::lock_guard<std::recursive_mutex>;
-using sqlite::Statement;
+using sql::Statement;
 
 namespace {
 
@@ -35,11 +35,13 @@ IdlePolicyRule read_rule(const Statement& row) {
 
 }  // namespace
 
-Status SqliteStore::set_idle_policy(const IdlePolicyRule& rule) {
+Status SqlStore::set_idle_policy(const IdlePolicyRule& rule) {
   Lock lock(mutex_);
   auto statement = db_.prepare(
-      "INSERT OR REPLACE INTO idle_policies (scope, subject_id, window_minutes, grace_minutes, "
-      "keeps, exempt) VALUES (?1, ?2, ?3, ?4, ?5, ?6)");
+      "INSERT INTO idle_policies (scope, subject_id, window_minutes, grace_minutes, keeps, exempt) "
+      "VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (scope, subject_id) DO UPDATE SET "
+      "window_minutes = excluded.window_minutes, grace_minutes = excluded.grace_minutes, "
+      "keeps = excluded.keeps, exempt = excluded.exempt");
   if (!statement) return statement.error();
   statement->bind(1, scope_text(rule.scope)).bind(2, rule.subject_id);
   if (rule.window_minutes) statement->bind(3, *rule.window_minutes);
@@ -49,7 +51,7 @@ Status SqliteStore::set_idle_policy(const IdlePolicyRule& rule) {
   return statement->run();
 }
 
-Result<bool> SqliteStore::delete_idle_policy(QuotaScope scope, std::int64_t subject_id) {
+Result<bool> SqlStore::delete_idle_policy(QuotaScope scope, std::int64_t subject_id) {
   Lock lock(mutex_);
   auto remove = db_.prepare("DELETE FROM idle_policies WHERE scope = ?1 AND subject_id = ?2");
   if (!remove) return remove.error();
@@ -58,7 +60,7 @@ Result<bool> SqliteStore::delete_idle_policy(QuotaScope scope, std::int64_t subj
   return db_.changes() > 0;
 }
 
-Result<std::vector<IdlePolicyRule>> SqliteStore::idle_policies_for(std::int64_t user_id) {
+Result<std::vector<IdlePolicyRule>> SqlStore::idle_policies_for(std::int64_t user_id) {
   ReadLock lock;
   auto& db = for_reading(lock);
   auto query = db.prepare(fmt::format(
@@ -71,7 +73,7 @@ Result<std::vector<IdlePolicyRule>> SqliteStore::idle_policies_for(std::int64_t 
   return query->collect<IdlePolicyRule>(read_rule);
 }
 
-Result<std::vector<IdlePolicyRule>> SqliteStore::list_idle_policies() {
+Result<std::vector<IdlePolicyRule>> SqlStore::list_idle_policies() {
   ReadLock lock;
   auto& db = for_reading(lock);
   auto query = db.prepare(fmt::format("{} ORDER BY 1 DESC, 3", kIdlePolicyRows));
@@ -79,11 +81,11 @@ Result<std::vector<IdlePolicyRule>> SqliteStore::list_idle_policies() {
   return query->collect<IdlePolicyRule>(read_rule);
 }
 
-Result<std::vector<Store::ReclaimedTotal>> SqliteStore::idle_reclaimed_totals() {
+Result<std::vector<Store::ReclaimedTotal>> SqlStore::idle_reclaimed_totals() {
   ReadLock lock;
   auto& db = for_reading(lock);
   auto query = db.prepare(
-      "SELECT billed_gpu_model, COUNT(*), TOTAL(billed_gpus) FROM sessions "
+      "SELECT billed_gpu_model, COUNT(*), coalesce(sum(billed_gpus), 0.0) FROM sessions "
       "WHERE state = 'ended' AND end_reason = 'idle_reclaimed' GROUP BY 1 ORDER BY 1");
   if (!query) return query.error();
   return query->collect<ReclaimedTotal>([](const Statement& row) {

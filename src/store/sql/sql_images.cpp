@@ -1,7 +1,7 @@
-// SqliteStore: the image catalog.
+// SqlStore: the image catalog.
 #include <fmt/format.h>
 
-#include "store/sqlite/sqlite_store.hpp"
+#include "store/sql/sql_store.hpp"
 
 namespace gpupool {
 
@@ -16,7 +16,7 @@ constexpr const char* kImageColumns =
     "owner, size_bytes";
 
 // Binds every column of kImageColumns, in its order, as ?1 … ?25.
-void bind_image(sqlite::Statement& statement, const Image& image) {
+void bind_image(sql::Statement& statement, const Image& image) {
   statement.bind(1, image.tag)
       .bind(2, image.reference)
       .bind(3, image.framework)
@@ -44,7 +44,7 @@ void bind_image(sqlite::Statement& statement, const Image& image) {
       .bind(25, image.size_bytes);
 }
 
-Image image_from_row(const sqlite::Statement& row) {
+Image image_from_row(const sql::Statement& row) {
   Image image{row.column_text(0), row.column_text(1),     row.column_text(2),
               row.column_text(3), row.column_text(4),     row.column_text(5),
               row.column_text(6), row.column_int(7) != 0, row.column_text(8)};
@@ -69,7 +69,7 @@ Image image_from_row(const sqlite::Statement& row) {
 
 }  // namespace
 
-Status SqliteStore::upsert_image(const Image& image) {
+Status SqlStore::upsert_image(const Image& image) {
   Lock lock(mutex_);
   auto statement = db_.prepare(fmt::format(
       "INSERT INTO images ({}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, "
@@ -83,7 +83,7 @@ Status SqliteStore::upsert_image(const Image& image) {
   return statement->run();
 }
 
-Status SqliteStore::add_image(const Image& image) {
+Status SqlStore::add_image(const Image& image) {
   Lock lock(mutex_);
   auto statement = db_.prepare(
       fmt::format("INSERT INTO images ({}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, "
@@ -98,7 +98,7 @@ Status SqliteStore::add_image(const Image& image) {
   return added;
 }
 
-Status SqliteStore::update_image(const Image& image) {
+Status SqlStore::update_image(const Image& image) {
   Lock lock(mutex_);
   auto statement = db_.prepare(
       "UPDATE images SET reference = ?2, framework = ?3, framework_version = ?4, cuda = ?5, "
@@ -114,7 +114,7 @@ Status SqliteStore::update_image(const Image& image) {
   return {};
 }
 
-Status SqliteStore::delete_image(const std::string& tag) {
+Status SqlStore::delete_image(const std::string& tag) {
   Lock lock(mutex_);
   auto statement = db_.prepare("DELETE FROM images WHERE tag = ?1");
   if (!statement) return statement.error();
@@ -125,7 +125,7 @@ Status SqliteStore::delete_image(const std::string& tag) {
   return {};
 }
 
-Result<std::vector<Image>> SqliteStore::list_images() {
+Result<std::vector<Image>> SqlStore::list_images() {
   ReadLock lock;
   auto& db = for_reading(lock);
   auto query = db.prepare(fmt::format("SELECT {} FROM images ORDER BY tag", kImageColumns));

@@ -1,14 +1,14 @@
-// SqliteStore: the audit log.
+// SqlStore: the audit log.
 #include <fmt/format.h>
 
-#include "store/sqlite/sqlite_store.hpp"
+#include "store/sql/sql_store.hpp"
 
 namespace gpupool {
 
 using Lock = std::lock_guard<std::recursive_mutex>;
-using sqlite::Statement;
+using sql::Statement;
 
-Status SqliteStore::append_audit(const AuditEntry& entry) {
+Status SqlStore::append_audit(const AuditEntry& entry) {
   Lock lock(mutex_);
   auto insert = db_.prepare(
       "INSERT INTO audit_log (at, actor, source, action, target, outcome, detail) "
@@ -24,7 +24,7 @@ Status SqliteStore::append_audit(const AuditEntry& entry) {
   return insert->run();
 }
 
-Result<std::vector<AuditEntry>> SqliteStore::list_audit(const AuditFilter& filter) {
+Result<std::vector<AuditEntry>> SqlStore::list_audit(const AuditFilter& filter) {
   ReadLock lock;
   auto& db = for_reading(lock);
   auto query = db.prepare(
@@ -49,7 +49,7 @@ Result<std::vector<AuditEntry>> SqliteStore::list_audit(const AuditFilter& filte
   });
 }
 
-Result<std::int64_t> SqliteStore::prune_audit(UnixMillis before) {
+Result<std::int64_t> SqlStore::prune_audit(UnixMillis before) {
   Lock lock(mutex_);
   auto statement = db_.prepare("DELETE FROM audit_log WHERE at < ?1 RETURNING id");
   if (!statement) return statement.error();

@@ -1,11 +1,11 @@
-// SqliteStore: sessions run as Slurm jobs.
-#include "store/sqlite/sqlite_store.hpp"
+// SqlStore: sessions run as Slurm jobs.
+#include "store/sql/sql_store.hpp"
 
 namespace gpupool {
 
 namespace {
 
-BatchJob read_batch_job(const sqlite::Statement& row) {
+BatchJob read_batch_job(const sql::Statement& row) {
   return BatchJob{row.column_text(0), row.column_int(1), row.column_text(2), row.column_int(3)};
 }
 
@@ -13,7 +13,7 @@ constexpr const char* kColumns = "b.session_id, b.job_id, b.secret_hash, b.submi
 
 }  // namespace
 
-Status SqliteStore::add_batch_job(const BatchJob& job) {
+Status SqlStore::add_batch_job(const BatchJob& job) {
   std::lock_guard<std::recursive_mutex> lock(mutex_);
   auto insert = db_.prepare(
       "INSERT INTO batch_jobs (session_id, job_id, secret_hash, submitted_at) VALUES (?1, ?2, "
@@ -26,7 +26,7 @@ Status SqliteStore::add_batch_job(const BatchJob& job) {
   return insert->run();
 }
 
-Result<std::optional<BatchJob>> SqliteStore::find_batch_job(const std::string& session_id) {
+Result<std::optional<BatchJob>> SqlStore::find_batch_job(const std::string& session_id) {
   ReadLock lock;
   auto& db = for_reading(lock);
   auto query =
@@ -39,7 +39,7 @@ Result<std::optional<BatchJob>> SqliteStore::find_batch_job(const std::string& s
   return std::optional<BatchJob>{read_batch_job(*query)};
 }
 
-Result<std::vector<BatchJob>> SqliteStore::list_active_batch_jobs() {
+Result<std::vector<BatchJob>> SqlStore::list_active_batch_jobs() {
   ReadLock lock;
   auto& db = for_reading(lock);
   auto query = db.prepare(std::string("SELECT ") + kColumns +

@@ -1,12 +1,12 @@
-// SqliteStore: datasets and the groups they are lent to.
+// SqlStore: datasets and the groups they are lent to.
 #include <map>
 
-#include "store/sqlite/sqlite_store.hpp"
+#include "store/sql/sql_store.hpp"
 
 namespace gpupool {
 
 using Lock = std::lock_guard<std::recursive_mutex>;
-using sqlite::Statement;
+using sql::Statement;
 
 namespace {
 
@@ -36,8 +36,7 @@ Dataset read_row(const Statement& row) {
 
 }  // namespace
 
-Status SqliteStore::put_dataset(const Dataset& dataset,
-                                const std::vector<std::int64_t>& group_ids) {
+Status SqlStore::put_dataset(const Dataset& dataset, const std::vector<std::int64_t>& group_ids) {
   return in_transaction([&]() -> Status {
     auto upsert = db_.prepare(
         "INSERT INTO datasets (name, host_path, created_at) VALUES (?1, ?2, ?3) "
@@ -50,8 +49,9 @@ Status SqliteStore::put_dataset(const Dataset& dataset,
     clear->bind(1, dataset.name);
     GPUPOOL_TRY(clear->run());
     for (auto group_id : group_ids) {
-      auto insert =
-          db_.prepare("INSERT OR IGNORE INTO dataset_groups (dataset, group_id) VALUES (?1, ?2)");
+      auto insert = db_.prepare(
+          "INSERT INTO dataset_groups (dataset, group_id) VALUES (?1, ?2) "
+          "ON CONFLICT DO NOTHING");
       if (!insert) return insert.error();
       insert->bind(1, dataset.name).bind(2, group_id);
       GPUPOOL_TRY(insert->run());
@@ -60,7 +60,7 @@ Status SqliteStore::put_dataset(const Dataset& dataset,
   });
 }
 
-Result<bool> SqliteStore::delete_dataset(const std::string& name) {
+Result<bool> SqlStore::delete_dataset(const std::string& name) {
   Lock lock(mutex_);
   auto remove = db_.prepare("DELETE FROM datasets WHERE name = ?1");
   if (!remove) return remove.error();
@@ -69,7 +69,7 @@ Result<bool> SqliteStore::delete_dataset(const std::string& name) {
   return db_.changes() > 0;
 }
 
-Result<std::vector<Dataset>> SqliteStore::list_datasets() {
+Result<std::vector<Dataset>> SqlStore::list_datasets() {
   ReadLock lock;
   auto& db = for_reading(lock);
   auto query = db.prepare(std::string(kDatasetRows) + " ORDER BY datasets.name, groups.name");
@@ -79,7 +79,7 @@ Result<std::vector<Dataset>> SqliteStore::list_datasets() {
   return gather(*rows);
 }
 
-Result<std::vector<Dataset>> SqliteStore::datasets_of(std::int64_t user_id) {
+Result<std::vector<Dataset>> SqlStore::datasets_of(std::int64_t user_id) {
   ReadLock lock;
   auto& db = for_reading(lock);
   auto query = db.prepare(

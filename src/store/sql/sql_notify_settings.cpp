@@ -1,12 +1,12 @@
-// SqliteStore: how users are told beyond the portal — their e-mail address and its
+// SqlStore: how users are told beyond the portal — their e-mail address and its
 // confirmation, and their balance-low threshold.
-#include "store/sqlite/sqlite_store.hpp"
+#include "store/sql/sql_store.hpp"
 
 namespace gpupool {
 
 using Lock = std::lock_guard<std::recursive_mutex>;
 
-Result<NotifySettings> SqliteStore::notify_settings(std::int64_t user_id) {
+Result<NotifySettings> SqlStore::notify_settings(std::int64_t user_id) {
   ReadLock lock;
   auto& db = for_reading(lock);
   auto query = db.prepare(
@@ -31,7 +31,7 @@ Result<NotifySettings> SqliteStore::notify_settings(std::int64_t user_id) {
   return settings;
 }
 
-Status SqliteStore::set_notify_settings(const NotifySettings& settings) {
+Status SqlStore::set_notify_settings(const NotifySettings& settings) {
   return in_transaction([&]() -> Status {
     auto before = notify_settings(settings.user_id);
     if (!before) return before.error();
@@ -40,8 +40,8 @@ Status SqliteStore::set_notify_settings(const NotifySettings& settings) {
         "INSERT INTO notify_settings (user_id, email, email_confirmed, email_code_hash, "
         "email_code_sent_at, email_code_tries, email_code_error, balance_low_micros, "
         "balance_low_told) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) ON CONFLICT (user_id) DO "
-        "UPDATE SET email_code_next_at = CASE WHEN email = excluded.email THEN "
-        "email_code_next_at ELSE 0 END, email = excluded.email, email_confirmed = "
+        "UPDATE SET email_code_next_at = CASE WHEN notify_settings.email = excluded.email THEN "
+        "notify_settings.email_code_next_at ELSE 0 END, email = excluded.email, email_confirmed = "
         "excluded.email_confirmed, email_code_hash = excluded.email_code_hash, "
         "email_code_sent_at = excluded.email_code_sent_at, email_code_tries = "
         "excluded.email_code_tries, email_code_error = excluded.email_code_error, "
@@ -69,8 +69,8 @@ Status SqliteStore::set_notify_settings(const NotifySettings& settings) {
   });
 }
 
-Result<std::vector<EmailConfirmation>> SqliteStore::email_confirmations_due(UnixMillis now,
-                                                                            int limit) {
+Result<std::vector<EmailConfirmation>> SqlStore::email_confirmations_due(UnixMillis now,
+                                                                         int limit) {
   ReadLock lock;
   auto& db = for_reading(lock);
   auto query = db.prepare(
@@ -78,14 +78,14 @@ Result<std::vector<EmailConfirmation>> SqliteStore::email_confirmations_due(Unix
       "email_code_sent_at = 0 AND email_code_next_at <= ?1 ORDER BY email_code_next_at LIMIT ?2");
   if (!query) return query.error();
   query->bind(1, now).bind(2, limit);
-  return query->collect<EmailConfirmation>([](const sqlite::Statement& row) {
+  return query->collect<EmailConfirmation>([](const sql::Statement& row) {
     return EmailConfirmation{row.column_int(0), row.column_text(1)};
   });
 }
 
-Status SqliteStore::record_email_code(const EmailConfirmation& confirmation,
-                                      const std::string& code_hash, UnixMillis sent_at,
-                                      UnixMillis retry_at, const std::string& error) {
+Status SqlStore::record_email_code(const EmailConfirmation& confirmation,
+                                   const std::string& code_hash, UnixMillis sent_at,
+                                   UnixMillis retry_at, const std::string& error) {
   Lock lock(mutex_);
   auto update = db_.prepare(
       "UPDATE notify_settings SET email_code_hash = ?3, email_code_sent_at = ?4, "

@@ -1,12 +1,12 @@
-// SqliteStore: join tokens and node credentials.
+// SqlStore: join tokens and node credentials.
 #include <fmt/format.h>
 
-#include "store/sqlite/sqlite_store.hpp"
+#include "store/sql/sql_store.hpp"
 
 namespace gpupool {
 
 using Lock = std::lock_guard<std::recursive_mutex>;
-using sqlite::Statement;
+using sql::Statement;
 
 namespace {
 
@@ -28,7 +28,7 @@ JoinToken read_join_token(const Statement& row) {
 
 }  // namespace
 
-Status SqliteStore::add_join_token(const JoinToken& token) {
+Status SqlStore::add_join_token(const JoinToken& token) {
   Lock lock(mutex_);
   auto insert =
       db_.prepare(fmt::format("INSERT INTO join_tokens ({}) VALUES (?1, ?2, ?3, ?4, ?5, "
@@ -47,7 +47,7 @@ Status SqliteStore::add_join_token(const JoinToken& token) {
   return insert->run();
 }
 
-Result<std::vector<JoinToken>> SqliteStore::list_join_tokens() {
+Result<std::vector<JoinToken>> SqlStore::list_join_tokens() {
   ReadLock lock;
   auto& db = for_reading(lock);
   auto query = db.prepare(
@@ -56,9 +56,9 @@ Result<std::vector<JoinToken>> SqliteStore::list_join_tokens() {
   return query->collect<JoinToken>(read_join_token);
 }
 
-Result<std::optional<JoinToken>> SqliteStore::take_join_token(const std::string& id,
-                                                              const std::string& secret_digest,
-                                                              UnixMillis now) {
+Result<std::optional<JoinToken>> SqlStore::take_join_token(const std::string& id,
+                                                           const std::string& secret_digest,
+                                                           UnixMillis now) {
   std::optional<JoinToken> taken;
   auto done = in_transaction([&]() -> Status {
     auto query = db_.prepare(fmt::format(
@@ -82,7 +82,7 @@ Result<std::optional<JoinToken>> SqliteStore::take_join_token(const std::string&
   return taken;
 }
 
-Status SqliteStore::revoke_join_token(const std::string& id, UnixMillis now) {
+Status SqlStore::revoke_join_token(const std::string& id, UnixMillis now) {
   Lock lock(mutex_);
   auto update =
       db_.prepare("UPDATE join_tokens SET revoked_at = ?2 WHERE id = ?1 AND revoked_at = 0");
@@ -93,7 +93,7 @@ Status SqliteStore::revoke_join_token(const std::string& id, UnixMillis now) {
   return {};
 }
 
-Status SqliteStore::add_node_credential(const NodeCredential& credential) {
+Status SqlStore::add_node_credential(const NodeCredential& credential) {
   Lock lock(mutex_);
   auto insert = db_.prepare(
       "INSERT INTO node_credentials (secret_digest, node, join_token, created_at, revoked_at) "
@@ -107,7 +107,7 @@ Status SqliteStore::add_node_credential(const NodeCredential& credential) {
   return insert->run();
 }
 
-Result<std::optional<NodeCredential>> SqliteStore::find_node_credential(
+Result<std::optional<NodeCredential>> SqlStore::find_node_credential(
     const std::string& secret_digest) {
   ReadLock lock;
   auto& db = for_reading(lock);
@@ -124,7 +124,7 @@ Result<std::optional<NodeCredential>> SqliteStore::find_node_credential(
                                                       query->column_int(4)}};
 }
 
-Result<bool> SqliteStore::node_has_credential(const std::string& node) {
+Result<bool> SqlStore::node_has_credential(const std::string& node) {
   ReadLock lock;
   auto& db = for_reading(lock);
   auto query =
@@ -136,7 +136,7 @@ Result<bool> SqliteStore::node_has_credential(const std::string& node) {
   return *row;
 }
 
-Result<int> SqliteStore::revoke_node_credentials(const std::string& node, UnixMillis now) {
+Result<int> SqlStore::revoke_node_credentials(const std::string& node, UnixMillis now) {
   Lock lock(mutex_);
   auto update =
       db_.prepare("UPDATE node_credentials SET revoked_at = ?2 WHERE node = ?1 AND revoked_at = 0");

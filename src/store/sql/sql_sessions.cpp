@@ -1,16 +1,16 @@
-// SqliteStore: sessions and their history of state changes.
+// SqlStore: sessions and their history of state changes.
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
 
 #include <fmt/format.h>
 
-#include "store/sqlite/sqlite_store.hpp"
+#include "store/sql/sql_store.hpp"
 
 namespace gpupool {
 
 using Lock = std::lock_guard<std::recursive_mutex>;
-using sqlite::Statement;
+using sql::Statement;
 
 namespace {
 
@@ -139,7 +139,7 @@ void bind_session(Statement& statement, const Session& session) {
 
 }  // namespace
 
-Status SqliteStore::insert_session(const Session& session) {
+Status SqlStore::insert_session(const Session& session) {
   return in_transaction([&]() -> Status {
     auto insert = db_.prepare(
         "INSERT INTO sessions (id, user_id, image_tag, image_reference, gpus, gpu_model, cpus, "
@@ -160,7 +160,7 @@ Status SqliteStore::insert_session(const Session& session) {
   });
 }
 
-Result<std::optional<Session>> SqliteStore::get_session(const std::string& id) {
+Result<std::optional<Session>> SqlStore::get_session(const std::string& id) {
   ReadLock lock;
   auto& db = for_reading(lock);
   auto query = db.prepare(fmt::format("SELECT {} FROM sessions WHERE id = ?1", kSessionColumns));
@@ -172,7 +172,7 @@ Result<std::optional<Session>> SqliteStore::get_session(const std::string& id) {
   return std::optional<Session>{read_session(*query)};
 }
 
-Result<std::vector<Session>> SqliteStore::list_sessions(const SessionFilter& filter) {
+Result<std::vector<Session>> SqlStore::list_sessions(const SessionFilter& filter) {
   ReadLock lock;
   auto& db = for_reading(lock);
   std::string where;
@@ -198,8 +198,7 @@ Result<std::vector<Session>> SqliteStore::list_sessions(const SessionFilter& fil
   return query->collect<Session>([](const Statement& row) { return read_session(row); });
 }
 
-Result<std::vector<std::string>> SqliteStore::recent_session_nodes(std::int64_t user_id,
-                                                                   int limit) {
+Result<std::vector<std::string>> SqlStore::recent_session_nodes(std::int64_t user_id, int limit) {
   ReadLock lock;
   auto& db = for_reading(lock);
   // sessions_by_user (user_id, created_at) answers this without reading anyone else's.
@@ -211,7 +210,7 @@ Result<std::vector<std::string>> SqliteStore::recent_session_nodes(std::int64_t 
   return query->collect<std::string>([](const Statement& row) { return row.column_text(0); });
 }
 
-Status SqliteStore::update_session(const Session& session) {
+Status SqlStore::update_session(const Session& session) {
   return in_transaction([&]() -> Status {
     auto previous = db_.prepare("SELECT state, reason FROM sessions WHERE id = ?1");
     if (!previous) return previous.error();
@@ -240,8 +239,8 @@ Status SqliteStore::update_session(const Session& session) {
   });
 }
 
-Status SqliteStore::record_event(const std::string& session_id, UnixMillis at, SessionState state,
-                                 const std::string& reason) {
+Status SqlStore::record_event(const std::string& session_id, UnixMillis at, SessionState state,
+                              const std::string& reason) {
   auto insert = db_.prepare(
       "INSERT INTO session_events (session_id, at, state, reason) VALUES (?1, ?2, ?3, ?4)");
   if (!insert) return insert.error();
@@ -249,11 +248,11 @@ Status SqliteStore::record_event(const std::string& session_id, UnixMillis at, S
   return insert->run();
 }
 
-Result<std::vector<SessionEvent>> SqliteStore::session_events(const std::string& id) {
+Result<std::vector<SessionEvent>> SqlStore::session_events(const std::string& id) {
   ReadLock lock;
   auto& db = for_reading(lock);
-  auto query = db.prepare(
-      "SELECT at, state, reason FROM session_events WHERE session_id = ?1 ORDER BY rowid");
+  auto query =
+      db.prepare("SELECT at, state, reason FROM session_events WHERE session_id = ?1 ORDER BY id");
   if (!query) return query.error();
   query->bind(1, id);
   return query->collect<SessionEvent>([](const Statement& row) {
@@ -263,9 +262,9 @@ Result<std::vector<SessionEvent>> SqliteStore::session_events(const std::string&
   });
 }
 
-Result<std::optional<KeyedSessionRequest>> SqliteStore::find_session_request(std::int64_t user_id,
-                                                                             const std::string& key,
-                                                                             UnixMillis since) {
+Result<std::optional<KeyedSessionRequest>> SqlStore::find_session_request(std::int64_t user_id,
+                                                                          const std::string& key,
+                                                                          UnixMillis since) {
   ReadLock lock;
   auto& db = for_reading(lock);
   auto query = db.prepare(
@@ -280,13 +279,15 @@ Result<std::optional<KeyedSessionRequest>> SqliteStore::find_session_request(std
       user_id, key, query->column_text(0), query->column_text(1), query->column_int(2)}};
 }
 
-Status SqliteStore::record_session_request(const KeyedSessionRequest& request) {
+Status SqlStore::record_session_request(const KeyedSessionRequest& request) {
   Lock lock(mutex_);
   // An expired row with the same key gives way to the new one.
   auto insert = db_.prepare(
-      "INSERT OR REPLACE INTO session_requests "
+      "INSERT INTO session_requests "
       "(user_id, idempotency_key, request_digest, session_id, created_at) "
-      "VALUES (?1, ?2, ?3, ?4, ?5)");
+      "VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (user_id, idempotency_key) DO UPDATE SET "
+      "request_digest = excluded.request_digest, session_id = excluded.session_id, created_at = "
+      "excluded.created_at");
   if (!insert) return insert.error();
   insert->bind(1, request.user_id)
       .bind(2, request.key)
@@ -296,7 +297,7 @@ Status SqliteStore::record_session_request(const KeyedSessionRequest& request) {
   return insert->run();
 }
 
-Status SqliteStore::forget_session_requests(UnixMillis before) {
+Status SqlStore::forget_session_requests(UnixMillis before) {
   Lock lock(mutex_);
   auto remove = db_.prepare("DELETE FROM session_requests WHERE created_at < ?1");
   if (!remove) return remove.error();
@@ -304,7 +305,7 @@ Status SqliteStore::forget_session_requests(UnixMillis before) {
   return remove->run();
 }
 
-Status SqliteStore::add_gpu_busy_seconds(const std::map<std::string, double>& by_session) {
+Status SqlStore::add_gpu_busy_seconds(const std::map<std::string, double>& by_session) {
   return in_transaction([&]() -> Status {
     for (const auto& [id, seconds] : by_session) {
       auto update =

@@ -1,0 +1,57 @@
+// PostgresStore: the Store on PostgreSQL, for several gpupool servers on one database.
+//
+// The same queries and migrations as SQLite (sql/), with the same guarantees: every write
+// transaction of every server takes one transaction-level advisory lock first (as SQLite's
+// BEGIN IMMEDIATE takes the file's lock), so a quota check and its insert, or a placement,
+// never interleave with another server's; the ledger's append-only rule is the database's
+// own trigger; commits are synchronous. A listening connection hears every server's changes
+// (a trigger on each table NOTIFYs), so live views and held syncs wake at once.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "store/sql/sql_store.hpp"
+
+namespace gpupool {
+
+namespace postgres {
+class Connection;
+}
+
+// The advisory lock every write transaction takes (an arbitrary, fixed 64-bit key).
+inline constexpr std::int64_t kWriteLockKey = 0x67707570'6f6f6c01;
+
+// The SQLite text of a migration as PostgreSQL runs it: 64-bit integers, doubles, identity
+// ids (for migrations without a .postgres.sql of their own).
+std::string postgres_schema(std::string_view sqlite_sql);
+
+class PostgresStore final : public SqlStore {
+ public:
+  static Result<std::unique_ptr<PostgresStore>> open(const std::string& url);
+  ~PostgresStore() override;
+
+  void on_external_change(std::function<void()> callback) override;
+
+ private:
+  PostgresStore(std::unique_ptr<postgres::Connection> writer, std::string url);
+  Status begin_transaction() override;
+  Result<int> schema_version() override;
+  Status set_schema_version(int version) override;
+  std::string migration_text(const migrations::Migration& migration) override;
+  Status prepare_database();
+  Status install_change_triggers();
+  void listen();  // the listener thread
+
+  const std::string url_;
+  std::mutex listeners_mutex_;
+  std::vector<std::function<void()>> listeners_;  // guarded by listeners_mutex_
+  std::atomic<bool> stopping_{false};
+  std::thread listener_;
+};
+
+}  // namespace gpupool
