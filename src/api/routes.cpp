@@ -256,7 +256,10 @@ HttpReply Api::healthz(const Call&) {
 
 HttpReply Api::readyz(const Call&) {
   bool ready = settings_.ready && settings_.ready();
-  return json_reply(ready ? 200 : 503, {{"status", ready ? "ready" : "not ready"}});
+  // "leads": whether this server runs the scheduling and sweeps of a control plane several
+  // servers share (always true for one server alone).
+  return json_reply(ready ? 200 : 503,
+                    {{"status", ready ? "ready" : "not ready"}, {"leads", store_.leads()}});
 }
 
 }  // namespace gpupool::api

@@ -117,6 +117,7 @@ std::unique_ptr<PeriodicTask> make_image_unpacker(Store& store, ImageUnpacking s
   auto told = std::make_shared<std::map<std::string, std::string>>();
   return std::make_unique<PeriodicTask>(
       std::chrono::minutes(10), [&store, settings = std::move(settings), told] {
+        if (!store.leads()) return;  // one server unpacks
         auto images = store.list_images();
         if (!images) return;
         for (const auto& image : *images) {

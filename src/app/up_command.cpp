@@ -41,6 +41,7 @@
 #include "net/self_signed.hpp"
 #include "services/pool_history.hpp"
 #include "services/sync_waits.hpp"
+#include "store/postgres/postgres_store.hpp"
 
 namespace gpupool::app {
 
@@ -422,6 +423,25 @@ int serve(UpOptions options, bool local_node) {
     slurm.task->start();
   }
   api.emplace(api_settings, auth, sessions, **store, clock);
+  // Several servers on one PostgreSQL database: what one changes wakes the others' held
+  // syncs and live views, and one of them — the leader — places sessions and sweeps.
+  auto* shared = dynamic_cast<PostgresStore*>(store->get());
+  std::optional<PeriodicTask> leader_passes;
+  if (shared != nullptr) {
+    leader_passes.emplace(std::chrono::seconds(1), [&sessions, shared] {
+      if (!shared->leads()) return;
+      if (auto passed = sessions.reschedule(); !passed)
+        spdlog::warn("scheduling: {}", passed.error().message);
+    });
+    PeriodicTask* passes = &*leader_passes;
+    shared->on_external_change([&sync_waits, passes] {
+      sync_waits.changed();
+      passes->wake();  // a request another server stored
+    });
+    shared->lead_when_possible(fmt::format("{}:{} (pid {})", public_host, *bound, getpid()),
+                               [passes] { passes->wake(); });
+    leader_passes->start();
+  }
   int threads = options.http_threads > 0
                     ? options.http_threads
                     : static_cast<int>(std::max(2u, std::thread::hardware_concurrency()));
@@ -466,6 +486,7 @@ int serve(UpOptions options, bool local_node) {
     spdlog::info("every connection drained");
   }
   http.stop();
+  if (shared != nullptr) shared->stop();  // lets the lease go at once
   if (ssh_relay) ssh_relay->stop();
   if (local_agent != nullptr) local_agent->stop();
   webhooks.stop();

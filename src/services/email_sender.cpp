@@ -116,6 +116,7 @@ Result<int> EmailSender::deliver_due() {
 
 void EmailSender::start(std::chrono::milliseconds every) {
   task_ = std::make_unique<PeriodicTask>(every, [this] {
+    if (!store_.leads()) return;  // one server delivers (leader_lease.hpp)
     if (auto done = deliver_due(); !done) spdlog::warn("e-mail: {}", done.error().message);
   });
   task_->start();

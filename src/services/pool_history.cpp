@@ -44,6 +44,7 @@ Result<PoolSample> current_pool_sample(SessionService& sessions, const Telemetry
 
 Status record_pool_sample(SessionService& sessions, const TelemetryBoard& telemetry, Store& store,
                           UnixMillis now) {
+  if (!store.leads()) return {};  // one sample a minute, from the leading server
   auto sample = current_pool_sample(sessions, telemetry, now);
   if (!sample) return sample.error();
   return store.add_pool_sample(*sample, now - kPoolHistoryKept);

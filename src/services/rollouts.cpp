@@ -227,6 +227,7 @@ Result<std::vector<RolloutReport>> Rollouts::reports() {
 }
 
 Status Rollouts::watch() {
+  if (!store_.leads()) return {};  // the leading server watches (leader_lease.hpp)
   auto rollouts = store_.list_rollouts();
   if (!rollouts) return rollouts.error();
   bool rolling = std::any_of(rollouts->begin(), rollouts->end(), [](const Rollout& rollout) {

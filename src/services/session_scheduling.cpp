@@ -27,6 +27,9 @@ constexpr int kHomeLookback = 20;
 
 Status SessionService::schedule_locked(UnixMillis now) {
   if (settings_.slurm) return {};  // Slurm places sessions (slurm_sync.cpp)
+  // One server places at a time: the leader (store/postgres/leader_lease.hpp). The others
+  // store requests; the leader hears of them at once and passes.
+  if (!store_.leads()) return {};
   ScopedTimer timed(metrics_.scheduling_pass);
   scheduler::Snapshot snapshot;
   auto nodes = store_.list_nodes();

@@ -14,6 +14,7 @@ namespace gpupool::services {
 
 Status SessionService::end_sessions_of_silent_nodes() {
   if (settings_.slurm) return {};  // Slurm tells of failed nodes (NODE_FAIL)
+  if (!store_.leads()) return {};  // the leading server sweeps (leader_lease.hpp)
   std::lock_guard lock(mutex_);
   UnixMillis now = clock_.now();
   auto nodes = store_.list_nodes();

@@ -170,6 +170,7 @@ bool SlurmBackend::submit(const Session& session) {
 }
 
 Result<int> SlurmBackend::pass() {
+  if (!store_.leads()) return 0;  // the leading server talks to Slurm (leader_lease.hpp)
   auto nodes = client_.nodes();
   if (!nodes) return nodes.error();
   auto jobs = client_.jobs();

@@ -84,6 +84,7 @@ Result<int> WebhookSender::deliver_due() {
 
 void WebhookSender::start(std::chrono::milliseconds every) {
   task_ = std::make_unique<PeriodicTask>(every, [this] {
+    if (!store_.leads()) return;  // one server delivers (leader_lease.hpp)
     if (auto done = deliver_due(); !done) spdlog::warn("webhooks: {}", done.error().message);
   });
   task_->start();

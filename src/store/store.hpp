@@ -124,7 +124,11 @@ class Store {
   virtual std::uint64_t change_count() const = 0;
   // Runs `callback` whenever another server sharing this database has changed it (never,
   // for a store only this process writes). It may run on any thread.
-  virtual void on_external_change(std::function<void()> /*callback*/) {}
+  virtual void on_external_change(const std::function<void()>& /*callback*/) {}
+  // Whether this server runs the control plane's one-at-a-time work: scheduling passes, the
+  // lifecycle's sweeps, deliveries. Always, for a store only it writes; on a database that
+  // several servers share, while it holds the lease (store/postgres/leader_lease.hpp).
+  virtual bool leads() const { return true; }
 
   // Users. create_user assigns id and uid; a taken name is a conflict.
   virtual Result<User> create_user(const std::string& username, const std::string& password_hash,

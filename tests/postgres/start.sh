@@ -2,7 +2,7 @@
 # Starts a PostgreSQL 15 server of the test run's own (Debian's postgresql-15), or finds it
 # running: its data in /var/tmp/gpupool-postgres, on 127.0.0.1:15432, trusting local
 # connections (a test machine's only). Prints the URL the tests take as GPUPOOL_TEST_POSTGRES.
-# Usage: tests/postgres/start.sh [stop]
+# Usage: tests/postgres/start.sh [stop|restart]
 set -euo pipefail
 
 bin=/usr/lib/postgresql/15/bin
@@ -13,6 +13,10 @@ as_postgres() { runuser -u postgres -- "$@"; }
 
 if [[ ${1:-} == stop ]]; then
   [[ -f $data/postmaster.pid ]] && as_postgres "$bin/pg_ctl" -D "$data" -m fast -w stop >/dev/null
+  exit 0
+fi
+if [[ ${1:-} == restart ]]; then  # as an upgrade or a failover would: connections cut
+  as_postgres "$bin/pg_ctl" -D "$data" -m fast -w -t 60 restart >/dev/null
   exit 0
 fi
 

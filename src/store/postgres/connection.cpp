@@ -239,6 +239,10 @@ Status Connection::ensure_connected() {
   return configure();
 }
 
+bool Connection::connected() const {
+  return PQstatus(connection_) == CONNECTION_OK;
+}
+
 void Connection::note_transaction_state() {
   switch (PQtransactionStatus(connection_)) {
     case PQTRANS_IDLE:

@@ -60,6 +60,8 @@ class Connection final : public sql::Database {
   int backend_pid() const { return backend_pid_.load(); }
   // Connects again if the connection was lost (never inside an open transaction).
   Status ensure_connected();
+  // Whether the connection is up, as of the last exchange (nothing is sent).
+  bool connected() const;
 
  private:
   friend class PostgresCursor;

@@ -55,6 +55,11 @@ PostgresStore::PostgresStore(std::unique_ptr<postgres::Connection> writer, std::
     : SqlStore(std::move(writer)), url_(std::move(url)) {}
 
 PostgresStore::~PostgresStore() {
+  stop();
+}
+
+void PostgresStore::stop() {
+  lease_.reset();  // its thread writes through this store
   stopping_ = true;
   if (listener_.joinable()) listener_.join();
 }
@@ -84,6 +89,52 @@ Status PostgresStore::begin_transaction() {
   return db_.execute(fmt::format("BEGIN; SELECT pg_advisory_xact_lock({})", kWriteLockKey));
 }
 
+Status PostgresStore::check_transaction() {
+  if (!lease_ || !lease_->leading()) return {};
+  // Under the write lock: no other server can take the lead until this transaction ends.
+  auto current = leader();
+  if (!current) return current.error();
+  if (current->first != lease_->epoch()) {
+    lease_->step_down(fmt::format("{} has led since epoch {}", current->second, current->first));
+  }
+  return {};
+}
+
+bool PostgresStore::leads() const {
+  return !lease_ || lease_->leading();
+}
+
+void PostgresStore::lead_when_possible(const std::string& holder, std::function<void()> on_lead) {
+  lease_ = std::make_unique<LeaderLease>(*this, url_, holder, std::move(on_lead));
+}
+
+Result<std::pair<std::int64_t, std::string>> PostgresStore::leader() {
+  ReadLock lock;
+  auto& db = for_reading(lock);
+  auto query = db.prepare("SELECT epoch, holder FROM gpupool_leader WHERE id = 1");
+  if (!query) return query.error();
+  auto row = query->step();
+  if (!row) return row.error();
+  if (!*row) return make_error(ErrorCode::internal, "gpupool_leader has no row");
+  return std::pair{query->column_int(0), query->column_text(1)};
+}
+
+Result<std::int64_t> PostgresStore::claim_leadership(const std::string& holder) {
+  std::int64_t epoch = 0;
+  GPUPOOL_TRY(in_transaction([&]() -> Status {
+    auto claim = db_.prepare(
+        "UPDATE gpupool_leader SET epoch = epoch + 1, holder = ?1, since = now() WHERE id = 1 "
+        "RETURNING epoch");
+    if (!claim) return claim.error();
+    claim->bind(1, holder);
+    auto row = claim->step();
+    if (!row) return row.error();
+    epoch = claim->column_int(0);
+    return claim->run();
+  }));
+  return epoch;
+}
+
 Result<int> PostgresStore::schema_version() {
   auto query = db_.prepare("SELECT coalesce(max(version), 0) FROM gpupool_schema_version");
   if (!query) return query.error();
@@ -104,9 +155,9 @@ std::string PostgresStore::migration_text(const migrations::Migration& migration
   return postgres_schema(migration.sql);
 }
 
-void PostgresStore::on_external_change(std::function<void()> callback) {
+void PostgresStore::on_external_change(const std::function<void()>& callback) {
   std::lock_guard lock(listeners_mutex_);
-  listeners_.push_back(std::move(callback));
+  listeners_.push_back(callback);
 }
 
 void PostgresStore::listen() {

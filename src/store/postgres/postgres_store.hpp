@@ -15,6 +15,7 @@
 #include <thread>
 #include <vector>
 
+#include "store/postgres/leader_lease.hpp"
 #include "store/sql/sql_store.hpp"
 
 namespace gpupool {
@@ -35,11 +36,23 @@ class PostgresStore final : public SqlStore {
   static Result<std::unique_ptr<PostgresStore>> open(const std::string& url);
   ~PostgresStore() override;
 
-  void on_external_change(std::function<void()> callback) override;
+  void on_external_change(const std::function<void()>& callback) override;
+  bool leads() const override;
+
+  // Competes for the lease from now on (leader_lease.hpp); `on_lead` runs whenever this
+  // server becomes the leader. Without it, this store always leads (one server).
+  void lead_when_possible(const std::string& holder, std::function<void()> on_lead);
+  // Stops competing for the lease (letting it go) and listening: no callback runs after.
+  void stop();
+  // The lease's epoch and holder as the database has them.
+  Result<std::pair<std::int64_t, std::string>> leader();
+  // Takes the next epoch for `holder` (the lease's lock held): returns it.
+  Result<std::int64_t> claim_leadership(const std::string& holder);
 
  private:
   PostgresStore(std::unique_ptr<postgres::Connection> writer, std::string url);
   Status begin_transaction() override;
+  Status check_transaction() override;
   Result<int> schema_version() override;
   Status set_schema_version(int version) override;
   std::string migration_text(const migrations::Migration& migration) override;
@@ -52,6 +65,7 @@ class PostgresStore final : public SqlStore {
   std::vector<std::function<void()>> listeners_;  // guarded by listeners_mutex_
   std::atomic<bool> stopping_{false};
   std::thread listener_;
+  std::unique_ptr<LeaderLease> lease_;  // set once, before the server serves
 };
 
 }  // namespace gpupool
