@@ -32,8 +32,9 @@ fi
 # than skip, where it is missing.
 GPUPOOL_TEST_POSTGRES=$(tests/postgres/start.sh)
 export GPUPOOL_TEST_POSTGRES GPUPOOL_REQUIRE_POSTGRES=1
-# What the end-to-end tests bring along: stand-ins for NVML and the CUDA driver, the cap's client.
-ninja -C build fake_nvml fake_cuda cap_client
+# What the end-to-end tests bring along: stand-ins for NVML and the CUDA driver, the cap's client,
+# agents posed in numbers (bench/sync_load, for tests/e2e/test_replicas.py).
+ninja -C build fake_nvml fake_cuda cap_client sync_load
 # The end-to-end tests mostly wait on containers, so the CPU-bound checks run beside them at
 # the lowest priority: clang-tidy, then the one sanitized build (clang with ASan, UBSan and
 # libFuzzer's coverage) that the unit and integration tests and the fuzz targets share. With

@@ -10,6 +10,7 @@
 #include "app/gpus_command.hpp"
 #include "app/idle_cli.hpp"
 #include "app/image_cli.hpp"
+#include "app/migrate_store_command.hpp"
 #include "app/node_cli.hpp"
 #include "app/notify_cli.hpp"
 #include "app/serve_options.hpp"
@@ -181,6 +182,12 @@ int run(int argc, char** argv) {
       "backup", "copy the database, consistently, while gpupool runs (on the server's machine)");
   backup->add_option("file", backup_file, "where the copy goes (a new file)")->required();
   backup->add_option("--data-dir", backup_data_dir, "gpupool's data dir")->capture_default_str();
+  std::string migrate_from = "sqlite:" + up.data_dir + "/gpupool.db";
+  std::string migrate_to;
+  auto* migrate_store = admin_command->add_subcommand(
+      "migrate-store", "move the database to PostgreSQL (an empty one), checked table by table");
+  migrate_store->add_option("--from", migrate_from, "sqlite:PATH")->capture_default_str();
+  migrate_store->add_option("--to", migrate_to, "postgres://USER@HOST:PORT/DB")->required();
   auto* unknown_ls = admin_command->add_subcommand(
       "unknown", "list containers nodes run for sessions the database does not know");
   std::string unknown_session;
@@ -246,6 +253,7 @@ int run(int argc, char** argv) {
   if (*admin_command) {
     if (*user_add) return gpupool::cli::add_user(name, make_admin);
     if (*backup) return gpupool::app::run_backup(backup_data_dir, backup_file);
+    if (*migrate_store) return gpupool::app::run_migrate_store(migrate_from, migrate_to);
     if (*group_add) return gpupool::cli::create_group(name);
     if (*group_members) return gpupool::cli::set_group_members(name, members);
     if (*quota_ls) return gpupool::cli::list_quotas();

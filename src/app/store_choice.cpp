@@ -1,9 +1,8 @@
 #include "app/store_choice.hpp"
 
-#include <regex>
-
 #include <fmt/format.h>
 
+#include "store/postgres/connection.hpp"
 #include "store/postgres/postgres_store.hpp"
 #include "store/sqlite/sqlite_store.hpp"
 
@@ -13,19 +12,14 @@ bool is_postgres_url(const std::string& store) {
   return store.starts_with("postgres://") || store.starts_with("postgresql://");
 }
 
-std::string without_password(const std::string& url) {
-  static const std::regex userinfo(R"(^(postgres(ql)?://[^:@/]*):[^@/]*@)");
-  static const std::regex keyword(R"(password=\S*)");
-  return std::regex_replace(std::regex_replace(url, userinfo, "$1:***@"), keyword, "password=***");
-}
-
 Result<std::unique_ptr<SqlStore>> open_store(const std::string& store,
                                              const std::filesystem::path& data_dir) {
   if (is_postgres_url(store)) {
     auto opened = PostgresStore::open(store);
     if (!opened) {
-      return make_error(opened.error().code, fmt::format("--store {}: {}", without_password(store),
-                                                         opened.error().message));
+      return make_error(
+          opened.error().code,
+          fmt::format("--store {}: {}", postgres::without_password(store), opened.error().message));
     }
     return std::unique_ptr<SqlStore>(std::move(*opened));
   }
@@ -35,7 +29,7 @@ Result<std::unique_ptr<SqlStore>> open_store(const std::string& store,
   } else if (!store.empty()) {
     return make_error(ErrorCode::invalid_argument,
                       fmt::format("--store {}: give sqlite:PATH or postgres://USER@HOST/DB",
-                                  without_password(store)));
+                                  postgres::without_password(store)));
   }
   auto opened = SqliteStore::open(path);
   if (!opened) return opened.error();

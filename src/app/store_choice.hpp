@@ -16,7 +16,4 @@ bool is_postgres_url(const std::string& store);
 Result<std::unique_ptr<SqlStore>> open_store(const std::string& store,
                                              const std::filesystem::path& data_dir);
 
-// The URL as logs may show it: any password replaced by "***".
-std::string without_password(const std::string& url);
-
 }  // namespace gpupool::app

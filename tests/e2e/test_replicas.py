@@ -6,7 +6,9 @@ The run's PostgreSQL server (tests/postgres/start.sh) holds a fresh database; th
 share one certificate, so that agents pin it whichever answers; HAProxy (Debian's) spreads
 TCP connections over them and drops one that stops answering. Four GPU servers are posed by
 bench/sync_load (agents that report every session they are given as running), so that only
-the control plane is on trial. A stream of session requests, stops and top-ups — each retried
+the control plane is on trial; one real agent on this machine's Docker engine runs a real
+session, whose Jupyter every server proxies (`--session-domain`: by the Host header, on the
+servers' one port). A stream of session requests, stops and top-ups — each retried
 with its Idempotency-Key, as the CLI does — runs while the leader is killed with SIGKILL and
 while PostgreSQL restarts; then every invariant is checked against the database itself."""
 import os
@@ -18,12 +20,15 @@ import ssl
 import subprocess
 import tempfile
 import threading
+import re
 import time
 import urllib.error
+import urllib.parse
+import urllib.request
 
 import pytest
 
-from conftest import ADMIN_PASSWORD, BINARY, Api, free_port, mint_token
+from conftest import ADMIN_PASSWORD, BINARY, Api, docker, free_port, mint_token, reserve_port_range
 
 IMAGE_TAG = "pytorch1.13-cpu-debian12-runtime"
 SYNC_LOAD = os.path.join(os.path.dirname(BINARY), "bench", "sync_load")
@@ -54,11 +59,12 @@ class Replica:
 
     def start(self):
         env = dict(os.environ, GPUPOOL_ADMIN_PASSWORD=ADMIN_PASSWORD)
+        store = ["--store", self.plane.url] if self.plane.url else []
         self.process = subprocess.Popen(
-            [BINARY, "server", "--store", self.plane.url, "--data-dir", self.data_dir,
+            [BINARY, "server", *store, "--data-dir", self.data_dir,
              "--listen", f"127.0.0.1:{self.port}", "--public-host", "127.0.0.1",
              "--public-url", self.plane.base, "--tls-cert", self.plane.cert, "--tls-key", self.plane.key,
-             "--image", f"{IMAGE_TAG}=gpupool/session:e2e-replicas", "--session-ports", "2"],
+             "--image", f"{IMAGE_TAG}=gpupool/session:{IMAGE_TAG}", "--session-domain", "sessions.test"],
             stdout=open(self.log_path, "a"), stderr=subprocess.STDOUT, env=env)
         deadline = time.time() + 60
         while self.readiness() is None:
@@ -77,6 +83,22 @@ class Replica:
         ready = self.readiness()
         return bool(ready and isinstance(ready, dict) and ready.get("leads"))
 
+    def jupyter_status(self, session, token):
+        """Jupyter's /api/status of `session` through this server alone (its Host header names
+        the session's own origin)."""
+        url = urllib.parse.urlparse(session["jupyter"]["url"])
+        request = urllib.request.Request(f"{self.base}{url.path}api/status",
+                                         headers={"Host": url.netloc, "Authorization": "Bearer " + token})
+        try:
+            with urllib.request.urlopen(request, timeout=30, context=self.plane.tls) as response:
+                return response.status
+        except urllib.error.HTTPError as error:
+            return error.code
+
+    def pin(self):
+        found = re.search(r"--ca-sha256 (sha256:[0-9a-f]{64})", self.log())
+        return found.group(1) if found else None
+
     def kill(self):
         self.process.send_signal(signal.SIGKILL)
         self.process.wait(timeout=30)
@@ -92,21 +114,28 @@ class Replica:
 
 
 class ControlPlane:
-    def __init__(self):
+    """`servers` gpupool servers on one PostgreSQL database (or one on SQLite, `url` None)
+    behind HAProxy, with `nodes` GPU servers posed by sync_load."""
+
+    def __init__(self, servers=3, postgres=True, nodes=NODES):
         self.work = tempfile.mkdtemp(prefix="gpupool-e2e-replicas-")
         self.database = "gpupool_e2e_" + secrets.token_hex(4)
-        self.url = POSTGRES.rsplit("/", 1)[0] + "/" + self.database
+        self.url = POSTGRES.rsplit("/", 1)[0] + "/" + self.database if postgres else None
+        self.node_count = nodes
         self.cert = os.path.join(self.work, "server.crt")
         self.key = os.path.join(self.work, "server.key")
         self.port = free_port()
         self.base = f"https://127.0.0.1:{self.port}"
-        self.replicas = [Replica(self, index) for index in range(3)]
+        self.replicas = [Replica(self, index) for index in range(servers)]
         self.haproxy = None
         self.agents = None
+        self.agent = None  # the real one
+        self.real_node = "real-" + secrets.token_hex(3)
         self.tls = None
 
     def start(self):
-        psql(POSTGRES, f"CREATE DATABASE {self.database}")
+        if self.url:
+            psql(POSTGRES, f"CREATE DATABASE {self.database}")
         subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
                         "-nodes", "-keyout", self.key, "-out", self.cert, "-days", "2", "-subj", "/CN=127.0.0.1",
                         "-addext", "subjectAltName=IP:127.0.0.1"], check=True, capture_output=True)
@@ -115,22 +144,25 @@ class ControlPlane:
             replica.start()
         self.start_haproxy()
         self.admin = Api(self.base, mint_token(self.base, "admin", ADMIN_PASSWORD, self.tls), tls_context=self.tls)
-        status, token = self.admin.post("/api/v1/join-tokens", {"uses": NODES, "description": "e2e replicas"})
+        status, token = self.admin.post("/api/v1/join-tokens",
+                                        {"uses": self.node_count + 1, "description": "e2e replicas"})
+        self.join_token = token["token"]
         assert status == 201, token
         self.agents = subprocess.Popen(
             [SYNC_LOAD, "--server", self.base, "--cert", self.cert, "--token", token["token"],
-             "--nodes", str(NODES), "--seconds", "900", "--heartbeat-ms", "2000"],
+             "--nodes", str(self.node_count), "--seconds", "900", "--heartbeat-ms", "2000"],
             stdout=open(os.path.join(self.work, "agents.log"), "w"), stderr=subprocess.STDOUT)
         deadline = time.time() + 60
-        while len(self.nodes()) < NODES:
+        while len(self.nodes()) < self.node_count:
             assert self.agents.poll() is None, "sync_load exited"
             assert time.time() < deadline, "the posed GPU servers did not join"
             time.sleep(0.5)
 
     def start_haproxy(self):
         config = os.path.join(self.work, "haproxy.cfg")
-        servers = "\n".join(f"  server s{index} 127.0.0.1:{replica.port} check inter 300ms fall 1 rise 2"
-                            for index, replica in enumerate(self.replicas))
+        # As docs/high-availability.md has it: a server is sent work while its /readyz says 200.
+        servers = "\n".join(f"  server s{index} 127.0.0.1:{replica.port} check check-ssl verify none "
+                            f"inter 300ms fall 1 rise 2" for index, replica in enumerate(self.replicas))
         with open(config, "w") as handle:
             handle.write(f"""global
   maxconn 4000
@@ -146,6 +178,8 @@ frontend gpupool
   default_backend servers
 backend servers
   balance roundrobin
+  option httpchk GET /readyz
+  http-check expect status 200
 {servers}
 """)
         self.haproxy = subprocess.Popen(["haproxy", "-db", "-f", config],
@@ -159,6 +193,16 @@ backend servers
             except OSError:
                 assert time.time() < deadline, "haproxy did not start"
                 time.sleep(0.2)
+
+    def start_real_agent(self):
+        low, self.port_range_lock = reserve_port_range()
+        self.agent = subprocess.Popen(
+            [BINARY, "agent", "--server", self.base, "--ca-sha256", self.replicas[0].pin(),
+             "--join-token", self.join_token, "--state-dir", os.path.join(self.work, "agent"),
+             "--node-name", self.real_node, "--simulate-gpus", "1xA100-80GB", "--node-cpus", "8",
+             "--node-memory-gb", "16", "--port-range", f"{low}-{low + 19}", "--node-label",
+             f"host={self.real_node}"],
+            stdout=open(os.path.join(self.work, "agent.log"), "w"), stderr=subprocess.STDOUT)
 
     def nodes(self):
         status, body = self.admin.get("/api/v1/nodes")
@@ -180,11 +224,18 @@ backend servers
     def stop(self):
         if self.agents:
             self.agents.kill()
+        if self.agent:
+            self.agent.terminate()
+            self.agent.wait(timeout=60)
+            ids = docker("ps", "-aq", "--filter", f"label=io.gpupool.node={self.real_node}").stdout.split()
+            if ids:
+                docker("rm", "-f", *ids)
         if self.haproxy:
             self.haproxy.kill()
         for replica in self.replicas:
             replica.stop()
-        psql(POSTGRES, f"DROP DATABASE IF EXISTS {self.database} WITH (FORCE)")
+        if self.url:
+            psql(POSTGRES, f"DROP DATABASE IF EXISTS {self.database} WITH (FORCE)")
 
 
 @pytest.fixture(scope="module")
@@ -193,7 +244,6 @@ def plane():
         if os.environ.get("GPUPOOL_REQUIRE_POSTGRES"):
             pytest.fail("GPUPOOL_TEST_POSTGRES is not set")
         pytest.skip("no PostgreSQL server for this run (tests/postgres/start.sh)")
-    subprocess.run(["docker", "tag", "gpupool/session:latest", "gpupool/session:e2e-replicas"], check=False)
     instance = ControlPlane()
     try:
         instance.start()
@@ -284,6 +334,21 @@ def test_several_servers_one_leader_that_fails_over_and_a_database_restart(plane
                                     {"amount": 1000, "idempotency_key": "first"})
     assert status in (200, 201), body
 
+    # A real session on the real agent; its Jupyter answers through every server.
+    plane.start_real_agent()
+    deadline = time.time() + 60
+    while plane.real_node not in [node["name"] for node in plane.nodes()]:
+        assert plane.agent.poll() is None and time.time() < deadline, "the real agent did not join"
+        time.sleep(0.5)
+    status, real = user.post("/api/v1/sessions", {"gpus": 1, "node_selector": {"host": plane.real_node}})
+    assert status == 201, real
+    deadline = time.time() + 180
+    while real["state"] != "running":
+        assert real["state"] != "ended" and time.time() < deadline, f"the real session did not run: {real}"
+        time.sleep(0.5)
+        real = user.get(f"/api/v1/sessions/{real['id']}")[1]
+    assert [replica.jupyter_status(real, user.token) for replica in plane.replicas] == [200] * 3
+
     # A request made through a follower is placed by the leader at once.
     follower = Api(followers[0].base, user.token, tls_context=plane.tls)
     status, session = follower.post("/api/v1/sessions", {"gpus": 1})
@@ -309,6 +374,8 @@ def test_several_servers_one_leader_that_fails_over_and_a_database_restart(plane
         time.sleep(0.05)
     print(f"failover: lead taken {took_over:.2f} s after the kill, "
           f"first placement {time.time() - killed_at:.2f} s after it")
+    live = [replica for replica in plane.replicas if replica is not leader]
+    assert [replica.jupyter_status(real, user.token) for replica in live] == [200, 200]
     leader.start()  # back as a follower
     assert not leader.leads()
 
@@ -324,6 +391,7 @@ def test_several_servers_one_leader_that_fails_over_and_a_database_restart(plane
         assert time.time() < deadline, "a server did not recover from the database's restart"
         time.sleep(0.2)
     plane.wait_for_one_leader()
+    assert [replica.jupyter_status(real, user.token) for replica in plane.replicas] == [200] * 3
     time.sleep(4)
     stream.stop()
     assert not stream.errors, stream.errors[:5]
@@ -355,7 +423,7 @@ def test_several_servers_one_leader_that_fails_over_and_a_database_restart(plane
                 seen.add((node, index))
     # Requests with a key made one session each; every stopped session is charged once.
     assert len(psql(plane.url, f"SELECT id FROM sessions WHERE user_id = (SELECT id FROM users WHERE "
-                               f"username = '{username}')")) == len(set(stream.created)) + 1
+                               f"username = '{username}')")) == len(set(stream.created)) + 2  # + the real and the first
     charges = dict(psql(plane.url, "SELECT session_id, count(*) FROM ledger WHERE kind = 'charge' "
                                    "GROUP BY session_id"))
     assert all(count == "1" for count in charges.values())

@@ -3,6 +3,7 @@
 #include <libpq-fe.h>
 
 #include <cstdlib>
+#include <regex>
 #include <vector>
 
 #include <fmt/format.h>
@@ -11,9 +12,14 @@ namespace gpupool::postgres {
 
 namespace {
 
+// Type OIDs (PostgreSQL's pg_type.dat): what parameters are sent as, columns read back as.
 constexpr unsigned kInt8 = 20;
+constexpr unsigned kInt2 = 21;
+constexpr unsigned kInt4 = 23;
 constexpr unsigned kText = 25;
+constexpr unsigned kFloat4 = 700;
 constexpr unsigned kFloat8 = 701;
+constexpr unsigned kNumeric = 1700;
 
 std::string trimmed(const char* text) {
   std::string message = text == nullptr ? "" : text;
@@ -63,6 +69,12 @@ ErrorCode error_code_of(std::string_view sqlstate) {
     return ErrorCode::unavailable;
   }
   return ErrorCode::internal;
+}
+
+std::string without_password(const std::string& url) {
+  static const std::regex userinfo(R"(^(postgres(ql)?://[^:@/]*):[^@/]*@)");
+  static const std::regex keyword(R"(password=[^&\s]*)");
+  return std::regex_replace(std::regex_replace(url, userinfo, "$1:***@"), keyword, "password=***");
 }
 
 std::string numbered_parameters(std::string_view sql, std::vector<bool>& used) {
@@ -135,6 +147,23 @@ class PostgresCursor final : public sql::Cursor {
   bool column_is_null(int index) const override {
     return PQgetisnull(answer_.result, row_, index) != 0;
   }
+  int column_count() const override { return PQnfields(answer_.result); }
+  std::string column_name(int index) const override { return PQfname(answer_.result, index); }
+  sql::Value column_value(int index) const override {
+    if (column_is_null(index)) return std::monostate{};
+    switch (PQftype(answer_.result, index)) {
+      case kInt8:
+      case kInt4:
+      case kInt2:
+        return column_int(index);
+      case kFloat8:
+      case kFloat4:
+      case kNumeric:
+        return column_double(index);
+      default:
+        return column_text(index);
+    }
+  }
 
  private:
   void set(int index, char type, std::string text) {
@@ -149,12 +178,6 @@ class PostgresCursor final : public sql::Cursor {
     if (locked) {
       GPUPOOL_TRY(owner_.execute(
           fmt::format("BEGIN; SELECT pg_advisory_xact_lock({})", *owner_.write_lock_)));
-      if (owner_.before_write_) {
-        if (auto checked = owner_.before_write_(); !checked) {
-          (void)owner_.execute("ROLLBACK");
-          return checked;
-        }
-      }
     }
     auto ran = execute_prepared();
     if (!locked) return ran;

@@ -33,6 +33,9 @@ namespace gpupool::postgres {
 // violations `conflict`, anything else `internal`.
 ErrorCode error_code_of(std::string_view sqlstate);
 
+// The URL as logs may show it: any password replaced by "***".
+std::string without_password(const std::string& url);
+
 // `?N` parameters as `$N`, leaving quoted text alone; `used[N-1]` says whether `?N` appears.
 std::string numbered_parameters(std::string_view sql, std::vector<bool>& used);
 
@@ -49,10 +52,6 @@ class Connection final : public sql::Database {
   Status execute(std::string_view sql) override;
   int changes() const override { return changes_; }
   void count_changes(std::atomic<std::uint64_t>& counter) override { counter_ = &counter; }
-
-  // Runs before every write that takes the write lock outside a transaction (the store's
-  // fence).
-  void before_locked_write(std::function<Status()> check) { before_write_ = std::move(check); }
 
   // The raw connection, for LISTEN and advisory session locks (connection.cpp's callers).
   pg_conn* handle() { return connection_; }
@@ -77,7 +76,6 @@ class Connection final : public sql::Database {
 
   pg_conn* connection_;
   std::optional<std::int64_t> write_lock_;
-  std::function<Status()> before_write_;
   bool transaction_open_ = false;
   int changes_ = 0;
   std::atomic<std::uint64_t>* counter_ = nullptr;

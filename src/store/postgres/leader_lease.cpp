@@ -12,6 +12,9 @@ namespace gpupool {
 
 namespace {
 constexpr std::chrono::milliseconds kTryEvery{250};
+// After stepping down, a server waits this long before competing again: the lease goes to
+// one that did not just lose it (its connection, or its view of the epoch, may be failing).
+constexpr std::chrono::seconds kBackOff{2};
 }  // namespace
 
 LeaderLease::LeaderLease(PostgresStore& store, std::string url, std::string holder,
@@ -37,7 +40,13 @@ void LeaderLease::step_down(const std::string& why) {
 void LeaderLease::run() {
   std::unique_ptr<postgres::Connection> connection;
   while (!stopping_) {
-    if (dropped_.exchange(false)) connection.reset();  // the lock goes with it
+    if (dropped_.exchange(false)) {
+      connection.reset();  // the lock goes with it
+      for (auto waited = std::chrono::milliseconds(0); waited < kBackOff && !stopping_;
+           waited += kTryEvery)
+        std::this_thread::sleep_for(kTryEvery);
+      continue;
+    }
     if (!connection) {
       auto opened = postgres::Connection::open(url_, std::nullopt);
       if (opened) connection = std::move(*opened);

@@ -72,15 +72,18 @@ Status PostgresStore::prepare_database() {
 
 Status PostgresStore::install_change_triggers() {
   // Row-level, so a statement that changes nothing says nothing (as SQLite's change counter);
-  // PostgreSQL folds the notices of one transaction into one.
+  // PostgreSQL folds the notices of one transaction into one. Made only where missing: making
+  // a trigger locks its table, and servers restart while others serve.
   return in_transaction([&] {
     return db_.execute(fmt::format(
         "CREATE OR REPLACE FUNCTION gpupool_notify_change() RETURNS trigger LANGUAGE plpgsql "
         "AS $$ BEGIN PERFORM pg_notify('{0}', ''); RETURN NULL; END $$; "
-        "DO $$ DECLARE t text; BEGIN FOR t IN SELECT tablename FROM pg_tables WHERE schemaname "
-        "= current_schema() AND tablename NOT LIKE 'gpupool_%' LOOP EXECUTE format('CREATE OR "
-        "REPLACE TRIGGER gpupool_notify_change AFTER INSERT OR UPDATE OR DELETE ON %I FOR EACH "
-        "ROW EXECUTE FUNCTION gpupool_notify_change()', t); END LOOP; END $$",
+        "DO $$ DECLARE t text; BEGIN FOR t IN SELECT tablename FROM pg_tables p WHERE "
+        "schemaname = current_schema() AND tablename NOT LIKE 'gpupool_%' AND NOT EXISTS "
+        "(SELECT 1 FROM pg_trigger g JOIN pg_class c ON c.oid = g.tgrelid WHERE c.relname = "
+        "p.tablename AND g.tgname = 'gpupool_notify_change') LOOP EXECUTE format('CREATE "
+        "TRIGGER gpupool_notify_change AFTER INSERT OR UPDATE OR DELETE ON %I FOR EACH ROW "
+        "EXECUTE FUNCTION gpupool_notify_change()', t); END LOOP; END $$",
         kChangeChannel));
   });
 }

@@ -27,6 +27,15 @@ class Connection;
 // The advisory lock every write transaction takes (an arbitrary, fixed 64-bit key).
 inline constexpr std::int64_t kWriteLockKey = 0x67707570'6f6f6c01;
 
+// Sets every identity column's sequence to go on after the largest id its table holds (after
+// rows were copied in with their ids).
+inline constexpr const char* kResumeIdentities =
+    "DO $$ DECLARE r record; BEGIN FOR r IN SELECT table_name, column_name FROM "
+    "information_schema.columns WHERE table_schema = current_schema() AND is_identity = 'YES' "
+    "LOOP EXECUTE format('SELECT setval(pg_get_serial_sequence(%L, %L), coalesce((SELECT "
+    "max(%I) FROM %I), 0) + 1, false)', r.table_name, r.column_name, r.column_name, "
+    "r.table_name); END LOOP; END $$";
+
 // The SQLite text of a migration as PostgreSQL runs it: 64-bit integers, doubles, identity
 // ids (for migrations without a .postgres.sql of their own).
 std::string postgres_schema(std::string_view sqlite_sql);

@@ -13,11 +13,15 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <variant>
 #include <vector>
 
 #include "core/result.hpp"
 
 namespace gpupool::sql {
+
+// One value of a row, typed as the engine holds it (for copying whole tables).
+using Value = std::variant<std::monostate, std::int64_t, double, std::string>;
 
 // One prepared statement, as its engine runs it. Parameters left unbound are NULL.
 class Cursor {
@@ -33,6 +37,9 @@ class Cursor {
   virtual double column_double(int index) const = 0;
   virtual std::string column_text(int index) const = 0;
   virtual bool column_is_null(int index) const = 0;
+  virtual int column_count() const = 0;
+  virtual std::string column_name(int index) const = 0;
+  virtual Value column_value(int index) const = 0;
 };
 
 class Statement {
@@ -89,6 +96,16 @@ class Statement {
   double column_double(int index) const { return cursor_->column_double(index); }
   std::string column_text(int index) const { return cursor_->column_text(index); }
   bool column_is_null(int index) const { return cursor_->column_is_null(index); }
+  int column_count() const { return cursor_->column_count(); }
+  std::string column_name(int index) const { return cursor_->column_name(index); }
+  Value column_value(int index) const { return cursor_->column_value(index); }
+  Statement& bind(int index, const Value& value) {
+    if (const auto* number = std::get_if<std::int64_t>(&value)) return bind(index, *number);
+    if (const auto* real = std::get_if<double>(&value)) return bind(index, *real);
+    if (const auto* text = std::get_if<std::string>(&value)) return bind(index, *text);
+    cursor_->bind_null(index);
+    return *this;
+  }
 
  private:
   std::unique_ptr<Cursor> cursor_;

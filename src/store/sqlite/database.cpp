@@ -61,6 +61,23 @@ class SqliteCursor final : public sql::Cursor {
   bool column_is_null(int index) const override {
     return sqlite3_column_type(statement_, index) == SQLITE_NULL;
   }
+  int column_count() const override { return sqlite3_column_count(statement_); }
+  std::string column_name(int index) const override {
+    const char* name = sqlite3_column_name(statement_, index);
+    return name == nullptr ? "" : name;
+  }
+  sql::Value column_value(int index) const override {
+    switch (sqlite3_column_type(statement_, index)) {
+      case SQLITE_NULL:
+        return std::monostate{};
+      case SQLITE_INTEGER:
+        return column_int(index);
+      case SQLITE_FLOAT:
+        return column_double(index);
+      default:
+        return column_text(index);
+    }
+  }
   std::string column_text(int index) const override {
     const auto* text = sqlite3_column_text(statement_, index);
     if (text == nullptr) return {};
