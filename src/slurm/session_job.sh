@@ -28,8 +28,10 @@ for tool in bwrap curl; do
 done
 # Without it a process in the sandbox could make a user namespace of its own and mount over
 # what the sandbox holds read-only (the cap's files among them).
+# (Read whole first: under pipefail, `grep -q` leaving early would fail the pipe by SIGPIPE.)
 no_userns=()
-if bwrap --help 2>&1 | grep -q -- --disable-userns; then
+bwrap_help=$(bwrap --help 2>&1 || true)
+if [[ $bwrap_help == *--disable-userns* ]]; then
   no_userns=(--disable-userns)
 elif [ -n "$GPUPOOL_GPU_CAP" ]; then
   fail "GPU shares need bubblewrap 0.8 or newer (--disable-userns) on $(hostname)"

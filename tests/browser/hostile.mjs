@@ -7,7 +7,7 @@
 // The scripts are planted by tests/e2e/test_browser.py from inside the session, which checks
 // afterwards, through the API, that nothing changed.
 // Usage: node hostile.mjs BASE_URL ADMIN_PASSWORD OWNER OWNER_PASSWORD SESSION_ID
-import { launchChromium, startRun } from "./launch.mjs";
+import { launchChromium, openSignInPage, startRun } from "./launch.mjs";
 import assert from "node:assert/strict";
 
 const [base, password, mallory, malloryPassword, id] = process.argv.slice(2);
@@ -38,7 +38,7 @@ try {
   adminContext.on("console", (message) => console.log(`  console: ${message.text()}`));
   adminContext.on("requestfailed", (request) => console.log(`  failed: ${request.url()} ${request.failure()?.errorText}`));
   const portal = await adminContext.newPage();
-  await portal.goto(base + "/");
+  await openSignInPage(portal, base);
   await portal.getByLabel("User name").fill("admin");
   await portal.getByLabel("Password").fill(password);
   await portal.keyboard.press("Enter");
@@ -67,7 +67,7 @@ try {
   const ownerContext = await browser.newContext({ locale: "en-US" });
   ownerContext.setDefaultTimeout(30000);
   const own = await ownerContext.newPage();
-  await own.goto(base + "/");
+  await openSignInPage(own, base);
   await own.getByLabel("User name").fill(mallory);
   await own.getByLabel("Password").fill(malloryPassword);
   await own.keyboard.press("Enter");

@@ -2,7 +2,7 @@
 // about sees when it goes and a notification of it, keeps it with one click, and the warning
 // leaves the page live.
 // Usage: node idle.mjs BASE_URL USER PASSWORD SESSION_ID SCREENSHOT_DIR
-import { launchChromium, startRun } from "./launch.mjs";
+import { launchChromium, openSignInPage, startRun } from "./launch.mjs";
 import assert from "node:assert/strict";
 
 const [base, user, password, session, screenshots] = process.argv.slice(2);
@@ -16,7 +16,7 @@ const page = await context.newPage();
 
 try {
   step("sign in as the owner");
-  await page.goto(base + "/");
+  await openSignInPage(page, base);
   await page.getByLabel("User name").fill(user);
   await page.getByLabel("Password").fill(password);
   await page.keyboard.press("Enter");

@@ -36,10 +36,43 @@ export async function signIn(browser, base, name, secret, options = {}) {
   context.setDefaultTimeout(30000);
   await context.route((url) => url.origin !== gateway.origin, (route) => route.abort());
   const page = await context.newPage();
-  await page.goto(base + "/");
+  await openSignInPage(page, base);
   await page.getByLabel("User name").fill(name);
   await page.getByLabel("Password").fill(secret);
   await page.keyboard.press("Enter");
   await page.locator("#sessions, #main h1").first().waitFor();
   return page;
+}
+
+// Loads the portal until its sign-in form shows. Seen a few times in full CI runs, never alone:
+// a fresh browser's first page did not render, some request of its module graph unanswered.
+// The page is loaded again (up to three times), and each miss logs the requests that were
+// still open, so that the runs show where they hang (the gateway or the browser).
+export async function openSignInPage(page, base) {
+  const open = new Map();
+  const started = (request) => open.set(request, Date.now());
+  const ended = (request) => open.delete(request);
+  page.on("request", started);
+  page.on("requestfinished", ended);
+  page.on("requestfailed", ended);
+  try {
+    for (let attempt = 1; ; ++attempt) {
+      open.clear();
+      await page.goto(base + "/");
+      try {
+        await page.getByLabel("User name").waitFor({ timeout: 30000 });
+        return;
+      } catch (failure) {
+        const waiting = [...open].map(([request, since]) =>
+          `${request.method()} ${request.url()} (${Math.round((Date.now() - since) / 1000)} s)`);
+        console.log(`- the sign-in page did not render (try ${attempt}); open requests: ` +
+          (waiting.join(", ") || "none"));
+        if (attempt === 3) throw failure;
+      }
+    }
+  } finally {
+    page.off("request", started);
+    page.off("requestfinished", ended);
+    page.off("requestfailed", ended);
+  }
 }

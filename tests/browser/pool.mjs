@@ -4,7 +4,7 @@
 // GPUs counted in the pool, and a screenshot.
 // Usage: node pool.mjs BASE_URL ADMIN_PASSWORD SCREENSHOT_FILE NODE[@LABEL]...
 // (LABEL: one the node's row shows; host=NODE when not given)
-import { launchChromium, startRun } from "./launch.mjs";
+import { launchChromium, openSignInPage, startRun } from "./launch.mjs";
 import assert from "node:assert/strict";
 
 const [base, password, screenshot, ...nodeArguments] = process.argv.slice(2);
@@ -23,19 +23,7 @@ const page = await context.newPage();
 
 try {
   step("sign in as the admin");
-  // Seen in two full runs, never alone: the first page of this fresh browser did not render
-  // (some request of its module graph went unanswered for minutes). Until that is found, the
-  // page is loaded again; each further try is logged so that the runs show how often.
-  for (let attempt = 1; ; ++attempt) {
-    await page.goto(base + "/");
-    try {
-      await page.getByLabel("User name").waitFor({ timeout: 30000 });
-      break;
-    } catch (failure) {
-      if (attempt === 3) throw failure;
-      console.log(`- the sign-in page did not render; loading it again (${attempt})`);
-    }
-  }
+  await openSignInPage(page, base);
   await page.getByLabel("User name").fill("admin");
   await page.getByLabel("Password").fill(password);
   await page.keyboard.press("Enter");

@@ -3,7 +3,7 @@
 // run a cell in a real kernel, stop the session, switch the language, manage SSH keys, the
 // admin's pages (a user's access, the audit log), the account page (tokens, the password).
 // Usage: node portal.mjs BASE_URL ADMIN_PASSWORD SCREENSHOT_DIR
-import { launchChromium, startRun } from "./launch.mjs";
+import { launchChromium, openSignInPage, startRun } from "./launch.mjs";
 import assert from "node:assert/strict";
 
 const [base, password, screenshots] = process.argv.slice(2);
@@ -24,7 +24,7 @@ const shot = (name) => page.screenshot({ path: `${screenshots}/${name}.png`, ful
 
 try {
   step("the login page, keyboard only");
-  await page.goto(base + "/");
+  await openSignInPage(page, base);
   await page.getByRole("heading", { name: "Sign in to gpupool" }).waitFor();
   await shot("login");
   await page.getByLabel("User name").fill("admin");

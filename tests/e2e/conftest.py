@@ -45,10 +45,35 @@ def reserve_port_range():
             lock.close()
 
 
+_HELD_PORT_RANGES = []
+
+
+def held_port_range(count):
+    """`count` ports (at most 100) from a range no other test process holds, held until this
+    one ends: for listeners opened after the test starts, which a port picked at random (or from
+    the ephemeral range, where outgoing connections take theirs) could find taken."""
+    low, lock = reserve_port_range()
+    _HELD_PORT_RANGES.append(lock)
+    return low, low + count - 1
+
+
+_free_ports = []
+
+
 def free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+    """A port free now, from ranges this process holds: not the ephemeral range, where an
+    outgoing connection may take it before the listener that it is for binds it."""
+    while True:
+        if not _free_ports:
+            low, high = held_port_range(100)
+            _free_ports.extend(range(high, low - 1, -1))
+        port = _free_ports.pop()
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+                return port
+            except OSError:
+                continue
 
 
 class Api:

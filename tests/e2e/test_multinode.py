@@ -6,7 +6,6 @@ through the gateway and SSH straight to the node, credentials bound to their nod
 that goes silent and comes back."""
 import json
 import os
-import random
 import re
 import secrets
 import shutil
@@ -19,7 +18,7 @@ import urllib.request
 
 import pytest
 
-from conftest import (BINARY, Api, SSH_OPTIONS, free_port, mint_token, ssh, wait_for_state)
+from conftest import (BINARY, Api, SSH_OPTIONS, free_port, held_port_range, mint_token, ssh, wait_for_state)
 from test_browser import BROWSER_TESTS, SCREENSHOTS, run_to_end
 from nodes import (IMAGE_TAG, SERVER_ADDRESS, SLIM_IMAGE, NodeHost, Registry, ensure_bridge,
                    ensure_slim_image, remove_bridge)
@@ -32,7 +31,7 @@ UNREACHABLE_IMAGE = f"{SERVER_ADDRESS}:9/gpupool/session:gone"
 # A catalog entry every node pulls as soon as it joins.
 PREPULLED_TAG = "pytorch1.13-cpu-debian12-base"
 # SSH through the server's host, as for GPU servers on a private network.
-SSH_GATEWAY_PORTS = (lambda low: (low, low + 15))(random.randrange(40000, 59000, 16))
+SSH_GATEWAY_PORTS = held_port_range(16)
 
 
 class Cluster:

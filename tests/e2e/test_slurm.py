@@ -6,7 +6,6 @@ jobs; Slurm's pending reasons show in gpupool's words, and the bill is Slurm's e
 import json
 import os
 import pwd
-import random
 import secrets
 import shutil
 import ssl
@@ -16,7 +15,7 @@ import time
 
 import pytest
 
-from conftest import SSH_OPTIONS, BINARY, Api, free_port, mint_token, run_in_kernel, ssh, wait_for_state
+from conftest import SSH_OPTIONS, BINARY, Api, free_port, held_port_range, mint_token, run_in_kernel, ssh, wait_for_state
 from nodes import SLIM_IMAGE, ensure_slim_image
 from test_browser import BROWSER_TESTS, SCREENSHOTS, run_to_end
 
@@ -35,7 +34,7 @@ HOOK = os.path.join(os.path.dirname(__file__), "..", "..", "scripts", "slurm-acc
 FAKE_CUDA = os.environ["GPUPOOL_FAKE_CUDA"]
 CAP_CLIENT = os.environ["GPUPOOL_CAP_CLIENT"]
 # SSH through the gateway host, as for nodes on a private network.
-SSH_GATEWAY_PORTS = (lambda low: (low, low + 7))(random.randrange(40000, 59000, 8))
+SSH_GATEWAY_PORTS = held_port_range(8)
 
 
 def sh(*args, **kwargs):
