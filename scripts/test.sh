@@ -15,10 +15,11 @@ scripts/setup.sh
 # own node and npm keeps them. Slurm (with munge), bubblewrap and curl for the Slurm tests: a
 # real cluster of two nodes on this machine (tests/slurm/cluster.sh). PostgreSQL 15 for the
 # store's tests on it and the control plane of several servers, HAProxy in front of them.
+# zsh, to load the CLI's completion script as its users do.
 tools_missing=()
 for package in chromium fonts-wqy-microhei shellcheck clang-format clang-tidy clang libclang-rt-14-dev systemd \
   docker-registry apache2-utils prometheus python3-aiosmtpd slurm-wlm munge bubblewrap curl \
-  postgresql-15 postgresql-client-15 haproxy; do
+  postgresql-15 postgresql-client-15 haproxy zsh; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q 'install ok installed' || tools_missing+=("$package")
 done
 command -v npm >/dev/null 2>&1 || tools_missing+=(nodejs npm)

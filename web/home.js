@@ -168,7 +168,7 @@ let savingEnabled = false;
 
 function sessionRow(session) {
   const gpus = session.gpus.memory_gb ? t("sessions.share", { gb: session.gpus.memory_gb })
-    : `${session.gpus.count} × ${session.gpus.model || session.cost?.gpu_model || "GPU"}`;
+    : `${session.gpus.count} × ${session.gpus.placed_model || session.gpus.model || "GPU"}`;
   const actions = h("td", { class: "actions" });
   if (session.jupyter) {
     actions.append(h("a", { class: "button", href: session.jupyter.url, target: "_blank", rel: "noopener" },
@@ -182,6 +182,7 @@ function sessionRow(session) {
   }
   if (session.state === "running" && savingEnabled) actions.append(saveImageForm(session));
   const details = [];
+  if (session.state === "running") details.push(h("div", { class: "hint" }, t("sessions.whatLasts")));
   const reason = reasonText(session);
   if (reason) details.push(h("div", { class: "reason" }, reason));
   const idle = idleWarning(session);
@@ -199,8 +200,10 @@ function sessionRow(session) {
   if (session.ssh) {
     details.push(h("div", {}, h("code", {}, session.ssh.command), " ", copyButton(session.ssh.command)));
     if (session.ssh.config) {
+      const written = `gpupool ssh --config ${session.id}`;
       details.push(h("details", { class: "ssh-config" }, h("summary", {}, t("sessions.sshConfig")),
-        h("pre", {}, session.ssh.config), copyButton(session.ssh.config)));
+        h("pre", {}, session.ssh.config), copyButton(session.ssh.config),
+        h("p", {}, t("sessions.sshConfigCli"), " ", h("code", {}, written), " ", copyButton(written))));
     }
     if (session.ssh.host_key)
       details.push(h("div", { class: "fingerprint" }, `${t("sessions.hostKey")}: ${session.ssh.host_key.fingerprint}`));

@@ -10,6 +10,7 @@
 #include "agent/image_check.hpp"
 #include "agent/image_save.hpp"
 #include "agent/shared_homes.hpp"
+#include "core/json_input.hpp"
 #include "core/log.hpp"
 #include "engine/docker_api/pull_progress.hpp"
 
@@ -168,8 +169,10 @@ Result<SyncRequest> Agent::observe() {
     request.observed.push_back(std::move(observed));
     return &request.observed.back();
   };
-  for (const auto& [id, note] : local.failures)
-    report(id, ObservedPhase::failed, note.message, "", note.stopped_at);
+  for (const auto& [id, note] : local.failures) {
+    ObservedSession* failed = report(id, ObservedPhase::failed, note.message, "", note.stopped_at);
+    if (failed != nullptr) failed->log = note.log;
+  }
   for (const auto& [id, note] : local.restarting)
     report(id, ObservedPhase::restarting, note.message, "", note.stopped_at);
   for (const auto& [id, container] : by_session) {
@@ -355,8 +358,9 @@ void Agent::join_finished_workers() {
 void Agent::start_session(const DesiredSession& session, bool container_exists) {
   auto fail = [&](const std::string& why) {
     spdlog::warn("agent: session {} failed to start: {}", session.session_id, why);
+    std::string log = start_log(session.session_id);
     std::lock_guard lock(mutex_);
-    local_.failures[session.session_id] = {why, 0};
+    local_.failures[session.session_id] = {why, 0, std::move(log)};
   };
   if (!container_exists) {
     // Housekeeping removes no image between here and the container made from it.
@@ -424,6 +428,15 @@ bool Agent::take_restart(const std::string& session_id) {
   return true;
 }
 
+std::string Agent::start_log(const std::string& session_id) {
+  constexpr int kLines = 200;
+  auto log = engine_.container_log(container_name(session_id), kLines);
+  if (!log) return "";  // no container yet (a pull that failed), or the engine lost it
+  // The end says most of why it stopped; whatever bytes the user's processes wrote, it
+  // travels as JSON text.
+  return utf8_tail(*log, kMaxStartLogBytes);
+}
+
 std::string Agent::init_failure(const std::string& session_id) {
   auto said = engine_.read_file(container_name(session_id), kStartFailurePath);
   if (!said || said->empty()) return "";
@@ -446,9 +459,10 @@ void Agent::restart_session(const DesiredSession& session, const std::string& co
   std::string exit = stop_description(*status);
   auto fail = [&](const std::string& why) {
     spdlog::warn("agent: session {} failed: {}", id, why);
+    std::string log = start_log(id);
     std::lock_guard lock(mutex_);
     local_.restarting.erase(id);
-    local_.failures[id] = {why, stopped_at};
+    local_.failures[id] = {why, stopped_at, std::move(log)};
   };
   {
     std::lock_guard lock(mutex_);

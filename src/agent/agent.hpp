@@ -80,6 +80,7 @@ class Agent {
   struct Note {
     std::string message;
     UnixMillis stopped_at = 0;  // when its container stopped, if it had run
+    std::string log = {};       // failed: the end of what its container printed
   };
   struct LocalState {
     std::set<std::string> in_flight;             // a worker is starting or removing it
@@ -90,6 +91,10 @@ class Agent {
     std::map<std::string, std::string> pulling;  // its image is being pulled → how far
     std::set<std::string> pulls_cancelled;       // no longer wanted: its pull stops
   };
+
+  // The end of what a session's container printed ("" when there is none), for its owner
+  // to see why it failed.
+  std::string start_log(const std::string& session_id);
 
   void run_loop();
   Result<SyncRequest> observe();

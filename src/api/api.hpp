@@ -190,6 +190,7 @@ class Api {
   // The caller's sessions; everyone's with ?all=true, for admins only.
   Result<std::vector<Session>> listed_sessions(const Call& call);
   HttpReply get_session(const Call& call);
+  HttpReply session_log(const Call& call);
   HttpReply stop_session(const Call& call);
   // What /metrics shows of running sessions, idle reclaim and the ledger (node_handlers.cpp).
   Result<SessionFigures> session_figures(const std::vector<Session>& active);

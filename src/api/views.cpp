@@ -92,6 +92,11 @@ json session_view(const Session& session, const ViewContext& context, UnixMillis
        {{"count", session.request.gpus},
         {"model",
          session.request.gpu_model.empty() ? json(nullptr) : json(session.request.gpu_model)},
+        // The model it was placed on (null until placed, and for a session with no GPU).
+        {"placed_model",
+         session.billed_gpu_model.empty() || session.billed_gpu_model == metering::kCpuPriceModel
+             ? json(nullptr)
+             : json(session.billed_gpu_model)},
         {"memory_gb", session.request.gpu_memory_mb > 0
                           ? json(static_cast<double>(session.request.gpu_memory_mb) / 1024.0)
                           : json(nullptr)},

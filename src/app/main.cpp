@@ -7,6 +7,7 @@
 #include "app/account_cli.hpp"
 #include "app/agent_command.hpp"
 #include "app/backup_command.hpp"
+#include "app/completion.hpp"
 #include "app/gpus_command.hpp"
 #include "app/idle_cli.hpp"
 #include "app/image_cli.hpp"
@@ -16,6 +17,7 @@
 #include "app/serve_options.hpp"
 #include "app/sim_command.hpp"
 #include "app/slurm_image_cli.hpp"
+#include "app/ssh_cli.hpp"
 #include "app/up_command.hpp"
 #include "cli/admin_commands.hpp"
 #include "cli/commands.hpp"
@@ -112,18 +114,20 @@ int run(int argc, char** argv) {
   bool everyone = false;
   auto* ls_command = app.add_subcommand("ls", "list my sessions");
   ls_command->add_flag("--all", everyone, "everyone's sessions (admins)");
+  bool quiet = false;
+  ls_command->add_flag("-q,--quiet", quiet, "only the ids of sessions not ended");
 
   std::string session_id;
   auto* stop_command = app.add_subcommand("stop", "stop a session (the home volume is kept)");
   stop_command->add_option("id", session_id, "session id")->required();
 
+  auto* logs_command = app.add_subcommand(
+      "logs", "show a session's changes of state, and what its container printed if it failed");
+  logs_command->add_option("id", session_id, "session id")->required();
   auto* open_command =
       app.add_subcommand("open", "open a running session's Jupyter (through the gateway's login)");
   open_command->add_option("id", session_id, "session id")->required();
-  auto* ssh_command = app.add_subcommand(
-      "ssh", "open an SSH shell in a running session: gpupool ssh ID [ssh options --] [command]");
-  ssh_command->add_option("id", session_id, "session id")->required();
-  ssh_command->prefix_command();  // everything after the id goes to ssh untouched
+  gpupool::app::SshCli ssh(app);
 
   auto* pool_command = app.add_subcommand("pool", "show free GPUs by model");
   auto* prices_command = app.add_subcommand("prices", "show the price of each GPU model");
@@ -238,7 +242,23 @@ int run(int argc, char** argv) {
   replay->add_option("--nodes", sim.replay_nodes, "nodes sampled from the trace's list")
       ->capture_default_str();
 
+  std::string shell;
+  auto* completion_command = app.add_subcommand(
+      "completion", "print a shell completion script: eval \"$(gpupool completion bash)\"");
+  completion_command->add_option("shell", shell, "bash or zsh")
+      ->required()
+      ->check(CLI::IsMember({"bash", "zsh"}));
+
+  argc = ssh.cut_remote_command(argc, argv);
   CLI11_PARSE(app, argc, argv);
+
+  if (*completion_command) {
+    std::fputs(
+        (shell == "zsh" ? gpupool::app::zsh_completion(app) : gpupool::app::bash_completion(app))
+            .c_str(),
+        stdout);
+    return 0;
+  }
 
   if (*gpus_command) return gpupool::app::run_gpus(gpus);
   if (*fragmentation) return gpupool::app::run_sim_fragmentation(sim);
@@ -248,6 +268,7 @@ int run(int argc, char** argv) {
   if (auto code = nodes.run()) return *code;
   if (auto code = idle.run()) return *code;
   if (auto code = notify.run()) return *code;
+  if (auto code = ssh.run()) return *code;
   if (auto code = images.run()) return *code;
   if (auto code = slurm_images.run()) return *code;
   if (*admin_command) {
@@ -282,9 +303,9 @@ int run(int argc, char** argv) {
     run.wait = !no_wait;
     return gpupool::cli::run(run);
   }
-  if (*ls_command) return gpupool::cli::list(everyone);
+  if (*ls_command) return gpupool::cli::list(everyone, quiet);
   if (*stop_command) return gpupool::cli::stop(session_id);
-  if (*ssh_command) return gpupool::cli::ssh(session_id, ssh_command->remaining());
+  if (*logs_command) return gpupool::cli::logs(session_id);
   if (*open_command) return gpupool::cli::open(session_id);
   if (*pool_command) return gpupool::cli::pool();
   if (*prices_command) return gpupool::cli::prices();

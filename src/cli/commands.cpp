@@ -20,6 +20,12 @@ using nlohmann::json;
 
 namespace {
 
+// The model a session was placed on; before that, the one it asked for ("any" when none).
+std::string gpu_model(const json& gpus) {
+  if (gpus["placed_model"].is_string()) return gpus["placed_model"].get<std::string>();
+  return gpus["model"].is_string() ? gpus["model"].get<std::string>() : "any";
+}
+
 void print_session(const json& session) {
   std::cout << fmt::format("session {}  {}", session.value("id", ""), session.value("state", ""))
             << "\n";
@@ -28,9 +34,9 @@ void print_session(const json& session) {
   const auto& gpus = session["gpus"];
   std::string what = gpus.value("shared", false)
                          ? fmt::format("{:g} GB share of one GPU", gpus["memory_gb"].get<double>())
-                     : gpus.value("count", 0) == 0 ? std::string("none (billed at the CPU price)")
-                                                   : fmt::format("{} × {}", gpus.value("count", 0),
-                                                                 text_or_dash(gpus["model"]));
+                     : gpus.value("count", 0) == 0
+                         ? std::string("none (billed at the CPU price)")
+                         : fmt::format("{} × {}", gpus.value("count", 0), gpu_model(gpus));
   std::cout << fmt::format("  gpus:    {}{}\n", what,
                            gpus.value("simulated", false) ? " (simulated)" : "");
   std::cout << "  image:   " << session.value("image", "") << "\n";
@@ -42,17 +48,6 @@ void print_session(const json& session) {
     std::cout << "  jupyter: " << session["jupyter"].value("url", "") << "\n";
   if (session["ssh"].is_object())
     std::cout << "  ssh:     " << session["ssh"].value("command", "") << "\n";
-}
-
-// One line for this session only: host ports are reused by later sessions with other keys.
-Result<std::string> write_known_hosts(const std::string& line) {
-  std::filesystem::path path = std::filesystem::path(config_path()).parent_path() / "known_hosts";
-  std::error_code ec;
-  std::filesystem::create_directories(path.parent_path(), ec);
-  std::ofstream out(path, std::ios::trunc);
-  out << line << "\n";
-  if (!out) return make_error(ErrorCode::internal, "cannot write " + path.string());
-  return path.string();
 }
 
 }  // namespace
@@ -122,23 +117,44 @@ int run(const RunOptions& options) {
   return (*session)["state"] == "ended" ? 1 : 0;
 }
 
-int list(bool everyone) {
+int list(bool everyone, bool quiet) {
   auto config = load_config();
   if (!config) return report(config.error());
   auto result =
       api_call(*config, "GET", everyone ? "/api/v1/sessions?all=true" : "/api/v1/sessions");
   if (!result) return report(result.error());
+  if (quiet) {
+    for (const auto& session : (*result)["sessions"]) {
+      if (session.value("state", "") != "ended") std::cout << session.value("id", "") << "\n";
+    }
+    return 0;
+  }
   std::cout << fmt::format("{:<14} {:<10} {:<9} {:<12} {:<34} {}\n", "ID", "USER", "STATE", "GPUS",
                            "IMAGE", "SSH");
   for (const auto& session : (*result)["sessions"]) {
     const auto& gpus = session["gpus"];
-    std::string gpu_text =
-        fmt::format("{}×{}", gpus.value("count", 0), text_or_dash(gpus["model"]));
+    std::string gpu_text = fmt::format("{}×{}", gpus.value("count", 0), gpu_model(gpus));
     std::string ssh = session["ssh"].is_object() ? session["ssh"].value("command", "")
                                                  : session.value("reason", "");
     std::cout << fmt::format("{:<14} {:<10} {:<9} {:<12} {:<34} {}\n", session.value("id", ""),
                              session.value("user", ""), session.value("state", ""), gpu_text,
                              session.value("image", ""), ssh);
+  }
+  return 0;
+}
+
+int logs(const std::string& id) {
+  auto log = call("GET", "/api/v1/sessions/" + id + "/log");
+  if (!log) return 1;
+  std::cout << fmt::format("session {}  {}\n", id, log->value("state", ""));
+  for (const auto& event : (*log)["events"]) {
+    std::cout << fmt::format("  {}  {:<10} {}\n", event.value("at", ""), event.value("state", ""),
+                             event.value("reason", ""));
+  }
+  if ((*log)["start_log"].is_string()) {
+    std::cout << "--- the end of what its container printed:\n"
+              << (*log)["start_log"].get<std::string>();
+    if (!(*log)["start_log"].get<std::string>().ends_with('\n')) std::cout << "\n";
   }
   return 0;
 }
@@ -152,7 +168,6 @@ int stop(const std::string& id) {
   return 0;
 }
 
-// The session's `links` ("ssh" or "jupyter"), which only running sessions have.
 Result<nlohmann::json> running_session_links(const std::string& id, const std::string& links) {
   auto config = load_config();
   if (!config) return config.error();
@@ -163,33 +178,6 @@ Result<nlohmann::json> running_session_links(const std::string& id, const std::s
                                                        (*session)["state"].get<std::string>()));
   }
   return (*session)[links];
-}
-
-int ssh(const std::string& id, const std::vector<std::string>& extra) {
-  auto links = running_session_links(id, "ssh");
-  if (!links) return report(links.error());
-  const auto& info = *links;
-  // Arguments before "--" are ssh options and go before the destination; the rest is the
-  // remote command.
-  auto separator = std::find(extra.begin(), extra.end(), "--");
-  auto command_start = separator == extra.end() ? extra.begin() : std::next(separator);
-  std::vector<std::string> arguments = {"ssh", "-p", std::to_string(info["port"].get<int>())};
-  if (separator != extra.end()) arguments.insert(arguments.end(), extra.begin(), separator);
-  // The server vouches for the container's host key: check it strictly. ssh takes the first
-  // value of each option, so the user's own options above still win.
-  if (info["host_key"].is_object()) {
-    auto known_hosts = write_known_hosts(info["host_key"]["known_hosts"].get<std::string>());
-    if (!known_hosts) return report(known_hosts.error());
-    arguments.insert(arguments.end(), {"-o", "UserKnownHostsFile=" + *known_hosts, "-o",
-                                       "StrictHostKeyChecking=yes"});
-  }
-  arguments.push_back(info["user"].get<std::string>() + "@" + info["host"].get<std::string>());
-  arguments.insert(arguments.end(), command_start, extra.end());
-  std::vector<char*> argv;
-  for (auto& argument : arguments) argv.push_back(argument.data());
-  argv.push_back(nullptr);
-  execvp("ssh", argv.data());
-  return report(make_error(ErrorCode::unavailable, "cannot run ssh: is openssh-client installed?"));
 }
 
 int open(const std::string& id) {

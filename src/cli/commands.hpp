@@ -6,6 +6,10 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
+#include "core/result.hpp"
+
 namespace gpupool::cli {
 
 struct RunOptions {
@@ -23,12 +27,18 @@ struct RunOptions {
 
 int login(const std::string& url, std::string username, bool password_from_stdin);
 int run(const RunOptions& options);
-int list(bool everyone);
+// `quiet`: only the ids of sessions not ended, one a line (for shell completion).
+int list(bool everyone, bool quiet);
 int stop(const std::string& id);
-int ssh(const std::string& id, const std::vector<std::string>& extra);
+// The session's changes of state with their reasons, and what its container printed last
+// when it failed.
+int logs(const std::string& id);
 // Prints the session's Jupyter link (through the gateway) and opens it in a desktop browser
 // ($BROWSER, or xdg-open under X11/Wayland).
 int open(const std::string& id);
 int pool();
+
+// The session's `links` ("ssh" or "jupyter"), which only running sessions have.
+Result<nlohmann::json> running_session_links(const std::string& id, const std::string& links);
 
 }  // namespace gpupool::cli

@@ -34,6 +34,16 @@ Result<Json> parse_json_object(std::string_view text) {
   return parsed;
 }
 
+std::string utf8_tail(std::string_view bytes, std::size_t limit) {
+  std::string text =
+      Json::parse(Json(std::string(bytes)).dump(-1, ' ', false, Json::error_handler_t::replace))
+          .get<std::string>();
+  if (text.size() <= limit) return text;
+  std::size_t start = text.size() - limit;
+  while (start < text.size() && (static_cast<unsigned char>(text[start]) & 0xC0) == 0x80) ++start;
+  return text.substr(start);
+}
+
 Status reject_unknown_fields(const Json& object, std::initializer_list<std::string_view> known) {
   for (const auto& [key, value] : object.items()) {
     if (std::find(known.begin(), known.end(), key) == known.end()) {

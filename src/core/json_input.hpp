@@ -25,6 +25,10 @@ inline constexpr int kMaxJsonDepth = 32;
 // kMaxJsonDepth, and anything that is not an object at the top.
 Result<Json> parse_json_object(std::string_view text);
 
+// Untrusted bytes (a program's output) made fit for a JSON string: invalid UTF-8 becomes
+// U+FFFD, and at most `limit` bytes are kept, from the end, cut between characters.
+std::string utf8_tail(std::string_view bytes, std::size_t limit);
+
 // Rejects members not in `known`, so a misspelt field is an error rather than ignored.
 Status reject_unknown_fields(const Json& object, std::initializer_list<std::string_view> known);
 

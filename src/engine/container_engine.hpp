@@ -182,6 +182,8 @@ class ContainerEngine {
   // what was there); the engine resolves the path inside the container's own filesystem.
   virtual Status write_file(const std::string& id_or_name, const std::string& directory,
                             const std::string& name, const std::string& content, unsigned mode) = 0;
+  // The last `lines` lines of what the container's processes wrote to stdout and stderr.
+  virtual Result<std::string> container_log(const std::string& id_or_name, int lines) = 0;
   // Force-removes; removing a container that is already gone succeeds.
   virtual Status remove_container(const std::string& id) = 0;
   // The CPU time all of a running container's processes have used so far, in nanoseconds.

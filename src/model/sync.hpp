@@ -16,6 +16,9 @@
 
 namespace gpupool {
 
+// The most of a failed session's output an agent reports (its last lines).
+inline constexpr std::size_t kMaxStartLogBytes = 16 * 1024;
+
 // What the agent is doing about one session, as it reports it.
 enum class ObservedPhase {
   starting,  // container being created, started, or Jupyter not answering yet
@@ -32,6 +35,8 @@ struct ObservedSession {
   ObservedPhase phase = ObservedPhase::starting;
   std::string message;
   std::string ssh_host_key;  // running: the container's SSH host public key, if read
+  // failed: the last lines its container printed (at most kMaxStartLogBytes), for its owner.
+  std::string log = {};
   // failed or restarting: when the container stopped, by the engine's record; 0 when unknown
   // (it never ran, or the engine does not say).
   UnixMillis stopped_at = 0;

@@ -226,6 +226,7 @@ Json observed_to_json(const ObservedSession& observed) {
                {"jupyter_token", observed.jupyter_token}};
   // Left out until measured; servers of before it ignore it.
   if (observed.activity) json["activity"] = activity_to_json(*observed.activity);
+  if (!observed.log.empty()) json["log"] = observed.log;
   return json;
 }
 
@@ -237,6 +238,7 @@ Result<ObservedSession> observed_from_json(const Json& json) {
   auto phase = phase_from_name(read.text("phase", 32));
   observed.message = read.text("message", kMaxText);
   observed.ssh_host_key = read.text("ssh_host_key", kMaxText);
+  observed.log = read.text("log", kMaxStartLogBytes);
   observed.stopped_at = read.integer("stopped_at", 0, std::int64_t{1} << 50);
   observed.user = read.text("user", 64);
   observed.gpu_indices = read.integers("gpu_indices", 0, kMaxGpus - 1);
@@ -581,7 +583,9 @@ std::string sync_request_to_json(const SyncRequest& request, int protocol) {
     message["image_saves"] = saves;
   }
   if (request.disk) message["disk"] = disk_to_json(*request.disk);
-  return message.dump();
+  // Text from containers (a start-up log, an engine's error) may hold any bytes: they never
+  // stop a sync.
+  return message.dump(-1, ' ', false, Json::error_handler_t::replace);
 }
 
 int sync_protocol_of(std::string_view text) {

@@ -138,6 +138,8 @@ Status SessionService::apply_observations_locked(const SyncRequest& request,
     spdlog::info("session {}: {} → {}{}", session.id, to_string(before), to_string(session.state),
                  session.reason.empty() ? "" : " (" + session.reason + ")");
     GPUPOOL_TRY(store_.update_session(session));
+    if (next.ended && facts.observed != nullptr && !facts.observed->log.empty())
+      GPUPOOL_TRY(store_.save_start_log(session.id, facts.observed->log));
     // In the transaction that ends it: a session is charged exactly once.
     if (next.ended) GPUPOOL_TRY(accounts_.charge(session));
     if (next.limit_warned && session.state == SessionState::running)

@@ -301,6 +301,10 @@ class Store {
   };
   virtual Result<std::vector<ReclaimedTotal>> idle_reclaimed_totals() = 0;
   virtual Result<std::vector<SessionEvent>> session_events(const std::string& id) = 0;
+  // The end of what a session's container printed when it failed (kept for its owner; "" when
+  // none was): written in the transaction that ends it.
+  virtual Status save_start_log(const std::string& session_id, const std::string& text) = 0;
+  virtual Result<std::string> start_log(const std::string& session_id) = 0;
   // Session requests made with an Idempotency-Key: the session the key made (if the user used
   // it since `since`), recording a key, and forgetting keys older than `before`.
   virtual Result<std::optional<KeyedSessionRequest>> find_session_request(std::int64_t user_id,

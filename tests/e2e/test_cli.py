@@ -233,3 +233,113 @@ def test_cli_keeps_sessions_and_sets_idle_policies(server, admin):
     finally:
         admin.call("DELETE", f"/api/v1/sessions/{session['id']}")
         shutil.rmtree(home, ignore_errors=True)
+
+
+def bash_completions(home, words):
+    """What the completion script offers after `words` (the last one being completed)."""
+    script = (f'eval "$({BINARY} completion bash)"; COMP_WORDS=({" ".join(repr(w) for w in words)}); '
+              'COMP_CWORD=$((${#COMP_WORDS[@]} - 1)); _gpupool; printf "%s\\n" "${COMPREPLY[@]}"')
+    env = dict(os.environ, HOME=home, XDG_CONFIG_HOME=os.path.join(home, ".config"))
+    result = subprocess.run(["bash", "-c", script], capture_output=True, text=True, env=env, timeout=60)
+    assert result.returncode == 0, result.stderr
+    return result.stdout.split()
+
+
+def test_cli_guides_keys_ssh_config_copies_and_completes(server, make_user):
+    """A user with no key is offered theirs; `ssh --config` then `ssh NAME`; `cp` both ways;
+    `keys add|ls|rm`; the GPU model a session was placed on; shell completion."""
+    name, api = make_user("guide")
+    home = tempfile.mkdtemp(prefix="gpupool-cli-guide-")
+    login = cli(home, "login", server.base, "-u", name, "--password-stdin", stdin=api.password + "\n")
+    assert login.returncode == 0, login.stderr
+    key = os.path.join(home, ".ssh", "id_ed25519")
+
+    run = cli(home, "run", "--gpus", "1")
+    assert run.returncode == 0, run.stderr
+    session_id = run.stdout.split()[1]
+    placed = api.get(f"/api/v1/sessions/{session_id}")[1]["gpus"]["placed_model"]
+    assert placed == "A100-80GB"
+    assert f"1 × {placed}" in run.stdout
+    assert any(line.startswith(session_id) and f"1×{placed}" in line for line in cli(home, "ls").stdout.splitlines())
+    assert cli(home, "ls", "--quiet").stdout.split() == [session_id]
+
+    # No key at all: a "no" ends with the way to add one; a "yes" makes a pair, registers it,
+    # waits for the session to take it, and logs in.
+    assert "no SSH keys registered" in cli(home, "keys", "ls").stdout
+    declined = cli(home, "ssh", session_id, "--", "whoami", stdin="n\n")
+    assert declined.returncode == 1
+    assert f"Create a key pair ({key})" in declined.stderr and "gpupool keys add" in declined.stderr
+    shell = cli(home, "ssh", session_id, "--", "whoami", stdin="y\n")
+    assert shell.returncode == 0, shell.stderr
+    assert shell.stdout.strip() == name
+    assert os.path.exists(key) and os.path.exists(key + ".pub")
+    fingerprint = subprocess.run(["ssh-keygen", "-lf", key + ".pub"], capture_output=True, text=True).stdout.split()[1]
+    assert fingerprint in cli(home, "keys", "ls").stdout
+    # Its key removed, the user is offered the one they have, and logs in again.
+    assert cli(home, "keys", "rm", fingerprint).returncode == 0
+    assert api.get("/api/v1/me")[1]["ssh_keys"] == []
+    shell = cli(home, "ssh", session_id, "--", "whoami", stdin="y\n")
+    assert shell.returncode == 0, shell.stderr
+    assert f"Register {key}.pub? [Y/n]" in shell.stderr and shell.stdout.strip() == name
+    # The command form without "--", and ssh's own options before "--".
+    assert cli(home, "ssh", session_id, "hostname").stdout.strip() == session_id
+    assert cli(home, "ssh", session_id, "-o", "LogLevel=ERROR", "--", "echo", "ok").stdout.strip() == "ok"
+
+    # `ssh --config`: an entry plain ssh (and VS Code) reaches by name, the host key pinned.
+    user_config = os.path.join(home, ".ssh", "config")
+    with open(user_config, "w") as handle:
+        handle.write("Host *\n  ServerAliveInterval 30\n")
+    configured = cli(home, "ssh", "--config", session_id)
+    assert configured.returncode == 0, configured.stderr
+    assert f"ssh gpupool-{session_id}" in configured.stdout
+    with open(user_config) as handle:
+        written = handle.read()
+    assert written.endswith("Host *\n  ServerAliveInterval 30\n"), written
+    by_name = subprocess.run(["ssh", "-F", user_config, "-o", "BatchMode=yes", f"gpupool-{session_id}", "hostname"],
+                             capture_output=True, text=True, timeout=60)
+    assert by_name.returncode == 0, by_name.stderr
+    assert by_name.stdout.strip() == session_id
+
+    # `cp` both ways, byte for byte, and a folder with -r.
+    payload = os.path.join(home, "data.bin")
+    with open(payload, "wb") as handle:
+        handle.write(secrets.token_bytes(3 * 1024 * 1024 + 7))
+    assert cli(home, "cp", payload, f"{session_id}:").returncode == 0
+    back = os.path.join(home, "back.bin")
+    copied = cli(home, "cp", f"{session_id}:data.bin", back)
+    assert copied.returncode == 0, copied.stderr
+    with open(payload, "rb") as sent, open(back, "rb") as received:
+        assert sent.read() == received.read()
+    folder = os.path.join(home, "results")
+    os.makedirs(os.path.join(folder, "run1"))
+    with open(os.path.join(folder, "run1", "loss.csv"), "w") as handle:
+        handle.write("step,loss\n1,0.5\n")
+    assert cli(home, "cp", "-r", folder, f"{session_id}:").returncode == 0
+    assert cli(home, "ssh", session_id, "cat", "results/run1/loss.csv").stdout == "step,loss\n1,0.5\n"
+    refused = cli(home, "cp", payload, os.path.join(home, "elsewhere"))
+    assert refused.returncode == 1 and "ID:PATH" in refused.stderr
+
+    # `keys`: a private key is never sent; the same key twice is kept once; removed by comment.
+    private = cli(home, "keys", "add", key)
+    assert private.returncode == 1 and "private key" in private.stderr
+    assert "already registered" in cli(home, "keys", "add").stdout
+    laptop = os.path.join(home, "laptop")
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "guide-laptop", "-f", laptop], check=True)
+    assert cli(home, "keys", "add", laptop + ".pub").returncode == 0
+    listed = cli(home, "keys", "ls").stdout
+    assert fingerprint in listed and "guide-laptop" in listed
+    assert cli(home, "keys", "rm", "no-such-key").returncode == 1
+    assert cli(home, "keys", "rm", "guide-laptop").returncode == 0
+    assert [key["fingerprint"] for key in api.get("/api/v1/me")[1]["ssh_keys"]] == [fingerprint]
+
+    # Completion: subcommands, options, and the user's open sessions where an id goes.
+    assert bash_completions(home, [BINARY, "ss"]) == ["ssh"]
+    assert sorted(bash_completions(home, [BINARY, "keys", ""])) == ["add", "ls", "rm"]
+    assert "--config" in bash_completions(home, [BINARY, "ssh", "--"])
+    assert bash_completions(home, [BINARY, "stop", ""]) == [session_id]
+    if shutil.which("zsh"):
+        loaded = subprocess.run(["zsh", "-c", f'autoload -U compinit && compinit -u && eval "$({BINARY} completion zsh)" '
+                                              '&& whence -w _gpupool'], capture_output=True, text=True, timeout=60)
+        assert loaded.returncode == 0 and "function" in loaded.stdout, loaded.stderr
+
+    assert cli(home, "stop", session_id).returncode == 0

@@ -278,9 +278,11 @@ def test_admins_run_the_catalog_from_the_command_line(lab):
 def test_a_broken_canary_halts_itself_and_new_sessions_get_the_stable_image(lab):
     stable, canary, family = "jupyter6.4-cpu-fedora40-runtime", "jupyter6.4-cpu-fedora41-runtime", "jupyter6.4-lab"
     lab.add(SLIM_IMAGE, "lab/session", stable)
-    # Its contract holds (Jupyter is there), but Jupyter never answers once started.
-    hangs = derive("gpupool/e2e-jupyter-hangs:1",
-                   "printf '#!/bin/sh\\nexec sleep 100000\\n' > /usr/local/bin/jupyter && chmod 755 /usr/local/bin/jupyter")
+    # Its contract holds (Jupyter is there), but Jupyter never answers once started: it says
+    # why on stderr, which its owner reads with `gpupool logs`.
+    hangs = derive("gpupool/e2e-jupyter-hangs:2",
+                   "printf '#!/bin/sh\\necho \"jupyter: the notebook package is broken\" >&2\\nexec sleep 100000\\n' "
+                   "> /usr/local/bin/jupyter && chmod 755 /usr/local/bin/jupyter")
     lab.add(hangs, "lab/hangs", canary)
     assert lab.checked(stable)["check"]["state"] == "passed"
     assert lab.checked(canary)["check"]["state"] == "passed"
@@ -303,6 +305,12 @@ def test_a_broken_canary_halts_itself_and_new_sessions_get_the_stable_image(lab)
         for session_id in failed:
             ended = wait_for_state(user, session_id, {"ended"}, timeout=120)
             assert ended["end_reason"] == "failed" and "did not answer" in ended["reason"], ended
+        logs = lab.cli("logs", failed[0], api=user)
+        assert logs.returncode == 0, logs.stderr
+        assert "did not answer" in logs.stdout and "jupyter: the notebook package is broken" in logs.stdout, logs.stdout
+        assert lab.cli("logs", failed[0]).returncode == 0, "an admin reads it too"
+        stranger = lab.user()
+        assert stranger.get(f"/api/v1/sessions/{failed[0]}/log")[0] == 404
 
         # Within a few seconds the roll-out halts on its own and says why.
         deadline = time.time() + 30

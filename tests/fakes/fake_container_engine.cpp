@@ -239,6 +239,17 @@ Result<ContainerStatus> FakeContainerEngine::inspect_container(const std::string
                          container->exit_code, false};
 }
 
+Result<std::string> FakeContainerEngine::container_log(const std::string& id_or_name, int lines) {
+  std::unique_lock lock(mutex_);
+  if (find(id_or_name) == nullptr) return make_error(ErrorCode::not_found, "no such container");
+  // Back from the end over `lines` line breaks (the last one ends the last line).
+  std::size_t start = log_text.size();
+  for (int breaks = 0; start > 0; --start) {
+    if (log_text[start - 1] == '\n' && start != log_text.size() && ++breaks == lines) break;
+  }
+  return log_text.substr(start);
+}
+
 Result<std::string> FakeContainerEngine::read_file(const std::string& id_or_name,
                                                    const std::string& path) {
   std::unique_lock lock(mutex_);

@@ -117,6 +117,9 @@ class FakeContainerEngine final : public ContainerEngine {
   Result<std::string> read_file(const std::string& id_or_name, const std::string& path) override;
   Status write_file(const std::string& id_or_name, const std::string& directory,
                     const std::string& name, const std::string& content, unsigned mode) override;
+  // What `log_text` holds (the same for every container), its last `lines` lines.
+  Result<std::string> container_log(const std::string& id_or_name, int lines) override;
+  std::string log_text;
   Status remove_container(const std::string& id) override;
   Result<std::int64_t> cpu_time_nanos(const std::string& id) override;
   Result<std::vector<ContainerInfo>> list_containers(const std::string& label_filter) override;

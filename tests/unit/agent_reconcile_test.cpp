@@ -280,6 +280,20 @@ TEST_F(AgentReconcile, JupyterThatNeverAnswersFailsTheSessionAtTheReadyTimeout) 
   EXPECT_EQ(channel_.observed("s1")->message, "Jupyter did not answer within 180 s");
 }
 
+TEST_F(AgentReconcile, AFailedStartReportsTheEndOfWhatItsContainerPrintedAsText) {
+  readiness_.silent = true;
+  // More than a report carries, and bytes that are not UTF-8: the end, as valid text.
+  engine_.log_text = std::string(20'000, 'x') + "\n\xff\xfe broken\nTraceback: jupyter failed\n";
+  channel_.set_desired({desired("s1")});
+  ASSERT_TRUE(reconcile_until([&] { return readiness_.asked > 0; }));
+  clock_.advance(181'000);
+  ASSERT_TRUE(reconcile_until(reported("s1", ObservedPhase::failed)));
+  std::string log = channel_.observed("s1")->log;
+  EXPECT_LE(log.size(), kMaxStartLogBytes);
+  EXPECT_TRUE(log.ends_with("\n\uFFFD\uFFFD broken\nTraceback: jupyter failed\n"))
+      << log.substr(0, 80);
+}
+
 TEST_F(AgentReconcile, AContainerThatVanishesIsNoLongerReported) {
   channel_.set_desired({desired("s1")});
   ASSERT_TRUE(reconcile_until(reported("s1", ObservedPhase::running)));

@@ -165,6 +165,31 @@ TEST_F(Api, AnotherUsersSessionAnswers404) {
   EXPECT_EQ(as(bob, "GET", "/api/v1/sessions?all=true").status, 403);
 }
 
+TEST_F(Api, ASessionsLogTellsItsOwnerItsChangesAndWhatItsContainerPrintedWhenItFailed) {
+  auto alice = token_for("alice");
+  auto id = json::parse(as(alice, "POST", "/api/v1/sessions", R"({"gpus":1})").body)["id"]
+                .get<std::string>();
+  auto failed = observed(id, ObservedPhase::failed, "Jupyter did not answer within 180 s");
+  failed.log = "ModuleNotFoundError: No module named 'notebook'\n";
+  sync({failed});
+  auto reply = as(alice, "GET", "/api/v1/sessions/" + id + "/log");
+  ASSERT_EQ(reply.status, 200) << reply.body;
+  auto log = json::parse(reply.body);
+  EXPECT_EQ(log["state"], "ended");
+  EXPECT_EQ(log["start_log"], "ModuleNotFoundError: No module named 'notebook'\n");
+  ASSERT_GE(log["events"].size(), 2U);
+  EXPECT_EQ(log["events"].front()["state"], "queued");
+  EXPECT_EQ(log["events"].back()["state"], "ended");
+  EXPECT_EQ(log["events"].back()["reason"], "Jupyter did not answer within 180 s");
+  // Another user's session, or none, is not found; a session that never failed has no log.
+  EXPECT_EQ(as(token_for("bob"), "GET", "/api/v1/sessions/" + id + "/log").status, 404);
+  EXPECT_EQ(as(alice, "GET", "/api/v1/sessions/nosuchsession/log").status, 404);
+  auto other = json::parse(as(alice, "POST", "/api/v1/sessions", R"({"gpus":1})").body)["id"]
+                   .get<std::string>();
+  EXPECT_TRUE(json::parse(as(alice, "GET", "/api/v1/sessions/" + other + "/log").body)["start_log"]
+                  .is_null());
+}
+
 TEST_F(Api, BadSessionRequestsGetClear4xx) {
   auto token = token_for("alice");
   struct Case {

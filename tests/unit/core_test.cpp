@@ -27,6 +27,20 @@ TEST(JsonInput, RejectsInvalidSyntaxNonObjectsAndBadUtf8) {
   EXPECT_FALSE(parse_json_object("").ok());
 }
 
+TEST(JsonInput, Utf8TailMakesAnyBytesTextAndCutsBetweenCharacters) {
+  EXPECT_EQ(utf8_tail("plain\n", 100), "plain\n");
+  EXPECT_EQ(utf8_tail("a\xff"
+                      "b",
+                      100),
+            "a\uFFFD"
+            "b");
+  EXPECT_EQ(utf8_tail("0123456789", 4), "6789");
+  // "é" is two bytes: a limit that would cut it keeps only what follows it.
+  EXPECT_EQ(utf8_tail("x\u00e9yz", 4), "\u00e9yz");
+  EXPECT_EQ(utf8_tail("x\u00e9yz", 3), "yz");
+  EXPECT_TRUE(Json::accept(Json(utf8_tail(std::string("\xc3\x28\xa0\xa1", 4), 8)).dump()));
+}
+
 TEST(JsonInput, RejectsDeepNestingWithoutRecursingIntoIt) {
   std::string deep = "{\"a\":" + std::string(100000, '[') + std::string(100000, ']') + "}";
   auto parsed = parse_json_object(deep);

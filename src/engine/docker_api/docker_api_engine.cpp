@@ -14,6 +14,7 @@
 #include "engine/docker_api/container_status.hpp"
 #include "engine/docker_api/create_body.hpp"
 #include "engine/docker_api/image_body.hpp"
+#include "engine/docker_api/log_stream.hpp"
 #include "engine/docker_api/network_body.hpp"
 #include "engine/docker_api/pull_progress.hpp"
 #include "engine/docker_api/registry_auth.hpp"
@@ -250,6 +251,16 @@ class DockerApiEngine final : public ContainerEngine {
     if (!response) return response.error();
     if (response->status != 200) return engine_error("archive write", *response);
     return {};
+  }
+
+  Result<std::string> container_log(const std::string& id_or_name, int lines) override {
+    auto response = call("GET",
+                         "/containers/" + url_encode(id_or_name) +
+                             "/logs?stdout=true&stderr=true&tail=" + std::to_string(lines),
+                         "", 10s);
+    if (!response) return response.error();
+    if (response->status != 200) return engine_error("container logs", *response);
+    return docker_api::demultiplexed_log(response->body);
   }
 
   Status remove_container(const std::string& id) override {

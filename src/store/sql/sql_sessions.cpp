@@ -262,6 +262,26 @@ Result<std::vector<SessionEvent>> SqlStore::session_events(const std::string& id
   });
 }
 
+Status SqlStore::save_start_log(const std::string& session_id, const std::string& text) {
+  auto insert = db_.prepare(
+      "INSERT INTO session_start_logs (session_id, text) VALUES (?1, ?2) "
+      "ON CONFLICT (session_id) DO UPDATE SET text = excluded.text");
+  if (!insert) return insert.error();
+  insert->bind(1, session_id).bind(2, text);
+  return insert->run();
+}
+
+Result<std::string> SqlStore::start_log(const std::string& session_id) {
+  ReadLock lock;
+  auto& db = for_reading(lock);
+  auto query = db.prepare("SELECT text FROM session_start_logs WHERE session_id = ?1");
+  if (!query) return query.error();
+  query->bind(1, session_id);
+  auto row = query->step();
+  if (!row) return row.error();
+  return *row ? query->column_text(0) : std::string();
+}
+
 Result<std::optional<KeyedSessionRequest>> SqlStore::find_session_request(std::int64_t user_id,
                                                                           const std::string& key,
                                                                           UnixMillis since) {

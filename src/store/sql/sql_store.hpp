@@ -140,6 +140,8 @@ class SqlStore : public Store {
   Status record_session_request(const KeyedSessionRequest& request) override;
   Status forget_session_requests(UnixMillis before) override;
   Result<std::vector<SessionEvent>> session_events(const std::string& id) override;
+  Status save_start_log(const std::string& session_id, const std::string& text) override;
+  Result<std::string> start_log(const std::string& session_id) override;
   Status set_price(const Price& price) override;
   Result<std::vector<Price>> list_prices() override;
   Result<bool> add_ledger_entry(LedgerEntry& entry) override;
