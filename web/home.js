@@ -163,6 +163,24 @@ function idleWarning(session) {
   return warning;
 }
 
+// A session that failed: the end of what its container printed, fetched when opened.
+function startLog(session) {
+  if (session.state !== "ended" || session.end_reason !== "failed") return null;
+  const text = h("pre", { class: "start-log" });
+  const details = h("details", { class: "start-log" }, h("summary", {}, t("sessions.startLog")), text);
+  details.addEventListener("toggle", async () => {
+    if (!details.open || text.dataset.loaded) return;
+    try {
+      const log = await api("GET", `/api/v1/sessions/${session.id}/log`);
+      text.textContent = log.start_log ?? t("sessions.startLogNone");
+      text.dataset.loaded = "1";
+    } catch (failure) {
+      text.textContent = failure.message;
+    }
+  });
+  return details;
+}
+
 // Whether the pool saves sessions as images (the my-images answer says).
 let savingEnabled = false;
 
@@ -185,6 +203,8 @@ function sessionRow(session) {
   if (session.state === "running") details.push(h("div", { class: "hint" }, t("sessions.whatLasts")));
   const reason = reasonText(session);
   if (reason) details.push(h("div", { class: "reason" }, reason));
+  const log = startLog(session);
+  if (log) details.push(log);
   const idle = idleWarning(session);
   if (idle) details.push(idle);
   else if (session.warning) details.push(h("div", { class: "warning" }, session.warning));

@@ -2,13 +2,15 @@
 // the admin page and is told why a malformed tag is refused; a user's launch form greys out a
 // deprecated image and one no node's driver can run, marks the canary, and says when an image
 // has no SSH.
-// The halted roll-out of FAMILY shows why, and users may ask for the family. The user saves
-// their running SESSION as an image, told that the home is not part of it, and sees it ready.
-// Usage: node images.mjs BASE_URL ADMIN_PASSWORD USER PASSWORD FRESH DEPRECATED TOO_NEW NO_SSH BAD_REFERENCE FAMILY SESSION SCREENSHOT_DIR
+// The halted roll-out of FAMILY shows why, and users may ask for the family. The user reads
+// what the container of their FAILED session printed, saves their running SESSION as an
+// image, told that the home is not part of it, and sees it ready.
+// Usage: node images.mjs BASE_URL ADMIN_PASSWORD USER PASSWORD FRESH DEPRECATED TOO_NEW NO_SSH BAD_REFERENCE FAMILY SESSION FAILED SCREENSHOT_DIR
 import { launchChromium, signIn as signInAt, startRun } from "./launch.mjs";
 import assert from "node:assert/strict";
 
-const [base, adminPassword, user, password, fresh, deprecated, tooNew, noSsh, badReference, family, session, screenshots] =
+const [base, adminPassword, user, password, fresh, deprecated, tooNew, noSsh, badReference, family, session, failed,
+  screenshots] =
   process.argv.slice(2);
 const { step, done } = startRun("images");
 const browser = await launchChromium();
@@ -57,6 +59,11 @@ try {
   await page.locator("#request-image").selectOption(noSsh);
   await page.locator("#image-help").getByText(/no SSH in this image/).waitFor();
   await page.locator("#request").screenshot({ path: `${screenshots}/launch-images.png` });
+
+  step("user: a failed session shows what its container printed");
+  const failedRow = page.locator(`#sessions tr[data-session="${failed}"]`);
+  await failedRow.getByText("What its container printed last").click();
+  await failedRow.locator("pre.start-log").getByText(/jupyter: the notebook package is broken/).waitFor();
 
   step("user: a running session saved as an image");
   const sessionRow = page.locator(`#sessions tr[data-session="${session}"]`);

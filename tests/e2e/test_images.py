@@ -474,13 +474,17 @@ def test_the_catalog_in_a_browser(lab):
     lab.volumes.append("gpupool-home-" + name)
     bad = lab.registry.push(SLIM_IMAGE, "lab/session:latest")
     user = Api(lab.server.base, mint_token(lab.server.base, name, password))
+    # A session of the canary whose Jupyter hangs (from the roll-out test): it fails.
+    status, failed = user.post("/api/v1/sessions", {"gpus": 1, "image": "jupyter6.4-cpu-fedora41-runtime"})
+    assert status == 201, failed
     status, session = user.post("/api/v1/sessions", {"gpus": 1})
     assert status == 201, session
     wait_for_state(user, session["id"], {"running"})
+    assert wait_for_state(user, failed["id"], {"ended"}, timeout=120)["end_reason"] == "failed"
     try:
         returncode, output = run_to_end(["node", "images.mjs", lab.server.base, ADMIN_PASSWORD, name, password, fresh,
                                          deprecated, too_new, no_ssh, bad, "jupyter6.4-lab", session["id"],
-                                         SCREENSHOTS], BROWSER_TESTS, timeout=300)
+                                         failed["id"], SCREENSHOTS], BROWSER_TESTS, timeout=300)
         print(output)
         assert returncode == 0, output
     finally:
