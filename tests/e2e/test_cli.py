@@ -1,11 +1,15 @@
 """The CLI, thin over the API: login, run, ls, ssh, stop — as a user types them."""
+import json
 import os
 import secrets
 import shutil
 import subprocess
 import tempfile
+import time
+import urllib.error
+import urllib.request
 
-from conftest import BINARY, ADMIN_PASSWORD, wait_for_state
+from conftest import BINARY, ADMIN_PASSWORD, free_port, wait_for_state
 
 
 def cli(home, *args, stdin=None, extra_env=None):
@@ -299,6 +303,24 @@ def test_cli_guides_keys_ssh_config_copies_and_completes(server, make_user):
                              capture_output=True, text=True, timeout=60)
     assert by_name.returncode == 0, by_name.stderr
     assert by_name.stdout.strip() == session_id
+    # What VS Code's Remote-SSH does over that entry: a port of the session forwarded to this
+    # machine (here Jupyter's, which answers its API with a version).
+    local_port = free_port()
+    tunnel = subprocess.Popen(["ssh", "-F", user_config, "-o", "BatchMode=yes", "-o", "ExitOnForwardFailure=yes", "-N",
+                               "-L", f"127.0.0.1:{local_port}:127.0.0.1:8888", f"gpupool-{session_id}"])
+    try:
+        deadline = time.time() + 30
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{local_port}/s/{session_id}/api", timeout=5) as answer:
+                    assert "version" in json.loads(answer.read())
+                    break
+            except (urllib.error.URLError, ConnectionError):
+                assert tunnel.poll() is None and time.time() < deadline, "the forwarded port never answered"
+                time.sleep(0.5)
+    finally:
+        tunnel.terminate()
+        tunnel.wait(timeout=30)
 
     # `cp` both ways, byte for byte, and a folder with -r.
     payload = os.path.join(home, "data.bin")
