@@ -163,17 +163,25 @@ function idleWarning(session) {
   return warning;
 }
 
-// A session that failed: the end of what its container printed, fetched when opened.
+// A session that failed: the end of what its container printed, fetched when first opened.
+// An ended session's log never changes: what was fetched, and which are open, outlast the
+// live view's redrawing of the table.
+const startLogs = new Map();
+const openStartLogs = new Set();
+
 function startLog(session) {
   if (session.state !== "ended" || session.end_reason !== "failed") return null;
-  const text = h("pre", { class: "start-log" });
+  const text = h("pre", { class: "start-log" }, startLogs.get(session.id) ?? "");
   const details = h("details", { class: "start-log" }, h("summary", {}, t("sessions.startLog")), text);
+  details.open = openStartLogs.has(session.id);
   details.addEventListener("toggle", async () => {
-    if (!details.open || text.dataset.loaded) return;
+    if (!details.open) return openStartLogs.delete(session.id);
+    openStartLogs.add(session.id);
+    if (startLogs.has(session.id)) return;
     try {
       const log = await api("GET", `/api/v1/sessions/${session.id}/log`);
-      text.textContent = log.start_log ?? t("sessions.startLogNone");
-      text.dataset.loaded = "1";
+      startLogs.set(session.id, log.start_log ?? t("sessions.startLogNone"));
+      text.textContent = startLogs.get(session.id);
     } catch (failure) {
       text.textContent = failure.message;
     }

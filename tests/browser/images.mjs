@@ -63,7 +63,11 @@ try {
   step("user: a failed session shows what its container printed");
   const failedRow = page.locator(`#sessions tr[data-session="${failed}"]`);
   await failedRow.getByText("What its container printed last").click();
-  await failedRow.locator("pre.start-log").getByText(/jupyter: the notebook package is broken/).waitFor();
+  const startLog = failedRow.locator("pre.start-log");
+  await startLog.getByText(/jupyter: the notebook package is broken/).waitFor().catch(async (failure) => {
+    console.log(`- shown instead: ${JSON.stringify(await startLog.innerText().catch(() => "(no log element)"))}`);
+    throw failure;
+  });
 
   step("user: a running session saved as an image");
   const sessionRow = page.locator(`#sessions tr[data-session="${session}"]`);
