@@ -12,6 +12,7 @@
 #include "agent/shared_homes.hpp"
 #include "core/json_input.hpp"
 #include "core/log.hpp"
+#include "core/random.hpp"
 #include "engine/docker_api/pull_progress.hpp"
 
 namespace gpupool::agent {
@@ -112,6 +113,16 @@ Status Agent::reconcile_once() {
   return {};
 }
 
+Result<std::string> Agent::app_address(const std::string& session_id,
+                                       const std::string& jupyter_token) {
+  std::lock_guard lock(mutex_);
+  auto target = app_targets_.find(session_id);
+  // One answer for an unknown session and a wrong token: the relay's callers learn nothing.
+  if (target == app_targets_.end() || !secrets_equal(target->second.jupyter_token, jupyter_token))
+    return make_error(ErrorCode::not_found, "no such session running here");
+  return target->second.address;
+}
+
 Result<SyncRequest> Agent::observe() {
   SyncRequest request;
   request.node = settings_.node;
@@ -208,6 +219,7 @@ void Agent::converge(const SyncResponse& response, const std::vector<ContainerIn
     by_session[container.labels.at(kSessionLabel)] = &container;
   std::set<std::string> desired_ids;
   std::vector<WatchedSession> watched;  // running and ready: measured for idle detection
+  std::map<std::string, AppTarget> app_targets;
 
   for (const auto& session : response.desired) {
     desired_ids.insert(session.session_id);
@@ -221,12 +233,18 @@ void Agent::converge(const SyncResponse& response, const std::vector<ContainerIn
       ready = local_.ready.contains(session.session_id);
       auto keys = local_.keys.find(session.session_id);
       keys_changed = keys == local_.keys.end() || keys->second != authorized_keys_text(session);
+      // A ready session stays reachable while a worker writes its keys.
+      auto target = app_targets_.find(session.session_id);
+      if (busy && ready && target != app_targets_.end())
+        app_targets[session.session_id] = target->second;
     }
     if (busy) continue;
     auto found = by_session.find(session.session_id);
     if (ready && found != by_session.end() && found->second->running()) {
       watched.push_back(
           {session.session_id, found->second->id, session.jupyter_port, session.jupyter_token});
+      if (!found->second->ipv4.empty())
+        app_targets[session.session_id] = {session.jupyter_token, found->second->ipv4};
     }
     if (found == by_session.end()) {
       launch(session.session_id, [this, session] { start_session(session, false); });
@@ -253,6 +271,10 @@ void Agent::converge(const SyncResponse& response, const std::vector<ContainerIn
   }
 
   activity_.watch(std::move(watched));
+  {
+    std::lock_guard lock(mutex_);
+    app_targets_ = std::move(app_targets);
+  }
 
   // Only what the server names goes. A container it neither wants nor releases belongs to a
   // session its database does not know (lost, replaced, restored from an old backup): it

@@ -72,6 +72,11 @@ class Agent {
   // Measures the running sessions' use now (the activity thread does it every interval).
   void measure_activity() { activity_.measure_once(); }
 
+  // Where the node's app relay (app/app_relay.hpp) takes a connection to `session_id`: its
+  // container's address, if the session is running here and ready and `jupyter_token` is
+  // its token (the secret the server and this node share for it); else why not.
+  Result<std::string> app_address(const std::string& session_id, const std::string& jupyter_token);
+
   // The clock's monotonic time of the last sync the server answered; 0 before the first.
   std::int64_t last_successful_sync_millis() const { return last_sync_ok_.load(); }
 
@@ -158,10 +163,15 @@ class Agent {
   std::vector<Worker> workers_;                                // guarded by mutex_
   std::map<std::string, std::vector<std::int64_t>> restarts_;  // monotonic times; by mutex_
   std::vector<ContainerInfo> last_containers_;                 // guarded by mutex_
-  std::set<std::string> images_held_;                          // pulled ahead; by mutex_
-  bool prepulling_ = false;                                    // guarded by mutex_
-  std::map<std::string, std::int64_t> prepull_failed_at_;      // monotonic; by mutex_
-  bool checking_image_ = false;                                // guarded by mutex_
+  struct AppTarget {
+    std::string jupyter_token;
+    std::string address;  // the container's, on its session network
+  };
+  std::map<std::string, AppTarget> app_targets_;           // ready sessions' containers; by mutex_
+  std::set<std::string> images_held_;                      // pulled ahead; by mutex_
+  bool prepulling_ = false;                                // guarded by mutex_
+  std::map<std::string, std::int64_t> prepull_failed_at_;  // monotonic; by mutex_
+  bool checking_image_ = false;                            // guarded by mutex_
   std::map<std::string, ImageCheckReport> image_checks_done_;  // by tag@reference; by mutex_
   bool saving_image_ = false;                                  // guarded by mutex_
   bool housekeeping_ = false;                                  // guarded by mutex_

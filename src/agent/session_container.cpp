@@ -104,6 +104,9 @@ ContainerSpec make_session_container(const DesiredSession& session,
   spec.command = {"/bin/sh", "-c", session_init_script()};
   spec.env = {
       "GPUPOOL_SESSION=" + session.session_id,
+      // Where the gateway serves the session's web apps: an app on port P that must know its
+      // public path (exposed with keep_path) is at $GPUPOOL_APPS_PATH<P>/.
+      "GPUPOOL_APPS_PATH=/s/" + session.session_id + "/apps/",
       "GPUPOOL_USER=" + session.username,
       fmt::format("GPUPOOL_UID={}", session.uid),
       "GPUPOOL_TOKEN=" + session.jupyter_token,

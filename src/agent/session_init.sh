@@ -3,7 +3,7 @@
 # needs no gpupool files). It starts as root with only CHOWN, SETUID, SETGID, DAC_OVERRIDE
 # and FOWNER: adds the user entry, writes the authorized keys, sshd's and Jupyter's settings,
 # then drops to the user with no capabilities left and runs sshd and Jupyter as the user.
-# Inputs (environment): GPUPOOL_USER, GPUPOOL_UID, GPUPOOL_SESSION, GPUPOOL_TOKEN,
+# Inputs (environment): GPUPOOL_USER, GPUPOOL_UID, GPUPOOL_SESSION, GPUPOOL_APPS_PATH, GPUPOOL_TOKEN,
 # GPUPOOL_AUTHORIZED_KEYS, NVIDIA_VISIBLE_DEVICES; with a GPU share GPUPOOL_GPU_MEMORY_LIMIT_MB
 # and GPUPOOL_GPU_CAP (the cap library, mounted read-only by the agent).
 #
@@ -57,7 +57,7 @@ HostKey $run/ssh_host_ed25519_key
 PidFile $run/sshd.pid
 AllowUsers $user
 AuthorizedKeysFile $etc/authorized_keys
-SetEnv NVIDIA_VISIBLE_DEVICES=$NVIDIA_VISIBLE_DEVICES
+SetEnv NVIDIA_VISIBLE_DEVICES=$NVIDIA_VISIBLE_DEVICES GPUPOOL_SESSION=$GPUPOOL_SESSION GPUPOOL_APPS_PATH=$GPUPOOL_APPS_PATH
 #@include ../core/session_sshd_policy.conf
 CONFIG
 umask 027

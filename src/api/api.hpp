@@ -114,6 +114,7 @@ class Api {
         image_catalog_(store, clock, settings_.resolve_digest),
         rollouts_(store, clock, &audit_),
         image_saves_(store, clock, settings_.image_saves),
+        apps_(store, sessions, clock),
         store_(store) {}
 
   HttpReply handle(const HttpExchange& exchange);
@@ -134,8 +135,17 @@ class Api {
                    const HttpReply& reply);
   HttpReply list_audit(const Call& call);
   // A signed-in browser at the gateway's address asking for a session (proxy_handlers.cpp).
+  // `may_enter`: the caller may see what the path asks for (the owner, or one an app is
+  // shared with); others get the admins' "enter from the portal".
   HttpReply send_to_session_address(const HttpExchange& exchange, const Principal& principal,
-                                    const std::string& session_id, bool owner);
+                                    const std::string& session_id, bool may_enter);
+  // Requests for /s/<id>/apps/<port>/… once the session and path are known
+  // (proxy_handlers.cpp): who may open the app, and the way to it through its node's relay.
+  ProxyDecision route_app(const HttpExchange& exchange, const std::string& session_id,
+                          const gateway::AppPath& app_path, bool own_address);
+  // At a session's own address with an app's link: its cookie, and back without the link.
+  ProxyDecision enter_app_by_link(const HttpExchange& exchange, const SessionApp& app,
+                                  const std::string& token, const std::string& other_parameters);
   // At a session's own address with a ticket: the pass, and back to `path` without it.
   ProxyDecision enter_session(const std::string& session_id, const std::string& ticket,
                               const std::string& path, const std::string& other_parameters);
@@ -152,6 +162,9 @@ class Api {
   // `query`); unavailable when every session port serves an open session.
   Result<std::string> entry_link(const Principal& principal, const std::string& session_id,
                                  const std::string& path, const std::string& query);
+  // The session's own origin ("https://<id>.<domain>" or "http://host:<its port>").
+  Result<std::string> session_origin(const std::string& session_id);
+  nlohmann::json app_json(const SessionApp& app) const;
   // The client's address: the peer, or what a trusted proxy says it saw.
   std::string client_address(const HttpExchange& exchange) const;
   // identify(), and for cookie writes the CSRF token too.
@@ -191,6 +204,9 @@ class Api {
   Result<std::vector<Session>> listed_sessions(const Call& call);
   HttpReply get_session(const Call& call);
   HttpReply session_log(const Call& call);
+  HttpReply expose_app(const Call& call);
+  HttpReply list_apps(const Call& call);
+  HttpReply remove_app(const Call& call);
   HttpReply stop_session(const Call& call);
   // What /metrics shows of running sessions, idle reclaim and the ledger (node_handlers.cpp).
   Result<SessionFigures> session_figures(const std::vector<Session>& active);
@@ -313,6 +329,7 @@ class Api {
   services::ImageCatalog image_catalog_;
   services::Rollouts rollouts_;
   services::ImageSaves image_saves_;
+  services::SessionApps apps_;      // web apps sessions serve through the gateway
   AgentProtocols agent_protocols_;  // shown with the nodes
   Store& store_;
 };

@@ -7,6 +7,7 @@
 #include "gateway/cookies.hpp"
 #include "gateway/http_proxy.hpp"
 #include "gateway/http_server.hpp"
+#include "gateway/proxy_route.hpp"
 #include "gateway/replies.hpp"
 #include "services/accounts.hpp"
 #include "services/audit_log.hpp"
@@ -15,6 +16,7 @@
 #include "services/idle_watch.hpp"
 #include "services/image_catalog.hpp"
 #include "services/node_enrollment.hpp"
+#include "services/session_apps.hpp"
 #include "services/session_passes.hpp"
 #include "services/session_ports.hpp"
 #include "services/session_routes.hpp"
@@ -39,6 +41,8 @@ using gateway::TunnelRegistry;
 using services::AuthService;
 using services::IdleView;
 using services::IdleWatch;
+using services::kAppLinkCookie;
+using services::kAppLinkParameter;
 using services::kPassCookie;
 using services::kTicketParameter;
 using services::NodeReadings;

@@ -5,8 +5,10 @@
 
 #include "api/api.hpp"
 #include "core/log.hpp"
+#include "gateway/app_preamble.hpp"
 #include "gateway/proxy_route.hpp"
 #include "gateway/replies.hpp"
+#include "gateway/request_origin.hpp"
 #include "services/session_passes.hpp"
 
 namespace gpupool::api {
@@ -24,21 +26,21 @@ HttpReply page(int status, std::string_view title, std::string_view message) {
           nullptr};
 }
 
-// A query split into the ticket parameter's value ("" when absent) and everything else
-// (what the browser is sent back to once the ticket is spent).
-struct TicketQuery {
-  std::string ticket;
+// A query split into one parameter's value ("" when absent) and everything else (what the
+// browser is sent back to once a ticket or link is spent).
+struct SplitQuery {
+  std::string value;
   std::string rest;
 };
 
-TicketQuery take_ticket(std::string_view query) {
-  std::string prefix = std::string(kTicketParameter) + "=";
-  TicketQuery split;
+SplitQuery take_parameter(std::string_view query, std::string_view name) {
+  std::string prefix = std::string(name) + "=";
+  SplitQuery split;
   while (!query.empty()) {
     auto end = query.find('&');
     auto pair = query.substr(0, end);
     if (pair.starts_with(prefix)) {
-      split.ticket = std::string(pair.substr(prefix.size()));
+      split.value = std::string(pair.substr(prefix.size()));
     } else if (!pair.empty()) {
       split.rest += (split.rest.empty() ? "" : "&") + std::string(pair);
     }
@@ -76,27 +78,30 @@ std::optional<std::string> Api::session_address(const HttpExchange& exchange) co
   return gateway::session_in_host(exchange.header("Host"), settings_.session_domain);
 }
 
+Result<std::string> Api::session_origin(const std::string& session_id) {
+  if (!settings_.session_domain.empty()) {
+    return gateway::session_origin(settings_.view.gateway_url, settings_.session_domain,
+                                   session_id);
+  }
+  auto port = session_ports_.assign(session_id, [this](const std::string& id) {
+    auto route = session_routes_.find(id);
+    // A store that does not answer keeps the port where it is.
+    return !route || (*route && serves_jupyter((*route)->state));
+  });
+  if (!port) {
+    return make_error(ErrorCode::unavailable,
+                      "every session port of this gateway serves an open session; try again "
+                      "when one ends");
+  }
+  return gateway::origin_with_port(settings_.view.gateway_url, *port);
+}
+
 Result<std::string> Api::entry_link(const Principal& principal, const std::string& session_id,
                                     const std::string& path, const std::string& query) {
-  std::string origin;
-  if (!settings_.session_domain.empty()) {
-    origin =
-        gateway::session_origin(settings_.view.gateway_url, settings_.session_domain, session_id);
-  } else {
-    auto port = session_ports_.assign(session_id, [this](const std::string& id) {
-      auto route = session_routes_.find(id);
-      // A store that does not answer keeps the port where it is.
-      return !route || (*route && serves_jupyter((*route)->state));
-    });
-    if (!port) {
-      return make_error(ErrorCode::unavailable,
-                        "every session port of this gateway serves an open session; try again "
-                        "when one ends");
-    }
-    origin = gateway::origin_with_port(settings_.view.gateway_url, *port);
-  }
+  auto origin = session_origin(session_id);
+  if (!origin) return origin.error();
   std::string ticket = passes_.issue_ticket(principal.credential_digest, session_id);
-  return fmt::format("{}{}?{}{}={}", origin, path, query.empty() ? "" : query + "&",
+  return fmt::format("{}{}?{}{}={}", *origin, path, query.empty() ? "" : query + "&",
                      kTicketParameter, ticket);
 }
 
@@ -122,10 +127,16 @@ ProxyDecision Api::route_proxy(const HttpExchange& exchange) {
     }
   }
   if (own_address && exchange.header("Authorization").empty()) {
-    if (auto query = take_ticket(exchange.query); !query.ticket.empty()) {
-      return enter_session(path->session_id, query.ticket, exchange.path, query.rest);
+    if (auto query = take_parameter(exchange.query, kTicketParameter); !query.value.empty()) {
+      return enter_session(path->session_id, query.value, exchange.path, query.rest);
     }
   }
+  auto app_path = gateway::parse_app_path(exchange.path, path->session_id);
+  if (!app_path) {
+    decision.reply = not_found_page();
+    return decision;
+  }
+  if (*app_path) return route_app(exchange, path->session_id, **app_path, own_address);
   // Anonymous callers, unknown ids and other users' sessions all look alike.
   auto principal = identify(exchange, own_address ? path->session_id : "");
   if (!principal) {
@@ -188,8 +199,8 @@ ProxyDecision Api::route_proxy(const HttpExchange& exchange) {
 // address with a ticket in. An admin enters someone else's session only by the portal's
 // explicit, audited step (POST /api/v1/sessions/{id}/entry).
 HttpReply Api::send_to_session_address(const HttpExchange& exchange, const Principal& principal,
-                                       const std::string& session_id, bool owner) {
-  if (!owner) {
+                                       const std::string& session_id, bool may_enter) {
+  if (!may_enter) {
     return page(403, "Enter from the portal",
                 "This session is another user's. Admins enter it with the portal's Enter "
                 "button, which records the entry in the audit log.");
@@ -240,6 +251,130 @@ ProxyDecision Api::enter_session(const std::string& session_id, const std::strin
   decision.reply->headers.emplace_back(
       "Set-Cookie", fmt::format("{}={}; Path=/s/{}/; HttpOnly; SameSite=Lax{}", kPassCookie, *pass,
                                 session_id, settings_.secure_cookies ? "; Secure" : ""));
+  return decision;
+}
+
+}  // namespace gpupool::api
+
+namespace gpupool::api {
+
+ProxyDecision Api::route_app(const HttpExchange& exchange, const std::string& session_id,
+                             const gateway::AppPath& app_path, bool own_address) {
+  ProxyDecision decision;
+  auto route = session_routes_.find(session_id);
+  if (!route) {
+    decision.reply = error_reply(route.error());
+    return decision;
+  }
+  auto app = apps_.find(session_id, app_path.port);
+  if (!app) {
+    decision.reply = error_reply(app.error());
+    return decision;
+  }
+  // A port nobody exposed looks like a session that is not there.
+  if (!*route || !*app) {
+    decision.reply = not_found_page();
+    return decision;
+  }
+  const services::SessionRoute& target = **route;
+  // Anyone holding a link, at the session's own address only (its cookie is for this app).
+  bool by_link = false;
+  if (own_address && exchange.header("Authorization").empty()) {
+    if (auto query = take_parameter(exchange.query, kAppLinkParameter); !query.value.empty())
+      return enter_app_by_link(exchange, **app, query.value, query.rest);
+    for (const auto& token : gateway::cookie_values(exchange.header("Cookie"), kAppLinkCookie))
+      by_link = by_link || apps_.link_opens(**app, token);
+  }
+  std::string visitor;  // whose WebSocket slots a tunnel takes
+  if (by_link) {
+    // As with a login's pass: other sites' pages may only navigate here, and writes and
+    // WebSocket upgrades must come from the app's own pages.
+    if (gateway::started_by_another_origin(exchange) ||
+        !gateway::cookie_write_allowed(exchange, true)) {
+      decision.reply = page(403, "Refused", "requests started by another site's page are refused");
+      return decision;
+    }
+    visitor = "link:" + (*app)->link_digest;
+  } else {
+    auto principal = identify(exchange, own_address ? session_id : "");
+    if (!principal) {
+      decision.reply = principal.error().code == ErrorCode::forbidden
+                           ? page(403, "Refused", principal.error().message)
+                           : not_found_page();
+      return decision;
+    }
+    auto may_open = apps_.may_open(**app, target.user_id, principal->user);
+    if (!may_open) {
+      decision.reply = error_reply(may_open.error());
+      return decision;
+    }
+    if (!*may_open) {
+      decision.reply = not_found_page();
+      return decision;
+    }
+    if (!own_address && principal->kind == CredentialKind::login) {
+      decision.reply = send_to_session_address(exchange, *principal, session_id, true);
+      return decision;
+    }
+    decision.credential = principal->credential_digest;
+    visitor = std::to_string(principal->user.id);
+  }
+  if (app_path.bare) {
+    decision.reply =
+        redirect(exchange.path + "/" + (exchange.query.empty() ? "" : "?" + exchange.query));
+    return decision;
+  }
+  if (!serves_jupyter(target.state)) {
+    decision.reply = page(503, "Session not running",
+                          fmt::format("This session is {}.", to_string(target.state)));
+    return decision;
+  }
+  if (target.host.empty() || target.app_relay_port <= 0) {
+    decision.reply = page(503, "Web apps not offered here",
+                          "This session's node does not relay web apps (a Slurm node, or an "
+                          "agent older than this server).");
+    return decision;
+  }
+  decision.host = target.host;
+  decision.port = static_cast<std::uint16_t>(target.app_relay_port);
+  decision.preamble = gateway::app_preamble({session_id, app_path.port, target.jupyter_token});
+  decision.upstream_name = fmt::format("port {} of this session", app_path.port);
+  std::string prefix = fmt::format("/s/{}/apps/{}", session_id, app_path.port);
+  decision.target = (*app)->keep_path
+                        ? exchange.target
+                        : app_path.rest + (exchange.query.empty() ? "" : "?" + exchange.query);
+  decision.set_headers = {{"X-Forwarded-Prefix", prefix}};
+  decision.strip_cookies = {kSessionCookie, kPassCookie, kAppLinkCookie};
+  if (is_websocket_upgrade(exchange)) {
+    decision.tunnel_slot = open_websockets_.take(visitor);
+    if (!decision.tunnel_slot) {
+      decision.reply = page(429, "Too many connections",
+                            fmt::format("At most {} WebSocket connections may be open at once.",
+                                        open_websockets_.per_user()));
+      return decision;
+    }
+    decision.tunnel_idle_time = settings_.websocket_idle_time;
+  }
+  return decision;
+}
+
+ProxyDecision Api::enter_app_by_link(const HttpExchange& exchange, const SessionApp& app,
+                                     const std::string& token,
+                                     const std::string& other_parameters) {
+  ProxyDecision decision;
+  if (!apps_.link_opens(app, token)) {
+    decision.reply = page(404, "Link expired",
+                          "This link has expired or was replaced. Ask whoever shared it for a "
+                          "new one.");
+    return decision;
+  }
+  decision.reply =
+      redirect(exchange.path + (other_parameters.empty() ? "" : "?" + other_parameters));
+  UnixMillis left = app.link_expires_at - clock_.now();
+  decision.reply->headers.emplace_back(
+      "Set-Cookie", fmt::format("{}={}; Path=/s/{}/apps/{}/; Max-Age={}; HttpOnly; SameSite=Lax{}",
+                                kAppLinkCookie, token, app.session_id, app.port, left / 1000,
+                                settings_.secure_cookies ? "; Secure" : ""));
   return decision;
 }
 

@@ -47,6 +47,9 @@ const std::vector<Route>& Api::routes() {
       {"GET", "/api/v1/sessions", user, &Api::list_sessions},
       {"GET", "/api/v1/sessions/{id}", user, &Api::get_session},
       {"GET", "/api/v1/sessions/{id}/log", user, &Api::session_log},
+      {"GET", "/api/v1/sessions/{id}/apps", user, &Api::list_apps},
+      {"POST", "/api/v1/sessions/{id}/apps", user, &Api::expose_app},
+      {"DELETE", "/api/v1/sessions/{id}/apps/{port}", user, &Api::remove_app},
       {"DELETE", "/api/v1/sessions/{id}", user, &Api::stop_session},
       {"POST", "/api/v1/sessions/{id}/entry", user, &Api::enter_session_by_portal},
       // Idle reclaim: the owner's "keep it"; an admin's exemption of one session.

@@ -6,6 +6,7 @@
 
 #include "app/account_cli.hpp"
 #include "app/agent_command.hpp"
+#include "app/app_cli.hpp"
 #include "app/backup_command.hpp"
 #include "app/completion.hpp"
 #include "app/gpus_command.hpp"
@@ -128,6 +129,7 @@ int run(int argc, char** argv) {
       app.add_subcommand("open", "open a running session's Jupyter (through the gateway's login)");
   open_command->add_option("id", session_id, "session id")->required();
   gpupool::app::SshCli ssh(app);
+  gpupool::app::AppCli apps(app);
 
   auto* pool_command = app.add_subcommand("pool", "show free GPUs by model");
   auto* prices_command = app.add_subcommand("prices", "show the price of each GPU model");
@@ -269,6 +271,7 @@ int run(int argc, char** argv) {
   if (auto code = idle.run()) return *code;
   if (auto code = notify.run()) return *code;
   if (auto code = ssh.run()) return *code;
+  if (auto code = apps.run()) return *code;
   if (auto code = images.run()) return *code;
   if (auto code = slurm_images.run()) return *code;
   if (*admin_command) {

@@ -9,6 +9,7 @@
 #include <fmt/format.h>
 
 #include "agent/shared_homes.hpp"
+#include "app/app_relay.hpp"
 #include "app/gpu_node_checks.hpp"
 #include "app/session_disk.hpp"
 #include "core/duration.hpp"
@@ -155,12 +156,23 @@ Status make_agent(NodeRuntime& node, const NodeOptions& options, const NodeAddre
   // Measured often enough that an image goes within half its time again after it is due.
   settings.housekeeping.interval = std::chrono::milliseconds(
       *gc_after > 0 ? std::clamp<UnixMillis>(*gc_after / 2, 5'000, 300'000) : 300'000);
+  node.app_relay = make_app_relay([&node](const std::string& session_id, const std::string& token) {
+    return node.agent->app_address(session_id, token);
+  });
+  auto relay_port = node.app_relay->listen_one(addresses.jupyter_address,
+                                               static_cast<std::uint16_t>(options.app_relay_port));
+  if (!relay_port)
+    return make_error(relay_port.error().code, "app relay: " + relay_port.error().message);
+  settings.node.app_relay_port = *relay_port;
+  spdlog::info("app relay: sessions' web apps reached at {}:{}", addresses.jupyter_address,
+               *relay_port);
   node.readiness = std::make_unique<agent::HttpReadinessCheck>(settings.readiness_host);
   node.activity =
       std::make_unique<agent::LiveActivitySensor>(*node.engine, settings.readiness_host);
   node.agent =
       std::make_unique<agent::Agent>(settings, channel, *node.engine, *node.network.firewall,
                                      *node.probe, *node.readiness, *node.activity, clock);
+  node.app_relay->start();
   return {};
 }
 

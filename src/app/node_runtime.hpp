@@ -12,6 +12,7 @@
 #include "agent/agent.hpp"
 #include "app/session_network_options.hpp"
 #include "app/up_command.hpp"
+#include "gateway/tcp_relay.hpp"
 
 namespace gpupool::app {
 
@@ -25,6 +26,8 @@ struct NodeRuntime {
   std::unique_ptr<agent::HttpReadinessCheck> readiness;
   std::unique_ptr<agent::LiveActivitySensor> activity;
   std::unique_ptr<agent::Agent> agent;  // set by start_agent
+  // Its sessions' web apps, for the gateway (app_relay.hpp); goes before the agent it asks.
+  std::unique_ptr<gateway::TcpRelay> app_relay;
 };
 
 // Where the node's sessions are reached: users' SSH host, and the address Jupyter ports are

@@ -133,6 +133,11 @@ void add_node_options(CLI::App& command, NodeOptions& node) {
       ->capture_default_str();
   command.add_option("--node-label", node.node_labels, "KEY=VALUE label of this node (repeatable)");
   command
+      .add_option("--app-relay-port", node.app_relay_port,
+                  "port on the Jupyter address where the gateway reaches sessions' web apps "
+                  "(default: a free one)")
+      ->check(CLI::Range(0, 65535));
+  command
       .add_option("--session-subnets", node.session_network.subnets,
                   "IPv4 block each session's network (a /28) is taken from")
       ->capture_default_str();

@@ -26,6 +26,7 @@ struct NodeOptions {
   int activity_interval_s = 30;        // how often running sessions' use is measured (idle reclaim)
   int ready_timeout_s = 180;           // how long a new session's Jupyter may take to answer
   std::string image_gc_after = "24h";  // unused pulled images removed after this; "0": never
+  int app_relay_port = 0;  // where the app relay listens (app_relay.hpp); 0: a free port
   // With simulate_gpus: a JSON file the simulated GPUs read their figures from at each
   // reading (gpu/gpu_probe.hpp), so that a test can make them busy.
   std::string simulated_gpu_readings;

@@ -48,4 +48,8 @@ std::string digest_hex(const std::string& input) {
   return to_hex(out, sizeof out);
 }
 
+bool secrets_equal(const std::string& a, const std::string& b) {
+  return a.size() == b.size() && sodium_memcmp(a.data(), b.data(), a.size()) == 0;
+}
+
 }  // namespace gpupool

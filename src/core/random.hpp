@@ -21,4 +21,7 @@ std::string new_session_id();
 // Hex of a keyed-free BLAKE2b-256 digest; used to store tokens hashed.
 std::string digest_hex(const std::string& input);
 
+// Whether two secrets are equal, in a time that does not depend on where they first differ.
+bool secrets_equal(const std::string& a, const std::string& b);
+
 }  // namespace gpupool

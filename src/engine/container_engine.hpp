@@ -77,6 +77,8 @@ struct ContainerInfo {
   std::string image;  // the reference it was created from
   std::map<std::string, std::string> labels;
   std::string state;  // "created", "running", "exited", …
+  // Its IPv4 address on the network it is attached to; "" while it has none (not running).
+  std::string ipv4 = {};
   bool running() const { return state == "running"; }
 };
 

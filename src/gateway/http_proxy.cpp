@@ -5,10 +5,13 @@
 #include <algorithm>
 #include <array>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/read_until.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
 #include <boost/beast/websocket/rfc6455.hpp>
+#include <cctype>
 
 #include <fmt/format.h>
 
@@ -154,8 +157,8 @@ class Relay : public std::enable_shared_from_this<Relay<Client>> {
   }
 
   void start() {
-    bool same_upstream =
-        kept_.stream && kept_.host == decision_.host && kept_.port == decision_.port;
+    bool same_upstream = kept_.stream && kept_.host == decision_.host &&
+                         kept_.port == decision_.port && kept_.preamble == decision_.preamble;
     // A body is read from the client once: its request cannot go again over a fresh
     // connection if a kept one turns out closed, so it never takes a kept one.
     if (same_upstream && !upgrade_ && !has_body_) {
@@ -179,12 +182,37 @@ class Relay : public std::enable_shared_from_this<Relay<Client>> {
           self->upstream_->expires_after(kConnectTimeout);
           self->upstream_->async_connect(
               results, [self](beast::error_code ec, const tcp::endpoint&) {
-                if (ec) return self->fail("the session's Jupyter does not accept connections");
+                if (ec)
+                  return self->fail(self->decision_.preamble.empty()
+                                        ? "it does not accept connections"
+                                        : "the node's app relay does not accept connections");
                 beast::error_code ignored;
                 self->upstream_->socket().set_option(tcp::no_delay(true), ignored);
+                if (!self->decision_.preamble.empty()) return self->through_relay();
                 self->send();
               });
         });
+  }
+
+  // Tells the node's relay where this connection goes; its answer is one line, and nothing
+  // follows it before the request is sent.
+  void through_relay() {
+    asio::async_write(*upstream_, asio::buffer(decision_.preamble),
+                      [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
+                        if (ec) return self->fail("the node's app relay closed the connection");
+                        asio::async_read_until(
+                            *self->upstream_, asio::dynamic_buffer(self->relay_answer_, 512), '\n',
+                            [self](beast::error_code ec, std::size_t line_end) {
+                              if (ec) return self->fail("the node's app relay did not answer");
+                              std::string line = self->relay_answer_.substr(0, line_end - 1);
+                              if (line != "OK") {
+                                return self->fail(line.starts_with("ERR ")
+                                                      ? line.substr(4)
+                                                      : "the node's app relay refused it");
+                              }
+                              self->send();
+                            });
+                      });
   }
 
   // A kept connection the upstream has closed meanwhile fails at once, before any answer:
@@ -249,7 +277,7 @@ class Relay : public std::enable_shared_from_this<Relay<Client>> {
                       [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
                         if (ec == http::error::need_buffer) ec = {};
                         if (ec && self->retry_fresh(ec)) return;
-                        if (ec) return self->fail("the session's Jupyter closed the connection");
+                        if (ec) return self->fail("it closed the connection");
                         if (!self->request_serializer_->is_done()) return self->read_upload_piece();
                         self->read_header();
                       });
@@ -262,7 +290,7 @@ class Relay : public std::enable_shared_from_this<Relay<Client>> {
     http::async_read_header(*upstream_, upstream_buffer_, parser_,
                             [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
                               if (ec && self->retry_fresh(ec)) return;
-                              if (ec) return self->fail("the session's Jupyter did not answer");
+                              if (ec) return self->fail("it did not answer");
                               self->answered_ = true;
                               self->on_header();
                             });
@@ -340,7 +368,7 @@ class Relay : public std::enable_shared_from_this<Relay<Client>> {
 
   void fail(const std::string& why) {
     spdlog::warn("proxy to {}:{}: {}", decision_.host, decision_.port, why);
-    HttpReply page = bad_gateway_page(why);
+    HttpReply page = bad_gateway_page(why, decision_.upstream_name);
     auto response = std::make_shared<http::response<http::string_body>>(
         static_cast<http::status>(page.status), 11);
     response->set(http::field::content_type, page.content_type);
@@ -361,6 +389,7 @@ class Relay : public std::enable_shared_from_this<Relay<Client>> {
     if (!upstream_reusable_ || !parser_.is_done() || upstream_buffer_.size() != 0) return;
     kept_.host = decision_.host;
     kept_.port = decision_.port;
+    kept_.preamble = decision_.preamble;
     kept_.stream.emplace(std::move(*upstream_));
     kept_.stream->expires_never();
     upstream_.emplace(client_.get_executor());
@@ -392,6 +421,7 @@ class Relay : public std::enable_shared_from_this<Relay<Client>> {
   tcp::resolver resolver_;
   std::optional<beast::tcp_stream> upstream_;  // optional: basic_stream cannot be reassigned
   beast::flat_buffer upstream_buffer_;
+  std::string relay_answer_;  // the app relay's "OK" (or why not)
   UpstreamRequest request_;
   std::optional<http::request_serializer<http::buffer_body>> request_serializer_;
   http::response_parser<http::buffer_body> parser_;
@@ -420,15 +450,20 @@ void relay(TlsStream& client, beast::flat_buffer& client_buffer, KeptUpstream& k
       ->start();
 }
 
-HttpReply bad_gateway_page(const std::string& why) {
+HttpReply bad_gateway_page(const std::string& why, const std::string& upstream_name) {
+  auto capitalized = [](std::string text) {
+    if (!text.empty())
+      text[0] = static_cast<char>(std::toupper(static_cast<unsigned char>(text[0])));
+    return html_escape(text);
+  };
   return {502,
           "text/html; charset=utf-8",
           fmt::format("<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">"
                       "<title>Session not reachable</title></head><body>"
-                      "<h1>This session's Jupyter is not reachable</h1><p>{}. It may still be "
+                      "<h1>{} is not reachable</h1><p>{}. It may still be "
                       "starting, or it has stopped. Try again in a moment, or go back to "
                       "<a href=\"/\">your sessions</a>.</p></body></html>",
-                      html_escape(why)),
+                      capitalized(upstream_name), capitalized(why)),
           {},
           nullptr};
 }

@@ -39,6 +39,10 @@ struct ProxyDecision {
   std::optional<HttpReply> reply;  // answer here instead (refused, not found, redirect)
   std::string host;                // upstream, from the store
   std::uint16_t port = 0;
+  // Set: the upstream is a node's app relay (app/app_relay.hpp); this line goes first on each
+  // new connection, and the relay's "OK" must come back before the request goes.
+  std::string preamble;
+  std::string upstream_name = "the session's Jupyter";           // for error pages
   std::string target;                                            // path and query to send upstream
   std::vector<std::pair<std::string, std::string>> set_headers;  // e.g. Jupyter's token
   std::vector<std::string> strip_cookies;                        // the gateway's own cookies
@@ -80,6 +84,7 @@ using ClientRequestHeader = boost::beast::http::request_parser<boost::beast::htt
 struct KeptUpstream {
   std::string host;
   std::uint16_t port = 0;
+  std::string preamble;  // where the relay it goes through leads
   std::optional<boost::beast::tcp_stream> stream;
 };
 using TlsStream = boost::beast::ssl_stream<boost::beast::tcp_stream>;
@@ -97,7 +102,8 @@ void relay(TlsStream& client, boost::beast::flat_buffer& client_buffer, KeptUpst
            ClientRequestHeader&& request, ProxyDecision decision, TunnelRegistry& registry,
            std::function<void(bool keep_alive)> done);
 
-// The page for an upstream that does not answer.
-HttpReply bad_gateway_page(const std::string& why);
+// The page for an upstream (named like "the session's Jupyter") that does not answer.
+HttpReply bad_gateway_page(const std::string& why,
+                           const std::string& upstream_name = "the session's Jupyter");
 
 }  // namespace gpupool::gateway

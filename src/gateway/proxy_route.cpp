@@ -56,6 +56,24 @@ Result<SessionPath> parse_session_path(std::string_view path) {
   return SessionPath{std::string(id), rest.size() == id.size()};
 }
 
+Result<std::optional<AppPath>> parse_app_path(std::string_view path, std::string_view session_id) {
+  std::string prefix = fmt::format("/s/{}/apps/", session_id);
+  if (!path.starts_with(prefix)) return std::optional<AppPath>{};
+  std::string_view rest = path.substr(prefix.size());
+  std::string_view port = rest.substr(0, rest.find('/'));
+  int number = 0;
+  for (char c : port) {
+    if (c < '0' || c > '9' || number > 65535) return refused("app ports are numbers");
+    number = number * 10 + (c - '0');
+  }
+  if (port.empty() || port[0] == '0' || number > 65535) return refused("no such app port");
+  AppPath app;
+  app.port = number;
+  app.bare = rest.size() == port.size();
+  app.rest = app.bare ? "/" : std::string(rest.substr(port.size()));
+  return std::optional<AppPath>{std::move(app)};
+}
+
 namespace {
 
 // A URL's scheme ("http" when it names none), host and ":port" ("" when it names none).

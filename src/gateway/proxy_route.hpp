@@ -21,6 +21,17 @@ struct SessionPath {
 // encoding) or NUL, and ids that are not 1–32 lower-case letters and digits.
 Result<SessionPath> parse_session_path(std::string_view path);
 
+// A session's web app: /s/<id>/apps/<port>[/…] (services/session_apps.hpp).
+struct AppPath {
+  int port = 0;
+  std::string rest;   // what follows the port, "/" at least (the app's own path)
+  bool bare = false;  // "/s/<id>/apps/<port>" without the trailing slash
+};
+
+// For a path parse_session_path accepted: nullopt when it is not under /s/<id>/apps/; an
+// invalid_argument Error when it is but names no port (1–65535, no leading zeros).
+Result<std::optional<AppPath>> parse_app_path(std::string_view path, std::string_view session_id);
+
 // Under --session-domain: "https://<id>.<domain>[:port]" for a gateway at `gateway_url`
 // ("https://gpus.lab.example:8443"), keeping its scheme and port.
 std::string session_origin(std::string_view gateway_url, std::string_view domain,

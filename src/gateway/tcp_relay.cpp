@@ -7,6 +7,7 @@
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/read_until.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/write.hpp>
 
@@ -25,6 +26,7 @@ struct TcpRelay::State {
   State(Find find_target, std::size_t max, std::size_t max_per_source)
       : find(std::move(find_target)), limit(max), source_limit(max_per_source) {}
   Find find;
+  Route route;  // set: a relay by preamble
   std::size_t limit;
   std::size_t source_limit;
   std::atomic<std::size_t> open{0};
@@ -59,23 +61,78 @@ class Pair : public std::enable_shared_from_this<Pair> {
   Pair& operator=(const Pair&) = delete;
 
   void start(const RelayTarget& target) {
+    connect(target, [self = shared_from_this()](error_code connected) {
+      if (connected) return self->close();
+      self->join();
+    });
+  }
+
+  // By preamble: reads the first line, asks the route, says how it went, then joins.
+  void start_routed() {
+    timer_.expires_after(kPreambleTime);
+    timer_.async_wait([self = shared_from_this()](error_code waited) {
+      if (!waited) self->close();
+    });
+    asio::async_read_until(client_, asio::dynamic_buffer(preamble_, kMaxPreambleBytes), '\n',
+                           [self = shared_from_this()](error_code read, std::size_t line_end) {
+                             self->timer_.cancel();
+                             if (read) return self->close();
+                             std::string line = self->preamble_.substr(0, line_end - 1);
+                             self->preamble_.erase(
+                                 0, line_end);  // what the client sent after it, if anything
+                             auto target = self->state_.route(line);
+                             if (!target) return self->refuse(target.error().message);
+                             self->connect(*target, [self](error_code connected) {
+                               if (connected)
+                                 return self->refuse("nothing accepts connections there");
+                               self->answer_ok();
+                             });
+                           });
+  }
+
+ private:
+  template <class Then>
+  void connect(const RelayTarget& target, Then then) {
     error_code ec;
     auto address = asio::ip::make_address(target.host, ec);
-    if (ec) return;  // nodes are named by address; nothing is looked up
+    if (ec) return close();  // nodes and containers are named by address; nothing is looked up
     timer_.expires_after(kConnectTimeout);
     timer_.async_wait([self = shared_from_this()](error_code waited) {
       if (!waited) self->close();
     });
     upstream_.async_connect(tcp::endpoint(address, target.port),
-                            [self = shared_from_this()](error_code connected) {
+                            [self = shared_from_this(), then](error_code connected) {
                               self->timer_.cancel();
-                              if (connected) return self->close();
-                              self->pump(self->client_, self->upstream_, self->to_upstream_);
-                              self->pump(self->upstream_, self->client_, self->to_client_);
+                              then(connected);
                             });
   }
 
- private:
+  void refuse(const std::string& why) {
+    reply_ = "ERR " + why + "\n";
+    asio::async_write(client_, asio::buffer(reply_),
+                      [self = shared_from_this()](error_code, std::size_t) { self->close(); });
+  }
+
+  // "OK", then whatever the client sent after its preamble goes on before the rest.
+  void answer_ok() {
+    reply_ = "OK\n";
+    asio::async_write(client_, asio::buffer(reply_),
+                      [self = shared_from_this()](error_code written, std::size_t) {
+                        if (written) return self->close();
+                        if (self->preamble_.empty()) return self->join();
+                        asio::async_write(self->upstream_, asio::buffer(self->preamble_),
+                                          [self](error_code forwarded, std::size_t) {
+                                            if (forwarded) return self->close();
+                                            self->join();
+                                          });
+                      });
+  }
+
+  void join() {
+    pump(client_, upstream_, to_upstream_);
+    pump(upstream_, client_, to_client_);
+  }
+
   using Buffer = std::array<char, kPieceBytes>;
 
   void pump(tcp::socket& from, tcp::socket& to, Buffer& buffer) {
@@ -104,6 +161,8 @@ class Pair : public std::enable_shared_from_this<Pair> {
   asio::steady_timer timer_;
   Buffer to_upstream_{};
   Buffer to_client_{};
+  std::string preamble_;  // by preamble: the first line as it is read
+  std::string reply_;     // by preamble: "OK" or why not, as it is written
   asio::ip::address source_;
   TcpRelay::State& state_;
 };
@@ -119,24 +178,53 @@ TcpRelay::~TcpRelay() {
   stop();
 }
 
-Status TcpRelay::listen(const std::string& host, std::uint16_t low, std::uint16_t high) {
+std::unique_ptr<TcpRelay> TcpRelay::by_preamble(Route route, std::size_t max_connections,
+                                                std::size_t max_per_source) {
+  auto relay = std::make_unique<TcpRelay>(Find{}, max_connections, max_per_source);
+  relay->state_->route = std::move(route);
+  return relay;
+}
+
+namespace {
+
+Result<std::unique_ptr<tcp::acceptor>> bind_acceptor(asio::io_context& io, const std::string& host,
+                                                     std::uint16_t port) {
   error_code ec;
   auto address = asio::ip::make_address(host, ec);
-  if (ec) return make_error(ErrorCode::invalid_argument, "SSH relay: bad address " + host);
+  if (ec) return make_error(ErrorCode::invalid_argument, "bad address " + host);
+  auto acceptor = std::make_unique<tcp::acceptor>(io);
+  tcp::endpoint endpoint(address, port);
+  acceptor->open(endpoint.protocol(), ec);
+  if (!ec) acceptor->set_option(tcp::acceptor::reuse_address(true), ec);
+  if (!ec) acceptor->bind(endpoint, ec);
+  if (!ec) acceptor->listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) return make_error(ErrorCode::unavailable, ec.message());
+  return acceptor;
+}
+
+}  // namespace
+
+Status TcpRelay::listen(const std::string& host, std::uint16_t low, std::uint16_t high) {
   for (unsigned port = low; port <= high; ++port) {
-    auto acceptor = std::make_unique<tcp::acceptor>(state_->io);
-    tcp::endpoint endpoint(address, static_cast<std::uint16_t>(port));
-    acceptor->open(endpoint.protocol(), ec);
-    if (!ec) acceptor->set_option(tcp::acceptor::reuse_address(true), ec);
-    if (!ec) acceptor->bind(endpoint, ec);
-    if (!ec) acceptor->listen(asio::socket_base::max_listen_connections, ec);
-    if (ec) {
-      return make_error(ErrorCode::unavailable, fmt::format("cannot listen on {}:{} for SSH: {}",
-                                                            host, port, ec.message()));
+    auto acceptor = bind_acceptor(state_->io, host, static_cast<std::uint16_t>(port));
+    if (!acceptor) {
+      return make_error(acceptor.error().code, fmt::format("cannot listen on {}:{} for SSH: {}",
+                                                           host, port, acceptor.error().message));
     }
-    state_->acceptors.push_back(std::move(acceptor));
+    state_->acceptors.push_back(std::move(*acceptor));
   }
   return {};
+}
+
+Result<std::uint16_t> TcpRelay::listen_one(const std::string& host, std::uint16_t port) {
+  auto acceptor = bind_acceptor(state_->io, host, port);
+  if (!acceptor) {
+    return make_error(acceptor.error().code, fmt::format("cannot listen on {}:{}: {}", host, port,
+                                                         acceptor.error().message));
+  }
+  std::uint16_t bound = (*acceptor)->local_endpoint().port();
+  state_->acceptors.push_back(std::move(*acceptor));
+  return bound;
 }
 
 void TcpRelay::start() {
@@ -167,11 +255,14 @@ void accept_next(TcpRelay::State* state, tcp::acceptor& acceptor, std::uint16_t 
       auto held = state->by_source.find(source);
       bool room = !ec && state->open.load() < state->limit &&
                   (held == state->by_source.end() || held->second < state->source_limit);
-      auto target = room ? state->find(port) : std::nullopt;
-      if (target) std::make_shared<Pair>(std::move(client), source, *state)->start(*target);
+      if (room && state->route) {
+        std::make_shared<Pair>(std::move(client), source, *state)->start_routed();
+      } else if (auto target = room ? state->find(port) : std::nullopt) {
+        std::make_shared<Pair>(std::move(client), source, *state)->start(*target);
+      }
     } else {
       // Out of file descriptors, most likely: wait a moment rather than spin.
-      spdlog::warn("SSH relay: accepting on port {} failed: {}", port, accepted.message());
+      spdlog::warn("relay: accepting on port {} failed: {}", port, accepted.message());
       auto pause = std::make_shared<asio::steady_timer>(state->io, std::chrono::milliseconds(100));
       pause->async_wait(
           [state, &acceptor, port, pause](error_code) { accept_next(state, acceptor, port); });

@@ -68,6 +68,9 @@ struct Node {
   // Its sessions' homes are on a filesystem every node shares (the agent's --home-root); else
   // each home lives on the node that made it.
   bool shared_homes = false;
+  // Where on jupyter_host the node's app relay listens (app/app_relay.hpp): the gateway
+  // reaches the web apps sessions serve through it. 0: none (Slurm nodes, older agents).
+  int app_relay_port = 0;
 };
 
 }  // namespace gpupool

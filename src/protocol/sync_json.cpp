@@ -137,6 +137,7 @@ Json node_to_json(const Node& node) {
           {"driver_cuda", node.driver_cuda},
           {"simulated", node.simulated},
           {"shared_homes", node.shared_homes},
+          {"app_relay_port", node.app_relay_port},
           {"labels", node.labels}};
 }
 
@@ -153,6 +154,7 @@ Result<Node> node_from_json(const Json& json) {
   node.driver_cuda = read.text("driver_cuda", 16);
   node.simulated = read.flag("simulated");
   node.shared_homes = read.flag("shared_homes");
+  node.app_relay_port = static_cast<int>(read.integer("app_relay_port", 0, 65535));
   int index = 0;
   for (const Json& item : read.array("gpus", kMaxGpus)) {
     if (!item.is_object()) return malformed("node.gpus holds an item that is not an object");

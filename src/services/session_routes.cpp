@@ -28,8 +28,9 @@ Result<std::optional<SessionRoute>> SessionRoutes::load(const std::string& sessi
     auto nodes = store_.list_nodes();
     if (!nodes) return nodes.error();
     for (const auto& node : *nodes) {
-      if (node.name == found.node)
-        route.host = node.jupyter_host.empty() ? node.address : node.jupyter_host;
+      if (node.name != found.node) continue;
+      route.host = node.jupyter_host.empty() ? node.address : node.jupyter_host;
+      route.app_relay_port = node.app_relay_port;
     }
   }
   return std::optional<SessionRoute>{std::move(route)};

@@ -23,6 +23,7 @@ struct SessionRoute {
   std::string host;  // where its Jupyter answers; empty until the node says
   int port = 0;
   std::string jupyter_token;
+  int app_relay_port = 0;  // on `host`: where its web apps are reached (0: not offered)
 };
 
 class SessionRoutes {

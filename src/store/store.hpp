@@ -26,6 +26,7 @@
 #include "model/quota.hpp"
 #include "model/rollout.hpp"
 #include "model/session.hpp"
+#include "model/session_app.hpp"
 #include "model/user.hpp"
 
 namespace gpupool {
@@ -305,6 +306,11 @@ class Store {
   // none was): written in the transaction that ends it.
   virtual Status save_start_log(const std::string& session_id, const std::string& text) = 0;
   virtual Result<std::string> start_log(const std::string& session_id) = 0;
+  // The web apps a session serves through the gateway (model/session_app.hpp), by port.
+  // put_session_app adds one or replaces what it shares (keeping when it was made).
+  virtual Status put_session_app(const SessionApp& app) = 0;
+  virtual Result<bool> remove_session_app(const std::string& session_id, int port) = 0;
+  virtual Result<std::vector<SessionApp>> session_apps(const std::string& session_id) = 0;
   // Session requests made with an Idempotency-Key: the session the key made (if the user used
   // it since `since`), recording a key, and forgetting keys older than `before`.
   virtual Result<std::optional<KeyedSessionRequest>> find_session_request(std::int64_t user_id,

@@ -35,4 +35,19 @@ ContainerStatus container_status(const nlohmann::json& state) {
   return status;
 }
 
+std::string first_ipv4(const nlohmann::json& container) {
+  if (!container.is_object()) return "";
+  auto settings = container.find("NetworkSettings");
+  if (settings == container.end() || !settings->is_object()) return "";
+  auto networks = settings->find("Networks");
+  if (networks == settings->end() || !networks->is_object()) return "";
+  for (const auto& [name, network] : networks->items()) {
+    if (!network.is_object()) continue;
+    auto address = network.find("IPAddress");
+    if (address != network.end() && address->is_string() && !address->get<std::string>().empty())
+      return address->get<std::string>();
+  }
+  return "";
+}
+
 }  // namespace gpupool::docker_api

@@ -11,4 +11,8 @@ namespace gpupool::docker_api {
 // is advice for billing, never a reason to fail.
 ContainerStatus container_status(const nlohmann::json& state);
 
+// The first IPv4 address among an entry's networks (container list and inspect alike:
+// NetworkSettings.Networks.<name>.IPAddress); "" when it has none.
+std::string first_ipv4(const nlohmann::json& container);
+
 }  // namespace gpupool::docker_api

@@ -312,6 +312,7 @@ class DockerApiEngine final : public ContainerEngine {
       }
       info.state = item.value("State", "");
       info.image = item.value("Image", "");
+      info.ipv4 = docker_api::first_ipv4(item);
       containers.push_back(std::move(info));
     }
     return containers;

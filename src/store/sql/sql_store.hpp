@@ -142,6 +142,9 @@ class SqlStore : public Store {
   Result<std::vector<SessionEvent>> session_events(const std::string& id) override;
   Status save_start_log(const std::string& session_id, const std::string& text) override;
   Result<std::string> start_log(const std::string& session_id) override;
+  Status put_session_app(const SessionApp& app) override;
+  Result<bool> remove_session_app(const std::string& session_id, int port) override;
+  Result<std::vector<SessionApp>> session_apps(const std::string& session_id) override;
   Status set_price(const Price& price) override;
   Result<std::vector<Price>> list_prices() override;
   Result<bool> add_ledger_entry(LedgerEntry& entry) override;
