@@ -14,6 +14,7 @@ import ssl
 import subprocess
 import tempfile
 import time
+import urllib.error
 import urllib.request
 
 import pytest
@@ -300,6 +301,16 @@ def test_sessions_spread_over_the_nodes_each_pulling_the_image_with_jupyter_and_
         result = ssh(session, user.key, "hostname; id -u")
         assert result.returncode == 0, result.stderr
         assert result.stdout.split()[0] == session["id"], result.stdout
+        # A web app started over SSH, exposed: through the gateway and the node's app relay.
+        result = ssh(session, user.key, "mkdir -p ~/site && hostname > ~/site/name.txt && "
+                     "(setsid nohup python3 -m http.server 6006 -d ~/site >/dev/null 2>&1 &)")
+        assert result.returncode == 0, result.stderr
+        assert user.post(f"/api/v1/sessions/{session['id']}/apps", {"port": 6006})[0] == 201
+        deadline = time.time() + 30
+        while (answer := fetch_text(user, f"/s/{session['id']}/apps/6006/name.txt"))[0] != 200:
+            assert time.time() < deadline, answer
+            time.sleep(0.3)
+        assert answer[1].strip() == session["id"], answer
         direct = dict(session, ssh=dict(session["ssh"], **session["ssh"]["direct"]))
         result = ssh(direct, user.key, "hostname")
         assert result.returncode == 0 and result.stdout.strip() == session["id"], result.stderr
@@ -320,6 +331,16 @@ def test_sessions_spread_over_the_nodes_each_pulling_the_image_with_jupyter_and_
     while any(node.containers() for node in cluster.nodes):
         assert time.time() < deadline, "containers left behind"
         time.sleep(0.5)
+
+
+def fetch_text(api, path):
+    """(status, text) of a GET with the API's token; for answers that are not JSON."""
+    request = urllib.request.Request(api.base + path, headers={"Authorization": "Bearer " + api.token})
+    try:
+        with urllib.request.urlopen(request, timeout=30, context=api.tls_context) as response:
+            return response.status, response.read().decode()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read().decode(errors="replace")
 
 
 def session_on(user, node, image=None):
