@@ -4,6 +4,7 @@ import { api, newIdempotencyKey } from "./api.js";
 import { copyButton, h, show, toast } from "./dom.js";
 import { costText } from "./format.js";
 import { runsOn } from "./images.js";
+import { appsSection } from "./apps.js";
 import { myImagesCard, refreshMyImages, saveImageForm } from "./my_images.js";
 import { everySecond, signOutNow, watchLive } from "./live.js";
 
@@ -225,6 +226,8 @@ function sessionRow(session) {
     details.push(h("div", { class: "cost", "data-so-far": session.cost.so_far, "data-rate": session.cost.hourly_rate,
       "data-since": Date.now(), "data-running": session.state === "running" }, costText(session.cost.so_far, session.cost.hourly_rate)));
   }
+  const apps = appsSection(session);
+  if (apps) details.push(apps);
   if (session.ssh) {
     details.push(h("div", {}, h("code", {}, session.ssh.command), " ", copyButton(session.ssh.command)));
     if (session.ssh.config) {

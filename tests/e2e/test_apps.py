@@ -7,12 +7,12 @@ import os
 import re
 import socket
 import tempfile
-import time
 
 import pytest
 import websocket
 
-from conftest import ADMIN_PASSWORD, run_in_kernel, wait_for_state
+from conftest import run_in_kernel, wait_for_state
+from test_browser import ATTACK, BROWSER_TESTS, run_to_end
 from test_cli import cli
 from test_proxy import raw
 
@@ -207,3 +207,37 @@ def test_the_node_relay_takes_only_a_running_sessions_token(server, running):
     assert ask(f"APP {sid} 6006 wrongtoken\n".encode()) == b"ERR no such session running here\n"
     assert ask(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n").startswith(b"ERR ")
     assert ask(b"APP " + b"a" * 600 + b"\n") == b"", "a line too long is cut off"
+
+
+WS_PAGE = """<!doctype html><title>ws</title><script>
+const socket = new WebSocket(location.href.replace(/^http/, "ws").replace(/ws\\.html.*$/, "ws"));
+socket.onopen = () => socket.send("hi");
+socket.onmessage = (event) => { window.wsEcho = event.data; };
+socket.onerror = () => { window.wsEcho = "error"; };
+</script>"""
+
+
+def test_an_app_in_chromium_for_the_owner_a_sharee_and_a_stranger(server, make_user):
+    """Its own session and users: the portal's form makes the app from scratch."""
+    owner_name, owner = make_user("anna")
+    bob_name, bob = make_user("ben")
+    carol_name, carol = make_user("cora")
+    status, session = owner.post("/api/v1/sessions", {"gpus": 1})
+    assert status == 201, session
+    session = wait_for_state(owner, session["id"], {"running"})
+    try:
+        start_app(session, owner, 6006)
+        pages = {"ws.html": WS_PAGE,
+                 "evil.html": "<!doctype html><title>evil</title><script>" +
+                              ATTACK.replace("PORTAL", server.base) + "</script>"}
+        planted = run_in_kernel(session, "import os\n" + "".join(
+            f"open(os.path.expanduser('~/site/{name}'), 'w').write({text!r})\n" for name, text in pages.items())
+            + "print('planted')", owner)
+        assert planted == "planted\n"
+        returncode, output = run_to_end(
+            ["node", "apps.mjs", server.base, session["id"], owner_name, owner.password, bob_name, bob.password,
+             carol_name, carol.password], BROWSER_TESTS, timeout=360)
+        assert returncode == 0, f"exit {returncode}\n{output}"
+        assert "apps: all steps passed" in output, output
+    finally:
+        owner.call("DELETE", f"/api/v1/sessions/{session['id']}")
