@@ -1,6 +1,5 @@
 #include "cli/client.hpp"
 
-#include <sys/stat.h>
 #include <termios.h>
 #include <unistd.h>
 
@@ -72,14 +71,29 @@ Status save_config(const ClientConfig& config) {
   if (ec)
     return make_error(ErrorCode::internal, fmt::format("cannot create {}: {}",
                                                        path.parent_path().string(), ec.message()));
-  std::string temporary = path.string() + ".tmp";
+  // The token is a credential: the owner's alone.
+  return write_file_atomically(
+      path, json{{"url", config.url}, {"token", config.token}}.dump(2) + "\n",
+      std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
+}
+
+Status write_file_atomically(std::filesystem::path path, const std::string& text,
+                             std::filesystem::perms mode) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  if (fs::is_symlink(path)) {  // (false, too, for a file not there yet)
+    path = fs::canonical(path, ec);
+    if (ec) return make_error(ErrorCode::internal, fmt::format("cannot resolve {}", path.string()));
+  }
+  std::string temporary = path.string() + ".gpupool-tmp";
   {
     std::ofstream out(temporary, std::ios::trunc);
     if (!out) return make_error(ErrorCode::internal, "cannot write " + temporary);
-    chmod(temporary.c_str(), 0600);  // the token is a credential
-    out << json{{"url", config.url}, {"token", config.token}}.dump(2) << "\n";
+    fs::permissions(temporary, mode, ec);  // before anything is in it
+    out << text;
+    if (!out.flush()) return make_error(ErrorCode::internal, "cannot write " + temporary);
   }
-  std::filesystem::rename(temporary, path, ec);
+  fs::rename(temporary, path, ec);
   if (ec)
     return make_error(ErrorCode::internal,
                       fmt::format("cannot write {}: {}", path.string(), ec.message()));

@@ -2,6 +2,7 @@
 // ~/.config/gpupool/config.json (mode 0600), overridable by GPUPOOL_URL and GPUPOOL_TOKEN.
 #pragma once
 
+#include <filesystem>
 #include <optional>
 #include <string>
 
@@ -26,6 +27,10 @@ std::string read_secret(const std::string& prompt, bool from_stdin);
 int report(const Error& error);
 Result<ClientConfig> load_config();
 Status save_config(const ClientConfig& config);
+// Replaces the file (a symlink's target, where it is one) by way of a temporary one beside it,
+// given `mode` before anything is written into it: readers see the old text or the new, whole.
+Status write_file_atomically(std::filesystem::path path, const std::string& text,
+                             std::filesystem::perms mode);
 
 // One JSON call. A reply with an {"error":…} body becomes an Error with its message.
 // `set_cookie`, when given, receives the reply's Set-Cookie header.

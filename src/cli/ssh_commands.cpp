@@ -52,27 +52,6 @@ std::optional<std::string> read_text(const fs::path& path) {
   return text.str();
 }
 
-// Written whole or not at all; through a symbolic link (a dotfiles manager's) to its target.
-Status write_text(fs::path path, const std::string& text, fs::perms mode) {
-  std::error_code ec;
-  if (fs::is_symlink(path)) {  // (false, too, for a file not there yet)
-    path = fs::canonical(path, ec);
-    if (ec) return make_error(ErrorCode::internal, fmt::format("cannot resolve {}", path.string()));
-  }
-  std::string temporary = path.string() + ".gpupool-tmp";
-  {
-    std::ofstream out(temporary, std::ios::trunc);
-    out << text;
-    if (!out.flush()) return make_error(ErrorCode::internal, "cannot write " + temporary);
-  }
-  fs::permissions(temporary, mode, ec);
-  fs::rename(temporary, path, ec);
-  if (ec)
-    return make_error(ErrorCode::internal,
-                      fmt::format("cannot write {}: {}", path.string(), ec.message()));
-  return {};
-}
-
 // Runs a program to its end; `quiet`: no terminal for it (stdin, stdout and stderr on
 // /dev/null). Its exit status, or -1 when it could not start.
 int run_program(const std::vector<std::string>& arguments, bool quiet) {
@@ -264,34 +243,14 @@ struct SessionSsh {
   }
 };
 
-// What the server says goes into the user's SSH files: one word each (a line break in a host
-// name would be a config line of the server's choosing, e.g. a ProxyCommand).
-bool one_word(const std::string& text) {
-  return !text.empty() && text.size() <= 255 && std::all_of(text.begin(), text.end(), [](char c) {
-    return std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '-' || c == '_' ||
-           c == ':';
-  });
-}
-
-bool plain_public_key(const std::string& key) {
-  std::istringstream words(key);
-  std::string type;
-  std::string body;
-  words >> type >> body;
-  return one_word(type) && !body.empty() && key.find_first_of("\r\n") == std::string::npos &&
-         std::all_of(body.begin(), body.end(), [](char c) {
-           return std::isalnum(static_cast<unsigned char>(c)) || c == '+' || c == '/' || c == '=';
-         });
-}
-
 Result<SessionSsh> session_ssh(const std::string& id, const RegisteredKeys& keys) {
   auto links = running_session_links(id, "ssh");
   if (!links) return links.error();
   const auto& info = *links;
   const Error odd{ErrorCode::internal, "the server's SSH details for this session are malformed"};
-  if (!one_word(id) || !info["host"].is_string() || !one_word(info["host"].get<std::string>()) ||
-      !info["user"].is_string() || !one_word(info["user"].get<std::string>()) ||
-      !info["port"].is_number_integer()) {
+  if (!is_ssh_word(id) || !info["host"].is_string() ||
+      !is_ssh_word(info["host"].get<std::string>()) || !info["user"].is_string() ||
+      !is_ssh_word(info["user"].get<std::string>()) || !info["port"].is_number_integer()) {
     return odd;
   }
   SessionSsh target{id,
@@ -305,13 +264,13 @@ Result<SessionSsh> session_ssh(const std::string& id, const RegisteredKeys& keys
   // could not read it), the first connection's key is kept under the alias.
   if (info["host_key"].is_object()) {
     if (!info["host_key"]["key"].is_string() ||
-        !plain_public_key(info["host_key"]["key"].get<std::string>())) {
+        !is_plain_public_key(info["host_key"]["key"].get<std::string>())) {
       return odd;
     }
     std::error_code ec;
     fs::create_directories(fs::path(target.known_hosts_file).parent_path(), ec);
     std::string known = read_text(target.known_hosts_file).value_or("");
-    auto written = write_text(
+    auto written = write_file_atomically(
         target.known_hosts_file,
         with_known_host(known, ssh_host_alias(id), info["host_key"]["key"].get<std::string>()),
         fs::perms::owner_read | fs::perms::owner_write);
@@ -409,7 +368,8 @@ int ssh_config(const std::string& id, const KeyChoice& choice) {
                      SshEntry{id, target->host, target->port, target->user,
                               target->known_hosts_file, target->identities},
                      [&](const std::string& session_id) { return open.contains(session_id); });
-  if (auto written = write_text(path, text, fs::perms::owner_read | fs::perms::owner_write);
+  if (auto written =
+          write_file_atomically(path, text, fs::perms::owner_read | fs::perms::owner_write);
       !written) {
     return report(written.error());
   }

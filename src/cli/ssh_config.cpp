@@ -1,5 +1,7 @@
 #include "cli/ssh_config.hpp"
 
+#include <algorithm>
+#include <cctype>
 #include <map>
 #include <sstream>
 #include <vector>
@@ -7,6 +9,24 @@
 #include <fmt/format.h>
 
 namespace gpupool::cli {
+
+bool is_ssh_word(const std::string& text) {
+  return !text.empty() && text.size() <= 255 && std::all_of(text.begin(), text.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '-' || c == '_' ||
+           c == ':';
+  });
+}
+
+bool is_plain_public_key(const std::string& key) {
+  std::istringstream words(key);
+  std::string type;
+  std::string body;
+  words >> type >> body;
+  return is_ssh_word(type) && !body.empty() && key.find_first_of("\r\n") == std::string::npos &&
+         std::all_of(body.begin(), body.end(), [](char c) {
+           return std::isalnum(static_cast<unsigned char>(c)) || c == '+' || c == '/' || c == '=';
+         });
+}
 
 namespace {
 

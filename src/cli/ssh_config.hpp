@@ -45,4 +45,10 @@ std::string with_ssh_entry(const std::string& config, const std::optional<SshEnt
 std::string with_known_host(const std::string& known_hosts, const std::string& alias,
                             const std::string& key);
 
+// What the server says goes into the user's SSH files, checked first: one word each (a line
+// break in a host name would be a config line of the server's choosing, e.g. a ProxyCommand),
+// and a host key of a type word and base64, nothing after a line break.
+bool is_ssh_word(const std::string& text);
+bool is_plain_public_key(const std::string& key);
+
 }  // namespace gpupool::cli

@@ -69,3 +69,24 @@ TEST(KnownHosts, OneLinePerAliasReplacedInPlaceOfTheOld) {
 
 }  // namespace
 }  // namespace gpupool::cli
+
+namespace gpupool::cli {
+namespace {
+
+TEST(SshWords, WhatTheServerSaysIsOneWordOrRefusedBeforeAnyFileIsWritten) {
+  for (const char* fine : {"gpus.lab.example", "10.0.0.7", "alice_1", "fe80::1", "s1abc"})
+    EXPECT_TRUE(is_ssh_word(fine)) << fine;
+  for (const char* bad :
+       {"", "host\nProxyCommand sh -c evil", "a b", "host\r", "\"x\"", "x#y", "%h", "a;b"}) {
+    EXPECT_FALSE(is_ssh_word(bad)) << bad;
+  }
+  EXPECT_FALSE(is_ssh_word(std::string(256, 'a')));
+  EXPECT_TRUE(is_plain_public_key("ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIB+/="));
+  for (const char* bad :
+       {"", "ssh-ed25519", "ssh-ed25519 AAAA\nHost *", "ssh-ed25519 AA$A", "ssh-ed25519 AAAA\r"}) {
+    EXPECT_FALSE(is_plain_public_key(bad)) << bad;
+  }
+}
+
+}  // namespace
+}  // namespace gpupool::cli
