@@ -200,6 +200,9 @@ function sessionRow(session) {
   if (session.jupyter) {
     actions.append(h("a", { class: "button", href: session.jupyter.url, target: "_blank", rel: "noopener" },
       t("sessions.open")));
+    // The home's files, on the session's own page (web/files.js): up and down from here.
+    actions.append(h("a", { class: "button secondary", href: `/s/${session.id}/gpupool/files`, target: "_blank",
+      rel: "noopener" }, t("sessions.files")));
   }
   if (session.state !== "ended" && session.state !== "stopping") {
     actions.append(h("button", { type: "button", class: "secondary", onclick: async () => {

@@ -42,6 +42,8 @@ struct ApiSettings {
   // nothing before the gateway closes it (the browser reconnects when it is wanted again).
   std::size_t max_websockets_per_user = 128;
   std::chrono::seconds websocket_idle_time{3600};
+  // The largest file the session's file page (web/files.js) uploads.
+  int upload_limit_mb = 4096;
   // Whether a user may set this webhook URL: well-formed, and pointing where webhooks may go
   // (the app's net/webhook_target.hpp); the error says why not. Unset: webhooks are refused.
   std::function<Status(const std::string& url)> check_webhook_url;
@@ -143,6 +145,9 @@ class Api {
   // (proxy_handlers.cpp): who may open the app, and the way to it through its node's relay.
   ProxyDecision route_app(const HttpExchange& exchange, const std::string& session_id,
                           const gateway::AppPath& app_path, bool own_address);
+  // Pages of gpupool's own at a session's address (/s/<id>/gpupool/…: the file page that
+  // uploads into the home through the session's Jupyter); nullopt for any other path.
+  std::optional<HttpReply> session_page(const std::string& session_id, std::string_view path);
   // At a session's own address with an app's link: its cookie, and back without the link.
   ProxyDecision enter_app_by_link(const HttpExchange& exchange, const SessionApp& app,
                                   const std::string& token, const std::string& other_parameters);

@@ -163,6 +163,10 @@ ProxyDecision Api::route_proxy(const HttpExchange& exchange) {
     decision.reply = send_to_session_address(exchange, *principal, path->session_id, owner);
     return decision;
   }
+  if (auto own_page = session_page(path->session_id, exchange.path)) {
+    decision.reply = std::move(own_page);
+    return decision;
+  }
   const services::SessionRoute& target = **route;
   if (!serves_jupyter(target.state)) {
     decision.reply = page(503, "Session not running",

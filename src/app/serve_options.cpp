@@ -23,6 +23,9 @@ void add_limits(CLI::App& command, UpOptions& up) {
         "of the portal besides");
   limit("--websocket-idle-timeout", up.websocket_idle_timeout_s,
         "seconds a WebSocket into a session may carry nothing before it is closed");
+  limit("--upload-limit-mb", up.upload_limit_mb,
+        "the largest file the portal's file page uploads into a session's home (gpupool cp "
+        "has no limit)");
   limit("--drain-timeout", up.drain_timeout_s,
         "seconds requests under way may take to finish after SIGTERM before they are cut");
   limit("--min-free-disk-mb", up.min_free_disk_mb,

@@ -353,10 +353,15 @@ int serve(UpOptions options, bool local_node) {
   };
   auto limits = server_limits(options, open_files, api_settings.trusted_proxies);
   if (!limits) return fail(limits.error().message);
-  if (options.max_websockets_per_user < 1 || options.websocket_idle_timeout_s < 1)
-    return fail("--max-websockets-per-user and --websocket-idle-timeout must be 1 or more");
+  if (options.max_websockets_per_user < 1 || options.websocket_idle_timeout_s < 1 ||
+      options.upload_limit_mb < 1) {
+    return fail(
+        "--max-websockets-per-user, --websocket-idle-timeout and --upload-limit-mb must be 1 or "
+        "more");
+  }
   api_settings.max_websockets_per_user = static_cast<std::size_t>(options.max_websockets_per_user);
   api_settings.websocket_idle_time = std::chrono::seconds(options.websocket_idle_timeout_s);
+  api_settings.upload_limit_mb = options.upload_limit_mb;
   std::optional<api::Api> api;  // made once the port is bound: its links name it
   gateway::HttpServer http(
       [&api](const gateway::HttpExchange& exchange) { return api->handle(exchange); },

@@ -60,6 +60,7 @@ struct UpOptions {
   int idle_timeout_s = 60;
   int max_websockets_per_user = 128;
   int websocket_idle_timeout_s = 3600;
+  int upload_limit_mb = 4096;
   int drain_timeout_s = 10;
   int node_lost_after_s = 300;
   int min_free_disk_mb = 1024;  // below this free on the data dir's disk, no new sessions

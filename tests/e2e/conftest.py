@@ -170,10 +170,14 @@ def docker(*args):
 
 
 def remove_containers(instance):
-    """Removes the session containers a test server's node left behind."""
+    """Removes the session containers a test server's node left behind, and their networks (a
+    host with hundreds of bridges makes Chromium see the network change as tests create more)."""
     ids = docker("ps", "-aq", "--filter", f"label=io.gpupool.node={instance.node}").stdout.split()
     if ids:
         docker("rm", "-f", *ids)
+    networks = docker("network", "ls", "-q", "--filter", f"label=io.gpupool.node={instance.node}").stdout.split()
+    if networks:
+        docker("network", "rm", *networks)
 
 
 @pytest.fixture(scope="session")

@@ -6,13 +6,16 @@ playwright-core against a `gpupool up` that gives each session its own origin
 (--session-domain localhost: Chromium sends *.localhost to this machine), and saves
 screenshots in docs/screenshots."""
 import os
+import secrets
+import shutil
 import signal
 import subprocess
 import tempfile
 
 import pytest
 
-from conftest import ADMIN_PASSWORD, Api, Server, mint_token, remove_containers, run_in_kernel, wait_for_state
+from conftest import (ADMIN_PASSWORD, Api, Server, docker, mint_token, remove_containers, run_in_kernel,
+                      wait_for_state)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 BROWSER_TESTS = os.path.join(HERE, "..", "browser")
@@ -74,8 +77,16 @@ print("planted")
 
 @pytest.fixture(scope="module")
 def isolating_server():
-    instance = Server(extra_args=["--session-domain", "localhost"])
+    instance = Server(extra_args=["--session-domain", "localhost", "--upload-limit-mb", "4"])
     instance.start()
+    # A user of its own for the files test (the portal test changes the admin's password).
+    instance.user = ("filer", "filer-" + secrets.token_hex(8))
+    admin = Api(instance.base, mint_token(instance.base, "admin", ADMIN_PASSWORD))
+    status, body = admin.post("/api/v1/users", {"username": instance.user[0], "password": instance.user[1]})
+    assert status == 201, body
+    # Credits for its session too (the portal test puts a price on the GPUs).
+    status, body = admin.post(f"/api/v1/users/{instance.user[0]}/balance", {"amount": 100, "idempotency_key": "files"})
+    assert status == 201, body
     yield instance
     instance.stop()
     remove_containers(instance)
@@ -109,3 +120,30 @@ def test_portal_in_chromium(isolating_server):
                                     BROWSER_TESTS, timeout=360)
     assert returncode == 0, f"exit {returncode}\n{output}"
     assert "portal: all steps passed" in output
+
+
+def test_a_sessions_files_go_up_and_down_from_the_portal_in_chromium(isolating_server):
+    server = isolating_server
+    name, password = server.user
+    owner = Api(server.base, mint_token(server.base, name, password))
+    status, session = owner.post("/api/v1/sessions", {"gpus": 1})
+    assert status == 201, session
+    session = wait_for_state(owner, session["id"], {"running"})
+    work = tempfile.mkdtemp(prefix="gpupool-files-")
+    chosen = os.path.join(work, "chosen.txt")
+    with open(chosen, "w") as handle:
+        handle.write("chosen from the file dialog\n")
+    try:
+        returncode, output = run_to_end(["node", "files.mjs", server.base, session["id"], name, password, chosen],
+                                        BROWSER_TESTS, timeout=360)
+        assert returncode == 0, f"exit {returncode}\n{output}"
+        assert "files: all steps passed" in output, output
+        # In the home, as the session's own processes see it.
+        listing = docker("exec", "gpupool-" + session["id"], "sh", "-c",
+                         f"cd /home/{name} && stat -c '%n %s %U' dropped.bin chosen.txt && cat chosen.txt")
+        assert listing.returncode == 0, listing.stderr
+        assert listing.stdout.splitlines() == [f"dropped.bin 3145735 {name}", f"chosen.txt 28 {name}",
+                                               "chosen from the file dialog"], listing.stdout
+    finally:
+        owner.call("DELETE", f"/api/v1/sessions/{session['id']}")
+        shutil.rmtree(work, ignore_errors=True)
