@@ -24,6 +24,7 @@ py() { python3 -c "$1" 2>/dev/null | head -n 1 | cut -c 1-64; }
 {
   printf 'python=%s\n' "$(py 'import sys; print(sys.version.split()[0])')"
   printf 'notebook=%s\n' "$(py 'import notebook; print(notebook.__version__)')"
+  printf 'jupyterlab=%s\n' "$(py 'import jupyterlab; print(jupyterlab.__version__)')"
   printf 'torch=%s\n' "$(py 'import torch; print(torch.__version__, torch.version.cuda or "")')"
   if [ -x /usr/sbin/sshd ] && command -v ssh-keygen >/dev/null 2>&1; then echo sshd=yes; else echo sshd=no; fi
   if command -v setpriv >/dev/null 2>&1; then echo setpriv=yes; else echo setpriv=no; fi
@@ -65,6 +66,7 @@ ImageCheckReport parse_image_check_output(const ImageCheckOrder& order, std::str
     std::string_view value = line.substr(equals + 1);
     if (key == "python") report.python = version_text(value);
     if (key == "notebook") report.notebook = version_text(value);
+    if (key == "jupyterlab") report.jupyterlab = version_text(value);
     if (key == "torch") {
       auto space = value.find(' ');
       report.torch = version_text(value.substr(0, space));

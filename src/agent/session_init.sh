@@ -61,8 +61,11 @@ SetEnv NVIDIA_VISIBLE_DEVICES=$NVIDIA_VISIBLE_DEVICES GPUPOOL_SESSION=$GPUPOOL_S
 #@include ../core/session_sshd_policy.conf
 CONFIG
 umask 027
+# The classic notebook reads the first, JupyterLab (on jupyter_server) the second.
 printf '{"NotebookApp": {"token": "%s"}}\n' "$GPUPOOL_TOKEN" > "$etc/jupyter/jupyter_notebook_config.json"
-chown "root:$uid" "$etc/jupyter/jupyter_notebook_config.json"
+printf '{"ServerApp": {"token": "%s"}, "IdentityProvider": {"token": "%s"}}\n' "$GPUPOOL_TOKEN" "$GPUPOOL_TOKEN" \
+  > "$etc/jupyter/jupyter_server_config.json"
+chown "root:$uid" "$etc/jupyter/jupyter_notebook_config.json" "$etc/jupyter/jupyter_server_config.json"
 unset GPUPOOL_AUTHORIZED_KEYS GPUPOOL_TOKEN keys
 
 # A GPU share: the cap goes into every process of the session (Jupyter's kernels, SSH logins,
@@ -111,8 +114,13 @@ else
 fi
 # The user'"'"'s own ~/.jupyter still applies; ours adds the token.
 export JUPYTER_CONFIG_PATH="$GPUPOOL_ETC/jupyter"
-# Debian ships the notebook module without the `jupyter` front command; both work here.
-if command -v jupyter >/dev/null 2>&1; then notebook="jupyter notebook"; else notebook="python3 -m notebook"; fi
 # No Quit button: the session ends from gpupool, and a stopped Jupyter would only restart.
+# JupyterLab where the image has it, else the classic notebook. Debian ships the notebook
+# module without the `jupyter` front command; both work here.
+if python3 -c "import jupyterlab" >/dev/null 2>&1; then
+  exec python3 -m jupyterlab --no-browser --ip=0.0.0.0 --port=8888 --ServerApp.quit_button=False \
+    --ServerApp.base_url="/s/$GPUPOOL_SESSION/" --ServerApp.root_dir="$HOME"
+fi
+if command -v jupyter >/dev/null 2>&1; then notebook="jupyter notebook"; else notebook="python3 -m notebook"; fi
 exec $notebook --no-browser --ip=0.0.0.0 --port=8888 --NotebookApp.quit_button=False \
   --NotebookApp.base_url="/s/$GPUPOOL_SESSION/" --NotebookApp.notebook_dir="$HOME"'

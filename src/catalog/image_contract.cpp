@@ -20,6 +20,7 @@ bool version_carries(std::string_view found, std::string_view tagged) {
 std::string found_versions(const ImageCheckReport& found) {
   std::vector<std::string> parts;
   if (!found.python.empty()) parts.push_back("Python " + found.python);
+  if (!found.jupyterlab.empty()) parts.push_back("JupyterLab " + found.jupyterlab);
   if (!found.notebook.empty()) parts.push_back("Jupyter Notebook " + found.notebook);
   if (!found.torch.empty())
     parts.push_back(fmt::format("torch {} ({})", found.torch,
@@ -32,9 +33,9 @@ std::string contract_failure(const ImageTag& tag, const ImageCheckReport& found)
   if (!found.error.empty()) return found.error;
   if (found.python.empty())
     return "no python3 in the image: sessions need Python 3 with Jupyter Notebook";
-  if (found.notebook.empty())
-    return "no Jupyter in the image: python3 cannot import notebook (install Jupyter Notebook, "
-           "e.g. pip install notebook)";
+  if (found.notebook.empty() && found.jupyterlab.empty())
+    return "no Jupyter in the image: python3 can import neither jupyterlab nor notebook (install "
+           "one, e.g. pip install jupyterlab)";
   if (!found.setpriv)
     return "no setpriv in the image: the session's start cannot drop to the user (install "
            "util-linux)";
@@ -59,6 +60,7 @@ ContractVerdict judge_contract(const ImageTag& tag, const ImageCheckReport& foun
   ImageCheck& check = verdict.check;
   check.python = found.python;
   check.notebook = found.notebook;
+  check.jupyterlab = found.jupyterlab;
   check.torch = found.torch;
   check.torch_cuda = found.torch_cuda;
   std::string failure = contract_failure(tag, found);

@@ -63,6 +63,7 @@ struct ImageCheckReport {
   std::string error = {};
   std::string python = {};  // versions; "" when absent
   std::string notebook = {};
+  std::string jupyterlab = {};
   std::string torch = {};
   std::string torch_cuda = {};
   bool sshd = false;     // /usr/sbin/sshd and ssh-keygen

@@ -456,21 +456,26 @@ Result<ImageToPull> image_to_pull_from_json(const Json& item, std::string_view w
 }
 
 Json check_report_to_json(const ImageCheckReport& report) {
-  return {{"tag", report.tag},
-          {"reference", report.reference},
-          {"error", report.error},
-          {"python", report.python},
-          {"notebook", report.notebook},
-          {"torch", report.torch},
-          {"torch_cuda", report.torch_cuda},
-          {"sshd", report.sshd},
-          {"setpriv", report.setpriv}};
+  Json json = {{"tag", report.tag},
+               {"reference", report.reference},
+               {"error", report.error},
+               {"python", report.python},
+               {"notebook", report.notebook},
+               {"torch", report.torch},
+               {"torch_cuda", report.torch_cuda},
+               {"sshd", report.sshd},
+               {"setpriv", report.setpriv}};
+  // Only when found: a server older than its agents (a rolling upgrade) refuses fields it
+  // does not know.
+  if (!report.jupyterlab.empty()) json["jupyterlab"] = report.jupyterlab;
+  return json;
 }
 
 Result<ImageCheckReport> check_report_from_json(const Json& item) {
   if (!item.is_object()) return malformed("image_checks holds an item that is not an object");
-  GPUPOOL_TRY(reject_unknown_fields(item, {"tag", "reference", "error", "python", "notebook",
-                                           "torch", "torch_cuda", "sshd", "setpriv"}));
+  GPUPOOL_TRY(
+      reject_unknown_fields(item, {"tag", "reference", "error", "python", "notebook", "jupyterlab",
+                                   "torch", "torch_cuda", "sshd", "setpriv"}));
   Reader read(item);
   ImageCheckReport report;
   report.tag = read.text("tag");
@@ -478,6 +483,7 @@ Result<ImageCheckReport> check_report_from_json(const Json& item) {
   report.error = read.text("error", kMaxText);
   report.python = read.text("python", kMaxVersion);
   report.notebook = read.text("notebook", kMaxVersion);
+  report.jupyterlab = read.text("jupyterlab", kMaxVersion);
   report.torch = read.text("torch", kMaxVersion);
   report.torch_cuda = read.text("torch_cuda", kMaxVersion);
   report.sshd = read.flag("sshd");

@@ -85,6 +85,17 @@ TEST(ImageContract, WithoutSshdAnImagePassesWithSshOff) {
   EXPECT_NE(verdict.check.message.find("its sessions have no SSH"), std::string::npos);
 }
 
+TEST(ImageContract, JupyterLabWithoutTheClassicNotebookIsEnough) {
+  auto found = complete();
+  found.notebook.clear();
+  found.jupyterlab = "4.2.5";
+  auto verdict = judge_contract(tag("pytorch1.13-cpu-runtime"), found);
+  EXPECT_EQ(verdict.check.state, CheckState::passed) << verdict.check.message;
+  EXPECT_EQ(verdict.check.jupyterlab, "4.2.5");
+  EXPECT_NE(verdict.check.message.find("JupyterLab 4.2.5"), std::string::npos)
+      << verdict.check.message;
+}
+
 TEST(ImageContract, OtherFrameworksAreNotedAsUnverified) {
   auto found = complete();
   found.torch.clear();
@@ -149,11 +160,13 @@ TEST(ImageCheckOutput, VersionsAreReadAndAnythingElseDropped) {
   ImageCheckOrder order{"pytorch2.7-cuda11.8-runtime", {"registry/x@sha256:1"}};
   auto report = agent::parse_image_check_output(
       order,
-      "python=3.10.12\nnotebook=6.5.4\ntorch=2.7.0+cu118 11.8\nsshd=yes\nsetpriv=yes\nother=1\n");
+      "python=3.10.12\nnotebook=6.5.4\njupyterlab=4.2.5\ntorch=2.7.0+cu118 11.8\nsshd=yes\n"
+      "setpriv=yes\nother=1\n");
   EXPECT_EQ(report.tag, order.tag);
   EXPECT_EQ(report.reference, order.image.reference);
   EXPECT_EQ(report.python, "3.10.12");
   EXPECT_EQ(report.notebook, "6.5.4");
+  EXPECT_EQ(report.jupyterlab, "4.2.5");
   EXPECT_EQ(report.torch, "2.7.0+cu118");
   EXPECT_EQ(report.torch_cuda, "11.8");
   EXPECT_TRUE(report.sshd && report.setpriv);

@@ -1,5 +1,8 @@
 -- gpupool schema, version 31: the web apps sessions serve through the gateway (a port of the
--- session, exposed by its owner, with whom it is shared), and where each node relays them.
+-- session, exposed by its owner, with whom it is shared), and where each node relays them;
+-- and the JupyterLab an image's contract check found (sessions start it rather than the
+-- classic notebook).
+ALTER TABLE images ADD COLUMN check_jupyterlab TEXT NOT NULL DEFAULT '';
 ALTER TABLE nodes ADD COLUMN app_relay_port INTEGER NOT NULL DEFAULT 0;
 CREATE TABLE session_apps (
   session_id TEXT NOT NULL REFERENCES sessions(id),
