@@ -13,6 +13,9 @@
   (e) uploads through the gateway and its peak memory: 1 GiB in Jupyter's 1 MiB chunks (as
       the browser sends a large file), then 256 MiB in one request (Jupyter refuses the
       body, after the gateway has streamed it all)
+  (f) a session's web app (`gpupool expose`: a Tornado app answering "hello" on a port of the
+      session, keeping connections open as most web apps do) through the gateway and the
+      node's app relay vs straight to the container
 
 HTTP load comes from wrk (-t2 -c32 by default); every series runs --runs times and the
 median requests/s and p99 are reported, with the ratios to the baseline.
@@ -131,7 +134,7 @@ def main():
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--messages", type=int, default=2000)
     parser.add_argument("--binary", default=os.path.join(ROOT, "build", "gpupool"))
-    parser.add_argument("--parts", default="abcd", help="which of (a)–(e) to run")
+    parser.add_argument("--parts", default="abcd", help="which of (a)–(f) to run")
     parser.add_argument("--http-threads", type=int, default=0, help="the gateway's threads (0: its default)")
     args = parser.parse_args()
     load = dict(seconds=args.seconds, threads=args.threads, connections=args.connections)
@@ -182,6 +185,8 @@ def main():
             series("  gpupool API", args.runs, lambda: wrk(f"{base}/api/v1/sessions/{sid}", bearer, **load))
         if "e" in args.parts:
             part_e(port, token, sid, children[0].pid)
+        if "f" in args.parts:
+            part_f(args, load, base, token, sid, inspect)
         call(base, "DELETE", f"/api/v1/sessions/{sid}", token)
     finally:
         for child in reversed(children):
@@ -343,6 +348,27 @@ def upload_in_one_request(port, sid, token, size):
         return f"connection ended: {error}"
     finally:
         raw.close()
+
+
+def part_f(args, load, base, token, sid, inspect):
+    print("(f) a session's web app, GET /s/ID/apps/6006/ (Tornado, as Jupyter runs on)")
+    user = next(e.split("=", 1)[1] for e in inspect["Config"]["Env"] if e.startswith("GPUPOOL_UID="))
+    app = ("import tornado.ioloop, tornado.web\n"
+           "class Hello(tornado.web.RequestHandler):\n"
+           "    def get(self): self.write('hello')\n"
+           "tornado.web.Application([(r'/', Hello)]).listen(6006, '0.0.0.0')\n"
+           "tornado.ioloop.IOLoop.current().start()\n")
+    subprocess.run(["docker", "exec", "-d", "-u", user, f"gpupool-{sid}", "python3", "-c", app], check=True)
+    address = next(iter(inspect["NetworkSettings"]["Networks"].values()))["IPAddress"]
+    wait_for(f"http://{address}:6006/")
+    call(base, "POST", f"/api/v1/sessions/{sid}/apps", token, {"port": 6006})
+    bearer = f"Authorization: Bearer {token}"
+    direct = series("  direct to the container's port", args.runs,
+                    lambda: wrk(f"http://{address}:6006/", None, **load))
+    relayed = series("  through the gateway and app relay", args.runs,
+                     lambda: wrk(f"{base}/s/{sid}/apps/6006/", bearer, **load))
+    print(f"  relayed/direct: {relayed[0] / direct[0]:.1%} of the throughput, "
+          f"p99 {relayed[1] - direct[1]:+.2f} ms\n")
 
 
 def remove_bench_containers():
