@@ -44,9 +44,10 @@ class TcpRelay {
   explicit TcpRelay(Find find, std::size_t max_connections = 2048, std::size_t max_per_source = 64);
   // By preamble: each connection's first line (at most kMaxPreambleBytes, within
   // kPreambleTime) goes to `route`; the relay answers "OK\n" once the target accepted the
-  // connection, and from then on joins them, or "ERR <why>\n" and closes it.
+  // connection, and from then on joins them, or "ERR <why>\n" and closes it. Its clients are
+  // gateways, each carrying many users' connections: one may take every slot.
   static std::unique_ptr<TcpRelay> by_preamble(Route route, std::size_t max_connections = 2048,
-                                               std::size_t max_per_source = 256);
+                                               std::size_t max_per_source = 2048);
   ~TcpRelay();
   TcpRelay(const TcpRelay&) = delete;
   TcpRelay& operator=(const TcpRelay&) = delete;
