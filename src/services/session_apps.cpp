@@ -31,6 +31,21 @@ bool contains(const std::vector<std::string>& names, const std::string& name) {
 
 }  // namespace
 
+Status SessionApps::check_node_relays(const std::string& node_name) {
+  if (node_name.empty()) return {};  // not placed yet: wherever it goes is asked then
+  auto nodes = store_.list_nodes();
+  if (!nodes) return nodes.error();
+  for (const auto& node : *nodes) {
+    if (node.name == node_name && node.app_relay_port == 0) {
+      return make_error(ErrorCode::conflict,
+                        fmt::format("node {} does not relay web apps (a Slurm node, or an agent "
+                                    "older than this server)",
+                                    node_name));
+    }
+  }
+  return {};
+}
+
 Result<ExposedApp> SessionApps::expose(const User& owner, const std::string& session_id,
                                        const AppRequest& request) {
   GPUPOOL_TRY(check_request(request));
@@ -39,6 +54,7 @@ Result<ExposedApp> SessionApps::expose(const User& owner, const std::string& ses
   if (session->user_id != owner.id) return make_error(ErrorCode::not_found, "no such session");
   if (session->state == SessionState::ended)
     return make_error(ErrorCode::conflict, "the session has ended");
+  GPUPOOL_TRY(check_node_relays(session->node));
   auto existing = store_.session_apps(session_id);
   if (!existing) return existing.error();
   auto same_port = [&](const SessionApp& app) { return app.port == request.port; };

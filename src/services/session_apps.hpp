@@ -59,6 +59,9 @@ class SessionApps {
   bool link_opens(const SessionApp& app, const std::string& token) const;
 
  private:
+  // A conflict when the session's node has no app relay (app/app_relay.hpp).
+  Status check_node_relays(const std::string& node_name);
+
   Store& store_;
   SessionService& sessions_;
   const Clock& clock_;

@@ -79,17 +79,20 @@ print("planted")
 def isolating_server():
     instance = Server(extra_args=["--session-domain", "localhost", "--upload-limit-mb", "4"])
     instance.start()
-    # A user of its own for the files test (the portal test changes the admin's password).
-    instance.user = ("filer", "filer-" + secrets.token_hex(8))
-    admin = Api(instance.base, mint_token(instance.base, "admin", ADMIN_PASSWORD))
-    status, body = admin.post("/api/v1/users", {"username": instance.user[0], "password": instance.user[1]})
-    assert status == 201, body
-    # Credits for its session too (the portal test puts a price on the GPUs).
-    status, body = admin.post(f"/api/v1/users/{instance.user[0]}/balance", {"amount": 100, "idempotency_key": "files"})
-    assert status == 201, body
-    yield instance
-    instance.stop()
-    remove_containers(instance)
+    try:
+        # A user of its own for the files test (the portal test changes the admin's password),
+        # with credits for its session (the portal test puts a price on the GPUs).
+        instance.user = ("filer", "filer-" + secrets.token_hex(8))
+        admin = Api(instance.base, mint_token(instance.base, "admin", ADMIN_PASSWORD))
+        status, body = admin.post("/api/v1/users", {"username": instance.user[0], "password": instance.user[1]})
+        assert status == 201, body
+        status, body = admin.post(f"/api/v1/users/{instance.user[0]}/balance",
+                                  {"amount": 100, "idempotency_key": "files"})
+        assert status == 201, body
+        yield instance
+    finally:
+        instance.stop()
+        remove_containers(instance)
 
 
 def test_hostile_session_content_in_chromium_acts_with_nobodys_login(server, make_user):

@@ -43,6 +43,7 @@ class ServiceFixture : public ::testing::Test {
   Node node() const {
     Node node;
     node.name = "node-1";
+    node.app_relay_port = 40000;
     node.address = "node-1.example";
     node.cpus = 16;
     node.memory_mb = 64 * 1024;

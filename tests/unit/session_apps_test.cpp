@@ -73,6 +73,17 @@ TEST_F(SessionAppsTest, ALinkOpensUntilItExpiresOrIsReplaced) {
   EXPECT_FALSE(apps_.link_opens(**apps_.find(session.id, 6006), second->link_token));
 }
 
+TEST_F(SessionAppsTest, ANodeWithoutAnAppRelayIsSaidAtOnce) {
+  auto session = request(alice_, 1);
+  auto without = node();
+  without.app_relay_port = 0;  // a Slurm node, or an older agent
+  ASSERT_TRUE(sessions_->sync({without, {}}).ok());
+  auto refused = apps_.expose(alice_, session.id, {6006});
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error().code, ErrorCode::conflict);
+  EXPECT_NE(refused.error().message.find("does not relay web apps"), std::string::npos);
+}
+
 TEST_F(SessionAppsTest, BadRequestsAndLimits) {
   auto session = request(alice_, 1);
   for (const services::AppRequest& bad :
