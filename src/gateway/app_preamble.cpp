@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cctype>
 #include <charconv>
+#include <vector>
 
 #include <fmt/format.h>
 
@@ -30,13 +31,16 @@ std::string app_preamble(const AppPreamble& preamble) {
 
 Result<AppPreamble> parse_app_preamble(std::string_view line) {
   auto refused = make_error(ErrorCode::invalid_argument, "expected APP <session> <port> <token>");
-  std::string_view words[4];
-  for (auto& word : words) {
-    auto space = line.find(' ');
-    word = line.substr(0, space);
-    line = space == std::string_view::npos ? std::string_view{} : line.substr(space + 1);
+  // Exactly four words, one space apart: nothing before, between or after them but that.
+  std::vector<std::string_view> words;
+  for (std::size_t start = 0;;) {
+    auto space = line.find(' ', start);
+    words.push_back(line.substr(start, space == std::string_view::npos ? space : space - start));
+    if (space == std::string_view::npos) break;
+    if (words.size() == 4) return refused;
+    start = space + 1;
   }
-  if (!line.empty() || words[0] != "APP") return refused;
+  if (words.size() != 4 || words[0] != "APP") return refused;
   AppPreamble preamble;
   if (words[1].empty() || words[1].size() > 32 || !all_of(words[1], id_character)) return refused;
   preamble.session_id = std::string(words[1]);

@@ -29,7 +29,8 @@ TEST(AppPreamble, RoundTripsAndRefusesAnythingElse) {
   for (const char* bad :
        {"", "APP", "APP s1 6006", "APP s1 6006 t extra", "app s1 6006 t", "APP S1 6006 t",
         "APP s1 0 t", "APP s1 65536 t", "APP s1 06006 t", "APP s1 +80 t", "APP s1 80 t/x",
-        "APP s1 80 t\r", "APP  s1 80 t", "APP s1/../x 80 t"}) {
+        "APP s1 80 t\r", "APP  s1 80 t", "APP s1/../x 80 t", "APP s1 80 t ", " APP s1 80 t",
+        "APP s1 -80 t", "APP s1 8e1 t"}) {
     EXPECT_FALSE(parse_app_preamble(bad).ok()) << bad;
   }
   EXPECT_FALSE(parse_app_preamble("APP s1 80 " + std::string(129, 'a')).ok());
