@@ -1,5 +1,5 @@
 // SqlStore: the web apps sessions serve through the gateway.
-#include <fmt/format.h>
+#include <nlohmann/json.hpp>
 
 #include "store/sql/sql_store.hpp"
 
@@ -10,23 +10,14 @@ using sql::Statement;
 
 namespace {
 
-// Names are user and group names (auth/names.hpp): never a comma.
-std::string joined(const std::vector<std::string>& names) {
-  std::string text;
-  for (const auto& name : names) text += (text.empty() ? "" : ",") + name;
-  return text;
+// Lists are JSON arrays, as the store keeps a node's labels and GPUs.
+std::string to_text(const std::vector<std::string>& names) {
+  return nlohmann::json(names).dump();
 }
 
-std::vector<std::string> split(const std::string& text) {
-  std::vector<std::string> names;
-  std::size_t start = 0;
-  while (start < text.size()) {
-    auto end = text.find(',', start);
-    if (end == std::string::npos) end = text.size();
-    if (end > start) names.push_back(text.substr(start, end - start));
-    start = end + 1;
-  }
-  return names;
+std::vector<std::string> from_text(const std::string& text) {
+  auto names = nlohmann::json::parse(text, nullptr, false);
+  return names.is_array() ? names.get<std::vector<std::string>>() : std::vector<std::string>{};
 }
 
 }  // namespace
@@ -43,8 +34,8 @@ Status SqlStore::put_session_app(const SessionApp& app) {
   insert->bind(1, app.session_id)
       .bind(2, app.port)
       .bind(3, app.keep_path)
-      .bind(4, joined(app.shared_users))
-      .bind(5, joined(app.shared_groups))
+      .bind(4, to_text(app.shared_users))
+      .bind(5, to_text(app.shared_groups))
       .bind(6, app.link_digest)
       .bind(7, app.link_expires_at)
       .bind(8, app.created_at);
@@ -69,10 +60,14 @@ Result<std::vector<SessionApp>> SqlStore::session_apps(const std::string& sessio
   if (!query) return query.error();
   query->bind(1, session_id);
   return query->collect<SessionApp>([](const Statement& row) {
-    return SessionApp{row.column_text(0),        static_cast<int>(row.column_int(1)),
-                      row.column_int(2) != 0,    split(row.column_text(3)),
-                      split(row.column_text(4)), row.column_text(5),
-                      row.column_int(6),         row.column_int(7)};
+    return SessionApp{row.column_text(0),
+                      static_cast<int>(row.column_int(1)),
+                      row.column_int(2) != 0,
+                      from_text(row.column_text(3)),
+                      from_text(row.column_text(4)),
+                      row.column_text(5),
+                      row.column_int(6),
+                      row.column_int(7)};
   });
 }
 
