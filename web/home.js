@@ -204,6 +204,10 @@ function sessionRow(session) {
     actions.append(h("a", { class: "button secondary", href: `/s/${session.id}/gpupool/files`, target: "_blank",
       rel: "noopener" }, t("sessions.files")));
   }
+  if (session.vscode) {
+    actions.append(h("a", { class: "button secondary", href: session.vscode.url, target: "_blank", rel: "noopener" },
+      t("sessions.vscode")));
+  }
   if (session.state !== "ended" && session.state !== "stopping") {
     actions.append(h("button", { type: "button", class: "secondary", onclick: async () => {
       try { await api("DELETE", `/api/v1/sessions/${session.id}`); }

@@ -25,6 +25,10 @@ py() { python3 -c "$1" 2>/dev/null | head -n 1 | cut -c 1-64; }
   printf 'python=%s\n' "$(py 'import sys; print(sys.version.split()[0])')"
   printf 'notebook=%s\n' "$(py 'import notebook; print(notebook.__version__)')"
   printf 'jupyterlab=%s\n' "$(py 'import jupyterlab; print(jupyterlab.__version__)')"
+  if command -v code-server >/dev/null 2>&1; then
+    # "4.89.1 <commit> with Code 1.89.1", after a line of its own on a first run
+    printf 'code_server=%s\n' "$(code-server --version 2>/dev/null | grep -m 1 '^[0-9]' | cut -d ' ' -f 1 | cut -c 1-64)"
+  fi
   printf 'torch=%s\n' "$(py 'import torch; print(torch.__version__, torch.version.cuda or "")')"
   if [ -x /usr/sbin/sshd ] && command -v ssh-keygen >/dev/null 2>&1; then echo sshd=yes; else echo sshd=no; fi
   if command -v setpriv >/dev/null 2>&1; then echo setpriv=yes; else echo setpriv=no; fi
@@ -67,6 +71,7 @@ ImageCheckReport parse_image_check_output(const ImageCheckOrder& order, std::str
     if (key == "python") report.python = version_text(value);
     if (key == "notebook") report.notebook = version_text(value);
     if (key == "jupyterlab") report.jupyterlab = version_text(value);
+    if (key == "code_server") report.code_server = version_text(value);
     if (key == "torch") {
       auto space = value.find(' ');
       report.torch = version_text(value.substr(0, space));

@@ -1,8 +1,9 @@
 #!/bin/sh
 # A session container's init, run by the agent as `sh -c` in every session image (the image
 # needs no gpupool files). It starts as root with only CHOWN, SETUID, SETGID, DAC_OVERRIDE
-# and FOWNER: adds the user entry, writes the authorized keys, sshd's and Jupyter's settings,
-# then drops to the user with no capabilities left and runs sshd and Jupyter as the user.
+# and FOWNER: adds the user entry, writes the authorized keys, sshd's, Jupyter's and
+# code-server's settings, then drops to the user with no capabilities left and runs them as
+# the user.
 # Inputs (environment): GPUPOOL_USER, GPUPOOL_UID, GPUPOOL_SESSION, GPUPOOL_APPS_PATH, GPUPOOL_TOKEN,
 # GPUPOOL_AUTHORIZED_KEYS, NVIDIA_VISIBLE_DEVICES; with a GPU share GPUPOOL_GPU_MEMORY_LIMIT_MB
 # and GPUPOOL_GPU_CAP (the cap library, mounted read-only by the agent).
@@ -66,6 +67,21 @@ printf '{"NotebookApp": {"token": "%s"}}\n' "$GPUPOOL_TOKEN" > "$etc/jupyter/jup
 printf '{"ServerApp": {"token": "%s"}, "IdentityProvider": {"token": "%s"}}\n' "$GPUPOOL_TOKEN" "$GPUPOOL_TOKEN" \
   > "$etc/jupyter/jupyter_server_config.json"
 chown "root:$uid" "$etc/jupyter/jupyter_notebook_config.json" "$etc/jupyter/jupyter_server_config.json"
+# VS Code in the browser where the image has code-server. It asks for the token in a cookie,
+# which only the gateway sends (a password of this value in hashed form: the cookie is
+# compared to it as it is); its settings are root's, so no file in the home overrides them.
+if command -v code-server >/dev/null 2>&1; then
+  cat > "$etc/code-server.yaml" <<CONFIG
+bind-addr: 0.0.0.0:13337
+auth: password
+hashed-password: "$GPUPOOL_TOKEN"
+cert: false
+disable-telemetry: true
+disable-update-check: true
+disable-workspace-trust: true
+CONFIG
+  chown "root:$uid" "$etc/code-server.yaml"
+fi
 unset GPUPOOL_AUTHORIZED_KEYS GPUPOOL_TOKEN keys
 
 # A GPU share: the cap goes into every process of the session (Jupyter's kernels, SSH logins,
@@ -111,6 +127,9 @@ if [ -x /usr/sbin/sshd ] && command -v ssh-keygen >/dev/null 2>&1; then
   /usr/sbin/sshd -f "$GPUPOOL_ETC/sshd_config" -D -e &
 else
   echo "gpupool: this image has no SSH server (openssh-server): no SSH in this session" >&2
+fi
+if [ -f "$GPUPOOL_ETC/code-server.yaml" ]; then
+  code-server --config "$GPUPOOL_ETC/code-server.yaml" "$HOME" > "$GPUPOOL_RUN/code-server.log" 2>&1 &
 fi
 # The user'"'"'s own ~/.jupyter still applies; ours adds the token.
 export JUPYTER_CONFIG_PATH="$GPUPOOL_ETC/jupyter"

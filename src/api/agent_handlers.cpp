@@ -214,8 +214,10 @@ ViewContext Api::view_context() const {
     context.simulated = context.simulated || !context.simulated_nodes.empty();
   }
   if (auto images = store_.list_images()) {
-    for (const auto& image : *images)
+    for (const auto& image : *images) {
       if (!image.ssh) context.images_without_ssh.insert(image.tag);
+      if (!image.check.code_server.empty()) context.images_with_vscode.insert(image.tag);
+    }
   }
   return context;
 }

@@ -145,6 +145,14 @@ class Api {
   // (proxy_handlers.cpp): who may open the app, and the way to it through its node's relay.
   ProxyDecision route_app(const HttpExchange& exchange, const std::string& session_id,
                           const gateway::AppPath& app_path, bool own_address);
+  // Requests for /s/<id>/vscode/… from the owner or an admin, at the session's own address:
+  // its code-server, through the node's relay, signed in by a cookie only the gateway sends.
+  ProxyDecision route_code_server(const HttpExchange& exchange, const std::string& session_id,
+                                  const services::SessionRoute& target,
+                                  const gateway::VscodePath& vscode_path, const Principal& visitor);
+  // A WebSocket upgrade takes one of the visitor's tunnel slots; none left: the 429 page.
+  void take_tunnel_slot(const HttpExchange& exchange, const std::string& visitor,
+                        ProxyDecision& decision);
   // Pages of gpupool's own at a session's address (/s/<id>/gpupool/…: the file page that
   // uploads into the home through the session's Jupyter); nullopt for any other path.
   std::optional<HttpReply> session_page(const std::string& session_id, std::string_view path);

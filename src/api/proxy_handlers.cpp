@@ -173,6 +173,8 @@ ProxyDecision Api::route_proxy(const HttpExchange& exchange) {
                           fmt::format("This session is {}.", to_string(target.state)));
     return decision;
   }
+  if (auto vscode = gateway::parse_vscode_path(exchange.path, path->session_id))
+    return route_code_server(exchange, path->session_id, target, *vscode, *principal);
   if (target.host.empty() || target.port <= 0) {
     decision.reply = page(503, "Session not running", "This session has no Jupyter yet.");
     return decision;
@@ -183,18 +185,50 @@ ProxyDecision Api::route_proxy(const HttpExchange& exchange) {
   decision.set_headers = {{"Authorization", "token " + target.jupyter_token}};
   decision.strip_cookies = {kSessionCookie, kPassCookie};
   decision.credential = principal->credential_digest;
-  if (is_websocket_upgrade(exchange)) {
-    decision.tunnel_slot = open_websockets_.take(std::to_string(principal->user.id));
-    if (!decision.tunnel_slot) {
-      decision.reply = page(429, "Too many connections",
-                            fmt::format("You have {} WebSocket connections open to your sessions, "
-                                        "the most one user may have. Close some notebook or "
-                                        "terminal tabs.",
-                                        open_websockets_.per_user()));
-      return decision;
-    }
-    decision.tunnel_idle_time = settings_.websocket_idle_time;
+  take_tunnel_slot(exchange, std::to_string(principal->user.id), decision);
+  return decision;
+}
+
+void Api::take_tunnel_slot(const HttpExchange& exchange, const std::string& visitor,
+                           ProxyDecision& decision) {
+  if (!is_websocket_upgrade(exchange)) return;
+  decision.tunnel_slot = open_websockets_.take(visitor);
+  if (!decision.tunnel_slot) {
+    decision.reply = page(429, "Too many connections",
+                          fmt::format("At most {} WebSocket connections to sessions may be open at "
+                                      "once. Close some notebook, terminal or editor tabs.",
+                                      open_websockets_.per_user()));
+    return;
   }
+  decision.tunnel_idle_time = settings_.websocket_idle_time;
+}
+
+ProxyDecision Api::route_code_server(const HttpExchange& exchange, const std::string& session_id,
+                                     const services::SessionRoute& target,
+                                     const gateway::VscodePath& vscode_path,
+                                     const Principal& visitor) {
+  ProxyDecision decision;
+  if (vscode_path.bare) {
+    decision.reply =
+        redirect(exchange.path + "/" + (exchange.query.empty() ? "" : "?" + exchange.query));
+    return decision;
+  }
+  if (target.host.empty() || target.app_relay_port <= 0) {
+    decision.reply = page(503, "VS Code not offered here",
+                          "This session's node does not relay VS Code (a Slurm node, or an agent "
+                          "older than this server).");
+    return decision;
+  }
+  decision.host = target.host;
+  decision.port = static_cast<std::uint16_t>(target.app_relay_port);
+  decision.preamble =
+      gateway::app_preamble({session_id, gateway::kCodeServerPort, target.jupyter_token});
+  decision.upstream_name = "VS Code (code-server) of this session";
+  decision.target = vscode_path.rest + (exchange.query.empty() ? "" : "?" + exchange.query);
+  // Every cookie of the browser's is replaced by code-server's own sign-in (session_init.sh).
+  decision.set_headers = {{"Cookie", "code-server-session=" + target.jupyter_token}};
+  decision.credential = visitor.credential_digest;
+  take_tunnel_slot(exchange, std::to_string(visitor.user.id), decision);
   return decision;
 }
 
@@ -349,16 +383,7 @@ ProxyDecision Api::route_app(const HttpExchange& exchange, const std::string& se
                         : app_path.rest + (exchange.query.empty() ? "" : "?" + exchange.query);
   decision.set_headers = {{"X-Forwarded-Prefix", prefix}};
   decision.strip_cookies = {kSessionCookie, kPassCookie, kAppLinkCookie};
-  if (is_websocket_upgrade(exchange)) {
-    decision.tunnel_slot = open_websockets_.take(visitor);
-    if (!decision.tunnel_slot) {
-      decision.reply = page(429, "Too many connections",
-                            fmt::format("At most {} WebSocket connections may be open at once.",
-                                        open_websockets_.per_user()));
-      return decision;
-    }
-    decision.tunnel_idle_time = settings_.websocket_idle_time;
-  }
+  take_tunnel_slot(exchange, visitor, decision);
   return decision;
 }
 

@@ -112,6 +112,7 @@ json session_view(const Session& session, const ViewContext& context, UnixMillis
       {"started_at", optional_time(session.started_at)},
       {"ended_at", optional_time(session.ended_at)},
       {"jupyter", nullptr},
+      {"vscode", nullptr},
       {"ssh", nullptr},
   };
   view["cost"] = nullptr;  // until placed: no GPU model, no rate
@@ -164,6 +165,8 @@ json session_view(const Session& session, const ViewContext& context, UnixMillis
     // Through the gateway, which signs the user in to Jupyter: no token in the link.
     std::string base = fmt::format("{}/s/{}/", context.gateway_url, session.id);
     view["jupyter"] = {{"url", base}};
+    if (context.images_with_vscode.contains(session.request.image_tag))
+      view["vscode"] = {{"url", base + "vscode/"}};
     nlohmann::json host_key = nullptr;
     if (!session.ssh_host_key.empty()) {
       host_key = {
@@ -236,6 +239,8 @@ json image_view(const Image& image, const std::vector<services::ImageFit>& fits,
         {"notebook", image.check.notebook.empty() ? json(nullptr) : json(image.check.notebook)},
         {"jupyterlab",
          image.check.jupyterlab.empty() ? json(nullptr) : json(image.check.jupyterlab)},
+        {"code_server",
+         image.check.code_server.empty() ? json(nullptr) : json(image.check.code_server)},
         {"torch", image.check.torch.empty() ? json(nullptr) : json(image.check.torch)},
         {"torch_cuda",
          image.check.torch_cuda.empty() ? json(nullptr) : json(image.check.torch_cuda)},

@@ -28,6 +28,8 @@ struct ViewContext {
   std::set<std::string> shared_home_nodes = {};
   // Catalog images with no SSH server (Image::ssh): their sessions offer Jupyter only.
   std::set<std::string> images_without_ssh = {};
+  // Catalog images whose check found code-server: their sessions offer VS Code.
+  std::set<std::string> images_with_vscode = {};
   // The nodes' latest GPU readings, for what a session's processes use of its GPUs; none:
   // not shown.
   const TelemetryBoard* telemetry = nullptr;

@@ -22,6 +22,7 @@ std::string found_versions(const ImageCheckReport& found) {
   if (!found.python.empty()) parts.push_back("Python " + found.python);
   if (!found.jupyterlab.empty()) parts.push_back("JupyterLab " + found.jupyterlab);
   if (!found.notebook.empty()) parts.push_back("Jupyter Notebook " + found.notebook);
+  if (!found.code_server.empty()) parts.push_back("code-server " + found.code_server);
   if (!found.torch.empty())
     parts.push_back(fmt::format("torch {} ({})", found.torch,
                                 found.torch_cuda.empty() ? "CPU" : "CUDA " + found.torch_cuda));
@@ -61,6 +62,7 @@ ContractVerdict judge_contract(const ImageTag& tag, const ImageCheckReport& foun
   check.python = found.python;
   check.notebook = found.notebook;
   check.jupyterlab = found.jupyterlab;
+  check.code_server = found.code_server;
   check.torch = found.torch;
   check.torch_cuda = found.torch_cuda;
   std::string failure = contract_failure(tag, found);

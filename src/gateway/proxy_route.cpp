@@ -74,6 +74,15 @@ Result<std::optional<AppPath>> parse_app_path(std::string_view path, std::string
   return std::optional<AppPath>{std::move(app)};
 }
 
+std::optional<VscodePath> parse_vscode_path(std::string_view path, std::string_view session_id) {
+  std::string prefix = fmt::format("/s/{}/vscode", session_id);
+  if (!path.starts_with(prefix)) return std::nullopt;
+  std::string_view rest = path.substr(prefix.size());
+  if (rest.empty()) return VscodePath{"/", true};
+  if (rest[0] != '/') return std::nullopt;  // "/s/<id>/vscodex" is Jupyter's
+  return VscodePath{std::string(rest), false};
+}
+
 namespace {
 
 // A URL's scheme ("http" when it names none), host and ":port" ("" when it names none).

@@ -32,6 +32,18 @@ struct AppPath {
 // invalid_argument Error when it is but names no port (1–65535, no leading zeros).
 Result<std::optional<AppPath>> parse_app_path(std::string_view path, std::string_view session_id);
 
+// Where session_init.sh starts code-server (VS Code in the browser) in a session, when the
+// image has it; the gateway reaches it through the node's app relay.
+inline constexpr int kCodeServerPort = 13337;
+
+// A session's VS Code: /s/<id>/vscode[/…]. What follows, "/" at least, with `bare` for the
+// path without its trailing slash; nullopt for any other path.
+struct VscodePath {
+  std::string rest;
+  bool bare = false;
+};
+std::optional<VscodePath> parse_vscode_path(std::string_view path, std::string_view session_id);
+
 // Under --session-domain: "https://<id>.<domain>[:port]" for a gateway at `gateway_url`
 // ("https://gpus.lab.example:8443"), keeping its scheme and port.
 std::string session_origin(std::string_view gateway_url, std::string_view domain,

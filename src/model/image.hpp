@@ -35,7 +35,8 @@ struct ImageCheck {
   // Versions found inside ("" when absent).
   std::string python;
   std::string notebook;
-  std::string jupyterlab;  // sessions start JupyterLab where there is one
+  std::string jupyterlab;   // sessions start JupyterLab where there is one
+  std::string code_server;  // sessions offer VS Code in the browser where there is one
   std::string torch;
   std::string torch_cuda;
   std::string node;  // the node that ran it, or is to run it

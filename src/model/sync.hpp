@@ -64,6 +64,7 @@ struct ImageCheckReport {
   std::string python = {};  // versions; "" when absent
   std::string notebook = {};
   std::string jupyterlab = {};
+  std::string code_server = {};  // VS Code in the browser
   std::string torch = {};
   std::string torch_cuda = {};
   bool sshd = false;     // /usr/sbin/sshd and ssh-keygen

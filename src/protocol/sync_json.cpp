@@ -468,6 +468,7 @@ Json check_report_to_json(const ImageCheckReport& report) {
   // Only when found: a server older than its agents (a rolling upgrade) refuses fields it
   // does not know.
   if (!report.jupyterlab.empty()) json["jupyterlab"] = report.jupyterlab;
+  if (!report.code_server.empty()) json["code_server"] = report.code_server;
   return json;
 }
 
@@ -475,7 +476,7 @@ Result<ImageCheckReport> check_report_from_json(const Json& item) {
   if (!item.is_object()) return malformed("image_checks holds an item that is not an object");
   GPUPOOL_TRY(
       reject_unknown_fields(item, {"tag", "reference", "error", "python", "notebook", "jupyterlab",
-                                   "torch", "torch_cuda", "sshd", "setpriv"}));
+                                   "code_server", "torch", "torch_cuda", "sshd", "setpriv"}));
   Reader read(item);
   ImageCheckReport report;
   report.tag = read.text("tag");
@@ -484,6 +485,7 @@ Result<ImageCheckReport> check_report_from_json(const Json& item) {
   report.python = read.text("python", kMaxVersion);
   report.notebook = read.text("notebook", kMaxVersion);
   report.jupyterlab = read.text("jupyterlab", kMaxVersion);
+  report.code_server = read.text("code_server", kMaxVersion);
   report.torch = read.text("torch", kMaxVersion);
   report.torch_cuda = read.text("torch_cuda", kMaxVersion);
   report.sshd = read.flag("sshd");

@@ -29,12 +29,14 @@ export function startRun(name) {
   };
 }
 
-// A fresh context signed in as `name`: offline but for the gateway, the page on its landing.
-export async function signIn(browser, base, name, secret, options = {}) {
+// A fresh context signed in as `name`: offline but for the gateway (and, with
+// `sessionAddresses`, the sessions' own ports on its host), the page on its landing.
+export async function signIn(browser, base, name, secret, { sessionAddresses = false, ...options } = {}) {
   const gateway = new URL(base);
   const context = await browser.newContext({ locale: "en-US", viewport: { width: 1200, height: 900 }, ...options });
   context.setDefaultTimeout(30000);
-  await context.route((url) => url.origin !== gateway.origin, (route) => route.abort());
+  const offline = sessionAddresses ? (url) => url.hostname !== gateway.hostname : (url) => url.origin !== gateway.origin;
+  await context.route(offline, (route) => route.abort());
   const page = await context.newPage();
   await openSignInPage(page, base);
   await page.getByLabel("User name").fill(name);

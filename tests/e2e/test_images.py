@@ -40,12 +40,12 @@ class Lab:
         self.users = []
         self.volumes = []
 
-    def start(self):
+    def start(self, ready_timeout=15):
         self.registry.start()
         auth = self.registry.auth_file(os.path.join(self.work, "registry-auth.json"))
         # A start whose Jupyter never answers fails within 15 s (a broken canary's sessions).
         self.server = Server(extra_args=["--registry-auth", auth, "--insecure-registry", self.registry.address,
-                                         "--ready-timeout", "15",
+                                         "--ready-timeout", str(ready_timeout),
                                          "--saved-images-registry", self.registry.address + "/saved",
                                          "--saved-images-per-user", "2"])
         self.server.start()
@@ -59,6 +59,7 @@ class Lab:
         self.volumes.append("gpupool-home-" + name)
         api = Api(self.server.base, mint_token(self.server.base, name, password))
         api.name = name
+        api.password = password
         return api
 
     def add(self, image, repository, tag=None):

@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include "api_fixture.hpp"
+#include "gateway/app_preamble.hpp"
 #include "gateway/proxy_route.hpp"
 
 namespace gpupool::testing {
@@ -282,6 +283,34 @@ TEST_F(Proxy, BarePathsRedirectAndStoppedSessionsSaySo) {
   EXPECT_EQ(as(token, "GET", "/s/" + id + "/../" + id + "/").status, 400);
   ASSERT_EQ(as(token, "DELETE", "/api/v1/sessions/" + id).status, 200);
   EXPECT_EQ(as(token, "GET", "/s/" + id + "/tree").status, 503);
+}
+
+// VS Code goes to the session's code-server through its node's app relay, signed in there by
+// a cookie that replaces all of the browser's; it is the owner's (and admins') like Jupyter.
+TEST_F(Proxy, VsCodeIsTheOwnersThroughTheRelayWithCodeServersOwnSignIn) {
+  auto id = running_session();
+  auto alice = token_for("alice");
+  std::string path = "/s/" + id + "/vscode/static/out/x.js?v=1";
+  EXPECT_EQ(call("GET", path).status, 404) << "anonymous";
+  EXPECT_EQ(as(token_for("bob"), "GET", path).status, 404) << "another user";
+  auto bare = as(alice, "GET", "/s/" + id + "/vscode");
+  EXPECT_EQ(bare.status, 302);
+  EXPECT_EQ(bare.headers.at(0).second, "/s/" + id + "/vscode/");
+
+  ASSERT_EQ(
+      call("GET", path, "", {{"Authorization", "Bearer " + alice}, {"Cookie", "other=1"}}).status,
+      200);
+  Session session = fetch(id);
+  EXPECT_EQ(proxied_.port, 40000) << "the node's app relay";
+  EXPECT_EQ(proxied_.preamble,
+            gateway::app_preamble({id, gateway::kCodeServerPort, session.jupyter_token}));
+  EXPECT_EQ(proxied_.target, "/static/out/x.js?v=1");
+  EXPECT_EQ(proxied_.set_headers, (std::vector<std::pair<std::string, std::string>>{
+                                      {"Cookie", "code-server-session=" + session.jupyter_token}}));
+  EXPECT_EQ(as(token_for("root-admin"), "GET", path).status, 200) << "an admin";
+  // "/s/<id>/vscodefoo" is a path of Jupyter's.
+  ASSERT_EQ(as(alice, "GET", "/s/" + id + "/vscodefoo").status, 200);
+  EXPECT_EQ(proxied_.port, session.jupyter_port);
 }
 
 }  // namespace

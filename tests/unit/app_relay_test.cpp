@@ -37,6 +37,18 @@ TEST(AppPreamble, RoundTripsAndRefusesAnythingElse) {
   EXPECT_FALSE(parse_app_preamble("APP " + std::string(33, 'a') + " 80 t").ok());
 }
 
+TEST(VscodePath, ReadsWhatFollowsAndLeavesOtherPathsToJupyter) {
+  EXPECT_EQ(parse_vscode_path("/s/abc/vscode/a/b?c", "abc")->rest, "/a/b?c");
+  EXPECT_FALSE(parse_vscode_path("/s/abc/vscode/", "abc")->bare);
+  auto bare = parse_vscode_path("/s/abc/vscode", "abc");
+  ASSERT_TRUE(bare);
+  EXPECT_TRUE(bare->bare);
+  EXPECT_EQ(bare->rest, "/");
+  EXPECT_FALSE(parse_vscode_path("/s/abc/vscodex/", "abc"));
+  EXPECT_FALSE(parse_vscode_path("/s/abc/tree/vscode/", "abc"));
+  EXPECT_FALSE(parse_vscode_path("/s/abcd/vscode/", "abc"));
+}
+
 TEST(AppPath, ReadsThePortAndWhatFollows) {
   auto app = parse_app_path("/s/abc/apps/6006/static/x.js", "abc");
   ASSERT_TRUE(app.ok() && app->has_value());

@@ -60,6 +60,7 @@ class ImageCatalog : public ServiceFixture {
     found.torch_cuda = "11.8";
     found.sshd = true;
     found.setpriv = true;
+    found.code_server = "4.89.1";
     return found;
   }
 
@@ -137,6 +138,7 @@ TEST_F(ImageCatalog, TheFirstNodeToSyncRunsTheCheckAndItsReportIsJudged) {
   Image checked = stored();
   EXPECT_EQ(checked.check.state, CheckState::passed);
   EXPECT_EQ(checked.check.torch, "2.7.0");
+  EXPECT_EQ(checked.check.code_server, "4.89.1") << "kept by the store";
   EXPECT_EQ(checked.check.checked_at, clock_.now());
   EXPECT_TRUE(checked.ssh);
   EXPECT_TRUE(sync_as("node-1").image_checks.empty());

@@ -96,6 +96,16 @@ TEST(ImageContract, JupyterLabWithoutTheClassicNotebookIsEnough) {
       << verdict.check.message;
 }
 
+TEST(ImageContract, CodeServerIsKeptAndShown) {
+  auto found = complete();
+  found.code_server = "4.89.1";
+  auto verdict = judge_contract(tag("pytorch1.13-cpu-runtime"), found);
+  EXPECT_EQ(verdict.check.state, CheckState::passed) << verdict.check.message;
+  EXPECT_EQ(verdict.check.code_server, "4.89.1");
+  EXPECT_NE(verdict.check.message.find("code-server 4.89.1"), std::string::npos)
+      << verdict.check.message;
+}
+
 TEST(ImageContract, OtherFrameworksAreNotedAsUnverified) {
   auto found = complete();
   found.torch.clear();
@@ -160,13 +170,14 @@ TEST(ImageCheckOutput, VersionsAreReadAndAnythingElseDropped) {
   ImageCheckOrder order{"pytorch2.7-cuda11.8-runtime", {"registry/x@sha256:1"}};
   auto report = agent::parse_image_check_output(
       order,
-      "python=3.10.12\nnotebook=6.5.4\njupyterlab=4.2.5\ntorch=2.7.0+cu118 11.8\nsshd=yes\n"
-      "setpriv=yes\nother=1\n");
+      "python=3.10.12\nnotebook=6.5.4\njupyterlab=4.2.5\ncode_server=4.89.1\n"
+      "torch=2.7.0+cu118 11.8\nsshd=yes\nsetpriv=yes\nother=1\n");
   EXPECT_EQ(report.tag, order.tag);
   EXPECT_EQ(report.reference, order.image.reference);
   EXPECT_EQ(report.python, "3.10.12");
   EXPECT_EQ(report.notebook, "6.5.4");
   EXPECT_EQ(report.jupyterlab, "4.2.5");
+  EXPECT_EQ(report.code_server, "4.89.1");
   EXPECT_EQ(report.torch, "2.7.0+cu118");
   EXPECT_EQ(report.torch_cuda, "11.8");
   EXPECT_TRUE(report.sshd && report.setpriv);

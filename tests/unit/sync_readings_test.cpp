@@ -114,6 +114,10 @@ TEST(SyncImageChecks, OrdersAndReportsTravelAndOnlyWhenThereAreSome) {
   report.torch_cuda = "11.8";
   report.sshd = true;
   request.image_checks = {report};
+  // Only when found: a server from before it refuses the field.
+  EXPECT_FALSE(
+      json::parse(sync_request_to_json(request, 2))["image_checks"][0].contains("code_server"));
+  request.image_checks[0].code_server = "4.89.1";
   auto text = sync_request_to_json(request, 2);
   auto parsed = sync_request_from_json(text);
   ASSERT_TRUE(parsed.ok()) << parsed.error().message;
@@ -121,6 +125,7 @@ TEST(SyncImageChecks, OrdersAndReportsTravelAndOnlyWhenThereAreSome) {
   EXPECT_EQ(parsed->image_checks[0].python, "3.11.2");
   EXPECT_EQ(parsed->image_checks[0].torch_cuda, "11.8");
   EXPECT_TRUE(parsed->image_checks[0].sshd);
+  EXPECT_EQ(parsed->image_checks[0].code_server, "4.89.1");
 
   auto with = [&](const std::string& key, json value) {
     auto message = json::parse(text);
@@ -128,6 +133,7 @@ TEST(SyncImageChecks, OrdersAndReportsTravelAndOnlyWhenThereAreSome) {
     return sync_request_from_json(message.dump());
   };
   EXPECT_FALSE(with("python", std::string(65, '3')).ok());
+  EXPECT_FALSE(with("code_server", std::string(65, '4')).ok());
   EXPECT_FALSE(with("sshd", "yes").ok());
   EXPECT_FALSE(with("tag", "").ok());
   EXPECT_FALSE(with("shell", "rm -rf /").ok());

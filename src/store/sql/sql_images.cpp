@@ -13,9 +13,13 @@ constexpr const char* kImageColumns =
     "tag, reference, framework, framework_version, cuda, cudnn, flavor, is_default, status, "
     "state, ssh, prepull, added_by, added_at, check_state, check_message, check_python, "
     "check_notebook, check_torch, check_torch_cuda, check_node, check_ordered_at, checked_at, "
-    "owner, size_bytes, check_jupyterlab";
+    "owner, size_bytes, check_jupyterlab, check_code_server";
 
-// Binds every column of kImageColumns, in its order, as ?1 … ?26.
+constexpr const char* kImagePlaceholders =
+    "?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, "
+    "?21, ?22, ?23, ?24, ?25, ?26, ?27";
+
+// Binds every column of kImageColumns, in its order, as ?1 … ?27.
 void bind_image(sql::Statement& statement, const Image& image) {
   statement.bind(1, image.tag)
       .bind(2, image.reference)
@@ -42,7 +46,8 @@ void bind_image(sql::Statement& statement, const Image& image) {
       .bind(23, image.check.checked_at)
       .bind(24, image.owner)
       .bind(25, image.size_bytes)
-      .bind(26, image.check.jupyterlab);
+      .bind(26, image.check.jupyterlab)
+      .bind(27, image.check.code_server);
 }
 
 Image image_from_row(const sql::Statement& row) {
@@ -66,6 +71,7 @@ Image image_from_row(const sql::Statement& row) {
   image.owner = row.column_text(23);
   image.size_bytes = row.column_int(24);
   image.check.jupyterlab = row.column_text(25);
+  image.check.code_server = row.column_text(26);
   return image;
 }
 
@@ -74,13 +80,11 @@ Image image_from_row(const sql::Statement& row) {
 Status SqlStore::upsert_image(const Image& image) {
   Lock lock(mutex_);
   auto statement = db_.prepare(fmt::format(
-      "INSERT INTO images ({}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, "
-      "?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26) ON CONFLICT (tag) DO "
-      "UPDATE "
+      "INSERT INTO images ({}) VALUES ({}) ON CONFLICT (tag) DO UPDATE "
       "SET reference = excluded.reference, framework = excluded.framework, framework_version = "
       "excluded.framework_version, cuda = excluded.cuda, cudnn = excluded.cudnn, flavor = "
       "excluded.flavor, is_default = excluded.is_default, status = excluded.status",
-      kImageColumns));
+      kImageColumns, kImagePlaceholders));
   if (!statement) return statement.error();
   bind_image(*statement, image);
   return statement->run();
@@ -89,9 +93,7 @@ Status SqlStore::upsert_image(const Image& image) {
 Status SqlStore::add_image(const Image& image) {
   Lock lock(mutex_);
   auto statement = db_.prepare(
-      fmt::format("INSERT INTO images ({}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, "
-                  "?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26)",
-                  kImageColumns));
+      fmt::format("INSERT INTO images ({}) VALUES ({})", kImageColumns, kImagePlaceholders));
   if (!statement) return statement.error();
   bind_image(*statement, image);
   auto added = statement->run();
@@ -109,7 +111,7 @@ Status SqlStore::update_image(const Image& image) {
       "?12, added_by = ?13, added_at = ?14, check_state = ?15, check_message = ?16, check_python "
       "= ?17, check_notebook = ?18, check_torch = ?19, check_torch_cuda = ?20, check_node = ?21, "
       "check_ordered_at = ?22, checked_at = ?23, owner = ?24, size_bytes = ?25, check_jupyterlab = "
-      "?26 WHERE tag = ?1");
+      "?26, check_code_server = ?27 WHERE tag = ?1");
   if (!statement) return statement.error();
   bind_image(*statement, image);
   GPUPOOL_TRY(statement->run());
