@@ -11,6 +11,11 @@
 set -eu
 prefix="$1"
 version="${CODE_SERVER_VERSION:-4.89.1}"
+node_major="$(node -p 'process.versions.node.split(".")[0]')"
+if [ "$node_major" != 18 ]; then
+  echo "code-server $version needs Node.js 18; this image's distribution has $node_major (Debian 12 and Ubuntu 24.04 have 18)" >&2
+  exit 1
+fi
 mkdir -p "$prefix"
 cd "$prefix"
 npm_install() { npm install --omit=dev --legacy-peer-deps --ignore-scripts --no-audit --no-fund "$@"; }

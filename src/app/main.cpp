@@ -128,6 +128,9 @@ int run(int argc, char** argv) {
   auto* open_command =
       app.add_subcommand("open", "open a running session's Jupyter (through the gateway's login)");
   open_command->add_option("id", session_id, "session id")->required();
+  bool open_vscode = false;
+  open_command->add_flag("--vscode", open_vscode,
+                         "VS Code in the browser instead, where the image has code-server");
   gpupool::app::SshCli ssh(app);
   gpupool::app::AppCli apps(app);
 
@@ -309,7 +312,7 @@ int run(int argc, char** argv) {
   if (*ls_command) return gpupool::cli::list(everyone, quiet);
   if (*stop_command) return gpupool::cli::stop(session_id);
   if (*logs_command) return gpupool::cli::logs(session_id);
-  if (*open_command) return gpupool::cli::open(session_id);
+  if (*open_command) return gpupool::cli::open(session_id, open_vscode);
   if (*pool_command) return gpupool::cli::pool();
   if (*prices_command) return gpupool::cli::prices();
   if (*usage_command) return gpupool::cli::usage(usage_everyone);

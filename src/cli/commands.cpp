@@ -180,10 +180,21 @@ Result<nlohmann::json> running_session_links(const std::string& id, const std::s
   return (*session)[links];
 }
 
-int open(const std::string& id) {
+int open(const std::string& id, bool vscode) {
   auto links = running_session_links(id, "jupyter");
   if (!links) return report(links.error());
   std::string url = (*links)["url"].get<std::string>();
+  if (vscode) {
+    auto editor = running_session_links(id, "vscode");
+    if (!editor) {
+      return report(make_error(ErrorCode::conflict,
+                               fmt::format("session {}'s image has no VS Code for the browser "
+                                           "(code-server); for VS Code's Remote-SSH: gpupool ssh "
+                                           "--config {}",
+                                           id, id)));
+    }
+    url = (*editor)["url"].get<std::string>();
+  }
   std::cout << url << "\n";
   // A desktop gets the page in its browser; elsewhere the link is the answer.
   const char* browser = std::getenv("BROWSER");

@@ -35,7 +35,7 @@ int stop(const std::string& id);
 int logs(const std::string& id);
 // Prints the session's Jupyter link (through the gateway) and opens it in a desktop browser
 // ($BROWSER, or xdg-open under X11/Wayland).
-int open(const std::string& id);
+int open(const std::string& id, bool vscode);
 int pool();
 
 // The session's `links` ("ssh" or "jupyter"), which only running sessions have.

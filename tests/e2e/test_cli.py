@@ -66,6 +66,9 @@ def test_cli_login_run_ls_ssh_stop(server, admin):
     assert shown.stdout.strip() == f"{server.base}/s/{session_id}/"
     with open(opened) as handle:
         assert handle.read().strip() == shown.stdout.strip()
+    # An image without code-server: no VS Code in the browser, and where to turn instead.
+    refused = cli(home, "open", session_id, "--vscode")
+    assert refused.returncode == 1 and "gpupool ssh --config " + session_id in refused.stderr, refused
 
     assert "A100-80GB" in cli(home, "pool").stdout
     assert "pytorch1.13-cpu-debian12-runtime" in cli(home, "images").stdout

@@ -68,6 +68,8 @@ def test_vscode_opens_for_its_owner_only(lab, running):
     owner, session = running
     sid = session["id"]
     assert session["vscode"] == {"url": f"{lab.server.base}/s/{sid}/vscode/"}, session
+    opened = lab.cli("open", sid, "--vscode", api=owner)
+    assert opened.returncode == 0 and opened.stdout == session["vscode"]["url"] + "\n", opened
     as_owner = {"Authorization": "Bearer " + owner.token}
 
     status, _, response = get(lab, f"/s/{sid}/vscode", as_owner)
