@@ -22,10 +22,17 @@ bool changes_credentials(std::string_view pattern) {
          pattern == "/api/v1/me/webhook" || pattern.starts_with("/api/v1/me/notify");
 }
 
+// Routes whose writes open a session to other people (a web app shared with users, a group,
+// or anyone holding a link): recorded whoever calls them.
+bool shares_a_session(std::string_view pattern) {
+  return pattern.starts_with("/api/v1/sessions/{id}/apps");
+}
+
 // Routes whose request bodies hold no secret: what a successful call asked for is recorded
-// (an image's roll-out step says which state it went to).
+// (an image's roll-out step says which state it went to, an app who it is shared with).
 bool records_request(std::string_view pattern) {
-  return pattern.starts_with("/api/v1/images") || pattern.starts_with("/api/v1/image-rollouts");
+  return pattern.starts_with("/api/v1/images") || pattern.starts_with("/api/v1/image-rollouts") ||
+         shares_a_session(pattern);
 }
 
 // Why a call was refused, from the error reply's JSON.
@@ -46,7 +53,9 @@ json audit_entry_view(const AuditEntry& entry) {
 
 void Api::audit(const Call& call, const Route& route, const HttpReply& reply) {
   if (gateway::is_safe_method(call.exchange.method) || call.principal == nullptr) return;
-  if (!call.principal->user.admin && !changes_credentials(route.pattern)) return;
+  if (!call.principal->user.admin && !changes_credentials(route.pattern) &&
+      !shares_a_session(route.pattern))
+    return;
   std::string target;
   for (const auto& [key, value] : call.parameters)
     target += fmt::format("{}{}={}", target.empty() ? "" : " ", key, value);

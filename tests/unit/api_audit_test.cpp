@@ -11,7 +11,7 @@ namespace {
 
 using nlohmann::json;
 
-class ApiAudit : public Api {
+class ApiAudit : public Proxy {
  protected:
   json entries(const std::string& token, const std::string& query = "") {
     auto reply = as(token, "GET", "/api/v1/audit" + query);
@@ -68,6 +68,29 @@ TEST_F(ApiAudit, RecordsSignInsCredentialsAndAdminWritesButNotEverydayUse) {
   EXPECT_EQ(patched["target"], "username=alice");
 
   EXPECT_EQ(as(token_for("bob"), "GET", "/api/v1/audit").status, 403);
+}
+
+// A user opening a session to others (a web app shared, or by a link) is recorded with what
+// was asked; the link itself, in the answer only, is not.
+TEST_F(ApiAudit, SharingASessionsWebAppIsRecordedWhoeverDoesIt) {
+  auto id = running_session();
+  auto alice = token_for("alice");
+  auto exposed = as(alice, "POST", "/api/v1/sessions/" + id + "/apps",
+                    R"({"port":6006,"users":["bob"],"link_hours":2})");
+  ASSERT_EQ(exposed.status, 201) << exposed.body;
+  std::string link = json::parse(exposed.body)["link"].get<std::string>();
+  ASSERT_EQ(as(alice, "DELETE", "/api/v1/sessions/" + id + "/apps/6006").status, 200);
+
+  auto listed = entries(token_for("root-admin"));
+  EXPECT_TRUE(has(listed, "alice", "POST /api/v1/sessions/{id}/apps", 201)) << listed;
+  EXPECT_TRUE(has(listed, "alice", "DELETE /api/v1/sessions/{id}/apps/{port}", 200));
+  for (const auto& entry : listed) {
+    if (entry["action"] != "POST /api/v1/sessions/{id}/apps") continue;
+    EXPECT_EQ(entry["target"], "id=" + id);
+    EXPECT_NE(entry["detail"].get<std::string>().find(R"("users":["bob"])"), std::string::npos);
+  }
+  auto token = link.substr(link.find('=') + 1);
+  EXPECT_EQ(listed.dump().find(token), std::string::npos) << "the link is not recorded";
 }
 
 TEST_F(ApiAudit, ALoginFloodCannotFillTheLog) {
