@@ -111,7 +111,7 @@ Status SessionApps::remove(const User& owner, const std::string& session_id, int
 }
 
 Result<std::optional<SessionApp>> SessionApps::find(const std::string& session_id, int port) {
-  auto apps = store_.session_apps(session_id);
+  auto apps = apps_of_sessions_.get(session_id, [&] { return store_.session_apps(session_id); });
   if (!apps) return apps.error();
   for (auto& app : *apps) {
     if (app.port == port) return std::optional<SessionApp>{std::move(app)};
@@ -123,7 +123,8 @@ Result<bool> SessionApps::may_open(const SessionApp& app, std::int64_t owner_id,
                                    const User& visitor) {
   if (visitor.id == owner_id || contains(app.shared_users, visitor.username)) return true;
   if (app.shared_groups.empty()) return false;
-  auto groups = store_.groups_of(visitor.id);
+  auto groups = groups_of_users_.get(std::to_string(visitor.id),
+                                     [&] { return store_.groups_of(visitor.id); });
   if (!groups) return groups.error();
   return std::any_of(groups->begin(), groups->end(),
                      [&](const Group& group) { return contains(app.shared_groups, group.name); });

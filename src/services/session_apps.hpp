@@ -3,7 +3,8 @@
 // session's own address. The owner exposes a port and says who else may open it: named
 // users, members of named groups, or anyone holding a link until it expires. The gateway asks
 // here who may open an app (api/proxy_handlers.cpp); the node's app relay carries the bytes
-// (app/app_relay.hpp). Thread-safe (the store is).
+// (app/app_relay.hpp). What the gateway asks is remembered until the store next changes
+// (store_cache.hpp): an app's page makes many requests. Thread-safe.
 #pragma once
 
 #include <optional>
@@ -14,6 +15,7 @@
 #include "core/result.hpp"
 #include "model/session_app.hpp"
 #include "services/session_service.hpp"
+#include "services/store_cache.hpp"
 #include "store/store.hpp"
 
 namespace gpupool::services {
@@ -43,7 +45,11 @@ struct ExposedApp {
 class SessionApps {
  public:
   SessionApps(Store& store, SessionService& sessions, const Clock& clock)
-      : store_(store), sessions_(sessions), clock_(clock) {}
+      : store_(store),
+        sessions_(sessions),
+        clock_(clock),
+        apps_of_sessions_(store),
+        groups_of_users_(store) {}
 
   // The owner's own session only (another's is not_found); not once it has ended.
   Result<ExposedApp> expose(const User& owner, const std::string& session_id,
@@ -65,6 +71,8 @@ class SessionApps {
   Store& store_;
   SessionService& sessions_;
   const Clock& clock_;
+  StoreCache<std::vector<SessionApp>> apps_of_sessions_;  // by session id
+  StoreCache<std::vector<Group>> groups_of_users_;        // by user id
 };
 
 }  // namespace gpupool::services

@@ -3,19 +3,7 @@
 namespace gpupool::services {
 
 Result<std::optional<SessionRoute>> SessionRoutes::find(const std::string& session_id) {
-  // Read before the store is: a write made while loading leaves this entry already stale.
-  std::uint64_t changes = store_.change_count();
-  {
-    std::lock_guard lock(mutex_);
-    auto it = remembered_.find(session_id);
-    if (it != remembered_.end() && it->second.changes == changes) return it->second.route;
-  }
-  auto route = load(session_id);
-  if (!route) return route;
-  std::lock_guard lock(mutex_);
-  if (remembered_.size() >= kMaxRemembered) remembered_.clear();  // bounded; refills as used
-  remembered_[session_id] = {changes, *route};
-  return route;
+  return remembered_.get(session_id, [&] { return load(session_id); });
 }
 
 Result<std::optional<SessionRoute>> SessionRoutes::load(const std::string& session_id) {

@@ -1,18 +1,16 @@
 // SessionRoutes: what the proxy needs to know of a session (whose it is, whether it runs,
-// where its Jupyter answers), remembered until the store next changes. Loading a page of
-// Jupyter makes dozens of requests, and each would otherwise read the session and every
-// node; the store's change count says for free when a remembered route may be stale, so
-// none is ever used after a write. Thread-safe.
+// where its Jupyter answers), remembered until the store next changes (store_cache.hpp).
+// Loading a page of Jupyter makes dozens of requests, and each would otherwise read the
+// session and every node. Thread-safe.
 #pragma once
 
 #include <cstdint>
-#include <mutex>
 #include <optional>
 #include <string>
-#include <unordered_map>
 
 #include "core/result.hpp"
 #include "model/session.hpp"
+#include "services/store_cache.hpp"
 #include "store/store.hpp"
 
 namespace gpupool::services {
@@ -28,7 +26,7 @@ struct SessionRoute {
 
 class SessionRoutes {
  public:
-  explicit SessionRoutes(Store& store) : store_(store) {}
+  explicit SessionRoutes(Store& store) : store_(store), remembered_(store) {}
 
   // The session's route; nullopt for an id the store does not know.
   Result<std::optional<SessionRoute>> find(const std::string& session_id);
@@ -36,15 +34,8 @@ class SessionRoutes {
  private:
   Result<std::optional<SessionRoute>> load(const std::string& session_id);
 
-  struct Remembered {
-    std::uint64_t changes = 0;  // the store's change count before it was read
-    std::optional<SessionRoute> route;
-  };
-  static constexpr std::size_t kMaxRemembered = 4096;
-
   Store& store_;
-  std::mutex mutex_;
-  std::unordered_map<std::string, Remembered> remembered_;  // guarded by mutex_
+  StoreCache<std::optional<SessionRoute>> remembered_;
 };
 
 }  // namespace gpupool::services

@@ -10,6 +10,7 @@ import re
 import secrets
 import shutil
 import signal
+import socket
 import ssl
 import subprocess
 import tempfile
@@ -311,6 +312,13 @@ def test_sessions_spread_over_the_nodes_each_pulling_the_image_with_jupyter_and_
             assert time.time() < deadline, answer
             time.sleep(0.3)
         assert answer[1].strip() == session["id"], answer
+        # The relay answers the server, never a session: the node's firewall refuses it.
+        relay = relay_address(node)
+        socket.create_connection(relay, timeout=10).close()
+        result = ssh(session, user.key, "python3 -c 'import socket, sys; socket.create_connection"
+                     f"((sys.argv[1], int(sys.argv[2])), timeout=10)' {relay[0]} {relay[1]}")
+        refused = ("Connection refused", "No route to host")  # the firewall's REJECT, not a timeout
+        assert result.returncode != 0 and any(why in result.stderr for why in refused), result
         direct = dict(session, ssh=dict(session["ssh"], **session["ssh"]["direct"]))
         result = ssh(direct, user.key, "hostname")
         assert result.returncode == 0 and result.stdout.strip() == session["id"], result.stderr
@@ -331,6 +339,14 @@ def test_sessions_spread_over_the_nodes_each_pulling_the_image_with_jupyter_and_
     while any(node.containers() for node in cluster.nodes):
         assert time.time() < deadline, "containers left behind"
         time.sleep(0.5)
+
+
+def relay_address(node):
+    """Where the node's agent relays web apps, as its log says at start."""
+    with open(node.agent_log) as handle:
+        found = re.findall(r"app relay: sessions' web apps reached at ([0-9.]+):(\d+)", handle.read())
+    assert found, f"no app relay in {node.agent_log}"
+    return found[-1][0], int(found[-1][1])
 
 
 def fetch_text(api, path):

@@ -53,5 +53,23 @@ TEST_F(SessionRoutes, AnswersFromTheStoreAndNeverFromBeforeItsLastWrite) {
   EXPECT_EQ((*routes_.find(id))->state, SessionState::ended);
 }
 
+class StoreCacheTest : public ServiceFixture {};
+
+TEST_F(StoreCacheTest, RemembersUntilTheStoreIsWrittenAndNotAFailure) {
+  services::StoreCache<int> cache(*store_);
+  int loads = 0;
+  auto load = [&]() -> Result<int> { return ++loads; };
+  EXPECT_EQ(*cache.get("a", load), 1);
+  EXPECT_EQ(*cache.get("a", load), 1) << "remembered";
+  EXPECT_EQ(*cache.get("b", load), 2) << "by key";
+  ASSERT_TRUE(store_->upsert_node(node()).ok());
+  EXPECT_EQ(*cache.get("a", load), 3) << "read again after a write";
+
+  auto failing = [&]() -> Result<int> { return make_error(ErrorCode::unavailable, "down"); };
+  ASSERT_TRUE(store_->upsert_node(node()).ok());
+  EXPECT_FALSE(cache.get("a", failing).ok());
+  EXPECT_EQ(*cache.get("a", load), 4) << "a failed read is not remembered";
+}
+
 }  // namespace
 }  // namespace gpupool::testing
