@@ -136,6 +136,7 @@ def main():
     parser.add_argument("--binary", default=os.path.join(ROOT, "build", "gpupool"))
     parser.add_argument("--parts", default="abcd", help="which of (a)–(f) to run")
     parser.add_argument("--http-threads", type=int, default=0, help="the gateway's threads (0: its default)")
+    parser.add_argument("--store", default="", help="gpupool up's --store (default: SQLite in a fresh data dir)")
     args = parser.parse_args()
     load = dict(seconds=args.seconds, threads=args.threads, connections=args.connections)
 
@@ -150,7 +151,8 @@ def main():
             [args.binary, "up", "--data-dir", data_dir, "--listen", f"127.0.0.1:{port}", "--simulate-gpus",
              "4xA100-80GB", "--public-host", "127.0.0.1", "--node-name", "proxy-bench-" + secrets.token_hex(3),
              "--port-range", f"{low}-{low + 19}", "--node-cpus", "16", "--node-memory-gb", "64",
-             "--log-level", "warn"] + (["--http-threads", str(args.http_threads)] if args.http_threads else []),
+             "--log-level", "warn"] + (["--http-threads", str(args.http_threads)] if args.http_threads else [])
+            + (["--store", args.store] if args.store else []),
             env=dict(os.environ, GPUPOOL_ADMIN_PASSWORD=password), stdout=subprocess.DEVNULL,
             stderr=open(os.path.join(data_dir, "server.log"), "w")))
         base = f"http://127.0.0.1:{port}"

@@ -318,6 +318,7 @@ class Api {
   HttpReply agent_sync(const Call& call);
   HttpReply slurm_ready(const Call& call);
   HttpReply slurm_activity(const Call& call);
+  HttpReply slurm_start_failure(const Call& call);
   // The node an agent's Authorization header speaks for.
   Result<std::string> authenticate_node(const HttpExchange& exchange);
   // GET /api/v1/nodes: every node with its GPUs, their readings and holders.

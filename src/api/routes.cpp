@@ -123,6 +123,7 @@ const std::vector<Route>& Api::routes() {
       // A session's Slurm job says where its Jupyter listens, with the session's own secret.
       {"POST", "/api/v1/slurm/ready", anyone, &Api::slurm_ready},
       {"POST", "/api/v1/slurm/activity", anyone, &Api::slurm_activity},
+      {"POST", "/api/v1/slurm/start-failure", anyone, &Api::slurm_start_failure},
 
       // Prometheus scrapes with an admin's API token (authorization: credentials_file).
       {"GET", "/metrics", admin, &Api::metrics},

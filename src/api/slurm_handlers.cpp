@@ -3,6 +3,7 @@
 // with its session's secret (Authorization: Bearer), the one thing in its script gpupool put
 // there; the node's address comes from Slurm, never from a report.
 #include "api/api.hpp"
+#include "core/base64.hpp"
 #include "core/json_input.hpp"
 #include "protocol/sync_json.hpp"
 
@@ -66,6 +67,20 @@ HttpReply Api::slurm_activity(const Call& call) {
   auto measured = sessions_.slurm_activity(report->session, report->secret, *activity);
   if (!measured) return error_reply(measured.error());
   return session_state_reply(*measured);
+}
+
+// The job's log, base64 (a shell writes it without a JSON encoder): at most what a start log
+// keeps, from its end.
+HttpReply Api::slurm_start_failure(const Call& call) {
+  auto report = read_job_report(call, {"session", "log"});
+  if (!report) return error_reply(report.error());
+  auto encoded = optional_string(report->body, "log", 4 * kMaxStartLogBytes);
+  if (!encoded) return error_reply(encoded.error());
+  auto log = base64_decode(encoded->value_or(""));
+  if (!log) return error_reply(ErrorCode::invalid_argument, "log is not base64");
+  auto saved = sessions_.slurm_start_failure(report->session, report->secret, *log);
+  if (!saved) return error_reply(saved.error());
+  return session_state_reply(*saved);
 }
 
 }  // namespace gpupool::api

@@ -200,6 +200,11 @@ class SessionService {
   // stopping; slurm_sync then cancels its job). Unauthorized unless `secret` is its job's.
   Result<Session> slurm_activity(const std::string& session_id, const std::string& secret,
                                  const SessionActivity& activity);
+  // A session's job that cannot start it sends its output as it exits, for `gpupool logs`
+  // (a job's log is on its node, out of the server's reach). Unauthorized unless `secret` is
+  // its job's; a conflict once it runs. `log`: untrusted bytes, kept as their UTF-8 tail.
+  Result<Session> slurm_start_failure(const std::string& session_id, const std::string& secret,
+                                      std::string_view log);
 
   // Ends the sessions of nodes silent for longer than settings.node_lost_after (silent_nodes.cpp).
   // Call it periodically: a silent node sends nothing that would trigger it. Silence counts

@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 
 #include "auth/ssh_key.hpp"
+#include "core/json_input.hpp"
 #include "core/log.hpp"
 #include "core/random.hpp"
 #include "services/notices.hpp"
@@ -198,6 +199,18 @@ Result<Session> SessionService::slurm_ready(const std::string& session_id,
                endpoint.jupyter_port, endpoint.ssh_port);
   notify();
   return session;
+}
+
+Result<Session> SessionService::slurm_start_failure(const std::string& session_id,
+                                                    const std::string& secret,
+                                                    std::string_view log) {
+  std::lock_guard lock(mutex_);
+  auto session = session_of_job_locked(session_id, secret);
+  if (!session) return session.error();
+  if (session->state == SessionState::running)
+    return make_error(ErrorCode::conflict, "the session runs: it did start");
+  GPUPOOL_TRY(store_.save_start_log(session_id, utf8_tail(log, kMaxStartLogBytes)));
+  return *session;
 }
 
 Result<Session> SessionService::slurm_activity(const std::string& session_id,

@@ -15,12 +15,45 @@
 # sshd listen on free ports of the node, Jupyter behind its token, sshd for the user's keys
 # only. The job then tells gpupool those ports, with the session's secret, and lives as long
 # as the sandbox does, telling gpupool every GPUPOOL_ACTIVITY_SECONDS how much the session is
-# used (for idle reclaim). No secret goes on a command line.
+# used (for idle reclaim). A job that cannot start the session sends gpupool its sandbox's
+# output and why, for `gpupool logs` (this job's own log stays on its node). No secret goes
+# on a command line.
 set -euo pipefail
 umask 077
 
+run=$(mktemp -d "${TMPDIR:-/tmp}/gpupool-job-XXXXXXXX")
+sandbox=""
+finish() {
+  [ -n "$sandbox" ] && kill "$sandbox" 2>/dev/null
+  rm -rf "$run"
+}
+trap finish EXIT
+trap 'exit 143' TERM INT
+printf 'Authorization: Bearer %s\n' "$GPUPOOL_READY_SECRET" > "$run/ready-headers"
+# The gateway's own certificate when it made one; else the system's authorities vouch for it.
+ca=()
+if [ -n "$GPUPOOL_READY_CA" ]; then
+  printf '%s\n' "$GPUPOOL_READY_CA" > "$run/ready-ca.pem"
+  ca=(--cacert "$run/ready-ca.pem")
+fi
+: > "$run/start.log"
+reported_ready=false
+
+# Before the session runs: the end of the sandbox's output and why, to gpupool (base64, as
+# the log is any bytes), on a best effort.
+report_start_failure() {
+  [ "$reported_ready" = false ] || return 0
+  command -v curl >/dev/null 2>&1 || return 0
+  local log
+  log=$({ tail -c 16000 "$run/start.log"; printf 'gpupool: %s\n' "$1"; } | base64 -w 0)
+  printf '{"session": "%s", "log": "%s"}' "$GPUPOOL_SESSION" "$log" |
+    curl -fsS --max-time 10 "${ca[@]}" -X POST -H @"$run/ready-headers" \
+      -H 'Content-Type: application/json' --data-binary @- \
+      "${GPUPOOL_READY_URL%/ready}/start-failure" >/dev/null 2>&1 || true
+}
 fail() {
   echo "gpupool: $1" >&2
+  report_start_failure "$1"
   exit 1
 }
 for tool in bwrap curl; do
@@ -43,14 +76,6 @@ user="$GPUPOOL_USER"
 uid=$(id -u)
 gid=$(id -g)
 home="/home/$user"
-run=$(mktemp -d "${TMPDIR:-/tmp}/gpupool-job-XXXXXXXX")
-sandbox=""
-finish() {
-  [ -n "$sandbox" ] && kill "$sandbox" 2>/dev/null
-  rm -rf "$run"
-}
-trap finish EXIT
-trap 'exit 143' TERM INT
 
 # A port nothing on this node listens on (bash's /dev/tcp: a refused connection).
 free_port() {
@@ -98,14 +123,7 @@ SetEnv CUDA_VISIBLE_DEVICES=${CUDA_VISIBLE_DEVICES:-} LD_LIBRARY_PATH=/run/gpupo
 #@include ../core/session_sshd_policy.conf
 CONFIG
 printf '{"NotebookApp": {"token": "%s"}}\n' "$GPUPOOL_TOKEN" > "$run/etc/jupyter/jupyter_notebook_config.json"
-printf 'Authorization: Bearer %s\n' "$GPUPOOL_READY_SECRET" > "$run/ready-headers"
 printf 'Authorization: token %s\n' "$GPUPOOL_TOKEN" > "$run/jupyter-headers"
-# The gateway's own certificate when it made one; else the system's authorities vouch for it.
-ca=()
-if [ -n "$GPUPOOL_READY_CA" ]; then
-  printf '%s\n' "$GPUPOOL_READY_CA" > "$run/ready-ca.pem"
-  ca=(--cacert "$run/ready-ca.pem")
-fi
 unset GPUPOOL_TOKEN GPUPOOL_READY_SECRET GPUPOOL_AUTHORIZED_KEYS
 
 devices=()
@@ -200,12 +218,15 @@ bwrap --unshare-user "${no_userns[@]}" --uid "$uid" --gid "$gid" --unshare-pid -
   --setenv LANG C.UTF-8 --setenv CUDA_VISIBLE_DEVICES "${CUDA_VISIBLE_DEVICES:-}" \
   --setenv SLURM_JOB_ID "${SLURM_JOB_ID:-}" --setenv GPUPOOL_SESSION "$GPUPOOL_SESSION" \
   --setenv GPUPOOL_JUPYTER_PORT "$jupyter_port" "${cap_env[@]}" --chdir "$home" \
-  /bin/sh -c "$start" &
+  /bin/sh -c "$start" > >(tee -a "$run/start.log") 2>&1 &
 sandbox=$!
 
 # Ready when Jupyter answers; then gpupool hears where.
 for _ in $(seq 600); do
-  kill -0 "$sandbox" 2>/dev/null || fail "the session's Jupyter stopped before it answered"
+  if ! kill -0 "$sandbox" 2>/dev/null; then
+    sleep 0.5  # tee's last lines into start.log
+    fail "the session's Jupyter stopped before it answered"
+  fi
   if curl -fsS -o /dev/null "http://127.0.0.1:$jupyter_port/s/$GPUPOOL_SESSION/api" 2>/dev/null; then
     break
   fi
@@ -223,6 +244,7 @@ for attempt in $(seq 10); do
   [ "$attempt" = 10 ] && fail "gpupool did not take the session's report at $GPUPOOL_READY_URL"
   sleep $((attempt))
 done
+reported_ready=true
 echo "gpupool: session $GPUPOOL_SESSION ready on $(hostname): Jupyter port $jupyter_port, SSH port $ssh_port"
 
 # Then, while it runs, its signs of use as an agent measures a container's (model/idle.hpp).

@@ -25,7 +25,7 @@ IMAGE_TAG = "pytorch1.13-cpu-debian12-runtime"
 UNPACKED_BY_SERVER = "pytorch1.13-cpu-debian12-devel"
 CLUSTER_SCRIPT = os.path.join(os.path.dirname(__file__), "..", "slurm", "cluster.sh")
 # Unix accounts of the site, the same on every node (here, one machine): stable uids.
-ACCOUNTS = {"slurmada": 42101, "slurmbob": 42102, "slurmcy": 42111}
+ACCOUNTS = {"slurmada": 42101, "slurmbob": 42102, "slurmcy": 42111, "slurmeve": 42112}
 # Idle reclaim in seconds, for slurmcy only (the others are exempt): the job reports each second.
 IDLE_WINDOW_S, IDLE_GRACE_S = 25, 6
 # A user the site has no account for: the account hook makes it, with uid UID_BASE + its id.
@@ -470,3 +470,31 @@ def test_a_jobs_report_needs_its_sessions_secret(site, ada):
     assert after["jupyter"] == session["jupyter"] and after["state"] == "running", after
     assert ada.call("DELETE", f"/api/v1/sessions/{session['id']}")[0] == 200
     wait_for_state(ada, session["id"], {"ended"}, timeout=60)
+
+
+def test_a_session_that_cannot_start_shows_what_its_job_said(site, key_pair):
+    """A job's log stays on its node: what the job saw as the start failed (Jupyter's own
+    traceback, and why gpupool gave up) reaches the session's log for `gpupool logs`."""
+    eve = site.user("slurmeve", key_pair[1])
+    # A home where Jupyter cannot make its runtime directory, as a stray file would do.
+    home = os.path.join(site.homes, "slurmeve")
+    with open(os.path.join(home, ".local"), "w") as handle:
+        handle.write("not a directory\n")
+    os.chown(os.path.join(home, ".local"), ACCOUNTS["slurmeve"], ACCOUNTS["slurmeve"])
+    try:
+        status, session = eve.post("/api/v1/sessions", {"image": IMAGE_TAG, "gpus": 0, "cpus": 1, "memory_gb": 1})
+        assert status == 201, session
+        ended = wait_for_state(eve, session["id"], {"ended"}, timeout=120)
+        assert ended["end_reason"] == "failed", ended
+        status, log = eve.get(f"/api/v1/sessions/{session['id']}/log")
+        assert status == 200, log
+        assert "NotADirectoryError" in log["start_log"], f"{log}\n{site.job_logs()}"
+        assert "gpupool: the session's Jupyter stopped before it answered" in log["start_log"], log
+        # The same report once more, without the job's secret: refused.
+        anyone = Api(site.base, tls_context=site.tls)
+        status, body = anyone.call("POST", "/api/v1/slurm/start-failure",
+                                   {"session": session["id"], "log": "aGk="},
+                                   headers={"Authorization": "Bearer " + eve.token})
+        assert status == 401, body
+    finally:
+        os.remove(os.path.join(home, ".local"))

@@ -86,7 +86,8 @@ TEST_F(Api, OnlyHealthThePortalLoginJoiningAndJobReportsAreOpenToAnyone) {
             (std::set<std::string>{"GET /healthz", "HEAD /healthz", "GET /readyz", "HEAD /readyz",
                                    "GET /", "HEAD /", "GET /ui/{file...}", "HEAD /ui/{file...}",
                                    "POST /api/v1/auth/login", "POST /api/v1/agent/join",
-                                   "POST /api/v1/slurm/ready", "POST /api/v1/slurm/activity"}));
+                                   "POST /api/v1/slurm/ready", "POST /api/v1/slurm/activity",
+                                   "POST /api/v1/slurm/start-failure"}));
 }
 
 TEST_F(Api, EachMethodAndPatternIsRoutedOnce) {

@@ -426,6 +426,31 @@ TEST_F(SlurmBackendTest, TheJobsReportWithItsSecretMakesTheSessionRun) {
   EXPECT_EQ(fetch(session.id).jupyter_port, 28001);
 }
 
+TEST_F(SlurmBackendTest, AJobThatCannotStartItsSessionLeavesItsOutputAsTheStartLog) {
+  Session session = request(1);
+  ASSERT_TRUE(backend_->pass().ok());
+  std::string secret = secret_of(slurm_.submitted.at(0));
+  slurm_.listed = {job_for(session, "RUNNING")};
+  ASSERT_TRUE(backend_->pass().ok());
+  EXPECT_EQ(sessions_->slurm_start_failure(session.id, secret + "0", "x").error().code,
+            ErrorCode::unauthorized);
+  EXPECT_EQ(sessions_->slurm_start_failure("s-unknown", secret, "x").error().code,
+            ErrorCode::unauthorized);
+  // Any bytes, kept as the UTF-8 end of what was sent.
+  std::string log = std::string(40 * 1024, 'a') + "\xff" + "gpupool: it stopped\n";
+  ASSERT_TRUE(sessions_->slurm_start_failure(session.id, secret, log).ok());
+  auto kept = store_->start_log(session.id);
+  ASSERT_TRUE(kept.ok());
+  EXPECT_LE(kept->size(), kMaxStartLogBytes);
+  EXPECT_TRUE(kept->ends_with("\xef\xbf\xbdgpupool: it stopped\n"))
+      << kept->substr(kept->size() - 40);
+
+  ASSERT_TRUE(sessions_->slurm_ready(session.id, secret, {28001, 0, ""}).ok());
+  EXPECT_EQ(sessions_->slurm_start_failure(session.id, secret, "late").error().code,
+            ErrorCode::conflict)
+      << "a running session did start";
+}
+
 TEST_F(SlurmBackendTest, AJobsActivityReportsWarnThenReclaimAnUnusedSession) {
   Session session = request(1);
   ASSERT_TRUE(backend_->pass().ok());
