@@ -209,6 +209,7 @@ ViewContext Api::view_context() const {
       context.node_hosts[node.name] = node.address;
       if (node.simulated) context.simulated_nodes.insert(node.name);
       if (node.shared_homes) context.shared_home_nodes.insert(node.name);
+      if (node.app_relay_port > 0) context.relaying_nodes.insert(node.name);
     }
     // `gpupool server` has no GPUs of its own: its pool is simulated if a node's is.
     context.simulated = context.simulated || !context.simulated_nodes.empty();

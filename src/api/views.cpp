@@ -165,7 +165,8 @@ json session_view(const Session& session, const ViewContext& context, UnixMillis
     // Through the gateway, which signs the user in to Jupyter: no token in the link.
     std::string base = fmt::format("{}/s/{}/", context.gateway_url, session.id);
     view["jupyter"] = {{"url", base}};
-    if (context.images_with_vscode.contains(session.request.image_tag))
+    if (context.images_with_vscode.contains(session.request.image_tag) &&
+        context.relaying_nodes.contains(session.node))
       view["vscode"] = {{"url", base + "vscode/"}};
     nlohmann::json host_key = nullptr;
     if (!session.ssh_host_key.empty()) {

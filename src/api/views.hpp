@@ -28,8 +28,10 @@ struct ViewContext {
   std::set<std::string> shared_home_nodes = {};
   // Catalog images with no SSH server (Image::ssh): their sessions offer Jupyter only.
   std::set<std::string> images_without_ssh = {};
-  // Catalog images whose check found code-server: their sessions offer VS Code.
+  // Catalog images whose check found code-server: their sessions offer VS Code where their
+  // node relays to it (has an app relay: not Slurm nodes, nor agents older than the server).
   std::set<std::string> images_with_vscode = {};
+  std::set<std::string> relaying_nodes = {};
   // The nodes' latest GPU readings, for what a session's processes use of its GPUs; none:
   // not shown.
   const TelemetryBoard* telemetry = nullptr;

@@ -387,5 +387,20 @@ TEST_F(SessionService, EachPlacedSessionHoldsItsOwnSshPortOnTheGatewayWhileThere
             std::string::npos);
 }
 
+TEST_F(SessionService, VsCodeIsOfferedForAnImageWithCodeServerOnANodeThatRelaysToIt) {
+  api::ViewContext context;
+  context.gateway_url = "https://gpus.lab.example";
+  Session running = fetch(request(alice_, 1).id);
+  running.state = SessionState::running;
+  auto vscode = [&] { return api::session_view(running, context, clock_.now())["vscode"]; };
+  EXPECT_TRUE(vscode().is_null()) << "an image without code-server";
+  context.images_with_vscode = {running.request.image_tag};
+  EXPECT_TRUE(vscode().is_null()) << "a node without an app relay (Slurm, an older agent)";
+  context.relaying_nodes = {running.node};
+  EXPECT_EQ(vscode()["url"], "https://gpus.lab.example/s/" + running.id + "/vscode/");
+  running.state = SessionState::starting;
+  EXPECT_TRUE(vscode().is_null()) << "not before it runs";
+}
+
 }  // namespace
 }  // namespace gpupool::testing
