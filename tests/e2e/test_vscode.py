@@ -5,6 +5,7 @@ anyone who comes without the cookie only the gateway sends."""
 import http.client
 import os
 import subprocess
+import time
 
 import pytest
 
@@ -75,7 +76,14 @@ def test_vscode_opens_for_its_owner_only(lab, running):
     status, _, response = get(lab, f"/s/{sid}/vscode", as_owner)
     assert status == 302 and response.getheader("Location") == f"/s/{sid}/vscode/"
     # code-server opens the home (relative redirects: no base path needed), then its workbench.
-    status, _, response = get(lab, f"/s/{sid}/vscode/", as_owner)
+    # It starts beside Jupyter, which alone says when the session runs: until it listens, the
+    # gateway's page says so.
+    deadline = time.time() + 60
+    while (answer := get(lab, f"/s/{sid}/vscode/", as_owner))[0] == 502:
+        assert "VS Code (code-server) of this session is not reachable" in answer[1], answer[1]
+        assert time.time() < deadline, answer
+        time.sleep(0.5)
+    status, _, response = answer
     assert status == 302, status
     location = response.getheader("Location")
     assert location.startswith("./?folder=") and f"/home/{owner.name}" in location, location
