@@ -64,6 +64,29 @@ bool is_websocket_upgrade(const HttpExchange& exchange) {
   return strncasecmp(upgrade.c_str(), "websocket", 10) == 0;
 }
 
+// "/s/<id>/apps/6006" → "/s/<id>/apps/6006/", with the query kept.
+HttpReply with_trailing_slash(const HttpExchange& exchange) {
+  return redirect(exchange.path + "/" + (exchange.query.empty() ? "" : "?" + exchange.query));
+}
+
+// The way to `port` of a session's container: its node's app relay, told which session and
+// port by the preamble (with the session's token). False, with the page saying so, where the
+// node has no relay; `what` names what it would have reached.
+bool through_app_relay(ProxyDecision& decision, const services::SessionRoute& target,
+                       const std::string& session_id, int port, std::string_view what) {
+  if (target.host.empty() || target.app_relay_port <= 0) {
+    decision.reply = page(503, fmt::format("No {} here", what),
+                          fmt::format("This session's node does not relay {} (a Slurm node, or an "
+                                      "agent older than this server).",
+                                      what));
+    return false;
+  }
+  decision.host = target.host;
+  decision.port = static_cast<std::uint16_t>(target.app_relay_port);
+  decision.preamble = gateway::app_preamble({session_id, port, target.jupyter_token});
+  return true;
+}
+
 HttpReply not_found_page() {
   return page(404, "No such session",
               "There is no such session, or it is not yours. Sign in to see your sessions.");
@@ -209,20 +232,11 @@ ProxyDecision Api::route_code_server(const HttpExchange& exchange, const std::st
                                      const Principal& visitor) {
   ProxyDecision decision;
   if (vscode_path.bare) {
-    decision.reply =
-        redirect(exchange.path + "/" + (exchange.query.empty() ? "" : "?" + exchange.query));
+    decision.reply = with_trailing_slash(exchange);
     return decision;
   }
-  if (target.host.empty() || target.app_relay_port <= 0) {
-    decision.reply = page(503, "VS Code not offered here",
-                          "This session's node does not relay VS Code (a Slurm node, or an agent "
-                          "older than this server).");
+  if (!through_app_relay(decision, target, session_id, gateway::kCodeServerPort, "VS Code"))
     return decision;
-  }
-  decision.host = target.host;
-  decision.port = static_cast<std::uint16_t>(target.app_relay_port);
-  decision.preamble =
-      gateway::app_preamble({session_id, gateway::kCodeServerPort, target.jupyter_token});
   decision.upstream_name = "VS Code (code-server) of this session";
   decision.target = vscode_path.rest + (exchange.query.empty() ? "" : "?" + exchange.query);
   // Every cookie of the browser's is replaced by code-server's own sign-in (session_init.sh).
@@ -358,8 +372,7 @@ ProxyDecision Api::route_app(const HttpExchange& exchange, const std::string& se
     visitor = std::to_string(principal->user.id);
   }
   if (app_path.bare) {
-    decision.reply =
-        redirect(exchange.path + "/" + (exchange.query.empty() ? "" : "?" + exchange.query));
+    decision.reply = with_trailing_slash(exchange);
     return decision;
   }
   if (!serves_jupyter(target.state)) {
@@ -367,15 +380,7 @@ ProxyDecision Api::route_app(const HttpExchange& exchange, const std::string& se
                           fmt::format("This session is {}.", to_string(target.state)));
     return decision;
   }
-  if (target.host.empty() || target.app_relay_port <= 0) {
-    decision.reply = page(503, "Web apps not offered here",
-                          "This session's node does not relay web apps (a Slurm node, or an "
-                          "agent older than this server).");
-    return decision;
-  }
-  decision.host = target.host;
-  decision.port = static_cast<std::uint16_t>(target.app_relay_port);
-  decision.preamble = gateway::app_preamble({session_id, app_path.port, target.jupyter_token});
+  if (!through_app_relay(decision, target, session_id, app_path.port, "web apps")) return decision;
   decision.upstream_name = fmt::format("port {} of this session", app_path.port);
   std::string prefix = fmt::format("/s/{}/apps/{}", session_id, app_path.port);
   decision.target = (*app)->keep_path

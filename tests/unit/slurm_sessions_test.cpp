@@ -276,6 +276,16 @@ class SlurmBackendTest : public ::testing::Test {
     return found[1];
   }
 
+  // A session whose job Slurm started (the session is starting), with its job's secret.
+  std::pair<Session, std::string> starting_session() {
+    Session session = request(1);
+    EXPECT_TRUE(backend_->pass().ok());
+    std::string secret = secret_of(slurm_.submitted.back());
+    slurm_.listed = {job_for(session, "RUNNING")};
+    EXPECT_TRUE(backend_->pass().ok());
+    return {session, secret};
+  }
+
   SlurmJob job_for(const Session& session, const std::string& state) {
     SlurmJob job;
     auto recorded = store_->find_batch_job(session.id);
@@ -394,11 +404,7 @@ TEST_F(SlurmBackendTest, AJobGetsTheQosOfItsOwnersGroup) {
 }
 
 TEST_F(SlurmBackendTest, TheJobsReportWithItsSecretMakesTheSessionRun) {
-  Session session = request(1);
-  ASSERT_TRUE(backend_->pass().ok());
-  std::string secret = secret_of(slurm_.submitted.at(0));
-  slurm_.listed = {job_for(session, "RUNNING")};
-  ASSERT_TRUE(backend_->pass().ok());
+  auto [session, secret] = starting_session();
   EXPECT_EQ(fetch(session.id).state, SessionState::starting);
   EXPECT_EQ(fetch(session.id).node, "gpu2");
   EXPECT_EQ(fetch(session.id).billed_gpu_model, "A100-80GB");
@@ -427,11 +433,7 @@ TEST_F(SlurmBackendTest, TheJobsReportWithItsSecretMakesTheSessionRun) {
 }
 
 TEST_F(SlurmBackendTest, AJobThatCannotStartItsSessionLeavesItsOutputAsTheStartLog) {
-  Session session = request(1);
-  ASSERT_TRUE(backend_->pass().ok());
-  std::string secret = secret_of(slurm_.submitted.at(0));
-  slurm_.listed = {job_for(session, "RUNNING")};
-  ASSERT_TRUE(backend_->pass().ok());
+  auto [session, secret] = starting_session();
   EXPECT_EQ(sessions_->slurm_start_failure(session.id, secret + "0", "x").error().code,
             ErrorCode::unauthorized);
   EXPECT_EQ(sessions_->slurm_start_failure("s-unknown", secret, "x").error().code,
@@ -452,11 +454,7 @@ TEST_F(SlurmBackendTest, AJobThatCannotStartItsSessionLeavesItsOutputAsTheStartL
 }
 
 TEST_F(SlurmBackendTest, AJobsActivityReportsWarnThenReclaimAnUnusedSession) {
-  Session session = request(1);
-  ASSERT_TRUE(backend_->pass().ok());
-  std::string secret = secret_of(slurm_.submitted.at(0));
-  slurm_.listed = {job_for(session, "RUNNING")};
-  ASSERT_TRUE(backend_->pass().ok());
+  auto [session, secret] = starting_session();
   SessionActivity unused;
   unused.cpu_cores = 0.0;
   unused.ssh_connections = 0;
