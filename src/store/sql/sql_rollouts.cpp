@@ -1,5 +1,4 @@
 // SqlStore: image roll-outs.
-#include <nlohmann/json.hpp>
 
 #include "store/sql/sql_store.hpp"
 
@@ -23,7 +22,7 @@ Status SqlStore::put_rollout(const Rollout& rollout) {
       .bind(2, rollout.stable_tag)
       .bind(3, rollout.canary_tag)
       .bind(4, rollout.canary_percent)
-      .bind(5, nlohmann::json(rollout.canary_groups).dump())
+      .bind(5, names_to_json(rollout.canary_groups))
       .bind(6, rollout.promote_after)
       .bind(7, rollout.halt_failures)
       .bind(8, rollout.halt_slowdown)
@@ -48,11 +47,7 @@ Result<std::vector<Rollout>> SqlStore::list_rollouts() {
     rollout.stable_tag = row.column_text(1);
     rollout.canary_tag = row.column_text(2);
     rollout.canary_percent = static_cast<int>(row.column_int(3));
-    auto groups = nlohmann::json::parse(row.column_text(4), nullptr, false);
-    if (groups.is_array()) {
-      for (const auto& group : groups)
-        if (group.is_string()) rollout.canary_groups.push_back(group.get<std::string>());
-    }
+    rollout.canary_groups = names_from_json(row.column_text(4));
     rollout.promote_after = static_cast<int>(row.column_int(5));
     rollout.halt_failures = static_cast<int>(row.column_int(6));
     rollout.halt_slowdown = row.column_double(7);

@@ -1,26 +1,10 @@
 // SqlStore: the web apps sessions serve through the gateway.
-#include <nlohmann/json.hpp>
-
 #include "store/sql/sql_store.hpp"
 
 namespace gpupool {
 
 using Lock = std::lock_guard<std::recursive_mutex>;
 using sql::Statement;
-
-namespace {
-
-// Lists are JSON arrays, as the store keeps a node's labels and GPUs.
-std::string to_text(const std::vector<std::string>& names) {
-  return nlohmann::json(names).dump();
-}
-
-std::vector<std::string> from_text(const std::string& text) {
-  auto names = nlohmann::json::parse(text, nullptr, false);
-  return names.is_array() ? names.get<std::vector<std::string>>() : std::vector<std::string>{};
-}
-
-}  // namespace
 
 Status SqlStore::put_session_app(const SessionApp& app) {
   Lock lock(mutex_);
@@ -34,8 +18,8 @@ Status SqlStore::put_session_app(const SessionApp& app) {
   insert->bind(1, app.session_id)
       .bind(2, app.port)
       .bind(3, app.keep_path)
-      .bind(4, to_text(app.shared_users))
-      .bind(5, to_text(app.shared_groups))
+      .bind(4, names_to_json(app.shared_users))
+      .bind(5, names_to_json(app.shared_groups))
       .bind(6, app.link_digest)
       .bind(7, app.link_expires_at)
       .bind(8, app.created_at);
@@ -63,8 +47,8 @@ Result<std::vector<SessionApp>> SqlStore::session_apps(const std::string& sessio
     return SessionApp{row.column_text(0),
                       static_cast<int>(row.column_int(1)),
                       row.column_int(2) != 0,
-                      from_text(row.column_text(3)),
-                      from_text(row.column_text(4)),
+                      names_from_json(row.column_text(3)),
+                      names_from_json(row.column_text(4)),
                       row.column_text(5),
                       row.column_int(6),
                       row.column_int(7)};

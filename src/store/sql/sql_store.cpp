@@ -15,6 +15,19 @@ namespace gpupool {
 using Lock = std::lock_guard<std::recursive_mutex>;
 using sql::Statement;
 
+std::string names_to_json(const std::vector<std::string>& names) {
+  return nlohmann::json(names).dump();
+}
+
+std::vector<std::string> names_from_json(const std::string& text) {
+  std::vector<std::string> names;
+  auto list = nlohmann::json::parse(text, nullptr, false);
+  if (!list.is_array()) return names;
+  for (const auto& name : list)
+    if (name.is_string()) names.push_back(name.get<std::string>());
+  return names;
+}
+
 namespace {
 
 nlohmann::json gpus_to_json(const std::vector<GpuDevice>& gpus) {

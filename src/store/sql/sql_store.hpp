@@ -13,12 +13,18 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "store/migrations/migrations.hpp"
 #include "store/sql/database.hpp"
 #include "store/store.hpp"
 
 namespace gpupool {
+
+// A list of names as a column holds it: a JSON array of strings. Read leniently: anything
+// else in the column gives the names it holds, or none.
+std::string names_to_json(const std::vector<std::string>& names);
+std::vector<std::string> names_from_json(const std::string& text);
 
 class SqlStore : public Store {
  public:
