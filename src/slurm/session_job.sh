@@ -40,7 +40,8 @@ fi
 reported_ready=false
 
 # Before the session runs: the end of the sandbox's output and why, to gpupool (base64, as
-# the log is any bytes), on a best effort.
+# the log is any bytes), on a best effort. start.log keeps only the sandbox's first 64 KiB
+# (a start, not a session's whole output on the node's disk); the job's log has it all.
 report_start_failure() {
   [ "$reported_ready" = false ] || return 0
   command -v curl >/dev/null 2>&1 || return 0
@@ -218,7 +219,7 @@ bwrap --unshare-user "${no_userns[@]}" --uid "$uid" --gid "$gid" --unshare-pid -
   --setenv LANG C.UTF-8 --setenv CUDA_VISIBLE_DEVICES "${CUDA_VISIBLE_DEVICES:-}" \
   --setenv SLURM_JOB_ID "${SLURM_JOB_ID:-}" --setenv GPUPOOL_SESSION "$GPUPOOL_SESSION" \
   --setenv GPUPOOL_JUPYTER_PORT "$jupyter_port" "${cap_env[@]}" --chdir "$home" \
-  /bin/sh -c "$start" > >(tee -a "$run/start.log") 2>&1 &
+  /bin/sh -c "$start" > >(tee -p >(head -c 65536 > "$run/start.log")) 2>&1 &
 sandbox=$!
 
 # Ready when Jupyter answers; then gpupool hears where.
