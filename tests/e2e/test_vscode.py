@@ -118,6 +118,22 @@ for cookie in (None, "code-server-session=guess"):
         print(error.code, error.headers["Location"])
 """
     assert run_in_kernel(session, code, owner).split("\n")[:2] == ["302 ./login?folder=/tmp&to=", "302 ./login?folder=/tmp&to="]
+    # Its settings are root's: the user reads them (the token is the session's own) but can
+    # neither change them nor put others in their place.
+    code = """
+import os, stat
+settings = "/etc/gpupool/code-server.yaml"
+info = os.stat(settings)
+print(info.st_uid, info.st_gid == os.getgid(), oct(stat.S_IMODE(info.st_mode)))
+for attempt in (lambda: open(settings, "a"), lambda: os.rename(settings, settings + ".x"),
+                lambda: open("/etc/gpupool/other.yaml", "w")):
+    try:
+        attempt()
+        print("changed")
+    except PermissionError:
+        print("refused")
+"""
+    assert run_in_kernel(session, code, owner).split() == ["0", "True", "0o640", "refused", "refused", "refused"]
 
 
 def test_vscode_in_chromium_from_the_portal(lab, running):
