@@ -43,6 +43,8 @@ SlurmdLogFile=$dir/log/slurmd-%n.log
 ProctrackType=proctrack/cgroup
 TaskPlugin=task/cgroup
 SchedulerType=sched/backfill
+# A short main scheduling pass so a pending job gets its reason (and its GPUs) within seconds.
+SchedulerParameters=sched_interval=5
 SelectType=select/cons_tres
 SelectTypeParameters=CR_Core_Memory
 GresTypes=gpu,shard
