@@ -13,7 +13,7 @@ PACKAGES=(
   build-essential cmake ninja-build pkg-config
   libboost1.81-dev libboost-url1.81-dev nlohmann-json3-dev
   libsqlite3-dev libpq-dev libsodium-dev libssl-dev libspdlog-dev libfmt-dev libcli11-dev
-  libcurl4-openssl-dev
+  libcurl4-openssl-dev libldap-dev libtomlplusplus-dev
   libgtest-dev libgmock-dev
   docker.io debootstrap openssh-client curl ca-certificates
   python3 python3-pytest python3-pytest-timeout python3-websocket python3-requests

@@ -13,13 +13,15 @@ scripts/setup.sh
 # multi-node tests' registry; Prometheus (and promtool) for the alert rules and the
 # dashboard's queries; aiosmtpd, the SMTP server the e-mail tests mail to. A machine with its
 # own node and npm keeps them. Slurm (with munge), bubblewrap and curl for the Slurm tests: a
-# real cluster of two nodes on this machine (tests/slurm/cluster.sh). PostgreSQL 15 for the
+# real cluster of two nodes on this machine (tests/slurm/cluster.sh), and skopeo and umoci
+# (with getcap to check it) for the images they unpack. PostgreSQL 15 for the
 # store's tests on it and the control plane of several servers, HAProxy in front of them.
-# zsh, to load the CLI's completion script as its users do.
+# zsh, to load the CLI's completion script as its users do. OpenLDAP's slapd and its
+# clients for the LDAP sign-in tests (tests/ldap/directory.py).
 tools_missing=()
 for package in chromium fonts-wqy-microhei shellcheck clang-format clang-tidy clang libclang-rt-14-dev systemd \
   docker-registry apache2-utils prometheus python3-aiosmtpd slurm-wlm munge bubblewrap curl \
-  postgresql-15 postgresql-client-15 haproxy zsh; do
+  skopeo umoci libcap2-bin postgresql-15 postgresql-client-15 haproxy zsh slapd ldap-utils; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q 'install ok installed' || tools_missing+=("$package")
 done
 command -v npm >/dev/null 2>&1 || tools_missing+=(nodejs npm)

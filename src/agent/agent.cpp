@@ -399,11 +399,11 @@ void Agent::start_session(const DesiredSession& session, bool container_exists) 
     auto network = networks_.ensure(session.session_id);
     if (!network) return fail(network.error().message);
     auto spec = make_session_container(session, settings_.container);
-    auto home =
-        settings_.container.home_root.empty()
-            ? engine_.ensure_volume(home_volume_name(session.username),
-                                    {{kUserLabel, session.username}})
-            : ensure_shared_home(settings_.container.home_root, session.username, session.uid);
+    auto home = settings_.container.home_root.empty()
+                    ? engine_.ensure_volume(home_volume_name(session.username),
+                                            {{kUserLabel, session.username}})
+                    : ensure_shared_home(settings_.container.home_root, session.username,
+                                         session.uid, session.gid);
     if (!home) return fail(home.error().message);
     auto created = engine_.create_container(spec);
     if (!created && created.error().code == ErrorCode::conflict) {

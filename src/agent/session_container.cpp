@@ -109,6 +109,7 @@ ContainerSpec make_session_container(const DesiredSession& session,
       "GPUPOOL_APPS_PATH=/s/" + session.session_id + "/apps/",
       "GPUPOOL_USER=" + session.username,
       fmt::format("GPUPOOL_UID={}", session.uid),
+      fmt::format("GPUPOOL_GID={}", session.gid > 0 ? session.gid : session.uid),
       "GPUPOOL_TOKEN=" + session.jupyter_token,
       "GPUPOOL_AUTHORIZED_KEYS=" + join(session.authorized_keys, "\n"),
       // In simulation this is the only GPU assignment; with the NVIDIA runtime it matches

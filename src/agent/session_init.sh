@@ -13,12 +13,14 @@
 # container may be a restarted one). No secret goes on a command line: Jupyter's token is in
 # a settings file only the user can read.
 set -eu
-user="$GPUPOOL_USER"; uid="$GPUPOOL_UID"
+user="$GPUPOOL_USER"; uid="$GPUPOOL_UID"; gid="${GPUPOOL_GID:-$GPUPOOL_UID}"
 home="/home/$user"; run=/run/gpupool; etc=/etc/gpupool
 shell=/bin/bash; [ -x "$shell" ] || shell=/bin/sh
 # The container may be restarted: add only what is missing.
-grep -q "^$user:" /etc/passwd || echo "$user:x:$uid:$uid:gpupool user:$home:$shell" >> /etc/passwd
-grep -q "^$user:" /etc/group || echo "$user:x:$uid:" >> /etc/group
+grep -q "^$user:" /etc/passwd || echo "$user:x:$uid:$gid:gpupool user:$home:$shell" >> /etc/passwd
+# The primary group: the user's own, or the directory's (gidNumber) that colleagues share.
+grep -q "^$user:" /etc/group || cut -d: -f3 /etc/group | grep -qx "$gid" ||
+  echo "$user:x:$gid:" >> /etc/group
 
 # The container has run before when its settings are there: the engine or the host restarted
 # (the agent starts the same container again). Only root writes under $etc, so what is there
@@ -66,7 +68,7 @@ umask 027
 printf '{"NotebookApp": {"token": "%s"}}\n' "$GPUPOOL_TOKEN" > "$etc/jupyter/jupyter_notebook_config.json"
 printf '{"ServerApp": {"token": "%s"}, "IdentityProvider": {"token": "%s"}}\n' "$GPUPOOL_TOKEN" "$GPUPOOL_TOKEN" \
   > "$etc/jupyter/jupyter_server_config.json"
-chown "root:$uid" "$etc/jupyter/jupyter_notebook_config.json" "$etc/jupyter/jupyter_server_config.json"
+chown "root:$gid" "$etc/jupyter/jupyter_notebook_config.json" "$etc/jupyter/jupyter_server_config.json"
 # VS Code in the browser where the image has code-server. It asks for the token in a cookie,
 # which only the gateway sends (a password of this value in hashed form: the cookie is
 # compared to it as it is); its settings are root's, so no file in the home overrides them.
@@ -80,7 +82,7 @@ disable-telemetry: true
 disable-update-check: true
 disable-workspace-trust: true
 CONFIG
-  chown "root:$uid" "$etc/code-server.yaml"
+  chown "root:$gid" "$etc/code-server.yaml"
 fi
 unset GPUPOOL_AUTHORIZED_KEYS GPUPOOL_TOKEN keys
 
@@ -96,7 +98,7 @@ if [ -n "${GPUPOOL_GPU_CAP:-}" ]; then
   rm -rf "$cap_run"
   mkdir -m 0755 "$cap_run"
   : > "$cap_run/account"
-  chown "$uid:$uid" "$cap_run/account"
+  chown "$uid:$gid" "$cap_run/account"
   chmod 0600 "$cap_run/account"
   rm -f /etc/ld.so.preload
   printf '%s\n' "$GPUPOOL_GPU_CAP" > /etc/ld.so.preload
@@ -111,13 +113,13 @@ fi
 # /run is root's, so /run/gpupool is ours to make; the home is the volume's mount point
 # itself, which cannot be swapped for a symlink. Neither is followed any deeper.
 mkdir -p /run/sshd "$run"
-chown "$uid:$uid" "$run"
+chown "$uid:$gid" "$run"
 chmod 0700 "$run"
-[ "$(stat -c %u "$home")" = "$uid" ] || chown "$uid:$uid" "$home"
+[ "$(stat -c %u "$home")" = "$uid" ] || chown "$uid:$gid" "$home"
 export GPUPOOL_RUN="$run" GPUPOOL_ETC="$etc"
 # The part below runs as the user: single-quoted so that it expands there, not here.
 # shellcheck disable=SC2016
-exec setpriv --reuid="$uid" --regid="$uid" --clear-groups --inh-caps=-all \
+exec setpriv --reuid="$uid" --regid="$gid" --clear-groups --inh-caps=-all \
   env HOME="$home" USER="$user" LOGNAME="$user" SHELL="$shell" /bin/sh -c '
 set -eu
 cd "$HOME"

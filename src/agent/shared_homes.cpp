@@ -46,7 +46,7 @@ Status check_home_root(const std::string& root) {
   return {};
 }
 
-Status ensure_shared_home(const std::string& root, const std::string& username, int uid) {
+Status ensure_shared_home(const std::string& root, const std::string& username, int uid, int gid) {
   // Names are checked where users are made; this keeps a bad one from escaping the root.
   if (username.empty() || username.front() == '.' || username.find('/') != std::string::npos) {
     return make_error(ErrorCode::invalid_argument,
@@ -56,7 +56,8 @@ Status ensure_shared_home(const std::string& root, const std::string& username, 
   if (parent.fd < 0) return io_error("home root " + root);
   const std::string path = root + "/" + username;
   if (::mkdirat(parent.fd, username.c_str(), 0700) == 0) {
-    if (::fchownat(parent.fd, username.c_str(), uid, uid, AT_SYMLINK_NOFOLLOW) != 0) {
+    if (::fchownat(parent.fd, username.c_str(), uid, gid > 0 ? gid : uid, AT_SYMLINK_NOFOLLOW) !=
+        0) {
       return io_error("giving " + path + " to its user");
     }
     return {};

@@ -14,9 +14,11 @@ namespace gpupool::agent {
 // they could plant a user's home (or a symlink in its place) before the agent makes it.
 Status check_home_root(const std::string& root);
 
-// <root>/<username>, made on first use as a directory of mode 0700 owned by uid:uid. An
+// <root>/<username>, made on first use as a directory of mode 0700 owned by uid:gid (gid 0:
+// the same as uid). An
 // existing directory is kept as it is; anything else in its place (a symlink, a file) is
 // refused, never followed. Safe against a user racing it: it never follows a link under root.
-Status ensure_shared_home(const std::string& root, const std::string& username, int uid);
+Status ensure_shared_home(const std::string& root, const std::string& username, int uid,
+                          int gid = 0);
 
 }  // namespace gpupool::agent

@@ -101,7 +101,10 @@ HttpReply Api::list_groups(const Call&) {
   for (const auto& [group, members] : *groups) {
     json member_names = json::array();
     for (auto id : members) member_names.push_back(names[id]);
-    list.push_back({{"id", group.id}, {"name", group.name}, {"members", member_names}});
+    list.push_back({{"id", group.id},
+                    {"name", group.name},
+                    {"members", member_names},
+                    {"from_directory", group.from_directory}});
   }
   return json_reply(200, {{"groups", list}});
 }

@@ -200,6 +200,7 @@ json user_view(const User& user) {
           {"admin", user.admin},
           {"uid", user.uid},
           {"disabled", user.disabled},
+          {"source", to_string(user.source)},
           {"created_at", format_rfc3339(user.created_at)}};
 }
 

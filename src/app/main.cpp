@@ -9,6 +9,7 @@
 #include "app/app_cli.hpp"
 #include "app/backup_command.hpp"
 #include "app/completion.hpp"
+#include "app/config_file.hpp"
 #include "app/gpus_command.hpp"
 #include "app/idle_cli.hpp"
 #include "app/image_cli.hpp"
@@ -255,7 +256,17 @@ int run(int argc, char** argv) {
       ->check(CLI::IsMember({"bash", "zsh"}));
 
   argc = ssh.cut_remote_command(argc, argv);
-  CLI11_PARSE(app, argc, argv);
+  auto arguments = gpupool::app::command_line_with_config(
+      argc, argv, {{up_command, &up.auth}, {server_command, &server.auth}});
+  if (!arguments) {
+    std::fprintf(stderr, "gpupool: %s\n", arguments.error().message.c_str());
+    return 2;
+  }
+  try {
+    app.parse(*arguments);
+  } catch (const CLI::ParseError& failure) {
+    return app.exit(failure);
+  }
 
   if (*completion_command) {
     std::fputs(

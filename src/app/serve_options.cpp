@@ -38,6 +38,10 @@ void add_limits(CLI::App& command, UpOptions& up) {
 }  // namespace
 
 void add_server_options(CLI::App& command, UpOptions& up) {
+  command.add_option("--config", up.config_file,
+                     "a TOML file of these options by name (listen = \"0.0.0.0:8080\") and of "
+                     "sign-in ([auth]: LDAP, local accounts; docs/auth.md); the command line "
+                     "wins over it");
   command.add_option("--data-dir", up.data_dir, "where the database and secrets live")
       ->capture_default_str();
   command.add_option("--store", up.store,

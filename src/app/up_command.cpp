@@ -50,6 +50,7 @@ namespace {
 // First start: the admin password from GPUPOOL_ADMIN_PASSWORD, or a random one shown once
 // and kept in DIR/admin-password (0600) for the operator.
 Status bootstrap_admin(services::AuthService& auth, const std::filesystem::path& data_dir) {
+  if (!auth.sources().local_accounts) return {};  // admins come from the directory's group
   const char* from_env = std::getenv("GPUPOOL_ADMIN_PASSWORD");
   std::string password = from_env && *from_env ? from_env : random_token(18);
   auto created = auth.bootstrap_admin(password);
@@ -240,7 +241,9 @@ int serve(UpOptions options, bool local_node) {
   }
 
   SystemClock clock;
-  services::AuthService auth(**store, clock);
+  auto sign_in = SignIn::make(options.auth, **store, clock);
+  if (!sign_in) return fail(sign_in.error().message);
+  services::AuthService auth(**store, clock, {}, (*sign_in)->sources());
   if (auto admin = bootstrap_admin(auth, data_dir); !admin) return fail(admin.error().message);
   auto registries = registry_access(options);
   if (!registries) return fail(registries.error().message);
@@ -458,6 +461,7 @@ int serve(UpOptions options, bool local_node) {
   PeriodicTask pool_history = sample_the_pool(sessions, telemetry, **store, clock);
   pool_history.start();
   services::AuditLog audit(**store, clock, options.audit_retention_days);
+  auto directory_checks = (*sign_in)->start_checks(auth, audit);
   services::Rollouts rollouts(**store, clock, &audit);
   PeriodicTask rollout_watch = watch_rollouts(rollouts);
   rollout_watch.start();

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "app/session_network_options.hpp"
+#include "app/sign_in_setup.hpp"
 #include "app/slurm_setup.hpp"
 
 namespace gpupool::app {
@@ -33,6 +34,8 @@ struct NodeOptions {
 };
 
 struct UpOptions {
+  std::string config_file;  // read before the command line (app/config_file.hpp)
+  AuthConfig auth;          // the config file's [auth]: where users sign in
   std::string data_dir = "/var/lib/gpupool";
   // Where the state lives: "" for SQLite in the data dir, sqlite:PATH, or a PostgreSQL URL
   // (postgres://…) that several servers share.

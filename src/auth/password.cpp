@@ -27,6 +27,7 @@ Result<std::string> hash_password(const std::string& password) {
 }
 
 bool verify_password(const std::string& stored_hash, const std::string& password) {
+  if (stored_hash.empty()) return false;  // no password of its own: a directory's account
   return crypto_pwhash_str_verify(stored_hash.c_str(), password.data(), password.size()) == 0;
 }
 

@@ -11,6 +11,9 @@ namespace gpupool {
 struct Group {
   std::int64_t id = 0;
   std::string name;  // same rules as user names
+  // Its members come from the directory (LDAP, OpenID Connect): each directory user's
+  // membership follows their directory groups at every sign-in and check.
+  bool from_directory = false;
 };
 
 enum class QuotaScope { user, group };

@@ -65,6 +65,7 @@ struct Session {
   std::int64_t user_id = 0;
   std::string username;
   int uid = 0;  // the user's Linux uid inside the container
+  int gid = 0;  // their Linux group id there; 0: the same as uid
   SessionRequest request;
   std::string image_reference;  // engine reference resolved from the catalog at request time
   // The roll-out family the request named (model/rollout.hpp); "" when it named an image.

@@ -55,6 +55,7 @@ std::string desired_state_fingerprint(std::vector<DesiredSession> desired,
     print.add(session.session_id);
     print.add(session.username);
     print.add_number(session.uid);
+    print.add_number(session.gid);
     print.add(session.image_reference);
     print.add_list(session.gpu_indices);
     print.add_list(session.gpu_uuids);

@@ -107,6 +107,7 @@ struct DesiredSession {
   std::string session_id;
   std::string username;
   int uid = 0;
+  int gid = 0;  // 0: the same as uid
   std::string image_reference;
   // For pulling it when the node lacks it; both empty: anonymously. Only sessions whose image
   // is in a registry the server has credentials for carry them.

@@ -375,6 +375,7 @@ Json desired_to_json(const DesiredSession& desired) {
   Json json = {{"session_id", desired.session_id},
                {"username", desired.username},
                {"uid", desired.uid},
+               {"gid", desired.gid},
                {"image_reference", desired.image_reference},
                {"gpu_indices", desired.gpu_indices},
                {"gpu_uuids", desired.gpu_uuids},
@@ -406,6 +407,7 @@ Result<DesiredSession> desired_from_json(const Json& json) {
   desired.session_id = read.text("session_id", 64);
   desired.username = read.text("username", 64);
   desired.uid = static_cast<int>(read.integer("uid", 1, 1 << 30));
+  desired.gid = static_cast<int>(read.integer("gid", 0, 1 << 30));  // absent from older servers
   desired.image_reference = read.text("image_reference", kMaxText);
   desired.registry_username = read.text("registry_username", kMaxShortText);
   desired.registry_password = read.text("registry_password", kMaxText);

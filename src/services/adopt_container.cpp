@@ -79,6 +79,7 @@ Result<Session> SessionService::adopt_locked(const std::string& node,
   session.user_id = (*user)->user.id;
   session.username = (*user)->user.username;
   session.uid = (*user)->user.uid;
+  session.gid = (*user)->user.gid;
   session.request.gpus = std::max<int>(1, static_cast<int>(found->gpu_indices.size()));
   session.image_reference = found->image;
   session.request.image_tag = found->image;

@@ -201,6 +201,7 @@ Result<std::map<std::string, std::vector<DesiredSession>>> SessionService::desir
     desired.session_id = session.id;
     desired.username = session.username;
     desired.uid = session.uid;
+    desired.gid = session.gid;
     desired.image_reference = session.image_reference;
     if (auto login = catalog::login_for(settings_.registry_logins, session.image_reference)) {
       desired.registry_username = login->username;

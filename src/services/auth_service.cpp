@@ -41,20 +41,58 @@ Result<LoginResult> AuthService::login(const std::string& username, const std::s
   }
   auto stored = store_.find_user_by_name(*name);
   if (!stored) return stored.error();
-  bool known = stored->has_value();
-  if (!auth::verify_password(known ? (*stored)->password_hash : decoy_hash(), password) || !known) {
-    limiter_.record_failure(*name, source_address, clock_.now());
-    return bad_credentials();
+  auto user = check_password(*name, *stored, password);
+  if (!user) {
+    if (user.error().code == ErrorCode::unauthorized)
+      limiter_.record_failure(*name, source_address, clock_.now());
+    return user.error();
   }
   limiter_.record_success(*name, source_address);
-  if ((*stored)->user.disabled)
+  if (user->disabled)
     return make_error(ErrorCode::forbidden, "this account is disabled; ask an admin");
-  LoginResult result{(*stored)->user, random_token(32), random_token(24)};
+  LoginResult result{*user, random_token(32), random_token(24)};
   UnixMillis now = clock_.now();
   GPUPOOL_TRY(store_.add_credential({digest_hex(result.cookie_secret), result.user.id,
                                      CredentialKind::login, "", result.csrf_token, now,
                                      now + kLoginLifetimeMillis}));
   return result;
+}
+
+Result<User> AuthService::check_password(const std::string& name,
+                                         const std::optional<StoredUser>& stored,
+                                         const std::string& password) {
+  const auth::LdapDirectory* ldap = sources_.ldap;
+  bool local = stored && stored->user.source == AccountSource::local;
+  bool try_ldap = ldap != nullptr && sources_.accounts != nullptr &&
+                  (!stored || stored->user.source == AccountSource::ldap ||
+                   (local && sources_.accounts->policy().adopt_local_accounts));
+  if (try_ldap) {
+    auto account = ldap->sign_in(name, password);
+    if (account) {
+      auto user = sources_.accounts->provision(AccountSource::ldap, *account);
+      if (!user) spdlog::warn("LDAP sign-in of {} refused: {}", name, user.error().message);
+      return user;
+    }
+    if (account.error().code != ErrorCode::unauthorized) {
+      spdlog::error("LDAP sign-in of {}: {}", name, account.error().message);
+      return make_error(ErrorCode::unavailable,
+                        "the organisation's directory cannot be reached; try again later");
+    }
+    if (!local) return bad_credentials();
+  }
+  if (!sources_.local_accounts) {
+    (void)auth::verify_password(decoy_hash(), password);  // as long as a real check takes
+    return bad_credentials();
+  }
+  return check_local_password(stored, password);
+}
+
+Result<User> AuthService::check_local_password(const std::optional<StoredUser>& stored,
+                                               const std::string& password) {
+  bool known = stored && stored->user.source == AccountSource::local;
+  if (!auth::verify_password(known ? stored->password_hash : decoy_hash(), password) || !known)
+    return bad_credentials();
+  return stored->user;
 }
 
 Status AuthService::logout(const Principal& principal) {
@@ -95,6 +133,7 @@ Result<Principal> AuthService::authenticate_digest(const std::string& digest, Cr
   auto user = store_.find_user((*credential)->user_id);
   if (!user) return user.error();
   if (!user->has_value() || (*user)->disabled) return unauthorized;
+  if ((*user)->source == AccountSource::local && !sources_.local_accounts) return unauthorized;
   Principal principal{**user, kind, digest, (*credential)->csrf_token};
   std::lock_guard lock(mutex_);
   if (recent_.size() >= kCredentialCacheSize) recent_.clear();  // bounded; refills as used
@@ -156,6 +195,10 @@ Result<UnixMillis> AuthService::renew_token(const Principal& caller) {
 Result<EndedCredentials> AuthService::change_password(const Principal& caller,
                                                       const std::string& current,
                                                       const std::string& replacement) {
+  if (caller.user.source != AccountSource::local) {
+    return make_error(ErrorCode::conflict,
+                      "your password is kept by your organisation's directory; change it there");
+  }
   auto stored = store_.find_user_by_name(caller.user.username);
   if (!stored) return stored.error();
   if (!stored->has_value() || !auth::verify_password((*stored)->password_hash, current))
@@ -202,18 +245,32 @@ Result<EndedCredentials> AuthService::set_access(const Principal& actor, const U
     return {};
   }));
   forget_cached(ended);
-  // A cached principal must not keep the old rights for a few seconds.
-  {
-    std::lock_guard lock(mutex_);
-    std::erase_if(recent_,
-                  [&](const auto& entry) { return entry.second.principal.user.id == target.id; });
-  }
+  forget_user(target.id);  // a cached principal must not keep the old rights for a few seconds
+  return ended;
+}
+
+void AuthService::forget_user(std::int64_t user_id) {
+  std::lock_guard lock(mutex_);
+  std::erase_if(recent_,
+                [&](const auto& entry) { return entry.second.principal.user.id == user_id; });
+}
+
+Result<EndedCredentials> AuthService::end_credentials(std::int64_t user_id) {
+  auto ended = store_.delete_credentials_of(user_id, std::nullopt, "");
+  if (!ended) return ended.error();
+  forget_cached(*ended);
+  forget_user(user_id);
   return ended;
 }
 
 Result<User> AuthService::create_user(const Principal& actor, const std::string& username,
                                       const std::string& password, bool admin) {
   if (!actor.user.admin) return make_error(ErrorCode::forbidden, "only admins can create users");
+  if (!sources_.local_accounts) {
+    return make_error(ErrorCode::conflict,
+                      "local accounts are turned off: users sign in with the organisation's "
+                      "accounts");
+  }
   auto name = auth::canonical_username(username);
   if (!name) return name.error();
   GPUPOOL_TRY(auth::check_not_reserved(*name));

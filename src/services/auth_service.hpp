@@ -11,8 +11,10 @@
 #include <optional>
 #include <string>
 
+#include "auth/ldap_directory.hpp"
 #include "core/clock.hpp"
 #include "core/result.hpp"
+#include "services/external_accounts.hpp"
 #include "services/login_limiter.hpp"
 #include "store/store.hpp"
 
@@ -56,10 +58,19 @@ struct CredentialInfo {
 // they hold open (WebSockets, event streams) can be closed too.
 using EndedCredentials = std::vector<std::string>;
 
+// Where passwords are checked. With a directory, a name it knows signs in there (a user is
+// created at first sign-in); local accounts keep their gpupool password unless turned off,
+// which also ends what their credentials open.
+struct SignInSources {
+  bool local_accounts = true;
+  const auth::LdapDirectory* ldap = nullptr;  // null: no LDAP directory
+  ExternalAccounts* accounts = nullptr;       // needed with a directory
+};
+
 class AuthService {
  public:
-  AuthService(Store& store, const Clock& clock, LoginLimits limits = {})
-      : store_(store), clock_(clock), limiter_(limits) {}
+  AuthService(Store& store, const Clock& clock, LoginLimits limits = {}, SignInSources sources = {})
+      : store_(store), clock_(clock), limiter_(limits), sources_(sources) {}
 
   Result<LoginResult> login(const std::string& username, const std::string& password,
                             const std::string& source_address);
@@ -92,8 +103,20 @@ class AuthService {
   // when it created one.
   Result<bool> bootstrap_admin(const std::string& password);
 
+  // Ends every credential of the user (the directory no longer has them, or excludes them).
+  Result<EndedCredentials> end_credentials(std::int64_t user_id);
+
+  const SignInSources& sources() const { return sources_; }
+
  private:
   Result<Principal> authenticate_digest(const std::string& digest, CredentialKind kind);
+  // The user `name` (stored: as the store has them) when `password` is theirs, checked where
+  // they sign in.
+  Result<User> check_password(const std::string& name, const std::optional<StoredUser>& stored,
+                              const std::string& password);
+  Result<User> check_local_password(const std::optional<StoredUser>& stored,
+                                    const std::string& password);
+  void forget_user(std::int64_t user_id);
   // A hash of no one's password, checked when the user does not exist so that the answer
   // takes as long as for one who does.
   const std::string& decoy_hash();
@@ -113,6 +136,7 @@ class AuthService {
   const Clock& clock_;
   std::mutex mutex_;
   LoginLimiter limiter_;
+  const SignInSources sources_;
   std::once_flag decoy_once_;
   std::string decoy_hash_;                // set once through decoy_once_
   std::map<std::string, Recent> recent_;  // guarded by mutex_, by credential digest

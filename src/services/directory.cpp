@@ -53,6 +53,12 @@ Result<std::vector<std::string>> Directory::set_group_members(
   auto group = store_.find_group(group_name);
   if (!group) return group.error();
   if (!group->has_value()) return make_error(ErrorCode::not_found, "no such group");
+  if ((*group)->from_directory) {
+    return make_error(ErrorCode::conflict,
+                      fmt::format("the members of group \"{}\" come from the organisation's "
+                                  "directory; change them there",
+                                  (*group)->name));
+  }
   std::vector<std::int64_t> ids;
   std::vector<std::string> members;
   for (const auto& raw : usernames) {

@@ -70,6 +70,7 @@ Result<RequestedSession> SessionService::request_session(const User& user, Sessi
       session.user_id = user.id;
       session.username = user.username;
       session.uid = user.uid;
+      session.gid = user.gid;
       session.request = request;
       session.image_reference = image->reference;
       session.image_family = family;

@@ -86,6 +86,13 @@ struct NodeCredential {
   UnixMillis revoked_at = 0;  // 0: not revoked
 };
 
+struct UserIdentity {
+  AccountSource source = AccountSource::local;
+  std::string external_id;
+  int uid = 0;  // 0: keep the one assigned
+  int gid = 0;
+};
+
 struct StoredUser {
   User user;
   std::string password_hash;
@@ -155,6 +162,14 @@ class Store {
                                                                  const std::string& keep) = 0;
   virtual Status set_user_access(std::int64_t user_id, bool admin, bool disabled) = 0;
   virtual Status set_password_hash(std::int64_t user_id, const std::string& password_hash) = 0;
+  // Where the user signs in (model/user.hpp); uid 0 keeps theirs. A uid another user has is
+  // a conflict.
+  virtual Status set_user_identity(std::int64_t user_id, const UserIdentity& identity) = 0;
+  // The user's memberships of groups from the directory become exactly `group_ids` (their
+  // other groups stay as admins set them).
+  virtual Status set_directory_groups(std::int64_t user_id,
+                                      const std::vector<std::int64_t>& group_ids) = 0;
+  virtual Status set_group_from_directory(std::int64_t group_id) = 0;
 
   // The audit log: append-only. list_audit is newest first; prune_audit removes entries
   // older than `before` (the store refuses any younger than 30 days) and says how many.

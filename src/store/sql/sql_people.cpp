@@ -15,12 +15,26 @@ using sql::Statement;
 namespace {
 
 // The columns read_user reads, in its order.
-constexpr const char* kUserColumns = "id, username, admin, uid, created_at, disabled";
+constexpr const char* kUserColumns =
+    "id, username, admin, uid, created_at, disabled, source, external_id, gid";
+constexpr int kUserColumnCount = 9;
 
 User read_user(const Statement& row) {
-  return User{row.column_int(0),      row.column_text(1),
-              row.column_int(2) != 0, static_cast<int>(row.column_int(3)),
-              row.column_int(4),      row.column_int(5) != 0};
+  return User{row.column_int(0),
+              row.column_text(1),
+              row.column_int(2) != 0,
+              static_cast<int>(row.column_int(3)),
+              row.column_int(4),
+              row.column_int(5) != 0,
+              account_source_from(row.column_text(6)),
+              row.column_text(7),
+              static_cast<int>(row.column_int(8))};
+}
+
+constexpr const char* kGroupColumns = "groups.id, groups.name, groups.from_directory";
+
+Group read_group(const Statement& row) {
+  return Group{row.column_int(0), row.column_text(1), row.column_int(2) != 0};
 }
 
 const char* kind_name(CredentialKind kind) {
@@ -49,7 +63,8 @@ Result<User> SqlStore::create_user(const std::string& username, const std::strin
   auto insert = db_.prepare(
       "INSERT INTO users (username, password_hash, admin, uid, created_at) "
       "VALUES (?1, ?2, ?3, (SELECT COALESCE(MAX(uid) + 1, ?4) FROM users), ?5) "
-      "RETURNING id, username, admin, uid, created_at, disabled");
+      "RETURNING " +
+      std::string(kUserColumns));
   if (!insert) return insert.error();
   insert->bind(1, username)
       .bind(2, password_hash)
@@ -78,7 +93,8 @@ Result<std::optional<StoredUser>> SqlStore::find_user_by_name(const std::string&
   auto row = query->step();
   if (!row) return row.error();
   if (!*row) return std::optional<StoredUser>{};
-  return std::optional<StoredUser>{StoredUser{read_user(*query), query->column_text(6)}};
+  return std::optional<StoredUser>{
+      StoredUser{read_user(*query), query->column_text(kUserColumnCount)}};
 }
 
 Result<std::optional<User>> SqlStore::find_user(std::int64_t id) {
@@ -198,10 +214,57 @@ Status SqlStore::set_password_hash(std::int64_t user_id, const std::string& pass
   return statement->run();
 }
 
+Status SqlStore::set_user_identity(std::int64_t user_id, const UserIdentity& identity) {
+  Lock lock(mutex_);
+  auto statement = db_.prepare(
+      "UPDATE users SET source = ?2, external_id = ?3, uid = CASE WHEN ?4 > 0 THEN ?4 ELSE uid "
+      "END, gid = ?5 WHERE id = ?1");
+  if (!statement) return statement.error();
+  statement->bind(1, user_id)
+      .bind(2, std::string(to_string(identity.source)))
+      .bind(3, identity.external_id)
+      .bind(4, identity.uid)
+      .bind(5, identity.gid);
+  auto ran = statement->run();
+  if (!ran && ran.error().code == ErrorCode::conflict) {
+    return make_error(ErrorCode::conflict,
+                      fmt::format("uid {} belongs to another gpupool user", identity.uid));
+  }
+  return ran;
+}
+
+Status SqlStore::set_directory_groups(std::int64_t user_id,
+                                      const std::vector<std::int64_t>& group_ids) {
+  return in_transaction([&]() -> Status {
+    auto clear = db_.prepare(
+        "DELETE FROM group_members WHERE user_id = ?1 AND group_id IN "
+        "(SELECT id FROM groups WHERE from_directory != 0)");
+    if (!clear) return clear.error();
+    clear->bind(1, user_id);
+    GPUPOOL_TRY(clear->run());
+    for (auto group_id : group_ids) {
+      auto insert = db_.prepare(
+          "INSERT INTO group_members (group_id, user_id) VALUES (?1, ?2) ON CONFLICT DO NOTHING");
+      if (!insert) return insert.error();
+      insert->bind(1, group_id).bind(2, user_id);
+      GPUPOOL_TRY(insert->run());
+    }
+    return {};
+  });
+}
+
+Status SqlStore::set_group_from_directory(std::int64_t group_id) {
+  Lock lock(mutex_);
+  auto statement = db_.prepare("UPDATE groups SET from_directory = 1 WHERE id = ?1");
+  if (!statement) return statement.error();
+  statement->bind(1, group_id);
+  return statement->run();
+}
+
 Result<Group> SqlStore::create_group(const std::string& name, UnixMillis now) {
   Lock lock(mutex_);
-  auto insert =
-      db_.prepare("INSERT INTO groups (name, created_at) VALUES (?1, ?2) RETURNING id, name");
+  auto insert = db_.prepare(fmt::format(
+      "INSERT INTO groups (name, created_at) VALUES (?1, ?2) RETURNING {}", kGroupColumns));
   if (!insert) return insert.error();
   insert->bind(1, name).bind(2, now);
   auto row = insert->step();
@@ -211,7 +274,7 @@ Result<Group> SqlStore::create_group(const std::string& name, UnixMillis now) {
     }
     return row.error();
   }
-  Group group{insert->column_int(0), insert->column_text(1)};
+  Group group = read_group(*insert);
   GPUPOOL_TRY(insert->run());
   return group;
 }
@@ -219,13 +282,13 @@ Result<Group> SqlStore::create_group(const std::string& name, UnixMillis now) {
 Result<std::optional<Group>> SqlStore::find_group(const std::string& name) {
   ReadLock lock;
   auto& db = for_reading(lock);
-  auto query = db.prepare("SELECT id, name FROM groups WHERE name = ?1");
+  auto query = db.prepare(fmt::format("SELECT {} FROM groups WHERE name = ?1", kGroupColumns));
   if (!query) return query.error();
   query->bind(1, name);
   auto row = query->step();
   if (!row) return row.error();
   if (!*row) return std::optional<Group>{};
-  return std::optional<Group>{Group{query->column_int(0), query->column_text(1)}};
+  return std::optional<Group>{read_group(*query)};
 }
 
 Status SqlStore::set_group_members(std::int64_t group_id,
@@ -251,24 +314,20 @@ Result<std::vector<Group>> SqlStore::groups_of(std::int64_t user_id) {
   ReadLock lock;
   auto& db = for_reading(lock);
   auto query = db.prepare(
-      "SELECT groups.id, groups.name FROM groups JOIN group_members ON groups.id = "
-      "group_members.group_id "
-      "WHERE group_members.user_id = ?1 ORDER BY groups.name");
+      fmt::format("SELECT {} FROM groups JOIN group_members ON groups.id = group_members.group_id "
+                  "WHERE group_members.user_id = ?1 ORDER BY groups.name",
+                  kGroupColumns));
   if (!query) return query.error();
   query->bind(1, user_id);
-  return query->collect<Group>([](const Statement& row) {
-    return Group{row.column_int(0), row.column_text(1)};
-  });
+  return query->collect<Group>(read_group);
 }
 
 Result<std::vector<Group>> SqlStore::list_groups() {
   ReadLock lock;
   auto& db = for_reading(lock);
-  auto query = db.prepare("SELECT id, name FROM groups ORDER BY name");
+  auto query = db.prepare(fmt::format("SELECT {} FROM groups ORDER BY name", kGroupColumns));
   if (!query) return query.error();
-  return query->collect<Group>([](const Statement& row) {
-    return Group{row.column_int(0), row.column_text(1)};
-  });
+  return query->collect<Group>(read_group);
 }
 
 Result<std::vector<std::int64_t>> SqlStore::group_member_ids(std::int64_t group_id) {

@@ -24,7 +24,8 @@ constexpr const char* kSessionColumns =
     "limit_warned, "
     "(SELECT username FROM users WHERE users.id = "
     "sessions.user_id), "
-    "(SELECT uid FROM users WHERE users.id = sessions.user_id), gpu_busy_seconds, image_family";
+    "(SELECT uid FROM users WHERE users.id = sessions.user_id), gpu_busy_seconds, image_family, "
+    "(SELECT gid FROM users WHERE users.id = sessions.user_id)";
 
 Session read_session(const Statement& row) {
   Session session;
@@ -78,6 +79,7 @@ Session read_session(const Statement& row) {
   session.uid = static_cast<int>(row.column_int(44));
   session.gpu_busy_seconds = row.column_double(45);
   session.image_family = row.column_text(46);
+  session.gid = static_cast<int>(row.column_int(47));
   return session;
 }
 

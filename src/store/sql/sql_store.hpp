@@ -55,6 +55,10 @@ class SqlStore : public Store {
   Result<std::int64_t> prune_audit(UnixMillis before) override;
   Status set_user_access(std::int64_t user_id, bool admin, bool disabled) override;
   Status set_password_hash(std::int64_t user_id, const std::string& password_hash) override;
+  Status set_user_identity(std::int64_t user_id, const UserIdentity& identity) override;
+  Status set_directory_groups(std::int64_t user_id,
+                              const std::vector<std::int64_t>& group_ids) override;
+  Status set_group_from_directory(std::int64_t group_id) override;
 
   Result<Group> create_group(const std::string& name, UnixMillis now) override;
   Result<std::optional<Group>> find_group(const std::string& name) override;

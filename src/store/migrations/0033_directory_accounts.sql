@@ -1,0 +1,7 @@
+-- gpupool schema, version 33: accounts from the organisation's directory (LDAP) or identity
+-- provider (OpenID Connect): where each user signs in, the directory's name for them, their
+-- Linux group id; and groups whose members the directory keeps.
+ALTER TABLE users ADD COLUMN source TEXT NOT NULL DEFAULT 'local';
+ALTER TABLE users ADD COLUMN external_id TEXT NOT NULL DEFAULT '';
+ALTER TABLE users ADD COLUMN gid INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE groups ADD COLUMN from_directory INTEGER NOT NULL DEFAULT 0;
