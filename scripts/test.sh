@@ -17,7 +17,8 @@ scripts/setup.sh
 # (with getcap to check it) for the images they unpack. PostgreSQL 15 for the
 # store's tests on it and the control plane of several servers, HAProxy in front of them.
 # zsh, to load the CLI's completion script as its users do. OpenLDAP's slapd and its
-# clients for the LDAP sign-in tests (tests/ldap/directory.py).
+# clients for the LDAP sign-in tests (tests/ldap/directory.py); oidc-provider from npm, the
+# OpenID Connect provider of the sign-in tests (tests/oidc).
 tools_missing=()
 for package in chromium fonts-wqy-microhei shellcheck clang-format clang-tidy clang libclang-rt-14-dev systemd \
   docker-registry apache2-utils prometheus python3-aiosmtpd slurm-wlm munge bubblewrap curl \
@@ -31,6 +32,7 @@ if [ ${#tools_missing[@]} -gt 0 ]; then
 fi
 [ -d tests/browser/node_modules/playwright-core ] || npm ci --prefix tests/browser --no-audit --no-fund
 [ -x tests/lint/node_modules/.bin/eslint ] || npm ci --prefix tests/lint --no-audit --no-fund
+[ -d tests/oidc/node_modules/oidc-provider ] || npm ci --prefix tests/oidc --no-audit --no-fund
 # The run's own PostgreSQL server (tests/postgres/start.sh); tests that need it fail, rather
 # than skip, where it is missing.
 GPUPOOL_TEST_POSTGRES=$(tests/postgres/start.sh)

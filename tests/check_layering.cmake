@@ -8,7 +8,7 @@ set(allowed_protocol "core;model")
 set(allowed_scheduler "core;model")
 set(allowed_metering "core;model")
 set(allowed_catalog "core;net;model")
-set(allowed_auth "core;model")
+set(allowed_auth "core;net;model")
 set(allowed_store "core;model")
 set(allowed_gpu "core;model")
 # The GPU-memory cap is C, loaded into session processes: it depends on nothing of ours.
@@ -21,7 +21,7 @@ set(allowed_slurm "core")
 # (HTTP transport and proxy) knows nothing of sessions or users; the API joins the two.
 set(allowed_services "core;model;scheduler;metering;catalog;auth;store;slurm")
 set(allowed_gateway "core")
-set(allowed_api "core;model;protocol;scheduler;metering;catalog;auth;store;slurm;services;gateway")
+set(allowed_api "core;net;model;protocol;scheduler;metering;catalog;auth;store;slurm;services;gateway")
 set(allowed_cli "core;net")
 set(allowed_app "core;net;model;protocol;scheduler;metering;catalog;auth;store;gpu;engine;agent;sim;slurm;services;gateway;api;cli")
 

@@ -4,7 +4,7 @@ const texts = {
   en: {
     "language": "Language", "logout": "Sign out", "nav.sessions": "Sessions", "nav.keys": "SSH keys",
     "login.title": "Sign in to gpupool", "login.user": "User name", "login.password": "Password",
-    "login.submit": "Sign in",
+    "login.submit": "Sign in", "login.with": "Sign in with {name}", "login.or": "or with a password",
     "pool.title": "Available GPUs", "pool.model": "GPU model", "pool.free": "Free", "pool.total": "Total",
     "pool.shared": "Shared", "pool.freeMemory": "Free GPU memory", "pool.queue": "Waiting requests: {n}",
     "pool.simulated": "Simulated GPUs: no real GPU is given to sessions.",
@@ -215,6 +215,7 @@ const texts = {
   "zh-CN": {
     "language": "语言", "logout": "退出", "nav.sessions": "会话", "nav.keys": "SSH 密钥",
     "login.title": "登录 gpupool", "login.user": "用户名", "login.password": "密码", "login.submit": "登录",
+    "login.with": "使用 {name} 登录", "login.or": "或使用密码",
     "pool.title": "可用 GPU", "pool.model": "GPU 型号", "pool.free": "空闲", "pool.total": "总数",
     "pool.shared": "共享中", "pool.freeMemory": "空闲显存", "pool.queue": "排队中的请求：{n}",
     "pool.simulated": "模拟 GPU：会话不会获得真实 GPU。",

@@ -4,8 +4,30 @@ import { api, setCsrfToken } from "./api.js";
 import { h, show } from "./dom.js";
 import { stopLive } from "./live.js";
 
-// `onSignedIn` draws the page the user came for.
+// The organisation's identity provider, when one is set up: a link that starts its sign-in
+// (the server sends the browser there and back, then to the portal signed in).
+async function providerLink(form) {
+  let providers;
+  try {
+    providers = await api("GET", "/api/v1/auth/providers");
+  } catch {
+    return;
+  }
+  if (!providers.oidc) return;
+  const link = h("a", { class: "button", id: "sign-in-with", href: providers.oidc.url },
+    t("login.with", { name: providers.oidc.name }));
+  form.querySelector("h1").after(link, ...(providers.password ? [h("p", { class: "muted" }, t("login.or"))] : []));
+  if (!providers.password) form.querySelectorAll("label, button").forEach((element) => element.remove());
+}
+
+// `onSignedIn` draws the page the user came for. A sign-in the identity provider's callback
+// refused comes back with ?sign_in_error=…, said here once.
 export function renderLogin(onSignedIn, message = "") {
+  const query = new URLSearchParams(location.search);
+  if (query.has("sign_in_error")) {
+    message = query.get("sign_in_error");
+    history.replaceState(null, "", location.pathname + location.hash);
+  }
   stopLive();
   document.getElementById("nav").hidden = true;
   document.getElementById("logout").hidden = true;
@@ -32,4 +54,5 @@ export function renderLogin(onSignedIn, message = "") {
   });
   show(form);
   form.querySelector("input").focus();
+  providerLink(form);
 }

@@ -16,6 +16,7 @@
 #include "api/metrics.hpp"
 #include "api/route_pattern.hpp"
 #include "api/views.hpp"
+#include "auth/oidc_client.hpp"
 #include "core/histogram.hpp"
 
 namespace gpupool::api {
@@ -55,6 +56,10 @@ struct ApiSettings {
   services::DigestResolver resolve_digest;
   // Sessions saved as images (as SessionSettings::image_saves).
   services::ImageSaveSettings image_saves;
+  // Set: users may sign in through this OpenID Connect provider (api/oidc_handlers.cpp),
+  // their accounts made and kept by oidc_accounts.
+  auth::OidcClient* oidc = nullptr;
+  services::ExternalAccounts* oidc_accounts = nullptr;
 };
 
 // Live views (GET /api/v1/events) one user may hold open, so one user cannot hold every
@@ -191,6 +196,13 @@ class Api {
   // Sign-in and the caller's own profile (api.cpp).
   HttpReply login(const Call& call);
   HttpReply logout(const Call& call);
+  HttpReply auth_providers(const Call& call);
+  HttpReply oidc_start(const Call& call);
+  HttpReply oidc_callback(const Call& call);
+  HttpReply cli_token(const Call& call);
+  HttpReply cli_code_redirect(const HttpExchange& exchange, const User& user,
+                              const nlohmann::json& cli);
+  std::string oidc_redirect_uri() const;
   HttpReply mint_token(const Call& call);
   HttpReply me(const Call& call);
   HttpReply profile(const Principal& principal);  // GET /api/v1/me's document

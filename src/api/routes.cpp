@@ -24,6 +24,10 @@ const std::vector<Route>& Api::routes() {
 
       // Signing in, and the caller's own credentials and profile.
       {"POST", "/api/v1/auth/login", anyone, &Api::login},
+      {"GET", "/api/v1/auth/providers", anyone, &Api::auth_providers},
+      {"GET", "/api/v1/auth/oidc/start", anyone, &Api::oidc_start},
+      {"GET", "/api/v1/auth/oidc/callback", anyone, &Api::oidc_callback},
+      {"POST", "/api/v1/auth/cli-token", anyone, &Api::cli_token},
       {"POST", "/api/v1/auth/logout", user, &Api::logout},
       {"POST", "/api/v1/tokens", user, &Api::mint_token},
       {"GET", "/api/v1/tokens", user, &Api::list_tokens},

@@ -109,12 +109,49 @@ class Reader {
          {"timeout_seconds", number(s + " timeout_seconds", ldap.timeout_s)}});
   }
 
+  auto texts(const std::string& where, std::vector<std::string>& into) {
+    return [this, where, &into](const toml::node& node) -> Status {
+      const auto* list = node.as_array();
+      if (list == nullptr) return error(where, "must be a list of strings");
+      into.clear();
+      for (const auto& element : *list) {
+        auto value = element.value_exact<std::string>();
+        if (!value) return error(where, "must be a list of strings");
+        into.push_back(*value);
+      }
+      return {};
+    };
+  }
+
+  Status read_oidc(const toml::table& table, auth::OidcSettings& oidc) {
+    const std::string s = "[auth.oidc]";
+    return read_table(
+        table, s,
+        {{"name", text(s + " name", oidc.name)},
+         {"issuer", text(s + " issuer", oidc.issuer)},
+         {"client_id", text(s + " client_id", oidc.client_id)},
+         {"client_secret", secret(s + " client_secret", oidc.client_secret)},
+         {"client_secret_file", secret_file(s + " client_secret_file", oidc.client_secret)},
+         {"scopes", texts(s + " scopes", oidc.scopes)},
+         {"username_claim", text(s + " username_claim", oidc.username_claim)},
+         {"groups_claim", text(s + " groups_claim", oidc.groups_claim)},
+         {"uid_claim", text(s + " uid_claim", oidc.uid_claim)},
+         {"gid_claim", text(s + " gid_claim", oidc.gid_claim)},
+         {"ca_file", text(s + " ca_file", oidc.ca_file)},
+         {"timeout_seconds", number(s + " timeout_seconds", oidc.timeout_s)}});
+  }
+
   Status read_auth(const toml::table& table, AuthConfig& auth) {
     const std::string s = "[auth]";
     auto ldap = [&](const toml::node& node) -> Status {
       if (!node.is_table()) return error(s + " ldap", "must be a table ([auth.ldap])");
       auth.ldap.emplace();
       return read_ldap(*node.as_table(), *auth.ldap);
+    };
+    auto oidc = [&](const toml::node& node) -> Status {
+      if (!node.is_table()) return error(s + " oidc", "must be a table ([auth.oidc])");
+      auth.oidc.emplace();
+      return read_oidc(*node.as_table(), *auth.oidc);
     };
     return read_table(table, s,
                       {{"local_accounts", flag(s + " local_accounts", auth.local_accounts)},
@@ -123,7 +160,8 @@ class Reader {
                        {"adopt_local_accounts",
                         flag(s + " adopt_local_accounts", auth.accounts.adopt_local_accounts)},
                        {"check_interval", text(s + " check_interval", auth.check_interval)},
-                       {"ldap", ldap}});
+                       {"ldap", ldap},
+                       {"oidc", oidc}});
   }
 
  private:

@@ -10,10 +10,10 @@ Result<std::unique_ptr<SignIn>> SignIn::make(const AuthConfig& config, Store& st
                                              const Clock& clock) {
   std::unique_ptr<SignIn> made(new SignIn(store, clock));
   made->local_accounts_ = config.local_accounts;
-  if (!config.local_accounts && !config.ldap) {
+  if (!config.local_accounts && !config.ldap && !config.oidc) {
     return make_error(ErrorCode::invalid_argument,
                       "[auth] local_accounts = false needs a directory to sign in with "
-                      "([auth.ldap])");
+                      "([auth.ldap] or [auth.oidc])");
   }
   auto interval = parse_duration(config.check_interval);
   if (!interval || *interval < 10'000) {
@@ -24,8 +24,13 @@ Result<std::unique_ptr<SignIn>> SignIn::make(const AuthConfig& config, Store& st
   if (config.ldap) {
     GPUPOOL_TRY(auth::check_ldap_settings(*config.ldap));
     made->ldap_ = std::make_unique<auth::LdapDirectory>(*config.ldap);
-    made->accounts_ = std::make_unique<services::ExternalAccounts>(store, clock, config.accounts);
   }
+  if (config.oidc) {
+    GPUPOOL_TRY(auth::check_oidc_settings(*config.oidc));
+    made->oidc_ = std::make_unique<auth::OidcClient>(*config.oidc);
+  }
+  if (config.ldap || config.oidc)
+    made->accounts_ = std::make_unique<services::ExternalAccounts>(store, clock, config.accounts);
   return made;
 }
 

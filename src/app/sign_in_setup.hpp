@@ -8,6 +8,7 @@
 #include <string>
 
 #include "auth/ldap_directory.hpp"
+#include "auth/oidc_client.hpp"
 #include "core/periodic_task.hpp"
 #include "services/audit_log.hpp"
 #include "services/auth_service.hpp"
@@ -21,6 +22,7 @@ struct AuthConfig {
   services::ExternalAccountPolicy accounts;
   std::string check_interval = "5m";  // how often the directory is asked about its users
   std::optional<auth::LdapSettings> ldap;
+  std::optional<auth::OidcSettings> oidc;
 };
 
 // What the server keeps for sign-in: made before the AuthService, which it outlives.
@@ -30,6 +32,9 @@ class SignIn {
                                               const Clock& clock);
 
   services::SignInSources sources() const;
+  // The OpenID Connect provider, and who keeps its users' accounts; null without one.
+  auth::OidcClient* oidc() const { return oidc_.get(); }
+  services::ExternalAccounts* accounts() const { return accounts_.get(); }
   // The directory checks, started (they run on the leading server only); null without a
   // directory. The caller keeps it, stopped before `auth` and `audit` go.
   std::unique_ptr<PeriodicTask> start_checks(services::AuthService& auth,
@@ -43,6 +48,7 @@ class SignIn {
   bool local_accounts_ = true;
   std::chrono::milliseconds check_interval_{0};
   std::unique_ptr<auth::LdapDirectory> ldap_;
+  std::unique_ptr<auth::OidcClient> oidc_;
   std::unique_ptr<services::ExternalAccounts> accounts_;
   std::unique_ptr<services::DirectoryChecks> checks_;
 };

@@ -329,6 +329,8 @@ int serve(UpOptions options, bool local_node) {
   };
   gateway::TunnelRegistry tunnels;
   api_settings.tunnels = &tunnels;
+  api_settings.oidc = (*sign_in)->oidc();
+  api_settings.oidc_accounts = (*sign_in)->accounts();
   api_settings.telemetry = &telemetry;
   api_settings.sync_waits = &sync_waits;
   api_settings.prepaid = session_settings.prepaid;

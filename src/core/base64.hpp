@@ -11,7 +11,11 @@ namespace gpupool {
 std::string base64_encode(std::string_view bytes);
 // URL-safe alphabet, padded: the engine's X-Registry-Auth header.
 std::string base64url_encode(std::string_view bytes);
+// URL-safe alphabet, unpadded: JSON Web Tokens and PKCE (RFC 7515, RFC 7636).
+std::string base64url_encode_unpadded(std::string_view bytes);
 // Standard alphabet, padding optional; nullopt when it is not base64.
 std::optional<std::string> base64_decode(std::string_view text);
+// URL-safe alphabet, padding optional; nullopt when it is not base64url.
+std::optional<std::string> base64url_decode(std::string_view text);
 
 }  // namespace gpupool

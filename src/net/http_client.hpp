@@ -40,6 +40,8 @@ struct HttpEndpoint {
   // with exactly this public key instead; no CA, no host name check (an agent joining a
   // server with a self-signed certificate).
   std::string pin = {};
+  // HTTPS: a PEM file of CAs trusted besides those (a site's own CA for its identity provider).
+  std::string ca_file = {};
 };
 
 Result<HttpEndpoint> parse_http_endpoint(const std::string& address);

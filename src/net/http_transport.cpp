@@ -94,6 +94,13 @@ std::optional<Error> shake_hands(Transport& transport, const HttpEndpoint& endpo
                         fmt::format("GPUPOOL_CA_FILE {}: {}", ca_file, ec.message()));
     }
   }
+  if (!endpoint.ca_file.empty()) {
+    context.load_verify_file(endpoint.ca_file, ec);
+    if (ec) {
+      return make_error(ErrorCode::invalid_argument,
+                        fmt::format("CA file {}: {}", endpoint.ca_file, ec.message()));
+    }
+  }
   context.set_verify_mode(asio::ssl::verify_peer);
   if (endpoint.pin.empty()) {
     context.set_verify_callback(asio::ssl::host_name_verification(endpoint.host));

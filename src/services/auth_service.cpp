@@ -50,7 +50,11 @@ Result<LoginResult> AuthService::login(const std::string& username, const std::s
   limiter_.record_success(*name, source_address);
   if (user->disabled)
     return make_error(ErrorCode::forbidden, "this account is disabled; ask an admin");
-  LoginResult result{*user, random_token(32), random_token(24)};
+  return sign_in(*user);
+}
+
+Result<LoginResult> AuthService::sign_in(const User& user) {
+  LoginResult result{user, random_token(32), random_token(24)};
   UnixMillis now = clock_.now();
   GPUPOOL_TRY(store_.add_credential({digest_hex(result.cookie_secret), result.user.id,
                                      CredentialKind::login, "", result.csrf_token, now,

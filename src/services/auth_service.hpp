@@ -74,6 +74,8 @@ class AuthService {
 
   Result<LoginResult> login(const std::string& username, const std::string& password,
                             const std::string& source_address);
+  // A login for a user whom an identity provider has just vouched for.
+  Result<LoginResult> sign_in(const User& user);
   Status logout(const Principal& principal);
   Result<Principal> authenticate(const std::string& secret, CredentialKind kind);
   // The same credential again, for connections that outlive a request: an Error once it

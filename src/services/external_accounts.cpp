@@ -49,6 +49,13 @@ Result<User> ExternalAccounts::provision(AccountSource source,
     if (!found) return found.error();
     if (found->disabled)
       return make_error(ErrorCode::forbidden, "this account is disabled; ask an admin");
+    // An identity provider's subject is its account for good; a name can change hands there.
+    if (source == AccountSource::oidc && !found->external_id.empty() &&
+        found->external_id != account.dn) {
+      return make_error(
+          ErrorCode::forbidden,
+          fmt::format("\"{}\" belongs to another account of the identity provider", *name));
+    }
     GPUPOOL_TRY(store_.set_user_identity(
         found->id, {source, account.dn, account.uid.value_or(0), account.gid.value_or(0)}));
     GPUPOOL_TRY(sync_groups_and_admin(*found, account));

@@ -171,6 +171,14 @@ class Store {
                                       const std::vector<std::int64_t>& group_ids) = 0;
   virtual Status set_group_from_directory(std::int64_t group_id) = 0;
 
+  // Sign-ins under way (an identity provider's state, a CLI's one-time code), by the digest
+  // of their secret. put also drops expired ones; take deletes and answers it once, unless
+  // it has expired.
+  virtual Status put_sign_in_attempt(const std::string& digest, const std::string& payload,
+                                     UnixMillis expires_at, UnixMillis now) = 0;
+  virtual Result<std::optional<std::string>> take_sign_in_attempt(const std::string& digest,
+                                                                  UnixMillis now) = 0;
+
   // The audit log: append-only. list_audit is newest first; prune_audit removes entries
   // older than `before` (the store refuses any younger than 30 days) and says how many.
   virtual Status append_audit(const AuditEntry& entry) = 0;

@@ -14,6 +14,8 @@ import subprocess
 import tempfile
 import time
 
+from certificates import make_certificates  # tests/e2e
+
 SUFFIX = "dc=example,dc=org"
 ROOT_DN = f"cn=admin,{SUFFIX}"
 ROOT_PASSWORD = "root-password"
@@ -44,26 +46,13 @@ class Directory:
         self.dir = tempfile.mkdtemp(prefix="gpupool-ldap-")
         self.port = free_port()
         self.ldaps_port = free_port()
-        self.ca = os.path.join(self.dir, "ca.pem")
         self.url = f"ldap://127.0.0.1:{self.port}"
         self.ldaps_url = f"ldaps://127.0.0.1:{self.ldaps_port}"
         self.process = None
 
     def _certificates(self):
-        d = self.dir
-        run("openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
-            "-days", "2", "-subj", "/CN=gpupool test directory CA", "-keyout", f"{d}/ca-key.pem", "-out", self.ca)
-        run("openssl", "req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
-            "-subj", "/CN=127.0.0.1", "-keyout", f"{d}/server-key.pem", "-out", f"{d}/server.csr")
-        with open(f"{d}/san.cnf", "w") as handle:
-            handle.write("subjectAltName=IP:127.0.0.1\n")
-        run("openssl", "x509", "-req", "-in", f"{d}/server.csr", "-CA", self.ca, "-CAkey", f"{d}/ca-key.pem",
-            "-CAcreateserial", "-days", "2", "-extfile", f"{d}/san.cnf", "-out", f"{d}/server.pem")
-        # Another CA, which signed nothing the directory shows: a client trusting only it must refuse.
-        run("openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
-            "-days", "2", "-subj", "/CN=someone else's CA", "-keyout", f"{d}/other-key.pem",
-            "-out", f"{d}/other-ca.pem")
-        self.other_ca = f"{d}/other-ca.pem"
+        paths = make_certificates(self.dir)
+        self.ca, self.other_ca = paths["ca.pem"], paths["other-ca.pem"]
 
     def _config(self):
         d = self.dir

@@ -153,6 +153,19 @@ TEST_F(ExternalAccountsTest, AdoptsALocalAccountOnlyWhenToldTo) {
   EXPECT_TRUE((*store_->find_user_by_name("carol"))->password_hash.empty());
 }
 
+TEST_F(ExternalAccountsTest, AnIdentityProvidersNameCannotChangeHandsToAnotherSubject) {
+  ASSERT_TRUE(
+      accounts_
+          .provision(AccountSource::oidc, {"alice", "https://id.example.org subject-1", {}, {}, {}})
+          .ok());
+  auto taken = accounts_.provision(AccountSource::oidc,
+                                   {"alice", "https://id.example.org subject-2", {}, {}, {}});
+  ASSERT_FALSE(taken.ok());
+  EXPECT_EQ(taken.error().code, ErrorCode::forbidden);
+  // Nor is a directory's account an identity provider's, or the other way round.
+  EXPECT_FALSE(accounts_.provision(AccountSource::ldap, {"alice", "uid=alice", {}, {}, {}}).ok());
+}
+
 TEST_F(ExternalAccountsTest, TurnedOffLocalAccountsNeitherSignInNorKeepTheirTokens) {
   auto admin =
       store_->create_user("admin", *auth::hash_password("admin-password"), true, clock_.now());

@@ -261,6 +261,37 @@ Status SqlStore::set_group_from_directory(std::int64_t group_id) {
   return statement->run();
 }
 
+Status SqlStore::put_sign_in_attempt(const std::string& digest, const std::string& payload,
+                                     UnixMillis expires_at, UnixMillis now) {
+  return in_transaction([&]() -> Status {
+    auto prune = db_.prepare("DELETE FROM sign_in_attempts WHERE expires_at <= ?1");
+    if (!prune) return prune.error();
+    prune->bind(1, now);
+    GPUPOOL_TRY(prune->run());
+    auto insert = db_.prepare(
+        "INSERT INTO sign_in_attempts (digest, payload, expires_at) VALUES (?1, ?2, ?3)");
+    if (!insert) return insert.error();
+    insert->bind(1, digest).bind(2, payload).bind(3, expires_at);
+    return insert->run();
+  });
+}
+
+Result<std::optional<std::string>> SqlStore::take_sign_in_attempt(const std::string& digest,
+                                                                  UnixMillis now) {
+  Lock lock(mutex_);
+  auto taken =
+      db_.prepare("DELETE FROM sign_in_attempts WHERE digest = ?1 RETURNING payload, expires_at");
+  if (!taken) return taken.error();
+  taken->bind(1, digest);
+  auto row = taken->step();
+  if (!row) return row.error();
+  if (!*row) return std::optional<std::string>{};
+  std::string payload = taken->column_text(0);
+  bool live = taken->column_int(1) > now;
+  GPUPOOL_TRY(taken->run());
+  return live ? std::optional<std::string>{payload} : std::nullopt;
+}
+
 Result<Group> SqlStore::create_group(const std::string& name, UnixMillis now) {
   Lock lock(mutex_);
   auto insert = db_.prepare(fmt::format(

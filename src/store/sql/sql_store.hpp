@@ -59,6 +59,10 @@ class SqlStore : public Store {
   Status set_directory_groups(std::int64_t user_id,
                               const std::vector<std::int64_t>& group_ids) override;
   Status set_group_from_directory(std::int64_t group_id) override;
+  Status put_sign_in_attempt(const std::string& digest, const std::string& payload,
+                             UnixMillis expires_at, UnixMillis now) override;
+  Result<std::optional<std::string>> take_sign_in_attempt(const std::string& digest,
+                                                          UnixMillis now) override;
 
   Result<Group> create_group(const std::string& name, UnixMillis now) override;
   Result<std::optional<Group>> find_group(const std::string& name) override;

@@ -1,0 +1,156 @@
+"""Signing in through the organisation's OpenID Connect provider (docs/auth.md), against a
+real one (oidc-provider from npm, tests/oidc/provider.mjs, over HTTPS with a test CA): the
+portal's "Sign in with …" in Chromium; users made from the ID token's claims (name, groups,
+uid); and each check of the callback: a state another browser started, a replayed state, an
+ID token changed after signing, and one for another audience are refused."""
+import os
+import re
+import subprocess
+import tempfile
+import time
+import urllib.parse
+
+import pytest
+import requests
+
+from certificates import make_certificates
+from conftest import ADMIN_PASSWORD, Api, Server, free_port, mint_token
+from test_browser import run_to_end
+
+OIDC_DIR = os.path.join(os.path.dirname(__file__), "..", "oidc")
+BROWSER_DIR = os.path.join(os.path.dirname(__file__), "..", "browser")
+
+
+class Provider:
+    def __init__(self, gpupool_base):
+        self.dir = tempfile.mkdtemp(prefix="gpupool-oidc-")
+        self.paths = make_certificates(self.dir)
+        self.port = free_port()
+        self.issuer = f"https://127.0.0.1:{self.port}"
+        self.log = open(os.path.join(self.dir, "provider.log"), "w")
+        self.process = subprocess.Popen(
+            ["node", "provider.mjs", str(self.port), self.paths["server.pem"], self.paths["server-key.pem"], gpupool_base],
+            cwd=OIDC_DIR, stdout=self.log, stderr=subprocess.STDOUT)
+        deadline = time.time() + 30
+        while True:
+            try:
+                requests.get(f"{self.issuer}/.well-known/openid-configuration", verify=self.paths["ca.pem"], timeout=2)
+                return
+            except requests.RequestException:
+                assert self.process.poll() is None, open(self.log.name).read()
+                assert time.time() < deadline, "the provider did not answer"
+                time.sleep(0.2)
+
+    def set_mode(self, mode):
+        reply = requests.post(f"{self.issuer}/test/mode", json={"mode": mode}, verify=self.paths["ca.pem"], timeout=10)
+        assert reply.status_code == 200
+
+    def stop(self):
+        self.process.terminate()
+        self.process.wait(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def site():
+    config = tempfile.NamedTemporaryFile("w", suffix=".toml", delete=False)
+    server = Server(extra_args=["--config", config.name])
+    provider = Provider(server.base)
+    config.write(f"""
+[auth]
+admin_group = "gpupool-admins"
+
+[auth.oidc]
+name = "Example SSO"
+issuer = "{provider.issuer}"
+client_id = "gpupool"
+client_secret = "gpupool-client-secret"
+scopes = ["openid", "profile", "groups"]
+uid_claim = "uidNumber"
+ca_file = "{provider.paths['ca.pem']}"
+""")
+    config.close()
+    os.chmod(config.name, 0o600)
+    server.start()
+    server.provider = provider
+    yield server
+    server.stop()
+    provider.stop()
+
+
+def provider_sign_in(site, name):
+    """Starts a sign-in at gpupool and passes the provider's login form as `name`, as a
+    browser would; answers the browser (its cookies) and gpupool's callback URL, not yet
+    visited."""
+    browser = requests.Session()
+    browser.trust_env = False  # REQUESTS_CA_BUNDLE would take the place of the test CA
+    browser.verify = site.provider.paths["ca.pem"]
+    reply = browser.get(f"{site.base}/api/v1/auth/oidc/start", allow_redirects=False)
+    assert reply.status_code == 302, reply.text
+    location = reply.headers["Location"]
+    assert location.startswith(site.provider.issuer + "/auth?") and "code_challenge_method=S256" in location
+    for _ in range(10):
+        reply = browser.get(location, allow_redirects=False)
+        if reply.status_code == 200 and "<form" in reply.text:  # its login (or consent) page
+            action = re.search(r'action="([^"]+)"', reply.text).group(1)
+            fields = dict(re.findall(r'type="hidden" name="([^"]+)" value="([^"]*)"', reply.text))
+            if 'name="login"' in reply.text:
+                fields.update(login=name, password="any")
+            reply = browser.post(urllib.parse.urljoin(location, action), data=fields, allow_redirects=False)
+        assert reply.status_code in (302, 303), reply.text[:500]
+        location = urllib.parse.urljoin(location, reply.headers["Location"])
+        if location.startswith(site.base):
+            return browser, location
+    raise AssertionError("the provider did not send the browser back")
+
+
+def callback(browser, url):
+    reply = browser.get(url, allow_redirects=False)
+    assert reply.status_code == 302, reply.text
+    return reply.headers["Location"], reply.cookies.get("gpupool_session")
+
+
+def test_a_user_signs_in_with_the_providers_account_groups_and_uid(site):
+    browser, url = provider_sign_in(site, "alice")
+    location, cookie = callback(browser, url)
+    assert location == "/" and cookie, location
+    me = browser.get(f"{site.base}/api/v1/me").json()
+    assert me["username"] == "alice" and me["source"] == "oidc" and me["uid"] == 7001, me
+    assert me["groups"] == ["ml-lab", "physics"] and not me["admin"], me
+    browser, url = provider_sign_in(site, "bob")
+    assert callback(browser, url)[0] == "/"
+    assert browser.get(f"{site.base}/api/v1/me").json()["admin"]
+
+
+def test_a_replayed_or_foreign_state_and_forged_tokens_are_refused(site):
+    browser, url = provider_sign_in(site, "alice")
+    # Another browser (without the state's cookie) brought here with this callback: refused.
+    location, cookie = callback(requests.Session(), url)
+    assert "not started by this browser" in urllib.parse.unquote(location) and not cookie
+    state = browser.cookies.get("gpupool_oidc_state")
+    assert callback(browser, url)[0] == "/"
+    # The same callback again, even with the state's cookie: its state was used.
+    browser.cookies.set("gpupool_oidc_state", state)
+    location, cookie = callback(browser, url)
+    assert "already used" in urllib.parse.unquote(location) and not cookie, location
+    # An ID token whose claims were changed after signing (here: to be "admin").
+    site.provider.set_mode("tamper")
+    try:
+        location, cookie = callback(*provider_sign_in(site, "alice"))
+        assert "signature does not hold" in urllib.parse.unquote(location) and not cookie, location
+        site.provider.set_mode("audience")
+        location, cookie = callback(*provider_sign_in(site, "alice"))
+        assert "another audience" in urllib.parse.unquote(location) and not cookie, location
+    finally:
+        site.provider.set_mode("normal")
+    # The name "admin" belongs to the local admin: the provider's "admin" is not them.
+    location, cookie = callback(*provider_sign_in(site, "admin"))
+    assert "local" in urllib.parse.unquote(location) and not cookie, location
+    admin = Api(site.base, mint_token(site.base, "admin", ADMIN_PASSWORD))
+    entries = admin.get("/api/v1/audit?action=login")[1]["entries"]
+    assert any(entry["action"] == "login failed" for entry in entries), entries
+
+
+def test_the_portal_signs_in_through_the_provider(site):
+    returncode, output = run_to_end(["node", "oidc.mjs", site.base, "Example SSO", "alice"],
+                                    cwd=BROWSER_DIR, timeout=180)
+    assert returncode == 0, output
