@@ -14,7 +14,6 @@
 #include <charconv>
 
 #include <fmt/format.h>
-#include <sodium.h>
 
 #include "api/api.hpp"
 #include "core/base64.hpp"
@@ -34,14 +33,6 @@ constexpr UnixMillis kCliCodeLifetimeMillis = 2 * 60 * 1000;
 
 HttpReply redirect(const std::string& location) {
   return HttpReply{302, "text/plain", "", {{"Location", location}}, nullptr};
-}
-
-std::string s256(const std::string& verifier) {
-  unsigned char digest[crypto_hash_sha256_BYTES];
-  crypto_hash_sha256(digest, reinterpret_cast<const unsigned char*>(verifier.data()),
-                     verifier.size());
-  return base64url_encode_unpadded(
-      std::string_view(reinterpret_cast<const char*>(digest), sizeof digest));
 }
 
 // A port of the CLI's loopback listener, as the query gives it.
@@ -123,17 +114,26 @@ HttpReply Api::oidc_callback(const Call& call) {
                                   "this sign-in is unknown, expired or already used; start again"));
   }
   auto payload = nlohmann::json::parse(**taken, nullptr, false);
+  // A CLI's sign-in says why it failed on the CLI's loopback page, where the CLI reads it.
+  auto failed = [&](const std::string& username, const Error& error) {
+    if (!payload.contains("cli")) return refused(username, error);
+    audit_login(exchange, username, error_reply(error));
+    const auto& cli = payload["cli"];
+    return redirect(fmt::format("http://127.0.0.1:{}/?error={}&state={}", cli.value("port", 0),
+                                net::url_encode(error.message),
+                                net::url_encode(cli.value("state", ""))));
+  };
   if (!call.query_value("error").empty()) {
-    return refused("",
-                   make_error(ErrorCode::forbidden, "the identity provider did not sign you in: " +
-                                                        call.query_value("error").substr(0, 64)));
+    return failed("",
+                  make_error(ErrorCode::forbidden, "the identity provider did not sign you in: " +
+                                                       call.query_value("error").substr(0, 64)));
   }
   auth::OidcAttempt attempt{state, payload.value("nonce", ""), payload.value("verifier", ""), ""};
   auto account = settings_.oidc->finish(call.query_value("code"), attempt, oidc_redirect_uri(),
                                         clock_.now() / 1000);
-  if (!account) return refused("", account.error());
+  if (!account) return failed("", account.error());
   auto user = settings_.oidc_accounts->provision(AccountSource::oidc, *account);
-  if (!user) return refused(account->username, user.error());
+  if (!user) return failed(account->username, user.error());
   if (payload.contains("cli")) return cli_code_redirect(exchange, *user, payload["cli"]);
   auto login = auth_.sign_in(*user);
   if (!login) return error_reply(login.error());
@@ -179,7 +179,8 @@ HttpReply Api::cli_token(const Call& call) {
   if (!taken) return error_reply(taken.error());
   if (!taken->has_value()) return error_reply(invalid);
   auto grant = nlohmann::json::parse(**taken, nullptr, false);
-  if (!secrets_equal(s256(*verifier), grant.value("challenge", ""))) return error_reply(invalid);
+  if (!secrets_equal(pkce_challenge(*verifier), grant.value("challenge", "")))
+    return error_reply(invalid);
   auto user = store_.find_user(grant.value("user_id", std::int64_t{0}));
   if (!user) return error_reply(user.error());
   if (!user->has_value() || (*user)->disabled) return error_reply(invalid);

@@ -22,6 +22,7 @@
 #include "app/ssh_cli.hpp"
 #include "app/up_command.hpp"
 #include "cli/admin_commands.hpp"
+#include "cli/browser_login.hpp"
 #include "cli/commands.hpp"
 #include "cli/usage_commands.hpp"
 
@@ -89,6 +90,9 @@ int run(int argc, char** argv) {
   login_command->add_option("-u,--username", username, "user name (asked if absent)");
   login_command->add_flag("--password-stdin", password_stdin,
                           "read the password from standard input");
+  bool browser_login = false;
+  login_command->add_flag("--browser", browser_login,
+                          "sign in through the organisation's identity provider, in a browser");
 
   gpupool::cli::RunOptions run;
   bool no_wait = false;
@@ -311,6 +315,7 @@ int run(int argc, char** argv) {
   if (*up_command) return gpupool::app::run_up(up);
   if (*server_command) return gpupool::app::run_server(server);
   if (*agent_command) return gpupool::app::run_agent(agent);
+  if (*login_command && browser_login) return gpupool::cli::browser_login(url);
   if (*login_command) return gpupool::cli::login(url, username, password_stdin);
   if (*run_command) {
     if (*share_option) run.gpu_memory_gb = gpu_memory_gb;

@@ -1,7 +1,5 @@
 #include "auth/oidc_client.hpp"
 
-#include <sodium.h>
-
 #include <algorithm>
 #include <charconv>
 
@@ -65,14 +63,6 @@ std::string form(const std::vector<std::pair<std::string, std::string>>& fields)
     encoded += net::url_encode(name) + "=" + net::url_encode(value);
   }
   return encoded;
-}
-
-std::string code_challenge(const std::string& verifier) {
-  unsigned char digest[crypto_hash_sha256_BYTES];
-  crypto_hash_sha256(digest, reinterpret_cast<const unsigned char*>(verifier.data()),
-                     verifier.size());
-  return base64url_encode_unpadded(
-      std::string_view(reinterpret_cast<const char*>(digest), sizeof digest));
 }
 
 std::optional<int> number_claim(const Json& claims, const std::string& name) {
@@ -163,7 +153,7 @@ Result<OidcAttempt> OidcClient::begin(const std::string& redirect_uri) {
             {"scope", scope},
             {"state", attempt.state},
             {"nonce", attempt.nonce},
-            {"code_challenge", code_challenge(attempt.code_verifier)},
+            {"code_challenge", pkce_challenge(attempt.code_verifier)},
             {"code_challenge_method", "S256"}});
   return attempt;
 }

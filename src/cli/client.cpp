@@ -1,5 +1,6 @@
 #include "cli/client.hpp"
 
+#include <spawn.h>
 #include <termios.h>
 #include <unistd.h>
 
@@ -123,6 +124,22 @@ Result<json> api_call(const ClientConfig& config, const std::string& method,
     return make_error(ErrorCode::internal, "the server sent something that is not JSON");
   if (set_cookie != nullptr) *set_cookie = response->header("Set-Cookie");
   return parsed;
+}
+
+std::optional<pid_t> open_in_browser(const std::string& url) {
+  // A desktop gets the page in its browser; elsewhere the link is the answer.
+  const char* browser = std::getenv("BROWSER");
+  bool desktop = std::getenv("DISPLAY") != nullptr || std::getenv("WAYLAND_DISPLAY") != nullptr;
+  if (browser == nullptr && !desktop) return std::nullopt;
+  std::string opener = browser != nullptr ? browser : "xdg-open";
+  std::string link = url;
+  std::vector<char*> argv = {opener.data(), link.data(), nullptr};
+  pid_t child = 0;
+  if (posix_spawnp(&child, opener.c_str(), nullptr, nullptr, argv.data(), environ) != 0) {
+    std::cerr << "could not start " << opener << "; open the link above yourself\n";
+    return std::nullopt;
+  }
+  return child;
 }
 
 std::optional<nlohmann::json> call(const std::string& method, const std::string& path,

@@ -2,6 +2,8 @@
 // ~/.config/gpupool/config.json (mode 0600), overridable by GPUPOOL_URL and GPUPOOL_TOKEN.
 #pragma once
 
+#include <sys/types.h>
+
 #include <filesystem>
 #include <optional>
 #include <string>
@@ -42,6 +44,10 @@ Result<nlohmann::json> api_call(
 
 // A JSON value for a table: strings as they are, null as "-", anything else as JSON.
 std::string text_or_dash(const nlohmann::json& value);
+
+// Starts the user's browser on `url` ($BROWSER, or xdg-open on a desktop) and answers its
+// process, not waited for; nullopt where there is none (the caller has shown the link).
+std::optional<pid_t> open_in_browser(const std::string& url);
 
 // Loads the saved login and makes one call; prints the error and returns nullopt on failure.
 std::optional<nlohmann::json> call(const std::string& method, const std::string& path,

@@ -196,19 +196,10 @@ int open(const std::string& id, bool vscode) {
     url = (*editor)["url"].get<std::string>();
   }
   std::cout << url << "\n";
-  // A desktop gets the page in its browser; elsewhere the link is the answer.
-  const char* browser = std::getenv("BROWSER");
-  bool desktop = std::getenv("DISPLAY") != nullptr || std::getenv("WAYLAND_DISPLAY") != nullptr;
-  if (browser == nullptr && !desktop) return 0;
-  std::string opener = browser != nullptr ? browser : "xdg-open";
-  std::vector<char*> argv = {opener.data(), url.data(), nullptr};
-  pid_t child = 0;
-  if (posix_spawnp(&child, opener.c_str(), nullptr, nullptr, argv.data(), environ) != 0) {
-    std::cerr << "could not start " << opener << "; open the link above yourself\n";
-    return 0;
+  if (auto child = open_in_browser(url)) {
+    int status = 0;
+    waitpid(*child, &status, 0);
   }
-  int status = 0;
-  waitpid(child, &status, 0);
   return 0;
 }
 

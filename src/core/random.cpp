@@ -5,6 +5,8 @@
 #include <stdexcept>
 #include <vector>
 
+#include "core/base64.hpp"
+
 namespace gpupool {
 
 void init_crypto() {
@@ -46,6 +48,14 @@ std::string digest_hex(const std::string& input) {
   crypto_generichash(out, sizeof out, reinterpret_cast<const unsigned char*>(input.data()),
                      input.size(), nullptr, 0);
   return to_hex(out, sizeof out);
+}
+
+std::string pkce_challenge(const std::string& verifier) {
+  unsigned char digest[crypto_hash_sha256_BYTES];
+  crypto_hash_sha256(digest, reinterpret_cast<const unsigned char*>(verifier.data()),
+                     verifier.size());
+  return base64url_encode_unpadded(
+      std::string_view(reinterpret_cast<const char*>(digest), sizeof digest));
 }
 
 bool secrets_equal(const std::string& a, const std::string& b) {

@@ -21,6 +21,9 @@ std::string new_session_id();
 // Hex of a keyed-free BLAKE2b-256 digest; used to store tokens hashed.
 std::string digest_hex(const std::string& input);
 
+// PKCE's S256 code challenge of a verifier (RFC 7636 §4.2): its SHA-256, unpadded base64url.
+std::string pkce_challenge(const std::string& verifier);
+
 // Whether two secrets are equal, in a time that does not depend on where they first differ.
 bool secrets_equal(const std::string& a, const std::string& b);
 

@@ -3,6 +3,8 @@ real one (oidc-provider from npm, tests/oidc/provider.mjs, over HTTPS with a tes
 portal's "Sign in with …" in Chromium; users made from the ID token's claims (name, groups,
 uid); and each check of the callback: a state another browser started, a replayed state, an
 ID token changed after signing, and one for another audience are refused."""
+import base64
+import hashlib
 import os
 import re
 import subprocess
@@ -12,6 +14,8 @@ import urllib.parse
 
 import pytest
 import requests
+
+from test_cli import cli
 
 from certificates import make_certificates
 from conftest import ADMIN_PASSWORD, Api, Server, free_port, mint_token
@@ -77,14 +81,14 @@ ca_file = "{provider.paths['ca.pem']}"
     provider.stop()
 
 
-def provider_sign_in(site, name):
+def provider_sign_in(site, name, query=""):
     """Starts a sign-in at gpupool and passes the provider's login form as `name`, as a
     browser would; answers the browser (its cookies) and gpupool's callback URL, not yet
     visited."""
     browser = requests.Session()
     browser.trust_env = False  # REQUESTS_CA_BUNDLE would take the place of the test CA
     browser.verify = site.provider.paths["ca.pem"]
-    reply = browser.get(f"{site.base}/api/v1/auth/oidc/start", allow_redirects=False)
+    reply = browser.get(f"{site.base}/api/v1/auth/oidc/start{query}", allow_redirects=False)
     assert reply.status_code == 302, reply.text
     location = reply.headers["Location"]
     assert location.startswith(site.provider.issuer + "/auth?") and "code_challenge_method=S256" in location
@@ -98,7 +102,7 @@ def provider_sign_in(site, name):
             reply = browser.post(urllib.parse.urljoin(location, action), data=fields, allow_redirects=False)
         assert reply.status_code in (302, 303), reply.text[:500]
         location = urllib.parse.urljoin(location, reply.headers["Location"])
-        if location.startswith(site.base):
+        if location.startswith(site.base) or location.startswith("http://127.0.0.1:"):
             return browser, location
     raise AssertionError("the provider did not send the browser back")
 
@@ -154,3 +158,44 @@ def test_the_portal_signs_in_through_the_provider(site):
     returncode, output = run_to_end(["node", "oidc.mjs", site.base, "Example SSO", "alice"],
                                     cwd=BROWSER_DIR, timeout=180)
     assert returncode == 0, output
+
+
+def cli_code(site, name, challenge):
+    """A CLI's sign-in as far as the one-time code the browser brings back to the CLI."""
+    query = f"?cli_port={free_port()}&cli_state=cli-state-1&cli_challenge={challenge}"
+    browser, url = provider_sign_in(site, name, query)
+    location, _ = callback(browser, url)
+    back = urllib.parse.urlparse(location)
+    assert back.hostname == "127.0.0.1", location
+    fields = urllib.parse.parse_qs(back.query)
+    assert fields["state"] == ["cli-state-1"], location
+    return fields["code"][0]
+
+
+def test_a_cli_code_needs_the_clis_verifier_and_works_once(site):
+    verifier = "v" * 64
+    challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).decode().rstrip("=")
+    anonymous = Api(site.base)
+    code = cli_code(site, "alice", challenge)
+    status, body = anonymous.post("/api/v1/auth/cli-token", {"code": code, "verifier": "w" * 64})
+    assert status == 401, body
+    # A code tried with the wrong verifier is spent: whoever saw it cannot try again.
+    assert anonymous.post("/api/v1/auth/cli-token", {"code": code, "verifier": verifier})[0] == 401
+    code = cli_code(site, "alice", challenge)
+    status, body = anonymous.post("/api/v1/auth/cli-token", {"code": code, "verifier": verifier})
+    assert status == 201 and body["user"]["username"] == "alice", body
+    assert Api(site.base, body["token"]).get("/api/v1/me")[1]["username"] == "alice"
+    assert anonymous.post("/api/v1/auth/cli-token", {"code": code, "verifier": verifier})[0] == 401
+
+
+def test_the_cli_signs_in_through_the_browser(site):
+    home = tempfile.mkdtemp(prefix="gpupool-cli-oidc-")
+    opener = os.path.join(home, "browser")
+    with open(opener, "w") as handle:
+        handle.write(f'#!/bin/sh\ncd {BROWSER_DIR} && exec node oidc_cli.mjs "$1" alice\n')
+    os.chmod(opener, 0o755)
+    signed_in = cli(home, "login", site.base, "--browser", extra_env={"BROWSER": opener})
+    assert signed_in.returncode == 0 and f"logged in to {site.base} as alice" in signed_in.stdout, \
+        signed_in.stdout + signed_in.stderr
+    mine = cli(home, "ls")
+    assert mine.returncode == 0, mine.stderr
