@@ -135,7 +135,9 @@ std::optional<Json> json_part(const std::string& part) {
 std::optional<std::int64_t> seconds_claim(const Json& claims, const char* name) {
   auto found = claims.find(name);
   if (found == claims.end() || !found->is_number()) return std::nullopt;
-  return static_cast<std::int64_t>(found->get<double>());
+  double seconds = found->get<double>();
+  if (!(seconds > -1e12 && seconds < 1e12)) return std::nullopt;  // no time of ours (or NaN)
+  return static_cast<std::int64_t>(seconds);
 }
 
 Status check_claims(const Json& claims, const IdTokenExpectations& expected) {

@@ -166,6 +166,19 @@ TEST_F(ExternalAccountsTest, AnIdentityProvidersNameCannotChangeHandsToAnotherSu
   EXPECT_FALSE(accounts_.provision(AccountSource::ldap, {"alice", "uid=alice", {}, {}, {}}).ok());
 }
 
+TEST_F(ExternalAccountsTest, ASignInAttemptIsTakenOnceAndNotAfterItExpires) {
+  UnixMillis now = clock_.now();
+  ASSERT_TRUE(store_->put_sign_in_attempt("digest-1", R"({"nonce":"n"})", now + 1000, now).ok());
+  ASSERT_TRUE(store_->put_sign_in_attempt("digest-2", "{}", now + 1000, now).ok());
+  EXPECT_FALSE(store_->put_sign_in_attempt("digest-1", "{}", now + 1000, now).ok());  // taken
+  auto taken = store_->take_sign_in_attempt("digest-1", now);
+  ASSERT_TRUE(taken.ok());
+  EXPECT_EQ(taken->value_or(""), R"({"nonce":"n"})");
+  EXPECT_FALSE(store_->take_sign_in_attempt("digest-1", now)->has_value());         // once
+  EXPECT_FALSE(store_->take_sign_in_attempt("digest-2", now + 1000)->has_value());  // expired
+  EXPECT_FALSE(store_->take_sign_in_attempt("digest-3", now)->has_value());
+}
+
 TEST_F(ExternalAccountsTest, TurnedOffLocalAccountsNeitherSignInNorKeepTheirTokens) {
   auto admin =
       store_->create_user("admin", *auth::hash_password("admin-password"), true, clock_.now());

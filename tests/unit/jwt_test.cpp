@@ -162,6 +162,7 @@ TEST_F(IdTokens, ATokenForAnotherPartyTimeOrSignInIsRefused) {
   expect_refused(with("azp", "another-client"), "another party");
   expect_refused(with("exp", kNow - 61), "expired");
   expect_refused(with("exp", nullptr), "expired");
+  expect_refused(with("exp", 1e300), "expired");  // no number to trust, nor to convert
   expect_refused(with("iat", kNow + 120), "in the future");
   expect_refused(with("nonce", "nonce-2"), "nonce");
   expect_refused(with("nonce", nullptr), "nonce");

@@ -76,7 +76,7 @@ TEST_F(Api, EveryAdminRouteRefusesOtherUsers) {
 }
 
 // A Slurm job's report proves itself with its session's secret, checked by the session service.
-TEST_F(Api, OnlyHealthThePortalLoginJoiningAndJobReportsAreOpenToAnyone) {
+TEST_F(Api, OnlyHealthThePortalSignInJoiningAndJobReportsAreOpenToAnyone) {
   std::set<std::string> open;
   for (const auto& route : api::Api::routes()) {
     if (route.access == api::Access::anyone)
@@ -85,9 +85,21 @@ TEST_F(Api, OnlyHealthThePortalLoginJoiningAndJobReportsAreOpenToAnyone) {
   EXPECT_EQ(open,
             (std::set<std::string>{"GET /healthz", "HEAD /healthz", "GET /readyz", "HEAD /readyz",
                                    "GET /", "HEAD /", "GET /ui/{file...}", "HEAD /ui/{file...}",
-                                   "POST /api/v1/auth/login", "POST /api/v1/agent/join",
+                                   "POST /api/v1/auth/login", "GET /api/v1/auth/providers",
+                                   "GET /api/v1/auth/oidc/start", "GET /api/v1/auth/oidc/callback",
+                                   "POST /api/v1/auth/cli-token", "POST /api/v1/agent/join",
                                    "POST /api/v1/slurm/ready", "POST /api/v1/slurm/activity",
                                    "POST /api/v1/slurm/start-failure"}));
+}
+
+TEST_F(Api, WithoutAnIdentityProviderItsSignInIsNotFoundAndNoCliCodeWorks) {
+  auto providers = call("GET", "/api/v1/auth/providers");
+  ASSERT_EQ(providers.status, 200);
+  EXPECT_EQ(json::parse(providers.body), json::parse(R"({"password":true,"oidc":null})"));
+  EXPECT_EQ(call("GET", "/api/v1/auth/oidc/start").status, 404);
+  EXPECT_EQ(call("GET", "/api/v1/auth/oidc/callback?code=c&state=s").status, 404);
+  EXPECT_EQ(call("POST", "/api/v1/auth/cli-token", R"({"code":"c","verifier":"v"})").status, 401);
+  EXPECT_EQ(call("POST", "/api/v1/auth/cli-token", R"({"code":"c"})").status, 400);
 }
 
 TEST_F(Api, EachMethodAndPatternIsRoutedOnce) {
