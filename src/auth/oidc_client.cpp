@@ -41,6 +41,11 @@ Result<net::HttpResponse> call(const std::string& url, const std::string& ca_fil
   if (!target) return target.error();
   request.target = target->path;
   request.headers.emplace_back("Accept", "application/json");
+  // With the port (RFC 9110 §7.2): providers build their endpoints' URLs from the Host.
+  if (target->endpoint.port != 443) {
+    request.headers.emplace_back(
+        "Host", fmt::format("{}:{}", target->endpoint.host, target->endpoint.port));
+  }
   auto response =
       net::http_call(target->endpoint, request, std::chrono::seconds(timeout_s), 1024 * 1024);
   if (!response) return unavailable(fmt::format("cannot be reached: {}", response.error().message));

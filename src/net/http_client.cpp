@@ -110,10 +110,7 @@ http::request<http::string_body> request_message(const HttpEndpoint& endpoint,
   message.method_string(request.method);
   message.target(request.target);
   message.version(11);
-  // RFC 9110 §7.2: the port too, unless it is the scheme's own (servers build URLs from it).
-  bool default_port = endpoint.is_unix || endpoint.port == (endpoint.tls ? 443 : 80);
-  message.set(http::field::host,
-              default_port ? endpoint.host : endpoint.host + ":" + std::to_string(endpoint.port));
+  message.set(http::field::host, endpoint.host);
   if (!keep_alive) message.set(http::field::connection, "close");
   for (const auto& [key, value] : request.headers) message.set(key, value);
   if (!request.body.empty() || request.method == "POST" || request.method == "PUT") {
