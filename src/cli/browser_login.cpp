@@ -13,6 +13,7 @@
 #include <optional>
 
 #include <fmt/format.h>
+#include <boost/url/parse.hpp>
 
 #include "cli/client.hpp"
 #include "core/random.hpp"
@@ -85,18 +86,12 @@ class Listener {
       request.append(buffer, static_cast<std::size_t>(got));
     }
     std::string line = request.substr(0, request.find("\r\n"));
-    if (!line.starts_with("GET /?")) return std::nullopt;
-    std::string query = line.substr(6, line.find(' ', 6) - 6);
+    if (!line.starts_with("GET ")) return std::nullopt;
+    std::string text = line.substr(4, line.find(' ', 4) - 4);  // the view below reads it
+    auto target = boost::urls::parse_origin_form(text);
+    if (!target || target->path() != "/" || !target->has_query()) return std::nullopt;
     std::map<std::string, std::string> fields;
-    for (std::size_t at = 0; at <= query.size();) {
-      auto end = query.find('&', at);
-      if (end == std::string::npos) end = query.size();
-      std::string pair = query.substr(at, end - at);
-      auto equals = pair.find('=');
-      if (equals != std::string::npos)
-        fields[pair.substr(0, equals)] = net::url_decode(pair.substr(equals + 1));
-      at = end + 1;
-    }
+    for (auto field : target->params()) fields[field.key] = field.value;
     return fields;
   }
 

@@ -49,8 +49,6 @@ Result<HttpEndpoint> parse_http_endpoint(const std::string& address);
 // Percent-encodes everything but RFC 3986's unreserved characters: safe as one path segment
 // or one query value.
 std::string url_encode(std::string_view text);
-// Undoes it (and a form's '+' for a space); a '%' without two hex digits stays as it is.
-std::string url_decode(std::string_view text);
 
 struct HttpRequest {
   std::string method = "GET";
