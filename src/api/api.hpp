@@ -57,9 +57,10 @@ struct ApiSettings {
   // Sessions saved as images (as SessionSettings::image_saves).
   services::ImageSaveSettings image_saves;
   // Set: users may sign in through this OpenID Connect provider (api/oidc_handlers.cpp),
-  // their accounts made and kept by oidc_accounts.
+  // their accounts made and kept by oidc_accounts, their refresh tokens by oidc_tokens.
   auth::OidcClient* oidc = nullptr;
   services::ExternalAccounts* oidc_accounts = nullptr;
+  services::ProviderTokens* oidc_tokens = nullptr;  // its users' refresh tokens
 };
 
 // Live views (GET /api/v1/events) one user may hold open, so one user cannot hold every
@@ -199,9 +200,11 @@ class Api {
   HttpReply auth_providers(const Call& call);
   HttpReply oidc_start(const Call& call);
   HttpReply oidc_callback(const Call& call);
+  HttpReply cli_confirmation_page(const HttpExchange& exchange, const User& user,
+                                  const nlohmann::json& cli);
+  HttpReply cli_confirm(const Call& call);
+  HttpReply cli_loopback(const nlohmann::json& cli, const std::string& fields);
   HttpReply cli_token(const Call& call);
-  HttpReply cli_code_redirect(const HttpExchange& exchange, const User& user,
-                              const nlohmann::json& cli);
   std::string oidc_redirect_uri() const;
   HttpReply mint_token(const Call& call);
   HttpReply me(const Call& call);

@@ -16,6 +16,7 @@
 #include "services/idle_watch.hpp"
 #include "services/image_catalog.hpp"
 #include "services/node_enrollment.hpp"
+#include "services/provider_tokens.hpp"
 #include "services/session_apps.hpp"
 #include "services/session_passes.hpp"
 #include "services/session_ports.hpp"

@@ -6,14 +6,13 @@
 // digest, so that any server behind the load balancer can take the callback, and only once.
 // The state also goes into a cookie scoped to the callback: a callback that another browser
 // started (login CSRF) or that is replayed finds no attempt, or not its cookie, and is refused.
-// A CLI's sign-in (`gpupool login --browser`) ends on the CLI's loopback address with a
-// one-time code, bound to the CLI's own PKCE challenge, that POST /api/v1/auth/cli-token
-// trades for an API token.
+// A CLI's sign-in (`gpupool login --browser`) goes on in api/cli_sign_in_handlers.cpp.
 #include <nlohmann/json.hpp>
 
 #include <charconv>
 
 #include <fmt/format.h>
+#include <spdlog/spdlog.h>
 
 #include "api/api.hpp"
 #include "core/base64.hpp"
@@ -29,7 +28,6 @@ namespace {
 constexpr const char* kStateCookie = "gpupool_oidc_state";
 constexpr const char* kCallbackPath = "/api/v1/auth/oidc/callback";
 constexpr UnixMillis kAttemptLifetimeMillis = 10 * 60 * 1000;
-constexpr UnixMillis kCliCodeLifetimeMillis = 2 * 60 * 1000;
 
 HttpReply redirect(const std::string& location) {
   return HttpReply{302, "text/plain", "", {{"Location", location}}, nullptr};
@@ -118,10 +116,7 @@ HttpReply Api::oidc_callback(const Call& call) {
   auto failed = [&](const std::string& username, const Error& error) {
     if (!payload.contains("cli")) return refused(username, error);
     audit_login(exchange, username, error_reply(error));
-    const auto& cli = payload["cli"];
-    return redirect(fmt::format("http://127.0.0.1:{}/?error={}&state={}", cli.value("port", 0),
-                                net::url_encode(error.message),
-                                net::url_encode(cli.value("state", ""))));
+    return cli_loopback(payload["cli"], "error=" + net::url_encode(error.message));
   };
   if (!call.query_value("error").empty()) {
     return failed("",
@@ -129,12 +124,16 @@ HttpReply Api::oidc_callback(const Call& call) {
                                                        call.query_value("error").substr(0, 64)));
   }
   auth::OidcAttempt attempt{state, payload.value("nonce", ""), payload.value("verifier", ""), ""};
-  auto account = settings_.oidc->finish(call.query_value("code"), attempt, oidc_redirect_uri(),
-                                        clock_.now() / 1000);
-  if (!account) return failed("", account.error());
-  auto user = settings_.oidc_accounts->provision(AccountSource::oidc, *account);
-  if (!user) return failed(account->username, user.error());
-  if (payload.contains("cli")) return cli_code_redirect(exchange, *user, payload["cli"]);
+  auto signed_in = settings_.oidc->finish(call.query_value("code"), attempt, oidc_redirect_uri(),
+                                          clock_.now() / 1000);
+  if (!signed_in) return failed("", signed_in.error());
+  const auto& username = signed_in->account.username;
+  auto user = settings_.oidc_accounts->provision(AccountSource::oidc, signed_in->account);
+  if (!user) return failed(username, user.error());
+  // What the directory check asks the provider with; without it, the sign-in still counts.
+  if (auto kept = settings_.oidc_tokens->keep(user->id, *signed_in); !kept)
+    spdlog::warn("keeping {}'s refresh token: {}", username, kept.error().message);
+  if (payload.contains("cli")) return cli_confirmation_page(exchange, *user, payload["cli"]);
   auto login = auth_.sign_in(*user);
   if (!login) return error_reply(login.error());
   HttpReply reply = redirect("/");
@@ -147,49 +146,6 @@ HttpReply Api::oidc_callback(const Call& call) {
       "Set-Cookie", fmt::format("{}=; Path={}; HttpOnly; Max-Age=0", kStateCookie, kCallbackPath));
   audit_login(exchange, user->username, json_reply(200, nlohmann::json::object()));
   return reply;
-}
-
-HttpReply Api::cli_code_redirect(const HttpExchange& exchange, const User& user,
-                                 const nlohmann::json& cli) {
-  std::string code = random_token(32);
-  nlohmann::json grant = {{"user_id", user.id}, {"challenge", cli.value("challenge", "")}};
-  UnixMillis now = clock_.now();
-  auto kept = store_.put_sign_in_attempt(digest_hex("cli:" + code), grant.dump(),
-                                         now + kCliCodeLifetimeMillis, now);
-  if (!kept) return error_reply(kept.error());
-  audit_login(exchange, user.username, json_reply(200, nlohmann::json::object()));
-  return redirect(fmt::format("http://127.0.0.1:{}/?code={}&state={}", cli.value("port", 0), code,
-                              net::url_encode(cli.value("state", ""))));
-}
-
-HttpReply Api::cli_token(const Call& call) {
-  auto body = parse_json_object(call.exchange.body);
-  if (!body) return error_reply(body.error());
-  auto known = reject_unknown_fields(*body, {"code", "verifier", "name"});
-  if (!known) return error_reply(known.error());
-  auto code = required_string(*body, "code", 256);
-  if (!code) return error_reply(code.error());
-  auto verifier = required_string(*body, "verifier", 128);
-  if (!verifier) return error_reply(verifier.error());
-  auto name = optional_string(*body, "name", 64);
-  if (!name) return error_reply(name.error());
-  auto invalid =
-      make_error(ErrorCode::unauthorized, "this sign-in code is unknown, expired or used");
-  auto taken = store_.take_sign_in_attempt(digest_hex("cli:" + *code), clock_.now());
-  if (!taken) return error_reply(taken.error());
-  if (!taken->has_value()) return error_reply(invalid);
-  auto grant = nlohmann::json::parse(**taken, nullptr, false);
-  if (!secrets_equal(pkce_challenge(*verifier), grant.value("challenge", "")))
-    return error_reply(invalid);
-  auto user = store_.find_user(grant.value("user_id", std::int64_t{0}));
-  if (!user) return error_reply(user.error());
-  if (!user->has_value() || (*user)->disabled) return error_reply(invalid);
-  Principal owner{**user, CredentialKind::api_token, "", ""};
-  auto minted = auth_.mint_token(owner, name->value_or("cli"), std::nullopt);
-  if (!minted) return error_reply(minted.error());
-  return json_reply(201, {{"token", minted->token},
-                          {"user", user_view(**user)},
-                          {"expires_at", format_rfc3339(minted->expires_at)}});
 }
 
 }  // namespace gpupool::api

@@ -27,6 +27,7 @@ const std::vector<Route>& Api::routes() {
       {"GET", "/api/v1/auth/providers", anyone, &Api::auth_providers},
       {"GET", "/api/v1/auth/oidc/start", anyone, &Api::oidc_start},
       {"GET", "/api/v1/auth/oidc/callback", anyone, &Api::oidc_callback},
+      {"POST", "/api/v1/auth/cli-confirm", anyone, &Api::cli_confirm},
       {"POST", "/api/v1/auth/cli-token", anyone, &Api::cli_token},
       {"POST", "/api/v1/auth/logout", user, &Api::logout},
       {"POST", "/api/v1/tokens", user, &Api::mint_token},

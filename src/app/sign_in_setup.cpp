@@ -28,6 +28,8 @@ Result<std::unique_ptr<SignIn>> SignIn::make(const AuthConfig& config, Store& st
   if (config.oidc) {
     GPUPOOL_TRY(auth::check_oidc_settings(*config.oidc));
     made->oidc_ = std::make_unique<auth::OidcClient>(*config.oidc);
+    made->provider_tokens_ =
+        std::make_unique<services::ProviderTokens>(store, clock, config.oidc->client_secret);
   }
   if (config.ldap || config.oidc)
     made->accounts_ = std::make_unique<services::ExternalAccounts>(store, clock, config.accounts);
@@ -40,9 +42,11 @@ services::SignInSources SignIn::sources() const {
 
 std::unique_ptr<PeriodicTask> SignIn::start_checks(services::AuthService& auth,
                                                    services::AuditLog& audit) {
-  if (!ldap_) return nullptr;
-  checks_ =
-      std::make_unique<services::DirectoryChecks>(store_, clock_, auth, *ldap_, *accounts_, audit);
+  if (!accounts_) return nullptr;
+  checks_ = std::make_unique<services::DirectoryChecks>(
+      store_, clock_, auth,
+      services::DirectorySources{ldap_.get(), oidc_.get(), provider_tokens_.get()}, *accounts_,
+      audit);
   auto task = std::make_unique<PeriodicTask>(
       check_interval_,
       [this] {

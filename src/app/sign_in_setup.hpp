@@ -1,6 +1,6 @@
 // Where users sign in, as the config file's [auth] section sets it (docs/auth.md): local
-// accounts, an LDAP directory, the directory group of admins; and the periodic check that
-// ends the logins of users the directory no longer has.
+// accounts, an LDAP directory, an OpenID Connect provider, the directory group of admins;
+// and the periodic check that ends the logins of users the directory no longer stands by.
 #pragma once
 
 #include <memory>
@@ -14,6 +14,7 @@
 #include "services/auth_service.hpp"
 #include "services/directory_checks.hpp"
 #include "services/external_accounts.hpp"
+#include "services/provider_tokens.hpp"
 
 namespace gpupool::app {
 
@@ -35,6 +36,7 @@ class SignIn {
   // The OpenID Connect provider, and who keeps its users' accounts; null without one.
   auth::OidcClient* oidc() const { return oidc_.get(); }
   services::ExternalAccounts* accounts() const { return accounts_.get(); }
+  services::ProviderTokens* provider_tokens() const { return provider_tokens_.get(); }
   // The directory checks, started (they run on the leading server only); null without a
   // directory. The caller keeps it, stopped before `auth` and `audit` go.
   std::unique_ptr<PeriodicTask> start_checks(services::AuthService& auth,
@@ -50,6 +52,7 @@ class SignIn {
   std::unique_ptr<auth::LdapDirectory> ldap_;
   std::unique_ptr<auth::OidcClient> oidc_;
   std::unique_ptr<services::ExternalAccounts> accounts_;
+  std::unique_ptr<services::ProviderTokens> provider_tokens_;
   std::unique_ptr<services::DirectoryChecks> checks_;
 };
 

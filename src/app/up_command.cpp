@@ -331,6 +331,7 @@ int serve(UpOptions options, bool local_node) {
   api_settings.tunnels = &tunnels;
   api_settings.oidc = (*sign_in)->oidc();
   api_settings.oidc_accounts = (*sign_in)->accounts();
+  api_settings.oidc_tokens = (*sign_in)->provider_tokens();
   api_settings.telemetry = &telemetry;
   api_settings.sync_waits = &sync_waits;
   api_settings.prepaid = session_settings.prepaid;

@@ -161,7 +161,8 @@ Status check_claims(const Json& claims, const IdTokenExpectations& expected) {
   auto issued = seconds_claim(claims, "iat");
   if (!issued || *issued - expected.leeway_seconds > expected.now_seconds)
     return refused("it was issued in the future");
-  if (expected.nonce.empty() || claims.value("nonce", "") != expected.nonce)
+  bool nonce_left_out = expected.nonce_optional && !claims.contains("nonce");
+  if (!nonce_left_out && (expected.nonce.empty() || claims.value("nonce", "") != expected.nonce))
     return refused("its nonce is not this sign-in's");
   return {};
 }

@@ -34,6 +34,9 @@ struct IdTokenExpectations {
   std::string nonce;
   std::int64_t now_seconds = 0;
   std::int64_t leeway_seconds = 60;  // clocks that differ a little
+  // A renewal's ID token (from a refresh token) may leave the nonce out; one it holds must
+  // still be the sign-in's (OpenID Connect Core §12.2).
+  bool nonce_optional = false;
 };
 
 // The token's claims when it passes every check; unauthorized saying which failed. A token

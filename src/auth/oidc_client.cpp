@@ -163,17 +163,13 @@ Result<OidcAttempt> OidcClient::begin(const std::string& redirect_uri) {
   return attempt;
 }
 
-Result<DirectoryAccount> OidcClient::finish(const std::string& code, const OidcAttempt& attempt,
-                                            const std::string& redirect_uri,
-                                            std::int64_t now_seconds) {
+Result<std::pair<int, Json>> OidcClient::token_request(
+    const std::vector<std::pair<std::string, std::string>>& fields) {
   auto found = provider();
   if (!found) return found.error();
   net::HttpRequest request;
   request.method = "POST";
-  request.body = form({{"grant_type", "authorization_code"},
-                       {"code", code},
-                       {"redirect_uri", redirect_uri},
-                       {"code_verifier", attempt.code_verifier}});
+  request.body = form(fields);
   request.headers = {
       {"Content-Type", "application/x-www-form-urlencoded"},
       {"Authorization", "Basic " + base64_encode(net::url_encode(settings_.client_id) + ":" +
@@ -181,16 +177,12 @@ Result<DirectoryAccount> OidcClient::finish(const std::string& code, const OidcA
   auto response = call(found->token_endpoint, settings_.ca_file, request, settings_.timeout_s);
   if (!response) return response.error();
   auto answer = Json::parse(response->body, nullptr, false);
-  if (response->status != 200 || answer.is_discarded() || !answer.is_object()) {
-    std::string why = answer.is_object() ? answer.value("error", "") : "";
-    return make_error(ErrorCode::unauthorized,
-                      fmt::format("the identity provider refused the sign-in's code ({} {})",
-                                  response->status, why));
-  }
-  std::string id_token = answer.value("id_token", "");
-  if (id_token.empty())
-    return make_error(ErrorCode::unauthorized, "the identity provider sent no ID token");
-  IdTokenExpectations expected{settings_.issuer, settings_.client_id, attempt.nonce, now_seconds};
+  if (answer.is_discarded() || !answer.is_object()) answer = Json::object();
+  return std::pair{response->status, std::move(answer)};
+}
+
+Result<DirectoryAccount> OidcClient::checked_account(const std::string& id_token,
+                                                     const IdTokenExpectations& expected) {
   auto current = keys(false);
   if (!current) return current.error();
   auto claims = verify_id_token(id_token, *current, expected);
@@ -199,10 +191,62 @@ Result<DirectoryAccount> OidcClient::finish(const std::string& code, const OidcA
     if (!refreshed) return refreshed.error();
     claims = verify_id_token(id_token, *refreshed, expected);
   }
-  if (!claims) {
-    return make_error(ErrorCode::unauthorized, claims.error().message);
-  }
+  if (!claims) return make_error(ErrorCode::unauthorized, claims.error().message);
   return account_of(*claims);
+}
+
+Result<OidcSignIn> OidcClient::finish(const std::string& code, const OidcAttempt& attempt,
+                                      const std::string& redirect_uri, std::int64_t now_seconds) {
+  auto answer = token_request({{"grant_type", "authorization_code"},
+                               {"code", code},
+                               {"redirect_uri", redirect_uri},
+                               {"code_verifier", attempt.code_verifier}});
+  if (!answer) return answer.error();
+  const auto& [status, body] = *answer;
+  if (status != 200) {
+    return make_error(ErrorCode::unauthorized,
+                      fmt::format("the identity provider refused the sign-in's code ({} {})",
+                                  status, body.value("error", "")));
+  }
+  std::string id_token = body.value("id_token", "");
+  if (id_token.empty())
+    return make_error(ErrorCode::unauthorized, "the identity provider sent no ID token");
+  auto account = checked_account(id_token, {.issuer = settings_.issuer,
+                                            .client_id = settings_.client_id,
+                                            .nonce = attempt.nonce,
+                                            .now_seconds = now_seconds});
+  if (!account) return account.error();
+  return OidcSignIn{*account, body.value("refresh_token", ""), attempt.nonce};
+}
+
+Result<OidcRenewal> OidcClient::renew(const std::string& refresh_token, const std::string& nonce,
+                                      std::int64_t now_seconds) {
+  auto answer = token_request({{"grant_type", "refresh_token"}, {"refresh_token", refresh_token}});
+  if (!answer) return answer.error();
+  const auto& [status, body] = *answer;
+  if (status == 400 && body.value("error", "") == "invalid_grant") {
+    return make_error(ErrorCode::unauthorized,
+                      fmt::format("the identity provider no longer stands by the sign-in ({})",
+                                  body.value("error_description", "invalid_grant")));
+  }
+  if (status != 200) {
+    return unavailable(
+        fmt::format("answered a renewal with {} {}", status, body.value("error", "")));
+  }
+  OidcRenewal renewal{std::nullopt, body.value("refresh_token", refresh_token)};
+  std::string id_token = body.value("id_token", "");
+  if (id_token.empty()) return renewal;
+  auto account = checked_account(id_token, {.issuer = settings_.issuer,
+                                            .client_id = settings_.client_id,
+                                            .nonce = nonce,
+                                            .now_seconds = now_seconds,
+                                            .nonce_optional = true});
+  // Not a refusal: the grant held, so this is the provider's fault or ours (a clock), and
+  // must not end anyone's logins.
+  if (!account)
+    return unavailable("sent a renewed ID token that fails a check: " + account.error().message);
+  renewal.account = *account;
+  return renewal;
 }
 
 Result<DirectoryAccount> OidcClient::account_of(const Json& claims) const {

@@ -43,6 +43,20 @@ struct OidcAttempt {
   std::string authorization_url;
 };
 
+// A sign-in's outcome: the account, and what lets gpupool ask about it later.
+struct OidcSignIn {
+  DirectoryAccount account;
+  std::string refresh_token;  // "": the provider gave none
+  std::string nonce;          // the sign-in's, which a renewed ID token may repeat
+};
+
+// A renewal's outcome: the account as the renewed ID token has it (none when the provider
+// sent no ID token), and the refresh token to keep (a new one where the provider rotates).
+struct OidcRenewal {
+  std::optional<DirectoryAccount> account;
+  std::string refresh_token;
+};
+
 class OidcClient {
  public:
   explicit OidcClient(OidcSettings settings) : settings_(std::move(settings)) {}
@@ -52,8 +66,15 @@ class OidcClient {
   Result<OidcAttempt> begin(const std::string& redirect_uri);
   // Redeems `code` and checks the ID token against the attempt's nonce; the account it names.
   // unauthorized when the provider refuses the code or the token fails a check.
-  Result<DirectoryAccount> finish(const std::string& code, const OidcAttempt& attempt,
-                                  const std::string& redirect_uri, std::int64_t now_seconds);
+  Result<OidcSignIn> finish(const std::string& code, const OidcAttempt& attempt,
+                            const std::string& redirect_uri, std::int64_t now_seconds);
+  // Redeems a sign-in's refresh token: whether the provider still stands by it. unauthorized
+  // only when the provider refuses the grant (invalid_grant: the account is disabled or
+  // gone, or the grant was revoked or has expired); unavailable when it cannot be asked or
+  // answers anything else, a renewed ID token that fails a check included (a wrong client
+  // secret or a clock must not pass for every user's refusal).
+  Result<OidcRenewal> renew(const std::string& refresh_token, const std::string& nonce,
+                            std::int64_t now_seconds);
 
   const OidcSettings& settings() const { return settings_; }
 
@@ -65,6 +86,11 @@ class OidcClient {
   };
   Result<Provider> provider();
   Result<JsonWebKeys> keys(bool refresh);
+  // POSTs the form to the token endpoint as this client; its status and JSON answer.
+  Result<std::pair<int, nlohmann::json>> token_request(
+      const std::vector<std::pair<std::string, std::string>>& fields);
+  Result<DirectoryAccount> checked_account(const std::string& id_token,
+                                           const IdTokenExpectations& expected);
   Result<DirectoryAccount> account_of(const nlohmann::json& claims) const;
 
   OidcSettings settings_;

@@ -1,6 +1,7 @@
 // The browser half of `gpupool login --browser` (tests/e2e/test_oidc.py): it opens the
-// address the CLI printed, passes the identity provider's login form, and waits for the
-// CLI's own page on 127.0.0.1 to say that the sign-in is done.
+// address the CLI printed, passes the identity provider's login form, says yes to gpupool's
+// question whether the command line may sign in, and waits for the CLI's own page on
+// 127.0.0.1 to say that the sign-in is done.
 // Usage: node oidc_cli.mjs START_URL USER
 import { launchChromium, startRun } from "./launch.mjs";
 
@@ -18,6 +19,10 @@ try {
   await page.locator('input[name="login"]').fill(user);
   await page.locator('input[name="password"]').fill("any");
   await page.locator('button[type="submit"]').click();
+
+  step("gpupool asks before the command line signs in");
+  await page.getByText(`asks to sign in as ${user}`).waitFor();
+  await page.getByRole("button", { name: "Sign in the command line" }).click();
 
   step("back at the CLI's loopback page");
   await page.getByText("Signed in. You may close this page").waitFor();

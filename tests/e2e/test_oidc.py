@@ -7,6 +7,7 @@ import base64
 import hashlib
 import os
 import re
+import socket
 import subprocess
 import tempfile
 import time
@@ -46,7 +47,10 @@ class Provider:
                 time.sleep(0.2)
 
     def set_mode(self, mode):
-        reply = requests.post(f"{self.issuer}/test/mode", json={"mode": mode}, verify=self.paths["ca.pem"], timeout=10)
+        self.change("mode", {"mode": mode})
+
+    def change(self, what, fields):
+        reply = requests.post(f"{self.issuer}/test/{what}", json=fields, verify=self.paths["ca.pem"], timeout=10)
         assert reply.status_code == 200
 
     def stop(self):
@@ -62,6 +66,7 @@ def site():
     config.write(f"""
 [auth]
 admin_group = "gpupool-admins"
+check_interval = "10s"
 
 [auth.oidc]
 name = "Example SSO"
@@ -154,24 +159,108 @@ def test_a_replayed_or_foreign_state_and_forged_tokens_are_refused(site):
     assert any(entry["action"] == "login failed" for entry in entries), entries
 
 
+def wait_until(condition, what, timeout=45):
+    deadline = time.time() + timeout  # check_interval is 10 s
+    while not condition():
+        assert time.time() < deadline, what
+        time.sleep(1)
+
+
+def test_the_providers_changes_reach_signed_in_users_at_the_next_check(site):
+    """Between sign-ins, each check redeems the user's refresh token (rotated by the provider
+    at every use): their groups follow the provider's, and once the provider disables them,
+    their login and API token end."""
+    browser, url = provider_sign_in(site, "dave")
+    assert callback(browser, url)[0] == "/"
+    verifier = "d" * 64
+    challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).decode().rstrip("=")
+    status, minted = Api(site.base).post("/api/v1/auth/cli-token",
+                                         {"code": cli_code(site, "dave", challenge), "verifier": verifier})
+    assert status == 201, minted
+    token = Api(site.base, minted["token"])
+    site.provider.change("account", {"account": "dave", "groups": ["ml-lab", "physics"]})
+    wait_until(lambda: token.get("/api/v1/me")[1].get("groups") == ["ml-lab", "physics"],
+               "the provider's groups did not reach gpupool")
+    # A few more checks, each with the token the last one's renewal returned: still signed in.
+    time.sleep(21)
+    assert token.get("/api/v1/me")[0] == 200
+    assert browser.get(f"{site.base}/api/v1/me").status_code == 200
+    site.provider.change("account", {"account": "dave", "disabled": True})
+    wait_until(lambda: token.get("/api/v1/me")[0] == 401, "the API token outlived the account")
+    assert browser.get(f"{site.base}/api/v1/me").status_code == 401
+    admin = Api(site.base, mint_token(site.base, "admin", ADMIN_PASSWORD))
+    entries = admin.get("/api/v1/audit?action=user.directory_ended")[1]["entries"]
+    assert any(entry["target"] == "dave" and "no longer stands by" in entry["detail"]
+               for entry in entries), entries
+    # Nor can they sign in again.
+    with pytest.raises(AssertionError):
+        provider_sign_in(site, "dave")
+
+
 def test_the_portal_signs_in_through_the_provider(site):
     returncode, output = run_to_end(["node", "oidc.mjs", site.base, "Example SSO", "alice"],
                                     cwd=BROWSER_DIR, timeout=180)
     assert returncode == 0, output
 
 
+def cli_confirmation(site, name, challenge, port=None, language="en-US"):
+    """A CLI's sign-in as far as gpupool's question "sign in the command line as NAME?":
+    the browser, and the page asking it."""
+    query = f"?cli_port={port or free_port()}&cli_state=cli-state-1&cli_challenge={challenge}"
+    browser, url = provider_sign_in(site, name, query)
+    page = browser.get(url, allow_redirects=False, headers={"Accept-Language": language})
+    assert page.status_code == 200 and "text/html" in page.headers["Content-Type"], page.text
+    return browser, page
+
+
+def answer(site, browser, page, reply):
+    confirmation = re.search(r'name="confirmation" value="([^"]+)"', page.text).group(1)
+    sent = browser.post(f"{site.base}/api/v1/auth/cli-confirm",
+                        data={"confirmation": confirmation, "answer": reply}, allow_redirects=False)
+    if sent.status_code != 303:
+        return sent.status_code, None
+    back = urllib.parse.urlparse(sent.headers["Location"])
+    assert back.hostname == "127.0.0.1", sent.headers["Location"]
+    fields = urllib.parse.parse_qs(back.query)
+    assert fields["state"] == ["cli-state-1"], fields
+    return sent.status_code, fields
+
+
 def cli_code(site, name, challenge):
     """A CLI's sign-in as far as the one-time code the browser brings back to the CLI."""
-    query = f"?cli_port={free_port()}&cli_state=cli-state-1&cli_challenge={challenge}"
-    browser, url = provider_sign_in(site, name, query)
-    location, _ = callback(browser, url)
-    back = urllib.parse.urlparse(location)
-    assert back.hostname == "127.0.0.1", location
-    fields = urllib.parse.parse_qs(back.query)
-    assert fields["state"] == ["cli-state-1"], location
+    browser, page = cli_confirmation(site, name, challenge)
+    status, fields = answer(site, browser, page, "yes")
+    assert status == 303 and "code" in fields, (status, fields)
     return fields["code"][0]
 
 
+def test_the_cli_is_signed_in_only_once_the_person_at_the_browser_says_so(site):
+    """A sign-in link someone else made (their port, their challenge) opened by a browser
+    already signed in at the provider: gpupool names the account and asks; nothing goes to
+    the loopback address before the answer, and Cancel sends the CLI an error, not a code."""
+    port = free_port()
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", port))
+    listener.listen()
+    listener.settimeout(0.5)
+    try:
+        browser, page = cli_confirmation(site, "alice", "c" * 43, port)
+        assert "<strong>alice</strong>" in page.text and str(port) in page.text, page.text
+        policy = page.headers["Content-Security-Policy"]
+        assert "frame-ancestors 'none'" in policy and "script-src" not in policy, policy
+        assert page.headers["X-Frame-Options"] == "DENY"
+        with pytest.raises(socket.timeout):
+            listener.accept()
+        status, fields = answer(site, browser, page, "no")
+        assert status == 303 and "code" not in fields, fields
+        assert fields["error"] == ["the sign-in was cancelled in the browser"], fields
+        # The question is answered once.
+        assert answer(site, browser, page, "yes")[0] == 403
+    finally:
+        listener.close()
+    # In the portal's other language for a browser that prefers it.
+    chinese = cli_confirmation(site, "alice", "c" * 43, language="zh-CN,zh;q=0.9")[1]
+    assert "让命令行登录" in chinese.text, chinese.text
 def test_a_cli_code_needs_the_clis_verifier_and_works_once(site):
     verifier = "v" * 64
     challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).decode().rstrip("=")

@@ -3,9 +3,14 @@
 // knows. Its development login form takes any password: the provider's own checks are not
 // what is tested here, gpupool's are.
 //
+// Refresh tokens are issued at every sign-in and rotated at every use, as Keycloak does with
+// offline_access; an account marked disabled is not found, so the provider refuses its
+// refresh tokens (invalid_grant), as providers do for disabled users.
+//
 // POST /test/mode {"mode": "normal" | "tamper" | "audience"} makes the token endpoint hand
 // out, from then on, an ID token whose claims were changed after signing (its signature no
 // longer holds), or one properly signed by the provider's key but for another audience.
+// POST /test/account {"account": NAME, "groups": [...], "disabled": true} changes an account.
 // Usage: node provider.mjs PORT CERT KEY GPUPOOL_BASE_URL
 import https from "node:https";
 import { readFileSync } from "node:fs";
@@ -19,7 +24,9 @@ const accounts = {
   alice: { groups: ["/research/ml-lab", "physics"], uidNumber: 7001 },
   bob: { groups: ["ml-lab", "gpupool-admins"], uidNumber: 7002 },
   admin: { groups: [], uidNumber: 7003 },
+  dave: { groups: ["ml-lab"], uidNumber: 7004 },
 };
+const disabled = new Set();
 
 const { privateKey } = await generateKeyPair("RS256", { extractable: true });
 const signingKey = { ...(await exportJWK(privateKey)), kid: "test-key", use: "sig", alg: "RS256" };
@@ -29,7 +36,7 @@ const provider = new Provider(issuer, {
     client_id: "gpupool",
     client_secret: "gpupool-client-secret",
     redirect_uris: [`${gpupool}/api/v1/auth/oidc/callback`],
-    grant_types: ["authorization_code"],
+    grant_types: ["authorization_code", "refresh_token"],
     response_types: ["code"],
     token_endpoint_auth_method: "client_secret_basic",
   }],
@@ -39,7 +46,10 @@ const provider = new Provider(issuer, {
   scopes: ["openid", "profile", "groups"],
   conformIdTokenClaims: false,
   pkce: { required: () => true },
+  issueRefreshToken: async (ctx, client) => client.grantTypeAllowed("refresh_token"),
+  rotateRefreshToken: true,
   async findAccount(_, id) {
+    if (disabled.has(id)) return undefined;
     return {
       accountId: id,
       async claims() {
@@ -77,12 +87,17 @@ provider.use(async (ctx, next) => {
 provider.on("server_error", (_, error) => console.error("provider: server_error", error));
 const callback = provider.callback();
 https.createServer({ cert: readFileSync(cert), key: readFileSync(key) }, (request, response) => {
-  if (request.method === "POST" && request.url === "/test/mode") {
+  if (request.method === "POST" && request.url.startsWith("/test/")) {
     let body = "";
     request.on("data", (chunk) => { body += chunk; });
     request.on("end", () => {
-      mode = JSON.parse(body).mode;
-      response.writeHead(200, { "Content-Type": "application/json" }).end(JSON.stringify({ mode }));
+      const change = JSON.parse(body);
+      if (request.url === "/test/mode") mode = change.mode;
+      if (request.url === "/test/account") {
+        if (change.groups) accounts[change.account].groups = change.groups;
+        if (change.disabled) disabled.add(change.account);
+      }
+      response.writeHead(200, { "Content-Type": "application/json" }).end(JSON.stringify(change));
     });
     return;
   }

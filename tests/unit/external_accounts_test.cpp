@@ -4,9 +4,11 @@
 
 #include "auth/ldap_directory.hpp"
 #include "auth/password.hpp"
+#include "auth/token_seal.hpp"
 #include "core/random.hpp"
 #include "services/auth_service.hpp"
 #include "services/external_accounts.hpp"
+#include "services/provider_tokens.hpp"
 #include "test_store.hpp"
 
 namespace gpupool {
@@ -177,6 +179,56 @@ TEST_F(ExternalAccountsTest, ASignInAttemptIsTakenOnceAndNotAfterItExpires) {
   EXPECT_FALSE(store_->take_sign_in_attempt("digest-1", now)->has_value());         // once
   EXPECT_FALSE(store_->take_sign_in_attempt("digest-2", now + 1000)->has_value());  // expired
   EXPECT_FALSE(store_->take_sign_in_attempt("digest-3", now)->has_value());
+}
+
+TEST(TokenSealing, ASealedTokenOpensOnlyWithItsSecretAndContext) {
+  init_crypto();
+  auth::TokenSeal seal("client-secret", "refresh tokens");
+  std::string sealed = seal.seal("refresh-token-1", "7");
+  EXPECT_EQ(sealed.find("refresh-token-1"), std::string::npos);
+  EXPECT_NE(seal.seal("refresh-token-1", "7"), sealed);  // a fresh nonce each time
+  EXPECT_EQ(seal.open(sealed, "7").value_or(""), "refresh-token-1");
+  EXPECT_FALSE(seal.open(sealed, "8").has_value());  // moved to another user's row
+  EXPECT_FALSE(auth::TokenSeal("another-secret", "refresh tokens").open(sealed, "7").has_value());
+  EXPECT_FALSE(auth::TokenSeal("client-secret", "other use").open(sealed, "7").has_value());
+  std::string changed = sealed;
+  changed[changed.size() - 2] = changed[changed.size() - 2] == 'A' ? 'B' : 'A';
+  EXPECT_FALSE(seal.open(changed, "7").has_value());
+  EXPECT_FALSE(seal.open("v1.", "7").has_value());
+  EXPECT_FALSE(seal.open("v1.!!!", "7").has_value());
+  EXPECT_FALSE(seal.open("refresh-token-1", "7").has_value());
+}
+
+TEST_F(ExternalAccountsTest, AProviderTokenIsKeptSealedAndARenewalLosesToANewerSignIn) {
+  auto user = accounts_.provision(AccountSource::oidc,
+                                  {"alice", "https://id.example.org subject-1", {}, {}, {}});
+  ASSERT_TRUE(user.ok());
+  services::ProviderTokens tokens(*store_, clock_, "client-secret");
+  EXPECT_FALSE(tokens.find(user->id)->has_value());
+  ASSERT_TRUE(tokens.keep(user->id, {{}, "refresh-1", "nonce-1"}).ok());
+  auto stored = store_->find_provider_token(user->id);
+  ASSERT_TRUE(stored.ok() && stored->has_value());
+  EXPECT_EQ((*stored)->find("refresh-1"), std::string::npos);  // sealed
+  auto kept = tokens.find(user->id);
+  ASSERT_TRUE(kept.ok() && kept->has_value());
+  EXPECT_EQ((*kept)->refresh_token, "refresh-1");
+  EXPECT_EQ((*kept)->nonce, "nonce-1");
+  // A sign-in without a refresh token leaves the older one be.
+  ASSERT_TRUE(tokens.keep(user->id, {{}, "", "nonce-2"}).ok());
+  EXPECT_EQ((*tokens.find(user->id))->refresh_token, "refresh-1");
+  // A check's renewal replaces what it renewed...
+  ASSERT_TRUE(tokens.renewed(user->id, **kept, "refresh-2").ok());
+  auto renewed = tokens.find(user->id);
+  EXPECT_EQ((*renewed)->refresh_token, "refresh-2");
+  EXPECT_EQ((*renewed)->nonce, "nonce-1");
+  // ...but not a newer sign-in's token.
+  ASSERT_TRUE(tokens.keep(user->id, {{}, "refresh-3", "nonce-3"}).ok());
+  ASSERT_TRUE(tokens.renewed(user->id, **renewed, "refresh-4").ok());
+  EXPECT_EQ((*tokens.find(user->id))->refresh_token, "refresh-3");
+  // Another client secret (changed since) opens none: as if none were kept.
+  EXPECT_FALSE(services::ProviderTokens(*store_, clock_, "new-secret").find(user->id)->has_value());
+  ASSERT_TRUE(tokens.drop(user->id).ok());
+  EXPECT_FALSE(tokens.find(user->id)->has_value());
 }
 
 TEST_F(ExternalAccountsTest, TurnedOffLocalAccountsNeitherSignInNorKeepTheirTokens) {

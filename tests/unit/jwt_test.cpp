@@ -147,7 +147,7 @@ TEST_F(IdTokens, AChangedOrOtherwiseSignedTokenIsRefused) {
 }
 
 TEST_F(IdTokens, ATokenForAnotherPartyTimeOrSignInIsRefused) {
-  auto with = [&](const char* name, Json value) {
+  auto with = [&](const char* name, const Json& value) {
     Json changed = claims();
     if (value.is_null()) {
       changed.erase(name);
@@ -168,6 +168,23 @@ TEST_F(IdTokens, ATokenForAnotherPartyTimeOrSignInIsRefused) {
   expect_refused(with("nonce", nullptr), "nonce");
   expect_refused(with("sub", nullptr), "no subject");
   EXPECT_TRUE(verify(with("exp", kNow - 30)).ok());  // within the leeway
+}
+
+TEST_F(IdTokens, ARenewedTokenMayLeaveTheNonceOutButNotChangeIt) {
+  IdTokenExpectations renewal{.issuer = "https://id.example.org",
+                              .client_id = "gpupool",
+                              .nonce = "nonce-1",
+                              .now_seconds = kNow,
+                              .nonce_optional = true};
+  Json without = claims();
+  without.erase("nonce");
+  EXPECT_TRUE(verify_id_token(rsa_token(without), keys_, renewal).ok());
+  EXPECT_TRUE(verify_id_token(rsa_token(claims()), keys_, renewal).ok());
+  Json other = claims();
+  other["nonce"] = "nonce-2";
+  auto refused = verify_id_token(rsa_token(other), keys_, renewal);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_NE(refused.error().message.find("nonce"), std::string::npos);
 }
 
 }  // namespace

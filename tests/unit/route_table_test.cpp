@@ -82,14 +82,14 @@ TEST_F(Api, OnlyHealthThePortalSignInJoiningAndJobReportsAreOpenToAnyone) {
     if (route.access == api::Access::anyone)
       open.insert(fmt::format("{} {}", route.method, route.pattern));
   }
-  EXPECT_EQ(open,
-            (std::set<std::string>{"GET /healthz", "HEAD /healthz", "GET /readyz", "HEAD /readyz",
-                                   "GET /", "HEAD /", "GET /ui/{file...}", "HEAD /ui/{file...}",
-                                   "POST /api/v1/auth/login", "GET /api/v1/auth/providers",
-                                   "GET /api/v1/auth/oidc/start", "GET /api/v1/auth/oidc/callback",
-                                   "POST /api/v1/auth/cli-token", "POST /api/v1/agent/join",
-                                   "POST /api/v1/slurm/ready", "POST /api/v1/slurm/activity",
-                                   "POST /api/v1/slurm/start-failure"}));
+  EXPECT_EQ(open, (std::set<std::string>{
+                      "GET /healthz", "HEAD /healthz", "GET /readyz", "HEAD /readyz", "GET /",
+                      "HEAD /", "GET /ui/{file...}", "HEAD /ui/{file...}",
+                      "POST /api/v1/auth/login", "GET /api/v1/auth/providers",
+                      "GET /api/v1/auth/oidc/start", "GET /api/v1/auth/oidc/callback",
+                      "POST /api/v1/auth/cli-confirm", "POST /api/v1/auth/cli-token",
+                      "POST /api/v1/agent/join", "POST /api/v1/slurm/ready",
+                      "POST /api/v1/slurm/activity", "POST /api/v1/slurm/start-failure"}));
 }
 
 TEST_F(Api, WithoutAnIdentityProviderItsSignInIsNotFoundAndNoCliCodeWorks) {
@@ -100,6 +100,9 @@ TEST_F(Api, WithoutAnIdentityProviderItsSignInIsNotFoundAndNoCliCodeWorks) {
   EXPECT_EQ(call("GET", "/api/v1/auth/oidc/callback?code=c&state=s").status, 404);
   EXPECT_EQ(call("POST", "/api/v1/auth/cli-token", R"({"code":"c","verifier":"v"})").status, 401);
   EXPECT_EQ(call("POST", "/api/v1/auth/cli-token", R"({"code":"c"})").status, 400);
+  EXPECT_EQ(call("POST", "/api/v1/auth/cli-confirm", "confirmation=c&answer=yes").status, 403);
+  EXPECT_EQ(call("POST", "/api/v1/auth/cli-confirm", "confirmation=c&answer=maybe").status, 400);
+  EXPECT_EQ(call("POST", "/api/v1/auth/cli-confirm", "confirmation=%zz&answer=yes").status, 400);
 }
 
 TEST_F(Api, EachMethodAndPatternIsRoutedOnce) {

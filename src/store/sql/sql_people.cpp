@@ -292,6 +292,53 @@ Result<std::optional<std::string>> SqlStore::take_sign_in_attempt(const std::str
   return live ? std::optional<std::string>{payload} : std::nullopt;
 }
 
+Status SqlStore::put_provider_token(std::int64_t user_id, const std::string& sealed,
+                                    UnixMillis now) {
+  Lock lock(mutex_);
+  auto upsert = db_.prepare(
+      "INSERT INTO provider_tokens (user_id, sealed, updated_at) VALUES (?1, ?2, ?3) "
+      "ON CONFLICT (user_id) DO UPDATE SET sealed = excluded.sealed, "
+      "updated_at = excluded.updated_at");
+  if (!upsert) return upsert.error();
+  upsert->bind(1, user_id).bind(2, sealed).bind(3, now);
+  return upsert->run();
+}
+
+Result<std::optional<std::string>> SqlStore::find_provider_token(std::int64_t user_id) {
+  ReadLock lock;
+  auto& db = for_reading(lock);
+  auto query = db.prepare("SELECT sealed FROM provider_tokens WHERE user_id = ?1");
+  if (!query) return query.error();
+  query->bind(1, user_id);
+  auto row = query->step();
+  if (!row) return row.error();
+  if (!*row) return std::optional<std::string>{};
+  return std::optional<std::string>{query->column_text(0)};
+}
+
+Result<bool> SqlStore::replace_provider_token(std::int64_t user_id, const std::string& expected,
+                                              const std::string& sealed, UnixMillis now) {
+  Lock lock(mutex_);
+  auto update = db_.prepare(
+      "UPDATE provider_tokens SET sealed = ?3, updated_at = ?4 "
+      "WHERE user_id = ?1 AND sealed = ?2 RETURNING user_id");
+  if (!update) return update.error();
+  update->bind(1, user_id).bind(2, expected).bind(3, sealed).bind(4, now);
+  auto row = update->step();
+  if (!row) return row.error();
+  bool replaced = *row;
+  GPUPOOL_TRY(update->run());
+  return replaced;
+}
+
+Status SqlStore::drop_provider_token(std::int64_t user_id) {
+  Lock lock(mutex_);
+  auto drop = db_.prepare("DELETE FROM provider_tokens WHERE user_id = ?1");
+  if (!drop) return drop.error();
+  drop->bind(1, user_id);
+  return drop->run();
+}
+
 Result<Group> SqlStore::create_group(const std::string& name, UnixMillis now) {
   Lock lock(mutex_);
   auto insert = db_.prepare(fmt::format(

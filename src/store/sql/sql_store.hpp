@@ -63,6 +63,12 @@ class SqlStore : public Store {
                              UnixMillis expires_at, UnixMillis now) override;
   Result<std::optional<std::string>> take_sign_in_attempt(const std::string& digest,
                                                           UnixMillis now) override;
+  Status put_provider_token(std::int64_t user_id, const std::string& sealed,
+                            UnixMillis now) override;
+  Result<std::optional<std::string>> find_provider_token(std::int64_t user_id) override;
+  Result<bool> replace_provider_token(std::int64_t user_id, const std::string& expected,
+                                      const std::string& sealed, UnixMillis now) override;
+  Status drop_provider_token(std::int64_t user_id) override;
 
   Result<Group> create_group(const std::string& name, UnixMillis now) override;
   Result<std::optional<Group>> find_group(const std::string& name) override;
