@@ -24,6 +24,7 @@ struct User {
   AccountSource source = AccountSource::local;
   std::string external_id;  // the directory's name for it: an LDAP DN, an OIDC issuer + subject
   int gid = 0;              // the Linux group id; 0: the same as uid
+  bool uid_from_directory = false;  // uid is the directory's, which the cluster must share
 };
 
 std::string_view to_string(AccountSource source);

@@ -84,6 +84,9 @@ Result<slurm::JobRequest> SlurmBackend::job_for(const Session& session, const st
   request.name = std::string(slurm::kJobNamePrefix) + session.id;
   request.user = session.username;
   request.owner_id = session.user_id;
+  auto owner = store_.find_user(session.user_id);
+  if (!owner) return owner.error();
+  if (owner->has_value() && (*owner)->uid_from_directory) request.directory_uid = (*owner)->uid;
   request.home = replaced(settings_.home_pattern, "{user}", session.username);
   request.partition = settings_.partition;
   request.account = settings_.account;

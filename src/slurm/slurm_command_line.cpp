@@ -54,7 +54,9 @@ Result<Account> account_of(const std::string& user) {
 
 // The hook makes the account; then it is looked up like any other.
 Result<Account> account_made_by(const AccountHook& hook, const JobRequest& request) {
-  std::string uid = std::to_string(hook.uid_base + request.owner_id);
+  // The directory's uid where it has one: the same identity as in gpupool's containers.
+  std::string uid = std::to_string(request.directory_uid != 0 ? request.directory_uid
+                                                              : hook.uid_base + request.owner_id);
   auto made = run_command({"timeout", "60", hook.program, request.user, uid, request.home});
   if (!made) return made.error();
   if (made->exit_code != 0)
@@ -71,6 +73,14 @@ Result<std::int64_t> SlurmCommandLine::submit(const JobRequest& request) {
   if (!account && account.error().code == ErrorCode::invalid_argument && !hook_.program.empty())
     account = account_made_by(hook_, request);
   if (!account) return account.error();
+  if (request.directory_uid != 0 && account->uid != request.directory_uid) {
+    return make_error(ErrorCode::invalid_argument,
+                      fmt::format("the Unix account {} has uid {} on this host, but the directory "
+                                  "gives {} uid {}: the cluster's accounts and the directory "
+                                  "disagree, and the session would run as someone else "
+                                  "(docs/slurm.md: users and homes)",
+                                  request.user, account->uid, request.user, request.directory_uid));
+  }
   auto result = run_slurm(sbatch_arguments(request, account->uid, account->gid), request.script);
   if (!result) return result.error();
   std::string output = trimmed(result->output);

@@ -61,6 +61,7 @@ struct JobRequest {
   std::string name;           // kJobNamePrefix + session id
   std::string user;           // the Unix account it runs as
   std::int64_t owner_id = 0;  // the user's gpupool id (a new account's stable uid)
+  int directory_uid = 0;      // the user's uid in the organisation's directory; 0: none
   std::string home;           // the user's home on the nodes
   std::string partition;
   std::string qos;       // empty: the account's default

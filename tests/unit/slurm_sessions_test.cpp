@@ -1,9 +1,12 @@
 // Sessions run as Slurm jobs: the pure rules (slurm_lifecycle.hpp), the batch job's arguments
 // and script, and the backend's passes against a fake Slurm on the service's in-memory store.
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 
 #include <algorithm>
 #include <cstdio>
+#include <filesystem>
+#include <fstream>
 #include <map>
 #include <regex>
 
@@ -14,6 +17,7 @@
 #include "services/slurm_backend.hpp"
 #include "services/slurm_lifecycle.hpp"
 #include "slurm/job_script.hpp"
+#include "slurm/slurm_command_line.hpp"
 #include "test_store.hpp"
 
 namespace gpupool {
@@ -181,6 +185,53 @@ TEST(SlurmJobScript, ValuesReachTheScriptExactlyWhateverTheyHold) {
   EXPECT_FALSE(slurm::session_job_script(values).ok());
 }
 
+TEST(SlurmAccounts, ADirectoryUidTheHostsAccountDoesNotShareIsRefusedBeforeSbatch) {
+  // "nobody" exists on every Debian host, with uid 65534: not the directory's 7001.
+  slurm::JobRequest request;
+  request.user = "nobody";
+  request.directory_uid = 7001;
+  slurm::SlurmCommandLine slurm;
+  auto submitted = slurm.submit(request);
+  ASSERT_FALSE(submitted.ok());
+  EXPECT_EQ(submitted.error().code, ErrorCode::invalid_argument);
+  EXPECT_NE(submitted.error().message.find("has uid 65534 on this host, but the directory gives "
+                                           "nobody uid 7001"),
+            std::string::npos)
+      << submitted.error().message;
+}
+
+TEST(SlurmAccounts, TheAccountHookMakesADirectoryUsersAccountWithTheDirectorysUid) {
+  char directory[] = "/tmp/gpupool-hook-XXXXXX";
+  ASSERT_NE(mkdtemp(directory), nullptr);
+  std::string hook = std::string(directory) + "/hook";
+  std::string seen = std::string(directory) + "/arguments";
+  {
+    std::FILE* script = std::fopen(hook.c_str(), "w");
+    ASSERT_NE(script, nullptr);
+    // It records its arguments and makes no account: submit then says why.
+    std::fprintf(script, "#!/bin/sh\necho \"$@\" > %s\nexit 1\n", seen.c_str());
+    std::fclose(script);
+    ASSERT_EQ(chmod(hook.c_str(), 0755), 0);
+  }
+  auto arguments = [&] {
+    std::ifstream file(seen);
+    return std::string(std::istreambuf_iterator<char>(file), {});
+  };
+  slurm::JobRequest request;
+  request.user = "gpupool-test-nobody-here";
+  request.owner_id = 5;
+  request.home = "/home/gpupool-test-nobody-here";
+  request.directory_uid = 7001;
+  EXPECT_FALSE(slurm::SlurmCommandLine({hook, 100000}).submit(request).ok());
+  request.directory_uid = 0;
+  std::string with_directory = arguments();
+  EXPECT_FALSE(slurm::SlurmCommandLine({hook, 100000}).submit(request).ok());
+  std::string without = arguments();
+  EXPECT_EQ(with_directory, "gpupool-test-nobody-here 7001 /home/gpupool-test-nobody-here\n");
+  EXPECT_EQ(without, "gpupool-test-nobody-here 100005 /home/gpupool-test-nobody-here\n");
+  std::filesystem::remove_all(directory);
+}
+
 TEST(SlurmJobScript, ItsSshdHasTheSamePolicyAsAnAgentsSessions) {
   // Both scripts take it from one file at build time (cmake/embed_text.cmake).
   for (const std::string* script : {&slurm::session_job_body(), &agent::session_init_script()}) {
@@ -330,6 +381,7 @@ TEST_F(SlurmBackendTest, ARequestBecomesAJobOfItsUserWithASecretOnlyItsScriptHol
   EXPECT_EQ(job.name, "gpupool-" + session.id);
   EXPECT_EQ(job.user, "ada");
   EXPECT_EQ(job.owner_id, ada_.id) << "an account the hook makes gets a uid from it";
+  EXPECT_EQ(job.directory_uid, 0) << "ada's uid is gpupool's own";
   EXPECT_EQ(job.home, "/home/ada");
   EXPECT_EQ(job.partition, "gpu");
   EXPECT_EQ(job.qos, "") << "ada is in no group with a QOS";
@@ -401,6 +453,16 @@ TEST_F(SlurmBackendTest, AJobGetsTheQosOfItsOwnersGroup) {
   ASSERT_TRUE(backend_->pass().ok());
   ASSERT_EQ(slurm_.submitted.size(), 1u);
   EXPECT_EQ(slurm_.submitted[0].qos, "interactive");
+}
+
+TEST_F(SlurmBackendTest, ADirectoryUsersJobCarriesTheDirectorysUid) {
+  ASSERT_TRUE(
+      store_->set_user_identity(ada_.id, {AccountSource::ldap, "uid=ada,dc=example", 7001, 7001})
+          .ok());
+  request(1);
+  ASSERT_TRUE(backend_->pass().ok());
+  ASSERT_EQ(slurm_.submitted.size(), 1u);
+  EXPECT_EQ(slurm_.submitted[0].directory_uid, 7001);
 }
 
 TEST_F(SlurmBackendTest, TheJobsReportWithItsSecretMakesTheSessionRun) {

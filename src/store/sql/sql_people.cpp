@@ -16,8 +16,9 @@ namespace {
 
 // The columns read_user reads, in its order.
 constexpr const char* kUserColumns =
-    "id, username, admin, uid, created_at, disabled, source, external_id, gid";
-constexpr int kUserColumnCount = 9;
+    "id, username, admin, uid, created_at, disabled, source, external_id, gid, "
+    "uid_from_directory";
+constexpr int kUserColumnCount = 10;
 
 User read_user(const Statement& row) {
   return User{row.column_int(0),
@@ -28,7 +29,8 @@ User read_user(const Statement& row) {
               row.column_int(5) != 0,
               account_source_from(row.column_text(6)),
               row.column_text(7),
-              static_cast<int>(row.column_int(8))};
+              static_cast<int>(row.column_int(8)),
+              row.column_int(9) != 0};
 }
 
 constexpr const char* kGroupColumns = "groups.id, groups.name, groups.from_directory";
@@ -218,7 +220,7 @@ Status SqlStore::set_user_identity(std::int64_t user_id, const UserIdentity& ide
   Lock lock(mutex_);
   auto statement = db_.prepare(
       "UPDATE users SET source = ?2, external_id = ?3, uid = CASE WHEN ?4 > 0 THEN ?4 ELSE uid "
-      "END, gid = ?5 WHERE id = ?1");
+      "END, uid_from_directory = CASE WHEN ?4 > 0 THEN 1 ELSE 0 END, gid = ?5 WHERE id = ?1");
   if (!statement) return statement.error();
   statement->bind(1, user_id)
       .bind(2, std::string(to_string(identity.source)))

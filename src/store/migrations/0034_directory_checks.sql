@@ -7,3 +7,7 @@ CREATE TABLE provider_tokens (
   sealed TEXT NOT NULL,
   updated_at INTEGER NOT NULL
 );
+
+-- Whether a user's uid is the directory's (uidNumber, or the provider's uid claim), which
+-- the cluster's accounts must then share, rather than one gpupool assigned.
+ALTER TABLE users ADD COLUMN uid_from_directory INTEGER NOT NULL DEFAULT 0;
