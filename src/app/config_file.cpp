@@ -23,37 +23,40 @@ class Reader {
     return make_error(ErrorCode::invalid_argument, fmt::format("{}: {}: {}", path_, where, what));
   }
 
+  // Reads a key's value; `where` names it in errors ("[auth.ldap] url").
+  using KeyReader = std::function<Status(const std::string& where, const toml::node&)>;
+
   // Reads each key of `table` with the reader named for it; any other key is an error.
   Status read_table(const toml::table& table, const std::string& section,
-                    const std::map<std::string, std::function<Status(const toml::node&)>>& keys) {
+                    const std::map<std::string, KeyReader>& keys) {
     for (auto&& [key, node] : table) {
       std::string name(key.str());
       auto reader = keys.find(name);
       if (reader == keys.end()) {
         return error(section, fmt::format("unknown key \"{}\"", name));
       }
-      GPUPOOL_TRY(reader->second(node));
+      GPUPOOL_TRY(reader->second(section + " " + name, node));
     }
     return {};
   }
 
-  auto text(const std::string& where, std::string& into) {
-    return [this, where, &into](const toml::node& node) -> Status {
+  auto text(std::string& into) {
+    return [this, &into](const std::string& where, const toml::node& node) -> Status {
       auto value = node.value<std::string>();
       if (!node.is_string() || !value) return error(where, "must be a string");
       into = *value;
       return {};
     };
   }
-  auto flag(const std::string& where, bool& into) {
-    return [this, where, &into](const toml::node& node) -> Status {
+  auto flag(bool& into) {
+    return [this, &into](const std::string& where, const toml::node& node) -> Status {
       if (!node.is_boolean()) return error(where, "must be true or false");
       into = *node.value<bool>();
       return {};
     };
   }
-  auto number(const std::string& where, int& into) {
-    return [this, where, &into](const toml::node& node) -> Status {
+  auto number(int& into) {
+    return [this, &into](const std::string& where, const toml::node& node) -> Status {
       auto value = node.value<std::int64_t>();
       if (!node.is_integer() || !value || *value < 0 || *value > 1'000'000'000)
         return error(where, "must be a whole number");
@@ -62,20 +65,20 @@ class Reader {
     };
   }
   // A secret inline: only in a file no one else may read.
-  auto secret(const std::string& where, std::string& into) {
-    return [this, where, &into](const toml::node& node) -> Status {
+  auto secret(std::string& into) {
+    return [this, &into](const std::string& where, const toml::node& node) -> Status {
       if (!private_) {
         return error(where,
                      "a password in a file others can read; chmod 600 the file, or use "
                      "bind_password_file");
       }
-      return text(where, into)(node);
+      return text(into)(where, node);
     };
   }
-  auto secret_file(const std::string& where, std::string& into) {
-    return [this, where, &into](const toml::node& node) -> Status {
+  auto secret_file(std::string& into) {
+    return [this, &into](const std::string& where, const toml::node& node) -> Status {
       std::string file;
-      GPUPOOL_TRY(text(where, file)(node));
+      GPUPOOL_TRY(text(file)(where, node));
       std::ifstream in(file);
       std::stringstream content;
       content << in.rdbuf();
@@ -87,30 +90,28 @@ class Reader {
   }
 
   Status read_ldap(const toml::table& table, auth::LdapSettings& ldap) {
-    const std::string s = "[auth.ldap]";
-    return read_table(
-        table, s,
-        {{"url", text(s + " url", ldap.url)},
-         {"start_tls", flag(s + " start_tls", ldap.start_tls)},
-         {"insecure_plaintext", flag(s + " insecure_plaintext", ldap.insecure_plaintext)},
-         {"ca_file", text(s + " ca_file", ldap.ca_file)},
-         {"bind_dn", text(s + " bind_dn", ldap.bind_dn)},
-         {"bind_password", secret(s + " bind_password", ldap.bind_password)},
-         {"bind_password_file", secret_file(s + " bind_password_file", ldap.bind_password)},
-         {"user_dn_template", text(s + " user_dn_template", ldap.user_dn_template)},
-         {"user_base", text(s + " user_base", ldap.user_base)},
-         {"user_filter", text(s + " user_filter", ldap.user_filter)},
-         {"uid_attribute", text(s + " uid_attribute", ldap.uid_attribute)},
-         {"gid_attribute", text(s + " gid_attribute", ldap.gid_attribute)},
-         {"groups_attribute", text(s + " groups_attribute", ldap.groups_attribute)},
-         {"group_base", text(s + " group_base", ldap.group_base)},
-         {"group_filter", text(s + " group_filter", ldap.group_filter)},
-         {"group_name_attribute", text(s + " group_name_attribute", ldap.group_name_attribute)},
-         {"timeout_seconds", number(s + " timeout_seconds", ldap.timeout_s)}});
+    return read_table(table, "[auth.ldap]",
+                      {{"url", text(ldap.url)},
+                       {"start_tls", flag(ldap.start_tls)},
+                       {"insecure_plaintext", flag(ldap.insecure_plaintext)},
+                       {"ca_file", text(ldap.ca_file)},
+                       {"bind_dn", text(ldap.bind_dn)},
+                       {"bind_password", secret(ldap.bind_password)},
+                       {"bind_password_file", secret_file(ldap.bind_password)},
+                       {"user_dn_template", text(ldap.user_dn_template)},
+                       {"user_base", text(ldap.user_base)},
+                       {"user_filter", text(ldap.user_filter)},
+                       {"uid_attribute", text(ldap.uid_attribute)},
+                       {"gid_attribute", text(ldap.gid_attribute)},
+                       {"groups_attribute", text(ldap.groups_attribute)},
+                       {"group_base", text(ldap.group_base)},
+                       {"group_filter", text(ldap.group_filter)},
+                       {"group_name_attribute", text(ldap.group_name_attribute)},
+                       {"timeout_seconds", number(ldap.timeout_s)}});
   }
 
-  auto texts(const std::string& where, std::vector<std::string>& into) {
-    return [this, where, &into](const toml::node& node) -> Status {
+  auto texts(std::vector<std::string>& into) {
+    return [this, &into](const std::string& where, const toml::node& node) -> Status {
       const auto* list = node.as_array();
       if (list == nullptr) return error(where, "must be a list of strings");
       into.clear();
@@ -124,42 +125,38 @@ class Reader {
   }
 
   Status read_oidc(const toml::table& table, auth::OidcSettings& oidc) {
-    const std::string s = "[auth.oidc]";
-    return read_table(
-        table, s,
-        {{"name", text(s + " name", oidc.name)},
-         {"issuer", text(s + " issuer", oidc.issuer)},
-         {"client_id", text(s + " client_id", oidc.client_id)},
-         {"client_secret", secret(s + " client_secret", oidc.client_secret)},
-         {"client_secret_file", secret_file(s + " client_secret_file", oidc.client_secret)},
-         {"scopes", texts(s + " scopes", oidc.scopes)},
-         {"username_claim", text(s + " username_claim", oidc.username_claim)},
-         {"groups_claim", text(s + " groups_claim", oidc.groups_claim)},
-         {"uid_claim", text(s + " uid_claim", oidc.uid_claim)},
-         {"gid_claim", text(s + " gid_claim", oidc.gid_claim)},
-         {"ca_file", text(s + " ca_file", oidc.ca_file)},
-         {"timeout_seconds", number(s + " timeout_seconds", oidc.timeout_s)}});
+    return read_table(table, "[auth.oidc]",
+                      {{"name", text(oidc.name)},
+                       {"issuer", text(oidc.issuer)},
+                       {"client_id", text(oidc.client_id)},
+                       {"client_secret", secret(oidc.client_secret)},
+                       {"client_secret_file", secret_file(oidc.client_secret)},
+                       {"scopes", texts(oidc.scopes)},
+                       {"username_claim", text(oidc.username_claim)},
+                       {"groups_claim", text(oidc.groups_claim)},
+                       {"uid_claim", text(oidc.uid_claim)},
+                       {"gid_claim", text(oidc.gid_claim)},
+                       {"ca_file", text(oidc.ca_file)},
+                       {"timeout_seconds", number(oidc.timeout_s)}});
   }
 
   Status read_auth(const toml::table& table, AuthConfig& auth) {
-    const std::string s = "[auth]";
-    auto ldap = [&](const toml::node& node) -> Status {
-      if (!node.is_table()) return error(s + " ldap", "must be a table ([auth.ldap])");
+    auto ldap = [&](const std::string& where, const toml::node& node) -> Status {
+      if (!node.is_table()) return error(where, "must be a table ([auth.ldap])");
       auth.ldap.emplace();
       return read_ldap(*node.as_table(), *auth.ldap);
     };
-    auto oidc = [&](const toml::node& node) -> Status {
-      if (!node.is_table()) return error(s + " oidc", "must be a table ([auth.oidc])");
+    auto oidc = [&](const std::string& where, const toml::node& node) -> Status {
+      if (!node.is_table()) return error(where, "must be a table ([auth.oidc])");
       auth.oidc.emplace();
       return read_oidc(*node.as_table(), *auth.oidc);
     };
-    return read_table(table, s,
-                      {{"local_accounts", flag(s + " local_accounts", auth.local_accounts)},
-                       {"admin_group", text(s + " admin_group", auth.accounts.admin_group)},
-                       {"min_uid", number(s + " min_uid", auth.accounts.min_uid)},
-                       {"adopt_local_accounts",
-                        flag(s + " adopt_local_accounts", auth.accounts.adopt_local_accounts)},
-                       {"check_interval", text(s + " check_interval", auth.check_interval)},
+    return read_table(table, "[auth]",
+                      {{"local_accounts", flag(auth.local_accounts)},
+                       {"admin_group", text(auth.accounts.admin_group)},
+                       {"min_uid", number(auth.accounts.min_uid)},
+                       {"adopt_local_accounts", flag(auth.accounts.adopt_local_accounts)},
+                       {"check_interval", text(auth.check_interval)},
                        {"ldap", ldap},
                        {"oidc", oidc}});
   }
