@@ -35,7 +35,7 @@ class Reader {
       if (reader == keys.end()) {
         return error(section, fmt::format("unknown key \"{}\"", name));
       }
-      GPUPOOL_TRY(reader->second(section + " " + name, node));
+      GPUPOOL_TRY(reader->second(fmt::format("{} {}", section, name), node));
     }
     return {};
   }
