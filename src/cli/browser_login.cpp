@@ -109,7 +109,10 @@ int browser_login(const std::string& url) {
   std::string start =
       fmt::format("{}/api/v1/auth/oidc/start?cli_port={}&cli_state={}&cli_challenge={}", url, *port,
                   state, pkce_challenge(verifier));
-  std::cout << "Sign in in your browser (it opens by itself on a desktop):\n  " << start << "\n"
+  // The port lets the user match gpupool's question in the browser to this command.
+  std::cout << "Sign in in your browser (it opens by itself on a desktop):\n  " << start
+            << fmt::format("\nWhen it asks, confirm the command line listening on port {}.\n",
+                           *port)
             << std::flush;
   auto browser = open_in_browser(start);
   auto callback = listener.next_callback(

@@ -21,7 +21,8 @@ try {
   await page.locator('button[type="submit"]').click();
 
   step("gpupool asks before the command line signs in");
-  await page.getByText(`asks to sign in as ${user}`).waitFor();
+  const port = new URL(start).searchParams.get("cli_port");
+  await page.getByText(`(listening on port ${port}) asks to sign in as ${user}`).waitFor();
   await page.getByRole("button", { name: "Sign in the command line" }).click();
 
   step("back at the CLI's loopback page");

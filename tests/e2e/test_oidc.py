@@ -286,5 +286,8 @@ def test_the_cli_signs_in_through_the_browser(site):
     signed_in = cli(home, "login", site.base, "--browser", extra_env={"BROWSER": opener})
     assert signed_in.returncode == 0 and f"logged in to {site.base} as alice" in signed_in.stdout, \
         signed_in.stdout + signed_in.stderr
+    # The port it names is the one the browser's question names (oidc_cli.mjs checks that).
+    port = re.search(r"cli_port=(\d+)", signed_in.stdout).group(1)
+    assert f"confirm the command line listening on port {port}." in signed_in.stdout
     mine = cli(home, "ls")
     assert mine.returncode == 0, mine.stderr
