@@ -15,8 +15,6 @@
 #include <spdlog/spdlog.h>
 
 #include "api/api.hpp"
-#include "core/base64.hpp"
-#include "core/json_input.hpp"
 #include "core/random.hpp"
 #include "gateway/cookies.hpp"
 #include "net/http_client.hpp"

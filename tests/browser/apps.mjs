@@ -5,7 +5,7 @@
 // 404 of a session that is not there. The app runs in the session, started by
 // tests/e2e/test_apps.py, which plants its pages (hello.txt, ws.html, evil.html).
 // Usage: node apps.mjs BASE_URL SESSION_ID OWNER OWNER_PASSWORD BOB BOB_PASSWORD CAROL CAROL_PASSWORD
-import { launchChromium, openSignInPage, startRun } from "./launch.mjs";
+import { gotoDespiteNetworkChanges, launchChromium, openSignInPage, startRun } from "./launch.mjs";
 import assert from "node:assert/strict";
 
 const [base, id, owner, ownerPassword, bob, bobPassword, carol, carolPassword] = process.argv.slice(2);
@@ -49,16 +49,16 @@ try {
   assert.equal(origin.hostname, gateway.hostname);
   assert.notEqual(origin.port, gateway.port, "the app is on the session's origin, not the portal's");
   await app.getByRole("link", { name: "hello.txt" }).waitFor();
-  await app.goto(`${origin.origin}/s/${id}/apps/6006/hello.txt`);
+  await gotoDespiteNetworkChanges(app, `${origin.origin}/s/${id}/apps/6006/hello.txt`);
   assert.equal((await app.locator("body").innerText()).trim(), `hello from ${id}`);
 
   step("a WebSocket from the app's page echoes through the gateway");
-  await app.goto(`${origin.origin}/s/${id}/apps/6006/ws.html`);
+  await gotoDespiteNetworkChanges(app, `${origin.origin}/s/${id}/apps/6006/ws.html`);
   await app.waitForFunction(() => window.wsEcho !== undefined, null, { timeout: 30000 });
   assert.equal(await app.evaluate(() => window.wsEcho), "echo: hi");
 
   step("a page of the app cannot act with the visitor's login");
-  await app.goto(`${origin.origin}/s/${id}/apps/6006/evil.html`);
+  await gotoDespiteNetworkChanges(app, `${origin.origin}/s/${id}/apps/6006/evil.html`);
   await app.waitForFunction(() => window.attack?.done === true, null, { timeout: 60000 });
   const seen = await app.evaluate(() => window.attack);
   console.log(`  owner, evil.html: ${JSON.stringify(seen)}`);
@@ -69,16 +69,16 @@ try {
 
   step("bob, whom it is shared with, opens its address from the gateway");
   const visitor = await signedIn(bob, bobPassword);
-  await visitor.page.goto(`${base}/s/${id}/apps/6006/hello.txt`);
+  await gotoDespiteNetworkChanges(visitor.page, `${base}/s/${id}/apps/6006/hello.txt`);
   assert.equal((await visitor.page.locator("body").innerText()).trim(), `hello from ${id}`);
   assert.notEqual(new URL(visitor.page.url()).port, gateway.port, "sent on to the session's address");
   // Bob's pass opens the app only: the session's Jupyter is not his.
-  const jupyter = await visitor.page.goto(`${new URL(visitor.page.url()).origin}/s/${id}/tree`);
+  const jupyter = await gotoDespiteNetworkChanges(visitor.page, `${new URL(visitor.page.url()).origin}/s/${id}/tree`);
   assert.equal(jupyter.status(), 404);
 
   step("carol, whom it is not shared with, gets the 404 of a session that is not there");
   const stranger = await signedIn(carol, carolPassword);
-  const refused = await stranger.page.goto(`${base}/s/${id}/apps/6006/hello.txt`);
+  const refused = await gotoDespiteNetworkChanges(stranger.page, `${base}/s/${id}/apps/6006/hello.txt`);
   assert.equal(refused.status(), 404);
   assert.match(await stranger.page.locator("body").innerText(), /No such session/);
 

@@ -7,7 +7,7 @@
 // The scripts are planted by tests/e2e/test_browser.py from inside the session, which checks
 // afterwards, through the API, that nothing changed.
 // Usage: node hostile.mjs BASE_URL ADMIN_PASSWORD OWNER OWNER_PASSWORD SESSION_ID
-import { launchChromium, openSignInPage, startRun } from "./launch.mjs";
+import { gotoDespiteNetworkChanges, launchChromium, openSignInPage, startRun } from "./launch.mjs";
 import assert from "node:assert/strict";
 
 const [base, password, mallory, malloryPassword, id] = process.argv.slice(2);
@@ -55,9 +55,9 @@ try {
   // The planted HTML file, opened straight and framed by Jupyter's viewer, in the same tab.
   const openFile = async (who, page) => {
     const base = page.url().replace(/tree.*$/, "");
-    await page.goto(base + "files/evil.html");
+    await gotoDespiteNetworkChanges(page, base + "files/evil.html");
     await check(`${who}, files/evil.html`, page);
-    await page.goto(base + "view/evil.html");
+    await gotoDespiteNetworkChanges(page, base + "view/evil.html");
     const framed = await (await page.waitForSelector("iframe")).contentFrame();
     await check(`${who}, view/evil.html (the framed file)`, framed);
   };

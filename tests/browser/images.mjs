@@ -6,7 +6,7 @@
 // what the container of their FAILED session printed, saves their running SESSION as an
 // image, told that the home is not part of it, and sees it ready.
 // Usage: node images.mjs BASE_URL ADMIN_PASSWORD USER PASSWORD FRESH DEPRECATED TOO_NEW NO_SSH BAD_REFERENCE FAMILY SESSION FAILED SCREENSHOT_DIR
-import { launchChromium, signIn as signInAt, startRun } from "./launch.mjs";
+import { gotoDespiteNetworkChanges, launchChromium, signIn as signInAt, startRun } from "./launch.mjs";
 import assert from "node:assert/strict";
 
 const [base, adminPassword, user, password, fresh, deprecated, tooNew, noSsh, badReference, family, session, failed,
@@ -20,7 +20,7 @@ const signIn = (name, secret) => signInAt(browser, base, name, secret, { viewpor
 try {
   step("admin: the catalog shows the image in testing, checked");
   const admin = await signIn("admin", adminPassword);
-  await admin.goto(base + "/#/admin");
+  await gotoDespiteNetworkChanges(admin, base + "/#/admin");
   const row = () => admin.locator(`#images tr[data-tag="${fresh}"]`);
   await row().waitFor();
   assert.match(await row().innerText(), /testing/);

@@ -46,6 +46,21 @@ export async function signIn(browser, base, name, secret, { sessionAddresses = f
   return page;
 }
 
+// page.goto, tried again (up to four times, half a second apart) when the load is cut short:
+// Chromium aborts loads when the host's interfaces change, as they do whenever a container
+// engine adds a bridge for another test's session (net::ERR_NETWORK_CHANGED).
+export async function gotoDespiteNetworkChanges(page, url) {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await page.goto(url);
+    } catch (failure) {
+      if (attempt === 4) throw failure;
+      console.log(`  (navigation retried: ${failure.message.split("\n")[0]})`);
+      await page.waitForTimeout(500);
+    }
+  }
+}
+
 // Loads the portal until its sign-in form shows. Seen a few times in full CI runs, never alone:
 // a fresh browser's first page did not render, some request of its module graph unanswered.
 // The page is loaded again (up to three times), and each miss logs the requests that were
@@ -60,7 +75,7 @@ export async function openSignInPage(page, base) {
   try {
     for (let attempt = 1; ; ++attempt) {
       open.clear();
-      await page.goto(base + "/");
+      await gotoDespiteNetworkChanges(page, base + "/");
       try {
         await page.getByLabel("User name").waitFor({ timeout: 30000 });
         return;

@@ -3,7 +3,7 @@
 // question whether the command line may sign in, and waits for the CLI's own page on
 // 127.0.0.1 to say that the sign-in is done.
 // Usage: node oidc_cli.mjs START_URL USER
-import { launchChromium, startRun } from "./launch.mjs";
+import { gotoDespiteNetworkChanges, launchChromium, startRun } from "./launch.mjs";
 
 const [start, user] = process.argv.slice(2);
 const { step, done } = startRun("oidc-cli");
@@ -15,7 +15,7 @@ try {
   const context = await browser.newContext({ locale: "en-US", ignoreHTTPSErrors: true });
   context.setDefaultTimeout(30000);
   const page = await context.newPage();
-  await page.goto(start);
+  await gotoDespiteNetworkChanges(page, start);
   await page.locator('input[name="login"]').fill(user);
   await page.locator('input[name="password"]').fill("any");
   await page.locator('button[type="submit"]').click();

@@ -3,7 +3,7 @@
 // run a cell in a real kernel, stop the session, switch the language, manage SSH keys, the
 // admin's pages (a user's access, the audit log), the account page (tokens, the password).
 // Usage: node portal.mjs BASE_URL ADMIN_PASSWORD SCREENSHOT_DIR
-import { launchChromium, openSignInPage, startRun } from "./launch.mjs";
+import { gotoDespiteNetworkChanges, launchChromium, openSignInPage, startRun } from "./launch.mjs";
 import assert from "node:assert/strict";
 
 const [base, password, screenshots] = process.argv.slice(2);
@@ -98,19 +98,9 @@ try {
     const response = await create().catch(() => new Promise((resolve) => setTimeout(resolve, 500)).then(create));
     return response.json();
   }, sessionBase);
-  // The tree page may still be starting its own requests, and Chromium aborts loads when the
-  // host's interfaces change (the engine adds a session's bridge: ERR_NETWORK_CHANGED): a
-  // navigation cut short is tried again, a few times, half a second apart.
-  for (let attempt = 1; ; attempt++) {
-    try {
-      await jupyter.goto(sessionBase + "notebooks/" + created.path);
-      break;
-    } catch (failure) {
-      if (attempt === 4) throw failure;
-      console.log(`  (navigation retried: ${failure.message.split("\n")[0]})`);
-      await jupyter.waitForTimeout(500);
-    }
-  }
+  // The tree page may still be starting its own requests, and the engine adds a session's
+  // bridge: a navigation cut short is tried again.
+  await gotoDespiteNetworkChanges(jupyter, sessionBase + "notebooks/" + created.path);
   const cell = jupyter.locator(".CodeMirror").first();
   await cell.waitFor({ timeout: 60000 });
   await jupyter.locator("#kernel_indicator_icon.kernel_idle_icon").waitFor({ timeout: 60000 });

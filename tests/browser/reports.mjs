@@ -4,7 +4,7 @@
 // a CSV download); an admin sees the pool's chart, the efficiency report and a group's
 // statement.
 // Usage: node reports.mjs BASE_URL USER PASSWORD CODE SESSION_ID ADMIN_PASSWORD GROUP SCREENSHOT_DIR
-import { launchChromium, signIn as signInAt, startRun } from "./launch.mjs";
+import { gotoDespiteNetworkChanges, launchChromium, signIn as signInAt, startRun } from "./launch.mjs";
 import assert from "node:assert/strict";
 
 const [base, user, password, code, session, adminPassword, group, screenshots] = process.argv.slice(2);
@@ -16,7 +16,7 @@ const signIn = (name, secret) => signInAt(browser, base, name, secret, { acceptD
 try {
   step("the account page: confirm the address with the mailed code");
   const page = await signIn(user, password);
-  await page.goto(base + "/#/account");
+  await gotoDespiteNetworkChanges(page, base + "/#/account");
   const card = page.locator("#notify-body");
   await card.getByText(/Enter the code mailed to .+ to confirm it/).waitFor();
   await card.getByRole("textbox", { name: "Confirmation code" }).fill(code);
@@ -31,7 +31,7 @@ try {
   await page.screenshot({ path: `${screenshots}/account-notifications.png`, fullPage: true });
 
   step("the usage chart: GPU-hours and spend per day, drawn and summed in words");
-  await page.goto(base + "/#/usage");
+  await gotoDespiteNetworkChanges(page, base + "/#/usage");
   await page.locator("#usage-chart canvas").waitFor();
   await page.locator("#usage-chart-summary").getByText(/GPU-hours and [0-9.]+ credits in 30 days/).waitFor();
   assert.notEqual(await page.locator("#usage-chart-summary").innerText(), "0.00 GPU-hours and 0.00 credits in 30 days.");
@@ -55,7 +55,7 @@ try {
 
   step("an admin: the efficiency report and the group's statement");
   const admin = await signIn("admin", adminPassword);
-  await admin.goto(base + "/#/admin");
+  await gotoDespiteNetworkChanges(admin, base + "/#/admin");
   await admin.locator("#pool-chart canvas").waitFor();
   await admin.locator("#pool-chart-summary").getByText(/Up to 4 GPUs; at most/).waitFor();
   await admin.getByRole("button", { name: "Last week" }).click();
