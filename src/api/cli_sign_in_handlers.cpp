@@ -56,11 +56,13 @@ constexpr ConfirmationTexts kChinese = {
     "取消",
 };
 
-// The same choice of language as the portal's (web/i18n.js): Chinese for zh*, else English.
+// The same choice of language as the portal's (web/i18n.js): Chinese when any language the
+// browser lists is, else English.
 const ConfirmationTexts& texts_for(const std::string& accept_language) {
-  std::string first = accept_language.substr(0, accept_language.find_first_of(",;"));
-  for (auto& c : first) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return first.starts_with("zh") ? kChinese : kEnglish;
+  std::string listed = "," + accept_language;  // "en-US,zh-CN;q=0.9" → ",en-us,zh-cn;q=0.9"
+  std::erase(listed, ' ');
+  for (auto& c : listed) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return listed.find(",zh") != std::string::npos ? kChinese : kEnglish;
 }
 
 // The page's own headers: no framing (the answer must be the person's, not a click lured

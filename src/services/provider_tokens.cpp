@@ -31,10 +31,8 @@ Result<std::optional<ProviderToken>> ProviderTokens::find(std::int64_t user_id) 
 Status ProviderTokens::renewed(std::int64_t user_id, const ProviderToken& kept,
                                const std::string& refresh_token) {
   if (refresh_token == kept.refresh_token) return {};
-  auto replaced = store_.replace_provider_token(
-      user_id, kept.sealed, sealed(user_id, refresh_token, kept.nonce), clock_.now());
-  if (!replaced) return replaced.error();
-  return {};
+  return store_.replace_provider_token(user_id, kept.sealed,
+                                       sealed(user_id, refresh_token, kept.nonce), clock_.now());
 }
 
 }  // namespace gpupool::services

@@ -181,12 +181,12 @@ class Store {
 
   // The identity provider's refresh token for a user, sealed (services/provider_tokens.hpp).
   // put sets it; replace sets it only while it is still `expected` (another server's newer
-  // sign-in wins over a check's renewal) and says whether it did.
+  // sign-in wins over a check's renewal).
   virtual Status put_provider_token(std::int64_t user_id, const std::string& sealed,
                                     UnixMillis now) = 0;
   virtual Result<std::optional<std::string>> find_provider_token(std::int64_t user_id) = 0;
-  virtual Result<bool> replace_provider_token(std::int64_t user_id, const std::string& expected,
-                                              const std::string& sealed, UnixMillis now) = 0;
+  virtual Status replace_provider_token(std::int64_t user_id, const std::string& expected,
+                                        const std::string& sealed, UnixMillis now) = 0;
   virtual Status drop_provider_token(std::int64_t user_id) = 0;
 
   // The audit log: append-only. list_audit is newest first; prune_audit removes entries

@@ -318,19 +318,14 @@ Result<std::optional<std::string>> SqlStore::find_provider_token(std::int64_t us
   return std::optional<std::string>{query->column_text(0)};
 }
 
-Result<bool> SqlStore::replace_provider_token(std::int64_t user_id, const std::string& expected,
-                                              const std::string& sealed, UnixMillis now) {
+Status SqlStore::replace_provider_token(std::int64_t user_id, const std::string& expected,
+                                        const std::string& sealed, UnixMillis now) {
   Lock lock(mutex_);
   auto update = db_.prepare(
-      "UPDATE provider_tokens SET sealed = ?3, updated_at = ?4 "
-      "WHERE user_id = ?1 AND sealed = ?2 RETURNING user_id");
+      "UPDATE provider_tokens SET sealed = ?3, updated_at = ?4 WHERE user_id = ?1 AND sealed = ?2");
   if (!update) return update.error();
   update->bind(1, user_id).bind(2, expected).bind(3, sealed).bind(4, now);
-  auto row = update->step();
-  if (!row) return row.error();
-  bool replaced = *row;
-  GPUPOOL_TRY(update->run());
-  return replaced;
+  return update->run();
 }
 
 Status SqlStore::drop_provider_token(std::int64_t user_id) {

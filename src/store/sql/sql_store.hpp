@@ -66,8 +66,8 @@ class SqlStore : public Store {
   Status put_provider_token(std::int64_t user_id, const std::string& sealed,
                             UnixMillis now) override;
   Result<std::optional<std::string>> find_provider_token(std::int64_t user_id) override;
-  Result<bool> replace_provider_token(std::int64_t user_id, const std::string& expected,
-                                      const std::string& sealed, UnixMillis now) override;
+  Status replace_provider_token(std::int64_t user_id, const std::string& expected,
+                                const std::string& sealed, UnixMillis now) override;
   Status drop_provider_token(std::int64_t user_id) override;
 
   Result<Group> create_group(const std::string& name, UnixMillis now) override;
