@@ -18,11 +18,12 @@ scripts/setup.sh
 # store's tests on it and the control plane of several servers, HAProxy in front of them.
 # zsh, to load the CLI's completion script as its users do. OpenLDAP's slapd and its
 # clients for the LDAP sign-in tests (tests/ldap/directory.py); oidc-provider from npm, the
-# OpenID Connect provider of the sign-in tests (tests/oidc).
+# OpenID Connect provider of the sign-in tests (tests/oidc). Podman, the second engine a node
+# with real GPUs is checked against (tests/e2e/test_gpu_devices.py).
 tools_missing=()
 for package in chromium fonts-wqy-microhei shellcheck clang-format clang-tidy clang libclang-rt-14-dev systemd \
   docker-registry apache2-utils prometheus python3-aiosmtpd slurm-wlm munge bubblewrap curl \
-  skopeo umoci libcap2-bin postgresql-15 postgresql-client-15 haproxy zsh slapd ldap-utils; do
+  skopeo umoci libcap2-bin postgresql-15 postgresql-client-15 haproxy zsh slapd ldap-utils podman; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q 'install ok installed' || tools_missing+=("$package")
 done
 command -v npm >/dev/null 2>&1 || tools_missing+=(nodejs npm)

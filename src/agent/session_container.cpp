@@ -112,10 +112,14 @@ ContainerSpec make_session_container(const DesiredSession& session,
       fmt::format("GPUPOOL_GID={}", session.gid > 0 ? session.gid : session.uid),
       "GPUPOOL_TOKEN=" + session.jupyter_token,
       "GPUPOOL_AUTHORIZED_KEYS=" + join(session.authorized_keys, "\n"),
-      // In simulation this is the only GPU assignment; with the NVIDIA runtime it matches
-      // the DeviceRequests below. Set here, it replaces whatever the image's ENV says.
+      // In simulation this is the only GPU assignment; with the nvidia driver it matches the
+      // DeviceRequests below. By CDI the devices are the spec's alone: "void", as NVIDIA's
+      // spec sets it, so that a toolkit runtime hook adds nothing. Set here, it replaces
+      // whatever the image's ENV says.
       "NVIDIA_VISIBLE_DEVICES=" +
-          (session.gpu_uuids.empty() ? std::string("void") : join(session.gpu_uuids, ",")),
+          (session.gpu_uuids.empty() || settings.gpu_attachment == GpuAttachment::cdi
+               ? std::string("void")
+               : join(session.gpu_uuids, ",")),
       // CUDA and nvidia-smi, nothing more of the driver (no graphics, video or display).
       "NVIDIA_DRIVER_CAPABILITIES=compute,utility",
   };
@@ -149,7 +153,10 @@ ContainerSpec make_session_container(const DesiredSession& session,
   if (session.gpu_memory_mb > 0 && !settings.gpu_cap_library.empty()) {
     spec.mounts.push_back({"", kGpuCapLibraryPath, settings.gpu_cap_library, true});
   }
-  if (settings.real_gpus) spec.gpu_uuids = session.gpu_uuids;
+  if (settings.gpu_attachment == GpuAttachment::nvidia_driver) spec.gpu_uuids = session.gpu_uuids;
+  if (settings.gpu_attachment == GpuAttachment::cdi) {
+    for (const auto& uuid : session.gpu_uuids) spec.cdi_devices.push_back(cdi_gpu_name(uuid));
+  }
   spec.hostname = session.session_id;
   spec.network = session_network_name(session.session_id);
   spec.disable_ipv6 = settings.disable_ipv6;

@@ -5,6 +5,7 @@
 
 #include <string>
 
+#include "agent/gpu_attachment.hpp"
 #include "engine/container_engine.hpp"
 #include "model/sync.hpp"
 
@@ -38,7 +39,7 @@ inline constexpr const char* kHostPublicKeyPath = "/run/gpupool/ssh_host_ed25519
 struct ContainerSettings {
   std::string node_name;
   std::string publish_ip;  // host address the SSH port is published on; "" for all
-  bool real_gpus = false;  // request devices from the NVIDIA runtime, not only the env var
+  GpuAttachment gpu_attachment = GpuAttachment::simulated;  // how the engine hands out GPUs
   // Jupyter's port only needs to reach the gateway: "127.0.0.1" on a single machine.
   std::string jupyter_publish_ip;
   // Session networks are IPv4 only: IPv6 is turned off in the container so that link-local

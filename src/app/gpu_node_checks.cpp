@@ -6,6 +6,7 @@
 
 #include "agent/container_toolkit.hpp"
 #include "core/command.hpp"
+#include "core/log.hpp"
 
 namespace gpupool::app {
 
@@ -24,6 +25,22 @@ Result<std::string> check_container_toolkit() {
                     "the NVIDIA container toolkit does not answer (neither `nvidia-ctk "
                     "--version` nor `nvidia-container-cli --version`): sessions could not be "
                     "given their GPUs; install 1.17.8 or newer");
+}
+
+Result<agent::GpuAttachment> choose_gpu_attachment(const EngineIdentity& engine,
+                                                   const std::string& wanted,
+                                                   const GpuInventory& inventory) {
+  std::vector<std::string> uuids;
+  for (const auto& gpu : inventory.gpus) uuids.push_back(gpu.uuid);
+  auto known =
+      engine.cdi_devices ? *engine.cdi_devices : agent::cdi_devices_in(engine.cdi_spec_dirs);
+  auto attachment = agent::choose_gpu_attachment(engine, wanted, uuids, known);
+  if (!attachment) return attachment.error();
+  spdlog::info("sessions are given their GPUs {}",
+               *attachment == agent::GpuAttachment::cdi
+                   ? "by CDI name (nvidia.com/gpu=<UUID>)"
+                   : "through the engine's nvidia device driver, by UUID");
+  return attachment;
 }
 
 Result<std::string> find_gpu_cap_library(const std::string& configured) {

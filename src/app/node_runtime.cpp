@@ -93,9 +93,14 @@ Result<std::unique_ptr<NodeRuntime>> open_node(const NodeOptions& options) {
   auto engine = make_docker_api_engine(node->engine_address);
   if (!engine) return engine.error();
   node->engine = std::move(*engine);
-  auto engine_version = node->engine->version();
-  if (!engine_version) return engine_version.error();
-  spdlog::info("container engine at {}: {}", node->engine_address, *engine_version);
+  auto identity = node->engine->identify();
+  if (!identity) return identity.error();
+  spdlog::info("container engine at {}: {}", node->engine_address, identity->describe());
+  if (!node->inventory.simulated) {
+    auto attachment = choose_gpu_attachment(*identity, options.gpu_devices, node->inventory);
+    if (!attachment) return attachment.error();
+    node->gpu_attachment = *attachment;
+  }
 
   if (options.session_disk_gb < 0)
     return make_error(ErrorCode::invalid_argument, "--session-disk-gb must be 0 or more");
@@ -133,7 +138,7 @@ Status make_agent(NodeRuntime& node, const NodeOptions& options, const NodeAddre
   settings.node.port_min = ports->first;
   settings.node.port_max = ports->second;
   settings.container.node_name = settings.node.name;
-  settings.container.real_gpus = !node.inventory.simulated;
+  settings.container.gpu_attachment = node.gpu_attachment;
   // Users reach Jupyter only through the gateway's login: published where the gateway
   // connects, nowhere else.
   settings.container.jupyter_publish_ip = addresses.jupyter_address;

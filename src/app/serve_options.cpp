@@ -195,6 +195,14 @@ void add_node_options(CLI::App& command, NodeOptions& node) {
   command.add_option("--simulated-gpu-readings", node.simulated_gpu_readings,
                      "with --simulate-gpus: a JSON file the simulated GPUs read their "
                      "utilisation, memory and processes from at each reading (for tests)");
+  command
+      .add_option("--gpu-devices", node.gpu_devices,
+                  "how the container engine gives sessions their real GPUs: cdi (by CDI name, "
+                  "nvidia.com/gpu=UUID: Docker with CDI on, Podman 5.4+), nvidia (Docker's "
+                  "nvidia device driver), auto (cdi where a CDI spec names every GPU, else "
+                  "nvidia; Podman only by cdi)")
+      ->check(CLI::IsMember({"auto", "cdi", "nvidia"}))
+      ->capture_default_str();
   command.add_option("--gpu-cap-library", node.gpu_cap_library,
                      "the GPU-memory cap mounted into sessions that hold a GPU share (default: "
                      "libgpupool_gpu_cap.so beside this program, or in ../lib/gpupool)");

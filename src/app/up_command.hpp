@@ -24,6 +24,7 @@ struct NodeOptions {
   int session_disk_gb = 0;  // a session's writable layer at most; 0: unbounded
   std::string home_root;    // set: homes on this shared filesystem path (agent/shared_homes.hpp)
   std::string gpu_cap_library;         // the GPU-memory cap (src/gpu_cap); empty: beside the binary
+  std::string gpu_devices = "auto";    // how the engine hands out real GPUs (agent/gpu_attachment)
   int activity_interval_s = 30;        // how often running sessions' use is measured (idle reclaim)
   int ready_timeout_s = 180;           // how long a new session's Jupyter may take to answer
   std::string image_gc_after = "24h";  // unused pulled images removed after this; "0": never

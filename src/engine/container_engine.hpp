@@ -9,6 +9,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -44,7 +45,10 @@ struct ContainerSpec {
   std::int64_t pids_limit = 0;
   std::vector<PortBinding> ports;
   std::vector<VolumeMount> mounts;
-  std::vector<std::string> gpu_uuids;  // real GPUs: requested from the engine's NVIDIA runtime
+  std::vector<std::string> gpu_uuids;  // real GPUs: requested from the engine's nvidia driver
+  // Real GPUs named for the Container Device Interface ("nvidia.com/gpu=GPU-…"), which the
+  // engine resolves through the CDI specs on its host.
+  std::vector<std::string> cdi_devices;
   std::string hostname;
   std::string network = "bridge";  // the one network it is attached to
   bool disable_ipv6 = false;       // turns IPv6 off inside the container (its net sysctls)
@@ -130,6 +134,20 @@ struct EngineDiskUsage {
   std::vector<EngineImage> images;
 };
 
+// What answers at the engine's socket, and whether it hands containers CDI devices.
+struct EngineIdentity {
+  std::string product;      // "Docker" or "Podman"
+  std::string version;      // the product's own: "20.10.24", "5.4.2"
+  std::string api_version;  // the newest Docker Engine API it serves: "1.41"
+  // Where it reads CDI specs; empty when a CDI device asked for through its Docker-compatible
+  // API would be dropped (Docker without CDI turned on, Podman before 5.4).
+  std::vector<std::string> cdi_spec_dirs = {};
+  // The CDI devices it says it found ("nvidia.com/gpu=GPU-…"), where it says (Docker 28.2+).
+  std::optional<std::vector<std::string>> cdi_devices = {};
+  bool podman() const { return product == "Podman"; }
+  std::string describe() const;  // "Docker 20.10.24 (API 1.41)"
+};
+
 // Who pulls from a registry; both empty: anonymously.
 struct RegistryCredentials {
   std::string username;
@@ -145,8 +163,8 @@ class ContainerEngine {
  public:
   virtual ~ContainerEngine() = default;
 
-  // The engine's version string; an `unavailable` Error when it does not answer.
-  virtual Result<std::string> version() = 0;
+  // What the engine is; an `unavailable` Error when it does not answer.
+  virtual Result<EngineIdentity> identify() = 0;
   virtual Result<bool> image_present(const std::string& reference) = 0;
   // Pulls an image from its registry (the reference names it). The registry's own words
   // when it refuses (unknown image, bad credentials); `unavailable` when it cannot be reached.

@@ -110,9 +110,12 @@ class Api:
 
 
 class Server:
-    def __init__(self, admin_password=ADMIN_PASSWORD, extra_args=(), tls_context=None):
+    def __init__(self, admin_password=ADMIN_PASSWORD, extra_args=(), tls_context=None,
+                 gpus=("--simulate-gpus", "4xA100-80GB"), env=None):
         self.admin_password = admin_password
         self.extra_args = list(extra_args)
+        self.gpus = list(gpus)  # () for what NVML finds
+        self.env = dict(env or {})
         self.tls_context = tls_context  # the server speaks HTTPS, trusted through this
         self.data_dir = tempfile.mkdtemp(prefix="gpupool-e2e-")
         self.port = free_port()
@@ -124,14 +127,14 @@ class Server:
         self.log_path = os.path.join(self.data_dir, "server.log")
 
     def start(self):
-        env = dict(os.environ)
+        env = {**os.environ, **self.env}
         env.pop("GPUPOOL_ADMIN_PASSWORD", None)
         if self.admin_password:
             env["GPUPOOL_ADMIN_PASSWORD"] = self.admin_password
         log = open(self.log_path, "a")
         self.process = subprocess.Popen(
             [BINARY, "up", "--data-dir", self.data_dir, "--listen", f"127.0.0.1:{self.port}",
-             "--simulate-gpus", "4xA100-80GB", "--public-host", "127.0.0.1", "--node-name", self.node,
+             *self.gpus, "--public-host", "127.0.0.1", "--node-name", self.node,
              "--port-range", self.port_range, "--session-ports", "16",
              # This test machine has 2 cores: let sessions share them (CPU limits stay per session).
              "--node-cpus", "64", "--node-memory-gb", "256", "--preemption-grace-seconds", "2",

@@ -79,7 +79,7 @@ class FakeContainerEngine final : public ContainerEngine {
   // A network someone else made (another program on the same engine).
   void add_foreign_network(const NetworkSpec& spec);
 
-  Result<std::string> version() override { return std::string("fake 1.0"); }
+  Result<EngineIdentity> identify() override { return EngineIdentity{"Docker", "fake", "1.41"}; }
   Result<bool> image_present(const std::string& reference) override;
   Status pull_image(const std::string& reference, const RegistryCredentials& credentials,
                     const PullWatcher& watcher) override;

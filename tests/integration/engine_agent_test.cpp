@@ -132,7 +132,10 @@ class RealEngine : public ::testing::Test {
 };
 
 TEST_F(RealEngine, AnswersVersionAndImageQueries) {
-  EXPECT_TRUE(engine_->version().ok());
+  auto identity = engine_->identify();
+  ASSERT_TRUE(identity.ok()) << identity.error().message;
+  EXPECT_FALSE(identity->version.empty());
+  EXPECT_EQ(identity->api_version.substr(0, 2), "1.") << identity->describe();
   EXPECT_FALSE(*engine_->image_present("gpupool/no-such-image:none"));
   EXPECT_EQ(engine_->inspect_container("gpupool-no-such-container").error().code,
             ErrorCode::not_found);

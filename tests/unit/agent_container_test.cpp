@@ -32,7 +32,7 @@ bool has(const std::vector<std::string>& list, const std::string& item) {
 }
 
 TEST(SessionContainer, FollowsTheContainerContract) {
-  auto spec = make_session_container(desired(), {"node-1", "", false});
+  auto spec = make_session_container(desired(), {"node-1", "", GpuAttachment::simulated});
   EXPECT_EQ(spec.name, "gpupool-sabc");
   EXPECT_EQ(spec.labels.at(kSessionLabel), "sabc");
   EXPECT_EQ(spec.labels.at(kUserLabel), "alice");
@@ -53,23 +53,34 @@ TEST(SessionContainer, FollowsTheContainerContract) {
 }
 
 TEST(SessionContainer, RequestsRealGpusFromTheEngine) {
-  auto spec = make_session_container(desired(), {"node-1", "", true});
+  auto spec = make_session_container(desired(), {"node-1", "", GpuAttachment::nvidia_driver});
   EXPECT_EQ(spec.gpu_uuids, (std::vector<std::string>{"GPU-1"}));
 }
 
+TEST(SessionContainer, RequestsRealGpusByCdiNameWithNothingForAToolkitHook) {
+  auto spec = make_session_container(desired(), {"node-1", "", GpuAttachment::cdi});
+  EXPECT_EQ(spec.cdi_devices, (std::vector<std::string>{"nvidia.com/gpu=GPU-1"}));
+  EXPECT_TRUE(spec.gpu_uuids.empty()) << "not through the nvidia driver as well";
+  EXPECT_TRUE(has(spec.env, "NVIDIA_VISIBLE_DEVICES=void"))
+      << "the image's ENV must not make a legacy toolkit hook add GPUs beside the spec's";
+  auto body = docker_api::create_body(spec);
+  EXPECT_EQ(body["HostConfig"]["DeviceRequests"],
+            nlohmann::json::parse(R"([{"Driver": "cdi", "DeviceIDs": ["nvidia.com/gpu=GPU-1"]}])"));
+}
+
 TEST(SessionContainer, OnlyTheAllocatedGpusWithComputeAndUtility) {
-  auto spec = make_session_container(desired(), {"node-1", "", true});
+  auto spec = make_session_container(desired(), {"node-1", "", GpuAttachment::nvidia_driver});
   EXPECT_TRUE(has(spec.env, "NVIDIA_VISIBLE_DEVICES=GPU-1"));
   EXPECT_TRUE(has(spec.env, "NVIDIA_DRIVER_CAPABILITIES=compute,utility"));
   auto none = desired();
   none.gpu_uuids.clear();
   none.gpu_indices.clear();
-  EXPECT_TRUE(
-      has(make_session_container(none, {"node-1", "", true}).env, "NVIDIA_VISIBLE_DEVICES=void"));
+  EXPECT_TRUE(has(make_session_container(none, {"node-1", "", GpuAttachment::nvidia_driver}).env,
+                  "NVIDIA_VISIBLE_DEVICES=void"));
 }
 
 TEST(SessionContainer, AShareGetsTheGpuMemoryCapMountedReadOnly) {
-  ContainerSettings settings{"node-1", "", true};
+  ContainerSettings settings{"node-1", "", GpuAttachment::nvidia_driver};
   settings.gpu_cap_library = "/opt/gpupool/libgpupool_gpu_cap.so";
   auto whole = make_session_container(desired(), settings);
   EXPECT_EQ(whole.mounts.size(), 1u) << "whole GPUs need no cap";
@@ -104,8 +115,8 @@ TEST(SessionContainer, InitScriptHardensSshAndDropsToTheUser) {
 }
 
 TEST(DockerCreateBody, DropsAllCapabilitiesAndForbidsNewPrivileges) {
-  auto body =
-      docker_api::create_body(make_session_container(desired(), {"node-1", "127.0.0.1", true}));
+  auto body = docker_api::create_body(
+      make_session_container(desired(), {"node-1", "127.0.0.1", GpuAttachment::nvidia_driver}));
   const auto& host = body["HostConfig"];
   EXPECT_EQ(host["CapDrop"], nlohmann::json::array({"ALL"}));
   EXPECT_EQ(host["SecurityOpt"], nlohmann::json::array({"no-new-privileges"}));
@@ -127,14 +138,14 @@ TEST(DockerCreateBody, DropsAllCapabilitiesAndForbidsNewPrivileges) {
   EXPECT_EQ(body["Labels"]["io.gpupool.ports"], "30010,30011");
   EXPECT_FALSE(host.contains("StorageOpt")) << "unbounded unless asked: most drivers refuse it";
 
-  ContainerSettings bounded{"node-1", "127.0.0.1", true};
+  ContainerSettings bounded{"node-1", "127.0.0.1", GpuAttachment::nvidia_driver};
   bounded.disk_bytes = std::int64_t{2} << 30;
   auto with_bound = docker_api::create_body(make_session_container(desired(), bounded));
   EXPECT_EQ(with_bound["HostConfig"]["StorageOpt"]["size"], "2147483648");
 }
 
 TEST(SessionContainer, HomeOnASharedFilesystemIsABindMountOfTheUsersDirectory) {
-  ContainerSettings shared{"node-1", "127.0.0.1", true};
+  ContainerSettings shared{"node-1", "127.0.0.1", GpuAttachment::nvidia_driver};
   shared.home_root = "/srv/homes";
   auto spec = make_session_container(desired(), shared);
   ASSERT_EQ(spec.mounts.size(), 1u);

@@ -87,10 +87,11 @@ TEST(DockerCreateBody, AttachesTheSessionToItsOwnNetworkWithoutIpv6) {
   DesiredSession session;
   session.session_id = "sabc";
   session.username = "alice";
-  auto body = docker_api::create_body(make_session_container(session, {"node-1", "", false}));
+  auto body = docker_api::create_body(
+      make_session_container(session, {"node-1", "", GpuAttachment::simulated}));
   EXPECT_EQ(body["HostConfig"]["NetworkMode"], "gpupool-sabc");
   EXPECT_EQ(body["HostConfig"]["Sysctls"]["net.ipv6.conf.all.disable_ipv6"], "1");
-  ContainerSettings no_ipv6_host{"node-1", "", false};
+  ContainerSettings no_ipv6_host{"node-1", "", GpuAttachment::simulated};
   no_ipv6_host.disable_ipv6 = false;
   body = docker_api::create_body(make_session_container(session, no_ipv6_host));
   EXPECT_FALSE(body["HostConfig"].contains("Sysctls")) << "a host without IPv6 has no such sysctl";

@@ -62,12 +62,16 @@ nlohmann::json create_body(const ContainerSpec& spec) {
         {"Config", {{"max-size", std::to_string(spec.log_max_bytes / 2)}, {"max-file", "2"}}}};
   }
   if (spec.disk_bytes > 0) host_config["StorageOpt"] = {{"size", std::to_string(spec.disk_bytes)}};
+  json device_requests = json::array();
   if (!spec.gpu_uuids.empty()) {
-    host_config["DeviceRequests"] =
-        json::array({{{"Driver", "nvidia"},
-                      {"DeviceIDs", spec.gpu_uuids},
-                      {"Capabilities", json::array({json::array({"gpu"})})}}});
+    device_requests.push_back({{"Driver", "nvidia"},
+                               {"DeviceIDs", spec.gpu_uuids},
+                               {"Capabilities", json::array({json::array({"gpu"})})}});
   }
+  // What `docker run --device nvidia.com/gpu=…` sends; Podman 5.4+ reads the same.
+  if (!spec.cdi_devices.empty())
+    device_requests.push_back({{"Driver", "cdi"}, {"DeviceIDs", spec.cdi_devices}});
+  if (!device_requests.empty()) host_config["DeviceRequests"] = device_requests;
   return {
       {"Image", spec.image},       {"Cmd", spec.command},     {"Entrypoint", json::array()},
       {"Env", spec.env},           {"Labels", spec.labels},   {"User", spec.user},

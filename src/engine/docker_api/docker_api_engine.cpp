@@ -13,6 +13,7 @@
 #include "engine/container_engine.hpp"
 #include "engine/docker_api/container_status.hpp"
 #include "engine/docker_api/create_body.hpp"
+#include "engine/docker_api/engine_identity.hpp"
 #include "engine/docker_api/image_body.hpp"
 #include "engine/docker_api/log_stream.hpp"
 #include "engine/docker_api/network_body.hpp"
@@ -35,13 +36,20 @@ class DockerApiEngine final : public ContainerEngine {
  public:
   explicit DockerApiEngine(net::HttpEndpoint endpoint) : endpoint_(std::move(endpoint)) {}
 
-  Result<std::string> version() override {
+  Result<EngineIdentity> identify() override {
     auto response = call("GET", "/version", "", 5s);
     if (!response) return response.error();
-    auto body = json::parse(response->body, nullptr, false);
-    if (response->status != 200 || body.is_discarded()) return engine_error("version", *response);
-    return body.value("Version", std::string("unknown")) + " (API " +
-           body.value("ApiVersion", std::string("?")) + ")";
+    auto version = json::parse(response->body, nullptr, false);
+    if (response->status != 200 || !version.is_object()) return engine_error("version", *response);
+    // /info at the newest API the engine speaks: what it says of CDI came after v1.41.
+    std::string api = version.value("ApiVersion", std::string());
+    bool plain = !api.empty() && api.find_first_not_of("0123456789.") == std::string::npos;
+    json info;
+    auto answer = net::http_call(
+        endpoint_,
+        {"GET", plain ? "/v" + api + "/info" : std::string(kApiPrefix) + "/info", "", {}}, 10s);
+    if (answer && answer->status == 200) info = json::parse(answer->body, nullptr, false);
+    return docker_api::engine_identity(version, info.is_discarded() ? json() : info);
   }
 
   Result<bool> image_present(const std::string& reference) override {
@@ -393,7 +401,7 @@ Result<std::string> detect_engine_address() {
   for (const auto& path : candidates) {
     if (!is_socket(path)) continue;
     auto engine = make_docker_api_engine("unix://" + path);
-    if (engine && (*engine)->version()) return "unix://" + path;
+    if (engine && (*engine)->identify()) return "unix://" + path;
   }
   return make_error(ErrorCode::unavailable,
                     "no container engine answers at /var/run/docker.sock or Podman's socket; "
