@@ -23,7 +23,7 @@ scripts/setup.sh
 tools_missing=()
 for package in chromium fonts-wqy-microhei shellcheck clang-format clang-tidy clang libclang-rt-14-dev systemd \
   docker-registry apache2-utils prometheus python3-aiosmtpd slurm-wlm munge bubblewrap curl \
-  skopeo umoci libcap2-bin postgresql-15 postgresql-client-15 haproxy zsh slapd ldap-utils podman; do
+  skopeo umoci libcap2-bin postgresql-15 postgresql-client-15 haproxy zsh slapd ldap-utils podman catatonit; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q 'install ok installed' || tools_missing+=("$package")
 done
 command -v npm >/dev/null 2>&1 || tools_missing+=(nodejs npm)

@@ -14,6 +14,7 @@ import signal
 import socket
 import subprocess
 import tempfile
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -392,3 +393,71 @@ def restart_engine():
     while not engine_answers():
         assert time.time() < deadline, "dockerd did not come back within 90 s"
         time.sleep(0.5)
+
+
+@pytest.fixture(scope="module")
+def real_gpus_env():
+    """The environment of a node with real GPUs: NVML that finds two H100s (the stand-in,
+    tests/fakes/fake_nvml.cpp), and an NVIDIA container toolkit without known escapes (a
+    script that answers its version)."""
+    directory = tempfile.mkdtemp(prefix="gpupool-e2e-gpus-")
+    os.symlink(os.environ["GPUPOOL_FAKE_NVML"], os.path.join(directory, "libnvidia-ml.so.1"))
+    toolkit = os.path.join(directory, "nvidia-ctk")
+    with open(toolkit, "w") as script:
+        script.write("#!/bin/sh\necho 'NVIDIA Container Toolkit CLI version 1.17.8'\n")
+    os.chmod(toolkit, 0o755)
+    yield {"LD_LIBRARY_PATH": directory, "PATH": directory + ":" + os.environ["PATH"]}
+    shutil.rmtree(directory, ignore_errors=True)
+
+
+# Runs in the session's kernel: one connection attempt per target, "open" or why not.
+PROBE = """
+import json, socket
+def reach(host, port):
+    try:
+        with socket.create_connection((host, port), timeout=4):
+            return "open"
+    except OSError as error:
+        return type(error).__name__
+print(json.dumps({f"{host}:{port}": reach(host, port) for host, port in %s}))
+"""
+
+
+def probe(session, api, targets):
+    return json.loads(run_in_kernel(session, PROBE % repr(targets), api))
+
+
+@pytest.fixture(scope="module")
+def host_service():
+    """A service on every address of this host, like a database, a node exporter or an engine
+    listening on TCP: sessions must not reach it."""
+    listener = socket.socket()
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    listener.bind(("0.0.0.0", 0))
+    listener.listen(16)
+    stop = threading.Event()
+
+    def serve():
+        listener.settimeout(0.2)
+        while not stop.is_set():
+            try:
+                listener.accept()[0].close()
+            except OSError:
+                pass
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    yield listener.getsockname()[1]
+    stop.set()
+    thread.join()
+    listener.close()
+
+
+def wait_until_open(host, port, timeout=10):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        try:
+            with socket.create_connection((host, port), timeout=1):
+                return True
+        except OSError:
+            time.sleep(0.1)
+    return False

@@ -9,12 +9,12 @@ import shutil
 import socket
 import subprocess
 import tempfile
-import threading
 import time
 
 import pytest
 
-from conftest import Api, Server, docker, free_port, mint_token, remove_containers, run_in_kernel, wait_for_state
+from conftest import (Api, Server, docker, free_port, mint_token, probe, remove_containers, run_in_kernel,
+                      wait_for_state, wait_until_open)
 
 SSH_OPTIONS = ["-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR",
                "-o", "ConnectTimeout=10", "-o", "BatchMode=yes"]
@@ -22,19 +22,6 @@ INTERNET = "198.51.100.1"  # TEST-NET-2: stands in for any address on the intern
 DENIED = "203.0.113.1"     # TEST-NET-3: a block the admin closes to sessions (e.g. a management LAN)
 METADATA = "169.254.169.254"
 OUTSIDE_PORT = 8000
-
-# Runs in the session's kernel: one connection attempt per target, "open" or why not.
-PROBE = """
-import json, socket
-def reach(host, port):
-    try:
-        with socket.create_connection((host, port), timeout=4):
-            return "open"
-    except OSError as error:
-        return type(error).__name__
-print(json.dumps({f"{host}:{port}": reach(host, port) for host, port in %s}))
-"""
-
 
 def sh(*command):
     subprocess.run(command, check=True, capture_output=True)
@@ -70,42 +57,6 @@ def outside():
     finally:
         subprocess.run(["ip", "netns", "del", name])
         subprocess.run(["ip", "link", "del", host_end], capture_output=True)
-
-
-@pytest.fixture(scope="module")
-def host_service():
-    """A service on every address of this host, like a database, a node exporter or an engine
-    listening on TCP: sessions must not reach it."""
-    listener = socket.socket()
-    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    listener.bind(("0.0.0.0", 0))
-    listener.listen(16)
-    stop = threading.Event()
-
-    def serve():
-        listener.settimeout(0.2)
-        while not stop.is_set():
-            try:
-                listener.accept()[0].close()
-            except OSError:
-                pass
-    thread = threading.Thread(target=serve, daemon=True)
-    thread.start()
-    yield listener.getsockname()[1]
-    stop.set()
-    thread.join()
-    listener.close()
-
-
-def wait_until_open(host, port, timeout=10):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        try:
-            with socket.create_connection((host, port), timeout=1):
-                return True
-        except OSError:
-            time.sleep(0.1)
-    return False
 
 
 def start_server(*extra_args):
@@ -144,10 +95,6 @@ def addresses(session):
     assert list(networks) == [f"gpupool-{session['id']}"], "one network, the session's own"
     network = networks[f"gpupool-{session['id']}"]
     return network["IPAddress"], network["Gateway"]
-
-
-def probe(session, api, targets):
-    return json.loads(run_in_kernel(session, PROBE % repr(targets), api))
 
 
 def forward_through_ssh(session, key, target):
