@@ -100,10 +100,9 @@ Error no_cdi(const EngineIdentity& engine) {
 }
 
 Error unnamed_gpus(const EngineIdentity& engine, const std::vector<std::string>& unnamed) {
-  std::string where =
-      engine.cdi_devices
-          ? engine.describe() + " found"
-          : "the CDI specs in " + fmt::format("{}", fmt::join(engine.cdi_spec_dirs, ", "));
+  std::string where = engine.cdi_devices ? engine.describe() + " found"
+                                         : fmt::format("the CDI specs in {}",
+                                                       fmt::join(engine.cdi_spec_dirs, ", "));
   return make_error(ErrorCode::unavailable,
                     fmt::format("sessions are given GPUs by CDI name, and {} no {}: generate "
                                 "a spec that names GPUs by UUID (nvidia-ctk cdi generate "

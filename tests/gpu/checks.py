@@ -95,21 +95,33 @@ row("mem_get_info under the cap", shown.returncode == 0 and int(parts[1]) == SHA
     f"free {parts[0]} MiB, total {parts[1]} MiB, device total {parts[2]} MiB" if len(parts) == 3
     else shown.stderr[-300:])
 
+# The allocator the process really used is printed too: PyTorch has ignored some spellings of
+# its settings silently (PYTORCH_ALLOC_CONF in 2.9, pytorch#183387), which would make a row
+# test the default allocator twice.
 PAST = """
 import torch
 held = torch.empty(int({fit} * 2**20), dtype=torch.uint8, device="cuda")
+mode = torch.cuda.get_allocator_backend()
+try:
+    if torch.cuda.memory._snapshot()["allocator_settings"]["expandable_segments"]:
+        mode += "+expandable"
+except Exception:
+    pass
 try:
     more = torch.empty(int({over} * 2**20), dtype=torch.uint8, device="cuda")
-    print("allocated past the share")
+    print("allocated past the share", mode)
 except torch.OutOfMemoryError as error:
-    print("refused", type(error).__name__)
+    print("refused", type(error).__name__, mode)
 """
-for backend in ["", "expandable_segments:True", "backend:cudaMallocAsync"]:
+for backend, mode in [("", "native"), ("expandable_segments:True", "native+expandable"),
+                      ("backend:cudaMallocAsync", "cudaMallocAsync")]:
     reset_account()
     result = python(PAST.format(fit=SHARE_MB * 0.6, over=SHARE_MB * 0.6), capped=True,
                     extra_env={"PYTORCH_CUDA_ALLOC_CONF": backend} if backend else None)
+    said = result.stdout.split()
     row(f"past the share ({backend or 'default allocator'})",
-        result.stdout.startswith("refused OutOfMemoryError"), (result.stdout + result.stderr).strip()[-200:])
+        said[:2] == ["refused", "OutOfMemoryError"] and said[-1:] == [mode],
+        (result.stdout + result.stderr).strip()[-200:])
 
 # 3. Two processes, one share.
 HOLD = """
