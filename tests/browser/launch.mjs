@@ -61,35 +61,46 @@ export async function gotoDespiteNetworkChanges(page, url) {
   }
 }
 
-// Loads the portal until its sign-in form shows. Seen a few times in full CI runs, never alone:
-// a fresh browser's first page did not render, some request of its module graph unanswered.
-// The page is loaded again (up to three times), and each miss logs the requests that were
-// still open, so that the runs show where they hang (the gateway or the browser).
-export async function openSignInPage(page, base) {
+// Loads `url` until `shown` (a locator) is visible, up to three times. Seen a few times in full
+// CI runs, never alone: a page did not render, some request of its module graph unanswered or
+// cut short (the portal's first page in a fresh browser; Jupyter's notebook page while the
+// engine added bridges). Each miss logs the requests still open and those that failed, so
+// that the runs show where they hang (the gateway or the browser).
+export async function loadUntilShown(page, url, shown, what) {
   const open = new Map();
+  const failed = [];
   const started = (request) => open.set(request, Date.now());
   const ended = (request) => open.delete(request);
+  const broke = (request) => {
+    open.delete(request);
+    failed.push(`${request.url()} (${request.failure()?.errorText})`);
+  };
   page.on("request", started);
   page.on("requestfinished", ended);
-  page.on("requestfailed", ended);
+  page.on("requestfailed", broke);
   try {
     for (let attempt = 1; ; ++attempt) {
       open.clear();
-      await gotoDespiteNetworkChanges(page, base + "/");
+      failed.length = 0;
+      await gotoDespiteNetworkChanges(page, url);
       try {
-        await page.getByLabel("User name").waitFor({ timeout: 30000 });
+        await shown.waitFor({ timeout: 30000 });
         return;
       } catch (failure) {
         const waiting = [...open].map(([request, since]) =>
           `${request.method()} ${request.url()} (${Math.round((Date.now() - since) / 1000)} s)`);
-        console.log(`- the sign-in page did not render (try ${attempt}); open requests: ` +
-          (waiting.join(", ") || "none"));
+        console.log(`- ${what} did not render (try ${attempt}); open requests: ` +
+          (waiting.join(", ") || "none") + "; failed: " + (failed.join(", ") || "none"));
         if (attempt === 3) throw failure;
       }
     }
   } finally {
     page.off("request", started);
     page.off("requestfinished", ended);
-    page.off("requestfailed", ended);
+    page.off("requestfailed", broke);
   }
+}
+
+export async function openSignInPage(page, base) {
+  await loadUntilShown(page, base + "/", page.getByLabel("User name"), "the sign-in page");
 }

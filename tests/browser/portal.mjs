@@ -3,7 +3,7 @@
 // run a cell in a real kernel, stop the session, switch the language, manage SSH keys, the
 // admin's pages (a user's access, the audit log), the account page (tokens, the password).
 // Usage: node portal.mjs BASE_URL ADMIN_PASSWORD SCREENSHOT_DIR
-import { gotoDespiteNetworkChanges, launchChromium, openSignInPage, startRun } from "./launch.mjs";
+import { launchChromium, loadUntilShown, openSignInPage, startRun } from "./launch.mjs";
 import assert from "node:assert/strict";
 
 const [base, password, screenshots] = process.argv.slice(2);
@@ -99,10 +99,9 @@ try {
     return response.json();
   }, sessionBase);
   // The tree page may still be starting its own requests, and the engine adds a session's
-  // bridge: a navigation cut short is tried again.
-  await gotoDespiteNetworkChanges(jupyter, sessionBase + "notebooks/" + created.path);
+  // bridge: a navigation cut short, or a page left without its editor, is loaded again.
   const cell = jupyter.locator(".CodeMirror").first();
-  await cell.waitFor({ timeout: 60000 });
+  await loadUntilShown(jupyter, sessionBase + "notebooks/" + created.path, cell, "the notebook");
   await jupyter.locator("#kernel_indicator_icon.kernel_idle_icon").waitFor({ timeout: 60000 });
   await cell.click();
   await jupyter.keyboard.type("print(6 * 7)");
