@@ -26,8 +26,15 @@ function nodeRow(node) {
   return h("tr", { "data-node": node.name },
     h("th", { scope: "row" }, node.name), h("td", {}, state), h("td", {}, `${node.gpus_free} / ${node.gpus_total}`),
     h("td", {}, node.cpus), h("td", {}, `${node.memory_gb} GB`), h("td", {}, node.driver_cuda || "—"),
+    h("td", {}, engineText(node)),
     h("td", {}, Object.entries(node.labels || {}).map(([key, value]) => `${key}=${value}`).join(", ")),
     h("td", { class: "disk" }, diskText(node.disk)), h("td", {}, toggle));
+}
+
+// Its container engine, and how the engine hands sessions their GPUs (docs/gpu.md).
+function engineText(node) {
+  if (!node.engine) return "—";
+  return node.gpu_devices ? `${node.engine}; ${t("admin.gpuDevices", { how: node.gpu_devices })}` : node.engine;
 }
 
 // What the node's engine takes of its disk, and the unused images its agent removed.
@@ -43,7 +50,7 @@ function diskText(disk) {
 
 function nodesTable(nodes) {
   return table("nodes", ["admin.node", "admin.state", "admin.gpus", "admin.cpus", "admin.memory", "admin.driver",
-    "admin.labels", "admin.disk", "sessions.actions"], nodes.map(nodeRow));
+    "admin.engine", "admin.labels", "admin.disk", "sessions.actions"], nodes.map(nodeRow));
 }
 
 // Containers a node runs for sessions the database does not know (a lost or restored

@@ -112,6 +112,18 @@ Error unnamed_gpus(const EngineIdentity& engine, const std::vector<std::string>&
 
 }  // namespace
 
+std::string_view gpu_attachment_name(GpuAttachment attachment) {
+  switch (attachment) {
+    case GpuAttachment::nvidia_driver:
+      return "nvidia";
+    case GpuAttachment::cdi:
+      return "cdi";
+    case GpuAttachment::simulated:
+      break;
+  }
+  return "";
+}
+
 std::string cdi_gpu_name(const std::string& uuid) {
   return std::string(kGpuKind) + "=" + uuid;
 }

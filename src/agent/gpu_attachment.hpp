@@ -21,6 +21,9 @@ enum class GpuAttachment {
   cdi,            // DeviceRequests with the `cdi` driver, nvidia.com/gpu=<UUID>
 };
 
+// "cdi", "nvidia", or "" for simulated GPUs: what the node reports (Node::gpu_devices).
+std::string_view gpu_attachment_name(GpuAttachment attachment);
+
 // The CDI name of a GPU in specs that name GPUs by UUID.
 std::string cdi_gpu_name(const std::string& uuid);
 

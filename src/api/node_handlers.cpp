@@ -41,6 +41,9 @@ Result<json> Api::nodes_document(const std::vector<Session>& active) {
     int spoke = agent_protocols_.of(node.name);
     nodes[i]["agent_protocol"] = spoke != 0 ? json(spoke) : json(nullptr);
     nodes[i]["agent_outdated"] = spoke != 0 && spoke < protocol::kSyncProtocol;
+    // For admins only: an engine's exact version helps whoever looks for its weaknesses.
+    nodes[i]["engine"] = node.engine.empty() ? json(nullptr) : json(node.engine);
+    nodes[i]["gpu_devices"] = node.gpu_devices.empty() ? json(nullptr) : json(node.gpu_devices);
   }
   json unknown = json::array();
   for (const auto& entry : sessions_.unknown_containers()) {

@@ -96,6 +96,7 @@ Result<std::unique_ptr<NodeRuntime>> open_node(const NodeOptions& options) {
   auto identity = node->engine->identify();
   if (!identity) return identity.error();
   spdlog::info("container engine at {}: {}", node->engine_address, identity->describe());
+  node->engine_identity = *identity;
   if (!node->inventory.simulated) {
     auto attachment = choose_gpu_attachment(*identity, options.gpu_devices, node->inventory);
     if (!attachment) return attachment.error();
@@ -139,6 +140,8 @@ Status make_agent(NodeRuntime& node, const NodeOptions& options, const NodeAddre
   settings.node.port_max = ports->second;
   settings.container.node_name = settings.node.name;
   settings.container.gpu_attachment = node.gpu_attachment;
+  settings.node.engine = node.engine_identity.describe();
+  settings.node.gpu_devices = agent::gpu_attachment_name(node.gpu_attachment);
   // Users reach Jupyter only through the gateway's login: published where the gateway
   // connects, nowhere else.
   settings.container.jupyter_publish_ip = addresses.jupyter_address;

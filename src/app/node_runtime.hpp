@@ -22,6 +22,7 @@ struct NodeRuntime {
   std::string gpu_cap_library;  // on this node; "" when none was found (simulated GPUs only)
   std::string engine_address;
   std::unique_ptr<ContainerEngine> engine;
+  EngineIdentity engine_identity;
   agent::GpuAttachment gpu_attachment = agent::GpuAttachment::simulated;
   SessionNetwork network;
   std::unique_ptr<agent::HttpReadinessCheck> readiness;

@@ -54,7 +54,11 @@ int list_nodes() {
   std::cout << fmt::format("{:<20} {:<9} {:>9} {:<6} {:<24} {}\n", "NODE", "STATE", "GPUS FREE",
                            "CUDA", "LAST SEEN", "");
   for (const auto& node : (*result)["nodes"]) {
-    std::string notes = node["simulated"].get<bool>() ? "simulated" : "";
+    std::string notes =
+        node.value("engine", json()).is_string() ? node["engine"].get<std::string>() : "";
+    if (node.value("gpu_devices", json()).is_string())
+      notes += ", GPUs by " + node["gpu_devices"].get<std::string>();
+    if (node["simulated"].get<bool>()) notes += notes.empty() ? "simulated" : "; simulated";
     if (node.value("agent_outdated", false)) {
       notes += fmt::format("{}agent of sync protocol {}: upgrade it", notes.empty() ? "" : "; ",
                            node["agent_protocol"].get<int>());

@@ -71,6 +71,12 @@ struct Node {
   // Where on jupyter_host the node's app relay listens (app/app_relay.hpp): the gateway
   // reaches the web apps sessions serve through it. 0: none (Slurm nodes, older agents).
   int app_relay_port = 0;
+  // Its container engine, as the agent found it ("Docker 28.2.2 (API 1.50)"); "" for older
+  // agents and Slurm.
+  std::string engine = {};
+  // How the engine hands sessions their real GPUs: "cdi" or "nvidia" (agent/gpu_attachment.hpp);
+  // "" without real GPUs.
+  std::string gpu_devices = {};
 };
 
 }  // namespace gpupool

@@ -138,6 +138,8 @@ Json node_to_json(const Node& node) {
           {"simulated", node.simulated},
           {"shared_homes", node.shared_homes},
           {"app_relay_port", node.app_relay_port},
+          {"engine", node.engine},
+          {"gpu_devices", node.gpu_devices},
           {"labels", node.labels}};
 }
 
@@ -155,6 +157,8 @@ Result<Node> node_from_json(const Json& json) {
   node.simulated = read.flag("simulated");
   node.shared_homes = read.flag("shared_homes");
   node.app_relay_port = static_cast<int>(read.integer("app_relay_port", 0, 65535));
+  node.engine = read.text("engine", 128);
+  node.gpu_devices = read.text("gpu_devices", 16);
   int index = 0;
   for (const Json& item : read.array("gpus", kMaxGpus)) {
     if (!item.is_object()) return malformed("node.gpus holds an item that is not an object");

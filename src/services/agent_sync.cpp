@@ -96,7 +96,8 @@ bool same_inventory(const Node& a, const Node& b) {
          a.memory_mb == b.memory_mb && a.port_min == b.port_min && a.port_max == b.port_max &&
          a.driver_cuda == b.driver_cuda && a.simulated == b.simulated && a.labels == b.labels &&
          a.jupyter_host == b.jupyter_host && a.shared_homes == b.shared_homes &&
-         a.app_relay_port == b.app_relay_port &&
+         a.app_relay_port == b.app_relay_port && a.engine == b.engine &&
+         a.gpu_devices == b.gpu_devices &&
          std::equal(a.gpus.begin(), a.gpus.end(), b.gpus.begin(), b.gpus.end(), gpus_equal);
 }
 

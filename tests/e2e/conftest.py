@@ -262,6 +262,17 @@ def wait_for_state(api, session_id, wanted, timeout=180):
     raise AssertionError(f"session {session_id} never reached {wanted}: {body}")
 
 
+def listed_node(admin, name, timeout=30):
+    """The node as GET /api/v1/nodes lists it, once its agent has synced."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        for node in admin.get("/api/v1/nodes")[1]["nodes"]:
+            if node["name"] == name:
+                return node
+        time.sleep(0.2)
+    raise AssertionError(f"node {name} never listed")
+
+
 def request_sessions(api, count, body=None):
     """Asks for `count` sessions (one GPU each unless `body` says otherwise); their ids."""
     ids = []

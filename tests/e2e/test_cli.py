@@ -1,6 +1,7 @@
 """The CLI, thin over the API: login, run, ls, ssh, stop — as a user types them."""
 import json
 import os
+import re
 import secrets
 import shutil
 import subprocess
@@ -94,6 +95,10 @@ def test_cli_runs_a_gpu_share(server):
 def test_cli_sets_prices_and_shows_usage(server):
     home = tempfile.mkdtemp(prefix="gpupool-cli-usage-")
     assert cli(home, "login", server.base, "-u", "admin", "--password-stdin", stdin=ADMIN_PASSWORD + "\n").returncode == 0
+    nodes = cli(home, "admin", "nodes")
+    assert nodes.returncode == 0, nodes.stderr
+    ours = next(line for line in nodes.stdout.splitlines() if line.startswith(server.node))
+    assert re.search(r"ready .* Docker \d+\.\d+\S* \(API 1\.\d+\); simulated$", ours), ours
     refused = cli(home, "admin", "price-set", "A100-80GB", "-3")
     assert refused.returncode == 1 and "per_gpu_hour" in refused.stderr
     priced = cli(home, "admin", "price-set", "A100-80GB", "1.25")

@@ -6,7 +6,7 @@ import shutil
 
 import pytest
 
-from conftest import ADMIN_PASSWORD, Api, Server, mint_token, remove_containers, wait_for_state
+from conftest import ADMIN_PASSWORD, Api, Server, listed_node, mint_token, remove_containers, wait_for_state
 
 
 def refused_start(env, *args):
@@ -35,6 +35,8 @@ def test_dockers_nvidia_driver_is_asked_for_exactly_the_sessions_gpus(real_gpus_
     try:
         assert "sessions are given their GPUs through the engine's nvidia device driver" in server.log()
         admin = Api(server.base, mint_token(server.base, "admin", ADMIN_PASSWORD))
+        node = listed_node(admin, server.node)
+        assert node["engine"].startswith("Docker ") and node["gpu_devices"] == "nvidia", node
         status, session = admin.post("/api/v1/sessions", {"gpus": 1, "cpus": 0.5, "memory_gb": 1})
         assert status == 201, session
         ended = wait_for_state(admin, session["id"], {"ended"}, timeout=120)

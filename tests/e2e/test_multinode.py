@@ -20,7 +20,7 @@ import urllib.request
 
 import pytest
 
-from conftest import (BINARY, Api, SSH_OPTIONS, free_port, held_port_range, mint_token, ssh, wait_for_state)
+from conftest import (BINARY, Api, SSH_OPTIONS, docker, free_port, held_port_range, mint_token, ssh, wait_for_state)
 from test_browser import BROWSER_TESTS, SCREENSHOTS, run_to_end
 from nodes import (IMAGE_TAG, SERVER_ADDRESS, SLIM_IMAGE, NodeHost, Registry, ensure_bridge,
                    ensure_slim_image, remove_bridge)
@@ -176,9 +176,12 @@ def test_nodes_join_with_a_token_over_a_pinned_certificate(cluster):
 
 
 def test_the_portal_shows_every_node_of_the_pool(cluster):
+    # Each node's engine is this machine's dockerd, started once per node.
+    engine = "Docker " + docker("version", "--format", "{{.Server.Version}}").stdout.strip() + " (API "
     returncode, output = run_to_end(["node", "pool.mjs", cluster.base, ADMIN_PASSWORD,
                                      os.path.join(SCREENSHOTS, "multinode-nodes.png"),
-                                     *(node.name for node in cluster.nodes)], BROWSER_TESTS, timeout=330)
+                                     *(f"{node.name}@host={node.name}@{engine}" for node in cluster.nodes)],
+                                    BROWSER_TESTS, timeout=330)
     assert returncode == 0 and "pool: ok" in output, output
 
 

@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from conftest import (ADMIN_PASSWORD, Api, Server, mint_token, probe, wait_for_state,
+from conftest import (ADMIN_PASSWORD, Api, Server, listed_node, mint_token, probe, wait_for_state,
                       wait_until_open)
 
 IMAGE = "gpupool/session:pytorch1.13-cpu-debian12-runtime"
@@ -103,6 +103,8 @@ def test_sessions_run_on_podman_and_reach_neither_each_other_nor_the_host(podman
     try:
         assert "container engine at " + podman.socket + ": Podman 4.3.1" in server.log()
         admin = Api(server.base, mint_token(server.base, "admin", ADMIN_PASSWORD))
+        node = listed_node(admin, server.node)
+        assert node["engine"] == "Podman 4.3.1 (API 1.41)" and node["gpu_devices"] is None, node
         alice, mine = new_user(server, admin)
         _, theirs = new_user(server, admin)
         _, gateway = address_of(podman, mine)

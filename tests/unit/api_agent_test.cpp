@@ -87,6 +87,39 @@ TEST_F(AgentApi, AJoinTokenBuysOneNodeCredentialThatSyncsItsNode) {
   }
 }
 
+TEST_F(AgentApi, AdminsSeeEachNodesEngineAndHowItHandsOutGpusAndUsersDoNot) {
+  auto credential = credential_for("gpu-7");
+  Node reported = remote_node("gpu-7");
+  reported.engine = "Podman 5.4.2 (API 1.41)";
+  reported.gpu_devices = "cdi";
+  ASSERT_EQ(node_sync(credential, {reported, {}}).status, 200);
+  auto listed = [&] {
+    auto nodes = json::parse(as(admin_token_, "GET", "/api/v1/nodes").body)["nodes"];
+    for (const auto& node : nodes) {
+      if (node["name"] == "gpu-7") return node;
+    }
+    return json();
+  };
+  EXPECT_EQ(listed()["engine"], "Podman 5.4.2 (API 1.41)");
+  EXPECT_EQ(listed()["gpu_devices"], "cdi");
+  // A node whose engine changed (an upgrade, a restart on the other driver) says so.
+  reported.engine = "Docker 28.2.2 (API 1.50)";
+  reported.gpu_devices = "nvidia";
+  ASSERT_EQ(node_sync(credential, {reported, {}}).status, 200);
+  EXPECT_EQ(listed()["engine"], "Docker 28.2.2 (API 1.50)");
+  EXPECT_EQ(listed()["gpu_devices"], "nvidia");
+  auto pool = json::parse(as(token_for("alice"), "GET", "/api/v1/pool").body);
+  ASSERT_FALSE(pool["nodes"].empty());
+  for (const auto& node : pool["nodes"]) {
+    EXPECT_FALSE(node.contains("engine") || node.contains("gpu_devices")) << node.dump();
+  }
+  // Older agents say nothing of it.
+  reported.engine.clear();
+  reported.gpu_devices.clear();
+  ASSERT_EQ(node_sync(credential, {reported, {}}).status, 200);
+  EXPECT_TRUE(listed()["engine"].is_null() && listed()["gpu_devices"].is_null()) << listed().dump();
+}
+
 TEST_F(AgentApi, ANodeCredentialSpeaksForItsOwnNodeOnly) {
   auto credential = credential_for("gpu-7");
   auto other = node_sync(credential, {remote_node("node-1"), {}});

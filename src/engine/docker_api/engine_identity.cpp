@@ -16,6 +16,13 @@ std::string text_at(const json& object, const char* key) {
   return object[key].get<std::string>();
 }
 
+// What the node reports of its engine stays short whatever a build calls itself.
+std::string bounded(std::string text) {
+  constexpr std::size_t kMaxLength = 40;
+  if (text.size() > kMaxLength) text.resize(kMaxLength);
+  return text;
+}
+
 bool is_podman(const json& version) {
   if (!version.contains("Components") || !version["Components"].is_array()) return false;
   for (const auto& component : version["Components"]) {
@@ -60,9 +67,9 @@ std::optional<std::vector<std::string>> discovered_cdi_devices(const json& info)
 EngineIdentity engine_identity(const json& version, const json& info) {
   EngineIdentity identity;
   identity.product = is_podman(version) ? "Podman" : "Docker";
-  identity.version = text_at(version, "Version");
+  identity.version = bounded(text_at(version, "Version"));
   if (identity.version.empty()) identity.version = "unknown";
-  identity.api_version = text_at(version, "ApiVersion");
+  identity.api_version = bounded(text_at(version, "ApiVersion"));
   identity.cdi_spec_dirs = texts_at(info, "CDISpecDirs");
   identity.cdi_devices = discovered_cdi_devices(info);
   if (identity.podman()) {

@@ -142,15 +142,16 @@ Status SqlStore::upsert_node(const Node& node) {
   Lock lock(mutex_);
   auto statement = db_.prepare(
       "INSERT INTO nodes (name, address, gpus, cpus, memory_mb, port_min, port_max, driver_cuda, "
-      "simulated, last_seen, labels, jupyter_host, shared_homes, app_relay_port) VALUES (?1, ?2, "
-      "?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14) ON "
+      "simulated, last_seen, labels, jupyter_host, shared_homes, app_relay_port, engine, "
+      "gpu_devices) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16) "
+      "ON "
       "CONFLICT (name) "
       "DO UPDATE SET address = excluded.address, gpus = excluded.gpus, cpus = excluded.cpus, "
       "memory_mb = excluded.memory_mb, port_min = excluded.port_min, port_max = "
       "excluded.port_max, driver_cuda = excluded.driver_cuda, simulated = excluded.simulated, "
       "last_seen = excluded.last_seen, labels = excluded.labels, jupyter_host = "
       "excluded.jupyter_host, shared_homes = excluded.shared_homes, app_relay_port = "
-      "excluded.app_relay_port");
+      "excluded.app_relay_port, engine = excluded.engine, gpu_devices = excluded.gpu_devices");
   if (!statement) return statement.error();
   statement->bind(1, node.name)
       .bind(2, node.address)
@@ -165,7 +166,9 @@ Status SqlStore::upsert_node(const Node& node) {
       .bind(11, nlohmann::json(node.labels).dump())
       .bind(12, node.jupyter_host)
       .bind(13, node.shared_homes)
-      .bind(14, node.app_relay_port);
+      .bind(14, node.app_relay_port)
+      .bind(15, node.engine)
+      .bind(16, node.gpu_devices);
   return statement->run();
 }
 
@@ -187,7 +190,7 @@ Result<std::vector<Node>> SqlStore::list_nodes() {
       "drained, last_seen, labels, jupyter_host, "
       "EXISTS (SELECT 1 FROM node_credentials c WHERE c.node = nodes.name) AND NOT EXISTS "
       "(SELECT 1 FROM node_credentials c WHERE c.node = nodes.name AND c.revoked_at = 0), "
-      "shared_homes, app_relay_port FROM nodes ORDER BY name");
+      "shared_homes, app_relay_port, engine, gpu_devices FROM nodes ORDER BY name");
   if (!query) return query.error();
   return query->collect<Node>([](const Statement& row) {
     return Node{
@@ -206,7 +209,9 @@ Result<std::vector<Node>> SqlStore::list_nodes() {
         row.column_text(12),
         row.column_int(13) != 0,
         row.column_int(14) != 0,
-        static_cast<int>(row.column_int(15))};
+        static_cast<int>(row.column_int(15)),
+        row.column_text(16),
+        row.column_text(17)};
   });
 }
 
