@@ -8,7 +8,7 @@
 #                                             unit_tests) in the same sanitized build
 set -euo pipefail
 cd "$(dirname "$0")/.."
-targets=(http_request proxy_path json_input ssh_key image_tag cookies sync_report sync_json slurm_json)
+targets=(http_request proxy_path json_input ssh_key image_tag cookies sync_report sync_json slurm_json foreign_json)
 
 # Unoptimised, line tables only: a third of the time -O1 takes to compile Beast's templates
 # with coverage and both sanitizers; fuzzing runs slower, for a bounded time either way.

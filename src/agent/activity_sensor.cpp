@@ -48,14 +48,17 @@ std::optional<JupyterUse> parse_jupyter_use(std::string_view kernels, std::strin
   JupyterUse use;
   use.kernels = static_cast<int>(kernel_list.size());
   use.terminals = static_cast<int>(terminal_list.size());
-  for (const auto& kernel : kernel_list) {
-    // "busy" while it executes; "starting" counts too: someone is about to use it.
-    auto state = kernel.is_object() ? kernel.value("execution_state", "") : "";
-    if (state == "busy" || state == "starting") use.busy_kernels += 1;
-  }
   if (!latest_activity(kernel_list, use.last_activity) ||
       !latest_activity(terminal_list, use.last_activity))
     return std::nullopt;
+  // The session's own code answers for Jupyter: a state that is not a string is malformed.
+  for (const auto& kernel : kernel_list) {
+    auto state = kernel.find("execution_state");
+    if (state == kernel.end()) continue;
+    if (!state->is_string()) return std::nullopt;
+    // "busy" while it executes; "starting" counts too: someone is about to use it.
+    if (*state == "busy" || *state == "starting") use.busy_kernels += 1;
+  }
   return use;
 }
 

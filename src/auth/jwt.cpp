@@ -9,6 +9,7 @@
 #include <fmt/format.h>
 
 #include "core/base64.hpp"
+#include "core/json_input.hpp"
 
 namespace gpupool::auth {
 
@@ -66,7 +67,7 @@ std::shared_ptr<EVP_PKEY> rsa_key(const Json& key) {
 }
 
 std::shared_ptr<EVP_PKEY> ec_key(const Json& key) {
-  if (key.value("crv", "") != "P-256") return nullptr;
+  if (string_member(key, "crv") != "P-256") return nullptr;
   auto x = member_bytes(key, "x");
   auto y = member_bytes(key, "y");
   if (!x || !y || x->size() != 32 || y->size() != 32) return nullptr;
@@ -141,7 +142,7 @@ std::optional<std::int64_t> seconds_claim(const Json& claims, const char* name) 
 }
 
 Status check_claims(const Json& claims, const IdTokenExpectations& expected) {
-  if (claims.value("iss", "") != expected.issuer) return refused("it is from another issuer");
+  if (string_member(claims, "iss") != expected.issuer) return refused("it is from another issuer");
   if (!claims.contains("sub") || !claims["sub"].is_string() ||
       claims["sub"].get<std::string>().empty())
     return refused("it names no subject");
@@ -149,11 +150,11 @@ Status check_claims(const Json& claims, const IdTokenExpectations& expected) {
   bool ours = audience.is_string() ? audience.get<std::string>() == expected.client_id : false;
   if (audience.is_array()) {
     for (const auto& entry : audience) ours = ours || entry == expected.client_id;
-    if (audience.size() > 1 && claims.value("azp", "") != expected.client_id)
+    if (audience.size() > 1 && string_member(claims, "azp") != expected.client_id)
       return refused("it was issued to another party (azp)");
   }
   if (!ours) return refused("it is for another audience");
-  if (claims.contains("azp") && claims.value("azp", "") != expected.client_id)
+  if (claims.contains("azp") && string_member(claims, "azp") != expected.client_id)
     return refused("it was issued to another party (azp)");
   auto expires = seconds_claim(claims, "exp");
   if (!expires || *expires + expected.leeway_seconds <= expected.now_seconds)
@@ -162,7 +163,8 @@ Status check_claims(const Json& claims, const IdTokenExpectations& expected) {
   if (!issued || *issued - expected.leeway_seconds > expected.now_seconds)
     return refused("it was issued in the future");
   bool nonce_left_out = expected.nonce_optional && !claims.contains("nonce");
-  if (!nonce_left_out && (expected.nonce.empty() || claims.value("nonce", "") != expected.nonce))
+  if (!nonce_left_out &&
+      (expected.nonce.empty() || string_member(claims, "nonce") != expected.nonce))
     return refused("its nonce is not this sign-in's");
   return {};
 }
@@ -177,12 +179,12 @@ Result<JsonWebKeys> parse_json_web_keys(const std::string& document) {
   }
   JsonWebKeys keys;
   for (const auto& key : parsed["keys"]) {
-    if (!key.is_object() || key.value("use", "sig") != "sig") continue;
-    std::string kty = key.value("kty", "");
+    if (!key.is_object() || string_member(key, "use", "sig") != "sig") continue;
+    std::string kty = string_member(key, "kty");
     std::shared_ptr<EVP_PKEY> made = kty == "RSA"  ? rsa_key(key)
                                      : kty == "EC" ? ec_key(key)
                                                    : nullptr;
-    if (made) keys[key.value("kid", "")] = {kty, made};
+    if (made) keys[string_member(key, "kid")] = {kty, made};
   }
   if (keys.empty())
     return make_error(ErrorCode::unavailable, "the provider's JWKS has no signing key");

@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include "core/base64.hpp"
+#include "core/json_input.hpp"
 #include "core/random.hpp"
 #include "net/http_client.hpp"
 
@@ -206,9 +207,9 @@ Result<OidcSignIn> OidcClient::finish(const std::string& code, const OidcAttempt
   if (status != 200) {
     return make_error(ErrorCode::unauthorized,
                       fmt::format("the identity provider refused the sign-in's code ({} {})",
-                                  status, body.value("error", "")));
+                                  status, string_member(body, "error")));
   }
-  std::string id_token = body.value("id_token", "");
+  std::string id_token = string_member(body, "id_token");
   if (id_token.empty())
     return make_error(ErrorCode::unauthorized, "the identity provider sent no ID token");
   auto account = checked_account(id_token, {.issuer = settings_.issuer,
@@ -216,7 +217,7 @@ Result<OidcSignIn> OidcClient::finish(const std::string& code, const OidcAttempt
                                             .nonce = attempt.nonce,
                                             .now_seconds = now_seconds});
   if (!account) return account.error();
-  return OidcSignIn{*account, body.value("refresh_token", ""), attempt.nonce};
+  return OidcSignIn{*account, string_member(body, "refresh_token"), attempt.nonce};
 }
 
 Result<OidcRenewal> OidcClient::renew(const std::string& refresh_token, const std::string& nonce,
@@ -224,17 +225,17 @@ Result<OidcRenewal> OidcClient::renew(const std::string& refresh_token, const st
   auto answer = token_request({{"grant_type", "refresh_token"}, {"refresh_token", refresh_token}});
   if (!answer) return answer.error();
   const auto& [status, body] = *answer;
-  if (status == 400 && body.value("error", "") == "invalid_grant") {
+  if (status == 400 && string_member(body, "error") == "invalid_grant") {
     return make_error(ErrorCode::unauthorized,
                       fmt::format("the identity provider no longer stands by the sign-in ({})",
-                                  body.value("error_description", "invalid_grant")));
+                                  string_member(body, "error_description", "invalid_grant")));
   }
   if (status != 200) {
     return unavailable(
-        fmt::format("answered a renewal with {} {}", status, body.value("error", "")));
+        fmt::format("answered a renewal with {} {}", status, string_member(body, "error")));
   }
-  OidcRenewal renewal{std::nullopt, body.value("refresh_token", refresh_token)};
-  std::string id_token = body.value("id_token", "");
+  OidcRenewal renewal{std::nullopt, string_member(body, "refresh_token", refresh_token)};
+  std::string id_token = string_member(body, "id_token");
   if (id_token.empty()) return renewal;
   auto account = checked_account(id_token, {.issuer = settings_.issuer,
                                             .client_id = settings_.client_id,
@@ -258,7 +259,7 @@ Result<DirectoryAccount> OidcClient::account_of(const Json& claims) const {
                                   settings_.username_claim));
   account.username = username->get<std::string>();
   // Subjects are stable and unique per issuer; names may change hands.
-  account.dn = settings_.issuer + " " + claims.value("sub", "");
+  account.dn = settings_.issuer + " " + string_member(claims, "sub");
   account.uid = number_claim(claims, settings_.uid_claim);
   account.gid = number_claim(claims, settings_.gid_claim);
   auto groups = claims.find(settings_.groups_claim);

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <utility>
 
 #include <fmt/format.h>
 
@@ -106,6 +107,12 @@ Result<std::optional<double>> optional_number(const Json& object, std::string_vi
     return invalid(fmt::format("\"{}\" must be between {} and {}", key, min, max));
   }
   return std::optional<double>{value};
+}
+
+std::string string_member(const Json& object, std::string_view key, std::string fallback) {
+  const Json* member = find_member(object, key);
+  return member != nullptr && member->is_string() ? member->get<std::string>()
+                                                  : std::move(fallback);
 }
 
 Result<std::optional<bool>> optional_bool(const Json& object, std::string_view key) {

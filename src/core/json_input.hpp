@@ -29,6 +29,11 @@ Result<Json> parse_json_object(std::string_view text);
 // U+FFFD, and at most `limit` bytes are kept, from the end, cut between characters.
 std::string utf8_tail(std::string_view bytes, std::size_t limit);
 
+// A string member of JSON from a party we do not control (a provider, a cluster, a session's
+// own code): `fallback` when `object` is no object or the member is absent or not a string.
+// Never throws, where nlohmann's value() does on a member of another type.
+std::string string_member(const Json& object, std::string_view key, std::string fallback = {});
+
 // Rejects members not in `known`, so a misspelt field is an error rather than ignored.
 Status reject_unknown_fields(const Json& object, std::initializer_list<std::string_view> known);
 

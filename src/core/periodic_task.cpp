@@ -1,5 +1,9 @@
 #include "core/periodic_task.hpp"
 
+#include <exception>
+
+#include "core/log.hpp"
+
 namespace gpupool {
 
 void PeriodicTask::start() {
@@ -13,10 +17,20 @@ void PeriodicTask::start() {
       wait_first = true;
       woken_ = false;
       lock.unlock();
-      work_();
+      run_once();
       lock.lock();
     }
   });
+}
+
+void PeriodicTask::run_once() {
+  try {
+    work_();
+  } catch (const std::exception& failure) {
+    // A bug (errors are Results): one round lost is better than the process, and everything
+    // it serves, going down; the next round runs as usual.
+    spdlog::error("a periodic task threw: {}", failure.what());
+  }
 }
 
 void PeriodicTask::wake() {

@@ -1,7 +1,7 @@
 // PeriodicTask: runs `work` on a thread of its own every `interval` (first at once, or after
 // one interval), until stopped; wake() runs it as soon as the current run (if any) is over. stop()
 // wakes a waiting thread at once and joins it; it is safe to call twice and from the destructor.
-// Thread-safe.
+// A run that throws is logged and the task goes on. Thread-safe.
 #pragma once
 
 #include <chrono>
@@ -28,6 +28,8 @@ class PeriodicTask {
   void stop();
 
  private:
+  void run_once();
+
   const std::chrono::milliseconds interval_;
   const std::function<void()> work_;
   const First first_;

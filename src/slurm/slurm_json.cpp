@@ -11,11 +11,11 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "core/json_input.hpp"
+
 namespace gpupool::slurm {
 
 namespace {
-
-using Json = nlohmann::json;
 
 // A job in any of these has not ended yet.
 constexpr std::array<std::string_view, 11> kLiveStates = {
@@ -42,22 +42,23 @@ std::int64_t integer_of(const Json& value) {
   return 0;
 }
 
+// True only for a member that is JSON true: a cluster's answer may hold anything anywhere.
+bool flag_of(const Json& object, const char* key) {
+  auto found = object.find(key);
+  return found != object.end() && found->is_boolean() && found->get<bool>();
+}
+
 // A number as 22.05 writes it (plain) or as 23.02+ does ({"set": true, "number": N}); 0 when
 // absent, unset or infinite.
 std::int64_t number_of(const Json& object, const char* key) {
   auto found = object.find(key);
   if (found == object.end()) return 0;
   if (found->is_number()) return integer_of(*found);
-  if (found->is_object() && found->value("set", false) && !found->value("infinite", false)) {
+  if (found->is_object() && flag_of(*found, "set") && !flag_of(*found, "infinite")) {
     auto number = found->find("number");
     if (number != found->end()) return integer_of(*number);
   }
   return 0;
-}
-
-std::string string_of(const Json& object, const char* key) {
-  auto found = object.find(key);
-  return found != object.end() && found->is_string() ? found->get<std::string>() : std::string{};
 }
 
 // A state as a string ("RUNNING", "idle") or a list of them (["RUNNING"], ["IDLE", "DRAIN"]).
@@ -98,8 +99,9 @@ Result<Json> parse_answer(std::string_view text, const char* what) {
   auto errors = document.find("errors");
   if (errors != document.end() && errors->is_array() && !errors->empty()) {
     const Json& first = errors->front();
-    std::string message = first.is_object() ? first.value("error", first.dump()) : first.dump();
-    return make_error(ErrorCode::unavailable, fmt::format("{} reports: {}", what, message));
+    std::string message = string_member(first, "error", first.dump());
+    return make_error(ErrorCode::unavailable,
+                      fmt::format("{} reports: {}", what, message.substr(0, 300)));
   }
   return document;
 }
@@ -124,12 +126,12 @@ std::string first_host(const std::string& list) {
 SlurmJob job_of(const Json& item) {
   SlurmJob job;
   job.id = number_of(item, "job_id");
-  job.name = string_of(item, "name");
+  job.name = string_member(item, "name");
   auto states = states_of(item, "job_state");
   if (!states.empty()) job.state = states.front();
-  job.reason = string_of(item, "state_reason");
-  job.user = string_of(item, "user_name");
-  job.node = first_host(string_of(item, "nodes"));
+  job.reason = string_member(item, "state_reason");
+  job.user = string_member(item, "user_name");
+  job.node = first_host(string_member(item, "nodes"));
   job.submitted_at = millis_of(item, "submit_time");
   // Slurm fills start_time and end_time with estimates while a job pends or runs.
   if (!job.pending()) job.started_at = millis_of(item, "start_time");
@@ -145,11 +147,11 @@ SlurmJob job_of(const Json& item) {
 
 SlurmNode node_of(const Json& item) {
   SlurmNode node;
-  node.name = string_of(item, "name");
-  node.address = string_of(item, "address");
+  node.name = string_member(item, "name");
+  node.address = string_member(item, "address");
   for (auto& state : states_of(item, "state")) node.states.push_back(lower(state));
   for (auto& flag : states_of(item, "state_flags")) node.states.push_back(lower(flag));
-  node.gres = parse_gres(string_of(item, "gres"));
+  node.gres = parse_gres(string_member(item, "gres"));
   node.cpus = static_cast<int>(number_of(item, "cpus"));
   node.memory_mb = number_of(item, "real_memory");
   auto partitions = item.find("partitions");

@@ -2,6 +2,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <stdexcept>
 #include <string>
 #include <thread>
 
@@ -64,6 +65,17 @@ TEST(JsonInput, EnforcesIntegerRangesIncludingHugeUnsignedValues) {
   EXPECT_FALSE(optional_integer(body, "c", 1, 64).ok());
   EXPECT_FALSE(optional_integer(body, "d", 1, 64).ok());
   EXPECT_FALSE(optional_integer(body, "missing", 1, 64)->has_value());
+}
+
+TEST(JsonInput, AStringMemberOfAnotherTypeIsTheFallbackNotAThrow) {
+  auto body = *parse_json_object(R"({"name": "ada", "id": 7, "none": null, "list": ["x"]})");
+  EXPECT_EQ(string_member(body, "name"), "ada");
+  EXPECT_EQ(string_member(body, "id"), "");
+  EXPECT_EQ(string_member(body, "none", "unset"), "unset");
+  EXPECT_EQ(string_member(body, "list", "unset"), "unset");
+  EXPECT_EQ(string_member(body, "absent", "unset"), "unset");
+  EXPECT_EQ(string_member(Json::array({1, 2}), "name", "unset"), "unset");
+  EXPECT_EQ(string_member(Json("text"), "name"), "");
 }
 
 TEST(JsonInput, RejectsUnknownFields) {
@@ -194,6 +206,17 @@ TEST(PeriodicTask, RunsAtOnceOrAfterAnIntervalAndStopsWithoutWaitingItOut) {
   std::this_thread::sleep_for(std::chrono::milliseconds(20));
   later.stop();
   EXPECT_EQ(later_runs.load(), 0);
+}
+
+TEST(PeriodicTask, ARunThatThrowsIsLoggedAndTheTaskGoesOn) {
+  std::atomic<int> runs{0};
+  PeriodicTask task(std::chrono::milliseconds(1), [&runs] {
+    if (++runs == 1) throw std::runtime_error("a bug in one round");
+  });
+  task.start();
+  while (runs.load() < 3) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  task.stop();
+  EXPECT_GE(runs.load(), 3);
 }
 
 }  // namespace

@@ -210,6 +210,8 @@ TEST(ActivitySensor, ReadsJupytersKernelsAndTerminals) {
            {"[]", "not json"},
            {R"([{"last_activity":"yesterday"}])", "[]"},
            {R"([{"last_activity":5}])", "[]"},
+           {R"([{"execution_state":7}])", "[]"},
+           {R"([{"execution_state":{"busy":true}}])", "[]"},
            {"[1]", "[]"}})
     EXPECT_FALSE(agent::parse_jupyter_use(kernels, terminals).has_value()) << kernels << terminals;
 }

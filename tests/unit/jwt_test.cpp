@@ -167,6 +167,11 @@ TEST_F(IdTokens, ATokenForAnotherPartyTimeOrSignInIsRefused) {
   expect_refused(with("nonce", "nonce-2"), "nonce");
   expect_refused(with("nonce", nullptr), "nonce");
   expect_refused(with("sub", nullptr), "no subject");
+  // Claims of the wrong type are refused like wrong values, not thrown on.
+  expect_refused(with("iss", 7), "another issuer");
+  expect_refused(with("azp", Json{{"id", "gpupool"}}), "another party");
+  expect_refused(with("nonce", Json{"nonce-1"}), "nonce");
+  expect_refused(with("sub", 42), "no subject");
   EXPECT_TRUE(verify(with("exp", kNow - 30)).ok());  // within the leeway
 }
 

@@ -90,7 +90,11 @@ TEST(SlurmJson, SlurmsErrorsAndGarbageAreUnavailableNotCrashes) {
   EXPECT_NE(refused.error().message.find("Unable to contact"), std::string::npos);
   for (const char* text :
        {"", "squeue: error: Invalid user", "{", "[1, 2]", R"json({"jobs": 3})json",
-        R"json({"jobs": [1, "x", null, {"job_id": "seven", "job_state": 4}]})json"}) {
+        R"json({"jobs": [1, "x", null, {"job_id": "seven", "job_state": 4}]})json",
+        // Members of the wrong type where 23.02+ nests numbers and errors.
+        R"json({"jobs": [{"job_id": {"set": 0, "number": 5}, "time_limit": {"set": true,
+          "infinite": "no", "number": 9}}]})json",
+        R"json({"errors": [{"error": 17}], "jobs": []})json"}) {
     auto jobs = parse_jobs(text);
     if (jobs.ok()) {
       for (const auto& job : *jobs) EXPECT_EQ(job.id, 0) << text;

@@ -10,6 +10,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "core/json_input.hpp"
 #include "engine/container_engine.hpp"
 #include "engine/docker_api/container_status.hpp"
 #include "engine/docker_api/create_body.hpp"
@@ -42,7 +43,7 @@ class DockerApiEngine final : public ContainerEngine {
     auto version = json::parse(response->body, nullptr, false);
     if (response->status != 200 || !version.is_object()) return engine_error("version", *response);
     // /info at the newest API the engine speaks: what it says of CDI came after v1.41.
-    std::string api = version.value("ApiVersion", std::string());
+    std::string api = string_member(version, "ApiVersion");
     bool plain = !api.empty() && api.find_first_not_of("0123456789.") == std::string::npos;
     json info;
     auto answer = net::http_call(
@@ -310,7 +311,7 @@ class DockerApiEngine final : public ContainerEngine {
     std::vector<ContainerInfo> containers;
     for (const auto& item : body) {
       ContainerInfo info;
-      info.id = item.value("Id", "");
+      info.id = string_member(item, "Id");
       if (item.contains("Names") && !item["Names"].empty()) {
         info.name = item["Names"][0].get<std::string>();
         if (info.name.starts_with("/")) info.name.erase(0, 1);
@@ -318,8 +319,8 @@ class DockerApiEngine final : public ContainerEngine {
       if (item.contains("Labels") && item["Labels"].is_object()) {
         info.labels = item["Labels"].get<std::map<std::string, std::string>>();
       }
-      info.state = item.value("State", "");
-      info.image = item.value("Image", "");
+      info.state = string_member(item, "State");
+      info.image = string_member(item, "Image");
       info.ipv4 = docker_api::first_ipv4(item);
       containers.push_back(std::move(info));
     }
@@ -367,7 +368,7 @@ class DockerApiEngine final : public ContainerEngine {
 
   static Error engine_error(std::string_view what, const net::HttpResponse& response) {
     auto body = json::parse(response.body, nullptr, false);
-    std::string message = body.is_object() ? body.value("message", response.body) : response.body;
+    std::string message = string_member(body, "message", response.body);
     return make_error(
         response.status == 404 ? ErrorCode::not_found : ErrorCode::unavailable,
         fmt::format("engine {} failed ({}): {}", what, response.status, message.substr(0, 500)));
