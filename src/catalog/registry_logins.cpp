@@ -6,6 +6,7 @@
 
 #include "catalog/image_reference.hpp"
 #include "core/base64.hpp"
+#include "core/json_input.hpp"
 
 namespace gpupool::catalog {
 namespace {
@@ -23,11 +24,6 @@ std::string registry_key(std::string_view key) {
   return std::string(key);
 }
 
-std::string string_field(const nlohmann::json& object, const char* key) {
-  auto found = object.find(key);
-  return found != object.end() && found->is_string() ? found->get<std::string>() : std::string();
-}
-
 }  // namespace
 
 Result<RegistryLogins> parse_registry_logins(std::string_view docker_config_json) {
@@ -38,8 +34,8 @@ Result<RegistryLogins> parse_registry_logins(std::string_view docker_config_json
   RegistryLogins logins;
   for (const auto& [key, entry] : auths->items()) {
     if (!entry.is_object()) return invalid(fmt::format("\"{}\" is not an object", key));
-    RegistryLogin login{string_field(entry, "username"), string_field(entry, "password")};
-    if (auto auth = string_field(entry, "auth"); !auth.empty()) {
+    RegistryLogin login{string_member(entry, "username"), string_member(entry, "password")};
+    if (auto auth = string_member(entry, "auth"); !auth.empty()) {
       auto decoded = base64_decode(auth);
       auto colon = decoded ? decoded->find(':') : std::string::npos;
       if (colon == std::string::npos)

@@ -6,6 +6,7 @@
 #include <fmt/ranges.h>
 
 #include "cli/client.hpp"
+#include "core/json_input.hpp"
 
 namespace gpupool::cli {
 
@@ -54,10 +55,9 @@ int list_nodes() {
   std::cout << fmt::format("{:<20} {:<9} {:>9} {:<6} {:<24} {}\n", "NODE", "STATE", "GPUS FREE",
                            "CUDA", "LAST SEEN", "");
   for (const auto& node : (*result)["nodes"]) {
-    std::string notes =
-        node.value("engine", json()).is_string() ? node["engine"].get<std::string>() : "";
-    if (node.value("gpu_devices", json()).is_string())
-      notes += ", GPUs by " + node["gpu_devices"].get<std::string>();
+    std::string notes = string_member(node, "engine");
+    if (!string_member(node, "gpu_devices").empty())
+      notes += ", GPUs by " + string_member(node, "gpu_devices");
     if (node["simulated"].get<bool>()) notes += notes.empty() ? "simulated" : "; simulated";
     if (node.value("agent_outdated", false)) {
       notes += fmt::format("{}agent of sync protocol {}: upgrade it", notes.empty() ? "" : "; ",

@@ -5,16 +5,13 @@
 
 #include <fmt/format.h>
 
+#include "core/json_input.hpp"
+
 namespace gpupool::docker_api {
 
 namespace {
 
 using nlohmann::json;
-
-std::string text_at(const json& object, const char* key) {
-  if (!object.is_object() || !object.contains(key) || !object[key].is_string()) return "";
-  return object[key].get<std::string>();
-}
 
 // What the node reports of its engine stays short whatever a build calls itself.
 std::string bounded(std::string text) {
@@ -26,7 +23,7 @@ std::string bounded(std::string text) {
 bool is_podman(const json& version) {
   if (!version.contains("Components") || !version["Components"].is_array()) return false;
   for (const auto& component : version["Components"]) {
-    if (text_at(component, "Name").starts_with("Podman")) return true;
+    if (string_member(component, "Name").starts_with("Podman")) return true;
   }
   return false;
 }
@@ -56,8 +53,8 @@ std::optional<std::vector<std::string>> discovered_cdi_devices(const json& info)
   std::vector<std::string> devices;
   if (!info["DiscoveredDevices"].is_array()) return devices;
   for (const auto& device : info["DiscoveredDevices"]) {
-    if (text_at(device, "Source") == "cdi" && !text_at(device, "ID").empty())
-      devices.push_back(text_at(device, "ID"));
+    if (string_member(device, "Source") == "cdi" && !string_member(device, "ID").empty())
+      devices.push_back(string_member(device, "ID"));
   }
   return devices;
 }
@@ -67,9 +64,9 @@ std::optional<std::vector<std::string>> discovered_cdi_devices(const json& info)
 EngineIdentity engine_identity(const json& version, const json& info) {
   EngineIdentity identity;
   identity.product = is_podman(version) ? "Podman" : "Docker";
-  identity.version = bounded(text_at(version, "Version"));
+  identity.version = bounded(string_member(version, "Version"));
   if (identity.version.empty()) identity.version = "unknown";
-  identity.api_version = bounded(text_at(version, "ApiVersion"));
+  identity.api_version = bounded(string_member(version, "ApiVersion"));
   identity.cdi_spec_dirs = texts_at(info, "CDISpecDirs");
   identity.cdi_devices = discovered_cdi_devices(info);
   if (identity.podman()) {

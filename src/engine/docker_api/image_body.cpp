@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include "core/json_input.hpp"
+
 namespace gpupool::docker_api {
 
 namespace {
@@ -18,16 +20,11 @@ std::vector<std::string> strings_of(const json& object, const char* key) {
   return values;
 }
 
-std::string string_of(const json& object, const char* key) {
-  auto found = object.find(key);
-  return found != object.end() && found->is_string() ? found->get<std::string>() : std::string();
-}
-
 }  // namespace
 
 ImageDetails image_details(const json& inspected) {
   ImageDetails details;
-  details.id = string_of(inspected, "Id");
+  details.id = string_member(inspected, "Id");
   if (auto size = inspected.find("Size"); size != inspected.end() && size->is_number_integer())
     details.size_bytes = size->get<std::int64_t>();
   auto config = inspected.find("Config");
@@ -35,8 +32,8 @@ ImageDetails image_details(const json& inspected) {
   details.env = strings_of(*config, "Env");
   details.cmd = strings_of(*config, "Cmd");
   details.entrypoint = strings_of(*config, "Entrypoint");
-  details.user = string_of(*config, "User");
-  details.working_dir = string_of(*config, "WorkingDir");
+  details.user = string_member(*config, "User");
+  details.working_dir = string_member(*config, "WorkingDir");
   if (auto labels = config->find("Labels"); labels != config->end() && labels->is_object()) {
     for (const auto& [key, value] : labels->items()) {
       if (value.is_string()) details.labels[key] = value.get<std::string>();
@@ -69,7 +66,7 @@ EngineDiskUsage disk_usage(const json& df) {
   if (auto images = df.find("Images"); images != df.end() && images->is_array()) {
     for (const auto& item : *images) {
       if (!item.is_object()) continue;
-      EngineImage image{string_of(item, "Id"), strings_of(item, "RepoTags"),
+      EngineImage image{string_member(item, "Id"), strings_of(item, "RepoTags"),
                         strings_of(item, "RepoDigests"), integer(item, "Size"),
                         static_cast<int>(integer(item, "Containers"))};
       std::erase(image.tags, "<none>:<none>");
@@ -95,7 +92,7 @@ Result<std::string> upper_dir(const json& inspected_container) {
   auto driver = inspected_container.find("GraphDriver");
   if (driver == inspected_container.end() || !driver->is_object())
     return make_error(ErrorCode::unavailable, "the engine does not say where containers write");
-  std::string name = string_of(*driver, "Name");
+  std::string name = string_member(*driver, "Name");
   auto data = driver->find("Data");
   if ((name != "overlay2" && name != "overlay") || data == driver->end() || !data->is_object()) {
     return make_error(ErrorCode::unavailable,
@@ -103,7 +100,7 @@ Result<std::string> upper_dir(const json& inspected_container) {
                                   "storage driver; this engine uses \"{}\"",
                                   name));
   }
-  std::string upper = string_of(*data, "UpperDir");
+  std::string upper = string_member(*data, "UpperDir");
   if (upper.empty() || !upper.starts_with("/"))
     return make_error(ErrorCode::unavailable,
                       "the engine does not name the container's upper directory");

@@ -4,6 +4,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/json_input.hpp"
+
 namespace gpupool::docker_api {
 namespace {
 
@@ -11,11 +13,6 @@ std::int64_t integer_or_zero(const nlohmann::json& object, const char* key) {
   auto found = object.find(key);
   if (found == object.end() || !found->is_number_integer()) return 0;
   return std::max<std::int64_t>(0, found->get<std::int64_t>());
-}
-
-std::string string_or_empty(const nlohmann::json& object, const char* key) {
-  auto found = object.find(key);
-  return found != object.end() && found->is_string() ? found->get<std::string>() : std::string();
 }
 
 }  // namespace
@@ -40,21 +37,21 @@ void PullProgress::finish() {
 void PullProgress::feed(std::string_view line) {
   auto message = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
   if (!message.is_object()) return;
-  if (auto error = string_or_empty(message, "error"); !error.empty()) {
+  if (auto error = string_member(message, "error"); !error.empty()) {
     error_ = error;
     return;
   }
   // A push ends with the digest the registry filed it under.
   if (auto aux = message.find("aux"); aux != message.end() && aux->is_object()) {
-    if (auto digest = string_or_empty(*aux, "Digest"); !digest.empty()) digest_ = digest;
+    if (auto digest = string_member(*aux, "Digest"); !digest.empty()) digest_ = digest;
     return;
   }
-  std::string status = string_or_empty(message, "status");
+  std::string status = string_member(message, "status");
   if (status.starts_with("Digest: ")) {
     digest_ = status.substr(8);
     return;
   }
-  std::string id = string_or_empty(message, "id");
+  std::string id = string_member(message, "id");
   // Lines about the whole pull carry the tag as their id ("Pulling from …"); layer lines
   // carry a short hex id and one of these statuses.
   if (id.empty() || status.starts_with("Pulling from")) return;
