@@ -211,6 +211,7 @@ const texts = {
     "end.time_limit": "Reached its time limit", "end.idle_reclaimed": "Reclaimed after sitting unused (no GPU, CPU, notebook or SSH activity); your home is kept",
     "end.balance_exhausted": "The prepaid balance ran out; top it up to start again",
     "end.preempted": "Preempted to make room for a non-preemptible session",
+    "end.gpu_share_exceeded": "Stopped: its programs used more GPU memory than its share, getting around the share's cap",
     "end.node_lost": "Its node stopped answering", "end.failed": "Failed: {detail}",
   },
   "zh-CN": {
@@ -423,6 +424,7 @@ const texts = {
     "end.time_limit": "已达到时间上限", "end.idle_reclaimed": "因闲置（无 GPU、CPU、Notebook 或 SSH 活动）被回收；主目录已保留",
     "end.balance_exhausted": "预付余额已用完；充值后可再次启动",
     "end.preempted": "为不可抢占的会话腾出资源而被抢占",
+    "end.gpu_share_exceeded": "已停止：其程序绕过了份额的显存上限，所用显存超出份额",
     "end.node_lost": "所在节点失去响应", "end.failed": "失败：{detail}",
   },
 };

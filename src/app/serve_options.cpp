@@ -83,6 +83,12 @@ void add_server_options(CLI::App& command, UpOptions& up) {
                   "up to its last report (at least 60)")
       ->capture_default_str();
   command
+      .add_option("--gpu-share-slack-mb", up.gpu_share_slack_mb,
+                  "GPU memory a share session's processes may use beyond its share, by the "
+                  "driver's count (contexts, modules: the cap does not count them), before it "
+                  "is stopped as gpu_share_exceeded; negative: never stopped")
+      ->capture_default_str();
+  command
       .add_option("--preemption-grace-seconds", up.preemption_grace_s,
                   "how long a preemptible session keeps running once chosen to make room")
       ->capture_default_str();

@@ -282,6 +282,7 @@ int serve(UpOptions options, bool local_node) {
   session_settings.max_queued_per_user = options.max_queued_per_user;
   if (options.node_lost_after_s < 60) return fail("--node-lost-after must be at least 60");
   session_settings.node_lost_after = std::int64_t{options.node_lost_after_s} * 1000;
+  session_settings.gpu_share_slack_mb = options.gpu_share_slack_mb;
   if (options.min_free_disk_mb < 0) return fail("--min-free-disk-mb must be 0 or more");
   session_settings.room_for_new_sessions = [data_dir, min_free = options.min_free_disk_mb] {
     return check_free_space(data_dir, min_free);

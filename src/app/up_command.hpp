@@ -67,6 +67,9 @@ struct UpOptions {
   int upload_limit_mb = 4096;
   int drain_timeout_s = 10;
   int node_lost_after_s = 300;
+  // GPU memory a share session may use beyond its share, by the driver's count, before it is
+  // stopped (services::SessionSettings::gpu_share_slack_mb); negative: never.
+  int gpu_share_slack_mb = 1536;
   int min_free_disk_mb = 1024;  // below this free on the data dir's disk, no new sessions
   // Catalog entries of `gpupool server` (no local engine to read them from): TAG=REFERENCE.
   std::vector<std::string> images;

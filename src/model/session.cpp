@@ -16,7 +16,7 @@ constexpr std::array<std::pair<SessionState, std::string_view>, 6> kStates{{
     {SessionState::ended, "ended"},
 }};
 
-constexpr std::array<std::pair<EndReason, std::string_view>, 9> kReasons{{
+constexpr std::array<std::pair<EndReason, std::string_view>, 10> kReasons{{
     {EndReason::none, ""},
     {EndReason::user_stopped, "user_stopped"},
     {EndReason::time_limit, "time_limit"},
@@ -26,6 +26,7 @@ constexpr std::array<std::pair<EndReason, std::string_view>, 9> kReasons{{
     {EndReason::failed, "failed"},
     {EndReason::node_lost, "node_lost"},
     {EndReason::preempted, "preempted"},
+    {EndReason::gpu_share_exceeded, "gpu_share_exceeded"},
 }};
 
 template <typename Enum, std::size_t N>

@@ -27,6 +27,7 @@ enum class EndReason {
   failed,
   node_lost,
   preempted,
+  gpu_share_exceeded,  // its processes used more of a shared GPU than its share (and slack)
 };
 
 std::string_view to_string(SessionState state);

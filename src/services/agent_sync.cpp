@@ -154,6 +154,7 @@ Status SessionService::apply_observations_locked(const SyncRequest& request,
   }
   GPUPOOL_TRY(check_balances_locked(*sessions, now));
   GPUPOOL_TRY(meter_gpu_use_locked(*sessions, observed, now));
+  GPUPOOL_TRY(check_gpu_shares_locked(*sessions, request.gpu_readings, now));
   return check_idle_locked(*sessions, observed, now);
 }
 

@@ -264,6 +264,21 @@ Transition after_balance_exhausted(const Session& session, UnixMillis now) {
   return finish(session, std::move(next), now);
 }
 
+Transition after_share_overrun(const Session& session, int gpu_index, std::int64_t used_mb,
+                               UnixMillis over_since, UnixMillis now) {
+  Session next = session;
+  if (session.state == SessionState::running && session.request.gpu_memory_mb > 0) {
+    begin_stopping(next, EndReason::gpu_share_exceeded,
+                   fmt::format("stopped: its processes used {:.1f} GB of GPU {}'s memory, over its "
+                               "share of {:.1f} GB, since {} — something in it got around the "
+                               "share's GPU-memory cap",
+                               static_cast<double>(used_mb) / 1024.0, gpu_index,
+                               static_cast<double>(session.request.gpu_memory_mb) / 1024.0,
+                               utc_time(over_since)));
+  }
+  return finish(session, std::move(next), now);
+}
+
 Transition after_placement(const Session& session, UnixMillis now) {
   Session next = session;
   if (session.state == SessionState::queued) {

@@ -65,6 +65,12 @@ Transition after_node_lost(const Session& session, const std::string& node, Unix
 // Its owner's prepaid balance ran out: a running, priced session starts stopping.
 Transition after_balance_exhausted(const Session& session, UnixMillis now);
 
+// A running share session whose processes have used `used_mb` of GPU `gpu_index` since
+// `over_since`, more than its share and the slack the driver may take beside it: something
+// got around the cap (docs/gpu.md), and its neighbours' memory is at stake. It starts stopping.
+Transition after_share_overrun(const Session& session, int gpu_index, std::int64_t used_mb,
+                               UnixMillis over_since, UnixMillis now);
+
 // The scheduler placed it (the placement's node, GPUs and ports already copied in).
 Transition after_placement(const Session& session, UnixMillis now);
 

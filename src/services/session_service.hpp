@@ -100,6 +100,11 @@ struct SessionSettings {
   // Which of a family's images a new session gets (rollouts.hpp); unset: the service's own
   // roll-outs with a fair die.
   PercentDice rollout_dice;
+  // GPU memory a share session's processes may use beyond their share before it is stopped
+  // (share_checks.cpp): what the driver takes for contexts and modules, which the cap does
+  // not count. Negative: never stopped. And for how long the overrun must last.
+  std::int64_t gpu_share_slack_mb = 1536;
+  UnixMillis gpu_share_overrun_grace = 10 * 1000;
   // Idle reclaim: the policy where no user or group rule says otherwise, and what counts as
   // quiet (idle_rules.hpp).
   IdlePolicy idle_defaults = {2 * 3600 * 1000, 15 * 60 * 1000, 3, false};
@@ -254,6 +259,10 @@ class SessionService {
   Status meter_gpu_use_locked(const std::vector<Session>& sessions,
                               const std::map<std::string, const ObservedSession*>& observed,
                               UnixMillis now);
+  // Share sessions whose processes use more of their GPU than their share and the slack, for
+  // the grace, start stopping (share_checks.cpp).
+  Status check_gpu_shares_locked(std::vector<Session>& sessions,
+                                 const std::vector<GpuReading>& readings, UnixMillis now);
   // Stores a notice to a session's owner (notices.hpp), in the caller's transaction.
   Status tell_locked(Notification notice) { return store_.add_notification(notice); }
   // The balances of the owners of running, priced sessions (balance_checks.cpp): sessions
@@ -302,6 +311,8 @@ class SessionService {
   DepartingContainers departing_;
   IdleWatch idle_;
   GpuUseMeter gpu_use_;  // guarded by mutex_
+  // When each share session was first seen over its share and slack, until it is not.
+  std::map<std::string, UnixMillis> share_overrun_since_;  // guarded by mutex_
   SessionMetrics metrics_;
 };
 
