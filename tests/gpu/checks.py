@@ -135,6 +135,15 @@ holder = subprocess.Popen([sys.executable, "-c", HOLD.format(mb=SHARE_MB * 0.6)]
                           text=True, env=env)
 holder.stdout.readline()
 second = python(PAST.format(fit=SHARE_MB * 0.1, over=SHARE_MB * 0.5), capped=True)
+# What the driver counts for the holder beyond what the cap counted: the server stops a share
+# whose driver count passes its share by more than --gpu-share-slack-mb (1536 by default).
+apps = subprocess.run(["nvidia-smi", "--query-compute-apps=pid,used_memory", "--format=csv,noheader,nounits"],
+                      capture_output=True, text=True).stdout
+used = [int(line.split(", ")[1]) for line in apps.splitlines() if line.split(", ")[0] == str(holder.pid)]
+held_mb = int(SHARE_MB * 0.6)
+row("driver's count beyond the cap's", bool(used) and used[0] - held_mb < 1536,
+    f"{used[0]} MiB by the driver for {held_mb} MiB under the cap: {used[0] - held_mb} MiB beside it"
+    if used else f"holder not in nvidia-smi's compute apps: {apps.strip()[-200:]}")
 holder.kill()
 holder.wait()
 row("two processes share one cap", second.stdout.startswith("refused"), second.stdout.strip()[-200:])
