@@ -232,3 +232,37 @@ def test_the_owner_is_told_by_webhook_signed_and_retried_and_in_the_api(pool):
     finally:
         api.call("DELETE", f"/api/v1/sessions/{session_id}")
         receiver.shutdown()
+
+
+def test_a_share_whose_processes_get_around_the_cap_is_stopped_by_the_drivers_count(pool):
+    """The backstop behind the GPU-memory cap (docs/gpu.md): what the driver counts for the
+    session's processes, past its share and the slack for 10 s, stops it."""
+    server, admin, user, key, readings = pool
+    name, api = user("overrun")
+    within_id = start(api, {"gpu_memory_gb": 1})
+    over_id = start(api, {"gpu_memory_gb": 1})
+    try:
+        within = wait_for_state(api, within_id, {"running"})
+        over = wait_for_state(api, over_id, {"running"})
+        gpus = {}
+        for session, used_mb in ((within, 1024 + 1536), (over, 1024 + 1536 + 700)):
+            pid = int(docker("inspect", "-f", "{{.State.Pid}}", "gpupool-" + session["id"]).stdout.strip())
+            gpu = gpus.setdefault(session["gpus"]["indices"][0], {"processes": []})
+            gpu["processes"].append({"pid": pid, "memory_used_mb": used_mb, "utilization_percent": 30})
+        with open(readings + ".tmp", "w") as handle:
+            json.dump({"gpus": [{"index": index, **gpu} for index, gpu in gpus.items()]}, handle)
+        os.replace(readings + ".tmp", readings)
+
+        ended = wait_for_state(api, over_id, {"ended"}, timeout=60)
+        assert ended["end_reason"] == "gpu_share_exceeded", ended
+        assert "used 3.2 GB of GPU" in ended["reason"] and "share of 1.0 GB" in ended["reason"], ended
+        notices = api.get("/api/v1/notifications")[1]["notifications"]
+        assert any(notice["kind"] == "session_ended" and notice["session"] == over_id for notice in notices), notices
+        # Its neighbour, at its share and the whole slack, runs on.
+        assert view(api, within_id)["state"] == "running"
+    finally:
+        with open(readings + ".tmp", "w") as handle:
+            json.dump({"gpus": []}, handle)
+        os.replace(readings + ".tmp", readings)
+        for sid in (within_id, over_id):
+            api.call("DELETE", f"/api/v1/sessions/{sid}")
