@@ -11,23 +11,14 @@ namespace gpupool::services {
 
 namespace {
 
-struct ShareUse {
-  int gpu_index = 0;
-  std::int64_t used_mb = 0;
-};
-
 // What each session's processes use of the node's GPUs, by the driver's accounting.
-std::map<std::string, ShareUse> use_by_session(const std::vector<GpuReading>& readings) {
-  std::map<std::string, ShareUse> use;
+std::map<std::string, std::int64_t> used_mb_by_session(const std::vector<GpuReading>& readings) {
+  std::map<std::string, std::int64_t> used_mb;
   for (const auto& gpu : readings) {
-    for (const auto& session : gpu.sessions) {
-      if (!session.memory_used_mb) continue;
-      ShareUse& entry = use[session.session_id];
-      if (*session.memory_used_mb >= entry.used_mb) entry.gpu_index = gpu.index;
-      entry.used_mb += *session.memory_used_mb;
-    }
+    for (const auto& session : gpu.sessions)
+      if (session.memory_used_mb) used_mb[session.session_id] += *session.memory_used_mb;
   }
-  return use;
+  return used_mb;
 }
 
 }  // namespace
@@ -36,13 +27,14 @@ Status SessionService::check_gpu_shares_locked(std::vector<Session>& sessions,
                                                const std::vector<GpuReading>& readings,
                                                UnixMillis now) {
   if (settings_.gpu_share_slack_mb < 0) return {};
-  auto use = use_by_session(readings);
+  auto used_mb = used_mb_by_session(readings);
   for (auto& session : sessions) {
-    bool share = session.state == SessionState::running && session.request.gpu_memory_mb > 0;
-    auto found = use.find(session.id);
-    bool over =
-        share && found != use.end() &&
-        found->second.used_mb > session.request.gpu_memory_mb + settings_.gpu_share_slack_mb;
+    // A share holds one GPU, so all its processes' memory is of that one.
+    bool share = session.state == SessionState::running && session.request.gpu_memory_mb > 0 &&
+                 !session.gpu_indices.empty();
+    auto found = used_mb.find(session.id);
+    bool over = share && found != used_mb.end() &&
+                found->second > session.request.gpu_memory_mb + settings_.gpu_share_slack_mb;
     if (!over) {
       share_overrun_since_.erase(session.id);
       continue;
@@ -51,7 +43,7 @@ Status SessionService::check_gpu_shares_locked(std::vector<Session>& sessions,
     if (now - since < settings_.gpu_share_overrun_grace) continue;
     share_overrun_since_.erase(session.id);
     Transition next =
-        after_share_overrun(session, found->second.gpu_index, found->second.used_mb, since, now);
+        after_share_overrun(session, session.gpu_indices.front(), found->second, since, now);
     if (!next.changed) continue;
     session = std::move(next.session);
     spdlog::warn("session {} of {}: running → stopping ({})", session.id, session.username,
